@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Both create .venv (Python >= 3.12) and install the project with its extras first.
+
+PYTHON ?= $(shell for p in python3.12 python3.13 $(HOME)/.pyenv/versions/3.12.*/bin/python python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-all lint format docs bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scalebayes demo --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ""
+
+lint: $(STAMP)
+	$(BIN)/ruff check scalebayes tests benchmarks tutorials
+	$(BIN)/ruff format --check scalebayes tests benchmarks tutorials
+
+format: $(STAMP)
+	$(BIN)/ruff format scalebayes tests benchmarks tutorials
+	$(BIN)/ruff check --fix scalebayes tests benchmarks tutorials
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/point_fits.py
+
+clean:
+	rm -rf $(VENV) site demo_out .pytest_cache .ruff_cache

@@ -1,0 +1,278 @@
+"""Crash-safe file writes: atomic replacement and fsync'd CSV appends.
+
+Everything the package writes for a user (study tables, summaries, plots) goes through these
+helpers, so an interrupted run never leaves a half-written file behind:
+
+- ``atomic_write_text`` / ``atomic_write_bytes`` write a temporary file in the target's
+  directory, fsync it and ``os.replace`` it over the target (readers see the old file or the
+  new one, never a mixture);
+- ``append_csv_rows`` / ``append_csv_row`` append complete rows and fsync them, so a study can
+  resume from the rows already on disk; ``read_csv_rows`` reads them back;
+- ``exclusive_lock`` keeps two processes from appending to the same directory at once.
+
+Only text and bytes are stored; nothing here pickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+__all__ = [
+    "LockedError",
+    "append_csv_row",
+    "append_csv_rows",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "exclusive_lock",
+    "read_csv_rows",
+]
+
+_TAIL_CHUNK = 65536
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Flush a directory entry (the rename) to disk where the platform allows it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open directories
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically.
+
+    The bytes go to a new temporary file in the same directory (created with the process
+    umask, like ``open``), which is fsync'd and then moved over ``path`` with ``os.replace``.
+    On any error the temporary file is removed and ``path`` is left as it was.
+
+    Args:
+        path: Destination file; its directory must exist.
+        data: The complete new content.
+
+    Raises:
+        TypeError: If ``data`` is not bytes-like.
+        FileNotFoundError: If the destination directory does not exist.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    path = Path(path)
+    directory = path.parent
+    while True:
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+    """Replace ``path`` with ``text`` atomically (see `atomic_write_bytes`).
+
+    Args:
+        path: Destination file; its directory must exist.
+        text: The complete new content, written as is (no newline translation).
+        encoding: Text encoding.
+
+    Raises:
+        TypeError: If ``text`` is not a string.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def _csv_line(fields: Sequence[object]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(fields)
+    return buf.getvalue().encode("utf-8")
+
+
+def _parse_line(line: bytes) -> list[str]:
+    return next(csv.reader([line.decode("utf-8").rstrip("\r\n")]), [])
+
+
+def _complete_length(f: io.BufferedRandom) -> int:
+    """Byte length of ``f`` up to and including its last newline."""
+    end = f.seek(0, os.SEEK_END)
+    pos = end
+    while pos > 0:
+        start = max(0, pos - _TAIL_CHUNK)
+        f.seek(start)
+        chunk = f.read(pos - start)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            return start + nl + 1
+        pos = start
+    return 0
+
+
+def _check_header(path: Path, found: list[str], header: tuple[str, ...]) -> None:
+    if tuple(found) != header:
+        raise ValueError(
+            f"{path}: the CSV header is {','.join(found)!r} but {','.join(header)!r} was "
+            "expected; write to a new file or move this one away"
+        )
+
+
+def append_csv_rows(
+    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
+    """Append complete rows to a CSV file and fsync them.
+
+    Creates the file with ``header`` as its first line if it does not exist (or is empty).
+    A trailing line without a newline can only be a row cut short by a crash; it is dropped
+    before appending (`read_csv_rows` ignores it too), so the file stays well formed.
+
+    Args:
+        path: The CSV file; its directory must exist.
+        header: Column names; an existing file's header must equal it exactly.
+        rows: Rows of values, each with one value per column; values are written with
+            ``str`` (``None`` as an empty cell).
+
+    Raises:
+        ValueError: If the existing header differs from ``header`` or a row has the wrong
+            number of values.
+    """
+    path = Path(path)
+    header = tuple(header)
+    lines = []
+    for row in rows:
+        row = list(row)
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}: a row has {len(row)} values but the header has {len(header)} "
+                f"columns ({','.join(header)}): {row!r}"
+            )
+        cells = ["" if v is None else str(v) for v in row]
+        if any("\n" in c or "\r" in c for c in cells):
+            raise ValueError(f"{path}: CSV values must not contain line breaks: {row!r}")
+        lines.append(_csv_line(cells))
+    with open(path, "a+b") as f:
+        f.seek(0)
+        first = f.readline()
+        if not first.endswith(b"\n"):  # new, empty, or header cut short by a crash
+            f.truncate(0)
+            f.write(_csv_line(header))
+        else:
+            _check_header(path, _parse_line(first), header)
+            complete = _complete_length(f)
+            if complete != f.seek(0, os.SEEK_END):
+                f.truncate(complete)
+        f.write(b"".join(lines))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def append_csv_row(
+    path: str | os.PathLike[str], header: Sequence[str], row: Sequence[object]
+) -> None:
+    """Append one row to a CSV file and fsync it (see `append_csv_rows`).
+
+    Args:
+        path: The CSV file; its directory must exist.
+        header: Column names, written when the file is created; an existing file's header
+            must equal it exactly.
+        row: One value per column (``None`` becomes an empty cell).
+
+    Raises:
+        ValueError: If the existing header differs from ``header`` or the row has the wrong
+            number of values.
+    """
+    append_csv_rows(path, header, [row])
+
+
+def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[dict[str, str]]:
+    """Read the rows of a CSV file written by `append_csv_rows`.
+
+    Args:
+        path: The CSV file; a missing or empty file has no rows.
+        header: The expected column names.
+
+    Returns:
+        One ``{column: cell}`` dict per complete row, in file order; a trailing line without
+        a newline (a row cut short by a crash) is ignored.
+
+    Raises:
+        ValueError: If the header differs from ``header`` or a row has the wrong number of
+            cells (naming the line).
+    """
+    path = Path(path)
+    header = tuple(header)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    complete = data[: data.rfind(b"\n") + 1]
+    if not complete:
+        return []
+    reader = csv.reader(io.StringIO(complete.decode("utf-8"), newline=""))
+    _check_header(path, next(reader), header)
+    rows = []
+    for cells in reader:
+        if len(cells) != len(header):
+            raise ValueError(
+                f"{path}, line {reader.line_num}: expected {len(header)} cells "
+                f"({','.join(header)}), found {len(cells)}"
+            )
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+class LockedError(OSError):
+    """Another process holds the lock of a directory (see `exclusive_lock`)."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(directory: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an advisory exclusive lock on a directory for the duration of the block.
+
+    Uses ``flock`` on the directory itself (no lock file is left behind); the lock is
+    released when the block exits or the process dies. Where ``fcntl`` is unavailable
+    (Windows) the block runs unlocked.
+
+    Args:
+        directory: An existing directory.
+
+    Raises:
+        LockedError: If another process (or another open of the directory) holds the lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(
+                f"{directory} is in use by another scalebayes process; wait for it to finish "
+                "or choose another output directory"
+            ) from None
+        yield
+    finally:
+        os.close(fd)

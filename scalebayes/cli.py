@@ -1,0 +1,396 @@
+"""The ``scalebayes`` command line.
+
+Subcommands (each is a pair ``_add_<name>(subparsers)`` / ``_run_<name>(args) -> int``;
+register a new one in ``_SUBCOMMANDS``):
+
+- ``scalebayes study``: score extrapolation methods on benchmarks and CSV files and print
+  the summary table (see [`run_study`][scalebayes.evaluate.run_study]);
+- ``scalebayes fit``: fit a scaling-law family to the curves of a CSV file, print the fitted
+  parameters and predictions, and optionally plot them;
+- ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation.
+
+Bad input is reported as one line on stderr that says what to fix, with exit status 2.
+Heavy modules (JAX, matplotlib) are imported only by the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from . import __version__
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .data import Curve
+    from .inference import PointFit
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    """Bad command-line input; reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_floats(text: str) -> list[float]:
+    """Parse ``"1e10,1e11"`` into positive finite floats (argparse ``type``)."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} in {text!r} is not a number; give comma-separated positive "
+                "x values such as 1e10,1e11"
+            ) from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(
+                f"x = {item.strip()} must be finite and > 0 (scaling laws live in log x)"
+            )
+        values.append(value)
+    return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# scalebayes study
+
+
+def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "study",
+        help="compare extrapolation methods on benchmarks and CSV files",
+        description=(
+            "Score extrapolation methods on the bundled benchmarks and/or CSV files "
+            "(RMSLE, and LL and MSCE for probabilistic methods), writing DIR/per_curve.csv "
+            "(appended as curves finish, so a rerun resumes) and DIR/summary.md."
+        ),
+    )
+    parser.add_argument(
+        "--methods",
+        required=True,
+        metavar="LIST",
+        help="comma-separated method names, e.g. m1,m2,m3,m4,bnsl",
+    )
+    parser.add_argument(
+        "--datasets",
+        default="",
+        metavar="LIST",
+        help="comma-separated benchmark names, e.g. ic,nlp,nano,dd (optional with --csv)",
+    )
+    parser.add_argument(
+        "--csv",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="CSV files of curves (columns x,y[,curve][,split]); each is a dataset named by "
+        "its file name; without a split column the last 30%% of points by x are targets",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="curves per method call (default 16)",
+    )
+    parser.add_argument(
+        "--dedupe",
+        choices=("error", "mean"),
+        default="error",
+        help="repeated x within a CSV curve: reject (error, default) or average their y (mean)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def _run_study(args: argparse.Namespace) -> int:
+    from .evaluate._study import DEFAULT_BATCH_SIZE, run_study
+
+    if not args.datasets.strip() and not args.csv:
+        raise _UsageError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
+    try:
+        result = run_study(
+            args.methods,
+            args.datasets,
+            args.out,
+            csv_paths=args.csv,
+            batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+            progress=not args.no_progress,
+            dedupe=args.dedupe,
+        )
+    except (ValueError, OSError) as error:
+        raise _UsageError(str(error)) from error
+    print(result.summary, end="")
+    print(
+        f"\n{result.n_computed} curve scores computed, {result.n_resumed} resumed; "
+        f"wrote {result.per_curve_path} and {result.summary_path}"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# scalebayes fit
+
+
+def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit a scaling-law family to the curves of a CSV file",
+        description=(
+            "Fit a scaling-law family to each curve of a CSV file (columns x,y[,curve][,split]) "
+            "on all its points, or on its context points if the file has a split column; "
+            "print the fitted parameters and the predictions at the requested x."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE.csv", type=Path, help="the curves to fit")
+    parser.add_argument("--family", required=True, help="family to fit: m1, m2, m3, m4 or bnsl")
+    parser.add_argument(
+        "--predict",
+        type=_positive_floats,
+        default=[],
+        metavar="X[,X...]",
+        help="comma-separated x to predict at, e.g. 1e10,1e11",
+    )
+    parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="OUT.png",
+        help="write a log-log PNG of the data, the fit and its extrapolation",
+    )
+    parser.add_argument(
+        "--dedupe",
+        choices=("error", "mean"),
+        default="error",
+        help="repeated x within a curve: reject (error, default) or average their y (mean)",
+    )
+    return parser
+
+
+def _fit_points(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """The points a curve is fitted on: its context points if it has a split, else all."""
+    if curve.is_context is None:
+        return curve.x, curve.y
+    return curve.x_context, curve.y_context
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float | int):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, ["-" * w for w in widths], *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _plot(
+    path: Path,
+    curves: Sequence[Curve],
+    fits: Sequence[PointFit],
+    predict_x: Sequence[float],
+    title: str,
+) -> None:
+    """Log-log plot of each curve, its fit over the data and the extrapolation (dashed)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ._io import atomic_write_bytes
+
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for i, (curve, fit) in enumerate(zip(curves, fits, strict=True)):
+        color = f"C{i % 10}"
+        scale = curve.y_scale
+        if curve.is_context is None:
+            ax.plot(curve.x, curve.y * scale, "o", color=color, label=curve.name)
+        else:
+            ax.plot(curve.x_context, curve.y_context * scale, "o", color=color, label=curve.name)
+            ax.plot(curve.x_target, curve.y_target * scale, "o", mfc="none", color=color)
+        lo, hi = curve.x[0], curve.x[-1]
+        grid = np.geomspace(lo, hi, 200)
+        ax.plot(grid, fit.predict(grid) * scale, "-", color=color)
+        if predict_x:
+            x = np.asarray(predict_x)
+            for a, b in ((min(x.min(), lo), lo), (hi, max(x.max(), hi))):
+                if b > a:
+                    grid = np.geomspace(a, b, 100)
+                    ax.plot(grid, fit.predict(grid) * scale, "--", color=color)
+            ax.plot(x, fit.predict(x) * scale, "x", color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title)
+    if len(curves) <= 10:
+        ax.legend(fontsize="small")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    from .data import read_curves_csv
+    from .inference import POINT_FAMILIES, fit_curves
+
+    family = args.family.strip().lower()
+    if family not in POINT_FAMILIES:
+        raise _UsageError(
+            f"--family: unknown family {args.family!r}; choose one of {', '.join(POINT_FAMILIES)}"
+        )
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise _UsageError(f"--plot: directory {args.plot.parent} does not exist; create it first")
+    try:
+        curves = read_curves_csv(args.file, dedupe=args.dedupe)
+    except OSError as error:
+        raise _UsageError(f"cannot read {args.file}: {error.strerror or error}") from error
+    except ValueError as error:  # CurveDataError names the file and line
+        raise _UsageError(str(error)) from error
+    if args.curve is not None:
+        names = [c.name for c in curves]
+        if args.curve not in names:
+            shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
+            raise _UsageError(f"--curve: {args.file} has no curve {args.curve!r}; it has {shown}")
+        curves = [c for c in curves if c.name == args.curve]
+
+    points = [_fit_points(c) for c in curves]
+    try:
+        fits = fit_curves(
+            family,
+            [p[0] for p in points],
+            [p[1] for p in points],
+            names=[c.name for c in curves],
+        )
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+
+    for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
+        which = "all points" if curve.is_context is None else "its context points"
+        units = "" if curve.y_scale == 1.0 else f"; parameters are for y / {curve.y_scale:.6g}"
+        print(
+            f"curve {curve.name!r}: {family} fitted to {x.size} points ({which}); "
+            f"mean squared log residual {fit.loss:.3g}{units}"
+        )
+        params = {"n_breaks": fit.n_breaks} if fit.n_breaks is not None else {}
+        params.update(fit.params)
+        width = max(map(len, params), default=0)
+        for name, value in params.items():
+            print(f"  {name.ljust(width)} = {_format_value(value)}")
+    if args.predict:
+        rows = [
+            [curve.name, f"{x:.6g}", f"{y * curve.y_scale:.6g}"]
+            for curve, fit in zip(curves, fits, strict=True)
+            for x, y in zip(args.predict, fit.predict(args.predict), strict=True)
+        ]
+        print(f"\npredictions ({family}):")
+        print(_table(["curve", "x", "y"], rows))
+    if args.plot is not None:
+        _plot(args.plot, curves, fits, args.predict, f"{family} fit of {args.file.name}")
+        print(f"\nwrote {args.plot}")
+    return 0
+
+
+def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "demo",
+        help="fit M4 and BNSL to a bundled curve, print the extrapolation and plot it",
+        description=(
+            "Fit M4 and BNSL to the context points of a bundled benchmark curve, score their "
+            "extrapolation on the held-out targets and write a log-log plot (demo_fit.png)."
+        ),
+    )
+    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output directory")
+    parser.add_argument("--benchmark", default="ic", help="bundled benchmark (default: ic)")
+    parser.add_argument(
+        "--curve", metavar="NAME", help="curve of the benchmark (default: a fixed one)"
+    )
+    return parser
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    try:
+        print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+_Command = tuple[
+    Callable[[argparse._SubParsersAction], argparse.ArgumentParser],
+    Callable[[argparse.Namespace], int],
+]
+_SUBCOMMANDS: dict[str, _Command] = {
+    "study": (_add_study, _run_study),
+    "fit": (_add_fit, _run_fit),
+    "demo": (_add_demo, _run_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``scalebayes`` argument parser with every subcommand of ``_SUBCOMMANDS``."""
+    parser = _Parser(
+        prog="scalebayes",
+        description="Bayesian analysis of neural scaling laws.",
+    )
+    parser.add_argument("--version", action="version", version=f"scalebayes {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, run in _SUBCOMMANDS.values():
+        sub = add(subparsers)
+        sub.set_defaults(_run=run, _prog=sub.prog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``scalebayes`` command line.
+
+    Args:
+        argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 2 for bad input (reported in one line on stderr).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version and argument errors
+        return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
+    try:
+        return args._run(args)
+    except _UsageError as error:
+        print(f"{args._prog}: error: {error}", file=sys.stderr)
+        return 2

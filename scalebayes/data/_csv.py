@@ -1,0 +1,226 @@
+"""Read learning curves from a user's CSV file, with errors that say which line to fix."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ._curve import Curve, CurveDataError
+from ._merge import merge_duplicate_x
+
+# Normalised header (stripped, lower case, spaces and hyphens as "_") -> column role.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "x": ("x",),
+    "y": ("y", "loss"),
+    "curve": ("curve", "curve_id", "curve_name", "series"),
+    "split": ("split", "default_split"),
+}
+_SPLIT_LABELS = {"context": True, "train": True, "fit": True, "target": False, "test": False}
+_EXPECTED = "x, y, and optionally curve (or curve_id) and split (context/target)"
+
+
+@dataclass
+class _Rows:
+    """Raw rows of one curve, in file order."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    ctx: list[bool] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+def _norm(header: str) -> str:
+    return "_".join(header.strip().lower().replace("-", " ").split())
+
+
+def _map_header(header: list[str], where: str) -> dict[str, int]:
+    names = [_norm(h) for h in header]
+    cols: dict[str, int] = {}
+    for role, aliases in _ALIASES.items():
+        hits = [i for i, name in enumerate(names) if name in aliases]
+        if len(hits) > 1:
+            found = ", ".join(repr(header[i]) for i in hits)
+            raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one of them")
+        if hits:
+            cols[role] = hits[0]
+    missing = [role for role in ("x", "y") if role not in cols]
+    if missing:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = " The header looks like it uses another separator; save the file with commas."
+        raise CurveDataError(
+            f"{where}: no column for {' and '.join(missing)}. Found columns {header}; "
+            f"expected {_EXPECTED} (case and surrounding spaces are ignored).{hint}"
+        )
+    return cols
+
+
+def _number(cell: str, what: str, where: str) -> float:
+    text = cell.strip()
+    if not text:
+        raise CurveDataError(f"{where}: {what} is empty; fill in a number or delete the row")
+    try:
+        value = float(text)
+    except ValueError:
+        raise CurveDataError(f"{where}: {what} value {text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise CurveDataError(
+            f"{where}: {what} is {text!r}; only finite numbers are allowed, so remove the row "
+            "or fill in a measured value"
+        )
+    if value <= 0:
+        reason = (
+            "x is a scale (model size, data or compute) and enters log space"
+            if what == "x"
+            else "y is a loss and log-space metrics (RMSLE, log-likelihood) need y > 0"
+        )
+        raise CurveDataError(f"{where}: {what} = {text} must be > 0 ({reason})")
+    return value
+
+
+def _split(cell: str, where: str) -> bool:
+    label = cell.strip().lower()
+    if label not in _SPLIT_LABELS:
+        raise CurveDataError(
+            f"{where}: unknown split label {cell.strip()!r}; use 'context' (fitting point) or "
+            "'target' (held-out point); 'train'/'fit' and 'test' are accepted as synonyms"
+        )
+    return _SPLIT_LABELS[label]
+
+
+def _lines(lines: np.ndarray) -> str:
+    shown = [str(n) for n in lines.tolist()]
+    if len(shown) > 6:
+        shown = [*shown[:5], "...", shown[-1]]
+    return f"{'line' if lines.size == 1 else 'lines'} {', '.join(shown)}"
+
+
+def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = ((row, reader.line_num) for row in reader if any(cell.strip() for cell in row))
+    try:
+        header, header_line = next(rows, (None, 0))
+        if header is None:
+            raise CurveDataError(
+                f"{path}: the file is empty; expected a header line with {_EXPECTED}"
+            )
+        cols = _map_header(header, f"{path}: line {header_line} (header)")
+        curves: dict[str, _Rows] = {}
+        for data_row, (row, line) in enumerate(rows, start=1):
+            where = f"{path}: line {line} (data row {data_row})"
+            if len(row) < len(header) or any(cell.strip() for cell in row[len(header) :]):
+                raise CurveDataError(
+                    f"{where}: has {len(row)} fields but the header has {len(header)}; "
+                    "check for missing or extra commas"
+                )
+            curve_id = path.stem
+            if "curve" in cols:
+                curve_id = row[cols["curve"]].strip()
+                if not curve_id:
+                    raise CurveDataError(f"{where}: the curve id is empty; name the curve")
+            rec = curves.setdefault(curve_id, _Rows())
+            rec.x.append(_number(row[cols["x"]], "x", where))
+            rec.y.append(_number(row[cols["y"]], "y", where))
+            if "split" in cols:
+                rec.ctx.append(_split(row[cols["split"]], where))
+            rec.lines.append(line)
+    except csv.Error as e:
+        raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
+    if not curves:
+        raise CurveDataError(f"{path}: the file has a header but no data rows")
+    return curves, "split" in cols
+
+
+def _to_curve(
+    path: Path, curve_id: str, rec: _Rows, has_split: bool, dedupe: str, min_points: int
+) -> Curve:
+    label = f"{path}: curve {curve_id!r}"
+    lines = np.asarray(rec.lines)
+    m = merge_duplicate_x(np.asarray(rec.x), np.asarray(rec.y), rec.ctx if has_split else None)
+    dup = np.flatnonzero(m.counts > 1)
+    if dup.size and dedupe == "error":
+        k = dup[0]
+        raise CurveDataError(
+            f"{label}: x = {m.x[k]:.10g} appears on {_lines(lines[m.inverse == k])} "
+            f"({dup.size} repeated x in all); remove the repeats or pass dedupe='mean' to "
+            "average their y"
+        )
+    if m.split_differs.any():
+        k = np.flatnonzero(m.split_differs)[0]
+        raise CurveDataError(
+            f"{label}: x = {m.x[k]:.10g} on {_lines(lines[m.inverse == k])} is labelled "
+            "both context and target; give repeated x the same split label"
+        )
+    if m.x.size < min_points:
+        raise CurveDataError(
+            f"{label}: has {m.x.size} distinct x ({_lines(lines)}) but at least "
+            f"{min_points} are needed; add points or drop the curve"
+        )
+    if m.is_context is not None and not m.is_context.any():
+        raise CurveDataError(
+            f"{label}: every row ({_lines(lines)}) is a target; label at least one "
+            "row 'context' to fit on"
+        )
+    metadata = {
+        "source": str(path),
+        "lines": (int(lines.min()), int(lines.max())),
+        "n_rows": int(lines.size),
+        "n_merged_rows": int(lines.size - m.x.size),
+        "averaged_x": tuple(m.x[m.y_differs].tolist()),
+    }
+    return Curve(m.x, m.y, curve_id, path.stem, m.is_context, metadata=metadata)
+
+
+def read_curves_csv(
+    path: str | os.PathLike[str],
+    *,
+    dedupe: Literal["error", "mean"] = "error",
+    min_points: int = 3,
+) -> list[Curve]:
+    """Read one or more learning curves from a CSV file.
+
+    Columns (header names are matched ignoring case and surrounding spaces): `x` (> 0),
+    `y` (> 0; alias `loss`), optional `curve` (aliases `curve_id`, `curve_name`, `series`;
+    without it the whole file is one curve named after the file stem) and optional `split`
+    with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
+    curves have no split). Other columns are ignored and blank lines skipped. Each curve is
+    sorted by x. Errors name the file, the line number (1 = the header line) and, for a row,
+    its data row number (1 = the first non-blank row after the header).
+
+    Args:
+        path: The CSV file (UTF-8, comma-separated).
+        dedupe: What to do with rows of one curve that share an x: `"error"` rejects them,
+            `"mean"` keeps one point with their mean y (their split labels must agree).
+        min_points: Fewest distinct x a curve may have; at least 3.
+
+    Returns:
+        The curves in order of first appearance, each with `dataset` = the file stem and
+        `metadata` recording the source, line range and merged rows.
+
+    Raises:
+        CurveDataError: The file's content cannot be turned into valid curves.
+    """
+    if dedupe not in ("error", "mean"):
+        raise ValueError(f"dedupe must be 'error' or 'mean'; got {dedupe!r}")
+    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
+        raise ValueError(f"min_points must be an integer >= 3; got {min_points!r}")
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = e.object[: e.start].count(b"\n") + 1
+        raise CurveDataError(
+            f"{path}: line {line}: byte {e.object[e.start]:#04x} is not UTF-8 ({e.reason}); "
+            "save the file as UTF-8 CSV"
+        ) from None
+    curves, has_split = _parse(path, text)
+    return [
+        _to_curve(path, curve_id, rec, has_split, dedupe, min_points)
+        for curve_id, rec in curves.items()
+    ]

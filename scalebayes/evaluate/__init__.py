@@ -1,0 +1,37 @@
+"""Evaluation of scaling-law extrapolations: predictive distributions and NSL-PFN metrics.
+
+- [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution]: the contract a
+  method's per-curve prediction satisfies (median, log density, central intervals), with two
+  implementations, [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] and
+  [`SamplePredictive`][scalebayes.evaluate.SamplePredictive].
+- [`rmsle`][scalebayes.evaluate.rmsle], [`log_likelihood`][scalebayes.evaluate.log_likelihood]
+  and [`msce`][scalebayes.evaluate.msce] score one curve;
+  [`score_curve`][scalebayes.evaluate.score_curve] applies all that fit a prediction and
+  [`summarise`][scalebayes.evaluate.summarise] aggregates over the curves of a dataset.
+- [`run_study`][scalebayes.evaluate.run_study] scores registered methods
+  ([`METHODS`][scalebayes.evaluate.METHODS], extended with
+  [`register_method`][scalebayes.evaluate.register_method]) on benchmarks and CSV files,
+  writing tidy, resumable results.
+"""
+
+from ._metrics import MSCE_LEVELS, log_likelihood, msce, rmsle, score_curve, summarise
+from ._predictive import GaussianPredictive, PredictiveDistribution, SamplePredictive
+from ._study import METHODS, PER_CURVE_COLUMNS, Method, StudyResult, register_method, run_study
+
+__all__ = [
+    "METHODS",
+    "MSCE_LEVELS",
+    "PER_CURVE_COLUMNS",
+    "Method",
+    "StudyResult",
+    "register_method",
+    "run_study",
+    "GaussianPredictive",
+    "PredictiveDistribution",
+    "SamplePredictive",
+    "log_likelihood",
+    "msce",
+    "rmsle",
+    "score_curve",
+    "summarise",
+]

@@ -1,0 +1,280 @@
+"""Predictive distributions over the target points of one curve.
+
+A method that extrapolates a scaling curve (a point fit, MCMC, a PFN, an NTK ensemble) hands
+the evaluation layer one object per curve that satisfies :class:`PredictiveDistribution`.
+Two small concrete implementations live here: a per-target Normal and an empirical one built
+from posterior-predictive samples.
+
+Everything in this module runs on the host in float64 numpy; JAX arrays are accepted as
+input and converted.
+"""
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from jaxtyping import ArrayLike, Float
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@runtime_checkable
+class PredictiveDistribution(Protocol):
+    r"""Predictive distribution over the ``n_targets`` target values of one curve.
+
+    Any object with these three methods can be scored by
+    [`scalebayes.evaluate.score_curve`][]; no inheritance is needed (this is a structural
+    `typing.Protocol`, and ``isinstance(obj, PredictiveDistribution)`` checks that the methods
+    exist). The contract every implementation must keep:
+
+    - Only the per-target *marginals* are used. Target ``j`` has a univariate distribution
+      with a density $p_j$ on the real line, in the same (normalised) y-space as the
+      observed targets.
+    - ``median()`` returns the per-target medians, shape ``(n_targets,)``; it is the point
+      prediction scored by RMSLE.
+    - ``log_prob(y)`` takes observed targets of shape ``(n_targets,)`` and returns
+      $\log p_j(y_j)$ for each target, shape ``(n_targets,)``: a log *density* with respect
+      to Lebesgue measure in y (no Jacobian for any change of variables). It may be
+      ``-inf`` where a target lies outside the support, but never ``nan``.
+    - ``interval(level)`` takes ``0 < level < 1`` and returns ``(lower, upper)``, each shape
+      ``(n_targets,)``: the central interval between the $(1 - \mathrm{level})/2$ and
+      $(1 + \mathrm{level})/2$ quantiles of each marginal, so ``lower <= median <= upper``.
+    - All methods are pure: the same call returns the same arrays.
+    """
+
+    def median(self) -> Float[np.ndarray, " n_targets"]:
+        """Per-target medians, shape ``(n_targets,)``."""
+        ...
+
+    def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
+        """Per-target log density of the observed targets ``y``, shape ``(n_targets,)``."""
+        ...
+
+    def interval(
+        self, level: float
+    ) -> tuple[Float[np.ndarray, " n_targets"], Float[np.ndarray, " n_targets"]]:
+        """Central interval ``(lower, upper)`` at probability ``level``, each ``(n_targets,)``."""
+        ...
+
+
+def _as_finite_array(name: str, value: ArrayLike, ndim: int) -> np.ndarray:
+    """Convert ``value`` to a non-empty, finite float64 array with ``ndim`` dimensions."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"`{name}` must be an array of real numbers; got {type(value).__name__}."
+        ) from error
+    if array.ndim != ndim:
+        expected = "(n_targets,)" if ndim == 1 else "(n_samples, n_targets)"
+        raise ValueError(
+            f"`{name}` must be a {ndim}-D array of shape {expected}; got shape {array.shape}."
+        )
+    if array.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {array.shape}.")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` must be finite; found {array[index]} at index "
+            f"{index[0] if ndim == 1 else index} ({int(bad.sum())} non-finite values)."
+        )
+    return array
+
+
+def _as_targets(name: str, value: ArrayLike, n_targets: int) -> np.ndarray:
+    """Convert observed targets to a finite float64 vector of length ``n_targets``."""
+    array = _as_finite_array(name, value, ndim=1)
+    if array.shape != (n_targets,):
+        raise ValueError(
+            f"`{name}` must have shape ({n_targets},) to match the predictive distribution; "
+            f"got shape {array.shape}."
+        )
+    return array
+
+
+def _check_level(level: float) -> float:
+    """Return ``level`` as a float after checking ``0 < level < 1``."""
+    kind = np.asarray(level).dtype.kind
+    if isinstance(level, bool) or np.ndim(level) != 0 or kind not in "iuf":
+        raise TypeError(f"`level` must be a real number in (0, 1); got {level!r}.")
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"`level` must lie strictly between 0 and 1; got {level}.")
+    return level
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """Return a read-only copy of ``array`` so a frozen container stays frozen."""
+    array = np.array(array, dtype=np.float64, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianPredictive:
+    r"""Independent Normal predictive distribution per target.
+
+    Target ``j`` is $\mathcal{N}(\mu_j, \sigma_j^2)$, so
+
+    - median: $\mu_j$;
+    - log density: $\log p_j(y) = -\tfrac12 ((y - \mu_j)/\sigma_j)^2 - \log\sigma_j
+      - \tfrac12\log 2\pi$;
+    - central interval at level $\ell$: $\mu_j \pm z\,\sigma_j$ with
+      $z = \Phi^{-1}((1 + \ell)/2)$.
+
+    Args:
+        mean: Per-target means $\mu$, shape ``(n_targets,)``, finite.
+        std: Per-target standard deviations $\sigma$, shape ``(n_targets,)`` or a scalar
+            broadcast to it; finite and strictly positive.
+
+    Raises:
+        ValueError: If a shape is wrong, a value is not finite, or a ``std`` is not > 0.
+    """
+
+    mean: Float[np.ndarray, " n_targets"]
+    std: Float[np.ndarray, " n_targets"]
+
+    def __post_init__(self) -> None:
+        mean = _as_finite_array("mean", self.mean, ndim=1)
+        std = np.asarray(self.std, dtype=np.float64)
+        if std.ndim == 0:
+            std = np.full_like(mean, std)
+        std = _as_finite_array("std", std, ndim=1)
+        if std.shape != mean.shape:
+            raise ValueError(
+                f"`std` must be a scalar or have the shape of `mean` {mean.shape}; "
+                f"got shape {std.shape}."
+            )
+        if np.any(std <= 0.0):
+            index = int(np.argmax(std <= 0.0))
+            raise ValueError(f"`std` must be strictly positive; got {std[index]} at index {index}.")
+        object.__setattr__(self, "mean", _read_only(mean))
+        object.__setattr__(self, "std", _read_only(std))
+
+    @property
+    def n_targets(self) -> int:
+        """Number of target points."""
+        return self.mean.shape[0]
+
+    def median(self) -> Float[np.ndarray, " n_targets"]:
+        """Per-target medians (the means), shape ``(n_targets,)``."""
+        return self.mean.copy()
+
+    def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
+        r"""Per-target Normal log density of ``y``.
+
+        Args:
+            y: Observed targets, shape ``(n_targets,)``, finite.
+
+        Returns:
+            $\log p_j(y_j)$, shape ``(n_targets,)``.
+        """
+        y = _as_targets("y", y, self.n_targets)
+        z = (y - self.mean) / self.std
+        return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
+
+    def interval(
+        self, level: float
+    ) -> tuple[Float[np.ndarray, " n_targets"], Float[np.ndarray, " n_targets"]]:
+        r"""Central interval $\mu \pm \Phi^{-1}((1 + \ell)/2)\,\sigma$ at level $\ell$.
+
+        Args:
+            level: Probability mass $\ell$ of the interval, ``0 < level < 1``.
+
+        Returns:
+            ``(lower, upper)``, each shape ``(n_targets,)``.
+        """
+        level = _check_level(level)
+        z = NormalDist().inv_cdf(0.5 + 0.5 * level)
+        return self.mean - z * self.std, self.mean + z * self.std
+
+
+@dataclass(frozen=True, eq=False)
+class SamplePredictive:
+    r"""Empirical predictive distribution from draws, e.g. MCMC posterior-predictive samples.
+
+    With draws $x_{1j}, \dots, x_{nj}$ for target ``j``:
+
+    - median: the sample median (``np.median``);
+    - central interval at level $\ell$: the empirical $(1 \mp \ell)/2$ quantiles
+      (``np.quantile`` with its default linear interpolation);
+    - log density: a Gaussian kernel density estimate per target with Scott's bandwidth
+      $h_j = s_j\, n^{-1/5}$, where $s_j$ is the sample standard deviation (``ddof=1``).
+      This is what `scipy.stats.gaussian_kde` does in 1-D. It is evaluated stably in
+      log space with log-sum-exp, so targets far in the tails get a finite log density:
+
+      $$\log p_j(y) = \operatorname{logsumexp}_i\Big(-\tfrac12\big((y - x_{ij})/h_j
+      \big)^2\Big) - \log n - \log h_j - \tfrac12\log 2\pi.$$
+
+    Args:
+        samples: Draws, shape ``(n_samples, n_targets)`` with ``n_samples >= 2``; finite,
+            and not all equal within any target (the bandwidth would be 0).
+
+    Raises:
+        ValueError: If the shape is wrong, a value is not finite, there are fewer than two
+            samples, or a target's samples have zero spread.
+    """
+
+    samples: Float[np.ndarray, "n_samples n_targets"]
+    bandwidth: Float[np.ndarray, " n_targets"] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        samples = _as_finite_array("samples", self.samples, ndim=2)
+        n_samples = samples.shape[0]
+        if n_samples < 2:
+            raise ValueError(
+                "`samples` needs at least 2 draws per target (rows) for a kernel density "
+                f"estimate; got shape {samples.shape}."
+            )
+        spread = np.std(samples, axis=0, ddof=1)
+        if np.any(spread <= 0.0):
+            index = int(np.argmax(spread <= 0.0))
+            raise ValueError(
+                f"`samples` for target {index} are all equal ({samples[0, index]}); a kernel "
+                "density estimate needs a positive spread."
+            )
+        object.__setattr__(self, "samples", _read_only(samples))
+        object.__setattr__(self, "bandwidth", _read_only(spread * n_samples ** (-0.2)))
+
+    @property
+    def n_targets(self) -> int:
+        """Number of target points."""
+        return self.samples.shape[1]
+
+    def median(self) -> Float[np.ndarray, " n_targets"]:
+        """Per-target sample medians, shape ``(n_targets,)``."""
+        return np.median(self.samples, axis=0)
+
+    def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
+        r"""Per-target Gaussian-KDE log density of ``y`` (Scott's bandwidth, log-sum-exp).
+
+        Args:
+            y: Observed targets, shape ``(n_targets,)``, finite.
+
+        Returns:
+            $\log p_j(y_j)$, shape ``(n_targets,)``.
+        """
+        y = _as_targets("y", y, self.n_targets)
+        log_kernel = -0.5 * ((y - self.samples) / self.bandwidth) ** 2
+        peak = log_kernel.max(axis=0)
+        log_sum = peak + np.log(np.exp(log_kernel - peak).sum(axis=0))
+        n_samples = self.samples.shape[0]
+        return log_sum - math.log(n_samples) - np.log(self.bandwidth) - _HALF_LOG_2PI
+
+    def interval(
+        self, level: float
+    ) -> tuple[Float[np.ndarray, " n_targets"], Float[np.ndarray, " n_targets"]]:
+        r"""Empirical central interval: the $(1 - \ell)/2$ and $(1 + \ell)/2$ sample quantiles.
+
+        Args:
+            level: Probability mass $\ell$ of the interval, ``0 < level < 1``.
+
+        Returns:
+            ``(lower, upper)``, each shape ``(n_targets,)``.
+        """
+        level = _check_level(level)
+        lower, upper = np.quantile(self.samples, [0.5 - 0.5 * level, 0.5 + 0.5 * level], axis=0)
+        return lower, upper

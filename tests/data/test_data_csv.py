@@ -1,0 +1,146 @@
+"""Tests for read_curves_csv: accepted layouts and every error path."""
+
+import re
+
+import numpy as np
+import pytest
+
+from scalebayes.data import CurveDataError, load_benchmark, read_curves_csv
+
+
+def _write(tmp_path, text, name="runs.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_multi_curve_file_with_split_and_loose_header(tmp_path):
+    text = (
+        " Curve_ID , X ,Y, Split ,note\n"
+        "b,100,2.0,context,\n"
+        "a,10,3.0,CONTEXT,first\n"
+        "a,30,2.5,context,\n"
+        "a,20,2.8,context,\n"
+        "\n"
+        "a,40,2.4,Target,\n"
+        "b,200,1.8,train,\n"
+        "b,400,1.7,test,\n"
+    )
+    curves = read_curves_csv(_write(tmp_path, text))
+    assert [c.name for c in curves] == ["b", "a"]  # order of first appearance
+    a, b = curves[1], curves[0]
+    np.testing.assert_array_equal(a.x, [10.0, 20.0, 30.0, 40.0])  # sorted by x
+    np.testing.assert_array_equal(a.y, [3.0, 2.8, 2.5, 2.4])
+    np.testing.assert_array_equal(a.is_context, [True, True, True, False])
+    np.testing.assert_array_equal(b.is_context, [True, True, False])
+    assert a.dataset == b.dataset == "runs" and a.y_scale == 1.0
+    assert a.metadata["lines"] == (3, 7) and a.metadata["n_rows"] == 4
+
+
+def test_single_curve_without_curve_or_split_column(tmp_path):
+    text = "\ufeffx,loss\r\n1e3,3.5\r\n1e2,4.0\r\n1e4,3.1\r\n"  # BOM, CRLF, alias
+    (c,) = read_curves_csv(_write(tmp_path, text, "my run.csv"))
+    assert c.name == c.dataset == "my run" and c.is_context is None
+    np.testing.assert_array_equal(c.x, [100.0, 1000.0, 10000.0])
+    np.testing.assert_array_equal(c.y, [4.0, 3.5, 3.1])
+
+
+def test_dedupe_mean_averages_y_of_repeated_x(tmp_path):
+    text = "curve,x,y,split\nc,1,4,context\nc,2,1,context\nc,2,3,context\nc,3,2,target\n"
+    text += "c,3,2,target\nc,4,1.5,target\n"
+    (c,) = read_curves_csv(_write(tmp_path, text), dedupe="mean")
+    np.testing.assert_array_equal(c.x, [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(c.y, [4.0, 2.0, 2.0, 1.5])  # (1 + 3) / 2; exact repeat kept
+    np.testing.assert_array_equal(c.is_context, [True, True, False, False])
+    assert c.metadata["averaged_x"] == (2.0,) and c.metadata["n_merged_rows"] == 2
+
+
+def test_round_trip_of_a_bundled_curve(tmp_path):
+    src = load_benchmark("nmt")[0]
+    labels = np.where(src.is_context, "context", "target")
+    points = zip(src.x.tolist(), src.y.tolist(), labels, strict=True)
+    rows = [f"{x!r},{y!r},{s}" for x, y, s in points]
+    (c,) = read_curves_csv(_write(tmp_path, "x,y,split\n" + "\n".join(rows[::-1]) + "\n"))
+    np.testing.assert_array_equal(c.x, src.x)
+    np.testing.assert_array_equal(c.y, src.y)
+    np.testing.assert_array_equal(c.is_context, src.is_context)
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "message"),
+    [
+        ("", {}, "the file is empty; expected a header line"),
+        ("\n\n  \n", {}, "the file is empty"),
+        ("x,y\n", {}, "the file has a header but no data rows"),
+        (
+            "size,val\n1,2\n",
+            {},
+            "line 1 (header): no column for x and y. Found columns ['size', 'val']; expected x, y",
+        ),
+        ("x;y\n1;2\n", {}, "uses another separator; save the file with commas"),
+        ("x,y,curve,curve_id\n", {}, "columns 'curve', 'curve_id' all mean 'curve'; keep one"),
+        ("x,y\n1,2\nabc,3\n", {}, "line 3 (data row 2): x value 'abc' is not a number"),
+        ("x,y\n1,2\n2, \n", {}, "line 3 (data row 2): y is empty; fill in a number"),
+        ("x,y\nnan,2\n", {}, "line 2 (data row 1): x is 'nan'; only finite numbers"),
+        ("x,y\n1,2\n2,inf\n", {}, "line 3 (data row 2): y is 'inf'; only finite numbers"),
+        ("x,y\n0,2\n", {}, "line 2 (data row 1): x = 0 must be > 0 (x is a scale"),
+        ("x,y\n1,2\n2,-1\n", {}, "line 3 (data row 2): y = -1 must be > 0 (y is a loss"),
+        ("x,y\n1,2\n\n2,0\n", {}, "line 4 (data row 2): y = 0 must be > 0"),  # blank line
+        ("x,y\n1,2\n2,3\n1,1\n3,1\n", {}, "x = 1 appears on lines 2, 4 (1 repeated x in all)"),
+        (
+            "x,y,split\n1,2,context\n2,3,context\n2,3,target\n4,1,target\n",
+            {"dedupe": "mean"},
+            "x = 2 on lines 3, 4 is labelled both context and target",
+        ),
+        ("curve,x,y\na,1,2\na,2,1\nb,1,2\na,3,1\n", {}, "curve 'b': has 1 distinct x (line 4)"),
+        ("x,y\n1,2\n2,1\n1,2\n", {"dedupe": "mean"}, "has 2 distinct x (lines 2, 3, 4) but at"),
+        ("x,y\n1,4\n2,3\n3,2\n4,1\n", {"min_points": 5}, "has 4 distinct x (lines 2, 3, 4, 5)"),
+        (
+            "x,y,split\n1,2,context\n2,1,validation\n",
+            {},
+            "line 3 (data row 2): unknown split label 'validation'; use 'context'",
+        ),
+        ("x,y,split\n1,2,\n", {}, "line 2 (data row 1): unknown split label ''"),
+        ("x,y,split\n1,2,target\n2,1,target\n3,1,test\n", {}, "every row (lines 2, 3, 4)"),
+        ("x,y,curve\n1,2,a\n2,1\n", {}, "line 3 (data row 2): has 2 fields but the header has 3"),
+        ("x,y\n1,2\n2,1,5\n", {}, "line 3 (data row 2): has 3 fields but the header has 2"),
+        ("curve,x,y\na,1,2\n ,2,1\n", {}, "line 3 (data row 2): the curve id is empty"),
+        ('x,y\n1,2\n2,"3"x\n3,1\n', {}, "line 3: not valid CSV (',' expected after '\"')"),
+        ('x,y\n1,2\n2,"3\n3,1\n', {}, "line 4: not valid CSV (unexpected end of data)"),
+        (b"x,y\n1,2\n\xff,1\n", {}, "line 3: byte 0xff is not UTF-8 (invalid start byte)"),
+    ],
+)
+def test_bad_files_raise_curve_data_error_naming_the_problem(tmp_path, text, kw, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(CurveDataError, match=re.escape(message)) as info:
+        read_curves_csv(path, **kw)
+    assert str(info.value).startswith(str(path))
+
+
+def test_duplicate_x_error_points_to_dedupe_mean(tmp_path):
+    path = _write(tmp_path, "x,y\n1,2\n2,3\n1,1\n3,1\n")
+    with pytest.raises(CurveDataError, match="pass dedupe='mean' to average their y"):
+        read_curves_csv(path)
+
+
+def test_trailing_empty_cells_are_tolerated(tmp_path):
+    (c,) = read_curves_csv(_write(tmp_path, "x,y\n1,3,\n2,2,,\n3,1\n"))
+    np.testing.assert_array_equal(c.y, [3.0, 2.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"dedupe": "median"}, "dedupe must be 'error' or 'mean'"),
+        ({"min_points": 2}, "min_points must be an integer >= 3"),
+        ({"min_points": 3.0}, "min_points must be an integer >= 3"),
+    ],
+)
+def test_invalid_arguments(tmp_path, kw, message):
+    with pytest.raises(ValueError, match=message):
+        read_curves_csv(_write(tmp_path, "x,y\n1,3\n2,2\n3,1\n"), **kw)
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_curves_csv(tmp_path / "absent.csv")

@@ -1,0 +1,400 @@
+"""Tests for the comparison-study runner and the crash-safe writers it relies on."""
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalebayes import _io
+from scalebayes._io import (
+    LockedError,
+    append_csv_row,
+    atomic_write_bytes,
+    atomic_write_text,
+    exclusive_lock,
+    read_csv_rows,
+)
+from scalebayes.data import CurveDataError
+from scalebayes.evaluate import MSCE_LEVELS, GaussianPredictive
+from scalebayes.evaluate._study import (
+    METHODS,
+    PER_CURVE_COLUMNS,
+    Method,
+    _batches,
+    register_method,
+    run_study,
+)
+
+HEADER_LINE = "method,dataset,curve,rmsle,ll,msce,seconds"
+RATIO = 1.1  # the fake point method predicts RATIO * y_target: RMSLE = log(RATIO) exactly
+SIGMA = 0.05  # the fake probabilistic method: N(y_target, SIGMA^2) per target
+
+
+def _write_curves(path: Path, n_curves: int = 3, n_points: int = 10, split: bool = False) -> Path:
+    """CSV of exact power laws y = a x^-0.3; with ``split``, the last 3 points are targets."""
+    x = np.geomspace(1e3, 1e6, n_points)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "curve", *(["split"] if split else [])])
+        for i in range(n_curves):
+            for j, (xj, yj) in enumerate(zip(x, (2.0 + i) * x**-0.3, strict=True)):
+                label = ["context" if j < n_points - 3 else "target"] if split else []
+                writer.writerow([repr(float(xj)), repr(float(yj)), f"c{i}", *label])
+    return path
+
+
+class Recorder:
+    """A fake point method that records its calls and can fail on a given call."""
+
+    def __init__(self, fail_on_call: int | None = None):
+        self.calls: list[list[str]] = []
+        self.fail_on_call = fail_on_call
+
+    def __call__(self, curves):
+        self.calls.append([c.name for c in curves])
+        if len(self.calls) == self.fail_on_call:
+            raise RuntimeError("simulated crash")
+        return [RATIO * c.y_target for c in curves]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Register a fake point method "fake"; return its recorder."""
+    recorder = Recorder()
+    monkeypatch.setitem(METHODS, "fake", Method("fake", recorder, probabilistic=False))
+    return recorder
+
+
+@pytest.fixture
+def fake_prob(monkeypatch):
+    def predict(curves):
+        return [GaussianPredictive(c.y_target, SIGMA) for c in curves]
+
+    monkeypatch.setitem(METHODS, "fake-prob", Method("fake-prob", predict, probabilistic=True))
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --- the study runner -----------------------------------------------------------------------
+
+
+def test_per_curve_csv_header_rows_and_empty_cells(tmp_path, fake, fake_prob):
+    data = _write_curves(tmp_path / "my_runs.csv")
+    out = tmp_path / "out"
+    result = run_study(["fake", "fake-prob"], [], out, csv_paths=[data], progress=False)
+
+    lines = (out / "per_curve.csv").read_text().splitlines()
+    assert lines[0] == HEADER_LINE
+    assert tuple(HEADER_LINE.split(",")) == PER_CURVE_COLUMNS
+    rows = _rows(out / "per_curve.csv")
+    assert [(r["method"], r["dataset"], r["curve"]) for r in rows] == [
+        (m, "my_runs.csv", f"c{i}") for m in ("fake", "fake-prob") for i in range(3)
+    ]
+    expected_ll = -math.log(SIGMA) - 0.5 * math.log(2 * math.pi)  # every target at the mean
+    expected_msce = float(np.mean([(1.0 - level) ** 2 for level in MSCE_LEVELS]))  # coverage 1
+    for row in rows:
+        assert float(row["seconds"]) >= 0.0
+        if row["method"] == "fake":
+            assert float(row["rmsle"]) == pytest.approx(math.log(RATIO), rel=1e-12)
+            assert row["ll"] == "" and row["msce"] == ""
+        else:
+            assert float(row["rmsle"]) == pytest.approx(0.0, abs=1e-12)
+            assert float(row["ll"]) == pytest.approx(expected_ll, rel=1e-12)
+            assert float(row["msce"]) == pytest.approx(expected_msce, rel=1e-12)
+    assert result.n_computed == 6 and result.n_resumed == 0
+    assert [s.ll for s in result.scores[:3]] == [None] * 3
+
+
+def test_summary_table(tmp_path, fake, fake_prob):
+    data = _write_curves(tmp_path / "my_runs.csv")
+    result = run_study("fake,fake-prob", [], tmp_path / "out", csv_paths=[data], progress=True)
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert summary == result.summary
+    table = [line for line in summary.splitlines() if line.startswith("|")]
+    assert table[0] == "| method | my_runs.csv (3 curves) |"
+    fake_row = next(line for line in table if line.startswith("| fake |"))
+    prob_row = next(line for line in table if line.startswith("| fake-prob |"))
+    assert f"RMSLE {math.log(RATIO):.4f} ± 0.0000" in fake_row
+    assert "LL" not in fake_row and "MSCE" not in fake_row
+    assert "RMSLE 0.0000 ± 0.0000" in prob_row
+    assert f"LL {-math.log(SIGMA) - 0.5 * math.log(2 * math.pi):.3f} ± 0.000" in prob_row
+    assert "MSCE" in prob_row and "s/curve" in prob_row
+
+
+def test_resume_after_crash_has_no_duplicates(tmp_path, monkeypatch):
+    data = _write_curves(tmp_path / "runs.csv", n_curves=5)
+    out = tmp_path / "out"
+    crashing = Recorder(fail_on_call=2)
+    monkeypatch.setitem(METHODS, "fake", Method("fake", crashing, probabilistic=False))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_study(["fake"], [], out, csv_paths=[data], batch_size=2, progress=False)
+    first_batch = crashing.calls[0]
+    assert [r["curve"] for r in _rows(out / "per_curve.csv")] == first_batch
+
+    resumed = Recorder()
+    monkeypatch.setitem(METHODS, "fake", Method("fake", resumed, probabilistic=False))
+    result = run_study(["fake"], [], out, csv_paths=[data], batch_size=2, progress=False)
+    computed_now = [name for call in resumed.calls for name in call]
+    assert not set(computed_now) & set(first_batch)
+    rows = _rows(out / "per_curve.csv")
+    keys = [(r["method"], r["dataset"], r["curve"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 5
+    assert {k[2] for k in keys} == {f"c{i}" for i in range(5)}
+    assert (result.n_resumed, result.n_computed) == (len(first_batch), 5 - len(first_batch))
+
+    again = Recorder()
+    monkeypatch.setitem(METHODS, "fake", Method("fake", again, probabilistic=False))
+    result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert again.calls == [] and result.n_resumed == 5
+    assert len(_rows(out / "per_curve.csv")) == 5
+
+
+def test_a_directory_in_use_is_refused(tmp_path, fake):
+    out = tmp_path / "out"
+    out.mkdir()
+    data = _write_curves(tmp_path / "runs.csv")
+    with exclusive_lock(out), pytest.raises(LockedError, match="in use by another"):
+        run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert fake.calls == [] and not (out / "per_curve.csv").exists()
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)  # released
+    assert len(fake.calls) == 1
+
+
+def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
+    out = tmp_path / "out"
+    out.mkdir()
+    append_csv_row(out / "per_curve.csv", PER_CURVE_COLUMNS, ["m9", "ic", "x", 0.5, "", "", 1])
+    data = _write_curves(tmp_path / "runs.csv")
+    result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert len(_rows(out / "per_curve.csv")) == 4
+    assert {s.method for s in result.scores} == {"fake"}
+    assert "m9" not in result.summary
+
+
+def test_csv_default_split_and_normalisation(tmp_path, monkeypatch):
+    seen = []
+
+    def spy(curves):
+        seen.extend(curves)
+        return [c.y_target for c in curves]
+
+    monkeypatch.setitem(METHODS, "spy", Method("spy", spy, probabilistic=False))
+    data = _write_curves(tmp_path / "runs.csv", n_curves=2, n_points=10)
+    run_study(["spy"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    for curve in seen:
+        assert curve.n_context == 7 and curve.x_target.size == 3  # last 30% by x
+        assert curve.x_target.min() > curve.x_context.max()
+        assert np.max(curve.y_context) == pytest.approx(1.0)
+        raw = curve.y * curve.y_scale
+        assert raw[0] == pytest.approx((2.0 + int(curve.name[1])) * 1e3**-0.3)
+
+
+def test_csv_with_split_column_is_kept(tmp_path, fake):
+    data = _write_curves(tmp_path / "runs.csv", n_points=6, split=True)
+    run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert len(_rows(tmp_path / "out" / "per_curve.csv")) == 3
+
+
+@pytest.mark.parametrize(
+    ("labels", "problem"),
+    [
+        (["context"] * 5, "0 target"),
+        (["context", "target", "target", "target", "target"], "1 context"),
+    ],
+)
+def test_csv_split_needs_two_context_points_and_a_target(tmp_path, fake, labels, problem):
+    path = tmp_path / "bad.csv"
+    rows = [f"{10.0**k},{1.0 / (k + 1)},c0,{lab}" for k, lab in enumerate(labels, start=1)]
+    path.write_text("x,y,curve,split\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CurveDataError, match=rf"curve 'c0' has .*{problem}"):
+        run_study(["fake"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert not (tmp_path / "out").exists()  # nothing is written before the inputs check out
+
+
+def test_unknown_method_and_dataset_list_the_valid_names(tmp_path, fake):
+    with pytest.raises(ValueError, match=r"unknown method\(s\) 'nope'; valid methods: .*m4"):
+        run_study(["m1", "nope"], ["nano"], tmp_path)
+    with pytest.raises(ValueError, match=r"unknown dataset\(s\) 'imagenet'; valid .*nano"):
+        run_study(["fake"], ["nano", "imagenet"], tmp_path)
+    with pytest.raises(ValueError, match="no datasets"):
+        run_study(["fake"], [], tmp_path)
+    with pytest.raises(ValueError, match="batch_size"):
+        run_study(["fake"], ["nano"], tmp_path, batch_size=0)
+
+
+def test_two_csv_files_with_one_name_are_rejected(tmp_path, fake):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = [_write_curves(tmp_path / d / "runs.csv") for d in "ab"]
+    with pytest.raises(ValueError, match=r"two datasets are named 'runs\.csv'"):
+        run_study(["fake"], [], tmp_path / "out", csv_paths=paths, progress=False)
+
+
+def test_unscorable_prediction_scores_nan(tmp_path, monkeypatch):
+    def negative(curves):
+        return [-c.y_target for c in curves]
+
+    monkeypatch.setitem(METHODS, "neg", Method("neg", negative, probabilistic=False))
+    data = _write_curves(tmp_path / "runs.csv", n_curves=2)
+    result = run_study(["neg"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert all(math.isnan(s.rmsle) for s in result.scores)
+    assert "2 of 2 unscored" in result.summary
+    assert "strictly positive" in result.summary  # the first reason is reported
+
+
+def test_method_output_is_checked(tmp_path, monkeypatch):
+    data = _write_curves(tmp_path / "runs.csv")
+    cases = {
+        "short": (lambda curves: [c.y_target for c in curves[1:]], False, "returned 2 predictions"),
+        "shape": (lambda curves: [c.y_target[:1] for c in curves], False, "expected one value"),
+        "kind": (lambda curves: [c.y_target for c in curves], True, "PredictiveDistribution"),
+    }
+    for name, (fn, probabilistic, message) in cases.items():
+        monkeypatch.setitem(METHODS, name, Method(name, fn, probabilistic))
+        with pytest.raises((ValueError, TypeError), match=message):
+            run_study([name], [], tmp_path / name, csv_paths=[data], progress=False)
+
+
+def test_register_method(monkeypatch):
+    monkeypatch.setattr("scalebayes.evaluate._study.METHODS", dict(METHODS))
+    from scalebayes.evaluate import _study
+
+    method = register_method("new", lambda curves: [], probabilistic=True)
+    assert _study.METHODS["new"] is method and method.probabilistic
+    with pytest.raises(ValueError, match="already registered"):
+        register_method("new", lambda curves: [], probabilistic=True)
+    register_method("new", lambda curves: [], probabilistic=False, replace=True)
+    assert not _study.METHODS["new"].probabilistic
+    with pytest.raises(ValueError, match="without commas"):
+        register_method("a,b", lambda curves: [], probabilistic=False)
+    with pytest.raises(TypeError, match="probabilistic"):
+        register_method("x", lambda curves: [], probabilistic="yes")
+
+
+def test_point_fit_methods_are_registered():
+    from scalebayes.inference import POINT_FAMILIES
+
+    for family in POINT_FAMILIES:
+        assert family in METHODS and not METHODS[family].probabilistic
+
+
+@pytest.mark.parametrize(("n", "sizes"), [(1, [1]), (16, [16]), (17, [8, 9]), (24, [12, 12])])
+def test_batches_are_balanced(n, sizes):
+    assert [len(b) for b in _batches(list(range(n)), 16)] == sizes
+    assert [x for b in _batches(list(range(n)), 16) for x in b] == list(range(n))
+
+
+def test_real_point_fit_on_exact_power_laws(tmp_path):
+    """M1 (y = beta x^c) extrapolates exact power laws with (near) zero RMSLE."""
+    data = _write_curves(tmp_path / "laws.csv", n_curves=3, n_points=8)
+    result = run_study(["m1"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert len(result.scores) == 3
+    for score in result.scores:
+        assert score.rmsle < 1e-3 and score.ll is None
+
+
+def test_real_point_fit_on_a_benchmark(tmp_path):
+    result = run_study(["m2"], ["nano"], tmp_path / "out", batch_size=12, progress=False)
+    assert len(result.scores) == 24 and result.n_computed == 24
+    rmsle = np.array([s.rmsle for s in result.scores])
+    assert np.all(np.isfinite(rmsle)) and np.all(rmsle >= 0)
+    assert "| m2 | RMSLE" in result.summary
+    assert "## Timing of this run" in result.summary
+
+
+# --- crash-safe writers -----------------------------------------------------------------------
+
+
+def test_atomic_write_replaces_content(tmp_path):
+    path = tmp_path / "a.txt"
+    atomic_write_text(path, "one\n")
+    atomic_write_text(path, "two\n")
+    assert path.read_text() == "two\n"
+    atomic_write_bytes(path, b"\x00\x01")
+    assert path.read_bytes() == b"\x00\x01"
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch, failing):
+    path = tmp_path / "summary.md"
+    path.write_text("old\n")
+
+    def boom(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_io.os, failing, boom)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_text(path, "new and longer content\n")
+    monkeypatch.undo()
+    assert path.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["summary.md"]
+
+    fresh = tmp_path / "fresh.md"
+    monkeypatch.setattr(_io.os, failing, boom)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_text(fresh, "content\n")
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["summary.md"]
+
+
+def test_atomic_write_rejects_wrong_types(tmp_path):
+    with pytest.raises(TypeError, match="text must be a str"):
+        atomic_write_text(tmp_path / "a", b"bytes")
+    with pytest.raises(TypeError, match="data must be bytes"):
+        atomic_write_bytes(tmp_path / "a", "text")
+    assert os.listdir(tmp_path) == []
+
+
+def test_append_csv_row_writes_header_once_and_reads_back(tmp_path):
+    path = tmp_path / "t.csv"
+    append_csv_row(path, ["a", "b"], [1, None])
+    append_csv_row(path, ["a", "b"], ["x,y", 2.5])
+    assert path.read_text() == 'a,b\n1,\n"x,y",2.5\n'
+    assert read_csv_rows(path, ["a", "b"]) == [{"a": "1", "b": ""}, {"a": "x,y", "b": "2.5"}]
+    assert read_csv_rows(tmp_path / "missing.csv", ["a", "b"]) == []
+
+
+def test_append_csv_row_header_mismatch(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,c\n1,2\n")
+    with pytest.raises(ValueError, match=r"header is 'a,c' but 'a,b' was expected"):
+        append_csv_row(path, ["a", "b"], [3, 4])
+    with pytest.raises(ValueError, match=r"header is 'a,c'"):
+        read_csv_rows(path, ["a", "b"])
+    assert path.read_text() == "a,c\n1,2\n"
+
+
+def test_append_csv_row_rejects_bad_rows(tmp_path):
+    path = tmp_path / "t.csv"
+    with pytest.raises(ValueError, match="1 values but the header has 2"):
+        append_csv_row(path, ["a", "b"], [1])
+    with pytest.raises(ValueError, match="line breaks"):
+        append_csv_row(path, ["a", "b"], ["x\ny", 1])
+    assert not path.exists()
+
+
+def test_row_cut_short_by_a_crash_is_dropped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3,")  # the last row was being written when the process died
+    assert read_csv_rows(path, ["a", "b"]) == [{"a": "1", "b": "2"}]
+    append_csv_row(path, ["a", "b"], [5, 6])
+    assert path.read_text() == "a,b\n1,2\n5,6\n"
+    header_cut = tmp_path / "h.csv"
+    header_cut.write_text("a,")
+    assert read_csv_rows(header_cut, ["a", "b"]) == []
+    append_csv_row(header_cut, ["a", "b"], [1, 2])
+    assert header_cut.read_text() == "a,b\n1,2\n"
+
+
+def test_read_csv_rows_names_a_malformed_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(ValueError, match="line 3: expected 2 cells"):
+        read_csv_rows(path, ["a", "b"])

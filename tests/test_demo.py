@@ -1,0 +1,81 @@
+"""Tests for the demonstration ``scalebayes._demo``."""
+
+import re
+import struct
+
+import pytest
+
+from scalebayes._demo import DEMO_FAMILIES, PLOT_NAME, main, run_demo
+from scalebayes.data import load_benchmark
+from scalebayes.evaluate import rmsle
+from scalebayes.inference import fit_curves
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DEFAULT_CURVE = "inet_5|BiT/50/1"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (the first chunk after the signature)."""
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    return struct.unpack(">II", data[16:24])
+
+
+def _reported_rmsle(report: str) -> dict[str, float]:
+    return {
+        name: float(value)
+        for name, value in re.findall(r"^\s*(\w+)\s+RMSLE = ([0-9.eE+-]+)$", report, re.M)
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "nested" / "out"  # run_demo creates it
+    return out, run_demo(out)
+
+
+def test_demo_writes_a_png_and_nothing_else(demo):
+    out, report = demo
+    assert sorted(p.name for p in out.iterdir()) == [PLOT_NAME]  # no temporary file left
+    data = (out / PLOT_NAME).read_bytes()
+    assert data[:8] == PNG_MAGIC
+    assert len(data) > 10_000  # a real plot, not an empty canvas
+    width, height = _png_size(data)
+    assert width >= 400 and height >= 300
+    assert f"wrote {out / PLOT_NAME}" in report
+
+
+def test_demo_report_matches_an_independent_fit(demo):
+    """The reported RMSLE of each family equals a fit and score recomputed here."""
+    _, report = demo
+    assert DEFAULT_CURVE in report
+    reported = _reported_rmsle(report)
+    assert set(reported) == set(DEMO_FAMILIES)
+    curve = next(c for c in load_benchmark("ic") if c.name == DEFAULT_CURVE)
+    for name in DEMO_FAMILIES:
+        fit = fit_curves(name, [curve.x_context], [curve.y_context])[0]
+        expected = rmsle(fit.predict(curve.x_target), curve.y_target)
+        # printed with 4 significant digits
+        assert reported[name] == pytest.approx(expected, rel=1e-3), name
+        for param, value in fit.params.items():
+            assert f"{param}={value:.4g}" in report
+
+
+def test_demo_rejects_an_unknown_curve(tmp_path):
+    with pytest.raises(ValueError, match="no curve 'no such curve'"):
+        run_demo(tmp_path, curve="no such curve")
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        run_demo(tmp_path, benchmark="imagenet")
+    assert list(tmp_path.iterdir()) == []  # nothing written before the checks pass
+
+
+def test_main_writes_into_out(tmp_path, capsys):
+    assert main(["--out", str(tmp_path)]) == 0
+    assert (tmp_path / PLOT_NAME).read_bytes()[:8] == PNG_MAGIC
+    assert set(_reported_rmsle(capsys.readouterr().out)) == set(DEMO_FAMILIES)
+
+
+def test_main_reports_bad_input_with_status_2(tmp_path, capsys):
+    assert main(["--out", str(tmp_path), "--curve", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no curve 'nope'" in err
