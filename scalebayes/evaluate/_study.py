@@ -32,7 +32,6 @@ from ._predictive import PredictiveDistribution
 
 if TYPE_CHECKING:
     from ..data import Curve
-    from ..inference import PointFit
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
