@@ -7,7 +7,8 @@ register a new one in ``_SUBCOMMANDS``):
   the summary table (see [`run_study`][scalebayes.evaluate.run_study]);
 - ``scalebayes fit``: fit a scaling-law family to the curves of a CSV file, print the fitted
   parameters and predictions, and optionally plot them;
-- ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation.
+- ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation;
+- ``scalebayes allocate``: the compute-optimal N*, D*, L* with intervals from a CSV of runs.
 
 Bad input is reported as one line on stderr that says what to fix, with exit status 2.
 Heavy modules (JAX, matplotlib) are imported only by the subcommand that needs them.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
+from .compute._cli import add_allocate  # light: JAX and NumPyro load only when it runs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -350,6 +352,18 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------
 
+
+def _run_allocate(args: argparse.Namespace) -> int:
+    from .compute._cli import run_allocate
+
+    try:
+        return run_allocate(args)
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+
+
+# ---------------------------------------------------------------------------------------------
+
 _Command = tuple[
     Callable[[argparse._SubParsersAction], argparse.ArgumentParser],
     Callable[[argparse.Namespace], int],
@@ -358,6 +372,7 @@ _SUBCOMMANDS: dict[str, _Command] = {
     "study": (_add_study, _run_study),
     "fit": (_add_fit, _run_fit),
     "demo": (_add_demo, _run_demo),
+    "allocate": (add_allocate, _run_allocate),
 }
 
 

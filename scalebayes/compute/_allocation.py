@@ -1,0 +1,309 @@
+"""Compute-optimal allocation: the closed form for the Chinchilla law and a numerical solver.
+
+For a loss (or error bound) ``f(p, T)`` of a model with ``p`` parameters trained on ``T``
+tokens and a compute budget ``C = k p T`` (``k = 6`` FLOPs per parameter and token for
+transformers as in Hoffmann et al. 2022, ``k = 1`` in Jeon & Van Roy's accounting), the
+compute-optimal allocation is
+
+    p*(C) = argmin_p f(p, C / (k p)),    T*(C) = C / (k p*(C)).
+
+[`optimal_allocation`][scalebayes.compute.optimal_allocation] finds it for any ``f`` by
+bisection on ``d f / d log p`` over ``u = log p`` (the objective is assumed unimodal in ``u``,
+which holds for sums of power laws and for the information-theoretic bounds here) and is
+differentiable: its JVP comes from the implicit function theorem at the optimum,
+``du*/dθ = -(∂²f/∂u∂θ) / (∂²f/∂u²)``, so ``dp*/dC`` and derivatives with respect to the
+parameters of ``f`` are exact, not differentiated through the iterations.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+LossFn = Callable[[Array, Array, Any], Array]
+
+
+class Allocation(NamedTuple):
+    """A compute-optimal allocation (each field has the shape of the compute budget).
+
+    Attributes:
+        n_params: the optimal parameter count ``N*`` (or ``p*``).
+        n_tokens: the optimal number of training tokens ``D* = C / (k N*)``.
+        loss: the loss (or bound) at the optimum, ``f(N*, D*)``.
+    """
+
+    n_params: Array
+    n_tokens: Array
+    loss: Array
+
+
+class ExponentFit(NamedTuple):
+    """The power law ``p*(C) ≈ G C^a`` fitted to optimal allocations over a range of budgets.
+
+    Attributes:
+        exponent: least-squares slope ``a`` of ``log p*`` on ``log C`` over the grid.
+        prefactor: ``G`` of the fitted line.
+        local: the local exponents ``d log p* / d log C`` at each budget (by implicit
+            differentiation), shape of the grid; constant and equal to ``exponent`` for an
+            exact power law.
+        compute: the budgets used.
+        n_params: ``p*`` at each budget.
+    """
+
+    exponent: float
+    prefactor: float
+    local: np.ndarray
+    compute: np.ndarray
+    n_params: np.ndarray
+
+
+def chinchilla_allocation(
+    E: ArrayLike,
+    A: ArrayLike,
+    B: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    compute: ArrayLike,
+    *,
+    flops_per_param_token: float = 6.0,
+) -> Allocation:
+    """The compute-optimal allocation of ``L(N, D) = E + A / N^alpha + B / D^beta`` in closed form.
+
+    With ``C = k N D``, setting ``d L(N, C / (k N)) / d N = 0`` gives
+
+        G = (alpha A / (beta B))^(1 / (alpha + beta)),   a = beta / (alpha + beta),
+        N* = G (C / k)^a,   D* = (C / k) / N*,
+
+    (Hoffmann et al. 2022, eq. 4). All arguments broadcast against each other, so posterior
+    draws (shape ``(n_draws, 1)``) and a grid of budgets (shape ``(n_budgets,)``) give
+    ``(n_draws, n_budgets)``. Computed in log space.
+
+    Args:
+        E: irreducible loss.
+        A: model-size coefficient (> 0).
+        B: data-size coefficient (> 0).
+        alpha: model-size exponent (> 0).
+        beta: data-size exponent (> 0).
+        compute: budget ``C`` in FLOPs (> 0).
+        flops_per_param_token: ``k`` in ``C = k N D``.
+
+    Returns:
+        The [`Allocation`][scalebayes.compute.Allocation] ``(N*, D*, L(N*, D*))``.
+    """
+    E, A, B, alpha, beta, compute = (jnp.asarray(v) for v in (E, A, B, alpha, beta, compute))
+    log_budget = jnp.log(compute) - math.log(flops_per_param_token)
+    total = alpha + beta
+    log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / total
+    log_n = log_g + beta / total * log_budget
+    log_d = log_budget - log_n
+    loss = E + jnp.exp(jnp.log(A) - alpha * log_n) + jnp.exp(jnp.log(B) - beta * log_d)
+    return Allocation(jnp.exp(log_n), jnp.exp(log_d), loss)
+
+
+class _Settings(NamedTuple):
+    """Static settings of the solver (hashable, so they can be a ``nondiff_argnum``)."""
+
+    log_k: float
+    log_min_params: float
+    log_min_tokens: float
+    iterations: int
+
+
+def _bounds(log_c: Array, settings: _Settings) -> tuple[Array, Array]:
+    lo = jnp.asarray(settings.log_min_params, dtype=log_c.dtype)
+    hi = log_c - settings.log_k - settings.log_min_tokens
+    return lo, hi
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 3))
+def _argmin_log_params(objective: Callable, log_c: Array, args: Any, settings: _Settings) -> Array:
+    """``argmin_u objective(u, log_c, args)`` over the bracket, by bisection on the derivative."""
+    grad_u = jax.grad(objective, argnums=0)
+    lo, hi = _bounds(log_c, settings)
+
+    def step(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        rising = grad_u(mid, log_c, args) > 0
+        return jnp.where(rising, lo, mid), jnp.where(rising, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, settings.iterations, step, (lo, hi))
+    u = 0.5 * (lo + hi)
+    lo0, hi0 = _bounds(log_c, settings)
+    return jnp.where(hi0 > lo0, u, jnp.nan)
+
+
+@_argmin_log_params.defjvp
+def _argmin_log_params_jvp(objective, settings, primals, tangents):
+    log_c, args = primals
+    u = _argmin_log_params(objective, log_c, args, settings)
+    grad_u = jax.grad(objective, argnums=0)
+    curvature = jax.grad(grad_u, argnums=0)(u, log_c, args)
+    _, mixed = jax.jvp(lambda lc, a: grad_u(u, lc, a), (log_c, args), tangents)
+    interior = -mixed / curvature
+    # On the bracket's edges the optimum moves with the edge: the lower edge is fixed, the
+    # upper edge log C - log k - log T_min moves one for one with log C.
+    lo, hi = _bounds(log_c, settings)
+    width = hi - lo
+    at_lo = u - lo < 1e-6 * width
+    at_hi = hi - u < 1e-6 * width
+    du = jnp.where(at_lo, 0.0, jnp.where(at_hi, tangents[0], interior))
+    return u, du
+
+
+def _objective(loss_fn: LossFn, log_k: float) -> Callable:
+    def objective(u, log_c, args):
+        return loss_fn(jnp.exp(u), jnp.exp(log_c - log_k - u), args)
+
+    return objective
+
+
+def _check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def optimal_allocation(
+    loss_fn: LossFn,
+    compute: ArrayLike,
+    args: Any = None,
+    *,
+    flops_per_param_token: float = 1.0,
+    min_params: float = 1.0,
+    min_tokens: float = 1.0,
+    iterations: int = 100,
+) -> Allocation:
+    """Minimise ``loss_fn(p, T, args)`` subject to ``C = k p T`` for each budget in ``compute``.
+
+    Bisection on ``d f / d log p`` over ``log p`` in ``[log min_params, log(C / (k min_tokens))]``
+    (``iterations`` halvings), then ``T = C / (k p)``. If the derivative does not change sign
+    the optimum is the edge of that bracket. Differentiable in ``compute`` and ``args`` by the
+    implicit function theorem (exact derivatives at the optimum); works under ``jit`` and
+    ``vmap``. Where ``C / k < min_params min_tokens`` the result is NaN.
+
+    Args:
+        loss_fn: ``loss_fn(p, T, args) -> scalar``, smooth in ``log p``; ``p`` and ``T`` are
+            positive scalars (use ``jnp`` functions so it can be differentiated).
+        compute: budget(s) ``C`` (any shape, > 0).
+        args: a pytree of parameters passed to ``loss_fn`` (differentiable).
+        flops_per_param_token: ``k`` in ``C = k p T`` (1 for Jeon & Van Roy, 6 for transformers).
+        min_params: smallest parameter count considered.
+        min_tokens: smallest token count considered.
+        iterations: bisection steps; 100 reaches float64 resolution for any bracket.
+
+    Returns:
+        The [`Allocation`][scalebayes.compute.Allocation] ``(p*, T*, f(p*, T*))``, each with
+        the shape of ``compute``.
+
+    Example:
+        For ``f = a p / T + b / p`` and ``C = p T`` the optimum is ``p* = (b C / (2 a))^(1/3)``:
+
+        ```python
+        f = lambda p, T, ab: ab[0] * p / T + ab[1] / p
+        optimal_allocation(f, 1e12, (1.0, 2.0)).n_params  # (2e12 / 2)^(1/3) = 1e4
+        ```
+    """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    settings = _Settings(
+        math.log(_check_positive("flops_per_param_token", flops_per_param_token)),
+        math.log(_check_positive("min_params", min_params)),
+        math.log(_check_positive("min_tokens", min_tokens)),
+        int(iterations),
+    )
+    if settings.iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    compute = jnp.asarray(compute)
+    if not jnp.issubdtype(compute.dtype, jnp.floating):
+        compute = compute.astype(jnp.result_type(float))
+    log_c = jnp.log(compute)
+    try:
+        hash(loss_fn)
+    except TypeError:  # e.g. a callable object holding arrays: key the compile cache by identity
+        loss_fn = _ByIdentity(loss_fn)
+    p, t, loss = _solve(log_c.reshape(-1), args, loss_fn=loss_fn, settings=settings)
+    shape = log_c.shape
+    return Allocation(p.reshape(shape), t.reshape(shape), loss.reshape(shape))
+
+
+class _ByIdentity:
+    """A callable wrapper that hashes by identity (for unhashable loss functions)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+
+@functools.partial(jax.jit, static_argnames=("loss_fn", "settings"))
+def _solve(log_c: Array, args: Any, *, loss_fn: LossFn, settings: _Settings):
+    """Solve at every ``log C`` of a 1-D array (compiled once per ``loss_fn`` and settings)."""
+    objective = _objective(loss_fn, settings.log_k)
+
+    def one(lc):
+        u = _argmin_log_params(objective, lc, args, settings)
+        p = jnp.exp(u)
+        t = jnp.exp(lc - settings.log_k - u)
+        return p, t, loss_fn(p, t, args)
+
+    return jax.vmap(one)(log_c)
+
+
+def allocation_exponent(
+    loss_fn: LossFn,
+    compute: ArrayLike,
+    args: Any = None,
+    *,
+    flops_per_param_token: float = 1.0,
+    min_params: float = 1.0,
+    min_tokens: float = 1.0,
+) -> ExponentFit:
+    """Fit ``p*(C) ≈ G C^a`` over a grid of budgets, with the local exponents.
+
+    Solves [`optimal_allocation`][scalebayes.compute.optimal_allocation] at each budget, fits
+    ``log p* = log G + a log C`` by least squares and differentiates ``log p*`` with respect to
+    ``log C`` at each budget (implicit differentiation). For a bound with logarithmic factors
+    the local exponent drifts with ``C`` and the fitted ``a`` is its average over the range.
+
+    Args:
+        loss_fn: ``loss_fn(p, T, args) -> scalar`` (see `optimal_allocation`).
+        compute: at least two distinct budgets (> 0).
+        args: parameters passed to ``loss_fn``.
+        flops_per_param_token: ``k`` in ``C = k p T``.
+        min_params: smallest parameter count considered.
+        min_tokens: smallest token count considered.
+
+    Returns:
+        An [`ExponentFit`][scalebayes.compute.ExponentFit].
+    """
+    grid = np.asarray(compute, dtype=float).reshape(-1)
+    if grid.size < 2 or np.unique(grid).size < 2:
+        raise ValueError(f"compute must hold at least two distinct budgets, got {grid.tolist()}")
+    if not np.all(np.isfinite(grid) & (grid > 0)):
+        raise ValueError("compute: every budget must be finite and > 0")
+    options = dict(
+        flops_per_param_token=flops_per_param_token, min_params=min_params, min_tokens=min_tokens
+    )
+
+    def log_p(log_c):
+        return jnp.log(optimal_allocation(loss_fn, jnp.exp(log_c), args, **options).n_params)
+
+    log_c = jnp.log(jnp.asarray(grid))
+    values, local = jax.jit(jax.vmap(jax.value_and_grad(log_p)))(log_c)
+    values, local = np.asarray(values, dtype=float), np.asarray(local, dtype=float)
+    x = np.log(grid)
+    slope, intercept = np.polyfit(x, values, 1)
+    return ExponentFit(float(slope), float(np.exp(intercept)), local, grid, np.exp(values))

@@ -1,0 +1,169 @@
+"""The ``scalebayes allocate`` subcommand: compute-optimal N*, D*, L* from a CSV of runs.
+
+``add_allocate(subparsers)`` defines the arguments (no heavy imports); ``run_allocate(args)``
+reads and validates the runs, samples the posterior of the Chinchilla law with NUTS and prints
+the fitted parameters and the allocation at each budget with credible intervals. Bad input
+raises ``ValueError`` with a one-line message (the command line reports it with exit
+status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+
+def _budgets(text: str) -> list[float]:
+    """Parse ``"5.76e23"`` or ``"1e21,5.76e23"`` into positive finite FLOP budgets."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} in {text!r} is not a number; give budgets in FLOPs such as "
+                "5.76e23 or 1e21,5.76e23"
+            ) from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"budget {item.strip()} must be finite and > 0")
+        values.append(value)
+    return values
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text!r}")
+    return value
+
+
+def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``allocate`` subcommand to ``subparsers`` and return its parser.
+
+    Args:
+        subparsers: the ``add_subparsers()`` object of the ``scalebayes`` parser.
+
+    Returns:
+        The subcommand's parser.
+    """
+    parser = subparsers.add_parser(
+        "allocate",
+        help="compute-optimal model and data size from a CSV of training runs",
+        description=(
+            "Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs (a CSV file with columns "
+            "N, D and loss, or N, C and loss with D = C/(6N); names are case-insensitive) "
+            "by NUTS with a robust likelihood on log loss, and print the compute-optimal "
+            "N*, D*, L* and D*/N* at each budget with credible intervals."
+        ),
+    )
+    parser.add_argument("file", metavar="RUNS.csv", type=Path, help="the training runs")
+    parser.add_argument(
+        "--compute",
+        required=True,
+        type=_budgets,
+        metavar="C[,C...]",
+        help="compute budget(s) in FLOPs, e.g. 5.76e23",
+    )
+    parser.add_argument(
+        "--likelihood",
+        choices=("huber", "student_t", "normal"),
+        default="huber",
+        help="residual density on log loss (default: huber, as Besiroglu et al.)",
+    )
+    parser.add_argument(
+        "--prob",
+        type=_probability,
+        default=0.9,
+        help="credible mass of the intervals (default 0.9)",
+    )
+    parser.add_argument("--samples", type=_count, default=1000, help="draws per chain")
+    parser.add_argument("--warmup", type=_count, default=1000, help="warm-up steps per chain")
+    parser.add_argument("--chains", type=_count, default=4, help="chains (>= 2, vectorised)")
+    parser.add_argument("--seed", type=_non_negative, default=0, help="PRNG seed (default 0)")
+    parser.add_argument(
+        "--drop-highest",
+        type=_non_negative,
+        default=0,
+        metavar="K",
+        help="drop the K highest-loss runs before fitting (Besiroglu et al. dropped 5)",
+    )
+    return parser
+
+
+def run_allocate(args: argparse.Namespace) -> int:
+    """Run ``scalebayes allocate``: fit the runs and print the allocation table.
+
+    Args:
+        args: the parsed arguments of the parser made by ``add_allocate``.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        ValueError: for bad input (an unreadable or malformed file, too few distinct N or D,
+            a bad option), in one line.
+    """
+    import jax
+    import numpy as np
+
+    from ._posterior import fit_joint_law
+    from ._runs import read_runs_csv, validate_runs
+
+    if args.chains < 2:
+        raise ValueError("--chains must be at least 2 (r-hat compares chains)")
+    try:
+        runs = read_runs_csv(args.file)
+    except OSError as error:
+        raise ValueError(f"cannot read {args.file}: {error.strerror or error}") from error
+    if args.drop_highest:
+        if not 0 <= args.drop_highest < len(runs):
+            raise ValueError(
+                f"--drop-highest must be in [0, {len(runs) - 1}] for {len(runs)} runs, "
+                f"got {args.drop_highest}"
+            )
+        keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - args.drop_highest])
+        runs = validate_runs(runs.N[keep], runs.D[keep], runs.loss[keep], source=runs.source)
+    posterior = fit_joint_law(
+        jax.random.key(args.seed),
+        runs,
+        likelihood=args.likelihood,
+        num_warmup=args.warmup,
+        num_samples=args.samples,
+        num_chains=args.chains,
+    )
+    allocation = posterior.allocation(args.compute)
+    dropped = f" (the {args.drop_highest} highest-loss runs dropped)" if args.drop_highest else ""
+    print(
+        f"fitted {posterior.law.formula} to {len(runs)} runs from {runs.source}{dropped}, "
+        f"{args.likelihood} likelihood on log loss"
+    )
+    print(f"NUTS: {posterior.diagnostics.line}\n")
+    print(posterior.summary(args.prob))
+    pct = f"{100 * args.prob:g}%"
+    print(f"\ncompute-optimal allocation, C = 6 N D (posterior median [{pct} interval]):")
+    print(allocation.summary(args.prob))
+    return 0

@@ -1,0 +1,448 @@
+"""NUTS posterior of a joint law and the posterior predictive of the compute-optimal allocation.
+
+[`fit_joint_law`][scalebayes.compute.fit_joint_law] samples the posterior of a
+[`JointLaw`][scalebayes.compute.JointLaw] with NumPyro's NUTS (several chains vectorised in
+one process, float64), checks r-hat, effective sample sizes and divergences with ArviZ, and
+returns a [`JointLawPosterior`][scalebayes.compute.JointLawPosterior]. Its
+[`allocation`][scalebayes.compute.JointLawPosterior.allocation] method turns every posterior
+draw into the compute-optimal ``N*(C)``, ``D*(C)`` and ``L*(C)`` (closed form for the
+Chinchilla law, numerical otherwise), so that credible intervals of the allocation come from
+the draws.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+from jaxtyping import Array, ArrayLike
+from numpyro.infer import MCMC, NUTS, init_to_median
+
+from ..inference._x64 import x64
+from ._allocation import Allocation, optimal_allocation
+from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
+from ._likelihood import DELTA
+from ._runs import Runs
+
+MAX_R_HAT = 1.01
+"""Default largest acceptable split r-hat (Vehtari et al. 2021)."""
+MIN_ESS = 400
+"""Default smallest acceptable bulk and tail effective sample size over all chains."""
+
+
+class ConvergenceWarning(UserWarning):
+    """NUTS diagnostics failed a check: r-hat too large, ESS too small or divergences."""
+
+
+class Diagnostics(NamedTuple):
+    """MCMC diagnostics per parameter (rank-normalised split r-hat and ESS from ArviZ).
+
+    Attributes:
+        r_hat: split r-hat per parameter.
+        ess_bulk: bulk effective sample size per parameter.
+        ess_tail: tail effective sample size (5% and 95% quantiles) per parameter.
+        n_divergent: divergent transitions after warm-up, over all chains.
+        n_chains: number of chains.
+        n_draws: draws per chain.
+    """
+
+    r_hat: dict[str, float]
+    ess_bulk: dict[str, float]
+    ess_tail: dict[str, float]
+    n_divergent: int
+    n_chains: int
+    n_draws: int
+
+    def problems(self, max_r_hat: float = MAX_R_HAT, min_ess: float = MIN_ESS) -> list[str]:
+        """The failed checks, as short sentences (empty if all pass)."""
+        found = []
+        r_hat = {k: v for k, v in self.r_hat.items() if not v <= max_r_hat}
+        if r_hat:
+            worst = max(r_hat, key=lambda k: r_hat[k] if math.isfinite(r_hat[k]) else math.inf)
+            found.append(f"r-hat of {worst} is {r_hat[worst]:.3f} > {max_r_hat}")
+        for kind, values in (("bulk", self.ess_bulk), ("tail", self.ess_tail)):
+            low = {k: v for k, v in values.items() if not v >= min_ess}
+            if low:
+                worst = min(low, key=lambda k: low[k] if math.isfinite(low[k]) else -math.inf)
+                found.append(f"{kind} ESS of {worst} is {low[worst]:.0f} < {min_ess}")
+        if self.n_divergent:
+            found.append(f"{self.n_divergent} divergent transitions")
+        return found
+
+    @property
+    def line(self) -> str:
+        """A one-line summary: chains, draws, worst r-hat and ESS, divergences."""
+        return (
+            f"{self.n_chains} chains x {self.n_draws} draws; max r-hat "
+            f"{max(self.r_hat.values()):.3f}, min bulk ESS {min(self.ess_bulk.values()):.0f}, "
+            f"min tail ESS {min(self.ess_tail.values()):.0f}, {self.n_divergent} divergences"
+        )
+
+
+def diagnose(samples: Mapping[str, np.ndarray], n_divergent: int = 0) -> Diagnostics:
+    """Split r-hat and bulk/tail ESS (ArviZ) of draws shaped ``(n_chains, n_draws)``.
+
+    Args:
+        samples: draws per parameter, each of shape ``(n_chains, n_draws)``.
+        n_divergent: the number of divergent transitions to record.
+
+    Returns:
+        The [`Diagnostics`][scalebayes.compute.Diagnostics]; a constant chain gives NaN.
+    """
+    import arviz as az  # heavy; only needed here
+
+    r_hat, bulk, tail = {}, {}, {}
+    shape = None
+    for name, draws in samples.items():
+        draws = np.asarray(draws, dtype=np.float64)
+        if draws.ndim != 2:
+            raise ValueError(f"{name}: expected (n_chains, n_draws) draws, got {draws.shape}")
+        shape = draws.shape
+        if np.ptp(draws) == 0 or not np.all(np.isfinite(draws)):
+            r_hat[name] = bulk[name] = tail[name] = math.nan
+            continue
+        with np.errstate(all="ignore"):
+            r_hat[name] = float(az.rhat(draws))
+            bulk[name] = float(az.ess(draws, method="bulk"))
+            tail[name] = float(az.ess(draws, method="tail", prob=(0.05, 0.95)))
+    if shape is None:
+        raise ValueError("no samples to diagnose")
+    return Diagnostics(r_hat, bulk, tail, int(n_divergent), int(shape[0]), int(shape[1]))
+
+
+def _quantiles(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob!r}")
+    tail = (1 - prob) / 2
+    return np.quantile(draws, tail, axis=0), np.quantile(draws, 1 - tail, axis=0)
+
+
+@dataclass(frozen=True)
+class AllocationPosterior:
+    """Posterior draws of the compute-optimal allocation at each budget.
+
+    Attributes:
+        compute: the budgets ``C`` in FLOPs, shape ``(n_budgets,)``.
+        n_params: draws of ``N*(C)``, shape ``(n_draws, n_budgets)``.
+        n_tokens: draws of ``D*(C) = C / (k N*)``, same shape.
+        loss: draws of the law's loss at the optimum ``L(N*, D*)``, same shape.
+        exponent: draws of the local exponent ``d log N* / d log C``, same shape (constant in
+            ``C`` and equal to ``beta / (alpha + beta)`` for the Chinchilla law).
+        flops_per_param_token: ``k`` in ``C = k N D``.
+    """
+
+    compute: np.ndarray
+    n_params: np.ndarray
+    n_tokens: np.ndarray
+    loss: np.ndarray
+    exponent: np.ndarray
+    flops_per_param_token: float
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """Draws of the tokens-per-parameter ratio ``D* / N*``."""
+        return self.n_tokens / self.n_params
+
+    def quantity(self, name: str) -> np.ndarray:
+        """Draws of ``"n_params"``, ``"n_tokens"``, ``"loss"``, ``"ratio"`` or ``"exponent"``."""
+        if name not in ("n_params", "n_tokens", "loss", "ratio", "exponent"):
+            raise ValueError(
+                f"unknown quantity {name!r}; choose n_params, n_tokens, loss, ratio or exponent"
+            )
+        return getattr(self, name)
+
+    def interval(self, name: str, prob: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """The equal-tailed ``prob`` credible interval of a quantity at each budget.
+
+        Args:
+            name: ``"n_params"``, ``"n_tokens"``, ``"loss"``, ``"ratio"`` or ``"exponent"``.
+            prob: the credible mass.
+
+        Returns:
+            ``(lower, upper)``, each of shape ``(n_budgets,)``.
+        """
+        return _quantiles(self.quantity(name), prob)
+
+    def median(self, name: str) -> np.ndarray:
+        """The posterior median of a quantity at each budget."""
+        return np.median(self.quantity(name), axis=0)
+
+    def summary(self, prob: float = 0.9) -> str:
+        """A table of posterior medians and ``prob`` intervals of N*, D*, L* and D*/N*."""
+        pct = f"{100 * prob:g}%"
+        rows = []
+        for j, c in enumerate(self.compute):
+            cells = [f"{c:.3g}"]
+            for name, fmt in (
+                ("n_params", ".3g"),
+                ("n_tokens", ".3g"),
+                ("loss", ".4f"),
+                ("ratio", ".3g"),
+            ):
+                lo, hi = self.interval(name, prob)
+                med = self.median(name)
+                cells.append(f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]")
+            rows.append(cells)
+        header = ["C (FLOPs)", f"N* [{pct}]", f"D* [{pct}]", f"L* [{pct}]", f"D*/N* [{pct}]"]
+        return _table(header, rows)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, ["-" * w for w in widths], *rows]
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class JointLawPosterior:
+    """NUTS draws of a joint law's parameters, with diagnostics.
+
+    Attributes:
+        law: the fitted [`JointLaw`][scalebayes.compute.JointLaw].
+        runs: the data.
+        likelihood: the residual density used.
+        samples: draws per site (law parameters and ``sigma``), each ``(n_chains, n_draws)``.
+        diagnostics: r-hat, ESS and divergences.
+    """
+
+    law: JointLaw
+    runs: Runs
+    likelihood: str
+    samples: Mapping[str, np.ndarray]
+    diagnostics: Diagnostics
+
+    def draws(self) -> dict[str, np.ndarray]:
+        """All draws flattened over chains, shape ``(n_chains * n_draws,)`` per name.
+
+        For each parameter ``log_X`` without a parameter ``X``, ``X = exp(log_X)`` is added
+        (``A`` and ``B`` for the Chinchilla law).
+        """
+        out = {name: np.asarray(v).reshape(-1) for name, v in self.samples.items()}
+        for name in list(out):
+            if name.startswith("log_") and name[4:] not in out:
+                out[name[4:]] = np.exp(out[name])
+        return out
+
+    def mean(self) -> dict[str, float]:
+        """Posterior means (including derived ``X = exp(log_X)``)."""
+        return {k: float(v.mean()) for k, v in self.draws().items()}
+
+    def sd(self) -> dict[str, float]:
+        """Posterior standard deviations (including derived ``X = exp(log_X)``)."""
+        return {k: float(v.std(ddof=1)) for k, v in self.draws().items()}
+
+    def interval(self, name: str, prob: float = 0.9) -> tuple[float, float]:
+        """The equal-tailed ``prob`` credible interval of one parameter."""
+        draws = self.draws()
+        if name not in draws:
+            raise ValueError(f"unknown parameter {name!r}; the posterior has {list(draws)}")
+        lo, hi = _quantiles(draws[name], prob)
+        return float(lo), float(hi)
+
+    def summary(self, prob: float = 0.9) -> str:
+        """A table of mean, sd, median, the ``prob`` interval, r-hat and bulk ESS per parameter."""
+        pct = f"{100 * prob:g}%"
+        draws = self.draws()
+        diag = self.diagnostics
+        rows = []
+        for name, v in draws.items():
+            lo, hi = _quantiles(v, prob)
+            rows.append(
+                [
+                    name,
+                    f"{v.mean():.5g}",
+                    f"{v.std(ddof=1):.3g}",
+                    f"{np.median(v):.5g}",
+                    f"[{lo:.5g}, {hi:.5g}]",
+                    f"{diag.r_hat[name]:.3f}" if name in diag.r_hat else "",
+                    f"{diag.ess_bulk[name]:.0f}" if name in diag.ess_bulk else "",
+                ]
+            )
+        return _table(["param", "mean", "sd", "median", pct, "r_hat", "ess_bulk"], rows)
+
+    def _params(self) -> dict[str, Array]:
+        return {
+            name: jnp.asarray(np.asarray(self.samples[name]).reshape(-1))
+            for name in self.law.param_names
+        }
+
+    def predict(self, N: ArrayLike, D: ArrayLike) -> np.ndarray:
+        """Draws of the law ``L(N, D)``, shape ``(n_draws,) + broadcast(N, D).shape``."""
+        with x64():
+            N = jnp.asarray(N, dtype=jnp.float64)
+            D = jnp.asarray(D, dtype=jnp.float64)
+            out = jax.vmap(lambda p: self.law.fn(p, N, D))(self._params())
+            return np.asarray(out, dtype=np.float64)
+
+    def allocation(
+        self, compute: ArrayLike, *, flops_per_param_token: float = 6.0
+    ) -> AllocationPosterior:
+        """The posterior predictive of the compute-optimal allocation at each budget.
+
+        Per draw: the law's closed form if it has one
+        ([`chinchilla_allocation`][scalebayes.compute.chinchilla_allocation]), else
+        [`optimal_allocation`][scalebayes.compute.optimal_allocation] on ``L(N, C / (k N))``.
+        The local exponent ``d log N* / d log C`` is differentiated through either.
+
+        Args:
+            compute: budget(s) ``C`` in FLOPs (> 0).
+            flops_per_param_token: ``k`` in ``C = k N D``.
+
+        Returns:
+            An [`AllocationPosterior`][scalebayes.compute.AllocationPosterior].
+        """
+        budgets = np.atleast_1d(np.asarray(compute, dtype=np.float64)).reshape(-1)
+        if budgets.size == 0 or not np.all(np.isfinite(budgets) & (budgets > 0)):
+            raise ValueError(f"compute must be finite and > 0, got {budgets.tolist()}")
+        k = float(flops_per_param_token)
+        if not (math.isfinite(k) and k > 0):
+            raise ValueError(f"flops_per_param_token must be finite and > 0, got {k!r}")
+        law = self.law
+
+        def solve(params: Mapping[str, Any], c: Array) -> Allocation:
+            if law.allocation is not None:
+                return law.allocation(params, c, k)
+            return optimal_allocation(
+                lambda n, d, prm: law.fn(prm, n, d), c, params, flops_per_param_token=k
+            )
+
+        def one(params, log_c):
+            return solve(params, jnp.exp(log_c))
+
+        def log_n(params, log_c):
+            return jnp.log(one(params, log_c).n_params)
+
+        per_budget = jax.vmap(one, in_axes=(None, 0))
+        per_draw = jax.jit(jax.vmap(per_budget, in_axes=(0, None)))
+        slope = jax.jit(jax.vmap(jax.vmap(jax.grad(log_n, argnums=1), (None, 0)), (0, None)))
+        with x64():
+            log_c = jnp.log(jnp.asarray(budgets))
+            params = self._params()
+            result = per_draw(params, log_c)
+            exponent = slope(params, log_c)
+            arrays = [np.asarray(a, dtype=np.float64) for a in (*result, exponent)]
+        return AllocationPosterior(budgets, *arrays, flops_per_param_token=k)
+
+
+def fit_joint_law(
+    key: Array,
+    runs: Runs,
+    *,
+    law: JointLaw | None = None,
+    likelihood: str = "huber",
+    delta: float = DELTA,
+    df: float = 4.0,
+    sigma_prior: dist.Distribution | None = None,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    num_chains: int = 4,
+    target_accept_prob: float = 0.9,
+    dense_mass: bool = True,
+    max_tree_depth: int = 10,
+    max_r_hat: float = MAX_R_HAT,
+    min_ess: float = MIN_ESS,
+    progress_bar: bool = False,
+) -> JointLawPosterior:
+    """Sample the posterior of a joint law with NUTS (chains vectorised, float64).
+
+    The model is [`joint_law_model`][scalebayes.compute.joint_law_model]. Chains start at the
+    median of a few prior draws (each chain its own) and run vectorised in one process. After
+    sampling, split r-hat, bulk/tail ESS (ArviZ) and divergences are checked; a failed check
+    issues a [`ConvergenceWarning`][scalebayes.compute.ConvergenceWarning] (the draws are
+    returned anyway). On a CPU most of the time of a small fit is compilation (several
+    seconds), so more draws cost little.
+
+    Args:
+        key: a JAX PRNG key.
+        runs: the data ([`Runs`][scalebayes.compute.Runs]).
+        law: the law; defaults to [`chinchilla_law`][scalebayes.compute.chinchilla_law]``()``.
+        likelihood: ``"huber"`` (Besiroglu's density), ``"student_t"`` or ``"normal"``.
+        delta: the Huber threshold.
+        df: Student-t degrees of freedom.
+        sigma_prior: prior of the residual scale (default ``HalfNormal(0.5)``).
+        num_warmup: warm-up (adaptation) iterations per chain.
+        num_samples: draws kept per chain.
+        num_chains: chains (>= 2), run vectorised.
+        target_accept_prob: NUTS step-size adaptation target.
+        dense_mass: adapt a dense mass matrix (the law's parameters are strongly correlated).
+        max_tree_depth: NUTS tree depth limit.
+        max_r_hat: warn if any r-hat exceeds this.
+        min_ess: warn if any bulk or tail ESS is below this.
+        progress_bar: show NumPyro's progress bar.
+
+    Returns:
+        A [`JointLawPosterior`][scalebayes.compute.JointLawPosterior].
+    """
+    if not isinstance(runs, Runs):
+        raise TypeError(
+            f"runs must be Runs (see validate_runs / read_runs_csv), got {type(runs).__name__}"
+        )
+    law = chinchilla_law() if law is None else law
+    if not isinstance(law, JointLaw):
+        raise TypeError(f"law must be a JointLaw, got {type(law).__name__}")
+    check_likelihood(likelihood, delta, df)
+    for name, value in (("num_warmup", num_warmup), ("num_samples", num_samples)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(num_chains, bool) or not isinstance(num_chains, int) or num_chains < 2:
+        raise ValueError(f"num_chains must be an integer >= 2 (for r-hat), got {num_chains!r}")
+    if sigma_prior is not None and not isinstance(sigma_prior, dist.Distribution):
+        raise TypeError("sigma_prior must be a numpyro distribution or None")
+
+    model = functools.partial(
+        joint_law_model,
+        law=law,
+        likelihood=likelihood,
+        delta=float(delta),
+        df=float(df),
+        sigma_prior=sigma_prior,
+    )
+    kernel = NUTS(
+        model,
+        target_accept_prob=target_accept_prob,
+        dense_mass=dense_mass,
+        max_tree_depth=max_tree_depth,
+        init_strategy=init_to_median(num_samples=15),
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        chain_method="vectorized",
+        progress_bar=progress_bar,
+    )
+    with x64():
+        mcmc.run(
+            key,
+            jnp.asarray(runs.N),
+            jnp.asarray(runs.D),
+            jnp.log(jnp.asarray(runs.loss)),
+            extra_fields=("diverging",),
+        )
+        samples = {
+            k: np.asarray(v, dtype=np.float64)
+            for k, v in mcmc.get_samples(group_by_chain=True).items()
+        }
+        n_divergent = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    diagnostics = diagnose(samples, n_divergent)
+    problems = diagnostics.problems(max_r_hat, min_ess)
+    if problems:
+        warnings.warn(
+            f"NUTS on {runs.source}: {'; '.join(problems)}; the draws may not represent the "
+            "posterior: run more warm-up and samples, or check the law and priors",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return JointLawPosterior(law, runs, likelihood, samples, diagnostics)

@@ -1,0 +1,283 @@
+"""Training runs ``(N, D, loss)`` for joint scaling laws: validation, CSV files, Chinchilla.
+
+A joint law ``L(N, D)`` is fitted to final losses of runs at several model sizes ``N``
+(parameters) and data sizes ``D`` (tokens). Everything that enters a fit passes
+[`validate_runs`][scalebayes.compute.validate_runs], which says which run (or which line of a
+file) to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MIN_DISTINCT = 3
+"""The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
+_CSV_COLUMNS = "N, D and loss (or N, C and loss with C = 6 N D in FLOPs)"
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)
+    return values
+
+
+@dataclass(frozen=True, eq=False)
+class Runs:
+    """Final losses of training runs, one entry per run (read-only float64 arrays).
+
+    Build it with [`validate_runs`][scalebayes.compute.validate_runs],
+    [`read_runs_csv`][scalebayes.compute.read_runs_csv] or
+    [`chinchilla_runs`][scalebayes.compute.chinchilla_runs].
+
+    Attributes:
+        N: parameter counts, shape ``(n_runs,)``.
+        D: training tokens, shape ``(n_runs,)``.
+        loss: final losses (> 0), shape ``(n_runs,)``.
+        source: where the runs came from (a file name or a description).
+    """
+
+    N: np.ndarray
+    D: np.ndarray
+    loss: np.ndarray
+    source: str = "runs"
+
+    def __len__(self) -> int:
+        return int(self.N.shape[0])
+
+    def compute(self, flops_per_param_token: float = 6.0) -> np.ndarray:
+        """Training compute ``C = k N D`` of each run in FLOPs."""
+        return flops_per_param_token * self.N * self.D
+
+    def __repr__(self) -> str:
+        return (
+            f"Runs({len(self)} runs from {self.source}: N {self.N.min():.3g}..{self.N.max():.3g}, "
+            f"D {self.D.min():.3g}..{self.D.max():.3g}, "
+            f"loss {self.loss.min():.4g}..{self.loss.max():.4g})"
+        )
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Distinct values, treating values equal to 12 significant digits as one."""
+    return np.unique(np.array([float(f"{v:.12g}") for v in values]))
+
+
+def _check_distinct(name: str, values: np.ndarray, source: str, min_distinct: int) -> None:
+    distinct = _distinct(values)
+    if distinct.size < min_distinct:
+        shown = ", ".join(f"{v:.4g}" for v in distinct)
+        raise ValueError(
+            f"{source}: only {distinct.size} distinct {name} value(s) ({shown}); the joint law "
+            f"needs at least {min_distinct} distinct {name} to identify its {name} exponent and "
+            f"coefficient; add runs at other {'model' if name == 'N' else 'data'} sizes"
+        )
+
+
+def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_DISTINCT) -> Runs:
+    """Check runs and return them as [`Runs`][scalebayes.compute.Runs].
+
+    Args:
+        N: parameter counts (1-D, finite, > 0).
+        D: training tokens (same length, finite, > 0).
+        loss: final losses (same length, finite, > 0; the likelihood is on ``log loss``).
+        source: a name for messages (e.g. the file name).
+        min_distinct: the fewest distinct ``N`` and distinct ``D`` values accepted.
+
+    Returns:
+        The validated runs.
+
+    Raises:
+        ValueError: naming the offending run (by index) and what to fix.
+    """
+    return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
+
+
+def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
+    arrays = {}
+    for name, values in (("N", N), ("D", D), ("loss", loss)):
+        try:
+            array = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: {name} must be numbers, got {values!r}") from None
+        if array.ndim != 1:
+            raise ValueError(f"{source}: {name} must be 1-D, got shape {array.shape}")
+        arrays[name] = array
+    sizes = {name: a.size for name, a in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"{source}: N, D and loss must have the same length, got {sizes}")
+    for name, array in arrays.items():
+        bad = np.flatnonzero(~np.isfinite(array))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{source}, {where(i)}: {name} = {array[i]} is not a finite number; "
+                f"every {name} must be a finite number"
+            )
+        bad = np.flatnonzero(array <= 0)
+        if bad.size:
+            i = int(bad[0])
+            what = {"N": "a parameter count", "D": "a token count", "loss": "log loss is fitted"}
+            raise ValueError(
+                f"{source}, {where(i)}: {name} = {array[i]:.6g} must be > 0 ({what[name]})"
+            )
+    if sizes["N"] == 0:
+        raise ValueError(f"{source}: no runs")
+    for name in ("N", "D"):
+        _check_distinct(name, arrays[name], source, min_distinct)
+    return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+
+
+def _parse_cell(text: str, column: str, line: int, source: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        shown = repr(text.strip()) if text.strip() else "an empty cell"
+        raise ValueError(
+            f"{source}, line {line}, column {column!r}: {shown} is not a number; write a plain "
+            "number such as 7e10"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(
+            f"{source}, line {line}, column {column!r}: {text.strip()!r} is not a finite number; "
+            "remove the run or give its value"
+        )
+    return value
+
+
+def read_runs_csv(
+    path: str | os.PathLike[str],
+    *,
+    flops_per_param_token: float = 6.0,
+    min_distinct: int = MIN_DISTINCT,
+) -> Runs:
+    """Read runs from a CSV file with columns ``N``, ``D`` and ``loss`` (in any case).
+
+    A column ``C`` (training FLOPs) may replace ``D``: then ``D = C / (k N)``. If both are
+    present, ``D`` is used and ``C`` ignored. Other columns are ignored; blank lines are
+    skipped.
+
+    Args:
+        path: the CSV file.
+        flops_per_param_token: ``k`` in ``C = k N D`` (used only with a ``C`` column).
+        min_distinct: the fewest distinct ``N`` and ``D`` values accepted.
+
+    Returns:
+        The validated [`Runs`][scalebayes.compute.Runs].
+
+    Raises:
+        ValueError: for a missing or duplicated column, a row with the wrong number of cells,
+            a value that is not a finite number, a non-positive ``N``, ``D``, ``C`` or loss,
+            or fewer than ``min_distinct`` distinct ``N`` or ``D``; the message names the file,
+            the line and the column.
+        OSError: if the file cannot be read.
+    """
+    path = Path(path)
+    source = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{source}: not a UTF-8 text file ({error.reason} at byte {error.start}); "
+            "save it as CSV text"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    while header is not None and not any(cell.strip() for cell in header):
+        header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{source}: the file is empty; expected a header with {_CSV_COLUMNS}")
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = cell.strip().lower()
+        if key in columns and key in ("n", "d", "c", "loss"):
+            raise ValueError(f"{source}, line 1: column {cell.strip()!r} appears twice")
+        columns.setdefault(key, index)
+    missing = [
+        label
+        for label, present in (
+            ("N", "n" in columns),
+            ("D (or C)", "d" in columns or "c" in columns),
+            ("loss", "loss" in columns),
+        )
+        if not present
+    ]
+    if missing:
+        found = ", ".join(repr(c.strip()) for c in header)
+        raise ValueError(
+            f"{source}: missing column(s) {', '.join(missing)}; "
+            f"the header has {found} but {_CSV_COLUMNS} are needed (names are case-insensitive)"
+        )
+    use_c = "d" not in columns
+    names = {"n": header[columns["n"]].strip(), "loss": header[columns["loss"]].strip()}
+    names["x"] = header[columns["c" if use_c else "d"]].strip()
+    wanted = {"n": columns["n"], "x": columns["c" if use_c else "d"], "loss": columns["loss"]}
+    values: dict[str, list[float]] = {"n": [], "x": [], "loss": []}
+    lines: list[int] = []
+    for cells in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            raise ValueError(
+                f"{source}, line {line}: {len(cells)} cells but the header has {len(header)} "
+                "columns; fix the row (a missing or extra comma?)"
+            )
+        for key, index in wanted.items():
+            values[key].append(_parse_cell(cells[index], names[key], line, source))
+        lines.append(line)
+    if not lines:
+        raise ValueError(f"{source}: the file has a header but no runs")
+    N = np.array(values["n"])
+    x = np.array(values["x"])
+
+    def where(i: int) -> str:
+        return f"line {lines[i]}"
+
+    if use_c:
+        bad = np.flatnonzero(x <= 0)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{source}, {where(i)}: {names['x']} = {x[i]:.6g} must be > 0 (training FLOPs)"
+            )
+        bad = np.flatnonzero(N <= 0)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{source}, {where(i)}: {names['n']} = {N[i]:.6g} must be > 0 (a parameter count)"
+            )
+        x = x / (flops_per_param_token * N)
+    return _validate(N, x, values["loss"], source, min_distinct, where)
+
+
+def chinchilla_runs(*, drop_highest: int = 5) -> Runs:
+    """The 245 Chinchilla runs digitised by Besiroglu et al. (2024) from Hoffmann's Figure 4.
+
+    Read from the bundled, checksum-verified ``svg_extracted_data.csv`` (columns
+    ``Model Size``, ``Training FLOP``, ``loss``), with ``D = C / (6 N)``. Besiroglu et al.
+    dropped the 5 highest-loss runs, leaving 240.
+
+    Args:
+        drop_highest: how many of the highest-loss runs to drop (0 keeps all 245).
+
+    Returns:
+        The runs, in file order.
+    """
+    from ..data._benchmarks import bundled_table
+
+    rows = bundled_table("svg_extracted_data.csv")
+    if isinstance(drop_highest, bool) or not isinstance(drop_highest, int):
+        raise TypeError(f"drop_highest must be an int, got {type(drop_highest).__name__}")
+    if not 0 <= drop_highest < len(rows):
+        raise ValueError(f"drop_highest must be in [0, {len(rows) - 1}], got {drop_highest}")
+    N = np.array([float(r["Model Size"]) for r in rows])
+    C = np.array([float(r["Training FLOP"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    keep = np.sort(np.argsort(loss, kind="stable")[: len(rows) - drop_highest])
+    source = f"Chinchilla (Besiroglu et al. 2024), {keep.size} of {len(rows)} runs"
+    return validate_runs(N[keep], C[keep] / (6.0 * N[keep]), loss[keep], source=source)

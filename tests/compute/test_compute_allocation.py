@@ -1,0 +1,223 @@
+"""The compute-optimal solver recovers closed-form optima, and its derivatives are exact.
+
+References are derived by hand, not from the code:
+
+- ``f = a p / T + b / p`` with ``T = C / p``: ``f = a p^2 / C + b / p``, ``f' = 0`` at
+  ``p* = (b C / (2 a))^(1/3)``, so ``d log p* / d log C = 1/3``;
+- ``f = a p log(p) / T + b / p``: ``f' = 0`` gives ``C = a p^3 (2 log p + 1) / b`` (solved for
+  ``C`` given ``p``), local exponent ``1 / (3 + 2 / (2 log p + 1))``;
+- ``f = a log(p) / T + b / p`` (information growing only logarithmically with ``p``):
+  ``C = a p^2 (log p + 1) / b``, local exponent ``1 / (2 + 1 / (log p + 1))`` -> 1/2;
+- the Chinchilla law: Hoffmann's closed form, checked against the published check values.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import optimize
+
+from scalebayes.compute import (
+    TwoLayerBound,
+    allocation_exponent,
+    chinchilla_allocation,
+    estimation_error,
+    misspecification_error,
+    optimal_allocation,
+    two_layer_mutual_information,
+)
+from scalebayes.inference._x64 import x64
+
+
+def linear_bound(p, t, ab):
+    return ab[0] * p / t + ab[1] / p
+
+
+def plog_bound(p, t, ab):
+    return ab[0] * p * jnp.log(p) / t + ab[1] / p
+
+
+def logp_bound(p, t, ab):
+    return ab[0] * jnp.log(p) / t + ab[1] / p
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 2.0), (0.3, 50.0), (7.0, 0.1)])
+def test_linear_bound_optimum_is_cube_root(a, b):
+    compute = np.geomspace(1e6, 1e22, 9)
+    with x64():
+        out = optimal_allocation(linear_bound, compute, (a, b))
+    expected = (b * compute / (2 * a)) ** (1 / 3)
+    np.testing.assert_allclose(out.n_params, expected, rtol=1e-10)
+    np.testing.assert_allclose(out.n_tokens, compute / expected, rtol=1e-10)
+    np.testing.assert_allclose(out.loss, 3 * (a * b * b / (4 * compute)) ** (1 / 3), rtol=1e-10)
+
+
+def test_linear_bound_exponent_and_derivatives():
+    a, b, c = 1.5, 4.0, 1e15
+    with x64():
+        fit = allocation_exponent(linear_bound, np.geomspace(1e8, 1e20, 7), (a, b))
+        dp_dc = jax.grad(lambda c: optimal_allocation(linear_bound, c, (a, b)).n_params)(c)
+        dp_dab = jax.grad(lambda ab: optimal_allocation(linear_bound, c, ab).n_params)((a, b))
+    assert fit.exponent == pytest.approx(1 / 3, abs=1e-10)
+    np.testing.assert_allclose(fit.local, 1 / 3, atol=1e-10)
+    assert fit.prefactor == pytest.approx((b / (2 * a)) ** (1 / 3), rel=1e-8)
+    p = (b * c / (2 * a)) ** (1 / 3)
+    assert float(dp_dc) == pytest.approx(p / (3 * c), rel=1e-8)
+    assert float(dp_dab[0]) == pytest.approx(-p / (3 * a), rel=1e-8)
+    assert float(dp_dab[1]) == pytest.approx(p / (3 * b), rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    "bound, compute_of_p, local_of_p",
+    [
+        (
+            plog_bound,
+            lambda p, a, b: a * p**3 * (2 * np.log(p) + 1) / b,
+            lambda p: 1 / (3 + 2 / (2 * np.log(p) + 1)),
+        ),
+        (
+            logp_bound,
+            lambda p, a, b: a * p**2 * (np.log(p) + 1) / b,
+            lambda p: 1 / (2 + 1 / (np.log(p) + 1)),
+        ),
+    ],
+    ids=["p-log-p", "log-p"],
+)
+def test_bounds_with_log_factors(bound, compute_of_p, local_of_p):
+    a, b = 0.5, 3.0
+    p_true = np.geomspace(1e2, 1e9, 8)
+    compute = compute_of_p(p_true, a, b)
+    with x64():
+        out = optimal_allocation(bound, compute, (a, b))
+        fit = allocation_exponent(bound, compute, (a, b))
+    np.testing.assert_allclose(out.n_params, p_true, rtol=1e-9)
+    np.testing.assert_allclose(fit.local, local_of_p(p_true), rtol=1e-7)
+
+
+def test_log_information_bound_approaches_one_half():
+    # A bound whose information term grows like log p gives the paper's sqrt(C) scaling
+    # up to log factors; the local exponent tends to 1/2 from below.
+    with x64():
+        fit = allocation_exponent(logp_bound, np.geomspace(1e30, 1e40, 5), (1.0, 1.0))
+    assert 0.48 < fit.local[0] < fit.local[-1] < 0.5
+
+
+def test_chinchilla_closed_form_matches_check_values_and_solver():
+    compute = 5.76e23
+    with x64():
+        bes = chinchilla_allocation(1.8169, 482.01, 2085.43, 0.3478, 0.3658, compute)
+        hof = chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, compute)
+
+        def law(n, d, p):
+            return p[0] + p[1] / n ** p[3] + p[2] / d ** p[4]
+
+        params = (1.8169, 482.01, 2085.43, 0.3478, 0.3658)
+        grid = np.geomspace(1e18, 1e26, 5)
+        numeric = optimal_allocation(law, grid, params, flops_per_param_token=6.0)
+        closed = chinchilla_allocation(*params, grid)
+    # COMPUTE_OPTIMAL.md check values (3 significant figures)
+    assert float(bes.n_params) == pytest.approx(7.24e10, rel=5e-3)
+    assert float(bes.n_tokens) / float(bes.n_params) == pytest.approx(18.3, rel=6e-3)
+    assert float(hof.n_params) == pytest.approx(3.22e10, rel=5e-3)
+    assert float(hof.n_tokens) / float(hof.n_params) == pytest.approx(92.6, rel=5e-3)
+    for got, want in zip(numeric, closed, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_solver_jit_vmap_and_float32_agree():
+    grid = jnp.asarray(np.geomspace(1e6, 1e12, 4), dtype=jnp.float32)
+    eager = optimal_allocation(linear_bound, grid, (1.0, 2.0))
+    jitted = jax.jit(lambda c: optimal_allocation(linear_bound, c, (1.0, 2.0)))(grid)
+    mapped = jax.vmap(lambda c: optimal_allocation(linear_bound, c, (1.0, 2.0)))(grid)
+    expected = np.asarray(grid, dtype=np.float64) ** (1 / 3)
+    for out in (eager, jitted, mapped):
+        assert out.n_params.dtype == jnp.float32
+        np.testing.assert_allclose(np.asarray(out.n_params), expected, rtol=1e-5)
+
+
+def test_solver_compiles_once_for_new_budgets():
+    traces = []
+
+    def counted(p, t, ab):
+        traces.append(None)
+        return linear_bound(p, t, ab)
+
+    solve = jax.jit(lambda c: optimal_allocation(counted, c, (1.0, 2.0)).n_params)
+    solve(1e9).block_until_ready()
+    n = len(traces)
+    for c in (1e10, 1e11, 1e12):
+        solve(c).block_until_ready()
+    assert len(traces) == n
+
+
+def test_edge_of_bracket_and_invalid_budget():
+    # f = 1/p decreases without bound in p: the optimum is the largest p, T = min_tokens
+    with x64():
+        out = optimal_allocation(lambda p, t, _: 1.0 / p, 1e6, min_tokens=10.0)
+        slope = jax.grad(lambda c: jnp.log(optimal_allocation(lambda p, t, _: 1 / p, c).n_params))
+        too_small = optimal_allocation(linear_bound, 0.5, (1.0, 1.0))
+    assert float(out.n_params) == pytest.approx(1e5, rel=1e-9)
+    assert float(out.n_tokens) == pytest.approx(10.0, rel=1e-9)
+    assert float(slope(1e6) * 1e6) == pytest.approx(1.0, rel=1e-9)
+    assert math.isnan(float(too_small.n_params))
+    with pytest.raises(ValueError, match="flops_per_param_token"):
+        optimal_allocation(linear_bound, 1e9, (1.0, 1.0), flops_per_param_token=0.0)
+    with pytest.raises(TypeError, match="callable"):
+        optimal_allocation("f", 1e9)
+    with pytest.raises(ValueError, match="two distinct"):
+        allocation_exponent(linear_bound, [1e9, 1e9], (1.0, 1.0))
+
+
+def test_two_layer_terms_match_their_formulas():
+    d, k, n, eps, t = 8, 2, 32.0, 0.1, 1e5
+    assert float(misspecification_error(n, d, k, eps)) == pytest.approx(
+        3 * k * (1 + d * eps**2) / n
+    )
+    info = two_layer_mutual_information(n, d, k, eps)
+    assert float(info) == pytest.approx(0.5 * n * (d + k) * math.log(1 + 1 / eps**2))
+    assert float(estimation_error(info, t)) == pytest.approx(float(info) / t)
+    bound = TwoLayerBound(d, k, eps=eps)
+    p = n * (d + k)
+    assert float(bound(p, t)) == pytest.approx(float(info) / t + 3 * k * (1 + d * eps**2) / n)
+
+
+@pytest.mark.parametrize("p, t", [(100.0, 1e3), (1e4, 1e9), (1e6, 1e7)])
+def test_two_layer_optimal_precision_minimises_the_bound(p, t):
+    d, k = 16, 3
+    free = TwoLayerBound(d, k)
+    with x64():
+        value = float(free(p, t))
+        eps = float(free.precision(p, t))
+
+    def at(log_eps):
+        with x64():
+            return float(TwoLayerBound(d, k, eps=math.exp(log_eps))(p, t))
+
+    res = optimize.minimize_scalar(
+        at, bounds=(-30.0, 10.0), method="bounded", options={"xatol": 1e-10}
+    )
+    assert value == pytest.approx(res.fun, rel=1e-8)
+    assert math.log(eps) == pytest.approx(res.x, abs=1e-4)
+
+
+def test_two_layer_bound_implies_cube_root_not_square_root():
+    # The bound as implemented scales by 1/l under p -> l p, T -> l^2 T (the optimal eps
+    # depends on p^2 / T only), so its compute-optimal exponent is exactly 1/3 for any d, K.
+    p, t = np.geomspace(10.0, 1e6, 5), np.geomspace(1e3, 1e12, 5)
+    for d, k in ((4, 2), (64, 10)):
+        bound = TwoLayerBound(d, k)
+        with x64():
+            np.testing.assert_allclose(bound(7 * p, 49 * t), bound(p, t) / 7, rtol=1e-12)
+    bound = TwoLayerBound(8, 2)
+    with x64():
+        fit = allocation_exponent(lambda p, t, _: bound(p, t), np.geomspace(1e6, 1e20, 6))
+    assert fit.exponent == pytest.approx(1 / 3, abs=1e-8)
+
+
+def test_two_layer_bound_validates():
+    with pytest.raises(ValueError, match="input_dim"):
+        TwoLayerBound(0, 2)
+    with pytest.raises(ValueError, match="eps"):
+        TwoLayerBound(4, 2, eps=-1.0)

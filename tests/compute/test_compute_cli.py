@@ -1,0 +1,129 @@
+"""The ``allocate`` subcommand's functions: a tiny file end to end, and every bad input."""
+
+import argparse
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from scalebayes.compute._cli import add_allocate, run_allocate
+
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
+
+
+def parser():
+    top = argparse.ArgumentParser(prog="scalebayes")
+    sub = top.add_subparsers(dest="command", required=True)
+    add_allocate(sub)
+    return top
+
+
+def tiny_file(tmp_path, use_c=False):
+    """36 runs on a 6 x 6 grid of the Chinchilla law, with 1% multiplicative noise."""
+    rng = np.random.default_rng(0)
+    n = np.repeat(np.geomspace(1e8, 1e10, 6), 6)
+    d = np.tile(np.geomspace(2e9, 2e11, 6), 6)
+    loss = TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+    loss *= np.exp(0.01 * rng.standard_normal(loss.size))
+    lines = ["n,C,Loss" if use_c else "N,D,loss"]
+    lines += [
+        f"{a:.6g},{6 * a * b if use_c else b:.6g},{c:.6f}"
+        for a, b, c in zip(n, d, loss, strict=True)
+    ]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_allocate_prints_the_allocation(tmp_path, capsys):
+    path = tiny_file(tmp_path, use_c=True)
+    args = parser().parse_args(["allocate", str(path), "--compute", "1e21,5.76e23", "--seed", "1"])
+    assert run_allocate(args) == 0
+    out = capsys.readouterr().out
+    assert "36 runs from runs.csv" in out
+    assert "max r-hat" in out
+    for header in ("N* [90%]", "D* [90%]", "L* [90%]", "D*/N* [90%]"):
+        assert header in out
+    row = next(line for line in out.splitlines() if line.startswith("5.76e+23"))
+    # the true N* lies inside the printed 90% interval
+    a = TRUTH["beta"] / (TRUTH["alpha"] + TRUTH["beta"])
+    g = (TRUTH["alpha"] * TRUTH["A"] / (TRUTH["beta"] * TRUTH["B"])) ** (
+        1 / (TRUTH["alpha"] + TRUTH["beta"])
+    )
+    n_star = g * (5.76e23 / 6) ** a
+    lo, hi = (float(v) for v in row.split("[")[1].split("]")[0].split(","))
+    assert lo < n_star < hi, (lo, n_star, hi)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--compute", "abc"], "is not a number"),
+        (["--compute", "-1"], "must be finite and > 0"),
+        (["--compute", "1e21", "--prob", "1.5"], "probability"),
+        (["--compute", "1e21", "--chains", "0"], "positive integer"),
+        (["--compute", "1e21", "--likelihood", "cauchy"], "invalid choice"),
+        ([], "--compute"),
+    ],
+)
+def test_bad_options_are_argparse_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        parser().parse_args(["allocate", str(tmp_path / "runs.csv"), *argv])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("N,D\n1,2\n", r"missing column\(s\) loss"),
+        ("N,D,loss\n1e8,2e9,3\n2e8,x,2.9\n", "line 3, column 'D': 'x' is not a number"),
+        ("N,D,loss\n1e8,2e9,3\n-2e8,2e9,2.9\n", "line 3: N = -2e\\+08 must be > 0"),
+        ("N,D,loss\n1e8,2e9,3\n2e8,2e9,2.9\n", "only 2 distinct N"),
+    ],
+)
+def test_bad_files_raise_one_line_value_errors(tmp_path, text, message):
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    args = parser().parse_args(["allocate", str(path), "--compute", "1e21"])
+    with pytest.raises(ValueError, match=message) as info:
+        run_allocate(args)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_bad_drop(tmp_path):
+    args = parser().parse_args(["allocate", str(tmp_path / "nope.csv"), "--compute", "1e21"])
+    with pytest.raises(ValueError, match="cannot read"):
+        run_allocate(args)
+    path = tiny_file(tmp_path)
+    args = parser().parse_args(["allocate", str(path), "--compute", "1e21", "--drop-highest", "36"])
+    with pytest.raises(ValueError, match="--drop-highest"):
+        run_allocate(args)
+    # dropping leaves too few distinct sizes
+    rows = path.read_text().splitlines()
+    path.write_text("\n".join(rows[:10]) + "\n")
+    args = parser().parse_args(["allocate", str(path), "--compute", "1e21", "--drop-highest", "5"])
+    with pytest.raises(ValueError, match="distinct N"):
+        run_allocate(args)
+
+
+def test_importing_the_cli_module_does_not_load_jax():
+    code = (
+        "import sys, scalebayes.compute._cli, scalebayes.compute as c; "
+        "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules, 'heavy import'; "
+        "c.Runs; assert 'numpy' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_names_resolve():
+    import scalebayes.compute as compute
+
+    for name in compute.__all__:
+        assert getattr(compute, name) is not None, name
+    assert set(compute.__all__) <= set(dir(compute))
+    with pytest.raises(AttributeError):
+        compute.not_a_name  # noqa: B018
+    assert math.isclose(compute.CHINCHILLA_BUDGET, 5.76e23)

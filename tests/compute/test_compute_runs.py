@@ -1,0 +1,129 @@
+"""Runs from CSV files and arrays: every bad input is rejected with a message naming the fix."""
+
+import numpy as np
+import pytest
+
+from scalebayes.compute import Runs, chinchilla_runs, read_runs_csv, validate_runs
+from scalebayes.data._benchmarks import bundled_table
+
+GOOD = """N,D,loss
+1e8,2e9,3.1
+1e8,4e9,3.0
+4e8,2e9,2.9
+4e8,8e9,2.7
+1.6e9,4e9,2.6
+1.6e9,3.2e10,2.4
+"""
+
+
+def write(tmp_path, text, name="runs.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_reads_columns_in_any_case_and_order(tmp_path):
+    text = "Loss,extra,n,d\n" + "\n".join(
+        f"{loss},x,{n},{d}" for n, d, loss in (r.split(",") for r in GOOD.splitlines()[1:])
+    )
+    runs = read_runs_csv(write(tmp_path, text + "\n\n"))
+    assert isinstance(runs, Runs) and len(runs) == 6
+    np.testing.assert_allclose(runs.N, [1e8, 1e8, 4e8, 4e8, 1.6e9, 1.6e9])
+    np.testing.assert_allclose(runs.loss, [3.1, 3.0, 2.9, 2.7, 2.6, 2.4])
+    assert runs.source == "runs.csv"
+    assert not runs.N.flags.writeable
+
+
+def test_c_column_gives_d(tmp_path):
+    rows = [r.split(",") for r in GOOD.splitlines()[1:]]
+    text = "n,C,LOSS\n" + "\n".join(f"{n},{6 * float(n) * float(d)},{loss}" for n, d, loss in rows)
+    runs = read_runs_csv(write(tmp_path, text))
+    np.testing.assert_allclose(runs.D, [float(d) for _, d, _ in rows], rtol=1e-12)
+    np.testing.assert_allclose(runs.compute(), [6 * float(n) * float(d) for n, d, _ in rows])
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "empty"),
+        ("N,loss\n1,2\n", r"missing column\(s\) D \(or C\)"),
+        ("params,D,loss\n1,2,3\n", r"missing column\(s\) N; the header has 'params'"),
+        ("N,D\n1,2\n", r"missing column\(s\) loss"),
+        ("N,D,loss,n\n1,2,3,4\n", "column 'n' appears twice"),
+        ("N,D,loss\n", "no runs"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,8e9"), "line 5: 2 cells but the header has 3"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,abc,2.7"), "line 5, column 'D': 'abc' is not a number"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,,2.7"), "line 5, column 'D': an empty cell"),
+        (
+            GOOD.replace("4e8,8e9,2.7", "4e8,8e9,nan"),
+            "line 5, column 'loss': 'nan' is not a finite",
+        ),
+        (GOOD.replace("4e8,8e9,2.7", "inf,8e9,2.7"), "line 5, column 'N': 'inf' is not a finite"),
+        (GOOD.replace("4e8,8e9,2.7", "-4e8,8e9,2.7"), r"line 5: N = -4e\+08 must be > 0"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,0,2.7"), "line 5: D = 0 must be > 0"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,8e9,0"), "line 5: loss = 0 must be > 0"),
+        (
+            "N,D,loss\n1e8,1e9,3\n1e8,2e9,2.9\n2e8,4e9,2.8\n2e8,8e9,2.7\n",
+            "only 2 distinct N value",
+        ),
+        (
+            "N,D,loss\n1e8,1e9,3\n2e8,1e9,2.9\n4e8,2e9,2.8\n8e8,2e9,2.7\n",
+            "only 2 distinct D value",
+        ),
+    ],
+)
+def test_bad_files_name_the_line_and_the_fix(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match) as info:
+        read_runs_csv(write(tmp_path, text))
+    message = str(info.value)
+    assert message.startswith("runs.csv") and "\n" not in message
+
+
+def test_bad_c_column(tmp_path):
+    text = "N,C,loss\n1e8,6e17,3\n2e8,-1,2.9\n"
+    with pytest.raises(ValueError, match="line 3: C = -1 must be > 0"):
+        read_runs_csv(write(tmp_path, text))
+    text = "N,C,loss\n1e8,6e17,3\n0,6e17,2.9\n"
+    with pytest.raises(ValueError, match="line 3: N = 0 must be > 0"):
+        read_runs_csv(write(tmp_path, text))
+
+
+def test_missing_file_is_an_os_error(tmp_path):
+    with pytest.raises(OSError):
+        read_runs_csv(tmp_path / "nope.csv")
+
+
+def test_validate_runs_arrays():
+    n = [1e8, 2e8, 4e8]
+    d = [1e9, 2e9, 4e9]
+    runs = validate_runs(n, d, [3.0, 2.8, 2.6])
+    assert len(runs) == 3
+    with pytest.raises(ValueError, match="same length"):
+        validate_runs(n, d, [3.0, 2.8])
+    with pytest.raises(ValueError, match=r"run 1: loss = -2\.8 must be > 0"):
+        validate_runs(n, d, [3.0, -2.8, 2.6])
+    with pytest.raises(ValueError, match="must be 1-D"):
+        validate_runs([n], [d], [[3.0, 2.8, 2.6]])
+    with pytest.raises(ValueError, match="N must be numbers"):
+        validate_runs(["a", "b", "c"], d, [3.0, 2.8, 2.6])
+
+
+def test_chinchilla_runs_match_both_bundled_files():
+    runs = chinchilla_runs()
+    assert len(runs) == 240
+    everything = chinchilla_runs(drop_highest=0)
+    assert len(everything) == 245
+    # the 5 dropped runs are the 5 highest losses
+    assert everything.loss.max() > 4.5 and runs.loss.max() < np.sort(everything.loss)[-5]
+    # the long-form file carries the same N, loss and D = C / (6 N)
+    import json
+
+    rows = bundled_table("epoch_chinchilla_long.csv")
+    n = np.array([float(r["x"]) for r in rows])
+    loss = np.array([float(r["y"]) for r in rows])
+    d = np.array([json.loads(r["metadata"])["D_tokens_C_over_6N"] for r in rows])
+    np.testing.assert_allclose(everything.N, n, rtol=1e-12)
+    np.testing.assert_allclose(everything.loss, loss, rtol=1e-12)
+    np.testing.assert_allclose(everything.D, d, rtol=1e-9)
+    with pytest.raises(ValueError, match="drop_highest"):
+        chinchilla_runs(drop_highest=245)
