@@ -26,6 +26,7 @@ import numpyro.distributions as dist
 from jaxtyping import Array, ArrayLike
 from numpyro.infer import MCMC, NUTS, init_to_median
 
+from .._warnings import ConvergenceWarning
 from ..inference._x64 import x64
 from ._allocation import Allocation, optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
@@ -36,10 +37,6 @@ MAX_R_HAT = 1.01
 """Default largest acceptable split r-hat (Vehtari et al. 2021)."""
 MIN_ESS = 400
 """Default smallest acceptable bulk and tail effective sample size over all chains."""
-
-
-class ConvergenceWarning(UserWarning):
-    """NUTS diagnostics failed a check: r-hat too large, ESS too small or divergences."""
 
 
 class Diagnostics(NamedTuple):

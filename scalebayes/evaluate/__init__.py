@@ -11,9 +11,16 @@
 - [`run_study`][scalebayes.evaluate.run_study] scores registered methods
   ([`METHODS`][scalebayes.evaluate.METHODS], extended with
   [`register_method`][scalebayes.evaluate.register_method]) on benchmarks and CSV files,
-  writing tidy, resumable results.
+  writing tidy, resumable results; the MCMC baselines ``mcmc-m3``, ``mcmc-m4`` and
+  ``mcmc-bnsl`` are registered there too.
+- [`to_datatree`][scalebayes.evaluate.to_datatree] converts an MCMC result to an ArviZ
+  ``DataTree`` and [`check_convergence`][scalebayes.evaluate.check_convergence] checks every
+  curve's R-hat, ESS and divergences, warning with a
+  [`ConvergenceWarning`][scalebayes.evaluate.ConvergenceWarning] that names the curves that
+  fail (ArviZ is imported only when these are called).
 """
 
+from ._arviz import ConvergenceReport, ConvergenceWarning, check_convergence, to_datatree
 from ._metrics import MSCE_LEVELS, log_likelihood, msce, rmsle, score_curve, summarise
 from ._predictive import GaussianPredictive, PredictiveDistribution, SamplePredictive
 from ._study import METHODS, PER_CURVE_COLUMNS, Method, StudyResult, register_method, run_study
@@ -22,11 +29,14 @@ __all__ = [
     "METHODS",
     "MSCE_LEVELS",
     "PER_CURVE_COLUMNS",
+    "ConvergenceReport",
+    "ConvergenceWarning",
     "GaussianPredictive",
     "Method",
     "PredictiveDistribution",
     "SamplePredictive",
     "StudyResult",
+    "check_convergence",
     "log_likelihood",
     "msce",
     "register_method",
@@ -34,4 +44,5 @@ __all__ = [
     "run_study",
     "score_curve",
     "summarise",
+    "to_datatree",
 ]

@@ -1,15 +1,75 @@
-"""Inference: fast multi-start point fits of the scaling-law families."""
+"""Inference: fast multi-start point fits and vectorised NUTS over many curves.
 
+- **Point fits**: [`fit_curves`][scalebayes.inference.fit_curves] fits a family to every
+  curve of a batch at once (multi-start Levenberg-Marquardt).
+- **MCMC**: [`bayes_model`][scalebayes.inference.bayes_model] gives the Bayesian M3, M4 and
+  BNSL models (NumPyro, weakly informative priors in normalised units, noise on log y);
+  [`sample_posterior`][scalebayes.inference.sample_posterior] runs NUTS for every curve of a
+  dataset in one compiled call (own chains, step sizes and mass matrices per curve) and
+  returns an [`MCMCResult`][scalebayes.inference.MCMCResult], whose
+  [`predictive`][scalebayes.inference.MCMCResult.predictive] gives an
+  [`MCMCPredictive`][scalebayes.inference.MCMCPredictive] per curve;
+  [`mcmc_method`][scalebayes.inference.mcmc_method] wraps it as a study method
+  (``mcmc-m4``, ``mcmc-bnsl``). ArviZ conversion and convergence checks live in
+  ``scalebayes.evaluate`` ([`to_datatree`][scalebayes.evaluate.to_datatree],
+  [`check_convergence`][scalebayes.evaluate.check_convergence]).
+
+The MCMC names load NumPyro on first use, so the point fits import without it.
+"""
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from ._lm import LMState, levenberg_marquardt
 from ._point import DEFAULT_RIDGE, MAX_BREAKS, POINT_FAMILIES, PointFit, fit_curve, fit_curves
 
+if TYPE_CHECKING:
+    from ._bayes_base import NOISE_MODELS, BayesModel, CurveData, curve_data
+    from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
+    from ._mcmc import sample_posterior
+    from ._mcmc_methods import curve_keys, mcmc_method
+    from ._mcmc_predictive import MCMCPredictive
+    from ._mcmc_result import MCMCResult
+
 __all__ = [
+    "BAYES_FAMILIES",
     "DEFAULT_RIDGE",
+    "MAX_BAYES_BREAKS",
     "MAX_BREAKS",
+    "NOISE_MODELS",
     "POINT_FAMILIES",
+    "BayesModel",
+    "CurveData",
     "LMState",
+    "MCMCPredictive",
+    "MCMCResult",
     "PointFit",
+    "bayes_model",
+    "curve_data",
+    "curve_keys",
     "fit_curve",
     "fit_curves",
     "levenberg_marquardt",
+    "mcmc_method",
+    "sample_posterior",
 ]
+
+# the MCMC names import NumPyro (and through it tqdm.auto): loaded on first use
+_MODULES = {
+    "_lm": ("LMState", "levenberg_marquardt"),
+    "_point": (
+        "DEFAULT_RIDGE",
+        "MAX_BREAKS",
+        "POINT_FAMILIES",
+        "PointFit",
+        "fit_curve",
+        "fit_curves",
+    ),
+    "_bayes_base": ("NOISE_MODELS", "BayesModel", "CurveData", "curve_data"),
+    "_bayes_models": ("BAYES_FAMILIES", "MAX_BAYES_BREAKS", "bayes_model"),
+    "_mcmc": ("sample_posterior",),
+    "_mcmc_methods": ("curve_keys", "mcmc_method"),
+    "_mcmc_predictive": ("MCMCPredictive",),
+    "_mcmc_result": ("MCMCResult",),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

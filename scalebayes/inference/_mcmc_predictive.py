@@ -1,0 +1,297 @@
+r"""The posterior predictive of an MCMC run: an equal-weight mixture over draws in log y."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._x64 import x64
+
+_MSCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)  # scalebayes.evaluate.MSCE_LEVELS
+_STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in _MSCE_LEVELS for sign in (-1, 1)))
+_Q_BLOCK = 16
+_T_BLOCK = 128  # targets per compiled block
+_T_SMALL = 8  # ... or this many for short target lists (e.g. one Nano target)
+_D_BLOCK = 40  # draws summed per step of the quantile solver's inner scan
+
+
+def _target_blocks(values: np.ndarray) -> list[np.ndarray]:
+    """Split a 1-D array into blocks of ``_T_BLOCK`` (the last padded by repetition), so the
+    per-target computations compile for one shape only (a smaller one for short inputs)."""
+    size = _T_BLOCK if values.size > _T_SMALL else _T_SMALL
+    n_blocks = -(-values.size // size)
+    padded = np.concatenate([values, np.repeat(values[-1:], n_blocks * size - values.size)])
+    return list(padded.reshape(n_blocks, size))
+
+
+@functools.cache
+def _bracket_width(noise: str, df: float) -> float:
+    """``w`` with ``P(noise < -w) < 1e-12`` for a unit-scale noise distribution."""
+    if noise == "normal":
+        return 7.5
+    import numpyro.distributions as dist
+
+    w = 8.0
+    with x64():
+        while float(dist.StudentT(df).cdf(jnp.asarray(-w))) > 1e-12:
+            w *= 2.0
+    return w
+
+
+def _noise(noise: str, df: float, loc, scale):
+    import numpyro.distributions as dist
+
+    return dist.Normal(loc, scale) if noise == "normal" else dist.StudentT(df, loc, scale)
+
+
+@functools.partial(jax.jit, static_argnames=("noise", "df", "width"))
+def _mixture_quantiles(loc, scale, q, *, noise: str, df: float, width: float):
+    """Quantiles ``q`` (Q,) of the equal-weight mixture over draws of the noise on log y.
+
+    ``loc`` and ``scale`` are ``(D, T)``. Safeguarded Newton on the mixture CDF
+    ``F(t) = mean_d P(noise_d <= t)`` inside a bracket that provably holds the root (a step
+    that leaves it is replaced by bisection), started from the empirical quantile of one
+    predictive draw per posterior draw; stops once ``|F - q| < 1e-10`` everywhere.
+    Returns ``(Q, T)``.
+    """
+    n_draws = loc.shape[0]
+    n_blocks = -(-n_draws // _D_BLOCK)
+    pad = n_blocks * _D_BLOCK - n_draws
+    # Sum over draws in blocks (a scan): the (Q, T, block) intermediates stay in cache, which
+    # is 2-3x faster than one (Q, T, D) reduction. Padding draws get weight 0.
+    weight = jnp.concatenate([jnp.ones(n_draws), jnp.zeros(pad)]).reshape(n_blocks, _D_BLOCK)
+    loc_b = jnp.concatenate([loc, jnp.repeat(loc[-1:], pad, 0)]).reshape(n_blocks, _D_BLOCK, -1)
+    inv_b = (1.0 / jnp.concatenate([scale, jnp.repeat(scale[-1:], pad, 0)])).reshape(loc_b.shape)
+    unit = _noise(noise, df, 0.0, 1.0)
+
+    def terms(z, inv):
+        if noise == "normal":
+            # Phi via erf: 5x faster than ndtr in XLA, exact to ~1e-16 absolute, which is all
+            # a quantile with a 1e-10 tolerance in probability needs.
+            cdf = 0.5 + 0.5 * jax.lax.erf(z * (1.0 / math.sqrt(2.0)))
+            return cdf, jnp.exp(-0.5 * z * z) * (inv / math.sqrt(2.0 * math.pi))
+        return unit.cdf(z), jnp.exp(unit.log_prob(z)) * inv
+
+    def cdf_pdf(t):
+        def block(carry, xs):
+            lb, ib, wb = xs
+            cdf, pdf = terms((t[..., None] - lb.T) * ib.T, ib.T)
+            return (carry[0] + jnp.sum(wb * cdf, -1), carry[1] + jnp.sum(wb * pdf, -1)), None
+
+        zero = jnp.zeros_like(t)
+        (f, p), _ = jax.lax.scan(block, (zero, zero), (loc_b, inv_b, weight))
+        return f / n_draws, p / n_draws
+
+    shape = (q.size, loc.shape[1])
+    lo = jnp.broadcast_to(jnp.min(loc, 0) - width * jnp.max(scale), shape)
+    hi = jnp.broadcast_to(jnp.max(loc, 0) + width * jnp.max(scale), shape)
+    # A deterministic predictive draw per posterior draw: its quantiles start Newton close.
+    eps = _noise(noise, df, 0.0, 1.0).sample(jax.random.key(0), scale.shape[:1])
+    t0 = jnp.clip(jnp.quantile(loc + scale * eps[:, None], q, axis=0), lo, hi)
+    target = q[:, None]
+
+    def cond(state):
+        i, _, _, _, done = state
+        return (i < 100) & ~jnp.all(done)
+
+    def body(state):
+        i, t, lo, hi, done = state
+        f, p = cdf_pdf(t)
+        below = f < target
+        lo = jnp.where(below, t, lo)
+        hi = jnp.where(below, hi, t)
+        newton = t - (f - target) / jnp.where(p > 0, p, 1.0)
+        ok = (p > 0) & (newton > lo) & (newton < hi)
+        converged = done | (jnp.abs(f - target) < 1e-10) | (hi - lo < 1e-12)
+        t = jnp.where(converged, t, jnp.where(ok, newton, 0.5 * (lo + hi)))
+        return i + 1, t, lo, hi, converged
+
+    state = (0, t0, lo, hi, jnp.zeros(shape, bool))
+    n_iter, t, *_ = jax.lax.while_loop(cond, body, state)
+    return t, n_iter
+
+
+@functools.partial(jax.jit, static_argnames=("noise", "df"))
+def _mixture_log_prob(loc, scale, log_y, *, noise: str, df: float):
+    """``log mean_d p_noise(log_y; loc_d, scale_d)`` per target (density in log y)."""
+    lp = _noise(noise, df, loc, scale).log_prob(log_y)
+    return jax.scipy.special.logsumexp(lp, axis=0) - jnp.log(loc.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class MCMCPredictive:
+    r"""Posterior predictive of one curve's targets: a mixture over posterior draws.
+
+    Draw ``d`` says ``log y_j ~ noise(loc[d, j], scale[d, j])`` (Normal, or Student-t with ``df``
+    degrees of freedom); the predictive of target ``j`` is the equal-weight mixture over the
+    ``D`` draws. In y (the change of variables adds the Jacobian ``1/y``):
+
+    $$p_j(y) = \frac{1}{D} \sum_{d=1}^{D} \frac{1}{y}\, p_\text{noise}\big(\log y;\,
+    \mathrm{loc}_{dj}, \mathrm{scale}_{dj}\big), \quad y > 0.$$
+
+    Quantiles are exact (to about 1e-12 in log y) roots of the mixture CDF, found by
+    safeguarded Newton; quantiles in y are the exponentials of those in log y (a monotone
+    map), so ``median``, ``interval`` and ``log_prob`` describe one distribution. Satisfies
+    [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
+
+    Attributes:
+        loc: ``(n_draws, n_targets)`` mean of log y per draw (``log f(x_j; theta_d)``).
+        scale: ``(n_draws, n_targets)`` noise scale on log y per draw and target (a
+            ``(n_draws,)`` array is broadcast over targets).
+        noise: ``"normal"`` or ``"student_t"``.
+        df: Student-t degrees of freedom (ignored for Normal noise).
+    """
+
+    loc: np.ndarray
+    scale: np.ndarray
+    noise: str = "normal"
+    df: float = 5.0
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        loc = np.array(self.loc, dtype=np.float64, copy=True)
+        scale = np.array(self.scale, dtype=np.float64, copy=True)
+        if scale.ndim == 1 and loc.ndim == 2 and scale.shape[0] == loc.shape[0]:
+            scale = np.repeat(scale[:, None], loc.shape[1], axis=1)
+        if loc.ndim != 2 or scale.shape != loc.shape or loc.size == 0:
+            raise ValueError(
+                "loc must be (n_draws, n_targets) and scale (n_draws,) or (n_draws, n_targets);"
+                f" got {loc.shape} and {scale.shape}"
+            )
+        if not (np.all(np.isfinite(loc)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise ValueError("loc must be finite and scale finite and > 0")
+        if self.noise not in ("normal", "student_t"):
+            raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
+        loc.setflags(write=False)
+        scale.setflags(write=False)
+        object.__setattr__(self, "loc", loc)
+        object.__setattr__(self, "scale", scale)
+
+    @property
+    def n_targets(self) -> int:
+        """Number of target points."""
+        return int(self.loc.shape[1])
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws in the mixture."""
+        return int(self.loc.shape[0])
+
+    def quantiles(self, q) -> np.ndarray:
+        """Per-target quantiles of y.
+
+        Args:
+            q: probabilities, scalar or 1-D, each strictly between 0 and 1.
+
+        Returns:
+            ``(len(q), n_targets)`` (``(n_targets,)`` for a scalar ``q``).
+        """
+        q_arr = np.asarray(q, np.float64)
+        if q_arr.ndim > 1 or not np.all((q_arr > 0) & (q_arr < 1)):
+            raise ValueError(f"q must be a scalar or 1-D array in (0, 1), got {q!r}")
+        flat = np.atleast_1d(q_arr)
+        missing = [p for p in flat.tolist() if p not in self._cache]
+        if missing:
+            # Solve the scoring levels along with the first request: one compiled call.
+            missing = list(
+                dict.fromkeys([*missing, *(p for p in _STANDARD_Q if p not in self._cache)])
+            )
+            for start in range(0, len(missing), _Q_BLOCK):
+                self._solve(missing[start : start + _Q_BLOCK])
+        out = np.stack([self._cache[p] for p in flat.tolist()])
+        return out[0].copy() if q_arr.ndim == 0 else out
+
+    def _solve(self, qs: list[float]) -> None:
+        n_t = self.n_targets
+        q_pad = np.asarray(qs + [qs[-1]] * (_Q_BLOCK - len(qs)), np.float64)
+        columns = np.arange(n_t)
+        rows = []
+        with x64():
+            for block in _target_blocks(columns):
+                t, _ = _mixture_quantiles(
+                    jnp.asarray(self.loc[:, block]),
+                    jnp.asarray(self.scale[:, block]),
+                    jnp.asarray(q_pad),
+                    noise=self.noise,
+                    df=float(self.df),
+                    width=_bracket_width(self.noise, float(self.df)),
+                )
+                rows.append(np.asarray(t, np.float64))
+        t = np.concatenate(rows, axis=1)
+        for p, row in zip(qs, t, strict=False):
+            row = np.exp(row[:n_t])
+            row.setflags(write=False)
+            self._cache[p] = row
+
+    def median(self) -> np.ndarray:
+        """Per-target medians of y, ``(n_targets,)``."""
+        return self.quantiles(0.5)
+
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Central interval of y at probability ``level``.
+
+        Args:
+            level: probability mass of the interval, in (0, 1).
+
+        Returns:
+            ``(lower, upper)``, each ``(n_targets,)``: the ``(1 -+ level) / 2`` quantiles.
+        """
+        if isinstance(level, bool) or not np.isscalar(level) or not 0 < float(level) < 1:
+            raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        lower, upper = self.quantiles([0.5 - 0.5 * float(level), 0.5 + 0.5 * float(level)])
+        return lower, upper
+
+    def log_prob(self, y) -> np.ndarray:
+        """Per-target log density of y (Lebesgue measure in y; ``-inf`` for y <= 0).
+
+        Args:
+            y: observed targets, ``(n_targets,)``.
+
+        Returns:
+            ``(n_targets,)`` float64.
+        """
+        y = np.asarray(y, np.float64)
+        if y.shape != (self.n_targets,):
+            raise ValueError(f"y must have shape ({self.n_targets},), got {y.shape}")
+        positive = y > 0
+        log_y = np.log(np.where(positive, y, 1.0))
+        columns = np.arange(self.n_targets)
+        with x64():
+            blocks = [
+                np.asarray(
+                    _mixture_log_prob(
+                        jnp.asarray(self.loc[:, block]),
+                        jnp.asarray(self.scale[:, block]),
+                        jnp.asarray(log_y[block]),
+                        noise=self.noise,
+                        df=float(self.df),
+                    ),
+                    np.float64,
+                )
+                for block in _target_blocks(columns)
+            ]
+        lp = np.concatenate(blocks)[: self.n_targets] - log_y
+        return np.where(positive, lp, -np.inf)
+
+    def sample(self, key, sample_shape: tuple[int, ...] = ()) -> np.ndarray:
+        """Draws of y from the predictive: a posterior draw, then its noise.
+
+        Args:
+            key: a JAX PRNG key.
+            sample_shape: leading shape of the draws.
+
+        Returns:
+            ``(*sample_shape, n_targets)`` float64.
+        """
+        key_draw, key_noise = jax.random.split(key)
+        with x64():
+            idx = jax.random.randint(key_draw, tuple(sample_shape), 0, self.n_draws)
+            loc = jnp.asarray(self.loc)[idx]
+            scale = jnp.asarray(self.scale)[idx]
+            log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)
+            return np.exp(np.asarray(log_y, np.float64))

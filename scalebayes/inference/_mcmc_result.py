@@ -1,0 +1,198 @@
+"""The result of an MCMC run over many curves, and the predictive moments of its draws."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._bayes_base import BayesModel, CurveData
+from ._mcmc_predictive import MCMCPredictive, _target_blocks
+from ._nuts import _bucket_points
+from ._x64 import x64
+
+
+@dataclass(frozen=True, eq=False)
+class MCMCResult:
+    """Posterior draws of one family for a batch of curves (host numpy, float64).
+
+    Attributes:
+        family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
+        model: the [`BayesModel`][scalebayes.inference.BayesModel] sampled.
+        names: curve names, in order.
+        x: per-curve context x.
+        y: per-curve context y.
+        data: the curves' normalised data, each leaf with a leading ``n_curves`` axis (points
+            padded to a common length; see ``CurveData.mask``).
+        samples: ``{site: (n_curves, n_chains, n_draws, *site_shape)}`` latent draws.
+        sample_stats: ``{name: (n_curves, n_chains, n_draws)}``: ``diverging``, ``n_steps``
+            (leapfrog steps), ``tree_depth``, ``acceptance_rate``, ``energy`` and ``lp`` (log
+            joint density in the latent space, i.e. minus the potential).
+        step_size: adapted NUTS step size per chain, ``(n_curves, n_chains)``.
+        n_breaks: BNSL: active breaks per curve, ``(n_curves,)``; else None.
+        init: ``{site: (n_curves, n_chains, *site_shape)}`` starting latents of the chains.
+        settings: the sampler settings (warm-up, samples, chains, tree depth, ...).
+        seconds: wall time of the sampling call (including compilation if it compiled).
+    """
+
+    family: str
+    model: BayesModel
+    names: tuple[str, ...]
+    x: tuple[np.ndarray, ...]
+    y: tuple[np.ndarray, ...]
+    data: CurveData
+    samples: dict[str, np.ndarray]
+    sample_stats: dict[str, np.ndarray]
+    step_size: np.ndarray
+    n_breaks: np.ndarray | None
+    init: dict[str, np.ndarray]
+    settings: dict = field(default_factory=dict)
+    seconds: float = math.nan
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves."""
+        return len(self.names)
+
+    @property
+    def n_chains(self) -> int:
+        """Chains per curve."""
+        return int(self.step_size.shape[1])
+
+    @property
+    def n_draws(self) -> int:
+        """Draws per chain (after warm-up)."""
+        return int(self.sample_stats["diverging"].shape[2])
+
+    def divergences(self) -> np.ndarray:
+        """Number of divergent transitions after warm-up, per curve, ``(n_curves,)``."""
+        return self.sample_stats["diverging"].sum(axis=(1, 2)).astype(int)
+
+    def curve_data(self, i: int) -> CurveData:
+        """The normalised data of curve ``i``, padded to its own length bucket."""
+        size = _bucket_points(self.x[i].size)
+        return CurveData(
+            *(
+                a[i][:size] if name in ("v", "log_y", "mask") else a[i]
+                for name, a in zip(CurveData._fields, self.data, strict=True)
+            )
+        )
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The family's natural parameters (raw x units), ``(n_curves, n_chains, n_draws)``.
+
+        For BNSL the break parameters ``c_i, d_i, f_i`` run over the model's break slots; a
+        switched-off slot reports ``c_i = 0`` (no break).
+        """
+        with x64():
+            data = jax.tree.map(lambda a: jnp.asarray(a)[:, None, None], self.data)
+            z = {k: jnp.asarray(v) for k, v in self.samples.items()}
+            out = self.model.natural(z, data)
+        return {k: np.asarray(v, np.float64) for k, v in out.items()}
+
+    def noise_scale(self) -> np.ndarray:
+        """The (stationary) noise sd on log y, ``(n_curves, n_chains, n_draws)``."""
+        with x64():
+            z = {k: jnp.asarray(v) for k, v in self.samples.items()}
+            return np.asarray(self.model.noise_scale(z), np.float64)
+
+    def posterior_predictive(self, key) -> np.ndarray:
+        """Replicated y at the context points: one noise draw per posterior draw.
+
+        Args:
+            key: a JAX PRNG key (curve ``i`` uses ``fold_in(key, i)``).
+
+        Returns:
+            ``(n_curves, n_chains, n_draws, n_points)`` float64, ``nan`` where a curve has
+            fewer than ``n_points`` context points (the padding of ``data``).
+        """
+        n_points = self.data.v.shape[1]
+        out = np.full((self.n_curves, self.n_chains, self.n_draws, n_points), np.nan)
+        for i in range(self.n_curves):
+            z = {k: v[i].reshape(-1, *v.shape[3:]) for k, v in self.samples.items()}
+            with x64():
+                keys = jax.random.split(jax.random.fold_in(key, i), self.n_chains * self.n_draws)
+                log_y = _replicate_draws(self.model, keys, _as_f64(z), _as_f64(self.curve_data(i)))
+            y = np.exp(np.asarray(log_y, np.float64))[:, : self.x[i].size]
+            out[i, :, :, : y.shape[1]] = y.reshape(self.n_chains, self.n_draws, -1)
+        return out
+
+    def to_datatree(self, *, key=None):
+        """This result as an ArviZ ``DataTree``; see
+        [`scalebayes.evaluate.to_datatree`][scalebayes.evaluate.to_datatree] (needs ArviZ)."""
+        from ..evaluate._arviz import to_datatree
+
+        return to_datatree(self, key=key)
+
+    def predictive(self, x_targets: Sequence[np.ndarray]) -> list[MCMCPredictive]:
+        """Posterior predictive distributions of y at new x, one per curve.
+
+        Args:
+            x_targets: per-curve x to predict at (1-D, > 0), in the curves' order.
+
+        Returns:
+            One [`MCMCPredictive`][scalebayes.inference.MCMCPredictive] per curve,
+            over its draws pooled across chains.
+
+        Raises:
+            ValueError: if the number of arrays differs from the number of curves or an x is
+                not finite and > 0.
+        """
+        if len(x_targets) != self.n_curves:
+            raise ValueError(
+                f"predictive: got {len(x_targets)} target arrays for {self.n_curves} curves"
+            )
+        out = []
+        for i, xt in enumerate(x_targets):
+            xt = np.asarray(xt, np.float64).ravel()
+            if xt.size == 0 or not np.all(np.isfinite(xt)) or np.any(xt <= 0):
+                raise ValueError(
+                    f"predictive: x of curve {self.names[i]!r} must be non-empty, finite, > 0"
+                )
+            z = {k: v[i].reshape(-1, *v.shape[3:]) for k, v in self.samples.items()}
+            loc, scale = moments_at(self.model, z, self.curve_data(i), xt)
+            marginal = "student_t" if self.model.noise == "student_t" else "normal"
+            out.append(MCMCPredictive(loc=loc, scale=scale, noise=marginal, df=self.model.df))
+        return out
+
+
+def _as_f64(tree):
+    return jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), tree)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _moments_draws(model: BayesModel, z, data: CurveData, v):
+    return jax.vmap(lambda zd: model.predictive_moments(zd, v, data))(z)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _replicate_draws(model: BayesModel, keys, z, data: CurveData):
+    return jax.vmap(lambda k, zd: model.replicate(k, zd, data))(keys, z)
+
+
+def moments_at(model: BayesModel, z, data: CurveData, x: np.ndarray):
+    """Predictive location and scale of log y at ``x`` for every draw of one curve.
+
+    Args:
+        model: the Bayesian model.
+        z: latents of one curve, ``{site: (n_draws, *site_shape)}``.
+        data: the curve's ``CurveData``.
+        x: where to predict (1-D, > 0).
+
+    Returns:
+        ``(loc, scale)``, each ``(n_draws, len(x))`` float64 (see
+        ``BayesModel.predictive_moments``).
+    """
+    x = np.asarray(x, np.float64).ravel()
+    v = (np.log(x) - float(data.u0)) / float(data.s)
+    with x64():
+        z, data = _as_f64(z), _as_f64(data)
+        blocks = [_moments_draws(model, z, data, jnp.asarray(b)) for b in _target_blocks(v)]
+        loc = np.concatenate([np.asarray(b[0], np.float64) for b in blocks], axis=1)
+        scale = np.concatenate([np.asarray(b[1], np.float64) for b in blocks], axis=1)
+    return loc[:, : x.size], scale[:, : x.size]

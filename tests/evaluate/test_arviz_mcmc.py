@@ -1,0 +1,183 @@
+"""ArviZ conversion of MCMC results and the per-curve convergence warning."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalebayes.evaluate import (
+    ConvergenceReport,
+    ConvergenceWarning,
+    check_convergence,
+    to_datatree,
+)
+from scalebayes.families import m4
+from scalebayes.inference import sample_posterior
+
+X_LONG = np.geomspace(1e6, 1e8, 30)
+X_SHORT = np.geomspace(1e6, 1e8, 20)
+TRUTH = {"eps_inf": 0.15, "eps_0": 0.95, "alpha": 1.0, "beta": 4e5, "c": -0.8}
+NAMES = ("long", "short")
+# The configuration of test_mcmc_sampler.py: the compiled sampler is reused in one session.
+SETTINGS = dict(noise="normal", num_warmup=150, num_samples=150, num_chains=4)
+
+
+def _curves():
+    with jax.enable_x64(True):
+        ys = [np.asarray(m4(jnp.asarray(x), **TRUTH)) for x in (X_LONG, X_SHORT)]
+    rng = np.random.default_rng(0)
+    return [X_LONG, X_SHORT], [y * np.exp(0.01 * rng.standard_normal(y.size)) for y in ys]
+
+
+@pytest.fixture(scope="module")
+def result():
+    xs, ys = _curves()
+    return sample_posterior(jax.random.key(1), "m4", xs, ys, names=NAMES, **SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def tree(result):
+    return to_datatree(result, key=jax.random.key(2))
+
+
+def test_groups_and_dims(result, tree):
+    for group in ("posterior", "posterior_predictive", "observed_data", "sample_stats"):
+        assert group in tree.children, group
+    posterior = tree["posterior"]
+    assert dict(posterior.sizes) == {"chain": 4, "draw": 150, "curve": 2}
+    assert list(posterior.coords["curve"].values) == list(NAMES)
+    latent = posterior.attrs["latent_variables"].split(",")
+    assert set(latent) == set(result.samples)
+    for name in [*latent, "eps_inf", "eps_0", "alpha", "beta", "c", "sigma"]:
+        assert posterior[name].dims == ("chain", "draw", "curve"), name
+    # chain/draw order: curve 1, chain 2, draw 7 of the result is [2, 7, 1] of the tree
+    np.testing.assert_array_equal(
+        posterior["log_slope"].values[2, 7, 1], result.samples["log_slope"][1, 2, 7]
+    )
+    stats = tree["sample_stats"]
+    for name in ("diverging", "n_steps", "tree_depth", "energy", "lp", "step_size"):
+        assert stats[name].dims == ("chain", "draw", "curve"), name
+    observed = tree["observed_data"]["y"]
+    predicted = tree["posterior_predictive"]["y"]
+    assert observed.dims == ("curve", "point")
+    assert predicted.dims == ("chain", "draw", "curve", "point")
+    n_points = observed.sizes["point"]
+    assert n_points >= X_LONG.size
+    # the short curve is padded with nan in both groups, and only there
+    np.testing.assert_allclose(observed.values[1, : X_SHORT.size], result.y[1])
+    assert np.all(np.isnan(observed.values[1, X_SHORT.size :]))
+    assert np.all(np.isnan(predicted.values[:, :, 1, X_SHORT.size :]))
+    assert np.all(np.isfinite(predicted.values[:, :, 0, : X_LONG.size]))
+    # replicated data scatter around the observations (noise sd 0.01 on log y)
+    ratio = np.log(np.median(predicted.values[:, :, 0, : X_LONG.size], axis=(0, 1)))
+    assert np.max(np.abs(ratio - np.log(result.y[0]))) < 0.05
+
+
+def _iid_tree(names, n_chains=4, n_draws=300, seed=0, shift=None, divergent=None):
+    """A DataTree of i.i.d. N(0, 1) draws per curve (converged by construction), optionally
+    with the first chain of curve ``shift[0]`` moved by ``shift[1]`` and ``divergent[1]``
+    divergent transitions in curve ``divergent[0]``."""
+    import arviz_base as azb
+
+    rng = np.random.default_rng(seed)
+    n = len(names)
+    a = rng.standard_normal((n_chains, n_draws, n))
+    b = rng.standard_normal((n_chains, n_draws, n, 2))
+    if shift is not None:
+        i = names.index(shift[0])
+        a[0, :, i] += shift[1]
+        b[0, :, i] += shift[1]
+    diverging = np.zeros((n_chains, n_draws, n), bool)
+    if divergent is not None:
+        diverging[1, : divergent[1], names.index(divergent[0])] = True
+    return azb.from_dict(
+        {"posterior": {"a": a, "b": b}, "sample_stats": {"diverging": diverging}},
+        dims={"a": ["curve"], "b": ["curve", "break"], "diverging": ["curve"]},
+        coords={"curve": list(names), "break": [1, 2]},
+        attrs={"posterior": {"latent_variables": "a,b"}},
+    )
+
+
+NAMES3 = ["alpha", "beta", "gamma"]
+
+
+def test_converged_curves_pass_and_a_stuck_chain_is_named():
+    """Four i.i.d. chains pass the default thresholds; shifting one chain of ``beta`` by 2 sd
+    makes its split R-hat about 1.3 and only ``beta`` is named."""
+    report = check_convergence(_iid_tree(NAMES3), warn=False)
+    assert report.ok and report.failed == ()
+    assert np.all(report.r_hat < 1.01) and np.all(report.ess_bulk > 400)
+    with pytest.warns(ConvergenceWarning, match="1 of 3 curves") as caught:
+        report = check_convergence(_iid_tree(NAMES3, shift=("beta", 2.0)))
+    message = str(caught[0].message)
+    assert "'beta'" in message and "'alpha'" not in message and "'gamma'" not in message
+    assert isinstance(report, ConvergenceReport)
+    assert report.failed == ("beta",)
+    assert report.r_hat[1] > 1.1 > 1.01 > report.r_hat[0]
+    assert "r_hat" in report.reasons["beta"]
+
+
+def test_r_hat_is_arviz_per_curve_maximum():
+    """The per-curve R-hat is the largest of ArviZ's R-hat over the variables and break slots."""
+    import arviz_stats as azs
+
+    tree = _iid_tree(NAMES3, n_draws=100, seed=4, shift=("gamma", 0.5))
+    report = check_convergence(tree, warn=False, r_hat_max=10.0, ess_bulk_min=0, ess_tail_min=0)
+    rhat = azs.rhat(tree, var_names=["a", "b"])
+    for i, name in enumerate(NAMES3):
+        expected = max(float(rhat["a"].sel(curve=name)), float(rhat["b"].sel(curve=name).max()))
+        assert report.r_hat[i] == pytest.approx(expected, rel=1e-12)
+
+
+def test_divergences_are_counted_and_named():
+    tree = _iid_tree(NAMES3, seed=1, divergent=("gamma", 3))
+    with pytest.warns(ConvergenceWarning, match="'gamma': 3 divergences > 0"):
+        report = check_convergence(tree)
+    assert report.divergences.tolist() == [0, 0, 3]
+    assert report.failed == ("gamma",)
+    assert check_convergence(tree, max_divergences=3, warn=False).ok
+
+
+def test_warning_is_the_one_shared_class():
+    import scalebayes.compute as compute
+
+    assert ConvergenceWarning is compute.ConvergenceWarning
+    assert issubclass(ConvergenceWarning, UserWarning)
+
+
+@pytest.mark.slow
+def test_too_short_warm_up_is_flagged():
+    """Five warm-up steps leave the chains where they started: the warning names the curve."""
+    xs, ys = _curves()
+    bad = sample_posterior(
+        jax.random.key(3),
+        "m4",
+        xs[:1],
+        ys[:1],
+        names=["unconverged"],
+        noise="normal",
+        num_warmup=5,
+        num_samples=20,
+        init_jitter=3.0,
+    )
+    with pytest.warns(ConvergenceWarning, match="'unconverged'"):
+        report = check_convergence(bad)
+    assert report.failed == ("unconverged",)
+
+
+def test_check_accepts_a_result_and_rejects_other_input(result):
+    report = check_convergence(result, warn=False)
+    assert report.names == NAMES
+    assert report.r_hat.shape == report.ess_bulk.shape == (2,)
+    assert np.all(report.ess_bulk > 0)
+    assert report.divergences.tolist() == result.divergences().tolist()
+    with pytest.raises(TypeError, match="MCMCResult or an ArviZ DataTree"):
+        check_convergence({"posterior": 1})
+
+
+def test_result_method_converts_the_same(result, tree):
+    again = result.to_datatree(key=jax.random.key(2))
+    np.testing.assert_array_equal(
+        again["posterior_predictive"]["y"].values, tree["posterior_predictive"]["y"].values
+    )
+    np.testing.assert_array_equal(again["posterior"]["c"].values, tree["posterior"]["c"].values)

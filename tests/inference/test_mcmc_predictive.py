@@ -1,0 +1,124 @@
+"""The posterior-predictive mixture: quantiles, density and draws against scipy references."""
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, stats
+
+from scalebayes.evaluate import PredictiveDistribution, score_curve
+from scalebayes.inference import MCMCPredictive
+
+N_DRAWS, N_TARGETS = 240, 3
+
+
+def _mixture(noise: str, per_target_scale: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    loc = np.log([0.3, 0.5, 0.9]) + 0.05 * rng.standard_normal((N_DRAWS, N_TARGETS))
+    loc[: N_DRAWS // 3] += 0.1  # a lopsided, bimodal-ish mixture
+    scale = np.exp(-4.0 + 0.3 * rng.standard_normal(N_DRAWS))
+    if per_target_scale:
+        scale = scale[:, None] * np.array([1.0, 2.0, 4.0])
+    return MCMCPredictive(loc=loc, scale=scale, noise=noise, df=4.0)
+
+
+def _component(noise: str):
+    return stats.norm if noise == "normal" else stats.t(4.0)
+
+
+def _scale(pred):
+    return pred.scale  # (n_draws, n_targets)
+
+
+def _cdf_log(pred, j: int, t: float) -> float:
+    """Reference mixture CDF of log y at t for target j (scipy)."""
+    z = (t - pred.loc[:, j]) / _scale(pred)[:, j]
+    return float(np.mean(_component(pred.noise).cdf(z)))
+
+
+CASES = [("normal", False), ("normal", True), ("student_t", False)]
+
+
+@pytest.mark.parametrize(("noise", "per_target"), CASES)
+def test_quantiles_solve_the_reference_mixture_cdf(noise, per_target):
+    pred = _mixture(noise, per_target)
+    qs = np.array([0.005, 0.025, 0.25, 0.5, 0.8, 0.995])
+    values = pred.quantiles(qs)
+    assert values.shape == (qs.size, N_TARGETS)
+    for j in range(N_TARGETS):
+        for q, value in zip(qs, values[:, j], strict=True):
+            assert _cdf_log(pred, j, np.log(value)) == pytest.approx(q, abs=1e-8)
+
+
+@pytest.mark.parametrize(("noise", "per_target"), CASES)
+def test_log_prob_matches_scipy_and_integrates_to_one(noise, per_target):
+    pred = _mixture(noise, per_target)
+    y = np.exp(pred.loc.mean(0) + 0.01)
+    comp = _component(noise)
+    sc = _scale(pred)
+    reference = np.log(np.mean(comp.pdf((np.log(y) - pred.loc) / sc) / sc, axis=0) / y)
+    np.testing.assert_allclose(pred.log_prob(y), reference, rtol=1e-10)
+
+    j = 1
+    lo, hi = pred.quantiles([1e-6, 1 - 1e-6])[:, j]
+
+    def density(value):
+        full = np.array(y)
+        full[j] = value
+        return np.exp(pred.log_prob(full)[j])
+
+    inner, _ = integrate.quad(density, lo, hi, limit=400, points=[pred.median()[j]])
+    assert inner == pytest.approx(1.0 - 2e-6, abs=1e-6)
+    # and the mass between two quantiles is their difference
+    a, b = pred.interval(0.8)
+    mass, _ = integrate.quad(density, a[j], b[j], limit=400)
+    assert mass == pytest.approx(0.8, abs=1e-6)
+
+
+def test_median_and_intervals_are_consistent():
+    pred = _mixture("normal", True)
+    median = pred.median()
+    for small, large in [(0.5, 0.9), (0.9, 0.99)]:
+        a_lo, a_hi = pred.interval(small)
+        b_lo, b_hi = pred.interval(large)
+        assert np.all((b_lo < a_lo) & (a_lo < median) & (median < a_hi) & (a_hi < b_hi))
+    np.testing.assert_array_equal(pred.median(), median)  # pure: same call, same arrays
+    np.testing.assert_array_equal(pred.quantiles(0.5), median)
+    # the median also solves the reference CDF exactly, not just approximately
+    t = optimize.brentq(lambda s: _cdf_log(pred, 0, s) - 0.5, -5, 5, xtol=1e-14)
+    assert np.log(median[0]) == pytest.approx(t, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_draws_follow_the_quantiles(seed):
+    import jax
+
+    pred = _mixture("normal", False, seed)
+    draws = pred.sample(jax.random.key(seed), (20000,))
+    assert draws.shape == (20000, N_TARGETS)
+    lo, hi = pred.interval(0.8)
+    inside = np.mean((draws >= lo) & (draws <= hi), axis=0)
+    # binomial standard error sqrt(0.8 * 0.2 / 20000) = 0.0028; allow 5 of them
+    np.testing.assert_allclose(inside, 0.8, atol=0.014)
+
+
+def test_satisfies_the_protocol_and_scores():
+    pred = _mixture("normal", False)
+    assert isinstance(pred, PredictiveDistribution)
+    y = pred.median() * np.array([1.0, 1.01, 0.99])
+    scores = score_curve(pred, y)
+    assert scores["rmsle"] == pytest.approx(np.sqrt(np.mean(np.log([1.0, 1.01, 0.99]) ** 2)))
+    assert np.isfinite(scores["ll"]) and 0.0 <= scores["msce"] < 1.0
+    assert pred.log_prob(np.array([0.3, -1.0, 0.9]))[1] == -np.inf
+
+
+def test_bad_input_raises():
+    pred = _mixture("normal", False)
+    with pytest.raises(ValueError, match="level"):
+        pred.interval(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        pred.log_prob(np.ones(5))
+    with pytest.raises(ValueError, match="q must"):
+        pred.quantiles([0.0, 0.5])
+    with pytest.raises(ValueError, match="scale"):
+        MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones(3))
+    with pytest.raises(ValueError, match="finite"):
+        MCMCPredictive(loc=np.zeros((4, 2)), scale=np.zeros(4))
