@@ -10,55 +10,12 @@ status 2).
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+from .._argtypes import non_negative_int, positive, positive_floats, probability
 
-def _budgets(text: str) -> list[float]:
-    """Parse ``"5.76e23"`` or ``"1e21,5.76e23"`` into positive finite FLOP budgets."""
-    values = []
-    for item in text.split(","):
-        try:
-            value = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{item.strip()!r} in {text!r} is not a number; give budgets in FLOPs such as "
-                "5.76e23 or 1e21,5.76e23"
-            ) from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"budget {item.strip()} must be finite and > 0")
-        values.append(value)
-    return values
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text!r}")
-    return value
+_budgets = positive_floats("budgets in FLOPs", "5.76e23 or 1e21,5.76e23", "budget")
+_count = positive(int)
 
 
 def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -96,17 +53,17 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     )
     parser.add_argument(
         "--prob",
-        type=_probability,
+        type=probability,
         default=0.9,
         help="credible mass of the intervals (default 0.9)",
     )
     parser.add_argument("--samples", type=_count, default=1000, help="draws per chain")
     parser.add_argument("--warmup", type=_count, default=1000, help="warm-up steps per chain")
     parser.add_argument("--chains", type=_count, default=4, help="chains (>= 2, vectorised)")
-    parser.add_argument("--seed", type=_non_negative, default=0, help="PRNG seed (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="PRNG seed (default 0)")
     parser.add_argument(
         "--drop-highest",
-        type=_non_negative,
+        type=non_negative_int,
         default=0,
         metavar="K",
         help="drop the K highest-loss runs before fitting (Besiroglu et al. dropped 5)",

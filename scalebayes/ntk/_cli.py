@@ -1,0 +1,230 @@
+"""The ``scalebayes ntk-study`` subcommand: mu_L, sigma_L, eps_L against N, infinite and finite.
+
+``add_ntk_study(subparsers)`` defines the arguments (no heavy imports);
+``run_ntk_study_command(args)`` loads the data, runs the study, prints the tables and writes
+the plot. Bad input raises ``ValueError`` with a one-line message (the command line reports
+it with exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from .._argtypes import positive
+
+
+def _sizes(text: str) -> tuple[int, int]:
+    """Parse ``"32:2048"`` into ``(32, 2048)``."""
+    lo, sep, hi = text.partition(":")
+    try:
+        lo_n, hi_n = int(lo), int(hi)
+    except ValueError:
+        lo_n = hi_n = 0
+    if not sep or not 2 <= lo_n < hi_n:
+        raise argparse.ArgumentTypeError(
+            f"expected LO:HI with integers 2 <= LO < HI, such as 32:2048, got {text!r}"
+        )
+    return lo_n, hi_n
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = [0]
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers, got {text!r}"
+        )
+    return values
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = [math.nan]
+    if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive numbers, such as 8,4, got {text!r}"
+        )
+    return values
+
+
+_positive = positive
+
+
+def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``ntk-study`` subcommand to ``subparsers`` and return its parser."""
+    parser = subparsers.add_parser(
+        "ntk-study",
+        help="NTK ensemble test-loss mean, spread and eps_L against training-set size",
+        description=(
+            "For an MLP in NTK parameterisation, compute the exact mean mu_L, standard "
+            "deviation sigma_L and eps_L = sigma_L/mu_L of the test MSE over initialisations "
+            "of the infinite-width ensemble at log-spaced training-set sizes, optionally train "
+            "finite-width ensembles for comparison, fit power laws and report the eps_L "
+            "plateau."
+        ),
+    )
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--dataset", choices=("digits", "calorimeter"), help="built-in dataset")
+    data.add_argument("--npz", type=Path, metavar="FILE.npz", help="arrays x, y from a file")
+    parser.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="with --npz: what y is (integer labels or one-hot / real targets)",
+    )
+    parser.add_argument("--sizes", type=_sizes, default=(32, 2048), metavar="LO:HI")
+    parser.add_argument(
+        "--n-sizes",
+        type=_positive(int),
+        metavar="K",
+        help="K log-spaced sizes (default: powers of 2)",
+    )
+    parser.add_argument("--n-test", type=_positive(int), default=500, help="test points")
+    parser.add_argument("--depth", type=_positive(int), default=2, help="hidden layers")
+    parser.add_argument("--W-std", type=_positive(float), default=math.sqrt(2.0), dest="W_std")
+    parser.add_argument("--b-std", type=float, default=0.1, dest="b_std")
+    parser.add_argument("--activation", choices=("relu", "erf"), default="relu")
+    parser.add_argument(
+        "--widths", type=_ints, default=[], metavar="W[,W...]", help="finite widths to train"
+    )
+    parser.add_argument(
+        "--lrs",
+        type=_floats,
+        metavar="LR[,LR...]",
+        help="GD learning rates (default: 0.5 and 0.25 of the largest stable rate "
+        "2|Y|/lambda_max of the infinite-width NTK at the largest finite size)",
+    )
+    parser.add_argument("--steps", type=_positive(int), default=1000, help="GD steps")
+    parser.add_argument("--members", type=_positive(int), default=32, help="ensemble size")
+    parser.add_argument(
+        "--finite-max-size", type=_positive(int), metavar="N", help="finite widths only up to N"
+    )
+    parser.add_argument(
+        "--draws", type=_positive(int), default=1, help="training-subset draws per size"
+    )
+    parser.add_argument("--rtol", type=_positive(float), default=0.1, help="plateau tolerance")
+    parser.add_argument("--calorimeter-n", type=_positive(int), default=4000, help="showers")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--plot", type=Path, metavar="OUT.png", help="write a log-log plot")
+    return parser
+
+
+def _default_learning_rates(config, dataset, sizes, args) -> list[float]:
+    """0.5 and 0.25 of ``2 |Y| / lambda_max(Theta_XX)`` at the largest finite size."""
+    from ..inference._x64 import x64
+    from ._kernels import mlp_kernels
+    from ._predict import max_stable_learning_rate
+
+    finite = sizes if args.finite_max_size is None else sizes[sizes <= args.finite_max_size]
+    if finite.size == 0:
+        raise ValueError(f"--finite-max-size {args.finite_max_size} is below every size")
+    pool, _ = dataset.split(args.n_test, seed=args.seed)
+    with x64():
+        theta = mlp_kernels(config, pool.x[: int(finite[-1])]).ntk
+        lr_max = max_stable_learning_rate(theta, dataset.y.shape[1])
+    return [0.5 * lr_max, 0.25 * lr_max]
+
+
+def run_ntk_study_command(args: argparse.Namespace) -> int:
+    """Run ``scalebayes ntk-study``: print the tables and write the plot.
+
+    Bad input (``ValueError``) is reported as one line on stderr with exit status 2, as the
+    other subcommands do.
+
+    Returns:
+        0 on success, 2 for bad input.
+    """
+    try:
+        return _run(args)
+    except (ValueError, FloatingPointError) as error:
+        prog = getattr(args, "_prog", "scalebayes ntk-study")
+        hint = "; lower --lrs" if isinstance(error, FloatingPointError) else ""
+        print(f"{prog}: error: {error}{hint}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ._data import calorimeter_showers, load_digits, load_npz
+    from ._kernels import MLPConfig
+    from ._report import run_ntk_study
+    from ._study import log_sizes
+
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise ValueError(f"--plot: directory {args.plot.parent} does not exist; create it first")
+    if args.npz is not None:
+        if args.task is None:
+            raise ValueError("--npz needs --task classification or --task regression")
+        try:
+            dataset = load_npz(args.npz, task=args.task)
+        except OSError as error:
+            raise ValueError(f"cannot read {args.npz}: {error.strerror or error}") from error
+    elif args.dataset == "digits":
+        dataset = load_digits()
+    else:
+        dataset = calorimeter_showers(args.calorimeter_n, seed=args.seed)
+    if args.members < 2:
+        raise ValueError("--members must be at least 2")
+    if args.n_test >= len(dataset) - 1:
+        raise ValueError(f"--n-test {args.n_test} leaves no training pool ({len(dataset)} points)")
+    pool_size = len(dataset) - args.n_test
+    lo, hi = args.sizes
+    notes = []
+    if hi > pool_size:
+        if lo >= pool_size:
+            raise ValueError(
+                f"--sizes: {lo} is not below the {pool_size} training points left after "
+                f"{args.n_test} test points of {dataset.name}"
+            )
+        notes.append(
+            f"{dataset.name} leaves {pool_size} training points after {args.n_test} test "
+            f"points: sizes capped at {pool_size}"
+        )
+        hi = pool_size
+    config = MLPConfig(
+        depth=args.depth, W_std=args.W_std, b_std=args.b_std, activation=args.activation
+    )
+    sizes = log_sizes(lo, hi, args.n_sizes)
+    learning_rates = args.lrs
+    if args.widths and learning_rates is None:
+        learning_rates = _default_learning_rates(config, dataset, sizes, args)
+        notes.append(
+            "learning rates 0.5 and 0.25 of the largest stable rate: "
+            + ", ".join(f"{lr:.4g}" for lr in learning_rates)
+        )
+    study = run_ntk_study(
+        config,
+        dataset,
+        sizes,
+        n_test=args.n_test,
+        widths=args.widths,
+        learning_rates=learning_rates or (),
+        steps=args.steps,
+        n_members=args.members,
+        finite_max_size=args.finite_max_size,
+        n_draws=args.draws,
+        seed=args.seed,
+        rtol=args.rtol,
+    )
+    print(
+        f"{dataset.name} ({dataset.task}, {len(dataset)} points, d = {dataset.x.shape[1]}, "
+        f"k = {dataset.y.shape[1]}), {args.n_test} test points; depth {config.depth}, "
+        f"W_std {config.W_std:.4g}, b_std {config.b_std:.4g}, {config.activation}"
+    )
+    for note in notes:
+        print(f"note: {note}")
+    print()
+    print(study.table())
+    print("\npower laws a N^-alpha (bootstrap intervals) and the eps_L plateau:")
+    print(study.fits_table())
+    print("\ntiming:")
+    print(study.timing_table())
+    if args.plot is not None:
+        study.plot(args.plot)
+        print(f"\nwrote {args.plot}")
+    return 0

@@ -1,0 +1,167 @@
+"""The infinite ensemble of infinite-width networks trained by gradient descent on MSE.
+
+Lee et al. (2019), "Wide neural networks of any depth evolve as linear models under gradient
+descent", eqs. (14)-(16); the semantics of neural-tangents'
+``predict.gradient_descent_mse_ensemble``. With ``Theta`` the NTK, ``K`` the NNGP kernel,
+``X`` the training and ``x`` the test inputs and ``Y`` the training targets (``|Y|`` entries),
+training on the loss ``||f(X) - Y||^2 / (2 |Y|)`` with learning rate ``eta`` for time ``t``:
+
+    A        = Theta_XX^-1 (I - exp(-eta t Theta_XX / |Y|))        (Theta_XX^-1 at t = inf)
+    mean(x)  = Theta_xX A Y
+    cov(x,x') = K_xx' + Theta_xX A K_XX A Theta_Xx' - (Theta_xX A K_Xx' + K_xX A Theta_Xx')
+
+The output channels are independent and share the covariance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from ._kernels import Kernels, MLPConfig, mlp_kernels
+
+__all__ = [
+    "EnsemblePrediction",
+    "ensemble_from_kernels",
+    "infinite_ensemble",
+    "max_stable_learning_rate",
+]
+
+
+class EnsemblePrediction(eqx.Module):
+    """The Gaussian distribution of trained-network outputs on the test set over initialisations.
+
+    Attributes:
+        mean: predictive mean, shape ``(M, k)`` (``M`` test points, ``k`` output channels).
+        cov: test-by-test covariance shared by the ``k`` independent channels, ``(M, M)``.
+    """
+
+    mean: Float[Array, "M k"]
+    cov: Float[Array, "M M"]
+
+
+def _check_time(t: float | None, learning_rate: float) -> None:
+    if t is not None and not (math.isfinite(t) and t >= 0):
+        raise ValueError(f"t must be None (infinity) or finite and >= 0, got {t}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate}")
+
+
+@eqx.filter_jit
+def _moments(train_train, test_train, test_test_nngp, y_train, t, learning_rate, diag_reg):
+    theta = train_train.ntk
+    n = theta.shape[0]
+    theta = theta + diag_reg * jnp.trace(theta) / n * jnp.eye(n, dtype=theta.dtype)
+    lam, vec = jnp.linalg.eigh(theta)
+    lam = jnp.maximum(lam, jnp.finfo(lam.dtype).tiny)
+    if t is None:
+        g = 1.0 / lam
+    else:
+        g = -jnp.expm1(-learning_rate * t * lam / y_train.size) / lam
+    a = (vec * g) @ vec.T  # A = V g(lambda) V^T
+    b = test_train.ntk @ a  # Theta_xX A, (M, N)
+    mean = b @ y_train
+    cross = b @ test_train.nngp.T  # Theta_xX A K_Xx, (M, M)
+    cov = test_test_nngp + b @ train_train.nngp @ b.T - cross - cross.T
+    return mean, 0.5 * (cov + cov.T)
+
+
+def ensemble_from_kernels(
+    train_train: Kernels,
+    test_train: Kernels,
+    test_test_nngp: Float[ArrayLike, "M M"],
+    y_train: Float[ArrayLike, "N k"],
+    *,
+    t: float | None = None,
+    learning_rate: float = 1.0,
+    diag_reg: float = 0.0,
+) -> EnsemblePrediction:
+    """The ensemble's predictive mean and covariance from precomputed kernels.
+
+    Args:
+        train_train: kernels between the training inputs, ``(N, N)`` each.
+        test_train: kernels between test and training inputs, ``(M, N)`` each.
+        test_test_nngp: NNGP kernel between the test inputs, ``(M, M)``.
+        y_train: training targets, ``(N, k)``.
+        t: training time (gradient-descent steps for small learning rates); ``None`` is
+            infinity (the fully trained ensemble).
+        learning_rate: ``eta`` of gradient descent on ``||f(X) - Y||^2 / (2 |Y|)``.
+        diag_reg: ``diag_reg * mean(diag Theta_XX)`` is added to the diagonal of
+            ``Theta_XX`` (neural-tangents' relative convention) to keep it invertible.
+
+    Returns:
+        The [`EnsemblePrediction`][scalebayes.ntk.EnsemblePrediction].
+    """
+    _check_time(t, learning_rate)
+    y_train = jnp.asarray(y_train)
+    if y_train.ndim != 2 or y_train.shape[0] != train_train.ntk.shape[0]:
+        raise ValueError(
+            f"y_train must have shape ({train_train.ntk.shape[0]}, k), got {y_train.shape}"
+        )
+    mean, cov = _moments(
+        train_train,
+        test_train,
+        jnp.asarray(test_test_nngp),
+        y_train.astype(train_train.ntk.dtype),
+        t,
+        learning_rate,
+        diag_reg,
+    )
+    return EnsemblePrediction(mean=mean, cov=cov)
+
+
+def infinite_ensemble(
+    config: MLPConfig,
+    x_train: Float[ArrayLike, "N d"],
+    y_train: Float[ArrayLike, "N k"],
+    x_test: Float[ArrayLike, "M d"],
+    *,
+    t: float | None = None,
+    learning_rate: float = 1.0,
+    diag_reg: float = 0.0,
+) -> EnsemblePrediction:
+    """The trained infinite ensemble's outputs on ``x_test``: mean and full covariance.
+
+    The kernels come from neural-tangents' analytic ``stax`` kernel of ``config``; the
+    formulas are those of the module docstring (tested against neural-tangents'
+    ``predict.gradient_descent_mse_ensemble``).
+
+    Args:
+        config: the architecture.
+        x_train: training inputs, ``(N, d)``.
+        y_train: training targets, ``(N, k)`` (one-hot for classification).
+        x_test: test inputs, ``(M, d)``.
+        t: training time; ``None`` is infinity.
+        learning_rate: gradient-descent learning rate (matters only for finite ``t``).
+        diag_reg: relative diagonal regulariser of ``Theta_XX``.
+
+    Returns:
+        The [`EnsemblePrediction`][scalebayes.ntk.EnsemblePrediction].
+    """
+    x_train = jnp.asarray(x_train)
+    x_test = jnp.asarray(x_test)
+    y_train = jnp.asarray(y_train)
+    if y_train.ndim != 2 or y_train.shape[0] != x_train.shape[0]:
+        raise ValueError(f"y_train must have shape ({x_train.shape[0]}, k), got {y_train.shape}")
+    train_train = mlp_kernels(config, x_train)
+    test_train = mlp_kernels(config, x_test, x_train)
+    test_test = mlp_kernels(config, x_test)
+    return ensemble_from_kernels(
+        train_train,
+        test_train,
+        test_test.nngp,
+        y_train,
+        t=t,
+        learning_rate=learning_rate,
+        diag_reg=diag_reg,
+    )
+
+
+def max_stable_learning_rate(train_train_ntk: Float[ArrayLike, "N N"], k: int) -> float:
+    """``2 |Y| / lambda_max(Theta_XX)``: gradient descent on the linearised network diverges
+    above it (``|Y| = N k``)."""
+    theta = jnp.asarray(train_train_ntk)
+    return float(2.0 * theta.shape[0] * k / jnp.linalg.eigvalsh(theta)[-1])

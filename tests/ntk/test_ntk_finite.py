@@ -1,0 +1,105 @@
+"""Finite-width Equinox networks: their kernels converge to the analytic ones, GD trains them."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalebayes.ntk import (
+    FiniteMLP,
+    MLPConfig,
+    ensemble_losses,
+    infinite_ensemble,
+    init_ensemble,
+    loss_statistics,
+    mlp_kernels,
+    train_ensemble,
+)
+
+
+def _empirical_ntk(model, x):
+    params, static = eqx.partition(model, eqx.is_array)
+    jac = jax.jacobian(lambda p: eqx.combine(p, static)(x)[:, 0])(params)
+    flat = jnp.concatenate([j.reshape(x.shape[0], -1) for j in jax.tree_util.tree_leaves(jac)], 1)
+    return flat @ flat.T
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_monte_carlo_empirical_ntk_of_a_wide_net_matches_the_analytic_ntk(activation):
+    config = MLPConfig(depth=2, W_std=1.4, b_std=0.2, activation=activation)
+    x = jax.random.normal(jax.random.key(0), (4, 6))
+    width, seeds = 1024, 8
+    draws = np.stack(
+        [
+            np.asarray(_empirical_ntk(FiniteMLP(config, 6, width, 1, key=k), x))
+            for k in jax.random.split(jax.random.key(1), seeds)
+        ]
+    )
+    analytic = np.asarray(mlp_kernels(config, x).ntk)
+    se = draws.std(axis=0, ddof=1) / np.sqrt(seeds)
+    # 5 standard errors of the Monte Carlo mean, plus the O(1/width) finite-width bias
+    tol = 5 * se + 2.0 / width * np.abs(analytic)
+    assert np.all(np.abs(draws.mean(axis=0) - analytic) < tol), (draws.mean(0), analytic, se)
+    assert np.all(se < 0.05 * np.abs(analytic).max())  # the check has power
+
+
+def test_outputs_at_initialisation_have_the_nngp_covariance():
+    config = MLPConfig(depth=2)
+    x = jax.random.normal(jax.random.key(2), (3, 5))
+    n = 2000
+    ensemble = init_ensemble(jax.random.key(3), config, 5, 64, 1, n)
+    outputs = np.asarray(eqx.filter_vmap(lambda m: m(x)[:, 0])(ensemble), dtype=np.float64)
+    sample_cov = outputs.T @ outputs / n  # mean zero by symmetry of the weights
+    analytic = np.asarray(mlp_kernels(config, x).nngp)
+    # se of a second moment ~ sqrt((K_ii K_jj + K_ij^2) / n), plus O(1/width) bias
+    se = np.sqrt((np.outer(np.diag(analytic), np.diag(analytic)) + analytic**2) / n)
+    assert np.all(np.abs(sample_cov - analytic) < 5 * se + 0.05 * np.abs(analytic))
+
+
+def test_training_reduces_the_training_loss_and_is_deterministic():
+    config = MLPConfig(depth=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)), rng.standard_normal((16, 2))
+    ensemble = init_ensemble(jax.random.key(0), config, 4, 64, 2, 4)
+    _, before = train_ensemble(ensemble, x, y, learning_rate=1.0, steps=1)
+    trained, after = train_ensemble(ensemble, x, y, learning_rate=1.0, steps=300)
+    assert np.all(np.asarray(after) < 0.2 * np.asarray(before))
+    _, again = train_ensemble(ensemble, x, y, learning_rate=1.0, steps=300)
+    np.testing.assert_array_equal(after, again)  # same key, same result
+    losses = ensemble_losses(trained, x, y)
+    np.testing.assert_allclose(losses, after, rtol=1e-5)
+
+
+def test_training_compiles_once_per_shape():
+    from scalebayes.ntk import _finite
+
+    config = MLPConfig(depth=1)
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    ensemble = init_ensemble(jax.random.key(0), config, 3, 16, 1, 2)
+    train_ensemble(ensemble, x, y, learning_rate=0.5, steps=5)
+    before = _finite._train._cached._cache_size()
+    for lr in (0.1, 0.2, 0.3):  # a new learning rate is a traced value, not a recompile
+        train_ensemble(ensemble, x + lr, y, learning_rate=lr, steps=5)
+    assert _finite._train._cached._cache_size() == before
+
+
+@pytest.mark.slow
+def test_wide_ensemble_loss_statistics_approach_the_infinite_width_values(float64):
+    config = MLPConfig(depth=1, W_std=1.5, b_std=0.1)
+    rng = np.random.default_rng(2)
+    x_train, x_test = rng.standard_normal((32, 5)), rng.standard_normal((64, 5))
+    w = rng.standard_normal((5, 1))
+    y_train, y_test = np.sin(x_train @ w), np.sin(x_test @ w)
+    steps, lr = 400, 2.0
+    infinite = loss_statistics(
+        infinite_ensemble(config, x_train, y_train, x_test, t=float(steps), learning_rate=lr),
+        y_test,
+    )
+    ensemble = init_ensemble(jax.random.key(0), config, 5, 4096, 1, 64)
+    trained, _ = train_ensemble(ensemble, x_train, y_train, learning_rate=lr, steps=steps)
+    losses = np.asarray(ensemble_losses(trained, x_test, y_test), dtype=np.float64)
+    se = losses.std(ddof=1) / np.sqrt(losses.size)
+    assert abs(losses.mean() - float(infinite.mu)) < 5 * se + 0.05 * float(infinite.mu)
+    assert losses.std(ddof=1) == pytest.approx(float(infinite.sigma), rel=0.35)

@@ -1,0 +1,48 @@
+"""Power-law fits with bootstrap intervals, and the eps_L plateau."""
+
+import numpy as np
+import pytest
+
+from scalebayes.ntk import find_plateau, fit_power_law
+
+SIZES = 32 * 2.0 ** np.arange(8)
+
+
+def test_power_law_recovers_exponent_and_interval_covers_it():
+    covered = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        y = 2.0 * SIZES**-0.35 * np.exp(0.05 * rng.standard_normal(SIZES.size))
+        fit = fit_power_law(SIZES, y, n_boot=200, level=0.9, seed=seed)
+        assert fit.alpha == pytest.approx(0.35, abs=0.06)
+        assert fit.alpha_lo < fit.alpha < fit.alpha_hi
+        covered += fit.alpha_lo <= 0.35 <= fit.alpha_hi
+    # a 90% interval from 8 points undercovers a little; it must not miss most of the time
+    assert covered >= 6
+
+
+def test_exact_power_law_is_fitted_exactly():
+    fit = fit_power_law(SIZES, 3.0 * SIZES**-0.5, n_boot=20)
+    assert fit.alpha == pytest.approx(0.5, abs=1e-6)
+    assert fit.a == pytest.approx(3.0, rel=1e-5)
+    np.testing.assert_allclose(fit.predict(SIZES), 3.0 * SIZES**-0.5, rtol=1e-5)
+
+
+def test_plateau():
+    eps = np.array([0.2, 0.15, 0.12, 0.105, 0.1, 0.098, 0.099, 0.1])
+    plateau = find_plateau(SIZES, eps, rtol=0.1)
+    assert plateau.n == SIZES[3]  # 0.12 -> 0.105 is the last step over 10%
+    assert plateau.value == pytest.approx(eps[3:].mean())
+    assert find_plateau(SIZES, eps, rtol=0.01).n is None
+    growing = 0.05 * SIZES**0.1
+    assert find_plateau(SIZES, growing, rtol=0.05).n is None
+    assert find_plateau(SIZES, growing, rtol=0.08).n == SIZES[0]
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="3 distinct"):
+        fit_power_law([1, 2], [1, 2])
+    with pytest.raises(ValueError, match="> 0"):
+        fit_power_law([1, 2, 3], [1, -2, 3])
+    with pytest.raises(ValueError, match="increasing"):
+        find_plateau([2, 1], [1, 1])

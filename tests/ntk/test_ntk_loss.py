@@ -1,0 +1,91 @@
+"""Exact test-loss statistics against Monte Carlo, and the ensemble's limits in t."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalebayes.ntk import (
+    EnsemblePrediction,
+    MLPConfig,
+    infinite_ensemble,
+    loss_statistics,
+    mlp_kernels,
+    sample_losses,
+)
+
+
+def _random_prediction(seed, m=7, k=3):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, m))
+    cov = a @ a.T / m + 0.5 * np.ones((m, m))  # correlated across test points
+    return EnsemblePrediction(mean=jnp.asarray(rng.standard_normal((m, k))), cov=jnp.asarray(cov))
+
+
+def _check_against_sampling(pred, y, key, n):
+    stats = loss_statistics(pred, y)
+    losses = np.asarray(sample_losses(key, pred, y, n, jitter=0.0), dtype=np.float64)
+    mean, var = losses.mean(), losses.var(ddof=1)
+    se_mean = np.sqrt(var / n)
+    m4 = np.mean((losses - mean) ** 4)
+    se_var = np.sqrt((m4 - var**2) / n)
+    assert abs(mean - float(stats.mu)) < 5 * se_mean, (mean, float(stats.mu), se_mean)
+    assert abs(var - float(stats.sigma) ** 2) < 5 * se_var, (var, float(stats.sigma) ** 2)
+    return stats
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_moments_match_sampling(float64, seed):
+    pred = _random_prediction(seed)
+    y = jnp.asarray(np.random.default_rng(100 + seed).standard_normal(pred.mean.shape))
+    _check_against_sampling(pred, y, jax.random.key(seed), 200_000)
+
+
+def test_exact_moments_match_sampling_of_a_trained_ntk_ensemble(float64):
+    rng = np.random.default_rng(3)
+    x_train, x_test = rng.standard_normal((20, 4)), rng.standard_normal((9, 4))
+    y_train = np.eye(3)[rng.integers(0, 3, 20)]
+    y_test = np.eye(3)[rng.integers(0, 3, 9)]
+    for t in (None, 5.0):
+        pred = infinite_ensemble(MLPConfig(), x_train, y_train, x_test, t=t)
+        stats = _check_against_sampling(pred, y_test, jax.random.key(7), 100_000)
+        assert 0 < float(stats.eps) < 1
+
+
+def test_diagonal_covariance_alone_underestimates_sigma(float64):
+    m, k = 7, 3
+    cov = 0.2 * jnp.eye(m) + 0.8 * jnp.ones((m, m))  # outputs correlated across inputs
+    pred = EnsemblePrediction(mean=jnp.zeros((m, k)), cov=cov)
+    y = jnp.zeros((m, k))
+    full = loss_statistics(pred, y)
+    diag = loss_statistics(EnsemblePrediction(pred.mean, jnp.diag(jnp.diag(cov))), y)
+    assert float(diag.mu) == pytest.approx(float(full.mu), rel=1e-12)  # mu needs only the trace
+    # sigma_L^2 = 2 k tr(Sigma^2) / (M k)^2: 7 for the diagonal against 33.88 in full
+    assert float(full.sigma) == pytest.approx(np.sqrt(2 * k * 33.88) / (m * k), rel=1e-12)
+    assert float(diag.sigma) == pytest.approx(np.sqrt(2 * k * 7.0) / (m * k), rel=1e-12)
+
+
+def test_limits_in_time(float64):
+    rng = np.random.default_rng(5)
+    x_train, x_test = rng.standard_normal((10, 3)), rng.standard_normal((4, 3))
+    y_train = rng.standard_normal((10, 2))
+    config = MLPConfig(depth=1)
+    at_zero = infinite_ensemble(config, x_train, y_train, x_test, t=0.0)
+    np.testing.assert_allclose(at_zero.mean, 0.0, atol=1e-12)  # untrained: mean 0, cov K_xx
+    np.testing.assert_allclose(at_zero.cov, mlp_kernels(config, x_test).nngp, atol=1e-12)
+    at_inf = infinite_ensemble(config, x_train, y_train, x_test)
+    late = infinite_ensemble(config, x_train, y_train, x_test, t=1e9)
+    np.testing.assert_allclose(late.mean, at_inf.mean, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(late.cov, at_inf.cov, rtol=1e-6, atol=1e-8)
+    # at t = inf the ensemble interpolates the training set: zero mean residual, no variance
+    on_train = infinite_ensemble(config, x_train, y_train, x_train)
+    np.testing.assert_allclose(on_train.mean, y_train, atol=1e-6)
+    np.testing.assert_allclose(on_train.cov, 0.0, atol=1e-6)
+
+
+def test_bad_shapes_are_named(float64):
+    pred = _random_prediction(0)
+    with pytest.raises(ValueError, match="y_test must have the shape"):
+        loss_statistics(pred, jnp.zeros((7, 2)))
+    with pytest.raises(ValueError, match="t must be None"):
+        infinite_ensemble(MLPConfig(), np.ones((3, 2)), np.ones((3, 1)), np.ones((2, 2)), t=-1.0)

@@ -1,0 +1,156 @@
+"""Scaling studies and the ``scalebayes ntk-study`` command."""
+
+import numpy as np
+import pytest
+
+from scalebayes.cli import main
+from scalebayes.inference._x64 import x64
+from scalebayes.ntk import (
+    Dataset,
+    MLPConfig,
+    calorimeter_showers,
+    infinite_ensemble,
+    infinite_width_study,
+    log_sizes,
+    loss_statistics,
+    run_ntk_study,
+)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return calorimeter_showers(400, seed=0).split(60, seed=0)
+
+
+def test_log_sizes():
+    np.testing.assert_array_equal(log_sizes(32, 2048), [32, 64, 128, 256, 512, 1024, 2048])
+    np.testing.assert_array_equal(log_sizes(32, 1297), [32, 64, 128, 256, 512, 1024, 1297])
+    assert log_sizes(10, 1000, 3).tolist() == [10, 100, 1000]
+    with pytest.raises(ValueError, match="lo < hi"):
+        log_sizes(64, 32)
+
+
+def test_study_matches_the_direct_computation(split):
+    pool, test = split
+    config = MLPConfig(depth=2)
+    curve = infinite_width_study(config, pool, test, [16, 64])
+    with x64():
+        for i, n in enumerate((16, 64)):
+            pred = infinite_ensemble(config, pool.x[:n], pool.y[:n], test.x, diag_reg=1e-10)
+            s = loss_statistics(pred, test.y)
+            assert curve.mu[i] == pytest.approx(float(s.mu), rel=1e-8)
+            assert curve.sigma[i] == pytest.approx(float(s.sigma), rel=1e-8)
+    np.testing.assert_allclose(curve.eps, curve.sigma / curve.mu)
+    assert curve.mu[1] < curve.mu[0]  # more data, lower loss
+
+
+def test_redrawn_training_sets_add_variance_by_the_law_of_total_variance(split):
+    pool, test = split
+    config = MLPConfig(depth=1)
+    curve = infinite_width_study(config, pool, test, [16, 32], n_draws=6, seed=1)
+    assert np.all(curve.sigma > curve.sigma_init)
+    assert np.all(curve.eps_se > 0)
+    # by hand: mean over draws of mu, and E[sigma^2] + Var[mu]
+    rng = np.random.default_rng(1)
+    stats = []
+    with x64():
+        for _ in range(6):
+            idx = np.sort(rng.choice(len(pool), 16, replace=False))
+            pred = infinite_ensemble(config, pool.x[idx], pool.y[idx], test.x, diag_reg=1e-10)
+            s = loss_statistics(pred, test.y)
+            stats.append((float(s.mu), float(s.sigma)))
+    stats = np.array(stats)
+    assert curve.mu[0] == pytest.approx(stats[:, 0].mean(), rel=1e-8)
+    total = np.sqrt(np.mean(stats[:, 1] ** 2) + stats[:, 0].var(ddof=1))
+    assert curve.sigma[0] == pytest.approx(total, rel=1e-8)
+
+
+def test_sizes_are_validated(split):
+    pool, test = split
+    with pytest.raises(ValueError, match="exceeds the training pool"):
+        infinite_width_study(MLPConfig(), pool, test, [16, 1000])
+    with pytest.raises(ValueError, match="increasing"):
+        infinite_width_study(MLPConfig(), pool, test, [64, 16])
+
+
+def test_full_study_with_a_finite_width_and_its_twin(split, tmp_path):
+    pool, _ = split
+    data = Dataset("toy", "regression", np.concatenate([pool.x]), np.concatenate([pool.y]))
+    study = run_ntk_study(
+        MLPConfig(depth=1),
+        data,
+        np.array([16, 32, 64]),
+        n_test=50,
+        widths=[256],
+        learning_rates=[1.0],
+        steps=200,
+        n_members=16,
+    )
+    labels = [c.label for c in study.curves]
+    assert labels == ["infinite", "infinite, lr 1, t = 200", "width 256, lr 1"]
+    twin, finite = study.curves[1], study.curves[2]
+    # a width-256 ensemble tracks its infinite-width twin at the same t, within the Monte
+    # Carlo error of 16 members (from the twin's sigma: the losses are skewed, eps_L ~ 1, so
+    # the members' own spread can underestimate it) and a finite-width bias
+    se = twin.sigma / np.sqrt(finite.n_members)
+    assert np.all(np.abs(finite.mu - twin.mu) < 4 * se + 0.1 * twin.mu)
+    assert np.all(finite.mu_se > 0) and np.all(finite.eps_se > 0)
+    assert np.all(finite.train_mse < 1.0)
+    table, fits = study.table(), study.fits_table()
+    assert "width 256, lr 1" in table and "alpha_mu" in fits
+    study.plot(tmp_path / "ntk.png")
+    assert (tmp_path / "ntk.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
+    out = tmp_path / "ntk.png"
+    code = main(
+        [
+            "ntk-study",
+            "--dataset",
+            "calorimeter",
+            "--calorimeter-n",
+            "300",
+            "--n-test",
+            "50",
+            "--sizes",
+            "16:1000",
+            "--depth",
+            "1",
+            "--widths",
+            "32",
+            "--members",
+            "4",
+            "--steps",
+            "20",
+            "--finite-max-size",
+            "32",
+            "--plot",
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "infinite" in printed and "eps_L" in printed and "alpha_mu" in printed
+    assert "sizes capped at 250" in printed
+    assert any(line.split()[:2] == ["infinite", "250"] for line in printed.splitlines())
+    assert "note: learning rates 0.5 and 0.25 of the largest stable rate" in printed
+    assert "width 32, lr" in printed
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "digits", "--sizes", "2000:4096"], "not below the 1297 training points"),
+        (["--dataset", "digits", "--sizes", "64:32"], "LO:HI"),
+        (["--npz", "missing.npz", "--task", "regression"], "cannot read"),
+        (["--npz", "x.npz"], "--task"),
+        (["--dataset", "digits", "--plot", "/no/such/dir/p.png"], "does not exist"),
+    ],
+)
+def test_cli_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["ntk-study", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
