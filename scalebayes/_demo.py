@@ -1,10 +1,11 @@
-"""A one-minute demonstration: fit M4 and BNSL to a bundled curve and extrapolate.
+"""A one-minute demonstration: extrapolate a bundled curve with the PFN, M4 and BNSL.
 
 `run_demo` loads a curve of a bundled benchmark (by default the ImageNet 5-shot error of
-BiT/50/1 from the IC benchmark), fits [`m4`][scalebayes.families.m4] and
-[`bnsl`][scalebayes.families.bnsl] to its context points with
-[`fit_curves`][scalebayes.inference.fit_curves], scores both on the held-out targets with
-[`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. ``python -m
+BiT/50/1 from the IC benchmark), extrapolates it from its context points with the shipped
+[`PFN`][scalebayes.pfn.PFN] (a fan chart of its predictive quantiles), fits
+[`m4`][scalebayes.families.m4] and [`bnsl`][scalebayes.families.bnsl] with
+[`fit_curves`][scalebayes.inference.fit_curves], scores all three on the held-out targets
+with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. ``python -m
 scalebayes._demo --out DIR`` runs it from the command line.
 """
 
@@ -71,7 +72,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _report(
-    curve: Curve, fits: dict[str, PointFit], scores: dict[str, float], plot_path: Path
+    curve: Curve,
+    fits: dict[str, PointFit],
+    scores: dict[str, float],
+    plot_path: Path,
+    pfn_target,
+    pfn_name: str,
 ) -> str:
     """The text report: curve, fitted parameters, a prediction table and the RMSLE."""
     x_t, y_t = curve.x_target, curve.y_target
@@ -94,24 +100,40 @@ def _report(
         lines.append(f"  {name.ljust(width)}  {_format_params(fit)}{breaks}")
 
     picks = np.unique(np.linspace(0, n_t - 1, min(_N_TABLE_ROWS, n_t)).round().astype(int))
+    median = pfn_target.median()
+    lo, hi = pfn_target.interval(0.9)
     rows = [
         [
             f"{x_t[j]:.4g}",
             f"{y_t[j]:.4f}",
+            f"{median[j]:.4f}",
+            f"[{lo[j]:.4f}, {hi[j]:.4f}]",
             *(f"{fits[n].predict(x_t[j]):.4f}" for n in DEMO_FAMILIES),
         ]
         for j in picks
     ]
     lines += ["", f"predictions at {picks.size} of the {n_t} targets", ""]
-    lines += _table(["x", "observed", *DEMO_FAMILIES], rows)
+    lines += _table(["x", "observed", "pfn median", "pfn 90% interval", *DEMO_FAMILIES], rows)
+    inside = float(np.mean((y_t >= lo) & (y_t <= hi)))
     lines += ["", f"extrapolation error over all {n_t} targets (lower is better)"]
+    lines += [
+        f"  {'pfn'.ljust(width)}  RMSLE = {scores['pfn']:.4g}  (model {pfn_name}; mean log "
+        f"density {float(np.mean(pfn_target.log_prob(y_t))):.3f}; 90% interval covers "
+        f"{inside:.0%} of the targets)"
+    ]
     lines += [f"  {name.ljust(width)}  RMSLE = {scores[name]:.4g}" for name in DEMO_FAMILIES]
     lines += ["", f"wrote {plot_path}"]
     return "\n".join(lines) + "\n"
 
 
-def _plot(path: Path, curve: Curve, fits: dict[str, PointFit], scores: dict[str, float]) -> None:
-    """Log-log plot of the data and both fits (dashed past the context); written atomically."""
+def _plot(
+    path: Path,
+    curve: Curve,
+    fits: dict[str, PointFit],
+    scores: dict[str, float],
+    fan: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Log-log plot: data, the PFN fan (median, 50% and 90% bands) and both point fits."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -133,6 +155,12 @@ def _plot(path: Path, curve: Curve, fits: dict[str, PointFit], scores: dict[str,
     )
     last = curve.x_context[-1]
     ax.axvline(last, color="0.8", lw=1, ls=":")
+    x_fan, q_fan = fan
+    ax.fill_between(x_fan, q_fan[:, 0], q_fan[:, 4], color="C2", alpha=0.15, lw=0, label="PFN 90%")
+    ax.fill_between(x_fan, q_fan[:, 1], q_fan[:, 3], color="C2", alpha=0.3, lw=0, label="PFN 50%")
+    ax.plot(
+        x_fan, q_fan[:, 2], "-", color="C2", lw=1.8, label=f"PFN median (RMSLE {scores['pfn']:.3g})"
+    )
     x_fit = np.geomspace(curve.x[0], last, 200)
     x_extra = np.geomspace(last, curve.x[-1], 200)
     for i, name in enumerate(DEMO_FAMILIES):
@@ -154,9 +182,10 @@ def _plot(path: Path, curve: Curve, fits: dict[str, PointFit], scores: dict[str,
 def run_demo(
     out_dir: str | Path = "demo_out", *, benchmark: str = "ic", curve: str | None = None
 ) -> str:
-    """Fit M4 and BNSL to a bundled curve, score the extrapolation and plot it.
+    """Extrapolate a bundled curve with the shipped PFN, M4 and BNSL; score and plot it.
 
-    Both families are fitted to the curve's context points only; the held-out targets are
+    The PFN is conditioned on, and both families are fitted to, the curve's context points
+    only; the held-out targets are
     used for the RMSLE and the table of predictions. The plot (context points, targets, both
     fits, dashed past the last context point) is written to ``out_dir/demo_fit.png``
     atomically. Takes well under a minute on a laptop CPU, mostly JAX compilation.
@@ -177,19 +206,28 @@ def run_demo(
     """
     from .evaluate import rmsle
     from .inference import fit_curves
+    from .pfn import PFN
 
     chosen = _select_curve(benchmark, curve)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    pfn = PFN.load()
+    x_fan = np.geomspace(chosen.x_context[-1] * 1.0001, chosen.x[-1], 120)
+    pfn_target, pfn_fan = pfn.predict_many(
+        [chosen.x_context] * 2, [chosen.y_context] * 2, [chosen.x_target, x_fan], y_scale=1.0
+    )
+    fan = (x_fan, pfn_fan.quantile([0.05, 0.25, 0.5, 0.75, 0.95]))
     fits = {
         name: fit_curves(name, [chosen.x_context], [chosen.y_context])[0] for name in DEMO_FAMILIES
     }
     scores = {
         name: rmsle(fit.predict(chosen.x_target), chosen.y_target) for name, fit in fits.items()
     }
+    scores["pfn"] = rmsle(pfn_target.median(), chosen.y_target)
     plot_path = out / PLOT_NAME
-    _plot(plot_path, chosen, fits, scores)
-    return _report(chosen, fits, scores, plot_path)
+    _plot(plot_path, chosen, fits, scores, fan)
+    name = Path(pfn.meta.get("_path", "pfn")).name
+    return _report(chosen, fits, scores, plot_path, pfn_target, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,12 @@ register a new one in ``_SUBCOMMANDS``):
 - ``scalebayes fit``: fit a scaling-law family to the curves of a CSV file, print the fitted
   parameters and predictions, and optionally plot them;
 - ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation;
-- ``scalebayes allocate``: the compute-optimal N*, D*, L* with intervals from a CSV of runs.
+- ``scalebayes allocate``: the compute-optimal N*, D*, L* with intervals from a CSV of runs;
+- ``scalebayes train-pfn``: train the PFN on prior curves, resumable from checkpoints;
+- ``scalebayes extrapolate``: PFN quantiles at new x for the curves of a CSV file, and a fan
+  chart;
+- ``scalebayes ntk-study``: the NTK ensemble's test-loss mean, spread and eps_L against
+  training-set size, for infinite and finite widths.
 
 Bad input is reported as one line on stderr that says what to fix, with exit status 2.
 Heavy modules (JAX, matplotlib) are imported only by the subcommand that needs them.
@@ -18,14 +23,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
+from ._argtypes import positive, positive_floats
 from .compute._cli import add_allocate  # light: JAX and NumPyro load only when it runs
+from .ntk._cli import add_ntk_study, run_ntk_study_command  # light, likewise
+from .pfn._cli import add_extrapolate, add_train_pfn  # light, likewise
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,37 +54,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_floats(text: str) -> list[float]:
-    """Parse ``"1e10,1e11"`` into positive finite floats (argparse ``type``)."""
-    values = []
-    for item in text.split(","):
-        try:
-            value = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{item.strip()!r} in {text!r} is not a number; give comma-separated positive "
-                "x values such as 1e10,1e11"
-            ) from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(
-                f"x = {item.strip()} must be finite and > 0 (scaling laws live in log x)"
-            )
-        values.append(value)
-    return values
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-# ---------------------------------------------------------------------------------------------
-# scalebayes study
+_positive_floats = positive_floats("positive x values", "1e10,1e11")
+_positive_int = positive(int)
 
 
 def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -362,6 +340,24 @@ def _run_allocate(args: argparse.Namespace) -> int:
         raise _UsageError(str(error)) from error
 
 
+def _run_train_pfn(args: argparse.Namespace) -> int:
+    from .pfn._cli import run_train_pfn
+
+    try:
+        return run_train_pfn(args)
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+
+
+def _run_extrapolate(args: argparse.Namespace) -> int:
+    from .pfn._cli import run_extrapolate
+
+    try:
+        return run_extrapolate(args)
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+
+
 # ---------------------------------------------------------------------------------------------
 
 _Command = tuple[
@@ -373,6 +369,9 @@ _SUBCOMMANDS: dict[str, _Command] = {
     "fit": (_add_fit, _run_fit),
     "demo": (_add_demo, _run_demo),
     "allocate": (add_allocate, _run_allocate),
+    "train-pfn": (add_train_pfn, _run_train_pfn),
+    "extrapolate": (add_extrapolate, _run_extrapolate),
+    "ntk-study": (add_ntk_study, run_ntk_study_command),
 }
 
 

@@ -79,3 +79,19 @@ def test_main_reports_bad_input_with_status_2(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "--curve", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no curve 'nope'" in err
+
+
+def test_demo_uses_the_shipped_pfn(demo):
+    """The PFN line reports the shipped model's RMSLE, recomputed here independently."""
+    import numpy as np
+
+    from scalebayes.pfn import DEFAULT_MODEL, PFN
+
+    _, report = demo
+    match = re.search(r"pfn\s+RMSLE = ([0-9.eE+-]+)\s+\(model (\S+);", report)
+    assert match and match.group(2) == DEFAULT_MODEL
+    curve = next(c for c in load_benchmark("ic") if c.name == DEFAULT_CURVE)
+    pred = PFN.load().predict(curve.x_context, curve.y_context, curve.x_target, y_scale=1.0)
+    expected = float(np.sqrt(np.mean((np.log(pred.median()) - np.log(curve.y_target)) ** 2)))
+    assert float(match.group(1)) == pytest.approx(expected, rel=1e-3)
+    assert "pfn 90% interval" in report

@@ -3,7 +3,10 @@
 A *method* maps a batch of split curves to one prediction per curve for its target x: a
 point array or a [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
 Methods live in the registry `METHODS` (add one with `register_method`); the point fits
-``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"`` are registered here.
+``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"`` and the MCMC baselines ``"mcmc-m3"``,
+``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
+[`mcmc_method`][scalebayes.inference.mcmc_method]) and ``"pfn"`` (the shipped
+[`PFN`][scalebayes.pfn.PFN]) are registered here.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -184,6 +187,30 @@ def _point_fit(family: str, curves: Sequence[Curve]) -> list[np.ndarray]:
 
 for _family in _POINT_FAMILIES:
     register_method(_family, functools.partial(_point_fit, _family), probabilistic=False)
+
+
+_MCMC_FAMILIES = ("m3", "m4", "bnsl")  # scalebayes.inference.BAYES_FAMILIES, without JAX
+
+
+def _mcmc(family: str, curves: Sequence[Curve]) -> list[PredictiveDistribution]:
+    """NUTS posterior predictive of ``family`` for every curve's targets (default settings)."""
+    from ..inference import mcmc_method
+
+    return mcmc_method(family)(curves)
+
+
+for _family in _MCMC_FAMILIES:
+    register_method(f"mcmc-{_family}", functools.partial(_mcmc, _family), probabilistic=True)
+
+
+def _pfn(curves: Sequence[Curve]) -> list[PredictiveDistribution]:
+    """The shipped PFN's predictive distribution at every curve's targets (one forward pass)."""
+    from ..pfn._method import pfn_method
+
+    return pfn_method()(curves)
+
+
+register_method("pfn", _pfn, probabilistic=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""The prior-data fitted network (PFN): one forward pass from a few points of a scaling curve
+to a calibrated predictive distribution at larger x.
+
+- **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
+  checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
+  [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,
+  log_prob, sample), batched over curves by [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
+- **Model**: the NSL-PFN encoder [`PFNModel`][scalebayes.pfn.PFNModel] in named sizes
+  ([`CONFIGS`][scalebayes.pfn.CONFIGS]) and its output, the
+  [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails.
+- **Train**: [`train`][scalebayes.pfn.train] with a [`TrainConfig`][scalebayes.pfn.TrainConfig]
+  draws prior batches inside the compiled step and checkpoints atomically (resumable bit for
+  bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships.
+
+Names are imported on first use, so ``import scalebayes.pfn`` (and the command line) loads
+JAX only when a name is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ._bar import BarDistribution, make_borders
+    from ._checkpoint import CheckpointError
+    from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
+    from ._plot import plot_fan
+    from ._predict import DEFAULT_MODEL, PFN, PFNPrediction
+    from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
+
+__all__ = [
+    "CONFIGS",
+    "DEFAULT_MODEL",
+    "PFN",
+    "BarDistribution",
+    "CheckpointError",
+    "PFNConfig",
+    "PFNModel",
+    "PFNPrediction",
+    "TrainConfig",
+    "TrainState",
+    "count_parameters",
+    "export_weights",
+    "get_config",
+    "init_state",
+    "make_borders",
+    "make_step",
+    "plot_fan",
+    "train",
+]
+
+# private module -> the public names it defines
+_MODULES = {
+    "_bar": ("BarDistribution", "make_borders"),
+    "_checkpoint": ("CheckpointError",),
+    "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
+    "_plot": ("plot_fan",),
+    "_predict": ("DEFAULT_MODEL", "PFN", "PFNPrediction"),
+    "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -1,0 +1,190 @@
+"""The bar (Riemann) distribution with half-normal tails: the PFN's output distribution.
+
+A bar distribution over ``K`` buckets with borders ``b_0 < b_1 < ... < b_K`` puts the mass
+``p_k = softmax(logits)_k`` on bucket ``k``:
+
+- inner buckets ``0 < k < K - 1``: uniform density ``p_k / (b_{k+1} - b_k)`` on
+  ``[b_k, b_{k+1})``;
+- the first bucket: a half-normal extending to ``-inf`` from ``b_1``, with mass ``p_0`` and scale
+  ``s_0 = (b_1 - b_0) / m``, where ``m = sqrt(2) erfinv(1/2) = 0.6745`` is the median of a unit
+  half-normal, so half of the tail's mass lies inside the original bucket;
+- the last bucket likewise, extending to ``+inf`` from ``b_{K-1}``.
+
+This is the "full support" bar distribution of PFNs and NSL-PFN: any real ``y`` has a positive,
+finite density, so the training NLL never meets ``-inf``. Every function here is pure and
+broadcasts over leading axes of ``logits`` (shape ``(..., K)``) against ``y`` or ``q`` (shape
+``(...)``). Work is in float32 log space: ``log_softmax`` for the masses.
+
+[`make_borders`][scalebayes.pfn.make_borders] computes borders as equal-mass quantiles of
+samples from the prior, as NSL-PFN does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import erf, erfc, erfinv
+from jaxtyping import Array, ArrayLike, Float
+
+_HALF_NORMAL_MEDIAN = math.sqrt(2.0) * 0.4769362762044699  # sqrt(2) * erfinv(0.5)
+_SQRT2 = math.sqrt(2.0)
+_LOG_SQRT_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
+_TINY = 1e-30
+
+
+def make_borders(samples: ArrayLike, n_buckets: int) -> np.ndarray:
+    """Bucket borders as equal-mass quantiles of prior samples.
+
+    Args:
+        samples: any array of samples of the quantity the bars cover (e.g. noisy prior y
+            values); non-finite entries are dropped.
+        n_buckets: the number of buckets ``K`` (>= 3).
+
+    Returns:
+        ``K + 1`` strictly increasing float64 borders: the quantiles at ``linspace(0, 1, K + 1)``
+        of the samples (the first and last are the sample minimum and maximum).
+
+    Raises:
+        ValueError: if ``n_buckets < 3``, fewer than ``2 * n_buckets`` finite samples are
+            given, or the samples take too few distinct values for strictly increasing borders.
+    """
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int | np.integer) or n_buckets < 3:
+        raise ValueError(f"n_buckets must be an int >= 3, got {n_buckets!r}")
+    values = np.asarray(samples, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size < 2 * n_buckets:
+        raise ValueError(
+            f"need at least {2 * n_buckets} finite samples for {n_buckets} buckets, "
+            f"got {values.size}"
+        )
+    borders = np.quantile(values, np.linspace(0.0, 1.0, n_buckets + 1))
+    if not np.all(np.diff(borders) > 0):
+        raise ValueError(
+            "the samples have too many ties for strictly increasing borders; "
+            "use fewer buckets or continuous samples"
+        )
+    return borders
+
+
+class BarDistribution(eqx.Module):
+    """Bar distribution with half-normal tails over fixed borders.
+
+    The methods take ``logits`` of shape ``(..., K)`` (unnormalised log masses of the ``K``
+    buckets) and evaluate the distribution they define. See the module docstring for the
+    density.
+
+    Args:
+        borders: ``K + 1`` strictly increasing finite borders (``K >= 3``).
+    """
+
+    borders: Float[Array, " K1"]
+
+    def __init__(self, borders: ArrayLike):
+        b = np.asarray(borders, dtype=np.float64)
+        if b.ndim != 1 or b.size < 4:
+            raise ValueError(f"borders must be a 1-D array of >= 4 values, got shape {b.shape}")
+        if not (np.all(np.isfinite(b)) and np.all(np.diff(b) > 0)):
+            raise ValueError("borders must be finite and strictly increasing")
+        self.borders = jnp.asarray(b, jnp.float32)
+
+    @property
+    def n_buckets(self) -> int:
+        return int(self.borders.shape[0]) - 1
+
+    def _broadcast(self, logits, value):
+        """Broadcast ``logits`` (..., K) and ``value`` (...) to a common batch shape."""
+        logits = jnp.asarray(logits, jnp.float32)
+        value = jnp.asarray(value, jnp.float32)
+        shape = jnp.broadcast_shapes(logits.shape[:-1], value.shape)
+        return jnp.broadcast_to(logits, (*shape, logits.shape[-1])), jnp.broadcast_to(value, shape)
+
+    def _parts(self):
+        b = self.borders
+        w = jnp.diff(b)
+        s_left = w[0] / _HALF_NORMAL_MEDIAN
+        s_right = w[-1] / _HALF_NORMAL_MEDIAN
+        return b, w, s_left, s_right
+
+    def log_masses(self, logits: Float[Array, "... K"]) -> Float[Array, "... K"]:
+        """Log bucket masses ``log p_k``."""
+        return jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+
+    def log_prob(self, logits: Float[Array, "... K"], y: Float[ArrayLike, "..."]) -> Array:
+        """Log density at ``y`` (broadcast against ``logits.shape[:-1]``)."""
+        b, w, s_left, s_right = self._parts()
+        logits, y = self._broadcast(logits, y)
+        logp = self.log_masses(logits)
+        k = jnp.clip(jnp.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
+        logp_k = jnp.take_along_axis(logp, k[..., None], axis=-1)[..., 0]
+        inner = logp_k - jnp.log(w[k])
+        d_left = jnp.maximum(b[1] - y, 0.0) / s_left
+        d_right = jnp.maximum(y - b[-2], 0.0) / s_right
+        left = logp[..., 0] + _LOG_SQRT_2_OVER_PI - jnp.log(s_left) - 0.5 * d_left**2
+        right = logp[..., -1] + _LOG_SQRT_2_OVER_PI - jnp.log(s_right) - 0.5 * d_right**2
+        return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
+
+    def cdf(self, logits: Float[Array, "... K"], y: Float[ArrayLike, "..."]) -> Array:
+        """Cumulative distribution function at ``y``."""
+        b, w, s_left, s_right = self._parts()
+        logits, y = self._broadcast(logits, y)
+        p = jnp.exp(self.log_masses(logits))
+        below = jnp.cumsum(p, axis=-1) - p  # mass of the buckets before k
+        k = jnp.clip(jnp.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
+        kk = k[..., None]
+        p_k = jnp.take_along_axis(p, kk, axis=-1)[..., 0]
+        below_k = jnp.take_along_axis(below, kk, axis=-1)[..., 0]
+        inner = below_k + p_k * jnp.clip((y - b[k]) / w[k], 0.0, 1.0)
+        left = p[..., 0] * erfc(jnp.maximum(b[1] - y, 0.0) / (s_left * _SQRT2))
+        right = below[..., -1] + p[..., -1] * erf(jnp.maximum(y - b[-2], 0.0) / (s_right * _SQRT2))
+        return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
+
+    def icdf(self, logits: Float[Array, "... K"], q: Float[ArrayLike, "..."]) -> Array:
+        """Quantile function: the ``y`` with ``cdf(y) = q`` for ``0 < q < 1``."""
+        b, w, s_left, s_right = self._parts()
+        logits, qb = self._broadcast(logits, q)
+        p = jnp.exp(self.log_masses(logits))
+        cum = jnp.cumsum(p, axis=-1)
+        below = cum - p
+        k = jnp.clip(jnp.sum(cum < qb[..., None], axis=-1), 0, self.n_buckets - 1)
+        kk = k[..., None]
+        p_k = jnp.maximum(jnp.take_along_axis(p, kk, axis=-1)[..., 0], _TINY)
+        below_k = jnp.take_along_axis(below, kk, axis=-1)[..., 0]
+        inner = b[k] + jnp.clip((qb - below_k) / p_k, 0.0, 1.0) * w[k]
+        p0 = jnp.maximum(p[..., 0], _TINY)
+        pl = jnp.maximum(p[..., -1], _TINY)
+        u_left = jnp.clip(1.0 - qb / p0, 0.0, 1.0 - 1e-7)
+        u_right = jnp.clip((qb - below[..., -1]) / pl, 0.0, 1.0 - 1e-7)
+        left = b[1] - s_left * _SQRT2 * erfinv(u_left)
+        right = b[-2] + s_right * _SQRT2 * erfinv(u_right)
+        return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
+
+    def median(self, logits: Float[Array, "... K"]) -> Array:
+        """The median, ``icdf(0.5)``: the PFN's point prediction."""
+        return self.icdf(logits, 0.5)
+
+    def quantiles(self, logits: Float[Array, "... K"], qs: Float[ArrayLike, " Q"]) -> Array:
+        """Several quantiles at once, shape ``logits.shape[:-1] + (Q,)``."""
+        qs = jnp.asarray(qs, jnp.float32)
+        return jax.vmap(lambda q: self.icdf(logits, q), out_axes=-1)(qs)
+
+    def mean(self, logits: Float[Array, "... K"]) -> Array:
+        """The mean: bucket midpoints inside, ``b_1 - s_0 sqrt(2/pi)`` and its mirror outside."""
+        b, w, s_left, s_right = self._parts()
+        p = jnp.exp(self.log_masses(logits))
+        mid = b[:-1] + 0.5 * w
+        tail = math.sqrt(2.0 / math.pi)
+        mid = mid.at[0].set(b[1] - s_left * tail).at[-1].set(b[-2] + s_right * tail)
+        return jnp.sum(p * mid, axis=-1)
+
+    def sample(self, key: Array, logits: Float[Array, "... K"], n: int) -> Array:
+        """``n`` draws by inverse-CDF sampling, shape ``(n,) + logits.shape[:-1]``."""
+        u = jax.random.uniform(key, (n, *logits.shape[:-1]), minval=1e-7, maxval=1.0 - 1e-7)
+        return jax.vmap(lambda ui: self.icdf(logits, ui))(u)
+
+    def nll(self, logits: Float[Array, "... K"], y: Float[ArrayLike, "..."]) -> Array:
+        """Negative log density: the training loss per position."""
+        return -self.log_prob(logits, y)

@@ -1,0 +1,170 @@
+"""Checkpoints: Equinox serialisation + JSON metadata + sha256, written atomically.
+
+A checkpoint is a directory::
+
+    meta.json        format version, model config, bar borders, training config and step,
+                     and for every blob its sha256, size and parts
+    model.eqx        the model's arrays (``eqx.tree_serialise_leaves``), possibly split into
+                     ``model.eqx.000``, ``model.eqx.001``, ... of at most ``shard_bytes`` each
+    opt_state.eqx    the optimiser state (training checkpoints only), split likewise
+
+No pickle is involved: arrays are read back into a skeleton built from the config, and every
+blob's sha256 is checked before it is deserialised. Writing goes to a fresh sibling
+directory that then replaces the old checkpoint with two renames, so a crash leaves either
+the old or the new checkpoint (``load`` falls back to ``<dir>.old`` if the swap was cut off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+
+FORMAT_VERSION = 1
+_DEFAULT_SHARD = 15 * 2**20  # under the 16 MiB file limit of common transfer channels
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupted, or does not match what is asked of it."""
+
+
+def _blob_bytes(tree: Any) -> bytes:
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, tree)
+    return buffer.getvalue()
+
+
+def _write_blob(directory: Path, name: str, data: bytes, shard_bytes: int) -> dict:
+    parts = []
+    if len(data) <= shard_bytes:
+        (directory / name).write_bytes(data)
+        parts.append(name)
+    else:
+        for i, start in enumerate(range(0, len(data), shard_bytes)):
+            part = f"{name}.{i:03d}"
+            (directory / part).write_bytes(data[start : start + shard_bytes])
+            parts.append(part)
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "parts": parts}
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(
+    path: str | os.PathLike,
+    *,
+    model: Any,
+    meta: dict,
+    opt_state: Any = None,
+    shard_bytes: int = _DEFAULT_SHARD,
+) -> Path:
+    """Write a checkpoint directory atomically (see the module docstring).
+
+    Args:
+        path: the checkpoint directory (created or replaced).
+        model: the Equinox model.
+        meta: JSON-serialisable metadata (config, borders, training state); ``format`` and
+            ``blobs`` are added.
+        opt_state: optional optimiser state to store beside the model.
+        shard_bytes: the largest file written; bigger blobs are split into parts.
+
+    Returns:
+        The checkpoint directory.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    old = path.with_name(path.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    blobs = {"model.eqx": _write_blob(tmp, "model.eqx", _blob_bytes(model), shard_bytes)}
+    if opt_state is not None:
+        blobs["opt_state.eqx"] = _write_blob(
+            tmp, "opt_state.eqx", _blob_bytes(opt_state), shard_bytes
+        )
+    full = dict(meta, format=FORMAT_VERSION, blobs=blobs)
+    (tmp / "meta.json").write_text(json.dumps(full, indent=1, sort_keys=True))
+    for child in tmp.iterdir():
+        with open(child, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(tmp)
+    if path.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        path.rename(old)
+    tmp.rename(path)
+    _fsync_dir(path.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def _resolve(path: Path) -> Path:
+    if (path / "meta.json").is_file():
+        return path
+    old = path.with_name(path.name + ".old")
+    if (old / "meta.json").is_file():  # a save was interrupted between its two renames
+        return old
+    raise CheckpointError(f"no checkpoint at {path} (expected {path / 'meta.json'})")
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """The metadata of a checkpoint, after checking its format version."""
+    path = _resolve(Path(path))
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"cannot read {path / 'meta.json'}: {error}") from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {meta.get('format')!r}; this scalebayes reads "
+            f"format {FORMAT_VERSION}"
+        )
+    meta["_path"] = str(path)
+    return meta
+
+
+def _read_blob(path: Path, name: str, info: dict) -> bytes:
+    chunks = []
+    for part in info["parts"]:
+        try:
+            chunks.append((path / part).read_bytes())
+        except OSError as error:
+            raise CheckpointError(f"checkpoint {path} is missing {part}: {error}") from None
+    data = b"".join(chunks)
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != info["bytes"] or digest != info["sha256"]:
+        raise CheckpointError(
+            f"checksum mismatch for {name} in {path}: the file is corrupted or was "
+            f"modified (sha256 {digest}, expected {info['sha256']})"
+        )
+    return data
+
+
+def load_tree(meta: dict, name: str, like: Any) -> Any:
+    """Read blob ``name`` of the checkpoint described by ``meta`` into the skeleton ``like``."""
+    path = Path(meta["_path"])
+    blobs = meta.get("blobs", {})
+    if name not in blobs:
+        raise CheckpointError(f"checkpoint {path} has no {name}")
+    data = _read_blob(path, name, blobs[name])
+    try:
+        return eqx.tree_deserialise_leaves(io.BytesIO(data), like)
+    except Exception as error:  # shape/dtype mismatch between config and stored arrays
+        raise CheckpointError(
+            f"{name} in {path} does not match its config: {type(error).__name__}: {error}"
+        ) from None

@@ -1,0 +1,154 @@
+"""The ``scalebayes train-pfn`` and ``scalebayes extrapolate`` subcommands.
+
+``add_*`` define the arguments without heavy imports; ``run_*`` import JAX when they run.
+Bad input raises ``ValueError`` with a one-line message (exit status 2 on the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .._argtypes import positive, positive_floats
+
+_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+_positive_int = positive(int)
+_positive_float = positive(float)
+_targets = positive_floats("x values", "1e10,1e11")
+
+
+def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``train-pfn`` to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "train-pfn",
+        help="train a PFN on synthetic prior curves (resumable)",
+        description=(
+            "Train the NSL-PFN encoder on curves drawn from the prior inside each compiled "
+            "step, checkpointing atomically into OUT/checkpoint every --checkpoint-every steps. "
+            "Re-run with --resume to continue a run bit for bit."
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        default="small",
+        choices=("tiny", "small", "base", "medium", "paper"),
+        help="model size (see scalebayes.pfn.CONFIGS)",
+    )
+    parser.add_argument("--steps", type=_positive_int, required=True, help="total steps")
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint")
+    parser.add_argument("--batch-size", type=_positive_int, default=64)
+    parser.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument("--n-points", type=_positive_int, default=128, help="padded length")
+    parser.add_argument(
+        "--interpolation",
+        type=float,
+        default=0.0,
+        help="fraction of curves trained with random (interpolating) context sets",
+    )
+    parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--chunk-steps", type=_positive_int, default=None, help="stop after this many steps"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=_positive_float,
+        default=None,
+        help="stop at the first checkpoint after this many seconds",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def run_train_pfn(args: argparse.Namespace) -> int:
+    """Run ``train-pfn``."""
+    from ._train import TrainConfig, train
+
+    config = TrainConfig(
+        model=args.config,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        n_points=args.n_points,
+        lr=args.lr,
+        compute_dtype=args.dtype,
+        interpolation=args.interpolation,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+    )
+    try:
+        path = train(
+            config,
+            args.out,
+            resume=args.resume,
+            max_steps=args.chunk_steps,
+            max_seconds=args.max_seconds,
+            progress=not args.no_progress,
+        )
+    except FileExistsError as error:
+        raise ValueError(str(error)) from None
+    from ._checkpoint import read_meta
+
+    meta = read_meta(path)
+    training = meta.get("training", {})
+    print(
+        f"checkpoint {path}: step {meta['step']}/{meta['train_config']['steps']}, "
+        f"{training.get('curves', 0):,} curves in {training.get('seconds', 0.0):.0f} s"
+    )
+    return 0
+
+
+def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``extrapolate`` to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "extrapolate",
+        help="extrapolate curves from a CSV file with the PFN (quantiles + fan chart)",
+        description=(
+            "Read curves from a CSV file (columns x, y and optionally curve; see "
+            "`scalebayes fit --help` for the format), condition the PFN on every point, and "
+            "print the median and the 5/25/75/95% quantiles at each --to x."
+        ),
+    )
+    parser.add_argument("csv", type=Path, help="CSV file of observed points")
+    parser.add_argument(
+        "--to",
+        type=_targets,
+        required=True,
+        help="comma-separated x values to predict at, e.g. 1e10,1e11",
+    )
+    parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
+    parser.add_argument("--plot", type=Path, default=None, help="write a fan chart PNG here")
+    return parser
+
+
+def run_extrapolate(args: argparse.Namespace) -> int:
+    """Run ``extrapolate``."""
+    import numpy as np
+
+    from ..data import read_curves_csv
+    from ._predict import PFN
+
+    targets = sorted(args.to)
+    curves = read_curves_csv(args.csv)
+    pfn = PFN.load(args.model)
+    preds = pfn.predict_many(
+        [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
+    )
+    header = f"{'curve':<20} {'x':>12} " + " ".join(
+        f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
+    )
+    print(header)
+    for curve, pred in zip(curves, preds, strict=True):
+        qs = pred.quantile(list(_QUANTILES))
+        for x, row in zip(targets, qs, strict=True):
+            cells = " ".join(f"{v:>10.4g}" for v in row)
+            print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")
+    if args.plot is not None:
+        from ._plot import plot_fan
+
+        plot_fan(pfn, curves, targets, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,405 @@
+"""Training the PFN on prior curves with Optax: one jitted step that also draws its data.
+
+Every step draws a fresh batch from the prior *inside* the compiled step
+([`sample_curves`][scalebayes.priors.sample_curves] is pure JAX), so the accelerator never
+waits on the host. The batch is laid out as token slots (context points carry their y,
+the remaining points are queries, see [`PFNModel`][scalebayes.pfn.PFNModel]) and the loss is
+the bar distribution's negative log density at the query slots, averaged over the batch.
+
+Optimiser: AdamW with linear warm-up and cosine decay, and global-norm clipping. Mixed
+precision: ``compute_dtype="bfloat16"`` runs the matrix products in bf16 with float32 master
+weights. Data parallelism: the batch is sharded over all local devices along the curve axis
+with ``jax.sharding`` and the parameters are replicated; with one device this is the same code.
+
+Resumable: the PRNG key of step ``s`` is ``fold_in(PRNGKey(seed), s)``, so a run restored
+from a checkpoint (model, optimiser state, step) continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from ..priors import PriorConfig, sample_curves
+from . import _checkpoint
+from ._bar import BarDistribution, make_borders
+from ._model import PFNConfig, PFNModel, count_parameters, get_config
+
+_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train a PFN.
+
+    Attributes:
+        model: the network size, a name in [`CONFIGS`][scalebayes.pfn.CONFIGS] or a
+            [`PFNConfig`][scalebayes.pfn.PFNConfig].
+        steps: total optimiser steps (the cosine schedule ends here).
+        batch_size: curves per step.
+        n_points: padded points per curve; the prior's lengths are drawn from
+            ``logspace(*log10_length_range)`` and must fit.
+        log10_length_range: the prior's length range (NSL-PFN: 1.7-2.7, i.e. 50-501 points;
+            the default 1.0-2.1, 10-125 points, matches the sizes of real curves and keeps
+            the padded sequence short).
+        lr: peak learning rate.
+        warmup_steps: linear warm-up; default 5% of ``steps``.
+        end_lr_fraction: the cosine ends at ``lr * end_lr_fraction``.
+        weight_decay: AdamW weight decay.
+        clip_norm: global gradient-norm clip.
+        compute_dtype: "float32" or "bfloat16".
+        interpolation: fraction of curves whose context is a random subset of their points
+            instead of a prefix, so the model also learns to interpolate (0 = extrapolation
+            only, as NSL-PFN's release).
+        seed: seeds the initialisation, the borders and every step's data.
+        border_curves: prior curves (of 100 points) whose noisy y values give the borders.
+        checkpoint_every: steps between checkpoints.
+        prior_overrides: ``(field, value)`` pairs that replace
+            [`PriorConfig`][scalebayes.priors.PriorConfig] defaults (e.g.
+            ``(("family_probs", (1, 0, 0)), ("m4_prob", 0.0))`` for a Down-M3-only prior); kept
+            as pairs so the config stays hashable and JSON-serialisable.
+    """
+
+    model: str | PFNConfig = "small"
+    steps: int = 2000
+    batch_size: int = 64
+    n_points: int = 128
+    log10_length_range: tuple[float, float] = (1.0, 2.1)
+    lr: float = 1e-3
+    warmup_steps: int | None = None
+    end_lr_fraction: float = 0.01
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    compute_dtype: str = "float32"
+    interpolation: float = 0.0
+    seed: int = 0
+    border_curves: int = 20_000
+    checkpoint_every: int = 500
+    prior_overrides: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self):
+        get_config(self.model)
+        if isinstance(self.prior_overrides, dict):
+            object.__setattr__(self, "prior_overrides", tuple(self.prior_overrides.items()))
+        frozen = tuple(
+            (str(k), tuple(v) if isinstance(v, list | tuple) else v)
+            for k, v in self.prior_overrides
+        )
+        object.__setattr__(self, "prior_overrides", frozen)
+        if "log10_length_range" in dict(frozen):
+            raise ValueError("set the prior's length range with TrainConfig.log10_length_range")
+        _ = self.prior_config  # validates the overrides
+        for name in ("steps", "batch_size", "n_points", "border_curves", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
+        if self.compute_dtype not in _DTYPES:
+            raise ValueError(f"compute_dtype must be one of {sorted(_DTYPES)}")
+        if not 0.0 <= self.interpolation <= 1.0:
+            raise ValueError(f"interpolation must be in [0, 1], got {self.interpolation}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        lo, hi = self.log10_length_range
+        if not (0.5 <= lo <= hi) or int(10**hi) > self.n_points:
+            raise ValueError(
+                f"log10_length_range {self.log10_length_range} must satisfy 0.5 <= lo <= hi "
+                f"and 10**hi <= n_points ({self.n_points})"
+            )
+
+    @property
+    def model_config(self) -> PFNConfig:
+        return get_config(self.model)
+
+    @property
+    def prior_config(self) -> PriorConfig:
+        return PriorConfig(
+            log10_length_range=tuple(self.log10_length_range), **dict(self.prior_overrides)
+        )
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["model"] = self.model_config.to_dict()
+        data["log10_length_range"] = list(self.log10_length_range)
+        data["prior_overrides"] = {k: v for k, v in self.prior_overrides}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        data["model"] = PFNConfig.from_dict(data["model"])
+        data["log10_length_range"] = tuple(data["log10_length_range"])
+        data["prior_overrides"] = tuple(data.get("prior_overrides", {}).items())
+        return cls(**data)
+
+
+def prior_borders(config: TrainConfig) -> np.ndarray:
+    """Bar borders: equal-mass quantiles of the noisy y of ``border_curves`` prior curves.
+
+    As NSL-PFN: 100 points per curve, from the run's prior (the NSL-PFN prior unless
+    ``prior_overrides`` change it), with ``seed + 42`` as the key.
+    """
+    prior = PriorConfig(**dict(config.prior_overrides))  # the run's prior, 100 points a curve
+    batch = sample_curves(
+        jax.random.PRNGKey(config.seed + 42), config.border_curves, length=100, config=prior
+    )
+    return make_borders(np.asarray(batch.y), config.model_config.n_buckets)
+
+
+def layout(batch, key, interpolation: float):
+    """Token slots of a prior batch: ``(x, y, is_context, valid, is_target)``, each ``(n, L)``."""
+    n, length = batch.x.shape
+    idx = jnp.arange(length)
+    context = idx[None, :] < batch.context_size[:, None]
+    if interpolation > 0:
+        k_perm, k_use = jax.random.split(key)
+        u = jnp.where(batch.mask, jax.random.uniform(k_perm, (n, length)), 2.0)
+        rank = jnp.argsort(jnp.argsort(u, axis=1), axis=1)
+        random_context = rank < batch.context_size[:, None]
+        use = jax.random.bernoulli(k_use, interpolation, (n,))
+        context = jnp.where(use[:, None], random_context, context)
+    context = context & batch.mask
+    return batch.x, batch.y, context, batch.mask, batch.mask & ~context
+
+
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """AdamW with warm-up + cosine decay and global-norm clipping."""
+    warmup = config.warmup_steps
+    if warmup is None:
+        warmup = max(1, config.steps // 20)
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=0.0,
+        peak_value=config.lr,
+        warmup_steps=min(warmup, config.steps - 1) if config.steps > 1 else 0,
+        decay_steps=config.steps,
+        end_value=config.lr * config.end_lr_fraction,
+    )
+    return optax.chain(
+        optax.clip_by_global_norm(config.clip_norm),
+        optax.adamw(schedule, weight_decay=config.weight_decay),
+    )
+
+
+class TrainState(eqx.Module):
+    """Everything a step changes: the model, the optimiser state and the step count."""
+
+    model: PFNModel
+    opt_state: optax.OptState
+    step: jax.Array
+
+
+def init_state(config: TrainConfig) -> TrainState:
+    """A fresh state: model initialised from ``PRNGKey(seed)``, step 0."""
+    model = PFNModel(jax.random.PRNGKey(config.seed), config.model_config)
+    opt_state = make_optimizer(config).init(eqx.filter(model, eqx.is_inexact_array))
+    return TrainState(model, opt_state, jnp.zeros((), jnp.int32))
+
+
+def _loss(model, bar, x, y, context, valid, target, key, dtype):
+    keys = None if key is None else jax.random.split(key, x.shape[0])
+
+    def one(x, y, c, v, k):
+        return model(x, y, c, v, key=k, compute_dtype=dtype)
+
+    if keys is None:
+        logits = jax.vmap(lambda a, b, c, d: one(a, b, c, d, None))(x, y, context, valid)
+    else:
+        logits = jax.vmap(one)(x, y, context, valid, keys)
+    nll = bar.nll(logits, y)
+    count = jnp.maximum(jnp.sum(target), 1)
+    return jnp.sum(jnp.where(target, nll, 0.0)) / count
+
+
+@functools.partial(jax.jit, static_argnames=("config", "n_devices"), donate_argnums=0)
+def _step(state: TrainState, bar: BarDistribution, base_key, *, config: TrainConfig, n_devices):
+    key = jax.random.fold_in(base_key, state.step)
+    k_data, k_split, k_drop = jax.random.split(key, 3)
+    batch = sample_curves(
+        k_data,
+        config.batch_size,
+        length=None,
+        max_length=config.n_points,
+        config=config.prior_config,
+    )
+    slots = layout(batch, k_split, config.interpolation)
+    if n_devices > 1:  # shard the curves over the local devices; parameters stay replicated
+        mesh = Mesh(np.array(jax.local_devices()), ("data",))
+        slots = jax.lax.with_sharding_constraint(slots, NamedSharding(mesh, P("data")))
+    x, y, context, valid, target = slots
+    params, static = eqx.partition(state.model, eqx.is_inexact_array)
+    dtype = _DTYPES[config.compute_dtype]
+    drop_key = k_drop if config.model_config.dropout > 0 else None
+
+    def loss_fn(params):
+        model = eqx.combine(params, static)
+        return _loss(model, bar, x, y, context, valid, target, drop_key, dtype)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = make_optimizer(config).update(grads, state.opt_state, params)
+    model = eqx.apply_updates(state.model, updates)
+    return TrainState(model, opt_state, state.step + 1), loss
+
+
+def make_step(config: TrainConfig, bar: BarDistribution, base_key) -> Callable:
+    """The compiled step ``state -> (state, loss)``; it draws its own batch.
+
+    The step's PRNG key is ``fold_in(base_key, state.step)``. With several local devices the
+    batch is sharded over them along the curve axis (``batch_size`` must divide evenly);
+    with one it is the same code. Compiled once per ``config`` (and device count); the
+    state's buffers are donated, so do not reuse the ``state`` passed in.
+    """
+    n_devices = jax.local_device_count()
+    if config.batch_size % n_devices:
+        raise ValueError(
+            f"batch_size {config.batch_size} must be a multiple of the {n_devices} local devices"
+        )
+    return functools.partial(_step, bar=bar, base_key=base_key, config=config, n_devices=n_devices)
+
+
+def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:
+    return {
+        "model_config": config.model_config.to_dict(),
+        "train_config": config.to_dict(),
+        "borders": [float(b) for b in borders],
+        "step": int(step),
+        "interpolation": config.interpolation > 0,
+        "training": history,
+    }
+
+
+def _read_training_checkpoint(path: Path):
+    meta = _checkpoint.read_meta(path)
+    config = TrainConfig.from_dict(meta["train_config"])
+    skeleton = init_state(config)
+    model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
+    opt_state = _checkpoint.load_tree(meta, "opt_state.eqx", skeleton.opt_state)
+    state = TrainState(model, opt_state, jnp.asarray(meta["step"], jnp.int32))
+    return config, np.asarray(meta["borders"]), state, meta.get("training", {})
+
+
+def train(
+    config: TrainConfig,
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> Path:
+    """Train (or resume training) a PFN, checkpointing into ``out/checkpoint``.
+
+    Args:
+        config: the training configuration (ignored when resuming: the checkpoint's is used).
+        out: run directory; holds ``checkpoint/`` and an append-only ``log.jsonl``.
+        resume: continue from ``out/checkpoint`` (error if there is none).
+        max_steps: stop after this many steps in this call (a chunk of a longer run).
+        max_seconds: stop at the first checkpoint boundary after this much wall time. The
+            learning-rate schedule still spans ``config.steps``: a run stopped early ends at a
+            high learning rate, so size ``steps`` to the time you have.
+        progress: show a tqdm progress bar.
+        log: where one-line messages go (``None`` silences them).
+
+    Returns:
+        The checkpoint directory.
+
+    Raises:
+        FileExistsError: if ``out`` already holds a checkpoint and ``resume`` is False.
+        scalebayes.pfn.CheckpointError: if resuming from a missing or corrupted checkpoint.
+    """
+    out = Path(out)
+    ckpt = out / "checkpoint"
+    say = log or (lambda _msg: None)
+    if resume:
+        config, borders, state, history = _read_training_checkpoint(ckpt)
+        say(f"resuming {config.model_config.name} from step {int(state.step)}/{config.steps}")
+    else:
+        if (ckpt / "meta.json").exists():
+            raise FileExistsError(
+                f"{ckpt} already holds a checkpoint; pass resume=True (--resume) to continue "
+                "it or choose another output directory"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        borders = prior_borders(config)
+        state = init_state(config)
+        history = {"seconds": 0.0, "curves": 0}
+        say(
+            f"{config.model_config.name}: {count_parameters(state.model):,} parameters, "
+            f"borders from {config.border_curves} prior curves in {time.perf_counter() - t0:.1f} s"
+        )
+    bar = BarDistribution(borders)
+    step_fn = make_step(config, bar, jax.random.PRNGKey(config.seed))
+    start = int(state.step)
+    stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
+    bar_iter = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar_iter = tqdm(total=stop - start, desc="train-pfn", unit="step", leave=False)
+    t_start = time.perf_counter()
+    t_last, step_last = t_start, start
+    losses = []
+    log_file = open(out / "log.jsonl", "a")
+    try:
+        for s in range(start, stop):
+            state, loss = step_fn(state)
+            losses.append(loss)
+            if bar_iter is not None:
+                bar_iter.update(1)
+            done = s + 1
+            boundary = done % config.checkpoint_every == 0 or done == stop
+            if boundary:
+                mean_loss = float(jnp.mean(jnp.stack(losses)))
+                losses = []
+                now = time.perf_counter()
+                rate = (done - step_last) * config.batch_size / max(now - t_last, 1e-9)
+                history["seconds"] = history.get("seconds", 0.0) + (now - t_last)
+                history["curves"] = (
+                    history.get("curves", 0) + (done - step_last) * config.batch_size
+                )
+                t_last, step_last = now, done
+                record = {"step": done, "loss": mean_loss, "curves_per_s": rate}
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                if bar_iter is not None:
+                    bar_iter.set_postfix(loss=f"{mean_loss:.3f}", curves_s=f"{rate:,.0f}")
+                _checkpoint.save(
+                    ckpt,
+                    model=state.model,
+                    opt_state=state.opt_state,
+                    meta=_meta(config, borders, done, history),
+                )
+                if max_seconds is not None and now - t_start > max_seconds:
+                    say(f"stopping at step {done} after {now - t_start:.0f} s (max_seconds)")
+                    break
+    finally:
+        log_file.close()
+        if bar_iter is not None:
+            bar_iter.close()
+    return ckpt
+
+
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, **extra) -> Path:
+    """Strip a training checkpoint to the model alone (what ships): weights, config, borders."""
+    meta = _checkpoint.read_meta(checkpoint)
+    config = TrainConfig.from_dict(meta["train_config"])
+    skeleton = PFNModel(jax.random.PRNGKey(0), config.model_config)
+    model = _checkpoint.load_tree(meta, "model.eqx", skeleton)
+    keep = {k: meta[k] for k in ("model_config", "train_config", "borders", "step", "training")}
+    keep["interpolation"] = meta.get("interpolation", False)
+    keep.update(extra)
+    return _checkpoint.save(out, model=model, meta=keep)

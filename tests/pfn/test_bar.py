@@ -1,0 +1,109 @@
+"""The bar distribution against independent references: quadrature and scipy densities."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from scalebayes.pfn import BarDistribution, make_borders
+
+
+def _random_case(seed, k=12):
+    rng = np.random.default_rng(seed)
+    borders = np.cumsum(rng.uniform(0.05, 0.5, k + 1))
+    logits = rng.normal(0.0, 1.5, k)
+    return BarDistribution(borders), jnp.asarray(logits, jnp.float32), borders
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_density_integrates_to_one_and_cdf_is_its_integral(seed):
+    bar, logits, b = _random_case(seed)
+    density = jax.jit(lambda y: jnp.exp(bar.log_prob(logits, y)))
+    pdf = lambda y: float(density(y))  # noqa: E731
+    pieces = [(-np.inf, b[1])] + [(b[i], b[i + 1]) for i in range(1, len(b) - 2)]
+    pieces.append((b[-2], np.inf))
+    total = sum(integrate.quad(pdf, lo, hi)[0] for lo, hi in pieces)
+    assert total == pytest.approx(1.0, abs=2e-5)
+    for y in np.linspace(b[0] - 0.5, b[-1] + 0.5, 5):
+        below = sum(integrate.quad(pdf, lo, min(hi, y))[0] for lo, hi in pieces if lo < y)
+        assert float(bar.cdf(logits, y)) == pytest.approx(below, abs=3e-5)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_icdf_inverts_cdf_and_median_mean(seed):
+    bar, logits, b = _random_case(seed)
+    qs = jnp.asarray([0.001, 0.01, 0.1, 0.3, 0.5, 0.77, 0.9, 0.99, 0.999])
+    ys = bar.icdf(logits, qs)
+    assert np.all(np.diff(np.asarray(ys)) > 0)
+    np.testing.assert_allclose(bar.cdf(logits, ys), qs, atol=2e-5)
+    assert float(bar.median(logits)) == pytest.approx(float(bar.icdf(logits, 0.5)))
+    density = jax.jit(lambda y: y * jnp.exp(bar.log_prob(logits, y)))
+    pdf = lambda y: float(density(y))  # noqa: E731
+    lo, hi = b[1] - 60 * (b[1] - b[0]), b[-2] + 60 * (b[-1] - b[-2])  # 40 tail scales
+    mean = integrate.quad(pdf, lo, b[1])[0] + integrate.quad(pdf, b[-2], hi)[0]
+    mean += sum(integrate.quad(pdf, b[i], b[i + 1])[0] for i in range(1, len(b) - 2))
+    assert float(bar.mean(logits)) == pytest.approx(mean, rel=1e-4, abs=1e-5)
+
+
+def test_histogram_of_a_known_density():
+    """Borders and masses from a Gamma distribution reproduce its quantiles and density."""
+    dist = stats.gamma(a=3.0, scale=0.2)
+    borders = make_borders(dist.rvs(size=400_000, random_state=1), 200)
+    masses = np.diff(dist.cdf(borders))
+    masses[0] += dist.cdf(borders[0])
+    masses[-1] += dist.sf(borders[-1])
+    bar = BarDistribution(borders)
+    logits = jnp.asarray(np.log(masses), jnp.float32)
+    qs = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    widths = np.diff(borders)
+    got = np.asarray(bar.quantiles(logits, qs))
+    np.testing.assert_allclose(got, dist.ppf(qs), atol=float(widths[1:-1].max()))
+    ys = np.linspace(dist.ppf(0.05), dist.ppf(0.95), 25)
+    dens = np.exp(np.asarray(bar.log_prob(logits, jnp.asarray(ys, jnp.float32))))
+    np.testing.assert_allclose(dens, dist.pdf(ys), rtol=0.05)
+    # the half-normal tails stand in for the far tail of the Gamma: a few % on the mean
+    assert float(bar.mean(logits)) == pytest.approx(dist.mean(), rel=0.04)
+
+
+def test_sampling_matches_the_cdf():
+    bar, logits, b = _random_case(5)
+    draws = np.asarray(bar.sample(jax.random.PRNGKey(0), logits, 20_000))
+    assert draws.shape == (20_000,)
+    grid = np.linspace(b[0], b[-1], 15)
+    empirical = (draws[:, None] <= grid[None]).mean(0)
+    expected = np.asarray(bar.cdf(logits, grid))
+    # binomial standard error at p(1-p) <= 1/4 and n = 20,000 is 0.0035; allow 5 sigma
+    np.testing.assert_allclose(empirical, expected, atol=0.018)
+
+
+def test_tails_have_full_support_and_finite_log_density():
+    bar, logits, b = _random_case(6)
+    far = jnp.asarray([b[0] - 50.0, b[-1] + 50.0, -1e3, 1e3])
+    lp = np.asarray(bar.log_prob(logits, far))
+    assert np.all(np.isfinite(lp)) and np.all(lp < -10)
+
+
+def test_batched_logits_broadcast():
+    bar, logits, _ = _random_case(7)
+    batch = jnp.stack([logits, logits * 0.5, -logits])
+    ys = jnp.asarray([1.0, 1.5, 2.0])
+    lp = bar.log_prob(batch, ys)
+    one = [float(bar.log_prob(batch[i], ys[i])) for i in range(3)]
+    np.testing.assert_allclose(lp, one, rtol=1e-6)
+    assert bar.quantiles(batch, [0.1, 0.9]).shape == (3, 2)
+
+
+def test_make_borders_equal_mass_and_errors():
+    values = np.random.default_rng(0).exponential(size=10_000)
+    borders = make_borders(values, 10)
+    counts = np.histogram(values, borders)[0]
+    assert counts.min() >= 990 and counts.max() <= 1010
+    with pytest.raises(ValueError, match="n_buckets"):
+        make_borders(values, 2)
+    with pytest.raises(ValueError, match="finite samples"):
+        make_borders(values[:10], 10)
+    with pytest.raises(ValueError, match="ties"):
+        make_borders(np.repeat([1.0, 2.0], 500), 10)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        BarDistribution([0.0, 1.0, 1.0, 2.0])

@@ -1,0 +1,140 @@
+"""Training: bit-for-bit resume, checkpoint round trip and corruption, the CLI."""
+
+import json
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from scalebayes.cli import main
+from scalebayes.pfn import PFN, CheckpointError, TrainConfig, _checkpoint, export_weights, train
+
+CONFIG = TrainConfig(
+    model="tiny",
+    steps=4,
+    batch_size=8,
+    n_points=32,
+    log10_length_range=(1.0, 1.5),
+    border_curves=200,
+    checkpoint_every=2,
+    lr=3e-3,
+)
+
+
+def _leaves(path):
+    meta = _checkpoint.read_meta(path)
+    from scalebayes.pfn._train import init_state
+
+    skeleton = init_state(CONFIG)
+    model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
+    opt = _checkpoint.load_tree(meta, "opt_state.eqx", skeleton.opt_state)
+    return [np.asarray(x) for x in jax.tree.leaves((model, opt))], meta
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    straight = train(CONFIG, root / "straight", progress=False, log=None)
+    train(CONFIG, root / "chunked", max_steps=2, progress=False, log=None)
+    chunk_meta = _checkpoint.read_meta(root / "chunked" / "checkpoint")
+    chunked = train(CONFIG, root / "chunked", resume=True, progress=False, log=None)
+    return root, straight, chunked, chunk_meta
+
+
+def test_resume_is_bit_for_bit(runs):
+    _, straight, chunked, chunk_meta = runs
+    assert chunk_meta["step"] == 2
+    a, meta_a = _leaves(straight)
+    b, meta_b = _leaves(chunked)
+    assert meta_a["step"] == meta_b["step"] == 4
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    log = [
+        json.loads(line) for line in (runs[0] / "chunked" / "log.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in log] == [2, 4] and all(np.isfinite(r["loss"]) for r in log)
+
+
+def test_round_trip_gives_identical_predictions(runs, tmp_path):
+    root, straight, _, _ = runs
+    pfn = PFN.load(root / "straight")  # a run directory resolves to its checkpoint
+    exported = export_weights(straight, tmp_path / "weights")
+    assert not (exported / "opt_state.eqx").exists()
+    again = PFN.load(exported)
+    x, y, xq = np.array([1.0, 2, 3, 4]), np.array([0.9, 0.7, 0.6, 0.55]), np.array([6.0, 9.0])
+    a = pfn.predict(x, y, xq).quantile([0.1, 0.5, 0.9])
+    b = again.predict(x, y, xq).quantile([0.1, 0.5, 0.9])
+    np.testing.assert_array_equal(a, b)
+    saved = again.save(tmp_path / "resaved")
+    np.testing.assert_array_equal(PFN.load(saved).predict(x, y, xq).quantile(0.5), b[:, 1])
+
+
+def test_corruption_is_detected(runs, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(runs[1], copy)
+    blob = copy / "model.eqx"
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        PFN.load(copy)
+    blob.unlink()
+    with pytest.raises(CheckpointError, match=r"missing model\.eqx"):
+        PFN.load(copy)
+    with pytest.raises(CheckpointError, match="no PFN checkpoint"):
+        PFN.load(tmp_path / "nowhere")
+
+
+def test_sharded_blobs_round_trip(runs, tmp_path):
+    pfn = PFN.load(runs[1])
+    meta = {k: v for k, v in pfn.meta.items() if k not in ("_path", "blobs", "format")}
+    path = _checkpoint.save(tmp_path / "sharded", model=pfn.model, meta=meta, shard_bytes=10_000)
+    parts = sorted(p.name for p in path.iterdir() if p.name.startswith("model.eqx."))
+    assert len(parts) > 2
+    again = PFN.load(path)
+    for x, y in zip(jax.tree.leaves(pfn.model), jax.tree.leaves(again.model), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_refuses_to_overwrite_and_validates_config(runs):
+    with pytest.raises(FileExistsError, match="resume"):
+        train(CONFIG, runs[0] / "straight", progress=False, log=None)
+    with pytest.raises(ValueError, match="compute_dtype"):
+        TrainConfig(compute_dtype="float16")
+    with pytest.raises(ValueError, match="n_points"):
+        TrainConfig(n_points=50)  # the default length range reaches 125 points
+    with pytest.raises(ValueError, match="interpolation"):
+        TrainConfig(interpolation=1.5)
+
+
+def test_cli_extrapolate_prints_quantiles_and_plots(runs, tmp_path, capsys):
+    csv = tmp_path / "curve.csv"
+    csv.write_text("x,y\n1,1.0\n2,0.7\n3,0.55\n4,0.47\n5,0.42\n6,0.39\n")
+    png = tmp_path / "fan.png"
+    status = main(
+        ["extrapolate", str(csv), "--to", "10,20", "--model", str(runs[1]), "--plot", str(png)]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "q05" in out and "q95" in out and len(out.strip().splitlines()) >= 3
+    assert png.stat().st_size > 10_000
+    assert main(["extrapolate", str(csv), "--to", "3", "--model", str(runs[1])]) == 2
+    assert "not beyond the largest context x" in capsys.readouterr().err
+    assert main(["extrapolate", str(csv), "--to", "abc", "--model", str(runs[1])]) == 2
+    assert main(["train-pfn", "--steps", "2", "--out", str(runs[0] / "straight")]) == 2
+
+
+def test_borders_follow_the_runs_prior():
+    from scalebayes.pfn._train import prior_borders
+
+    narrow = TrainConfig(
+        model="tiny",
+        border_curves=200,
+        prior_overrides={"y0_range": (0.2, 0.3), "noise_log_sigma": (-6.0, 1e-6)},
+    )
+    borders = prior_borders(narrow)
+    # curves start at y0 <= 0.3 and end above 0, with noise sd exp(-6) = 0.0025
+    assert borders[-1] < 0.32 and borders[0] > -0.02
+    assert prior_borders(TrainConfig(model="tiny", border_curves=200))[-1] > 0.5
