@@ -138,3 +138,53 @@ def test_borders_follow_the_runs_prior():
     # curves start at y0 <= 0.3 and end above 0, with noise sd exp(-6) = 0.0025
     assert borders[-1] < 0.32 and borders[0] > -0.02
     assert prior_borders(TrainConfig(model="tiny", border_curves=200))[-1] > 0.5
+
+
+def test_interpolation_layout_draws_random_context_sets():
+    from scalebayes.pfn._train import layout
+    from scalebayes.priors import sample_curves
+
+    batch = sample_curves(jax.random.PRNGKey(0), 64, length=30)
+    x, _, context, valid, _ = (np.asarray(a) for a in layout(batch, None, 0.0))
+    sizes = np.asarray(batch.context_size)
+    idx = np.arange(30)
+    np.testing.assert_array_equal(context, idx[None] < sizes[:, None])  # cutoff: a prefix
+    _, _, ctx_i, _, tgt_i = (np.asarray(a) for a in layout(batch, jax.random.PRNGKey(1), 1.0))
+    np.testing.assert_array_equal(ctx_i.sum(1), sizes)  # same sizes, random members
+    assert not np.array_equal(ctx_i, context)
+    inside = [
+        np.any((x[i][tgt_i[i]] > x[i][ctx_i[i]].min()) & (x[i][tgt_i[i]] < x[i][ctx_i[i]].max()))
+        for i in range(64)
+    ]
+    assert np.mean(inside) > 0.8  # most curves now have targets inside the context range
+    np.testing.assert_array_equal(ctx_i | tgt_i, valid)
+
+
+def test_data_parallel_step_runs_on_two_devices(tmp_path):
+    """The same training code shards the batch over two (forced host) devices."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import jax, numpy as np
+        from scalebayes.pfn import BarDistribution, TrainConfig, init_state, make_step
+        assert jax.local_device_count() == 2
+        config = TrainConfig(model="tiny", steps=2, batch_size=4, n_points=16,
+                             log10_length_range=(1.0, 1.2))
+        bar = BarDistribution(np.linspace(-0.1, 1.3, 101))
+        step = make_step(config, bar, jax.random.PRNGKey(0))
+        state, loss = step(init_state(config))
+        state, loss = step(state)
+        print("loss", float(loss), int(state.step))
+        """
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    loss, step = out.stdout.split()[1:]
+    assert np.isfinite(float(loss)) and step == "2"
