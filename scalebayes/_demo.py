@@ -216,7 +216,7 @@ def run_demo(
     pfn_target, pfn_fan = pfn.predict_many(
         [chosen.x_context] * 2, [chosen.y_context] * 2, [chosen.x_target, x_fan], y_scale=1.0
     )
-    fan = (x_fan, pfn_fan.quantile([0.05, 0.25, 0.5, 0.75, 0.95]))
+    fan = (x_fan, pfn_fan.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).T)
     fits = {
         name: fit_curves(name, [chosen.x_context], [chosen.y_context])[0] for name in DEMO_FAMILIES
     }

@@ -182,8 +182,8 @@ class MCMCPredictive:
         """Number of posterior draws in the mixture."""
         return int(self.loc.shape[0])
 
-    def quantiles(self, q) -> np.ndarray:
-        """Per-target quantiles of y.
+    def quantile(self, q) -> np.ndarray:
+        """Per-target quantiles of y (the same convention as ``PFNPrediction.quantile``).
 
         Args:
             q: probabilities, scalar or 1-D, each strictly between 0 and 1.
@@ -230,7 +230,7 @@ class MCMCPredictive:
 
     def median(self) -> np.ndarray:
         """Per-target medians of y, ``(n_targets,)``."""
-        return self.quantiles(0.5)
+        return self.quantile(0.5)
 
     def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
         """Central interval of y at probability ``level``.
@@ -243,7 +243,7 @@ class MCMCPredictive:
         """
         if isinstance(level, bool) or not np.isscalar(level) or not 0 < float(level) < 1:
             raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-        lower, upper = self.quantiles([0.5 - 0.5 * float(level), 0.5 + 0.5 * float(level)])
+        lower, upper = self.quantile([0.5 - 0.5 * float(level), 0.5 + 0.5 * float(level)])
         return lower, upper
 
     def log_prob(self, y) -> np.ndarray:

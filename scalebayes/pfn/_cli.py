@@ -142,7 +142,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     )
     print(header)
     for curve, pred in zip(curves, preds, strict=True):
-        qs = pred.quantile(list(_QUANTILES))
+        qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")

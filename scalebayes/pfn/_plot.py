@@ -60,7 +60,7 @@ def plot_fan(
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for i, (curve, x, y, grid, pred) in enumerate(zip(curves, xs, ys, grids, preds, strict=True)):
         ax = axes[i]
-        qs = pred.quantile([0.05, 0.25, 0.5, 0.75, 0.95])
+        qs = pred.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).T  # (n_x, 5)
         for lo, hi, alpha in _BANDS:
             j_lo, j_hi = (
                 [0.05, 0.25, 0.5, 0.75, 0.95].index(lo),

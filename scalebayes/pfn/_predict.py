@@ -97,19 +97,22 @@ class PFNPrediction:
         return self._eval("mean", None) * self.y_scale
 
     def quantile(self, q: float | ArrayLike) -> np.ndarray:
-        """Quantiles: shape ``(q_points,)`` for a scalar ``q``, else ``(q_points, len(q))``."""
+        """Per-query quantiles: ``(n_queries,)`` for a scalar ``q``, else ``(len(q), n_queries)``.
+
+        Levels lead, as in ``numpy.quantile`` and ``MCMCPredictive.quantile``.
+        """
         qs = np.asarray(q, dtype=np.float64)
         if np.any((qs <= 0) | (qs >= 1)) or not np.all(np.isfinite(qs)):
             raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {q}")
         out = self._eval("quantiles", jnp.asarray(np.atleast_1d(qs), jnp.float32))
-        out = out * self.y_scale
-        return out[:, 0] if qs.ndim == 0 else out
+        out = out.T * self.y_scale
+        return out[0] if qs.ndim == 0 else out
 
     def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
         """Central interval at probability ``level``: ``(lower, upper)``, each ``(q,)``."""
         if not 0.0 < float(level) < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        lo, hi = self.quantile([(1 - level) / 2, (1 + level) / 2]).T
+        lo, hi = self.quantile([(1 - level) / 2, (1 + level) / 2])
         return lo, hi
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
@@ -120,10 +123,12 @@ class PFNPrediction:
         lp = self._eval("log_prob", jnp.asarray(y / self.y_scale, jnp.float32))
         return lp - math.log(self.y_scale)
 
-    def sample(self, key: jax.Array, n: int) -> np.ndarray:
-        """``n`` draws per query, shape ``(n, q)``."""
-        draws = self.bar.sample(key, jnp.asarray(self.logits), int(n))
-        return np.asarray(draws, np.float64) * self.y_scale
+    def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
+        """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
+        shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+        size = int(np.prod(shape, dtype=np.int64))
+        draws = self.bar.sample(key, jnp.asarray(self.logits), size)
+        return np.asarray(draws, np.float64).reshape(*shape, -1) * self.y_scale
 
 
 @functools.partial(jax.jit, static_argnames="fn")

@@ -41,7 +41,7 @@ CASES = [("normal", False), ("normal", True), ("student_t", False)]
 def test_quantiles_solve_the_reference_mixture_cdf(noise, per_target):
     pred = _mixture(noise, per_target)
     qs = np.array([0.005, 0.025, 0.25, 0.5, 0.8, 0.995])
-    values = pred.quantiles(qs)
+    values = pred.quantile(qs)
     assert values.shape == (qs.size, N_TARGETS)
     for j in range(N_TARGETS):
         for q, value in zip(qs, values[:, j], strict=True):
@@ -58,7 +58,7 @@ def test_log_prob_matches_scipy_and_integrates_to_one(noise, per_target):
     np.testing.assert_allclose(pred.log_prob(y), reference, rtol=1e-10)
 
     j = 1
-    lo, hi = pred.quantiles([1e-6, 1 - 1e-6])[:, j]
+    lo, hi = pred.quantile([1e-6, 1 - 1e-6])[:, j]
 
     def density(value):
         full = np.array(y)
@@ -81,7 +81,7 @@ def test_median_and_intervals_are_consistent():
         b_lo, b_hi = pred.interval(large)
         assert np.all((b_lo < a_lo) & (a_lo < median) & (median < a_hi) & (a_hi < b_hi))
     np.testing.assert_array_equal(pred.median(), median)  # pure: same call, same arrays
-    np.testing.assert_array_equal(pred.quantiles(0.5), median)
+    np.testing.assert_array_equal(pred.quantile(0.5), median)
     # the median also solves the reference CDF exactly, not just approximately
     t = optimize.brentq(lambda s: _cdf_log(pred, 0, s) - 0.5, -5, 5, xtol=1e-14)
     assert np.log(median[0]) == pytest.approx(t, abs=1e-9)
@@ -117,7 +117,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="shape"):
         pred.log_prob(np.ones(5))
     with pytest.raises(ValueError, match="q must"):
-        pred.quantiles([0.0, 0.5])
+        pred.quantile([0.0, 0.5])
     with pytest.raises(ValueError, match="scale"):
         MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones(3))
     with pytest.raises(ValueError, match="finite"):

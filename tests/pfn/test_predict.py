@@ -38,11 +38,13 @@ def test_prediction_satisfies_the_contract(pfn):
     assert med.shape == lo.shape == hi.shape == (2,)
     assert np.all(lo < med) and np.all(med < hi)
     qs = pred.quantile([0.05, 0.25, 0.5, 0.75, 0.95])
-    assert qs.shape == (2, 5) and np.all(np.diff(qs, axis=1) > 0)
-    np.testing.assert_allclose(qs[:, 2], med, rtol=1e-6)
+    assert qs.shape == (5, 2) and np.all(np.diff(qs, axis=0) > 0)
+    np.testing.assert_allclose(qs[2], med, rtol=1e-6)
     assert np.all(np.isfinite(pred.log_prob([0.4, 0.38])))
     draws = pred.sample(jax.random.PRNGKey(0), 4000)
     assert draws.shape == (4000, 2)
+    assert pred.sample(jax.random.PRNGKey(0), (3, 5)).shape == (3, 5, 2)
+    assert pred.sample(jax.random.PRNGKey(0)).shape == (2,)
     # the sample median agrees with the median within the Monte Carlo error
     np.testing.assert_allclose(np.median(draws, axis=0), med, atol=0.05 * (hi - lo).max())
 
