@@ -161,8 +161,11 @@ def score_m2(curves: list[dict]) -> dict:
     return out
 
 
-def train_cpu(args) -> tuple[Path, dict]:
-    """Train the CPU config into ``out/run`` under the wall-clock guard; returns its info."""
+def train_cpu(args, prior_overrides=()) -> tuple[Path, dict]:
+    """Train the CPU config into ``out/run`` under the wall-clock guard; returns its info.
+
+    ``prior_overrides`` restricts the prior (``benchmarks/pfn_posterior_fidelity.py`` uses it).
+    """
     from scalebayes.pfn import TrainConfig, train
 
     config = TrainConfig(
@@ -176,6 +179,7 @@ def train_cpu(args) -> tuple[Path, dict]:
         border_curves=args.border_curves,
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
+        prior_overrides=prior_overrides,
     )
     run = Path(args.out) / "run"
     load_before = _load()

@@ -37,7 +37,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -45,9 +44,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from pfn_cpu import LENGTH_RANGE, N_POINTS, _load, train_cpu  # the sibling script
 
-LENGTH_RANGE = (1.0, 2.1)
-N_POINTS = 128
 SIGMA = 0.02
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 PRIOR_OVERRIDES = (
@@ -55,10 +53,6 @@ PRIOR_OVERRIDES = (
     ("m4_prob", 0.0),
     ("noise_log_sigma", (math.log(SIGMA), 1e-6)),
 )
-
-
-def _load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def prior_config():
@@ -238,27 +232,7 @@ def split_rhat(draws: np.ndarray) -> float:
 
 # -- training and evaluation -------------------------------------------------------------------
 def train_restricted(args) -> tuple[Path, dict]:
-    from scalebayes.pfn import TrainConfig, train
-
-    config = TrainConfig(
-        model=args.model,
-        steps=args.steps,
-        batch_size=args.batch,
-        n_points=N_POINTS,
-        log10_length_range=LENGTH_RANGE,
-        lr=args.lr,
-        compute_dtype="float32",
-        border_curves=args.border_curves,
-        checkpoint_every=args.checkpoint_every,
-        seed=args.seed,
-        prior_overrides=PRIOR_OVERRIDES,
-    )
-    run = Path(args.out) / "run"
-    load_before = _load()
-    t0 = time.perf_counter()
-    train(config, run, max_seconds=args.minutes * 60 - 45, progress=False)
-    wall = time.perf_counter() - t0
-    return run, {"wall_seconds": wall, "load_before": load_before, "load_after": _load()}
+    return train_cpu(args, prior_overrides=PRIOR_OVERRIDES)
 
 
 def pfn_quantiles(path: str, x, y, length, context_size) -> np.ndarray:

@@ -26,6 +26,8 @@ from typing import Any
 
 import equinox as eqx
 
+from .._io import _fsync_dir
+
 FORMAT_VERSION = 1
 _DEFAULT_SHARD = 15 * 2**20  # under the 16 MiB file limit of common transfer channels
 
@@ -51,19 +53,6 @@ def _write_blob(directory: Path, name: str, data: bytes, shard_bytes: int) -> di
             (directory / part).write_bytes(data[start : start + shard_bytes])
             parts.append(part)
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "parts": parts}
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-_BANDS = ((0.05, 0.95, 0.18), (0.25, 0.75, 0.35))
+from .._io import atomic_write_bytes
+
+_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+_BANDS = ((0, 4, 0.18), (1, 3, 0.35))  # (lower, upper) indices into _LEVELS, alpha
 _MAX_PANELS = 12
 
 
@@ -60,17 +64,11 @@ def plot_fan(
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for i, (curve, x, y, grid, pred) in enumerate(zip(curves, xs, ys, grids, preds, strict=True)):
         ax = axes[i]
-        qs = pred.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).T  # (n_x, 5)
+        qs = pred.quantile(_LEVELS)  # (5, n_x)
         for lo, hi, alpha in _BANDS:
-            j_lo, j_hi = (
-                [0.05, 0.25, 0.5, 0.75, 0.95].index(lo),
-                [0.05, 0.25, 0.5, 0.75, 0.95].index(hi),
-            )
-            label = f"{round((hi - lo) * 100)}% interval"
-            ax.fill_between(
-                grid, qs[:, j_lo], qs[:, j_hi], color="C0", alpha=alpha, lw=0, label=label
-            )
-        ax.plot(grid, qs[:, 2], color="C0", lw=1.5, label="PFN median")
+            label = f"{round((_LEVELS[hi] - _LEVELS[lo]) * 100)}% interval"
+            ax.fill_between(grid, qs[lo], qs[hi], color="C0", alpha=alpha, lw=0, label=label)
+        ax.plot(grid, qs[2], color="C0", lw=1.5, label="PFN median")
         ax.plot(x, y, "o", color="k", ms=3, label="observed")
         if x_target is not None and y_target is not None:
             ax.plot(x_target[i], y_target[i], "x", color="C3", ms=4, label="held out")
@@ -87,7 +85,7 @@ def plot_fan(
         ax.set_visible(False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110, format="png")
+    atomic_write_bytes(path, buffer.getvalue())
     return path

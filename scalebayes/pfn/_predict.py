@@ -197,7 +197,8 @@ class PFN:
         """Write the model (weights only) as a checkpoint directory."""
         meta = {k: v for k, v in self.meta.items() if k not in ("_path", "blobs", "format")}
         meta["model_config"] = self.config.to_dict()
-        meta["borders"] = [float(b) for b in np.asarray(self.bar.borders, np.float64)]
+        if "borders" not in meta:  # a loaded PFN keeps its checkpoint's exact float64 borders
+            meta["borders"] = [float(b) for b in np.asarray(self.bar.borders, np.float64)]
         meta["interpolation"] = self.interpolation
         return _checkpoint.save(path, model=self.model, meta=meta)
 

@@ -395,11 +395,8 @@ def train(
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, **extra) -> Path:
     """Strip a training checkpoint to the model alone (what ships): weights, config, borders."""
-    meta = _checkpoint.read_meta(checkpoint)
-    config = TrainConfig.from_dict(meta["train_config"])
-    skeleton = PFNModel(jax.random.PRNGKey(0), config.model_config)
-    model = _checkpoint.load_tree(meta, "model.eqx", skeleton)
-    keep = {k: meta[k] for k in ("model_config", "train_config", "borders", "step", "training")}
-    keep["interpolation"] = meta.get("interpolation", False)
-    keep.update(extra)
-    return _checkpoint.save(out, model=model, meta=keep)
+    from ._predict import PFN
+
+    pfn = PFN.load(checkpoint)
+    pfn.meta.update(extra)
+    return pfn.save(out)
