@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scalebayes demo --out demo_out
 
+# two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -m ""
+	$(BIN)/python -m pytest -q -n 2 -m ""
 
 lint: $(STAMP)
 	$(BIN)/ruff check scalebayes tests benchmarks tutorials

@@ -1,48 +1,51 @@
 #!/usr/bin/env bash
-# Train the shipped PFN sizes on a GPU in resumable chunks (issue 5).
+# One prepared GPU command: size the schedule, train, export the averaged weights, evaluate.
 #
-#   bash benchmarks/gpu_train.sh start  CHUNK_SECONDS TOTAL_SECONDS   # profile, then train
-#   bash benchmarks/gpu_train.sh resume CHUNK_SECONDS                 # continue carried runs
+#   bash benchmarks/gpu_train.sh SECONDS [train-pfn options ...]
+#   e.g. OUT=$OUT bash benchmarks/gpu_train.sh 420 --config base --prior mixture
+#        OUT=$OUT bash benchmarks/gpu_train.sh 420 --config base --prior mixture --init-from DIR
 #
-# "start" times the training step of each size (benchmarks/pfn_train_speed.py), sets each
-# run's total steps so that it ends after about TOTAL_SECONDS of training at the measured
-# rate, and trains "base" and "small" side by side on the one GPU for CHUNK_SECONDS.
-# "resume" unpacks the checkpoints carried in .gpu_ckpt/ and continues both runs.
-# Either way the run directories are packed into $OUT as 15 MiB parts (ckpt.tar.part-*):
-# untar them into runs/ to resume elsewhere or to export the weights.
+# 1. a 60-step probe measures the step rate after compilation (skipped when STEPS is set);
+# 2. `scalebayes train-pfn` runs a cosine schedule sized to end after about SECONDS of
+#    training (or STEPS steps), keeping an EMA of the weights (EMA, default 0.999);
+# 3. the EMA weights are exported to $OUT/weights (well under the 8 x 16 MiB that come back);
+# 4. benchmarks/pfn_eval.py scores them on held-out prior curves, the NSL-PFN splits and the
+#    far splits and prints the table ($OUT/eval.md); $OUT also gets log.jsonl and a PNG of
+#    the training curve.
+# Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
+# BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4).
+# Dry-run on a CPU: STEPS=4 BATCH=8 DTYPE=float32 bash benchmarks/gpu_train.sh 60 --config tiny
 set -euo pipefail
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_MEM_FRACTION=0.45
-phase=$1; chunk=$2; total=${3:-0}
-out=${OUT:-out}; mkdir -p "$out" runs
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-python3 -c "import jax; print('jax', jax.__version__, jax.devices())"
-if [ "$phase" = start ]; then
-  python3 benchmarks/pfn_train_speed.py --configs small,base,paper --dtypes bfloat16 \
-    --batch 512 --steps 20 --out runs/speed.json | tail -6
-  read -r base_steps small_steps < <(python3 - "$total" <<'PY'
+seconds=${1:?usage: gpu_train.sh SECONDS [train-pfn options]}
+shift
+out=${OUT:-out/gpu}
+run=${RUN:-runs/gpu}
+batch=${BATCH:-512}
+export PYTHONUNBUFFERED=1
+py=${PYTHON:-python3}
+mkdir -p "$out" "$(dirname "$run")"
+"$py" -c "import jax; print('jax', jax.__version__, jax.devices())"
+common=(--batch-size "$batch" --dtype "${DTYPE:-bfloat16}" --ema-decay "${EMA:-0.999}" --no-progress "$@")
+steps=${STEPS:-}
+if [ -z "$steps" ]; then
+  rm -rf "$run.probe"
+  "$py" -m scalebayes train-pfn --steps 60 --checkpoint-every 20 --out "$run.probe" "${common[@]}"
+  steps=$("$py" - "$run.probe/log.jsonl" "$seconds" "$batch" <<'PY'
 import json, sys
-rate = {r["config"]: r["curves_per_s"] for r in json.load(open("runs/speed.json"))}
-total = float(sys.argv[1])
-# side by side, each run gets about 70% of its solo rate (measured on the first chunk)
-print(int(0.7 * rate["base"] * total / 512), int(0.7 * rate["small"] * total / 512))
+records = [json.loads(line) for line in open(sys.argv[1])]
+rate = records[-1]["curves_per_s"]  # the last interval: compiled, steady
+print(max(1, int(0.95 * float(sys.argv[2]) * rate / int(sys.argv[3]))))
 PY
 )
-  echo "planned steps: base $base_steps, small $small_steps"
-  common="--batch-size 512 --dtype bfloat16 --checkpoint-every 1000 --no-progress"
-  python3 -m scalebayes train-pfn --config base --steps "$base_steps" --lr 3e-4 $common \
-    --out runs/base --max-seconds "$chunk" > runs/base.out 2>&1 &
-  python3 -m scalebayes train-pfn --config small --steps "$small_steps" --lr 1e-3 $common \
-    --out runs/small --max-seconds "$chunk" > runs/small.out 2>&1 &
-else
-  cat .gpu_ckpt/ckpt.tar.part-* | tar -C runs -xf -
-  for name in base small; do
-    python3 -m scalebayes train-pfn --config $name --steps 1 --out runs/$name --resume \
-      --no-progress --max-seconds "$chunk" > runs/$name.out 2>&1 &
-  done
+  echo "probe: $(tail -n 1 "$run.probe/log.jsonl"); planned steps: $steps"
 fi
-wait
-tail -n 3 runs/base.out runs/small.out runs/base/log.jsonl runs/small/log.jsonl
-cp runs/speed.json "$out/" 2>/dev/null || true
-tar -C runs -cf - base/checkpoint base/log.jsonl small/checkpoint small/log.jsonl \
-  | split -b 15m - "$out/ckpt.tar.part-"
-ls -la "$out"
+every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
+"$py" -m scalebayes train-pfn --steps "$steps" --checkpoint-every "$every" \
+  --max-seconds "$seconds" --out "$run" "${common[@]}"
+"$py" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights'))"
+cp "$run/log.jsonl" "$out/log.jsonl"
+"$py" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
+if [ "${EVAL:-1}" != 0 ]; then
+  "$py" benchmarks/pfn_eval.py --models "$out/weights" --m4 --out "$out"
+fi
+ls -la "$out" "$out/weights"

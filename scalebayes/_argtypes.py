@@ -1,14 +1,22 @@
 """Argument types shared by the command-line subcommands (argparse ``type=`` callables).
 
 Each raises ``argparse.ArgumentTypeError`` with a message that says what was expected, which
-argparse reports in one line with exit status 2.
+argparse reports in one line with exit status 2. The path types check files and directories
+when the arguments are parsed, so that a bad path fails before any work is done:
+``readable_file`` for inputs, ``figure_file`` for ``--plot`` and ``output_dir`` for ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
+
+from ._io import FIGURE_FORMATS
 
 
 def positive(kind: type = int) -> Callable[[str], int | float]:
@@ -76,3 +84,106 @@ def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str
         return values
 
     return parse
+
+
+def check_readable(path: str | os.PathLike[str]) -> Path:
+    """Check that ``path`` is a file this process can open for reading.
+
+    Args:
+        path: The input file.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: ``"cannot read PATH: <reason>"`` for a missing file, a directory or a
+            file without read permission.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"cannot read {path}: {os.strerror(errno.EISDIR)}; give a file")
+    try:  # O_NONBLOCK: a FIFO does not block the check
+        os.close(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    return path
+
+
+def readable_file(text: str) -> Path:
+    """A parser of an input file that exists and can be read (see `check_readable`)."""
+    try:
+        return check_readable(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _check_writable_dir(directory: Path) -> None:
+    """Raise ``ArgumentTypeError`` unless files can be created in ``directory``.
+
+    Permission bits do not tell (root ignores them; read-only mounts do not show in them),
+    so this creates and removes an unnamed temporary file there.
+    """
+    if not directory.exists():
+        raise argparse.ArgumentTypeError(f"directory {directory} does not exist; create it first")
+    if not directory.is_dir():
+        raise argparse.ArgumentTypeError(f"{directory} is a file, not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(
+            f"cannot write in {directory}: {error.strerror or error}"
+        ) from None
+
+
+def figure_file(*suffixes: str) -> Callable[[str], Path]:
+    """A parser of a figure file to write (``--plot``), checked before any work is done.
+
+    The directory must exist and be writable, the path must not be a directory, and the
+    extension must name a format the plot writer supports (it writes the format the
+    extension names).
+
+    Args:
+        suffixes: The accepted extensions, lower case with the dot; default all of
+            ``FIGURE_FORMATS`` (``.png``, ``.pdf``, ``.svg``).
+    """
+    accepted = suffixes or FIGURE_FORMATS
+    unknown = set(accepted) - set(FIGURE_FORMATS)
+    if unknown:
+        raise ValueError(f"figure_file: {sorted(unknown)} are not in {FIGURE_FORMATS}")
+    names = " or ".join(", ".join(accepted).rsplit(", ", 1))
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{text} is a directory; give a file name such as {path / 'plot'}{accepted[0]}"
+            )
+        if path.suffix.lower() not in accepted:
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text}: name a {names} file (the format follows the extension)"
+            )
+        _check_writable_dir(path.parent)
+        return path
+
+    return parse
+
+
+def output_dir(text: str) -> Path:
+    """A parser of an output directory: an existing one, or one that can be created.
+
+    Raises ``ArgumentTypeError`` if the path (or a parent of it) is a file, or if the
+    nearest existing directory on the path is not writable. Creates nothing.
+    """
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; give a directory")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{existing} is a file, so {text} cannot be created; give a directory"
+        )
+    _check_writable_dir(existing)
+    return path

@@ -11,8 +11,6 @@ scalebayes._demo --out DIR`` runs it from the command line.
 
 from __future__ import annotations
 
-import argparse
-import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,7 +135,7 @@ def _plot(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ._io import atomic_write_bytes
+    from ._io import write_figure
 
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -174,9 +172,7 @@ def _plot(
     ax.set_ylabel("y" if curve.y_scale == 1.0 else f"y / {curve.y_scale:.4g}")
     ax.set_title(f"{curve.dataset}: {curve.name}")
     ax.legend(fontsize="small")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_figure(fig, path, dpi=120)
 
 
 def run_demo(
@@ -233,28 +229,18 @@ def run_demo(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m scalebayes._demo [--out DIR] [--benchmark NAME] [--curve NAME]``.
 
+    The same as ``scalebayes demo``: it runs through ``scalebayes.cli.main``, so bad input
+    is reported the same way.
+
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0 on success, 2 for an unknown benchmark or curve (reported in one
-        line on stderr). Malformed options exit through argparse with status 2.
+        The exit status: 0 on success, 2 for bad input (reported in one line on stderr).
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m scalebayes._demo",
-        description="Fit M4 and BNSL to a bundled learning curve and plot the extrapolation.",
-    )
-    parser.add_argument("--out", default="demo_out", metavar="DIR", help="output directory")
-    parser.add_argument("--benchmark", default="ic", help="bundled benchmark (default: ic)")
-    parser.add_argument("--curve", default=None, metavar="NAME", help="curve of the benchmark")
-    args = parser.parse_args(argv)
-    try:
-        report = run_demo(args.out, benchmark=args.benchmark, curve=args.curve)
-    except ValueError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
-    print(report, end="")
-    return 0
+    from .cli import main as cli_main
+
+    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ helpers, so an interrupted run never leaves a half-written file behind:
 - ``append_csv_rows`` / ``append_csv_row`` append complete rows and fsync them, so a study can
   resume from the rows already on disk; ``read_csv_rows`` reads them back;
 - ``exclusive_lock`` keeps two processes from appending to the same directory at once.
+- ``write_figure`` renders a matplotlib figure in the format its extension names (``.png``,
+  ``.pdf``, ``.svg``) and writes it atomically.
 
 Only text and bytes are stored; nothing here pickles.
 """
@@ -24,13 +26,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
+    "FIGURE_FORMATS",
     "LockedError",
     "append_csv_row",
     "append_csv_rows",
     "atomic_write_bytes",
     "atomic_write_text",
     "exclusive_lock",
+    "figure_format",
     "read_csv_rows",
+    "write_figure",
 ]
 
 _TAIL_CHUNK = 65536
@@ -276,3 +281,65 @@ def exclusive_lock(directory: str | os.PathLike[str]) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def read_csv_header(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
+    """The column names of a CSV file written by `append_csv_rows`.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The header's cells, or None if the file is missing or has no complete first line.
+    """
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        return None
+    if not first.endswith(b"\n"):
+        return None
+    return tuple(_parse_line(first))
+
+
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
+"""File extensions `write_figure` accepts; the figure is written in the format each names."""
+
+
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """The matplotlib format a figure file's extension names: ``"png"``, ``"pdf"`` or ``"svg"``.
+
+    Args:
+        path: The figure file.
+
+    Raises:
+        ValueError: If the extension is not one of `FIGURE_FORMATS`.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in FIGURE_FORMATS:
+        raise ValueError(
+            f"cannot write {path}: name a .png, .pdf or .svg file (the format follows the "
+            "extension)"
+        )
+    return suffix[1:]
+
+
+def write_figure(fig, path: str | os.PathLike[str], *, dpi: float = 100) -> Path:
+    """Render a matplotlib figure in the format its extension names and write it atomically.
+
+    Args:
+        fig: A ``matplotlib.figure.Figure`` with a canvas (e.g. ``FigureCanvasAgg``).
+        path: Destination ``.png``, ``.pdf`` or ``.svg`` file; its directory must exist.
+        dpi: Resolution of the PNG (and of raster parts of a PDF or SVG).
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: If the extension is not one of `FIGURE_FORMATS`.
+    """
+    fmt = figure_format(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)

@@ -15,21 +15,27 @@ register a new one in ``_SUBCOMMANDS``):
 - ``scalebayes ntk-study``: the NTK ensemble's test-loss mean, spread and eps_L against
   training-set size, for infinite and finite widths.
 
-Bad input is reported as one line on stderr that says what to fix, with exit status 2.
-Heavy modules (JAX, matplotlib) are imported only by the subcommand that needs them.
+Every error path goes through `main`: a subcommand raises ``ValueError`` (which includes
+``CurveDataError`` and the PFN's ``CheckpointError``) or ``OSError`` for bad input, and `main`
+reports it as one line ``scalebayes <command>: error: <message>`` on stderr with exit status 2;
+Ctrl-C prints one line and exits with status 130; warnings are printed one line each
+(``warning: <message>``). Paths are checked when the arguments are parsed (see
+``scalebayes._argtypes``), before any work. Heavy modules (JAX, matplotlib) are imported only
+by the subcommand that needs them.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
-from ._argtypes import positive, positive_floats
+from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 from .compute._cli import add_allocate  # light: JAX and NumPyro load only when it runs
 from .ntk._cli import add_ntk_study, run_ntk_study_command  # light, likewise
 from .pfn._cli import add_extrapolate, add_train_pfn  # light, likewise
@@ -41,10 +47,6 @@ if TYPE_CHECKING:
     from .inference import PointFit
 
 __all__ = ["main"]
-
-
-class _UsageError(Exception):
-    """Bad command-line input; reported in one line with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,17 +87,20 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         nargs="+",
         action="extend",
         default=[],
+        type=readable_file,
         metavar="FILE",
         help="CSV files of curves (columns x,y[,curve][,split]); each is a dataset named by "
         "its file name; without a split column the last 30%% of points by x are targets",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--out", type=output_dir, required=True, metavar="DIR", help="output directory"
+    )
     parser.add_argument(
         "--batch-size",
         type=_positive_int,
         default=None,
         metavar="N",
-        help="curves per method call (default 16)",
+        help="curves per method call (default: each method's own, e.g. 64 for point fits)",
     )
     parser.add_argument(
         "--dedupe",
@@ -103,27 +108,44 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default="error",
         help="repeated x within a CSV curve: reject (error, default) or average their y (mean)",
     )
+    parser.add_argument(
+        "--split",
+        type=_split_name,
+        default="default",
+        metavar="NAME",
+        help="default (each dataset's own split; the NSL-PFN protocol for benchmarks), or "
+        "far10 / far100: context = points at or below x_max/10 (/100) thinned to 8 log-spaced "
+        "points, targets = the top half-decade (see docs/far-split.md)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
+def _split_name(text: str) -> str:
+    from .data import parse_split
+
+    try:
+        parse_split(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _run_study(args: argparse.Namespace) -> int:
-    from .evaluate._study import DEFAULT_BATCH_SIZE, run_study
+    from .evaluate._study import run_study
 
     if not args.datasets.strip() and not args.csv:
-        raise _UsageError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
-    try:
-        result = run_study(
-            args.methods,
-            args.datasets,
-            args.out,
-            csv_paths=args.csv,
-            batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-            progress=not args.no_progress,
-            dedupe=args.dedupe,
-        )
-    except (ValueError, OSError) as error:
-        raise _UsageError(str(error)) from error
+        raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
+    result = run_study(
+        args.methods,
+        args.datasets,
+        args.out,
+        csv_paths=args.csv,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+        dedupe=args.dedupe,
+        split=args.split,
+    )
     print(result.summary, end="")
     print(
         f"\n{result.n_computed} curve scores computed, {result.n_resumed} resumed; "
@@ -146,7 +168,7 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "print the fitted parameters and the predictions at the requested x."
         ),
     )
-    parser.add_argument("file", metavar="FILE.csv", type=Path, help="the curves to fit")
+    parser.add_argument("file", metavar="FILE.csv", type=readable_file, help="the curves to fit")
     parser.add_argument("--family", required=True, help="family to fit: m1, m2, m3, m4 or bnsl")
     parser.add_argument(
         "--predict",
@@ -158,9 +180,10 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
     parser.add_argument(
         "--plot",
-        type=Path,
+        type=figure_file(),
         metavar="OUT.png",
-        help="write a log-log PNG of the data, the fit and its extrapolation",
+        help="write a log-log plot of the data, the fit and its extrapolation "
+        "(.png, .pdf or .svg; checked before any work)",
     )
     parser.add_argument(
         "--dedupe",
@@ -200,12 +223,15 @@ def _plot(
     predict_x: Sequence[float],
     title: str,
 ) -> None:
-    """Log-log plot of each curve, its fit over the data and the extrapolation (dashed)."""
+    """Log-log plot of each curve, its fit over the data and the extrapolation (dashed).
+
+    Written in the format ``path``'s extension names (``.png``, ``.pdf`` or ``.svg``).
+    """
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ._io import atomic_write_bytes
+    from ._io import write_figure
 
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -235,52 +261,46 @@ def _plot(
     ax.set_title(title)
     if len(curves) <= 10:
         ax.legend(fontsize="small")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_figure(fig, path, dpi=120)
 
 
 def _run_fit(args: argparse.Namespace) -> int:
     from .data import read_curves_csv
-    from .inference import POINT_FAMILIES, fit_curves
+    from .inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
 
     family = args.family.strip().lower()
     if family not in POINT_FAMILIES:
-        raise _UsageError(
+        raise ValueError(
             f"--family: unknown family {args.family!r}; choose one of {', '.join(POINT_FAMILIES)}"
         )
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise _UsageError(f"--plot: directory {args.plot.parent} does not exist; create it first")
-    try:
-        curves = read_curves_csv(args.file, dedupe=args.dedupe)
-    except OSError as error:
-        raise _UsageError(f"cannot read {args.file}: {error.strerror or error}") from error
-    except ValueError as error:  # CurveDataError names the file and line
-        raise _UsageError(str(error)) from error
+    curves = read_curves_csv(args.file, dedupe=args.dedupe)  # CurveDataError names the line
     if args.curve is not None:
         names = [c.name for c in curves]
         if args.curve not in names:
             shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
-            raise _UsageError(f"--curve: {args.file} has no curve {args.curve!r}; it has {shown}")
+            raise ValueError(f"--curve: {args.file} has no curve {args.curve!r}; it has {shown}")
         curves = [c for c in curves if c.name == args.curve]
 
     points = [_fit_points(c) for c in curves]
-    try:
-        fits = fit_curves(
-            family,
-            [p[0] for p in points],
-            [p[1] for p in points],
-            names=[c.name for c in curves],
-        )
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    fits = fit_curves(
+        family,
+        [p[0] for p in points],
+        [p[1] for p in points],
+        names=[c.name for c in curves],
+    )
 
     for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
         which = "all points" if curve.is_context is None else "its context points"
         units = "" if curve.y_scale == 1.0 else f"; parameters are for y / {curve.y_scale:.6g}"
+        retried = ""
+        if fit.ridge is not None and fit.ridge > DEFAULT_RIDGE:
+            retried = (
+                f"; the unregularised fit was not finite, so this is a MAP fit with ridge "
+                f"{fit.ridge:g} (treat it with care)"
+            )
         print(
             f"curve {curve.name!r}: {family} fitted to {x.size} points ({which}); "
-            f"mean squared log residual {fit.loss:.3g}{units}"
+            f"mean squared log residual {fit.loss:.3g}{units}{retried}"
         )
         params = {"n_breaks": fit.n_breaks} if fit.n_breaks is not None else {}
         params.update(fit.params)
@@ -288,10 +308,11 @@ def _run_fit(args: argparse.Namespace) -> int:
         for name, value in params.items():
             print(f"  {name.ljust(width)} = {_format_value(value)}")
     if args.predict:
+        predictions = predict_fits(fits, [args.predict] * len(fits))  # one batched call
         rows = [
             [curve.name, f"{x:.6g}", f"{y * curve.y_scale:.6g}"]
-            for curve, fit in zip(curves, fits, strict=True)
-            for x, y in zip(args.predict, fit.predict(args.predict), strict=True)
+            for curve, ys in zip(curves, predictions, strict=True)
+            for x, y in zip(args.predict, ys, strict=True)
         ]
         print(f"\npredictions ({family}):")
         print(_table(["curve", "x", "y"], rows))
@@ -310,7 +331,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
             "extrapolation on the held-out targets and write a log-log plot (demo_fit.png)."
         ),
     )
-    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output directory")
+    parser.add_argument("--out", type=output_dir, default="demo_out", help="output directory")
     parser.add_argument("--benchmark", default="ic", help="bundled benchmark (default: ic)")
     parser.add_argument(
         "--curve", metavar="NAME", help="curve of the benchmark (default: a fixed one)"
@@ -321,10 +342,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
 def _run_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    try:
-        print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
     return 0
 
 
@@ -334,28 +352,19 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_allocate(args: argparse.Namespace) -> int:
     from .compute._cli import run_allocate
 
-    try:
-        return run_allocate(args)
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    return run_allocate(args)
 
 
 def _run_train_pfn(args: argparse.Namespace) -> int:
     from .pfn._cli import run_train_pfn
 
-    try:
-        return run_train_pfn(args)
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    return run_train_pfn(args)
 
 
 def _run_extrapolate(args: argparse.Namespace) -> int:
     from .pfn._cli import run_extrapolate
 
-    try:
-        return run_extrapolate(args)
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    return run_extrapolate(args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,22 +398,96 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _negative_values_attached(argv: Sequence[str]) -> list[str]:
+    """``--opt -1e21`` rewritten as ``--opt=-1e21`` wherever the value is a negative number.
+
+    argparse takes only ``-1`` and ``-1.5`` for negative numbers; any other token that starts
+    with ``-`` (``-1e21``, ``-inf``) reads as an option, so ``--compute -1e21`` failed with
+    "expected one argument" instead of reaching the option's type, which says what is wrong
+    with the value. Tokens after ``--`` are left alone.
+    """
+    out: list[str] = []
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            out += tokens[i:]
+            break
+        value = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token.startswith("--") and "=" not in token and _is_negative_number(value):
+            out.append(f"{token}={value}")
+            i += 2
+        else:
+            out.append(token)
+            i += 1
+    return out
+
+
+def _is_negative_number(text: str) -> bool:
+    if not text.startswith("-"):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the command line: ``warning: <message>`` in one line."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=sys.stderr if file is None else file)
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Print warnings as ``warning: <message>`` (no source line) inside the block only."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        yield
+
+
+def _error_message(error: Exception) -> str:
+    """One line that says what went wrong; an ``OSError`` names its file and the reason."""
+    if isinstance(error, OSError) and error.filename is not None:
+        name = error.filename
+        if error.filename2 is not None:
+            name = f"{name} -> {error.filename2}"
+        text = f"cannot access {name}: {error.strerror or error}"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``scalebayes`` command line.
+
+    The one error path of every subcommand: ``ValueError`` (including ``CurveDataError`` and
+    ``CheckpointError``) and ``OSError`` (a missing file, a directory, no permission) become
+    one line ``scalebayes <command>: error: <message>`` on stderr with exit status 2; Ctrl-C
+    becomes one line with exit status 130 (a study keeps the rows it wrote, so rerunning the
+    same command resumes it). Warnings are printed as ``warning: <message>``, one line each.
 
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0 on success, 2 for bad input (reported in one line on stderr).
+        The exit status: 0 on success, 2 for bad input, 130 when interrupted.
     """
     parser = build_parser()
+    tokens = sys.argv[1:] if argv is None else argv
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negative_values_attached(tokens))
     except SystemExit as stop:  # --help, --version and argument errors
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     try:
-        return args._run(args)
-    except _UsageError as error:
-        print(f"{args._prog}: error: {error}", file=sys.stderr)
+        with _one_line_warnings():
+            return args._run(args)
+    except KeyboardInterrupt:
+        resume = "; rerun the same command to resume" if args.command == "study" else ""
+        print(f"{args._prog}: interrupted{resume}", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"{args._prog}: error: {_error_message(error)}", file=sys.stderr)
         return 2

@@ -36,8 +36,16 @@ def _outputs(nb):
                 yield cell.get("id"), output
 
 
+# the MCMC-vs-PFN tutorial takes minutes even at its small size: it runs with the slow tests
+SLOW_NOTEBOOKS = {"02_extrapolate_with_uncertainty.ipynb"}
+
+
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_NOTEBOOKS else p for p in NOTEBOOKS],
+    ids=lambda p: p.name,
+)
 def test_tutorial_runs(path, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 

@@ -3,16 +3,17 @@
 ``add_allocate(subparsers)`` defines the arguments (no heavy imports); ``run_allocate(args)``
 reads and validates the runs, samples the posterior of the Chinchilla law with NUTS and prints
 the fitted parameters and the allocation at each budget with credible intervals. Bad input
-raises ``ValueError`` with a one-line message (the command line reports it with exit
-status 2).
+raises ``ValueError`` with a one-line message (``scalebayes.cli.main`` reports it with exit
+status 2). Fewer runs than the law has parameters give a warning: the posterior is then
+mostly the prior.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import warnings
 
-from .._argtypes import non_negative_int, positive, positive_floats, probability
+from .._argtypes import non_negative_int, positive, positive_floats, probability, readable_file
 
 _budgets = positive_floats("budgets in FLOPs", "5.76e23 or 1e21,5.76e23", "budget")
 _count = positive(int)
@@ -37,7 +38,7 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
             "N*, D*, L* and D*/N* at each budget with credible intervals."
         ),
     )
-    parser.add_argument("file", metavar="RUNS.csv", type=Path, help="the training runs")
+    parser.add_argument("file", metavar="RUNS.csv", type=readable_file, help="the training runs")
     parser.add_argument(
         "--compute",
         required=True,
@@ -81,21 +82,24 @@ def run_allocate(args: argparse.Namespace) -> int:
         0 on success.
 
     Raises:
-        ValueError: for bad input (an unreadable or malformed file, too few distinct N or D,
-            a bad option), in one line.
+        ValueError: for bad input (a malformed file, too few distinct N or D, a bad option),
+            in one line.
+        OSError: if the file cannot be read.
+
+    Warns:
+        UserWarning: if there are no more runs than the law has parameters (the data cannot
+            determine the allocation; its intervals then reflect the prior).
     """
     import jax
     import numpy as np
 
+    from ._joint_law import chinchilla_law
     from ._posterior import fit_joint_law
     from ._runs import read_runs_csv, validate_runs
 
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
-    try:
-        runs = read_runs_csv(args.file)
-    except OSError as error:
-        raise ValueError(f"cannot read {args.file}: {error.strerror or error}") from error
+    runs = read_runs_csv(args.file)
     if args.drop_highest:
         if not 0 <= args.drop_highest < len(runs):
             raise ValueError(
@@ -104,9 +108,19 @@ def run_allocate(args: argparse.Namespace) -> int:
             )
         keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - args.drop_highest])
         runs = validate_runs(runs.N[keep], runs.D[keep], runs.loss[keep], source=runs.source)
+    law = chinchilla_law()
+    n_params = len(law.param_names)
+    if len(runs) <= n_params:  # with the noise scale, more unknowns than runs
+        warnings.warn(
+            f"{len(runs)} runs for a {n_params}-parameter law: the allocation is not "
+            "determined by the data; intervals reflect the prior",
+            UserWarning,
+            stacklevel=2,
+        )
     posterior = fit_joint_law(
         jax.random.key(args.seed),
         runs,
+        law=law,
         likelihood=args.likelihood,
         num_warmup=args.warmup,
         num_samples=args.samples,

@@ -3,12 +3,17 @@
 from ._benchmarks import BENCHMARKS, load_benchmark
 from ._csv import read_curves_csv
 from ._curve import Curve, CurveDataError, nslpfn_normalise_x
+from ._far import FAR_SPLITS, far_split, load_far_benchmark, parse_split
 
 __all__ = [
     "BENCHMARKS",
+    "FAR_SPLITS",
     "Curve",
     "CurveDataError",
+    "far_split",
     "load_benchmark",
+    "load_far_benchmark",
     "nslpfn_normalise_x",
+    "parse_split",
     "read_curves_csv",
 ]

@@ -1,4 +1,4 @@
-"""The bundled benchmarks (IC, NLP, DD, Nano, BNSL addition) with the NSL-PFN protocol applied."""
+"""The bundled benchmarks (IC, NLP, DD, Nano, BNSL, Chinchilla) with the NSL-PFN protocol."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ _PARTS: dict[str, tuple[str, ...]] = {
     "dd": ("dd",),
     "nlp+nano": ("nmt", "lm", "bb", "nano"),
     "bnsl_addition": ("bnsl_addition",),
+    "chinchilla": ("chinchilla",),
 }
 BENCHMARKS: tuple[str, ...] = tuple(_PARTS)
 
@@ -168,6 +169,119 @@ def _bnsl_addition() -> tuple[Curve, ...]:
     )
 
 
+# Chinchilla derivation (see `_chinchilla`): window half-widths in decades and thresholds.
+_BUDGET_HALF_WIDTH = 0.025  # an isoFLOP budget: runs within +-0.025 decades of log10 C
+_BUDGET_MIN_RUNS = 8  # ... and at least 8 of them (finds the paper's nine budgets)
+_SIZE_HALF_WIDTH = 0.01  # one model size or token count: within +-0.01 decades
+_RATIO_BANDS = ((5.0, 50.0),)  # D/N bands of the loss-vs-N curves
+_MIN_POINTS, _MIN_DECADES = 6, 2.0  # a loss-vs-D curve needs this many points and span
+
+
+def _window_groups(v: np.ndarray, half_width: float, min_size: int = 1) -> list[np.ndarray]:
+    """Group values greedily by density: the densest window first, no chaining.
+
+    Repeatedly take the ungrouped value with the most ungrouped values within
+    `+-half_width` (ties: the smallest value) and make those values one group; stop when
+    that count is below `min_size`. Groups are disjoint intervals, returned in order.
+
+    Args:
+        v: Values, shape `(n,)` (here log10 of C, N or D).
+        half_width: Half-width of a window, in the units of `v`.
+        min_size: Fewest members a group needs.
+
+    Returns:
+        Index arrays into `v`, one per group, sorted by value.
+    """
+    free = np.ones(v.size, dtype=bool)
+    near = np.abs(v[:, None] - v[None, :]) <= half_width
+    groups = []
+    while free.any():
+        counts = np.where(free, (near & free[None, :]).sum(axis=1), -1)
+        densest = np.flatnonzero(counts == counts.max())
+        best = densest[np.argmin(v[densest])]
+        if counts[best] < min_size:
+            break
+        members = np.flatnonzero(near[best] & free)
+        groups.append(members)
+        free[members] = False
+    return sorted(groups, key=lambda g: v[g].min())
+
+
+def _lowest_per_group(
+    log_x: np.ndarray, loss: np.ndarray, groups: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: x = 10**median(log_x), y = the lowest loss."""
+    x = np.array([10.0 ** np.median(log_x[g]) for g in groups])
+    return x, np.array([loss[g].min() for g in groups])
+
+
+def _chinchilla() -> tuple[Curve, ...]:
+    """Curves derived from the 245 digitised Chinchilla runs, without any model fitting.
+
+    Each run has parameters N, compute C (FLOPs) and final loss (read from the dot's
+    colour, so quantised in steps of about 0.01); its tokens are D = C / (6N).
+
+    - `compute_frontier`: loss against C. IsoFLOP budgets are found by
+      `_window_groups(log10 C, 0.025, 8)` (windows 0.05 decades wide holding >= 8
+      runs; the digitised C scatter around nine budgets, 6e18 to 3e21 as in the paper,
+      with the single runs of other experiments between them); one point per budget:
+      x = its median C, y = its lowest loss.
+    - `loss_vs_N|D/N=5-50`: loss against N over the runs with 5 <= D/N <= 50 (around the
+      compute-optimal ~20 tokens per parameter; no narrower or second disjoint band spans
+      2 decades of N). Model sizes are grouped by `_window_groups(log10 N, 0.01)`;
+      x = a size's median N, y = its lowest loss in the band.
+    - `loss_vs_D|N=<N>`: loss against D for each model size whose runs, grouped by
+      `_window_groups(log10 D, 0.01)` (x = median D, y = lowest loss), give >= 6 points
+      spanning >= 2 decades of D.
+
+    Each curve gets the default split (last 30% of points by x as targets) and y is
+    divided by max(y_context), as for DD and Nano.
+    """
+    filename = "svg_extracted_data.csv"
+    rows = bundled_table(filename)
+    n_params = np.array([float(r["Model Size"]) for r in rows])
+    flops = np.array([float(r["Training FLOP"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    tokens = flops / (6.0 * n_params)
+    log_n, log_c, log_d = np.log10(n_params), np.log10(flops), np.log10(tokens)
+    derived: list[tuple[str, np.ndarray, np.ndarray, dict]] = []
+
+    budgets = _window_groups(log_c, _BUDGET_HALF_WIDTH, _BUDGET_MIN_RUNS)
+    x, y = _lowest_per_group(log_c, loss, budgets)
+    meta = {"x_name": "compute C (FLOPs)", "n_runs": sum(g.size for g in budgets)}
+    derived.append(("compute_frontier", x, y, meta))
+
+    sizes = _window_groups(log_n, _SIZE_HALF_WIDTH)
+    for lo, hi in _RATIO_BANDS:
+        in_band = (tokens >= lo * n_params) & (tokens <= hi * n_params)
+        groups = [g[in_band[g]] for g in sizes if in_band[g].any()]
+        x, y = _lowest_per_group(log_n, loss, groups)
+        meta = {
+            "x_name": "parameters N",
+            "tokens_per_param": (lo, hi),
+            "n_runs": int(in_band.sum()),
+        }
+        derived.append((f"loss_vs_N|D/N={lo:g}-{hi:g}", x, y, meta))
+
+    for g in sizes:
+        groups = [g[k] for k in _window_groups(log_d[g], _SIZE_HALF_WIDTH)]
+        x, y = _lowest_per_group(log_d, loss, groups)
+        if x.size >= _MIN_POINTS and np.log10(x[-1] / x[0]) >= _MIN_DECADES:
+            n_mid = 10.0 ** np.median(log_n[g])
+            meta = {"x_name": "tokens D = C/(6N)", "params_N": float(n_mid), "n_runs": g.size}
+            derived.append((f"loss_vs_D|N={n_mid:.3g}", x, y, meta))
+
+    curves = []
+    for name, x, y, meta in derived:
+        split = Curve(x, y, name).with_default_split(0.3)
+        y_scale = float(split.y_context.max())
+        metadata = {**meta, "source": filename, "y_name": "final training loss"}
+        curves.append(
+            Curve(x, y / y_scale, name, "Chinchilla", split.is_context, y_scale, metadata)
+        )
+    return tuple(curves)
+
+
 @functools.cache
 def _load_part(part: str) -> tuple[Curve, ...]:
     if part == "ic":
@@ -176,6 +290,8 @@ def _load_part(part: str) -> tuple[Curve, ...]:
         return _revisiting("benchmark.lang.csv", part.upper())
     if part in ("dd", "nano"):
         return _nslpfn(f"{part}.csv")
+    if part == "chinchilla":
+        return _chinchilla()
     return _bnsl_addition()
 
 
@@ -184,19 +300,22 @@ def load_benchmark(name: str) -> list[Curve]:
 
     Splits: IC and NLP use the file's `Training` column; DD the first
     `max(3, min(int(0.5 n + 0.5), n - 1))` points; Nano 6 context and 1 target; BNSL
-    addition its 14 `train` / 3 `test` points. IC, NLP and BNSL keep `y_scale = 1`; DD and
-    Nano are divided by `max(y_context)` (recorded in `y_scale`). Rows repeating an x are
+    addition its 14 `train` / 3 `test` points; Chinchilla (curves derived from the
+    digitised runs, see `_chinchilla`) the last 30% of points by x as targets. IC, NLP and
+    BNSL keep `y_scale = 1`; DD, Nano and Chinchilla are divided by `max(y_context)`
+    (recorded in `y_scale`). Rows repeating an x are
     merged (exact repeats kept once, differing y averaged and listed in
     `metadata["averaged_x"]`) and points are sorted by x.
 
     Args:
         name: One of `BENCHMARKS` (case-insensitive): `"ic"` (72 curves), `"nmt"` (5),
             `"lm"` (5), `"bb"` (10), `"nlp"` (NMT + LM + BB, 20), `"nano"` (24), `"dd"`
-            (16), `"nlp+nano"` (44), `"bnsl_addition"` (1).
+            (16), `"nlp+nano"` (44), `"bnsl_addition"` (1), `"chinchilla"` (11).
 
     Returns:
         The curves in file order, with unique names (`"{Task}|{Model}"` for IC and NLP,
-        the release's `curve_id` for DD, Nano and BNSL).
+        the release's `curve_id` for DD, Nano and BNSL; for Chinchilla
+        `"compute_frontier"`, `"loss_vs_N|D/N=5-50"` and `"loss_vs_D|N=<N>"`).
     """
     if not isinstance(name, str):
         raise TypeError(f"benchmark name must be a string; got {type(name).__name__}")

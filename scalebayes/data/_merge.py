@@ -55,7 +55,8 @@ def merge_duplicate_x(
     np.minimum.at(y_lo, inverse, y)
     np.maximum.at(y_hi, inverse, y)
     y_differs = y_lo != y_hi
-    y_mean = np.bincount(inverse, weights=y, minlength=x_u.size) / counts
+    # divide before summing: the mean of finite values near the float64 limit stays finite
+    y_mean = np.bincount(inverse, weights=y / counts[inverse], minlength=x_u.size)
     y_u = np.where(y_differs, y_mean, y[first])  # exact repeats keep their value bit-for-bit
     if is_context is None:
         ctx_u, split_differs = None, np.zeros(x_u.shape, dtype=np.bool_)

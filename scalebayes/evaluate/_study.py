@@ -11,13 +11,23 @@ Methods live in the registry `METHODS` (add one with `register_method`); the poi
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
 appends one row per curve to ``DIR/per_curve.csv`` after every batch (fsync'd), so an
-interrupted study resumes where it stopped; at the end it rewrites ``DIR/summary.md``.
+interrupted study resumes where it stopped; at the end it rewrites ``DIR/summary.md``. Each
+row carries a fingerprint of the curve's data and the method's settings, and a rerun reuses
+only rows whose fingerprint matches.
+
+A method's ``fn`` may carry optional attributes the study uses (the built-in methods do):
+``settings()`` (a string describing everything besides the data that changes its
+predictions, part of the fingerprint), ``validate(curve)`` (raise ``ValueError`` for a curve
+it cannot predict; called for every curve before any work), ``batch_size`` (curves per call
+when the caller gives none) and ``pad_batches`` (pad a dataset's batches to one size with
+copies of their last curve, so every call has one shape and compiles once).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import itertools
 import math
 import time
@@ -29,7 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._io import append_csv_rows, atomic_write_text, exclusive_lock, read_csv_rows
+from .._io import (
+    append_csv_rows,
+    atomic_write_text,
+    exclusive_lock,
+    read_csv_header,
+    read_csv_rows,
+)
 from ._metrics import score_curve, summarise
 from ._predictive import PredictiveDistribution
 
@@ -55,11 +71,18 @@ PER_CURVE_COLUMNS: tuple[str, ...] = (
     "ll",
     "msce",
     "seconds",
+    "fingerprint",
 )
-"""Columns of ``per_curve.csv``, in order."""
+"""Columns of ``per_curve.csv``, in order; ``fingerprint`` (last) identifies the curve's data
+and the method's settings a row was computed from: 16 hex digits of a SHA-256 over the method
+name, its settings string and the exact float64 bytes of the curve's x, y, split and y_scale."""
 
 DEFAULT_BATCH_SIZE = 16
-"""Curves per method call: small enough that progress shows and an interruption loses little."""
+"""Curves per call for a method that declares no ``batch_size`` of its own: small enough that
+progress shows and an interruption loses little."""
+
+_FINGERPRINT_HEX = 16
+_FINGERPRINT_VERSION = b"scalebayes-study-fingerprint-v1"
 
 _POINT_FAMILIES = ("m1", "m2", "m3", "m4", "bnsl")
 _MIN_CONTEXT = 2
@@ -75,7 +98,9 @@ class Method:
         name: Registry name, e.g. ``"m4"``.
         fn: Maps a batch of curves (each with a context/target split) to one prediction per
             curve, in order: a point array of shape ``(n_targets,)`` or a
-            ``PredictiveDistribution`` over the curve's targets.
+            ``PredictiveDistribution`` over the curve's targets. It may carry the optional
+            attributes ``settings``, ``validate``, ``batch_size`` and ``pad_batches`` (see
+            the properties of the same names).
         probabilistic: Whether ``fn`` returns predictive distributions (scored by RMSLE, LL
             and MSCE) rather than point arrays (RMSLE only).
     """
@@ -83,6 +108,51 @@ class Method:
     name: str
     fn: Callable[[Sequence[Curve]], Sequence[Prediction]]
     probabilistic: bool
+
+    @property
+    def batch_size(self) -> int | None:
+        """``fn.batch_size``: curves per call when the caller gives none (None: no preference).
+
+        Raises:
+            ValueError: If ``fn.batch_size`` is set but not a positive integer.
+        """
+        size = getattr(self.fn, "batch_size", None)
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ValueError(
+                f"method {self.name!r} declares batch_size {size!r}; it must be a positive integer"
+            )
+        return size
+
+    @property
+    def pad_batches(self) -> bool:
+        """``fn.pad_batches``: pad a dataset's smaller batches to its largest (default False).
+
+        Worth it where a call's cost hardly depends on its number of curves but a new number
+        compiles anew (vectorised point fits); not for a method that runs curves one by one.
+        """
+        return bool(getattr(self.fn, "pad_batches", False))
+
+    def settings(self) -> str:
+        """``fn.settings()``: what besides the data changes the predictions ("" if not given).
+
+        Raises:
+            TypeError: If ``fn.settings`` is neither a string nor returns one.
+        """
+        source = getattr(self.fn, "settings", "")
+        text = source() if callable(source) else source
+        if not isinstance(text, str):
+            raise TypeError(
+                f"method {self.name!r}: settings must be a string (or a function returning "
+                f"one); got {type(text).__name__}"
+            )
+        return text
+
+    def validate(self, curve: Curve) -> None:
+        """Run ``fn.validate(curve)`` if ``fn`` has one: it raises ``ValueError`` for a curve
+        the method cannot predict (e.g. too few context points)."""
+        check = getattr(self.fn, "validate", None)
+        if check is not None:
+            check(curve)
 
     def __call__(self, curves: Sequence[Curve]) -> list[Prediction]:
         """Predict the targets of ``curves``, checking the number and kind of predictions.
@@ -148,7 +218,12 @@ def register_method(
         name: Registry name (non-empty, no commas or whitespace), e.g. ``"mcmc-m4"``.
         fn: Maps a batch of split curves to one prediction per curve for its target x (see
             `Method`). Batching is the method's chance to vectorise: the study passes up to
-            ``batch_size`` curves of one dataset per call.
+            ``batch_size`` curves of one dataset per call, sorted by length. Optional
+            attributes: ``settings()`` (a string naming everything besides the data that
+            changes the predictions, e.g. options, seed, a model checksum; rows computed
+            with other settings are recomputed), ``validate(curve)`` (raise ``ValueError``
+            for a curve it cannot predict), ``batch_size`` and ``pad_batches`` (see
+            `Method`).
         probabilistic: True if ``fn`` returns ``PredictiveDistribution`` objects.
         replace: Allow overwriting an existing entry.
 
@@ -172,45 +247,118 @@ def register_method(
     return method
 
 
-def _point_fit(family: str, curves: Sequence[Curve]) -> list[np.ndarray]:
-    """Fit ``family`` to the context points of all ``curves``; predict their targets."""
-    from ..inference import fit_curves
+@dataclass(frozen=True)
+class _PointFit:
+    """Study method of a point-fit family: ``fit_curves`` on the context, predict the targets.
 
-    fits = fit_curves(
-        family,
-        [c.x_context for c in curves],
-        [c.y_context for c in curves],
-        names=[c.name for c in curves],
-    )
-    return [fit.predict(c.x_target) for fit, c in zip(fits, curves, strict=True)]
+    Point fits are fast, so batches are large (one compiled call per 64 curves) and padded:
+    every call of a dataset then has one shape and compiles once.
+    """
+
+    family: str
+    batch_size: int = 64
+    pad_batches: bool = True
+
+    def __call__(self, curves: Sequence[Curve]) -> list[np.ndarray]:
+        from ..inference import fit_curves, predict_fits
+
+        try:
+            fits = fit_curves(
+                self.family,
+                [c.x_context for c in curves],
+                [c.y_context for c in curves],
+                names=[c.name for c in curves],
+            )
+            return predict_fits(fits, [c.x_target for c in curves])
+        except ValueError:  # a curve without a finite fit: the others still count
+            return [self._one(c) for c in curves]
+
+    def _one(self, curve: Curve) -> np.ndarray:
+        """One curve's prediction, or NaN (scored as unscored) if it has no finite fit."""
+        from ..inference import fit_curves, predict_fits
+
+        try:
+            fit = fit_curves(self.family, [curve.x_context], [curve.y_context])
+            return predict_fits(fit, [curve.x_target])[0]
+        except ValueError:
+            return np.full(curve.x_target.shape, np.nan)
+
+    def settings(self) -> str:
+        """The family and every ``fit_curves`` option (their defaults, as used here)."""
+        import inspect
+
+        from ..inference import fit_curves
+
+        options = {
+            name: p.default
+            for name, p in inspect.signature(fit_curves).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "names"
+        }
+        listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
+        return f"fit_curves(family={self.family!r}, {listed})"
+
+    def validate(self, curve: Curve) -> None:
+        """Reject a curve with fewer context points than ``fit_curves`` needs (2 for M1, else 3)."""
+        need = 2 if self.family == "m1" else 3
+        if curve.n_context < need:
+            raise ValueError(
+                f"{self.family} fits need at least {need} context points, it has "
+                f"{curve.n_context}; give it more points or drop it"
+            )
 
 
 for _family in _POINT_FAMILIES:
-    register_method(_family, functools.partial(_point_fit, _family), probabilistic=False)
+    register_method(_family, _PointFit(_family), probabilistic=False)
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """A study method built on first use, so importing this module imports no sampler or PFN.
+
+    Attributes:
+        build: Returns the method (a callable with ``settings`` and ``validate``).
+        batch_size: Curves per call when the caller gives none.
+    """
+
+    build: Callable[[], Callable[[Sequence[Curve]], Sequence[Prediction]]]
+    batch_size: int
+
+    def __call__(self, curves: Sequence[Curve]) -> list[Prediction]:
+        return list(self.build()(curves))
+
+    def settings(self) -> str:
+        return self.build().settings()
+
+    def validate(self, curve: Curve) -> None:
+        self.build().validate(curve)
 
 
 _MCMC_FAMILIES = ("m3", "m4", "bnsl")  # scalebayes.inference.BAYES_FAMILIES, without JAX
 
 
-def _mcmc(family: str, curves: Sequence[Curve]) -> list[PredictiveDistribution]:
-    """NUTS posterior predictive of ``family`` for every curve's targets (default settings)."""
+@functools.cache
+def _mcmc(family: str) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """NUTS posterior predictive of ``family`` (default settings; see ``mcmc_method``)."""
     from ..inference import mcmc_method
 
-    return mcmc_method(family)(curves)
+    return mcmc_method(family)
+
+
+@functools.cache
+def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """The shipped PFN's predictive distribution at every curve's targets."""
+    from ..pfn._method import pfn_method
+
+    return pfn_method()
 
 
 for _family in _MCMC_FAMILIES:
-    register_method(f"mcmc-{_family}", functools.partial(_mcmc, _family), probabilistic=True)
-
-
-def _pfn(curves: Sequence[Curve]) -> list[PredictiveDistribution]:
-    """The shipped PFN's predictive distribution at every curve's targets (one forward pass)."""
-    from ..pfn._method import pfn_method
-
-    return pfn_method()(curves)
-
-
-register_method("pfn", _pfn, probabilistic=True)
+    register_method(
+        f"mcmc-{_family}",
+        _Deferred(functools.partial(_mcmc, _family), batch_size=16),
+        probabilistic=True,
+    )
+register_method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
 
 
 @dataclass(frozen=True)
@@ -227,6 +375,7 @@ class CurveScore:
         msce: Mean squared calibration error, or None for a point method.
         seconds: Wall seconds spent predicting this curve (a batch's time divided by its
             size, JIT compilation included).
+        fingerprint: The fingerprint of the curve and method the row was computed from.
     """
 
     method: str
@@ -236,6 +385,7 @@ class CurveScore:
     ll: float | None
     msce: float | None
     seconds: float
+    fingerprint: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -252,6 +402,7 @@ class CurveScore:
             None if self.ll is None else repr(float(self.ll)),
             None if self.msce is None else repr(float(self.msce)),
             repr(float(self.seconds)),
+            self.fingerprint,
         )
 
     @classmethod
@@ -286,7 +437,35 @@ class CurveScore:
             ll=number("ll", True),
             msce=number("msce", True),
             seconds=number("seconds", False),
+            fingerprint=row["fingerprint"].strip(),
         )
+
+
+def _fingerprint(method: str, settings: str, curve: Curve) -> str:
+    """A short hash of what a study row was computed from: the method and the curve's data.
+
+    SHA-256 over the method name, its settings string (see `Method.settings`) and the exact
+    float64 bytes of the curve's x, y, context mask and ``y_scale``, truncated to 16 hex
+    digits. Any change to the data (even in the last bit) or the settings changes it.
+
+    Args:
+        method: Method name.
+        settings: The method's settings string.
+        curve: A curve with a context/target split.
+
+    Returns:
+        16 lowercase hex digits.
+    """
+    digest = hashlib.sha256(_FINGERPRINT_VERSION)
+    for text in (method, settings):
+        encoded = text.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "little") + encoded)
+    digest.update(curve.n.to_bytes(8, "little"))
+    for array in (curve.x, curve.y):
+        digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+    digest.update(np.asarray(curve.is_context, dtype=np.uint8).tobytes())
+    digest.update(np.asarray(curve.y_scale, dtype="<f8").tobytes())
+    return digest.hexdigest()[:_FINGERPRINT_HEX]
 
 
 @dataclass(frozen=True)
@@ -305,8 +484,12 @@ class StudyResult:
         summary: The markdown summary written to ``summary.md``.
         per_curve_path: Path of ``per_curve.csv``.
         summary_path: Path of ``summary.md``.
-        n_resumed: Rows taken from an earlier run's ``per_curve.csv``.
+        n_resumed: Rows taken from an earlier run's ``per_curve.csv`` (their fingerprint
+            matched).
         n_computed: Rows computed by this run.
+        n_stale: Of ``n_computed``, the rows recomputed because ``per_curve.csv`` held a row
+            for the same (method, dataset, curve) with another fingerprint (other data or
+            method settings).
     """
 
     scores: tuple[CurveScore, ...]
@@ -315,6 +498,7 @@ class StudyResult:
     summary_path: Path
     n_resumed: int
     n_computed: int
+    n_stale: int = 0
 
 
 def _names(value: str | Iterable[str], what: str) -> list[str]:
@@ -360,11 +544,35 @@ def _normalise(curve: Curve) -> Curve:
     return dataclasses.replace(curve, y=curve.y / scale, y_scale=curve.y_scale * scale)
 
 
+def _far_curves(curves: Iterable[Curve], factor: float) -> list[Curve]:
+    """The far split of every curve that spans enough (see ``scalebayes.data.far_split``)."""
+    from ..data import far_split
+
+    out = []
+    for curve in curves:
+        raw = dataclasses.replace(curve, y=curve.y * curve.y_scale, y_scale=1.0)
+        far = far_split(raw, factor)
+        if far is not None:
+            out.append(far)
+    return out
+
+
 def _load_datasets(
-    names: str | Iterable[str], csv_paths: Iterable[str | Path], dedupe: str
+    names: str | Iterable[str],
+    csv_paths: Iterable[str | Path],
+    dedupe: str,
+    split: str = "default",
 ) -> dict[str, list[Curve]]:
-    """Load benchmarks by name and user CSV files into ``{dataset name: curves}``."""
-    from ..data import BENCHMARKS, load_benchmark, read_curves_csv
+    """Load benchmarks by name and user CSV files into ``{dataset name: curves}``.
+
+    With a far split (``"far10"``, ``"far100"``), every curve is re-split by
+    ``scalebayes.data.far_split`` and the dataset is named ``NAME:far10``; curves that do not
+    span enough are left out, and a dataset left with no curve is an error.
+    """
+    from ..data import BENCHMARKS, load_benchmark, load_far_benchmark, parse_split, read_curves_csv
+
+    factor = parse_split(split)
+    suffix = "" if factor is None else f":{split}"
 
     names = list(dict.fromkeys(name.lower() for name in _names(names, "datasets")))
     unknown = [name for name in names if name not in BENCHMARKS]
@@ -373,20 +581,37 @@ def _load_datasets(
             f"unknown dataset(s) {', '.join(map(repr, unknown))}; valid datasets: "
             f"{', '.join(BENCHMARKS)}, or CSV files given with csv_paths (--csv)"
         )
-    datasets = {name: list(load_benchmark(name)) for name in names}
+    datasets = {}
+    for name in names:
+        if factor is None:
+            curves = list(load_benchmark(name))
+        else:
+            curves = load_far_benchmark(name, factor)
+        for curve in curves:
+            _check_split(curve, f"benchmark {name!r}")
+        datasets[name + suffix] = curves
     for path in map(Path, csv_paths):
-        name = path.name
+        name = path.name + suffix
         if name in datasets:
             raise ValueError(
                 f"two datasets are named {name!r}; rename one of the CSV files ({path})"
             )
         curves = []
-        for curve in read_curves_csv(path, dedupe=dedupe):
-            if curve.is_context is None:
-                curve = curve.with_default_split(0.3)
-            _check_split(curve, str(path))
-            curves.append(_normalise(curve))
+        if factor is not None:
+            curves = _far_curves(read_curves_csv(path, dedupe=dedupe), factor)
+        else:
+            for curve in read_curves_csv(path, dedupe=dedupe):
+                if curve.is_context is None:
+                    curve = curve.with_default_split(0.3)
+                _check_split(curve, str(path))
+                curves.append(_normalise(curve))
         datasets[name] = curves
+    empty = [name for name, curves in datasets.items() if not curves]
+    if empty:
+        raise ValueError(
+            f"no curve of {', '.join(map(repr, empty))} spans enough for the {split} split "
+            f"(it needs 3 points at or below x_max / {factor:g}); drop it or use a nearer split"
+        )
     if not datasets:
         raise ValueError("no datasets given: name benchmarks and/or pass CSV files (--csv)")
     for name, curves in datasets.items():
@@ -399,27 +624,115 @@ def _load_datasets(
     return datasets
 
 
-def _batches(curves: Sequence[Curve], batch_size: int) -> list[Sequence[Curve]]:
-    """Split into the fewest batches of at most ``batch_size``, of nearly equal sizes.
+def _storable(text: str) -> bool:
+    """Whether ``append_csv_rows`` can write ``text`` as a cell (no line break, valid UTF-8)."""
+    if "\n" in text or "\r" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from undecodable file names
+        return False
+    return True
 
-    Equal sizes keep the number of distinct array shapes, hence JIT compilations, small
-    (e.g. 24 curves at ``batch_size=16`` become 12 + 12 rather than 16 + 8).
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an ``out_dir`` that is, or lies under, an existing file (before any work)."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            if path == out_dir and not path.is_dir():
+                raise ValueError(f"out_dir {out_dir} is a file; give a directory")
+            if not path.is_dir():
+                raise ValueError(f"out_dir {out_dir} lies under the file {path}; give a directory")
+            return
+
+
+def _check_inputs(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
+    """Check every name and every curve against every method before any work.
+
+    Raises:
+        ValueError: Naming the first method, dataset or curve that cannot be run or stored.
     """
-    n_batches = -(-len(curves) // batch_size)
-    bounds = [round(i * len(curves) / n_batches) for i in range(n_batches + 1)]
-    return [curves[a:b] for a, b in itertools.pairwise(bounds)]
+    for method in methods:
+        if not _storable(method.name):
+            raise ValueError(f"method name {method.name!r} cannot be stored in per_curve.csv")
+    for dataset, curves in data.items():
+        if not _storable(dataset):
+            raise ValueError(
+                f"dataset name {dataset!r} cannot be stored in per_curve.csv (it holds a line "
+                "break or is not valid UTF-8); rename the file"
+            )
+        for curve in curves:
+            if not _storable(curve.name):
+                raise ValueError(
+                    f"dataset {dataset!r}: curve name {curve.name!r} cannot be stored in "
+                    "per_curve.csv (it holds a line break or is not valid UTF-8); rename it"
+                )
+            for method in methods:
+                try:
+                    method.validate(curve)
+                except ValueError as error:
+                    raise ValueError(
+                        f"dataset {dataset!r}, curve {curve.name!r}: method {method.name!r} "
+                        f"cannot predict it: {error}"
+                    ) from None
+
+
+def _batches(curves: Sequence[Curve], batch_size: int) -> list[list[Curve]]:
+    """Sort by length (context points, then all points); split into balanced batches.
+
+    Sorting puts curves of similar lengths together, so a batch is padded little and the
+    batches of a dataset land in few shape buckets (hence few JIT compilations). The batches
+    are the fewest of at most ``batch_size`` curves, of nearly equal sizes (e.g. 72 curves at
+    ``batch_size=64`` become 36 + 36, not 64 + 8): for a power-of-two ``batch_size`` and more
+    curves than that, every batch then falls in the bucket of ``batch_size`` (more than half
+    of it), and no batch is mostly padding.
+    """
+    ordered = sorted(curves, key=lambda c: (c.n_context, c.n))
+    n_batches = -(-len(ordered) // batch_size)
+    bounds = [round(i * len(ordered) / n_batches) for i in range(n_batches + 1)]
+    return [ordered[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _score(
-    method: Method, dataset: str, curve: Curve, prediction: Prediction, seconds: float
+    method: Method,
+    dataset: str,
+    curve: Curve,
+    prediction: Prediction,
+    seconds: float,
+    fingerprint: str,
 ) -> tuple[CurveScore, str | None]:
     """Score one prediction; a prediction the metrics reject scores ``nan``."""
     try:
         metrics = score_curve(prediction, curve.y_target)
     except ValueError as error:
         nan = math.nan if method.probabilistic else None
-        return CurveScore(method.name, dataset, curve.name, math.nan, nan, nan, seconds), str(error)
-    return CurveScore(method.name, dataset, curve.name, seconds=seconds, **metrics), None
+        score = CurveScore(method.name, dataset, curve.name, math.nan, nan, nan, seconds)
+        return dataclasses.replace(score, fingerprint=fingerprint), str(error)
+    score = CurveScore(
+        method.name, dataset, curve.name, seconds=seconds, fingerprint=fingerprint, **metrics
+    )
+    return score, None
+
+
+def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]:
+    """The rows of ``per_curve.csv`` by (key, fingerprint); a later row supersedes an earlier.
+
+    Raises:
+        ValueError: For a file without the fingerprint column (written by an older version),
+            another header, or a malformed row.
+    """
+    header = read_csv_header(path)
+    if header == PER_CURVE_COLUMNS[:-1]:
+        raise ValueError(
+            f"{path} has no fingerprint column (written by an older scalebayes), so its rows "
+            "cannot be matched to the data they scored; give a fresh --out directory (or move "
+            "per_curve.csv away to recompute everything)"
+        )
+    rows: dict[tuple[tuple[str, str, str], str], CurveScore] = {}
+    for line, row in enumerate(read_csv_rows(path, PER_CURVE_COLUMNS), start=2):
+        score = CurveScore.from_row(row, f"{path}, line {line}")
+        rows[(score.key, score.fingerprint)] = score
+    return rows
 
 
 def run_study(
@@ -428,17 +741,23 @@ def run_study(
     out_dir: str | Path,
     *,
     csv_paths: Iterable[str | Path] = (),
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     progress: bool = True,
     dedupe: str = "error",
+    split: str = "default",
 ) -> StudyResult:
     """Score methods on datasets, resuming from earlier rows, and write the tables.
 
-    For each method and dataset, the curves without a row in ``DIR/per_curve.csv`` are passed
-    to the method in batches of at most ``batch_size`` curves (of nearly equal sizes); after
-    each batch their scores are appended to the file and fsync'd. Rows are keyed by (method,
-    dataset, curve), so an interrupted study resumes where it stopped and a directory may
-    hold several studies. At the end
+    For each method and dataset, the curves without a matching row in ``DIR/per_curve.csv``
+    are sorted by length and passed to the method in the fewest batches of at most
+    ``batch_size`` curves, of nearly equal sizes (a method with ``pad_batches`` gets the
+    smaller ones padded with a copy of their last curve, so every call of a dataset has one
+    shape and compiles once); after each batch their scores are
+    appended to the file and fsync'd. Rows are keyed by (method, dataset, curve) and carry a
+    fingerprint of the curve's data (x, y, split, y_scale) and the method's settings: a rerun
+    reuses a row only if its fingerprint matches, and recomputes (and appends) the others, so
+    an interrupted study resumes where it stopped, a changed data file or method is never
+    scored from stale rows, and a directory may hold several studies. At the end
     ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``).
 
     Metrics are those of [`score_curve`][scalebayes.evaluate.score_curve] in the curves'
@@ -456,54 +775,73 @@ def run_study(
             their last 30% of points by x; a given split needs at least 2 context points and
             1 target per curve. Their y is divided by max(y_context), as the NSL-PFN
             protocol does for DD and Nano (the benchmarks come normalised already).
-        batch_size: Curves per method call.
+        batch_size: Curves per method call; None (default) uses each method's own
+            ``batch_size`` (64 for the point fits, 16 for MCMC, 256 for the PFN), else
+            `DEFAULT_BATCH_SIZE`.
         progress: Show a tqdm progress bar on stderr (tqdm hides it when stderr is not a
             terminal).
         dedupe: How ``read_curves_csv`` treats repeated x in a CSV curve: ``"error"`` or
             ``"mean"`` (average their y).
+        split: ``"default"`` (each dataset's own split: the NSL-PFN protocol for the
+            benchmarks) or a far-extrapolation split, ``"far10"`` / ``"far100"`` (any
+            ``"farF"``): the context is the points at or below ``x_max / F`` thinned to 8
+            log-spaced points, the targets the points in the top half-decade, y divided by
+            the context's largest y (see ``docs/far-split.md``); datasets are then named
+            ``NAME:farF`` and curves that do not span enough are left out.
 
     Returns:
         A `StudyResult` with every score of the study and the summary.
 
     Raises:
         ValueError: For an unknown method or dataset (listing the valid names), a CSV file
-            that cannot be used (``CurveDataError``), or an existing ``per_curve.csv`` with
-            another header. Nothing is computed before these checks pass.
+            that cannot be used (``CurveDataError``), a name that ``per_curve.csv`` cannot
+            hold (a line break), a curve a method cannot predict (e.g. too few context
+            points; naming the dataset and curve), an ``out_dir`` that is a file, or an
+            existing ``per_curve.csv`` with another header (including one without the
+            fingerprint column). Nothing is computed before these checks pass.
         LockedError: If another process is running a study in ``out_dir``.
     """
     from tqdm import tqdm
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}")
     method_list = _resolve_methods(methods)
-    data = _load_datasets(datasets, csv_paths, dedupe)
     out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    data = _load_datasets(datasets, csv_paths, dedupe, split)
+    sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}
+    settings = {method.name: method.settings() for method in method_list}
+    _check_inputs(method_list, data)
+    fingerprints = {
+        (method.name, dataset, curve.name): _fingerprint(method.name, settings[method.name], curve)
+        for method in method_list
+        for dataset, curves in data.items()
+        for curve in curves
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     per_curve_path = out_dir / "per_curve.csv"
     summary_path = out_dir / "summary.md"
 
     with exclusive_lock(out_dir):
-        done: dict[tuple[str, str, str], CurveScore] = {}
-        for line, row in enumerate(read_csv_rows(per_curve_path, PER_CURVE_COLUMNS), start=2):
-            score = CurveScore.from_row(row, f"{per_curve_path}, line {line}")
-            done.setdefault(score.key, score)
-        keys = [
-            (method.name, dataset, curve.name)
-            for method in method_list
-            for dataset, curves in data.items()
-            for curve in curves
-        ]
-        n_resumed = sum(key in done for key in keys)
+        stored = _read_rows(per_curve_path)
+        done = {key: stored[(key, fp)] for key, fp in fingerprints.items() if (key, fp) in stored}
+        n_resumed = len(done)
+        stale_keys = {key for key, _ in stored} - set(done)
+        n_stale = sum(key in stale_keys for key in fingerprints)
         with tqdm(
-            total=len(keys),
+            total=len(fingerprints),
             initial=n_resumed,
             unit="curve",
             disable=None if progress else True,
             dynamic_ncols=True,
         ) as bar:
-            timings, errors = _run_pending(method_list, data, done, per_curve_path, batch_size, bar)
-        scores = tuple(done[key] for key in keys)
-        summary = _format_summary(scores, method_list, data, timings, errors)
+            timings, errors = _run_pending(
+                method_list, data, done, fingerprints, per_curve_path, sizes, bar
+            )
+        scores = tuple(done[key] for key in fingerprints)
+        summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
         atomic_write_text(summary_path, summary)
     return StudyResult(
         scores=scores,
@@ -511,7 +849,8 @@ def run_study(
         per_curve_path=per_curve_path,
         summary_path=summary_path,
         n_resumed=n_resumed,
-        n_computed=len(keys) - n_resumed,
+        n_computed=len(fingerprints) - n_resumed,
+        n_stale=n_stale,
     )
 
 
@@ -519,8 +858,9 @@ def _run_pending(
     methods: Sequence[Method],
     data: Mapping[str, Sequence[Curve]],
     done: dict[tuple[str, str, str], CurveScore],
+    fingerprints: Mapping[tuple[str, str, str], str],
     per_curve_path: Path,
-    batch_size: int,
+    sizes: Mapping[str, int],
     bar: Any,
 ) -> tuple[dict[tuple[str, str], list[_BatchTime]], dict[tuple[str, str], str]]:
     """Score every curve without a row in ``done``, appending rows batch by batch.
@@ -531,18 +871,29 @@ def _run_pending(
     timings: dict[tuple[str, str], list[_BatchTime]] = {}
     errors: dict[tuple[str, str], str] = {}
     for method in methods:
+        size = sizes[method.name]
         for dataset, curves in data.items():
             pending = [c for c in curves if (method.name, dataset, c.name) not in done]
             if not pending:
                 continue
             bar.set_description(f"{method.name} on {dataset}")
-            for batch in _batches(pending, batch_size):
+            batches = _batches(pending, size)
+            # Balanced batches differ in size by at most one curve; padding the smaller ones
+            # (with copies of their longest curve) gives every call of the dataset one shape.
+            padded_size = max(len(batch) for batch in batches)
+            for batch in batches:
+                call = list(batch)
+                if method.pad_batches:
+                    call += [batch[-1]] * (padded_size - len(batch))
                 tic = time.perf_counter()
-                predictions = method(batch)
+                predictions = method(call)[: len(batch)]
                 seconds = time.perf_counter() - tic
                 scores = []
                 for curve, prediction in zip(batch, predictions, strict=True):
-                    score, error = _score(method, dataset, curve, prediction, seconds / len(batch))
+                    key = (method.name, dataset, curve.name)
+                    score, error = _score(
+                        method, dataset, curve, prediction, seconds / len(batch), fingerprints[key]
+                    )
                     scores.append(score)
                     if error is not None:
                         errors.setdefault((method.name, dataset), f"{curve.name}: {error}")
@@ -584,6 +935,7 @@ def _format_summary(
     data: Mapping[str, Sequence[Curve]],
     timings: Mapping[tuple[str, str], Sequence[_BatchTime]],
     errors: Mapping[tuple[str, str], str],
+    n_stale: int = 0,
 ) -> str:
     """Render the study as markdown: a method x dataset table, then timing and notes."""
     by_cell: dict[tuple[str, str], list[CurveScore]] = {}
@@ -636,6 +988,13 @@ def _format_summary(
     else:
         lines += ["", "Every row was resumed from per_curve.csv; nothing was computed in this run."]
 
+    if n_stale:
+        lines += [
+            "",
+            f"{n_stale} row(s) of per_curve.csv were computed from other data or method "
+            "settings (their fingerprint did not match) and were recomputed; the old rows are "
+            "kept in the file but not used.",
+        ]
     if errors:
         lines += ["", "## Unscored predictions (first per method and dataset, this run)", ""]
         lines += [f"- {method} on {dataset}: {text}" for (method, dataset), text in errors.items()]

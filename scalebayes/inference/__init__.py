@@ -1,7 +1,8 @@
 """Inference: fast multi-start point fits and vectorised NUTS over many curves.
 
 - **Point fits**: [`fit_curves`][scalebayes.inference.fit_curves] fits a family to every
-  curve of a batch at once (multi-start Levenberg-Marquardt).
+  curve of a batch at once (multi-start Levenberg-Marquardt);
+  [`predict_fits`][scalebayes.inference.predict_fits] evaluates many fits in one compiled call.
 - **MCMC**: [`bayes_model`][scalebayes.inference.bayes_model] gives the Bayesian M3, M4 and
   BNSL models (NumPyro, weakly informative priors in normalised units, noise on log y);
   [`sample_posterior`][scalebayes.inference.sample_posterior] runs NUTS for every curve of a
@@ -21,7 +22,15 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 from ._lm import LMState, levenberg_marquardt
-from ._point import DEFAULT_RIDGE, MAX_BREAKS, POINT_FAMILIES, PointFit, fit_curve, fit_curves
+from ._point import (
+    DEFAULT_RIDGE,
+    MAX_BREAKS,
+    POINT_FAMILIES,
+    PointFit,
+    fit_curve,
+    fit_curves,
+    predict_fits,
+)
 
 if TYPE_CHECKING:
     from ._bayes_base import NOISE_MODELS, BayesModel, CurveData, curve_data
@@ -51,6 +60,7 @@ __all__ = [
     "fit_curves",
     "levenberg_marquardt",
     "mcmc_method",
+    "predict_fits",
     "sample_posterior",
 ]
 
@@ -64,6 +74,7 @@ _MODULES = {
         "PointFit",
         "fit_curve",
         "fit_curves",
+        "predict_fits",
     ),
     "_bayes_base": ("NOISE_MODELS", "BayesModel", "CurveData", "curve_data"),
     "_bayes_models": ("BAYES_FAMILIES", "MAX_BAYES_BREAKS", "bayes_model"),

@@ -10,13 +10,20 @@ on first use: it samples the context points of a batch of curves with
 A curve's PRNG key is derived from its name (CRC-32 folded into a base key), so its draws do
 not depend on which batch the study puts it in (on an accelerator, up to the chunk width; see
 [`sample_posterior`][scalebayes.inference.sample_posterior]).
+
+The method's ``settings()`` string (the family, the seed and every sampler setting, defaults
+included) is part of the fingerprint a study stores with each row, so a rerun with other
+settings recomputes rather than reuses the old scores.
 """
 
 from __future__ import annotations
 
+import inspect
 import zlib
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -43,9 +50,66 @@ def curve_keys(seed: int, names: Sequence[str]) -> jax.Array:
     return jax.vmap(lambda h: jax.random.fold_in(base, h))(jnp.asarray(hashes, jnp.uint32))
 
 
+@dataclass(frozen=True, eq=False)
+class _MCMCMethod:
+    """The callable `mcmc_method` returns (see there); a study reads its attributes."""
+
+    family: str
+    seed: int
+    check: bool
+    sampler_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    batch_size: int = 16  # NUTS is slow: small batches keep progress visible
+    pad_batches: bool = False  # on CPU each curve runs alone (chunk 1): padding only costs
+
+    def __call__(self, curves: Sequence[Curve]) -> list[MCMCPredictive]:
+        from ._mcmc import sample_posterior
+
+        names = [c.name for c in curves]
+        result = sample_posterior(
+            curve_keys(self.seed, names),
+            self.family,
+            [c.x_context for c in curves],
+            [c.y_context for c in curves],
+            names=names,
+            **self.sampler_kwargs,
+        )
+        if self.check:
+            from ..evaluate._arviz import check_convergence
+
+            check_convergence(result)
+        return result.predictive([c.x_target for c in curves])
+
+    def settings(self) -> str:
+        """The family, seed and every ``sample_posterior`` setting (defaults filled in).
+
+        ``chunk_size=None`` is written as the width it resolves to on this backend, since the
+        draws depend on it.
+        """
+        from ._mcmc import _default_chunk, sample_posterior
+
+        options = {
+            name: p.default
+            for name, p in inspect.signature(sample_posterior).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "names"
+        }
+        options.update(self.sampler_kwargs)
+        if options.get("chunk_size") is None:
+            options["chunk_size"] = _default_chunk()
+        listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
+        return f"sample_posterior(family={self.family!r}, seed={self.seed!r}, {listed})"
+
+    def validate(self, curve: Curve) -> None:
+        """Reject a curve with fewer than 3 context points (the sampler's minimum)."""
+        if curve.n_context < 3:
+            raise ValueError(
+                f"NUTS needs at least 3 context points, it has {curve.n_context}; give it "
+                "more points or drop it"
+            )
+
+
 def mcmc_method(
     family: str, *, seed: int = 0, check: bool = False, **sampler_kwargs
-) -> Callable[[Sequence[Curve]], list[MCMCPredictive]]:
+) -> _MCMCMethod:
     """A study method: NUTS on each curve's context points, predictive at its targets.
 
     Args:
@@ -59,32 +123,24 @@ def mcmc_method(
             ``noise``).
 
     Returns:
-        A function from a batch of split curves (``scalebayes.data.Curve``) to one
-        predictive per curve for its target x.
+        A callable from a batch of split curves (``scalebayes.data.Curve``) to one
+        predictive per curve for its target x. Its ``settings()`` names the family, seed and
+        every sampler setting (for the study's fingerprints), ``validate(curve)`` rejects a
+        curve with fewer than 3 context points, and ``batch_size`` is 16.
 
     Raises:
         ValueError: for a family without a Bayesian model.
+        TypeError: for a keyword ``sample_posterior`` does not take.
     """
     if family not in BAYES_FAMILIES:
         raise ValueError(f"no Bayesian model for family {family!r}; choose one of {BAYES_FAMILIES}")
+    from ._mcmc import sample_posterior
 
-    def predict(curves: Sequence[Curve]) -> list[MCMCPredictive]:
-        from ._mcmc import sample_posterior
-
-        names = [c.name for c in curves]
-        result = sample_posterior(
-            curve_keys(seed, names),
-            family,
-            [c.x_context for c in curves],
-            [c.y_context for c in curves],
-            names=names,
-            **sampler_kwargs,
+    accepted = inspect.signature(sample_posterior).parameters
+    unknown = [k for k in sampler_kwargs if k not in accepted or k in ("key", "family", "names")]
+    if unknown:
+        raise TypeError(
+            f"mcmc_method got unknown sampler setting(s) {unknown}; see sample_posterior for "
+            "the valid ones"
         )
-        if check:
-            from ..evaluate._arviz import check_convergence
-
-            check_convergence(result)
-        return result.predictive([c.x_target for c in curves])
-
-    predict.__name__ = f"mcmc_{family}"
-    return predict
+    return _MCMCMethod(family, seed, check, MappingProxyType(dict(sampler_kwargs)))

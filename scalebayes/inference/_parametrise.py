@@ -1,9 +1,13 @@
 """Unconstrained, well-conditioned parametrisations of the families for fitting.
 
 Fits work in ``v = (log x - u0) / s`` (centred and scaled log x of the fitting points) and in
-log y. Each family maps an unconstrained vector ``theta`` to ``log y_hat(v)``, proposes a grid
-of data-driven starting points, and maps ``theta`` back to the family's natural parameters
-(in raw x), so that ``PointFit.predict`` evaluates the public family function.
+``log y - ly0`` with ``ly0 = max log y`` (so the largest fitted y is 1 and a curve's magnitude,
+1e-300 or 1e300, changes nothing but ``ly0``). Each family maps an unconstrained vector
+``theta`` to ``log y_hat(v) - ly0``, proposes a grid of data-driven starting points, and maps
+``theta`` back to the family's natural parameters (in raw x and raw y, computed in log space
+so that no intermediate overflows), so that ``PointFit.predict`` evaluates the public family
+function. Everything that depends on the data's y is computed from log y: no ``exp`` of a raw
+log y, which overflows for y near 1e308 or leaves only a floor for y near 1e-300.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ class Stats(NamedTuple):
 
     u0: jax.Array  # mean of log x
     s: jax.Array  # std of log x (at least 1e-3)
-    y_min: jax.Array
-    y_max: jax.Array
+    ly0: jax.Array  # max log y: the fit works in log y - ly0
+    log_y_min: jax.Array  # min log y - ly0 (<= 0)
     v_min: jax.Array
     v_max: jax.Array
 
@@ -42,8 +46,19 @@ def _wls(v, z, w):
     return zm - k * vm, k
 
 
-def _logit(p):
-    return jnp.log(p) - jnp.log1p(-p)
+def _log_sigmoid(t):
+    """``log(sigmoid(t))`` in numpy (the natural-parameter maps run on the host)."""
+    return -np.logaddexp(0.0, -t)
+
+
+def _log_minus(log_y, log_e):
+    """``log(y - e)`` from ``log y`` and ``log e``, with y - e floored at 1e-12 y.
+
+    Fitting points have ``e < y``; masked (held-out or padding) points may not, and must stay
+    finite because they enter weighted sums with weight 0.
+    """
+    ratio = jnp.minimum(jnp.exp(log_e - log_y), 1.0 - 1e-12)
+    return log_y + jnp.log1p(-ratio)
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ class _M1(Parametrisation):
 
     def natural(self, theta, st):
         c = theta[1] / st["s"]
-        return {"beta": float(np.exp(theta[0] - c * st["u0"])), "c": float(c)}
+        return {"beta": float(np.exp(theta[0] - c * st["u0"] + st["ly0"])), "c": float(c)}
 
 
 _FLOOR_FRACTIONS = (-4.0, -1.0, 0.5, 2.0, 4.0)
@@ -83,14 +98,13 @@ _FLOOR_FRACTIONS = (-4.0, -1.0, 0.5, 2.0, 4.0)
 class _M2(Parametrisation):
     # y = e + exp(b + k v), e = y_min * sigmoid(t_e)
     def log_predict(self, theta, v, st):
-        e = st.y_min * jax.nn.sigmoid(theta[0])
-        return jnp.logaddexp(jnp.log(e), theta[1] + theta[2] * v)
+        log_e = st.log_y_min + jax.nn.log_sigmoid(theta[0])
+        return jnp.logaddexp(log_e, theta[1] + theta[2] * v)
 
     def starts(self, v, log_y, w, st):
         out = []
         for te in _FLOOR_FRACTIONS:
-            e = st.y_min * jax.nn.sigmoid(te)
-            z = jnp.log(jnp.maximum(jnp.exp(log_y) - e, 1e-12))
+            z = _log_minus(log_y, st.log_y_min + jax.nn.log_sigmoid(te))
             a, k = _wls(v, z, w)
             out.append(jnp.stack([jnp.asarray(te, a.dtype), a, k]))
         return jnp.stack(out)
@@ -98,8 +112,8 @@ class _M2(Parametrisation):
     def natural(self, theta, st):
         c = theta[2] / st["s"]
         return {
-            "eps_inf": float(st["y_min"] / (1.0 + np.exp(-theta[0]))),
-            "beta": float(np.exp(theta[1] - c * st["u0"])),
+            "eps_inf": float(np.exp(st["ly0"] + st["log_y_min"] + _log_sigmoid(theta[0]))),
+            "beta": float(np.exp(theta[1] - c * st["u0"] + st["ly0"])),
             "c": float(c),
         }
 
@@ -124,36 +138,35 @@ class _M3(Parametrisation):
     def natural(self, theta, st):
         c = float(np.exp(theta[1]))
         return {
-            "beta": float(np.exp(theta[0] + c * st["u0"])),
+            "beta": float(np.exp(theta[0] + c * st["u0"] + st["ly0"])),
             "gamma": float(np.exp(theta[2] - st["u0"])),
             "c": c,
         }
 
 
 def _m4_parts(theta, st):
-    e_inf = st.y_min * jax.nn.sigmoid(theta[0])
-    span = jnp.exp(theta[1])
+    log_e_inf = st.log_y_min + jax.nn.log_sigmoid(theta[0])
     alpha = jnp.clip(jnp.exp(theta[2]), 1e-3, _ALPHA_MAX)
     k = -jnp.exp(theta[4])
-    return e_inf, span, alpha, theta[3], k
+    return log_e_inf, theta[1], alpha, theta[3], k
 
 
 class _M4(Parametrisation):
-    # e_inf = y_min sigmoid(t0), eps_0 = e_inf + exp(t1), alpha = exp(t2),
+    # in units of max y: e_inf = y_min sigmoid(t0), eps_0 = e_inf + exp(t1), alpha = exp(t2),
     # log beta + c log x = b + k v with k = -exp(t4) (falling curves)
     def log_predict(self, theta, v, st):
-        e_inf, span, alpha, b, k = _m4_parts(theta, st)
-        rhs = b + k * v - (1.0 - alpha) * jnp.log(span)
+        log_e_inf, log_span, alpha, b, k = _m4_parts(theta, st)
+        rhs = b + k * v - (1.0 - alpha) * log_span
         t = solve_logit(rhs, alpha)
-        return jnp.logaddexp(jnp.log(e_inf), jnp.log(span) + jax.nn.log_sigmoid(t))
+        return jnp.logaddexp(log_e_inf, log_span + jax.nn.log_sigmoid(t))
 
     def starts(self, v, log_y, w, st):
-        y = jnp.exp(log_y)
+        y = jnp.exp(log_y)  # <= 1: log y is relative to its maximum
         out = []
         grid = itertools.product((-3.0, 0.0, 3.0), (1.002, 1.05, 1.5), (0.5, 1.0, 2.0))
         for te, top, alpha in grid:
-            e_inf = st.y_min * jax.nn.sigmoid(te)
-            span = st.y_max * top - e_inf
+            e_inf = jnp.exp(st.log_y_min) * jax.nn.sigmoid(te)
+            span = top - e_inf
             wv = jnp.clip((y - e_inf) / span, 1e-6, 1 - 1e-6)
             z = jnp.log(wv) - alpha * jnp.log1p(-wv) + (1.0 - alpha) * jnp.log(span)
             b, k = _wls(v, z, w)
@@ -170,15 +183,15 @@ class _M4(Parametrisation):
         return jnp.stack(out)
 
     def natural(self, theta, st):
-        e_inf = float(st["y_min"] / (1.0 + np.exp(-theta[0])))
-        span = float(np.exp(theta[1]))
+        # raw y = exp(ly0) y_fit: (y - e) / (e0 - y)^alpha scales by exp((1 - alpha) ly0)
+        log_e_inf = st["ly0"] + st["log_y_min"] + _log_sigmoid(theta[0])
         alpha = float(np.clip(np.exp(theta[2]), 1e-3, _ALPHA_MAX))
         c = -float(np.exp(theta[4])) / st["s"]
         return {
-            "eps_inf": e_inf,
-            "eps_0": e_inf + span,
+            "eps_inf": float(np.exp(log_e_inf)),
+            "eps_0": float(np.exp(np.logaddexp(log_e_inf, st["ly0"] + theta[1]))),
             "alpha": alpha,
-            "beta": float(np.exp(theta[3] - c * st["u0"])),
+            "beta": float(np.exp(theta[3] - c * st["u0"] + (1.0 - alpha) * st["ly0"])),
             "c": c,
         }
 
@@ -197,15 +210,14 @@ class _BNSL(Parametrisation):
     max_starts: int = 64
 
     def log_predict(self, theta, v, st):
-        a = st.y_min * jax.nn.sigmoid(theta[0])
+        log_a = st.log_y_min + jax.nn.log_sigmoid(theta[0])
         body = theta[1] - theta[2] * v
         for i in range(self.n_breaks):
             delta, k, phi = theta[3 + 3 * i], theta[4 + 3 * i], jnp.exp(theta[5 + 3 * i])
             body = body - k * phi * jax.nn.softplus((v - delta) / phi)
-        return jnp.logaddexp(jnp.log(a), body)
+        return jnp.logaddexp(log_a, body)
 
     def starts(self, v, log_y, w, st):
-        y = jnp.exp(log_y)
         n = self.n_breaks
         positions = _BNSL_POSITIONS
         slopes = _BNSL_SLOPES
@@ -220,8 +232,7 @@ class _BNSL(Parametrisation):
             combos = [combos[i] for i in idx]
         out = []
         for te, pos, sl in combos:
-            a = st.y_min * jax.nn.sigmoid(te)
-            z = jnp.log(jnp.maximum(y - a, 1e-12))
+            z = _log_minus(log_y, st.log_y_min + jax.nn.log_sigmoid(te))
             b0, k = _wls(v, z, w)
             scale = jnp.abs(k) + 0.1
             parts = [jnp.asarray(te, b0.dtype), b0, -k]
@@ -238,8 +249,8 @@ class _BNSL(Parametrisation):
         s, u0 = st["s"], st["u0"]
         c0 = float(theta[2] / s)
         out = {
-            "a": float(st["y_min"] / (1.0 + np.exp(-theta[0]))),
-            "b": float(np.exp(theta[1] + c0 * u0)),
+            "a": float(np.exp(st["ly0"] + st["log_y_min"] + _log_sigmoid(theta[0]))),
+            "b": float(np.exp(theta[1] + c0 * u0 + st["ly0"])),
             "c0": c0,
         }
         for i in range(self.n_breaks):

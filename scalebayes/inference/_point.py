@@ -9,10 +9,22 @@ curve.
 The objective is the reference estimators' space: log residuals,
 ``mean((log y_hat(x) - log y)^2)`` over the fitting points, plus a tiny ridge on the
 (normalised, unconstrained) parameters that keeps unidentifiable directions finite.
+
+A fit never returns a non-finite parameter or prediction: the parametrisations work in log y
+relative to the curve's largest y (so magnitudes from 1e-300 to 1e308 fit alike), every fit is
+checked by evaluating the public family at its fitting points, a curve that fails is refitted
+from other starts (shrunk towards the normalised origin, with larger ridges), and a curve that
+still fails (e.g. y near 1e308, whose natural parameters are beyond float64) raises a
+``ValueError`` that names it and says why.
+
+[`predict_fits`][scalebayes.inference.predict_fits] evaluates many fits at once: fits are
+grouped by family and number of breaks, padded to power-of-two buckets and evaluated by one
+compiled call per group; ``PointFit.predict`` goes through the same compiled path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +32,7 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike
 
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -38,6 +51,12 @@ _SCREEN_ITER = 15
 _SCREEN_RIDGE = 3e-3
 DEFAULT_RIDGE = 1e-6
 _KEEP = 4
+# The retries of a curve whose fit is not finite: starts shrunk by this factor towards the
+# normalised origin (floor at the data's minimum, span and slope of order one), with the ridge
+# raised to each of these in turn (a MAP fit that keeps poorly determined directions, e.g.
+# M4's alpha running into its clip, where beta ~ y^(1 - alpha) overflows, near the origin).
+_RETRY_SHRINK = 0.5
+_RETRY_RIDGES = (_SCREEN_RIDGE, 3e-2, 1e-1)
 # BNSL break selection: held-out mean squared log errors closer than this count as ties.
 _BREAKS_REL_TOL = 0.5
 _BREAKS_ABS_TOL = 1e-4
@@ -55,6 +74,10 @@ class PointFit:
         n_breaks: for BNSL, the number of breaks used (else ``None``).
         heldout_errors: for BNSL with automatic breaks, the held-out mean squared log error of
             each candidate number of breaks (``inf`` where a candidate had too few points).
+        name: the curve's name when ``fit_curves`` was given names (used in error messages).
+        ridge: the ridge weight of this fit: the one requested, or a larger one (up to 0.1, a
+            MAP fit that shrinks poorly determined directions) when the first fit had no
+            finite representation and a retry from other starts found one.
     """
 
     family: str
@@ -64,15 +87,23 @@ class PointFit:
     y: np.ndarray
     n_breaks: int | None = None
     heldout_errors: tuple[float, ...] | None = field(default=None)
+    name: str | None = None
+    ridge: float | None = None
 
     def predict(self, x) -> np.ndarray:
-        """The fitted curve at ``x`` (any shape, > 0), as float64."""
+        """The fitted curve at ``x`` (any shape, > 0), as float64.
+
+        Compiled once per family and bucket of sizes (see
+        [`predict_fits`][scalebayes.inference.predict_fits]), so repeated calls do not retrace.
+
+        Raises:
+            ValueError: for x that is not finite and > 0, or where the fitted curve leaves
+                float64's range.
+        """
         x = np.asarray(x, dtype=np.float64)
         if np.any(~np.isfinite(x)) or np.any(x <= 0):
             raise ValueError("predict: x must be finite and > 0")
-        fam = get_family(self.family, n_breaks=self.n_breaks)
-        with x64():
-            return np.asarray(fam(jnp.asarray(x), self.params), dtype=np.float64)
+        return predict_fits([self], [x.ravel()])[0].reshape(x.shape)
 
     @property
     def fitted(self) -> np.ndarray:
@@ -92,16 +123,21 @@ def _stats(v_raw, w) -> Stats:
     return u0, s
 
 
-def _fit_one(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge):
-    """Fit one padded curve: returns (theta, loss, stats tuple)."""
+def _fit_one(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ridge):
+    """Fit one padded curve: returns (theta, loss, stats tuple).
+
+    ``retry`` starts from the family's starts shrunk towards the origin (the later attempts
+    for a curve whose first fit is not finite; they also pass a larger ``ridge``).
+    """
     u0, s = _stats(log_x, w)
     v = (log_x - u0) / s
     big = jnp.asarray(1e30, log_y.dtype)
-    y_min = jnp.exp(jnp.min(jnp.where(w > 0, log_y, big)))
-    y_max = jnp.exp(jnp.max(jnp.where(w > 0, log_y, -big)))
+    ly0 = jnp.max(jnp.where(w > 0, log_y, -big))
+    log_y = log_y - ly0  # every family fits y / max(y): its magnitude only enters natural()
+    log_y_min = jnp.min(jnp.where(w > 0, log_y, big))
     v_min = jnp.min(jnp.where(w > 0, v, big))
     v_max = jnp.max(jnp.where(w > 0, v, -big))
-    st = Stats(u0, s, y_min, y_max, v_min, v_max)
+    st = Stats(u0, s, ly0, log_y_min, v_min, v_max)
     sqrt_w = jnp.sqrt(w / jnp.sum(w))
 
     def residual(theta, ridge):
@@ -114,6 +150,8 @@ def _fit_one(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge):
     # Successive halving of the starts: a few iterations from every start, then the
     # remaining iterations from the most promising ones only.
     starts = par.starts(v, log_y, w, st)
+    if retry:
+        starts = _RETRY_SHRINK * starts
     n_first = min(_SCREEN_ITER, n_iter // 2)
     screened = jax.vmap(lambda t0: solve(t0, n_first, _SCREEN_RIDGE))(starts)
     keep = jnp.argsort(screened.loss)[: min(_KEEP, starts.shape[0])]
@@ -126,15 +164,15 @@ def _fit_one(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge):
     return theta, jnp.sum(r**2), st
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _fit_batch(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge):
-    return jax.vmap(lambda a, b, c: _fit_one(par, n_iter, a, b, c, ridge))(log_x, log_y, w)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _fit_batch(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ridge):
+    return jax.vmap(lambda a, b, c: _fit_one(par, n_iter, retry, a, b, c, ridge))(log_x, log_y, w)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
 def _log_predict_batch(par: Parametrisation, theta, st: Stats, log_x):
     def one(th, st_one, lx):
-        return par.log_predict(th, (lx - st_one.u0) / st_one.s, st_one)
+        return par.log_predict(th, (lx - st_one.u0) / st_one.s, st_one) + st_one.ly0
 
     return jax.vmap(one)(theta, st, log_x)
 
@@ -148,9 +186,12 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
         raise ValueError("no curves to fit")
     out_x, out_y = [], []
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        x = np.asarray(x, dtype=np.float64).ravel()
-        y = np.asarray(y, dtype=np.float64).ravel()
-        where = f"curve {i}" if names is None else f"curve {names[i]!r}"
+        where = _label(i, names)
+        try:
+            x = np.asarray(x, dtype=np.float64).ravel()
+            y = np.asarray(y, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{where}: x and y must be arrays of numbers ({error})") from None
         if x.shape != y.shape:
             raise ValueError(f"{where}: x has {x.size} points but y has {y.size}")
         if x.size < min_points:
@@ -163,6 +204,10 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
         out_x.append(x[order])
         out_y.append(y[order])
     return out_x, out_y
+
+
+def _label(i: int, names) -> str:
+    return f"curve {i}" if names is None else f"curve {names[i]!r}"
 
 
 def _pad(xs, ys, masks=None):
@@ -180,9 +225,9 @@ def _pad(xs, ys, masks=None):
     return log_x, log_y, w
 
 
-def _run(par, n_iter, ridge, log_x, log_y, w):
+def _run(par, n_iter, ridge, log_x, log_y, w, retry=False):
     arrays = (jnp.asarray(log_x), jnp.asarray(log_y), jnp.asarray(w), jnp.asarray(ridge))
-    theta, loss, st = _fit_batch(par, n_iter, *arrays)
+    theta, loss, st = _fit_batch(par, n_iter, retry, *arrays)
     return np.asarray(theta), np.asarray(loss), st
 
 
@@ -224,7 +269,9 @@ def fit_curves(
         One [`PointFit`][scalebayes.inference.PointFit] per curve, in order.
 
     Raises:
-        ValueError: for an unknown family or bad data, naming the curve.
+        ValueError: for an unknown family or bad data, naming the curve; also for a curve
+            whose fit has no finite representation even after a retry from other starts
+            (e.g. a natural parameter beyond float64's range), naming the curve and why.
     """
     family = str(family).lower()
     if family not in POINT_FAMILIES:
@@ -240,31 +287,102 @@ def fit_curves(
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
     xs, ys = _validate(xs, ys, min_points=2 if family == "m1" else 3, names=names)
+    labels = [_label(i, names) for i in range(len(xs))]
+    names = None if names is None else [str(n) for n in names]
     with x64():
         if family == "bnsl" and n_breaks is None:
-            return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge)
+            return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names)
         k = 1 if n_breaks is None else n_breaks
-        par = get_parametrisation(family, k)
-        theta, loss, st = _run(par, n_iter, ridge, *_pad(xs, ys))
-        return [
-            _to_fit(par, family, theta[i], loss[i], _stats_row(st, i), xs[i], ys[i], k)
-            for i in range(len(xs))
-        ]
+        return _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names)
 
 
-def _to_fit(par, family, theta, loss, st, x, y, k, heldout=None) -> PointFit:
+def _to_fit(par, family, theta, loss, st, x, y, k) -> PointFit:
+    with np.errstate(over="ignore", under="ignore"):  # checked by _failure
+        params = par.natural(theta, st)
     return PointFit(
         family=family,
-        params=par.natural(theta, st),
+        params=params,
         loss=float(loss),
         x=x,
         y=y,
         n_breaks=k if family == "bnsl" else None,
-        heldout_errors=heldout,
     )
 
 
-def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge):
+def _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, retry) -> list[PointFit]:
+    par = get_parametrisation(family, k)
+    theta, loss, st = _run(par, n_iter, ridge, *_pad(xs, ys), retry=retry)
+    fits = []
+    for i in range(len(xs)):
+        fit = _to_fit(par, family, theta[i], loss[i], _stats_row(st, i), xs[i], ys[i], k)
+        extra = {
+            "heldout_errors": None if heldout is None else heldout[i],
+            "name": None if names is None else names[i],
+            "ridge": float(ridge),
+        }
+        fits.append(dataclasses.replace(fit, **extra))
+    return fits
+
+
+def _failure(fit: PointFit, fitted: np.ndarray) -> str | None:
+    """Why a fit is unusable (``None`` if it is fine): non-finite loss, parameter or fitted y."""
+    if not np.isfinite(fit.loss):
+        return "the least-squares loss is not finite from any start"
+    bad = [f"{name} = {value}" for name, value in fit.params.items() if not np.isfinite(value)]
+    if bad:
+        return (
+            f"the fitted parameter {', '.join(bad)} is outside float64's range (the curve's "
+            "magnitude is too extreme for the family's natural parameters); divide y by a "
+            "constant (e.g. its maximum) or rescale x"
+        )
+    wrong = ~(np.isfinite(fitted) & (fitted > 0))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        return (
+            f"its natural parameters {fit.params} evaluate to {fitted[i]} at x = {fit.x[i]:.6g} "
+            "(they cannot represent the fitted curve in float64); divide y by a constant "
+            "(e.g. its maximum) or rescale x"
+        )
+    return None
+
+
+def _failures(fits: Sequence[PointFit]) -> dict[int, str]:
+    fitted = _predict_raw(fits, [f.x for f in fits])
+    reasons = {i: _failure(f, y) for i, (f, y) in enumerate(zip(fits, fitted, strict=True))}
+    return {i: r for i, r in reasons.items() if r is not None}
+
+
+def _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, heldout=None):
+    """Fit a group; refit the curves that fail from other starts; raise if one still fails.
+
+    Each retry fits only the curves still failing, from shrunk starts with a larger ridge
+    (``_RETRY_RIDGES``; the ridge is a traced argument, so the retries share one compilation).
+    """
+    fits = _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, retry=False)
+    failed = _failures(fits)
+    for retry_ridge in _RETRY_RIDGES:
+        if not failed:
+            return fits
+        bad = sorted(failed)
+
+        def pick(seq, bad=bad):
+            return None if seq is None else [seq[i] for i in bad]
+
+        sub = [pick(xs), pick(ys), n_iter, max(ridge, retry_ridge), pick(names), pick(heldout)]
+        again = _fit_group(family, k, *sub, retry=True)
+        for i, fit in zip(bad, again, strict=True):
+            fits[i] = fit
+        failed = {bad[j]: reason for j, reason in _failures(again).items()}
+    if failed:
+        i = min(failed)
+        raise ValueError(
+            f"{labels[i]}: the {family} fit has no finite representation, also after "
+            f"{len(_RETRY_RIDGES)} retries from other starts: {failed[i]}"
+        )
+    return fits
+
+
+def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names):
     n = np.array([x.size for x in xs])
     n_hold = np.maximum(1, np.round(holdout_fraction * n)).astype(int)
     train_masks = [np.arange(m) < m - h for m, h in zip(n, n_hold, strict=True)]
@@ -287,13 +405,16 @@ def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge):
     out: list[PointFit | None] = [None] * len(xs)
     for k in np.unique(choice):
         idx = np.flatnonzero(choice == k)
-        par = get_parametrisation("bnsl", int(k))
-        sub_x, sub_y = [xs[i] for i in idx], [ys[i] for i in idx]
-        theta, loss, st = _run(par, n_iter, ridge, *_pad(sub_x, sub_y))
-        for j, i in enumerate(idx):
-            heldout = tuple(float(e) for e in errors[i])
-            row = _stats_row(st, j)
-            out[i] = _to_fit(par, "bnsl", theta[j], loss[j], row, xs[i], ys[i], int(k), heldout)
+
+        def pick(seq, idx=idx):
+            return None if seq is None else [seq[i] for i in idx]
+
+        heldout = [tuple(float(e) for e in errors[i]) for i in idx]
+        fits = _fit_checked(
+            "bnsl", int(k), pick(xs), pick(ys), n_iter, ridge, pick(labels), pick(names), heldout
+        )
+        for i, fit in zip(idx, fits, strict=True):
+            out[i] = fit
     return out
 
 
@@ -316,3 +437,88 @@ def _choose_breaks(errors: np.ndarray, n: np.ndarray) -> np.ndarray:
 def fit_curve(family: str, x, y, **kwargs) -> PointFit:
     """Fit one curve; see [`fit_curves`][scalebayes.inference.fit_curves] for the arguments."""
     return fit_curves(family, [x], [y], **kwargs)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# batched prediction
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _predict_batch(family: str, n_breaks: int | None, params: dict, x):
+    """The family at padded x, vmapped over fits: params ``{name: (n,)}``, x ``(n, m)``."""
+    fam = get_family(family, n_breaks=n_breaks)
+    return jax.vmap(lambda p, xi: fam(xi, p))(params, x)
+
+
+def _predict_raw(fits: Sequence[PointFit], xs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Predictions of each fit at its (validated, 1-D float64) x, one compiled call per group."""
+    out: list[np.ndarray] = [np.empty(0)] * len(fits)
+    groups: dict[tuple[str, int | None], list[int]] = {}
+    for i, fit in enumerate(fits):
+        groups.setdefault((fit.family, fit.n_breaks), []).append(i)
+    with x64():
+        for (family, n_breaks), idx in groups.items():
+            names = get_family(family, n_breaks=n_breaks).param_names
+            n_fits = _bucket(len(idx), minimum=1)
+            n_x = _bucket(max(xs[i].size for i in idx))
+            rows = [idx[j] if j < len(idx) else idx[0] for j in range(n_fits)]
+            params = {
+                name: jnp.asarray(np.array([fits[i].params[name] for i in rows], np.float64))
+                for name in names
+            }
+            x = np.ones((n_fits, n_x))
+            for j, i in enumerate(rows):
+                x[j, : xs[i].size] = xs[i]
+            y = np.asarray(_predict_batch(family, n_breaks, params, jnp.asarray(x)), np.float64)
+            for j, i in enumerate(idx):
+                out[i] = y[j, : xs[i].size]
+    return out
+
+
+def predict_fits(fits: Sequence[PointFit], xs: Sequence[ArrayLike]) -> list[np.ndarray]:
+    """Evaluate many point fits at once, each at its own x (float64).
+
+    Fits are grouped by ``(family, n_breaks)``; each group is padded to power-of-two buckets
+    (number of fits, and points per fit, at least 8) and evaluated by one jitted, vmapped call
+    of the public family function, so a study compiles a handful of shapes, not one per curve.
+
+    Args:
+        fits: [`PointFit`][scalebayes.inference.PointFit]s, e.g. from
+            [`fit_curves`][scalebayes.inference.fit_curves]; families may be mixed.
+        xs: per fit, the x to predict at (any shape; finite, > 0).
+
+    Returns:
+        One float64 array per fit, with the shape of its x.
+
+    Raises:
+        TypeError: for an entry of ``fits`` that is not a ``PointFit``.
+        ValueError: for mismatched lengths, x that is not finite and > 0, or a fit whose
+            curve leaves float64's range at one of its x (naming the fit and the x).
+    """
+    fits, xs = list(fits), list(xs)
+    if len(fits) != len(xs):
+        raise ValueError(f"predict_fits: got {len(fits)} fits but {len(xs)} x arrays")
+    arrays, labels = [], []
+    for i, (fit, x) in enumerate(zip(fits, xs, strict=True)):
+        if not isinstance(fit, PointFit):
+            raise TypeError(f"predict_fits: fits[{i}] is a {type(fit).__name__}, not a PointFit")
+        labels.append(f"fit {i}" if fit.name is None else f"fit {i} (curve {fit.name!r})")
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"predict_fits: xs[{i}] is not an array of numbers") from error
+        if np.any(~np.isfinite(x)) or np.any(x <= 0):
+            raise ValueError(f"predict_fits: xs[{i}] ({labels[i]}) must be finite and > 0")
+        arrays.append(x)
+    flat = _predict_raw(fits, [x.ravel() for x in arrays])
+    out = []
+    for fit, x, y, label in zip(fits, arrays, flat, labels, strict=True):
+        bad = ~np.isfinite(y)
+        if bad.any():
+            where = x.ravel()[int(np.argmax(bad))]
+            raise ValueError(
+                f"predict: the {fit.family} {label} is {y[int(np.argmax(bad))]} at "
+                f"x = {where:.6g} (the fitted curve leaves float64's range there)"
+            )
+        out.append(y.reshape(x.shape))
+    return out

@@ -2,18 +2,17 @@
 
 ``add_ntk_study(subparsers)`` defines the arguments (no heavy imports);
 ``run_ntk_study_command(args)`` loads the data, runs the study, prints the tables and writes
-the plot. Bad input raises ``ValueError`` with a one-line message (the command line reports
-it with exit status 2).
+the plot. Bad input raises ``ValueError`` with a one-line message (``scalebayes.cli.main``
+reports it with exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
-from .._argtypes import positive
+from .._argtypes import check_readable, figure_file, positive
 
 
 def _sizes(text: str) -> tuple[int, int]:
@@ -111,7 +110,12 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--rtol", type=_positive(float), default=0.1, help="plateau tolerance")
     parser.add_argument("--calorimeter-n", type=_positive(int), default=4000, help="showers")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--plot", type=Path, metavar="OUT.png", help="write a log-log plot")
+    parser.add_argument(
+        "--plot",
+        type=figure_file(),
+        metavar="OUT.png",
+        help="write a log-log PNG plot (checked before any work)",
+    )
     return parser
 
 
@@ -134,19 +138,17 @@ def _default_learning_rates(config, dataset, sizes, args) -> list[float]:
 def run_ntk_study_command(args: argparse.Namespace) -> int:
     """Run ``scalebayes ntk-study``: print the tables and write the plot.
 
-    Bad input (``ValueError``) is reported as one line on stderr with exit status 2, as the
-    other subcommands do.
-
     Returns:
-        0 on success, 2 for bad input.
+        0 on success.
+
+    Raises:
+        ValueError: For bad input, in one line (a diverging finite-width run says to lower
+            ``--lrs``).
     """
     try:
         return _run(args)
-    except (ValueError, FloatingPointError) as error:
-        prog = getattr(args, "_prog", "scalebayes ntk-study")
-        hint = "; lower --lrs" if isinstance(error, FloatingPointError) else ""
-        print(f"{prog}: error: {error}{hint}", file=sys.stderr)
-        return 2
+    except FloatingPointError as error:
+        raise ValueError(f"{error}; lower --lrs") from error
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -155,15 +157,10 @@ def _run(args: argparse.Namespace) -> int:
     from ._report import run_ntk_study
     from ._study import log_sizes
 
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise ValueError(f"--plot: directory {args.plot.parent} does not exist; create it first")
     if args.npz is not None:
         if args.task is None:
             raise ValueError("--npz needs --task classification or --task regression")
-        try:
-            dataset = load_npz(args.npz, task=args.task)
-        except OSError as error:
-            raise ValueError(f"cannot read {args.npz}: {error.strerror or error}") from error
+        dataset = load_npz(check_readable(args.npz), task=args.task)
     elif args.dataset == "digits":
         dataset = load_digits()
     else:

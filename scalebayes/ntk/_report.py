@@ -7,7 +7,6 @@ draws the log-log plot.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -103,11 +102,12 @@ class NTKStudy:
         return _table(["network", "members/draws", "seconds"], rows)
 
     def plot(self, path: str | Path) -> None:
-        """Log-log plot of ``mu_L``, ``sigma_L`` and ``eps_L`` against ``N`` (PNG)."""
+        """Log-log plot of ``mu_L``, ``sigma_L`` and ``eps_L`` against ``N`` (.png, .pdf or
+        .svg, by the extension)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        from .._io import atomic_write_bytes
+        from .._io import write_figure
 
         fig = Figure(figsize=(13, 4), layout="constrained")
         FigureCanvasAgg(fig)
@@ -130,9 +130,7 @@ class NTKStudy:
             f"{self.dataset}: depth {self.config.depth}, W_std {self.config.W_std:.3g}, "
             f"b_std {self.config.b_std:.3g}, {self.config.activation}, {self.n_test} test points"
         )
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        write_figure(fig, path, dpi=110)
 
 
 def run_ntk_study(

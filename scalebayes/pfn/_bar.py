@@ -180,6 +180,40 @@ class BarDistribution(eqx.Module):
         mid = mid.at[0].set(b[1] - s_left * tail).at[-1].set(b[-2] + s_right * tail)
         return jnp.sum(p * mid, axis=-1)
 
+    def clipped_mean(self, logits: Float[Array, "... K"], low: float = 0.0) -> Array:
+        """The mean of ``max(Y, low)``: the distribution with its mass below ``low`` moved to it.
+
+        Per bucket, in closed form: an inner bucket ``[b_k, b_{k+1})`` gives its midpoint if
+        ``b_k >= low``, ``low`` if ``b_{k+1} <= low``, and ``low + (b_{k+1} - low)^2 / (2 w_k)``
+        if it straddles ``low``. With ``H`` a unit half-normal and ``d = b_1 - low > 0``, the
+        left tail ``b_1 - s_0 H`` gives ``low + d erf(d / (s_0 sqrt 2)) -
+        s_0 sqrt(2/pi) (1 - exp(-d^2 / (2 s_0^2)))`` (``low`` if ``d <= 0``); with
+        ``a = (low - b_{K-1}) / s_{K-1} > 0`` the right tail ``b_{K-1} + s_{K-1} H`` gives
+        ``low + (b_{K-1} - low) erfc(a / sqrt 2) + s_{K-1} sqrt(2/pi) exp(-a^2 / 2)`` (its mean
+        if ``a <= 0``). Equals [`mean`][scalebayes.pfn.BarDistribution.mean] when no mass lies
+        below ``low``.
+        """
+        b, w, s_left, s_right = self._parts()
+        p = jnp.exp(self.log_masses(logits))
+        tail = math.sqrt(2.0 / math.pi)
+        lo, hi = b[:-1], b[1:]
+        straddle = low + jnp.square(jnp.maximum(hi - low, 0.0)) / (2.0 * w)
+        part = jnp.where(lo >= low, lo + 0.5 * w, jnp.where(hi <= low, low, straddle))
+        d = jnp.maximum(b[1] - low, 0.0)
+        left = (
+            low
+            + d * erf(d / (s_left * _SQRT2))
+            + s_left * tail * jnp.expm1(-0.5 * jnp.square(d / s_left))
+        )
+        a = (low - b[-2]) / s_right
+        right = jnp.where(
+            a > 0,
+            low + (b[-2] - low) * erfc(a / _SQRT2) + s_right * tail * jnp.exp(-0.5 * a**2),
+            b[-2] + s_right * tail,
+        )
+        part = part.at[0].set(left).at[-1].set(right)
+        return jnp.sum(p * part, axis=-1)
+
     def sample(self, key: Array, logits: Float[Array, "... K"], n: int) -> Array:
         """``n`` draws by inverse-CDF sampling, shape ``(n,) + logits.shape[:-1]``."""
         u = jax.random.uniform(key, (n, *logits.shape[:-1]), minval=1e-7, maxval=1.0 - 1e-7)

@@ -1,15 +1,15 @@
 """The ``scalebayes train-pfn`` and ``scalebayes extrapolate`` subcommands.
 
 ``add_*`` define the arguments without heavy imports; ``run_*`` import JAX when they run.
-Bad input raises ``ValueError`` with a one-line message (exit status 2 on the command line).
+Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
+``scalebayes.cli.main`` reports with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .._argtypes import positive, positive_floats
+from .._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -37,7 +37,7 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         help="model size (see scalebayes.pfn.CONFIGS)",
     )
     parser.add_argument("--steps", type=_positive_int, required=True, help="total steps")
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--out", type=output_dir, required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint")
     parser.add_argument("--batch-size", type=_positive_int, default=64)
     parser.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
@@ -48,6 +48,36 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         type=float,
         default=0.0,
         help="fraction of curves trained with random (interpolating) context sets",
+    )
+    parser.add_argument(
+        "--prior",
+        choices=("nslpfn", "scalefree", "mixture"),
+        default="nslpfn",
+        help="curve prior: NSL-PFN's, the scale-free far-extrapolation prior, or a mixture",
+    )
+    parser.add_argument(
+        "--prior-mix",
+        type=float,
+        default=0.5,
+        help="scale-free fraction of each batch with --prior mixture (default 0.5)",
+    )
+    parser.add_argument(
+        "--input",
+        choices=("nslpfn", "log-relative"),
+        default=None,
+        help="input encoding (default: nslpfn for the NSL-PFN prior, else log-relative)",
+    )
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.0,
+        help="keep a moving average of the weights with this decay (0 = off); it is exported",
+    )
+    parser.add_argument(
+        "--init-from",
+        default=None,
+        metavar="MODEL",
+        help="warm start from these weights (checkpoint or shipped name), fresh optimiser",
     )
     parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
     parser.add_argument("--seed", type=int, default=0)
@@ -78,18 +108,20 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         interpolation=args.interpolation,
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
+        prior=args.prior,
+        prior_mix=args.prior_mix,
+        input=args.input,
+        ema_decay=args.ema_decay,
     )
-    try:
-        path = train(
-            config,
-            args.out,
-            resume=args.resume,
-            max_steps=args.chunk_steps,
-            max_seconds=args.max_seconds,
-            progress=not args.no_progress,
-        )
-    except FileExistsError as error:
-        raise ValueError(str(error)) from None
+    path = train(
+        config,
+        args.out,
+        resume=args.resume,
+        init_from=args.init_from,
+        max_steps=args.chunk_steps,
+        max_seconds=args.max_seconds,
+        progress=not args.no_progress,
+    )
     from ._checkpoint import read_meta
 
     meta = read_meta(path)
@@ -112,7 +144,9 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
             "print the median and the 5/25/75/95% quantiles at each --to x."
         ),
     )
-    parser.add_argument("csv", type=Path, help="CSV file of observed points")
+    parser.add_argument(
+        "csv", type=readable_file, metavar="FILE.csv", help="CSV file of observed points"
+    )
     parser.add_argument(
         "--to",
         type=_targets,
@@ -120,7 +154,13 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="comma-separated x values to predict at, e.g. 1e10,1e11",
     )
     parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
-    parser.add_argument("--plot", type=Path, default=None, help="write a fan chart PNG here")
+    parser.add_argument(
+        "--plot",
+        type=figure_file(),
+        default=None,
+        metavar="OUT.png",
+        help="write a fan chart here (.png, .pdf or .svg; checked before any work)",
+    )
     return parser
 
 

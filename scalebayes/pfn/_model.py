@@ -10,7 +10,8 @@ feed-forward blocks whose output projections (and the attention output projectio
 zero, and the decoder ``d -> d_ff -> GELU -> K`` gives the logits of a
 [`BarDistribution`][scalebayes.pfn.BarDistribution] at every slot.
 
-Inputs are normalised inside the model as in NSL-PFN: ``(v - 0.5) / sqrt(1/12)`` for x and y.
+Inputs are standardised inside the model by the config's input encoding (see ``_inputs.py``;
+NSL-PFN's: ``(v - 0.5) / sqrt(1/12)`` for x and y).
 ``compute_dtype`` (e.g. ``jnp.bfloat16``) runs the matrix products in that precision while the
 parameters stay float32; LayerNorm statistics, softmax and the logits are float32.
 """
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-_SCALE = math.sqrt(1.0 / 12.0)
+from ._inputs import check_input, normalise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,11 @@ class PFNConfig:
         n_buckets: buckets of the bar distribution.
         dropout: dropout rate in attention and feed-forward outputs during training (NSL-PFN:
             0.2; the named configs use 0 because training never revisits a synthetic curve).
+        input: how a curve enters the network, one of
+            [`INPUTS`][scalebayes.pfn._inputs.INPUTS]: ``"nslpfn"`` (x mapped linearly into
+            [0.01, 1] over context and queries, as NSL-PFN) or ``"log-relative"`` (x as
+            ``log10(x / max x_context)``, y as ``y / max y_context``; scale-free and
+            query-independent). Checkpoints without the field are ``"nslpfn"``.
     """
 
     name: str = "custom"
@@ -50,8 +56,10 @@ class PFNConfig:
     d_ff: int = 256
     n_buckets: int = 1000
     dropout: float = 0.0
+    input: str = "nslpfn"
 
     def __post_init__(self):
+        check_input(self.input)
         for field in ("n_layers", "d_model", "n_heads", "d_ff", "n_buckets"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -208,8 +216,9 @@ class PFNModel(eqx.Module):
         """Bar-distribution logits at every slot.
 
         Args:
-            x: normalised x of each slot (in the prior's [0.01, 1] space).
-            y: observed y at context slots (ignored elsewhere).
+            x: encoded x of each slot (see [`encode`][scalebayes.pfn._inputs.encode]: in
+                [0.01, 1] for ``"nslpfn"``, ``log10(x / x_ref)`` for ``"log-relative"``).
+            y: encoded y at context slots (ignored elsewhere).
             is_context: which slots are context points.
             valid: which slots are used (padding slots are False).
             key: PRNG key for dropout (training only); ``None`` disables dropout.
@@ -219,8 +228,8 @@ class PFNModel(eqx.Module):
             Float32 logits, shape ``(T, n_buckets)``.
         """
         dtype = compute_dtype
-        xn = ((x - 0.5) / _SCALE)[:, None]
-        yn = ((jnp.where(is_context, y, 0.5) - 0.5) / _SCALE)[:, None]
+        xn, yn = normalise(self.config.input, x, jnp.where(is_context, y, 0.5))
+        xn, yn = xn[:, None], yn[:, None]
         h = self.x_embed(xn, dtype) + jnp.where(
             is_context[:, None], self.y_embed(yn, dtype), jnp.zeros((), dtype)
         )

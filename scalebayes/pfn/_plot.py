@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from .._io import figure_format, write_figure
 
 _LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 _BANDS = ((0, 4, 0.18), (1, 3, 0.35))  # (lower, upper) indices into _LEVELS, alpha
@@ -40,16 +39,22 @@ def plot_fan(
             split) condition the PFN; at most 12 are drawn.
         x_to: the furthest x to extrapolate to (a sequence; its maximum is used) and the x
             values marked on the chart.
-        path: PNG file to write.
+        path: file to write: ``.png``, ``.pdf`` or ``.svg`` (the format follows the
+            extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
         y_target: the held-out y at ``x_target``.
 
     Returns:
         The written path.
+
+    Raises:
+        ValueError: If there are no curves or the extension of ``path`` is not supported
+            (checked before any prediction).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    figure_format(path)  # an unsupported extension fails before the predictions
     curves = list(curves)[:_MAX_PANELS]
     if not curves:
         raise ValueError("no curves to plot")
@@ -85,7 +90,4 @@ def plot_fan(
         ax.set_visible(False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=110, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return write_figure(fig, path, dpi=110)

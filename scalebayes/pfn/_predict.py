@@ -5,22 +5,38 @@
 [`PFNPrediction`][scalebayes.pfn.PFNPrediction] whose methods (median, mean, quantile,
 interval, log_prob, sample) work in the curve's own units.
 
-Real-data normalisation (NSL-PFN section 4) is built in: x is mapped linearly into
+How x and y enter the network is the model's ``config.input`` (see ``_inputs.py``). For
+``"log-relative"`` models, x enters as ``log10(x / max x_context)`` and y relative to the
+context's largest y: a prediction depends on the context and its own x only, never on the
+other queries, and ``x_range`` has no role. For ``"nslpfn"`` models (the first shipped ones),
+the real-data normalisation of NSL-PFN section 4 is built in: x is mapped linearly into
 [0.01, 1] by the min and max of the context and query x (or by an explicit ``x_range``);
-y is divided by ``y_scale`` (``"auto"``: ``max(y_context)`` when it exceeds 1, else 1, so
-curves already in (0, 1] are left as they are, as the protocol does for IC and NLP).
-Predictions are multiplied back.
+y is divided by ``y_scale`` (``"auto"``: ``max(y_context)`` at every magnitude, 1 for an
+all-zero context, so the largest observed y becomes 1, inside the prior's range of first
+values U(0.2, 1.2)). Predictions are multiplied back, so ``predict(x, k * y)`` is
+``k * predict(x, y)`` for any ``k > 0``. The study protocol passes ``y_scale=1.0`` itself.
+
+Losses and errors are never negative: the bar distribution's mass below 0 becomes a point
+mass at 0, so medians, means, quantiles, intervals and samples are ``>= 0`` and
+``log_prob`` of a negative ``y`` is ``-inf``.
 
 Many curves of different lengths are predicted in one compiled call: each curve's context
-and query points are packed into token slots padded to a power of two, and curves are
-grouped into batches of a bounded number of slots.
+and query points are packed into token slots padded to a power of two, and rows are grouped
+into batches of a bounded number of slots and of attention scores. Queries never attend to
+each other, so a curve with many queries is split into rows of at most a few hundred
+queries, each repeating the context, without changing any prediction. A context longer than
+``MAX_CONTEXT`` points is thinned (with a warning) to that many points spread evenly in
+log x, keeping the smallest and the largest x, since attention cost grows with the square of
+the number of slots.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import numbers
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,20 +50,43 @@ from jaxtyping import ArrayLike
 from ..data import nslpfn_normalise_x
 from . import _checkpoint
 from ._bar import BarDistribution
+from ._inputs import encode
 from ._model import PFNConfig, PFNModel
 
 #: The shipped model's name; ``PFN.load()`` reads ``scalebayes/pfn/weights/<name>``.
 DEFAULT_MODEL = "nslpfn-base"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+#: The most context points the network conditions on; a longer context is thinned to this
+#: many points spread evenly in log x (keeping the smallest and largest x), with a warning.
+#: The shipped models were trained on curves of at most 128 points; attention cost grows with
+#: the square of the number of slots.
+MAX_CONTEXT = 1000
 _MIN_CONTEXT = 2
+#: Queries per row before a curve's queries are split over several rows (the row is then
+#: widened to its padded slot count, so a row holds fewer than ``2 * (n + 256)`` queries).
+_MAX_QUERIES_PER_ROW = 256
+#: Per compiled call: at most this many token slots and this many attention scores per head.
 _MAX_SLOTS_PER_CALL = 2**16
+_MAX_SCORES_PER_CALL = 2**24
+#: ``y_context / y_scale`` beyond this is far outside the bars (which cover about [0, 2]).
+_MAX_SCALED_Y = 1e6
 
 
 def _as_vector(name: str, value: ArrayLike, *, positive: bool, minimum: int) -> np.ndarray:
+    raw = value if isinstance(value, np.ndarray) else None
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     try:
-        array = np.asarray(value, dtype=np.float64)
+        if raw is None:
+            raw = np.asarray(value)
+        if raw.dtype.kind not in "biufO" or (
+            raw.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in raw.flat)
+        ):
+            raise TypeError
+        array = raw.astype(np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+        kind = type(value).__name__ if raw is None else f"{type(value).__name__} of {raw.dtype}"
+        raise TypeError(f"{name} must be an array of numbers, got {kind}") from None
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
     if array.size < minimum:
@@ -64,13 +103,48 @@ def _as_vector(name: str, value: ArrayLike, *, positive: bool, minimum: int) -> 
     return array
 
 
+def _as_scale(scale, y: np.ndarray) -> float:
+    """The divisor of y: ``max(y)`` for ``"auto"`` (1 if y is all zero), else ``scale`` checked."""
+    peak = float(y.max())
+    if isinstance(scale, str):
+        if scale != "auto":
+            raise ValueError(f'y_scale must be "auto" or a positive number, got {scale!r}')
+        return peak if peak > 0 else 1.0
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(f'y_scale must be "auto" or a positive number, got {type(scale).__name__}')
+    scale = float(scale)
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"y_scale must be positive and finite, got {scale}")
+    if peak / scale > _MAX_SCALED_Y:
+        raise ValueError(
+            f"y_scale {scale:g} puts max(y_context) / y_scale at {peak / scale:g}, far outside "
+            'the PFN\'s range (about [0, 2]); use y_scale="auto" or a larger y_scale'
+        )
+    return scale
+
+
+def _thin(x: np.ndarray, limit: int) -> np.ndarray:
+    """Indices (ascending) of at most ``limit`` points of ``x`` spread evenly in log x.
+
+    Each of ``limit`` log-spaced targets from ``min(x)`` to ``max(x)`` takes its nearest
+    point, so the smallest and largest x are always kept; clustered x give fewer points.
+    """
+    order = np.argsort(x, kind="stable")
+    log_x = np.log(x[order])
+    grid = np.linspace(log_x[0], log_x[-1], limit)
+    right = np.clip(np.searchsorted(log_x, grid), 1, x.size - 1)
+    nearer_left = grid - log_x[right - 1] <= log_x[right] - grid
+    return np.sort(order[np.unique(np.where(nearer_left, right - 1, right))])
+
+
 @dataclass(frozen=True, eq=False)
 class PFNPrediction:
     """The PFN's predictive distribution at the query points of one curve.
 
     A bar distribution with half-normal tails per query (see
     [`BarDistribution`][scalebayes.pfn.BarDistribution]), in the normalised y-space, scaled
-    back by ``y_scale``. Satisfies
+    back by ``y_scale``, and censored at 0: the mass the bars put below 0 is a point mass at
+    0, so every median, mean, quantile, interval and sample is ``>= 0``. Satisfies
     [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
 
     Attributes:
@@ -86,26 +160,35 @@ class PFNPrediction:
     y_scale: float = 1.0
 
     def _eval(self, fn, arg) -> np.ndarray:
-        return np.asarray(_bar_call(self.bar, fn, jnp.asarray(self.logits), arg), np.float64)
+        # pad the queries to a power of two, so that curves with different numbers of
+        # queries share one compiled program (rows are independent; the padding is dropped)
+        n = self.logits.shape[0]
+        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits[:n] = self.logits
+        if fn == "log_prob":
+            arg = jnp.concatenate([arg, jnp.ones(logits.shape[0] - n, arg.dtype)])
+        out = _bar_call(self.bar, fn, jnp.asarray(logits), arg)
+        return np.asarray(out, np.float64)[:n]
 
     def median(self) -> np.ndarray:
-        """Per-query median, shape ``(q,)`` (the point prediction)."""
-        return self._eval("median", None) * self.y_scale
+        """Per-query median, shape ``(q,)`` (the point prediction); ``>= 0``."""
+        return np.maximum(self._eval("median", None), 0.0) * self.y_scale
 
     def mean(self) -> np.ndarray:
-        """Per-query mean, shape ``(q,)``."""
-        return self._eval("mean", None) * self.y_scale
+        """Per-query mean of the distribution censored at 0, shape ``(q,)``."""
+        return np.maximum(self._eval("clipped_mean", None), 0.0) * self.y_scale
 
     def quantile(self, q: float | ArrayLike) -> np.ndarray:
         """Per-query quantiles: ``(n_queries,)`` for a scalar ``q``, else ``(len(q), n_queries)``.
 
-        Levels lead, as in ``numpy.quantile`` and ``MCMCPredictive.quantile``.
+        Levels lead, as in ``numpy.quantile`` and ``MCMCPredictive.quantile``. A level at or
+        below the mass at 0 gives 0.
         """
         qs = np.asarray(q, dtype=np.float64)
         if np.any((qs <= 0) | (qs >= 1)) or not np.all(np.isfinite(qs)):
             raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {q}")
         out = self._eval("quantiles", jnp.asarray(np.atleast_1d(qs), jnp.float32))
-        out = out.T * self.y_scale
+        out = np.maximum(out.T, 0.0) * self.y_scale
         return out[0] if qs.ndim == 0 else out
 
     def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -116,19 +199,23 @@ class PFNPrediction:
         return lo, hi
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
-        """Log density of ``y`` (caller's units; includes the ``-log y_scale`` Jacobian)."""
+        """Log density of ``y`` (caller's units; includes the ``-log y_scale`` Jacobian).
+
+        For ``y >= 0`` the bars' density (the point mass at 0 is not included); ``-inf`` for
+        ``y < 0``, which the censored distribution never takes.
+        """
         y = np.asarray(y, dtype=np.float64)
         if y.shape != (self.logits.shape[0],):
             raise ValueError(f"y must have shape ({self.logits.shape[0]},), got {y.shape}")
         lp = self._eval("log_prob", jnp.asarray(y / self.y_scale, jnp.float32))
-        return lp - math.log(self.y_scale)
+        return np.where(y < 0, -np.inf, lp - math.log(self.y_scale))
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
         shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
         size = int(np.prod(shape, dtype=np.int64))
-        draws = self.bar.sample(key, jnp.asarray(self.logits), size)
-        return np.asarray(draws, np.float64).reshape(*shape, -1) * self.y_scale
+        draws = np.asarray(self.bar.sample(key, jnp.asarray(self.logits), size), np.float64)
+        return np.maximum(draws, 0.0).reshape(*shape, -1) * self.y_scale
 
 
 @functools.partial(jax.jit, static_argnames="fn")
@@ -218,22 +305,33 @@ class PFN:
         queries see each other, but this mapping depends on the furthest query: asking for
         10x further away compresses the context into a smaller part of [0.01, 1] and can move
         the prediction at a given x. Pass the same ``x_range`` to calls that must agree
-        (e.g. a fan over a grid and the points on it).
+        (e.g. a fan over a grid and the points on it). Any number of queries is fine: they
+        are predicted in chunks that share the curve's x mapping.
 
         Args:
             x_context: observed x, shape ``(n,)``, > 0, at least 2 points, not all equal.
+                More than ``MAX_CONTEXT`` points are thinned to that many, evenly in log x
+                (keeping the smallest and largest x), with a ``UserWarning``.
             y_context: observed y (loss, error), shape ``(n,)``, >= 0.
             x_query: where to predict, shape ``(q,)``, > 0; beyond the largest context x
                 unless the model was trained for interpolation.
             y_scale: divide y by this before the network and multiply back after;
-                ``"auto"`` is ``max(y_context)`` if that exceeds 1, else 1.
+                ``"auto"`` is ``max(y_context)`` (1 if every y is 0), which makes the
+                prediction scale-equivariant. An explicit value must keep
+                ``max(y_context) / y_scale`` below 1e6.
             x_range: ``(x_min, x_max)`` for the x mapping instead of the range of the
                 context and query x; it must contain all of them.
 
         Returns:
-            A [`PFNPrediction`][scalebayes.pfn.PFNPrediction] over the ``q`` queries.
+            A [`PFNPrediction`][scalebayes.pfn.PFNPrediction] over the ``q`` queries, censored
+            at 0 (its mass below 0 is a point mass at 0).
+
+        Raises:
+            ValueError: if an argument has the wrong shape, is not finite, or is out of its
+                range (the message names it).
+            TypeError: if an argument is not numeric.
         """
-        return self.predict_many(
+        return self._predict_many(
             [x_context], [y_context], [x_query], y_scale=y_scale, x_range=x_range
         )[0]
 
@@ -250,25 +348,58 @@ class PFN:
 
         ``y_scale`` and ``x_range`` are one value for all curves or one per curve.
         """
+        return self._predict_many(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
+
+    def _predict_many(self, x_context, y_context, x_query, *, y_scale, x_range):
+        for name, value in (("x_context", x_context), ("y_context", y_context)):
+            if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+                raise TypeError(f"{name} must be a sequence of arrays, got {type(value).__name__}")
+        if not hasattr(x_query, "__len__") or isinstance(x_query, str | bytes):
+            raise TypeError(f"x_query must be a sequence of arrays, got {type(x_query).__name__}")
         if not (len(x_context) == len(y_context) == len(x_query)):
             raise ValueError(
                 "x_context, y_context and x_query must list the same number of curves, got "
                 f"{len(x_context)}, {len(y_context)} and {len(x_query)}"
             )
-        scales = [y_scale] * len(x_context) if isinstance(y_scale, str | float | int) else y_scale
+        if isinstance(y_scale, str | bytes) or np.ndim(y_scale) == 0:
+            scales = [y_scale] * len(x_context)
+        else:
+            scales = list(y_scale)
+            if len(scales) != len(x_context):
+                raise ValueError(
+                    f"y_scale must be one value or one per curve ({len(x_context)}), "
+                    f"got {len(scales)}"
+                )
         one_range = x_range is None or (
-            len(x_range) == 2 and all(isinstance(v, int | float) for v in x_range)
+            len(x_range) == 2 and all(isinstance(v, numbers.Real) for v in x_range)
         )
         ranges = [x_range] * len(x_context) if one_range else list(x_range)
-        curves = []
+        if len(ranges) != len(x_context):
+            raise ValueError(
+                f"x_range must be one (x_min, x_max) or one per curve ({len(x_context)}), "
+                f"got {len(ranges)}"
+            )
+        curves, thinned = [], []
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
             where = f"curve {i}: " if len(x_context) > 1 else ""
             try:
-                curves.append(self._prepare(xc, yc, xq, scale, bounds))
-            except ValueError as error:
-                raise ValueError(where + str(error)) from None
+                curve, n_given = self._prepare(xc, yc, xq, scale, bounds)
+            except (TypeError, ValueError) as error:
+                raise type(error)(where + str(error)) from None
+            curves.append(curve)
+            if n_given > curve[0].size:
+                thinned.append(f"{where}{curve[0].size} of {n_given}")
+        if thinned:
+            warnings.warn(
+                f"the PFN conditions on at most MAX_CONTEXT = {MAX_CONTEXT} context points "
+                f"(attention cost grows with their square, and the model was trained on far "
+                f"fewer); used {', '.join(thinned[:5])}{' ...' if len(thinned) > 5 else ''} "
+                "points, spread evenly in log x with the smallest and largest x kept",
+                UserWarning,
+                stacklevel=3,
+            )
         return self._run(curves)
 
     def _prepare(self, xc, yc, xq, scale, bounds=None):
@@ -285,14 +416,11 @@ class PFN:
                 f"{xc.max():g}; this PFN was trained to extrapolate only (train with "
                 "interpolation > 0 to predict inside the context range)"
             )
-        if scale == "auto":
-            peak = float(yc.max())
-            scale = peak if peak > 1.0 else 1.0
-        scale = float(scale)
-        if not (scale > 0 and math.isfinite(scale)):
-            raise ValueError(f"y_scale must be positive and finite, got {scale}")
+        scale = _as_scale(scale, yc)
         ref = np.concatenate([xc, xq])
         if bounds is not None:
+            if np.ndim(bounds) != 1 or len(bounds) != 2:
+                raise ValueError(f"x_range must be (x_min, x_max), got {bounds!r}")
             lo, hi = (float(v) for v in bounds)
             if not (0 < lo < hi and lo <= ref.min() and ref.max() <= hi):
                 raise ValueError(
@@ -300,32 +428,56 @@ class PFN:
                     f"context and query x ({ref.min():g} .. {ref.max():g})"
                 )
             ref = np.array([lo, hi])
-        return nslpfn_normalise_x(xc, ref), yc / scale, nslpfn_normalise_x(xq, ref), xq, scale
+        n_given = xc.size
+        if n_given > MAX_CONTEXT:
+            keep = _thin(xc, MAX_CONTEXT)
+            xc, yc = xc[keep], yc[keep]
+        # the mapping is fixed here for the whole curve, so the query chunks of _run share it
+        if self.config.input == "nslpfn":
+            curve = nslpfn_normalise_x(xc, ref), yc / scale, nslpfn_normalise_x(xq, ref), xq, scale
+        else:  # the encoding training uses (x_range has no role: it reads the context only)
+            n = xc.size
+            is_context = np.arange(n + xq.size) < n
+            x_all, y_all = np.concatenate([xc, xq]), np.concatenate([yc / scale, np.zeros(xq.size)])
+            x_enc, y_enc, y_ref = (
+                np.asarray(a, np.float64)
+                for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)
+            )
+            curve = x_enc[:n], y_enc[:n], x_enc[n:], xq, scale * float(y_ref)
+        return curve, n_given
 
     def _run(self, curves) -> list[PFNPrediction]:
-        out: list[PFNPrediction | None] = [None] * len(curves)
-        order = sorted(range(len(curves)), key=lambda i: curves[i][0].size + curves[i][2].size)
-        groups: dict[int, list[int]] = {}
-        for i in order:
-            groups.setdefault(_bucket(curves[i][0].size + curves[i][2].size), []).append(i)
-        for slots, members in groups.items():
-            per_call = max(1, _MAX_SLOTS_PER_CALL // slots)
-            for start in range(0, len(members), per_call):
-                chunk = members[start : start + per_call]
+        # one row per chunk of a curve's queries; a row's queries fill its padded slots
+        rows: dict[int, list[tuple[int, int, int]]] = {}  # slots -> [(curve, start, stop)]
+        for i, (xc, _, xq, _, _) in enumerate(curves):
+            n, q = xc.size, xq.size
+            slots = _bucket(n + min(q, _MAX_QUERIES_PER_ROW))
+            width = slots - n
+            for start in range(0, q, width):
+                rows.setdefault(slots, []).append((i, start, min(start + width, q)))
+        pieces: list[dict[int, np.ndarray]] = [{} for _ in curves]
+        for slots in sorted(rows):
+            members = rows[slots]
+            per_call = max(1, min(_MAX_SLOTS_PER_CALL // slots, _MAX_SCORES_PER_CALL // slots**2))
+            for first in range(0, len(members), per_call):
+                chunk = members[first : first + per_call]
                 batch = _bucket(len(chunk)) if len(chunk) > 1 else 1
                 x = np.full((batch, slots), 0.5, np.float32)
                 y = np.full((batch, slots), 0.5, np.float32)
                 context = np.zeros((batch, slots), bool)
                 valid = np.zeros((batch, slots), bool)
-                for row, i in enumerate(chunk):
+                for row, (i, start, stop) in enumerate(chunk):
                     xc, yc, xq, _, _ = curves[i]
-                    n, q = xc.size, xq.size
-                    x[row, :n], y[row, :n], x[row, n : n + q] = xc, yc, xq
+                    n, q = xc.size, stop - start
+                    x[row, :n], y[row, :n], x[row, n : n + q] = xc, yc, xq[start:stop]
                     context[row, :n] = True
                     valid[row, : n + q] = True
                 logits = np.asarray(_forward(self.model, x, y, context, valid))
-                for row, i in enumerate(chunk):
-                    xc, _, xq, x_raw, scale = curves[i]
-                    n, q = xc.size, xq.size
-                    out[i] = PFNPrediction(x_raw, logits[row, n : n + q], self.bar, scale)
-        return out  # type: ignore[return-value]
+                for row, (i, start, stop) in enumerate(chunk):
+                    n = curves[i][0].size
+                    pieces[i][start] = logits[row, n : n + stop - start]
+        out = []
+        for (_, _, _, x_raw, scale), parts in zip(curves, pieces, strict=True):
+            logits = np.concatenate([parts[start] for start in sorted(parts)])
+            out.append(PFNPrediction(x_raw, logits, self.bar, scale))
+        return out

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -34,9 +35,10 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ..priors import PriorConfig, sample_curves
+from ..priors import PriorConfig, sample_curves, sample_scalefree_curves
 from . import _checkpoint
 from ._bar import BarDistribution, make_borders
+from ._inputs import check_input, encode
 from ._model import PFNConfig, PFNModel, count_parameters, get_config
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -72,6 +74,16 @@ class TrainConfig:
             [`PriorConfig`][scalebayes.priors.PriorConfig] defaults (e.g.
             ``(("family_probs", (1, 0, 0)), ("m4_prob", 0.0))`` for a Down-M3-only prior); kept
             as pairs so the config stays hashable and JSON-serialisable.
+        prior: which prior the curves come from: ``"nslpfn"`` (NSL-PFN's, linear x grid on
+            [0.01, 1]), ``"scalefree"`` (log-spaced runs and far queries, see
+            [`scalefree_prior`][scalebayes.priors.scalefree_prior]) or ``"mixture"``
+            (``prior_mix`` of every batch scale-free, the rest NSL-PFN).
+        prior_mix: the scale-free fraction of a ``"mixture"`` batch.
+        input: the network's input encoding (see ``PFNConfig.input``); ``None`` picks
+            ``"nslpfn"`` for the NSL-PFN prior and ``"log-relative"`` otherwise (the
+            scale-free prior's x span up to 9 decades, which only the log encoding carries).
+        ema_decay: keep an exponential moving average of the weights with this decay per
+            step (0 = off); the average is what ``export_weights`` ships.
     """
 
     model: str | PFNConfig = "small"
@@ -90,9 +102,29 @@ class TrainConfig:
     border_curves: int = 20_000
     checkpoint_every: int = 500
     prior_overrides: tuple[tuple[str, object], ...] = ()
+    prior: str = "nslpfn"
+    prior_mix: float = 0.5
+    input: str | None = None
+    ema_decay: float = 0.0
 
     def __post_init__(self):
         get_config(self.model)
+        if self.prior not in PRIORS:
+            raise ValueError(f"TrainConfig.prior must be one of {PRIORS}, got {self.prior!r}")
+        if not 0.0 < self.prior_mix < 1.0:
+            raise ValueError(f"TrainConfig.prior_mix must be in (0, 1), got {self.prior_mix}")
+        if self.input is None:
+            object.__setattr__(
+                self, "input", "nslpfn" if self.prior == "nslpfn" else "log-relative"
+            )
+        check_input(self.input)
+        if self.prior != "nslpfn" and self.input == "nslpfn":
+            raise ValueError(
+                f"prior {self.prior!r} needs input='log-relative': its x span up to 9 decades, "
+                "which the linear NSL-PFN encoding cannot carry"
+            )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"TrainConfig.ema_decay must be in [0, 1), got {self.ema_decay}")
         if isinstance(self.prior_overrides, dict):
             object.__setattr__(self, "prior_overrides", tuple(self.prior_overrides.items()))
         frozen = tuple(
@@ -122,7 +154,7 @@ class TrainConfig:
 
     @property
     def model_config(self) -> PFNConfig:
-        return get_config(self.model)
+        return dataclasses.replace(get_config(self.model), input=self.input)
 
     @property
     def prior_config(self) -> PriorConfig:
@@ -141,26 +173,75 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         data["model"] = PFNConfig.from_dict(data["model"])
+        data.setdefault("input", data["model"].input)
         data["log10_length_range"] = tuple(data["log10_length_range"])
         data["prior_overrides"] = tuple(data.get("prior_overrides", {}).items())
         return cls(**data)
 
 
-def prior_borders(config: TrainConfig) -> np.ndarray:
-    """Bar borders: equal-mass quantiles of the noisy y of ``border_curves`` prior curves.
+PRIORS: tuple[str, ...] = ("nslpfn", "scalefree", "mixture")
+"""The priors a PFN can be trained on (``TrainConfig.prior``)."""
 
-    As NSL-PFN: 100 points per curve, from the run's prior (the NSL-PFN prior unless
-    ``prior_overrides`` change it), with ``seed + 42`` as the key.
+
+class Curves(NamedTuple):
+    """A training batch from any prior: grid, noisy y, valid points and context sizes."""
+
+    x: jax.Array
+    y: jax.Array
+    mask: jax.Array
+    context_size: jax.Array
+
+
+def draw_curves(config: TrainConfig, key: jax.Array, n: int, n_points: int) -> Curves:
+    """``n`` curves of the run's prior padded to ``n_points`` (pure JAX: call it under jit).
+
+    A ``"mixture"`` batch is ``round(prior_mix * n)`` scale-free curves followed by NSL-PFN
+    curves (a fixed split keeps the shapes static).
     """
-    prior = PriorConfig(**dict(config.prior_overrides))  # the run's prior, 100 points a curve
-    batch = sample_curves(
-        jax.random.PRNGKey(config.seed + 42), config.border_curves, length=100, config=prior
+    n_free = {"nslpfn": 0, "scalefree": n, "mixture": round(config.prior_mix * n)}[config.prior]
+    k_free, k_nsl = jax.random.split(key)
+    parts = []
+    if n_free:
+        batch = sample_scalefree_curves(k_free, n_free, n_points=n_points)
+        parts.append(Curves(batch.x, batch.y, batch.mask, batch.context_size))
+    if n - n_free:
+        batch = sample_curves(
+            k_nsl, n - n_free, length=None, max_length=n_points, config=config.prior_config
+        )
+        parts.append(Curves(batch.x, batch.y, batch.mask, batch.context_size))
+    if len(parts) == 1:
+        return parts[0]
+    return Curves(*(jnp.concatenate(fields) for fields in zip(*parts, strict=True)))
+
+
+def prior_borders(config: TrainConfig) -> np.ndarray:
+    """Bar borders: equal-mass quantiles of the encoded noisy y of ``border_curves`` curves.
+
+    As NSL-PFN for its prior: 100 points per curve, from the run's prior (unless
+    ``prior_overrides`` change it), with ``seed + 42`` as the key. For the ``"log-relative"``
+    input, the target points' y relative to each curve's context (what the network predicts;
+    the context points would add an atom at exactly 1, the reference point itself).
+    """
+    key = jax.random.PRNGKey(config.seed + 42)
+    if config.prior == "nslpfn" and config.input == "nslpfn":
+        prior = PriorConfig(**dict(config.prior_overrides))  # the run's prior, 100 points
+        batch = sample_curves(key, config.border_curves, length=100, config=prior)
+        return make_borders(np.asarray(batch.y), config.model_config.n_buckets)
+    curves = draw_curves(config, key, config.border_curves, config.n_points)
+    context = jnp.arange(config.n_points)[None, :] < curves.context_size[:, None]
+    _, y_enc, _ = jax.vmap(functools.partial(encode, config.input))(
+        curves.x, curves.y, context, curves.mask
     )
-    return make_borders(np.asarray(batch.y), config.model_config.n_buckets)
+    targets = np.asarray(curves.mask & ~context)  # the context's largest y is exactly 1
+    return make_borders(np.asarray(y_enc)[targets], config.model_config.n_buckets)
 
 
-def layout(batch, key, interpolation: float):
-    """Token slots of a prior batch: ``(x, y, is_context, valid, is_target)``, each ``(n, L)``."""
+def layout(batch, key, interpolation: float, input: str = "nslpfn"):
+    """Token slots of a prior batch: ``(x, y, is_context, valid, is_target)``, each ``(n, L)``.
+
+    x and y are encoded by ``input`` (see [`encode`][scalebayes.pfn._inputs.encode]); the
+    targets' y are in the space the bar distribution models.
+    """
     n, length = batch.x.shape
     idx = jnp.arange(length)
     context = idx[None, :] < batch.context_size[:, None]
@@ -172,7 +253,8 @@ def layout(batch, key, interpolation: float):
         use = jax.random.bernoulli(k_use, interpolation, (n,))
         context = jnp.where(use[:, None], random_context, context)
     context = context & batch.mask
-    return batch.x, batch.y, context, batch.mask, batch.mask & ~context
+    x, y, _ = jax.vmap(functools.partial(encode, input))(batch.x, batch.y, context, batch.mask)
+    return x, y, context, batch.mask, batch.mask & ~context
 
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
@@ -194,18 +276,37 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
 
 class TrainState(eqx.Module):
-    """Everything a step changes: the model, the optimiser state and the step count."""
+    """Everything a step changes: the model, the optimiser state, the step count and, with
+    ``ema_decay > 0``, the moving average of the weights (else None)."""
 
     model: PFNModel
     opt_state: optax.OptState
     step: jax.Array
+    ema: PFNModel | None = None
 
 
-def init_state(config: TrainConfig) -> TrainState:
-    """A fresh state: model initialised from ``PRNGKey(seed)``, step 0."""
-    model = PFNModel(jax.random.PRNGKey(config.seed), config.model_config)
+def init_state(config: TrainConfig, model: PFNModel | None = None) -> TrainState:
+    """A fresh state at step 0: ``model`` (a warm start) or one initialised from
+    ``PRNGKey(seed)``, with a fresh optimiser."""
+    if model is None:
+        model = PFNModel(jax.random.PRNGKey(config.seed), config.model_config)
     opt_state = make_optimizer(config).init(eqx.filter(model, eqx.is_inexact_array))
-    return TrainState(model, opt_state, jnp.zeros((), jnp.int32))
+    ema = None
+    if config.ema_decay > 0:  # its own buffers: the step donates the state
+        ema = jax.tree.map(lambda a: jnp.array(a, copy=True) if eqx.is_array(a) else a, model)
+    return TrainState(model, opt_state, jnp.zeros((), jnp.int32), ema)
+
+
+def _ema_update(ema: PFNModel, model: PFNModel, decay: float, step) -> PFNModel:
+    """``ema <- d ema + (1 - d) model`` with the warm-up ``d = min(decay, (1 + t) / (10 + t))``,
+    so early averages are not dominated by the initial weights."""
+    d = jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+    new = jax.tree.map(
+        lambda e, m: d * e + (1 - d) * m,
+        eqx.filter(ema, eqx.is_inexact_array),
+        eqx.filter(model, eqx.is_inexact_array),
+    )
+    return eqx.combine(new, eqx.filter(model, eqx.is_inexact_array, inverse=True))
 
 
 def _loss(model, bar, x, y, context, valid, target, key, dtype):
@@ -227,14 +328,8 @@ def _loss(model, bar, x, y, context, valid, target, key, dtype):
 def _step(state: TrainState, bar: BarDistribution, base_key, *, config: TrainConfig, n_devices):
     key = jax.random.fold_in(base_key, state.step)
     k_data, k_split, k_drop = jax.random.split(key, 3)
-    batch = sample_curves(
-        k_data,
-        config.batch_size,
-        length=None,
-        max_length=config.n_points,
-        config=config.prior_config,
-    )
-    slots = layout(batch, k_split, config.interpolation)
+    batch = draw_curves(config, k_data, config.batch_size, config.n_points)
+    slots = layout(batch, k_split, config.interpolation, config.input)
     if n_devices > 1:  # shard the curves over the local devices; parameters stay replicated
         mesh = Mesh(np.array(jax.local_devices()), ("data",))
         slots = jax.lax.with_sharding_constraint(slots, NamedSharding(mesh, P("data")))
@@ -250,7 +345,10 @@ def _step(state: TrainState, bar: BarDistribution, base_key, *, config: TrainCon
     loss, grads = jax.value_and_grad(loss_fn)(params)
     updates, opt_state = make_optimizer(config).update(grads, state.opt_state, params)
     model = eqx.apply_updates(state.model, updates)
-    return TrainState(model, opt_state, state.step + 1), loss
+    ema = state.ema
+    if ema is not None:
+        ema = _ema_update(ema, model, config.ema_decay, state.step.astype(jnp.float32))
+    return TrainState(model, opt_state, state.step + 1, ema), loss
 
 
 def make_step(config: TrainConfig, bar: BarDistribution, base_key) -> Callable:
@@ -285,8 +383,10 @@ def _read_training_checkpoint(path: Path):
     config = TrainConfig.from_dict(meta["train_config"])
     skeleton = init_state(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
-    opt_state = _checkpoint.load_tree(meta, "opt_state.eqx", skeleton.opt_state)
-    state = TrainState(model, opt_state, jnp.asarray(meta["step"], jnp.int32))
+    opt_state, ema = _checkpoint.load_tree(
+        meta, "opt_state.eqx", (skeleton.opt_state, skeleton.ema)
+    )
+    state = TrainState(model, opt_state, jnp.asarray(meta["step"], jnp.int32), ema)
     return config, np.asarray(meta["borders"]), state, meta.get("training", {})
 
 
@@ -295,6 +395,7 @@ def train(
     out: str | os.PathLike,
     *,
     resume: bool = False,
+    init_from: str | os.PathLike | None = None,
     max_steps: int | None = None,
     max_seconds: float | None = None,
     progress: bool = True,
@@ -306,6 +407,9 @@ def train(
         config: the training configuration (ignored when resuming: the checkpoint's is used).
         out: run directory; holds ``checkpoint/`` and an append-only ``log.jsonl``.
         resume: continue from ``out/checkpoint`` (error if there is none).
+        init_from: warm start: a PFN checkpoint or shipped name whose weights (and bar
+            borders) start this run, with a fresh optimiser and schedule; its size and input
+            encoding must be ``config``'s.
         max_steps: stop after this many steps in this call (a chunk of a longer run).
         max_seconds: stop at the first checkpoint boundary after this much wall time. The
             learning-rate schedule still spans ``config.steps``: a run stopped early ends at a
@@ -334,9 +438,22 @@ def train(
             )
         out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        borders = prior_borders(config)
-        state = init_state(config)
         history = {"seconds": 0.0, "curves": 0}
+        if init_from is None:
+            borders = prior_borders(config)
+            state = init_state(config)
+        else:
+            from ._predict import PFN
+
+            start = PFN.load(init_from)
+            if start.config != config.model_config:
+                raise ValueError(
+                    f"init_from {str(init_from)!r} is a {start.config} model; this run trains "
+                    f"{config.model_config}: choose the same size and input"
+                )
+            borders = np.asarray(start.bar.borders, np.float64)
+            state = init_state(config, start.model)
+            history["init_from"] = str(init_from)
         say(
             f"{config.model_config.name}: {count_parameters(state.model):,} parameters, "
             f"borders from {config.border_curves} prior curves in {time.perf_counter() - t0:.1f} s"
@@ -380,7 +497,7 @@ def train(
                 _checkpoint.save(
                     ckpt,
                     model=state.model,
-                    opt_state=state.opt_state,
+                    opt_state=(state.opt_state, state.ema),
                     meta=_meta(config, borders, done, history),
                 )
                 if max_seconds is not None and now - t_start > max_seconds:
@@ -394,9 +511,15 @@ def train(
 
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, **extra) -> Path:
-    """Strip a training checkpoint to the model alone (what ships): weights, config, borders."""
+    """Strip a training checkpoint to the model alone (what ships): weights, config, borders.
+
+    A run trained with ``ema_decay > 0`` ships its moving average of the weights.
+    """
     from ._predict import PFN
 
     pfn = PFN.load(checkpoint)
+    if pfn.meta.get("train_config", {}).get("ema_decay", 0.0) > 0:
+        _, _, state, _ = _read_training_checkpoint(Path(pfn.meta["_path"]))
+        pfn = PFN(state.ema, pfn.bar, {**pfn.meta, "weights": "ema"})
     pfn.meta.update(extra)
     return pfn.save(out)

@@ -9,6 +9,22 @@
   ([`PriorBatch`][scalebayes.priors.PriorBatch]) with the release's rejection loop, compiled.
 - [`plot_prior_predictive`][scalebayes.priors.plot_prior_predictive] plots curves of each
   family.
+
+The scale-free prior over log-spaced curves, for far extrapolation (x relative to the last
+context point, on a log scale; targets 1.1x-1000x beyond it):
+
+- [`scalefree_prior`][scalebayes.priors.scalefree_prior] and the per-family models
+  [`scalefree_down_prior`][scalebayes.priors.scalefree_down_prior],
+  [`scalefree_down_down_prior`][scalebayes.priors.scalefree_down_down_prior] and
+  [`scalefree_down_up_down_prior`][scalebayes.priors.scalefree_down_up_down_prior], with
+  hyperparameters [`ScaleFreePriorConfig`][scalebayes.priors.ScaleFreePriorConfig]; a curve's
+  shape is a [`ScaleFreeCurve`][scalebayes.priors.ScaleFreeCurve], evaluated by
+  [`scalefree_log_curve`][scalebayes.priors.scalefree_log_curve] and
+  [`scalefree_slope`][scalebayes.priors.scalefree_slope].
+- [`sample_scalefree_curves`][scalebayes.priors.sample_scalefree_curves] draws batches
+  ([`ScaleFreeBatch`][scalebayes.priors.ScaleFreeBatch]) without rejection;
+  [`end_slopes`][scalebayes.priors.end_slopes] and
+  [`plot_scalefree_prior`][scalebayes.priors.plot_scalefree_prior] summarise them.
 """
 
 from ._config import PriorConfig
@@ -26,6 +42,23 @@ from ._curve_prior import (
 )
 from ._generator import PriorBatch, sample_curves
 from ._plot import plot_prior_predictive
+from ._scalefree import (
+    SCALEFREE_FAMILY_MODELS,
+    ScaleFreeCurve,
+    ScaleFreePriorConfig,
+    scalefree_down_down_prior,
+    scalefree_down_prior,
+    scalefree_down_up_down_prior,
+    scalefree_log_curve,
+    scalefree_prior,
+    scalefree_slope,
+)
+from ._scalefree_generator import (
+    ScaleFreeBatch,
+    end_slopes,
+    plot_scalefree_prior,
+    sample_scalefree_curves,
+)
 
 __all__ = [
     "DOWN",
@@ -33,13 +66,26 @@ __all__ = [
     "DOWN_UP_DOWN",
     "FAMILY_MODELS",
     "FAMILY_NAMES",
+    "SCALEFREE_FAMILY_MODELS",
     "ContextSize",
     "PriorBatch",
     "PriorConfig",
+    "ScaleFreeBatch",
+    "ScaleFreeCurve",
+    "ScaleFreePriorConfig",
     "down_down_prior",
     "down_prior",
     "down_up_down_prior",
+    "end_slopes",
     "nslpfn_prior",
     "plot_prior_predictive",
+    "plot_scalefree_prior",
     "sample_curves",
+    "sample_scalefree_curves",
+    "scalefree_down_down_prior",
+    "scalefree_down_prior",
+    "scalefree_down_up_down_prior",
+    "scalefree_log_curve",
+    "scalefree_prior",
+    "scalefree_slope",
 ]

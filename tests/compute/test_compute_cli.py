@@ -70,7 +70,7 @@ def test_allocate_prints_the_allocation(tmp_path, capsys):
 )
 def test_bad_options_are_argparse_errors(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as stop:
-        parser().parse_args(["allocate", str(tmp_path / "runs.csv"), *argv])
+        parser().parse_args(["allocate", str(tiny_file(tmp_path)), *argv])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -93,10 +93,11 @@ def test_bad_files_raise_one_line_value_errors(tmp_path, text, message):
     assert "\n" not in str(info.value)
 
 
-def test_missing_file_and_bad_drop(tmp_path):
-    args = parser().parse_args(["allocate", str(tmp_path / "nope.csv"), "--compute", "1e21"])
-    with pytest.raises(ValueError, match="cannot read"):
-        run_allocate(args)
+def test_missing_file_and_bad_drop(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:  # checked when the arguments are parsed
+        parser().parse_args(["allocate", str(tmp_path / "nope.csv"), "--compute", "1e21"])
+    assert stop.value.code == 2
+    assert "cannot read" in capsys.readouterr().err
     path = tiny_file(tmp_path)
     args = parser().parse_args(["allocate", str(path), "--compute", "1e21", "--drop-highest", "36"])
     with pytest.raises(ValueError, match="--drop-highest"):

@@ -86,6 +86,7 @@ def misses(seeds):
     return count
 
 
+@pytest.mark.slow
 def test_intervals_cover_the_truth():
     assert misses(range(2)) <= 3
 

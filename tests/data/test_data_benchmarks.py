@@ -23,6 +23,7 @@ COUNTS = {
     "dd": 16,
     "nlp+nano": 44,
     "bnsl_addition": 1,
+    "chinchilla": 11,
 }
 
 

@@ -204,11 +204,17 @@ def test_m4_monotone_sigmoid_in_log_x(params):
 # jit / vmap
 
 
+# jit, vmap and broadcasting fuse and order the Newton iteration's operations differently, so
+# they may round differently; each path converges to the root to the accuracy the mpmath tests
+# above establish (1e-12 relative), so they agree to that, not to the last ulp.
+M4_PATHS_RTOL = 1e-12
+
+
 def test_m4_jit_matches_eager():
     x, ei, e0, alpha, beta, c = _random_params(np.random.default_rng(3), 64)
     eager = np.asarray(m4(x, ei, e0, alpha, beta, c))
     jitted = np.asarray(m4_jit(x, ei, e0, alpha, beta, c))
-    np.testing.assert_allclose(jitted, eager, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(jitted, eager, rtol=M4_PATHS_RTOL, atol=0)
 
 
 def test_m4_vmap_over_parameters_equals_loop():
@@ -218,13 +224,15 @@ def test_m4_vmap_over_parameters_equals_loop():
     assert batched.shape == (6, 11)
     for i in range(6):
         np.testing.assert_allclose(
-            batched[i], np.asarray(m4(x, ei[i], e0[i], alpha[i], beta[i], c[i])), rtol=1e-14
+            batched[i],
+            np.asarray(m4(x, ei[i], e0[i], alpha[i], beta[i], c[i])),
+            rtol=M4_PATHS_RTOL,
         )
     # broadcasting the same batch gives the same answer as vmap
     broadcast = np.asarray(
         m4(x, ei[:, None], e0[:, None], alpha[:, None], beta[:, None], c[:, None])
     )
-    np.testing.assert_allclose(broadcast, batched, rtol=1e-14)
+    np.testing.assert_allclose(broadcast, batched, rtol=M4_PATHS_RTOL)
 
 
 # ---------------------------------------------------------------------------------------------

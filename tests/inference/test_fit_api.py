@@ -7,8 +7,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalebayes.families import bnsl, m2
-from scalebayes.inference import MAX_BREAKS, POINT_FAMILIES, _point, fit_curve, fit_curves
+import scalebayes.inference
+from scalebayes.families import bnsl, get_family, m2
+from scalebayes.inference import (
+    MAX_BREAKS,
+    POINT_FAMILIES,
+    PointFit,
+    _point,
+    fit_curve,
+    fit_curves,
+    predict_fits,
+)
 
 X = np.geomspace(1e3, 1e9, 30)
 
@@ -382,3 +391,195 @@ def test_same_bucketed_shapes_do_not_retrace():
     assert any("jaxpr_trace" in e for e in seen.events), seen.events
     if before is not None:
         assert _cache_size() == before + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# extreme magnitudes: no fit returns a non-finite parameter or prediction
+
+X8 = np.geomspace(1e3, 1e8, 8)
+SCALES = (1e-300, 1e-12, 1.0, 1e12, 1e300)
+
+
+def _finite_positive(fit, x):
+    assert all(np.isfinite(v) for v in fit.params.values()), fit.params
+    y = fit.predict(x)
+    assert np.all(np.isfinite(y)) and np.all(y > 0), (fit.params, y)
+    return y
+
+
+@pytest.mark.parametrize("family", POINT_FAMILIES)
+def test_fits_do_not_depend_on_the_magnitude_of_y(family):
+    # The same curve in other units (1e-300 ... 1e300): every fit must be finite, and since a
+    # fit is equivariant under y -> k y, the predictions must scale by k. Before the fits
+    # worked in log y relative to max y, M4 returned NaN at 1e300 (exp of a huge log y).
+    shape = 0.3 + 2.0 * (X8 / 1e3) ** -0.3
+    fits = fit_curves(family, [X8] * len(SCALES), [k * shape for k in SCALES])
+    x_new = np.array([1e2, 1e9])
+    reference = _finite_positive(fits[2], x_new)
+    for k, fit in zip(SCALES, fits, strict=True):
+        y = _finite_positive(fit, x_new)
+        # log y - max log y differs between scales by rounding of |log k| <= 691 (~1e-13): the
+        # optimum moves by the LM precision only
+        np.testing.assert_allclose(y / k, reference, rtol=1e-6)
+        np.testing.assert_allclose(fit.fitted / k, fits[2].fitted, rtol=1e-6)
+        assert fit.loss == pytest.approx(fits[2].loss, rel=1e-3, abs=1e-12)
+
+
+@pytest.mark.parametrize("family", POINT_FAMILIES)
+def test_flat_and_nearly_flat_curves_fit(family):
+    rng = np.random.default_rng(5)
+    ys = [np.full(8, 2.0), 2.0 * (1 + 1e-12 * rng.standard_normal(8)), np.full(8, 1e-300)]
+    fits = fit_curves(family, [X8] * 3, ys)
+    for fit, y in zip(fits, ys, strict=True):
+        _finite_positive(fit, np.array([1e2, 1e9, 1e12]))
+        np.testing.assert_allclose(fit.fitted, y, rtol=1e-4)
+
+
+@pytest.mark.parametrize("family", POINT_FAMILIES)
+def test_unrepresentable_fit_raises_naming_the_curve(family):
+    # y = 1e308 (x / 1e3)^-0.3: the fitted curve is fine, but the natural parameters of M1-M3
+    # and BNSL hold y at x = 1 (beta, b: ~8e308), beyond float64; the least-squares M4 has its
+    # plateau eps_0 there too. Before, fit printed y = inf (M1-M3) or nan (M4). Now M1-M3 and
+    # BNSL say why; M4's retries (larger ridges) find a representable MAP fit and say so.
+    y = 1e308 * (X8 / 1e3) ** -0.3
+    xs, ys, names = [X8, X8], [2.0 * X8**-0.1, y], ["fine", "huge"]
+    if family != "m4":
+        with pytest.raises(ValueError, match=r"curve 'huge': the .* fit has no finite .*float64"):
+            fit_curves(family, xs, ys, names=names)
+        return
+    fine, huge = fit_curves(family, xs, ys, names=names)
+    assert fine.ridge == _point.DEFAULT_RIDGE and huge.ridge > _point.DEFAULT_RIDGE
+    _finite_positive(huge, np.array([1e2, 1e9]))
+    assert np.sqrt(huge.loss) < 0.1  # a biased but reasonable fit of a curve M4 can follow
+
+
+def test_a_fit_that_is_not_finite_is_retried_from_other_starts():
+    # An M4 fit of 3 points near 1e-11: the unpenalised optimum has a large alpha, and M4's
+    # beta scales as y^(1 - alpha), beyond float64. The retry (shrunk starts, screening
+    # ridge) finds a representable fit that still goes through the points.
+    x = np.array([423502377.4692238, 19822241353.785538, 307858934098.6598])
+    y = np.array([1.9380834360746892e-11, 1e-12, 1e-12])
+    with jax.enable_x64(True):  # control: the first attempt alone is not finite
+        first = _point._fit_group("m4", 1, [x], [y], 100, _point.DEFAULT_RIDGE, None, None, False)
+        assert _point._failures(first)
+    fit = fit_curve("m4", x, y)
+    assert fit.ridge > _point.DEFAULT_RIDGE  # the retry's ridge is recorded
+    _finite_positive(fit, np.array([1e8, 1e12, 1e14]))
+    np.testing.assert_allclose(fit.fitted, y, rtol=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# batched prediction
+
+
+def _point_fit(family, n_breaks=None, name=None, **params):
+    return PointFit(family, params, 0.0, X, X, n_breaks=n_breaks, name=name)
+
+
+PREDICT_FITS = [
+    _point_fit("m1", beta=3.0, c=-0.2),
+    _point_fit("m4", eps_inf=0.2, eps_0=0.9, alpha=1.5, beta=3e4, c=-0.8),
+    _point_fit("m2", eps_inf=0.5, beta=20.0, c=-0.3),
+    _point_fit("m3", beta=2.0, gamma=1e-7, c=0.15),
+    _point_fit("bnsl", 0, a=0.1, b=5.0, c0=0.1),
+    _point_fit("bnsl", 1, "one break", a=0.1, b=5.0, c0=0.1, c1=0.4, d1=1e6, f1=0.3),
+    _point_fit("m4", eps_inf=0.0, eps_0=3.0, alpha=0.3, beta=2.0, c=-0.1),
+    _point_fit("bnsl", 2, a=0.05, b=4.0, c0=0.1, c1=0.3, d1=1e4, f1=0.4, c2=-0.2, d2=1e7, f2=0.2),
+]
+
+
+def _numpy_reference(fit, x):
+    """Closed forms in numpy for M1-M3 (M4 and BNSL: None, checked against the family)."""
+    p = fit.params
+    if fit.family == "m1":
+        return p["beta"] * x ** p["c"]
+    if fit.family == "m2":
+        return p["eps_inf"] + p["beta"] * x ** p["c"]
+    if fit.family == "m3":
+        return p["beta"] * (1 / x + p["gamma"]) ** p["c"]
+    return None
+
+
+def test_predict_fits_equals_eager_family_evaluation():
+    rng = np.random.default_rng(0)
+    # sizes in several buckets, any shapes (scalar, 2-D, empty), families mixed and interleaved
+    xs = [10 ** rng.uniform(0, 12, size) for size in (5, 9, 17, 3, 40, 1, 8, 12)]
+    xs[3] = np.float64(2e5)
+    xs[5] = np.empty(0)
+    xs[6] = xs[6].reshape(2, 4)
+    got = predict_fits(PREDICT_FITS, xs)
+    assert len(got) == len(PREDICT_FITS)
+    for fit, x, y in zip(PREDICT_FITS, xs, got, strict=True):
+        assert y.shape == np.shape(x) and y.dtype == np.float64
+        fam = get_family(fit.family, n_breaks=fit.n_breaks)
+        with jax.enable_x64(True):
+            eager = np.asarray(fam(jnp.asarray(x, dtype=jnp.float64), fit.params))
+        # the same closed form (M4: a Newton solve to machine precision) compiled and vmapped
+        # instead of op by op: rounding differs, nothing else
+        np.testing.assert_allclose(y, eager, rtol=1e-9)
+        ref = _numpy_reference(fit, np.asarray(x))
+        if ref is not None:
+            np.testing.assert_allclose(y, ref, rtol=1e-9)
+        np.testing.assert_array_equal(fit.predict(x), y)  # one path for both
+
+
+def test_predict_fits_is_exported():
+    assert "predict_fits" in scalebayes.inference.__all__
+    assert "predict_fits" in dir(scalebayes.inference)
+    assert scalebayes.inference.predict_fits is _point.predict_fits
+
+
+def _traces(events):
+    return [e for e in events if "jaxpr_trace" in e]
+
+
+def test_predict_does_not_retrace_for_same_bucketed_shapes():
+    fit_a, fit_b = PREDICT_FITS[1], PREDICT_FITS[6]  # two M4 fits
+    fit_a.predict(np.geomspace(1e3, 1e9, 5))  # compiles the (1 fit, 8 points) M4 bucket
+    with _CompileEvents() as seen:
+        fit_a.predict(np.geomspace(1e2, 1e10, 7))  # other x, same bucket
+        fit_b.predict(np.array([[1e4, 1e5], [1e6, 1e7]]))  # other fit and shape, same bucket
+        fit_a.predict(3e4)
+    assert _traces(seen.events) == [], seen.events
+
+    first = predict_fits(PREDICT_FITS[:3], [np.geomspace(1e3, 1e9, n) for n in (10, 16, 12)])
+    assert len(first) == 3
+    before = _point._predict_batch._cache_size()
+    with _CompileEvents() as seen:
+        # each family group has the same bucket as before: (1 fit, 16 points) for M1 and M2,
+        # (1, 16) for M4; other values, order and lengths
+        predict_fits(
+            [PREDICT_FITS[2], PREDICT_FITS[0], PREDICT_FITS[6]],
+            [np.geomspace(1e2, 1e8, n) for n in (9, 14, 16)],
+        )
+    assert _traces(seen.events) == [], seen.events
+    assert _point._predict_batch._cache_size() == before
+    # positive control: a bucket used nowhere else (16 M4 fits, 512 points) traces, and both
+    # detectors see it
+    with _CompileEvents() as seen:
+        predict_fits([fit_a, fit_b] * 5, [np.geomspace(1e3, 1e9, 300)] * 10)
+    assert _traces(seen.events), seen.events
+    assert _point._predict_batch._cache_size() == before + 1
+
+
+def test_predict_fits_validation():
+    fits = PREDICT_FITS[:2]
+    with pytest.raises(ValueError, match="2 fits but 1 x arrays"):
+        predict_fits(fits, [X])
+    with pytest.raises(TypeError, match=r"fits\[1\] is a dict, not a PointFit"):
+        predict_fits([fits[0], {"beta": 1.0}], [X, X])
+    for bad in ([1e3, 0.0], [-1.0], [np.nan], [np.inf]):
+        with pytest.raises(ValueError, match=r"xs\[1\] \(fit 1\) must be finite and > 0"):
+            predict_fits(fits, [X, np.asarray(bad)])
+    with pytest.raises(ValueError, match=r"curve 'one break'.*finite"):
+        predict_fits([PREDICT_FITS[5]], [[1e3, np.nan]])
+    with pytest.raises(TypeError, match=r"xs\[0\] is not an array of numbers"):
+        predict_fits(fits[:1], [["a", "b"]])
+
+
+def test_prediction_beyond_float64_raises_instead_of_inf():
+    # y = 1e300 x^-0.3 is finite for x >= 1e-27 but overflows below (1e300 * 1e9 at 1e-30)
+    fit = _point_fit("m1", name="big", beta=1e300, c=-0.3)
+    assert np.isfinite(fit.predict(1e-20))
+    with pytest.raises(ValueError, match=r"curve 'big'\) is inf at x = 1e-30 .*float64"):
+        fit.predict(np.array([1e3, 1e-30]))

@@ -73,6 +73,12 @@ def test_non_finite_candidates_are_rejected():
 
 
 def test_jit_and_vmap_agree_with_eager():
+    # jit, vmap and eager evaluation round differently (fused and batched matmuls), and LM's
+    # accept/reject test compares losses that differ by rounding near the optimum, so the
+    # three paths end at points that agree only to the precision the objective pins them down:
+    # f is flat to eps * f within |d theta| ~ sqrt(eps) ~ 1e-8 (measured 3.7e-9 relative).
+    # Parameters therefore agree to 1e-6 relative; the loss, stationary at the optimum, to
+    # second order in d theta, i.e. to rounding (1e-9).
     rng = np.random.default_rng(4)
     a = jnp.asarray(rng.standard_normal((10, 3)))
     b = jnp.asarray(rng.standard_normal(10))
@@ -86,8 +92,9 @@ def test_jit_and_vmap_agree_with_eager():
     for i in range(4):
         single = jitted(starts[i])
         np.testing.assert_allclose(
-            np.asarray(batched.theta[i]), np.asarray(single.theta), rtol=1e-10
+            np.asarray(batched.theta[i]), np.asarray(single.theta), rtol=1e-6
         )
-        assert float(batched.loss[i]) == pytest.approx(float(single.loss), rel=1e-10)
+        assert float(batched.loss[i]) == pytest.approx(float(single.loss), rel=1e-9)
     eager = solve(starts[0])
-    np.testing.assert_allclose(np.asarray(eager.theta), np.asarray(batched.theta[0]), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(eager.theta), np.asarray(batched.theta[0]), rtol=1e-6)
+    assert float(eager.loss) == pytest.approx(float(batched.loss[0]), rel=1e-9)

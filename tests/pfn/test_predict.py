@@ -1,11 +1,16 @@
 """The predictor API: validation, normalisation, batching, and the predictive contract."""
 
+import itertools
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import integrate
 
 from scalebayes.evaluate import PredictiveDistribution
-from scalebayes.pfn import CONFIGS, PFN, BarDistribution, PFNModel
+from scalebayes.pfn import CONFIGS, PFN, BarDistribution, PFNModel, PFNPrediction
+from scalebayes.pfn import _predict as predict_module
 
 
 def _perturbed(model, seed=1, scale=0.05):
@@ -65,7 +70,7 @@ def test_y_scale_is_undone_with_its_jacobian(pfn):
     np.testing.assert_allclose(
         pred10.log_prob(y), pred9.log_prob(y / 10) - np.log(10), rtol=1e-5, atol=1e-5
     )
-    assert pred1.y_scale == 1.0
+    assert pred1.y_scale == pytest.approx(0.9)  # auto divides by max(y) at every magnitude
 
 
 def test_batched_curves_of_different_lengths_match_single_calls(pfn):
@@ -144,3 +149,164 @@ def test_explicit_x_range_decouples_predictions_from_the_query_horizon(pfn):
     np.testing.assert_allclose(b, far, rtol=1e-6)
     with pytest.raises(ValueError, match="must satisfy"):
         pfn.predict(X, Y, [6.4e7], x_range=(2e6, 1e8))
+
+
+LEVELS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+
+@pytest.fixture(scope="module")
+def small():
+    return PFN.load("nslpfn-small")
+
+
+@pytest.mark.parametrize("k", [1e-6, 1.0, 1e6])
+def test_auto_y_scale_makes_predictions_scale_equivariant(pfn, k):
+    """predict(x, k y) = k predict(x, y) at any magnitude, including y far below 1."""
+    ref = pfn.predict(X, Y, [6.4e7, 1e8], y_scale=0.9)  # explicit: y / max(y)
+    pred = pfn.predict(X, k * Y, [6.4e7, 1e8])
+    assert pred.y_scale == pytest.approx(0.9 * k)
+    np.testing.assert_allclose(pred.quantile(LEVELS), k * ref.quantile(LEVELS), rtol=1e-6)
+    np.testing.assert_allclose(pred.mean(), k * ref.mean(), rtol=1e-6)
+    y = np.array([0.4, 0.3])
+    np.testing.assert_allclose(
+        pred.log_prob(k * y), ref.log_prob(y) - np.log(k), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_tiny_losses_are_predicted_at_their_own_scale(small):
+    """A clean power law at y ~ 2e-6 (was: median 0.03, negative 5% quantile)."""
+    x = np.geomspace(1e6, 1e8, 15)
+    xq = np.array([2e8, 5e8, 1e9])
+    k = 2e-6 / 1e8**-0.3  # the last context point is 2e-6
+    pred = small.predict(x, k * x**-0.3, xq)
+    ratio = pred.median() / (k * xq**-0.3)
+    assert np.all((ratio > 1 / 3) & (ratio < 3)), ratio
+    unit = small.predict(x, x**-0.3 / 1e6**-0.3, xq)  # the same curve with max(y) = 1
+    np.testing.assert_allclose(pred.quantile(LEVELS), unit.quantile(LEVELS) * k * 1e6**-0.3)
+    assert np.all(pred.quantile(LEVELS) >= 0)
+
+
+@pytest.mark.parametrize("model", ["tiny", "shipped"])
+def test_all_zero_context_gives_nonnegative_finite_predictions(pfn, small, model):
+    net = pfn if model == "tiny" else small
+    pred = net.predict(X, np.zeros(6), [6.4e7, 1e9])
+    assert pred.y_scale == 1.0
+    qs = pred.quantile(LEVELS)
+    for value in (qs, pred.median(), pred.mean(), pred.sample(jax.random.PRNGKey(0), 200)):
+        assert np.all(np.isfinite(value)) and np.all(value >= 0)
+    assert np.all(np.diff(qs, axis=0) >= 0)
+
+
+def test_mass_below_zero_becomes_a_point_mass_at_zero():
+    """Against quadrature of the bars' own (uncensored) density and Monte Carlo."""
+    rng = np.random.default_rng(0)
+    bar = BarDistribution(np.linspace(-0.35, 1.0, 14))  # 0 lies inside bucket 3
+    logits = rng.normal(0.0, 1.0, (3, 13)).astype(np.float32)
+    logits[:, :3] += 1.5  # plenty of mass below 0
+    scale = 2.5
+    pred = PFNPrediction(np.array([1.0, 2.0, 3.0]), logits, bar, scale)
+    b = np.asarray(bar.borders, np.float64)
+    edges = [-np.inf, *b[1:-1], np.inf]
+    pieces = list(itertools.pairwise(edges))
+    below, clipped_mean = [], []
+    for row in logits:
+        pdf = jax.jit(lambda y, row=row: jnp.exp(bar.log_prob(jnp.asarray(row), y)))
+        f = lambda y, pdf=pdf: float(pdf(y))  # noqa: E731
+        g = lambda y, pdf=pdf: y * float(pdf(y))  # noqa: E731
+        below.append(sum(integrate.quad(f, lo, min(hi, 0.0))[0] for lo, hi in pieces if lo < 0))
+        clipped_mean.append(
+            sum(integrate.quad(g, max(lo, 0.0), hi)[0] for lo, hi in pieces if hi > 0)
+        )
+    below = np.array(below)
+    assert np.all(below > 0.1)
+    np.testing.assert_allclose(pred.mean(), scale * np.array(clipped_mean), rtol=2e-5, atol=1e-6)
+    # levels under the mass at 0 give 0; above it, the bars' own quantile
+    qs = pred.quantile([0.5 * below.min(), 0.5 * (1 + below.max())])
+    np.testing.assert_array_equal(qs[0], 0.0)
+    np.testing.assert_allclose(
+        qs[1], scale * np.asarray(bar.icdf(logits, 0.5 * (1 + below.max()))), rtol=1e-6
+    )
+    lo, hi = pred.interval(0.99)
+    assert np.all(lo == 0.0) and np.all(hi > 0)
+    # the point mass: the share of draws at exactly 0 matches P(Y < 0) within 5 standard errors
+    n = 40_000
+    draws = pred.sample(jax.random.PRNGKey(1), n)
+    assert draws.min() == 0.0
+    share = np.mean(draws == 0.0, axis=0)
+    np.testing.assert_array_less(np.abs(share - below), 5 * np.sqrt(below * (1 - below) / n))
+    # log_prob: -inf below 0, the bars' density (with the Jacobian) at and above 0
+    y = np.array([-0.1, 0.0, 1.7])
+    expected = np.asarray(bar.log_prob(logits, y / scale)) - np.log(scale)
+    lp = pred.log_prob(y)
+    assert lp[0] == -np.inf
+    np.testing.assert_allclose(lp[1:], expected[1:], rtol=1e-6)
+
+
+@pytest.mark.parametrize("where", ["far below", "left tail", "inner bucket", "right tail"])
+def test_clipped_mean_matches_quadrature(where):
+    """E[max(Y, low)] against quadrature of the bars' density, for ``low`` in every region."""
+    rng = np.random.default_rng(1)
+    b = np.cumsum(rng.uniform(0.05, 0.5, 11))
+    bar = BarDistribution(b)
+    logits = jnp.asarray(rng.normal(0.0, 1.0, 10), jnp.float32)
+    low = {
+        "far below": b[0] - 100.0,
+        "left tail": b[1] - 0.3,
+        "inner bucket": 0.5 * (b[4] + b[5]),
+        "right tail": b[-2] + 0.2,
+    }[where]
+    pdf = jax.jit(lambda y: jnp.exp(bar.log_prob(logits, y)))
+    edges = sorted({-np.inf, *b[1:-1], np.inf, low})
+    expected = sum(
+        integrate.quad(lambda y: max(y, low) * float(pdf(y)), lo, hi)[0]
+        for lo, hi in itertools.pairwise(edges)
+    )
+    assert float(bar.clipped_mean(logits, low)) == pytest.approx(expected, rel=2e-5, abs=1e-5)
+    if where == "far below":
+        assert float(bar.clipped_mean(logits, low)) == pytest.approx(float(bar.mean(logits)), 1e-5)
+
+
+def test_long_context_is_thinned_evenly_in_log_x_with_a_warning(pfn):
+    """100,000 points (was: RESOURCE_EXHAUSTED allocating 551 GB) -> MAX_CONTEXT points."""
+    n, m = 100_000, predict_module.MAX_CONTEXT
+    x = np.geomspace(1.0, 1e6, n)
+    y = 0.2 + 0.8 * x**-0.3
+    xq = [2e6, 1e7]
+    with pytest.warns(UserWarning, match=f"used {m} of {n} points") as record:
+        pred = pfn.predict(x, y, xq)
+    assert len(record) == 1 and record[0].filename == __file__
+    # independent reference: on an even log grid the nearest of m targets is index round(j h)
+    keep = np.round(np.arange(m) * (n - 1) / (m - 1)).astype(int)
+    assert keep[0] == 0 and keep[-1] == n - 1
+    ref = pfn.predict(x[keep], y[keep], xq)
+    np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+    assert np.all(np.isfinite(pred.quantile(LEVELS)))
+    # the smallest and largest x are kept wherever they sit in the input
+    perm = np.random.default_rng(0).permutation(n)
+    with pytest.warns(UserWarning, match="spread evenly in log x"):
+        shuffled = pfn.predict(x[perm], y[perm], xq)
+    np.testing.assert_allclose(
+        shuffled.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_short_context_is_not_thinned(pfn, recwarn):
+    x = np.geomspace(1.0, 1e3, predict_module.MAX_CONTEXT)
+    pfn.predict(x, 1 + 0 * x, [2e3])
+    assert not recwarn.list
+
+
+@pytest.mark.parametrize("per_row", [1, 3, 256])
+def test_query_chunks_give_the_unchunked_predictions(pfn, monkeypatch, per_row):
+    xq = np.geomspace(4e7, 4e9, 700)
+    curves = [(X, Y, xq), (X[:4], Y[:4] * 3, xq[::7]), (X, Y, [5e7])]
+    monkeypatch.setattr(predict_module, "_MAX_QUERIES_PER_ROW", 10**6)
+    whole = pfn.predict_many(*zip(*curves, strict=True))  # one row per curve
+    monkeypatch.setattr(predict_module, "_MAX_QUERIES_PER_ROW", per_row)
+    chunked = pfn.predict_many(*zip(*curves, strict=True))
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a.quantile(LEVELS), b.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.logits, b.logits, rtol=1e-5, atol=1e-5)
+    # each chunk uses the whole curve's x mapping: the near query still feels the far one
+    near = pfn.predict(X, Y, xq[:1]).median()
+    assert not np.allclose(near, chunked[0].median()[:1])

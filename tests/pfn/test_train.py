@@ -160,6 +160,7 @@ def test_interpolation_layout_draws_random_context_sets():
     np.testing.assert_array_equal(ctx_i | tgt_i, valid)
 
 
+@pytest.mark.slow
 def test_data_parallel_step_runs_on_two_devices(tmp_path):
     """The same training code shards the batch over two (forced host) devices."""
     import os

@@ -241,6 +241,7 @@ def reference_batch():
     return y, sigma, family
 
 
+@pytest.mark.slow
 def test_generator_agrees_with_the_mixture_model(reference_batch):
     y_ref, sigma_ref, family_ref = reference_batch
     batch = sample_curves(jax.random.key(123), N_GENERATOR, length=L)

@@ -1,0 +1,151 @@
+"""Score PFNs (and an M4 point fit) on held-out prior curves, the NSL-PFN splits and the far
+splits, through the public predictor and ``scalebayes.evaluate.score_curve``.
+
+Sets: held-out curves of both priors (fresh keys; context = the curve's first
+``context_size`` points, targets = the rest); the NSL-PFN benchmark splits (IC, NLP+Nano,
+DD; the protocol's y-space); the far splits ``far10`` and ``far100`` of every bundled dataset
+that spans enough (see ``docs/far-split.md``). Cells are RMSLE / LL / 90%-interval coverage of
+the targets, means over curves.
+
+    python benchmarks/pfn_eval.py --models nslpfn-base,out/run/weights [--m4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+
+BENCH = {"IC": ("ic",), "NLP+Nano": ("nlp", "nano"), "DD": ("dd",)}
+FAR_DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def heldout(prior: str, n: int, seed: int) -> list[dict]:
+    """``n`` held-out curves of ``prior`` as context/target arrays (y > 0 kept)."""
+    from scalebayes.pfn._train import TrainConfig, draw_curves
+
+    config = TrainConfig(model="tiny", prior=prior, input="log-relative")
+    curves = draw_curves(config, jax.random.PRNGKey(seed), n, config.n_points)
+    x, y, mask = (np.asarray(a, np.float64) for a in (curves.x, curves.y, curves.mask))
+    out = []
+    for i, c in enumerate(np.asarray(curves.context_size)):
+        length = int(mask[i].sum())
+        xt, yt = x[i, c:length], y[i, c:length]
+        keep = yt > 0  # the NSL-PFN prior's noise can push a target to <= 0 (not a loss)
+        if keep.any():
+            out.append({"xc": x[i, :c], "yc": y[i, :c], "xt": xt[keep], "yt": yt[keep]})
+    return out
+
+
+def _as_rows(curves) -> list[dict]:
+    return [
+        {"xc": c.x_context, "yc": c.y_context, "xt": c.x_target, "yt": c.y_target} for c in curves
+    ]
+
+
+def eval_sets() -> dict[str, list[dict]]:
+    from scalebayes.data import load_benchmark, load_far_benchmark
+
+    sets = {
+        "prior NSL-PFN": heldout("nslpfn", 400, 1234),
+        "prior scale-free": heldout("scalefree", 400, 1234),
+    }
+    for label, names in BENCH.items():
+        sets[label] = _as_rows([c for n in names for c in load_benchmark(n)])
+    for split, factor in (("far10", 10), ("far100", 100)):
+        sets[split] = _as_rows([c for n in FAR_DATASETS for c in load_far_benchmark(n, factor)])
+    return sets
+
+
+def score_pfn(model: str, rows: list[dict]) -> dict:
+    from scalebayes.evaluate import score_curve
+    from scalebayes.pfn import PFN
+
+    pfn = PFN.load(model)
+    preds = pfn.predict_many(
+        [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows], y_scale=1.0
+    )
+    return _scores(rows, preds, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
+
+
+def score_m4(rows: list[dict]) -> dict:
+    from scalebayes.evaluate import rmsle
+    from scalebayes.inference import fit_curves, predict_fits
+
+    ok = [r for r in rows if r["xc"].size >= 3 and np.all(r["yc"] > 0)]
+    fits = fit_curves("m4", [r["xc"] for r in ok], [r["yc"] for r in ok])
+    preds = predict_fits(fits, [r["xt"] for r in ok])
+    values = [rmsle(np.maximum(p, 1e-12), r["yt"]) for p, r in zip(preds, ok, strict=True)]
+    return {"rmsle": float(np.mean(values)), "ll": None, "cover90": None, "n": len(ok)}
+
+
+def _scores(rows, preds, metrics) -> dict:
+    cover = []
+    for pred, r in zip(preds, rows, strict=True):
+        lo, hi = pred.interval(0.9)
+        cover.append(np.mean((r["yt"] >= lo) & (r["yt"] <= hi)))
+    return {
+        "rmsle": float(np.mean([m["rmsle"] for m in metrics])),
+        "ll": float(np.mean([m["ll"] for m in metrics])),
+        "cover90": float(np.mean(cover)),
+        "n": len(rows),
+    }
+
+
+def _cell(s: dict) -> str:
+    if s["ll"] is None:
+        return f"{s['rmsle']:.4f}"
+    cover = "" if s.get("cover90") is None else f" / {s['cover90']:.2f}"
+    return f"{s['rmsle']:.4f} / {s['ll']:.3f}{cover}"
+
+
+def print_table(table: dict, sets: dict) -> str:
+    header = ["model", *(f"{k} ({len(v)})" for k, v in sets.items())]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, row in table.items():
+        lines.append("| " + " | ".join([label, *(_cell(row[k]) for k in sets)]) + " |")
+    lines.append(
+        f"\ncells: RMSLE / LL / 90% coverage, mean over curves (M4: RMSLE); load {_load()}"
+    )
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
+
+
+def evaluate(models: dict[str, str], m4: bool, out: Path | None = None) -> dict:
+    """Score every model (label -> checkpoint or shipped name) on every set; print the table."""
+    sets = eval_sets()
+    table = {}
+    for label, model in models.items():
+        table[label] = {name: score_pfn(model, rows) for name, rows in sets.items()}
+        print(f"scored {label}", flush=True)
+    if m4:
+        table["M4 point fit"] = {name: score_m4(rows) for name, rows in sets.items()}
+    text = print_table(table, sets)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval.json").write_text(json.dumps(table, indent=1))
+        (out / "eval.md").write_text(text + "\n")
+    return table
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", required=True, help="comma-separated checkpoints or names")
+    parser.add_argument("--m4", action="store_true", help="add an M4 point-fit row")
+    parser.add_argument("--out", default=None, help="write eval.json and eval.md here")
+    args = parser.parse_args(argv)
+    models = {m: m for m in args.models.split(",") if m}
+    evaluate(models, args.m4, None if args.out is None else Path(args.out))
+
+
+if __name__ == "__main__":
+    main()

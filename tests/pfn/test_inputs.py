@@ -1,0 +1,158 @@
+"""The scale-free ``"log-relative"`` input: query independence, scale invariance, one encoding."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalebayes.pfn import PFN, BarDistribution, PFNModel, TrainConfig, get_config
+from scalebayes.pfn._inputs import LOG_X_SCALE, encode
+from scalebayes.pfn._train import draw_curves, layout
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pfn():
+    """An untrained log-relative tiny PFN (random weights make every input matter)."""
+    config = dataclasses.replace(get_config("tiny"), input="log-relative")
+    model = PFNModel(jax.random.PRNGKey(3), config)
+    # random, non-zero output projections so that every slot influences the logits
+    leaves, tree = jax.tree.flatten(model)
+    keys = jax.random.split(jax.random.PRNGKey(4), len(leaves))
+    leaves = [
+        leaf + 0.05 * jax.random.normal(k, leaf.shape) if eqx.is_inexact_array(leaf) else leaf
+        for leaf, k in zip(leaves, keys, strict=True)
+    ]
+    model = jax.tree.unflatten(tree, leaves)
+    return PFN(model, BarDistribution(np.linspace(0.0, 2.0, config.n_buckets + 1)))
+
+
+def _curve():
+    x = np.geomspace(1.3e16, 2.0e19, 5)
+    return x, 3.0 * (x / x[0]) ** -0.07
+
+
+def test_a_prediction_never_changes_when_other_queries_are_added(pfn):
+    x, y = _curve()
+    alone = pfn.predict(x, y, [2.5e20])
+    crowd = pfn.predict(x, y, [5.7e21, 2.5e20, 1e25, 3e19])
+    np.testing.assert_allclose(crowd.median()[1], alone.median()[0], rtol=1e-5)
+    np.testing.assert_allclose(
+        crowd.quantile([0.05, 0.95])[:, 1], alone.quantile([0.05, 0.95])[:, 0], rtol=1e-5
+    )
+
+
+def test_units_of_x_and_y_do_not_matter(pfn):
+    x, y = _curve()
+    base = pfn.predict(x, y, [2.5e20, 5.7e21])
+    moved = pfn.predict(x * 1e-12, y * 7e4, [2.5e8, 5.7e9])
+    np.testing.assert_allclose(moved.median() / 7e4, base.median(), rtol=1e-5)
+    np.testing.assert_allclose(
+        moved.log_prob(base.median() * 7e4), base.log_prob(base.median()) - np.log(7e4), rtol=1e-5
+    )
+
+
+def test_host_encoding_matches_the_training_layout():
+    """The predictor and the train step see the same numbers for the same curve."""
+    config = TrainConfig(model="tiny", prior="scalefree", steps=2, batch_size=4)
+    batch = draw_curves(config, jax.random.PRNGKey(0), 4, config.n_points)
+    x, y, context, valid, _ = layout(batch, jax.random.PRNGKey(1), 0.0, config.input)
+    i = 2
+    n, length = int(batch.context_size[i]), int(batch.mask[i].sum())
+    xc, yc = np.asarray(batch.x[i, :n]), np.asarray(batch.y[i, :n])
+    # an independent computation of the documented encoding
+    np.testing.assert_allclose(
+        np.asarray(x[i, :length]), np.log10(batch.x[i, :length] / xc.max()), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(np.asarray(y[i, :n]), yc / yc.max(), rtol=1e-6)
+    assert np.asarray(context[i]).sum() == n and np.asarray(valid[i]).sum() == length
+    assert LOG_X_SCALE > 0
+
+
+def test_all_zero_context_has_unit_reference():
+    x = jnp.array([1.0, 2.0, 4.0])
+    _, y_enc, y_ref = encode(
+        "log-relative", x, jnp.zeros(3), jnp.array([1, 1, 0], bool), jnp.ones(3, bool)
+    )
+    assert float(y_ref) == 1.0 and np.all(np.asarray(y_enc) == 0)
+
+
+def test_train_config_validates_prior_and_input():
+    assert TrainConfig(prior="scalefree").input == "log-relative"
+    assert TrainConfig().input == "nslpfn"
+    assert TrainConfig(prior="mixture").model_config.input == "log-relative"
+    with pytest.raises(ValueError, match="prior"):
+        TrainConfig(prior="uniform")
+    with pytest.raises(ValueError, match="log-relative"):
+        TrainConfig(prior="scalefree", input="nslpfn")
+    with pytest.raises(ValueError, match="prior_mix"):
+        TrainConfig(prior="mixture", prior_mix=1.5)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+    with pytest.raises(ValueError, match="input"):
+        TrainConfig(input="linear")
+
+
+@pytest.mark.slow
+def test_mixture_batches_hold_both_priors():
+    config = TrainConfig(model="tiny", prior="mixture", prior_mix=0.25, steps=2, batch_size=8)
+    batch = draw_curves(config, jax.random.PRNGKey(0), 8, config.n_points)
+    x, mask = np.asarray(batch.x), np.asarray(batch.mask)
+    n_ctx = np.asarray(batch.context_size)
+    x_ctx_max = x[np.arange(8), n_ctx - 1]
+    # the first round(0.25 * 8) = 2 curves are scale-free (largest context x exactly 1), the
+    # rest NSL-PFN (x in [0.01, 1], so the grid ends at 1 after the context)
+    np.testing.assert_allclose(x_ctx_max[:2], 1.0, rtol=1e-6)
+    assert np.all(x_ctx_max[2:] < 1.0)
+    assert np.all(x[2:][mask[2:]] >= 0.01 - 1e-7)
+
+
+def test_warm_start_refuses_another_size(pfn, tmp_path):
+    from scalebayes.pfn import train
+
+    start = pfn.save(tmp_path / "start")
+    with pytest.raises(ValueError, match="same size and input"):
+        train(
+            TrainConfig(model="small", prior="scalefree"),
+            tmp_path / "run",
+            init_from=start,
+            progress=False,
+            log=None,
+        )
+
+
+@pytest.mark.slow
+def test_gpu_recipe_dry_run_on_cpu(tmp_path):
+    """benchmarks/gpu_train.sh end to end with a few steps: train, EMA, export, evaluate."""
+    env = {
+        **os.environ,
+        "OUT": str(tmp_path / "out"),
+        "RUN": str(tmp_path / "runs" / "gpu"),
+        "STEPS": "3",
+        "BATCH": "8",
+        "DTYPE": "float32",
+        "PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        ["bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny", "--prior", "mixture"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "out"
+    assert (out / "weights" / "meta.json").exists() and (out / "training_curve.png").exists()
+    table = (out / "eval.md").read_text()
+    assert "far10" in table and "IC" in table
+    loaded = PFN.load(out / "weights")
+    assert loaded.config.input == "log-relative" and loaded.meta.get("weights") == "ema"

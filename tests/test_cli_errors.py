@@ -1,0 +1,435 @@
+"""The command line's one error path: every user error is one line on stderr, exit status 2.
+
+Each case runs ``main([...])`` in process (one runs the real entry point in a subprocess) and
+checks the exit status, that stderr is exactly one line naming the problem, and that no
+traceback leaks. Nothing here runs MCMC or trains a PFN: the checks fire before that work,
+or the expensive function is replaced by a fake.
+"""
+
+import csv
+import errno
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalebayes import cli
+from scalebayes.cli import main
+from scalebayes.data import CurveDataError
+from scalebayes.evaluate._study import METHODS, Method
+
+BETA, C = (2.0, 3.0), -0.3  # curve i: y = BETA[i] * x^C
+
+
+def _write_laws(path: Path) -> Path:
+    """Two exact power laws ``a``, ``b`` over x in [1e3, 1e6] (7 points each)."""
+    x = np.geomspace(1e3, 1e6, 7)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "curve"])
+        for name, beta in zip("ab", BETA, strict=True):
+            writer.writerows([repr(float(xj)), repr(float(beta * xj**C)), name] for xj in x)
+    return path
+
+
+def _write_runs(path: Path, n: int) -> Path:
+    """``n`` training runs of the Chinchilla law, N and D both distinct per run."""
+    N = np.geomspace(1e8, 1e10, n)
+    D = np.geomspace(2e9, 2e11, n)
+    loss = 1.8 + 480.0 / N**0.35 + 2000.0 / D**0.37
+    rows = [f"{a:.6g},{b:.6g},{c:.6f}" for a, b, c in zip(N, D, loss, strict=True)]
+    path.write_text("N,D,loss\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _one_error_line(capsys, prog: str) -> str:
+    """The only line on stderr, checked to be ``<prog>: error: ...`` without a traceback."""
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err, err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith(f"scalebayes {prog}: error: "), err
+    return err
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A directory where files cannot be created (even by root, who ignores mode bits)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+
+    def writable(directory) -> bool:
+        try:
+            with tempfile.TemporaryFile(dir=directory):
+                return True
+        except OSError:
+            return False
+
+    try:
+        if not writable(locked):
+            yield locked
+        elif Path("/sys").is_dir() and not writable("/sys"):  # root on Linux: sysfs refuses
+            yield Path("/sys")
+        else:
+            pytest.skip("no unwritable directory available")
+    finally:
+        locked.chmod(0o755)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1 and 8: one error path for every subcommand; missing files and directories
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (ValueError("--x must be > 0"), "--x must be > 0"),
+        (
+            CurveDataError("bad.csv: line 3: y = -1 must be > 0"),
+            "bad.csv: line 3: y = -1 must be > 0",
+        ),
+        (
+            FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "gone.csv"),
+            "cannot access gone.csv: No such file or directory",
+        ),
+        (
+            IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), "adir"),
+            "cannot access adir: Is a directory",
+        ),
+        (
+            PermissionError(errno.EACCES, os.strerror(errno.EACCES), "locked.csv"),
+            "cannot access locked.csv: Permission denied",
+        ),
+        (
+            OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out.png"),
+            "cannot access out.png: No space left on device",
+        ),
+        (
+            FileExistsError("run already holds a checkpoint; pass --resume"),
+            "run already holds a checkpoint; pass --resume",
+        ),
+        (ValueError("first line\n  second line"), "first line second line"),
+    ],
+)
+def test_main_reports_every_user_error_in_one_line(monkeypatch, capsys, tmp_path, error, message):
+    def fail(args):
+        raise error
+
+    monkeypatch.setitem(cli._SUBCOMMANDS, "fit", (cli._add_fit, fail))
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1"]) == 2
+    assert _one_error_line(capsys, "fit").endswith(f"error: {message}\n")
+
+
+def test_checkpoint_error_is_one_line(tmp_path, capsys):
+    data = _write_laws(tmp_path / "laws.csv")
+    nowhere = tmp_path / "no-model"
+    assert main(["extrapolate", str(data), "--to", "1e7", "--model", str(nowhere)]) == 2
+    assert "no PFN checkpoint at" in _one_error_line(capsys, "extrapolate")
+
+
+def test_bad_csv_data_in_extrapolate_is_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("x,y\n1,0.5\n2,-0.4\n3,0.3\n")
+    assert main(["extrapolate", str(path), "--to", "10", "--model", str(tmp_path)]) == 2
+    err = _one_error_line(capsys, "extrapolate")
+    assert "bad.csv: line 3" in err and "y = -0.4 must be > 0" in err
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["extrapolate", "{}", "--to", "10"],
+        ["fit", "{}", "--family", "m1"],
+        ["allocate", "{}", "--compute", "1e21"],
+        ["study", "--methods", "m1", "--csv", "{}", "--out", "OUT"],
+    ],
+    ids=["extrapolate", "fit", "allocate", "study"],
+)
+def test_unreadable_input_files(tmp_path, capsys, argv, kind):
+    path = tmp_path / "adir" if kind == "directory" else tmp_path / "missing.csv"
+    if kind == "directory":
+        path.mkdir()
+    reason = "Is a directory" if kind == "directory" else "No such file or directory"
+    argv = [str(path) if a == "{}" else str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    assert f"cannot read {path}: {reason}" in _one_error_line(capsys, argv[0])
+    assert not (tmp_path / "out").exists()
+
+
+def test_entry_point_reports_a_missing_file_without_a_traceback(tmp_path):
+    missing = tmp_path / "missing.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "scalebayes", "extrapolate", str(missing), "--to", "10"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("scalebayes extrapolate: error: argument FILE.csv: ")
+    assert f"cannot read {missing}: No such file or directory" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 2: --plot is checked before any work, and the extension names the format
+
+
+def _plot_argv(command: str, tmp_path: Path, plot: str) -> list[str]:
+    """Arguments whose work would fail with another message if it ever started."""
+    data = _write_laws(tmp_path / "laws.csv")
+    if command == "fit":
+        return ["fit", str(data), "--family", "m1", "--predict", "1e8", "--plot", plot]
+    if command == "extrapolate":  # a missing model: loading it would raise CheckpointError
+        model = str(tmp_path / "no-model")
+        return ["extrapolate", str(data), "--to", "1e7", "--model", model, "--plot", plot]
+    missing = str(tmp_path / "never-read.npz")  # reading it would fail with "cannot read"
+    return ["ntk-study", "--npz", missing, "--task", "regression", "--plot", plot]
+
+
+@pytest.mark.parametrize("command", ["fit", "extrapolate", "ntk-study"])
+@pytest.mark.parametrize("kind", ["directory", "missing parent", "parent is a file", "extension"])
+def test_plot_path_is_checked_before_any_work(tmp_path, capsys, command, kind):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    plot, message = {
+        "directory": (tmp_path / "adir", "is a directory; give a file name"),
+        "missing parent": (tmp_path / "no" / "p.png", f"directory {tmp_path / 'no'} does not"),
+        "parent is a file": (tmp_path / "afile" / "p.png", "is a file, not a directory"),
+        "extension": (tmp_path / "p.jpg", "name a .png"),
+    }[kind]
+    assert main(_plot_argv(command, tmp_path, str(plot))) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no results were printed: nothing ran
+    assert "Traceback" not in captured.err and captured.err.count("\n") == 1
+    assert captured.err.startswith(f"scalebayes {command}: error: argument --plot: ")
+    assert message in captured.err
+    assert not (tmp_path / "p.jpg").exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "extrapolate", "ntk-study"])
+def test_plot_in_an_unwritable_directory(tmp_path, capsys, unwritable_dir, command):
+    before = sorted(os.listdir(unwritable_dir))
+    assert main(_plot_argv(command, tmp_path, str(unwritable_dir / "p.png"))) == 2
+    err = _one_error_line(capsys, command)
+    assert f"argument --plot: cannot write in {unwritable_dir}: Permission denied" in err
+    assert sorted(os.listdir(unwritable_dir)) == before
+
+
+def test_ntk_plot_refuses_an_unknown_format_before_the_work(tmp_path, capsys):
+    # the --plot check runs at parse time, before the (missing) data file is read
+    assert main(_plot_argv("ntk-study", tmp_path, str(tmp_path / "p.jpg"))) == 2
+    assert "name a .png, .pdf or .svg file" in _one_error_line(capsys, "ntk-study")
+
+
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}
+
+
+@pytest.mark.parametrize("suffix", sorted(MAGIC))
+def test_fit_plot_is_written_in_the_format_its_extension_names(tmp_path, capsys, suffix):
+    data = _write_laws(tmp_path / "laws.csv")
+    plot = tmp_path / f"fit{suffix.upper() if suffix == '.pdf' else suffix}"
+    assert main(["fit", str(data), "--family", "m1", "--plot", str(plot)]) == 0
+    content = plot.read_bytes()
+    assert content.startswith(MAGIC[suffix])
+    if suffix == ".svg":
+        assert b"<svg" in content[:2000]
+    assert f"wrote {plot}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("suffix", sorted(MAGIC))
+def test_fan_plot_is_written_in_the_format_its_extension_names(tmp_path, suffix):
+    from scalebayes.data import Curve
+    from scalebayes.pfn._plot import plot_fan
+
+    class Quantiles:  # a stand-in predictive: fixed quantiles around y = 1 / x
+        def __init__(self, x):
+            self.x = np.asarray(x)
+
+        def quantile(self, levels):
+            return np.stack([(0.5 + q) / self.x for q in levels])
+
+    class FakePFN:
+        def predict_many(self, xs, ys, grids):
+            return [Quantiles(g) for g in grids]
+
+    curve = Curve(x=np.arange(1.0, 7.0), y=1 / np.arange(1.0, 7.0), name="c")
+    path = plot_fan(FakePFN(), [curve], [20.0], tmp_path / f"fan{suffix}")
+    assert path.read_bytes().startswith(MAGIC[suffix])
+    with pytest.raises(ValueError, match=r"name a \.png, \.pdf or \.svg file"):
+        plot_fan(FakePFN(), [curve], [20.0], tmp_path / "fan.jpg")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3: Ctrl-C
+
+
+def test_interrupted_study_keeps_its_rows_and_resumes(tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def interrupted_on_second_call(curves):
+        calls.append([c.name for c in curves])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return [1.5 * c.y_target for c in curves]
+
+    monkeypatch.setitem(METHODS, "fake", Method("fake", interrupted_on_second_call, False))
+    data = _write_laws(tmp_path / "laws.csv")
+    out = tmp_path / "study"
+    argv = ["study", "--methods", "fake", "--csv", str(data), "--out", str(out)]
+    argv += ["--batch-size", "1", "--no-progress"]
+    assert main(argv) == 130
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert captured.err == "scalebayes study: interrupted; rerun the same command to resume\n"
+    with (out / "per_curve.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["curve"] for r in rows] == calls[0]  # the first batch's row is kept
+    assert float(rows[0]["rmsle"]) == pytest.approx(np.log(1.5), rel=1e-9)
+
+    assert main(argv) == 0  # the rerun scores only the curve that was interrupted
+    assert calls[2] == calls[1]
+    assert "1 curve scores computed, 1 resumed" in capsys.readouterr().out
+
+
+def test_interrupt_of_another_command(tmp_path, capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli._SUBCOMMANDS, "fit", (cli._add_fit, interrupted))
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1"]) == 130
+    assert capsys.readouterr().err == "scalebayes fit: interrupted\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# 4: --out that is a file
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["study", "--methods", "m1", "--datasets", "nano", "--out", "{}"],
+        ["train-pfn", "--steps", "2", "--out", "{}"],
+        ["demo", "--out", "{}"],
+        ["study", "--methods", "m1", "--datasets", "nano", "--out", "{}/sub"],
+    ],
+    ids=["study", "train-pfn", "demo", "study-below-a-file"],
+)
+def test_out_that_is_a_file(tmp_path, capsys, argv):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    argv = [a.replace("{}", str(afile)) for a in argv]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, argv[0])
+    assert f"argument --out: {afile} is a file" in err and "give a directory" in err
+    assert afile.read_text() == "keep me"
+
+
+def test_out_in_an_unwritable_directory(capsys, unwritable_dir):
+    out = unwritable_dir / "study"
+    assert main(["study", "--methods", "m1", "--datasets", "nano", "--out", str(out)]) == 2
+    assert "Permission denied" in _one_error_line(capsys, "study")
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5: negative numbers in scientific notation reach the type parser
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["allocate", "RUNS", "--compute", "-1e21"], "budget = -1e21 must be finite and > 0"),
+        (["allocate", "RUNS", "--compute", "-inf"], "budget = -inf must be finite and > 0"),
+        (["allocate", "RUNS", "--compute", "1e21", "--prob", "-1e-3"], "probability"),
+        (["fit", "LAWS", "--family", "m1", "--predict", "-1E5"], "x = -1E5 must be finite"),
+        (["allocate", "RUNS", "--compute", "-.5e3"], "budget = -.5e3 must be finite and > 0"),
+    ],
+)
+def test_negative_numbers_in_scientific_notation(tmp_path, capsys, argv, message):
+    paths = {"RUNS": _write_runs(tmp_path / "runs.csv", 8), "LAWS": _write_laws(tmp_path / "l")}
+    argv = [str(paths[a]) if a in paths else a for a in argv]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, argv[0])
+    assert message in err and "expected one argument" not in err
+
+
+def test_negative_values_are_attached_only_to_options():
+    attach = cli._negative_values_attached
+    assert attach(["--b-std", "-1e-3", "--seed", "-2"]) == ["--b-std=-1e-3", "--seed=-2"]
+    assert attach(["--x=1", "-1e3"]) == ["--x=1", "-1e3"]  # the option has its value
+    assert attach(["--x", "-abc", "--", "--y", "-1e3"]) == ["--x", "-abc", "--", "--y", "-1e3"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 6: too few runs for the law; warnings in one line
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+@pytest.mark.parametrize("n_runs", [3, 5, 6])
+def test_allocate_warns_when_runs_do_not_determine_the_law(tmp_path, capsys, monkeypatch, n_runs):
+    def no_nuts(*args, **kwargs):
+        raise ValueError("stopped before NUTS")
+
+    monkeypatch.setattr("scalebayes.compute._posterior.fit_joint_law", no_nuts)
+    path = _write_runs(tmp_path / "runs.csv", n_runs)
+    assert main(["allocate", str(path), "--compute", "1e21"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    warning = (
+        f"warning: {n_runs} runs for a 5-parameter law: the allocation is not determined by "
+        "the data; intervals reflect the prior"
+    )
+    expected = [warning] if n_runs <= 5 else []
+    assert err == [*expected, "scalebayes allocate: error: stopped before NUTS"]
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_warnings_are_one_line_during_a_run_only(tmp_path, capsys, monkeypatch):
+    from scalebayes.compute import ConvergenceWarning
+
+    def warn(args):
+        warnings.warn("r-hat of sigma is 1.3;\n  run more warm-up", ConvergenceWarning, 2)
+        return 0
+
+    shown = warnings.showwarning
+    monkeypatch.setitem(cli._SUBCOMMANDS, "fit", (cli._add_fit, warn))
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1"]) == 0
+    assert capsys.readouterr().err == "warning: r-hat of sigma is 1.3; run more warm-up\n"
+    assert warnings.showwarning is shown  # restored after the run, never set at import
+
+
+# ---------------------------------------------------------------------------------------------
+# 7: fit predicts all curves in one batched call
+
+
+def test_fit_predicts_with_one_batched_call(tmp_path, capsys, monkeypatch):
+    import scalebayes.inference as inference
+
+    calls = []
+    batched = inference.predict_fits
+
+    def counted(fits, xs):
+        calls.append((len(fits), [list(x) for x in xs]))
+        return batched(fits, xs)
+
+    monkeypatch.setattr(inference, "predict_fits", counted)
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1", "--predict", "1e8,1e9"]) == 0
+    assert calls == [(2, [[1e8, 1e9], [1e8, 1e9]])]
+    out = capsys.readouterr().out.splitlines()
+    rows = out[out.index("predictions (m1):") + 3 :]
+    for row in rows:
+        name, x, y = row.split()
+        assert float(y) == pytest.approx(BETA["ab".index(name)] * float(x) ** C, rel=2e-3)
+    assert len(rows) == 4
