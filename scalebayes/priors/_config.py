@@ -8,39 +8,40 @@ import equinox as eqx
 import numpy as np
 
 
-def _numbers(name: str, size: int, kind=float):
+def _numbers(name: str, size: int, kind=float, owner: str = "PriorConfig"):
     """A converter to a tuple of ``size`` finite numbers that names the field on failure."""
 
     def convert(value):
         try:
             out = tuple(kind(v) for v in value)
         except (TypeError, ValueError):
-            raise TypeError(f"PriorConfig.{name} must be {size} numbers, got {value!r}") from None
+            raise TypeError(f"{owner}.{name} must be {size} numbers, got {value!r}") from None
         if len(out) != size or not all(math.isfinite(v) for v in out):
-            raise ValueError(f"PriorConfig.{name} must be {size} finite numbers, got {value!r}")
+            raise ValueError(f"{owner}.{name} must be {size} finite numbers, got {value!r}")
         if kind is int and any(v != w for v, w in zip(out, value, strict=True)):
-            raise ValueError(f"PriorConfig.{name} must be integers, got {value!r}")
+            raise ValueError(f"{owner}.{name} must be integers, got {value!r}")
         return out
 
     return convert
 
 
-def _number(name: str, kind=float):
+def _number(name: str, kind=float, owner: str = "PriorConfig"):
     def convert(value):
-        (out,) = _numbers(name, 1, kind)((value,))
+        (out,) = _numbers(name, 1, kind, owner)((value,))
         return out
 
     return convert
 
 
-def _field(name: str, default, size: int | None = 2, kind=float):
-    convert = _number(name, kind) if size is None else _numbers(name, size, kind)
+def _field(name: str, default, size: int | None = 2, kind=float, owner: str = "PriorConfig"):
+    """A static, validated configuration field (``size=None``: one number)."""
+    convert = _number(name, kind, owner) if size is None else _numbers(name, size, kind, owner)
     return eqx.field(default=default, static=True, converter=convert)
 
 
-def _check(ok: bool, name: str, rule: str, value) -> None:
+def _check(ok: bool, name: str, rule: str, value, owner: str = "PriorConfig") -> None:
     if not ok:
-        raise ValueError(f"PriorConfig.{name} must {rule}, got {value!r}")
+        raise ValueError(f"{owner}.{name} must {rule}, got {value!r}")
 
 
 class PriorConfig(eqx.Module):

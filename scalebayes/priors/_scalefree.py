@@ -80,6 +80,7 @@ Deterministic sites: ``length``, ``context_size``, ``u``, ``x`` (``10^u``, 0 pas
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -92,6 +93,8 @@ from jax.scipy.special import log_ndtr, ndtr
 from jaxtyping import Array, ArrayLike, Float, Int
 from numpyro.distributions import constraints
 
+from ._config import _check as _config_check
+from ._config import _field as _config_field
 from ._curve_prior import DOWN, DOWN_DOWN, DOWN_UP_DOWN
 
 LN10 = math.log(10.0)
@@ -100,36 +103,9 @@ LN10 = math.log(10.0)
 # Configuration
 
 
-def _converter(name: str, size: int | None, kind):
-    """Convert to ``size`` finite numbers of ``kind`` (one number if None), naming the field."""
-    count = 1 if size is None else size
-
-    def convert(value):
-        items = (value,) if size is None else value
-        try:
-            out = tuple(kind(v) for v in items)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"ScaleFreePriorConfig.{name} must be {count} number(s), got {value!r}"
-            ) from None
-        if len(out) != count or not all(math.isfinite(v) for v in out):
-            raise ValueError(
-                f"ScaleFreePriorConfig.{name} must be {count} finite number(s), got {value!r}"
-            )
-        if kind is int and any(v != w for v, w in zip(out, items, strict=True)):
-            raise ValueError(f"ScaleFreePriorConfig.{name} must be integers, got {value!r}")
-        return out[0] if size is None else out
-
-    return convert
-
-
-def _field(name: str, default, size: int | None = 2, kind=float):
-    return eqx.field(default=default, static=True, converter=_converter(name, size, kind))
-
-
-def _check(ok: bool, name: str, rule: str, value) -> None:
-    if not ok:
-        raise ValueError(f"ScaleFreePriorConfig.{name} must {rule}, got {value!r}")
+_OWNER = "ScaleFreePriorConfig"
+_field = functools.partial(_config_field, owner=_OWNER)
+_check = functools.partial(_config_check, owner=_OWNER)
 
 
 class ScaleFreePriorConfig(eqx.Module):
