@@ -14,7 +14,7 @@ A PFN's [`PFNConfig.input`][scalebayes.pfn.PFNConfig] names one of:
   x (or all y) by a constant changes nothing (y's predictive scales with it). The bar
   distribution lives in the ``y / y_ref`` space.
 
-[`encode`][scalebayes.pfn._inputs.encode] is the one implementation, used by training (on
+`scalebayes.pfn._inputs.encode` is the one implementation, used by training (on
 prior batches, inside the compiled step) and by the predictor (on real curves), so the two
 can never disagree.
 """

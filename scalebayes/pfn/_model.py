@@ -43,7 +43,7 @@ class PFNConfig:
         dropout: dropout rate in attention and feed-forward outputs during training (NSL-PFN:
             0.2; the named configs use 0 because training never revisits a synthetic curve).
         input: how a curve enters the network, one of
-            [`INPUTS`][scalebayes.pfn._inputs.INPUTS]: ``"nslpfn"`` (x mapped linearly into
+            `INPUTS` (`scalebayes.pfn._inputs`): ``"nslpfn"`` (x mapped linearly into
             [0.01, 1] over context and queries, as NSL-PFN) or ``"log-relative"`` (x as
             ``log10(x / max x_context)``, y as ``y / max y_context``; scale-free and
             query-independent). Checkpoints without the field are ``"nslpfn"``.
@@ -216,7 +216,7 @@ class PFNModel(eqx.Module):
         """Bar-distribution logits at every slot.
 
         Args:
-            x: encoded x of each slot (see [`encode`][scalebayes.pfn._inputs.encode]: in
+            x: encoded x of each slot (see `scalebayes.pfn._inputs.encode`: in
                 [0.01, 1] for ``"nslpfn"``, ``log10(x / x_ref)`` for ``"log-relative"``).
             y: encoded y at context slots (ignored elsewhere).
             is_context: which slots are context points.

@@ -239,7 +239,7 @@ def prior_borders(config: TrainConfig) -> np.ndarray:
 def layout(batch, key, interpolation: float, input: str = "nslpfn"):
     """Token slots of a prior batch: ``(x, y, is_context, valid, is_target)``, each ``(n, L)``.
 
-    x and y are encoded by ``input`` (see [`encode`][scalebayes.pfn._inputs.encode]); the
+    x and y are encoded by ``input`` (see `scalebayes.pfn._inputs.encode`); the
     targets' y are in the space the bar distribution models.
     """
     n, length = batch.x.shape
