@@ -49,8 +49,10 @@ def test_linear_bound_optimum_is_cube_root(a, b):
     with x64():
         out = optimal_allocation(linear_bound, compute, (a, b))
     expected = (b * compute / (2 * a)) ** (1 / 3)
-    np.testing.assert_allclose(out.n_params, expected, rtol=1e-10)
-    np.testing.assert_allclose(out.n_tokens, compute / expected, rtol=1e-10)
+    # the optimum comes from an iterative solve: its location is promised to ~1e-7 relative
+    # (an argmin is flat to first order), the optimal value to float64 round-off
+    np.testing.assert_allclose(out.n_params, expected, rtol=1e-7)
+    np.testing.assert_allclose(out.n_tokens, compute / expected, rtol=1e-7)
     np.testing.assert_allclose(out.loss, 3 * (a * b * b / (4 * compute)) ** (1 / 3), rtol=1e-10)
 
 
