@@ -20,12 +20,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scalebayes demo --out demo_out
 
-# two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores)
+# Two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores). Tests
+# marked with one xdist_group run on one worker (--dist loadgroup), so the modules that share
+# a compiled program build it once; tests/conftest.py shares compiled programs across
+# processes (workers, notebook kernels, CLI subprocesses) on disk.
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(PYTEST)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -m ""
+	$(PYTEST) -m ""
 
 lint: $(STAMP)
 	$(BIN)/ruff check scalebayes tests benchmarks tutorials

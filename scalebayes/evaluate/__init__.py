@@ -5,7 +5,9 @@
   implementations, [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] and
   [`SamplePredictive`][scalebayes.evaluate.SamplePredictive].
 - [`rmsle`][scalebayes.evaluate.rmsle], [`log_likelihood`][scalebayes.evaluate.log_likelihood]
-  and [`msce`][scalebayes.evaluate.msce] score one curve;
+  and [`msce`][scalebayes.evaluate.msce] score one curve, as do
+  [`interval_coverage`][scalebayes.evaluate.interval_coverage] and
+  [`crps`][scalebayes.evaluate.crps];
   [`score_curve`][scalebayes.evaluate.score_curve] applies all that fit a prediction and
   [`summarise`][scalebayes.evaluate.summarise] aggregates over the curves of a dataset.
 - [`run_study`][scalebayes.evaluate.run_study] scores registered methods
@@ -21,11 +23,24 @@
 """
 
 from ._arviz import ConvergenceReport, ConvergenceWarning, check_convergence, to_datatree
-from ._metrics import MSCE_LEVELS, log_likelihood, msce, rmsle, score_curve, summarise
+from ._metrics import (
+    CRPS_QUANTILES,
+    INTERVAL_SCORES,
+    MSCE_LEVELS,
+    crps,
+    interval_coverage,
+    log_likelihood,
+    msce,
+    rmsle,
+    score_curve,
+    summarise,
+)
 from ._predictive import GaussianPredictive, PredictiveDistribution, SamplePredictive
 from ._study import METHODS, PER_CURVE_COLUMNS, Method, StudyResult, register_method, run_study
 
 __all__ = [
+    "CRPS_QUANTILES",
+    "INTERVAL_SCORES",
     "METHODS",
     "MSCE_LEVELS",
     "PER_CURVE_COLUMNS",
@@ -37,6 +52,8 @@ __all__ = [
     "SamplePredictive",
     "StudyResult",
     "check_convergence",
+    "crps",
+    "interval_coverage",
     "log_likelihood",
     "msce",
     "register_method",

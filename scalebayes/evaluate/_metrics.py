@@ -1,4 +1,4 @@
-r"""The NSL-PFN evaluation metrics: RMSLE, log-likelihood and MSCE.
+r"""Evaluation metrics: NSL-PFN's RMSLE, log-likelihood and MSCE; interval coverage and CRPS.
 
 Each metric scores one curve over its target points, in the normalised y-space of the
 evaluation protocol (NSL-PFN, section 4); [`summarise`][scalebayes.evaluate.summarise] then
@@ -15,6 +15,17 @@ from ._predictive import PredictiveDistribution, _as_finite_array, _check_level
 
 MSCE_LEVELS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 """Central-interval levels averaged over by [`msce`][scalebayes.evaluate.msce] (NSL-PFN)."""
+INTERVAL_SCORES: tuple[str, ...] = (
+    "rmsle",
+    "ll",
+    "msce",
+    "cov50",
+    "cov90",
+    "width50",
+    "width90",
+    "crps",
+)
+"""The keys of [`score_curve`][scalebayes.evaluate.score_curve]'s result, in order."""
 
 
 def _require_predictive(function: str, pred: object) -> PredictiveDistribution:
@@ -144,16 +155,98 @@ def msce(
     return float(np.mean(squared_errors))
 
 
+CRPS_QUANTILES = 20
+"""Quantile levels of the CRPS estimator: the midpoints ``(i - 1/2) / 20``, i = 1..20."""
+
+
+def interval_coverage(
+    pred: PredictiveDistribution, y: Float[ArrayLike, " n_targets"], level: float
+) -> tuple[float, float]:
+    """Empirical coverage and mean width of the central ``level`` interval over the targets.
+
+    Args:
+        pred: Predictive distribution over the ``n_targets`` targets.
+        y: Observed targets, shape ``(n_targets,)``; finite.
+        level: Central-interval level in ``(0, 1)``, e.g. 0.9.
+
+    Returns:
+        ``(coverage, width)``: the fraction of targets inside their interval (bounds
+        included) and the mean of ``upper - lower`` (in the units of ``y``).
+
+    Raises:
+        TypeError: If ``pred`` is not a `PredictiveDistribution` or ``level`` not a number.
+        ValueError: For a bad ``y`` or ``level``, or intervals of the wrong shape.
+    """
+    pred = _require_predictive("interval_coverage", pred)
+    y = _as_finite_array("y", y, ndim=1)
+    level = _check_level(level)
+    lower, upper = pred.interval(level)
+    lower = _check_output("interval_coverage", "interval", lower, y.shape)
+    upper = _check_output("interval_coverage", "interval", upper, y.shape)
+    return float(np.mean((lower <= y) & (y <= upper))), float(np.mean(upper - lower))
+
+
+def crps(
+    pred: PredictiveDistribution,
+    y: Float[ArrayLike, " n_targets"],
+    n_quantiles: int = CRPS_QUANTILES,
+) -> float:
+    r"""Continuous ranked probability score, averaged over the targets (lower is better).
+
+    The quantile (pinball-loss) form of the CRPS, evaluated on a midpoint grid of levels:
+
+    $$\mathrm{CRPS}(F, y) = 2\int_0^1 \rho_\tau\big(y - F^{-1}(\tau)\big)\,d\tau
+    \approx \frac{2}{K}\sum_{i=1}^{K} \rho_{\tau_i}\big(y - F^{-1}(\tau_i)\big),
+    \quad \tau_i = \frac{i - 1/2}{K},$$
+
+    with $\rho_\tau(u) = u(\tau - \mathbf{1}\{u < 0\})$. The quantiles come from the
+    predictive's central intervals (``interval(1 - 2 tau)`` gives the ``tau`` and ``1 - tau``
+    quantiles), so every method is scored by the same estimator; with $K = 20$ it leaves out
+    the outer 2.5% of each tail, which matters only for very heavy-tailed predictives. In the
+    units of ``y`` (for the study: the normalised y-space); for a point mass it is the
+    absolute error.
+
+    Args:
+        pred: Predictive distribution over the ``n_targets`` targets.
+        y: Observed targets, shape ``(n_targets,)``; finite.
+        n_quantiles: $K$, an even number >= 2.
+
+    Returns:
+        The mean CRPS over the targets.
+
+    Raises:
+        TypeError: If ``pred`` is not a `PredictiveDistribution`.
+        ValueError: For a bad ``y`` or ``n_quantiles``, or intervals of the wrong shape.
+    """
+    pred = _require_predictive("crps", pred)
+    y = _as_finite_array("y", y, ndim=1)
+    if isinstance(n_quantiles, bool) or not isinstance(n_quantiles, int) or n_quantiles < 2:
+        raise ValueError(f"crps: n_quantiles must be an even integer >= 2, got {n_quantiles!r}")
+    if n_quantiles % 2:
+        raise ValueError(f"crps: n_quantiles must be even (symmetric levels), got {n_quantiles}")
+    total = np.zeros_like(y)
+    for i in range(n_quantiles // 2):
+        tau = (i + 0.5) / n_quantiles  # below 1/2; its mirror 1 - tau is the upper bound
+        lower, upper = pred.interval(1.0 - 2.0 * tau)
+        lower = _check_output("crps", "interval", lower, y.shape)
+        upper = _check_output("crps", "interval", upper, y.shape)
+        for q, level in ((lower, tau), (upper, 1.0 - tau)):
+            u = y - q
+            total += u * (level - (u < 0))
+    return float(np.mean(2.0 * total / n_quantiles))
+
+
 def score_curve(
     prediction: PredictiveDistribution | Float[ArrayLike, " n_targets"],
     y: Float[ArrayLike, " n_targets"],
 ) -> dict[str, float | None]:
-    """Score one curve's prediction with all three NSL-PFN metrics that apply to it.
+    """Score one curve's prediction with every metric that applies to it.
 
     A point prediction (a plain array of predicted targets) is scored by RMSLE only. A
     [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution] is scored by
-    RMSLE of its median, [`log_likelihood`][scalebayes.evaluate.log_likelihood] and
-    [`msce`][scalebayes.evaluate.msce] over [`MSCE_LEVELS`][scalebayes.evaluate.MSCE_LEVELS].
+    RMSLE of its median, [`log_likelihood`][scalebayes.evaluate.log_likelihood],
+    [`msce`][scalebayes.evaluate.msce] over [`MSCE_LEVELS`][scalebayes.evaluate.MSCE_LEVELS],
+    the coverage and width of its 50% and 90% intervals, and the CRPS.
 
     Args:
         prediction: Either a point prediction of shape ``(n_targets,)`` (strictly positive)
@@ -161,8 +254,11 @@ def score_curve(
         y: Observed targets, shape ``(n_targets,)``; finite and strictly positive.
 
     Returns:
-        ``{"rmsle": float, "ll": float | None, "msce": float | None}``; ``ll`` and ``msce``
-        are ``None`` for a point prediction.
+        ``{"rmsle", "ll", "msce", "cov50", "cov90", "width50", "width90", "crps"}`` (see
+        `INTERVAL_SCORES`): the empirical coverage and mean width of the 50% and 90% central
+        intervals ([`interval_coverage`][scalebayes.evaluate.interval_coverage]) and the
+        [`crps`][scalebayes.evaluate.crps]; all but ``rmsle`` are ``None`` for a point
+        prediction.
 
     Raises:
         TypeError: If ``prediction`` is neither an array of numbers nor a predictive
@@ -170,12 +266,22 @@ def score_curve(
         ValueError: As raised by the individual metrics.
     """
     if isinstance(prediction, PredictiveDistribution):
-        return {
+        scores = {
             "rmsle": rmsle(prediction.median(), y),
             "ll": log_likelihood(prediction, y),
             "msce": msce(prediction, y),
         }
-    return {"rmsle": rmsle(prediction, y), "ll": None, "msce": None}
+        cov50, width50 = interval_coverage(prediction, y, 0.5)
+        cov90, width90 = interval_coverage(prediction, y, 0.9)
+        return {
+            **scores,
+            "cov50": cov50,
+            "cov90": cov90,
+            "width50": width50,
+            "width90": width90,
+            "crps": crps(prediction, y),
+        }
+    return {"rmsle": rmsle(prediction, y), **dict.fromkeys(INTERVAL_SCORES[1:], None)}
 
 
 def summarise(values: Iterable[float | None]) -> tuple[float | None, float | None]:

@@ -72,10 +72,19 @@ PER_CURVE_COLUMNS: tuple[str, ...] = (
     "msce",
     "seconds",
     "fingerprint",
+    "cov50",
+    "cov90",
+    "width50",
+    "width90",
+    "crps",
 )
-"""Columns of ``per_curve.csv``, in order; ``fingerprint`` (last) identifies the curve's data
-and the method's settings a row was computed from: 16 hex digits of a SHA-256 over the method
-name, its settings string and the exact float64 bytes of the curve's x, y, split and y_scale."""
+"""Columns of ``per_curve.csv``, in order. ``fingerprint`` identifies the curve's data and the
+method's settings a row was computed from: 16 hex digits of a SHA-256 over the method name,
+its settings string and the exact float64 bytes of the curve's x, y, split and y_scale. The
+interval columns after it (empty for point methods; see
+[`score_curve`][scalebayes.evaluate.score_curve]) were appended later, so readers of the
+older columns keep working."""
+_INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
 
 DEFAULT_BATCH_SIZE = 16
 """Curves per call for a method that declares no ``batch_size`` of its own: small enough that
@@ -125,10 +134,14 @@ class Method:
 
     @property
     def pad_batches(self) -> bool:
-        """``fn.pad_batches``: pad a dataset's smaller batches to its largest (default False).
+        """``fn.pad_batches``: pad a dataset's batches to one shape (default False).
 
-        Worth it where a call's cost hardly depends on its number of curves but a new number
-        compiles anew (vectorised point fits); not for a method that runs curves one by one.
+        The study then pads each call to the same number of curves (copies of the batch's last
+        curve) and, if ``fn`` takes a ``pad_to`` keyword, passes ``pad_to=(n_context,
+        n_target)``, the dataset's longest context and target, for ``fn`` to pad its arrays
+        to. Worth it where a call's cost hardly depends
+        on its shape but a new shape compiles anew (vectorised point fits); not for a method
+        that runs curves one by one.
         """
         return bool(getattr(self.fn, "pad_batches", False))
 
@@ -154,11 +167,15 @@ class Method:
         if check is not None:
             check(curve)
 
-    def __call__(self, curves: Sequence[Curve]) -> list[Prediction]:
+    def __call__(
+        self, curves: Sequence[Curve], pad_to: tuple[int, int] | None = None
+    ) -> list[Prediction]:
         """Predict the targets of ``curves``, checking the number and kind of predictions.
 
         Args:
             curves: Curves with a context/target split.
+            pad_to: For a method with ``pad_batches``: the (context, target) lengths to pad
+                to, passed on to ``fn``; ignored otherwise.
 
         Returns:
             One prediction per curve.
@@ -167,7 +184,10 @@ class Method:
             TypeError: If a prediction is of the wrong kind for ``probabilistic``.
             ValueError: If the number of predictions or a point prediction's shape is wrong.
         """
-        predictions = list(self.fn(curves))
+        if pad_to is not None and self.pad_batches and _takes_pad_to(self.fn):
+            predictions = list(self.fn(curves, pad_to=pad_to))
+        else:
+            predictions = list(self.fn(curves))
         if len(predictions) != len(curves):
             raise ValueError(
                 f"method {self.name!r} returned {len(predictions)} predictions for "
@@ -199,6 +219,19 @@ class Method:
                 )
             checked.append(point)
         return checked
+
+
+def _takes_pad_to(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` can be called with a ``pad_to`` keyword."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no introspectable signature: do not guess
+        return False
+    return "pad_to" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 METHODS: dict[str, Method] = {}
@@ -252,24 +285,29 @@ class _PointFit:
     """Study method of a point-fit family: ``fit_curves`` on the context, predict the targets.
 
     Point fits are fast, so batches are large (one compiled call per 64 curves) and padded:
-    every call of a dataset then has one shape and compiles once.
+    the study gives every call of a dataset the same number of curves and ``pad_to`` (the
+    dataset's longest context and target), so that each dataset compiles once.
     """
 
     family: str
     batch_size: int = 64
     pad_batches: bool = True
 
-    def __call__(self, curves: Sequence[Curve]) -> list[np.ndarray]:
+    def __call__(
+        self, curves: Sequence[Curve], pad_to: tuple[int, int] | None = None
+    ) -> list[np.ndarray]:
         from ..inference import fit_curves, predict_fits
 
+        n_context, n_target = (None, None) if pad_to is None else pad_to
         try:
             fits = fit_curves(
                 self.family,
                 [c.x_context for c in curves],
                 [c.y_context for c in curves],
                 names=[c.name for c in curves],
+                pad_to=n_context,
             )
-            return predict_fits(fits, [c.x_target for c in curves])
+            return predict_fits(fits, [c.x_target for c in curves], pad_to=n_target)
         except ValueError:  # a curve without a finite fit: the others still count
             return [self._one(c) for c in curves]
 
@@ -292,7 +330,7 @@ class _PointFit:
         options = {
             name: p.default
             for name, p in inspect.signature(fit_curves).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "names"
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("names", "pad_to")
         }
         listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
         return f"fit_curves(family={self.family!r}, {listed})"
@@ -376,6 +414,10 @@ class CurveScore:
         seconds: Wall seconds spent predicting this curve (a batch's time divided by its
             size, JIT compilation included).
         fingerprint: The fingerprint of the curve and method the row was computed from.
+        cov50, cov90: Fraction of the targets inside their 50% / 90% central interval (None
+            for a point method).
+        width50, width90: Mean width of those intervals, in normalised y (None likewise).
+        crps: Mean CRPS over the targets, in normalised y (None likewise).
     """
 
     method: str
@@ -386,6 +428,11 @@ class CurveScore:
     msce: float | None
     seconds: float
     fingerprint: str = ""
+    cov50: float | None = None
+    cov90: float | None = None
+    width50: float | None = None
+    width90: float | None = None
+    crps: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -403,6 +450,10 @@ class CurveScore:
             None if self.msce is None else repr(float(self.msce)),
             repr(float(self.seconds)),
             self.fingerprint,
+            *(
+                None if (value := getattr(self, name)) is None else repr(float(value))
+                for name in _INTERVAL_COLUMNS
+            ),
         )
 
     @classmethod
@@ -438,6 +489,7 @@ class CurveScore:
             msce=number("msce", True),
             seconds=number("seconds", False),
             fingerprint=row["fingerprint"].strip(),
+            **{name: number(name, True) for name in _INTERVAL_COLUMNS},
         )
 
 
@@ -707,7 +759,8 @@ def _score(
     except ValueError as error:
         nan = math.nan if method.probabilistic else None
         score = CurveScore(method.name, dataset, curve.name, math.nan, nan, nan, seconds)
-        return dataclasses.replace(score, fingerprint=fingerprint), str(error)
+        intervals = dict.fromkeys(_INTERVAL_COLUMNS, nan)
+        return dataclasses.replace(score, fingerprint=fingerprint, **intervals), str(error)
     score = CurveScore(
         method.name, dataset, curve.name, seconds=seconds, fingerprint=fingerprint, **metrics
     )
@@ -722,11 +775,18 @@ def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]
             another header, or a malformed row.
     """
     header = read_csv_header(path)
-    if header == PER_CURVE_COLUMNS[:-1]:
+    old = PER_CURVE_COLUMNS[: PER_CURVE_COLUMNS.index("fingerprint")]
+    if header == old:
         raise ValueError(
             f"{path} has no fingerprint column (written by an older scalebayes), so its rows "
             "cannot be matched to the data they scored; give a fresh --out directory (or move "
             "per_curve.csv away to recompute everything)"
+        )
+    if header == (*old, "fingerprint"):
+        raise ValueError(
+            f"{path} has no interval columns ({', '.join(_INTERVAL_COLUMNS)}; written by an "
+            "older scalebayes), so new rows cannot be appended to it; give a fresh --out "
+            "directory (or move per_curve.csv away to recompute everything)"
         )
     rows: dict[tuple[tuple[str, str, str], str], CurveScore] = {}
     for line, row in enumerate(read_csv_rows(path, PER_CURVE_COLUMNS), start=2):
@@ -881,12 +941,13 @@ def _run_pending(
             # Balanced batches differ in size by at most one curve; padding the smaller ones
             # (with copies of their longest curve) gives every call of the dataset one shape.
             padded_size = max(len(batch) for batch in batches)
+            shape = (max(c.n_context for c in pending), max(c.x_target.size for c in pending))
             for batch in batches:
                 call = list(batch)
                 if method.pad_batches:
                     call += [batch[-1]] * (padded_size - len(batch))
                 tic = time.perf_counter()
-                predictions = method(call)[: len(batch)]
+                predictions = method(call, pad_to=shape)[: len(batch)]
                 seconds = time.perf_counter() - tic
                 scores = []
                 for curve, prediction in zip(batch, predictions, strict=True):
@@ -929,6 +990,46 @@ def _cell(scores: Sequence[CurveScore], method: Method, n_curves: int) -> str:
     return "; ".join(parts)
 
 
+def _interval_table(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
+) -> list[str]:
+    """Markdown lines: coverage and width of the 50% / 90% intervals and CRPS per cell."""
+    rows = []
+    for method in methods:
+        if not method.probabilistic:
+            continue
+        for name in data:
+            scored = [s for s in by_cell.get((method.name, name), []) if s.cov90 is not None]
+            scored = [s for s in scored if math.isfinite(s.cov90)]
+            if not scored:
+                continue
+            means = [
+                summarise([getattr(s, column) for s in scored])[0] for column in _INTERVAL_COLUMNS
+            ]
+            cov50, cov90, width50, width90, crps = means
+            rows.append(
+                f"| {method.name} | {name} | {len(scored)} | {cov50:.3f} | {width50:.4g} | "
+                f"{cov90:.3f} | {width90:.4g} | {crps:.4g} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Intervals and CRPS",
+        "",
+        "Coverage: the fraction of a curve's targets inside their central interval (nominal",
+        "0.5 and 0.9), width: the interval's mean width, CRPS: quantile-grid estimate (20",
+        "levels) of the continuous ranked probability score; all in normalised y, averaged",
+        "over the curves (each curve weighs the same).",
+        "",
+        "| method | dataset | curves | cov50 | width50 | cov90 | width90 | CRPS |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 def _format_summary(
     scores: Sequence[CurveScore],
     methods: Sequence[Method],
@@ -960,6 +1061,7 @@ def _format_summary(
         ]
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
+    lines += _interval_table(methods, data, by_cell)
     if timings:
         lines += [
             "",

@@ -210,9 +210,11 @@ def _label(i: int, names) -> str:
     return f"curve {i}" if names is None else f"curve {names[i]!r}"
 
 
-def _pad(xs, ys, masks=None):
-    n_curves = _bucket(len(xs), minimum=1)
-    n_points = _bucket(max(x.size for x in xs))
+def _pad(xs, ys, masks=None, pad=(1, 0)):
+    """Pad curves into ``(n_curves, n_points)`` arrays: each size is the bucket of the larger
+    of the data's and ``pad``'s (minimum rows, minimum points)."""
+    n_curves = _bucket(max(len(xs), pad[0]), minimum=1)
+    n_points = _bucket(max(max(x.size for x in xs), pad[1]))
     log_x = np.zeros((n_curves, n_points))
     log_y = np.zeros((n_curves, n_points))
     w = np.zeros((n_curves, n_points))
@@ -245,6 +247,7 @@ def fit_curves(
     holdout_fraction: float = 0.2,
     ridge: float = DEFAULT_RIDGE,
     names: Sequence[str] | None = None,
+    pad_to: int | None = None,
 ) -> list[PointFit]:
     """Fit one family to many curves at once (multi-start Levenberg-Marquardt, one jit call).
 
@@ -264,6 +267,12 @@ def fit_curves(
             poorly determined directions, which helps some extrapolations (BNSL on DD) at the
             price of biased fits of clean data.
         names: optional curve names, used in error messages instead of the curve's index.
+        pad_to: pad every curve to at least this many points inside the compiled call
+            (default: the longest curve's). The fits do not depend on it; calls whose curves
+            are shorter than ``pad_to`` share one compiled program (a study passes its
+            dataset's longest context, so that every batch compiles once). Internal groups
+            (BNSL's choice of breaks, retries) are padded to the whole call's size for the
+            same reason.
 
     Returns:
         One [`PointFit`][scalebayes.inference.PointFit] per curve, in order.
@@ -286,14 +295,20 @@ def fit_curves(
         raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    if pad_to is not None and (
+        isinstance(pad_to, bool) or not isinstance(pad_to, int | np.integer) or pad_to < 1
+    ):
+        raise ValueError(f"pad_to must be None or a positive integer, got {pad_to!r}")
     xs, ys = _validate(xs, ys, min_points=2 if family == "m1" else 3, names=names)
     labels = [_label(i, names) for i in range(len(xs))]
     names = None if names is None else [str(n) for n in names]
+    # Internal groups (BNSL's break choice, retries) are padded to the whole call's shape.
+    pad = (len(xs), max(max(x.size for x in xs), 0 if pad_to is None else int(pad_to)))
     with x64():
         if family == "bnsl" and n_breaks is None:
-            return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names)
+            return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names, pad)
         k = 1 if n_breaks is None else n_breaks
-        return _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names)
+        return _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, pad)
 
 
 def _to_fit(par, family, theta, loss, st, x, y, k) -> PointFit:
@@ -309,9 +324,9 @@ def _to_fit(par, family, theta, loss, st, x, y, k) -> PointFit:
     )
 
 
-def _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, retry) -> list[PointFit]:
+def _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, retry, pad) -> list[PointFit]:
     par = get_parametrisation(family, k)
-    theta, loss, st = _run(par, n_iter, ridge, *_pad(xs, ys), retry=retry)
+    theta, loss, st = _run(par, n_iter, ridge, *_pad(xs, ys, pad=pad), retry=retry)
     fits = []
     for i in range(len(xs)):
         fit = _to_fit(par, family, theta[i], loss[i], _stats_row(st, i), xs[i], ys[i], k)
@@ -346,20 +361,21 @@ def _failure(fit: PointFit, fitted: np.ndarray) -> str | None:
     return None
 
 
-def _failures(fits: Sequence[PointFit]) -> dict[int, str]:
-    fitted = _predict_raw(fits, [f.x for f in fits])
+def _failures(fits: Sequence[PointFit], pad) -> dict[int, str]:
+    fitted = _predict_raw(fits, [f.x for f in fits], pad)
     reasons = {i: _failure(f, y) for i, (f, y) in enumerate(zip(fits, fitted, strict=True))}
     return {i: r for i, r in reasons.items() if r is not None}
 
 
-def _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, heldout=None):
+def _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, pad, heldout=None):
     """Fit a group; refit the curves that fail from other starts; raise if one still fails.
 
     Each retry fits only the curves still failing, from shrunk starts with a larger ridge
-    (``_RETRY_RIDGES``; the ridge is a traced argument, so the retries share one compilation).
+    (``_RETRY_RIDGES``; the ridge is a traced argument and every group is padded to ``pad``,
+    so the retries share one compilation).
     """
-    fits = _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, retry=False)
-    failed = _failures(fits)
+    fits = _fit_group(family, k, xs, ys, n_iter, ridge, names, heldout, False, pad)
+    failed = _failures(fits, pad)
     for retry_ridge in _RETRY_RIDGES:
         if not failed:
             return fits
@@ -369,10 +385,10 @@ def _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, heldout=None):
             return None if seq is None else [seq[i] for i in bad]
 
         sub = [pick(xs), pick(ys), n_iter, max(ridge, retry_ridge), pick(names), pick(heldout)]
-        again = _fit_group(family, k, *sub, retry=True)
+        again = _fit_group(family, k, *sub, True, pad)
         for i, fit in zip(bad, again, strict=True):
             fits[i] = fit
-        failed = {bad[j]: reason for j, reason in _failures(again).items()}
+        failed = {bad[j]: reason for j, reason in _failures(again, pad).items()}
     if failed:
         i = min(failed)
         raise ValueError(
@@ -382,12 +398,17 @@ def _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, heldout=None):
     return fits
 
 
-def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names):
+def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names, pad):
+    """Choose 0-3 breaks per curve by held-out error, then refit each group on all points.
+
+    The groups are padded to the whole batch (``pad``), so the refits reuse the held-out fits'
+    compiled programs instead of compiling one per group size.
+    """
     n = np.array([x.size for x in xs])
     n_hold = np.maximum(1, np.round(holdout_fraction * n)).astype(int)
     train_masks = [np.arange(m) < m - h for m, h in zip(n, n_hold, strict=True)]
-    padded = _pad(xs, ys)
-    train_w = _pad(xs, ys, train_masks)[2]
+    padded = _pad(xs, ys, pad=pad)
+    train_w = _pad(xs, ys, train_masks, pad=pad)[2]
     held_w = padded[2] - train_w
     errors = np.full((len(xs), MAX_BREAKS + 1), np.inf)
     for k in range(MAX_BREAKS + 1):
@@ -411,7 +432,16 @@ def _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names):
 
         heldout = [tuple(float(e) for e in errors[i]) for i in idx]
         fits = _fit_checked(
-            "bnsl", int(k), pick(xs), pick(ys), n_iter, ridge, pick(labels), pick(names), heldout
+            "bnsl",
+            int(k),
+            pick(xs),
+            pick(ys),
+            n_iter,
+            ridge,
+            pick(labels),
+            pick(names),
+            pad,
+            heldout,
         )
         for i, fit in zip(idx, fits, strict=True):
             out[i] = fit
@@ -450,8 +480,13 @@ def _predict_batch(family: str, n_breaks: int | None, params: dict, x):
     return jax.vmap(lambda p, xi: fam(xi, p))(params, x)
 
 
-def _predict_raw(fits: Sequence[PointFit], xs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Predictions of each fit at its (validated, 1-D float64) x, one compiled call per group."""
+def _predict_raw(
+    fits: Sequence[PointFit], xs: Sequence[np.ndarray], pad=(1, 0)
+) -> list[np.ndarray]:
+    """Predictions of each fit at its (validated, 1-D float64) x, one compiled call per group.
+
+    Every group is padded to at least ``pad`` = (fits, points per fit) before bucketing.
+    """
     out: list[np.ndarray] = [np.empty(0)] * len(fits)
     groups: dict[tuple[str, int | None], list[int]] = {}
     for i, fit in enumerate(fits):
@@ -459,8 +494,8 @@ def _predict_raw(fits: Sequence[PointFit], xs: Sequence[np.ndarray]) -> list[np.
     with x64():
         for (family, n_breaks), idx in groups.items():
             names = get_family(family, n_breaks=n_breaks).param_names
-            n_fits = _bucket(len(idx), minimum=1)
-            n_x = _bucket(max(xs[i].size for i in idx))
+            n_fits = _bucket(max(len(idx), pad[0]), minimum=1)
+            n_x = _bucket(max(max(xs[i].size for i in idx), pad[1]))
             rows = [idx[j] if j < len(idx) else idx[0] for j in range(n_fits)]
             params = {
                 name: jnp.asarray(np.array([fits[i].params[name] for i in rows], np.float64))
@@ -475,7 +510,9 @@ def _predict_raw(fits: Sequence[PointFit], xs: Sequence[np.ndarray]) -> list[np.
     return out
 
 
-def predict_fits(fits: Sequence[PointFit], xs: Sequence[ArrayLike]) -> list[np.ndarray]:
+def predict_fits(
+    fits: Sequence[PointFit], xs: Sequence[ArrayLike], *, pad_to: int | None = None
+) -> list[np.ndarray]:
     """Evaluate many point fits at once, each at its own x (float64).
 
     Fits are grouped by ``(family, n_breaks)``; each group is padded to power-of-two buckets
@@ -486,6 +523,9 @@ def predict_fits(fits: Sequence[PointFit], xs: Sequence[ArrayLike]) -> list[np.n
         fits: [`PointFit`][scalebayes.inference.PointFit]s, e.g. from
             [`fit_curves`][scalebayes.inference.fit_curves]; families may be mixed.
         xs: per fit, the x to predict at (any shape; finite, > 0).
+        pad_to: pad every fit's x to at least this many points inside the compiled call
+            (default: the largest x's size); the values do not depend on it, and calls with
+            fewer points share one compiled program.
 
     Returns:
         One float64 array per fit, with the shape of its x.
@@ -510,7 +550,11 @@ def predict_fits(fits: Sequence[PointFit], xs: Sequence[ArrayLike]) -> list[np.n
         if np.any(~np.isfinite(x)) or np.any(x <= 0):
             raise ValueError(f"predict_fits: xs[{i}] ({labels[i]}) must be finite and > 0")
         arrays.append(x)
-    flat = _predict_raw(fits, [x.ravel() for x in arrays])
+    if pad_to is not None and (
+        isinstance(pad_to, bool) or not isinstance(pad_to, int | np.integer) or pad_to < 1
+    ):
+        raise ValueError(f"pad_to must be None or a positive integer, got {pad_to!r}")
+    flat = _predict_raw(fits, [x.ravel() for x in arrays], (1, pad_to or 0))
     out = []
     for fit, x, y, label in zip(fits, arrays, flat, labels, strict=True):
         bad = ~np.isfinite(y)

@@ -20,6 +20,8 @@ TRUTH = {"eps_inf": 0.15, "eps_0": 0.95, "alpha": 1.0, "beta": 4e5, "c": -0.8}
 NAMES = ("long", "short")
 # The configuration of test_mcmc_sampler.py: the compiled sampler is reused in one session.
 SETTINGS = dict(noise="normal", num_warmup=150, num_samples=150, num_chains=4)
+# Both files run on one xdist worker (`make test` uses --dist loadgroup), so they share it.
+pytestmark = pytest.mark.xdist_group("nuts-m4-150")
 
 
 def _curves():

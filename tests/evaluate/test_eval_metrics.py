@@ -12,10 +12,13 @@ import pytest
 from scipy import stats
 
 from scalebayes.evaluate import (
+    INTERVAL_SCORES,
     MSCE_LEVELS,
     GaussianPredictive,
     PredictiveDistribution,
     SamplePredictive,
+    crps,
+    interval_coverage,
     log_likelihood,
     msce,
     rmsle,
@@ -339,15 +342,65 @@ def test_msce_of_calibrated_samples_is_near_zero():
 
 
 # ---------------------------------------------------------------------------------------------
+# interval coverage and width, CRPS
+
+
+def test_interval_coverage_by_hand_bounds_included():
+    pred = FixedIntervals([0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 3.0])
+    coverage, width = interval_coverage(pred, [0.5, 1.0, 2.0, 0.5], 0.9)
+    assert coverage == 0.5  # 0.5 and the bound 1.0 in, 2.0 and 0.5 (below 1) out
+    assert width == pytest.approx((1 + 1 + 1 + 2) / 4, 1e-15)
+
+
+def _gaussian_crps(mu, sigma, y):
+    """Closed form (Gneiting & Raftery 2007): sigma [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)]."""
+    z = (y - mu) / sigma
+    return sigma * (
+        z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi)
+    )
+
+
+@pytest.mark.parametrize("y", [1.0, 1.3, 3.0])
+def test_crps_of_a_gaussian_matches_the_closed_form(y):
+    pred = GaussianPredictive([1.0], [0.5])
+    # The midpoint rule on 2000 levels is exact to ~1e-5 relative (the tails it leaves out
+    # hold 1/4000 of the mass); the default 20 levels to about 1%.
+    assert crps(pred, [y], n_quantiles=2000) == pytest.approx(_gaussian_crps(1.0, 0.5, y), 1e-4)
+    assert crps(pred, [y]) == pytest.approx(_gaussian_crps(1.0, 0.5, y), 1e-2)
+
+
+def test_crps_of_a_point_mass_is_the_absolute_error():
+    point = FixedIntervals([2.0, 2.0], [2.0, 2.0])
+    assert crps(point, [3.5, 1.0]) == pytest.approx((1.5 + 1.0) / 2, 1e-14)
+
+
+def test_crps_rewards_sharp_and_right_over_broad():
+    y = [1.0]
+    assert crps(GaussianPredictive([1.0], [0.1]), y) < crps(GaussianPredictive([1.0], [1.0]), y)
+    assert crps(GaussianPredictive([1.0], [0.1]), y) < crps(GaussianPredictive([2.0], [0.1]), y)
+
+
+def test_interval_metrics_reject_bad_input():
+    pred = GaussianPredictive([1.0], [0.5])
+    with pytest.raises(ValueError, match="even"):
+        crps(pred, [1.0], n_quantiles=5)
+    with pytest.raises(ValueError, match=">= 2"):
+        crps(pred, [1.0], n_quantiles=0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        interval_coverage(pred, [1.0], 1.0)
+    with pytest.raises(TypeError, match="PredictiveDistribution"):
+        crps(object(), [1.0])
+
+
+# ---------------------------------------------------------------------------------------------
 # score_curve and summarise
 
 
 def test_score_curve_point_prediction():
     scores = score_curve(jnp.asarray([2.0, 4.0]), [1.0, 4.0])
-    assert scores.keys() == {"rmsle", "ll", "msce"}
+    assert tuple(scores) == INTERVAL_SCORES
     assert scores["rmsle"] == pytest.approx(math.log(2.0) / math.sqrt(2.0), 1e-7)
-    assert scores["ll"] is None
-    assert scores["msce"] is None
+    assert all(scores[name] is None for name in INTERVAL_SCORES[1:])
 
 
 def test_score_curve_distribution_by_hand():
@@ -360,6 +413,10 @@ def test_score_curve_distribution_by_hand():
     assert scores["rmsle"] == 0.0
     assert scores["ll"] == pytest.approx(-0.5 * LOG_2PI, 1e-14)
     assert scores["msce"] == pytest.approx(0.5526 / 7.0, 1e-12)
+    assert scores["cov50"] == scores["cov90"] == 1.0
+    assert scores["width50"] == pytest.approx(2 * stats.norm.ppf(0.75), 1e-12)
+    assert scores["width90"] == pytest.approx(2 * stats.norm.ppf(0.95), 1e-12)
+    assert scores["crps"] == pytest.approx(crps(pred, [1.0, 2.0]), 1e-15)
 
 
 def test_score_curve_errors():

@@ -29,7 +29,9 @@ from scalebayes.evaluate._study import (
     run_study,
 )
 
-HEADER_LINE = "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint"
+HEADER_LINE = (
+    "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps"
+)
 RATIO = 1.1  # the fake point method predicts RATIO * y_target: RMSLE = log(RATIO) exactly
 SIGMA = 0.05  # the fake probabilistic method: N(y_target, SIGMA^2) per target
 
@@ -113,13 +115,24 @@ def test_per_curve_csv_header_rows_and_empty_cells(tmp_path, fake, fake_prob):
     expected_msce = float(np.mean([(1.0 - level) ** 2 for level in MSCE_LEVELS]))  # coverage 1
     for row in rows:
         assert float(row["seconds"]) >= 0.0
+        interval_cells = [row[c] for c in ("cov50", "cov90", "width50", "width90", "crps")]
         if row["method"] == "fake":
             assert float(row["rmsle"]) == pytest.approx(math.log(RATIO), rel=1e-12)
             assert row["ll"] == "" and row["msce"] == ""
+            assert interval_cells == [""] * 5
         else:
             assert float(row["rmsle"]) == pytest.approx(0.0, abs=1e-12)
             assert float(row["ll"]) == pytest.approx(expected_ll, rel=1e-12)
             assert float(row["msce"]) == pytest.approx(expected_msce, rel=1e-12)
+            cov50, cov90, width50, width90, crps = map(float, interval_cells)
+            assert cov50 == cov90 == 1.0  # every target at the predictive mean
+            assert width50 == pytest.approx(2 * 0.6744897501960817 * SIGMA, rel=1e-9)
+            assert width90 == pytest.approx(2 * 1.6448536269514722 * SIGMA, rel=1e-9)
+            # CRPS of N(y, s^2) at y: s (2 phi(0) - 1/sqrt(pi)) = 0.2337 s; the 20-level
+            # estimator is within 1% of it
+            assert crps == pytest.approx(
+                SIGMA * (2 / math.sqrt(2 * math.pi) - 1 / math.sqrt(math.pi)), rel=1e-2
+            )
     assert result.n_computed == 6 and result.n_resumed == 0
     assert [s.ll for s in result.scores[:3]] == [None] * 3
 
@@ -138,6 +151,12 @@ def test_summary_table(tmp_path, fake, fake_prob):
     assert "RMSLE 0.0000 ± 0.0000" in prob_row
     assert f"LL {-math.log(SIGMA) - 0.5 * math.log(2 * math.pi):.3f} ± 0.000" in prob_row
     assert "MSCE" in prob_row and "s/curve" in prob_row
+    # the intervals table: one row per probabilistic method and dataset
+    interval_rows = [line for line in table if line.startswith("| fake-prob | my_runs.csv | 3 |")]
+    assert len(interval_rows) == 1
+    cells = [c.strip() for c in interval_rows[0].strip("|").split("|")]
+    assert cells[2:4] == ["3", "1.000"] and cells[5] == "1.000"  # curves, cov50, cov90
+    assert not any(line.startswith("| fake | my_runs.csv | 3 |") for line in table)
 
 
 def test_resume_after_crash_has_no_duplicates(tmp_path, monkeypatch):
@@ -182,7 +201,7 @@ def test_a_directory_in_use_is_refused(tmp_path, fake):
 def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
     out = tmp_path / "out"
     out.mkdir()
-    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef"]
+    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", "", "", "", "", ""]
     append_csv_row(out / "per_curve.csv", PER_CURVE_COLUMNS, row)
     data = _write_curves(tmp_path / "runs.csv")
     result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
@@ -445,6 +464,18 @@ def test_fingerprint_covers_every_input_bit(tmp_path):
     assert _fingerprint("m", "s", base) != hashlib.sha256(b"").hexdigest()[:16]
 
 
+def test_a_per_curve_csv_without_interval_columns_is_refused(tmp_path, fake):
+    out = tmp_path / "out"
+    out.mkdir()
+    old = "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint\nfake,runs.csv,c0,0.1,,,0.5,ab\n"
+    (out / "per_curve.csv").write_text(old)
+    data = _write_curves(tmp_path / "runs.csv")
+    with pytest.raises(ValueError, match=r"no interval columns .* fresh --out directory") as info:
+        run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert "\n" not in str(info.value)
+    assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
+
+
 def test_a_per_curve_csv_without_fingerprints_is_refused(tmp_path, fake):
     out = tmp_path / "out"
     out.mkdir()
@@ -557,8 +588,11 @@ def test_batches_are_sorted_balanced_and_padded_on_request(tmp_path, monkeypatch
     assert [s.curve for s in run.scores] == [f"c{i}" for i in range(5)]  # study order
 
 
-def test_a_point_method_does_not_recompile_for_a_second_batch_of_its_shape(tmp_path, monkeypatch):
-    """Two batches of m2 in one shape bucket: the second compiles nothing (fit and predict).
+@pytest.mark.parametrize("family", ["m2", "bnsl"])
+def test_a_point_method_compiles_once_per_dataset(tmp_path, monkeypatch, family):
+    """Two batches of a point fit whose lengths fall in different buckets: the second batch
+    compiles nothing (fit, BNSL's break choice and refits, predict), because the study pads
+    every call to the dataset's longest context and target (``pad_to``).
 
     Counts XLA compilations (``jax.log_compiles`` records), eager operations included.
     """
@@ -566,10 +600,12 @@ def test_a_point_method_does_not_recompile_for_a_second_batch_of_its_shape(tmp_p
 
     import jax
 
-    # 5 curves of 13..20 points: 9..14 context points (one bucket, 16) and 4..6 targets. In
-    # batches of at most 4 they split 2 + 3; the 2 are padded to 3, so both calls fit 4 curves
-    # (fit_curves' bucket of 3) and the second has the first's shape.
-    lengths = [20, 13, 19, 14, 17]
+    # 5 curves of 23..44 points. In batches of at most 4 they split 2 + 3 (the 2 shortest, of
+    # 16 context points and 7 targets, buckets 16 and 8; the 3 longest, of 24-31 and 10-13,
+    # buckets 32 and 16); the 2 are padded to 3 curves, and every call to the longest context
+    # and target of the dataset. 16 context points leave 13 for BNSL's held-out fits, enough
+    # for every number of breaks, so both batches need the same programs.
+    lengths = [44, 23, 40, 23, 34]
     data = _write_curves(tmp_path / "runs.csv", n_curves=5, n_points=lengths)
     compiles: list[int] = []
 
@@ -582,31 +618,32 @@ def test_a_point_method_does_not_recompile_for_a_second_batch_of_its_shape(tmp_p
             if "Finished XLA compilation" in record.getMessage():
                 self.count += 1
 
-    inner = METHODS["m2"].fn
+    inner = METHODS[family].fn
 
     class Counting:
         batch_size = 4
         pad_batches = True
         settings = staticmethod(inner.settings)
 
-        def __call__(self, curves):
+        def __call__(self, curves, pad_to=None):
             handler = Counter()
             logger = logging.getLogger("jax")
             logger.addHandler(handler)
             try:
                 with jax.log_compiles(True):
-                    out = inner(curves)
+                    out = inner(curves, pad_to=pad_to)
             finally:
                 logger.removeHandler(handler)
             compiles.append(handler.count)
             return out
 
-    _use(monkeypatch, "m2-counting", Counting())
+    _use(monkeypatch, "counting", Counting())
     jax.clear_caches()  # so the first batch must compile: the count can tell
-    result = run_study("m2-counting", [], tmp_path / "out", csv_paths=[data], progress=False)
+    result = run_study("counting", [], tmp_path / "out", csv_paths=[data], progress=False)
     assert len(compiles) == 2
     assert compiles[0] > 0 and compiles[1] == 0
-    assert all(s.rmsle < 1e-3 for s in result.scores)  # exact power laws (M2 nests them)
+    # exact power laws (M2 and BNSL nest them)
+    assert all(s.rmsle < 1e-3 for s in result.scores), [s.rmsle for s in result.scores]
 
 
 # --- crash-safe writers -----------------------------------------------------------------------

@@ -460,8 +460,11 @@ def test_a_fit_that_is_not_finite_is_retried_from_other_starts():
     x = np.array([423502377.4692238, 19822241353.785538, 307858934098.6598])
     y = np.array([1.9380834360746892e-11, 1e-12, 1e-12])
     with jax.enable_x64(True):  # control: the first attempt alone is not finite
-        first = _point._fit_group("m4", 1, [x], [y], 100, _point.DEFAULT_RIDGE, None, None, False)
-        assert _point._failures(first)
+        pad = (1, x.size)
+        first = _point._fit_group(
+            "m4", 1, [x], [y], 100, _point.DEFAULT_RIDGE, None, None, False, pad
+        )
+        assert _point._failures(first, pad)
     fit = fit_curve("m4", x, y)
     assert fit.ridge > _point.DEFAULT_RIDGE  # the retry's ridge is recorded
     _finite_positive(fit, np.array([1e8, 1e12, 1e14]))

@@ -30,6 +30,8 @@ TRUTHS = (
 SEEDS = (0, 1, 2)
 # Shared with tests/evaluate/test_arviz_mcmc.py: one compiled sampler serves both files.
 SETTINGS = dict(noise="normal", num_warmup=150, num_samples=150, num_chains=4)
+# Both files run on one xdist worker (`make test` uses --dist loadgroup), so they share it.
+pytestmark = pytest.mark.xdist_group("nuts-m4-150")
 
 
 def _m4(x, truth):

@@ -1,0 +1,31 @@
+"""Test-session set-up: one persistent JAX compilation cache shared by every test process.
+
+The suite is bound by XLA compilation, and the same programs (Levenberg-Marquardt fits, the
+sampler, the PFN) are compiled by both xdist workers, by the notebook kernels and by the CLI
+subprocesses. Pointing them all at one on-disk cache (``.pytest_cache/jax-compilation``, set
+through the environment so that subprocesses inherit it) compiles each program once per run.
+The cache only stores compiled executables keyed by the program, the jax version and the
+backend, so a hit returns the same executable a compilation would; a fresh clone starts empty.
+Set ``SCALEBAYES_TEST_JAX_CACHE=0`` to compile everything in every process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_CACHE_DIR = "JAX_COMPILATION_CACHE_DIR"
+_MIN_SECONDS = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get("SCALEBAYES_TEST_JAX_CACHE", "1") == "0":
+        return
+    cache = Path(str(config.rootpath)) / ".pytest_cache" / "jax-compilation"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault(_CACHE_DIR, str(cache))
+    os.environ.setdefault(_MIN_SECONDS, "0.2")
+    import jax  # after the environment is set; jax reads it on import and on config access
+
+    jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_DIR])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ[_MIN_SECONDS]))
