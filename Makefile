@@ -20,11 +20,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scalebayes demo --out demo_out
 
-# Two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores). Tests
-# marked with one xdist_group run on one worker (--dist loadgroup), so the modules that share
-# a compiled program build it once; tests/conftest.py shares compiled programs across
-# processes (workers, notebook kernels, CLI subprocesses) on disk.
-PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+# Two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores);
+# tests/conftest.py shares compiled programs across processes (workers, notebook kernels, CLI
+# subprocesses) on disk, so each is compiled once per run.
+PYTEST := $(BIN)/python -m pytest -q -n 2
 
 test: $(STAMP)
 	$(PYTEST)

@@ -60,7 +60,7 @@ def _pub(value: float | None, digits: int) -> str:
 
 def _convergence(result) -> str:
     try:
-        from scalebayes.evaluate import check_convergence
+        from scalebayes.inference import check_convergence
 
         report = check_convergence(result, warn=False)
     except ImportError:

@@ -2,7 +2,7 @@
 
 Scores each PFN checkpoint (``--models``: shipped names or checkpoint directories) and, in
 the same run, this project's point fits and optionally MCMC baselines, on IC, NLP+Nano and DD
-with [`run_study`][scalebayes.evaluate.run_study], then prints RMSLE / LL / MSCE next to the
+with [`run_study`][scalebayes.studies.run_study], then prints RMSLE / LL / MSCE next to the
 NSL-PFN paper's table and the CPU inference latency of each model (one curve, and batched).
 
     python benchmarks/pfn_benchmarks.py --models nslpfn-small,nslpfn-base --baselines m4,bnsl
@@ -83,8 +83,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
 
-    from scalebayes.evaluate import METHODS, register_method, run_study
     from scalebayes.pfn._method import pfn_method
+    from scalebayes.studies import METHODS, register_method, run_study
 
     methods = []
     for model in filter(None, args.models.split(",")):

@@ -40,6 +40,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dtypes", default="bfloat16")
     parser.add_argument("--batch", default="512", help="comma-separated batch sizes")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps after compiling")
     parser.add_argument(
         "--priors", default="nslpfn", help="comma-separated: nslpfn,scalefree,mixture"
     )
@@ -74,7 +75,7 @@ def main(argv=None) -> None:
         state, loss = step(state)
         loss.block_until_ready()
         compile_s = time.perf_counter() - t0
-        for _ in range(3):
+        for _ in range(args.warmup):
             state, loss = step(state)
         loss.block_until_ready()
         t0 = time.perf_counter()

@@ -4,7 +4,7 @@ Subcommands (each is a pair ``_add_<name>(subparsers)`` / ``_run_<name>(args) ->
 register a new one in ``_SUBCOMMANDS``):
 
 - ``scalebayes study``: score extrapolation methods on benchmarks and CSV files and print
-  the summary table (see [`run_study`][scalebayes.evaluate.run_study]);
+  the summary table (see [`run_study`][scalebayes.studies.run_study]);
 - ``scalebayes fit``: fit a scaling-law family to the curves of a CSV file, print the fitted
   parameters and predictions, and optionally plot them;
 - ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation;
@@ -132,7 +132,7 @@ def _split_name(text: str) -> str:
 
 
 def _run_study(args: argparse.Namespace) -> int:
-    from .evaluate._study import run_study
+    from .studies._runner import run_study
 
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
@@ -340,7 +340,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
+    from .studies._demo import run_demo
 
     print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
     return 0

@@ -7,12 +7,19 @@ through the environment so that subprocesses inherit it) compiles each program o
 The cache only stores compiled executables keyed by the program, the jax version and the
 backend, so a hit returns the same executable a compilation would; a fresh clone starts empty.
 Set ``SCALEBAYES_TEST_JAX_CACHE=0`` to compile everything in every process.
+
+The ``build_once`` fixture runs an expensive on-disk fixture once per run, shared by the
+workers.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 _CACHE_DIR = "JAX_COMPILATION_CACHE_DIR"
 _MIN_SECONDS = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
@@ -29,3 +36,33 @@ def pytest_configure(config) -> None:
 
     jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_DIR])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ[_MIN_SECONDS]))
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory):
+    """``build_once(name, build) -> Path``: ``build(directory)`` runs once per test run.
+
+    For expensive fixtures whose result lives on disk (a trained checkpoint, a demo's output):
+    with xdist the workers share one directory under the run's base temporary directory, and
+    a file lock makes the first worker build it while the other waits and reuses it. Tests
+    must treat the directory as read-only.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+
+    def run(name: str, build) -> Path:
+        target = root / f"shared-{name}"
+        with open(root / f"shared-{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not (target / ".built").exists():
+                    shutil.rmtree(target, ignore_errors=True)
+                    target.mkdir()
+                    build(target)
+                    (target / ".built").write_text("")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return target
+
+    return run

@@ -21,7 +21,7 @@ import pytest
 from scalebayes import cli
 from scalebayes.cli import main
 from scalebayes.data import CurveDataError
-from scalebayes.evaluate._study import METHODS, Method
+from scalebayes.studies._runner import METHODS, Method
 
 BETA, C = (2.0, 3.0), -0.3  # curve i: y = BETA[i] * x^C
 

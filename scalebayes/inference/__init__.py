@@ -11,9 +11,12 @@
   [`predictive`][scalebayes.inference.MCMCResult.predictive] gives an
   [`MCMCPredictive`][scalebayes.inference.MCMCPredictive] per curve;
   [`mcmc_method`][scalebayes.inference.mcmc_method] wraps it as a study method
-  (``mcmc-m4``, ``mcmc-bnsl``). ArviZ conversion and convergence checks live in
-  ``scalebayes.evaluate`` ([`to_datatree`][scalebayes.evaluate.to_datatree],
-  [`check_convergence`][scalebayes.evaluate.check_convergence]).
+  (``mcmc-m4``, ``mcmc-bnsl``).
+- **Diagnostics**: [`to_datatree`][scalebayes.inference.to_datatree] converts an MCMC result
+  to an ArviZ ``DataTree`` and [`check_convergence`][scalebayes.inference.check_convergence]
+  checks every curve's R-hat, ESS and divergences, warning with a
+  [`ConvergenceWarning`][scalebayes.inference.ConvergenceWarning] that names the curves that
+  fail (ArviZ is imported only when these are called).
 
 The MCMC names load NumPyro on first use, so the point fits import without it.
 """
@@ -35,6 +38,12 @@ from ._point import (
 if TYPE_CHECKING:
     from ._bayes_base import NOISE_MODELS, BayesModel, CurveData, curve_data
     from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
+    from ._diagnostics import (
+        ConvergenceReport,
+        ConvergenceWarning,
+        check_convergence,
+        to_datatree,
+    )
     from ._mcmc import sample_posterior
     from ._mcmc_methods import curve_keys, mcmc_method
     from ._mcmc_predictive import MCMCPredictive
@@ -48,12 +57,15 @@ __all__ = [
     "NOISE_MODELS",
     "POINT_FAMILIES",
     "BayesModel",
+    "ConvergenceReport",
+    "ConvergenceWarning",
     "CurveData",
     "LMState",
     "MCMCPredictive",
     "MCMCResult",
     "PointFit",
     "bayes_model",
+    "check_convergence",
     "curve_data",
     "curve_keys",
     "fit_curve",
@@ -62,6 +74,7 @@ __all__ = [
     "mcmc_method",
     "predict_fits",
     "sample_posterior",
+    "to_datatree",
 ]
 
 # the MCMC names import NumPyro (and through it tqdm.auto): loaded on first use
@@ -79,6 +92,7 @@ _MODULES = {
     "_bayes_base": ("NOISE_MODELS", "BayesModel", "CurveData", "curve_data"),
     "_bayes_models": ("BAYES_FAMILIES", "MAX_BAYES_BREAKS", "bayes_model"),
     "_mcmc": ("sample_posterior",),
+    "_diagnostics": ("ConvergenceReport", "ConvergenceWarning", "check_convergence", "to_datatree"),
     "_mcmc_methods": ("curve_keys", "mcmc_method"),
     "_mcmc_predictive": ("MCMCPredictive",),
     "_mcmc_result": ("MCMCResult",),

@@ -74,7 +74,7 @@ class _MCMCMethod:
             **self.sampler_kwargs,
         )
         if self.check:
-            from ..evaluate._arviz import check_convergence
+            from ._diagnostics import check_convergence
 
             check_convergence(result)
         return result.predictive([c.x_target for c in curves])
@@ -115,7 +115,7 @@ def mcmc_method(
     Args:
         family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
         seed: base PRNG seed; each curve's key folds in a hash of its name.
-        check: run [`check_convergence`][scalebayes.evaluate.check_convergence] (needs
+        check: run [`check_convergence`][scalebayes.inference.check_convergence] (needs
             ArviZ) on every batch, warning with a ``ConvergenceWarning`` that names the
             curves that fail.
         **sampler_kwargs: passed on to

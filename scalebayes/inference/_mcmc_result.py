@@ -124,8 +124,8 @@ class MCMCResult:
 
     def to_datatree(self, *, key=None):
         """This result as an ArviZ ``DataTree``; see
-        [`scalebayes.evaluate.to_datatree`][scalebayes.evaluate.to_datatree] (needs ArviZ)."""
-        from ..evaluate._arviz import to_datatree
+        [`scalebayes.inference.to_datatree`][scalebayes.inference.to_datatree] (needs ArviZ)."""
+        from ._diagnostics import to_datatree
 
         return to_datatree(self, key=key)
 

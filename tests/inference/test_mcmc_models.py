@@ -163,8 +163,8 @@ def test_masked_padding_does_not_change_the_potential():
 
 
 def test_study_registers_every_bayesian_family():
-    from scalebayes.evaluate import METHODS
-    from scalebayes.evaluate._study import _MCMC_FAMILIES
+    from scalebayes.studies import METHODS
+    from scalebayes.studies._runner import _MCMC_FAMILIES
 
     assert _MCMC_FAMILIES == BAYES_FAMILIES
     for family in BAYES_FAMILIES:

@@ -28,10 +28,8 @@ TRUTHS = (
     {"eps_inf": 0.3, "eps_0": 1.0, "alpha": 2.0, "beta": 1670.0, "c": -0.5},
 )
 SEEDS = (0, 1, 2)
-# Shared with tests/evaluate/test_arviz_mcmc.py: one compiled sampler serves both files.
+# Shared with tests/inference/test_diagnostics.py: one compiled sampler serves both files.
 SETTINGS = dict(noise="normal", num_warmup=150, num_samples=150, num_chains=4)
-# Both files run on one xdist worker (`make test` uses --dist loadgroup), so they share it.
-pytestmark = pytest.mark.xdist_group("nuts-m4-150")
 
 
 def _m4(x, truth):
@@ -162,8 +160,8 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
     """An MCMC method runs through ``run_study``: every curve scored, with LL and MSCE."""
     import csv
 
-    from scalebayes.evaluate import METHODS, Method, run_study
     from scalebayes.inference import mcmc_method
+    from scalebayes.studies import METHODS, Method, run_study
 
     result, _ = synthetic
     path = tmp_path / "synthetic.csv"

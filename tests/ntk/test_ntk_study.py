@@ -102,6 +102,8 @@ def test_full_study_with_a_finite_width_and_its_twin(split, tmp_path):
     assert (tmp_path / "ntk.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # 12 s; the study and its plot run by default above, the CLI's errors in
+# tests/test_cli_errors.py
 def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
     out = tmp_path / "ntk.png"
     code = main(

@@ -115,7 +115,8 @@ def test_interpolation_model_accepts_queries_inside_the_context(pfn):
 
 def test_study_method_pfn_scores_the_shipped_model(tmp_path):
     """``scalebayes study --methods pfn`` runs the shipped PFN; its scores match a direct call."""
-    from scalebayes.evaluate import METHODS, rmsle, run_study
+    from scalebayes.evaluate import rmsle
+    from scalebayes.studies import METHODS, run_study
 
     assert METHODS["pfn"].probabilistic
     csv = tmp_path / "curves.csv"

@@ -32,14 +32,22 @@ def _leaves(path):
     return [np.asarray(x) for x in jax.tree.leaves((model, opt))], meta
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    straight = train(CONFIG, root / "straight", progress=False, log=None)
+def _train_runs(root):
+    """Four steps straight; two steps, then resumed to four (the meta after two kept)."""
+    train(CONFIG, root / "straight", progress=False, log=None)
     train(CONFIG, root / "chunked", max_steps=2, progress=False, log=None)
     chunk_meta = _checkpoint.read_meta(root / "chunked" / "checkpoint")
-    chunked = train(CONFIG, root / "chunked", resume=True, progress=False, log=None)
-    return root, straight, chunked, chunk_meta
+    (root / "chunk_meta.json").write_text(json.dumps(chunk_meta))
+    train(CONFIG, root / "chunked", resume=True, progress=False, log=None)
+
+
+@pytest.fixture(scope="module")
+def runs(build_once):
+    """(root, straight checkpoint, chunked checkpoint, chunked meta after 2 steps); trained
+    once per test run and shared by the workers (read-only)."""
+    root = build_once("pfn-train-runs", _train_runs)
+    chunk_meta = json.loads((root / "chunk_meta.json").read_text())
+    return root, root / "straight" / "checkpoint", root / "chunked" / "checkpoint", chunk_meta
 
 
 def test_resume_is_bit_for_bit(runs):
@@ -144,17 +152,18 @@ def test_interpolation_layout_draws_random_context_sets():
     from scalebayes.pfn._train import layout
     from scalebayes.priors import sample_curves
 
-    batch = sample_curves(jax.random.PRNGKey(0), 64, length=30)
+    # 200 curves of 100 points: the generator's shape for the default borders (compiled once)
+    batch = sample_curves(jax.random.PRNGKey(0), 200, length=100)
     x, _, context, valid, _ = (np.asarray(a) for a in layout(batch, None, 0.0))
     sizes = np.asarray(batch.context_size)
-    idx = np.arange(30)
+    idx = np.arange(100)
     np.testing.assert_array_equal(context, idx[None] < sizes[:, None])  # cutoff: a prefix
     _, _, ctx_i, _, tgt_i = (np.asarray(a) for a in layout(batch, jax.random.PRNGKey(1), 1.0))
     np.testing.assert_array_equal(ctx_i.sum(1), sizes)  # same sizes, random members
     assert not np.array_equal(ctx_i, context)
     inside = [
         np.any((x[i][tgt_i[i]] > x[i][ctx_i[i]].min()) & (x[i][tgt_i[i]] < x[i][ctx_i[i]].max()))
-        for i in range(64)
+        for i in range(200)
     ]
     assert np.mean(inside) > 0.8  # most curves now have targets inside the context range
     np.testing.assert_array_equal(ctx_i | tgt_i, valid)

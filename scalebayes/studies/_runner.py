@@ -46,8 +46,7 @@ from .._io import (
     read_csv_header,
     read_csv_rows,
 )
-from ._metrics import score_curve, summarise
-from ._predictive import PredictiveDistribution
+from ..evaluate import PredictiveDistribution, score_curve, summarise
 
 if TYPE_CHECKING:
     from ..data import Curve

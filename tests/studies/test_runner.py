@@ -20,7 +20,7 @@ from scalebayes._io import (
 )
 from scalebayes.data import Curve, CurveDataError
 from scalebayes.evaluate import MSCE_LEVELS, GaussianPredictive
-from scalebayes.evaluate._study import (
+from scalebayes.studies._runner import (
     METHODS,
     PER_CURVE_COLUMNS,
     Method,
@@ -295,15 +295,15 @@ def test_method_output_is_checked(tmp_path, monkeypatch):
 
 
 def test_register_method(monkeypatch):
-    monkeypatch.setattr("scalebayes.evaluate._study.METHODS", dict(METHODS))
-    from scalebayes.evaluate import _study
+    monkeypatch.setattr("scalebayes.studies._runner.METHODS", dict(METHODS))
+    from scalebayes.studies import _runner
 
     method = register_method("new", lambda curves: [], probabilistic=True)
-    assert _study.METHODS["new"] is method and method.probabilistic
+    assert _runner.METHODS["new"] is method and method.probabilistic
     with pytest.raises(ValueError, match="already registered"):
         register_method("new", lambda curves: [], probabilistic=True)
     register_method("new", lambda curves: [], probabilistic=False, replace=True)
-    assert not _study.METHODS["new"].probabilistic
+    assert not _runner.METHODS["new"].probabilistic
     with pytest.raises(ValueError, match="without commas"):
         register_method("a,b", lambda curves: [], probabilistic=False)
     with pytest.raises(TypeError, match="probabilistic"):
@@ -438,7 +438,7 @@ def test_fingerprint_covers_every_input_bit(tmp_path):
     """Changing one bit of x, y, the split or y_scale, the method or its settings changes it."""
     import hashlib
 
-    from scalebayes.evaluate._study import _fingerprint
+    from scalebayes.studies._runner import _fingerprint
 
     x = np.geomspace(1.0, 100.0, 6)
     base = Curve(x, x**-0.5, "c").with_default_split()

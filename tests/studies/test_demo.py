@@ -1,4 +1,4 @@
-"""Tests for the demonstration ``scalebayes._demo``."""
+"""Tests for the demonstration (``scalebayes.studies.run_demo``, ``scalebayes demo``)."""
 
 import contextlib
 import io
@@ -7,10 +7,11 @@ import struct
 
 import pytest
 
-from scalebayes._demo import DEMO_FAMILIES, PLOT_NAME, main, run_demo
+from scalebayes.cli import main as cli_main
 from scalebayes.data import load_benchmark
 from scalebayes.evaluate import rmsle
 from scalebayes.inference import fit_curves
+from scalebayes.studies import DEMO_FAMILIES, PLOT_NAME, run_demo
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DEFAULT_CURVE = "inet_5|BiT/50/1"
@@ -30,14 +31,26 @@ def _reported_rmsle(report: str) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """One demo run through the command's entry point, ``main``: its printed report."""
-    out = tmp_path_factory.mktemp("demo") / "nested" / "out"  # the demo creates it
+def main(argv):
+    """``scalebayes demo ARGV``."""
+    return cli_main(["demo", *argv])
+
+
+def _run_demo(directory):
+    """One demo run through the command's entry point, ``main``; its report and status."""
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        status = main(["--out", str(out)])
-    return out, stdout.getvalue(), status
+        status = main(["--out", str(directory / "nested" / "out")])  # the demo creates it
+    (directory / "report.txt").write_text(stdout.getvalue())
+    (directory / "status.txt").write_text(str(status))
+
+
+@pytest.fixture(scope="module")
+def demo(build_once):
+    """The demo's output directory, printed report and exit status (one run per test run)."""
+    directory = build_once("demo", _run_demo)
+    report = (directory / "report.txt").read_text()
+    return directory / "nested" / "out", report, int((directory / "status.txt").read_text())
 
 
 def test_demo_writes_a_png_and_nothing_else(demo):

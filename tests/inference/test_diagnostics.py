@@ -5,14 +5,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalebayes.evaluate import (
+from scalebayes.families import m4
+from scalebayes.inference import (
     ConvergenceReport,
     ConvergenceWarning,
     check_convergence,
+    sample_posterior,
     to_datatree,
 )
-from scalebayes.families import m4
-from scalebayes.inference import sample_posterior
 
 X_LONG = np.geomspace(1e6, 1e8, 30)
 X_SHORT = np.geomspace(1e6, 1e8, 20)
@@ -20,8 +20,6 @@ TRUTH = {"eps_inf": 0.15, "eps_0": 0.95, "alpha": 1.0, "beta": 4e5, "c": -0.8}
 NAMES = ("long", "short")
 # The configuration of test_mcmc_sampler.py: the compiled sampler is reused in one session.
 SETTINGS = dict(noise="normal", num_warmup=150, num_samples=150, num_chains=4)
-# Both files run on one xdist worker (`make test` uses --dist loadgroup), so they share it.
-pytestmark = pytest.mark.xdist_group("nuts-m4-150")
 
 
 def _curves():

@@ -5,13 +5,12 @@ BiT/50/1 from the IC benchmark), extrapolates it from its context points with th
 [`PFN`][scalebayes.pfn.PFN] (a fan chart of its predictive quantiles), fits
 [`m4`][scalebayes.families.m4] and [`bnsl`][scalebayes.families.bnsl] with
 [`fit_curves`][scalebayes.inference.fit_curves], scores all three on the held-out targets
-with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. ``python -m
-scalebayes._demo --out DIR`` runs it from the command line.
+with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. ``scalebayes demo
+--out DIR`` runs it from the command line.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .data import Curve
-    from .inference import PointFit
+    from ..data import Curve
+    from ..inference import PointFit
 
-__all__ = ["DEMO_FAMILIES", "PLOT_NAME", "main", "run_demo"]
+__all__ = ["DEMO_FAMILIES", "PLOT_NAME", "run_demo"]
 
 DEMO_FAMILIES: tuple[str, ...] = ("m4", "bnsl")
 """The families the demo fits, in report order."""
@@ -38,7 +37,7 @@ _N_TABLE_ROWS = 5
 
 def _select_curve(benchmark: str, curve: str | None) -> Curve:
     """The named curve of a bundled benchmark (or its default), checked to have targets."""
-    from .data import load_benchmark
+    from ..data import load_benchmark
 
     curves = load_benchmark(benchmark)  # validates the benchmark name
     name = (
@@ -135,7 +134,7 @@ def _plot(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ._io import write_figure
+    from .._io import write_figure
 
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -200,9 +199,9 @@ def run_demo(
     Raises:
         ValueError: For an unknown benchmark or curve name (listing valid ones).
     """
-    from .evaluate import rmsle
-    from .inference import fit_curves
-    from .pfn import PFN
+    from ..evaluate import rmsle
+    from ..inference import fit_curves
+    from ..pfn import PFN
 
     chosen = _select_curve(benchmark, curve)
     out = Path(out_dir)
@@ -224,24 +223,3 @@ def run_demo(
     _plot(plot_path, chosen, fits, scores, fan)
     name = Path(pfn.meta.get("_path", "pfn")).name
     return _report(chosen, fits, scores, plot_path, pfn_target, name)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m scalebayes._demo [--out DIR] [--benchmark NAME] [--curve NAME]``.
-
-    The same as ``scalebayes demo``: it runs through ``scalebayes.cli.main``, so bad input
-    is reported the same way.
-
-    Args:
-        argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
-
-    Returns:
-        The exit status: 0 on success, 2 for bad input (reported in one line on stderr).
-    """
-    from .cli import main as cli_main
-
-    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,11 +1,11 @@
 """ArviZ conversion of MCMC results and per-curve convergence diagnostics.
 
-[`to_datatree`][scalebayes.evaluate.to_datatree] turns an
+[`to_datatree`][scalebayes.inference.to_datatree] turns an
 [`MCMCResult`][scalebayes.inference.MCMCResult] into an ArviZ ``DataTree`` (arviz 1.x,
 xarray) with one ``curve`` dimension across every group, so ArviZ's diagnostics, summaries and
-plots work per curve. [`check_convergence`][scalebayes.evaluate.check_convergence]
+plots work per curve. [`check_convergence`][scalebayes.inference.check_convergence]
 computes rank-normalised split R-hat, bulk and tail ESS (``arviz_stats``) and the divergences
-of every curve, and warns with a [`ConvergenceWarning`][scalebayes.evaluate.ConvergenceWarning]
+of every curve, and warns with a [`ConvergenceWarning`][scalebayes.inference.ConvergenceWarning]
 naming the curves that fail.
 
 ArviZ is imported inside the functions that need it: ``import scalebayes`` and the sampler
@@ -23,7 +23,7 @@ import numpy as np
 from .._warnings import ConvergenceWarning
 
 if TYPE_CHECKING:
-    from ..inference._mcmc_result import MCMCResult
+    from ._mcmc_result import MCMCResult
 
 __all__ = ["ConvergenceReport", "ConvergenceWarning", "check_convergence", "to_datatree"]
 
@@ -195,7 +195,7 @@ def check_convergence(
 
     Args:
         data: an [`MCMCResult`][scalebayes.inference.MCMCResult] or the ``DataTree`` of
-            [`to_datatree`][scalebayes.evaluate.to_datatree].
+            [`to_datatree`][scalebayes.inference.to_datatree].
         r_hat_max: largest acceptable rank-normalised split R-hat.
         ess_bulk_min: smallest acceptable bulk ESS; default 100 times the number of chains.
         ess_tail_min: smallest acceptable tail ESS; default 100 times the number of chains.
@@ -205,7 +205,7 @@ def check_convergence(
         warn: emit a ``ConvergenceWarning`` naming the failed curves.
 
     Returns:
-        A [`ConvergenceReport`][scalebayes.evaluate.ConvergenceReport].
+        A [`ConvergenceReport`][scalebayes.inference.ConvergenceReport].
 
     Raises:
         ImportError: if ArviZ 1.x is not installed.

@@ -1,0 +1,40 @@
+"""Comparison studies and the demonstration: the application built on the library.
+
+- [`run_study`][scalebayes.studies.run_study] scores registered methods
+  ([`METHODS`][scalebayes.studies.METHODS], extended with
+  [`register_method`][scalebayes.studies.register_method]) on bundled benchmarks and CSV
+  files, writing tidy, resumable results (``per_curve.csv``, one fingerprinted row per
+  curve, and ``summary.md``); the point fits ``m1``-``m4``, ``bnsl``, the MCMC baselines
+  ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are registered here.
+- [`run_demo`][scalebayes.studies.run_demo] extrapolates a bundled curve with the shipped PFN,
+  M4 and BNSL, scores and plots it (``scalebayes demo``).
+
+This package sits above the library packages (``inference``, ``pfn``, ``compute``, ``ntk``)
+and below the command line; nothing in the library imports it.
+"""
+
+from ._demo import DEMO_FAMILIES, PLOT_NAME, run_demo
+from ._runner import (
+    DEFAULT_BATCH_SIZE,
+    METHODS,
+    PER_CURVE_COLUMNS,
+    CurveScore,
+    Method,
+    StudyResult,
+    register_method,
+    run_study,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEMO_FAMILIES",
+    "METHODS",
+    "PER_CURVE_COLUMNS",
+    "PLOT_NAME",
+    "CurveScore",
+    "Method",
+    "StudyResult",
+    "register_method",
+    "run_demo",
+    "run_study",
+]

@@ -1,0 +1,152 @@
+"""The package's import graph follows the documented layers, without circles.
+
+Layers, bottom up (README, "Where things live"): the internal helpers (``scalebayes._io``,
+``_lazy``, ``_warnings``, ``_argtypes`` and the root package) -> ``families`` -> ``data`` ->
+``evaluate`` -> ``priors`` -> ``inference`` -> ``pfn`` / ``compute`` / ``ntk`` -> ``studies``
+-> ``cli``. A module may import from its own package and from lower layers, never from a
+higher layer or from another package of its own layer. Every import counts, also one inside a
+function or under ``TYPE_CHECKING``: a deferred import is still a dependency.
+
+The graph is read from the source with ``ast`` (nothing is imported), so the check is exact
+and fast.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "scalebayes"
+INTERNAL = "(internal)"
+LAYERS: tuple[tuple[str, ...], ...] = (
+    (INTERNAL,),
+    ("families",),
+    ("data",),
+    ("evaluate",),
+    ("priors",),
+    ("inference",),
+    ("pfn", "compute", "ntk"),
+    ("studies",),
+    ("cli",),
+)
+LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
+
+
+def _module_name(path: Path, package: Path = PACKAGE) -> tuple[str, bool]:
+    """Dotted module name of a file under the package, and whether it is a package."""
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    if parts[-1] == "__init__":
+        return ".".join(parts[:-1]), True
+    return ".".join(parts), False
+
+
+def _unit(module: str, package: Path = PACKAGE) -> str:
+    """The layer unit of a module: its subpackage, ``cli``, or the internal helpers."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return INTERNAL  # the root package
+    head = parts[1]
+    if head in ("cli", "__main__"):
+        return "cli"
+    if (package / head).is_dir():
+        return head
+    return INTERNAL  # _io, _lazy, _warnings, _argtypes, __version__
+
+
+def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
+    """Every scalebayes module (or attribute of one) that the file imports, anywhere in it."""
+    module, is_package = _module_name(path, package)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target.split(".")[0] == "scalebayes":
+                found.add(target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "scalebayes"}
+    return found
+
+
+def _graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Unit -> the units it imports (edges inside a unit dropped)."""
+    edges: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        source = _unit(_module_name(path, package)[0], package)
+        edges.setdefault(source, set())
+        for target in _imports(path, package):
+            if _unit(target, package) != source:
+                edges[source].add(_unit(target, package))
+    return edges
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return [
+        f"{source} (layer {LAYER_OF[source]}) imports {target} (layer {LAYER_OF[target]})"
+        for source, targets in graph.items()
+        for target in sorted(targets)
+        if LAYER_OF[target] >= LAYER_OF[source]
+    ]
+
+
+def test_every_unit_has_a_layer():
+    units = set(_graph())
+    for targets in _graph().values():
+        units |= targets
+    assert units <= set(LAYER_OF), f"add {sorted(units - set(LAYER_OF))} to LAYERS"
+
+
+def test_no_package_imports_one_above_it_or_beside_it():
+    wrong = _upward(_graph())
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_no_import_circle():
+    graph = _graph()
+    visiting, done = set(), set()
+
+    def visit(unit, path):
+        if unit in visiting:
+            pytest.fail("import circle: " + " -> ".join([*path, unit]))
+        if unit in done:
+            return
+        visiting.add(unit)
+        for target in sorted(graph.get(unit, ())):
+            visit(target, [*path, unit])
+        visiting.discard(unit)
+        done.add(unit)
+
+    for unit in sorted(graph):
+        visit(unit, [])
+
+
+def test_the_checker_sees_upward_and_deferred_imports(tmp_path):
+    """A copy of the layout with an upward import inside a function and a sideways one under
+    TYPE_CHECKING: both are found (a checker blind to them could not fail)."""
+    package = tmp_path / "scalebayes"
+    for sub in ("evaluate", "pfn", "compute", "studies"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "_io.py").write_text("")
+    (package / "evaluate" / "_metrics.py").write_text(
+        "from .._io import x\n\ndef f():\n    from ..studies import run_study\n"
+    )
+    (package / "pfn" / "_m.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..compute import y\n"
+    )
+    (package / "studies" / "_r.py").write_text("from ..evaluate._metrics import f\n")
+    assert _imports(package / "evaluate" / "_metrics.py", package) == {
+        "scalebayes._io",
+        "scalebayes.studies",
+    }
+    assert sorted(_upward(_graph(package))) == [
+        "evaluate (layer 3) imports studies (layer 7)",
+        "pfn (layer 6) imports compute (layer 6)",
+    ]
