@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalebayes import cli
+from scalebayes.cli import _main as cli
 from scalebayes.cli import main
 from scalebayes.data import CurveDataError
 from scalebayes.studies._runner import METHODS, Method
@@ -381,7 +381,7 @@ def test_allocate_warns_when_runs_do_not_determine_the_law(tmp_path, capsys, mon
     def no_nuts(*args, **kwargs):
         raise ValueError("stopped before NUTS")
 
-    monkeypatch.setattr("scalebayes.compute._posterior.fit_joint_law", no_nuts)
+    monkeypatch.setattr("scalebayes.compute.fit_joint_law", no_nuts)
     path = _write_runs(tmp_path / "runs.csv", n_runs)
     assert main(["allocate", str(path), "--compute", "1e21"]) == 2
     err = capsys.readouterr().err.splitlines()

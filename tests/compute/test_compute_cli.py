@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from scalebayes.compute._cli import add_allocate, run_allocate
+from scalebayes.cli._allocate import add_allocate, run_allocate
 
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
 
@@ -112,7 +112,7 @@ def test_missing_file_and_bad_drop(tmp_path, capsys):
 
 def test_importing_the_cli_module_does_not_load_jax():
     code = (
-        "import sys, scalebayes.compute._cli, scalebayes.compute as c; "
+        "import sys, scalebayes.cli._allocate, scalebayes.compute as c; "
         "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules, 'heavy import'; "
         "c.Runs; assert 'numpy' in sys.modules"
     )

@@ -20,7 +20,7 @@ Every error path goes through `main`: a subcommand raises ``ValueError`` (which 
 reports it as one line ``scalebayes <command>: error: <message>`` on stderr with exit status 2;
 Ctrl-C prints one line and exits with status 130; warnings are printed one line each
 (``warning: <message>``). Paths are checked when the arguments are parsed (see
-``scalebayes._argtypes``), before any work. Heavy modules (JAX, matplotlib) are imported only
+``scalebayes.cli._argtypes``), before any work. Heavy modules (JAX, matplotlib) are imported only
 by the subcommand that needs them.
 """
 
@@ -34,19 +34,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import __version__
+from .. import __version__
+from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
-from .compute._cli import add_allocate  # light: JAX and NumPyro load only when it runs
-from .ntk._cli import add_ntk_study, run_ntk_study_command  # light, likewise
-from .pfn._cli import add_extrapolate, add_train_pfn  # light, likewise
+from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
+from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .data import Curve
-    from .inference import PointFit
+    from ..data import Curve
+    from ..inference import PointFit
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,7 +122,7 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _split_name(text: str) -> str:
-    from .data import parse_split
+    from ..data import parse_split
 
     try:
         parse_split(text)
@@ -132,7 +132,7 @@ def _split_name(text: str) -> str:
 
 
 def _run_study(args: argparse.Namespace) -> int:
-    from .studies._runner import run_study
+    from ..studies._runner import run_study
 
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
@@ -231,7 +231,7 @@ def _plot(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ._io import write_figure
+    from .._io import write_figure
 
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -265,8 +265,8 @@ def _plot(
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from .data import read_curves_csv
-    from .inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
+    from ..data import read_curves_csv
+    from ..inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
 
     family = args.family.strip().lower()
     if family not in POINT_FAMILIES:
@@ -340,7 +340,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .studies._demo import run_demo
+    from ..studies._demo import run_demo
 
     print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
     return 0
@@ -350,19 +350,19 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_allocate(args: argparse.Namespace) -> int:
-    from .compute._cli import run_allocate
+    from ._allocate import run_allocate
 
     return run_allocate(args)
 
 
 def _run_train_pfn(args: argparse.Namespace) -> int:
-    from .pfn._cli import run_train_pfn
+    from ._pfn import run_train_pfn
 
     return run_train_pfn(args)
 
 
 def _run_extrapolate(args: argparse.Namespace) -> int:
-    from .pfn._cli import run_extrapolate
+    from ._pfn import run_extrapolate
 
     return run_extrapolate(args)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
+from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -96,7 +96,7 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
 
 def run_train_pfn(args: argparse.Namespace) -> int:
     """Run ``train-pfn``."""
-    from ._train import TrainConfig, train
+    from ..pfn import TrainConfig, train
 
     config = TrainConfig(
         model=args.config,
@@ -122,7 +122,7 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         progress=not args.no_progress,
     )
-    from ._checkpoint import read_meta
+    from ..pfn._checkpoint import read_meta
 
     meta = read_meta(path)
     training = meta.get("training", {})
@@ -169,7 +169,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data import read_curves_csv
-    from ._predict import PFN
+    from ..pfn import PFN
 
     targets = sorted(args.to)
     curves = read_curves_csv(args.csv)
@@ -187,7 +187,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")
     if args.plot is not None:
-        from ._plot import plot_fan
+        from ..pfn import plot_fan
 
         plot_fan(pfn, curves, targets, args.plot)
         print(f"wrote {args.plot}")

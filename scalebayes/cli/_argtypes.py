@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ._io import FIGURE_FORMATS
+from .._io import FIGURE_FORMATS
 
 
 def positive(kind: type = int) -> Callable[[str], int | float]:

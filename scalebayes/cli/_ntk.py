@@ -12,7 +12,7 @@ import argparse
 import math
 from pathlib import Path
 
-from .._argtypes import check_readable, figure_file, positive
+from ._argtypes import check_readable, figure_file, positive
 
 
 def _sizes(text: str) -> tuple[int, int]:
@@ -122,8 +122,7 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
 def _default_learning_rates(config, dataset, sizes, args) -> list[float]:
     """0.5 and 0.25 of ``2 |Y| / lambda_max(Theta_XX)`` at the largest finite size."""
     from ..inference._x64 import x64
-    from ._kernels import mlp_kernels
-    from ._predict import max_stable_learning_rate
+    from ..ntk import max_stable_learning_rate, mlp_kernels
 
     finite = sizes if args.finite_max_size is None else sizes[sizes <= args.finite_max_size]
     if finite.size == 0:
@@ -152,10 +151,14 @@ def run_ntk_study_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ._data import calorimeter_showers, load_digits, load_npz
-    from ._kernels import MLPConfig
-    from ._report import run_ntk_study
-    from ._study import log_sizes
+    from ..ntk import (
+        MLPConfig,
+        calorimeter_showers,
+        load_digits,
+        load_npz,
+        log_sizes,
+        run_ntk_study,
+    )
 
     if args.npz is not None:
         if args.task is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from .._argtypes import non_negative_int, positive, positive_floats, probability, readable_file
+from ._argtypes import non_negative_int, positive, positive_floats, probability, readable_file
 
 _budgets = positive_floats("budgets in FLOPs", "5.76e23 or 1e21,5.76e23", "budget")
 _count = positive(int)
@@ -93,9 +93,7 @@ def run_allocate(args: argparse.Namespace) -> int:
     import jax
     import numpy as np
 
-    from ._joint_law import chinchilla_law
-    from ._posterior import fit_joint_law
-    from ._runs import read_runs_csv, validate_runs
+    from ..compute import chinchilla_law, fit_joint_law, read_runs_csv, validate_runs
 
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
