@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..evaluate import MSCE_LEVELS
 from ._x64 import x64
 
-_MSCE_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)  # scalebayes.evaluate.MSCE_LEVELS
-_STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in _MSCE_LEVELS for sign in (-1, 1)))
+_STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in MSCE_LEVELS for sign in (-1, 1)))
 _Q_BLOCK = 16
 _T_BLOCK = 128  # targets per compiled block
 _T_SMALL = 8  # ... or this many for short target lists (e.g. one Nano target)

@@ -47,6 +47,7 @@ from .._io import (
     read_csv_rows,
 )
 from ..evaluate import PredictiveDistribution, score_curve, summarise
+from ..inference import BAYES_FAMILIES, POINT_FAMILIES
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -92,7 +93,6 @@ progress shows and an interruption loses little."""
 _FINGERPRINT_HEX = 16
 _FINGERPRINT_VERSION = b"scalebayes-study-fingerprint-v1"
 
-_POINT_FAMILIES = ("m1", "m2", "m3", "m4", "bnsl")
 _MIN_CONTEXT = 2
 
 Prediction = Any  # np.ndarray of shape (n_targets,) or a PredictiveDistribution
@@ -344,7 +344,7 @@ class _PointFit:
             )
 
 
-for _family in _POINT_FAMILIES:
+for _family in POINT_FAMILIES:
     register_method(_family, _PointFit(_family), probabilistic=False)
 
 
@@ -370,9 +370,6 @@ class _Deferred:
         self.build().validate(curve)
 
 
-_MCMC_FAMILIES = ("m3", "m4", "bnsl")  # scalebayes.inference.BAYES_FAMILIES, without JAX
-
-
 @functools.cache
 def _mcmc(family: str) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
     """NUTS posterior predictive of ``family`` (default settings; see ``mcmc_method``)."""
@@ -389,7 +386,7 @@ def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
     return pfn_method()
 
 
-for _family in _MCMC_FAMILIES:
+for _family in BAYES_FAMILIES:
     register_method(
         f"mcmc-{_family}",
         _Deferred(functools.partial(_mcmc, _family), batch_size=16),
