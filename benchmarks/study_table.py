@@ -1,0 +1,60 @@
+"""A compact method x dataset table from a study's ``per_curve.csv`` (for the README).
+
+Each cell is RMSLE for a point method and RMSLE / LL / MSCE / 90% coverage for a
+probabilistic one, means over the curves scored, in the order the study wrote them.
+
+    python benchmarks/study_table.py STUDY_DIR [--names m4="M4 point fit",pfn="PFN"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+
+def _mean(values: list[str]) -> float | None:
+    numbers = [float(v) for v in values if v != ""]
+    numbers = [v for v in numbers if math.isfinite(v)]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def table(study: Path, names: dict[str, str]) -> str:
+    with (study / "per_curve.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    counts = {d: len({r["curve"] for r in rows if r["dataset"] == d}) for d in datasets}
+    lines = [
+        "| method | " + " | ".join(f"{d} ({counts[d]})" for d in datasets) + " |",
+        "|---" * (len(datasets) + 1) + "|",
+    ]
+    for method in methods:
+        cells = []
+        for dataset in datasets:
+            cell = [r for r in rows if r["method"] == method and r["dataset"] == dataset]
+            rmsle, ll, msce, cov90 = (
+                _mean([r[c] for r in cell]) for c in ("rmsle", "ll", "msce", "cov90")
+            )
+            if rmsle is None:
+                cells.append("–")
+            elif ll is None:
+                cells.append(f"{rmsle:.4f}")
+            else:
+                cells.append(f"{rmsle:.4f} / {ll:.2f} / {msce:.3f} / {cov90:.2f}")
+        lines.append(f"| {names.get(method, method)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", type=Path, help="a study's output directory")
+    parser.add_argument("--names", default="", help='method="label" pairs, comma-separated')
+    args = parser.parse_args()
+    names = dict(pair.split("=", 1) for pair in args.names.split(",") if "=" in pair)
+    print(table(args.study, {k: v.strip('"') for k, v in names.items()}))
+
+
+if __name__ == "__main__":
+    main()
