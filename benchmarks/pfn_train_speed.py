@@ -102,7 +102,7 @@ def main(argv=None) -> None:
             "ms_per_step": round(per_step * 1e3, 2),
             "curves_per_s": round(batch / per_step),
             "prior_ms": round(gen_step * 1e3, 2),
-            "prior_share": round(gen_step / per_step, 3),
+            "prior_share": float(f"{gen_step / per_step:.3g}"),
             "tflops": round(flops / per_step / 1e12, 1),
             "loss": float(jnp.asarray(loss)),
         }
