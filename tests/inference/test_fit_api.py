@@ -435,14 +435,11 @@ def test_flat_and_nearly_flat_curves_fit(family):
         np.testing.assert_allclose(fit.fitted, y, rtol=1e-4)
 
 
-# M4 (retried into a MAP fit) and M1 run by default; M2, M3 and BNSL (raise like M1, 7-14 s
-# each, mostly compiling the retry programs) with the slow tests.
+# M1 runs by default; M2, M3, M4 and BNSL (7-17 s each, mostly compiling the retry programs)
+# with the slow tests. M4's retry into a MAP fit runs by default in the next test.
 @pytest.mark.parametrize(
     "family",
-    [
-        pytest.param(f, marks=pytest.mark.slow) if f in ("m2", "m3", "bnsl") else f
-        for f in POINT_FAMILIES
-    ],
+    [pytest.param(f, marks=pytest.mark.slow) if f != "m1" else f for f in POINT_FAMILIES],
 )
 def test_unrepresentable_fit_raises_naming_the_curve(family):
     # y = 1e308 (x / 1e3)^-0.3: the fitted curve is fine, but the natural parameters of M1-M3

@@ -588,7 +588,8 @@ def test_batches_are_sorted_balanced_and_padded_on_request(tmp_path, monkeypatch
     assert [s.curve for s in run.scores] == [f"c{i}" for i in range(5)]  # study order
 
 
-@pytest.mark.parametrize("family", ["m2", "bnsl"])
+# BNSL (its break choice and group refits; 25 s, mostly compiling) runs with the slow tests
+@pytest.mark.parametrize("family", ["m2", pytest.param("bnsl", marks=pytest.mark.slow)])
 def test_a_point_method_compiles_once_per_dataset(tmp_path, monkeypatch, family):
     """Two batches of a point fit whose lengths fall in different buckets: the second batch
     compiles nothing (fit, BNSL's break choice and refits, predict), because the study pads
