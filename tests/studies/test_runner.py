@@ -464,25 +464,27 @@ def test_fingerprint_covers_every_input_bit(tmp_path):
     assert _fingerprint("m", "s", base) != hashlib.sha256(b"").hexdigest()[:16]
 
 
-def test_a_per_curve_csv_without_interval_columns_is_refused(tmp_path, fake):
+@pytest.mark.parametrize(
+    "old, message",
+    [
+        (
+            "method,dataset,curve,rmsle,ll,msce,seconds\nfake,runs.csv,c0,0.1,,,0.5\n",
+            "no fingerprint column",
+        ),
+        (
+            "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint\n"
+            "fake,runs.csv,c0,0.1,,,0.5,ab\n",
+            "no interval columns",
+        ),
+    ],
+    ids=["without-fingerprints", "without-interval-columns"],
+)
+def test_a_per_curve_csv_of_an_older_version_is_refused(tmp_path, fake, old, message):
     out = tmp_path / "out"
     out.mkdir()
-    old = "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint\nfake,runs.csv,c0,0.1,,,0.5,ab\n"
     (out / "per_curve.csv").write_text(old)
     data = _write_curves(tmp_path / "runs.csv")
-    with pytest.raises(ValueError, match=r"no interval columns .* fresh --out directory") as info:
-        run_study(["fake"], [], out, csv_paths=[data], progress=False)
-    assert "\n" not in str(info.value)
-    assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
-
-
-def test_a_per_curve_csv_without_fingerprints_is_refused(tmp_path, fake):
-    out = tmp_path / "out"
-    out.mkdir()
-    old = "method,dataset,curve,rmsle,ll,msce,seconds\nfake,runs.csv,c0,0.1,,,0.5\n"
-    (out / "per_curve.csv").write_text(old)
-    data = _write_curves(tmp_path / "runs.csv")
-    with pytest.raises(ValueError, match=r"no fingerprint column .* fresh --out directory") as info:
+    with pytest.raises(ValueError, match=rf"{message} .* fresh --out directory") as info:
         run_study(["fake"], [], out, csv_paths=[data], progress=False)
     assert "\n" not in str(info.value)
     assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
