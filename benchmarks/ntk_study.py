@@ -37,7 +37,7 @@ import time
 import jax
 import numpy as np
 
-from scalebayes.inference._x64 import x64
+from scalebayes._x64 import x64
 from scalebayes.ntk import (
     MLPConfig,
     applied_shims,

@@ -121,7 +121,7 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
 
 def _default_learning_rates(config, dataset, sizes, args) -> list[float]:
     """0.5 and 0.25 of ``2 |Y| / lambda_max(Theta_XX)`` at the largest finite size."""
-    from ..inference._x64 import x64
+    from .._x64 import x64
     from ..ntk import max_stable_learning_rate, mlp_kernels
 
     finite = sizes if args.finite_max_size is None else sizes[sizes <= args.finite_max_size]

@@ -33,7 +33,7 @@ import optax
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike
 
-from ..inference._x64 import x64
+from .._x64 import x64
 from ._allocation import Allocation, chinchilla_allocation
 from ._likelihood import DELTA, huber_loss
 from ._runs import Runs

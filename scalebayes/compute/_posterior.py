@@ -27,7 +27,7 @@ from jaxtyping import Array, ArrayLike
 from numpyro.infer import MCMC, NUTS, init_to_median
 
 from .._warnings import ConvergenceWarning
-from ..inference._x64 import x64
+from .._x64 import x64
 from ._allocation import Allocation, optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
 from ._likelihood import DELTA

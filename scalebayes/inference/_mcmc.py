@@ -16,11 +16,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._x64 import x64
 from ._bayes_base import NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
 from ._nuts import _bucket_points, _flatten, _prior_box, _sample_chunk, _unflatten
-from ._x64 import x64
 
 
 def _take(data: CurveData, idx: np.ndarray, size: int) -> CurveData:

@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._x64 import x64
 from ..evaluate import MSCE_LEVELS
-from ._x64 import x64
 
 _STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in MSCE_LEVELS for sign in (-1, 1)))
 _Q_BLOCK = 16

@@ -11,10 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._x64 import x64
 from ._bayes_base import BayesModel, CurveData
 from ._mcmc_predictive import MCMCPredictive, _target_blocks
 from ._nuts import _bucket_points
-from ._x64 import x64
 
 
 @dataclass(frozen=True, eq=False)

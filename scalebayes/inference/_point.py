@@ -34,10 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._x64 import x64
 from ..families import get_family
 from ._lm import levenberg_marquardt
 from ._parametrise import Parametrisation, Stats, get_parametrisation
-from ._x64 import x64
 
 POINT_FAMILIES = ("m1", "m2", "m3", "m4", "bnsl")
 """Families with a point fit."""

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..inference._x64 import x64
+from .._x64 import x64
 from ._data import Dataset
 from ._finite import ensemble_losses, init_ensemble, train_ensemble
 from ._fits import Plateau, PowerLawFit, find_plateau, fit_power_law

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
+from scalebayes._x64 import x64
 from scalebayes.compute import (
     TwoLayerBound,
     allocation_exponent,
@@ -28,7 +29,6 @@ from scalebayes.compute import (
     optimal_allocation,
     two_layer_mutual_information,
 )
-from scalebayes.inference._x64 import x64
 
 
 def linear_bound(p, t, ab):

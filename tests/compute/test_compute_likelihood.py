@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from scalebayes._x64 import x64
 from scalebayes.compute import Huber, huber_log_normaliser, huber_loss
-from scalebayes.inference._x64 import x64
 
 DELTAS = (1e-3, 0.1, 1.345, 5.0)
 

@@ -12,13 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from scalebayes._x64 import x64
 from scalebayes.compute import (
     chinchilla_runs,
     fit_joint_law_mle,
     huber_objective,
     validate_runs,
 )
-from scalebayes.inference._x64 import x64
 
 TRUTH = np.array([np.log(480.0), np.log(2000.0), np.log(1.8), 0.35, 0.37])
 NOISE = 0.005

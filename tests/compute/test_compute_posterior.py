@@ -19,6 +19,7 @@ import pytest
 from numpyro.infer.util import log_density
 from scipy import stats
 
+from scalebayes._x64 import x64
 from scalebayes.compute import (
     ConvergenceWarning,
     Diagnostics,
@@ -33,7 +34,6 @@ from scalebayes.compute import (
     joint_law_model,
     validate_runs,
 )
-from scalebayes.inference._x64 import x64
 
 TRUTH = {"E": 1.8, "log_A": math.log(480.0), "log_B": math.log(2000.0), "alpha": 0.35, "beta": 0.37}
 N_GRID = np.repeat(np.geomspace(5e7, 1.6e10, 8), 6)

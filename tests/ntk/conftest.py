@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scalebayes.inference._x64 import x64
+from scalebayes._x64 import x64
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from scalebayes._x64 import x64
 from scalebayes.cli import main
-from scalebayes.inference._x64 import x64
 from scalebayes.ntk import (
     Dataset,
     MLPConfig,
