@@ -236,6 +236,25 @@ def crps(
     return float(np.mean(2.0 * total / n_quantiles))
 
 
+class _AskedOnce:
+    """A predictive that computes each central interval once (the metrics share levels)."""
+
+    def __init__(self, pred: PredictiveDistribution):
+        self._pred = pred
+        self._intervals: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def median(self):
+        return self._pred.median()
+
+    def log_prob(self, y):
+        return self._pred.log_prob(y)
+
+    def interval(self, level: float):
+        if level not in self._intervals:
+            self._intervals[level] = self._pred.interval(level)
+        return self._intervals[level]
+
+
 def score_curve(
     prediction: PredictiveDistribution | Float[ArrayLike, " n_targets"],
     y: Float[ArrayLike, " n_targets"],
@@ -266,6 +285,7 @@ def score_curve(
         ValueError: As raised by the individual metrics.
     """
     if isinstance(prediction, PredictiveDistribution):
+        prediction = _AskedOnce(prediction)  # MSCE and the coverages share the 50%, 90% levels
         scores = {
             "rmsle": rmsle(prediction.median(), y),
             "ll": log_likelihood(prediction, y),

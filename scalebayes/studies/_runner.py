@@ -997,8 +997,8 @@ def _interval_table(
         if not method.probabilistic:
             continue
         for name in data:
-            scored = [s for s in by_cell.get((method.name, name), []) if s.cov90 is not None]
-            scored = [s for s in scored if math.isfinite(s.cov90)]
+            cell = by_cell.get((method.name, name), [])
+            scored = [s for s in cell if s.cov90 is not None and math.isfinite(s.cov90)]
             if not scored:
                 continue
             means = [

@@ -449,3 +449,19 @@ def test_summarise_propagates_infinities_and_rejects_non_scalars():
         summarise([1.0, [2.0, 3.0]])
     with pytest.raises(TypeError, match="real scalars or None"):
         summarise([1.0, "2"])
+
+
+def test_score_curve_asks_each_interval_level_once():
+    """MSCE and the 50% / 90% coverages share levels: each is computed once per curve."""
+    asked = []
+
+    class Counting(GaussianPredictive):
+        def interval(self, level):
+            asked.append(level)
+            return super().interval(level)
+
+    pred = Counting([1.0, 2.0], [1.0, 1.0])
+    assert score_curve(pred, np.array([1.0, 2.5])) == score_curve(
+        GaussianPredictive([1.0, 2.0], [1.0, 1.0]), np.array([1.0, 2.5])
+    )
+    assert len(asked) == len(set(asked))
