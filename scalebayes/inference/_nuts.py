@@ -3,8 +3,8 @@
 Each curve gets its own NUTS chains with their own step size and (dense) mass-matrix
 adaptation: NumPyro's functional NUTS kernel (``numpyro.infer.hmc.hmc``) is built from a
 per-curve potential (``potential_fn_gen(data)``), its ``init`` / ``sample`` functions run in a
-``lax.scan`` (warm-up, then sampling), ``vmap``-ed over the chains of a curve, and the curves are
-processed in chunks by ``lax.map`` (``vmap`` inside a chunk). Under ``vmap`` a NUTS step lasts
+``lax.scan`` (warm-up, then sampling), ``vmap``-ed over every (curve, chain) pair of a chunk,
+and the curves are processed in chunks. Under ``vmap`` a NUTS step lasts
 as long as the longest trajectory of the lanes it holds, so on a CPU small chunks (a few curves)
 waste least; on a GPU one chunk of all curves fills the device.
 
@@ -177,35 +177,53 @@ def _sample_chunk(
         starts = jnp.clip(mode + init_jitter * eps @ chol.T, lo, hi)
         starts = jnp.where(jnp.isfinite(starts), starts, z0)
         inverse_mass = cov if dense_mass else jnp.diag(cov)
+        return jax.random.split(key_chains, num_chains), starts, inverse_mass, mode
 
-        def one_chain(chain_key, start):
-            state = init_kernel(
-                start,
-                num_warmup,
-                inverse_mass_matrix=inverse_mass,
-                dense_mass=dense_mass,
-                target_accept_prob=target_accept_prob,
-                max_tree_depth=max_tree_depth,
-                model_args=(d,),
-                rng_key=chain_key,
-            )
-
-            def warm(s, _):
-                return sample_kernel(s, model_args=(d,)), None
-
-            state, _ = jax.lax.scan(warm, state, None, length=num_warmup)
-
-            def draw(s, _):
-                s = sample_kernel(s, model_args=(d,))
-                stats = (s.diverging, s.num_steps, s.accept_prob, s.energy, s.potential_energy)
-                return s, (s.z, stats)
-
-            state, (zs, stats) = jax.lax.scan(draw, state, None, length=num_samples)
-            return zs, stats, state.adapt_state.step_size, starts
-
-        zs, stats, step_size, _ = jax.vmap(one_chain)(
-            jax.random.split(key_chains, num_chains), starts
+    def one_chain(chain_key, start, inverse_mass, d):
+        state = init_kernel(
+            start,
+            num_warmup,
+            inverse_mass_matrix=inverse_mass,
+            dense_mass=dense_mass,
+            target_accept_prob=target_accept_prob,
+            max_tree_depth=max_tree_depth,
+            model_args=(d,),
+            rng_key=chain_key,
         )
-        return zs, stats, step_size, starts, mode
 
-    return jax.vmap(one_curve)((keys, z_start, box_lo, box_hi, data))
+        # One scan over warm-up and sampling (the kernel stops adapting after ``num_warmup``
+        # steps by itself): the NUTS step is traced and batched once, not twice.
+        def step(s, _):
+            s = sample_kernel(s, model_args=(d,))
+            stats = (s.diverging, s.num_steps, s.accept_prob, s.energy, s.potential_energy)
+            return s, (s.z, stats)
+
+        state, (zs, stats) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
+        zs, stats = jax.tree.map(lambda a: a[num_warmup:], (zs, stats))
+        return zs, stats, state.adapt_state.step_size
+
+    chain_keys, starts, inverse_mass, modes = jax.vmap(one_curve)(
+        (keys, z_start, box_lo, box_hi, data)
+    )
+    # One vmap over the (curve, chain) pairs rather than a vmap of vmaps: batching NUTS's
+    # while loops dominates tracing time, and each nesting level repeats it.
+    n_curves = keys.shape[0]
+
+    def flat(a):
+        return a.reshape((n_curves * num_chains, *a.shape[2:]))
+
+    def per_chain(a):
+        return jnp.repeat(a, num_chains, axis=0)
+
+    zs, stats, step_size = jax.vmap(one_chain)(
+        flat(chain_keys),
+        flat(starts),
+        per_chain(inverse_mass),
+        jax.tree.map(per_chain, data),
+    )
+
+    def unflat(a):
+        return a.reshape((n_curves, num_chains, *a.shape[1:]))
+
+    zs, stats, step_size = jax.tree.map(unflat, (zs, stats, step_size))
+    return zs, stats, step_size, starts, modes

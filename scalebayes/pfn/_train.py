@@ -50,7 +50,8 @@ class TrainConfig:
 
     Attributes:
         model: the network size, a name in [`CONFIGS`][scalebayes.pfn.CONFIGS] or a
-            [`PFNConfig`][scalebayes.pfn.PFNConfig].
+            [`PFNConfig`][scalebayes.pfn.PFNConfig]; stored as the ``PFNConfig`` (with
+            ``input`` applied), so a config read back from a checkpoint equals this one.
         steps: total optimiser steps (the cosine schedule ends here).
         batch_size: curves per step.
         n_points: padded points per curve; the prior's lengths are drawn from
@@ -118,6 +119,10 @@ class TrainConfig:
                 self, "input", "nslpfn" if self.prior == "nslpfn" else "log-relative"
             )
         check_input(self.input)
+        # One spelling per size: a name becomes its PFNConfig, so a config read back from a
+        # checkpoint equals the one it was written from (the jitted step is keyed on it, and
+        # a resumed run would otherwise compile it again).
+        object.__setattr__(self, "model", self.model_config)
         if self.prior != "nslpfn" and self.input == "nslpfn":
             raise ValueError(
                 f"prior {self.prior!r} needs input='log-relative': its x span up to 9 decades, "

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from scalebayes.cli import main
-from scalebayes.pfn import PFN, CheckpointError, TrainConfig, _checkpoint, export_weights, train
+from scalebayes.pfn import (
+    PFN,
+    CheckpointError,
+    TrainConfig,
+    _checkpoint,
+    export_weights,
+    get_config,
+    train,
+)
 
 CONFIG = TrainConfig(
     model="tiny",
@@ -132,6 +140,13 @@ def test_cli_extrapolate_prints_quantiles_and_plots(runs, tmp_path, capsys):
     assert "not beyond the largest context x" in capsys.readouterr().err
     assert main(["extrapolate", str(csv), "--to", "abc", "--model", str(runs[1])]) == 2
     assert main(["train-pfn", "--steps", "2", "--out", str(runs[0] / "straight")]) == 2
+
+
+def test_config_read_back_equals_the_original():
+    # The jitted step is keyed on the config: a resumed run must not compile it again.
+    again = TrainConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict())))
+    assert again == CONFIG and hash(again) == hash(CONFIG)
+    assert TrainConfig(model="tiny") == TrainConfig(model=get_config("tiny"))
 
 
 def test_borders_follow_the_runs_prior():
