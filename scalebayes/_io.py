@@ -34,6 +34,7 @@ __all__ = [
     "atomic_write_text",
     "exclusive_lock",
     "figure_format",
+    "fsync_dir",
     "read_csv_rows",
     "write_figure",
 ]
@@ -41,7 +42,7 @@ __all__ = [
 _TAIL_CHUNK = 65536
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Flush a directory entry (the rename) to disk where the platform allows it."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -90,7 +91,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:

@@ -7,6 +7,11 @@ Layers, bottom up (README, "Where things live"): the internal helpers (``scaleba
 higher layer or from another package of its own layer. Every import counts, also one inside a
 function or under ``TYPE_CHECKING``: a deferred import is still a dependency.
 
+Across packages only public names travel: no module imports another package's private
+module (``scalebayes.pfn._method``) or a private name (``_fsync_dir``) from another unit. The
+internal helpers at the root (``scalebayes._io`` ...) are private to users but are the bottom
+layer of the package; their public names may be imported anywhere.
+
 The graph is read from the source with ``ast`` (nothing is imported), so the check is exact
 and fast.
 """
@@ -74,6 +79,39 @@ def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
     return found
 
 
+def _private_imports(package: Path = PACKAGE) -> list[str]:
+    """``module imports target`` for each import of another unit's private module or name."""
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        module, is_package = _module_name(path, package)
+        source = _unit(module, package)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "scalebayes" or _unit(target, package) == source:
+                continue
+            parts = target.split(".")
+            private_module = (
+                len(parts) > 2
+                and (package / parts[1]).is_dir()
+                and any(p.startswith("_") for p in parts[2:])
+            )
+            names = [
+                a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")
+            ]
+            if private_module or names:
+                wrong.append(
+                    f"{module} imports {target}" + (f" ({', '.join(names)})" if names else "")
+                )
+    return wrong
+
+
 def _graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """Unit -> the units it imports (edges inside a unit dropped)."""
     edges: dict[str, set[str]] = {}
@@ -104,6 +142,11 @@ def test_every_unit_has_a_layer():
 
 def test_no_package_imports_one_above_it_or_beside_it():
     wrong = _upward(_graph())
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_no_private_import_across_packages():
+    wrong = _private_imports()
     assert wrong == [], "\n".join(wrong)
 
 
@@ -149,4 +192,12 @@ def test_the_checker_sees_upward_and_deferred_imports(tmp_path):
     assert sorted(_upward(_graph(package))) == [
         "evaluate (layer 3) imports studies (layer 7)",
         "pfn (layer 6) imports compute (layer 6)",
+    ]
+    (package / "pfn" / "_n.py").write_text(
+        "def g():\n    from ..evaluate._metrics import f\n    from .._io import _fsync\n"
+    )
+    assert _private_imports(package) == [
+        "scalebayes.pfn._n imports scalebayes.evaluate._metrics",
+        "scalebayes.pfn._n imports scalebayes._io (_fsync)",
+        "scalebayes.studies._r imports scalebayes.evaluate._metrics",
     ]

@@ -132,7 +132,7 @@ def _split_name(text: str) -> str:
 
 
 def _run_study(args: argparse.Namespace) -> int:
-    from ..studies._runner import run_study
+    from ..studies import run_study
 
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
@@ -340,7 +340,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ..studies._demo import run_demo
+    from ..studies import run_demo
 
     print(run_demo(args.out, benchmark=args.benchmark, curve=args.curve), end="")
     return 0

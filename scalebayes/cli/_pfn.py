@@ -122,9 +122,9 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         progress=not args.no_progress,
     )
-    from ..pfn._checkpoint import read_meta
+    from ..pfn import read_checkpoint_meta
 
-    meta = read_meta(path)
+    meta = read_checkpoint_meta(path)
     training = meta.get("training", {})
     print(
         f"checkpoint {path}: step {meta['step']}/{meta['train_config']['steps']}, "

@@ -268,7 +268,7 @@ def chinchilla_runs(*, drop_highest: int = 5) -> Runs:
     Returns:
         The runs, in file order.
     """
-    from ..data._benchmarks import bundled_table
+    from ..data import bundled_table
 
     rows = bundled_table("svg_extracted_data.csv")
     if isinstance(drop_highest, bool) or not isinstance(drop_highest, int):

@@ -51,7 +51,7 @@ def bundled_table(filename: str) -> tuple[Row, ...]:
     """Rows of a bundled CSV as dicts of strings, after checking the file's SHA-256.
 
     Args:
-        filename: A file name in `scalebayes/data/_bundled/` (a key of `_SHA256`).
+        filename: A file bundled in `scalebayes/data/_bundled/` (its checksum is checked).
 
     Returns:
         One dict per data row, keyed by the header; treat as read-only (it is cached).

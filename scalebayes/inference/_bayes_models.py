@@ -56,7 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..families._m4_solve import solve_logit
+from ..families import m4_solve_logit as solve_logit
 from ._bayes_base import BayesModel, Prior
 
 BAYES_FAMILIES = ("m3", "m4", "bnsl")

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..families._m4_solve import solve_logit
+from ..families import m4_solve_logit as solve_logit
 
 _ALPHA_MAX = 50.0
 

@@ -10,7 +10,10 @@ to a calibrated predictive distribution at larger x.
   [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails.
 - **Train**: [`train`][scalebayes.pfn.train] with a [`TrainConfig`][scalebayes.pfn.TrainConfig]
   draws prior batches inside the compiled step and checkpoints atomically (resumable bit for
-  bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships.
+  bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships and
+  [`read_checkpoint_meta`][scalebayes.pfn.read_checkpoint_meta] reads a checkpoint's record.
+- **Study method**: [`pfn_method`][scalebayes.pfn.pfn_method] adapts a model to the
+  comparison studies (``scalebayes.studies``).
 
 Names are imported on first use, so ``import scalebayes.pfn`` (and the command line) loads
 JAX only when a name is used.
@@ -24,7 +27,8 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._bar import BarDistribution, make_borders
-    from ._checkpoint import CheckpointError
+    from ._checkpoint import CheckpointError, read_checkpoint_meta
+    from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan
     from ._predict import DEFAULT_MODEL, PFN, PFNPrediction
@@ -47,14 +51,17 @@ __all__ = [
     "init_state",
     "make_borders",
     "make_step",
+    "pfn_method",
     "plot_fan",
+    "read_checkpoint_meta",
     "train",
 ]
 
 # private module -> the public names it defines
 _MODULES = {
     "_bar": ("BarDistribution", "make_borders"),
-    "_checkpoint": ("CheckpointError",),
+    "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
+    "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
     "_predict": ("DEFAULT_MODEL", "PFN", "PFNPrediction"),

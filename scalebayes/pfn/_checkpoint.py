@@ -26,7 +26,7 @@ from typing import Any
 
 import equinox as eqx
 
-from .._io import _fsync_dir
+from .._io import fsync_dir
 
 FORMAT_VERSION = 1
 _DEFAULT_SHARD = 15 * 2**20  # under the 16 MiB file limit of common transfer channels
@@ -92,12 +92,12 @@ def save(
     for child in tmp.iterdir():
         with open(child, "rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     if path.exists():
         shutil.rmtree(old, ignore_errors=True)
         path.rename(old)
     tmp.rename(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
     return path
 
@@ -111,8 +111,13 @@ def _resolve(path: Path) -> Path:
     raise CheckpointError(f"no checkpoint at {path} (expected {path / 'meta.json'})")
 
 
-def read_meta(path: str | os.PathLike) -> dict:
-    """The metadata of a checkpoint, after checking its format version."""
+def read_checkpoint_meta(path: str | os.PathLike) -> dict:
+    """The metadata of a checkpoint (``meta.json``: its training config, step, borders and
+    training record), after checking its format version.
+
+    Raises:
+        CheckpointError: if the metadata is missing, unreadable or of another format.
+    """
     path = _resolve(Path(path))
     try:
         meta = json.loads((path / "meta.json").read_text())

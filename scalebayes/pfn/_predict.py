@@ -274,7 +274,7 @@ class PFN:
                 f"no PFN checkpoint at {str(name)!r}; shipped models: {shipped or 'none'}. "
                 "Train one with `scalebayes train-pfn --config small --steps N --out DIR`"
             )
-        meta = _checkpoint.read_meta(path)
+        meta = _checkpoint.read_checkpoint_meta(path)
         config = PFNConfig.from_dict(meta["model_config"])
         skeleton = PFNModel(jax.random.PRNGKey(0), config)
         model = _checkpoint.load_tree(meta, "model.eqx", skeleton)

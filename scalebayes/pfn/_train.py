@@ -384,7 +384,7 @@ def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:
 
 
 def _read_training_checkpoint(path: Path):
-    meta = _checkpoint.read_meta(path)
+    meta = _checkpoint.read_checkpoint_meta(path)
     config = TrainConfig.from_dict(meta["train_config"])
     skeleton = init_state(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)

@@ -381,7 +381,7 @@ def _mcmc(family: str) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
 @functools.cache
 def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
     """The shipped PFN's predictive distribution at every curve's targets."""
-    from ..pfn._method import pfn_method
+    from ..pfn import pfn_method
 
     return pfn_method()
 

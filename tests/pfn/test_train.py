@@ -31,7 +31,7 @@ CONFIG = TrainConfig(
 
 
 def _leaves(path):
-    meta = _checkpoint.read_meta(path)
+    meta = _checkpoint.read_checkpoint_meta(path)
     from scalebayes.pfn._train import init_state
 
     skeleton = init_state(CONFIG)
@@ -44,7 +44,7 @@ def _train_runs(root):
     """Four steps straight; two steps, then resumed to four (the meta after two kept)."""
     train(CONFIG, root / "straight", progress=False, log=None)
     train(CONFIG, root / "chunked", max_steps=2, progress=False, log=None)
-    chunk_meta = _checkpoint.read_meta(root / "chunked" / "checkpoint")
+    chunk_meta = _checkpoint.read_checkpoint_meta(root / "chunked" / "checkpoint")
     (root / "chunk_meta.json").write_text(json.dumps(chunk_meta))
     train(CONFIG, root / "chunked", resume=True, progress=False, log=None)
 
