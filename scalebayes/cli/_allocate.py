@@ -53,7 +53,9 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         help="residual density on log loss (default: huber, as Besiroglu et al.)",
     )
     parser.add_argument(
+        "--level",
         "--prob",
+        dest="level",
         type=probability,
         default=0.9,
         help="credible mass of the intervals (default 0.9)",
@@ -131,8 +133,8 @@ def run_allocate(args: argparse.Namespace) -> int:
         f"{args.likelihood} likelihood on log loss"
     )
     print(f"NUTS: {posterior.diagnostics.line}\n")
-    print(posterior.summary(args.prob))
-    pct = f"{100 * args.prob:g}%"
+    print(posterior.summary(args.level))
+    pct = f"{100 * args.level:g}%"
     print(f"\ncompute-optimal allocation, C = 6 N D (posterior median [{pct} interval]):")
-    print(allocation.summary(args.prob))
+    print(allocation.summary(args.level))
     return 0

@@ -28,6 +28,7 @@ from numpyro.infer import MCMC, NUTS, init_to_median
 
 from .._warnings import ConvergenceWarning
 from .._x64 import x64
+from ..evaluate import check_level
 from ._allocation import Allocation, optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
 from ._likelihood import DELTA
@@ -115,10 +116,8 @@ def diagnose(samples: Mapping[str, np.ndarray], n_divergent: int = 0) -> Diagnos
     return Diagnostics(r_hat, bulk, tail, int(n_divergent), int(shape[0]), int(shape[1]))
 
 
-def _quantiles(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    if not 0 < prob < 1:
-        raise ValueError(f"prob must be in (0, 1), got {prob!r}")
-    tail = (1 - prob) / 2
+def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    tail = (1 - check_level(level)) / 2
     return np.quantile(draws, tail, axis=0), np.quantile(draws, 1 - tail, axis=0)
 
 
@@ -156,25 +155,25 @@ class AllocationPosterior:
             )
         return getattr(self, name)
 
-    def interval(self, name: str, prob: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """The equal-tailed ``prob`` credible interval of a quantity at each budget.
+    def interval(self, name: str, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """The equal-tailed ``level`` credible interval of a quantity at each budget.
 
         Args:
             name: ``"n_params"``, ``"n_tokens"``, ``"loss"``, ``"ratio"`` or ``"exponent"``.
-            prob: the credible mass.
+            level: the credible mass.
 
         Returns:
             ``(lower, upper)``, each of shape ``(n_budgets,)``.
         """
-        return _quantiles(self.quantity(name), prob)
+        return _quantiles(self.quantity(name), level)
 
     def median(self, name: str) -> np.ndarray:
         """The posterior median of a quantity at each budget."""
         return np.median(self.quantity(name), axis=0)
 
-    def summary(self, prob: float = 0.9) -> str:
-        """A table of posterior medians and ``prob`` intervals of N*, D*, L* and D*/N*."""
-        pct = f"{100 * prob:g}%"
+    def summary(self, level: float = 0.9) -> str:
+        """A table of posterior medians and ``level`` intervals of N*, D*, L* and D*/N*."""
+        pct = f"{100 * level:g}%"
         rows = []
         for j, c in enumerate(self.compute):
             cells = [f"{c:.3g}"]
@@ -184,7 +183,7 @@ class AllocationPosterior:
                 ("loss", ".4f"),
                 ("ratio", ".3g"),
             ):
-                lo, hi = self.interval(name, prob)
+                lo, hi = self.interval(name, level)
                 med = self.median(name)
                 cells.append(f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]")
             rows.append(cells)
@@ -239,22 +238,22 @@ class JointLawPosterior:
         """Posterior standard deviations (including derived ``X = exp(log_X)``)."""
         return {k: float(v.std(ddof=1)) for k, v in self.draws().items()}
 
-    def interval(self, name: str, prob: float = 0.9) -> tuple[float, float]:
-        """The equal-tailed ``prob`` credible interval of one parameter."""
+    def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
+        """The equal-tailed ``level`` credible interval of one parameter."""
         draws = self.draws()
         if name not in draws:
             raise ValueError(f"unknown parameter {name!r}; the posterior has {list(draws)}")
-        lo, hi = _quantiles(draws[name], prob)
+        lo, hi = _quantiles(draws[name], level)
         return float(lo), float(hi)
 
-    def summary(self, prob: float = 0.9) -> str:
-        """A table of mean, sd, median, the ``prob`` interval, r-hat and bulk ESS per parameter."""
-        pct = f"{100 * prob:g}%"
+    def summary(self, level: float = 0.9) -> str:
+        """A table of mean, sd, median, the ``level`` interval, r-hat and bulk ESS per parameter."""
+        pct = f"{100 * level:g}%"
         draws = self.draws()
         diag = self.diagnostics
         rows = []
         for name, v in draws.items():
-            lo, hi = _quantiles(v, prob)
+            lo, hi = _quantiles(v, level)
             rows.append(
                 [
                     name,

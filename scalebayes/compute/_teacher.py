@@ -319,7 +319,7 @@ class ExponentComparison:
     Attributes:
         empirical_mean: posterior mean of ``a = beta / (alpha + beta)`` of the fitted law.
         empirical_interval: its equal-tailed credible interval.
-        prob: the interval's mass.
+        level: the interval's mass.
         bound: the exponent implied by [`TwoLayerBound`][scalebayes.compute.TwoLayerBound]
             (same ``d``, ``K``), fitted over the experiment's compute range.
         paper: Jeon & Van Roy's claim (1/2).
@@ -328,7 +328,7 @@ class ExponentComparison:
 
     empirical_mean: float
     empirical_interval: tuple[float, float]
-    prob: float
+    level: float
     bound: float
     paper: float
     compute_range: tuple[float, float]
@@ -336,7 +336,7 @@ class ExponentComparison:
     def table(self) -> str:
         """The three exponents as a small table."""
         lo, hi = self.empirical_interval
-        pct = f"{100 * self.prob:g}%"
+        pct = f"{100 * self.level:g}%"
         return "\n".join(
             [
                 f"{'source':44}  exponent a of p*(C) ~ C^a",
@@ -349,7 +349,7 @@ class ExponentComparison:
 
 
 def compare_exponents(
-    posterior: JointLawPosterior, result: TeacherResult, *, prob: float = 0.9
+    posterior: JointLawPosterior, result: TeacherResult, *, level: float = 0.9
 ) -> ExponentComparison:
     """Compare the experiment's compute-optimal exponent with the bound's and the paper's.
 
@@ -357,7 +357,7 @@ def compare_exponents(
         posterior: a [`JointLawPosterior`][scalebayes.compute.JointLawPosterior] of the
             Chinchilla-form law fitted to ``result.runs()``.
         result: the experiment.
-        prob: credible mass of the interval.
+        level: credible mass of the interval.
 
     Returns:
         An [`ExponentComparison`][scalebayes.compute.ExponentComparison].
@@ -367,14 +367,14 @@ def compare_exponents(
     c_lo, c_hi = float(compute.min()), float(compute.max())
     allocation = posterior.allocation(np.sqrt(c_lo * c_hi), flops_per_param_token=1.0)
     draws = allocation.exponent[:, 0]
-    lo, hi = allocation.interval("exponent", prob)
+    lo, hi = allocation.interval("exponent", level)
     cfg = result.config
     bound = TwoLayerBound(cfg.input_dim, cfg.n_classes)
     fit = allocation_exponent(lambda p, t, _: bound(p, t), np.geomspace(c_lo, c_hi, 9))
     return ExponentComparison(
         float(draws.mean()),
         (float(lo[0]), float(hi[0])),
-        prob,
+        level,
         fit.exponent,
         PAPER_EXPONENT,
         (c_lo, c_hi),

@@ -1,9 +1,14 @@
 """Evaluation of scaling-law extrapolations: predictive distributions and NSL-PFN metrics.
 
-- [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution]: the contract a
-  method's per-curve prediction satisfies (median, log density, central intervals), with two
-  implementations, [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] and
-  [`SamplePredictive`][scalebayes.evaluate.SamplePredictive].
+- [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution]: the contract the
+  metrics score (median, log density, central intervals);
+  [`Predictive`][scalebayes.evaluate.Predictive]: the base class of every predictive the
+  package ships (numpyro's names ``log_prob``, ``icdf``, ``sample`` plus ``quantile``,
+  ``median``, ``interval``, with one check of levels,
+  [`check_level`][scalebayes.evaluate.check_level]), implemented here by
+  [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] and
+  [`SamplePredictive`][scalebayes.evaluate.SamplePredictive], and by the MCMC and PFN
+  predictives.
 - [`rmsle`][scalebayes.evaluate.rmsle], [`log_likelihood`][scalebayes.evaluate.log_likelihood]
   and [`msce`][scalebayes.evaluate.msce] score one curve, as do
   [`interval_coverage`][scalebayes.evaluate.interval_coverage] and
@@ -28,15 +33,25 @@ from ._metrics import (
     score_curve,
     summarise,
 )
-from ._predictive import GaussianPredictive, PredictiveDistribution, SamplePredictive
+from ._predictive import (
+    GaussianPredictive,
+    Predictive,
+    PredictiveDistribution,
+    SamplePredictive,
+    check_level,
+    check_probabilities,
+)
 
 __all__ = [
     "CRPS_QUANTILES",
     "INTERVAL_SCORES",
     "MSCE_LEVELS",
     "GaussianPredictive",
+    "Predictive",
     "PredictiveDistribution",
     "SamplePredictive",
+    "check_level",
+    "check_probabilities",
     "crps",
     "interval_coverage",
     "log_likelihood",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from ._predictive import PredictiveDistribution, _as_finite_array, _check_level
+from ._predictive import PredictiveDistribution, _as_finite_array, check_level
 
 MSCE_LEVELS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 """Central-interval levels averaged over by [`msce`][scalebayes.evaluate.msce] (NSL-PFN)."""
@@ -142,7 +142,7 @@ def msce(
     """
     pred = _require_predictive("msce", pred)
     y = _as_finite_array("y", y, ndim=1)
-    levels = [_check_level(level) for level in levels]
+    levels = [check_level(level) for level in levels]
     if not levels:
         raise ValueError("msce: `levels` must contain at least one level.")
     squared_errors = []
@@ -179,7 +179,7 @@ def interval_coverage(
     """
     pred = _require_predictive("interval_coverage", pred)
     y = _as_finite_array("y", y, ndim=1)
-    level = _check_level(level)
+    level = check_level(level)
     lower, upper = pred.interval(level)
     lower = _check_output("interval_coverage", "interval", lower, y.shape)
     upper = _check_output("interval_coverage", "interval", upper, y.shape)

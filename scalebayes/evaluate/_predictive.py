@@ -2,8 +2,12 @@
 
 A method that extrapolates a scaling curve (a point fit, MCMC, a PFN, an NTK ensemble) hands
 the evaluation layer one object per curve that satisfies :class:`PredictiveDistribution`.
-Two small concrete implementations live here: a per-target Normal and an empirical one built
-from posterior-predictive samples.
+
+Every predictive the package ships (the two here, a per-target Normal and an empirical one
+built from posterior-predictive samples, and ``MCMCPredictive`` and ``PFNPrediction``) is a
+:class:`Predictive`: one contract with numpyro's names where they exist (``log_prob``,
+``icdf``, ``sample(key, sample_shape)``), plus ``quantile`` (the same as ``icdf``),
+``median`` and ``interval``, and one check of probabilities and interval levels.
 
 Everything in this module runs on the host in float64 numpy; JAX arrays are accepted as
 input and converted.
@@ -95,8 +99,15 @@ def _as_targets(name: str, value: ArrayLike, n_targets: int) -> np.ndarray:
     return array
 
 
-def _check_level(level: float) -> float:
-    """Return ``level`` as a float after checking ``0 < level < 1``."""
+def check_level(level: float) -> float:
+    """``level`` as a float after checking that it is a real number with ``0 < level < 1``.
+
+    The one check of an interval's probability mass (``level``) in the package.
+
+    Raises:
+        TypeError: If ``level`` is not a real number.
+        ValueError: If it is not strictly between 0 and 1.
+    """
     kind = np.asarray(level).dtype.kind
     if isinstance(level, bool) or np.ndim(level) != 0 or kind not in "iuf":
         raise TypeError(f"`level` must be a real number in (0, 1); got {level!r}.")
@@ -104,6 +115,85 @@ def _check_level(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ValueError(f"`level` must lie strictly between 0 and 1; got {level}.")
     return level
+
+
+def check_probabilities(q: float | ArrayLike) -> np.ndarray:
+    """Quantile probabilities ``q`` (a scalar or 1-D) as float64, each strictly in (0, 1).
+
+    Raises:
+        ValueError: If ``q`` has more than one dimension or a value outside (0, 1).
+    """
+    try:
+        qs = np.asarray(q, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`q` must be a probability or a 1-D array of them; got {q!r}.") from None
+    if qs.ndim > 1 or qs.size == 0 or not np.all((qs > 0.0) & (qs < 1.0)):
+        raise ValueError(
+            f"`q` must be a scalar or 1-D array of probabilities strictly between 0 and 1; "
+            f"got {q!r}."
+        )
+    return qs
+
+
+class Predictive:
+    """Base class of the package's predictive distributions over one curve's targets.
+
+    A subclass implements ``n_targets``, ``icdf(q)``, ``log_prob(y)`` and
+    ``sample(key, sample_shape)``; this class derives ``quantile`` (the same as ``icdf``),
+    ``median`` and ``interval`` from ``icdf``, so every predictive answers the same questions
+    with the same shapes and the same argument checks:
+
+    - ``icdf(q)`` / ``quantile(q)``: ``(n_targets,)`` for a scalar ``q``, ``(len(q),
+      n_targets)`` for a 1-D one (levels lead, as in ``numpy.quantile``);
+    - ``median()``: ``icdf(0.5)``;
+    - ``interval(level)``: ``(icdf((1 - level) / 2), icdf((1 + level) / 2))``;
+    - ``log_prob(y)``: per-target log density of ``y``, ``(n_targets,)``;
+    - ``sample(key, sample_shape)``: ``(*sample_shape, n_targets)`` draws (a JAX PRNG key,
+      numpyro's convention).
+
+    It satisfies [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution], the
+    structural contract the metrics score.
+    """
+
+    @property
+    def n_targets(self) -> int:  # pragma: no cover - every subclass defines it
+        """Number of target points."""
+        raise NotImplementedError
+
+    def icdf(self, q: float | ArrayLike) -> np.ndarray:
+        """Per-target quantiles (inverse CDF) at probabilities ``q``; see the class."""
+        raise NotImplementedError
+
+    def log_prob(self, y: ArrayLike) -> np.ndarray:
+        """Per-target log density of ``y``, shape ``(n_targets,)``."""
+        raise NotImplementedError
+
+    def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
+        """Draws of the targets, shape ``(*sample_shape, n_targets)``."""
+        raise NotImplementedError
+
+    def quantile(self, q: float | ArrayLike) -> np.ndarray:
+        """The same as ``icdf``: ``(n_targets,)`` for a scalar ``q``, else ``(len(q), n)``."""
+        return self.icdf(q)
+
+    def median(self) -> np.ndarray:
+        """Per-target medians, shape ``(n_targets,)``."""
+        return self.icdf(0.5)
+
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Central interval ``(lower, upper)`` at probability ``level``, each ``(n_targets,)``.
+
+        Raises:
+            TypeError, ValueError: If ``level`` is not a number strictly between 0 and 1.
+        """
+        level = check_level(level)
+        lower, upper = self.icdf([0.5 - 0.5 * level, 0.5 + 0.5 * level])
+        return lower, upper
+
+
+def _sample_shape(sample_shape: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``sample_shape`` as a tuple (an int ``n`` means ``(n,)``)."""
+    return (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -114,7 +204,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class GaussianPredictive:
+class GaussianPredictive(Predictive):
     r"""Independent Normal predictive distribution per target.
 
     Target ``j`` is $\mathcal{N}(\mu_j, \sigma_j^2)$, so
@@ -159,9 +249,20 @@ class GaussianPredictive:
         """Number of target points."""
         return self.mean.shape[0]
 
-    def median(self) -> Float[np.ndarray, " n_targets"]:
-        """Per-target medians (the means), shape ``(n_targets,)``."""
-        return self.mean.copy()
+    def icdf(self, q: float | ArrayLike) -> np.ndarray:
+        r"""Per-target quantiles $\mu + \Phi^{-1}(q)\,\sigma$ (see `Predictive`)."""
+        qs = check_probabilities(q)
+        z = np.array([NormalDist().inv_cdf(p) for p in np.atleast_1d(qs)])
+        out = self.mean[None, :] + z[:, None] * self.std[None, :]
+        return out[0] if qs.ndim == 0 else out
+
+    def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
+        """Normal draws, shape ``(*sample_shape, n_targets)``; ``key`` is a JAX PRNG key."""
+        import jax
+
+        shape = (*_sample_shape(sample_shape), self.n_targets)
+        z = np.asarray(jax.random.normal(key, shape), np.float64)
+        return self.mean + z * self.std
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
         r"""Per-target Normal log density of ``y``.
@@ -176,24 +277,9 @@ class GaussianPredictive:
         z = (y - self.mean) / self.std
         return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
 
-    def interval(
-        self, level: float
-    ) -> tuple[Float[np.ndarray, " n_targets"], Float[np.ndarray, " n_targets"]]:
-        r"""Central interval $\mu \pm \Phi^{-1}((1 + \ell)/2)\,\sigma$ at level $\ell$.
-
-        Args:
-            level: Probability mass $\ell$ of the interval, ``0 < level < 1``.
-
-        Returns:
-            ``(lower, upper)``, each shape ``(n_targets,)``.
-        """
-        level = _check_level(level)
-        z = NormalDist().inv_cdf(0.5 + 0.5 * level)
-        return self.mean - z * self.std, self.mean + z * self.std
-
 
 @dataclass(frozen=True, eq=False)
-class SamplePredictive:
+class SamplePredictive(Predictive):
     r"""Empirical predictive distribution from draws, e.g. MCMC posterior-predictive samples.
 
     With draws $x_{1j}, \dots, x_{nj}$ for target ``j``:
@@ -244,9 +330,18 @@ class SamplePredictive:
         """Number of target points."""
         return self.samples.shape[1]
 
-    def median(self) -> Float[np.ndarray, " n_targets"]:
-        """Per-target sample medians, shape ``(n_targets,)``."""
-        return np.median(self.samples, axis=0)
+    def icdf(self, q: float | ArrayLike) -> np.ndarray:
+        """Per-target empirical quantiles (``np.quantile``, linear interpolation)."""
+        qs = check_probabilities(q)
+        return np.quantile(self.samples, qs, axis=0)
+
+    def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
+        """Draws resampled (with replacement) from the stored rows, ``(*sample_shape,
+        n_targets)``: each draw is one row, so the targets keep their joint draws."""
+        import jax
+
+        idx = jax.random.randint(key, _sample_shape(sample_shape), 0, self.samples.shape[0])
+        return self.samples[np.asarray(idx)]
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
         r"""Per-target Gaussian-KDE log density of ``y`` (Scott's bandwidth, log-sum-exp).
@@ -263,18 +358,3 @@ class SamplePredictive:
         log_sum = peak + np.log(np.exp(log_kernel - peak).sum(axis=0))
         n_samples = self.samples.shape[0]
         return log_sum - math.log(n_samples) - np.log(self.bandwidth) - _HALF_LOG_2PI
-
-    def interval(
-        self, level: float
-    ) -> tuple[Float[np.ndarray, " n_targets"], Float[np.ndarray, " n_targets"]]:
-        r"""Empirical central interval: the $(1 - \ell)/2$ and $(1 + \ell)/2$ sample quantiles.
-
-        Args:
-            level: Probability mass $\ell$ of the interval, ``0 < level < 1``.
-
-        Returns:
-            ``(lower, upper)``, each shape ``(n_targets,)``.
-        """
-        level = _check_level(level)
-        lower, upper = np.quantile(self.samples, [0.5 - 0.5 * level, 0.5 + 0.5 * level], axis=0)
-        return lower, upper

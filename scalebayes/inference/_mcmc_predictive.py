@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._x64 import x64
-from ..evaluate import MSCE_LEVELS
+from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
 
 _STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in MSCE_LEVELS for sign in (-1, 1)))
 _Q_BLOCK = 16
@@ -124,7 +124,7 @@ def _mixture_log_prob(loc, scale, log_y, *, noise: str, df: float):
 
 
 @dataclass(frozen=True, eq=False)
-class MCMCPredictive:
+class MCMCPredictive(Predictive):
     r"""Posterior predictive of one curve's targets: a mixture over posterior draws.
 
     Draw ``d`` says ``log y_j ~ noise(loc[d, j], scale[d, j])`` (Normal, or Student-t with ``df``
@@ -136,8 +136,8 @@ class MCMCPredictive:
 
     Quantiles are exact (to about 1e-12 in log y) roots of the mixture CDF, found by
     safeguarded Newton; quantiles in y are the exponentials of those in log y (a monotone
-    map), so ``median``, ``interval`` and ``log_prob`` describe one distribution. Satisfies
-    [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
+    map), so ``median``, ``interval`` and ``log_prob`` describe one distribution. A
+    [`Predictive`][scalebayes.evaluate.Predictive].
 
     Attributes:
         loc: ``(n_draws, n_targets)`` mean of log y per draw (``log f(x_j; theta_d)``).
@@ -182,8 +182,8 @@ class MCMCPredictive:
         """Number of posterior draws in the mixture."""
         return int(self.loc.shape[0])
 
-    def quantile(self, q) -> np.ndarray:
-        """Per-target quantiles of y (the same convention as ``PFNPrediction.quantile``).
+    def icdf(self, q) -> np.ndarray:
+        """Per-target quantiles of y (see [`Predictive`][scalebayes.evaluate.Predictive]).
 
         Args:
             q: probabilities, scalar or 1-D, each strictly between 0 and 1.
@@ -191,9 +191,7 @@ class MCMCPredictive:
         Returns:
             ``(len(q), n_targets)`` (``(n_targets,)`` for a scalar ``q``).
         """
-        q_arr = np.asarray(q, np.float64)
-        if q_arr.ndim > 1 or not np.all((q_arr > 0) & (q_arr < 1)):
-            raise ValueError(f"q must be a scalar or 1-D array in (0, 1), got {q!r}")
+        q_arr = check_probabilities(q)
         flat = np.atleast_1d(q_arr)
         missing = [p for p in flat.tolist() if p not in self._cache]
         if missing:
@@ -228,24 +226,6 @@ class MCMCPredictive:
             row.setflags(write=False)
             self._cache[p] = row
 
-    def median(self) -> np.ndarray:
-        """Per-target medians of y, ``(n_targets,)``."""
-        return self.quantile(0.5)
-
-    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """Central interval of y at probability ``level``.
-
-        Args:
-            level: probability mass of the interval, in (0, 1).
-
-        Returns:
-            ``(lower, upper)``, each ``(n_targets,)``: the ``(1 -+ level) / 2`` quantiles.
-        """
-        if isinstance(level, bool) or not np.isscalar(level) or not 0 < float(level) < 1:
-            raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-        lower, upper = self.quantile([0.5 - 0.5 * float(level), 0.5 + 0.5 * float(level)])
-        return lower, upper
-
     def log_prob(self, y) -> np.ndarray:
         """Per-target log density of y (Lebesgue measure in y; ``-inf`` for y <= 0).
 
@@ -278,7 +258,7 @@ class MCMCPredictive:
         lp = np.concatenate(blocks)[: self.n_targets] - log_y
         return np.where(positive, lp, -np.inf)
 
-    def sample(self, key, sample_shape: tuple[int, ...] = ()) -> np.ndarray:
+    def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y from the predictive: a posterior draw, then its noise.
 
         Args:
@@ -290,7 +270,8 @@ class MCMCPredictive:
         """
         key_draw, key_noise = jax.random.split(key)
         with x64():
-            idx = jax.random.randint(key_draw, tuple(sample_shape), 0, self.n_draws)
+            shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+            idx = jax.random.randint(key_draw, shape, 0, self.n_draws)
             loc = jnp.asarray(self.loc)[idx]
             scale = jnp.asarray(self.scale)[idx]
             log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..evaluate import check_level
+
 __all__ = ["Plateau", "PowerLawFit", "find_plateau", "fit_power_law"]
 
 
@@ -65,8 +67,7 @@ def fit_power_law(n, y, *, n_boot: int = 200, level: float = 0.9, seed: int = 0)
         raise ValueError(f"need 1-D n and y of one length with >= 3 distinct n, got {n.shape}")
     if not (np.all(np.isfinite(y)) and np.all(y > 0) and np.all(n > 0)):
         raise ValueError("n and y must be finite and > 0 for a power law")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    level = check_level(level)
     (fit,) = fit_curves("m1", [n], [y])
     fitted = fit.predict(n)
     resid = np.log(y) - np.log(fitted)

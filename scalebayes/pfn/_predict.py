@@ -48,6 +48,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..data import nslpfn_normalise_x
+from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
 from ._bar import BarDistribution
 from ._inputs import encode
@@ -138,14 +139,14 @@ def _thin(x: np.ndarray, limit: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class PFNPrediction:
+class PFNPrediction(Predictive):
     """The PFN's predictive distribution at the query points of one curve.
 
     A bar distribution with half-normal tails per query (see
     [`BarDistribution`][scalebayes.pfn.BarDistribution]), in the normalised y-space, scaled
     back by ``y_scale``, and censored at 0: the mass the bars put below 0 is a point mass at
-    0, so every median, mean, quantile, interval and sample is ``>= 0``. Satisfies
-    [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
+    0, so every median, mean, quantile, interval and sample is ``>= 0``. A
+    [`Predictive`][scalebayes.evaluate.Predictive].
 
     Attributes:
         x: the query points, shape ``(q,)``, in the caller's units.
@@ -170,6 +171,11 @@ class PFNPrediction:
         out = _bar_call(self.bar, fn, jnp.asarray(logits), arg)
         return np.asarray(out, np.float64)[:n]
 
+    @property
+    def n_targets(self) -> int:
+        """Number of query points."""
+        return int(self.logits.shape[0])
+
     def median(self) -> np.ndarray:
         """Per-query median, shape ``(q,)`` (the point prediction); ``>= 0``."""
         return np.maximum(self._eval("median", None), 0.0) * self.y_scale
@@ -178,25 +184,17 @@ class PFNPrediction:
         """Per-query mean of the distribution censored at 0, shape ``(q,)``."""
         return np.maximum(self._eval("clipped_mean", None), 0.0) * self.y_scale
 
-    def quantile(self, q: float | ArrayLike) -> np.ndarray:
+    def icdf(self, q: float | ArrayLike) -> np.ndarray:
         """Per-query quantiles: ``(n_queries,)`` for a scalar ``q``, else ``(len(q), n_queries)``.
 
-        Levels lead, as in ``numpy.quantile`` and ``MCMCPredictive.quantile``. A level at or
-        below the mass at 0 gives 0.
+        Levels lead, as in ``numpy.quantile`` (see
+        [`Predictive`][scalebayes.evaluate.Predictive]). A level at or below the mass at 0
+        gives 0.
         """
-        qs = np.asarray(q, dtype=np.float64)
-        if np.any((qs <= 0) | (qs >= 1)) or not np.all(np.isfinite(qs)):
-            raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {q}")
+        qs = check_probabilities(q)
         out = self._eval("quantiles", jnp.asarray(np.atleast_1d(qs), jnp.float32))
         out = np.maximum(out.T, 0.0) * self.y_scale
         return out[0] if qs.ndim == 0 else out
-
-    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """Central interval at probability ``level``: ``(lower, upper)``, each ``(q,)``."""
-        if not 0.0 < float(level) < 1.0:
-            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        lo, hi = self.quantile([(1 - level) / 2, (1 + level) / 2])
-        return lo, hi
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
         """Log density of ``y`` (caller's units; includes the ``-log y_scale`` Jacobian).

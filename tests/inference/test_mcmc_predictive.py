@@ -116,7 +116,7 @@ def test_bad_input_raises():
         pred.interval(1.0)
     with pytest.raises(ValueError, match="shape"):
         pred.log_prob(np.ones(5))
-    with pytest.raises(ValueError, match="q must"):
+    with pytest.raises(ValueError, match="`q` must"):
         pred.quantile([0.0, 0.5])
     with pytest.raises(ValueError, match="scale"):
         MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones(3))

@@ -1,0 +1,113 @@
+"""One predictive contract: every predictive the package ships answers the same questions,
+with the same shapes and the same argument checks (``scalebayes.evaluate.Predictive``)."""
+
+import jax
+import numpy as np
+import pytest
+import scipy.stats as st
+
+from scalebayes.evaluate import (
+    GaussianPredictive,
+    Predictive,
+    PredictiveDistribution,
+    SamplePredictive,
+    check_level,
+    check_probabilities,
+)
+
+N_TARGETS = 3
+
+
+def _gaussian():
+    return GaussianPredictive(mean=np.array([0.3, 0.5, 0.9]), std=np.array([0.01, 0.02, 0.05]))
+
+
+def _samples():
+    rng = np.random.default_rng(0)
+    return SamplePredictive(samples=0.5 + 0.05 * rng.standard_normal((400, N_TARGETS)))
+
+
+def _mcmc():
+    from scalebayes.inference import MCMCPredictive
+
+    rng = np.random.default_rng(1)
+    loc = np.log([0.3, 0.5, 0.9]) + 0.05 * rng.standard_normal((50, N_TARGETS))
+    return MCMCPredictive(loc=loc, scale=np.full(50, 0.02))
+
+
+def _pfn():
+    from scalebayes.pfn import PFN
+
+    x = np.geomspace(1e6, 1e8, 12)
+    y = 2.0 * x**-0.1
+    return PFN.load().predict(x, y, np.geomspace(2e8, 8e8, N_TARGETS))
+
+
+MAKERS = {"gaussian": _gaussian, "samples": _samples, "mcmc": _mcmc, "pfn": _pfn}
+
+
+@pytest.fixture(scope="module", params=sorted(MAKERS))
+def pred(request):
+    return MAKERS[request.param]()
+
+
+def test_every_predictive_is_one_kind(pred):
+    assert isinstance(pred, Predictive)
+    assert isinstance(pred, PredictiveDistribution)
+    assert pred.n_targets == N_TARGETS
+
+
+def test_quantiles_medians_and_intervals_agree(pred):
+    qs = [0.05, 0.25, 0.5, 0.75, 0.95]
+    table = pred.icdf(qs)
+    assert table.shape == (len(qs), N_TARGETS)
+    np.testing.assert_array_equal(pred.quantile(qs), table)
+    assert np.all(np.diff(table, axis=0) >= 0)  # monotone in the level
+    np.testing.assert_allclose(pred.icdf(0.25), table[1], rtol=1e-6)
+    np.testing.assert_allclose(pred.median(), table[2], rtol=1e-6)
+    lower, upper = pred.interval(0.9)
+    np.testing.assert_allclose(lower, table[0], rtol=1e-6)
+    np.testing.assert_allclose(upper, table[4], rtol=1e-6)
+
+
+def test_samples_follow_the_quantiles(pred):
+    assert pred.sample(jax.random.key(0), 7).shape == (7, N_TARGETS)
+    assert pred.sample(jax.random.key(0), (2, 3)).shape == (2, 3, N_TARGETS)
+    draws = pred.sample(jax.random.key(1), 4000)
+    np.testing.assert_array_equal(draws, pred.sample(jax.random.key(1), 4000))
+    # the share of draws below each predictive median: binomial sd 0.008 at n = 4000
+    below = np.mean(draws <= pred.median(), axis=0)
+    assert np.all(np.abs(below - 0.5) < 0.05), below
+
+
+def test_log_prob_is_finite_at_the_median(pred):
+    lp = pred.log_prob(pred.median())
+    assert lp.shape == (N_TARGETS,) and np.all(np.isfinite(lp))
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 1.5])
+def test_one_level_check(pred, level):
+    with pytest.raises(ValueError, match="`level` must lie strictly between 0 and 1"):
+        pred.interval(level)
+
+
+@pytest.mark.parametrize("q", [0.0, 1.0, [0.5, 1.2], [[0.5]], []])
+def test_one_probability_check(pred, q):
+    with pytest.raises(ValueError, match="`q` must be a scalar or 1-D array of probabilities"):
+        pred.icdf(q)
+
+
+def test_the_checks_themselves():
+    assert check_level(0.9) == 0.9 and isinstance(check_level(np.float32(0.5)), float)
+    for bad in (True, "0.9", [0.9]):
+        with pytest.raises(TypeError, match="`level` must be a real number"):
+            check_level(bad)
+    np.testing.assert_array_equal(check_probabilities([0.1, 0.9]), [0.1, 0.9])
+    assert check_probabilities(0.5).ndim == 0
+
+
+def test_gaussian_quantiles_match_scipy():
+    pred = _gaussian()
+    q = np.array([0.01, 0.3, 0.99])
+    expected = st.norm.ppf(q[:, None], loc=pred.mean, scale=pred.std)
+    np.testing.assert_allclose(pred.icdf(q), expected, rtol=1e-9)
