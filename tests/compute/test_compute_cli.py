@@ -37,6 +37,7 @@ def tiny_file(tmp_path, use_c=False):
     return path
 
 
+@pytest.mark.slow  # 15-25 s: NUTS at the command's full default length (4 x 2000 steps)
 def test_allocate_prints_the_allocation(tmp_path, capsys):
     path = tiny_file(tmp_path, use_c=True)
     args = parser().parse_args(["allocate", str(path), "--compute", "1e21,5.76e23", "--seed", "1"])

@@ -73,11 +73,12 @@ def test_quantiles_medians_and_intervals_agree(pred):
 def test_samples_follow_the_quantiles(pred):
     assert pred.sample(jax.random.key(0), 7).shape == (7, N_TARGETS)
     assert pred.sample(jax.random.key(0), (2, 3)).shape == (2, 3, N_TARGETS)
-    draws = pred.sample(jax.random.key(1), 4000)
-    np.testing.assert_array_equal(draws, pred.sample(jax.random.key(1), 4000))
-    # the share of draws below each predictive median: binomial sd 0.008 at n = 4000
+    draws = pred.sample(jax.random.key(1), 1000)
+    np.testing.assert_array_equal(draws, pred.sample(jax.random.key(1), 1000))
+    # the share of draws below each predictive median: binomial sd 0.016 at n = 1000, so
+    # 0.07 is 4.4 sd (a false failure in about 1e-5 per target)
     below = np.mean(draws <= pred.median(), axis=0)
-    assert np.all(np.abs(below - 0.5) < 0.05), below
+    assert np.all(np.abs(below - 0.5) < 0.07), below
 
 
 def test_log_prob_is_finite_at_the_median(pred):

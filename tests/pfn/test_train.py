@@ -149,6 +149,7 @@ def test_config_read_back_equals_the_original():
     assert TrainConfig(model="tiny") == TrainConfig(model=get_config("tiny"))
 
 
+@pytest.mark.slow  # 16-19 s: compiles the prior generator for two more configurations
 def test_borders_follow_the_runs_prior():
     from scalebayes.pfn._train import prior_borders
 
