@@ -5,7 +5,8 @@
   [`register_method`][scalebayes.studies.register_method]) on bundled benchmarks and CSV
   files, writing tidy, resumable results (``per_curve.csv``, one fingerprinted row per
   curve, and ``summary.md``); the point fits ``m1``-``m4``, ``bnsl``, the MCMC baselines
-  ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are registered here.
+  ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are built in (a constant
+  table made on first use, not a registry filled at import).
 - [`run_demo`][scalebayes.studies.run_demo] extrapolates a bundled curve with the shipped PFN,
   M4 and BNSL, scores and plots it (``scalebayes demo``).
 
@@ -20,6 +21,7 @@ from ._runner import (
     PER_CURVE_COLUMNS,
     CurveScore,
     Method,
+    MethodTable,
     StudyResult,
     register_method,
     run_study,
@@ -33,6 +35,7 @@ __all__ = [
     "PLOT_NAME",
     "CurveScore",
     "Method",
+    "MethodTable",
     "StudyResult",
     "register_method",
     "run_demo",

@@ -2,11 +2,12 @@
 
 A *method* maps a batch of split curves to one prediction per curve for its target x: a
 point array or a [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution].
-Methods live in the registry `METHODS` (add one with `register_method`); the point fits
-``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"`` and the MCMC baselines ``"mcmc-m3"``,
+Methods are named in `METHODS` (add one with `register_method`): the built-in point fits
+``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"``, the MCMC baselines ``"mcmc-m3"``,
 ``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
 [`mcmc_method`][scalebayes.inference.mcmc_method]) and ``"pfn"`` (the shipped
-[`PFN`][scalebayes.pfn.PFN]) are registered here.
+[`PFN`][scalebayes.pfn.PFN]) form a constant table built on first use; nothing is
+registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -32,9 +33,10 @@ import itertools
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -233,8 +235,44 @@ def _takes_pad_to(fn: Callable[..., Any]) -> bool:
     )
 
 
-METHODS: dict[str, Method] = {}
-"""Registry of study methods by name; add entries with `register_method`."""
+class MethodTable(MutableMapping[str, Method]):
+    """Study methods by name: the built-in ones and those added with `register_method`.
+
+    Nothing is registered at import: the built-in table (point fits, MCMC baselines, the
+    shipped PFN) is a constant built on first use, and what a user adds lives beside it; an
+    added method of a built-in's name shadows it until deleted.
+    """
+
+    def __init__(self) -> None:
+        self._added: dict[str, Method] = {}
+
+    def __getitem__(self, name: str) -> Method:
+        if name in self._added:
+            return self._added[name]
+        return _builtin_methods()[name]
+
+    def __setitem__(self, name: str, method: Method) -> None:
+        if not isinstance(method, Method):
+            raise TypeError(f"a study method must be a Method; got {type(method).__name__}")
+        self._added[name] = method
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._added:
+            raise KeyError(f"{name!r} was not added (built-in methods cannot be removed)")
+        del self._added[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*_builtin_methods(), *self._added]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*_builtin_methods(), *self._added]))
+
+    def __repr__(self) -> str:
+        return f"MethodTable({sorted(self)})"
+
+
+METHODS: MutableMapping[str, Method] = MethodTable()
+"""Study methods by name (a `MethodTable`); add entries with `register_method`."""
 
 
 def register_method(
@@ -344,10 +382,6 @@ class _PointFit:
             )
 
 
-for _family in POINT_FAMILIES:
-    register_method(_family, _PointFit(_family), probabilistic=False)
-
-
 @dataclass(frozen=True)
 class _Deferred:
     """A study method built on first use, so importing this module imports no sampler or PFN.
@@ -386,13 +420,17 @@ def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
     return pfn_method()
 
 
-for _family in BAYES_FAMILIES:
-    register_method(
-        f"mcmc-{_family}",
-        _Deferred(functools.partial(_mcmc, _family), batch_size=16),
-        probabilistic=True,
-    )
-register_method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
+@functools.cache
+def _builtin_methods() -> Mapping[str, Method]:
+    """The built-in study methods (a constant, built on first use; nothing heavy is imported:
+    the MCMC and PFN methods are deferred until they run)."""
+    table = {f: Method(f, _PointFit(f), probabilistic=False) for f in POINT_FAMILIES}
+    for family in BAYES_FAMILIES:
+        name = f"mcmc-{family}"
+        fn = _Deferred(functools.partial(_mcmc, family), batch_size=16)
+        table[name] = Method(name, fn, probabilistic=True)
+    table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
+    return MappingProxyType(table)
 
 
 @dataclass(frozen=True)

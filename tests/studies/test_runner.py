@@ -3,6 +3,8 @@
 import csv
 import math
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from scalebayes.studies._runner import (
     METHODS,
     PER_CURVE_COLUMNS,
     Method,
+    MethodTable,
     _batches,
     register_method,
     run_study,
@@ -739,3 +742,27 @@ def test_read_csv_rows_names_a_malformed_line(tmp_path):
     path.write_text("a,b\n1,2\n3\n")
     with pytest.raises(ValueError, match="line 3: expected 2 cells"):
         read_csv_rows(path, ["a", "b"])
+
+
+def test_nothing_is_registered_at_import():
+    code = (
+        "import scalebayes.studies._runner as r\n"
+        "assert r._builtin_methods.cache_info().currsize == 0, 'built at import'\n"
+        "assert not r.METHODS._added\n"
+        "assert 'pfn' in r.METHODS and r._builtin_methods.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_added_method_shadows_a_builtin_until_deleted():
+    table = MethodTable()
+    builtin = table["m4"]
+    mine = Method("m4", lambda curves: [], probabilistic=False)
+    table["m4"] = mine
+    assert table["m4"] is mine and len(table) == len(set(table))
+    del table["m4"]
+    assert table["m4"] is builtin
+    with pytest.raises(KeyError, match="built-in methods cannot be removed"):
+        del table["m4"]
+    with pytest.raises(TypeError, match="must be a Method"):
+        table["x"] = lambda curves: []
