@@ -2,10 +2,11 @@
 
 Layers, bottom up (README, "Where things live"): the internal helpers (``scalebayes._io``,
 ``_lazy``, ``_warnings``, ``_x64`` and the root package) -> ``families`` -> ``data`` ->
-``evaluate`` -> ``priors`` -> ``inference`` -> ``pfn`` / ``compute`` / ``ntk`` -> ``studies``
--> ``cli``. A module may import from its own package and from lower layers, never from a
-higher layer or from another package of its own layer. Every import counts, also one inside a
-function or under ``TYPE_CHECKING``: a deferred import is still a dependency.
+``evaluate`` -> ``priors`` -> ``inference`` -> ``pfn`` / ``compute`` / ``ntk`` ->
+``studies`` / ``design`` -> ``cli``. A module may import from its own package and from lower
+layers, never from a higher layer or from another package of its own layer. Every import
+counts, also one inside a function or under ``TYPE_CHECKING``: a deferred import is still a
+dependency.
 
 Across packages only public names travel: no module imports another package's private
 module (``scalebayes.pfn._method``) or a private name (``_fsync_dir``) from another unit. The
@@ -33,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("priors",),
     ("inference",),
     ("pfn", "compute", "ntk"),
-    ("studies",),
+    ("studies", "design"),
     ("cli",),
 )
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}

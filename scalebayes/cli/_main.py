@@ -39,6 +39,7 @@ from ._allocate import add_allocate  # light: JAX and NumPyro load only when it 
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
 from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
+from ._suggest import add_suggest  # light, likewise
 
 if TYPE_CHECKING:
     import numpy as np
@@ -367,6 +368,12 @@ def _run_extrapolate(args: argparse.Namespace) -> int:
     return run_extrapolate(args)
 
 
+def _run_suggest(args: argparse.Namespace) -> int:
+    from ._suggest import run_suggest
+
+    return run_suggest(args)
+
+
 # ---------------------------------------------------------------------------------------------
 
 _Command = tuple[
@@ -380,6 +387,7 @@ _SUBCOMMANDS: dict[str, _Command] = {
     "allocate": (add_allocate, _run_allocate),
     "train-pfn": (add_train_pfn, _run_train_pfn),
     "extrapolate": (add_extrapolate, _run_extrapolate),
+    "suggest": (add_suggest, _run_suggest),
     "ntk-study": (add_ntk_study, run_ntk_study_command),
 }
 

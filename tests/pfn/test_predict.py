@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from scalebayes.evaluate import PredictiveDistribution
 from scalebayes.pfn import CONFIGS, PFN, BarDistribution, PFNModel, PFNPrediction
 from scalebayes.pfn import _predict as predict_module
 
@@ -35,23 +34,8 @@ X = np.array([1e6, 2e6, 4e6, 8e6, 1.6e7, 3.2e7])
 Y = np.array([0.9, 0.7, 0.58, 0.5, 0.45, 0.42])
 
 
-def test_prediction_satisfies_the_contract(pfn):
-    pred = pfn.predict(X, Y, [6.4e7, 1.28e8])
-    assert isinstance(pred, PredictiveDistribution)
-    med = pred.median()
-    lo, hi = pred.interval(0.9)
-    assert med.shape == lo.shape == hi.shape == (2,)
-    assert np.all(lo < med) and np.all(med < hi)
-    qs = pred.quantile([0.05, 0.25, 0.5, 0.75, 0.95])
-    assert qs.shape == (5, 2) and np.all(np.diff(qs, axis=0) > 0)
-    np.testing.assert_allclose(qs[2], med, rtol=1e-6)
-    assert np.all(np.isfinite(pred.log_prob([0.4, 0.38])))
-    draws = pred.sample(jax.random.PRNGKey(0), 4000)
-    assert draws.shape == (4000, 2)
-    assert pred.sample(jax.random.PRNGKey(0), (3, 5)).shape == (3, 5, 2)
-    assert pred.sample(jax.random.PRNGKey(0)).shape == (2,)
-    # the sample median agrees with the median within the Monte Carlo error
-    np.testing.assert_allclose(np.median(draws, axis=0), med, atol=0.05 * (hi - lo).max())
+# The predictive contract (quantiles, intervals, samples) is tested for every predictive,
+# the PFN's included, in tests/evaluate/test_predictive_contract.py.
 
 
 def test_x_normalisation_makes_units_irrelevant(pfn):

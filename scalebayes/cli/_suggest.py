@@ -1,0 +1,131 @@
+"""The ``scalebayes suggest`` subcommand: which run to do next.
+
+``add_suggest`` defines the arguments without heavy imports; ``run_suggest`` imports JAX when
+it runs. Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
+``scalebayes.cli.main`` reports with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._argtypes import figure_file, positive, positive_floats, probability, readable_file
+
+_candidates = positive_floats("candidate x values", "3e9,1e10,3e10")
+_positive_float = positive(float)
+_positive_int = positive(int)
+
+
+def _cost(text: str) -> str | Path:
+    """``x`` (cost proportional to x), ``equal``, or a readable CSV file with columns x, cost."""
+    if text in ("x", "equal"):
+        return text
+    return readable_file(text)
+
+
+def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``suggest`` to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "suggest",
+        help="rank candidate next runs by what they tell about a target run, per cost",
+        description=(
+            "Read one curve from a CSV file (columns x, y and optionally curve), and rank "
+            "the --candidates by the expected narrowing of the PFN's 90%% interval at "
+            "--target per unit cost (see scalebayes.design.suggest_next)."
+        ),
+    )
+    parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
+    parser.add_argument(
+        "--candidates", type=_candidates, required=True, help="x of the possible next runs"
+    )
+    parser.add_argument(
+        "--target", type=_positive_float, required=True, help="x of the run you care about"
+    )
+    parser.add_argument(
+        "--cost",
+        type=_cost,
+        default="x",
+        metavar="x|equal|FILE.csv",
+        help="cost of a run: proportional to x (default), equal, or a CSV with columns x, cost",
+    )
+    parser.add_argument("--curve", default=None, help="the curve to use if FILE holds several")
+    parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
+    parser.add_argument(
+        "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (>= 4)"
+    )
+    parser.add_argument(
+        "--level", type=probability, default=0.9, help="interval to narrow (default 0.9)"
+    )
+    parser.add_argument(
+        "--plot",
+        type=figure_file(),
+        default=None,
+        metavar="OUT.png",
+        help="write the current fan chart with the candidates and the target marked",
+    )
+    return parser
+
+
+def _read_costs(path: Path, candidates: list[float]) -> list[float]:
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    table = {}
+    for row in rows:
+        keys = {k.strip().lower(): v for k, v in row.items() if k is not None}
+        if "x" not in keys or "cost" not in keys:
+            raise ValueError(f"{path}: a cost file needs the columns x and cost")
+        try:
+            table[float(keys["x"])] = float(keys["cost"])
+        except ValueError:
+            raise ValueError(f"{path}: x and cost must be numbers; got {row}") from None
+    missing = [c for c in candidates if c not in table]
+    if missing:
+        raise ValueError(f"{path} gives no cost for the candidates {missing}")
+    return [table[c] for c in candidates]
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    """Run ``suggest``."""
+    from ..data import read_curves_csv
+    from ..design import suggest_next
+
+    curves = read_curves_csv(args.csv)
+    if args.curve is not None:
+        curves = [c for c in curves if c.name == args.curve]
+        if not curves:
+            raise ValueError(f"{args.csv} has no curve {args.curve!r}")
+    if len(curves) != 1:
+        names = ", ".join(repr(c.name) for c in curves[:5])
+        raise ValueError(
+            f"{args.csv} holds {len(curves)} curves ({names}...): choose one with --curve NAME"
+        )
+    curve = curves[0]
+    candidates = sorted(args.candidates)
+    if args.cost == "x":
+        cost = None  # proportional to x
+    elif args.cost == "equal":
+        cost = [1.0] * len(candidates)
+    else:
+        cost = _read_costs(args.cost, candidates)
+    result = suggest_next(
+        curve.x,
+        curve.y,
+        candidates,
+        args.target,
+        cost=cost,
+        model=args.model,
+        n_fantasies=args.fantasies,
+        level=args.level,
+    )
+    print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
+    print(result.table())
+    print(f"\nnext run: x = {result.best.x:.4g}")
+    if args.plot is not None:
+        from ..pfn import PFN, plot_fan
+
+        plot_fan(PFN.load(args.model), [curve], [*candidates, args.target], args.plot)
+        print(f"wrote {args.plot}")
+    return 0

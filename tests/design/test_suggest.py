@@ -1,0 +1,113 @@
+"""``suggest_next`` and ``scalebayes suggest``: which run to do next."""
+
+import numpy as np
+import pytest
+
+from scalebayes.cli import main
+from scalebayes.design import SuggestResult, suggest_next
+
+# Five runs, each 4x larger than the last, of a power law with a floor; the question is a run
+# 100x beyond the largest.
+X = 1e7 * 4.0 ** np.arange(5)
+Y = 1.7 + 30.0 * X**-0.25
+TARGET = 100 * X[-1]
+CANDIDATES = [4 * X[-1], 16 * X[-1], 50 * X[-1]]
+
+
+@pytest.fixture(scope="module")
+def equal_cost():
+    return suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0])
+
+
+def test_ranked_by_gain_per_cost(equal_cost):
+    assert isinstance(equal_cost, SuggestResult)
+    keys = [s.gain_per_cost for s in equal_cost.suggestions]
+    assert keys == sorted(keys, reverse=True)
+    assert sorted(s.x for s in equal_cost.suggestions) == sorted(CANDIDATES)
+    assert equal_cost.lower_now < equal_cost.median_now < equal_cost.upper_now
+
+
+def test_gain_is_not_negative_beyond_monte_carlo_error(equal_cost):
+    for s in equal_cost.suggestions:
+        assert s.gain > -3 * s.gain_se, s
+        assert s.width_after == pytest.approx(equal_cost.width_now - s.gain)
+
+
+def test_a_run_next_to_the_target_tells_most_at_equal_cost(equal_cost):
+    assert equal_cost.best.x == max(CANDIDATES)
+    assert equal_cost.best.gain > 0
+
+
+def test_default_cost_is_proportional_to_x(equal_cost):
+    result = suggest_next(X, Y, CANDIDATES, TARGET)
+    by_x = {s.x: s for s in result.suggestions}
+    same = {s.x: s for s in equal_cost.suggestions}
+    for x in CANDIDATES:
+        assert by_x[x].cost == pytest.approx(x / min(CANDIDATES))
+        assert by_x[x].gain == pytest.approx(same[x].gain, rel=1e-6)  # the cost only reranks
+
+
+def test_same_call_same_answer(equal_cost):
+    again = suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0])
+    assert again == equal_cost
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(candidates=[X[-2], 4 * X[-1]]), "inside the observed range"),
+        (dict(candidates=[4 * X[-1], 2 * TARGET]), "must lie below target_x"),
+        (dict(candidates=[4 * X[-1], 4 * X[-1]]), "must be distinct"),
+        (dict(cost=[1.0, 2.0]), "one value per candidate"),
+        (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
+        (dict(n_fantasies=2), "n_fantasies must be an integer >= 4"),
+        (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
+        (dict(y_context=Y[:-1]), "differ in length"),
+        (dict(y_context=-Y), "must be >= 0"),
+    ],
+)
+def test_bad_input_says_what_to_change(kwargs, message):
+    args = dict(x_context=X, y_context=Y, candidates=CANDIDATES, target_x=TARGET)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        suggest_next(**args)
+
+
+def _csv(path, curves=("run",)):
+    lines = ["curve,x,y"]
+    for name in curves:
+        lines += [f"{name},{float(x)!r},{float(y)!r}" for x, y in zip(X, Y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _argv(path, *extra):
+    cands = ",".join(f"{c:g}" for c in CANDIDATES)
+    return ["suggest", str(path), "--candidates", cands, "--target", f"{TARGET:g}", *extra]
+
+
+def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
+    costs = tmp_path / "costs.csv"
+    costs.write_text("x,cost\n" + "".join(f"{c:g},1\n" for c in CANDIDATES))
+    plot = tmp_path / "fan.png"
+    status = main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs), "--plot", str(plot)))
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "run: 5 runs" in out and "gain/cost" in out
+    assert f"next run: x = {max(CANDIDATES):.4g}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "extra, curves, message",
+    [
+        ((), ("a", "b"), "holds 2 curves"),
+        (("--curve", "c"), ("a", "b"), "has no curve 'c'"),
+        (("--cost", "nowhere.csv"), ("run",), "cannot read nowhere.csv"),
+        (("--target", "-1"), ("run",), "--target"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, capsys, extra, curves, message):
+    assert main(_argv(_csv(tmp_path / "runs.csv", curves), *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
