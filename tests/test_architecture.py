@@ -61,10 +61,10 @@ def _unit(module: str, package: Path = PACKAGE) -> str:
     return INTERNAL  # _io, _lazy, _warnings, _x64, __version__
 
 
-def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
-    """Every scalebayes module (or attribute of one) that the file imports, anywhere in it."""
+def _import_nodes(path: Path, package: Path = PACKAGE):
+    """``(node, target)`` for every import statement of a scalebayes module in the file,
+    anywhere in it; ``target`` is the absolute module name (relative imports resolved)."""
     module, is_package = _module_name(path, package)
-    found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -74,28 +74,26 @@ def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
             else:
                 target = node.module or ""
             if target.split(".")[0] == "scalebayes":
-                found.add(target)
+                yield node, target
         elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "scalebayes"}
-    return found
+            for alias in node.names:
+                if alias.name.split(".")[0] == "scalebayes":
+                    yield node, alias.name
+
+
+def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
+    """Every scalebayes module (or attribute of one) that the file imports, anywhere in it."""
+    return {target for _, target in _import_nodes(path, package)}
 
 
 def _private_imports(package: Path = PACKAGE) -> list[str]:
     """``module imports target`` for each import of another unit's private module or name."""
     wrong = []
     for path in sorted(package.rglob("*.py")):
-        module, is_package = _module_name(path, package)
+        module, _ = _module_name(path, package)
         source = _unit(module, package)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not isinstance(node, ast.ImportFrom):
-                continue
-            if node.level:
-                base = module.split(".") if is_package else module.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "scalebayes" or _unit(target, package) == source:
+        for node, target in _import_nodes(path, package):
+            if _unit(target, package) == source:
                 continue
             parts = target.split(".")
             private_module = (
@@ -104,7 +102,11 @@ def _private_imports(package: Path = PACKAGE) -> list[str]:
                 and any(p.startswith("_") for p in parts[2:])
             )
             names = [
-                a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")
+                a.name
+                for a in node.names
+                if isinstance(node, ast.ImportFrom)
+                and a.name.startswith("_")
+                and not a.name.startswith("__")
             ]
             if private_module or names:
                 wrong.append(
