@@ -22,6 +22,7 @@ coherent, so a gain below zero beyond its standard error flags a model at odds w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -243,8 +244,14 @@ def suggest_next(
         y_scale=y_scale,
         x_range=x_range,
     )
-    widths = np.array([float(np.diff(p.interval(level), axis=0)[0, 0]) for p in after])
-    widths = widths.reshape(cand.size, n_fantasies) / median_now
+    # Every fantasy's target in one call: the predictions share the bar and the y scale.
+    stacked = dataclasses.replace(
+        after[0],
+        x=np.full(len(after), target_x),
+        logits=np.concatenate([p.logits for p in after]),
+    )
+    lower, upper = stacked.interval(level)
+    widths = (upper - lower).reshape(cand.size, n_fantasies) / median_now
     width_now = (upper_now - lower_now) / median_now
     gains = width_now - widths.mean(axis=1)
     ses = widths.std(axis=1, ddof=1) / math.sqrt(n_fantasies)

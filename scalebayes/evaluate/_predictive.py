@@ -172,6 +172,11 @@ class Predictive:
         """Draws of the targets, shape ``(*sample_shape, n_targets)``."""
         raise NotImplementedError
 
+    @staticmethod
+    def _sample_shape(sample_shape: int | tuple[int, ...]) -> tuple[int, ...]:
+        """``sample_shape`` as a tuple (an int ``n`` means ``(n,)``), for subclasses."""
+        return (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+
     def quantile(self, q: float | ArrayLike) -> np.ndarray:
         """The same as ``icdf``: ``(n_targets,)`` for a scalar ``q``, else ``(len(q), n)``."""
         return self.icdf(q)
@@ -189,11 +194,6 @@ class Predictive:
         level = check_level(level)
         lower, upper = self.icdf([0.5 - 0.5 * level, 0.5 + 0.5 * level])
         return lower, upper
-
-
-def _sample_shape(sample_shape: int | tuple[int, ...]) -> tuple[int, ...]:
-    """``sample_shape`` as a tuple (an int ``n`` means ``(n,)``)."""
-    return (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -260,7 +260,7 @@ class GaussianPredictive(Predictive):
         """Normal draws, shape ``(*sample_shape, n_targets)``; ``key`` is a JAX PRNG key."""
         import jax
 
-        shape = (*_sample_shape(sample_shape), self.n_targets)
+        shape = (*self._sample_shape(sample_shape), self.n_targets)
         z = np.asarray(jax.random.normal(key, shape), np.float64)
         return self.mean + z * self.std
 
@@ -340,7 +340,7 @@ class SamplePredictive(Predictive):
         n_targets)``: each draw is one row, so the targets keep their joint draws."""
         import jax
 
-        idx = jax.random.randint(key, _sample_shape(sample_shape), 0, self.samples.shape[0])
+        idx = jax.random.randint(key, self._sample_shape(sample_shape), 0, self.samples.shape[0])
         return self.samples[np.asarray(idx)]
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:

@@ -270,7 +270,7 @@ class MCMCPredictive(Predictive):
         """
         key_draw, key_noise = jax.random.split(key)
         with x64():
-            shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+            shape = self._sample_shape(sample_shape)
             idx = jax.random.randint(key_draw, shape, 0, self.n_draws)
             loc = jnp.asarray(self.loc)[idx]
             scale = jnp.asarray(self.scale)[idx]

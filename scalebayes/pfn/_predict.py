@@ -210,7 +210,7 @@ class PFNPrediction(Predictive):
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
-        shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+        shape = self._sample_shape(sample_shape)
         size = int(np.prod(shape, dtype=np.int64))
         draws = np.asarray(self.bar.sample(key, jnp.asarray(self.logits), size), np.float64)
         return np.maximum(draws, 0.0).reshape(*shape, -1) * self.y_scale
