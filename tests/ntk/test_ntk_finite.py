@@ -25,7 +25,8 @@ def _empirical_ntk(model, x):
     return flat @ flat.T
 
 
-@pytest.mark.parametrize("activation", ["relu", "erf"])
+# erf by default; relu (the same Monte Carlo check, another kernel) with the slow tests
+@pytest.mark.parametrize("activation", [pytest.param("relu", marks=pytest.mark.slow), "erf"])
 def test_monte_carlo_empirical_ntk_of_a_wide_net_matches_the_analytic_ntk(activation):
     config = MLPConfig(depth=2, W_std=1.4, b_std=0.2, activation=activation)
     x = jax.random.normal(jax.random.key(0), (4, 6))

@@ -41,6 +41,7 @@ def test_exact_moments_match_sampling(float64, seed):
     _check_against_sampling(pred, y, jax.random.key(seed), 200_000)
 
 
+@pytest.mark.slow  # test_exact_moments_match_sampling checks the same moments on three seeds
 def test_exact_moments_match_sampling_of_a_trained_ntk_ensemble(float64):
     rng = np.random.default_rng(3)
     x_train, x_test = rng.standard_normal((20, 4)), rng.standard_normal((9, 4))

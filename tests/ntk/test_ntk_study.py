@@ -73,6 +73,7 @@ def test_sizes_are_validated(split):
         infinite_width_study(MLPConfig(), pool, test, [64, 16])
 
 
+@pytest.mark.slow  # the twin re-runs the study; test_study_matches_the_direct_computation covers it
 def test_full_study_with_a_finite_width_and_its_twin(split, tmp_path):
     pool, _ = split
     data = Dataset("toy", "regression", np.concatenate([pool.x]), np.concatenate([pool.y]))

@@ -282,6 +282,7 @@ def _one_curve(i=0, seed=0):
     return model, key, jnp.asarray(x[i]), int(context[i]), one
 
 
+@pytest.mark.slow  # eager tracing of the whole generator; the jitted path is tested by default
 def test_jit_and_eager_agree():
     # The jitted, vmapped batch of _draws(0) against one eager (op-by-op) run of a curve.
     i = int(np.flatnonzero(_draws(0)[2] == DOWN_UP_DOWN)[0])  # the family with every piece

@@ -408,6 +408,7 @@ def test_same_key_same_batch_and_no_retrace(batch):
     assert not np.allclose(np.asarray(other.y), np.asarray(batch.y))
 
 
+@pytest.mark.slow  # eager tracing of the whole generator; the jitted path is tested by default
 def test_jit_and_eager_agree(arrays):
     keys = jax.random.split(jax.random.key(0), N)
     for i in (0, 1):
