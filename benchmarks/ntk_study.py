@@ -37,7 +37,7 @@ import time
 import jax
 import numpy as np
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 from scalebayes.ntk import (
     MLPConfig,
     applied_shims,
@@ -101,7 +101,7 @@ def main() -> None:
         hi = min(args.max_size, pool_size)
         sizes = log_sizes(args.min_size, hi)
         pool_n = min(args.finite_max_size, hi)
-        with x64():
+        with precision("float64"):
             pool, _ = dataset.split(args.n_test, seed=0)
             theta = mlp_kernels(config, pool.x[:pool_n]).ntk
             lr_max = max_stable_learning_rate(theta, dataset.y.shape[1])

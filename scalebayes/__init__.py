@@ -6,8 +6,12 @@ Subpackages (import what you need; nothing heavy is imported here):
 - ``scalebayes.inference``: fast multi-start point fits.
 - ``scalebayes.data``: the ``Curve`` type, bundled benchmarks and the CSV loader.
 - ``scalebayes.evaluate``: NSL-PFN metrics and comparison studies.
+
+[`precision`][scalebayes.precision] is the one precision switch (see its policy).
 """
+
+from ._precision import precision
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "precision"]

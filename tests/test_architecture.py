@@ -1,7 +1,7 @@
 """The package's import graph follows the documented layers, without circles.
 
 Layers, bottom up (README, "Where things live"): the internal helpers (``scalebayes._io``,
-``_lazy``, ``_warnings``, ``_x64`` and the root package) -> ``families`` -> ``data`` ->
+``_lazy``, ``_precision``, ``_warnings`` and the root package) -> ``families`` -> ``data`` ->
 ``evaluate`` -> ``priors`` -> ``inference`` -> ``pfn`` / ``compute`` / ``ntk`` ->
 ``studies`` / ``design`` -> ``cli``. A module may import from its own package and from lower
 layers, never from a higher layer or from another package of its own layer. Every import

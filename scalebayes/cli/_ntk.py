@@ -12,6 +12,7 @@ import argparse
 import math
 from pathlib import Path
 
+from .._precision import float64
 from ._argtypes import check_readable, figure_file, positive
 
 
@@ -119,18 +120,17 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     return parser
 
 
+@float64
 def _default_learning_rates(config, dataset, sizes, args) -> list[float]:
     """0.5 and 0.25 of ``2 |Y| / lambda_max(Theta_XX)`` at the largest finite size."""
-    from .._x64 import x64
     from ..ntk import max_stable_learning_rate, mlp_kernels
 
     finite = sizes if args.finite_max_size is None else sizes[sizes <= args.finite_max_size]
     if finite.size == 0:
         raise ValueError(f"--finite-max-size {args.finite_max_size} is below every size")
     pool, _ = dataset.split(args.n_test, seed=args.seed)
-    with x64():
-        theta = mlp_kernels(config, pool.x[: int(finite[-1])]).ntk
-        lr_max = max_stable_learning_rate(theta, dataset.y.shape[1])
+    theta = mlp_kernels(config, pool.x[: int(finite[-1])]).ntk
+    lr_max = max_stable_learning_rate(theta, dataset.y.shape[1])
     return [0.5 * lr_max, 0.25 * lr_max]
 
 

@@ -62,9 +62,7 @@ if TYPE_CHECKING:
     from ._posterior import (
         AllocationPosterior,
         ConvergenceWarning,
-        Diagnostics,
         JointLawPosterior,
-        diagnose,
         fit_joint_law,
     )
     from ._reference import (
@@ -101,7 +99,6 @@ __all__ = [
     "Allocation",
     "AllocationPosterior",
     "ConvergenceWarning",
-    "Diagnostics",
     "ExponentComparison",
     "ExponentFit",
     "Huber",
@@ -119,7 +116,6 @@ __all__ = [
     "chinchilla_runs",
     "compare_exponents",
     "default_chinchilla_priors",
-    "diagnose",
     "estimates_table",
     "estimation_error",
     "fit_joint_law",
@@ -174,9 +170,7 @@ _MODULES = {
     "_posterior": (
         "AllocationPosterior",
         "ConvergenceWarning",
-        "Diagnostics",
         "JointLawPosterior",
-        "diagnose",
         "fit_joint_law",
     ),
     "_reference": (

@@ -33,7 +33,7 @@ import optax
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike
 
-from .._x64 import x64
+from .._precision import float64
 from ._allocation import Allocation, chinchilla_allocation
 from ._likelihood import DELTA, huber_loss
 from ._runs import Runs
@@ -166,21 +166,22 @@ class JointLawMLE:
             raise ValueError("no bootstrap draws; fit with n_bootstrap > 0")
         return {k: float(np.std(v, ddof=1)) for k, v in self.bootstrap.items()}
 
+    @float64
     def allocation(self, compute: ArrayLike, *, flops_per_param_token: float = 6.0) -> Allocation:
         """The compute-optimal allocation of the point estimate (closed form)."""
         p = self.params
-        with x64():
-            out = chinchilla_allocation(
-                p["E"],
-                p["A"],
-                p["B"],
-                p["alpha"],
-                p["beta"],
-                jnp.asarray(compute, dtype=jnp.float64),
-                flops_per_param_token=flops_per_param_token,
-            )
-            return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
+        out = chinchilla_allocation(
+            p["E"],
+            p["A"],
+            p["B"],
+            p["alpha"],
+            p["beta"],
+            jnp.asarray(compute, dtype=jnp.float64),
+            flops_per_param_token=flops_per_param_token,
+        )
+        return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
 
+    @float64
     def bootstrap_allocation(
         self, compute: ArrayLike, *, flops_per_param_token: float = 6.0
     ) -> Allocation:
@@ -189,15 +190,15 @@ class JointLawMLE:
             raise ValueError("no bootstrap draws; fit with n_bootstrap > 0")
         b = self.bootstrap
         c = np.asarray(compute, dtype=np.float64)
-        with x64():
-            out = chinchilla_allocation(
-                *(jnp.asarray(b[k]).reshape((-1,) + (1,) * c.ndim) for k in PARAM_NAMES),
-                jnp.asarray(c),
-                flops_per_param_token=flops_per_param_token,
-            )
-            return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
+        out = chinchilla_allocation(
+            *(jnp.asarray(b[k]).reshape((-1,) + (1,) * c.ndim) for k in PARAM_NAMES),
+            jnp.asarray(c),
+            flops_per_param_token=flops_per_param_token,
+        )
+        return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
 
 
+@float64
 def fit_joint_law_mle(
     runs: Runs,
     *,
@@ -266,41 +267,40 @@ def fit_joint_law_mle(
         raise ValueError("n_bootstrap > 0 needs a PRNG key (key=jax.random.key(0))")
     n = len(runs)
     delta = float(delta)
-    with x64():
-        data = (
-            jnp.log(jnp.asarray(runs.N)),
-            jnp.log(jnp.asarray(runs.D)),
-            jnp.log(jnp.asarray(runs.loss)),
+    data = (
+        jnp.log(jnp.asarray(runs.N)),
+        jnp.log(jnp.asarray(runs.D)),
+        jnp.log(jnp.asarray(runs.loss)),
+    )
+    if refine is not None and refine < grid.shape[0]:
+        score = np.asarray(_score_starts(jnp.asarray(grid), *data, delta=delta))
+        score = np.where(np.isfinite(score), score, np.inf)
+        grid = grid[np.argsort(score, kind="stable")[:refine]]
+    ends, values = _fit_starts(
+        jnp.asarray(grid), *data, jnp.ones((1, n)), delta=delta, iterations=iterations
+    )
+    ends, values = np.asarray(ends[0]), np.asarray(values[0])
+    values = np.where(np.isfinite(values), values, np.inf)
+    order = np.argsort(values, kind="stable")
+    best = order[0]
+    n_converged = int(np.sum(values - values[best] <= 1e-6 * abs(values[best])))
+    bootstrap = None
+    if n_bootstrap:
+        _, first = np.unique(np.round(ends[order], 3), axis=0, return_index=True)
+        boot_starts = ends[order[np.sort(first)[:bootstrap_starts]]]
+        idx = jax.random.randint(key, (n_bootstrap, n), 0, n)
+        weights = jax.vmap(lambda i: jnp.bincount(i, length=n))(idx).astype(jnp.float64)
+        b_ends, b_values = _fit_starts(
+            jnp.asarray(boot_starts),
+            *data,
+            weights,
+            delta=delta,
+            iterations=bootstrap_iterations,
         )
-        if refine is not None and refine < grid.shape[0]:
-            score = np.asarray(_score_starts(jnp.asarray(grid), *data, delta=delta))
-            score = np.where(np.isfinite(score), score, np.inf)
-            grid = grid[np.argsort(score, kind="stable")[:refine]]
-        ends, values = _fit_starts(
-            jnp.asarray(grid), *data, jnp.ones((1, n)), delta=delta, iterations=iterations
-        )
-        ends, values = np.asarray(ends[0]), np.asarray(values[0])
-        values = np.where(np.isfinite(values), values, np.inf)
-        order = np.argsort(values, kind="stable")
-        best = order[0]
-        n_converged = int(np.sum(values - values[best] <= 1e-6 * abs(values[best])))
-        bootstrap = None
-        if n_bootstrap:
-            _, first = np.unique(np.round(ends[order], 3), axis=0, return_index=True)
-            boot_starts = ends[order[np.sort(first)[:bootstrap_starts]]]
-            idx = jax.random.randint(key, (n_bootstrap, n), 0, n)
-            weights = jax.vmap(lambda i: jnp.bincount(i, length=n))(idx).astype(jnp.float64)
-            b_ends, b_values = _fit_starts(
-                jnp.asarray(boot_starts),
-                *data,
-                weights,
-                delta=delta,
-                iterations=bootstrap_iterations,
-            )
-            b_values = jnp.where(jnp.isfinite(b_values), b_values, jnp.inf)
-            pick = jnp.argmin(b_values, axis=1)
-            b_theta = np.asarray(jnp.take_along_axis(b_ends, pick[:, None, None], axis=1)[:, 0])
-            bootstrap = {k: np.asarray(v) for k, v in _named(b_theta).items()}
+        b_values = jnp.where(jnp.isfinite(b_values), b_values, jnp.inf)
+        pick = jnp.argmin(b_values, axis=1)
+        b_theta = np.asarray(jnp.take_along_axis(b_ends, pick[:, None, None], axis=1)[:, 0])
+        bootstrap = {k: np.asarray(v) for k, v in _named(b_theta).items()}
     params = {k: float(v) for k, v in _named(ends[best]).items()}
     return JointLawMLE(
         params, float(values[best]), runs, delta, grid.shape[0], n_converged, bootstrap

@@ -1,9 +1,11 @@
 """NUTS posterior of a joint law and the posterior predictive of the compute-optimal allocation.
 
 [`fit_joint_law`][scalebayes.compute.fit_joint_law] samples the posterior of a
-[`JointLaw`][scalebayes.compute.JointLaw] with NumPyro's NUTS (several chains vectorised in
-one process, float64), checks r-hat, effective sample sizes and divergences with ArviZ, and
-returns a [`JointLawPosterior`][scalebayes.compute.JointLawPosterior]. Its
+[`JointLaw`][scalebayes.compute.JointLaw] with the package's NUTS driver
+([`sample_model`][scalebayes.inference.sample_model]: several chains vectorised in one
+compiled call, float64), checks R-hat, effective sample sizes and divergences with the same
+thresholds as every other sampler ([`diagnose`][scalebayes.inference.diagnose]), and returns a
+[`JointLawPosterior`][scalebayes.compute.JointLawPosterior]. Its
 [`allocation`][scalebayes.compute.JointLawPosterior.allocation] method turns every posterior
 draw into the compute-optimal ``N*(C)``, ``D*(C)`` and ``L*(C)`` (closed form for the
 Chinchilla law, numerical otherwise), so that credible intervals of the allocation come from
@@ -17,103 +19,22 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 from jaxtyping import Array, ArrayLike
-from numpyro.infer import MCMC, NUTS, init_to_median
 
+from .._precision import float64
 from .._warnings import ConvergenceWarning
-from .._x64 import x64
 from ..evaluate import check_level
+from ..inference import R_HAT_MAX, Diagnostics, sample_model
 from ._allocation import Allocation, optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
 from ._likelihood import DELTA
 from ._runs import Runs
-
-MAX_R_HAT = 1.01
-"""Default largest acceptable split r-hat (Vehtari et al. 2021)."""
-MIN_ESS = 400
-"""Default smallest acceptable bulk and tail effective sample size over all chains."""
-
-
-class Diagnostics(NamedTuple):
-    """MCMC diagnostics per parameter (rank-normalised split r-hat and ESS from ArviZ).
-
-    Attributes:
-        r_hat: split r-hat per parameter.
-        ess_bulk: bulk effective sample size per parameter.
-        ess_tail: tail effective sample size (5% and 95% quantiles) per parameter.
-        n_divergent: divergent transitions after warm-up, over all chains.
-        n_chains: number of chains.
-        n_draws: draws per chain.
-    """
-
-    r_hat: dict[str, float]
-    ess_bulk: dict[str, float]
-    ess_tail: dict[str, float]
-    n_divergent: int
-    n_chains: int
-    n_draws: int
-
-    def problems(self, max_r_hat: float = MAX_R_HAT, min_ess: float = MIN_ESS) -> list[str]:
-        """The failed checks, as short sentences (empty if all pass)."""
-        found = []
-        r_hat = {k: v for k, v in self.r_hat.items() if not v <= max_r_hat}
-        if r_hat:
-            worst = max(r_hat, key=lambda k: r_hat[k] if math.isfinite(r_hat[k]) else math.inf)
-            found.append(f"r-hat of {worst} is {r_hat[worst]:.3f} > {max_r_hat}")
-        for kind, values in (("bulk", self.ess_bulk), ("tail", self.ess_tail)):
-            low = {k: v for k, v in values.items() if not v >= min_ess}
-            if low:
-                worst = min(low, key=lambda k: low[k] if math.isfinite(low[k]) else -math.inf)
-                found.append(f"{kind} ESS of {worst} is {low[worst]:.0f} < {min_ess}")
-        if self.n_divergent:
-            found.append(f"{self.n_divergent} divergent transitions")
-        return found
-
-    @property
-    def line(self) -> str:
-        """A one-line summary: chains, draws, worst r-hat and ESS, divergences."""
-        return (
-            f"{self.n_chains} chains x {self.n_draws} draws; max r-hat "
-            f"{max(self.r_hat.values()):.3f}, min bulk ESS {min(self.ess_bulk.values()):.0f}, "
-            f"min tail ESS {min(self.ess_tail.values()):.0f}, {self.n_divergent} divergences"
-        )
-
-
-def diagnose(samples: Mapping[str, np.ndarray], n_divergent: int = 0) -> Diagnostics:
-    """Split r-hat and bulk/tail ESS (ArviZ) of draws shaped ``(n_chains, n_draws)``.
-
-    Args:
-        samples: draws per parameter, each of shape ``(n_chains, n_draws)``.
-        n_divergent: the number of divergent transitions to record.
-
-    Returns:
-        The [`Diagnostics`][scalebayes.compute.Diagnostics]; a constant chain gives NaN.
-    """
-    import arviz as az  # heavy; only needed here
-
-    r_hat, bulk, tail = {}, {}, {}
-    shape = None
-    for name, draws in samples.items():
-        draws = np.asarray(draws, dtype=np.float64)
-        if draws.ndim != 2:
-            raise ValueError(f"{name}: expected (n_chains, n_draws) draws, got {draws.shape}")
-        shape = draws.shape
-        if np.ptp(draws) == 0 or not np.all(np.isfinite(draws)):
-            r_hat[name] = bulk[name] = tail[name] = math.nan
-            continue
-        with np.errstate(all="ignore"):
-            r_hat[name] = float(az.rhat(draws))
-            bulk[name] = float(az.ess(draws, method="bulk"))
-            tail[name] = float(az.ess(draws, method="tail", prob=(0.05, 0.95)))
-    if shape is None:
-        raise ValueError("no samples to diagnose")
-    return Diagnostics(r_hat, bulk, tail, int(n_divergent), int(shape[0]), int(shape[1]))
 
 
 def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -273,14 +194,15 @@ class JointLawPosterior:
             for name in self.law.param_names
         }
 
+    @float64
     def predict(self, N: ArrayLike, D: ArrayLike) -> np.ndarray:
         """Draws of the law ``L(N, D)``, shape ``(n_draws,) + broadcast(N, D).shape``."""
-        with x64():
-            N = jnp.asarray(N, dtype=jnp.float64)
-            D = jnp.asarray(D, dtype=jnp.float64)
-            out = jax.vmap(lambda p: self.law.fn(p, N, D))(self._params())
-            return np.asarray(out, dtype=np.float64)
+        N = jnp.asarray(N, dtype=jnp.float64)
+        D = jnp.asarray(D, dtype=jnp.float64)
+        out = jax.vmap(lambda p: self.law.fn(p, N, D))(self._params())
+        return np.asarray(out, dtype=np.float64)
 
+    @float64
     def allocation(
         self, compute: ArrayLike, *, flops_per_param_token: float = 6.0
     ) -> AllocationPosterior:
@@ -322,15 +244,15 @@ class JointLawPosterior:
         per_budget = jax.vmap(one, in_axes=(None, 0))
         per_draw = jax.jit(jax.vmap(per_budget, in_axes=(0, None)))
         slope = jax.jit(jax.vmap(jax.vmap(jax.grad(log_n, argnums=1), (None, 0)), (0, None)))
-        with x64():
-            log_c = jnp.log(jnp.asarray(budgets))
-            params = self._params()
-            result = per_draw(params, log_c)
-            exponent = slope(params, log_c)
-            arrays = [np.asarray(a, dtype=np.float64) for a in (*result, exponent)]
+        log_c = jnp.log(jnp.asarray(budgets))
+        params = self._params()
+        result = per_draw(params, log_c)
+        exponent = slope(params, log_c)
+        arrays = [np.asarray(a, dtype=np.float64) for a in (*result, exponent)]
         return AllocationPosterior(budgets, *arrays, flops_per_param_token=k)
 
 
+@float64
 def fit_joint_law(
     key: Array,
     runs: Runs,
@@ -346,17 +268,18 @@ def fit_joint_law(
     target_accept_prob: float = 0.9,
     dense_mass: bool = True,
     max_tree_depth: int = 10,
-    max_r_hat: float = MAX_R_HAT,
-    min_ess: float = MIN_ESS,
-    progress_bar: bool = False,
+    max_r_hat: float = R_HAT_MAX,
+    min_ess: float | None = None,
 ) -> JointLawPosterior:
     """Sample the posterior of a joint law with NUTS (chains vectorised, float64).
 
-    The model is [`joint_law_model`][scalebayes.compute.joint_law_model]. Chains start at the
-    median of a few prior draws (each chain its own) and run vectorised in one process. After
-    sampling, split r-hat, bulk/tail ESS (ArviZ) and divergences are checked; a failed check
-    issues a [`ConvergenceWarning`][scalebayes.compute.ConvergenceWarning] (the draws are
-    returned anyway). On a CPU most of the time of a small fit is compilation (several
+    The model is [`joint_law_model`][scalebayes.compute.joint_law_model], sampled by the
+    package's one MCMC driver, [`sample_model`][scalebayes.inference.sample_model]. Chains
+    start at the median of a few prior draws (each chain its own) and run vectorised in one
+    compiled call. After sampling, split R-hat, bulk/tail ESS (ArviZ) and divergences are
+    checked ([`Diagnostics.problems`][scalebayes.inference.Diagnostics.problems]); a failed
+    check issues a [`ConvergenceWarning`][scalebayes.compute.ConvergenceWarning] (the draws
+    are returned anyway). On a CPU most of the time of a small fit is compilation (several
     seconds), so more draws cost little.
 
     Args:
@@ -373,9 +296,8 @@ def fit_joint_law(
         target_accept_prob: NUTS step-size adaptation target.
         dense_mass: adapt a dense mass matrix (the law's parameters are strongly correlated).
         max_tree_depth: NUTS tree depth limit.
-        max_r_hat: warn if any r-hat exceeds this.
-        min_ess: warn if any bulk or tail ESS is below this.
-        progress_bar: show NumPyro's progress bar.
+        max_r_hat: warn if any R-hat exceeds this.
+        min_ess: warn if any bulk or tail ESS is below this; default 100 per chain.
 
     Returns:
         A [`JointLawPosterior`][scalebayes.compute.JointLawPosterior].
@@ -404,35 +326,22 @@ def fit_joint_law(
         df=float(df),
         sigma_prior=sigma_prior,
     )
-    kernel = NUTS(
+    draws = sample_model(
+        key,
         model,
-        target_accept_prob=target_accept_prob,
-        dense_mass=dense_mass,
-        max_tree_depth=max_tree_depth,
-        init_strategy=init_to_median(num_samples=15),
-    )
-    mcmc = MCMC(
-        kernel,
+        jnp.asarray(runs.N, jnp.float64),
+        jnp.asarray(runs.D, jnp.float64),
+        jnp.log(jnp.asarray(runs.loss, jnp.float64)),
         num_warmup=num_warmup,
         num_samples=num_samples,
         num_chains=num_chains,
-        chain_method="vectorized",
-        progress_bar=progress_bar,
+        target_accept_prob=target_accept_prob,
+        dense_mass=dense_mass,
+        max_tree_depth=max_tree_depth,
+        precision="float64",
     )
-    with x64():
-        mcmc.run(
-            key,
-            jnp.asarray(runs.N),
-            jnp.asarray(runs.D),
-            jnp.log(jnp.asarray(runs.loss)),
-            extra_fields=("diverging",),
-        )
-        samples = {
-            k: np.asarray(v, dtype=np.float64)
-            for k, v in mcmc.get_samples(group_by_chain=True).items()
-        }
-        n_divergent = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    diagnostics = diagnose(samples, n_divergent)
+    samples = {k: draws.samples[k] for k in draws.latent}
+    diagnostics = draws.diagnostics()
     problems = diagnostics.problems(max_r_hat, min_ess)
     if problems:
         warnings.warn(

@@ -16,7 +16,11 @@
   to an ArviZ ``DataTree`` and [`check_convergence`][scalebayes.inference.check_convergence]
   checks every curve's R-hat, ESS and divergences, warning with a
   [`ConvergenceWarning`][scalebayes.inference.ConvergenceWarning] that names the curves that
-  fail (ArviZ is imported only when these are called).
+  fail (ArviZ is imported only when these are called); [`diagnose`][scalebayes.inference.diagnose]
+  gives the same checks for one posterior.
+- **One MCMC driver**: both samplers run the same NUTS chain (NumPyro's functional kernel in
+  one ``lax.scan``); [`sample_model`][scalebayes.inference.sample_model] samples any one
+  NumPyro model with it (the compute-optimal joint laws use it).
 
 The MCMC names load NumPyro on first use, so the point fits import without it.
 """
@@ -39,40 +43,51 @@ if TYPE_CHECKING:
     from ._bayes_base import NOISE_MODELS, BayesModel, CurveData, curve_data
     from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
     from ._diagnostics import (
+        ESS_PER_CHAIN,
+        R_HAT_MAX,
         ConvergenceReport,
         ConvergenceWarning,
+        Diagnostics,
         check_convergence,
+        diagnose,
         to_datatree,
     )
     from ._mcmc import sample_posterior
     from ._mcmc_methods import curve_keys, mcmc_method
     from ._mcmc_predictive import MCMCPredictive
     from ._mcmc_result import MCMCResult
+    from ._sample_model import ModelPosterior, sample_model
 
 __all__ = [
     "BAYES_FAMILIES",
     "DEFAULT_RIDGE",
+    "ESS_PER_CHAIN",
     "MAX_BAYES_BREAKS",
     "MAX_BREAKS",
     "NOISE_MODELS",
     "POINT_FAMILIES",
+    "R_HAT_MAX",
     "BayesModel",
     "ConvergenceReport",
     "ConvergenceWarning",
     "CurveData",
+    "Diagnostics",
     "LMState",
     "MCMCPredictive",
     "MCMCResult",
+    "ModelPosterior",
     "PointFit",
     "bayes_model",
     "check_convergence",
     "curve_data",
     "curve_keys",
+    "diagnose",
     "fit_curve",
     "fit_curves",
     "levenberg_marquardt",
     "mcmc_method",
     "predict_fits",
+    "sample_model",
     "sample_posterior",
     "to_datatree",
 ]
@@ -92,9 +107,19 @@ _MODULES = {
     "_bayes_base": ("NOISE_MODELS", "BayesModel", "CurveData", "curve_data"),
     "_bayes_models": ("BAYES_FAMILIES", "MAX_BAYES_BREAKS", "bayes_model"),
     "_mcmc": ("sample_posterior",),
-    "_diagnostics": ("ConvergenceReport", "ConvergenceWarning", "check_convergence", "to_datatree"),
+    "_diagnostics": (
+        "ESS_PER_CHAIN",
+        "R_HAT_MAX",
+        "ConvergenceReport",
+        "ConvergenceWarning",
+        "Diagnostics",
+        "check_convergence",
+        "diagnose",
+        "to_datatree",
+    ),
     "_mcmc_methods": ("curve_keys", "mcmc_method"),
     "_mcmc_predictive": ("MCMCPredictive",),
     "_mcmc_result": ("MCMCResult",),
+    "_sample_model": ("ModelPosterior", "sample_model"),
 }
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

@@ -1,4 +1,10 @@
-"""ArviZ conversion of MCMC results and per-curve convergence diagnostics.
+"""Convergence diagnostics (one set of checks for every sampler) and ArviZ conversion.
+
+[`diagnose`][scalebayes.inference.diagnose] computes rank-normalised split R-hat, bulk and
+tail ESS of one posterior's draws (``arviz_stats``) and
+[`Diagnostics.problems`][scalebayes.inference.Diagnostics.problems] lists the checks that
+fail; [`check_convergence`][scalebayes.inference.check_convergence] applies the same
+thresholds (``R_HAT_MAX``, ``ESS_PER_CHAIN``) and the same wording curve by curve.
 
 [`to_datatree`][scalebayes.inference.to_datatree] turns an
 [`MCMCResult`][scalebayes.inference.MCMCResult] into an ArviZ ``DataTree`` (arviz 1.x,
@@ -14,9 +20,11 @@ itself work without it.
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +33,23 @@ from .._warnings import ConvergenceWarning
 if TYPE_CHECKING:
     from ._mcmc_result import MCMCResult
 
-__all__ = ["ConvergenceReport", "ConvergenceWarning", "check_convergence", "to_datatree"]
+__all__ = [
+    "ESS_PER_CHAIN",
+    "R_HAT_MAX",
+    "ConvergenceReport",
+    "ConvergenceWarning",
+    "Diagnostics",
+    "check_convergence",
+    "diagnose",
+    "to_datatree",
+]
+
+R_HAT_MAX = 1.01
+"""Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021)."""
+ESS_PER_CHAIN = 100
+"""Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021: 400 for 4 chains)."""
+TAIL_PROB = (0.05, 0.95)
+"""Tail ESS: the smaller of the ESS of these two quantiles."""
 
 _INSTALL_HINT = (
     "this needs ArviZ 1.x (arviz_base, arviz_stats); install it with `pip install 'arviz>=1.0'`"
@@ -39,6 +63,143 @@ def _import(name: str):
         return importlib.import_module(name)
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(f"{name} is missing: {_INSTALL_HINT}") from error
+
+
+def _failed_checks(
+    r_hat: float,
+    ess_bulk: float,
+    ess_tail: float,
+    divergences: int,
+    *,
+    r_hat_max: float,
+    ess_bulk_min: float,
+    ess_tail_min: float,
+    max_divergences: int = 0,
+    worst: tuple[str, str, str] = ("", "", ""),
+) -> list[str]:
+    """The failed checks of one posterior (or one curve), as short phrases; NaN fails.
+
+    ``worst`` names the parameters the three values belong to (shown as ``r_hat of alpha``).
+    """
+    found = []
+    where = [f" of {name}" if name else "" for name in worst]
+    if not r_hat <= r_hat_max:
+        found.append(f"r_hat{where[0]} {r_hat:.3f} > {r_hat_max}")
+    if not ess_bulk >= ess_bulk_min:
+        found.append(f"ess_bulk{where[1]} {ess_bulk:.0f} < {ess_bulk_min:.0f}")
+    if not ess_tail >= ess_tail_min:
+        found.append(f"ess_tail{where[2]} {ess_tail:.0f} < {ess_tail_min:.0f}")
+    if divergences > max_divergences:
+        found.append(f"{divergences} divergences > {max_divergences}")
+    return found
+
+
+def _nan_to(value: float, replacement: float) -> float:
+    return replacement if math.isnan(value) else value
+
+
+class Diagnostics(NamedTuple):
+    """Convergence diagnostics of one posterior, per parameter.
+
+    Attributes:
+        r_hat: rank-normalised split R-hat per parameter.
+        ess_bulk: bulk effective sample size per parameter.
+        ess_tail: tail effective sample size (the 5% and 95% quantiles) per parameter.
+        n_divergent: divergent transitions after warm-up, over all chains.
+        n_chains: number of chains.
+        n_draws: draws per chain.
+    """
+
+    r_hat: dict[str, float]
+    ess_bulk: dict[str, float]
+    ess_tail: dict[str, float]
+    n_divergent: int
+    n_chains: int
+    n_draws: int
+
+    def problems(self, max_r_hat: float = R_HAT_MAX, min_ess: float | None = None) -> list[str]:
+        """The failed checks, as short phrases (empty if all pass).
+
+        Args:
+            max_r_hat: largest acceptable R-hat.
+            min_ess: smallest acceptable bulk and tail ESS; default ``ESS_PER_CHAIN`` times
+                the number of chains.
+        """
+        min_ess = ESS_PER_CHAIN * self.n_chains if min_ess is None else float(min_ess)
+        # the worst parameter of each check; NaN counts as worst
+        r_name = max(self.r_hat, key=lambda k: _nan_to(self.r_hat[k], math.inf))
+        b_name = min(self.ess_bulk, key=lambda k: _nan_to(self.ess_bulk[k], -math.inf))
+        t_name = min(self.ess_tail, key=lambda k: _nan_to(self.ess_tail[k], -math.inf))
+        return _failed_checks(
+            self.r_hat[r_name],
+            self.ess_bulk[b_name],
+            self.ess_tail[t_name],
+            self.n_divergent,
+            r_hat_max=max_r_hat,
+            ess_bulk_min=min_ess,
+            ess_tail_min=min_ess,
+            worst=(r_name, b_name, t_name),
+        )
+
+    @property
+    def line(self) -> str:
+        """A one-line summary: chains, draws, worst R-hat and ESS, divergences."""
+        return (
+            f"{self.n_chains} chains x {self.n_draws} draws; max r-hat "
+            f"{max(self.r_hat.values()):.3f}, min bulk ESS {min(self.ess_bulk.values()):.0f}, "
+            f"min tail ESS {min(self.ess_tail.values()):.0f}, {self.n_divergent} divergences"
+        )
+
+
+def diagnose(samples: Mapping[str, np.ndarray], n_divergent: int = 0) -> Diagnostics:
+    """R-hat and bulk/tail ESS (``arviz_stats``) of draws shaped ``(n_chains, n_draws, ...)``.
+
+    A parameter with trailing axes is summarised by its worst element (largest R-hat,
+    smallest ESS).
+
+    Args:
+        samples: draws per parameter, each of shape ``(n_chains, n_draws, ...)``.
+        n_divergent: the number of divergent transitions to record.
+
+    Returns:
+        The [`Diagnostics`][scalebayes.inference.Diagnostics]; a constant or non-finite
+        chain gives NaN (which fails every check).
+
+    Raises:
+        ValueError: for draws with fewer than two axes, or no draws at all.
+        ImportError: if ArviZ 1.x is not installed.
+    """
+    azs = _import("arviz_stats")
+    r_hat, bulk, tail = {}, {}, {}
+    shape = None
+    for name, draws in samples.items():
+        draws = np.asarray(draws, dtype=np.float64)
+        if draws.ndim < 2:
+            raise ValueError(f"{name}: expected (n_chains, n_draws, ...) draws, got {draws.shape}")
+        shape = draws.shape
+        flat = draws.reshape(*draws.shape[:2], -1)
+        values = []
+        for j in range(flat.shape[-1]):
+            d = flat[..., j]
+            if np.ptp(d) == 0 or not np.all(np.isfinite(d)):
+                values.append((math.nan, math.nan, math.nan))
+                continue
+            with np.errstate(all="ignore"):
+                values.append(
+                    (
+                        float(azs.rhat(d)),
+                        float(azs.ess(d, method="bulk")),
+                        float(azs.ess(d, method="tail", prob=TAIL_PROB)),
+                    )
+                )
+        r, b, t = np.array(values).T
+        nan = np.isnan(r).any()
+        r_hat[name] = math.nan if nan else float(r.max())
+        bulk[name] = math.nan if nan else float(b.min())
+        tail[name] = math.nan if nan else float(t.min())
+    if shape is None:
+        raise ValueError("no samples to diagnose")
+    return Diagnostics(r_hat, bulk, tail, int(n_divergent), int(shape[0]), int(shape[1]))
 
 
 def _chain_draw_first(a: np.ndarray) -> np.ndarray:
@@ -179,7 +340,7 @@ def _per_curve(tree, var_names, reduce) -> np.ndarray:
 def check_convergence(
     data,
     *,
-    r_hat_max: float = 1.01,
+    r_hat_max: float = R_HAT_MAX,
     ess_bulk_min: float | None = None,
     ess_tail_min: float | None = None,
     max_divergences: int = 0,
@@ -225,8 +386,8 @@ def check_convergence(
         latent = posterior.attrs.get("latent_variables")
         var_names = latent.split(",") if latent else list(posterior.data_vars)
     n_chains = posterior.sizes["chain"]
-    ess_bulk_min = 100.0 * n_chains if ess_bulk_min is None else float(ess_bulk_min)
-    ess_tail_min = 100.0 * n_chains if ess_tail_min is None else float(ess_tail_min)
+    ess_bulk_min = ESS_PER_CHAIN * n_chains if ess_bulk_min is None else float(ess_bulk_min)
+    ess_tail_min = ESS_PER_CHAIN * n_chains if ess_tail_min is None else float(ess_tail_min)
 
     r_hat = _per_curve(azs.rhat(tree, var_names=var_names), var_names, np.nanmax)
     ess_bulk = _per_curve(azs.ess(tree, var_names=var_names), var_names, np.nanmin)
@@ -240,15 +401,16 @@ def check_convergence(
 
     reasons: dict[str, str] = {}
     for i, name in enumerate(names):
-        why = []
-        if not r_hat[i] <= r_hat_max:
-            why.append(f"r_hat {r_hat[i]:.3f} > {r_hat_max}")
-        if not ess_bulk[i] >= ess_bulk_min:
-            why.append(f"ess_bulk {ess_bulk[i]:.0f} < {ess_bulk_min:.0f}")
-        if not ess_tail[i] >= ess_tail_min:
-            why.append(f"ess_tail {ess_tail[i]:.0f} < {ess_tail_min:.0f}")
-        if divergences[i] > max_divergences:
-            why.append(f"{divergences[i]} divergences > {max_divergences}")
+        why = _failed_checks(
+            r_hat[i],
+            ess_bulk[i],
+            ess_tail[i],
+            int(divergences[i]),
+            r_hat_max=r_hat_max,
+            ess_bulk_min=ess_bulk_min,
+            ess_tail_min=ess_tail_min,
+            max_divergences=max_divergences,
+        )
         if why:
             reasons[name] = ", ".join(why)
     report = ConvergenceReport(

@@ -6,7 +6,6 @@ chains under ``vmap``) and ``_mcmc_result.py`` for what it returns.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import time
@@ -16,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._x64 import x64
+from .._precision import check_precision, precision_scope
 from ._bayes_base import NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
@@ -69,7 +68,7 @@ def sample_posterior(
     dense_mass: bool = True,
     init_jitter: float = 1.0,
     chunk_size: int | None = None,
-    precision: str = "float32",
+    precision: str | None = None,
 ) -> MCMCResult:
     """Sample the posterior of a Bayesian scaling-law family for many curves with NUTS.
 
@@ -112,10 +111,12 @@ def sample_posterior(
         chunk_size: curves vectorised together (``vmap``); chunks run one after another.
             Default: 1 on CPU (under ``vmap`` a NUTS step lasts as long as the longest
             trajectory of its lanes), all curves on an accelerator.
-        precision: ``"float32"`` (default) or ``"float64"`` (the run enters JAX's x64 mode
-            locally). Sampling M4 in float64 costs about 2.5x the CPU time on the IC benchmark
-            and gave the same RMSLE / LL / MSCE to three digits; the M4 solve converges to
-            float32 precision either way. Predictive quantities are always float64.
+        precision: ``"float32"`` or ``"float64"`` (the run enters or leaves JAX's x64 mode
+            for its duration); ``None``: the innermost
+            [`scalebayes.precision`][scalebayes.precision] context, else ``"float32"``.
+            Sampling M4 in float64 costs about 2.5x the CPU time on the IC benchmark and gave
+            the same RMSLE / LL / MSCE to three digits; the M4 solve converges to float32
+            precision either way. Predictive quantities are always float64.
 
     Returns:
         An [`MCMCResult`][scalebayes.inference.MCMCResult].
@@ -142,8 +143,8 @@ def sample_posterior(
         raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
     if not (np.isfinite(init_jitter) and init_jitter >= 0):
         raise ValueError(f"init_jitter must be finite and >= 0, got {init_jitter}")
-    if precision not in ("float64", "float32"):
-        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+    if precision is not None:
+        check_precision(precision)
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
     if noise == "student_t" and not df >= 2:
@@ -206,14 +207,13 @@ def sample_posterior(
                 (int(size), np.concatenate([part, np.repeat(part[:1], width - part.size)]))
             )
 
-    dtype = jnp.float64 if precision == "float64" else jnp.float32
-    ctx = x64() if precision == "float64" else contextlib.nullcontext()
     # Full-precision matrix products: accelerators may otherwise run float32 matmuls (the
     # dense mass matrix, the Newton steps) in reduced precision (e.g. TF32 on NVIDIA GPUs).
     precise = jax.default_matmul_precision("highest")
     outputs = [None] * n
     tic = time.perf_counter()
-    with ctx, precise:
+    with precision_scope(precision, default="float32") as precision, precise:
+        dtype = jnp.float64 if precision == "float64" else jnp.float32
         cast = functools.partial(jnp.asarray, dtype=dtype)
         for size, idx in chunks:
             out = _sample_chunk(

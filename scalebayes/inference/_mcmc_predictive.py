@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._x64 import x64
+from .._precision import float64
 from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
 
 _STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in MSCE_LEVELS for sign in (-1, 1)))
@@ -30,6 +30,7 @@ def _target_blocks(values: np.ndarray) -> list[np.ndarray]:
 
 
 @functools.cache
+@float64
 def _bracket_width(noise: str, df: float) -> float:
     """``w`` with ``P(noise < -w) < 1e-12`` for a unit-scale noise distribution."""
     if noise == "normal":
@@ -37,9 +38,8 @@ def _bracket_width(noise: str, df: float) -> float:
     import numpyro.distributions as dist
 
     w = 8.0
-    with x64():
-        while float(dist.StudentT(df).cdf(jnp.asarray(-w))) > 1e-12:
-            w *= 2.0
+    while float(dist.StudentT(df).cdf(jnp.asarray(-w))) > 1e-12:
+        w *= 2.0
     return w
 
 
@@ -50,21 +50,22 @@ def _noise(noise: str, df: float, loc, scale):
 
 
 @functools.partial(jax.jit, static_argnames=("noise", "df", "width"))
-def _mixture_quantiles(loc, scale, q, *, noise: str, df: float, width: float):
-    """Quantiles ``q`` (Q,) of the equal-weight mixture over draws of the noise on log y.
+def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: float):
+    """Quantiles ``q`` (Q,) of the mixture over draws of the noise on log y.
 
-    ``loc`` and ``scale`` are ``(D, T)``. Safeguarded Newton on the mixture CDF
-    ``F(t) = mean_d P(noise_d <= t)`` inside a bracket that provably holds the root (a step
-    that leaves it is replaced by bisection), started from the empirical quantile of one
-    predictive draw per posterior draw; stops once ``|F - q| < 1e-10`` everywhere.
-    Returns ``(Q, T)``.
+    ``loc``, ``scale`` and ``weight`` are ``(D, T)``; each column of ``weight`` sums to 1.
+    Safeguarded Newton on the mixture CDF ``F(t) = sum_d w_d P(noise_d <= t)`` inside a
+    bracket that provably holds the root (a step that leaves it is replaced by bisection),
+    started from the empirical quantile of one predictive draw per posterior draw; stops once
+    ``|F - q| < 1e-10`` everywhere. Returns ``(Q, T)``.
     """
     n_draws = loc.shape[0]
     n_blocks = -(-n_draws // _D_BLOCK)
     pad = n_blocks * _D_BLOCK - n_draws
     # Sum over draws in blocks (a scan): the (Q, T, block) intermediates stay in cache, which
     # is 2-3x faster than one (Q, T, D) reduction. Padding draws get weight 0.
-    weight = jnp.concatenate([jnp.ones(n_draws), jnp.zeros(pad)]).reshape(n_blocks, _D_BLOCK)
+    weight = jnp.concatenate([weight, jnp.zeros((pad, weight.shape[1]))])
+    weight = weight.reshape(n_blocks, _D_BLOCK, -1)
     loc_b = jnp.concatenate([loc, jnp.repeat(loc[-1:], pad, 0)]).reshape(n_blocks, _D_BLOCK, -1)
     inv_b = (1.0 / jnp.concatenate([scale, jnp.repeat(scale[-1:], pad, 0)])).reshape(loc_b.shape)
     unit = _noise(noise, df, 0.0, 1.0)
@@ -81,11 +82,11 @@ def _mixture_quantiles(loc, scale, q, *, noise: str, df: float, width: float):
         def block(carry, xs):
             lb, ib, wb = xs
             cdf, pdf = terms((t[..., None] - lb.T) * ib.T, ib.T)
-            return (carry[0] + jnp.sum(wb * cdf, -1), carry[1] + jnp.sum(wb * pdf, -1)), None
+            return (carry[0] + jnp.sum(wb.T * cdf, -1), carry[1] + jnp.sum(wb.T * pdf, -1)), None
 
         zero = jnp.zeros_like(t)
         (f, p), _ = jax.lax.scan(block, (zero, zero), (loc_b, inv_b, weight))
-        return f / n_draws, p / n_draws
+        return f, p
 
     shape = (q.size, loc.shape[1])
     lo = jnp.broadcast_to(jnp.min(loc, 0) - width * jnp.max(scale), shape)
@@ -117,10 +118,10 @@ def _mixture_quantiles(loc, scale, q, *, noise: str, df: float, width: float):
 
 
 @functools.partial(jax.jit, static_argnames=("noise", "df"))
-def _mixture_log_prob(loc, scale, log_y, *, noise: str, df: float):
-    """``log mean_d p_noise(log_y; loc_d, scale_d)`` per target (density in log y)."""
+def _mixture_log_prob(loc, scale, log_weight, log_y, *, noise: str, df: float):
+    """``log sum_d w_d p_noise(log_y; loc_d, scale_d)`` per target (density in log y)."""
     lp = _noise(noise, df, loc, scale).log_prob(log_y)
-    return jax.scipy.special.logsumexp(lp, axis=0) - jnp.log(loc.shape[0])
+    return jax.scipy.special.logsumexp(lp + log_weight, axis=0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,10 +129,12 @@ class MCMCPredictive(Predictive):
     r"""Posterior predictive of one curve's targets: a mixture over posterior draws.
 
     Draw ``d`` says ``log y_j ~ noise(loc[d, j], scale[d, j])`` (Normal, or Student-t with ``df``
-    degrees of freedom); the predictive of target ``j`` is the equal-weight mixture over the
-    ``D`` draws. In y (the change of variables adds the Jacobian ``1/y``):
+    degrees of freedom); the predictive of target ``j`` is the mixture over the ``D`` draws
+    with weights ``w_dj`` (equal, ``1/D``, unless ``weights`` is given: an importance-weighted
+    posterior, e.g. after a fantasised observation). In y (the change of variables adds the
+    Jacobian ``1/y``):
 
-    $$p_j(y) = \frac{1}{D} \sum_{d=1}^{D} \frac{1}{y}\, p_\text{noise}\big(\log y;\,
+    $$p_j(y) = \sum_{d=1}^{D} w_{dj}\, \frac{1}{y}\, p_\text{noise}\big(\log y;\,
     \mathrm{loc}_{dj}, \mathrm{scale}_{dj}\big), \quad y > 0.$$
 
     Quantiles are exact (to about 1e-12 in log y) roots of the mixture CDF, found by
@@ -145,12 +148,15 @@ class MCMCPredictive(Predictive):
             ``(n_draws,)`` array is broadcast over targets).
         noise: ``"normal"`` or ``"student_t"``.
         df: Student-t degrees of freedom (ignored for Normal noise).
+        weights: ``None`` (equal weights) or non-negative weights of the draws, ``(n_draws,)``
+            or ``(n_draws, n_targets)``; each target's weights are normalised to sum to 1.
     """
 
     loc: np.ndarray
     scale: np.ndarray
     noise: str = "normal"
     df: float = 5.0
+    weights: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -167,10 +173,30 @@ class MCMCPredictive(Predictive):
             raise ValueError("loc must be finite and scale finite and > 0")
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
+        if self.weights is not None:
+            w = np.array(self.weights, dtype=np.float64, copy=True)
+            if w.ndim == 1 and w.shape[0] == loc.shape[0]:
+                w = np.repeat(w[:, None], loc.shape[1], axis=1)
+            if w.shape != loc.shape:
+                raise ValueError(
+                    f"weights must be (n_draws,) or (n_draws, n_targets) = {loc.shape}; "
+                    f"got {w.shape}"
+                )
+            if not (np.all(np.isfinite(w)) and np.all(w >= 0) and np.all(w.sum(0) > 0)):
+                raise ValueError("weights must be finite, >= 0 and not all 0 for any target")
+            w = w / w.sum(0, keepdims=True)
+            w.setflags(write=False)
+            object.__setattr__(self, "weights", w)
         loc.setflags(write=False)
         scale.setflags(write=False)
         object.__setattr__(self, "loc", loc)
         object.__setattr__(self, "scale", scale)
+
+    def _weight(self) -> np.ndarray:
+        """The ``(n_draws, n_targets)`` weights, each column summing to 1."""
+        if self.weights is None:
+            return np.full(self.loc.shape, 1.0 / self.n_draws)
+        return self.weights
 
     @property
     def n_targets(self) -> int:
@@ -204,28 +230,31 @@ class MCMCPredictive(Predictive):
         out = np.stack([self._cache[p] for p in flat.tolist()])
         return out[0].copy() if q_arr.ndim == 0 else out
 
+    @float64
     def _solve(self, qs: list[float]) -> None:
         n_t = self.n_targets
         q_pad = np.asarray(qs + [qs[-1]] * (_Q_BLOCK - len(qs)), np.float64)
         columns = np.arange(n_t)
         rows = []
-        with x64():
-            for block in _target_blocks(columns):
-                t, _ = _mixture_quantiles(
-                    jnp.asarray(self.loc[:, block]),
-                    jnp.asarray(self.scale[:, block]),
-                    jnp.asarray(q_pad),
-                    noise=self.noise,
-                    df=float(self.df),
-                    width=_bracket_width(self.noise, float(self.df)),
-                )
-                rows.append(np.asarray(t, np.float64))
+        weight = self._weight()
+        for block in _target_blocks(columns):
+            t, _ = _mixture_quantiles(
+                jnp.asarray(self.loc[:, block]),
+                jnp.asarray(self.scale[:, block]),
+                jnp.asarray(weight[:, block]),
+                jnp.asarray(q_pad),
+                noise=self.noise,
+                df=float(self.df),
+                width=_bracket_width(self.noise, float(self.df)),
+            )
+            rows.append(np.asarray(t, np.float64))
         t = np.concatenate(rows, axis=1)
         for p, row in zip(qs, t, strict=False):
             row = np.exp(row[:n_t])
             row.setflags(write=False)
             self._cache[p] = row
 
+    @float64
     def log_prob(self, y) -> np.ndarray:
         """Per-target log density of y (Lebesgue measure in y; ``-inf`` for y <= 0).
 
@@ -241,23 +270,26 @@ class MCMCPredictive(Predictive):
         positive = y > 0
         log_y = np.log(np.where(positive, y, 1.0))
         columns = np.arange(self.n_targets)
-        with x64():
-            blocks = [
-                np.asarray(
-                    _mixture_log_prob(
-                        jnp.asarray(self.loc[:, block]),
-                        jnp.asarray(self.scale[:, block]),
-                        jnp.asarray(log_y[block]),
-                        noise=self.noise,
-                        df=float(self.df),
-                    ),
-                    np.float64,
-                )
-                for block in _target_blocks(columns)
-            ]
+        with np.errstate(divide="ignore"):  # a weight of 0 is a log weight of -inf
+            log_weight = np.log(self._weight())
+        blocks = [
+            np.asarray(
+                _mixture_log_prob(
+                    jnp.asarray(self.loc[:, block]),
+                    jnp.asarray(self.scale[:, block]),
+                    jnp.asarray(log_weight[:, block]),
+                    jnp.asarray(log_y[block]),
+                    noise=self.noise,
+                    df=float(self.df),
+                ),
+                np.float64,
+            )
+            for block in _target_blocks(columns)
+        ]
         lp = np.concatenate(blocks)[: self.n_targets] - log_y
         return np.where(positive, lp, -np.inf)
 
+    @float64
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y from the predictive: a posterior draw, then its noise.
 
@@ -269,10 +301,17 @@ class MCMCPredictive(Predictive):
             ``(*sample_shape, n_targets)`` float64.
         """
         key_draw, key_noise = jax.random.split(key)
-        with x64():
-            shape = self._sample_shape(sample_shape)
+        shape = self._sample_shape(sample_shape)
+        if self.weights is None:
             idx = jax.random.randint(key_draw, shape, 0, self.n_draws)
             loc = jnp.asarray(self.loc)[idx]
             scale = jnp.asarray(self.scale)[idx]
-            log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)
-            return np.exp(np.asarray(log_y, np.float64))
+        else:  # a draw per target, by its weights
+            with np.errstate(divide="ignore"):
+                logits = jnp.asarray(np.log(self.weights).T)  # (n_targets, n_draws)
+            idx = jax.random.categorical(key_draw, logits, shape=(*shape, self.n_targets))
+            columns = jnp.arange(self.n_targets)
+            loc = jnp.asarray(self.loc)[idx, columns]
+            scale = jnp.asarray(self.scale)[idx, columns]
+        log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)
+        return np.exp(np.asarray(log_y, np.float64))

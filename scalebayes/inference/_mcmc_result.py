@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._x64 import x64
+from .._precision import float64
 from ._bayes_base import BayesModel, CurveData
 from ._mcmc_predictive import MCMCPredictive, _target_blocks
 from ._nuts import _bucket_points
@@ -83,24 +83,25 @@ class MCMCResult:
             )
         )
 
+    @float64
     def params(self) -> dict[str, np.ndarray]:
         """The family's natural parameters (raw x units), ``(n_curves, n_chains, n_draws)``.
 
         For BNSL the break parameters ``c_i, d_i, f_i`` run over the model's break slots; a
         switched-off slot reports ``c_i = 0`` (no break).
         """
-        with x64():
-            data = jax.tree.map(lambda a: jnp.asarray(a)[:, None, None], self.data)
-            z = {k: jnp.asarray(v) for k, v in self.samples.items()}
-            out = self.model.natural(z, data)
+        data = jax.tree.map(lambda a: jnp.asarray(a)[:, None, None], self.data)
+        z = {k: jnp.asarray(v) for k, v in self.samples.items()}
+        out = self.model.natural(z, data)
         return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
+    @float64
     def noise_scale(self) -> np.ndarray:
         """The (stationary) noise sd on log y, ``(n_curves, n_chains, n_draws)``."""
-        with x64():
-            z = {k: jnp.asarray(v) for k, v in self.samples.items()}
-            return np.asarray(self.model.noise_scale(z), np.float64)
+        z = {k: jnp.asarray(v) for k, v in self.samples.items()}
+        return np.asarray(self.model.noise_scale(z), np.float64)
 
+    @float64
     def posterior_predictive(self, key) -> np.ndarray:
         """Replicated y at the context points: one noise draw per posterior draw.
 
@@ -115,9 +116,8 @@ class MCMCResult:
         out = np.full((self.n_curves, self.n_chains, self.n_draws, n_points), np.nan)
         for i in range(self.n_curves):
             z = {k: v[i].reshape(-1, *v.shape[3:]) for k, v in self.samples.items()}
-            with x64():
-                keys = jax.random.split(jax.random.fold_in(key, i), self.n_chains * self.n_draws)
-                log_y = _replicate_draws(self.model, keys, _as_f64(z), _as_f64(self.curve_data(i)))
+            keys = jax.random.split(jax.random.fold_in(key, i), self.n_chains * self.n_draws)
+            log_y = _replicate_draws(self.model, keys, _as_f64(z), _as_f64(self.curve_data(i)))
             y = np.exp(np.asarray(log_y, np.float64))[:, : self.x[i].size]
             out[i, :, :, : y.shape[1]] = y.reshape(self.n_chains, self.n_draws, -1)
         return out
@@ -175,6 +175,7 @@ def _replicate_draws(model: BayesModel, keys, z, data: CurveData):
     return jax.vmap(lambda k, zd: model.replicate(k, zd, data))(keys, z)
 
 
+@float64
 def moments_at(model: BayesModel, z, data: CurveData, x: np.ndarray):
     """Predictive location and scale of log y at ``x`` for every draw of one curve.
 
@@ -190,9 +191,8 @@ def moments_at(model: BayesModel, z, data: CurveData, x: np.ndarray):
     """
     x = np.asarray(x, np.float64).ravel()
     v = (np.log(x) - float(data.u0)) / float(data.s)
-    with x64():
-        z, data = _as_f64(z), _as_f64(data)
-        blocks = [_moments_draws(model, z, data, jnp.asarray(b)) for b in _target_blocks(v)]
-        loc = np.concatenate([np.asarray(b[0], np.float64) for b in blocks], axis=1)
-        scale = np.concatenate([np.asarray(b[1], np.float64) for b in blocks], axis=1)
+    z, data = _as_f64(z), _as_f64(data)
+    blocks = [_moments_draws(model, z, data, jnp.asarray(b)) for b in _target_blocks(v)]
+    loc = np.concatenate([np.asarray(b[0], np.float64) for b in blocks], axis=1)
+    scale = np.concatenate([np.asarray(b[1], np.float64) for b in blocks], axis=1)
     return loc[:, : x.size], scale[:, : x.size]

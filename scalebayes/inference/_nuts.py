@@ -125,6 +125,66 @@ def _mode_and_laplace(pot, z0, prior_sd):
     return z, cov
 
 
+# -- one NUTS chain: the package's one MCMC driver --------------------------------------------
+def nuts_chain(
+    potential_gen,
+    key,
+    start,
+    inverse_mass,
+    model_args: tuple = (),
+    *,
+    num_warmup: int,
+    num_samples: int,
+    max_tree_depth: int | tuple[int, int],
+    target_accept_prob: float,
+    dense_mass: bool,
+):
+    """One NUTS chain (NumPyro's functional ``hmc`` kernel): warm-up, then ``num_samples`` draws.
+
+    Pure JAX: ``vmap`` it over chains (and curves) and call it under ``jit``. Both samplers of
+    the package run through it: [`sample_posterior`][scalebayes.inference.sample_posterior]
+    (every curve of a dataset) and [`sample_model`][scalebayes.inference.sample_model] (one
+    NumPyro model, e.g. a compute-optimal joint law).
+
+    Args:
+        potential_gen: ``potential_gen(*model_args)`` is the potential (negative log density
+            of the unconstrained latents, a pytree like ``start``).
+        key: the chain's PRNG key.
+        start: the chain's initial unconstrained latents.
+        inverse_mass: initial inverse mass matrix (``None``: identity), adapted in warm-up.
+        model_args: arguments of ``potential_gen`` (batched data under ``vmap``).
+        num_warmup, num_samples, max_tree_depth, target_accept_prob, dense_mass: NUTS.
+
+    Returns:
+        ``(draws, stats, step_size)``: the latents with a leading draw axis; ``(diverging,
+        num_steps, accept_prob, energy, potential_energy)`` per draw; the adapted step size.
+    """
+    from numpyro.infer.hmc import hmc
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
+    state = init_kernel(
+        start,
+        num_warmup,
+        inverse_mass_matrix=inverse_mass,
+        dense_mass=dense_mass,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=max_tree_depth,
+        model_args=model_args,
+        rng_key=key,
+    )
+
+    # One scan over warm-up and sampling (the kernel stops adapting after ``num_warmup``
+    # steps by itself): the NUTS step is traced and batched once, not twice.
+    def step(s, _):
+        s = sample_kernel(s, model_args=model_args)
+        stats = (s.diverging, s.num_steps, s.accept_prob, s.energy, s.potential_energy)
+        return s, (s.z, stats)
+
+    state, (zs, stats) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
+    zs, stats = jax.tree.map(lambda a: a[num_warmup:], (zs, stats))
+    return zs, stats, state.adapt_state.step_size
+
+
 @functools.partial(
     jax.jit,
     static_argnames=(
@@ -157,12 +217,9 @@ def _sample_chunk(
 
     Leading axis of every argument: the chunk's curves.
     """
-    from numpyro.infer.hmc import hmc
 
     def potential_gen(d):
         return functools.partial(_potential, model, d)
-
-    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
 
     def one_curve(args):
         key, z0, lo, hi, d = args
@@ -179,29 +236,6 @@ def _sample_chunk(
         inverse_mass = cov if dense_mass else jnp.diag(cov)
         return jax.random.split(key_chains, num_chains), starts, inverse_mass, mode
 
-    def one_chain(chain_key, start, inverse_mass, d):
-        state = init_kernel(
-            start,
-            num_warmup,
-            inverse_mass_matrix=inverse_mass,
-            dense_mass=dense_mass,
-            target_accept_prob=target_accept_prob,
-            max_tree_depth=max_tree_depth,
-            model_args=(d,),
-            rng_key=chain_key,
-        )
-
-        # One scan over warm-up and sampling (the kernel stops adapting after ``num_warmup``
-        # steps by itself): the NUTS step is traced and batched once, not twice.
-        def step(s, _):
-            s = sample_kernel(s, model_args=(d,))
-            stats = (s.diverging, s.num_steps, s.accept_prob, s.energy, s.potential_energy)
-            return s, (s.z, stats)
-
-        state, (zs, stats) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
-        zs, stats = jax.tree.map(lambda a: a[num_warmup:], (zs, stats))
-        return zs, stats, state.adapt_state.step_size
-
     chain_keys, starts, inverse_mass, modes = jax.vmap(one_curve)(
         (keys, z_start, box_lo, box_hi, data)
     )
@@ -215,7 +249,16 @@ def _sample_chunk(
     def per_chain(a):
         return jnp.repeat(a, num_chains, axis=0)
 
-    zs, stats, step_size = jax.vmap(one_chain)(
+    chain = functools.partial(
+        nuts_chain,
+        potential_gen,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        max_tree_depth=max_tree_depth,
+        target_accept_prob=target_accept_prob,
+        dense_mass=dense_mass,
+    )
+    zs, stats, step_size = jax.vmap(lambda k, z, m, d: chain(k, z, m, (d,)))(
         flat(chain_keys),
         flat(starts),
         per_chain(inverse_mass),

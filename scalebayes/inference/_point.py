@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._x64 import x64
+from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
 from ._parametrise import Parametrisation, Stats, get_parametrisation
@@ -237,6 +237,7 @@ def _stats_row(st: Stats, i: int) -> dict[str, float]:
     return {name: float(np.asarray(val)[i]) for name, val in st._asdict().items()}
 
 
+@float64
 def fit_curves(
     family: str,
     xs: Sequence[np.ndarray],
@@ -304,11 +305,10 @@ def fit_curves(
     names = None if names is None else [str(n) for n in names]
     # Internal groups (BNSL's break choice, retries) are padded to the whole call's shape.
     pad = (len(xs), max(max(x.size for x in xs), 0 if pad_to is None else int(pad_to)))
-    with x64():
-        if family == "bnsl" and n_breaks is None:
-            return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names, pad)
-        k = 1 if n_breaks is None else n_breaks
-        return _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, pad)
+    if family == "bnsl" and n_breaks is None:
+        return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names, pad)
+    k = 1 if n_breaks is None else n_breaks
+    return _fit_checked(family, k, xs, ys, n_iter, ridge, labels, names, pad)
 
 
 def _to_fit(par, family, theta, loss, st, x, y, k) -> PointFit:
@@ -480,6 +480,7 @@ def _predict_batch(family: str, n_breaks: int | None, params: dict, x):
     return jax.vmap(lambda p, xi: fam(xi, p))(params, x)
 
 
+@float64
 def _predict_raw(
     fits: Sequence[PointFit], xs: Sequence[np.ndarray], pad=(1, 0)
 ) -> list[np.ndarray]:
@@ -491,22 +492,21 @@ def _predict_raw(
     groups: dict[tuple[str, int | None], list[int]] = {}
     for i, fit in enumerate(fits):
         groups.setdefault((fit.family, fit.n_breaks), []).append(i)
-    with x64():
-        for (family, n_breaks), idx in groups.items():
-            names = get_family(family, n_breaks=n_breaks).param_names
-            n_fits = _bucket(max(len(idx), pad[0]), minimum=1)
-            n_x = _bucket(max(max(xs[i].size for i in idx), pad[1]))
-            rows = [idx[j] if j < len(idx) else idx[0] for j in range(n_fits)]
-            params = {
-                name: jnp.asarray(np.array([fits[i].params[name] for i in rows], np.float64))
-                for name in names
-            }
-            x = np.ones((n_fits, n_x))
-            for j, i in enumerate(rows):
-                x[j, : xs[i].size] = xs[i]
-            y = np.asarray(_predict_batch(family, n_breaks, params, jnp.asarray(x)), np.float64)
-            for j, i in enumerate(idx):
-                out[i] = y[j, : xs[i].size]
+    for (family, n_breaks), idx in groups.items():
+        names = get_family(family, n_breaks=n_breaks).param_names
+        n_fits = _bucket(max(len(idx), pad[0]), minimum=1)
+        n_x = _bucket(max(max(xs[i].size for i in idx), pad[1]))
+        rows = [idx[j] if j < len(idx) else idx[0] for j in range(n_fits)]
+        params = {
+            name: jnp.asarray(np.array([fits[i].params[name] for i in rows], np.float64))
+            for name in names
+        }
+        x = np.ones((n_fits, n_x))
+        for j, i in enumerate(rows):
+            x[j, : xs[i].size] = xs[i]
+        y = np.asarray(_predict_batch(family, n_breaks, params, jnp.asarray(x)), np.float64)
+        for j, i in enumerate(idx):
+            out[i] = y[j, : xs[i].size]
     return out
 
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._x64 import x64
+from .._precision import float64
 from ._data import Dataset
 from ._finite import ensemble_losses, init_ensemble, train_ensemble
 from ._fits import Plateau, PowerLawFit, find_plateau, fit_power_law
@@ -120,6 +120,7 @@ def _sub(k: Kernels, rows, cols) -> Kernels:
     return Kernels(nngp=k.nngp[rows][:, cols], ntk=k.ntk[rows][:, cols])
 
 
+@float64
 def infinite_width_study(
     config: MLPConfig,
     pool: Dataset,
@@ -158,34 +159,33 @@ def infinite_width_study(
     start = time.perf_counter()
     n_pool = int(sizes[-1]) if n_draws == 1 else len(pool)
     rng = np.random.default_rng(seed)
-    with x64():
-        x_pool = jnp.asarray(pool.x[:n_pool], jnp.float64)
-        x_test = jnp.asarray(test.x, jnp.float64)
-        pool_pool = mlp_kernels(config, x_pool)
-        test_pool = mlp_kernels(config, x_test, x_pool)
-        test_nngp = mlp_kernels(config, x_test).nngp
-        y_test = jnp.asarray(test.y, jnp.float64)
-        rows = []
-        for n in sizes:
-            draws = (
-                [np.arange(n)]
-                if n_draws == 1
-                else [np.sort(rng.choice(len(pool), n, replace=False)) for _ in range(n_draws)]
+    x_pool = jnp.asarray(pool.x[:n_pool], jnp.float64)
+    x_test = jnp.asarray(test.x, jnp.float64)
+    pool_pool = mlp_kernels(config, x_pool)
+    test_pool = mlp_kernels(config, x_test, x_pool)
+    test_nngp = mlp_kernels(config, x_test).nngp
+    y_test = jnp.asarray(test.y, jnp.float64)
+    rows = []
+    for n in sizes:
+        draws = (
+            [np.arange(n)]
+            if n_draws == 1
+            else [np.sort(rng.choice(len(pool), n, replace=False)) for _ in range(n_draws)]
+        )
+        stats = []
+        for idx in draws:
+            pred = ensemble_from_kernels(
+                _sub(pool_pool, idx, idx),
+                _sub(test_pool, slice(None), idx),
+                test_nngp,
+                pool.y[idx],
+                t=t,
+                learning_rate=learning_rate,
+                diag_reg=diag_reg,
             )
-            stats = []
-            for idx in draws:
-                pred = ensemble_from_kernels(
-                    _sub(pool_pool, idx, idx),
-                    _sub(test_pool, slice(None), idx),
-                    test_nngp,
-                    pool.y[idx],
-                    t=t,
-                    learning_rate=learning_rate,
-                    diag_reg=diag_reg,
-                )
-                s = loss_statistics(pred, y_test)
-                stats.append((float(s.mu), float(s.sigma)))
-            rows.append(np.array(stats))
+            s = loss_statistics(pred, y_test)
+            stats.append((float(s.mu), float(s.sigma)))
+        rows.append(np.array(stats))
     mu = np.array([r[:, 0].mean() for r in rows])
     within = np.array([np.mean(r[:, 1] ** 2) for r in rows])
     between = np.array([r[:, 0].var(ddof=1) if len(r) > 1 else 0.0 for r in rows])

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 from scalebayes.compute import (
     TwoLayerBound,
     allocation_exponent,
@@ -46,7 +46,7 @@ def logp_bound(p, t, ab):
 @pytest.mark.parametrize("a, b", [(1.0, 2.0), (0.3, 50.0), (7.0, 0.1)])
 def test_linear_bound_optimum_is_cube_root(a, b):
     compute = np.geomspace(1e6, 1e22, 9)
-    with x64():
+    with precision("float64"):
         out = optimal_allocation(linear_bound, compute, (a, b))
     expected = (b * compute / (2 * a)) ** (1 / 3)
     # the optimum comes from an iterative solve: its location is promised to ~1e-7 relative
@@ -58,7 +58,7 @@ def test_linear_bound_optimum_is_cube_root(a, b):
 
 def test_linear_bound_exponent_and_derivatives():
     a, b, c = 1.5, 4.0, 1e15
-    with x64():
+    with precision("float64"):
         fit = allocation_exponent(linear_bound, np.geomspace(1e8, 1e20, 7), (a, b))
         dp_dc = jax.grad(lambda c: optimal_allocation(linear_bound, c, (a, b)).n_params)(c)
         dp_dab = jax.grad(lambda ab: optimal_allocation(linear_bound, c, ab).n_params)((a, b))
@@ -91,7 +91,7 @@ def test_bounds_with_log_factors(bound, compute_of_p, local_of_p):
     a, b = 0.5, 3.0
     p_true = np.geomspace(1e2, 1e9, 8)
     compute = compute_of_p(p_true, a, b)
-    with x64():
+    with precision("float64"):
         out = optimal_allocation(bound, compute, (a, b))
         fit = allocation_exponent(bound, compute, (a, b))
     np.testing.assert_allclose(out.n_params, p_true, rtol=1e-9)
@@ -101,14 +101,14 @@ def test_bounds_with_log_factors(bound, compute_of_p, local_of_p):
 def test_log_information_bound_approaches_one_half():
     # A bound whose information term grows like log p gives the paper's sqrt(C) scaling
     # up to log factors; the local exponent tends to 1/2 from below.
-    with x64():
+    with precision("float64"):
         fit = allocation_exponent(logp_bound, np.geomspace(1e30, 1e40, 5), (1.0, 1.0))
     assert 0.48 < fit.local[0] < fit.local[-1] < 0.5
 
 
 def test_chinchilla_closed_form_matches_check_values_and_solver():
     compute = 5.76e23
-    with x64():
+    with precision("float64"):
         bes = chinchilla_allocation(1.8169, 482.01, 2085.43, 0.3478, 0.3658, compute)
         hof = chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, compute)
 
@@ -156,7 +156,7 @@ def test_solver_compiles_once_for_new_budgets():
 
 def test_edge_of_bracket_and_invalid_budget():
     # f = 1/p decreases without bound in p: the optimum is the largest p, T = min_tokens
-    with x64():
+    with precision("float64"):
         out = optimal_allocation(lambda p, t, _: 1.0 / p, 1e6, min_tokens=10.0)
         slope = jax.grad(lambda c: jnp.log(optimal_allocation(lambda p, t, _: 1 / p, c).n_params))
         too_small = optimal_allocation(linear_bound, 0.5, (1.0, 1.0))
@@ -189,12 +189,12 @@ def test_two_layer_terms_match_their_formulas():
 def test_two_layer_optimal_precision_minimises_the_bound(p, t):
     d, k = 16, 3
     free = TwoLayerBound(d, k)
-    with x64():
+    with precision("float64"):
         value = float(free(p, t))
         eps = float(free.precision(p, t))
 
     def at(log_eps):
-        with x64():
+        with precision("float64"):
             return float(TwoLayerBound(d, k, eps=math.exp(log_eps))(p, t))
 
     res = optimize.minimize_scalar(
@@ -210,10 +210,10 @@ def test_two_layer_bound_implies_cube_root_not_square_root():
     p, t = np.geomspace(10.0, 1e6, 5), np.geomspace(1e3, 1e12, 5)
     for d, k in ((4, 2), (64, 10)):
         bound = TwoLayerBound(d, k)
-        with x64():
+        with precision("float64"):
             np.testing.assert_allclose(bound(7 * p, 49 * t), bound(p, t) / 7, rtol=1e-12)
     bound = TwoLayerBound(8, 2)
-    with x64():
+    with precision("float64"):
         fit = allocation_exponent(lambda p, t, _: bound(p, t), np.geomspace(1e6, 1e20, 6))
     assert fit.exponent == pytest.approx(1 / 3, abs=1e-8)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 from scalebayes.compute import Huber, huber_log_normaliser, huber_loss
 
 DELTAS = (1e-3, 0.1, 1.345, 5.0)
@@ -38,7 +38,7 @@ def integral(f, lo, hi, breaks):
 @pytest.mark.parametrize("loc, scale", [(0.0, 1.0), (0.7, 0.02), (-3.0, 4.0)])
 def test_density_integrates_to_one(delta, loc, scale):
     dist = Huber(loc, scale, delta)
-    with x64():
+    with precision("float64"):
 
         def pdf(x):
             return math.exp(float(dist.log_prob(jnp.float64(x))))
@@ -59,7 +59,7 @@ def test_normaliser_and_log_prob_match_the_written_out_density(delta):
     assert huber_log_normaliser(delta) == pytest.approx(math.log(z_ref), abs=1e-10)
     x = np.array([-50.0, -1.0, -delta / 2, 0.0, delta / 3, 2.5, 400.0])
     loc, scale = 0.25, 1.7
-    with x64():
+    with precision("float64"):
         got = np.asarray(Huber(loc, scale, delta).log_prob(jnp.asarray(x)))
     want = [-rho((v - loc) / scale, delta) - math.log(scale) - math.log(z_ref) for v in x]
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
@@ -74,7 +74,7 @@ def test_cdf_and_variance_match_quad(delta):
         return math.exp(-rho((x - 0.3) / 2.0, delta)) / (2.0 * norm)
 
     kinks = [0.3 - 2 * delta, 0.3, 0.3 + 2 * delta]
-    with x64():
+    with precision("float64"):
         for x in (-40.0, 0.3 - 2 * delta, 0.3 - delta, 0.3, 0.3 + 1.5 * delta, 7.0):
             want = (
                 0.5 - integral(pdf, x, 0.3, kinks)
@@ -91,7 +91,7 @@ def test_cdf_and_variance_match_quad(delta):
 @pytest.mark.parametrize("delta", (1e-3, 0.5, 3.0))
 def test_samples_follow_the_cdf(seed, delta):
     dist = Huber(1.0, 0.5, delta)
-    with x64():
+    with precision("float64"):
         x = np.asarray(dist.sample(jax.random.key(seed), (20_000,)))
         cdf = lambda v: np.asarray(dist.cdf(jnp.asarray(v)))  # noqa: E731
         p_value = stats.kstest(x, cdf).pvalue
@@ -114,7 +114,7 @@ def test_huber_loss_and_batching():
 
 
 def test_large_delta_is_gaussian():
-    with x64():
+    with precision("float64"):
         x = jnp.linspace(-3.0, 3.0, 13)
         got = Huber(0.0, 1.0, 40.0).log_prob(x)
         np.testing.assert_allclose(got, stats.norm.logpdf(np.asarray(x)), rtol=1e-12)

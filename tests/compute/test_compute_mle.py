@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 from scalebayes.compute import (
     chinchilla_runs,
     fit_joint_law_mle,
@@ -32,14 +32,14 @@ def log_law(theta, log_n, log_d):
 
 def synthetic(seed):
     rng = np.random.default_rng(seed)
-    with x64():
+    with precision("float64"):
         clean = np.asarray(log_law(jnp.asarray(TRUTH), np.log(DESIGN.N), np.log(DESIGN.D)))
     loss = np.exp(clean + rng.laplace(0.0, NOISE, clean.shape))
     return validate_runs(DESIGN.N, DESIGN.D, loss, source=f"synthetic seed {seed}")
 
 
 def asymptotic_sd():
-    with x64():
+    with precision("float64"):
         jac = jax.jacfwd(log_law)(jnp.asarray(TRUTH), np.log(DESIGN.N), np.log(DESIGN.D))
         cov = NOISE**2 * np.linalg.inv(np.asarray(jac.T @ jac))
     return np.sqrt(np.diag(cov))
@@ -65,13 +65,13 @@ def test_objective_is_the_sum_of_huber_terms():
     )
     r = np.abs(pred - np.log(runs.loss))
     want = np.sum(np.where(r <= 1e-3, 0.5 * r**2, 1e-3 * (r - 0.5e-3)))
-    with x64():
+    with precision("float64"):
         got = huber_objective(
             jnp.asarray(theta), *(jnp.log(jnp.asarray(v)) for v in (runs.N, runs.D, runs.loss))
         )
     assert float(got) == pytest.approx(want, rel=1e-12)
     # summed, not averaged: doubling every run doubles the objective
-    with x64():
+    with precision("float64"):
         doubled = huber_objective(
             jnp.asarray(theta),
             *(jnp.log(jnp.asarray(np.tile(v, 2))) for v in (runs.N, runs.D, runs.loss)),

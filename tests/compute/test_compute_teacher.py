@@ -20,10 +20,10 @@ from scalebayes.compute import (
     TeacherConfig,
     chinchilla_law,
     compare_exponents,
-    diagnose,
     run_teacher_experiment,
 )
 from scalebayes.compute._teacher import _excess, _student_init, _student_logits
+from scalebayes.inference import diagnose
 
 TINY = TeacherConfig(
     input_dim=4,

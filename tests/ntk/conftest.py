@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 
 
 @pytest.fixture
 def float64():
     """Run the test body in double precision (the infinite-width code's precision)."""
-    with x64():
+    with precision("float64"):
         yield
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scalebayes._x64 import x64
+from scalebayes import precision
 from scalebayes.cli import main
 from scalebayes.ntk import (
     Dataset,
@@ -34,7 +34,7 @@ def test_study_matches_the_direct_computation(split):
     pool, test = split
     config = MLPConfig(depth=2)
     curve = infinite_width_study(config, pool, test, [16, 64])
-    with x64():
+    with precision("float64"):
         for i, n in enumerate((16, 64)):
             pred = infinite_ensemble(config, pool.x[:n], pool.y[:n], test.x, diag_reg=1e-10)
             s = loss_statistics(pred, test.y)
@@ -53,7 +53,7 @@ def test_redrawn_training_sets_add_variance_by_the_law_of_total_variance(split):
     # by hand: mean over draws of mu, and E[sigma^2] + Var[mu]
     rng = np.random.default_rng(1)
     stats = []
-    with x64():
+    with precision("float64"):
         for _ in range(6):
             idx = np.sort(rng.choice(len(pool), 16, replace=False))
             pred = infinite_ensemble(config, pool.x[idx], pool.y[idx], test.x, diag_reg=1e-10)
