@@ -31,8 +31,8 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="rank candidate next runs by what they tell about a target run, per cost",
         description=(
             "Read one curve from a CSV file (columns x, y and optionally curve), and rank "
-            "the --candidates by the expected narrowing of the PFN's 90%% interval at "
-            "--target per unit cost (see scalebayes.design.suggest_next)."
+            "the --candidates by the expected narrowing of the 90%% interval at --target per "
+            "unit cost, fantasised by the PFN or by MCMC (see scalebayes.design.suggest_next)."
         ),
     )
     parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
@@ -50,6 +50,14 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="cost of a run: proportional to x (default), equal, or a CSV with columns x, cost",
     )
     parser.add_argument("--curve", default=None, help="the curve to use if FILE holds several")
+    parser.add_argument(
+        "--method",
+        choices=("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl"),
+        default="pfn",
+        help="model that fantasises the outcomes: the PFN (default, one forward pass) or NUTS "
+        "on a Bayesian family (tens of seconds on a CPU; candidates may lie inside the runs)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
     parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
     parser.add_argument(
         "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (>= 4)"
@@ -87,6 +95,12 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
     return [table[c] for c in candidates]
 
 
+def _key(seed: int):
+    import jax
+
+    return jax.random.key(seed)
+
+
 def run_suggest(args: argparse.Namespace) -> int:
     """Run ``suggest``."""
     from ..data import read_curves_csv
@@ -119,10 +133,12 @@ def run_suggest(args: argparse.Namespace) -> int:
         model=args.model,
         n_fantasies=args.fantasies,
         level=args.level,
+        method=args.method,
+        key=None if args.method == "pfn" else _key(args.seed),
     )
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
     print(result.table())
-    print(f"\nnext run: x = {result.best.x:.4g}")
+    print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {result.method})")
     if args.plot is not None:
         from ..pfn import PFN, plot_fan
 

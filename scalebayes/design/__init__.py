@@ -2,13 +2,14 @@
 
 [`suggest_next`][scalebayes.design.suggest_next] ranks candidate runs by the expected
 narrowing of the predictive interval of the run you care about, per unit cost, with the
-shipped PFN (one batched forward pass over every candidate and fantasised outcome);
+shipped PFN (one batched forward pass over every candidate and fantasised outcome) or with
+MCMC draws of a Bayesian family reweighted by each fantasised outcome;
 ``scalebayes suggest`` is its command line.
 
 This package sits beside ``scalebayes.studies``, above the library packages it uses
-(``pfn``, ``evaluate``).
+(``pfn``, ``inference``, ``evaluate``).
 """
 
-from ._suggest import Suggestion, SuggestResult, suggest_next
+from ._suggest import SUGGEST_METHODS, Suggestion, SuggestResult, suggest_next
 
-__all__ = ["SuggestResult", "Suggestion", "suggest_next"]
+__all__ = ["SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]

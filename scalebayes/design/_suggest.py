@@ -1,10 +1,20 @@
 """Which run next: the expected narrowing of the target's interval per unit cost of a run.
 
-For each candidate x the PFN's predictive at that x is cut into ``n_fantasies`` equal-mass
-slices; the midpoint quantile of each slice is a *fantasised* outcome. Each fantasy is added
-to the context and the target is predicted again. All candidates and fantasies go through the
-network in one batched call, with one x mapping (context to target) and one y scale, so every
-prediction is comparable with the current one.
+For each candidate x the current predictive at that x is cut into ``n_fantasies`` equal-mass
+slices; the midpoint quantile of each slice is a *fantasised* outcome, and the target is
+predicted again as if it had been observed:
+
+- **PFN** (``method="pfn"``): each fantasy is added to the context and the network predicts
+  the target again. All candidates and fantasies go through the network in one batched call,
+  with one x mapping (context to target) and one y scale, so every prediction is comparable
+  with the current one.
+- **MCMC** (``method="mcmc-m4"``, ``"mcmc-bnsl"``, ``"mcmc-m3"``): the posterior draws are
+  sampled once; a fantasy reweights them by its likelihood under each draw (importance
+  weights, exact Bayes for the fantasised observation given the draws) and the target's
+  predictive becomes the reweighted mixture. The candidate's and the target's noise are taken
+  as independent given a draw (for the default Ornstein-Uhlenbeck noise, which correlates
+  residuals at nearby x, this leaves out what a candidate next to the target says about the
+  target's residual, so the gain is a slight underestimate there).
 
 The value of a candidate is the expected reduction of the width of the target's central
 ``level`` interval (90% by default), in units of the current median:
@@ -31,7 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import ArrayLike
 
-__all__ = ["SuggestResult", "Suggestion", "suggest_next"]
+__all__ = ["SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
+
+SUGGEST_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
+"""The models ``suggest_next`` can fantasise with."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class SuggestResult:
         lower_now, upper_now: the current interval at the target.
         suggestions: the candidates, best first.
         n_fantasies: fantasised outcomes per candidate.
+        method: the model that fantasised (``"pfn"`` or ``"mcmc-<family>"``).
     """
 
     target_x: float
@@ -78,6 +92,7 @@ class SuggestResult:
     upper_now: float
     suggestions: tuple[Suggestion, ...]
     n_fantasies: int
+    method: str = "pfn"
 
     @property
     def width_now(self) -> float:
@@ -154,6 +169,8 @@ def suggest_next(
     model: str | os.PathLike | None = None,
     n_fantasies: int = 16,
     level: float = 0.9,
+    method: str = "pfn",
+    key=None,
 ) -> SuggestResult:
     """Rank candidate runs by how much they are expected to tell about ``y(target_x)``.
 
@@ -164,13 +181,21 @@ def suggest_next(
         x_context: x of the runs so far, 1-D, at least 2 points, > 0.
         y_context: their y (loss, error), >= 0.
         candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``;
-            beyond the largest context x unless the model was trained for interpolation.
+            with the PFN, beyond the largest context x unless the model was trained for
+            interpolation (MCMC conditions on any x).
         target_x: the run you care about (e.g. 10-300x beyond the largest run).
         cost: per-candidate cost: ``None`` (proportional to x, as compute is for a fixed
             recipe), an array with one value per candidate, or a function of x.
-        model: PFN checkpoint directory or shipped name; ``None`` for the default model.
+        model: PFN checkpoint directory or shipped name; ``None`` for the default model
+            (``method="pfn"`` only).
         n_fantasies: fantasised outcomes per candidate (equal-mass quantiles, >= 4).
         level: the central interval whose width is reduced, in (0, 1).
+        method: ``"pfn"`` (default: one batched forward pass) or ``"mcmc-m4"``,
+            ``"mcmc-bnsl"``, ``"mcmc-m3"`` (NUTS on the context with
+            [`sample_posterior`][scalebayes.inference.sample_posterior]'s defaults, then
+            importance weights; needs y > 0 and at least 3 runs; the first call compiles the
+            sampler, tens of seconds on a CPU).
+        key: PRNG key of the MCMC run (default ``jax.random.key(0)``); unused by the PFN.
 
     Returns:
         A [`SuggestResult`][scalebayes.design.SuggestResult], best candidate first.
@@ -179,9 +204,12 @@ def suggest_next(
         ValueError: on bad input, with a message that says what to change.
     """
     from ..evaluate import check_level
-    from ..pfn import DEFAULT_MODEL, PFN
 
     level = check_level(level)
+    if method not in SUGGEST_METHODS:
+        raise ValueError(f"method must be one of {', '.join(SUGGEST_METHODS)}; got {method!r}")
+    if method != "pfn" and model is not None:
+        raise ValueError(f"model names a PFN checkpoint; method {method!r} does not use one")
     xc = _vector("x_context", x_context, 2)
     yc = _vector("y_context", y_context, 2)
     cand = _vector("candidates", candidates, 1)
@@ -207,51 +235,13 @@ def suggest_next(
     if isinstance(n_fantasies, bool) or not isinstance(n_fantasies, int) or n_fantasies < 4:
         raise ValueError(f"n_fantasies must be an integer >= 4; got {n_fantasies!r}")
     costs = _costs(cost, cand)
-
-    pfn = PFN.load(model)
-    if not pfn.interpolation and np.any(cand <= xc.max()):
-        raise ValueError(
-            f"candidates {cand[cand <= xc.max()].tolist()} lie inside the observed range "
-            f"(x <= {xc.max():.4g}); model {str(model or DEFAULT_MODEL)!r} was trained for "
-            "extrapolation only: "
-            "choose candidates beyond the largest run"
-        )
-
-    # One x mapping and one y scale for every call, so that all predictions are comparable.
-    x_range = (float(min(xc.min(), cand.min())), target_x)
-    y_scale = float(yc.max()) if yc.max() > 0 else 1.0
-    now = pfn.predict(xc, yc, np.append(cand, target_x), y_scale=y_scale, x_range=x_range)
-    lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
-    median_now = float(now.median()[-1])
-    if not median_now > 0:
-        raise ValueError(
-            f"the predicted median at target_x is {median_now:.3g}: the gain is measured "
-            "relative to it, so it must be > 0"
-        )
-
-    probs = (np.arange(n_fantasies) + 0.5) / n_fantasies
-    fantasies = now.icdf(probs)[:, :-1]  # (n_fantasies, n_candidates)
-    contexts_x, contexts_y = [], []
-    for i, c in enumerate(cand):
-        order = np.argsort(np.append(xc, c), kind="stable")
-        for k in range(n_fantasies):
-            contexts_x.append(np.append(xc, c)[order])
-            contexts_y.append(np.append(yc, fantasies[k, i])[order])
-    after = pfn.predict_many(
-        contexts_x,
-        contexts_y,
-        [np.array([target_x])] * len(contexts_x),
-        y_scale=y_scale,
-        x_range=x_range,
-    )
-    # Every fantasy's target in one call: the predictions share the bar and the y scale.
-    stacked = dataclasses.replace(
-        after[0],
-        x=np.full(len(after), target_x),
-        logits=np.concatenate([p.logits for p in after]),
-    )
-    lower, upper = stacked.interval(level)
-    widths = (upper - lower).reshape(cand.size, n_fantasies) / median_now
+    if method == "pfn":
+        now, widths = _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level)
+    else:
+        if np.any(yc <= 0):
+            raise ValueError(f"method {method!r} fits log y: every y_context must be > 0")
+        now, widths = _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level)
+    median_now, lower_now, upper_now = now
     width_now = (upper_now - lower_now) / median_now
     gains = width_now - widths.mean(axis=1)
     ses = widths.std(axis=1, ddof=1) / math.sqrt(n_fantasies)
@@ -276,4 +266,112 @@ def suggest_next(
         upper_now=upper_now,
         suggestions=tuple(scored),
         n_fantasies=n_fantasies,
+        method=method,
     )
+
+
+def _check_median(median_now: float) -> None:
+    if not median_now > 0:
+        raise ValueError(
+            f"the predicted median at target_x is {median_now:.3g}: the gain is measured "
+            "relative to it, so it must be > 0"
+        )
+
+
+def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
+    """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
+    from ..pfn import DEFAULT_MODEL, PFN
+
+    pfn = PFN.load(model)
+    if not pfn.interpolation and np.any(cand <= xc.max()):
+        raise ValueError(
+            f"candidates {cand[cand <= xc.max()].tolist()} lie inside the observed range "
+            f"(x <= {xc.max():.4g}); model {str(model or DEFAULT_MODEL)!r} was trained for "
+            "extrapolation only: choose candidates beyond the largest run, or use an MCMC "
+            "method (method='mcmc-m4')"
+        )
+
+    # One x mapping and one y scale for every call, so that all predictions are comparable.
+    x_range = (float(min(xc.min(), cand.min())), target_x)
+    y_scale = float(yc.max()) if yc.max() > 0 else 1.0
+    now = pfn.predict(xc, yc, np.append(cand, target_x), y_scale=y_scale, x_range=x_range)
+    lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
+    median_now = float(now.median()[-1])
+    _check_median(median_now)
+
+    probs = (np.arange(n_fantasies) + 0.5) / n_fantasies
+    fantasies = now.icdf(probs)[:, :-1]  # (n_fantasies, n_candidates)
+    contexts_x, contexts_y = [], []
+    for i, c in enumerate(cand):
+        order = np.argsort(np.append(xc, c), kind="stable")
+        for k in range(n_fantasies):
+            contexts_x.append(np.append(xc, c)[order])
+            contexts_y.append(np.append(yc, fantasies[k, i])[order])
+    after = pfn.predict_many(
+        contexts_x,
+        contexts_y,
+        [np.array([target_x])] * len(contexts_x),
+        y_scale=y_scale,
+        x_range=x_range,
+    )
+    # Every fantasy's target in one call: the predictions share the bar and the y scale.
+    stacked = dataclasses.replace(
+        after[0],
+        x=np.full(len(after), target_x),
+        logits=np.concatenate([p.logits for p in after]),
+    )
+    lower, upper = stacked.interval(level)
+    widths = (upper - lower).reshape(cand.size, n_fantasies) / median_now
+    return (median_now, lower_now, upper_now), widths
+
+
+def _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level):
+    """As ``_fantasise_pfn``, from NUTS draws reweighted by each fantasy's likelihood."""
+    import jax
+
+    from ..inference import sample_posterior
+
+    key = jax.random.key(0) if key is None else key
+    family = method.split("-", 1)[1]
+    result = sample_posterior(key, family, [xc], [yc], names=["context"])
+    now = result.predictive([np.append(cand, target_x)])[0]
+    return _fantasise_draws(now, n_fantasies, level)
+
+
+def _fantasise_draws(now, n_fantasies: int, level: float):
+    """Expected target interval widths after observing each candidate, from weighted draws.
+
+    Args:
+        now: an [`MCMCPredictive`][scalebayes.inference.MCMCPredictive] over the candidates
+            followed by the target (its last column).
+        n_fantasies: equal-mass fantasised outcomes per candidate.
+        level: the central interval.
+
+    Returns:
+        ``((median, lower, upper) of the target now, widths)``, where ``widths`` is
+        ``(n_candidates, n_fantasies)``: the target's interval width after each fantasy,
+        in units of the current median.
+    """
+    from ..inference import MCMCPredictive
+
+    n_cand = now.n_targets - 1
+    lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
+    median_now = float(now.median()[-1])
+    _check_median(median_now)
+    probs = (np.arange(n_fantasies) + 0.5) / n_fantasies
+    fantasies = now.icdf(probs)  # (n_fantasies, n_candidates + 1); the last column unused
+    loglik = now.draw_log_prob(fantasies)[..., :n_cand]  # (n_fantasies, n_draws, n_cand)
+    log_w = loglik - loglik.max(axis=1, keepdims=True)
+    weights = np.exp(log_w)  # normalised per column by MCMCPredictive
+    # columns ordered (candidate, fantasy)
+    weights = weights.transpose(1, 2, 0).reshape(now.n_draws, n_cand * n_fantasies)
+    after = MCMCPredictive(
+        loc=np.repeat(now.loc[:, -1:], n_cand * n_fantasies, axis=1),
+        scale=np.repeat(now.scale[:, -1:], n_cand * n_fantasies, axis=1),
+        noise=now.noise,
+        df=now.df,
+        weights=weights,
+    )
+    lower, upper = after.interval(level)
+    widths = (upper - lower).reshape(n_cand, n_fantasies) / median_now
+    return (median_now, lower_now, upper_now), widths

@@ -290,6 +290,24 @@ class MCMCPredictive(Predictive):
         return np.where(positive, lp, -np.inf)
 
     @float64
+    def draw_log_prob(self, y) -> np.ndarray:
+        """Log density of y under each posterior draw (density in log y): the likelihood of an
+        observation per draw, which importance-weights the draws (``weights``) after it.
+
+        Args:
+            y: values ``> 0``, shape ``(..., n_targets)``.
+
+        Returns:
+            ``(..., n_draws, n_targets)`` float64.
+        """
+        y = np.asarray(y, np.float64)
+        if y.shape[-1:] != (self.n_targets,) or not np.all(y > 0):
+            raise ValueError(f"y must be > 0 with a last axis of {self.n_targets}, got {y.shape}")
+        log_y = jnp.asarray(np.log(y))[..., None, :]
+        lp = _noise(self.noise, float(self.df), self.loc, self.scale).log_prob(log_y)
+        return np.asarray(lp, np.float64)
+
+    @float64
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y from the predictive: a posterior draw, then its noise.
 

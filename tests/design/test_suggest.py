@@ -64,6 +64,9 @@ def test_same_call_same_answer(equal_cost):
         (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
         (dict(y_context=Y[:-1]), "differ in length"),
         (dict(y_context=-Y), "must be >= 0"),
+        (dict(method="gp"), "method must be one of pfn, mcmc-m3, mcmc-m4, mcmc-bnsl"),
+        (dict(method="mcmc-m4", model="nslpfn-base"), "does not use one"),
+        (dict(method="mcmc-m4", y_context=np.append(Y[:-1], 0.0)), "must be > 0"),
     ],
 )
 def test_bad_input_says_what_to_change(kwargs, message):
@@ -105,9 +108,93 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
         (("--curve", "c"), ("a", "b"), "has no curve 'c'"),
         (("--cost", "nowhere.csv"), ("run",), "cannot read nowhere.csv"),
         (("--target", "-1"), ("run",), "--target"),
+        (("--method", "gp"), ("run",), "--method"),
+        (("--method", "mcmc-m4", "--model", "nslpfn-base"), ("run",), "does not use one"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, curves, message):
     assert main(_argv(_csv(tmp_path / "runs.csv", curves), *extra)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
+
+
+# -- MCMC: posterior draws reweighted by each fantasised outcome -------------------------------
+def _draw_predictive(seed, n_draws=600):
+    """Synthetic draws over (certain duplicate, informative, uninformative, target)."""
+    from scalebayes.inference import MCMCPredictive
+
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(0.0, 0.3, n_draws)  # what the draws disagree about: the target
+    loc = np.stack(
+        [
+            np.full(n_draws, -1.0),  # a noise-free duplicate of a run: every draw agrees
+            -0.5 + theta,  # a run that shares the target's unknown
+            -0.8 + rng.normal(0.0, 0.3, n_draws),  # a run whose outcome is unrelated
+            theta,  # the target
+        ],
+        axis=1,
+    )
+    scale = np.array([1e-9, 0.02, 0.02, 0.02])
+    return MCMCPredictive(loc=loc, scale=np.broadcast_to(scale, loc.shape))
+
+
+def test_mcmc_gain_is_zero_for_a_certain_outcome_and_ranks_the_informative_run():
+    from scalebayes.design._suggest import _fantasise_draws
+
+    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(0), 16, 0.9)
+    width_now = (upper - lower) / median
+    gains = width_now - widths.mean(axis=1)
+    # a certain outcome leaves every draw its weight: the target's interval is unchanged
+    np.testing.assert_allclose(widths[0], width_now, rtol=1e-9)
+    assert gains[1] > 0.5 * width_now  # it pins the target down
+    assert gains[1] > gains[2] + 0.1 * width_now
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mcmc_gain_is_not_negative_beyond_monte_carlo_error(seed):
+    from scalebayes.design._suggest import _fantasise_draws
+
+    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(seed), 16, 0.9)
+    gains = (upper - lower) / median - widths.mean(axis=1)
+    se = widths.std(axis=1, ddof=1) / 4.0
+    assert np.all(gains > -3 * se - 1e-12), (gains, se)
+
+
+def test_weighted_draws_are_one_distribution():
+    from scalebayes.inference import MCMCPredictive
+
+    rng = np.random.default_rng(1)
+    loc = rng.normal(0.0, 1.0, (300, 2))
+    weights = rng.uniform(0.0, 1.0, 300)
+    pred = MCMCPredictive(loc=loc, scale=np.full_like(loc, 0.1), weights=weights)
+    q = pred.icdf(np.array([0.1, 0.5, 0.9]))
+    # the weighted mixture's CDF at its quantiles, written out
+    from math import erf, sqrt
+
+    w = weights / weights.sum()
+    for j in range(2):
+        for p, value in zip([0.1, 0.5, 0.9], q[:, j], strict=True):
+            z = (np.log(value) - loc[:, j]) / 0.1
+            cdf = sum(wi * 0.5 * (1 + erf(zi / sqrt(2))) for wi, zi in zip(w, z, strict=True))
+            assert cdf == pytest.approx(p, abs=1e-8)
+    # zero weight removes a draw: the same as leaving it out
+    cut = MCMCPredictive(loc=loc, scale=np.full_like(loc, 0.1), weights=(weights > 0.5) * 1.0)
+    kept = MCMCPredictive(loc=loc[weights > 0.5], scale=np.full((np.sum(weights > 0.5), 2), 0.1))
+    np.testing.assert_allclose(cut.icdf(0.3), kept.icdf(0.3), rtol=1e-9)
+    np.testing.assert_allclose(cut.log_prob(np.ones(2)), kept.log_prob(np.ones(2)), rtol=1e-9)
+    with pytest.raises(ValueError, match="weights"):
+        MCMCPredictive(loc=loc, scale=np.full_like(loc, 0.1), weights=np.zeros(300))
+
+
+@pytest.mark.slow
+def test_mcmc_method_ranks_the_run_next_to_the_target_first():
+    """End to end with NUTS (M4) on the synthetic power law (compiles the sampler)."""
+    import jax
+
+    result = suggest_next(
+        X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0], method="mcmc-m4", key=jax.random.key(0)
+    )
+    assert result.method == "mcmc-m4"
+    assert result.best.x == max(CANDIDATES) and result.best.gain > 0
+    for s in result.suggestions:
+        assert s.gain > -3 * s.gain_se, s
