@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint format docs bench clean
+.PHONY: demo test test-all lint format docs bench figures clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
@@ -45,5 +45,12 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/point_fits.py
 
+# The measured pictures in docs/img (minutes on a CPU; both steps resume where they stopped):
+# the calibration study of every probabilistic method and the which-run-next benchmark.
+figures: $(STAMP)
+	$(BIN)/scalebayes study --methods pfn,m4,bnsl,mcmc-m4 --datasets ic,nlp,nano,dd --out figures_out/calibration
+	cp figures_out/calibration/calibration.png docs/img/calibration.png
+	$(BIN)/python benchmarks/active_learning.py --out figures_out/active_learning.csv --plot docs/img/active_learning.png
+
 clean:
-	rm -rf $(VENV) site demo_out .pytest_cache .ruff_cache
+	rm -rf $(VENV) site demo_out figures_out .pytest_cache .ruff_cache

@@ -116,6 +116,17 @@ def _csv_line(fields: Sequence[object]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def write_csv_atomically(
+    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
+    """Write a whole CSV file (header, then rows) atomically: all of it or, after a crash,
+    the file as it was. Values are written with ``str`` (``None`` as an empty cell)."""
+    data = _csv_line(list(header)) + b"".join(
+        _csv_line(["" if v is None else str(v) for v in row]) for row in rows
+    )
+    atomic_write_bytes(path, data)
+
+
 def _parse_line(line: bytes) -> list[str]:
     return next(csv.reader([line.decode("utf-8").rstrip("\r\n")]), [])
 

@@ -12,9 +12,16 @@
 - [`rmsle`][scalebayes.evaluate.rmsle], [`log_likelihood`][scalebayes.evaluate.log_likelihood]
   and [`msce`][scalebayes.evaluate.msce] score one curve, as do
   [`interval_coverage`][scalebayes.evaluate.interval_coverage] and
-  [`crps`][scalebayes.evaluate.crps];
+  [`crps`][scalebayes.evaluate.crps], and [`pit_histogram`][scalebayes.evaluate.pit_histogram]
+  bins the probability integral transform of the targets (a PIT histogram; summed over
+  curves, [`coverage_from_pit`][scalebayes.evaluate.coverage_from_pit] gives the reliability
+  diagram);
   [`score_curve`][scalebayes.evaluate.score_curve] applies all that fit a prediction and
   [`summarise`][scalebayes.evaluate.summarise] aggregates over the curves of a dataset.
+
+[`ScaledPredictive`][scalebayes.evaluate.ScaledPredictive] and
+[`conformal_scale`][scalebayes.evaluate.conformal_scale] recalibrate any predictive: one
+split-conformal scale on log y around the median, fitted on reference curves.
 
 Studies over many methods and datasets live one layer up, in ``scalebayes.studies``; MCMC
 diagnostics (ArviZ conversion, convergence checks) in ``scalebayes.inference``. This package
@@ -25,10 +32,13 @@ from ._metrics import (
     CRPS_QUANTILES,
     INTERVAL_SCORES,
     MSCE_LEVELS,
+    PIT_BINS,
+    coverage_from_pit,
     crps,
     interval_coverage,
     log_likelihood,
     msce,
+    pit_histogram,
     rmsle,
     score_curve,
     summarise,
@@ -41,21 +51,27 @@ from ._predictive import (
     check_level,
     check_probabilities,
 )
+from ._recalibrate import ScaledPredictive, conformal_scale
 
 __all__ = [
     "CRPS_QUANTILES",
     "INTERVAL_SCORES",
     "MSCE_LEVELS",
+    "PIT_BINS",
     "GaussianPredictive",
     "Predictive",
     "PredictiveDistribution",
     "SamplePredictive",
+    "ScaledPredictive",
     "check_level",
     "check_probabilities",
+    "conformal_scale",
+    "coverage_from_pit",
     "crps",
     "interval_coverage",
     "log_likelihood",
     "msce",
+    "pit_histogram",
     "rmsle",
     "score_curve",
     "summarise",

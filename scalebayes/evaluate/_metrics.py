@@ -24,8 +24,12 @@ INTERVAL_SCORES: tuple[str, ...] = (
     "width50",
     "width90",
     "crps",
+    "pit",
 )
 """The keys of [`score_curve`][scalebayes.evaluate.score_curve]'s result, in order."""
+PIT_BINS = 20
+"""Bins of [`pit_histogram`][scalebayes.evaluate.pit_histogram] (and of the study's ``pit``
+column): the predictive's quantiles at the levels ``k / 20``."""
 
 
 def _require_predictive(function: str, pred: object) -> PredictiveDistribution:
@@ -236,6 +240,68 @@ def crps(
     return float(np.mean(2.0 * total / n_quantiles))
 
 
+def pit_histogram(
+    pred: PredictiveDistribution, y: Float[ArrayLike, " n_targets"], n_bins: int = PIT_BINS
+) -> np.ndarray:
+    r"""Counts of the targets per bin of their probability integral transform ``F(y)``.
+
+    The bins are cut at the predictive's quantiles at the levels $k / K$, $k = 1 \dots K - 1$
+    ($K$ = ``n_bins``), read from its central intervals (``interval(1 - 2k/K)`` gives the
+    ``k/K`` and ``1 - k/K`` quantiles) and its median, so every method is binned by the same
+    rule: a target lands in bin $j$ if exactly $j$ of those quantiles lie below it. For a
+    calibrated predictive every bin expects ``n_targets / K``; summed over many curves the
+    counts are the PIT histogram, and the share of targets in the bins
+    ``j .. K - 1 - j`` is the empirical coverage of the central ``1 - 2j/K`` interval (the
+    reliability diagram).
+
+    Args:
+        pred: Predictive distribution over the ``n_targets`` targets.
+        y: Observed targets, shape ``(n_targets,)``; finite.
+        n_bins: $K$, an even number >= 2.
+
+    Returns:
+        ``(n_bins,)`` integer counts summing to ``n_targets``.
+
+    Raises:
+        TypeError: If ``pred`` is not a `PredictiveDistribution`.
+        ValueError: For a bad ``y`` or ``n_bins``, or intervals of the wrong shape.
+    """
+    pred = _require_predictive("pit_histogram", pred)
+    y = _as_finite_array("y", y, ndim=1)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2 or n_bins % 2:
+        raise ValueError(f"pit_histogram: n_bins must be an even integer >= 2, got {n_bins!r}")
+    below = (_check_output("pit_histogram", "median", pred.median(), y.shape) < y).astype(int)
+    for k in range(1, n_bins // 2):
+        lower, upper = pred.interval(1.0 - 2.0 * k / n_bins)
+        below += _check_output("pit_histogram", "interval", lower, y.shape) < y
+        below += _check_output("pit_histogram", "interval", upper, y.shape) < y
+    return np.bincount(below, minlength=n_bins).astype(np.int64)
+
+
+def coverage_from_pit(counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Nominal and empirical coverage of the central intervals a PIT histogram resolves.
+
+    Args:
+        counts: PIT counts from [`pit_histogram`][scalebayes.evaluate.pit_histogram] (summed
+            over curves as you like), ``(n_bins,)`` with ``n_bins`` even.
+
+    Returns:
+        ``(nominal, empirical)``: the levels ``1 - 2j / n_bins`` for ``j = n_bins/2 - 1 ..
+        0`` (increasing, ending at 1) and the share of the targets inside each.
+
+    Raises:
+        ValueError: For counts that are not a 1-D even-length array with a positive sum.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.size
+    if counts.ndim != 1 or n < 2 or n % 2 or not counts.sum() > 0:
+        raise ValueError("coverage_from_pit: counts must be 1-D, of even length, summing to > 0")
+    js = np.arange(n // 2 - 1, -1, -1)
+    nominal = 1.0 - 2.0 * js / n
+    empirical = np.array([counts[j : n - j].sum() for j in js]) / counts.sum()
+    return nominal, empirical
+
+
 class _AskedOnce:
     """A predictive that computes each central interval once (the metrics share levels)."""
 
@@ -273,11 +339,12 @@ def score_curve(
         y: Observed targets, shape ``(n_targets,)``; finite and strictly positive.
 
     Returns:
-        ``{"rmsle", "ll", "msce", "cov50", "cov90", "width50", "width90", "crps"}`` (see
-        `INTERVAL_SCORES`): the empirical coverage and mean width of the 50% and 90% central
-        intervals ([`interval_coverage`][scalebayes.evaluate.interval_coverage]) and the
-        [`crps`][scalebayes.evaluate.crps]; all but ``rmsle`` are ``None`` for a point
-        prediction.
+        ``{"rmsle", "ll", "msce", "cov50", "cov90", "width50", "width90", "crps", "pit"}``
+        (see `INTERVAL_SCORES`): the empirical coverage and mean width of the 50% and 90%
+        central intervals ([`interval_coverage`][scalebayes.evaluate.interval_coverage]),
+        the [`crps`][scalebayes.evaluate.crps] and the PIT counts
+        ([`pit_histogram`][scalebayes.evaluate.pit_histogram], a tuple of ints); all but
+        ``rmsle`` are ``None`` for a point prediction.
 
     Raises:
         TypeError: If ``prediction`` is neither an array of numbers nor a predictive
@@ -300,6 +367,7 @@ def score_curve(
             "width50": width50,
             "width90": width90,
             "crps": crps(prediction, y),
+            "pit": tuple(int(c) for c in pit_histogram(prediction, y)),
         }
     return {"rmsle": rmsle(prediction, y), **dict.fromkeys(INTERVAL_SCORES[1:], None)}
 

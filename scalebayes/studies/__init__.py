@@ -4,9 +4,10 @@
   ([`METHODS`][scalebayes.studies.METHODS], extended with
   [`register_method`][scalebayes.studies.register_method]) on bundled benchmarks and CSV
   files, writing tidy, resumable results (``per_curve.csv``, one fingerprinted row per
-  curve, and ``summary.md``); the point fits ``m1``-``m4``, ``bnsl``, the MCMC baselines
-  ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are built in (a constant
-  table made on first use, not a registry filled at import).
+  curve, ``summary.md`` and ``calibration.png``, the reliability diagrams and PIT
+  histograms of the probabilistic methods); the point fits ``m1``-``m4``, ``bnsl``, the
+  MCMC baselines ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are built
+  in (a constant table made on first use, not a registry filled at import).
 - [`run_demo`][scalebayes.studies.run_demo] extrapolates a bundled curve with the shipped PFN,
   M4 and BNSL, scores and plots it (``scalebayes demo``).
 
@@ -16,6 +17,7 @@ and below the command line; nothing in the library imports it.
 
 from ._demo import DEMO_FAMILIES, PLOT_NAME, run_demo
 from ._runner import (
+    CALIBRATION_PLOT,
     DEFAULT_BATCH_SIZE,
     METHODS,
     PER_CURVE_COLUMNS,
@@ -28,6 +30,7 @@ from ._runner import (
 )
 
 __all__ = [
+    "CALIBRATION_PLOT",
     "DEFAULT_BATCH_SIZE",
     "DEMO_FAMILIES",
     "METHODS",

@@ -47,14 +47,17 @@ from .._io import (
     exclusive_lock,
     read_csv_header,
     read_csv_rows,
+    write_csv_atomically,
 )
 from ..evaluate import PredictiveDistribution, score_curve, summarise
 from ..inference import BAYES_FAMILIES, POINT_FAMILIES
+from ._calibration import write_calibration_figure
 
 if TYPE_CHECKING:
     from ..data import Curve
 
 __all__ = [
+    "CALIBRATION_PLOT",
     "DEFAULT_BATCH_SIZE",
     "METHODS",
     "PER_CURVE_COLUMNS",
@@ -79,14 +82,22 @@ PER_CURVE_COLUMNS: tuple[str, ...] = (
     "width50",
     "width90",
     "crps",
+    "pit",
 )
 """Columns of ``per_curve.csv``, in order. ``fingerprint`` identifies the curve's data and the
 method's settings a row was computed from: 16 hex digits of a SHA-256 over the method name,
 its settings string and the exact float64 bytes of the curve's x, y, split and y_scale. The
 interval columns after it (empty for point methods; see
 [`score_curve`][scalebayes.evaluate.score_curve]) were appended later, so readers of the
-older columns keep working."""
+older columns keep working; so was ``pit``, the PIT counts
+([`pit_histogram`][scalebayes.evaluate.pit_histogram]) as integers joined by ``;``. A file with
+the older columns only is upgraded in place (atomically, its rows kept; their ``pit`` stays
+empty)."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
+CALIBRATION_PLOT = "calibration.png"
+"""The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
+(nominal against empirical coverage of the central intervals) and the PIT histogram of each
+probabilistic method, from the ``pit`` counts summed over the curves."""
 
 DEFAULT_BATCH_SIZE = 16
 """Curves per call for a method that declares no ``batch_size`` of its own: small enough that
@@ -452,6 +463,9 @@ class CurveScore:
             for a point method).
         width50, width90: Mean width of those intervals, in normalised y (None likewise).
         crps: Mean CRPS over the targets, in normalised y (None likewise).
+        pit: PIT counts over the targets
+            ([`pit_histogram`][scalebayes.evaluate.pit_histogram]; None likewise, and for
+            rows written before the column existed).
     """
 
     method: str
@@ -467,6 +481,7 @@ class CurveScore:
     width50: float | None = None
     width90: float | None = None
     crps: float | None = None
+    pit: tuple[int, ...] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -488,6 +503,7 @@ class CurveScore:
                 None if (value := getattr(self, name)) is None else repr(float(value))
                 for name in _INTERVAL_COLUMNS
             ),
+            None if self.pit is None else ";".join(str(int(c)) for c in self.pit),
         )
 
     @classmethod
@@ -524,7 +540,24 @@ class CurveScore:
             seconds=number("seconds", False),
             fingerprint=row["fingerprint"].strip(),
             **{name: number(name, True) for name in _INTERVAL_COLUMNS},
+            pit=_pit_cell(row.get("pit", ""), where),
         )
+
+
+def _pit_cell(cell: str, where: str) -> tuple[int, ...] | None:
+    cell = cell.strip()
+    if not cell:
+        return None
+    try:
+        counts = tuple(int(c) for c in cell.split(";"))
+    except ValueError:
+        counts = ()
+    if len(counts) < 2 or any(c < 0 for c in counts):
+        raise ValueError(
+            f"{where}: column 'pit' holds {cell!r}, not counts joined by ';'; fix or delete "
+            "the row (it will be recomputed)"
+        )
+    return counts
 
 
 def _fingerprint(method: str, settings: str, curve: Curve) -> str:
@@ -576,6 +609,8 @@ class StudyResult:
         n_stale: Of ``n_computed``, the rows recomputed because ``per_curve.csv`` held a row
             for the same (method, dataset, curve) with another fingerprint (other data or
             method settings).
+        calibration_path: Path of ``calibration.png`` (`CALIBRATION_PLOT`), or None when no
+            probabilistic method was scored.
     """
 
     scores: tuple[CurveScore, ...]
@@ -585,6 +620,7 @@ class StudyResult:
     n_resumed: int
     n_computed: int
     n_stale: int = 0
+    calibration_path: Path | None = None
 
 
 def _names(value: str | Iterable[str], what: str) -> list[str]:
@@ -801,6 +837,13 @@ def _score(
     return score, None
 
 
+def _add_empty_column(path: Path, columns: Sequence[str]) -> None:
+    """Rewrite ``path`` atomically with ``columns`` as its header, the old rows kept and the
+    new trailing cells empty."""
+    rows = read_csv_rows(path, columns[:-1])
+    write_csv_atomically(path, columns, ([row[c] for c in columns[:-1]] + [""] for row in rows))
+
+
 def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]:
     """The rows of ``per_curve.csv`` by (key, fingerprint); a later row supersedes an earlier.
 
@@ -816,6 +859,8 @@ def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]
             "cannot be matched to the data they scored; give a fresh --out directory (or move "
             "per_curve.csv away to recompute everything)"
         )
+    if header == PER_CURVE_COLUMNS[:-1]:  # before the pit column: upgrade in place
+        _add_empty_column(path, PER_CURVE_COLUMNS)
     if header == (*old, "fingerprint"):
         raise ValueError(
             f"{path} has no interval columns ({', '.join(_INTERVAL_COLUMNS)}; written by an "
@@ -852,7 +897,9 @@ def run_study(
     reuses a row only if its fingerprint matches, and recomputes (and appends) the others, so
     an interrupted study resumes where it stopped, a changed data file or method is never
     scored from stale rows, and a directory may hold several studies. At the end
-    ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``).
+    ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
+    ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
+    probabilistic methods) beside it.
 
     Metrics are those of [`score_curve`][scalebayes.evaluate.score_curve] in the curves'
     normalised y-space (``Curve.y``). A prediction the metrics reject (non-finite or
@@ -936,6 +983,12 @@ def run_study(
             )
         scores = tuple(done[key] for key in fingerprints)
         summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
+        calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
+        if calibration is not None:
+            summary += (
+                f"\nCalibration (reliability diagram and PIT histogram per dataset, from the "
+                f"`pit` column): ![calibration]({CALIBRATION_PLOT})\n"
+            )
         atomic_write_text(summary_path, summary)
     return StudyResult(
         scores=scores,
@@ -945,6 +998,7 @@ def run_study(
         n_resumed=n_resumed,
         n_computed=len(fingerprints) - n_resumed,
         n_stale=n_stale,
+        calibration_path=calibration,
     )
 
 

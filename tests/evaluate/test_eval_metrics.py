@@ -17,10 +17,12 @@ from scalebayes.evaluate import (
     GaussianPredictive,
     PredictiveDistribution,
     SamplePredictive,
+    coverage_from_pit,
     crps,
     interval_coverage,
     log_likelihood,
     msce,
+    pit_histogram,
     rmsle,
     score_curve,
     summarise,
@@ -372,6 +374,31 @@ def test_crps_of_a_gaussian_matches_the_closed_form(y):
 def test_crps_of_a_point_mass_is_the_absolute_error():
     point = FixedIntervals([2.0, 2.0], [2.0, 2.0])
     assert crps(point, [3.5, 1.0]) == pytest.approx((1.5 + 1.0) / 2, 1e-14)
+
+
+def test_pit_histogram_bins_at_the_quantiles():
+    pred = GaussianPredictive([0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0])
+    # N(0, 1) quantiles at 0.05 and 0.95 are -+1.645, at 0.5 it is 0
+    y = [-2.0, -0.01, 0.01, 2.0]
+    counts = pit_histogram(pred, y)
+    assert counts.tolist() == [1] + [0] * 8 + [1, 1] + [0] * 8 + [1]
+    assert pit_histogram(pred, y, n_bins=2).tolist() == [2, 2]
+    with pytest.raises(ValueError, match="even integer"):
+        pit_histogram(pred, y, n_bins=3)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_targets_drawn_from_the_predictive_give_a_flat_histogram(seed):
+    rng = np.random.default_rng(seed)
+    n = 4000
+    mu, sd = rng.normal(0, 1, n), rng.uniform(0.5, 2, n)
+    counts = pit_histogram(GaussianPredictive(mu, sd), rng.normal(mu, sd))
+    # chi-square with 19 degrees of freedom: P(> 43.8) = 0.1%
+    chi2 = float(np.sum((counts - n / 20) ** 2 / (n / 20)))
+    assert chi2 < 43.8, counts
+    nominal, empirical = coverage_from_pit(counts)
+    assert nominal.tolist() == pytest.approx([0.1 * k for k in range(1, 11)])
+    assert np.all(np.abs(empirical - nominal) < 0.03) and empirical[-1] == 1.0
 
 
 def test_crps_rewards_sharp_and_right_over_broad():

@@ -33,7 +33,7 @@ from scalebayes.studies._runner import (
 )
 
 HEADER_LINE = (
-    "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps"
+    "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps,pit"
 )
 RATIO = 1.1  # the fake point method predicts RATIO * y_target: RMSLE = log(RATIO) exactly
 SIGMA = 0.05  # the fake probabilistic method: N(y_target, SIGMA^2) per target
@@ -122,8 +122,10 @@ def test_per_curve_csv_header_rows_and_empty_cells(tmp_path, fake, fake_prob):
         if row["method"] == "fake":
             assert float(row["rmsle"]) == pytest.approx(math.log(RATIO), rel=1e-12)
             assert row["ll"] == "" and row["msce"] == ""
-            assert interval_cells == [""] * 5
+            assert interval_cells == [""] * 5 and row["pit"] == ""
         else:
+            # every target exactly at the median: 9 of the 19 quantiles lie below it
+            assert row["pit"] == ";".join("3" if k == 9 else "0" for k in range(20))
             assert float(row["rmsle"]) == pytest.approx(0.0, abs=1e-12)
             assert float(row["ll"]) == pytest.approx(expected_ll, rel=1e-12)
             assert float(row["msce"]) == pytest.approx(expected_msce, rel=1e-12)
@@ -204,7 +206,7 @@ def test_a_directory_in_use_is_refused(tmp_path, fake):
 def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
     out = tmp_path / "out"
     out.mkdir()
-    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", "", "", "", "", ""]
+    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", "", "", "", "", "", ""]
     append_csv_row(out / "per_curve.csv", PER_CURVE_COLUMNS, row)
     data = _write_curves(tmp_path / "runs.csv")
     result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
@@ -483,6 +485,7 @@ def test_fingerprint_covers_every_input_bit(tmp_path):
     ids=["without-fingerprints", "without-interval-columns"],
 )
 def test_a_per_curve_csv_of_an_older_version_is_refused(tmp_path, fake, old, message):
+    """(A file with every column but ``pit`` is upgraded instead: see the next test.)"""
     out = tmp_path / "out"
     out.mkdir()
     (out / "per_curve.csv").write_text(old)
@@ -491,6 +494,28 @@ def test_a_per_curve_csv_of_an_older_version_is_refused(tmp_path, fake, old, mes
         run_study(["fake"], [], out, csv_paths=[data], progress=False)
     assert "\n" not in str(info.value)
     assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
+
+
+def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fake_prob):
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    first = run_study(["fake", "fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert first.calibration_path == out / "calibration.png"
+    assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![calibration](calibration.png)" in first.summary
+    # the same file as an older version wrote it: no pit column
+    lines = (out / "per_curve.csv").read_text().splitlines()
+    old_header = HEADER_LINE.rsplit(",", 1)[0]
+    older = [old_header] + [line.rsplit(",", 1)[0] for line in lines[1:]]
+    (out / "per_curve.csv").write_text("\n".join(older) + "\n")
+    (out / "calibration.png").unlink()
+    calls = len(fake.calls)
+    again = run_study(["fake", "fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert again.n_resumed == 6 and again.n_computed == 0 and len(fake.calls) == calls
+    rows = _rows(out / "per_curve.csv")
+    assert (out / "per_curve.csv").read_text().splitlines()[0] == HEADER_LINE
+    assert [r["pit"] for r in rows] == [""] * 6  # kept as they were, counts unknown
+    assert again.calibration_path is None and not (out / "calibration.png").exists()
 
 
 def test_built_in_methods_describe_their_settings(tmp_path):

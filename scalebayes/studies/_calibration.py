@@ -1,0 +1,91 @@
+"""The study's calibration picture: reliability diagrams and PIT histograms per dataset.
+
+Both come from the ``pit`` counts of ``per_curve.csv``
+([`pit_histogram`][scalebayes.evaluate.pit_histogram]: the targets binned at the
+predictive's quantiles ``k / 20``), summed over the curves of a dataset. They are drawn with
+matplotlib directly: ArviZ's ``plot_ppc_pit`` needs predictive draws and an ArviZ
+``DataTree``, and the study keeps only what every method can give, its quantiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._io import write_figure
+from ..evaluate import coverage_from_pit
+
+if TYPE_CHECKING:
+    from ._runner import CurveScore
+
+
+def pooled_pit(
+    scores: Sequence[CurveScore],
+) -> dict[tuple[str, str], tuple[np.ndarray, int]]:
+    """``{(dataset, method): (summed PIT counts, curves)}`` over the rows that have counts."""
+    pooled: dict[tuple[str, str], tuple[np.ndarray, int]] = {}
+    for score in scores:
+        if score.pit is None:
+            continue
+        key = (score.dataset, score.method)
+        counts = np.asarray(score.pit, dtype=np.int64)
+        if key in pooled and pooled[key][0].shape == counts.shape:
+            total, n = pooled[key]
+            pooled[key] = (total + counts, n + 1)
+        elif key not in pooled:
+            pooled[key] = (counts, 1)
+    return pooled
+
+
+def write_calibration_figure(
+    scores: Sequence[CurveScore], datasets: Sequence[str], path: str | Path
+) -> Path | None:
+    """Write the reliability diagrams (top row) and PIT histograms (bottom row), one column
+    per dataset and one line per probabilistic method; ``None`` (nothing written) when no row
+    has PIT counts.
+
+    Args:
+        scores: the study's rows.
+        datasets: the datasets, in column order (those without counts are left out).
+        path: a ``.png``, ``.pdf`` or ``.svg`` file, written atomically.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    pooled = pooled_pit(scores)
+    columns = [d for d in datasets if any(key[0] == d for key in pooled)]
+    if not columns:
+        return None
+    methods = list(dict.fromkeys(method for _, method in pooled))
+    fig = Figure(figsize=(3.4 * len(columns) + 0.6, 6.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, len(columns), squeeze=False)
+    colours = {m: f"C{i}" for i, m in enumerate(methods)}
+    for j, dataset in enumerate(columns):
+        top, bottom = axes[0, j], axes[1, j]
+        top.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        for method in methods:
+            if (dataset, method) not in pooled:
+                continue
+            counts, n_curves = pooled[(dataset, method)]
+            nominal, empirical = coverage_from_pit(counts)
+            label = f"{method} ({n_curves} curves, {int(counts.sum())} targets)"
+            top.plot(nominal, empirical, marker="o", ms=3, color=colours[method], label=label)
+            density = counts / counts.sum() * counts.size
+            edges = np.linspace(0, 1, counts.size + 1)
+            bottom.stairs(density, edges, color=colours[method], lw=1.5)
+        bottom.axhline(1.0, color="0.6", lw=1, ls="--")
+        top.set(
+            title=dataset,
+            xlabel="nominal central interval",
+            ylabel="share of targets inside",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
+        top.legend(fontsize=7, loc="upper left")
+        bottom.set(xlabel="PIT, F(y) at the target", ylabel="density (1 = calibrated)")
+    fig.suptitle("Calibration: reliability (top) and PIT histogram (bottom)")
+    return write_figure(fig, path, dpi=100)
