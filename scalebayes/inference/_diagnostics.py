@@ -177,26 +177,15 @@ def diagnose(samples: Mapping[str, np.ndarray], n_divergent: int = 0) -> Diagnos
         if draws.ndim < 2:
             raise ValueError(f"{name}: expected (n_chains, n_draws, ...) draws, got {draws.shape}")
         shape = draws.shape
-        flat = draws.reshape(*draws.shape[:2], -1)
-        values = []
-        for j in range(flat.shape[-1]):
-            d = flat[..., j]
-            if np.ptp(d) == 0 or not np.all(np.isfinite(d)):
-                values.append((math.nan, math.nan, math.nan))
-                continue
-            with np.errstate(all="ignore"):
-                values.append(
-                    (
-                        float(azs.rhat(d)),
-                        float(azs.ess(d, method="bulk")),
-                        float(azs.ess(d, method="tail", prob=TAIL_PROB)),
-                    )
-                )
-        r, b, t = np.array(values).T
-        nan = np.isnan(r).any()
-        r_hat[name] = math.nan if nan else float(r.max())
-        bulk[name] = math.nan if nan else float(b.min())
-        tail[name] = math.nan if nan else float(t.min())
+        flat = draws.reshape(*draws.shape[:2], -1)  # every element of the site at once
+        if np.any(np.ptp(flat, axis=(0, 1)) == 0) or not np.all(np.isfinite(flat)):
+            r_hat[name] = bulk[name] = tail[name] = math.nan
+            continue
+        axes = {"chain_axis": 0, "draw_axis": 1}
+        with np.errstate(all="ignore"):
+            r_hat[name] = float(np.max(azs.rhat(flat, **axes)))
+            bulk[name] = float(np.min(azs.ess(flat, method="bulk", **axes)))
+            tail[name] = float(np.min(azs.ess(flat, method="tail", prob=TAIL_PROB, **axes)))
     if shape is None:
         raise ValueError("no samples to diagnose")
     return Diagnostics(r_hat, bulk, tail, int(n_divergent), int(shape[0]), int(shape[1]))
