@@ -433,3 +433,49 @@ def test_fit_predicts_with_one_batched_call(tmp_path, capsys, monkeypatch):
         name, x, y = row.split()
         assert float(y) == pytest.approx(BETA["ab".index(name)] * float(x) ** C, rel=2e-3)
     assert len(rows) == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--methods", "m4", "--datasets", "nano", "--calibrate-on", "dd"],
+            "needs a probabilistic",
+        ),
+        (["--methods", "pfn", "--datasets", "nano,DD", "--calibrate-on", "dd"], "share dd"),
+        (
+            ["--methods", "pfn", "--datasets", "nano", "--calibrate-on", "zz"],
+            "unknown benchmark 'zz'",
+        ),
+    ],
+)
+def test_calibrate_on_errors_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
+    assert main(["study", *argv, "--out", str(tmp_path / "out")]) == 2
+    assert message in _one_error_line(capsys, "study")
+    assert not (tmp_path / "out" / "per_curve.csv").exists()
+
+
+def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
+    from scalebayes.evaluate import GaussianPredictive
+    from scalebayes.studies import run_study
+
+    seen = {}
+
+    def fake_run_study(methods, datasets, out_dir, **kwargs):
+        seen["methods"] = methods
+        return run_study([], [], out_dir, csv_paths=[_write_laws(tmp_path / "l.csv")])
+
+    monkeypatch.setitem(
+        METHODS,
+        "gauss",
+        Method("gauss", lambda cs: [GaussianPredictive(c.y_target, 0.1) for c in cs], True),
+    )
+    monkeypatch.setattr("scalebayes.studies.run_study", fake_run_study)
+    argv = ["study", "--methods", "m4,gauss", "--datasets", "nano", "--calibrate-on", "dd"]
+    try:
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+        assert seen["methods"] == ["m4", "gauss", "gauss+cal"]
+        assert METHODS["gauss+cal"].probabilistic
+    finally:
+        if "gauss+cal" in METHODS:
+            del METHODS["gauss+cal"]

@@ -118,8 +118,39 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "far10 / far100: context = points at or below x_max/10 (/100) thinned to 8 log-spaced "
         "points, targets = the top half-decade (see docs/far-split.md)",
     )
+    parser.add_argument(
+        "--calibrate-on",
+        default="",
+        metavar="LIST",
+        help="comma-separated benchmarks to fit a split-conformal scale on: each probabilistic "
+        "method M also runs as M+cal, its predictives stretched in log y so that their 90%% "
+        "intervals cover on these benchmarks (keep them out of --datasets)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
+
+
+def _with_calibrated(methods: str, datasets: str, reference: str) -> list[str]:
+    """``methods`` plus an ``M+cal`` twin (registered for this run) per probabilistic one."""
+    from ..studies import METHODS, calibrated
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    fitted_on = {d.strip().lower() for d in reference.split(",") if d.strip()}
+    both = sorted(fitted_on & {d.strip().lower() for d in datasets.split(",") if d.strip()})
+    if both:
+        raise ValueError(
+            f"--calibrate-on and --datasets share {', '.join(both)}: score on benchmarks the "
+            "scale was not fitted on"
+        )
+    twins = []
+    for name in names:
+        if name in METHODS and METHODS[name].probabilistic:
+            twin = calibrated(name, reference)
+            METHODS[twin.name] = twin
+            twins.append(twin.name)
+    if not twins:
+        raise ValueError("--calibrate-on needs a probabilistic method in --methods, e.g. pfn")
+    return names + twins
 
 
 def _split_name(text: str) -> str:
@@ -137,8 +168,11 @@ def _run_study(args: argparse.Namespace) -> int:
 
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
+    methods = args.methods
+    if args.calibrate_on.strip():
+        methods = _with_calibrated(args.methods, args.datasets, args.calibrate_on)
     result = run_study(
-        args.methods,
+        methods,
         args.datasets,
         args.out,
         csv_paths=args.csv,

@@ -51,13 +51,14 @@ from ._predictive import (
     check_level,
     check_probabilities,
 )
-from ._recalibrate import ScaledPredictive, conformal_scale
+from ._recalibrate import WEIGHTINGS, ScaledPredictive, conformal_scale
 
 __all__ = [
     "CRPS_QUANTILES",
     "INTERVAL_SCORES",
     "MSCE_LEVELS",
     "PIT_BINS",
+    "WEIGHTINGS",
     "GaussianPredictive",
     "Predictive",
     "PredictiveDistribution",

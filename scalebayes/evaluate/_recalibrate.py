@@ -10,9 +10,9 @@ so the median stays and every central interval stretches by the same factor in l
 [`conformal_scale`][scalebayes.evaluate.conformal_scale] picks ``s`` on reference curves:
 each target's score is the ``s`` that just puts it on the edge of its ``level`` interval,
 ``|log(y / m)| / |log(b / m)|`` with ``b`` the interval's bound on the target's side, and the
-scale is the split-conformal quantile of the scores (the ``ceil((n + 1) level)``-th smallest),
-so that on new curves exchangeable with the reference ones the ``level`` interval covers at
-least ``level`` of the targets.
+scale is the split-conformal quantile of the scores (weighted so that every reference curve
+counts the same, by default), so that on new curves exchangeable with the reference ones the
+``level`` interval covers at least ``level`` of each curve's targets on average.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from jaxtyping import ArrayLike
 
 from ._predictive import Predictive, PredictiveDistribution, _as_finite_array, check_level
 
-__all__ = ["ScaledPredictive", "conformal_scale"]
+__all__ = ["WEIGHTINGS", "ScaledPredictive", "conformal_scale"]
 
 
 class ScaledPredictive(Predictive):
@@ -78,30 +78,60 @@ class ScaledPredictive(Predictive):
         return self._stretch(np.asarray(self.base.sample(key, sample_shape)), self.scale)
 
 
+WEIGHTINGS = ("curve", "target", "group")
+"""How ``conformal_scale`` weighs its reference targets (see there)."""
+
+
 def conformal_scale(
     predictions: Sequence[PredictiveDistribution],
     ys: Sequence[ArrayLike],
     level: float = 0.9,
+    *,
+    weight: str = "curve",
+    groups: Sequence[object] | None = None,
 ) -> float:
     """The split-conformal scale that makes the ``level`` interval cover on the references.
+
+    Each reference target's score is the scale that just puts it on the edge of its
+    ``level`` interval. The scale returned is the weighted quantile of the scores at
+    ``level (N + 1) / N`` (capped at 1), with ``N`` the number of weighted units:
+
+    - ``weight="curve"`` (default): every curve weighs the same, its targets sharing its
+      weight; ``N`` curves. Coverage is then what the studies report, a mean over curves, and
+      a curve with many targets (IC has up to 500) does not set the scale alone.
+    - ``weight="target"``: every target weighs the same (classic split conformal, the
+      ``ceil((n + 1) level)``-th smallest of ``n`` scores).
+    - ``weight="group"``: every group (``groups``, one label per prediction, e.g. its
+      dataset) weighs the same, and every curve within its group; ``N`` curves still (the
+      exchangeable units are the curves; with a handful of groups, ``N`` groups would ask for
+      the largest score).
 
     Args:
         predictions: predictives of reference curves (any
             [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistribution]).
         ys: their observed targets, one array per prediction.
         level: the central interval to calibrate.
+        weight: ``"curve"``, ``"target"`` or ``"group"``.
+        groups: one label per prediction; required by (and only used for) ``"group"``.
 
     Returns:
         ``s``: wear it as ``ScaledPredictive(pred, s)``.
 
     Raises:
-        ValueError: for mismatched inputs or no targets.
+        ValueError: for mismatched inputs, no targets, an unknown weighting, or no finite
+            scale.
     """
     level = check_level(level)
     if len(predictions) != len(ys) or not predictions:
         raise ValueError("conformal_scale: give one array of targets per prediction (>= 1)")
-    scores = []
-    for pred, y in zip(predictions, ys, strict=True):
+    if weight not in WEIGHTINGS:
+        raise ValueError(f"conformal_scale: weight must be one of {WEIGHTINGS}, got {weight!r}")
+    if weight == "group":
+        if groups is None or len(groups) != len(predictions):
+            raise ValueError("conformal_scale: weight='group' needs one group label per prediction")
+        sizes = {g: list(groups).count(g) for g in groups}
+    scores, weights = [], []
+    for i, (pred, y) in enumerate(zip(predictions, ys, strict=True)):
         y = _as_finite_array("y", y, ndim=1)
         median = np.asarray(pred.median(), np.float64)
         lower, upper = (np.asarray(b, np.float64) for b in pred.interval(level))
@@ -111,13 +141,20 @@ def conformal_scale(
             den = np.abs(np.log(bound / median))
             score = np.where(num == 0, 0.0, num / den)  # a zero-width side needs s = inf
         scores.append(np.where(np.isnan(score), np.inf, score))
-    scores = np.sort(np.concatenate(scores))
-    n = scores.size
-    k = min(n, math.ceil((n + 1) * level))
-    scale = float(scores[k - 1])
+        unit = {"target": 1.0, "curve": 1.0 / y.size}.get(weight)
+        if unit is None:
+            unit = 1.0 / (y.size * sizes[groups[i]])
+        weights.append(np.full(y.size, unit))
+    scores, weights = np.concatenate(scores), np.concatenate(weights)
+    n_units = scores.size if weight == "target" else len(predictions)
+    order = np.argsort(scores, kind="stable")
+    scores, cumulative = scores[order], np.cumsum(weights[order]) / np.sum(weights)
+    target = min(1.0, level * (n_units + 1) / n_units)
+    k = min(int(np.searchsorted(cumulative, target - 1e-12)), scores.size - 1)
+    scale = float(scores[k])
     if not math.isfinite(scale) or scale <= 0:
         raise ValueError(
-            f"conformal_scale: no finite scale covers {level:.0%} of the {n} targets (intervals "
-            "of zero width on a target's side)"
+            f"conformal_scale: no finite scale covers {level:.0%} of the {scores.size} targets "
+            "(intervals of zero width on a target's side)"
         )
     return scale

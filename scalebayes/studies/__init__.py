@@ -8,6 +8,8 @@
   histograms of the probabilistic methods); the point fits ``m1``-``m4``, ``bnsl``, the
   MCMC baselines ``mcmc-m3``, ``mcmc-m4``, ``mcmc-bnsl`` and the shipped ``pfn`` are built
   in (a constant table made on first use, not a registry filled at import).
+- [`calibrated`][scalebayes.studies.calibrated] wears any probabilistic method with one
+  split-conformal scale on log y, fitted on reference curves (e.g. the other datasets).
 - [`run_demo`][scalebayes.studies.run_demo] extrapolates a bundled curve with the shipped PFN,
   M4 and BNSL, scores and plots it (``scalebayes demo``).
 
@@ -15,6 +17,7 @@ This package sits above the library packages (``inference``, ``pfn``, ``compute`
 and below the command line; nothing in the library imports it.
 """
 
+from ._calibrated import CALIBRATION_WEIGHTS, calibrated
 from ._demo import DEMO_FAMILIES, PLOT_NAME, run_demo
 from ._runner import (
     CALIBRATION_PLOT,
@@ -31,6 +34,7 @@ from ._runner import (
 
 __all__ = [
     "CALIBRATION_PLOT",
+    "CALIBRATION_WEIGHTS",
     "DEFAULT_BATCH_SIZE",
     "DEMO_FAMILIES",
     "METHODS",
@@ -40,6 +44,7 @@ __all__ = [
     "Method",
     "MethodTable",
     "StudyResult",
+    "calibrated",
     "register_method",
     "run_demo",
     "run_study",

@@ -57,7 +57,68 @@ def test_conformal_scale_restores_coverage_on_new_curves(seed):
     assert abs(after - 0.9) < 0.035  # 1000 targets: sd of the coverage about 0.01
 
 
+def _scores(preds, ys, level):
+    """Each target's score, by the definition (an independent reference)."""
+    out = []
+    for pred, y in zip(preds, ys, strict=True):
+        m = pred.median()
+        lo, hi = pred.interval(level)
+        out.append(np.abs(np.log(y / m)) / np.abs(np.log(np.where(y >= m, hi, lo) / m)))
+    return out
+
+
+def _brute_force(scores, unit_of, n, level):
+    """Smallest score s whose mean over units of (the unit's share of targets <= s, curves
+    weighed equally within a unit) is >= level (n + 1) / n."""
+    target = min(1.0, level * (n + 1) / n)
+    for s in sorted(np.concatenate(scores)):
+        per_unit = []
+        for u in dict.fromkeys(unit_of):
+            members = [i for i in range(len(scores)) if unit_of[i] == u]
+            per_unit.append(np.mean([np.mean(scores[i] <= s) for i in members]))
+        if np.mean(per_unit) >= target - 1e-12:
+            return s
+    raise AssertionError("unreachable")
+
+
+def _pool(rng, sizes, widths):
+    preds, ys = [], []
+    for n, w in zip(sizes, widths, strict=True):
+        mu = rng.normal(0, 1, n)
+        preds.append(lognormal(mu, np.full(n, 0.2)))
+        ys.append(np.exp(mu + w * 0.2 * rng.standard_normal(n)))
+    return preds, ys
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_weightings_match_their_definitions(seed):
+    rng = np.random.default_rng(seed)
+    # one long curve whose intervals are twice too wide, 30 short ones twice too narrow
+    sizes, widths = [400] + [3] * 30, [0.5] + [2.0] * 30
+    preds, ys = _pool(rng, sizes, widths)
+    scores = _scores(preds, ys, 0.9)
+    flat = np.sort(np.concatenate(scores))
+    n = flat.size
+    assert conformal_scale(preds, ys, 0.9, weight="target") == pytest.approx(
+        flat[int(np.ceil((n + 1) * 0.9)) - 1], rel=1e-12
+    )
+    per_curve = conformal_scale(preds, ys, 0.9)
+    assert per_curve == pytest.approx(
+        _brute_force(scores, list(range(len(preds))), len(preds), 0.9), rel=1e-12
+    )
+    groups = ["long"] + ["short"] * 30
+    per_group = conformal_scale(preds, ys, 0.9, weight="group", groups=groups)
+    assert per_group == pytest.approx(_brute_force(scores, groups, len(preds), 0.9), rel=1e-12)
+    # the long curve sets the per-target scale; the per-curve one follows the 30 short curves
+    assert conformal_scale(preds, ys, 0.9, weight="target") < 1.5 < per_curve
+
+
 def test_bad_input():
+    preds, ys = _pool(np.random.default_rng(0), [3, 3], [1.0, 1.0])
+    with pytest.raises(ValueError, match="weight must be one of"):
+        conformal_scale(preds, ys, 0.9, weight="dataset")
+    with pytest.raises(ValueError, match="one group label per prediction"):
+        conformal_scale(preds, ys, 0.9, weight="group")
     with pytest.raises(ValueError, match="one array of targets per prediction"):
         conformal_scale([], [], 0.9)
     with pytest.raises(ValueError, match="finite and > 0"):

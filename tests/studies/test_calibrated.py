@@ -1,0 +1,127 @@
+"""``calibrated(method, reference=...)``: a probabilistic method worn with a conformal scale.
+
+The base method is a log-normal predictive whose sd is half the truth's on the reference
+curves, so the scale it needs is about 2; the independent reference for the fitted scale is
+``conformal_scale`` on the base's own predictions of the reference curves.
+"""
+
+import numpy as np
+import pytest
+
+from scalebayes.data import Curve
+from scalebayes.evaluate import ScaledPredictive, conformal_scale
+from scalebayes.inference import MCMCPredictive
+from scalebayes.studies import METHODS, Method, calibrated, run_study
+
+SD = 0.1
+
+
+def _curves(seed, n_curves=40, dataset="toy"):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_curves):
+        x = np.geomspace(1e3, 1e6, 8)
+        y = 2.0 * x**-0.3 * np.exp(2 * SD * rng.standard_normal(8))  # truth: sd 2 SD
+        out.append(Curve(x, y, name=f"c{i}", dataset=dataset, is_context=np.arange(8) < 5))
+    return out
+
+
+class Toy:
+    """A probabilistic method: log-normal at the curve's true mean, sd SD; counts its calls."""
+
+    batch_size = 7
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, curves):
+        self.calls += 1
+        return [
+            MCMCPredictive(loc=np.log(2.0 * c.x_target**-0.3)[None], scale=np.full(1, SD))
+            for c in curves
+        ]
+
+    def settings(self):
+        return "toy v1"
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    fn = Toy()
+    monkeypatch.setitem(METHODS, "toy", Method("toy", fn, probabilistic=True))
+    return fn
+
+
+def test_scale_is_the_conformal_scale_of_the_reference_and_is_worn(toy):
+    reference, new = _curves(0), _curves(1)
+    method = calibrated("toy", reference)
+    assert method.name == "toy+cal" and method.probabilistic
+    assert toy.calls == 0  # nothing is fitted before first use
+    base_ref = Toy()(reference)
+    want = conformal_scale(base_ref, [c.y_target for c in reference], 0.9)
+    assert method.fn.scale == pytest.approx(want, rel=1e-12)
+    assert 1.4 < method.fn.scale < 2.8  # the truth is 2
+    assert toy.calls == 6  # 40 reference curves in batches of 7, once
+    preds = method(new)
+    assert all(isinstance(p, ScaledPredictive) and p.scale == method.fn.scale for p in preds)
+    base_new = Toy()(new)
+    for p, b in zip(preds, base_new, strict=True):
+        np.testing.assert_allclose(p.median(), b.median(), rtol=1e-12)
+    method(new)
+    assert toy.calls == 8  # the scale is not refitted
+
+
+def test_settings_name_everything_that_changes_the_predictions(toy):
+    reference = _curves(0)
+    settings = {
+        calibrated("toy", reference).fn.settings(),
+        calibrated("toy", reference, level=0.8).fn.settings(),
+        calibrated("toy", reference, weight="target").fn.settings(),
+        calibrated("toy", reference[:-1]).fn.settings(),
+    }
+    assert len(settings) == 4
+    assert all("toy v1" in s for s in settings)
+    assert calibrated("toy", reference).fn.settings() == calibrated("toy", reference).fn.settings()
+
+
+def test_dataset_weighting_balances_the_datasets(toy):
+    big, small = _curves(0, 60, "big"), _curves(2, 6, "small")
+    method = calibrated("toy", big + small, weight="dataset")
+    preds = Toy()(big + small)
+    want = conformal_scale(
+        preds,
+        [c.y_target for c in big + small],
+        0.9,
+        weight="group",
+        groups=["big"] * 60 + ["small"] * 6,
+    )
+    assert method.fn.scale == pytest.approx(want, rel=1e-12)
+
+
+def test_runs_in_a_study(tmp_path, toy, monkeypatch):
+    import csv
+
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "curve"])
+        for c in _curves(3, 4):
+            for x, y in zip(c.x, c.y, strict=True):
+                writer.writerow([repr(float(x)), repr(float(y)), c.name])
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
+    result = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert "toy+cal" in result.summary
+
+
+def test_bad_input(toy, monkeypatch):
+    monkeypatch.setitem(METHODS, "pt", Method("pt", lambda cs: [], probabilistic=False))
+    with pytest.raises(ValueError, match="point method"):
+        calibrated("pt", _curves(0))
+    with pytest.raises(KeyError, match="unknown method 'nope'"):
+        calibrated("nope", _curves(0))
+    with pytest.raises(ValueError, match="weight must be one of"):
+        calibrated("toy", _curves(0), weight="group")
+    with pytest.raises(ValueError, match="holds no curves"):
+        calibrated("toy", "")
+    with pytest.raises(TypeError, match="benchmark names or Curves"):
+        calibrated("toy", [3])
