@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint format docs bench figures clean
+.PHONY: demo test test-all lint format docs bench figures tutorials screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
@@ -32,12 +32,12 @@ test-all: $(STAMP)
 	$(PYTEST) -m ""
 
 lint: $(STAMP)
-	$(BIN)/ruff check scalebayes tests benchmarks tutorials
-	$(BIN)/ruff format --check scalebayes tests benchmarks tutorials
+	$(BIN)/ruff check scalebayes tests benchmarks tutorials tools
+	$(BIN)/ruff format --check scalebayes tests benchmarks tutorials tools
 
 format: $(STAMP)
-	$(BIN)/ruff format scalebayes tests benchmarks tutorials
-	$(BIN)/ruff check --fix scalebayes tests benchmarks tutorials
+	$(BIN)/ruff format scalebayes tests benchmarks tutorials tools
+	$(BIN)/ruff check --fix scalebayes tests benchmarks tutorials tools
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
@@ -45,12 +45,25 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/point_fits.py
 
-# The measured pictures in docs/img (minutes on a CPU; both steps resume where they stopped):
-# the calibration study of every probabilistic method and the which-run-next benchmark.
+# The measured pictures and the benchmark table the README and the docs open with (minutes on
+# a CPU; the study and the which-run-next benchmark resume where they stopped): the calibration
+# study of every probabilistic method, the near and far fan charts, the table, and the
+# which-run-next plot.
 figures: $(STAMP)
 	$(BIN)/scalebayes study --methods pfn,m4,bnsl,mcmc-m4 --datasets ic,nlp,nano,dd --out figures_out/calibration
 	cp figures_out/calibration/calibration.png docs/img/calibration.png
+	$(BIN)/python benchmarks/landing_figures.py --study figures_out/calibration
 	$(BIN)/python benchmarks/active_learning.py --out figures_out/active_learning.csv --plot docs/img/active_learning.png
+
+# Execute the tutorial notebooks at full size and store their outputs (the docs show them);
+# only notebooks whose code changed since they were stored are re-run (--force: all).
+tutorials: $(STAMP)
+	$(BIN)/python tools/execute_tutorials.py
+
+# The built docs in headless Chromium (apt-get install chromium): screenshots of the landing
+# page and a tutorial into docs/img/screenshots, and the number of images on each page.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshot_docs.py
 
 clean:
 	rm -rf $(VENV) site demo_out figures_out .pytest_cache .ruff_cache
