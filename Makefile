@@ -50,7 +50,7 @@ bench: $(STAMP)
 # study of every probabilistic method, the near and far fan charts, the table, and the
 # which-run-next plot.
 figures: $(STAMP)
-	$(BIN)/scalebayes study --methods pfn,m4,bnsl,mcmc-m4 --datasets ic,nlp,nano,dd --out figures_out/calibration
+	$(BIN)/scalebayes study --methods pfn,m4,bnsl,mcmc-m4,mcmc-m4-irw,mcmc-bnsl --datasets ic,nlp,nano,dd --out figures_out/calibration
 	cp figures_out/calibration/calibration.png docs/img/calibration.png
 	$(BIN)/python benchmarks/landing_figures.py --study figures_out/calibration
 	$(BIN)/python benchmarks/active_learning.py --out figures_out/active_learning.csv --plot docs/img/active_learning.png

@@ -35,6 +35,7 @@ PAGES = (ROOT / "README.md", ROOT / "docs" / "index.md")
 LABELS = {
     "pfn": "PFN (shipped)",
     "mcmc-m4": "MCMC(M4)",
+    "mcmc-m4-irw": "MCMC(M4), ou_irw noise",
     "mcmc-bnsl": "MCMC(BNSL)",
     "m4": "M4 point fit",
     "bnsl": "BNSL point fit",

@@ -25,12 +25,16 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-NOISE_MODELS = ("normal", "student_t", "ou")
-"""Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals."""
+from ._discrepancy import irw_conditional, irw_log_likelihood, irw_sample
+
+NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw")
+"""Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals, and
+OU residuals plus a random walk of the log-log slope (``"ou_irw"``)."""
 
 _SIGMA_PRIOR = (-3.5, 1.5)
 _LENGTH_PRIOR = (math.log(0.3), 1.5)
 _DIFFUSION_PRIOR = (-2.6, 1.5)
+_DRIFT_PRIOR = (-3.5, 1.5)  # as sigma's: the slope drifts by ~3 % per unit v^(1/2)
 _OU_VAR_FLOOR = 1e-6  # conditional variances are at least this fraction of the stationary one
 _INIT_CLIP = 3.0  # initial latents are clipped to prior location +- this many prior scales
 
@@ -123,10 +127,18 @@ class BayesModel:
       neighbouring points alike; i.i.d. noise then overstates how much the data pin the curve
       down. The OU likelihood is exact and O(n) (the process is Markov), and the predictive at
       a new x conditions on the residuals of the neighbouring context points.
+    - ``"ou_irw"``: the OU residuals plus ``delta(v)``, a random walk of the log-log slope
+      from the first context point ``v_1`` (an integrated Brownian motion with diffusion
+      ``tau``, site ``log_drift``, prior N(-3.5, 1.5)):
+      ``Cov(delta(v), delta(w)) = tau^2 a^2 (3 b - a) / 6`` with ``a, b`` the smaller and
+      larger of ``v - v_1, w - v_1``. A shape misfit of the family that grows with the
+      distance from the context: beyond it the predictive variance does not saturate
+      (about ``tau^2 h^3 / 3`` more at a distance ``h``). Exact O(n) likelihood by a Kalman
+      filter; see ``_discrepancy.py``.
 
     Attributes:
         family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
-        noise: ``"normal"``, ``"student_t"`` or ``"ou"``.
+        noise: ``"normal"``, ``"student_t"``, ``"ou"`` or ``"ou_irw"``.
         df: degrees of freedom of the Student-t noise (fixed; ignored otherwise).
         n_breaks: BNSL only: the number of break slots (1 or 2).
     """
@@ -160,13 +172,21 @@ class BayesModel:
         raise NotImplementedError  # pragma: no cover - interface
 
     # -- shared ----------------------------------------------------------------------------
+    @property
+    def _ou(self) -> bool:
+        """Whether the residuals have an OU part (``"ou"`` and ``"ou_irw"``)."""
+        return self.noise in ("ou", "ou_irw")
+
     def all_priors(self, data: CurveData) -> dict[str, Prior]:
-        """Priors of every latent site: the family's, then ``log_sigma`` (and, for OU noise,
-        ``log_corr_length``)."""
+        """Priors of every latent site: the family's, then ``log_sigma`` (for OU noise
+        ``log_diffusion`` and ``log_corr_length`` instead, and ``log_drift`` for
+        ``"ou_irw"``)."""
         out = self.priors(data)
-        if self.noise == "ou":
+        if self._ou:
             out["log_diffusion"] = Prior(*_DIFFUSION_PRIOR)
             out["log_corr_length"] = Prior(*_LENGTH_PRIOR)
+            if self.noise == "ou_irw":
+                out["log_drift"] = Prior(*_DRIFT_PRIOR)
         else:
             out["log_sigma"] = Prior(*_SIGMA_PRIOR)
         return out
@@ -180,7 +200,7 @@ class BayesModel:
         straightens the posterior when the residuals move like a random walk (``ell`` large),
         where the data inform ``kappa`` alone.
         """
-        if self.noise == "ou":
+        if self._ou:
             return jnp.exp(z["log_diffusion"] + 0.5 * z["log_corr_length"] - 0.5 * math.log(2.0))
         return jnp.exp(z["log_sigma"])
 
@@ -199,18 +219,25 @@ class BayesModel:
         ``r_b = exp(-(v_b - v)/ell)`` (``0`` for a missing neighbour): mean
         ``log f(v) + (r_a (1 - r_b^2) e_a + r_b (1 - r_a^2) e_b) / (1 - r_a^2 r_b^2)`` and
         variance ``sigma^2 (1 - r_a^2)(1 - r_b^2) / (1 - r_a^2 r_b^2)``; beyond the last
-        context point this is ``log f(v) + r_a e_a`` and ``sigma^2 (1 - r_a^2)``.
+        context point this is ``log f(v) + r_a e_a`` and ``sigma^2 (1 - r_a^2)``. For
+        ``"ou_irw"``: Gaussian-process conditioning on every context residual ``r``,
+        ``log f(v) + K_vc K_cc^{-1} r`` and ``k(v, v) - K_vc K_cc^{-1} K_cv`` (the covariance
+        ``k`` of ``_discrepancy.irw_covariance``; compute in float64).
 
         Returns:
             ``(loc, scale)``, each shaped like ``v``.
         """
         mu = self.log_mean(z, v, data)
         sigma = self.noise_scale(z)
-        if self.noise != "ou":
+        if not self._ou:
             return mu, jnp.broadcast_to(sigma, mu.shape)
         ell = jnp.exp(z["log_corr_length"])
         real = data.mask > 0
         resid = jnp.where(real, data.log_y - self.log_mean(z, data.v, data), 0.0)
+        if self.noise == "ou_irw":
+            tau = jnp.exp(z["log_drift"])
+            mean, sd = irw_conditional(resid, data.v, data.mask, v, sigma, ell, tau)
+            return mu + mean, sd
         v_ctx = jnp.where(real, data.v, jnp.inf)
         n_real = jnp.sum(real)
         below = jnp.sum(v_ctx[None, :] <= v[:, None], axis=1) - 1  # index of v_a, -1 if none
@@ -229,12 +256,16 @@ class BayesModel:
     def replicate(self, key, z, data: CurveData):
         """Replicated log y at the context points ``data.v`` for one draw ``z``.
 
-        A fresh noise draw (for OU residuals, a fresh OU path) around ``log f(v)``.
+        A fresh noise draw (for OU residuals, a fresh OU path; for ``"ou_irw"`` a fresh path
+        of the OU plus slope random walk) around ``log f(v)``.
         """
         mu = self.log_mean(z, data.v, data)
         sigma = self.noise_scale(z)
-        if self.noise != "ou":
+        if not self._ou:
             return mu + sigma * self.noise_dist(0.0, 1.0).sample(key, mu.shape)
+        if self.noise == "ou_irw":
+            ell, tau = jnp.exp(z["log_corr_length"]), jnp.exp(z["log_drift"])
+            return mu + irw_sample(key, data.v, data.mask, sigma, ell, tau)
         gap = jnp.diff(data.v)
         ell = jnp.exp(z["log_corr_length"])
         rho = jnp.exp(-gap / ell)
@@ -250,9 +281,13 @@ class BayesModel:
         return mu + sigma * jnp.concatenate([eta[:1], rest])
 
     def _ou_log_likelihood(self, resid, z, data: CurveData):
-        """Exact OU log density of the residuals at the real points (Markov factorisation)."""
+        """Exact log density of the residuals at the real points: OU (Markov factorisation),
+        or OU plus slope random walk (Kalman filter, ``_discrepancy.irw_log_likelihood``)."""
         sigma = self.noise_scale(z)
         ell = jnp.exp(z["log_corr_length"])
+        if self.noise == "ou_irw":
+            tau = jnp.exp(z["log_drift"])
+            return irw_log_likelihood(resid, data.v, data.mask, sigma, ell, tau)
         real = data.mask > 0
         gap = jnp.diff(data.v)
         rho = jnp.exp(-gap / ell)
@@ -271,7 +306,7 @@ class BayesModel:
             z[name] = numpyro.sample(name, d)
         mu = self.log_mean(z, data.v, data)
         obs = data.log_y if log_y is None else log_y
-        if self.noise == "ou":
+        if self._ou:
             numpyro.factor("log_y", self._ou_log_likelihood(obs - mu, z, data))
             return
         with (
@@ -299,7 +334,7 @@ class BayesModel:
         priors = self.all_priors(data)
         raw = {} if params is None else self.latents_from_params(params, data)
         if sigma is not None and np.isfinite(sigma) and sigma > 0:
-            if self.noise == "ou":  # start at the prior's correlation length
+            if self._ou:  # start at the prior's correlation length
                 raw["log_diffusion"] = math.log(sigma) - 0.5 * (_LENGTH_PRIOR[0] - math.log(2))
             else:
                 raw["log_sigma"] = math.log(sigma)

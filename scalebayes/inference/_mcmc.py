@@ -97,8 +97,9 @@ def sample_posterior(
             the point fit's held-out choice clipped to 1..2.
         noise: the noise model on log y: ``"ou"`` (default; Ornstein-Uhlenbeck residuals,
             which absorb a systematic misfit of the family instead of reading it as a tight
-            fit), ``"normal"`` or ``"student_t"`` (i.i.d.); see
-            [`BayesModel`][scalebayes.inference.BayesModel].
+            fit), ``"ou_irw"`` (OU residuals plus a random walk of the log-log slope, whose
+            variance keeps growing beyond the context), ``"normal"`` or ``"student_t"``
+            (i.i.d.); see [`BayesModel`][scalebayes.inference.BayesModel].
         df: degrees of freedom of the Student-t noise (fixed), at least 2.
         num_warmup: warm-up (adaptation) iterations per chain.
         num_samples: draws kept per chain.

@@ -5,7 +5,8 @@ point array or a [`PredictiveDistribution`][scalebayes.evaluate.PredictiveDistri
 Methods are named in `METHODS` (add one with `register_method`): the built-in point fits
 ``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"``, the MCMC baselines ``"mcmc-m3"``,
 ``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
-[`mcmc_method`][scalebayes.inference.mcmc_method]) and ``"pfn"`` (the shipped
+[`mcmc_method`][scalebayes.inference.mcmc_method]; ``"mcmc-m3-irw"``, ``"mcmc-m4-irw"`` and
+``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model) and ``"pfn"`` (the shipped
 [`PFN`][scalebayes.pfn.PFN]) form a constant table built on first use; nothing is
 registered at import.
 
@@ -416,11 +417,14 @@ class _Deferred:
 
 
 @functools.cache
-def _mcmc(family: str) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
-    """NUTS posterior predictive of ``family`` (default settings; see ``mcmc_method``)."""
+def _mcmc(
+    family: str, noise: str | None = None
+) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """NUTS posterior predictive of ``family`` (default settings, or another noise model;
+    see ``mcmc_method``)."""
     from ..inference import mcmc_method
 
-    return mcmc_method(family)
+    return mcmc_method(family) if noise is None else mcmc_method(family, noise=noise)
 
 
 @functools.cache
@@ -440,6 +444,9 @@ def _builtin_methods() -> Mapping[str, Method]:
         name = f"mcmc-{family}"
         fn = _Deferred(functools.partial(_mcmc, family), batch_size=16)
         table[name] = Method(name, fn, probabilistic=True)
+        # OU residuals plus a random walk of the log-log slope (see BayesModel)
+        fn = _Deferred(functools.partial(_mcmc, family, "ou_irw"), batch_size=16)
+        table[f"{name}-irw"] = Method(f"{name}-irw", fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
     return MappingProxyType(table)
 
