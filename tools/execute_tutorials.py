@@ -49,8 +49,34 @@ def stored_digest(nb) -> str | None:
     return nb.metadata.get(META_KEY, {}).get("source_sha256")
 
 
+def coalesce_streams(nb):
+    """Merge each cell's consecutive stdout (or stderr) outputs into one, in place.
+
+    How a kernel splits printed text into outputs depends on when it flushes, not on the
+    code; one output per stream reads better in the docs and compares reliably.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            last = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and last is not None
+                and last.output_type == "stream"
+                and last.name == output.name
+            ):
+                last.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+    return nb
+
+
 def execute(nb, workdir: str, *, timeout: int = CELL_TIMEOUT_S):
-    """Run ``nb`` in place in ``workdir`` with the ``python3`` kernel (this interpreter)."""
+    """Run ``nb`` in place in ``workdir`` with the ``python3`` kernel (this interpreter), then
+    coalesce its streams."""
     from nbclient import NotebookClient
 
     NotebookClient(
@@ -60,7 +86,7 @@ def execute(nb, workdir: str, *, timeout: int = CELL_TIMEOUT_S):
         record_timing=False,  # no wall-clock stamps in the stored cells
         resources={"metadata": {"path": workdir}},
     ).execute()
-    return nb
+    return coalesce_streams(nb)
 
 
 def _versions() -> dict[str, str]:
