@@ -20,8 +20,6 @@ order) whose far split keeps at most ``--max-runs`` context runs (``--curve`` ov
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 import re
 import sys
 from pathlib import Path
@@ -80,10 +78,9 @@ def _predict(curve, x_grid):
 
 
 def _scores(pred, y):
-    from scalebayes.evaluate import rmsle
+    from scalebayes.evaluate import interval_coverage, rmsle
 
-    lo, hi = pred.interval(0.9)
-    return rmsle(pred.median(), y), float(np.mean((y >= lo) & (y <= hi)))
+    return rmsle(pred.median(), y), interval_coverage(pred, y, 0.9)[0]
 
 
 def fan_figure(
@@ -131,39 +128,12 @@ def fan_figure(
     return scores
 
 
-def _mean(values):
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else None
-
-
 def benchmark_table(study: Path) -> str:
     """Markdown: method x (IC, NLP+Nano, DD), means over curves, then the published rows."""
-    with (study / "per_curve.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    curves = {
-        g: len({(r["dataset"], r["curve"]) for r in rows if r["dataset"] in ds})
-        for g, ds in GROUPS.items()
-    }
-    head = "| method | " + " | ".join(f"{g} ({curves[g]} curves)" for g in GROUPS) + " |"
-    lines = [head, "|---" * (len(GROUPS) + 1) + "|"]
-    for method in methods:
-        cells = []
-        for datasets in GROUPS.values():
-            mine = [r for r in rows if r["method"] == method and r["dataset"] in datasets]
-            stats = [
-                _mean([float(r[c]) for r in mine if r.get(c, "") != ""])
-                for c in ("rmsle", "ll", "msce", "cov90")
-            ]
-            if stats[0] is None:
-                cells.append("-")
-            elif stats[1] is None:
-                cells.append(f"{stats[0]:.4f}")
-            else:
-                cells.append("{:.4f} / {:.3f} / {:.4f} / {:.2f}".format(*stats))
-        lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + " |")
     from pfn_benchmarks import PUBLISHED  # beside this script
+    from study_table import table
 
+    lines = [table(study, LABELS, GROUPS)]
     for key, label in PAPER_ROWS.items():
         cells = []
         for group in GROUPS:

@@ -20,20 +20,28 @@ def _mean(values: list[str]) -> float | None:
     return sum(numbers) / len(numbers) if numbers else None
 
 
-def table(study: Path, names: dict[str, str]) -> str:
+def table(
+    study: Path, names: dict[str, str], groups: dict[str, tuple[str, ...]] | None = None
+) -> str:
+    """The markdown table; ``groups`` (column label -> datasets pooled over their curves)
+    defaults to one column per dataset, in the study's order."""
     with (study / "per_curve.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    counts = {d: len({r["curve"] for r in rows if r["dataset"] == d}) for d in datasets}
+    if groups is None:
+        groups = {d: (d,) for d in dict.fromkeys(r["dataset"] for r in rows)}
+    counts = {
+        g: len({(r["dataset"], r["curve"]) for r in rows if r["dataset"] in ds})
+        for g, ds in groups.items()
+    }
     lines = [
-        "| method | " + " | ".join(f"{d} ({counts[d]})" for d in datasets) + " |",
-        "|---" * (len(datasets) + 1) + "|",
+        "| method | " + " | ".join(f"{g} ({counts[g]})" for g in groups) + " |",
+        "|---" * (len(groups) + 1) + "|",
     ]
     for method in methods:
         cells = []
-        for dataset in datasets:
-            cell = [r for r in rows if r["method"] == method and r["dataset"] == dataset]
+        for datasets in groups.values():
+            cell = [r for r in rows if r["method"] == method and r["dataset"] in datasets]
             rmsle, ll, msce, cov90 = (
                 _mean([r[c] for r in cell]) for c in ("rmsle", "ll", "msce", "cov90")
             )

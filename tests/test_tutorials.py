@@ -17,6 +17,7 @@ code in its metadata. Two checks:
   convergence error (about 1-3% for the quantiles of 4,000 draws).
 """
 
+import functools
 import importlib.util
 import math
 import re
@@ -35,6 +36,7 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _DURATION = re.compile(_NUMBER.pattern + r" ?s\b")
 
 
+@functools.cache
 def _tool():
     spec = importlib.util.spec_from_file_location(
         "execute_tutorials", ROOT / "tools/execute_tutorials.py"

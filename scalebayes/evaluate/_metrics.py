@@ -303,14 +303,18 @@ def coverage_from_pit(counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _AskedOnce:
-    """A predictive that computes each central interval once (the metrics share levels)."""
+    """A predictive that computes its median and each central interval once (the metrics
+    share them)."""
 
     def __init__(self, pred: PredictiveDistribution):
         self._pred = pred
         self._intervals: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._median = None
 
     def median(self):
-        return self._pred.median()
+        if self._median is None:
+            self._median = self._pred.median()
+        return self._median
 
     def log_prob(self, y):
         return self._pred.log_prob(y)

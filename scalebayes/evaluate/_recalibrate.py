@@ -18,6 +18,7 @@ counts the same, by default), so that on new curves exchangeable with the refere
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -129,7 +130,7 @@ def conformal_scale(
     if weight == "group":
         if groups is None or len(groups) != len(predictions):
             raise ValueError("conformal_scale: weight='group' needs one group label per prediction")
-        sizes = {g: list(groups).count(g) for g in groups}
+        sizes = Counter(groups)
     scores, weights = [], []
     for i, (pred, y) in enumerate(zip(predictions, ys, strict=True)):
         y = _as_finite_array("y", y, ndim=1)
@@ -141,9 +142,9 @@ def conformal_scale(
             den = np.abs(np.log(bound / median))
             score = np.where(num == 0, 0.0, num / den)  # a zero-width side needs s = inf
         scores.append(np.where(np.isnan(score), np.inf, score))
-        unit = {"target": 1.0, "curve": 1.0 / y.size}.get(weight)
-        if unit is None:
-            unit = 1.0 / (y.size * sizes[groups[i]])
+        unit = 1.0 if weight == "target" else 1.0 / y.size
+        if weight == "group":
+            unit /= sizes[groups[i]]
         weights.append(np.full(y.size, unit))
     scores, weights = np.concatenate(scores), np.concatenate(weights)
     n_units = scores.size if weight == "target" else len(predictions)

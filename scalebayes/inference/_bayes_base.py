@@ -25,6 +25,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import irw_conditional, irw_log_likelihood, irw_sample
 
 NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw")
@@ -35,7 +36,6 @@ _SIGMA_PRIOR = (-3.5, 1.5)
 _LENGTH_PRIOR = (math.log(0.3), 1.5)
 _DIFFUSION_PRIOR = (-2.6, 1.5)
 _DRIFT_PRIOR = (-3.5, 1.5)  # as sigma's: the slope drifts by ~3 % per unit v^(1/2)
-_OU_VAR_FLOOR = 1e-6  # conditional variances are at least this fraction of the stationary one
 _INIT_CLIP = 3.0  # initial latents are clipped to prior location +- this many prior scales
 
 

@@ -35,7 +35,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-_VAR_FLOOR = 1e-6  # an innovation variance is at least this fraction of sigma^2
+OU_VAR_FLOOR = 1e-6  # a conditional variance is at least this fraction of sigma^2
 _JITTER = 1e-10  # relative diagonal jitter of the dense covariance (float64 only)
 
 
@@ -76,7 +76,7 @@ def irw_log_likelihood(resid, v, mask, sigma, ell, tau):
         The log density (a scalar).
     """
     real = mask > 0
-    floor = _VAR_FLOOR * sigma**2
+    floor = OU_VAR_FLOOR * sigma**2
     tau2 = tau**2
 
     def update(mean, cov, y):
@@ -109,7 +109,7 @@ def irw_log_likelihood(resid, v, mask, sigma, ell, tau):
         r = jnp.exp(-h / ell)
         pred_mean = (r * me, md + h * mg, mg)
         pred_cov = (
-            r * r * pee + sigma**2 * jnp.maximum(-jnp.expm1(-2.0 * h / ell), _VAR_FLOOR),
+            r * r * pee + sigma**2 * jnp.maximum(-jnp.expm1(-2.0 * h / ell), OU_VAR_FLOOR),
             r * (ped + h * peg),
             r * peg,
             pdd + 2.0 * h * pdg + h * h * pgg + tau2 * h**3 / 3.0,
@@ -163,7 +163,7 @@ def irw_conditional(resid, v, mask, v_new, sigma, ell, tau):
     mean = white_k.T @ white_r
     prior_var = irw_covariance(v_new, v_new, v[0], sigma, ell, tau)
     var = prior_var - jnp.sum(white_k**2, axis=0)
-    return mean, jnp.sqrt(jnp.maximum(var, _VAR_FLOOR * sigma**2))
+    return mean, jnp.sqrt(jnp.maximum(var, OU_VAR_FLOOR * sigma**2))
 
 
 def irw_sample(key, v, mask, sigma, ell, tau):

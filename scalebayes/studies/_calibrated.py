@@ -9,9 +9,10 @@ reference curves (which must not be the curves it is then scored on).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..data import Curve, load_benchmark
 from ..evaluate import ScaledPredictive, check_level, conformal_scale
@@ -54,7 +55,6 @@ class _Calibrated:
     reference: tuple[Curve, ...]
     level: float
     weight: str
-    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def batch_size(self) -> int | None:
@@ -64,14 +64,9 @@ class _Calibrated:
     def pad_batches(self) -> bool:
         return self.base.pad_batches
 
-    @property
+    @functools.cached_property
     def scale(self) -> float:
         """The fitted scale (computed on first access: the base predicts every reference)."""
-        if "scale" not in self._cache:
-            self._cache["scale"] = self._fit()
-        return self._cache["scale"]
-
-    def _fit(self) -> float:
         size = self.base.batch_size or DEFAULT_BATCH_SIZE
         by_dataset: dict[str, list[Curve]] = {}
         for curve in self.reference:

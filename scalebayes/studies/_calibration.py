@@ -32,11 +32,9 @@ def pooled_pit(
             continue
         key = (score.dataset, score.method)
         counts = np.asarray(score.pit, dtype=np.int64)
-        if key in pooled and pooled[key][0].shape == counts.shape:
-            total, n = pooled[key]
+        total, n = pooled.get(key, (np.zeros_like(counts), 0))
+        if total.shape == counts.shape:  # rows binned otherwise are left out
             pooled[key] = (total + counts, n + 1)
-        elif key not in pooled:
-            pooled[key] = (counts, 1)
     return pooled
 
 
