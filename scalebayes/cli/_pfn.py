@@ -8,6 +8,7 @@ Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
 from __future__ import annotations
 
 import argparse
+import warnings
 
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 
@@ -187,8 +188,10 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")
     if args.plot is not None:
-        from ..pfn import plot_fan
+        from ..pfn import ReachWarning, plot_fan
 
-        plot_fan(pfn, curves, targets, args.plot)
+        with warnings.catch_warnings():  # the prediction above has said it if a query is far
+            warnings.simplefilter("ignore", ReachWarning)
+            plot_fan(pfn, curves, targets, args.plot)
         print(f"wrote {args.plot}")
     return 0

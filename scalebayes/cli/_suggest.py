@@ -8,6 +8,7 @@ it runs. Bad input raises ``ValueError`` (or ``OSError``) with a one-line messag
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from ._argtypes import figure_file, positive, positive_floats, probability, readable_file
@@ -140,8 +141,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     print(result.table())
     print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {result.method})")
     if args.plot is not None:
-        from ..pfn import PFN, plot_fan
+        from ..pfn import PFN, ReachWarning, plot_fan
 
-        plot_fan(PFN.load(args.model), [curve], [*candidates, args.target], args.plot)
+        with warnings.catch_warnings():  # the advice above has said it if the target is far
+            warnings.simplefilter("ignore", ReachWarning)
+            plot_fan(PFN.load(args.model), [curve], [*candidates, args.target], args.plot)
         print(f"wrote {args.plot}")
     return 0

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -202,6 +203,12 @@ def suggest_next(
 
     Raises:
         ValueError: on bad input, with a message that says what to change.
+
+    Warns:
+        scalebayes.pfn.ReachWarning: with the PFN, once, if ``target_x`` lies beyond the
+            model's [`reach`][scalebayes.pfn.PFN.reach] (the shipped model: 10x the largest
+            run); the ranking is then computed from answers outside what the model learned,
+            so check it with ``method="mcmc-m4"``.
     """
     from ..evaluate import check_level
 
@@ -280,7 +287,7 @@ def _check_median(median_now: float) -> None:
 
 def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
-    from ..pfn import DEFAULT_MODEL, PFN
+    from ..pfn import DEFAULT_MODEL, PFN, ReachWarning
 
     pfn = PFN.load(model)
     if not pfn.interpolation and np.any(cand <= xc.max()):
@@ -307,13 +314,15 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
         for k in range(n_fantasies):
             contexts_x.append(np.append(xc, c)[order])
             contexts_y.append(np.append(yc, fantasies[k, i])[order])
-    after = pfn.predict_many(
-        contexts_x,
-        contexts_y,
-        [np.array([target_x])] * len(contexts_x),
-        y_scale=y_scale,
-        x_range=x_range,
-    )
+    with warnings.catch_warnings():  # the call above already warned if the target is too far
+        warnings.simplefilter("ignore", ReachWarning)
+        after = pfn.predict_many(
+            contexts_x,
+            contexts_y,
+            [np.array([target_x])] * len(contexts_x),
+            y_scale=y_scale,
+            x_range=x_range,
+        )
     # Every fantasy's target in one call: the predictions share the bar and the y scale.
     stacked = dataclasses.replace(
         after[0],

@@ -4,7 +4,9 @@ to a calibrated predictive distribution at larger x.
 - **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
   checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
   [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,
-  log_prob, sample), batched over curves by [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
+  log_prob, sample), batched over curves by [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many];
+  a query beyond the model's [`reach`][scalebayes.pfn.PFN.reach] gives a
+  [`ReachWarning`][scalebayes.pfn.ReachWarning].
 - **Model**: the NSL-PFN encoder [`PFNModel`][scalebayes.pfn.PFNModel] in named sizes
   ([`CONFIGS`][scalebayes.pfn.CONFIGS]) and its output, the
   [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails.
@@ -31,18 +33,20 @@ if TYPE_CHECKING:
     from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan
-    from ._predict import DEFAULT_MODEL, PFN, PFNPrediction
+    from ._predict import DEFAULT_MODEL, NSLPFN_REACH, PFN, PFNPrediction, ReachWarning
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
     "CONFIGS",
     "DEFAULT_MODEL",
+    "NSLPFN_REACH",
     "PFN",
     "BarDistribution",
     "CheckpointError",
     "PFNConfig",
     "PFNModel",
     "PFNPrediction",
+    "ReachWarning",
     "TrainConfig",
     "TrainState",
     "count_parameters",
@@ -64,7 +68,7 @@ _MODULES = {
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
-    "_predict": ("DEFAULT_MODEL", "PFN", "PFNPrediction"),
+    "_predict": ("DEFAULT_MODEL", "NSLPFN_REACH", "PFN", "PFNPrediction", "ReachWarning"),
     "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
 }
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

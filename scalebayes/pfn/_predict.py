@@ -28,6 +28,10 @@ queries, each repeating the context, without changing any prediction. A context 
 ``MAX_CONTEXT`` points is thinned (with a warning) to that many points spread evenly in
 log x, keeping the smallest and the largest x, since attention cost grows with the square of
 the number of slots.
+
+A PFN knows only what its training prior showed it. [`PFN.reach`][scalebayes.pfn.PFN.reach]
+is how far beyond the context's largest x that prior put queries; asking further gives a
+[`ReachWarning`][scalebayes.pfn.ReachWarning] (the answer is still returned).
 """
 
 from __future__ import annotations
@@ -57,6 +61,16 @@ from ._model import PFNConfig, PFNModel
 #: The shipped model's name; ``PFN.load()`` reads ``scalebayes/pfn/weights/<name>``.
 DEFAULT_MODEL = "nslpfn-base"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+#: How far beyond the context's largest x the NSL-PFN prior puts queries: its grid is uniform
+#: in linear x on [0.01, 1] and the context holds at least a tenth of the points, so the
+#: context ends at x >= ~0.1 and the last query is at most ~10x beyond it.
+NSLPFN_REACH = 10.0
+
+
+class ReachWarning(UserWarning):
+    """A query lies further beyond the context than the PFN's training prior ever asked."""
+
+
 #: The most context points the network conditions on; a longer context is thinned to this
 #: many points spread evenly in log x (keeping the smallest and largest x), with a warning.
 #: The shipped models were trained on curves of at most 128 points; attention cost grows with
@@ -247,6 +261,30 @@ class PFN:
         self.config: PFNConfig = model.config
         self.interpolation = bool(self.meta.get("interpolation", False))
 
+    @property
+    def reach(self) -> float:
+        """The largest ratio ``x_query / max(x_context)`` the model's training prior produced.
+
+        The prior is the checkpoint's ``train_config["prior"]`` (without one: NSL-PFN's for
+        the ``"nslpfn"`` input encoding, the scale-free prior otherwise). NSL-PFN's prior
+        (linear x on [0.01, 1], a context of at least a tenth of the points): about 10
+        (``NSLPFN_REACH``). The scale-free prior and a mixture with it: ``10 ** d``
+        for the prior's largest reach of ``d`` decades (``ScaleFreePriorConfig.reach``,
+        3 decades: 1000). Further out the model answers from outside what it learned, and
+        [`predict`][scalebayes.pfn.PFN.predict] warns with a ``ReachWarning``.
+        """
+        train_config = self.meta.get("train_config") or {}
+        # without a training record, the input encoding tells: TrainConfig gives NSL-PFN's
+        # prior the "nslpfn" input and the scale-free and mixed priors "log-relative"
+        prior = train_config.get(
+            "prior", "nslpfn" if self.config.input == "nslpfn" else "scalefree"
+        )
+        if prior == "nslpfn":
+            return NSLPFN_REACH
+        from ..priors import ScaleFreePriorConfig
+
+        return float(10.0 ** ScaleFreePriorConfig().reach[1])
+
     @classmethod
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:
         """Load a PFN checkpoint (weights-only or training), verifying its checksum.
@@ -312,7 +350,9 @@ class PFN:
                 (keeping the smallest and largest x), with a ``UserWarning``.
             y_context: observed y (loss, error), shape ``(n,)``, >= 0.
             x_query: where to predict, shape ``(q,)``, > 0; beyond the largest context x
-                unless the model was trained for interpolation.
+                unless the model was trained for interpolation. A query more than
+                [`reach`][scalebayes.pfn.PFN.reach] times the largest context x gives a
+                ``ReachWarning``.
             y_scale: divide y by this before the network and multiply back after;
                 ``"auto"`` is ``max(y_context)`` (1 if every y is 0), which makes the
                 prediction scale-equivariant. An explicit value must keep
@@ -377,18 +417,29 @@ class PFN:
                 f"x_range must be one (x_min, x_max) or one per curve ({len(x_context)}), "
                 f"got {len(ranges)}"
             )
-        curves, thinned = [], []
+        curves, thinned, far = [], [], []
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
             where = f"curve {i}: " if len(x_context) > 1 else ""
             try:
-                curve, n_given = self._prepare(xc, yc, xq, scale, bounds)
+                curve, n_given, ratio = self._prepare(xc, yc, xq, scale, bounds)
             except (TypeError, ValueError) as error:
                 raise type(error)(where + str(error)) from None
             curves.append(curve)
             if n_given > curve[0].size:
                 thinned.append(f"{where}{curve[0].size} of {n_given}")
+            if ratio > self.reach * (1 + 1e-9):  # a grid ending at reach x max is inside
+                far.append(f"{where}x_query up to {ratio:.3g}x the largest context x")
+        if far:
+            warnings.warn(
+                f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
+                f"reach ({self.reach:g}x; its training prior never asked further), so the "
+                "answer there is outside what it learned; compare with a point fit or MCMC "
+                "(`scalebayes fit`), or use a PFN trained on the scale-free prior",
+                ReachWarning,
+                stacklevel=3,
+            )
         if thinned:
             warnings.warn(
                 f"the PFN conditions on at most MAX_CONTEXT = {MAX_CONTEXT} context points "
@@ -442,7 +493,7 @@ class PFN:
                 for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)
             )
             curve = x_enc[:n], y_enc[:n], x_enc[n:], xq, scale * float(y_ref)
-        return curve, n_given
+        return curve, n_given, float(xq.max() / xc.max())
 
     def _run(self, curves) -> list[PFNPrediction]:
         # one row per chunk of a curve's queries; a row's queries fill its padded slots

@@ -1,10 +1,13 @@
 """``suggest_next`` and ``scalebayes suggest``: which run to do next."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from scalebayes.cli import main
 from scalebayes.design import SuggestResult, suggest_next
+from scalebayes.pfn import ReachWarning
 
 # Five runs, each 4x larger than the last, of a power law with a floor; the question is a run
 # 100x beyond the largest.
@@ -13,10 +16,17 @@ Y = 1.7 + 30.0 * X**-0.25
 TARGET = 100 * X[-1]
 CANDIDATES = [4 * X[-1], 16 * X[-1], 50 * X[-1]]
 
+# The target is beyond the shipped PFN's reach: `equal_cost` and the CLI test check the warning
+pytestmark = pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")
+
 
 @pytest.fixture(scope="module")
 def equal_cost():
-    return suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0])
+    # 100x is beyond the shipped PFN's reach (10x): said once, and the ranking still computed
+    with pytest.warns(ReachWarning, match="up to 100x") as caught:
+        result = suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0])
+    assert len(caught) == 1
+    return result
 
 
 def test_ranked_by_gain_per_cost(equal_cost):
@@ -93,9 +103,12 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     costs = tmp_path / "costs.csv"
     costs.write_text("x,cost\n" + "".join(f"{c:g},1\n" for c in CANDIDATES))
     plot = tmp_path / "fan.png"
-    status = main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs), "--plot", str(plot)))
-    out = capsys.readouterr().out
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ReachWarning)  # shown, as to a user (see pytestmark)
+        status = main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs), "--plot", str(plot)))
+    out, err = capsys.readouterr()
     assert status == 0
+    assert err.count("warning: ") == 1 and "up to 100x" in err and "\n" == err[-1], err
     assert "run: 5 runs" in out and "gain/cost" in out
     assert f"next run: x = {max(CANDIDATES):.4g}" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

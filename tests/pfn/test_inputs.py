@@ -40,6 +40,7 @@ def _curve():
     return x, 3.0 * (x / x[0]) ** -0.07
 
 
+@pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")  # 1e25: far on purpose
 def test_a_prediction_never_changes_when_other_queries_are_added(pfn):
     x, y = _curve()
     alone = pfn.predict(x, y, [2.5e20])

@@ -30,6 +30,10 @@ def pfn():
     return PFN(model, BarDistribution(borders), {"interpolation": False})
 
 
+# Queries here go beyond the test model's reach (10x) to test other things; the reach tests at
+# the end check the warning.
+pytestmark = pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")
+
 X = np.array([1e6, 2e6, 4e6, 8e6, 1.6e7, 3.2e7])
 Y = np.array([0.9, 0.7, 0.58, 0.5, 0.45, 0.42])
 
@@ -295,3 +299,77 @@ def test_query_chunks_give_the_unchunked_predictions(pfn, monkeypatch, per_row):
     # each chunk uses the whole curve's x mapping: the near query still feels the far one
     near = pfn.predict(X, Y, xq[:1]).median()
     assert not np.allclose(near, chunked[0].median()[:1])
+
+
+# ---------------------------------------------------------------------------------------------
+# reach: a query further out than the training prior ever asked is answered with a warning
+
+
+def test_reach_follows_the_training_prior(pfn):
+    from scalebayes.priors import ScaleFreePriorConfig
+
+    assert pfn.reach == predict_module.NSLPFN_REACH  # no train_config: NSL-PFN's prior
+    assert PFN.load().reach == predict_module.NSLPFN_REACH  # the shipped model
+    decades = ScaleFreePriorConfig().reach[1]
+    for prior in ("scalefree", "mixture"):
+        other = PFN(pfn.model, pfn.bar, {"train_config": {"prior": prior}})
+        assert other.reach == pytest.approx(10.0**decades)
+
+
+def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside the reach: silent
+        pfn.predict(X, Y, [X[-1] * 9.0])
+    with pytest.warns(
+        predict_module.ReachWarning,
+        match=r"up to 30x the largest context x: beyond this PFN.s reach \(10x",
+    ):
+        pred = pfn.predict(X, Y, [X[-1] * 2.0, X[-1] * 30.0])
+    assert np.all(np.isfinite(pred.median())) and np.all(pred.median() >= 0)
+    with pytest.warns(predict_module.ReachWarning, match=r"curve 1: x_query up to 50x"):
+        pfn.predict_many([X, X], [Y, Y], [[X[-1] * 2.0], [X[-1] * 50.0]])
+    far_model = PFN(pfn.model, pfn.bar, {"train_config": {"prior": "mixture"}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        far_model.predict(X, Y, [X[-1] * 300.0])
+
+
+def test_the_study_method_measures_beyond_the_reach_without_warning():
+    import warnings
+
+    from scalebayes.data import Curve
+    from scalebayes.pfn import pfn_method
+
+    x = np.geomspace(1.0, 1e3, 12)
+    y = 2.0 * x**-0.2
+    curve = Curve(x, y, "far", dataset="test", is_context=x <= 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (pred,) = pfn_method()([curve])
+    assert np.all(np.isfinite(pred.median()))
+
+
+def test_cli_says_it_once_in_one_line(tmp_path, capsys):
+    import warnings
+
+    from scalebayes.cli import main
+
+    runs = tmp_path / "runs.csv"
+    runs.write_text("x,y\n" + "".join(f"{x:.17g},{y:.17g}\n" for x, y in zip(X, Y, strict=True)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", predict_module.ReachWarning)  # as a user sees it
+        status = main(
+            [
+                "extrapolate",
+                str(runs),
+                "--to",
+                f"{X[-1] * 100:g}",
+                "--plot",
+                str(tmp_path / "f.png"),
+            ]
+        )
+    err = capsys.readouterr().err
+    assert status == 0
+    assert err.startswith("warning: x_query up to 100x") and err.count("\n") == 1, err
