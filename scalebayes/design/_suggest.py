@@ -301,7 +301,18 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     # One x mapping and one y scale for every call, so that all predictions are comparable.
     x_range = (float(min(xc.min(), cand.min())), target_x)
     y_scale = float(yc.max()) if yc.max() > 0 else 1.0
-    now = pfn.predict(xc, yc, np.append(cand, target_x), y_scale=y_scale, x_range=x_range)
+    if target_x / xc.max() > pfn.reach * (1 + 1e-9):
+        warnings.warn(
+            f"target_x is {target_x / xc.max():.3g}x the largest run, beyond this PFN's reach "
+            f"({pfn.reach:g}x; its training prior never asked further), so the ranking rests "
+            "on answers outside what it learned; check it with method='mcmc-m4' (command "
+            "line: --method mcmc-m4)",
+            ReachWarning,
+            stacklevel=3,
+        )
+    with warnings.catch_warnings():  # said above, in the terms of this question
+        warnings.simplefilter("ignore", ReachWarning)
+        now = pfn.predict(xc, yc, np.append(cand, target_x), y_scale=y_scale, x_range=x_range)
     lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
     median_now = float(now.median()[-1])
     _check_median(median_now)
@@ -314,7 +325,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
         for k in range(n_fantasies):
             contexts_x.append(np.append(xc, c)[order])
             contexts_y.append(np.append(yc, fantasies[k, i])[order])
-    with warnings.catch_warnings():  # the call above already warned if the target is too far
+    with warnings.catch_warnings():  # said above
         warnings.simplefilter("ignore", ReachWarning)
         after = pfn.predict_many(
             contexts_x,
