@@ -13,6 +13,7 @@ import warnings
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+EXTRAPOLATE_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
 
 
 _positive_int = positive(int)
@@ -138,11 +139,12 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     """Add ``extrapolate`` to ``subparsers``."""
     parser = subparsers.add_parser(
         "extrapolate",
-        help="extrapolate curves from a CSV file with the PFN (quantiles + fan chart)",
+        help="extrapolate curves from a CSV file with the PFN or MCMC (quantiles + fan chart)",
         description=(
             "Read curves from a CSV file (columns x, y and optionally curve; see "
-            "`scalebayes fit --help` for the format), condition the PFN on every point, and "
-            "print the median and the 5/25/75/95% quantiles at each --to x."
+            "`scalebayes fit --help` for the format), condition the PFN (or NUTS on a "
+            "Bayesian family, --method) on every point, and print the median and the "
+            "5/25/75/95%% quantiles at each --to x."
         ),
     )
     parser.add_argument(
@@ -154,7 +156,17 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         required=True,
         help="comma-separated x values to predict at, e.g. 1e10,1e11",
     )
-    parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
+    parser.add_argument(
+        "--method",
+        choices=EXTRAPOLATE_METHODS,
+        default="pfn",
+        help="the PFN (default: one forward pass; reaches about 10x beyond the last run) or "
+        "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="PFN checkpoint directory or shipped name (--method pfn)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
     parser.add_argument(
         "--plot",
         type=figure_file(),
@@ -165,6 +177,41 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return parser
 
 
+def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
+    """NUTS (``method`` = ``"mcmc-<family>"``) on every point of each curve: the predictives at
+    ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the furthest
+    target (one posterior serves both)."""
+    import jax
+    import numpy as np
+
+    from ..evaluate import MAX_PANELS, fan_grid, plot_fans
+    from ..inference import sample_posterior
+
+    family = method.split("-", 1)[1]  # the CSV reader has checked every y > 0
+    result = sample_posterior(
+        jax.random.key(seed),
+        family,
+        [c.x for c in curves],
+        [c.y for c in curves],
+        names=[c.name for c in curves],
+    )
+    preds = result.predictive([np.asarray(targets)] * len(curves))
+    if plot is not None:
+        shown = list(curves)[:MAX_PANELS]
+        grids = [fan_grid(c.x, targets) for c in shown]
+        fans = result.predictive(grids + [grids[-1]] * (len(curves) - len(shown)))
+        plot_fans(
+            fans[: len(shown)],
+            grids,
+            [(c.x, c.y) for c in shown],
+            plot,
+            names=[c.name for c in shown],
+            label=f"MCMC({family.upper()}) median",
+            x_to=targets,
+        )
+    return preds
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -173,11 +220,16 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     from ..pfn import PFN
 
     targets = sorted(args.to)
+    if args.method != "pfn" and args.model is not None:
+        raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     curves = read_curves_csv(args.csv)
-    pfn = PFN.load(args.model)
-    preds = pfn.predict_many(
-        [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
-    )
+    if args.method == "pfn":
+        pfn = PFN.load(args.model)
+        preds = pfn.predict_many(
+            [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
+        )
+    else:
+        preds = mcmc_fans(curves, args.method, args.seed, targets, args.plot)
     header = f"{'curve':<20} {'x':>12} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
     )
@@ -187,11 +239,12 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")
-    if args.plot is not None:
+    if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, plot_fan
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far
             warnings.simplefilter("ignore", ReachWarning)
             plot_fan(pfn, curves, targets, args.plot)
+    if args.plot is not None:
         print(f"wrote {args.plot}")
     return 0

@@ -141,10 +141,16 @@ def run_suggest(args: argparse.Namespace) -> int:
     print(result.table())
     print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {result.method})")
     if args.plot is not None:
-        from ..pfn import PFN, ReachWarning, plot_fan
+        marked = [*candidates, args.target]
+        if args.method == "pfn":
+            from ..pfn import PFN, ReachWarning, plot_fan
 
-        with warnings.catch_warnings():  # the advice above has said it if the target is far
-            warnings.simplefilter("ignore", ReachWarning)
-            plot_fan(PFN.load(args.model), [curve], [*candidates, args.target], args.plot)
+            with warnings.catch_warnings():  # the advice above has said it if the target is far
+                warnings.simplefilter("ignore", ReachWarning)
+                plot_fan(PFN.load(args.model), [curve], marked, args.plot)
+        else:  # NUTS with the same family and seed as the advice
+            from ._pfn import mcmc_fans
+
+            mcmc_fans([curve], args.method, args.seed, marked, args.plot)
         print(f"wrote {args.plot}")
     return 0

@@ -22,12 +22,15 @@
 [`ScaledPredictive`][scalebayes.evaluate.ScaledPredictive] and
 [`conformal_scale`][scalebayes.evaluate.conformal_scale] recalibrate any predictive: one
 split-conformal scale on log y around the median, fitted on reference curves.
+[`plot_fans`][scalebayes.evaluate.plot_fans] draws any predictive as a fan chart over a
+[`fan_grid`][scalebayes.evaluate.fan_grid].
 
 Studies over many methods and datasets live one layer up, in ``scalebayes.studies``; MCMC
 diagnostics (ArviZ conversion, convergence checks) in ``scalebayes.inference``. This package
 depends only on ``scalebayes.data`` and the internal helpers.
 """
 
+from ._fan import MAX_PANELS, fan_grid, plot_fans
 from ._metrics import (
     CRPS_QUANTILES,
     INTERVAL_SCORES,
@@ -56,6 +59,7 @@ from ._recalibrate import WEIGHTINGS, ScaledPredictive, conformal_scale
 __all__ = [
     "CRPS_QUANTILES",
     "INTERVAL_SCORES",
+    "MAX_PANELS",
     "MSCE_LEVELS",
     "PIT_BINS",
     "WEIGHTINGS",
@@ -69,10 +73,12 @@ __all__ = [
     "conformal_scale",
     "coverage_from_pit",
     "crps",
+    "fan_grid",
     "interval_coverage",
     "log_likelihood",
     "msce",
     "pit_histogram",
+    "plot_fans",
     "rmsle",
     "score_curve",
     "summarise",

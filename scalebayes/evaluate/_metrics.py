@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from ._predictive import PredictiveDistribution, _as_finite_array, check_level
+from ._predictive import Predictive, PredictiveDistribution, _as_finite_array, check_level
 
 MSCE_LEVELS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 """Central-interval levels averaged over by [`msce`][scalebayes.evaluate.msce] (NSL-PFN)."""
@@ -163,6 +163,16 @@ CRPS_QUANTILES = 20
 """Quantile levels of the CRPS estimator: the midpoints ``(i - 1/2) / 20``, i = 1..20."""
 
 
+def _crps_taus(n_quantiles: int) -> list[float]:
+    """The lower quantile levels of the CRPS grid, ``(i + 1/2) / K`` for ``i < K / 2``."""
+    return [(i + 0.5) / n_quantiles for i in range(n_quantiles // 2)]
+
+
+def _pit_levels(n_bins: int) -> list[float]:
+    """The central-interval levels whose bounds cut the PIT bins, ``1 - 2k / K``."""
+    return [1.0 - 2.0 * k / n_bins for k in range(1, n_bins // 2)]
+
+
 def interval_coverage(
     pred: PredictiveDistribution, y: Float[ArrayLike, " n_targets"], level: float
 ) -> tuple[float, float]:
@@ -229,8 +239,7 @@ def crps(
     if n_quantiles % 2:
         raise ValueError(f"crps: n_quantiles must be even (symmetric levels), got {n_quantiles}")
     total = np.zeros_like(y)
-    for i in range(n_quantiles // 2):
-        tau = (i + 0.5) / n_quantiles  # below 1/2; its mirror 1 - tau is the upper bound
+    for tau in _crps_taus(n_quantiles):  # below 1/2; its mirror 1 - tau is the upper bound
         lower, upper = pred.interval(1.0 - 2.0 * tau)
         lower = _check_output("crps", "interval", lower, y.shape)
         upper = _check_output("crps", "interval", upper, y.shape)
@@ -271,8 +280,8 @@ def pit_histogram(
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2 or n_bins % 2:
         raise ValueError(f"pit_histogram: n_bins must be an even integer >= 2, got {n_bins!r}")
     below = (_check_output("pit_histogram", "median", pred.median(), y.shape) < y).astype(int)
-    for k in range(1, n_bins // 2):
-        lower, upper = pred.interval(1.0 - 2.0 * k / n_bins)
+    for level in _pit_levels(n_bins):
+        lower, upper = pred.interval(level)
         below += _check_output("pit_histogram", "interval", lower, y.shape) < y
         below += _check_output("pit_histogram", "interval", upper, y.shape) < y
     return np.bincount(below, minlength=n_bins).astype(np.int64)
@@ -304,12 +313,25 @@ def coverage_from_pit(counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 class _AskedOnce:
     """A predictive that computes its median and each central interval once (the metrics
-    share them)."""
+    share them).
 
-    def __init__(self, pred: PredictiveDistribution):
+    For a [`Predictive`][scalebayes.evaluate.Predictive] whose intervals come from its
+    ``icdf`` (the base class's ``interval``), the intervals at ``levels`` are read in one
+    ``icdf`` call over all their bounds: one batched evaluation (a PFN's bar distribution, an
+    MCMC predictive's root solve) instead of one per level.
+    """
+
+    def __init__(self, pred: PredictiveDistribution, levels: Sequence[float] = ()):
         self._pred = pred
         self._intervals: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._median = None
+        levels = sorted({check_level(level) for level in levels})
+        if levels and isinstance(pred, Predictive) and type(pred).interval is Predictive.interval:
+            bounds = [b for level in levels for b in (0.5 - 0.5 * level, 0.5 + 0.5 * level)]
+            quantiles = np.asarray(pred.icdf(bounds))
+            if quantiles.shape[:1] == (len(bounds),):  # else leave the shape error to a metric
+                for i, level in enumerate(levels):
+                    self._intervals[level] = (quantiles[2 * i], quantiles[2 * i + 1])
 
     def median(self):
         if self._median is None:
@@ -356,7 +378,9 @@ def score_curve(
         ValueError: As raised by the individual metrics.
     """
     if isinstance(prediction, PredictiveDistribution):
-        prediction = _AskedOnce(prediction)  # MSCE and the coverages share the 50%, 90% levels
+        levels = {*MSCE_LEVELS, 0.5, 0.9, *_pit_levels(PIT_BINS)}
+        levels.update(1.0 - 2.0 * tau for tau in _crps_taus(CRPS_QUANTILES))
+        prediction = _AskedOnce(prediction, levels)  # every interval the metrics ask, at once
         scores = {
             "rmsle": rmsle(prediction.median(), y),
             "ll": log_likelihood(prediction, y),

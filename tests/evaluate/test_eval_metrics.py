@@ -492,3 +492,27 @@ def test_score_curve_asks_each_interval_level_once():
         GaussianPredictive([1.0, 2.0], [1.0, 1.0]), np.array([1.0, 2.5])
     )
     assert len(asked) == len(set(asked))
+
+
+def test_score_curve_reads_every_interval_in_one_icdf_call():
+    """A predictive whose intervals come from its icdf is asked once for all the levels the
+    metrics need (one batched evaluation), with the same scores as level by level."""
+    calls = []
+
+    class CountingIcdf(GaussianPredictive):
+        def icdf(self, q):
+            calls.append(np.size(q))
+            return super().icdf(q)
+
+    class LevelByLevel(GaussianPredictive):
+        def interval(self, level):  # an override: no prefetch
+            return super().interval(level)
+
+    mean, std, y = [1.0, 2.0, 3.0], [0.5, 1.0, 0.2], np.array([1.2, 2.9, 3.0])
+    batched = score_curve(CountingIcdf(mean, std), y)
+    assert len([n for n in calls if n > 2]) == 1 and max(calls) > 20
+    assert len([n for n in calls if n == 2]) == 0  # no interval asked on its own
+    single = score_curve(LevelByLevel(mean, std), y)
+    assert batched.keys() == single.keys()
+    for name, value in single.items():
+        np.testing.assert_allclose(batched[name], value, rtol=1e-12, err_msg=name)

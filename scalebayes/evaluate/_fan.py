@@ -1,0 +1,113 @@
+"""Fan charts of any predictive: observed points, median, 50% and 90% bands (matplotlib,
+imported only when drawing)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._io import figure_format, write_figure
+from ._predictive import Predictive
+
+__all__ = ["MAX_PANELS", "fan_grid", "plot_fans"]
+
+_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+_BANDS = ((0, 4, 0.18), (1, 3, 0.35))  # (lower, upper) indices into _LEVELS, alpha
+MAX_PANELS = 12
+"""At most this many curves are drawn in one fan chart."""
+
+
+def fan_grid(x_observed: np.ndarray, x_to: Sequence[float], n: int = 60) -> np.ndarray:
+    """Log-spaced query points from just beyond the last observation to the furthest target.
+
+    Args:
+        x_observed: the observed x of one curve (> 0).
+        x_to: the x values asked about; the grid ends at the largest (or 1% beyond the last
+            observation, if that is further).
+        n: number of points.
+
+    Returns:
+        ``(n,)`` increasing x.
+    """
+    lo = float(np.max(x_observed))
+    hi = max(float(np.max(x_to)), lo * 1.01)
+    return np.geomspace(lo * 1.0001, hi, n)
+
+
+def plot_fans(
+    predictions: Sequence[Predictive],
+    grids: Sequence[np.ndarray],
+    observed: Sequence[tuple[np.ndarray, np.ndarray]],
+    path: str | os.PathLike,
+    *,
+    names: Sequence[str],
+    label: str = "median",
+    x_to: Sequence[float] = (),
+    held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> Path:
+    """Write a fan chart per curve (log-log): its points, the median, 50% and 90% bands.
+
+    Args:
+        predictions: one [`Predictive`][scalebayes.evaluate.Predictive] per curve, over
+            that curve's grid (e.g. [`fan_grid`][scalebayes.evaluate.fan_grid]); at most
+            `MAX_PANELS` are drawn.
+        grids: the x of each prediction.
+        observed: ``(x, y)`` of each curve's observed points.
+        path: file to write: ``.png``, ``.pdf`` or ``.svg`` (the format follows the
+            extension); its directory is created if missing.
+        names: a title per curve.
+        label: the median's legend entry, e.g. ``"PFN median"``.
+        x_to: x values marked with dotted vertical lines.
+        held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: for no predictions, inputs of different lengths, or an extension that is
+            not supported.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure_format(path)
+    n = min(len(predictions), MAX_PANELS)
+    if n == 0:
+        raise ValueError("no curves to plot")
+    lengths = {len(predictions), len(grids), len(observed), len(names)}
+    if held_out is not None:
+        lengths.add(len(held_out))
+    if len(lengths) != 1:
+        raise ValueError("plot_fans: give one grid, observed pair and name per prediction")
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for i in range(n):
+        ax, grid, (x, y) = axes[i], np.asarray(grids[i]), observed[i]
+        qs = np.asarray(predictions[i].quantile(list(_LEVELS)))  # (5, n_x)
+        for lo, hi, alpha in _BANDS:
+            band = f"{round((_LEVELS[hi] - _LEVELS[lo]) * 100)}% interval"
+            ax.fill_between(grid, qs[lo], qs[hi], color="C0", alpha=alpha, lw=0, label=band)
+        ax.plot(grid, qs[2], color="C0", lw=1.5, label=label)
+        ax.plot(x, y, "o", color="k", ms=3, label="observed")
+        if held_out is not None:
+            ax.plot(*held_out[i], "x", color="C3", ms=4, label="held out")
+        for xv in x_to:
+            ax.axvline(xv, color="0.6", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(str(names[i])[:48], fontsize=9)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        if i == 0:
+            ax.legend(fontsize=7)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_figure(fig, path, dpi=110)

@@ -1,0 +1,146 @@
+"""``scalebayes extrapolate --method mcmc-*`` and the fan charts of any predictive.
+
+The default run replaces NUTS by a fake posterior (a mixture of draws around the true curve),
+so it checks the plumbing: which model answers, that a far query does not warn (MCMC has no
+reach), that the fan chart is drawn from the same model, and the errors. One slow test runs
+NUTS end to end.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import scalebayes.evaluate as evaluate_module
+import scalebayes.inference as inference_module
+from scalebayes.cli import main
+from scalebayes.evaluate import GaussianPredictive, fan_grid, plot_fans
+from scalebayes.inference import MCMCPredictive
+
+X = 1e7 * 4.0 ** np.arange(5)
+
+
+def truth(x):
+    return 1.7 + 30.0 * np.asarray(x) ** -0.25
+
+
+def _runs(tmp_path, y=None):
+    path = tmp_path / "runs.csv"
+    y = truth(X) if y is None else y
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, y, strict=True)))
+    return path
+
+
+class _FakePosterior:
+    """Stands in for ``sample_posterior``: 200 draws of log y around the true curve."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def __call__(self, key, family, xs, ys, **kwargs):
+        self.calls.append(family)
+        return self
+
+    def predictive(self, xs):
+        rng = np.random.default_rng(0)
+        out = []
+        for x in xs:
+            loc = np.log(truth(x))[None, :] + 0.02 * rng.standard_normal((200, 1))
+            out.append(MCMCPredictive(loc=loc, scale=np.full(loc.shape, 0.01)))
+        return out
+
+
+@pytest.fixture
+def fake_nuts(monkeypatch):
+    calls = []
+    monkeypatch.setattr(inference_module, "sample_posterior", _FakePosterior(calls))
+    return calls
+
+
+def test_mcmc_method_answers_far_queries_without_a_reach_warning(tmp_path, capsys, fake_nuts):
+    far = X[-1] * 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the PFN's ReachWarning would fail here
+        status = main(
+            ["extrapolate", str(_runs(tmp_path)), "--to", f"{far:g}", "--method", "mcmc-m4"]
+        )
+    out = capsys.readouterr()
+    assert status == 0 and out.err == "", out.err
+    assert fake_nuts == ["m4"]
+    row = out.out.splitlines()[1].split()
+    median = float(row[4])  # curve, x, q05, q25, q50, ...
+    assert median == pytest.approx(truth(far), rel=1e-3)
+
+
+def test_mcmc_fan_chart_is_drawn_from_the_same_posterior(tmp_path, capsys, monkeypatch, fake_nuts):
+    drawn = {}
+    real = evaluate_module.plot_fans
+
+    def spy(predictions, grids, observed, path, **kwargs):
+        drawn.update(kwargs, medians=[p.median() for p in predictions], grids=grids)
+        return real(predictions, grids, observed, path, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "plot_fans", spy)
+    png = tmp_path / "fan.png"
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", "1e11", "--method", "mcmc-bnsl"]
+    assert main([*args, "--plot", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert fake_nuts == ["bnsl"]  # one posterior: the table and the chart
+    assert drawn["label"] == "MCMC(BNSL) median"
+    np.testing.assert_allclose(drawn["medians"][0], truth(drawn["grids"][0]), rtol=1e-3)
+    assert f"wrote {png}" in capsys.readouterr().out
+
+
+def test_suggest_with_mcmc_draws_its_fan_from_mcmc(tmp_path, capsys, monkeypatch, fake_nuts):
+    labels = []
+    monkeypatch.setattr(
+        evaluate_module, "plot_fans", lambda *a, **k: labels.append(k["label"]) or a[3]
+    )
+    args = ["suggest", str(_runs(tmp_path)), "--candidates", "1e10,4e10", "--target", "1e12"]
+    assert main([*args, "--method", "mcmc-m4", "--plot", str(tmp_path / "f.png")]) == 0
+    assert labels == ["MCMC(M4) median"]
+    assert fake_nuts == ["m4", "m4"]  # the advice, then the chart (same family and seed)
+
+
+@pytest.mark.parametrize(
+    ("extra", "y", "message"),
+    [
+        (("--method", "mcmc-m4", "--model", "nslpfn-base"), None, "uses none"),
+        (("--method", "mcmc-m4"), np.append(truth(X)[:-1], 0.0), "y = 0 must be > 0"),
+        (("--method", "gp"), None, "invalid choice"),
+    ],
+)
+def test_mcmc_method_errors_are_one_line(tmp_path, capsys, fake_nuts, extra, y, message):
+    assert main(["extrapolate", str(_runs(tmp_path, y)), "--to", "1e11", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert fake_nuts == []  # refused before any sampling
+
+
+def test_plot_fans_draws_any_predictive(tmp_path):
+    grids = [fan_grid(X, [1e12]), fan_grid(X[:3], [1e10])]
+    preds = [GaussianPredictive(truth(g), 0.05 * truth(g)) for g in grids]
+    observed = [(X, truth(X)), (X[:3], truth(X[:3]))]
+    for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
+        path = plot_fans(preds, grids, observed, tmp_path / f"f{suffix}", names=["a", "b"])
+        assert path.read_bytes()[: len(magic)] == magic
+    assert grids[0][0] > X[-1] and grids[0][-1] == pytest.approx(1e12)
+    with pytest.raises(ValueError, match="one grid, observed pair and name per prediction"):
+        plot_fans(preds, grids[:1], observed, tmp_path / "g.png", names=["a", "b"])
+    with pytest.raises(ValueError, match=r"\.jpg"):
+        plot_fans(preds, grids, observed, tmp_path / "g.jpg", names=["a", "b"])
+    with pytest.raises(ValueError, match="no curves"):
+        plot_fans([], [], [], tmp_path / "g.png", names=[])
+
+
+@pytest.mark.slow
+def test_mcmc_extrapolation_end_to_end(tmp_path, capsys):
+    """NUTS on M4 for five runs of an exact law, 300x beyond: the 90% interval holds the truth."""
+    far = X[-1] * 300
+    png = tmp_path / "fan.png"
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", f"{far:g}", "--method", "mcmc-m4"]
+    assert main([*args, "--plot", str(png)]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    q05, q50, q95 = float(row[2]), float(row[4]), float(row[6])
+    assert q05 <= truth(far) <= q95 and q50 == pytest.approx(truth(far), rel=0.1)
+    assert png.read_bytes()[:4] == b"\x89PNG"
