@@ -37,8 +37,8 @@ class _FakePosterior:
     def __init__(self, calls):
         self.calls = calls
 
-    def __call__(self, key, family, xs, ys, **kwargs):
-        self.calls.append(family)
+    def __call__(self, key, family, xs, ys, noise="ou", **kwargs):
+        self.calls.append(family if noise == "ou" else f"{family}, {noise}")
         return self
 
     def predictive(self, xs):
@@ -89,6 +89,16 @@ def test_mcmc_fan_chart_is_drawn_from_the_same_posterior(tmp_path, capsys, monke
     assert drawn["label"] == "MCMC(BNSL) median"
     np.testing.assert_allclose(drawn["medians"][0], truth(drawn["grids"][0]), rtol=1e-3)
     assert f"wrote {png}" in capsys.readouterr().out
+
+
+def test_irw_methods_sample_the_growing_misfit_model(tmp_path, capsys, monkeypatch, fake_nuts):
+    labels = []
+    monkeypatch.setattr(
+        evaluate_module, "plot_fans", lambda *a, **k: labels.append(k["label"]) or a[3]
+    )
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", "1e12", "--method", "mcmc-m4-irw"]
+    assert main([*args, "--plot", str(tmp_path / "f.png")]) == 0
+    assert fake_nuts == ["m4, ou_irw"] and labels == ["MCMC(M4, ou_irw) median"]
 
 
 def test_suggest_with_mcmc_draws_its_fan_from_mcmc(tmp_path, capsys, monkeypatch, fake_nuts):

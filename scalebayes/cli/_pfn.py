@@ -13,7 +13,15 @@ import warnings
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-EXTRAPOLATE_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
+EXTRAPOLATE_METHODS = (
+    "pfn",
+    "mcmc-m3",
+    "mcmc-m4",
+    "mcmc-bnsl",
+    "mcmc-m3-irw",
+    "mcmc-m4-irw",
+    "mcmc-bnsl-irw",
+)
 
 
 _positive_int = positive(int)
@@ -161,7 +169,9 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         choices=EXTRAPOLATE_METHODS,
         default="pfn",
         help="the PFN (default: one forward pass; reaches about 10x beyond the last run) or "
-        "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance)",
+        "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
+        "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
+        "calibrated far out)",
     )
     parser.add_argument(
         "--model", default=None, help="PFN checkpoint directory or shipped name (--method pfn)"
@@ -178,22 +188,26 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
-    """NUTS (``method`` = ``"mcmc-<family>"``) on every point of each curve: the predictives at
-    ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the furthest
-    target (one posterior serves both)."""
+    """NUTS (``method`` = ``"mcmc-<family>"``, OU residuals, or ``"mcmc-<family>-irw"``,
+    ``noise="ou_irw"``) on every point of each curve: the predictives at ``targets`` and, if
+    ``plot`` names a file, a fan chart of each curve to the furthest target (one posterior
+    serves both)."""
     import jax
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
     from ..inference import sample_posterior
 
-    family = method.split("-", 1)[1]  # the CSV reader has checked every y > 0
+    family = method.removeprefix("mcmc-")  # the CSV reader has checked every y > 0
+    noise = "ou_irw" if family.endswith("-irw") else "ou"
+    family = family.removesuffix("-irw")
     result = sample_posterior(
         jax.random.key(seed),
         family,
         [c.x for c in curves],
         [c.y for c in curves],
         names=[c.name for c in curves],
+        noise=noise,
     )
     preds = result.predictive([np.asarray(targets)] * len(curves))
     if plot is not None:
@@ -206,7 +220,7 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
             [(c.x, c.y) for c in shown],
             plot,
             names=[c.name for c in shown],
-            label=f"MCMC({family.upper()}) median",
+            label=f"MCMC({family.upper()}{', ou_irw' if noise == 'ou_irw' else ''}) median",
             x_to=targets,
         )
     return preds

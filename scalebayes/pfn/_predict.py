@@ -435,9 +435,10 @@ class PFN:
             warnings.warn(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior never asked further), so the "
-                "answer there is outside what it learned; compare with MCMC (`sample_posterior`;"
-                " command line: `scalebayes extrapolate --method mcmc-m4`), or use a PFN "
-                "trained on the scale-free prior",
+                "answer there is outside what it learned; compare with MCMC "
+                "(`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
+                "extrapolate --method mcmc-m4-irw`), or use a PFN trained on the scale-free "
+                "prior",
                 ReachWarning,
                 stacklevel=3,
             )
