@@ -65,10 +65,12 @@ def _write_curve(path: Path, x, y, name: str = "run") -> Path:
 
 
 def _write_runs(path: Path, n: int) -> Path:
-    N = np.geomspace(1e8, 1e10, n)
-    D = np.geomspace(2e9, 2e11, n)
-    loss = 1.8 + 480.0 / N**0.35 + 2000.0 / D**0.37
-    rows = [f"{a:.6g},{b:.6g},{c:.6f}" for a, b, c in zip(N, D, loss, strict=True)]
+    """``n`` of the bundled Chinchilla runs, spread over model sizes."""
+    from scalebayes.compute import chinchilla_runs
+
+    runs = chinchilla_runs()
+    pick = np.argsort(runs.N)[np.linspace(0, len(runs) - 1, n).round().astype(int)]
+    rows = [f"{runs.N[i]:.6g},{runs.D[i]:.6g},{runs.loss[i]:.6f}" for i in pick]
     path.write_text("N,D,loss\n" + "\n".join(rows) + "\n")
     return path
 
