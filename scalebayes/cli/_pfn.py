@@ -213,7 +213,8 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         grids = [fan_grid(c.x, targets) for c in shown]
-        fans = result.predictive(grids + [grids[-1]] * (len(curves) - len(shown)))
+        rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
+        fans = result.predictive(grids + rest)
         plot_fans(
             fans[: len(shown)],
             grids,

@@ -347,6 +347,16 @@ class _AskedOnce:
         return self._intervals[level]
 
 
+_SCORED_LEVELS = (
+    *MSCE_LEVELS,
+    0.5,
+    0.9,
+    *_pit_levels(PIT_BINS),
+    *(1.0 - 2.0 * tau for tau in _crps_taus(CRPS_QUANTILES)),
+)
+"""Every central-interval level `score_curve`'s metrics ask for (repeats are read once)."""
+
+
 def score_curve(
     prediction: PredictiveDistribution | Float[ArrayLike, " n_targets"],
     y: Float[ArrayLike, " n_targets"],
@@ -378,9 +388,7 @@ def score_curve(
         ValueError: As raised by the individual metrics.
     """
     if isinstance(prediction, PredictiveDistribution):
-        levels = {*MSCE_LEVELS, 0.5, 0.9, *_pit_levels(PIT_BINS)}
-        levels.update(1.0 - 2.0 * tau for tau in _crps_taus(CRPS_QUANTILES))
-        prediction = _AskedOnce(prediction, levels)  # every interval the metrics ask, at once
+        prediction = _AskedOnce(prediction, _SCORED_LEVELS)  # every interval asked, at once
         scores = {
             "rmsle": rmsle(prediction.median(), y),
             "ll": log_likelihood(prediction, y),
