@@ -7,7 +7,12 @@ over curves, in the NSL-PFN protocol's normalised y, as the study scores them) b
 after. The goal: 90% +- 5 points on every dataset the scale was not fitted on. Each method
 predicts each curve once (the folds reuse the predictions).
 
+``--scale-grid`` also prints, per dataset, the range of scales (0.50 to 1.60 in steps of
+0.01) whose stretched 90% intervals cover 90% +- 5 points of that dataset's targets: where two
+datasets' ranges do not overlap, no single scale can meet the goal on both.
+
     python benchmarks/recalibrate.py [--methods pfn,mcmc-m4] [--weights curve,dataset,target]
+    python benchmarks/recalibrate.py --weights "" --scale-grid
 """
 
 from __future__ import annotations
@@ -36,13 +41,36 @@ class _Memo:
         return self.method.settings()
 
 
+def _coverage(preds, ys) -> float:
+    """Mean 90% coverage over the curves."""
+    from scalebayes.evaluate import interval_coverage
+
+    return float(np.mean([interval_coverage(p, y, 0.9)[0] for p, y in zip(preds, ys, strict=True)]))
+
+
 def _scores(preds, ys) -> tuple[float, float]:
     """Mean 90% coverage and mean LL over the curves."""
-    from scalebayes.evaluate import interval_coverage, log_likelihood
+    from scalebayes.evaluate import log_likelihood
 
-    pairs = list(zip(preds, ys, strict=True))
-    coverage = np.mean([interval_coverage(p, y, 0.9)[0] for p, y in pairs])
-    return float(coverage), float(np.mean([log_likelihood(p, y) for p, y in pairs]))
+    ll = np.mean([log_likelihood(p, y) for p, y in zip(preds, ys, strict=True)])
+    return _coverage(preds, ys), float(ll)
+
+
+def _scale_bands(name, method, curves) -> None:
+    """Per dataset, the grid scales that put its mean 90% coverage within 90% +- 5 points."""
+    from scalebayes.evaluate import ScaledPredictive
+
+    grid = np.round(np.arange(0.5, 1.6 + 1e-9, 0.01), 2)
+    print("\n| method | dataset | curves | cov90 at scale 1 | scales within 90% +- 5 |")
+    print("|---|---|---|---|---|")
+    for dataset, held in curves.items():
+        preds, ys = method(held), [c.y_target for c in held]
+        cover = np.array([_coverage([ScaledPredictive(p, s) for p in preds], ys) for s in grid])
+        ok = grid[(cover >= 0.85 - 1e-12) & (cover <= 0.95 + 1e-12)]
+        band = f"{ok.min():.2f} to {ok.max():.2f}" if ok.size else "none"
+        if ok.size and ok.size != round((ok.max() - ok.min()) / 0.01) + 1:
+            band += " (not contiguous)"
+        print(f"| {name} | {dataset} | {len(held)} | {cover[grid == 1.0][0]:.3f} | {band} |")
 
 
 def main() -> None:
@@ -53,6 +81,7 @@ def main() -> None:
     parser.add_argument("--methods", default="pfn")
     parser.add_argument("--datasets", default="ic,nlp,nano,dd")
     parser.add_argument("--weights", default="curve,dataset,target")
+    parser.add_argument("--scale-grid", action="store_true")
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
     curves = {d: load_benchmark(d) for d in datasets}
@@ -76,6 +105,8 @@ def main() -> None:
                     f"| {cov_b:.3f} | {cov_a:.3f} | {ll_b:.3f} | {ll_a:.3f} |",
                     flush=True,
                 )
+        if args.scale_grid:
+            _scale_bands(name, base, curves)
         print(f"<!-- {name}: {time.perf_counter() - tic:.0f} s -->")
 
 

@@ -8,6 +8,7 @@ Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 
 from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
@@ -168,13 +169,17 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--method",
         choices=EXTRAPOLATE_METHODS,
         default="pfn",
-        help="the PFN (default: one forward pass; reaches about 10x beyond the last run) or "
+        help="the PFN (default: one forward pass; any distance up to 1000x beyond the last "
+        "run, see --model) or "
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
         "calibrated far out)",
     )
     parser.add_argument(
-        "--model", default=None, help="PFN checkpoint directory or shipped name (--method pfn)"
+        "--model",
+        default=None,
+        help="PFN checkpoint directory or shipped name (--method pfn; default: nslpfn-base, "
+        "or the far model mixture-tiny when --to goes beyond nslpfn-base's reach of 10x)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
     parser.add_argument(
@@ -227,6 +232,26 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
     return preds
 
 
+def pfn_model_for(model: str | None, ratio: float) -> str | None:
+    """The PFN the command line answers with: ``model`` if named; else the default model, or
+    the far model (with a note on stderr) when the furthest question lies ``ratio`` times
+    beyond the largest run, past the default model's reach."""
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN
+
+    if model is not None:
+        return model
+    default = PFN.load(DEFAULT_MODEL)
+    if default.within_reach(ratio):
+        return None
+    print(
+        f"note: the furthest x asked is {ratio:.3g}x the largest run, beyond the default "
+        f"model's reach ({DEFAULT_MODEL}: {default.reach:g}x), so the far model answers "
+        f"({FAR_MODEL}: {PFN.load(FAR_MODEL).reach:g}x); choose one with --model",
+        file=sys.stderr,
+    )
+    return FAR_MODEL
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -239,7 +264,8 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     curves = read_curves_csv(args.csv)
     if args.method == "pfn":
-        pfn = PFN.load(args.model)
+        ratio = max(targets[-1] / float(np.max(c.x)) for c in curves)
+        pfn = PFN.load(pfn_model_for(args.model, ratio))
         preds = pfn.predict_many(
             [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
         )

@@ -59,7 +59,12 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "on a Bayesian family (tens of seconds on a CPU; candidates may lie inside the runs)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
-    parser.add_argument("--model", default=None, help="checkpoint directory or shipped name")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="PFN checkpoint directory or shipped name (default: nslpfn-base, or the far model "
+        "mixture-tiny when --target lies beyond nslpfn-base's reach of 10x)",
+    )
     parser.add_argument(
         "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (>= 4)"
     )
@@ -125,13 +130,18 @@ def run_suggest(args: argparse.Namespace) -> int:
         cost = [1.0] * len(candidates)
     else:
         cost = _read_costs(args.cost, candidates)
+    model = args.model
+    if args.method == "pfn":
+        from ._pfn import pfn_model_for
+
+        model = pfn_model_for(model, args.target / float(curve.x.max()))
     result = suggest_next(
         curve.x,
         curve.y,
         candidates,
         args.target,
         cost=cost,
-        model=args.model,
+        model=model,
         n_fantasies=args.fantasies,
         level=args.level,
         method=args.method,
@@ -147,7 +157,7 @@ def run_suggest(args: argparse.Namespace) -> int:
 
             with warnings.catch_warnings():  # the advice above has said it if the target is far
                 warnings.simplefilter("ignore", ReachWarning)
-                plot_fan(PFN.load(args.model), [curve], marked, args.plot)
+                plot_fan(PFN.load(model), [curve], marked, args.plot)
         else:  # NUTS with the same family and seed as the advice
             from ._pfn import mcmc_fans
 

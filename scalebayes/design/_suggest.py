@@ -207,8 +207,8 @@ def suggest_next(
     Warns:
         scalebayes.pfn.ReachWarning: with the PFN, once, if ``target_x`` lies beyond the
             model's [`reach`][scalebayes.pfn.PFN.reach] (the shipped model: 10x the largest
-            run); the ranking is then computed from answers outside what the model learned,
-            so check it with ``method="mcmc-m4"``.
+            run); the ranking is then computed from answers outside what the model learned:
+            use the far model (``model=FAR_MODEL``) or check it with ``method="mcmc-m4"``.
     """
     from ..evaluate import check_level
 
@@ -287,7 +287,7 @@ def _check_median(median_now: float) -> None:
 
 def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
-    from ..pfn import DEFAULT_MODEL, PFN, ReachWarning
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning
 
     pfn = PFN.load(model)
     if not pfn.interpolation and np.any(cand <= xc.max()):
@@ -301,12 +301,13 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     # One x mapping and one y scale for every call, so that all predictions are comparable.
     x_range = (float(min(xc.min(), cand.min())), target_x)
     y_scale = float(yc.max()) if yc.max() > 0 else 1.0
-    if target_x / xc.max() > pfn.reach * (1 + 1e-9):
+    if not pfn.within_reach(target_x / xc.max()):
         warnings.warn(
             f"target_x is {target_x / xc.max():.3g}x the largest run, beyond this PFN's reach "
             f"({pfn.reach:g}x; its training prior never asked further), so the ranking rests "
-            "on answers outside what it learned; check it with method='mcmc-m4' (command "
-            "line: --method mcmc-m4)",
+            f"on answers outside what it learned; use the far model (model={FAR_MODEL!r}, "
+            f"reach 1000x; command line: --model {FAR_MODEL}) or check it with "
+            "method='mcmc-m4' (command line: --method mcmc-m4)",
             ReachWarning,
             stacklevel=3,
         )

@@ -33,12 +33,13 @@ if TYPE_CHECKING:
     from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan
-    from ._predict import DEFAULT_MODEL, NSLPFN_REACH, PFN, PFNPrediction, ReachWarning
+    from ._predict import DEFAULT_MODEL, FAR_MODEL, NSLPFN_REACH, PFN, PFNPrediction, ReachWarning
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
     "CONFIGS",
     "DEFAULT_MODEL",
+    "FAR_MODEL",
     "NSLPFN_REACH",
     "PFN",
     "BarDistribution",
@@ -68,7 +69,14 @@ _MODULES = {
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
-    "_predict": ("DEFAULT_MODEL", "NSLPFN_REACH", "PFN", "PFNPrediction", "ReachWarning"),
+    "_predict": (
+        "DEFAULT_MODEL",
+        "FAR_MODEL",
+        "NSLPFN_REACH",
+        "PFN",
+        "PFNPrediction",
+        "ReachWarning",
+    ),
     "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
 }
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

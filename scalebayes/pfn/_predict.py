@@ -60,6 +60,9 @@ from ._model import PFNConfig, PFNModel
 
 #: The shipped model's name; ``PFN.load()`` reads ``scalebayes/pfn/weights/<name>``.
 DEFAULT_MODEL = "nslpfn-base"
+#: The shipped far-extrapolation model: trained on the scale-free mixture prior with the
+#: ``"log-relative"`` input (reach 1000x); ``PFN.load(FAR_MODEL)``, ``--model mixture-tiny``.
+FAR_MODEL = "mixture-tiny"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: How far beyond the context's largest x the NSL-PFN prior puts queries: its grid is uniform
 #: in linear x on [0.01, 1] and the context holds at least a tenth of the points, so the
@@ -285,6 +288,11 @@ class PFN:
 
         return float(10.0 ** ScaleFreePriorConfig().reach[1])
 
+    def within_reach(self, ratio: float) -> bool:
+        """Whether a query at ``ratio`` times the context's largest x lies within
+        [`reach`][scalebayes.pfn.PFN.reach] (a grid ending exactly at the reach is inside)."""
+        return bool(ratio <= self.reach * (1 + 1e-9))
+
     @classmethod
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:
         """Load a PFN checkpoint (weights-only or training), verifying its checksum.
@@ -429,16 +437,17 @@ class PFN:
             curves.append(curve)
             if n_given > curve[0].size:
                 thinned.append(f"{where}{curve[0].size} of {n_given}")
-            if ratio > self.reach * (1 + 1e-9):  # a grid ending at reach x max is inside
+            if not self.within_reach(ratio):
                 far.append(f"{where}x_query up to {ratio:.3g}x the largest context x")
         if far:
             warnings.warn(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior never asked further), so the "
-                "answer there is outside what it learned; compare with MCMC "
-                "(`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
-                "extrapolate --method mcmc-m4-irw`), or use a PFN trained on the scale-free "
-                "prior",
+                "answer there is outside what it learned; use the far model "
+                f"(`PFN.load({FAR_MODEL!r})`, reach 1000x; command line: `--model "
+                f"{FAR_MODEL}`) or compare with MCMC (`sample_posterior(..., "
+                "noise='ou_irw')`; command line: `scalebayes extrapolate --method "
+                "mcmc-m4-irw`)",
                 ReachWarning,
                 stacklevel=3,
             )

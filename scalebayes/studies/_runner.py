@@ -6,9 +6,9 @@ Methods are named in `METHODS` (add one with `register_method`): the built-in po
 ``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"``, the MCMC baselines ``"mcmc-m3"``,
 ``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
 [`mcmc_method`][scalebayes.inference.mcmc_method]; ``"mcmc-m3-irw"``, ``"mcmc-m4-irw"`` and
-``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model) and ``"pfn"`` (the shipped
-[`PFN`][scalebayes.pfn.PFN]) form a constant table built on first use; nothing is
-registered at import.
+``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model), ``"pfn"`` (the shipped default
+[`PFN`][scalebayes.pfn.PFN]) and ``"pfn-far"`` (the shipped far model, ``FAR_MODEL``) form a
+constant table built on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -436,6 +436,14 @@ def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
 
 
 @functools.cache
+def _pfn_far() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """The shipped far-extrapolation PFN (``FAR_MODEL``, reach 1000x) at every target."""
+    from ..pfn import FAR_MODEL, pfn_method
+
+    return pfn_method(FAR_MODEL)
+
+
+@functools.cache
 def _builtin_methods() -> Mapping[str, Method]:
     """The built-in study methods (a constant, built on first use; nothing heavy is imported:
     the MCMC and PFN methods are deferred until they run)."""
@@ -448,6 +456,7 @@ def _builtin_methods() -> Mapping[str, Method]:
         fn = _Deferred(functools.partial(_mcmc, family, "ou_irw"), batch_size=16)
         table[f"{name}-irw"] = Method(f"{name}-irw", fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
+    table["pfn-far"] = Method("pfn-far", _Deferred(_pfn_far, batch_size=256), probabilistic=True)
     return MappingProxyType(table)
 
 

@@ -105,13 +105,24 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     plot = tmp_path / "fan.png"
     with warnings.catch_warnings():
         warnings.simplefilter("always", ReachWarning)  # shown, as to a user (see pytestmark)
-        status = main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs), "--plot", str(plot)))
+        runs = _csv(tmp_path / "runs.csv")
+        status = main(
+            _argv(runs, "--cost", str(costs), "--plot", str(plot), "--model", "nslpfn-base")
+        )
     out, err = capsys.readouterr()
     assert status == 0
     assert err.count("warning: ") == 1 and "--method mcmc-m4" in err and "\n" == err[-1], err
+    assert "--model mixture-tiny" in err
     assert "run: 5 runs" in out and "gain/cost" in out
     assert f"next run: x = {max(CANDIDATES):.4g}" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # without --model, a target beyond the default model's reach is the far model's question
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReachWarning)  # within the far model's reach: silent
+        assert main(_argv(runs, "--cost", str(costs))) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("note: the furthest x asked is") and err.count("\n") == 1, err
+    assert "(mixture-tiny: 1000x)" in err and "gain/cost" in out
 
 
 @pytest.mark.parametrize(

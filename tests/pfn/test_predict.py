@@ -366,6 +366,8 @@ def test_cli_says_it_once_in_one_line(tmp_path, capsys):
                 str(runs),
                 "--to",
                 f"{X[-1] * 100:g}",
+                "--model",
+                "nslpfn-base",  # named: it answers, and says it is out of its reach
                 "--plot",
                 str(tmp_path / "f.png"),
             ]
@@ -373,3 +375,53 @@ def test_cli_says_it_once_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 0
     assert err.startswith("warning: x_query up to 100x") and err.count("\n") == 1, err
+    assert "--model mixture-tiny" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# the shipped far model: the scale-free mixture prior, log-relative input, reach 1000x
+
+
+def test_the_far_model_ships_and_answers_far_without_warning():
+    import warnings
+
+    from scalebayes.pfn import FAR_MODEL
+
+    far = PFN.load(FAR_MODEL)  # checksum verified
+    assert far.config.input == "log-relative" and far.meta["train_config"]["prior"] == "mixture"
+    assert far.reach == pytest.approx(1000.0)
+    assert far.within_reach(1000.0) and not far.within_reach(1001.0)
+    x = np.geomspace(1e18, 5e19, 5)  # five log-spaced runs, a power law to a floor
+    y = 1.7 + 8.0 * (x / 1e16) ** -0.3
+    far_x = x[-1] * np.array([10.0, 100.0, 300.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within its reach: silent
+        pred = far.predict(x, y, far_x)
+    median = pred.median()
+    lower, upper = pred.interval(0.9)
+    assert np.all(np.isfinite(median)) and np.all((lower > 0) & (lower < median) & (median < upper))
+    assert np.all(np.diff(median) < 0) and np.all(median < y[-1])  # still falling, below the runs
+    # query-independent: each answer is the same asked alone
+    alone = far.predict(x, y, far_x[:1])
+    np.testing.assert_allclose(alone.median(), median[:1], rtol=1e-5)
+
+
+def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsys):
+    import warnings
+
+    from scalebayes.cli import main
+
+    runs = tmp_path / "runs.csv"
+    runs.write_text("x,y\n" + "".join(f"{x:.17g},{y:.17g}\n" for x, y in zip(X, Y, strict=True)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", predict_module.ReachWarning)  # no warning: in reach
+        assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 100:g}"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("note: the furthest x asked is 100x the largest run") and (
+        "so the far model answers (mixture-tiny: 1000x)" in err and err.count("\n") == 1
+    ), err
+    far_row = out.splitlines()[1].split()
+    far = PFN.load("mixture-tiny").predict(X, Y, [X[-1] * 100]).quantile([0.5])
+    assert float(far_row[4]) == pytest.approx(float(far[0][0]), rel=1e-3)  # q50 column
+    assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 5:g}"]) == 0
+    assert capsys.readouterr().err == ""  # within the default model's reach: no note
