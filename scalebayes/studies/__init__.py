@@ -18,7 +18,7 @@ and below the command line; nothing in the library imports it.
 """
 
 from ._calibrated import CALIBRATION_WEIGHTS, calibrated
-from ._demo import DEMO_FAMILIES, PLOT_NAME, run_demo
+from ._demo import DEMO_FAMILIES, FAR_PLOT_NAME, PLOT_NAME, run_demo
 from ._runner import (
     CALIBRATION_PLOT,
     DEFAULT_BATCH_SIZE,
@@ -37,6 +37,7 @@ __all__ = [
     "CALIBRATION_WEIGHTS",
     "DEFAULT_BATCH_SIZE",
     "DEMO_FAMILIES",
+    "FAR_PLOT_NAME",
     "METHODS",
     "PER_CURVE_COLUMNS",
     "PLOT_NAME",

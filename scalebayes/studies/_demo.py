@@ -5,8 +5,11 @@ BiT/50/1 from the IC benchmark), extrapolates it from its context points with th
 [`PFN`][scalebayes.pfn.PFN] (a fan chart of its predictive quantiles), fits
 [`m4`][scalebayes.families.m4] and [`bnsl`][scalebayes.families.bnsl] with
 [`fit_curves`][scalebayes.inference.fit_curves], scores all three on the held-out targets
-with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. ``scalebayes demo
---out DIR`` runs it from the command line.
+with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. Then the user's far
+question: from the four smallest runs of the bundled Chinchilla compute frontier, the loss of
+a run 52x beyond the largest, answered by the far model (``FAR_MODEL``), the default PFN
+(beyond its reach) and an M4 point fit, against the real loss, with a fan chart.
+``scalebayes demo --out DIR`` runs it from the command line.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ if TYPE_CHECKING:
     from ..data import Curve
     from ..inference import PointFit
 
-__all__ = ["DEMO_FAMILIES", "PLOT_NAME", "run_demo"]
+__all__ = ["DEMO_FAMILIES", "FAR_PLOT_NAME", "PLOT_NAME", "run_demo"]
 
 DEMO_FAMILIES: tuple[str, ...] = ("m4", "bnsl")
 """The families the demo fits, in report order."""
 
 PLOT_NAME = "demo_fit.png"
 """File name of the plot written into the output directory."""
+
+FAR_PLOT_NAME = "demo_far.png"
+"""File name of the far question's fan chart, beside ``PLOT_NAME``."""
+
+_FAR_RUNS = 4  # the Chinchilla frontier's smallest budgets "done"; the largest is asked about
 
 # A representative, stable curve per benchmark (chosen by name, not by position); other
 # benchmarks use their first curve in file order.
@@ -174,6 +182,52 @@ def _plot(
     write_figure(fig, path, dpi=120)
 
 
+def _far_question(out: Path) -> list[str]:
+    """The far question on the Chinchilla frontier: report lines; writes the fan chart."""
+    import warnings
+
+    from ..data import Curve, load_benchmark
+    from ..evaluate import rmsle
+    from ..inference import fit_curves
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning, plot_fan
+
+    frontier = next(c for c in load_benchmark("chinchilla") if c.name == "compute_frontier")
+    x, y = frontier.x, frontier.y  # sorted by the Curve
+    runs = Curve(x[:_FAR_RUNS], y[:_FAR_RUNS], "compute_frontier", dataset="chinchilla")
+    target_x, target_y = x[-1:], y[-1:]
+    ratio = float(target_x[0] / runs.x[-1])
+    far = PFN.load(FAR_MODEL)
+    answers = {f"far PFN ({FAR_MODEL})": far.predict(runs.x, runs.y, target_x)}
+    with warnings.catch_warnings():  # beyond its reach on purpose: the report says so
+        warnings.simplefilter("ignore", ReachWarning)
+        default = PFN.load()
+        answers[f"default PFN ({DEFAULT_MODEL}, reach {default.reach:g}x)"] = default.predict(
+            runs.x, runs.y, target_x
+        )
+    m4 = float(fit_curves("m4", [runs.x], [runs.y])[0].predict(target_x)[0])
+    lines = [
+        "",
+        f"the far question: chinchilla {runs.name!r}, the {_FAR_RUNS} smallest compute budgets "
+        f"({runs.x[0]:.3g} to {runs.x[-1]:.3g} FLOPs; losses divided by {frontier.y_scale:.4g})",
+        f"  asked about the largest budget, {target_x[0]:.3g} FLOPs ({ratio:.3g}x beyond); its "
+        f"real loss: {target_y[0]:.4f}",
+        "",
+    ]
+    rows = []
+    for name, pred in answers.items():
+        lo, hi = (float(v[0]) for v in pred.interval(0.9))
+        median = float(pred.median()[0])
+        inside = "yes" if lo <= target_y[0] <= hi else "no"
+        rows.append([name, f"{median:.4f}", f"[{lo:.4f}, {hi:.4f}]", inside])
+    rows.append(["m4 point fit", f"{m4:.4f}", "-", "-"])
+    lines += _table(["model", "median", "90% interval", "covers the real loss"], rows)
+    path = out / FAR_PLOT_NAME
+    plot_fan(far, [runs], list(target_x), path, x_target=[target_x], y_target=[target_y])
+    best = min(answers, key=lambda k: rmsle(answers[k].median(), target_y))
+    lines += ["", f"  closest median: {best}", "", f"wrote {path}"]
+    return lines
+
+
 def run_demo(
     out_dir: str | Path = "demo_out", *, benchmark: str = "ic", curve: str | None = None
 ) -> str:
@@ -183,7 +237,10 @@ def run_demo(
     only; the held-out targets are
     used for the RMSLE and the table of predictions. The plot (context points, targets, both
     fits, dashed past the last context point) is written to ``out_dir/demo_fit.png``
-    atomically. Takes well under a minute on a laptop CPU, mostly JAX compilation.
+    atomically. Then the far question (see the module): a table of the far model's, the
+    default PFN's and an M4 point fit's answers against the real loss, and the far model's
+    fan chart in ``out_dir/demo_far.png``. Takes well under a minute on a laptop CPU, mostly
+    JAX compilation.
 
     Args:
         out_dir: Output directory, created if missing.
@@ -194,7 +251,8 @@ def run_demo(
 
     Returns:
         The report: the curve, the fitted parameters, predictions against a few targets and
-        each family's RMSLE over all targets (in the curve's normalised y).
+        each family's RMSLE over all targets (in the curve's normalised y), then the far
+        question's table.
 
     Raises:
         ValueError: For an unknown benchmark or curve name (listing valid ones).
@@ -222,4 +280,5 @@ def run_demo(
     plot_path = out / PLOT_NAME
     _plot(plot_path, chosen, fits, scores, fan)
     name = Path(pfn.meta.get("_path", "pfn")).name
-    return _report(chosen, fits, scores, plot_path, pfn_target, name)
+    report = _report(chosen, fits, scores, plot_path, pfn_target, name)
+    return report + "\n".join(_far_question(out)) + "\n"

@@ -11,7 +11,7 @@ from scalebayes.cli import main as cli_main
 from scalebayes.data import load_benchmark
 from scalebayes.evaluate import rmsle
 from scalebayes.inference import fit_curves
-from scalebayes.studies import DEMO_FAMILIES, PLOT_NAME, run_demo
+from scalebayes.studies import DEMO_FAMILIES, FAR_PLOT_NAME, PLOT_NAME, run_demo
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DEFAULT_CURVE = "inet_5|BiT/50/1"
@@ -56,7 +56,8 @@ def demo(build_once):
 def test_demo_writes_a_png_and_nothing_else(demo):
     out, report, status = demo
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == [PLOT_NAME]  # no temporary file left
+    # no temporary file left
+    assert sorted(p.name for p in out.iterdir()) == sorted([PLOT_NAME, FAR_PLOT_NAME])
     data = (out / PLOT_NAME).read_bytes()
     assert data[:8] == PNG_MAGIC
     assert len(data) > 10_000  # a real plot, not an empty canvas
@@ -109,3 +110,29 @@ def test_demo_uses_the_shipped_pfn(demo):
     expected = float(np.sqrt(np.mean((np.log(pred.median()) - np.log(curve.y_target)) ** 2)))
     assert float(match.group(1)) == pytest.approx(expected, rel=1e-3)
     assert "pfn 90% interval" in report
+
+
+def test_demo_asks_the_far_question_with_the_far_model(demo):
+    """The far table's medians and intervals equal the models' answers recomputed here."""
+    import warnings
+
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning
+
+    out, report, _ = demo
+    assert (out / FAR_PLOT_NAME).read_bytes()[:8] == PNG_MAGIC
+    assert f"wrote {out / FAR_PLOT_NAME}" in report
+    frontier = next(c for c in load_benchmark("chinchilla") if c.name == "compute_frontier")
+    runs_x, runs_y, target = frontier.x[:4], frontier.y[:4], frontier.x[-1:]
+    assert f"real loss: {frontier.y[-1]:.4f}" in report
+    assert f"({target[0] / runs_x[-1]:.3g}x beyond)" in report
+    lines = report.splitlines()
+    for name in (FAR_MODEL, DEFAULT_MODEL):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReachWarning)
+            pred = PFN.load(name).predict(runs_x, runs_y, target)
+        lo, hi = (float(v[0]) for v in pred.interval(0.9))
+        row = next(line for line in lines if f"PFN ({name}" in line)
+        assert f"{float(pred.median()[0]):.4f}" in row and f"[{lo:.4f}, {hi:.4f}]" in row, row
+    m4 = fit_curves("m4", [runs_x], [runs_y])[0].predict(target)[0]
+    row = next(line for line in lines if line.strip().startswith("m4 point fit"))
+    assert f"{m4:.4f}" in row, row
