@@ -232,24 +232,23 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
     return preds
 
 
-def pfn_model_for(model: str | None, ratio: float) -> str | None:
+def load_pfn_for(model: str | None, ratio: float):
     """The PFN the command line answers with: ``model`` if named; else the default model, or
     the far model (with a note on stderr) when the furthest question lies ``ratio`` times
     beyond the largest run, past the default model's reach."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN
 
-    if model is not None:
-        return model
-    default = PFN.load(DEFAULT_MODEL)
-    if default.within_reach(ratio):
-        return None
+    pfn = PFN.load(model)
+    if model is not None or pfn.within_reach(ratio):
+        return pfn
+    far = PFN.load(FAR_MODEL)
     print(
         f"note: the furthest x asked is {ratio:.3g}x the largest run, beyond the default "
-        f"model's reach ({DEFAULT_MODEL}: {default.reach:g}x), so the far model answers "
-        f"({FAR_MODEL}: {PFN.load(FAR_MODEL).reach:g}x); choose one with --model",
+        f"model's reach ({DEFAULT_MODEL}: {pfn.reach:g}x), so the far model answers "
+        f"({FAR_MODEL}: {far.reach:g}x); choose one with --model",
         file=sys.stderr,
     )
-    return FAR_MODEL
+    return far
 
 
 def run_extrapolate(args: argparse.Namespace) -> int:
@@ -257,7 +256,6 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data import read_curves_csv
-    from ..pfn import PFN
 
     targets = sorted(args.to)
     if args.method != "pfn" and args.model is not None:
@@ -265,7 +263,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     curves = read_curves_csv(args.csv)
     if args.method == "pfn":
         ratio = max(targets[-1] / float(np.max(c.x)) for c in curves)
-        pfn = PFN.load(pfn_model_for(args.model, ratio))
+        pfn = load_pfn_for(args.model, ratio)
         preds = pfn.predict_many(
             [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
         )

@@ -131,10 +131,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     else:
         cost = _read_costs(args.cost, candidates)
     model = args.model
-    if args.method == "pfn":
-        from ._pfn import pfn_model_for
+    if args.method == "pfn":  # loaded once, for the advice and the plot
+        from ._pfn import load_pfn_for
 
-        model = pfn_model_for(model, args.target / float(curve.x.max()))
+        model = load_pfn_for(model, args.target / float(curve.x.max()))
     result = suggest_next(
         curve.x,
         curve.y,
@@ -153,11 +153,11 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.plot is not None:
         marked = [*candidates, args.target]
         if args.method == "pfn":
-            from ..pfn import PFN, ReachWarning, plot_fan
+            from ..pfn import ReachWarning, plot_fan
 
             with warnings.catch_warnings():  # the advice above has said it if the target is far
                 warnings.simplefilter("ignore", ReachWarning)
-                plot_fan(PFN.load(model), [curve], marked, args.plot)
+                plot_fan(model, [curve], marked, args.plot)
         else:  # NUTS with the same family and seed as the advice
             from ._pfn import mcmc_fans
 

@@ -38,9 +38,13 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from jaxtyping import ArrayLike
+
+if TYPE_CHECKING:
+    from ..pfn import PFN
 
 __all__ = ["SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
 
@@ -167,7 +171,7 @@ def suggest_next(
     target_x: float,
     *,
     cost: ArrayLike | Callable[[float], float] | None = None,
-    model: str | os.PathLike | None = None,
+    model: str | os.PathLike | PFN | None = None,
     n_fantasies: int = 16,
     level: float = 0.9,
     method: str = "pfn",
@@ -187,8 +191,9 @@ def suggest_next(
         target_x: the run you care about (e.g. 10-300x beyond the largest run).
         cost: per-candidate cost: ``None`` (proportional to x, as compute is for a fixed
             recipe), an array with one value per candidate, or a function of x.
-        model: PFN checkpoint directory or shipped name; ``None`` for the default model
-            (``method="pfn"`` only).
+        model: PFN checkpoint directory or shipped name, or a loaded
+            [`PFN`][scalebayes.pfn.PFN]; ``None`` for the default model (``method="pfn"``
+            only).
         n_fantasies: fantasised outcomes per candidate (equal-mass quantiles, >= 4).
         level: the central interval whose width is reduced, in (0, 1).
         method: ``"pfn"`` (default: one batched forward pass) or ``"mcmc-m4"``,
@@ -289,11 +294,12 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning
 
-    pfn = PFN.load(model)
+    pfn = model if isinstance(model, PFN) else PFN.load(model)
     if not pfn.interpolation and np.any(cand <= xc.max()):
+        name = pfn.meta.get("_path", "") if isinstance(model, PFN) else str(model or DEFAULT_MODEL)
         raise ValueError(
             f"candidates {cand[cand <= xc.max()].tolist()} lie inside the observed range "
-            f"(x <= {xc.max():.4g}); model {str(model or DEFAULT_MODEL)!r} was trained for "
+            f"(x <= {xc.max():.4g}); model {name!r} was trained for "
             "extrapolation only: choose candidates beyond the largest run, or use an MCMC "
             "method (method='mcmc-m4')"
         )

@@ -62,6 +62,15 @@ def test_same_call_same_answer(equal_cost):
     assert again == equal_cost
 
 
+def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
+    from scalebayes.pfn import PFN
+
+    loaded = suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0], model=PFN.load())
+    assert loaded == equal_cost
+    with pytest.raises(ValueError, match="nslpfn-small' was trained for extrapolation only"):
+        suggest_next(X, Y, [X[-2], 4 * X[-1]], TARGET, model=PFN.load("nslpfn-small"))
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
