@@ -182,8 +182,9 @@ def _plot(
     write_figure(fig, path, dpi=120)
 
 
-def _far_question(out: Path) -> list[str]:
-    """The far question on the Chinchilla frontier: report lines; writes the fan chart."""
+def _far_question(out: Path, default) -> list[str]:
+    """The far question on the Chinchilla frontier, asked of the far model, ``default`` (the
+    default PFN, already loaded) and an M4 point fit: report lines; writes the fan chart."""
     import warnings
 
     from ..data import Curve, load_benchmark
@@ -200,7 +201,6 @@ def _far_question(out: Path) -> list[str]:
     answers = {f"far PFN ({FAR_MODEL})": far.predict(runs.x, runs.y, target_x)}
     with warnings.catch_warnings():  # beyond its reach on purpose: the report says so
         warnings.simplefilter("ignore", ReachWarning)
-        default = PFN.load()
         answers[f"default PFN ({DEFAULT_MODEL}, reach {default.reach:g}x)"] = default.predict(
             runs.x, runs.y, target_x
         )
@@ -281,4 +281,4 @@ def run_demo(
     _plot(plot_path, chosen, fits, scores, fan)
     name = Path(pfn.meta.get("_path", "pfn")).name
     report = _report(chosen, fits, scores, plot_path, pfn_target, name)
-    return report + "\n".join(_far_question(out)) + "\n"
+    return report + "\n".join(_far_question(out, pfn)) + "\n"
