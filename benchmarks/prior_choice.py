@@ -5,9 +5,12 @@ prior, (b) the scale-free prior and (c) a 50/50 mixture, for the same number of 
 batch size (so each sees the same number of curves; the wall time of each is printed), then
 scores each with ``benchmarks/pfn_eval.py`` beside the shipped models (NSL-PFN input) and an
 M4 point fit: held-out curves of both priors, the NSL-PFN splits and the far splits.
+An entry ``PRIOR:INPUT`` of ``--priors`` trains with another input encoding, e.g.
+``nslpfn:nslpfn`` for the status quo (NSL-PFN's prior and its linear x mapping).
 
     python benchmarks/prior_choice.py --steps 1500 --out out/prior_choice
     python benchmarks/prior_choice.py --eval-only --out out/prior_choice
+    python benchmarks/prior_choice.py --steps 2000 --batch 48 --priors nslpfn:nslpfn
 """
 
 from __future__ import annotations
@@ -22,19 +25,34 @@ from pfn_eval import _load, evaluate
 PRIORS = ("nslpfn", "scalefree", "mixture")
 
 
+def _variants(spec: str) -> list[tuple[str, str, str]]:
+    """``(run folder, prior, input)`` for each ``PRIOR`` or ``PRIOR:INPUT`` of ``spec``."""
+    out = []
+    for entry in spec.split(","):
+        prior, _, encoding = entry.partition(":")
+        folder = prior if not encoding else f"{prior}-{encoding}"
+        out.append((folder, prior, encoding or "log-relative"))
+    return out
+
+
+def _label(prior: str, encoding: str) -> str:
+    extra = "" if encoding == "log-relative" else f", {encoding} input"
+    return f"tiny, {prior} prior{extra}"
+
+
 def train_all(args) -> dict:
     from scalebayes.pfn import TrainConfig, export_weights, train
 
     info = {}
-    for prior in args.priors.split(","):
-        run = Path(args.out) / prior
+    for folder, prior, encoding in _variants(args.priors):
+        run = Path(args.out) / folder
         config = TrainConfig(
             model="tiny",
             steps=args.steps,
             batch_size=args.batch,
             lr=1e-3,
             prior=prior,
-            input="log-relative",
+            input=encoding,
             ema_decay=0.995,
             checkpoint_every=max(1, args.steps // 5),
             border_curves=5000,
@@ -44,9 +62,10 @@ def train_all(args) -> dict:
         ckpt = train(config, run, progress=False, log=None)
         seconds = time.perf_counter() - t0
         export_weights(ckpt, run / "weights")
-        info[prior] = {"seconds": seconds, "curves": args.steps * args.batch, "load": _load()}
+        info[folder] = {"seconds": seconds, "curves": args.steps * args.batch, "load": _load()}
         print(
-            f"trained {prior}: {seconds:.0f} s, {args.steps * args.batch:,} curves, load {_load()}",
+            f"trained {folder}: {seconds:.0f} s, {args.steps * args.batch:,} curves, "
+            f"load {_load()}",
             flush=True,
         )
     return info
@@ -66,7 +85,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not args.eval_only:
         (out / "train.json").write_text(json.dumps(train_all(args), indent=1))
-    models = {f"tiny, {p} prior": str(out / p / "weights") for p in args.priors.split(",")}
+    models = {_label(p, i): str(out / f / "weights") for f, p, i in _variants(args.priors)}
     models.update({f"shipped {m} (NSL-PFN input)": m for m in args.shipped.split(",") if m})
     evaluate(models, m4=True, out=out)
 

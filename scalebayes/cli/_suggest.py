@@ -149,7 +149,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     )
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
     print(result.table())
-    print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {result.method})")
+    by = result.method
+    if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
+        by = f"the PFN {args.model or Path(model.meta['_path']).name}"
+    print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {by})")
     if args.plot is not None:
         marked = [*candidates, args.target]
         if args.method == "pfn":

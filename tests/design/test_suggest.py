@@ -123,7 +123,9 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     assert err.count("warning: ") == 1 and "--method mcmc-m4" in err and "\n" == err[-1], err
     assert "--model mixture-tiny" in err
     assert "run: 5 runs" in out and "gain/cost" in out
-    assert f"next run: x = {max(CANDIDATES):.4g}" in out
+    assert (
+        f"next run: x = {max(CANDIDATES):.4g} (outcomes fantasised by the PFN nslpfn-base)" in out
+    )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # without --model, a target beyond the default model's reach is the far model's question
     with warnings.catch_warnings():
@@ -132,6 +134,7 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err.startswith("note: the furthest x asked is") and err.count("\n") == 1, err
     assert "(mixture-tiny: 1000x)" in err and "gain/cost" in out
+    assert "(outcomes fantasised by the PFN mixture-tiny)" in out
 
 
 @pytest.mark.parametrize(
