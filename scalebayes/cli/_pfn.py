@@ -238,17 +238,17 @@ def load_pfn_for(model: str | None, ratio: float):
     beyond the largest run, past the default model's reach."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN
 
-    pfn = PFN.load(model)
-    if model is not None or pfn.within_reach(ratio):
-        return pfn
-    far = PFN.load(FAR_MODEL)
-    print(
-        f"note: the furthest x asked is {ratio:.3g}x the largest run, beyond the default "
-        f"model's reach ({DEFAULT_MODEL}: {pfn.reach:g}x), so the far model answers "
-        f"({FAR_MODEL}: {far.reach:g}x); choose one with --model",
-        file=sys.stderr,
-    )
-    return far
+    if model is not None:
+        return PFN.load(model)
+    pfn, default = PFN.load_for(ratio), PFN.load_for(1.0)
+    if pfn is not default:
+        print(
+            f"note: the furthest x asked is {ratio:.3g}x the largest run, beyond the default "
+            f"model's reach ({DEFAULT_MODEL}: {default.reach:g}x), so the far model answers "
+            f"({FAR_MODEL}: {pfn.reach:g}x); choose one with --model",
+            file=sys.stderr,
+        )
+    return pfn
 
 
 def run_extrapolate(args: argparse.Namespace) -> int:

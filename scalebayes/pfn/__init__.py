@@ -1,6 +1,8 @@
 """The prior-data fitted network (PFN): one forward pass from a few points of a scaling curve
 to a calibrated predictive distribution at larger x.
 
+- **Ask**: [`extrapolate`][scalebayes.pfn.extrapolate] answers one curve's question as the
+  command line does (the default model within its reach, the far model beyond it).
 - **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
   checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
   [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,
@@ -33,7 +35,15 @@ if TYPE_CHECKING:
     from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan
-    from ._predict import DEFAULT_MODEL, FAR_MODEL, NSLPFN_REACH, PFN, PFNPrediction, ReachWarning
+    from ._predict import (
+        DEFAULT_MODEL,
+        FAR_MODEL,
+        NSLPFN_REACH,
+        PFN,
+        PFNPrediction,
+        ReachWarning,
+        extrapolate,
+    )
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
@@ -52,6 +62,7 @@ __all__ = [
     "TrainState",
     "count_parameters",
     "export_weights",
+    "extrapolate",
     "get_config",
     "init_state",
     "make_borders",
@@ -76,6 +87,7 @@ _MODULES = {
         "PFN",
         "PFNPrediction",
         "ReachWarning",
+        "extrapolate",
     ),
     "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
 }

@@ -244,6 +244,48 @@ class PFNPrediction(Predictive):
         return np.maximum(draws, 0.0).reshape(*shape, -1) * self.y_scale
 
 
+@functools.cache
+def _shipped(name: str) -> PFN:
+    """A shipped model, loaded once per process."""
+    return PFN.load(name)
+
+
+def extrapolate(
+    x_context: ArrayLike,
+    y_context: ArrayLike,
+    x_query: ArrayLike,
+    *,
+    model: str | os.PathLike | PFN | None = None,
+    **kwargs,
+) -> PFNPrediction:
+    """One curve's predictive at ``x_query``, answered as ``scalebayes extrapolate`` answers.
+
+    ``model`` (a shipped name, a checkpoint path or a loaded [`PFN`][scalebayes.pfn.PFN]) if
+    given; otherwise the shipped model for the furthest query,
+    [`PFN.load_for`][scalebayes.pfn.PFN.load_for]``(max(x_query) / max(x_context))``: the
+    default model within its reach of 10x, the far model beyond it. Other keyword arguments
+    go to [`PFN.predict`][scalebayes.pfn.PFN.predict], which checks every argument.
+
+    Example: five runs 4x apart and the question 100x beyond the largest (the far model
+    answers)::
+
+        x = 1e8 * 4.0 ** np.arange(5)
+        pred = extrapolate(x, 2.0 * x**-0.07, [100 * x[-1]])
+        pred.median(), pred.interval(0.9)
+    """
+    if model is None:
+        try:
+            ratio = float(np.max(np.asarray(x_query, np.float64))) / float(
+                np.max(np.asarray(x_context, np.float64))
+            )
+        except (TypeError, ValueError):  # predict below names what is wrong
+            ratio = 1.0
+        pfn = PFN.load_for(ratio if math.isfinite(ratio) and ratio > 0 else 1.0)
+    else:
+        pfn = model if isinstance(model, PFN) else PFN.load(model)
+    return pfn.predict(x_context, y_context, x_query, **kwargs)
+
+
 @functools.partial(jax.jit, static_argnames="fn")
 def _bar_call(bar, fn, logits, arg):
     method = getattr(bar, fn)
@@ -299,6 +341,27 @@ class PFN:
         """Whether a query at ``ratio`` times the context's largest x lies within
         [`reach`][scalebayes.pfn.PFN.reach] (a grid ending exactly at the reach is inside)."""
         return bool(ratio <= self.reach * (1 + 1e-9))
+
+    @classmethod
+    def load_for(cls, ratio: float) -> PFN:
+        """The shipped PFN for a question ``ratio`` times beyond the largest run: the default
+        model ([`DEFAULT_MODEL`][scalebayes.pfn.DEFAULT_MODEL]) within its
+        [`reach`][scalebayes.pfn.PFN.reach], the far model
+        ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) beyond it. ``scalebayes extrapolate`` and
+        ``scalebayes suggest`` choose so when no ``--model`` is named.
+
+        Each shipped model is loaded once per process and shared between calls (do not
+        modify it).
+
+        Raises:
+            ValueError: if ``ratio`` is not a finite number > 0.
+        """
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
+            raise TypeError(f"ratio must be a number, got {type(ratio).__name__}")
+        if not (math.isfinite(ratio) and ratio > 0):
+            raise ValueError(f"ratio = {ratio!r} must be finite and > 0")
+        default = _shipped(DEFAULT_MODEL)
+        return default if default.within_reach(ratio) else _shipped(FAR_MODEL)
 
     @classmethod
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:

@@ -425,3 +425,31 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
     assert float(far_row[4]) == pytest.approx(float(far[0][0]), rel=1e-3)  # q50 column
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 5:g}"]) == 0
     assert capsys.readouterr().err == ""  # within the default model's reach: no note
+
+
+def test_extrapolate_answers_with_the_model_the_command_line_chooses():
+    import warnings
+
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate
+
+    assert PFN.load_for(5.0) is PFN.load_for(10.0)  # the default, loaded once
+    assert PFN.load_for(100.0) is not PFN.load_for(10.0)
+    assert PFN.load_for(100.0).reach == 1000 and PFN.load_for(1.0).reach == 10
+    for ratio, name in ((5.0, DEFAULT_MODEL), (100.0, FAR_MODEL)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", predict_module.ReachWarning)  # each within reach
+            got = extrapolate(X, Y, [X[-1] * ratio]).quantile([0.05, 0.5, 0.95])
+        want = PFN.load(name).predict(X, Y, [X[-1] * ratio]).quantile([0.05, 0.5, 0.95])
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    # a named model answers whatever the distance; keyword arguments reach predict
+    named = extrapolate(X, Y, [X[-1] * 5], model=FAR_MODEL, y_scale=1.0)
+    want = PFN.load(FAR_MODEL).predict(X, Y, [X[-1] * 5], y_scale=1.0)
+    np.testing.assert_allclose(named.median(), want.median(), rtol=1e-6)
+    # bad input: predict's one-line message, or load_for's
+    with pytest.raises(ValueError, match="x_query"):
+        extrapolate(X, Y, [-1.0])
+    for ratio in (0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="must be finite and > 0"):
+            PFN.load_for(ratio)
+    with pytest.raises(TypeError, match="ratio must be a number"):
+        PFN.load_for("10")
