@@ -4,8 +4,9 @@ Writes, all measured in this run:
 
 - ``docs/img/fan_near.png``: the shipped PFN and MCMC(M4) on one curve's NSL-PFN split (the
   published protocol: most of the curve as context, the rest as targets);
-- ``docs/img/fan_far.png``: the same methods on the same curve's far split, a few log-spaced
-  runs as context and targets 10-300x beyond the last one (``--factor``, default 100);
+- ``docs/img/fan_far.png``: the same curve's far split, a few log-spaced runs as context and
+  targets 10-300x beyond the last one (``--factor``, default 100), answered as ``scalebayes
+  extrapolate`` answers it (the far model beyond the default PFN's reach) and by MCMC(M4);
 - the benchmark table between ``<!-- landing:table -->`` and ``<!-- /landing:table -->`` in
   ``README.md`` and ``docs/index.md``: means over curves of RMSLE / LL / MSCE / 90% coverage
   from a study's ``per_curve.csv`` (``--study``, default ``figures_out/calibration``, the
@@ -62,11 +63,15 @@ def choose_curve(benchmark: str, factor: float, max_runs: int, name: str | None)
 
 
 def _predict(curve, x_grid):
-    """PFN and MCMC(M4) predictives at the targets and on the grid (normalised y)."""
+    """PFN and MCMC(M4) predictives at the targets and on the grid (normalised y). The PFN is
+    the one ``scalebayes extrapolate`` answers with: the default model within its reach, the
+    far model beyond it."""
     from scalebayes.inference import curve_keys, sample_posterior
-    from scalebayes.pfn import PFN
+    from scalebayes.pfn import FAR_MODEL, PFN
 
-    pfn = PFN.load()
+    pfn, label = PFN.load(), "PFN (shipped)"
+    if not pfn.within_reach(float(x_grid.max() / curve.x_context.max())):
+        pfn, label = PFN.load(FAR_MODEL), f"far PFN ({FAR_MODEL})"
     pfn_t, pfn_g = pfn.predict_many(
         [curve.x_context] * 2, [curve.y_context] * 2, [curve.x_target, x_grid], y_scale=1.0
     )
@@ -74,7 +79,7 @@ def _predict(curve, x_grid):
         curve_keys(0, [curve.name]), "m4", [curve.x_context], [curve.y_context], names=[curve.name]
     )
     mcmc_t, mcmc_g = post.predictive([curve.x_target])[0], post.predictive([x_grid])[0]
-    return {"PFN (shipped)": (pfn_t, pfn_g), "MCMC(M4)": (mcmc_t, mcmc_g)}
+    return {label: (pfn_t, pfn_g), "MCMC(M4)": (mcmc_t, mcmc_g)}
 
 
 def _scores(pred, y):
