@@ -354,7 +354,8 @@ class PFN:
         modify it).
 
         Raises:
-            ValueError: if ``ratio`` is not a finite number > 0.
+            TypeError: if ``ratio`` is not a number.
+            ValueError: if ``ratio`` is not finite and > 0.
         """
         if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
             raise TypeError(f"ratio must be a number, got {type(ratio).__name__}")
