@@ -293,7 +293,6 @@ def _check_median(median_now: float) -> None:
 def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning
-    from ..priors import ScaleFreePriorConfig  # the far model's prior: its reach
 
     pfn = model if isinstance(model, PFN) else PFN.load(model)
     if not pfn.interpolation and np.any(cand <= xc.max()):
@@ -313,7 +312,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
             f"target_x is {target_x / xc.max():.3g}x the largest run, beyond this PFN's reach "
             f"({pfn.reach:g}x; its training prior never asked further), so the ranking rests "
             f"on answers outside what it learned; use the far model (model={FAR_MODEL!r}, "
-            f"reach {10.0 ** ScaleFreePriorConfig().reach[1]:g}x; command line: --model "
+            f"reach {PFN.load(FAR_MODEL).reach:g}x; command line: --model "
             f"{FAR_MODEL}) or check it with "
             "method='mcmc-m4' (command line: --method mcmc-m4)",
             ReachWarning,

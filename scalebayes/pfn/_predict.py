@@ -70,17 +70,6 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 NSLPFN_REACH = 10.0
 
 
-def _prior_reach(prior: str) -> float:
-    """How far beyond the context's largest x a training prior (``TrainConfig.prior``) asks:
-    ``NSLPFN_REACH`` for NSL-PFN's, ``10 ** d`` for the scale-free prior's largest reach of
-    ``d`` decades (and a mixture with it)."""
-    if prior == "nslpfn":
-        return NSLPFN_REACH
-    from ..priors import ScaleFreePriorConfig
-
-    return float(10.0 ** ScaleFreePriorConfig().reach[1])
-
-
 class ReachWarning(UserWarning):
     """A query lies further beyond the context than the PFN's training prior ever asked."""
 
@@ -335,7 +324,11 @@ class PFN:
         prior = train_config.get(
             "prior", "nslpfn" if self.config.input == "nslpfn" else "scalefree"
         )
-        return _prior_reach(prior)
+        if prior == "nslpfn":
+            return NSLPFN_REACH
+        from ..priors import ScaleFreePriorConfig
+
+        return float(10.0 ** ScaleFreePriorConfig().reach[1])
 
     def within_reach(self, ratio: float) -> bool:
         """Whether a query at ``ratio`` times the context's largest x lies within
@@ -515,7 +508,7 @@ class PFN:
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior never asked further), so the "
                 "answer there is outside what it learned; use the far model "
-                f"(`PFN.load({FAR_MODEL!r})`, reach {_prior_reach('mixture'):g}x; command "
+                f"(`PFN.load({FAR_MODEL!r})`, reach {_shipped(FAR_MODEL).reach:g}x; command "
                 "line: `--model "
                 f"{FAR_MODEL}`) or compare with MCMC (`sample_posterior(..., "
                 "noise='ou_irw')`; command line: `scalebayes extrapolate --method "

@@ -428,19 +428,12 @@ def _mcmc(
 
 
 @functools.cache
-def _pfn() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
-    """The shipped PFN's predictive distribution at every curve's targets."""
-    from ..pfn import pfn_method
-
-    return pfn_method()
-
-
-@functools.cache
-def _pfn_far() -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
-    """The shipped far-extrapolation PFN (``FAR_MODEL``, reach 1000x) at every target."""
+def _pfn(far: bool = False) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """The shipped PFN's predictive distribution at every curve's targets (``far``: the
+    far-extrapolation model, ``FAR_MODEL``)."""
     from ..pfn import FAR_MODEL, pfn_method
 
-    return pfn_method(FAR_MODEL)
+    return pfn_method(FAR_MODEL if far else None)
 
 
 @functools.cache
@@ -456,7 +449,8 @@ def _builtin_methods() -> Mapping[str, Method]:
         fn = _Deferred(functools.partial(_mcmc, family, "ou_irw"), batch_size=16)
         table[f"{name}-irw"] = Method(f"{name}-irw", fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
-    table["pfn-far"] = Method("pfn-far", _Deferred(_pfn_far, batch_size=256), probabilistic=True)
+    fn = _Deferred(functools.partial(_pfn, True), batch_size=256)
+    table["pfn-far"] = Method("pfn-far", fn, probabilistic=True)
     return MappingProxyType(table)
 
 

@@ -50,10 +50,12 @@ def test_linear_bound_optimum_is_cube_root(a, b):
         out = optimal_allocation(linear_bound, compute, (a, b))
     expected = (b * compute / (2 * a)) ** (1 / 3)
     # the optimum comes from an iterative solve: its location is promised to ~1e-7 relative
-    # (an argmin is flat to first order), the optimal value to float64 round-off
+    # (an argmin is flat to first order), so the optimal value is second order in that error
+    # (~1e-14); 1e-9 leaves room for a solve that stops a few orders earlier on another
+    # thread count or XLA build
     np.testing.assert_allclose(out.n_params, expected, rtol=1e-7)
     np.testing.assert_allclose(out.n_tokens, compute / expected, rtol=1e-7)
-    np.testing.assert_allclose(out.loss, 3 * (a * b * b / (4 * compute)) ** (1 / 3), rtol=1e-10)
+    np.testing.assert_allclose(out.loss, 3 * (a * b * b / (4 * compute)) ** (1 / 3), rtol=1e-9)
 
 
 def test_linear_bound_exponent_and_derivatives():

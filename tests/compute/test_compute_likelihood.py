@@ -62,7 +62,8 @@ def test_normaliser_and_log_prob_match_the_written_out_density(delta):
     with precision("float64"):
         got = np.asarray(Huber(loc, scale, delta).log_prob(jnp.asarray(x)))
     want = [-rho((v - loc) / scale, delta) - math.log(scale) - math.log(z_ref) for v in x]
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    # `want` holds log z_ref from adaptive quadrature (accurate to ~1e-10, as checked above)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("delta", (1e-3, 1.0))
