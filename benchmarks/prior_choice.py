@@ -7,10 +7,14 @@ scores each with ``benchmarks/pfn_eval.py`` beside the shipped models (NSL-PFN i
 M4 point fit: held-out curves of both priors, the NSL-PFN splits and the far splits.
 An entry ``PRIOR:INPUT`` of ``--priors`` trains with another input encoding, e.g.
 ``nslpfn:nslpfn`` for the status quo (NSL-PFN's prior and its linear x mapping).
+``--scalefree JSON`` replaces scale-free prior defaults (``TrainConfig.scalefree_overrides``)
+for every run that draws scale-free curves, and ``--tag`` names such a variant.
 
     python benchmarks/prior_choice.py --steps 1500 --out out/prior_choice
     python benchmarks/prior_choice.py --eval-only --out out/prior_choice
     python benchmarks/prior_choice.py --steps 2000 --batch 48 --priors nslpfn:nslpfn
+    python benchmarks/prior_choice.py --steps 2000 --batch 48 --priors mixture \
+        --scalefree '{"break_prob": 0.25}' --tag fewer-breaks
 """
 
 from __future__ import annotations
@@ -25,18 +29,19 @@ from pfn_eval import _load, evaluate
 PRIORS = ("nslpfn", "scalefree", "mixture")
 
 
-def _variants(spec: str) -> list[tuple[str, str, str]]:
+def _variants(spec: str, tag: str = "") -> list[tuple[str, str, str]]:
     """``(run folder, prior, input)`` for each ``PRIOR`` or ``PRIOR:INPUT`` of ``spec``."""
     out = []
     for entry in spec.split(","):
         prior, _, encoding = entry.partition(":")
         folder = prior if not encoding else f"{prior}-{encoding}"
-        out.append((folder, prior, encoding or "log-relative"))
+        out.append((f"{folder}-{tag}" if tag else folder, prior, encoding or "log-relative"))
     return out
 
 
-def _label(prior: str, encoding: str) -> str:
+def _label(prior: str, encoding: str, tag: str = "") -> str:
     extra = "" if encoding == "log-relative" else f", {encoding} input"
+    extra += f", {tag}" if tag else ""
     return f"tiny, {prior} prior{extra}"
 
 
@@ -44,7 +49,8 @@ def train_all(args) -> dict:
     from scalebayes.pfn import TrainConfig, export_weights, train
 
     info = {}
-    for folder, prior, encoding in _variants(args.priors):
+    overrides = json.loads(args.scalefree) if args.scalefree else {}
+    for folder, prior, encoding in _variants(args.priors, args.tag):
         run = Path(args.out) / folder
         config = TrainConfig(
             model="tiny",
@@ -57,6 +63,7 @@ def train_all(args) -> dict:
             checkpoint_every=max(1, args.steps // 5),
             border_curves=5000,
             seed=args.seed,
+            scalefree_overrides=overrides if prior != "nslpfn" else {},
         )
         t0 = time.perf_counter()
         ckpt = train(config, run, progress=False, log=None)
@@ -80,12 +87,17 @@ def main(argv=None) -> None:
     parser.add_argument("--shipped", default="nslpfn-small,nslpfn-base")
     parser.add_argument("--out", default="out/prior_choice")
     parser.add_argument("--eval-only", action="store_true")
+    parser.add_argument("--scalefree", default="", help="JSON object of scale-free overrides")
+    parser.add_argument("--tag", default="", help="names the --scalefree variant")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if not args.eval_only:
         (out / "train.json").write_text(json.dumps(train_all(args), indent=1))
-    models = {_label(p, i): str(out / f / "weights") for f, p, i in _variants(args.priors)}
+    models = {
+        _label(p, i, args.tag): str(out / f / "weights")
+        for f, p, i in _variants(args.priors, args.tag)
+    }
     models.update({f"shipped {m} (NSL-PFN input)": m for m in args.shipped.split(",") if m})
     evaluate(models, m4=True, out=out)
 

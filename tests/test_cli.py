@@ -200,6 +200,16 @@ def test_help_and_version(capsys):
     assert "--predict" in capsys.readouterr().out
 
 
+def test_every_help_page_renders_its_percent_signs(capsys):
+    """argparse %-formats option help but prints a description as written: no ``%%`` shows."""
+    from scalebayes.cli._main import _SUBCOMMANDS
+
+    for command in ["", *_SUBCOMMANDS]:
+        assert main([command, "--help"] if command else ["--help"]) == 0
+        out = capsys.readouterr().out
+        assert "%%" not in out and "%(" not in out, command
+
+
 def test_python_dash_m():
     result = subprocess.run(
         [sys.executable, "-m", "scalebayes", "--version"],

@@ -479,3 +479,20 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
     finally:
         if "gauss+cal" in METHODS:
             del METHODS["gauss+cal"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("break_prob", "expected FIELD=VALUE with VALUE in JSON"),
+        ("break_prob=0,2", "expected FIELD=VALUE with VALUE in JSON"),
+        ("brake_prob=0.2", "ScaleFreePriorConfig has no field brake_prob"),
+        ("break_prob=2", "break_prob must lie in [0, 1]"),
+    ],
+)
+def test_a_bad_scalefree_setting_is_one_line_before_any_work(tmp_path, capsys, setting, message):
+    out = tmp_path / "run"
+    argv = ["train-pfn", "--steps", "2", "--out", str(out), "--prior", "mixture"]
+    assert main([*argv, "--scalefree-set", setting]) == 2
+    assert message in _one_error_line(capsys, "train-pfn")
+    assert not out.exists()

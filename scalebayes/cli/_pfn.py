@@ -8,6 +8,7 @@ Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 
@@ -28,6 +29,19 @@ EXTRAPOLATE_METHODS = (
 _positive_int = positive(int)
 _positive_float = positive(float)
 _targets = positive_floats("x values", "1e10,1e11")
+
+
+def _override(text: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` with VALUE in JSON, as a ``(field, value)`` pair."""
+    field, sep, value = text.partition("=")
+    try:
+        if not (sep and field.strip()):
+            raise ValueError
+        return field.strip(), json.loads(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected FIELD=VALUE with VALUE in JSON (e.g. break_prob=0.25), got {text!r}"
+        ) from None
 
 
 def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -79,6 +93,15 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         help="input encoding (default: nslpfn for the NSL-PFN prior, else log-relative)",
     )
     parser.add_argument(
+        "--scalefree-set",
+        type=_override,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="replace a default of the scale-free prior (ScaleFreePriorConfig; repeatable; "
+        "VALUE in JSON, e.g. break_prob=0.25 or family_probs=[0.8,0.1,0.1])",
+    )
+    parser.add_argument(
         "--ema-decay",
         type=float,
         default=0.0,
@@ -123,6 +146,7 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         prior_mix=args.prior_mix,
         input=args.input,
         ema_decay=args.ema_decay,
+        scalefree_overrides=dict(args.scalefree_set),
     )
     path = train(
         config,
@@ -153,7 +177,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
             "Read curves from a CSV file (columns x, y and optionally curve; see "
             "`scalebayes fit --help` for the format), condition the PFN (or NUTS on a "
             "Bayesian family, --method) on every point, and print the median and the "
-            "5/25/75/95%% quantiles at each --to x."
+            "5/25/75/95% quantiles at each --to x."
         ),
     )
     parser.add_argument(

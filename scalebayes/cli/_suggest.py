@@ -32,7 +32,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="rank candidate next runs by what they tell about a target run, per cost",
         description=(
             "Read one curve from a CSV file (columns x, y and optionally curve), and rank "
-            "the --candidates by the expected narrowing of the 90%% interval at --target per "
+            "the --candidates by the expected narrowing of the 90% interval at --target per "
             "unit cost, fantasised by the PFN or by MCMC (see scalebayes.design.suggest_next)."
         ),
     )

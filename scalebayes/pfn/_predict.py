@@ -314,8 +314,9 @@ class PFN:
         the ``"nslpfn"`` input encoding, the scale-free prior otherwise). NSL-PFN's prior
         (linear x on [0.01, 1], a context of at least a tenth of the points): about 10
         (``NSLPFN_REACH``). The scale-free prior and a mixture with it: ``10 ** d``
-        for the prior's largest reach of ``d`` decades (``ScaleFreePriorConfig.reach``,
-        3 decades: 1000). Further out the model answers from outside what it learned, and
+        for the prior's largest reach of ``d`` decades (``ScaleFreePriorConfig.reach``, with
+        the run's ``scalefree_overrides``; by default 3 decades: 1000). Further out the model
+        answers from outside what it learned, and
         [`predict`][scalebayes.pfn.PFN.predict] warns with a ``ReachWarning``.
         """
         train_config = self.meta.get("train_config") or {}
@@ -328,7 +329,11 @@ class PFN:
             return NSLPFN_REACH
         from ..priors import ScaleFreePriorConfig
 
-        return float(10.0 ** ScaleFreePriorConfig().reach[1])
+        overrides = {  # JSON gives lists; the config takes tuples
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in (train_config.get("scalefree_overrides") or {}).items()
+        }
+        return float(10.0 ** ScaleFreePriorConfig(**overrides).reach[1])
 
     def within_reach(self, ratio: float) -> bool:
         """Whether a query at ``ratio`` times the context's largest x lies within

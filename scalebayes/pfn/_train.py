@@ -35,7 +35,12 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ..priors import PriorConfig, sample_curves, sample_scalefree_curves
+from ..priors import (
+    PriorConfig,
+    ScaleFreePriorConfig,
+    sample_curves,
+    sample_scalefree_curves,
+)
 from . import _checkpoint
 from ._bar import BarDistribution, make_borders
 from ._inputs import check_input, encode
@@ -85,6 +90,10 @@ class TrainConfig:
             scale-free prior's x span up to 9 decades, which only the log encoding carries).
         ema_decay: keep an exponential moving average of the weights with this decay per
             step (0 = off); the average is what ``export_weights`` ships.
+        scalefree_overrides: ``(field, value)`` pairs that replace
+            [`ScaleFreePriorConfig`][scalebayes.priors.ScaleFreePriorConfig] defaults for the
+            scale-free curves of a ``"scalefree"`` or ``"mixture"`` run (e.g.
+            ``(("break_prob", 0.25),)``), like ``prior_overrides`` for NSL-PFN's prior.
     """
 
     model: str | PFNConfig = "small"
@@ -107,6 +116,7 @@ class TrainConfig:
     prior_mix: float = 0.5
     input: str | None = None
     ema_decay: float = 0.0
+    scalefree_overrides: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
         get_config(self.model)
@@ -130,16 +140,21 @@ class TrainConfig:
             )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"TrainConfig.ema_decay must be in [0, 1), got {self.ema_decay}")
-        if isinstance(self.prior_overrides, dict):
-            object.__setattr__(self, "prior_overrides", tuple(self.prior_overrides.items()))
-        frozen = tuple(
-            (str(k), tuple(v) if isinstance(v, list | tuple) else v)
-            for k, v in self.prior_overrides
-        )
-        object.__setattr__(self, "prior_overrides", frozen)
-        if "log10_length_range" in dict(frozen):
+        for name, owner in (
+            ("prior_overrides", PriorConfig),
+            ("scalefree_overrides", ScaleFreePriorConfig),
+        ):
+            pairs = _frozen_pairs(getattr(self, name))
+            known = {f.name for f in dataclasses.fields(owner)}
+            unknown = sorted(k for k, _ in pairs if k not in known)
+            if unknown:
+                raise ValueError(
+                    f"TrainConfig.{name}: {owner.__name__} has no field {', '.join(unknown)}"
+                )
+            object.__setattr__(self, name, pairs)
+        if "log10_length_range" in dict(self.prior_overrides):
             raise ValueError("set the prior's length range with TrainConfig.log10_length_range")
-        _ = self.prior_config  # validates the overrides
+        _ = self.prior_config, self.scalefree_config  # validates the overrides
         for name in ("steps", "batch_size", "n_points", "border_curves", "checkpoint_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -167,11 +182,16 @@ class TrainConfig:
             log10_length_range=tuple(self.log10_length_range), **dict(self.prior_overrides)
         )
 
+    @property
+    def scalefree_config(self) -> ScaleFreePriorConfig:
+        return ScaleFreePriorConfig(**dict(self.scalefree_overrides))
+
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["model"] = self.model_config.to_dict()
         data["log10_length_range"] = list(self.log10_length_range)
         data["prior_overrides"] = {k: v for k, v in self.prior_overrides}
+        data["scalefree_overrides"] = {k: v for k, v in self.scalefree_overrides}
         return data
 
     @classmethod
@@ -180,8 +200,15 @@ class TrainConfig:
         data["model"] = PFNConfig.from_dict(data["model"])
         data.setdefault("input", data["model"].input)
         data["log10_length_range"] = tuple(data["log10_length_range"])
-        data["prior_overrides"] = tuple(data.get("prior_overrides", {}).items())
+        for name in ("prior_overrides", "scalefree_overrides"):  # absent from older runs
+            data[name] = tuple(data.get(name, {}).items())
         return cls(**data)
+
+
+def _frozen_pairs(pairs) -> tuple[tuple[str, object], ...]:
+    """``(field, value)`` pairs (or a dict) as a hashable tuple; lists become tuples."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return tuple((str(k), tuple(v) if isinstance(v, list | tuple) else v) for k, v in items)
 
 
 PRIORS: tuple[str, ...] = ("nslpfn", "scalefree", "mixture")
@@ -207,7 +234,9 @@ def draw_curves(config: TrainConfig, key: jax.Array, n: int, n_points: int) -> C
     k_free, k_nsl = jax.random.split(key)
     parts = []
     if n_free:
-        batch = sample_scalefree_curves(k_free, n_free, n_points=n_points)
+        batch = sample_scalefree_curves(
+            k_free, n_free, n_points=n_points, config=config.scalefree_config
+        )
         parts.append(Curves(batch.x, batch.y, batch.mask, batch.context_size))
     if n - n_free:
         batch = sample_curves(

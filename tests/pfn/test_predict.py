@@ -314,6 +314,9 @@ def test_reach_follows_the_training_prior(pfn):
     for prior in ("scalefree", "mixture"):
         other = PFN(pfn.model, pfn.bar, {"train_config": {"prior": prior}})
         assert other.reach == pytest.approx(10.0**decades)
+    # a run whose scale-free curves reached at most 2 decades (as its meta.json records it)
+    narrow = {"prior": "mixture", "scalefree_overrides": {"reach": [0.05, 2.0]}}
+    assert PFN(pfn.model, pfn.bar, {"train_config": narrow}).reach == pytest.approx(100.0)
 
 
 def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):

@@ -17,6 +17,7 @@ from scalebayes.pfn import (
     get_config,
     train,
 )
+from scalebayes.priors import ScaleFreePriorConfig
 
 CONFIG = TrainConfig(
     model="tiny",
@@ -149,6 +150,45 @@ def test_config_read_back_equals_the_original():
     assert TrainConfig(model="tiny") == TrainConfig(model=get_config("tiny"))
 
 
+def test_scalefree_overrides_reach_the_generator_and_the_record(monkeypatch):
+    from scalebayes.pfn import _train as train_module
+
+    config = TrainConfig(
+        model="tiny",
+        prior="mixture",
+        scalefree_overrides={"family_probs": [0.8, 0.1, 0.1], "reach": (0.05, 0.5)},
+    )
+    assert config.scalefree_config.reach == (0.05, 0.5)
+    assert config.scalefree_config.family_probs == (0.8, 0.1, 0.1)
+    again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config and hash(again) == hash(config)
+    seen = []
+
+    def zeros(n, n_points):
+        return train_module.Curves(*(np.zeros((n, n_points)),) * 3, np.zeros(n, int))
+
+    def fake_scalefree(key, n, *, n_points, config):  # what the step's generator is given
+        seen.append(config)
+        return zeros(n, n_points)
+
+    monkeypatch.setattr(train_module, "sample_scalefree_curves", fake_scalefree)
+    monkeypatch.setattr(train_module, "sample_curves", lambda k, n, **kw: zeros(n, 8))
+    key = jax.random.PRNGKey(0)
+    train_module.draw_curves(config, key, 4, 8)
+    train_module.draw_curves(TrainConfig(model="tiny", prior="mixture"), key, 4, 8)
+    assert seen == [config.scalefree_config, ScaleFreePriorConfig()]  # no overrides: defaults
+    assert TrainConfig.from_dict({**CONFIG.to_dict(), "scalefree_overrides": {}}) == CONFIG
+    legacy = CONFIG.to_dict()
+    del legacy["scalefree_overrides"]  # meta.json of runs made before the field existed
+    assert TrainConfig.from_dict(legacy) == CONFIG
+    with pytest.raises(ValueError, match="break_prob"):
+        TrainConfig(model="tiny", prior="mixture", scalefree_overrides={"break_prob": 1.5})
+    with pytest.raises(ValueError, match="ScaleFreePriorConfig has no field no_such_field"):
+        TrainConfig(model="tiny", prior="mixture", scalefree_overrides={"no_such_field": 1})
+    with pytest.raises(ValueError, match="PriorConfig has no field reach"):
+        TrainConfig(model="tiny", prior_overrides={"reach": (0.1, 1.0)})
+
+
 @pytest.mark.slow  # 16-19 s: compiles the prior generator for two more configurations
 def test_borders_follow_the_runs_prior():
     from scalebayes.pfn._train import prior_borders
@@ -214,3 +254,25 @@ def test_data_parallel_step_runs_on_two_devices(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     loss, step = out.stdout.split()[1:]
     assert np.isfinite(float(loss)) and step == "2"
+
+
+def test_cli_scalefree_settings_reach_the_training_config(tmp_path, monkeypatch, capsys):
+    import scalebayes.pfn as pfn_package
+
+    seen = {}
+
+    def fake_train(config, out, **kwargs):
+        seen["config"] = config
+        return out
+
+    monkeypatch.setattr(pfn_package, "train", fake_train)
+    monkeypatch.setattr(
+        pfn_package, "read_checkpoint_meta", lambda path: {"step": 0, "train_config": {"steps": 2}}
+    )
+    argv = ["train-pfn", "--steps", "2", "--out", str(tmp_path / "run"), "--prior", "mixture"]
+    settings = ["--scalefree-set", "break_prob=0.25", "--scalefree-set", "reach=[0.05, 2]"]
+    assert main([*argv, *settings]) == 0
+    config = seen["config"]
+    assert dict(config.scalefree_overrides) == {"break_prob": 0.25, "reach": (0.05, 2)}
+    assert config.scalefree_config.break_prob == 0.25
+    assert main(argv) == 0 and seen["config"].scalefree_overrides == ()
