@@ -7,14 +7,18 @@ same shape (lengths ``logspace(1.0, 2.1)``, i.e. 10..125 points, as ``pfn/_train
 them). Then, over a larger batch, the statistics that say whether the curves look like far
 extrapolation studies: reach, context sizes, how often the local log-log slope changes
 beyond the context, where the floor sets in, and how many Down-Up-Down bumps rise. Optionally
-saves the prior-predictive figure.
+saves the prior-predictive figure. ``--scalefree JSON`` computes the statistics for a variant
+(``ScaleFreePriorConfig`` fields, as ``train-pfn --scalefree-set``), ``--stats-only`` skips
+the timings.
 
     python benchmarks/prior_scalefree.py [--repeats 10] [--n-stats 20000] [--plot PATH]
+    python benchmarks/prior_scalefree.py --stats-only --scalefree '{"break_prob": 0.25}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -25,6 +29,7 @@ import numpy as np
 from scalebayes.priors import (
     FAMILY_NAMES,
     PriorConfig,
+    ScaleFreePriorConfig,
     end_slopes,
     plot_scalefree_prior,
     sample_curves,
@@ -70,8 +75,8 @@ def _onsets_and_rises(curve, u_first, u_last):
     return jax.vmap(one)(curve, u_first, u_last)
 
 
-def statistics(n: int) -> None:
-    batch = sample_scalefree_curves(jax.random.key(123), n)
+def statistics(n: int, config: ScaleFreePriorConfig | None = None) -> None:
+    batch = sample_scalefree_curves(jax.random.key(123), n, config=config)
     x = np.asarray(batch.x, np.float64)
     length, ctx = np.asarray(batch.length), np.asarray(batch.context_size)
     family = np.asarray(batch.family)
@@ -104,6 +109,8 @@ def statistics(n: int) -> None:
     for t in (0.05, 0.1, 0.2):
         share = np.mean(abs(change) > t)
         print(f"| share with abs(slope change beyond the context) > {t} | {share:.3f} |")
+    print(f"| share steeper at the last point by > 0.1 | {np.mean(change < -0.1):.3f} |")
+    print(f"| share flatter at the last point by > 0.1 | {np.mean(change > 0.1):.3f} |")
     print(
         f"| share with a break among the targets (0 < b <= reach) | {break_in_targets.mean():.3f} |"
     )
@@ -126,7 +133,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed batches per generator")
     parser.add_argument("--n-stats", type=int, default=20000, help="curves for the statistics")
     parser.add_argument("--plot", default=None, help="save the prior-predictive PNG here")
+    parser.add_argument("--scalefree", default="", help="JSON object of prior settings")
+    parser.add_argument("--stats-only", action="store_true", help="skip the timings")
     args = parser.parse_args()
+    settings = json.loads(args.scalefree) if args.scalefree else {}
+    config = ScaleFreePriorConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    )
+    if args.stats_only:
+        statistics(args.n_stats, config)
+        return
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"backend: {jax.default_backend()}, CPU cores: {os.cpu_count()}, load: {load:.1f}")
@@ -153,7 +169,7 @@ def main() -> None:
             flush=True,
         )
 
-    statistics(args.n_stats)
+    statistics(args.n_stats, config)
     if args.plot:
         plot_scalefree_prior(jax.random.key(0), 12, args.plot)
         print(f"\nsaved {args.plot}")
