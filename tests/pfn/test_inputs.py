@@ -143,7 +143,10 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
         "PYTHON": sys.executable,
     }
     done = subprocess.run(
-        ["bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny", "--prior", "mixture"],
+        [
+            *("bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny", "--prior", "mixture"),
+            *("--scalefree-set", "break_prob=0.25"),  # prior settings pass through the recipe
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -157,3 +160,4 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     assert "far10" in table and "IC" in table
     loaded = PFN.load(out / "weights")
     assert loaded.config.input == "log-relative" and loaded.meta.get("weights") == "ema"
+    assert loaded.meta["train_config"]["scalefree_overrides"] == {"break_prob": 0.25}
