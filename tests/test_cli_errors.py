@@ -488,11 +488,14 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
         ("break_prob=0,2", "expected FIELD=VALUE with VALUE in JSON"),
         ("brake_prob=0.2", "ScaleFreePriorConfig has no field brake_prob"),
         ("break_prob=2", "break_prob must lie in [0, 1]"),
+        ("break_prob=0.2 NSL", "this run's prior is 'nslpfn'"),
     ],
 )
 def test_a_bad_scalefree_setting_is_one_line_before_any_work(tmp_path, capsys, setting, message):
     out = tmp_path / "run"
-    argv = ["train-pfn", "--steps", "2", "--out", str(out), "--prior", "mixture"]
+    setting, _, prior = setting.partition(" ")
+    argv = ["train-pfn", "--steps", "2", "--out", str(out)]
+    argv += ["--prior", "nslpfn" if prior == "NSL" else "mixture"]
     assert main([*argv, "--scalefree-set", setting]) == 2
     assert message in _one_error_line(capsys, "train-pfn")
     assert not out.exists()

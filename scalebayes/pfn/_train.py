@@ -152,6 +152,11 @@ class TrainConfig:
                     f"TrainConfig.{name}: {owner.__name__} has no field {', '.join(unknown)}"
                 )
             object.__setattr__(self, name, pairs)
+        if self.scalefree_overrides and self.prior == "nslpfn":
+            raise ValueError(
+                "TrainConfig.scalefree_overrides change the scale-free curves of a 'scalefree' "
+                "or 'mixture' run; this run's prior is 'nslpfn' (use prior_overrides)"
+            )
         if "log10_length_range" in dict(self.prior_overrides):
             raise ValueError("set the prior's length range with TrainConfig.log10_length_range")
         _ = self.prior_config, self.scalefree_config  # validates the overrides

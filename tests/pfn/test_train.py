@@ -191,6 +191,8 @@ def test_scalefree_overrides_reach_the_generator_and_the_record(monkeypatch):
         TrainConfig(model="tiny", prior="mixture", scalefree_overrides={"break_prob": 1.5})
     with pytest.raises(ValueError, match="ScaleFreePriorConfig has no field no_such_field"):
         TrainConfig(model="tiny", prior="mixture", scalefree_overrides={"no_such_field": 1})
+    with pytest.raises(ValueError, match="this run's prior is 'nslpfn'"):
+        TrainConfig(model="tiny", scalefree_overrides={"break_prob": 0.25})
     with pytest.raises(ValueError, match="PriorConfig has no field reach"):
         TrainConfig(model="tiny", prior_overrides={"reach": (0.1, 1.0)})
 
