@@ -69,9 +69,8 @@ def _predict(curve, x_grid):
     from scalebayes.inference import curve_keys, sample_posterior
     from scalebayes.pfn import FAR_MODEL, PFN
 
-    pfn, label = PFN.load(), "PFN (shipped)"
-    if not pfn.within_reach(float(x_grid.max() / curve.x_context.max())):
-        pfn, label = PFN.load(FAR_MODEL), f"far PFN ({FAR_MODEL})"
+    pfn = PFN.load_for(float(x_grid.max() / curve.x_context.max()))
+    label = "PFN (shipped)" if pfn is PFN.load_for(1.0) else f"far PFN ({FAR_MODEL})"
     pfn_t, pfn_g = pfn.predict_many(
         [curve.x_context] * 2, [curve.y_context] * 2, [curve.x_target, x_grid], y_scale=1.0
     )

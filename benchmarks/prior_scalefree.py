@@ -136,10 +136,7 @@ def main() -> None:
     parser.add_argument("--scalefree", default="", help="JSON object of prior settings")
     parser.add_argument("--stats-only", action="store_true", help="skip the timings")
     args = parser.parse_args()
-    settings = json.loads(args.scalefree) if args.scalefree else {}
-    config = ScaleFreePriorConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-    )
+    config = ScaleFreePriorConfig(**(json.loads(args.scalefree) if args.scalefree else {}))
     if args.stats_only:
         statistics(args.n_stats, config)
         return

@@ -482,20 +482,20 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("setting", "message"),
+    ("setting", "prior", "message"),
     [
-        ("break_prob", "expected FIELD=VALUE with VALUE in JSON"),
-        ("break_prob=0,2", "expected FIELD=VALUE with VALUE in JSON"),
-        ("brake_prob=0.2", "ScaleFreePriorConfig has no field brake_prob"),
-        ("break_prob=2", "break_prob must lie in [0, 1]"),
-        ("break_prob=0.2 NSL", "this run's prior is 'nslpfn'"),
+        ("break_prob", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
+        ("break_prob=0,2", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
+        ("brake_prob=0.2", "mixture", "ScaleFreePriorConfig has no field brake_prob"),
+        ("break_prob=2", "mixture", "break_prob must lie in [0, 1]"),
+        ("break_prob=0.2", "nslpfn", "this run's prior is 'nslpfn'"),
     ],
 )
-def test_a_bad_scalefree_setting_is_one_line_before_any_work(tmp_path, capsys, setting, message):
+def test_a_bad_scalefree_setting_is_one_line_before_any_work(
+    tmp_path, capsys, setting, prior, message
+):
     out = tmp_path / "run"
-    setting, _, prior = setting.partition(" ")
-    argv = ["train-pfn", "--steps", "2", "--out", str(out)]
-    argv += ["--prior", "nslpfn" if prior == "NSL" else "mixture"]
+    argv = ["train-pfn", "--steps", "2", "--out", str(out), "--prior", prior]
     assert main([*argv, "--scalefree-set", setting]) == 2
     assert message in _one_error_line(capsys, "train-pfn")
     assert not out.exists()

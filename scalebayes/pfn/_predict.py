@@ -329,10 +329,7 @@ class PFN:
             return NSLPFN_REACH
         from ..priors import ScaleFreePriorConfig
 
-        overrides = {  # JSON gives lists; the config takes tuples
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in (train_config.get("scalefree_overrides") or {}).items()
-        }
+        overrides = train_config.get("scalefree_overrides") or {}  # its fields take lists
         return float(10.0 ** ScaleFreePriorConfig(**overrides).reach[1])
 
     def within_reach(self, ratio: float) -> bool:
