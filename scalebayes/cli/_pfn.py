@@ -203,7 +203,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--model",
         default=None,
         help="PFN checkpoint directory or shipped name (--method pfn; default: nslpfn-base, "
-        "or the far model mixture-tiny when --to goes beyond nslpfn-base's reach of 10x)",
+        "or the far model mixture-tiny when --to goes beyond 5x the largest run)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
     parser.add_argument(
@@ -257,19 +257,20 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
 
 
 def load_pfn_for(model: str | None, ratio: float):
-    """The PFN the command line answers with: ``model`` if named; else the default model, or
-    the far model (with a note on stderr) when the furthest question lies ``ratio`` times
-    beyond the largest run, past the default model's reach."""
-    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN
+    """The PFN the command line answers with: ``model`` if named; else ``PFN.load_for(ratio)``
+    for the furthest question ``ratio`` times beyond the largest run (the default model, or
+    beyond ``FAR_SWITCH`` the far model, with a note on stderr)."""
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
 
     if model is not None:
         return PFN.load(model)
     pfn, default = PFN.load_for(ratio), PFN.load_for(1.0)
     if pfn is not default:
         print(
-            f"note: the furthest x asked is {ratio:.3g}x the largest run, beyond the default "
-            f"model's reach ({DEFAULT_MODEL}: {default.reach:g}x), so the far model answers "
-            f"({FAR_MODEL}: {pfn.reach:g}x); choose one with --model",
+            f"note: the furthest x asked is {ratio:.3g}x the largest run; beyond "
+            f"{FAR_SWITCH:g}x the far model ({FAR_MODEL}, reach {pfn.reach:g}x) is more "
+            f"accurate than the default ({DEFAULT_MODEL}), so it answers; choose one with "
+            "--model",
             file=sys.stderr,
         )
     return pfn

@@ -63,7 +63,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "--model",
         default=None,
         help="PFN checkpoint directory or shipped name (default: nslpfn-base, or the far model "
-        "mixture-tiny when --target lies beyond nslpfn-base's reach of 10x)",
+        "mixture-tiny when --target lies beyond 5x the largest run)",
     )
     parser.add_argument(
         "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (>= 4)"

@@ -310,7 +310,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     if not pfn.within_reach(target_x / xc.max()):
         warnings.warn(
             f"target_x is {target_x / xc.max():.3g}x the largest run, beyond this PFN's reach "
-            f"({pfn.reach:g}x; its training prior never asked further), so the ranking rests "
+            f"({pfn.reach:g}x; its training prior rarely asked further), so the ranking rests "
             f"on answers outside what it learned; use the far model (model={FAR_MODEL!r}, "
             f"reach {PFN.load(FAR_MODEL).reach:g}x; command line: --model "
             f"{FAR_MODEL}) or check it with "

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._predict import (
         DEFAULT_MODEL,
         FAR_MODEL,
+        FAR_SWITCH,
         NSLPFN_REACH,
         PFN,
         PFNPrediction,
@@ -50,6 +51,7 @@ __all__ = [
     "CONFIGS",
     "DEFAULT_MODEL",
     "FAR_MODEL",
+    "FAR_SWITCH",
     "NSLPFN_REACH",
     "PFN",
     "BarDistribution",
@@ -83,6 +85,7 @@ _MODULES = {
     "_predict": (
         "DEFAULT_MODEL",
         "FAR_MODEL",
+        "FAR_SWITCH",
         "NSLPFN_REACH",
         "PFN",
         "PFNPrediction",

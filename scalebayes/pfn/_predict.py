@@ -64,14 +64,24 @@ DEFAULT_MODEL = "nslpfn-base"
 #: ``"log-relative"`` input (reach 1000x); ``PFN.load(FAR_MODEL)``, ``--model mixture-tiny``.
 FAR_MODEL = "mixture-tiny"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-#: How far beyond the context's largest x the NSL-PFN prior puts queries: its grid is uniform
-#: in linear x on [0.01, 1] and the context holds at least a tenth of the points, so the
-#: context ends at x >= ~0.1 and the last query is at most ~10x beyond it.
+#: How far beyond the context's largest x the NSL-PFN prior puts its queries: its grid is
+#: uniform in linear x on [0.01, 1], so the last query's ratio to the context's largest x is
+#: at most 100, but 92% of its curves stay within 10x (measured on 20,000 draws: median 2.1,
+#: 80% within 5x, 95% within 14x).
 NSLPFN_REACH = 10.0
+#: The ratio of the furthest query to the largest run beyond which the shipped far model
+#: answers instead of the default one ([`PFN.load_for`][scalebayes.pfn.PFN.load_for], the
+#: command line, [`extrapolate`][scalebayes.pfn.extrapolate]): measured on the bundled curves
+#: (`python benchmarks/far_switch.py`, targets sqrt(F)-F times beyond at most 8 runs), the
+#: far model has the lower RMSLE on 4 of 5 datasets at 3.2-10x and on 3 of 3 at 5.5-30x,
+#: while at 1.4-5x the two models split the datasets; so it takes over from 5x (where 80% of
+#: the default model's training questions end).
+FAR_SWITCH = 5.0
 
 
 class ReachWarning(UserWarning):
-    """A query lies further beyond the context than the PFN's training prior ever asked."""
+    """A query lies beyond the PFN's [`reach`][scalebayes.pfn.PFN.reach]: further beyond the
+    context than (almost) all of its training prior's questions."""
 
 
 #: The most context points the network conditions on; a longer context is thinned to this
@@ -252,7 +262,7 @@ def extrapolate(
     ``model`` (a shipped name, a checkpoint path or a loaded [`PFN`][scalebayes.pfn.PFN]) if
     given; otherwise the shipped model for the furthest query,
     [`PFN.load_for`][scalebayes.pfn.PFN.load_for]``(max(x_query) / max(x_context))``: the
-    default model within its reach of 10x, the far model beyond it. Other keyword arguments
+    default model up to 5x, the far model beyond. Other keyword arguments
     go to [`PFN.predict`][scalebayes.pfn.PFN.predict], which checks every argument.
 
     Example: five runs 4x apart and the question 100x beyond the largest (the far model
@@ -308,12 +318,13 @@ class PFN:
 
     @property
     def reach(self) -> float:
-        """The largest ratio ``x_query / max(x_context)`` the model's training prior produced.
+        """The ratio ``x_query / max(x_context)`` within which the model's training prior asked
+        (nearly) all of its questions.
 
         The prior is the checkpoint's ``train_config["prior"]`` (without one: NSL-PFN's for
         the ``"nslpfn"`` input encoding, the scale-free prior otherwise). NSL-PFN's prior
-        (linear x on [0.01, 1], a context of at least a tenth of the points): about 10
-        (``NSLPFN_REACH``). The scale-free prior and a mixture with it: ``10 ** d``
+        (linear x on [0.01, 1]): 10 (``NSLPFN_REACH``; 92% of its curves ask no further, a
+        few up to 100x). The scale-free prior and a mixture with it: ``10 ** d``
         for the prior's largest reach of ``d`` decades (``ScaleFreePriorConfig.reach``, with
         the run's ``scalefree_overrides``; by default 3 decades: 1000). Further out the model
         answers from outside what it learned, and
@@ -340,10 +351,12 @@ class PFN:
     @classmethod
     def load_for(cls, ratio: float) -> PFN:
         """The shipped PFN for a question ``ratio`` times beyond the largest run: the default
-        model ([`DEFAULT_MODEL`][scalebayes.pfn.DEFAULT_MODEL]) within its
-        [`reach`][scalebayes.pfn.PFN.reach], the far model
-        ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) beyond it. ``scalebayes extrapolate`` and
-        ``scalebayes suggest`` choose so when no ``--model`` is named.
+        model ([`DEFAULT_MODEL`][scalebayes.pfn.DEFAULT_MODEL]) up to
+        [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] (5x), the far model
+        ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) beyond, where it is measured the more
+        accurate (`benchmarks/far_switch.py`). ``scalebayes extrapolate`` and ``scalebayes
+        suggest``, [`extrapolate`][scalebayes.pfn.extrapolate] and
+        [`suggest_next`][scalebayes.design.suggest_next] choose so when no model is named.
 
         Each shipped model is loaded once per process and shared between calls (do not
         modify it).
@@ -356,8 +369,8 @@ class PFN:
             raise TypeError(f"ratio must be a number, got {type(ratio).__name__}")
         if not (math.isfinite(ratio) and ratio > 0):
             raise ValueError(f"ratio = {ratio!r} must be finite and > 0")
-        default = _shipped(DEFAULT_MODEL)
-        return default if default.within_reach(ratio) else _shipped(FAR_MODEL)
+        near = ratio <= FAR_SWITCH * (1 + 1e-9)  # a grid ending exactly at 5x is near
+        return _shipped(DEFAULT_MODEL if near else FAR_MODEL)
 
     @classmethod
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:
@@ -508,7 +521,7 @@ class PFN:
         if far:
             warnings.warn(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
-                f"reach ({self.reach:g}x; its training prior never asked further), so the "
+                f"reach ({self.reach:g}x; its training prior rarely asked further), so the "
                 "answer there is outside what it learned; use the far model "
                 f"(`PFN.load({FAR_MODEL!r})`, reach {_shipped(FAR_MODEL).reach:g}x; command "
                 "line: `--model "

@@ -133,7 +133,7 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
         assert main(_argv(runs, "--cost", str(costs))) == 0
     out, err = capsys.readouterr()
     assert err.startswith("note: the furthest x asked is") and err.count("\n") == 1, err
-    assert "(mixture-tiny: 1000x)" in err and "gain/cost" in out
+    assert "the far model (mixture-tiny, reach 1000x)" in err and "gain/cost" in out
     assert "(outcomes fantasised by the PFN mixture-tiny)" in out
 
 

@@ -421,24 +421,28 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
         assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 100:g}"]) == 0
     out, err = capsys.readouterr()
     assert err.startswith("note: the furthest x asked is 100x the largest run") and (
-        "so the far model answers (mixture-tiny: 1000x)" in err and err.count("\n") == 1
+        "the far model (mixture-tiny, reach 1000x) is more accurate" in err and err.count("\n") == 1
     ), err
     far_row = out.splitlines()[1].split()
     far = PFN.load("mixture-tiny").predict(X, Y, [X[-1] * 100]).quantile([0.5])
     assert float(far_row[4]) == pytest.approx(float(far[0][0]), rel=1e-3)  # q50 column
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 5:g}"]) == 0
-    assert capsys.readouterr().err == ""  # within the default model's reach: no note
+    assert capsys.readouterr().err == ""  # up to FAR_SWITCH (5x) the default model: no note
+    assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 8:g}"]) == 0
+    assert "8x the largest run; beyond 5x the far model" in capsys.readouterr().err
 
 
 def test_extrapolate_answers_with_the_model_the_command_line_chooses():
     import warnings
 
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, extrapolate
 
-    assert PFN.load_for(5.0) is PFN.load_for(10.0)  # the default, loaded once
-    assert PFN.load_for(100.0) is not PFN.load_for(10.0)
+    assert FAR_SWITCH == 5.0
+    assert PFN.load_for(1.0) is PFN.load_for(5.0)  # the default up to 5x, loaded once
+    assert PFN.load_for(5.01) is PFN.load_for(100.0)  # the far model beyond, loaded once
+    assert PFN.load_for(5.01) is not PFN.load_for(5.0)
     assert PFN.load_for(100.0).reach == 1000 and PFN.load_for(1.0).reach == 10
-    for ratio, name in ((5.0, DEFAULT_MODEL), (100.0, FAR_MODEL)):
+    for ratio, name in ((5.0, DEFAULT_MODEL), (8.0, FAR_MODEL), (100.0, FAR_MODEL)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", predict_module.ReachWarning)  # each within reach
             got = extrapolate(X, Y, [X[-1] * ratio]).quantile([0.05, 0.5, 0.95])

@@ -1,0 +1,88 @@
+"""Where the far model should take over from the default one: both shipped PFNs (and an M4
+point fit) on the bundled curves, asked at growing distances beyond the context.
+
+For each factor F, every bundled curve is re-split as the far splits are
+(``scalebayes.data.far_split``): the context is the points at or below ``x_max / F``, thinned
+to at most ``--max-context`` log-spaced runs; the targets are the points in the top
+``log10(F) / 2`` decades, so each target lies ``sqrt(F)`` to ``F`` times beyond the context's
+largest x (F = 10: 3.2-10x, the far10 split). Cells are RMSLE / LL / 90% coverage of the
+targets, means over curves, in the split's normalised y; the last column names the PFN with
+the lower RMSLE. ``scalebayes.pfn.FAR_SWITCH`` (the ratio beyond which ``PFN.load_for``, the
+command line and ``extrapolate`` answer with the far model) is read from this table.
+
+    python benchmarks/far_switch.py [--factors 2,3,5,10,30] [--max-context 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import time
+import warnings
+
+from pfn_eval import score_m4, score_pfn
+
+DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
+
+
+def split_rows(name: str, factor: float, max_context: int) -> list[dict]:
+    """The curves of a bundled dataset re-split at ``factor`` (those that span enough)."""
+    from scalebayes.data import far_split, load_benchmark
+
+    rows = []
+    for c in load_benchmark(name):
+        raw = dataclasses.replace(c, y=c.y * c.y_scale, y_scale=1.0, is_context=None)
+        far = far_split(raw, factor, max_context=max_context, target_decades=math.log10(factor) / 2)
+        if far is not None:
+            rows.append(
+                {"xc": far.x_context, "yc": far.y_context, "xt": far.x_target, "yt": far.y_target}
+            )
+    return rows
+
+
+def _cell(s: dict) -> str:
+    return f"{s['rmsle']:.4f} / {s['ll']:.2f} / {s['cover90']:.2f}"
+
+
+def main(argv=None) -> None:
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--factors", default="2,3,5,10,30", help="comma-separated F > 1")
+    parser.add_argument("--max-context", type=int, default=8, help="runs kept in the context")
+    args = parser.parse_args(argv)
+    try:
+        factors = [float(v) for v in args.factors.split(",")]
+    except ValueError:
+        parser.error(f"--factors: expected comma-separated numbers, got {args.factors!r}")
+    if any(not (math.isfinite(f) and f > 1) for f in factors) or args.max_context < 2:
+        parser.error("--factors must be finite and > 1, --max-context >= 2")
+    print(f"context: at most {args.max_context} log-spaced runs at or below x_max / F")
+    print(
+        f"| F (targets beyond the context) | dataset (curves) | {DEFAULT_MODEL} | {FAR_MODEL} "
+        "| M4 point fit | better PFN |"
+    )
+    print("|---|---|---|---|---|---|")
+    start = time.perf_counter()
+    for factor in factors:
+        for name in DATASETS:
+            rows = split_rows(name, factor, args.max_context)
+            if len(rows) < 3:
+                continue
+            with warnings.catch_warnings():  # beyond a model's reach is what this measures
+                warnings.simplefilter("ignore")
+                near, far = score_pfn(DEFAULT_MODEL, rows), score_pfn(FAR_MODEL, rows)
+                m4 = score_m4(rows)
+            better = FAR_MODEL if far["rmsle"] < near["rmsle"] else DEFAULT_MODEL
+            span = f"{math.sqrt(factor):.2g}-{factor:g}x"
+            print(
+                f"| {factor:g} ({span}) | {name} ({len(rows)}) | {_cell(near)} | {_cell(far)} "
+                f"| {m4['rmsle']:.4f} | {better} |",
+                flush=True,
+            )
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
