@@ -123,11 +123,13 @@ def _stats(v_raw, w) -> Stats:
     return u0, s
 
 
-def _fit_one(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ridge):
+def _fit_one(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge, shrink):
     """Fit one padded curve: returns (theta, loss, stats tuple).
 
-    ``retry`` starts from the family's starts shrunk towards the origin (the later attempts
-    for a curve whose first fit is not finite; they also pass a larger ``ridge``).
+    ``shrink`` multiplies the family's starts: 1.0 for the first attempt, ``_RETRY_SHRINK``
+    (towards the origin) for the later attempts on a curve whose first fit is not finite,
+    which also pass a larger ``ridge``. Both are traced, so a retry reuses the first
+    attempt's compiled program.
     """
     u0, s = _stats(log_x, w)
     v = (log_x - u0) / s
@@ -150,8 +152,7 @@ def _fit_one(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ri
     # Successive halving of the starts: a few iterations from every start, then the
     # remaining iterations from the most promising ones only.
     starts = par.starts(v, log_y, w, st)
-    if retry:
-        starts = _RETRY_SHRINK * starts
+    starts = shrink * starts  # exact for 1.0; a traced factor, so retries share the compile
     n_first = min(_SCREEN_ITER, n_iter // 2)
     screened = jax.vmap(lambda t0: solve(t0, n_first, _SCREEN_RIDGE))(starts)
     keep = jnp.argsort(screened.loss)[: min(_KEEP, starts.shape[0])]
@@ -164,9 +165,12 @@ def _fit_one(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ri
     return theta, jnp.sum(r**2), st
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _fit_batch(par: Parametrisation, n_iter: int, retry: bool, log_x, log_y, w, ridge):
-    return jax.vmap(lambda a, b, c: _fit_one(par, n_iter, retry, a, b, c, ridge))(log_x, log_y, w)
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _fit_batch(par: Parametrisation, n_iter: int, log_x, log_y, w, ridge, shrink):
+    def one(a, b, c):
+        return _fit_one(par, n_iter, a, b, c, ridge, shrink)
+
+    return jax.vmap(one)(log_x, log_y, w)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -228,8 +232,9 @@ def _pad(xs, ys, masks=None, pad=(1, 0)):
 
 
 def _run(par, n_iter, ridge, log_x, log_y, w, retry=False):
-    arrays = (jnp.asarray(log_x), jnp.asarray(log_y), jnp.asarray(w), jnp.asarray(ridge))
-    theta, loss, st = _fit_batch(par, n_iter, retry, *arrays)
+    shrink = _RETRY_SHRINK if retry else 1.0
+    arrays = (log_x, log_y, w, ridge, np.asarray(shrink, np.float64))
+    theta, loss, st = _fit_batch(par, n_iter, *(jnp.asarray(a) for a in arrays))
     return np.asarray(theta), np.asarray(loss), st
 
 

@@ -477,7 +477,10 @@ def test_a_fit_that_is_not_finite_is_retried_from_other_starts():
             "m4", 1, [x], [y], 100, _point.DEFAULT_RIDGE, None, None, False, pad
         )
         assert _point._failures(first, pad)
+    before = _cache_size()  # the control compiled the first attempt's program
+    assert before is not None
     fit = fit_curve("m4", x, y)
+    assert _cache_size() == before  # the retries reuse it
     assert fit.ridge > _point.DEFAULT_RIDGE  # the retry's ridge is recorded
     _finite_positive(fit, np.array([1e8, 1e12, 1e14]))
     np.testing.assert_allclose(fit.fitted, y, rtol=0.05)
