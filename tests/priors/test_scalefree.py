@@ -315,17 +315,24 @@ def test_log_density_of_y_matches_scipy(sites):
         "break_position", "break_sharpness", "y_end", "floor_fraction", "bump_center",
         "bump_width", "bump_height", "noise_log_sigma", "additive_noise",
     ]  # fmt: skip
+
+    @jax.jit  # one compiled program for the four curves (eagerly: hundreds of small ones)
+    def conditioned(data, y):
+        model = handlers.condition(scalefree_prior, data=data)
+        tr = handlers.trace(handlers.seed(model, 0)).get_trace(y=y)
+        total, _ = log_density(scalefree_prior, (), {"y": y}, data)
+        return tr["y"]["fn"].log_prob(tr["y"]["value"]), tr["y_clean"]["value"], total
+
     add = np.flatnonzero(sites["additive_noise"])[:2]
     mult = np.flatnonzero(~sites["additive_noise"].astype(bool))[:2]
     for i in np.r_[add, mult]:
         data = {k: sites[k][i] for k in sample_sites}
-        model = handlers.condition(scalefree_prior, data=data)
         y = sites["y"][i]
-        tr = handlers.trace(handlers.seed(model, 0)).get_trace(y=y)
-        got = float(tr["y"]["fn"].log_prob(tr["y"]["value"]))
+        log_prob, y_clean, total = conditioned(data, y)
+        got = float(log_prob)
         n = sites["length"][i]
         yi = y[:n].astype(np.float64)
-        yc = np.asarray(tr["y_clean"]["value"][:n], np.float64)
+        yc = np.asarray(y_clean[:n], np.float64)
         sigma = float(sites["sigma"][i])
         if sites["additive_noise"][i]:
             s = sigma * yc.min()
@@ -333,7 +340,6 @@ def test_log_density_of_y_matches_scipy(sites):
         else:
             ref = st.lognorm.logpdf(yi, sigma, scale=yc).sum()
         assert got == pytest.approx(ref, rel=1e-4, abs=1e-2)
-        total, _ = log_density(scalefree_prior, (), {"y": y}, data)
         assert np.isfinite(float(total))
 
 
@@ -457,18 +463,32 @@ SITES = {
 BUMP = {"bump_center", "bump_width", "bump_height"}
 
 
+def _site_types_and_shapes(model) -> dict:
+    """``{site: (type, shape)}`` of one draw, traced abstractly (nothing is compiled)."""
+    found = {}
+
+    def draw(key):
+        tr = handlers.trace(handlers.seed(model, key)).get_trace()
+        found.update({k: v["type"] for k, v in tr.items() if v["type"] != "plate"})
+        return {k: v["value"] for k, v in tr.items() if v["type"] != "plate"}
+
+    shapes = jax.eval_shape(draw, jax.random.key(0))
+    return {k: (kind, tuple(shapes[k].shape)) for k, kind in found.items()}
+
+
 def test_trace_has_the_named_sites():
-    tr = handlers.trace(handlers.seed(scalefree_prior, 0)).get_trace()
-    got = {k: (v["type"], np.shape(v["value"])) for k, v in tr.items() if v["type"] != "plate"}
-    assert got == SITES
+    assert _site_types_and_shapes(scalefree_prior) == SITES
     for family, model in enumerate(SCALEFREE_FAMILY_MODELS):
-        for seed in range(4):
-            tr = handlers.trace(handlers.seed(model, seed)).get_trace()
-            names = {k for k, v in tr.items() if v["type"] != "plate"}
-            expected = set(SITES) - {"family"} - (set() if family == DOWN_UP_DOWN else BUMP)
-            assert names == expected
-            nb = int(tr["n_breaks"]["value"])
-            assert nb in ((1, 2) if family == DOWN_DOWN else (0, 1))
+        names = set(_site_types_and_shapes(model))
+        expected = set(SITES) - {"family"} - (set() if family == DOWN_UP_DOWN else BUMP)
+        assert names == expected
+
+        def n_breaks(key, model=model):
+            return handlers.trace(handlers.seed(model, key)).get_trace()["n_breaks"]["value"]
+
+        nb = np.asarray(jax.jit(jax.vmap(n_breaks))(jax.random.split(jax.random.key(0), 64)))
+        allowed = (1, 2) if family == DOWN_DOWN else (0, 1)
+        assert set(nb.astype(int).tolist()) <= set(allowed)
     out = handlers.seed(scalefree_down_prior, 0)(n_points=140)
     assert out["x"].shape == (140,) and int(out["family"]) == DOWN
 
