@@ -16,29 +16,24 @@ command line and ``extrapolate`` answer with the far model) is read from this ta
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import time
 import warnings
 
-from pfn_eval import score_m4, score_pfn
+from pfn_eval import _as_rows, score_m4, score_pfn
 
 DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
 
 
 def split_rows(name: str, factor: float, max_context: int) -> list[dict]:
-    """The curves of a bundled dataset re-split at ``factor`` (those that span enough)."""
-    from scalebayes.data import far_split, load_benchmark
+    """The curves of a bundled dataset re-split at ``factor`` (those that span enough), with
+    targets in the top ``log10(factor) / 2`` decades."""
+    from scalebayes.data import load_far_benchmark
 
-    rows = []
-    for c in load_benchmark(name):
-        raw = dataclasses.replace(c, y=c.y * c.y_scale, y_scale=1.0, is_context=None)
-        far = far_split(raw, factor, max_context=max_context, target_decades=math.log10(factor) / 2)
-        if far is not None:
-            rows.append(
-                {"xc": far.x_context, "yc": far.y_context, "xt": far.x_target, "yt": far.y_target}
-            )
-    return rows
+    decades = math.log10(factor) / 2
+    return _as_rows(
+        load_far_benchmark(name, factor, max_context=max_context, target_decades=decades)
+    )
 
 
 def _cell(s: dict) -> str:

@@ -178,26 +178,30 @@ def parse_split(name: str) -> int | None:
     )
 
 
-def load_far_benchmark(name: str, factor: float) -> list[Curve]:
+def load_far_benchmark(
+    name: str, factor: float, *, max_context: int = 8, target_decades: float = 0.5
+) -> list[Curve]:
     """A bundled benchmark re-split by `far_split`, keeping the curves that span enough.
 
     Each curve of `load_benchmark(name)` is first restored to its raw losses (`y *
     y_scale`, all points, context and target together), then passed to `far_split`
-    with the default `max_context=8` and `target_decades=0.5`; so `y_scale` of a
-    returned curve is the largest raw context loss for every dataset.
+    with `max_context` and `target_decades` (the far splits use the defaults, 8 and 0.5);
+    so `y_scale` of a returned curve is the largest raw context loss for every dataset.
 
     Args:
         name: One of `BENCHMARKS` (case-insensitive).
         factor: F, e.g. 10 or 100 (see `FAR_SPLITS` and `parse_split`).
+        max_context: see `far_split`.
+        target_decades: see `far_split`.
 
     Returns:
         The surviving curves in benchmark order (possibly an empty list).
     """
-    _check_factor(factor, 0.5)
+    _check_factor(factor, target_decades)
     out = []
     for c in load_benchmark(name):
         raw = dataclasses.replace(c, y=c.y * c.y_scale, y_scale=1.0, is_context=None)
-        far = far_split(raw, factor)
+        far = far_split(raw, factor, max_context=max_context, target_decades=target_decades)
         if far is not None:
             out.append(far)
     return out

@@ -79,6 +79,11 @@ NSLPFN_REACH = 10.0
 FAR_SWITCH = 5.0
 
 
+def _at_most(ratio: float, limit: float) -> bool:
+    """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside."""
+    return bool(ratio <= limit * (1 + 1e-9))
+
+
 class ReachWarning(UserWarning):
     """A query lies beyond the PFN's [`reach`][scalebayes.pfn.PFN.reach]: further beyond the
     context than (almost) all of its training prior's questions."""
@@ -346,7 +351,7 @@ class PFN:
     def within_reach(self, ratio: float) -> bool:
         """Whether a query at ``ratio`` times the context's largest x lies within
         [`reach`][scalebayes.pfn.PFN.reach] (a grid ending exactly at the reach is inside)."""
-        return bool(ratio <= self.reach * (1 + 1e-9))
+        return _at_most(ratio, self.reach)
 
     @classmethod
     def load_for(cls, ratio: float) -> PFN:
@@ -369,8 +374,7 @@ class PFN:
             raise TypeError(f"ratio must be a number, got {type(ratio).__name__}")
         if not (math.isfinite(ratio) and ratio > 0):
             raise ValueError(f"ratio = {ratio!r} must be finite and > 0")
-        near = ratio <= FAR_SWITCH * (1 + 1e-9)  # a grid ending exactly at 5x is near
-        return _shipped(DEFAULT_MODEL if near else FAR_MODEL)
+        return _shipped(DEFAULT_MODEL if _at_most(ratio, FAR_SWITCH) else FAR_MODEL)
 
     @classmethod
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:
