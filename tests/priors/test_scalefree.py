@@ -25,8 +25,6 @@ from numpyro import handlers
 from numpyro.infer.util import log_density
 
 from scalebayes.priors import (
-    DOWN,
-    DOWN_DOWN,
     DOWN_UP_DOWN,
     SCALEFREE_FAMILY_MODELS,
     ScaleFreeBatch,
@@ -477,20 +475,16 @@ def _site_types_and_shapes(model) -> dict:
 
 
 def test_trace_has_the_named_sites():
+    # Each family's model is the mixture's code with the family fixed: the draws of n_breaks
+    # (and every other site) per family are checked on the mixture's draws (test_discrete_sites);
+    # here the per-family models' site names and shapes, traced abstractly.
     assert _site_types_and_shapes(scalefree_prior) == SITES
     for family, model in enumerate(SCALEFREE_FAMILY_MODELS):
         names = set(_site_types_and_shapes(model))
         expected = set(SITES) - {"family"} - (set() if family == DOWN_UP_DOWN else BUMP)
         assert names == expected
-
-        def n_breaks(key, model=model):
-            return handlers.trace(handlers.seed(model, key)).get_trace()["n_breaks"]["value"]
-
-        nb = np.asarray(jax.jit(jax.vmap(n_breaks))(jax.random.split(jax.random.key(0), 64)))
-        allowed = (1, 2) if family == DOWN_DOWN else (0, 1)
-        assert set(nb.astype(int).tolist()) <= set(allowed)
-    out = handlers.seed(scalefree_down_prior, 0)(n_points=140)
-    assert out["x"].shape == (140,) and int(out["family"]) == DOWN
+    out = jax.eval_shape(lambda: handlers.seed(scalefree_down_prior, 0)(n_points=140))
+    assert out["x"].shape == (140,) and out["y"].shape == (140,)
 
 
 @pytest.mark.parametrize(

@@ -631,12 +631,12 @@ def test_a_point_method_compiles_once_per_dataset(tmp_path, monkeypatch, family)
 
     import jax
 
-    # 5 curves of 23..44 points. In batches of at most 4 they split 2 + 3 (the 2 shortest, of
-    # 16 context points and 7 targets, buckets 16 and 8; the 3 longest, of 24-31 and 10-13,
-    # buckets 32 and 16); the 2 are padded to 3 curves, and every call to the longest context
-    # and target of the dataset. 16 context points leave 13 for BNSL's held-out fits, enough
-    # for every number of breaks, so both batches need the same programs.
-    lengths = [44, 23, 40, 23, 34]
+    # 5 curves of 23..64 points. In batches of at most 4 they split 2 + 3 (the 2 shortest, of
+    # 16 context points and 7 targets, buckets 32 (a fit's smallest) and 8; the 3 longest, of
+    # 35-45 and 15-19, buckets 64 and 32); the 2 are padded to 3 curves, and every call to the
+    # longest context and target of the dataset. 16 context points leave 13 for BNSL's
+    # held-out fits, enough for every number of breaks, so both batches need the same programs.
+    lengths = [64, 23, 56, 23, 50]
     data = _write_curves(tmp_path / "runs.csv", n_curves=5, n_points=lengths)
     compiles: list[int] = []
 
