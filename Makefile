@@ -22,10 +22,11 @@ demo: $(STAMP)
 
 # Two workers: the suite is bound by single-threaded JAX compilation (CI has 2 cores);
 # tests/conftest.py shares compiled programs across processes (workers, notebook kernels, CLI
-# subprocesses) on disk, so each is compiled once per run. --dist loadfile keeps a file's tests
-# on one worker, so its module fixtures run once and no worker waits on the other's build_once
+# subprocesses) on disk, so each is compiled once per run. --dist loadgroup with the scheduler
+# of tests/conftest.py sends each test file (or group of files marked with one xdist_group) to
+# one worker, so module fixtures run once and no worker waits on the other's build_once
 # (measured on 2 cores: with `load`, one worker waited 40 s for the other's demo build).
-PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadfile
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test: $(STAMP)
 	$(PYTEST)

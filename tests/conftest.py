@@ -10,6 +10,12 @@ Set ``SCALEBAYES_TEST_JAX_CACHE=0`` to compile everything in every process.
 
 The ``build_once`` fixture runs an expensive on-disk fixture once per run, shared by the
 workers.
+
+Scheduling (``make test`` runs ``-n 2 --dist loadgroup``): a test file goes to one worker as a
+whole, so its module fixtures run once and no worker waits for the other's ``build_once``;
+files that compile the same expensive program (the NSL-PFN generator's batch, the M4 sampler)
+carry one ``xdist_group`` mark and run on one worker one after the other, so the second finds
+the program compiled in its own process instead of compiling it at the same time.
 """
 
 from __future__ import annotations
@@ -36,6 +42,21 @@ def pytest_configure(config) -> None:
 
     jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_DIR])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ[_MIN_SECONDS]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadgroup``: one work unit per ``xdist_group`` mark, else per test file."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileOrGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return nodeid.split("::", 1)[0] if scope == nodeid else f"group:{scope}"
+
+    return FileOrGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,9 @@ from scalebayes.inference import (
     to_datatree,
 )
 
+# one worker runs this file and test_mcmc_sampler.py (one compiled program; see tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("m4-sampler")
+
 X_LONG = np.geomspace(1e6, 1e8, 30)
 X_SHORT = np.geomspace(1e6, 1e8, 20)
 TRUTH = {"eps_inf": 0.15, "eps_0": 0.95, "alpha": 1.0, "beta": 4e5, "c": -0.8}

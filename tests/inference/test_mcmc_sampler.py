@@ -20,6 +20,9 @@ from scalebayes.inference._mcmc_predictive import _mixture_quantiles
 from scalebayes.inference._mcmc_result import moments_at
 from scalebayes.inference._nuts import _sample_chunk
 
+# one worker runs this file and test_diagnostics.py (one compiled program; see tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("m4-sampler")
+
 X = np.geomspace(1e6, 1e8, 30)
 X_EXTRAP = np.array([2e8, 4e8])
 SIGMA = 0.01

@@ -31,6 +31,9 @@ from scalebayes.priors import (
 )
 from scalebayes.priors._generator import _sample
 
+# one worker runs this file and test_prior_models.py (one compiled program; see tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("nsl-generator")
+
 N = 20000  # the same batch shape as test_prior_models.py: compiled once
 L = 100
 TOL = 1e-6  # float32 rounding of a flat stretch can show as a step of this size

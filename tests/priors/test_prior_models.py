@@ -34,6 +34,9 @@ from scalebayes.priors import (
     sample_curves,
 )
 
+# one worker runs this file and test_prior_generator.py (one compiled program; conftest.py)
+pytestmark = pytest.mark.xdist_group("nsl-generator")
+
 L = 100
 N = 4000
 ALPHA_KS = 1e-4
