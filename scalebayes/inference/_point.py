@@ -225,8 +225,8 @@ def _label(i: int, names) -> str:
 def _pad(xs, ys, masks=None, pad=(1, 0)):
     """Pad curves into ``(n_curves, n_points)`` arrays: each size is the bucket of the larger
     of the data's and ``pad``'s (minimum rows, minimum points)."""
-    n_curves = _bucket(max(len(xs), pad[0]), minimum=_FIT_MIN_SHAPE[0])
-    n_points = _bucket(max(max(x.size for x in xs), pad[1]), minimum=_FIT_MIN_SHAPE[1])
+    n_curves = _bucket(max(len(xs), pad[0]), minimum=1)
+    n_points = _bucket(max(max(x.size for x in xs), pad[1]))
     log_x = np.zeros((n_curves, n_points))
     log_y = np.zeros((n_curves, n_points))
     w = np.zeros((n_curves, n_points))
@@ -317,8 +317,10 @@ def fit_curves(
     xs, ys = _validate(xs, ys, min_points=2 if family == "m1" else 3, names=names)
     labels = [_label(i, names) for i in range(len(xs))]
     names = None if names is None else [str(n) for n in names]
-    # Internal groups (BNSL's break choice, retries) are padded to the whole call's shape.
-    pad = (len(xs), max(max(x.size for x in xs), 0 if pad_to is None else int(pad_to)))
+    # Internal groups (BNSL's break choice, retries, the finiteness check) are padded to the
+    # whole call's shape, and every call to at least _FIT_MIN_SHAPE.
+    longest = max(max(x.size for x in xs), 0 if pad_to is None else int(pad_to))
+    pad = (max(len(xs), _FIT_MIN_SHAPE[0]), max(longest, _FIT_MIN_SHAPE[1]))
     if family == "bnsl" and n_breaks is None:
         return _fit_bnsl_auto(xs, ys, n_iter, holdout_fraction, ridge, labels, names, pad)
     k = 1 if n_breaks is None else n_breaks
@@ -376,8 +378,6 @@ def _failure(fit: PointFit, fitted: np.ndarray) -> str | None:
 
 
 def _failures(fits: Sequence[PointFit], pad) -> dict[int, str]:
-    # padded like the fit itself, so that a few runs' checks also share one compiled program
-    pad = tuple(max(p, m) for p, m in zip(pad, _FIT_MIN_SHAPE, strict=True))
     fitted = _predict_raw(fits, [f.x for f in fits], pad)
     reasons = {i: _failure(f, y) for i, (f, y) in enumerate(zip(fits, fitted, strict=True))}
     return {i: r for i, r in reasons.items() if r is not None}

@@ -467,7 +467,7 @@ def test_a_fit_that_is_not_finite_is_retried_from_other_starts():
     x = np.array([423502377.4692238, 19822241353.785538, 307858934098.6598])
     y = np.array([1.9380834360746892e-11, 1e-12, 1e-12])
     with jax.enable_x64(True):  # control: the first attempt alone is not finite
-        pad = (1, x.size)
+        pad = _point._FIT_MIN_SHAPE  # what fit_curves pads a few runs to
         first = _point._fit_group(
             "m4", 1, [x], [y], 100, _point.DEFAULT_RIDGE, None, None, False, pad
         )
