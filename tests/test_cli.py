@@ -136,7 +136,8 @@ def test_fit_names_the_curve_a_family_cannot_fit(tmp_path, capsys):
     path = tmp_path / "short.csv"
     path.write_text("x,y,split\n1,0.5,context\n2,0.4,context\n3,0.3,target\n")
     assert main(["fit", str(path), "--family", "m4"]) == 2
-    assert "curve 'short'" in _error_line(capsys)
+    err = _error_line(capsys)
+    assert "curve 'short'" in err and "has a split column: only its context rows are fitted" in err
 
 
 def test_study_prints_summary_and_writes_files(tmp_path, capsys, monkeypatch):

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -142,6 +143,20 @@ def test_bad_csv_data_in_extrapolate_is_one_line(tmp_path, capsys):
     assert "bad.csv: line 3" in err and "y = -0.4 must be > 0" in err
 
 
+@pytest.mark.parametrize("command", ["extrapolate", "suggest"])
+def test_repeated_x_names_the_command_line_option(tmp_path, capsys, command):
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n1,0.5\n2,0.4\n2,0.41\n3,0.3\n")
+    argv = [command, str(path)]
+    argv += ["--to", "10"] if command == "extrapolate" else ["--candidates", "5", "--target", "9"]
+    assert main([*argv, "--model", str(tmp_path)]) == 2
+    err = _one_error_line(capsys, command)
+    assert "x = 2 appears on lines 3, 4" in err and "(command line: --dedupe mean)" in err
+    # with --dedupe mean the file is read: the next error is the missing model
+    assert main([*argv, "--model", str(tmp_path), "--dedupe", "mean"]) == 2
+    assert "no checkpoint at" in _one_error_line(capsys, command)
+
+
 @pytest.mark.parametrize("kind", ["missing", "directory"])
 @pytest.mark.parametrize(
     "argv",
@@ -259,7 +274,7 @@ def test_fan_plot_is_written_in_the_format_its_extension_names(tmp_path, suffix)
             return np.stack([(0.5 + q) / self.x for q in levels])
 
     class FakePFN:
-        def predict_many(self, xs, ys, grids):
+        def predict_many(self, xs, ys, grids, names=None):
             return [Quantiles(g) for g in grids]
 
     curve = Curve(x=np.arange(1.0, 7.0), y=1 / np.arange(1.0, 7.0), name="c")
@@ -442,7 +457,15 @@ def test_fit_predicts_with_one_batched_call(tmp_path, capsys, monkeypatch):
             ["--methods", "m4", "--datasets", "nano", "--calibrate-on", "dd"],
             "needs a probabilistic",
         ),
-        (["--methods", "pfn", "--datasets", "nano,DD", "--calibrate-on", "dd"], "share dd"),
+        (["--methods", "pfn", "--datasets", "nano,DD", "--calibrate-on", "dd"], "curves (dd)"),
+        (
+            ["--methods", "pfn", "--datasets", "nano", "--calibrate-on", "nlp+nano"],
+            "curves (nlp+nano and nano)",
+        ),
+        (
+            ["--methods", "pfn", "--datasets", "ic,nmt", "--calibrate-on", "nlp"],
+            "curves (nlp and nmt)",
+        ),
         (
             ["--methods", "pfn", "--datasets", "nano", "--calibrate-on", "zz"],
             "unknown benchmark 'zz'",
@@ -457,13 +480,14 @@ def test_calibrate_on_errors_before_any_work(tmp_path, capsys, monkeypatch, argv
 
 def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
     from scalebayes.evaluate import GaussianPredictive
-    from scalebayes.studies import run_study
 
     seen = {}
 
     def fake_run_study(methods, datasets, out_dir, **kwargs):
         seen["methods"] = methods
-        return run_study([], [], out_dir, csv_paths=[_write_laws(tmp_path / "l.csv")])
+        return SimpleNamespace(
+            summary="", n_computed=0, n_resumed=0, per_curve_path="p", summary_path="s"
+        )
 
     monkeypatch.setitem(
         METHODS,

@@ -187,3 +187,13 @@ def output_dir(text: str) -> Path:
         )
     _check_writable_dir(existing)
     return path
+
+
+def add_dedupe(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dedupe {error,mean}``: what to do with repeated x within a CSV curve."""
+    parser.add_argument(
+        "--dedupe",
+        choices=("error", "mean"),
+        default="error",
+        help="repeated x within a CSV curve: reject (error, default) or average their y (mean)",
+    )

@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .. import __version__
 from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
-from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
+from ._argtypes import (
+    add_dedupe,
+    figure_file,
+    output_dir,
+    positive,
+    positive_floats,
+    readable_file,
+)
 from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
 from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
 from ._suggest import add_suggest  # light, likewise
@@ -103,12 +110,7 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="N",
         help="curves per method call (default: each method's own, e.g. 64 for point fits)",
     )
-    parser.add_argument(
-        "--dedupe",
-        choices=("error", "mean"),
-        default="error",
-        help="repeated x within a CSV curve: reject (error, default) or average their y (mean)",
-    )
+    add_dedupe(parser)
     parser.add_argument(
         "--split",
         type=_split_name,
@@ -135,12 +137,23 @@ def _with_calibrated(methods: str, datasets: str, reference: str) -> list[str]:
     from ..studies import METHODS, calibrated
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
-    fitted_on = {d.strip().lower() for d in reference.split(",") if d.strip()}
-    both = sorted(fitted_on & {d.strip().lower() for d in datasets.split(",") if d.strip()})
+    from ..data import BENCHMARKS, benchmark_parts
+
+    def parts(names: str) -> dict[str, str]:  # atomic part -> the benchmark named
+        named = [d.strip().lower() for d in names.split(",") if d.strip()]
+        return {p: name for name in named if name in BENCHMARKS for p in benchmark_parts(name)}
+
+    fitted_on, scored = parts(reference), parts(datasets)
+    both = sorted(
+        {
+            f"{fitted_on[p]} and {scored[p]}" if fitted_on[p] != scored[p] else scored[p]
+            for p in fitted_on.keys() & scored.keys()
+        }
+    )
     if both:
         raise ValueError(
-            f"--calibrate-on and --datasets share {', '.join(both)}: score on benchmarks the "
-            "scale was not fitted on"
+            f"--calibrate-on and --datasets share curves ({', '.join(both)}): score on "
+            "benchmarks the scale was not fitted on"
         )
     twins = []
     for name in names:
@@ -220,12 +233,7 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="write a log-log plot of the data, the fit and its extrapolation "
         "(.png, .pdf or .svg; checked before any work)",
     )
-    parser.add_argument(
-        "--dedupe",
-        choices=("error", "mean"),
-        default="error",
-        help="repeated x within a curve: reject (error, default) or average their y (mean)",
-    )
+    add_dedupe(parser)
     return parser
 
 
@@ -317,12 +325,19 @@ def _run_fit(args: argparse.Namespace) -> int:
         curves = [c for c in curves if c.name == args.curve]
 
     points = [_fit_points(c) for c in curves]
-    fits = fit_curves(
-        family,
-        [p[0] for p in points],
-        [p[1] for p in points],
-        names=[c.name for c in curves],
-    )
+    try:
+        fits = fit_curves(
+            family,
+            [p[0] for p in points],
+            [p[1] for p in points],
+            names=[c.name for c in curves],
+        )
+    except ValueError as error:
+        if any(c.is_context is not None for c in curves) and "needs at least" in str(error):
+            raise ValueError(
+                f"{error} ({args.file} has a split column: only its context rows are fitted)"
+            ) from None
+        raise
 
     for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
         which = "all points" if curve.is_context is None else "its context points"

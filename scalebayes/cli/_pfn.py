@@ -12,7 +12,14 @@ import json
 import sys
 import warnings
 
-from ._argtypes import figure_file, output_dir, positive, positive_floats, readable_file
+from ._argtypes import (
+    add_dedupe,
+    figure_file,
+    output_dir,
+    positive,
+    positive_floats,
+    readable_file,
+)
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 EXTRAPOLATE_METHODS = (
@@ -187,8 +194,11 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--to",
         type=_targets,
         required=True,
-        help="comma-separated x values to predict at, e.g. 1e10,1e11",
+        help="comma-separated x values to predict at, e.g. 1e10,1e11 (nslpfn-base maps x "
+        "over the runs and every --to value, so its answer at one x can move a little when "
+        "others are added; the far model's and MCMC's do not)",
     )
+    add_dedupe(parser)
     parser.add_argument(
         "--method",
         choices=EXTRAPOLATE_METHODS,
@@ -256,16 +266,17 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
     return preds
 
 
-def load_pfn_for(model: str | None, ratio: float):
+def load_pfn_for(model: str | None, ratio: float, check=None):
     """The PFN the command line answers with: ``model`` if named; else ``PFN.load_for(ratio)``
     for the furthest question ``ratio`` times beyond the largest run (the default model, or
-    beyond ``FAR_SWITCH`` the far model, with a note on stderr)."""
+    beyond ``FAR_SWITCH`` the far model, with a note on stderr). ``check(pfn)`` runs before
+    the note, so that an error is the only line printed."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
 
-    if model is not None:
-        return PFN.load(model)
-    pfn, default = PFN.load_for(ratio), PFN.load_for(1.0)
-    if pfn is not default:
+    pfn = PFN.load(model) if model is not None else PFN.load_for(ratio)
+    if check is not None:
+        check(pfn)
+    if model is None and pfn is not PFN.load_for(1.0):
         print(
             f"note: the furthest x asked is {ratio:.3g}x the largest run; beyond "
             f"{FAR_SWITCH:g}x the far model ({FAR_MODEL}, reach {pfn.reach:g}x) is more "
@@ -285,12 +296,27 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     targets = sorted(args.to)
     if args.method != "pfn" and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
-    curves = read_curves_csv(args.csv)
+    # every point conditions the answer (a split column, if any, is for studies)
+    curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
     if args.method == "pfn":
         ratio = max(targets[-1] / float(np.max(c.x)) for c in curves)
-        pfn = load_pfn_for(args.model, ratio)
+
+        def beyond_the_runs(pfn) -> None:
+            inside = [c for c in curves if targets[0] <= float(np.max(c.x))]
+            if inside and not pfn.interpolation:
+                c = inside[0]
+                raise ValueError(
+                    f"--to {targets[0]:g} is not beyond the largest x of curve {c.name!r} "
+                    f"({float(np.max(c.x)):g}); the PFN extrapolates only: ask beyond every "
+                    "curve's runs, or use --method mcmc-m4 for x inside them"
+                )
+
+        pfn = load_pfn_for(args.model, ratio, beyond_the_runs)
         preds = pfn.predict_many(
-            [c.x for c in curves], [c.y for c in curves], [np.asarray(targets)] * len(curves)
+            [c.x for c in curves],
+            [c.y for c in curves],
+            [np.asarray(targets)] * len(curves),
+            names=[c.name for c in curves],
         )
     else:
         preds = mcmc_fans(curves, args.method, args.seed, targets, args.plot)

@@ -11,7 +11,14 @@ import argparse
 import warnings
 from pathlib import Path
 
-from ._argtypes import figure_file, positive, positive_floats, probability, readable_file
+from ._argtypes import (
+    add_dedupe,
+    figure_file,
+    positive,
+    positive_floats,
+    probability,
+    readable_file,
+)
 
 _candidates = positive_floats("candidate x values", "3e9,1e10,3e10")
 _positive_float = positive(float)
@@ -37,6 +44,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         ),
     )
     parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
+    add_dedupe(parser)
     parser.add_argument(
         "--candidates", type=_candidates, required=True, help="x of the possible next runs"
     )
@@ -84,17 +92,33 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
 def _read_costs(path: Path, candidates: list[float]) -> list[float]:
     import csv
 
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not UTF-8 text ({err.reason}); save the cost file as UTF-8"
+        ) from None
+    if not rows:
+        raise ValueError(
+            f"{path}: the cost file has no rows; give the columns x,cost and one row per candidate"
+        )
     table = {}
-    for row in rows:
+    for line, row in rows:
         keys = {k.strip().lower(): v for k, v in row.items() if k is not None}
         if "x" not in keys or "cost" not in keys:
             raise ValueError(f"{path}: a cost file needs the columns x and cost")
+        if keys["x"] is None or keys["cost"] is None:
+            raise ValueError(f"{path} line {line}: the row has too few cells; give x,cost")
         try:
-            table[float(keys["x"])] = float(keys["cost"])
+            x, cost = float(keys["x"]), float(keys["cost"])
         except ValueError:
-            raise ValueError(f"{path}: x and cost must be numbers; got {row}") from None
+            raise ValueError(
+                f"{path} line {line}: x and cost must be numbers; got "
+                f"{keys['x']!r}, {keys['cost']!r}"
+            ) from None
+        table[x] = cost
     missing = [c for c in candidates if c not in table]
     if missing:
         raise ValueError(f"{path} gives no cost for the candidates {missing}")
@@ -112,7 +136,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
     from ..design import suggest_next
 
-    curves = read_curves_csv(args.csv)
+    curves = read_curves_csv(args.csv, dedupe=args.dedupe)
     if args.curve is not None:
         curves = [c for c in curves if c.name == args.curve]
         if not curves:
@@ -124,6 +148,15 @@ def run_suggest(args: argparse.Namespace) -> int:
         )
     curve = curves[0]
     candidates = sorted(args.candidates)
+    # the command line's own words for what suggest_next would reject in Python's
+    if candidates[-1] >= args.target:
+        raise ValueError(
+            f"every --candidates value must lie below --target {args.target:g}; got "
+            f"{', '.join(f'{c:g}' for c in candidates if c >= args.target)} (running the "
+            "target itself answers the question: compare its cost directly)"
+        )
+    if args.fantasies < 4:
+        raise ValueError(f"--fantasies must be >= 4; got {args.fantasies}")
     if args.cost == "x":
         cost = None  # proportional to x
     elif args.cost == "equal":
@@ -134,7 +167,16 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.method == "pfn":  # loaded once, for the advice and the plot
         from ._pfn import load_pfn_for
 
-        model = load_pfn_for(model, args.target / float(curve.x.max()))
+        def beyond_the_runs(pfn) -> None:
+            inside = [c for c in candidates if c <= float(curve.x.max())]
+            if inside and not pfn.interpolation:
+                raise ValueError(
+                    f"--candidates {', '.join(f'{c:g}' for c in inside)} lie inside the runs "
+                    f"(x <= {float(curve.x.max()):g}); the PFN extrapolates only: choose "
+                    "candidates beyond the largest run, or use --method mcmc-m4"
+                )
+
+        model = load_pfn_for(model, args.target / float(curve.x.max()), beyond_the_runs)
     result = suggest_next(
         curve.x,
         curve.y,

@@ -1,6 +1,6 @@
 """Learning-curve data: the `Curve` type, the bundled benchmarks and the CSV loader."""
 
-from ._benchmarks import BENCHMARKS, bundled_table, load_benchmark
+from ._benchmarks import BENCHMARKS, benchmark_parts, bundled_table, load_benchmark
 from ._csv import read_curves_csv
 from ._curve import Curve, CurveDataError, nslpfn_normalise_x
 from ._far import FAR_SPLITS, far_split, load_far_benchmark, parse_split
@@ -10,6 +10,7 @@ __all__ = [
     "FAR_SPLITS",
     "Curve",
     "CurveDataError",
+    "benchmark_parts",
     "bundled_table",
     "far_split",
     "load_benchmark",

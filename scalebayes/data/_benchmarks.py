@@ -295,6 +295,25 @@ def _load_part(part: str) -> tuple[Curve, ...]:
     return _bnsl_addition()
 
 
+def benchmark_parts(name: str) -> tuple[str, ...]:
+    """The atomic benchmarks a bundled benchmark concatenates (`"nlp"` -> NMT, LM, BB).
+
+    Two benchmark lists share curves exactly when their parts overlap.
+
+    Args:
+        name: One of `BENCHMARKS` (case-insensitive).
+
+    Returns:
+        The parts in order; an atomic benchmark is its own only part.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"benchmark name must be a string; got {type(name).__name__}")
+    key = name.strip().lower()
+    if key not in _PARTS:
+        raise ValueError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}")
+    return _PARTS[key]
+
+
 def load_benchmark(name: str) -> list[Curve]:
     """Load a bundled benchmark with the NSL-PFN default split and y normalisation applied.
 

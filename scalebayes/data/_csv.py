@@ -148,8 +148,8 @@ def _to_curve(
         k = dup[0]
         raise CurveDataError(
             f"{label}: x = {m.x[k]:.10g} appears on {_lines(lines[m.inverse == k])} "
-            f"({dup.size} repeated x in all); remove the repeats or pass dedupe='mean' to "
-            "average their y"
+            f"({dup.size} repeated x in all); remove the repeats, or average their y with "
+            "dedupe='mean' (command line: --dedupe mean)"
         )
     if m.split_differs.any():
         k = np.flatnonzero(m.split_differs)[0]

@@ -307,14 +307,21 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     # One x mapping and one y scale for every call, so that all predictions are comparable.
     x_range = (float(min(xc.min(), cand.min())), target_x)
     y_scale = float(yc.max()) if yc.max() > 0 else 1.0
-    if not pfn.within_reach(target_x / xc.max()):
+    ratio = target_x / xc.max()
+    if not pfn.within_reach(ratio):
+        mcmc = "method='mcmc-m4' (command line: --method mcmc-m4)"
+        far_model = PFN.load(FAR_MODEL)
+        if far_model.reach > pfn.reach and far_model.within_reach(ratio):
+            advice = (
+                f"use the far model (model={FAR_MODEL!r}, reach {far_model.reach:g}x; command "
+                f"line: --model {FAR_MODEL}) or check it with {mcmc}"
+            )
+        else:  # no shipped PFN reaches further: only a model of the curve's form does
+            advice = f"no shipped PFN reaches further; check it with {mcmc}"
         warnings.warn(
-            f"target_x is {target_x / xc.max():.3g}x the largest run, beyond this PFN's reach "
+            f"target_x is {ratio:.3g}x the largest run, beyond this PFN's reach "
             f"({pfn.reach:g}x; its training prior rarely asked further), so the ranking rests "
-            f"on answers outside what it learned; use the far model (model={FAR_MODEL!r}, "
-            f"reach {PFN.load(FAR_MODEL).reach:g}x; command line: --model "
-            f"{FAR_MODEL}) or check it with "
-            "method='mcmc-m4' (command line: --method mcmc-m4)",
+            f"on answers outside what it learned; {advice}",
             ReachWarning,
             stacklevel=3,
         )

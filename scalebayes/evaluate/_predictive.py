@@ -174,8 +174,27 @@ class Predictive:
 
     @staticmethod
     def _sample_shape(sample_shape: int | tuple[int, ...]) -> tuple[int, ...]:
-        """``sample_shape`` as a tuple (an int ``n`` means ``(n,)``), for subclasses."""
-        return (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+        """``sample_shape`` as a tuple (an int ``n`` means ``(n,)``), for subclasses.
+
+        Raises:
+            ValueError: If it is not a non-negative integer or a tuple of them.
+        """
+        shape = (sample_shape,) if isinstance(sample_shape, int | np.integer) else sample_shape
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = None
+        if shape is None or not all(
+            isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise ValueError(
+                f"sample_shape must be an integer >= 0 or a tuple of them; got {sample_shape!r}"
+            )
+        return tuple(int(n) for n in shape)
+
+    def _targets(self, y: ArrayLike) -> np.ndarray:
+        """``y`` as a finite float64 vector of length ``n_targets``, for subclasses."""
+        return _as_targets("y", y, self.n_targets)
 
     def quantile(self, q: float | ArrayLike) -> np.ndarray:
         """The same as ``icdf``: ``(n_targets,)`` for a scalar ``q``, else ``(len(q), n)``."""

@@ -68,7 +68,7 @@ class ScaledPredictive(Predictive):
     def log_prob(self, y: ArrayLike) -> np.ndarray:
         """Change of variables: ``log p(y0) + log(y0 / y) - log s`` with ``y0`` the base's
         value that maps to ``y``."""
-        y = np.asarray(y, np.float64)
+        y = self._targets(y)
         positive = y > 0
         y0 = self._stretch(np.where(positive, y, 1.0), 1.0 / self.scale)
         lp = np.asarray(self.base.log_prob(y0), np.float64)

@@ -264,9 +264,7 @@ class MCMCPredictive(Predictive):
         Returns:
             ``(n_targets,)`` float64.
         """
-        y = np.asarray(y, np.float64)
-        if y.shape != (self.n_targets,):
-            raise ValueError(f"y must have shape ({self.n_targets},), got {y.shape}")
+        y = self._targets(y)
         positive = y > 0
         log_y = np.log(np.where(positive, y, 1.0))
         columns = np.arange(self.n_targets)

@@ -52,7 +52,7 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     return plot_fans(
-        pfn.predict_many(xs, ys, grids),
+        pfn.predict_many(xs, ys, grids, names=[c.name for c in curves]),
         grids,
         list(zip(xs, ys, strict=True)),
         path,

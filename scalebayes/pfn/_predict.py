@@ -234,9 +234,7 @@ class PFNPrediction(Predictive):
         For ``y >= 0`` the bars' density (the point mass at 0 is not included); ``-inf`` for
         ``y < 0``, which the censored distribution never takes.
         """
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape != (self.logits.shape[0],):
-            raise ValueError(f"y must have shape ({self.logits.shape[0]},), got {y.shape}")
+        y = self._targets(y)
         lp = self._eval("log_prob", jnp.asarray(y / self.y_scale, jnp.float32))
         return np.where(y < 0, -np.inf, lp - math.log(self.y_scale))
 
@@ -244,8 +242,10 @@ class PFNPrediction(Predictive):
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
         shape = self._sample_shape(sample_shape)
         size = int(np.prod(shape, dtype=np.int64))
+        if size == 0:
+            return np.zeros((*shape, self.n_targets))
         draws = np.asarray(self.bar.sample(key, jnp.asarray(self.logits), size), np.float64)
-        return np.maximum(draws, 0.0).reshape(*shape, -1) * self.y_scale
+        return np.maximum(draws, 0.0).reshape(*shape, self.n_targets) * self.y_scale
 
 
 @functools.cache
@@ -472,14 +472,19 @@ class PFN:
         *,
         y_scale: float | str | Sequence[float] = "auto",
         x_range: tuple[float, float] | Sequence[tuple[float, float] | None] | None = None,
+        names: Sequence[str] | None = None,
     ) -> list[PFNPrediction]:
         """[`predict`][scalebayes.pfn.PFN.predict] for many curves in batched calls.
 
-        ``y_scale`` and ``x_range`` are one value for all curves or one per curve.
+        ``y_scale`` and ``x_range`` are one value for all curves or one per curve; ``names``
+        (one per curve) name the curves in errors and warnings, which otherwise say
+        ``curve i`` (0-based).
         """
-        return self._predict_many(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
+        return self._predict_many(
+            x_context, y_context, x_query, y_scale=y_scale, x_range=x_range, names=names
+        )
 
-    def _predict_many(self, x_context, y_context, x_query, *, y_scale, x_range):
+    def _predict_many(self, x_context, y_context, x_query, *, y_scale, x_range, names=None):
         for name, value in (("x_context", x_context), ("y_context", y_context)):
             if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
                 raise TypeError(f"{name} must be a sequence of arrays, got {type(value).__name__}")
@@ -508,11 +513,17 @@ class PFN:
                 f"x_range must be one (x_min, x_max) or one per curve ({len(x_context)}), "
                 f"got {len(ranges)}"
             )
-        curves, thinned, far = [], [], []
+        if names is None:
+            labels = [f"curve {i}" for i in range(len(x_context))]
+        elif isinstance(names, str) or len(names) != len(x_context):
+            raise ValueError(f"names must give one name per curve ({len(x_context)})")
+        else:
+            labels = [f"curve {name!r}" for name in names]
+        curves, thinned, far, furthest = [], [], [], 0.0
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
-            where = f"curve {i}: " if len(x_context) > 1 else ""
+            where = f"{labels[i]}: " if len(x_context) > 1 or names is not None else ""
             try:
                 curve, n_given, ratio = self._prepare(xc, yc, xq, scale, bounds)
             except (TypeError, ValueError) as error:
@@ -522,16 +533,24 @@ class PFN:
                 thinned.append(f"{where}{curve[0].size} of {n_given}")
             if not self.within_reach(ratio):
                 far.append(f"{where}x_query up to {ratio:.3g}x the largest context x")
+                furthest = max(furthest, ratio)
         if far:
+            mcmc = (
+                "MCMC (`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
+                "extrapolate --method mcmc-m4-irw`)"
+            )
+            far_model = _shipped(FAR_MODEL)
+            if far_model.reach > self.reach and far_model.within_reach(furthest):
+                advice = (
+                    f"use the far model (`PFN.load({FAR_MODEL!r})`, reach {far_model.reach:g}x; "
+                    f"command line: `--model {FAR_MODEL}`) or compare with {mcmc}"
+                )
+            else:  # no shipped PFN reaches further: only a model of the curve's form does
+                advice = f"no shipped PFN reaches further; compare with {mcmc}"
             warnings.warn(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior rarely asked further), so the "
-                "answer there is outside what it learned; use the far model "
-                f"(`PFN.load({FAR_MODEL!r})`, reach {_shipped(FAR_MODEL).reach:g}x; command "
-                "line: `--model "
-                f"{FAR_MODEL}`) or compare with MCMC (`sample_posterior(..., "
-                "noise='ou_irw')`; command line: `scalebayes extrapolate --method "
-                "mcmc-m4-irw`)",
+                f"answer there is outside what it learned; {advice}",
                 ReachWarning,
                 stacklevel=3,
             )

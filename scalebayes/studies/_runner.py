@@ -648,6 +648,8 @@ def _names(value: str | Iterable[str], what: str) -> list[str]:
 
 def _resolve_methods(methods: str | Iterable[str]) -> list[Method]:
     names = _names(methods, "methods")
+    if not names:
+        raise ValueError(f"no method given; name at least one of {', '.join(sorted(METHODS))}")
     unknown = [name for name in names if name not in METHODS]
     if unknown:
         raise ValueError(
@@ -704,7 +706,7 @@ def _load_datasets(
     from ..data import BENCHMARKS, load_benchmark, load_far_benchmark, parse_split, read_curves_csv
 
     factor = parse_split(split)
-    suffix = "" if factor is None else f":{split}"
+    suffix = "" if factor is None else f":far{factor}"  # FAR10 and far010 resume as far10
 
     names = list(dict.fromkeys(name.lower() for name in _names(names, "datasets")))
     unknown = [name for name in names if name not in BENCHMARKS]
@@ -722,8 +724,12 @@ def _load_datasets(
         for curve in curves:
             _check_split(curve, f"benchmark {name!r}")
         datasets[name + suffix] = curves
+    seen: set[Path] = set()
     for path in map(Path, csv_paths):
         name = path.name + suffix
+        if path.resolve() in seen:
+            raise ValueError(f"the CSV file {path} is given twice; give it once")
+        seen.add(path.resolve())
         if name in datasets:
             raise ValueError(
                 f"two datasets are named {name!r}; rename one of the CSV files ({path})"
@@ -741,7 +747,7 @@ def _load_datasets(
     empty = [name for name, curves in datasets.items() if not curves]
     if empty:
         raise ValueError(
-            f"no curve of {', '.join(map(repr, empty))} spans enough for the {split} split "
+            f"no curve of {', '.join(map(repr, empty))} spans enough for the far{factor} split "
             f"(it needs 3 points at or below x_max / {factor:g}); drop it or use a nearer split"
         )
     if not datasets:
@@ -1069,6 +1075,8 @@ def _mean_std(label: str, values: Sequence[float | None], digits: int) -> str:
     mean, std = summarise(values)
     if mean is None:
         return f"{label} –"
+    if sum(v is not None for v in values) == 1:  # one curve: no spread over curves to show
+        return f"{label} {mean:.{digits}f}"
     return f"{label} {mean:.{digits}f} ± {std:.{digits}f}"
 
 
@@ -1140,7 +1148,10 @@ def _format_summary(
     by_cell: dict[tuple[str, str], list[CurveScore]] = {}
     for score in scores:
         by_cell.setdefault((score.method, score.dataset), []).append(score)
-    header = ["method", *(f"{name} ({len(curves)} curves)" for name, curves in data.items())]
+    header = [
+        "method",
+        *(f"{name} ({len(c)} curve{'s' * (len(c) != 1)})" for name, c in data.items()),
+    ]
     lines = [
         "# Comparison study",
         "",

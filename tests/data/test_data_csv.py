@@ -119,7 +119,9 @@ def test_bad_files_raise_curve_data_error_naming_the_problem(tmp_path, text, kw,
 
 def test_duplicate_x_error_points_to_dedupe_mean(tmp_path):
     path = _write(tmp_path, "x,y\n1,2\n2,3\n1,1\n3,1\n")
-    with pytest.raises(CurveDataError, match="pass dedupe='mean' to average their y"):
+    with pytest.raises(
+        CurveDataError, match=r"average their y with dedupe='mean' \(command line: --dedupe mean\)"
+    ):
         read_curves_csv(path)
 
 

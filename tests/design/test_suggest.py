@@ -29,6 +29,17 @@ def equal_cost():
     return result
 
 
+def test_beyond_the_far_model_the_advice_is_mcmc_alone():
+    from scalebayes.pfn import FAR_MODEL
+
+    target = 3000 * X[-1]  # beyond the far model's reach (1000x) too
+    with pytest.warns(ReachWarning) as caught:
+        suggest_next(X, Y, CANDIDATES, target, model=FAR_MODEL, n_fantasies=4)
+    message = str(caught[0].message)
+    assert "no shipped PFN reaches further; check it with method='mcmc-m4'" in message, message
+    assert "far model" not in message
+
+
 def test_ranked_by_gain_per_cost(equal_cost):
     assert isinstance(equal_cost, SuggestResult)
     keys = [s.gain_per_cost for s in equal_cost.suggestions]
@@ -146,12 +157,47 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
         (("--target", "-1"), ("run",), "--target"),
         (("--method", "gp"), ("run",), "--method"),
         (("--method", "mcmc-m4", "--model", "nslpfn-base"), ("run",), "does not use one"),
+        (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
+        (("--fantasies", "3"), ("run",), "--fantasies must be >= 4; got 3"),
+        (("--candidates", f"{X[-2]:g},{4 * X[-1]:g}"), ("run",), "lie inside the runs"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, curves, message):
     assert main(_argv(_csv(tmp_path / "runs.csv", curves), *extra)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
+
+
+def _cost_file(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, encoding, message",
+    [
+        ("x,cost\n4e+08,1\n1.6e+09\n", "utf-8", "line 3: the row has too few cells"),
+        ("x,cost\n4e+08,one\n", "utf-8", "line 2: x and cost must be numbers"),
+        ("x,cost\n", "utf-8", "has no rows"),
+        ("x,co\u00fbt\n4e+08,1\n", "latin-1", "not UTF-8 text"),
+        ("x,price\n4e+08,1\n", "utf-8", "needs the columns x and cost"),
+    ],
+)
+def test_a_bad_cost_file_is_one_line_naming_file_and_row(tmp_path, capsys, text, encoding, message):
+    costs = _cost_file(tmp_path / "costs.csv", text, encoding)
+    assert main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs))) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert str(costs) in err and message in err, err
+
+
+def test_a_cost_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    from scalebayes.cli._suggest import _read_costs
+
+    text = "\ufeffx,cost\n" + "".join(f"{float(c)!r},{i + 1}\n" for i, c in enumerate(CANDIDATES))
+    path = tmp_path / "costs.csv"
+    path.write_text(text, encoding="utf-8")
+    assert _read_costs(path, CANDIDATES) == [1.0, 2.0, 3.0]
 
 
 # -- MCMC: posterior draws reweighted by each fantasised outcome -------------------------------

@@ -43,7 +43,19 @@ def _pfn():
     return PFN.load().predict(x, y, np.geomspace(2e8, 8e8, N_TARGETS))
 
 
-MAKERS = {"gaussian": _gaussian, "samples": _samples, "mcmc": _mcmc, "pfn": _pfn}
+def _scaled():
+    from scalebayes.evaluate import ScaledPredictive
+
+    return ScaledPredictive(_mcmc(), 1.3)
+
+
+MAKERS = {
+    "gaussian": _gaussian,
+    "samples": _samples,
+    "mcmc": _mcmc,
+    "pfn": _pfn,
+    "scaled": _scaled,
+}
 
 
 @pytest.fixture(scope="module", params=sorted(MAKERS))
@@ -86,6 +98,23 @@ def test_samples_follow_the_quantiles(pred):
 def test_log_prob_is_finite_at_the_median(pred):
     lp = pred.log_prob(pred.median())
     assert lp.shape == (N_TARGETS,) and np.all(np.isfinite(lp))
+
+
+def test_no_draws_is_an_empty_array(pred):
+    assert pred.sample(jax.random.key(0), 0).shape == (0, N_TARGETS)
+    assert pred.sample(jax.random.key(0), (2, 0)).shape == (2, 0, N_TARGETS)
+
+
+@pytest.mark.parametrize("shape", [-1, (3, -2), 2.5, (True,), "ab"])
+def test_one_sample_shape_check(pred, shape):
+    with pytest.raises(ValueError, match="sample_shape must be an integer >= 0 or a tuple"):
+        pred.sample(jax.random.key(0), shape)
+
+
+@pytest.mark.parametrize("y", [[np.nan, 0.5, 0.5], [0.5, np.inf, 0.5], [0.5, 0.5]])
+def test_one_target_check(pred, y):
+    with pytest.raises(ValueError, match="`y` must"):
+        pred.log_prob(y)
 
 
 @pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 1.5])

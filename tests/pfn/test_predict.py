@@ -94,6 +94,10 @@ def test_many_names_the_bad_curve(pfn):
         pfn.predict_many([X, X[:1]], [Y, Y[:1]], [[1e8], [1e8]])
     with pytest.raises(ValueError, match="same number of curves"):
         pfn.predict_many([X], [Y, Y], [[1e8]])
+    with pytest.raises(ValueError, match="curve 'b': x_context"):  # as the CSV names it
+        pfn.predict_many([X, X[:1]], [Y, Y[:1]], [[1e8], [1e8]], names=["a", "b"])
+    with pytest.raises(ValueError, match="one name per curve"):
+        pfn.predict_many([X], [Y], [[1e8]], names=["a", "b"])
 
 
 def test_interpolation_model_accepts_queries_inside_the_context(pfn):
@@ -337,6 +341,17 @@ def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         far_model.predict(X, Y, [X[-1] * 300.0])
+    # the advice names the far model only where it reaches further; beyond it, MCMC alone
+    assert far_model.reach == 1000.0
+    with pytest.warns(predict_module.ReachWarning) as caught:
+        far_model.predict(X, Y, [X[-1] * 3000.0])
+    message = str(caught[0].message)
+    assert "no shipped PFN reaches further" in message and "mcmc-m4-irw" in message
+    assert "--model" not in message and "far model" not in message
+    with pytest.warns(predict_module.ReachWarning, match=r"use the far model .*--model mixture-"):
+        pfn.predict(X, Y, [X[-1] * 30.0])
+    with pytest.warns(predict_module.ReachWarning, match="no shipped PFN reaches further"):
+        pfn.predict(X, Y, [X[-1] * 3000.0])
 
 
 def test_the_study_method_measures_beyond_the_reach_without_warning():
@@ -377,7 +392,7 @@ def test_cli_says_it_once_in_one_line(tmp_path, capsys):
         )
     err = capsys.readouterr().err
     assert status == 0
-    assert err.startswith("warning: x_query up to 100x") and err.count("\n") == 1, err
+    assert err.startswith("warning: curve 'runs': x_query up to 100x") and err.count("\n") == 1, err
     assert "--model mixture-tiny" in err
 
 

@@ -144,9 +144,31 @@ def test_cli_extrapolate_prints_quantiles_and_plots(runs, tmp_path, capsys):
     assert "q05" in out and "q95" in out and len(out.strip().splitlines()) >= 3
     assert png.stat().st_size > 10_000
     assert main(["extrapolate", str(csv), "--to", "3", "--model", str(runs[1])]) == 2
-    assert "not beyond the largest context x" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--to 3 is not beyond the largest x of curve 'curve' (6)" in err, err
+    assert "--method mcmc-m4" in err and err.count("\n") == 1
     assert main(["extrapolate", str(csv), "--to", "abc", "--model", str(runs[1])]) == 2
     assert main(["train-pfn", "--steps", "2", "--out", str(runs[0] / "straight")]) == 2
+
+
+def test_cli_extrapolate_conditions_table_and_fan_on_every_point(runs, tmp_path, monkeypatch):
+    from scalebayes.pfn import PFN
+
+    csv = tmp_path / "curve.csv"  # a study's split column: the table and fan ignore it alike
+    rows = [(1, 1.0, "context"), (2, 0.7, "context"), (3, 0.55, "context"), (4, 0.47, "target")]
+    csv.write_text("x,y,split\n" + "".join(f"{x},{y},{s}\n" for x, y, s in rows))
+    seen = []
+    original = PFN.predict_many
+
+    def spy(self, x_context, *args, **kwargs):
+        seen.append([np.asarray(x).tolist() for x in x_context])
+        return original(self, x_context, *args, **kwargs)
+
+    monkeypatch.setattr(PFN, "predict_many", spy)
+    png = tmp_path / "fan.png"
+    argv = ["extrapolate", str(csv), "--to", "10", "--model", str(runs[1]), "--plot", str(png)]
+    assert main(argv) == 0
+    assert len(seen) == 2 and all(call == [[1.0, 2.0, 3.0, 4.0]] for call in seen), seen
 
 
 def test_config_read_back_equals_the_original():

@@ -262,6 +262,10 @@ def test_unknown_method_and_dataset_list_the_valid_names(tmp_path, fake):
         run_study(["fake"], ["nano", "imagenet"], tmp_path)
     with pytest.raises(ValueError, match="no datasets"):
         run_study(["fake"], [], tmp_path)
+    for nothing in (",", "", " , ", []):
+        with pytest.raises(ValueError, match=r"no method given; name at least one of .*m4"):
+            run_study(nothing, ["nano"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="batch_size"):
         run_study(["fake"], ["nano"], tmp_path, batch_size=0)
 
@@ -272,6 +276,27 @@ def test_two_csv_files_with_one_name_are_rejected(tmp_path, fake):
     paths = [_write_curves(tmp_path / d / "runs.csv") for d in "ab"]
     with pytest.raises(ValueError, match=r"two datasets are named 'runs\.csv'"):
         run_study(["fake"], [], tmp_path / "out", csv_paths=paths, progress=False)
+
+
+def test_a_one_curve_dataset_shows_no_spread(tmp_path, fake):
+    data = _write_curves(tmp_path / "one.csv", n_curves=1)
+    summary = run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False).summary
+    assert "| method | one.csv (1 curve) |" in summary
+    row = next(line for line in summary.splitlines() if line.startswith("| fake |"))
+    assert row.startswith(f"| fake | RMSLE {math.log(RATIO):.4f};") and "±" not in row, row
+
+
+def test_one_csv_file_given_twice_is_named_as_such(tmp_path, fake):
+    path = _write_curves(tmp_path / "runs.csv")
+    with pytest.raises(ValueError, match=r"the CSV file .*runs\.csv is given twice; give it once"):
+        run_study(["fake"], [], tmp_path / "out", csv_paths=[path, path], progress=False)
+
+
+@pytest.mark.parametrize("spelling", ["FAR10", "far010", " Far10 "])
+def test_a_far_split_is_named_one_way_however_it_is_spelled(tmp_path, fake, spelling):
+    from scalebayes.studies._runner import _load_datasets
+
+    assert list(_load_datasets(["ic"], [], "error", spelling)) == ["ic:far10"]
 
 
 def test_unscorable_prediction_scores_nan(tmp_path, monkeypatch):
