@@ -310,8 +310,8 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     ratio = target_x / xc.max()
     if not pfn.within_reach(ratio):
         mcmc = "method='mcmc-m4' (command line: --method mcmc-m4)"
-        far_model = PFN.load(FAR_MODEL)
-        if far_model.reach > pfn.reach and far_model.within_reach(ratio):
+        far_model = pfn.further_model(ratio)
+        if far_model is not None:
             advice = (
                 f"use the far model (model={FAR_MODEL!r}, reach {far_model.reach:g}x; command "
                 f"line: --model {FAR_MODEL}) or check it with {mcmc}"

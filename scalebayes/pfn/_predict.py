@@ -353,6 +353,13 @@ class PFN:
         [`reach`][scalebayes.pfn.PFN.reach] (a grid ending exactly at the reach is inside)."""
         return _at_most(ratio, self.reach)
 
+    def further_model(self, ratio: float) -> PFN | None:
+        """The shipped far model ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) if it reaches
+        further than this PFN and covers a query ``ratio`` times beyond the largest run; else
+        None (then only a model of the curve's form, such as MCMC, answers further out)."""
+        far = _shipped(FAR_MODEL)
+        return far if far.reach > self.reach and far.within_reach(ratio) else None
+
     @classmethod
     def load_for(cls, ratio: float) -> PFN:
         """The shipped PFN for a question ``ratio`` times beyond the largest run: the default
@@ -539,8 +546,8 @@ class PFN:
                 "MCMC (`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
                 "extrapolate --method mcmc-m4-irw`)"
             )
-            far_model = _shipped(FAR_MODEL)
-            if far_model.reach > self.reach and far_model.within_reach(furthest):
+            far_model = self.further_model(furthest)
+            if far_model is not None:
                 advice = (
                     f"use the far model (`PFN.load({FAR_MODEL!r})`, reach {far_model.reach:g}x; "
                     f"command line: `--model {FAR_MODEL}`) or compare with {mcmc}"

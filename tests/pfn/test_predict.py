@@ -343,6 +343,8 @@ def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):
         far_model.predict(X, Y, [X[-1] * 300.0])
     # the advice names the far model only where it reaches further; beyond it, MCMC alone
     assert far_model.reach == 1000.0
+    assert pfn.further_model(30.0) is PFN.load_for(100.0)  # the shipped far model
+    assert pfn.further_model(3000.0) is None and far_model.further_model(30.0) is None
     with pytest.warns(predict_module.ReachWarning) as caught:
         far_model.predict(X, Y, [X[-1] * 3000.0])
     message = str(caught[0].message)
