@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from ._argtypes import non_negative_int, positive, positive_floats, probability, readable_file
+from ._argtypes import non_negative_int, positive, positive_floats, probability, readable_file, seed
 
 _budgets = positive_floats("budgets in FLOPs", "5.76e23 or 1e21,5.76e23", "budget")
 _count = positive(int)
@@ -63,7 +63,7 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     parser.add_argument("--samples", type=_count, default=1000, help="draws per chain")
     parser.add_argument("--warmup", type=_count, default=1000, help="warm-up steps per chain")
     parser.add_argument("--chains", type=_count, default=4, help="chains (>= 2, vectorised)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="PRNG seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="PRNG seed (default 0)")
     parser.add_argument(
         "--drop-highest",
         type=non_negative_int,
@@ -99,6 +99,13 @@ def run_allocate(args: argparse.Namespace) -> int:
 
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
+    if min(args.compute) < 6.0:  # the allocation's own check, before the fit rather than after
+        raise ValueError(
+            f"--compute {min(args.compute):g} is below 6 FLOPs (one parameter trained on one "
+            "token); give budgets in FLOPs, e.g. 5.76e23"
+        )
+    if args.samples < 4:
+        raise ValueError("--samples must be at least 4 (r-hat and ESS need four draws a chain)")
     runs = read_runs_csv(args.file)
     if args.drop_highest:
         if not 0 <= args.drop_highest < len(runs):
@@ -107,7 +114,12 @@ def run_allocate(args: argparse.Namespace) -> int:
                 f"got {args.drop_highest}"
             )
         keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - args.drop_highest])
-        runs = validate_runs(runs.N[keep], runs.D[keep], runs.loss[keep], source=runs.source)
+        try:
+            runs = validate_runs(runs.N[keep], runs.D[keep], runs.loss[keep], source=runs.source)
+        except ValueError as error:
+            raise ValueError(
+                f"after --drop-highest {args.drop_highest}: {error} (or drop fewer runs)"
+            ) from None
     law = chinchilla_law()
     n_params = len(law.param_names)
     if len(runs) <= n_params:  # with the noise scale, more unknowns than runs

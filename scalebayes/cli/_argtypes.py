@@ -46,6 +46,20 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+SEED_MAX = 2**63 - 1
+
+
+def seed(text: str) -> int:
+    """A parser of a PRNG seed: an integer in [0, 2**63 - 1] (what a JAX key takes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63 - 1], got {text!r}")
+    return value
+
+
 def probability(text: str) -> float:
     """A parser of a probability strictly between 0 and 1."""
     try:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from .._precision import float64
-from ._argtypes import check_readable, figure_file, positive
+from ._argtypes import check_readable, figure_file, positive, seed
 
 
 def _sizes(text: str) -> tuple[int, int]:
@@ -110,7 +110,7 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     )
     parser.add_argument("--rtol", type=_positive(float), default=0.1, help="plateau tolerance")
     parser.add_argument("--calorimeter-n", type=_positive(int), default=4000, help="showers")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
     parser.add_argument(
         "--plot",
         type=figure_file(),

@@ -19,6 +19,7 @@ from ._argtypes import (
     positive,
     positive_floats,
     readable_file,
+    seed,
 )
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -121,7 +122,7 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         help="warm start from these weights (checkpoint or shipped name), fresh optimiser",
     )
     parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument(
         "--chunk-steps", type=_positive_int, default=None, help="stop after this many steps"
     )
@@ -215,7 +216,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="PFN checkpoint directory or shipped name (--method pfn; default: nslpfn-base, "
         "or the far model mixture-tiny when --to goes beyond 5x the largest run)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the MCMC run")
     parser.add_argument(
         "--plot",
         type=figure_file(),

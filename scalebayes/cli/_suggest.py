@@ -18,6 +18,7 @@ from ._argtypes import (
     positive_floats,
     probability,
     readable_file,
+    seed,
 )
 
 _candidates = positive_floats("candidate x values", "3e9,1e10,3e10")
@@ -66,7 +67,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="model that fantasises the outcomes: the PFN (default, one forward pass) or NUTS "
         "on a Bayesian family (tens of seconds on a CPU; candidates may lie inside the runs)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the MCMC run")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the MCMC run")
     parser.add_argument(
         "--model",
         default=None,

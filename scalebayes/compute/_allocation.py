@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._precision import float64
+
 LossFn = Callable[[Array, Array, Any], Array]
 
 
@@ -64,6 +66,27 @@ class ExponentFit(NamedTuple):
     n_params: np.ndarray
 
 
+def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
+    """``value`` as a floating JAX array; a concrete one is checked (finite, and > 0 if
+    ``positive``). Python and NumPy numbers go through NumPy float64, so an integer budget
+    such as ``10**21`` does not overflow JAX's integers."""
+    if isinstance(value, jax.core.Tracer):  # under jit / grad / vmap: the trace's business
+        return value if jnp.issubdtype(value.dtype, jnp.floating) else value.astype(float)
+    array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.Array) else value
+    array = jnp.asarray(array)
+    if not jnp.issubdtype(array.dtype, jnp.floating):
+        array = array.astype(jnp.result_type(float))
+    host = np.asarray(array)
+    bad = ~np.isfinite(host) | ((host <= 0) if positive else False)
+    if bad.any():
+        raise ValueError(
+            f"{name} must be finite{' and > 0' if positive else ''}; got "
+            f"{host.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]!r}"
+        )
+    return array
+
+
+@float64
 def chinchilla_allocation(
     E: ArrayLike,
     A: ArrayLike,
@@ -95,10 +118,24 @@ def chinchilla_allocation(
         flops_per_param_token: ``k`` in ``C = k N D``.
 
     Returns:
-        The [`Allocation`][scalebayes.compute.Allocation] ``(N*, D*, L(N*, D*))``.
+        The [`Allocation`][scalebayes.compute.Allocation] ``(N*, D*, L(N*, D*))``; float64
+        unless called under a float32 ``jit``, ``grad`` or ``vmap``.
+
+    Raises:
+        ValueError: if a concrete (not traced) argument is out of range: ``compute``, ``A``,
+            ``B``, ``alpha``, ``beta`` or ``flops_per_param_token`` not finite and > 0, or
+            ``E`` not finite.
     """
-    E, A, B, alpha, beta, compute = (jnp.asarray(v) for v in (E, A, B, alpha, beta, compute))
-    log_budget = jnp.log(compute) - math.log(flops_per_param_token)
+    k = _check_positive("flops_per_param_token", flops_per_param_token)
+    E, A, B, alpha, beta, compute = (
+        _as_float(name, v, positive=name != "E")
+        for name, v in zip(
+            ("E", "A", "B", "alpha", "beta", "compute"),
+            (E, A, B, alpha, beta, compute),
+            strict=True,
+        )
+    )
+    log_budget = jnp.log(compute) - math.log(k)
     total = alpha + beta
     log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / total
     log_n = log_g + beta / total * log_budget
@@ -137,7 +174,7 @@ def _argmin_log_params(objective: Callable, log_c: Array, args: Any, settings: _
     lo, hi = jax.lax.fori_loop(0, settings.iterations, step, (lo, hi))
     u = 0.5 * (lo + hi)
     lo0, hi0 = _bounds(log_c, settings)
-    return jnp.where(hi0 > lo0, u, jnp.nan)
+    return jnp.where(hi0 >= lo0, u, jnp.nan)
 
 
 @_argmin_log_params.defjvp
@@ -172,6 +209,7 @@ def _check_positive(name: str, value: float) -> float:
     return value
 
 
+@float64
 def optimal_allocation(
     loss_fn: LossFn,
     compute: ArrayLike,
@@ -188,7 +226,9 @@ def optimal_allocation(
     (``iterations`` halvings), then ``T = C / (k p)``. If the derivative does not change sign
     the optimum is the edge of that bracket. Differentiable in ``compute`` and ``args`` by the
     implicit function theorem (exact derivatives at the optimum); works under ``jit`` and
-    ``vmap``. Where ``C / k < min_params min_tokens`` the result is NaN.
+    ``vmap``. Where ``C / k < min_params min_tokens`` no allocation exists and the result is
+    NaN (under a trace; a concrete budget that small raises). Computes in float64 unless
+    called under a float32 ``jit``, ``grad`` or ``vmap``.
 
     Args:
         loss_fn: ``loss_fn(p, T, args) -> scalar``, smooth in ``log p``; ``p`` and ``T`` are
@@ -203,6 +243,10 @@ def optimal_allocation(
     Returns:
         The [`Allocation`][scalebayes.compute.Allocation] ``(p*, T*, f(p*, T*))``, each with
         the shape of ``compute``.
+
+    Raises:
+        ValueError: if a concrete ``compute`` is not finite and > 0, or is below
+            ``k min_params min_tokens``.
 
     Example:
         For ``f = a p / T + b / p`` and ``C = p T`` the optimum is ``p* = (b C / (2 a))^(1/3)``:
@@ -222,9 +266,15 @@ def optimal_allocation(
     )
     if settings.iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
-    compute = jnp.asarray(compute)
-    if not jnp.issubdtype(compute.dtype, jnp.floating):
-        compute = compute.astype(jnp.result_type(float))
+    compute = _as_float("compute", compute, positive=True)
+    if not isinstance(compute, jax.core.Tracer):
+        smallest = math.exp(settings.log_k + settings.log_min_params + settings.log_min_tokens)
+        if np.any(np.asarray(compute) < smallest * (1 - 1e-12)):
+            raise ValueError(
+                f"compute must be at least flops_per_param_token * min_params * min_tokens = "
+                f"{smallest:g} (no allocation fits a smaller budget); got "
+                f"{float(np.min(np.asarray(compute))):g}"
+            )
     log_c = jnp.log(compute)
     try:
         hash(loss_fn)
@@ -262,6 +312,7 @@ def _solve(log_c: Array, args: Any, *, loss_fn: LossFn, settings: _Settings):
     return jax.vmap(one)(log_c)
 
 
+@float64
 def allocation_exponent(
     loss_fn: LossFn,
     compute: ArrayLike,

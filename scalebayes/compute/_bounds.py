@@ -39,6 +39,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from .._checks import check_integer
+
 MISSPECIFICATION_CONSTANT = 3.0
 """The constant of the two-layer misspecification term ``3 K (1 + d eps^2) / n``."""
 
@@ -129,9 +131,7 @@ class TwoLayerBound(eqx.Module):
 
     def __post_init__(self):
         for name in ("input_dim", "n_outputs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            object.__setattr__(self, name, check_integer(name, getattr(self, name), 1))
         if self.eps is not None and not (math.isfinite(self.eps) and self.eps > 0):
             raise ValueError(f"eps must be None or a finite number > 0, got {self.eps!r}")
         if not (math.isfinite(self.constant) and self.constant > 0):

@@ -16,6 +16,7 @@ all mass is in the tails, so the density is, to within 0.1%, a Laplace density o
 from __future__ import annotations
 
 import math
+import numbers
 from typing import ClassVar
 
 import jax
@@ -86,8 +87,8 @@ class Huber(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        if isinstance(delta, bool) or not isinstance(delta, int | float):
-            raise TypeError(f"delta must be a Python float, got {type(delta).__name__}")
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+            raise TypeError(f"delta must be a real number, got {type(delta).__name__}")
         if not (math.isfinite(delta) and delta > 0):
             raise ValueError(f"delta must be finite and > 0, got {delta!r}")
         self.delta = float(delta)

@@ -33,6 +33,7 @@ import optax
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike
 
+from .._checks import check_integer, is_integer
 from .._precision import float64
 from ._allocation import Allocation, chinchilla_allocation
 from ._likelihood import DELTA, huber_loss
@@ -168,7 +169,11 @@ class JointLawMLE:
 
     @float64
     def allocation(self, compute: ArrayLike, *, flops_per_param_token: float = 6.0) -> Allocation:
-        """The compute-optimal allocation of the point estimate (closed form)."""
+        """The compute-optimal allocation of the point estimate (closed form).
+
+        Raises:
+            ValueError: if a budget is not finite and > 0.
+        """
         p = self.params
         out = chinchilla_allocation(
             p["E"],
@@ -176,7 +181,7 @@ class JointLawMLE:
             p["B"],
             p["alpha"],
             p["beta"],
-            jnp.asarray(compute, dtype=jnp.float64),
+            np.asarray(compute, dtype=np.float64),
             flops_per_param_token=flops_per_param_token,
         )
         return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
@@ -191,8 +196,8 @@ class JointLawMLE:
         b = self.bootstrap
         c = np.asarray(compute, dtype=np.float64)
         out = chinchilla_allocation(
-            *(jnp.asarray(b[k]).reshape((-1,) + (1,) * c.ndim) for k in PARAM_NAMES),
-            jnp.asarray(c),
+            *(np.asarray(b[k]).reshape((-1,) + (1,) * c.ndim) for k in PARAM_NAMES),
+            c,
             flops_per_param_token=flops_per_param_token,
         )
         return Allocation(*(np.asarray(v, dtype=np.float64) for v in out))
@@ -246,11 +251,17 @@ def fit_joint_law_mle(
         grid = grids[starts]()
     else:
         grid = np.asarray(starts, dtype=np.float64)
-        if grid.ndim != 2 or grid.shape[1] != 5 or not np.all(np.isfinite(grid)):
-            raise ValueError(f"starts must be a finite (n_starts, 5) array, got shape {grid.shape}")
-    if refine is not None and (
-        isinstance(refine, bool) or not isinstance(refine, int) or refine < 1
-    ):
+        if (
+            grid.ndim != 2
+            or grid.shape[0] < 1
+            or grid.shape[1] != 5
+            or not np.all(np.isfinite(grid))
+        ):
+            raise ValueError(
+                f"starts must be a finite (n_starts, 5) array with n_starts >= 1, got shape "
+                f"{grid.shape}"
+            )
+    if refine is not None and (not is_integer(refine) or refine < 1):
         raise ValueError(f"refine must be None or a positive integer, got {refine!r}")
     if not (math.isfinite(delta) and delta > 0):
         raise ValueError(f"delta must be finite and > 0, got {delta!r}")
@@ -259,10 +270,14 @@ def fit_joint_law_mle(
         ("bootstrap_starts", bootstrap_starts),
         ("bootstrap_iterations", bootstrap_iterations),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
+        check_integer(name, value, 1)
+    if not is_integer(n_bootstrap) or n_bootstrap < 0 or n_bootstrap == 1:
+        raise ValueError(
+            f"n_bootstrap must be 0 (no bootstrap) or an integer >= 2 (a standard error needs "
+            f"two draws), got {n_bootstrap!r}"
+        )
+    refine = None if refine is None else int(refine)
+    n_bootstrap = int(n_bootstrap)
     if n_bootstrap and key is None:
         raise ValueError("n_bootstrap > 0 needs a PRNG key (key=jax.random.key(0))")
     n = len(runs)

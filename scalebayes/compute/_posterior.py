@@ -27,6 +27,7 @@ import numpy as np
 import numpyro.distributions as dist
 from jaxtyping import Array, ArrayLike
 
+from .._checks import check_integer, is_integer
 from .._precision import float64
 from .._warnings import ConvergenceWarning
 from ..evaluate import check_level
@@ -101,7 +102,7 @@ class AllocationPosterior:
             for name, fmt in (
                 ("n_params", ".3g"),
                 ("n_tokens", ".3g"),
-                ("loss", ".4f"),
+                ("loss", ".4g"),
                 ("ratio", ".3g"),
             ):
                 lo, hi = self.interval(name, level)
@@ -226,6 +227,11 @@ class JointLawPosterior:
         k = float(flops_per_param_token)
         if not (math.isfinite(k) and k > 0):
             raise ValueError(f"flops_per_param_token must be finite and > 0, got {k!r}")
+        if np.any(budgets < k):
+            raise ValueError(
+                f"compute must be at least flops_per_param_token = {k:g} FLOPs (one parameter "
+                f"trained on one token); got {float(budgets.min()):g}"
+            )
         law = self.law
 
         def solve(params: Mapping[str, Any], c: Array) -> Allocation:
@@ -310,11 +316,16 @@ def fit_joint_law(
     if not isinstance(law, JointLaw):
         raise TypeError(f"law must be a JointLaw, got {type(law).__name__}")
     check_likelihood(likelihood, delta, df)
-    for name, value in (("num_warmup", num_warmup), ("num_samples", num_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(num_chains, bool) or not isinstance(num_chains, int) or num_chains < 2:
+    num_warmup = check_integer("num_warmup", num_warmup, 1)
+    if not is_integer(num_samples) or num_samples < 4:
+        raise ValueError(
+            f"num_samples must be an integer >= 4 (r-hat and ESS need four draws per chain), "
+            f"got {num_samples!r}"
+        )
+    num_samples = int(num_samples)
+    if not is_integer(num_chains) or num_chains < 2:
         raise ValueError(f"num_chains must be an integer >= 2 (for r-hat), got {num_chains!r}")
+    num_chains = int(num_chains)
     if sigma_prior is not None and not isinstance(sigma_prior, dist.Distribution):
         raise TypeError("sigma_prior must be a numpyro distribution or None")
 

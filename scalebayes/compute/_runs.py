@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import is_integer
+
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
 _CSV_COLUMNS = "N, D and loss (or N, C and loss with C = 6 N D in FLOPs)"
@@ -176,6 +178,9 @@ def read_runs_csv(
             the line and the column.
         OSError: if the file cannot be read.
     """
+    k = float(flops_per_param_token)
+    if not (math.isfinite(k) and k > 0):
+        raise ValueError(f"flops_per_param_token must be finite and > 0, got {k!r}")
     path = Path(path)
     source = path.name
     try:
@@ -191,11 +196,12 @@ def read_runs_csv(
         header = next(reader, None)
     if header is None:
         raise ValueError(f"{source}: the file is empty; expected a header with {_CSV_COLUMNS}")
+    header_line = reader.line_num
     columns: dict[str, int] = {}
     for index, cell in enumerate(header):
         key = cell.strip().lower()
         if key in columns and key in ("n", "d", "c", "loss"):
-            raise ValueError(f"{source}, line 1: column {cell.strip()!r} appears twice")
+            raise ValueError(f"{source}, line {header_line}: column {cell.strip()!r} appears twice")
         columns.setdefault(key, index)
     missing = [
         label
@@ -251,7 +257,15 @@ def read_runs_csv(
             raise ValueError(
                 f"{source}, {where(i)}: {names['n']} = {N[i]:.6g} must be > 0 (a parameter count)"
             )
-        x = x / (flops_per_param_token * N)
+        with np.errstate(over="ignore", under="ignore"):
+            x = x / (k * N)
+        bad = np.flatnonzero(~np.isfinite(x) | (x <= 0))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{source}, {where(i)}: D = {names['x']} / ({k:g} {names['n']}) = {x[i]:.6g} "
+                "is not a usable token count; check the row's units"
+            )
     return _validate(N, x, values["loss"], source, min_distinct, where)
 
 
@@ -271,8 +285,9 @@ def chinchilla_runs(*, drop_highest: int = 5) -> Runs:
     from ..data import bundled_table
 
     rows = bundled_table("svg_extracted_data.csv")
-    if isinstance(drop_highest, bool) or not isinstance(drop_highest, int):
+    if not is_integer(drop_highest):
         raise TypeError(f"drop_highest must be an int, got {type(drop_highest).__name__}")
+    drop_highest = int(drop_highest)
     if not 0 <= drop_highest < len(rows):
         raise ValueError(f"drop_highest must be in [0, {len(rows) - 1}], got {drop_highest}")
     N = np.array([float(r["Model Size"]) for r in rows])

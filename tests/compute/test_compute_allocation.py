@@ -161,11 +161,18 @@ def test_edge_of_bracket_and_invalid_budget():
     with precision("float64"):
         out = optimal_allocation(lambda p, t, _: 1.0 / p, 1e6, min_tokens=10.0)
         slope = jax.grad(lambda c: jnp.log(optimal_allocation(lambda p, t, _: 1 / p, c).n_params))
-        too_small = optimal_allocation(linear_bound, 0.5, (1.0, 1.0))
+        traced = jax.jit(lambda c: optimal_allocation(linear_bound, c, (1.0, 1.0)).n_params)
+        too_small, at_the_edge = traced(0.5), optimal_allocation(linear_bound, 1.0, (1.0, 1.0))
     assert float(out.n_params) == pytest.approx(1e5, rel=1e-9)
     assert float(out.n_tokens) == pytest.approx(10.0, rel=1e-9)
     assert float(slope(1e6) * 1e6) == pytest.approx(1.0, rel=1e-9)
-    assert math.isnan(float(too_small.n_params))
+    assert math.isnan(float(too_small))  # under a trace no allocation is NaN ...
+    assert float(at_the_edge.n_params) == 1.0 and float(at_the_edge.n_tokens) == 1.0
+    with pytest.raises(ValueError, match="at least flops_per_param_token \\* min_params"):
+        optimal_allocation(linear_bound, 0.5, (1.0, 1.0))  # ... a concrete budget raises
+    for bad in (0.0, -5.0, float("nan"), [1e9, float("inf")]):
+        with pytest.raises(ValueError, match="compute must be finite and > 0"):
+            optimal_allocation(linear_bound, bad, (1.0, 1.0))
     with pytest.raises(ValueError, match="flops_per_param_token"):
         optimal_allocation(linear_bound, 1e9, (1.0, 1.0), flops_per_param_token=0.0)
     with pytest.raises(TypeError, match="callable"):
@@ -225,3 +232,35 @@ def test_two_layer_bound_validates():
         TwoLayerBound(0, 2)
     with pytest.raises(ValueError, match="eps"):
         TwoLayerBound(4, 2, eps=-1.0)
+    assert TwoLayerBound(np.int64(3), np.int32(2)) == TwoLayerBound(3, 2)  # NumPy integers
+    with pytest.raises(ValueError, match="n_outputs"):
+        TwoLayerBound(3, True)
+
+
+def test_concrete_calls_are_float64_whatever_jax_is_set_to():
+    # outside x64 mode: the local exponent of f = a p / T + b / p is 1/3 at every budget, and
+    # budgets beyond float32's range or given as Python ints beyond int64 work
+    fit = allocation_exponent(linear_bound, [1e12, 1e14, 1e16, 1e18, 1e20], (1.0, 2.0))
+    np.testing.assert_allclose(fit.local, 1 / 3, rtol=1e-6)
+    far = optimal_allocation(linear_bound, 1e40, (1.0, 2.0))
+    assert far.n_params.dtype == np.float64
+    assert float(far.n_params) == pytest.approx((2e40 / 2) ** (1 / 3), rel=1e-6)
+    closed = chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, 1e40)
+    assert np.isfinite(float(closed.n_params)) and np.isfinite(float(closed.n_tokens))
+    as_int = chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, 10**21)
+    as_float = chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, 1e21)
+    assert float(as_int.n_params) == pytest.approx(float(as_float.n_params), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((1.69, 406.4, 410.7, 0.34, 0.28, 0.0), {}, "compute must be finite and > 0"),
+        ((1.69, -406.4, 410.7, 0.34, 0.28, 1e21), {}, "A must be finite and > 0"),
+        ((float("nan"), 406.4, 410.7, 0.34, 0.28, 1e21), {}, "E must be finite"),
+        ((1.69, 406.4, 410.7, 0.34, 0.28, 1e21), {"flops_per_param_token": 0}, "flops_per"),
+    ],
+)
+def test_chinchilla_allocation_checks_concrete_arguments(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        chinchilla_allocation(*args, **kwargs)

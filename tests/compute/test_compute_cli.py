@@ -66,6 +66,8 @@ def test_allocate_prints_the_allocation(tmp_path, capsys):
         (["--compute", "1e21", "--prob", "1.5"], "probability"),
         (["--compute", "1e21", "--chains", "0"], "positive integer"),
         (["--compute", "1e21", "--likelihood", "cauchy"], "invalid choice"),
+        (["--compute", "1e21", "--seed", "99999999999999999999999"], "[0, 2**63 - 1]"),
+        (["--compute", "1e21", "--seed", "-1"], "[0, 2**63 - 1]"),
         ([], "--compute"),
     ],
 )
@@ -83,6 +85,8 @@ def test_bad_options_are_argparse_errors(tmp_path, capsys, argv, message):
         ("N,D,loss\n1e8,2e9,3\n2e8,x,2.9\n", "line 3, column 'D': 'x' is not a number"),
         ("N,D,loss\n1e8,2e9,3\n-2e8,2e9,2.9\n", "line 3: N = -2e\\+08 must be > 0"),
         ("N,D,loss\n1e8,2e9,3\n2e8,2e9,2.9\n", "only 2 distinct N"),
+        ("\n\nN,N,loss\n1e8,2e9,3\n", "line 3: column 'N' appears twice"),
+        ("N,C,loss\n1e-300,1e300,3\n", r"line 2: D = C / \(6 N\) = inf is not a usable"),
     ],
 )
 def test_bad_files_raise_one_line_value_errors(tmp_path, text, message):
@@ -92,6 +96,25 @@ def test_bad_files_raise_one_line_value_errors(tmp_path, text, message):
     with pytest.raises(ValueError, match=message) as info:
         run_allocate(args)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--samples", "3"], "--samples must be at least 4"),
+        (["--compute", "5e-324"], "below 6 FLOPs"),
+    ],
+)
+def test_options_checked_before_the_fit(tmp_path, monkeypatch, extra, message):
+    import scalebayes.compute as compute
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the options should have been refused before the fit")
+
+    monkeypatch.setattr(compute, "fit_joint_law", no_fit)
+    argv = ["allocate", str(tiny_file(tmp_path)), "--compute", "1e21", *extra]
+    with pytest.raises(ValueError, match=message):
+        run_allocate(parser().parse_args(argv))
 
 
 def test_missing_file_and_bad_drop(tmp_path, capsys):
@@ -105,9 +128,9 @@ def test_missing_file_and_bad_drop(tmp_path, capsys):
         run_allocate(args)
     # dropping leaves too few distinct sizes
     rows = path.read_text().splitlines()
-    path.write_text("\n".join(rows[:10]) + "\n")
-    args = parser().parse_args(["allocate", str(path), "--compute", "1e21", "--drop-highest", "5"])
-    with pytest.raises(ValueError, match="distinct N"):
+    path.write_text("\n".join(rows[:14]) + "\n")  # 13 runs at 3 sizes: readable as they are
+    args = parser().parse_args(["allocate", str(path), "--compute", "1e21", "--drop-highest", "11"])
+    with pytest.raises(ValueError, match=r"after --drop-highest 11: .*distinct N.*drop fewer"):
         run_allocate(args)
 
 

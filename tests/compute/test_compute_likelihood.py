@@ -126,3 +126,4 @@ def test_bad_delta():
         Huber(0.0, 1.0, 0.0)
     with pytest.raises(TypeError, match="delta"):
         Huber(0.0, 1.0, jnp.array(0.1))
+    assert Huber(0.0, 1.0, np.float32(1e-3)).delta == pytest.approx(1e-3)

@@ -109,3 +109,9 @@ def test_bad_arguments():
         fit_joint_law_mle(runs, starts=np.zeros((3, 4)))
     with pytest.raises(TypeError, match="Runs"):
         fit_joint_law_mle((runs.N, runs.D, runs.loss))
+    with pytest.raises(ValueError, match="n_starts >= 1"):
+        fit_joint_law_mle(runs, starts=np.zeros((0, 5)))
+    with pytest.raises(ValueError, match=r"n_bootstrap must be 0 .* or an integer >= 2"):
+        fit_joint_law_mle(runs, starts="small", n_bootstrap=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="refine"):
+        fit_joint_law_mle(runs, starts="small", refine=2.5)

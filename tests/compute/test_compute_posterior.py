@@ -190,6 +190,8 @@ def test_law_and_sampler_validation():
         fit_joint_law(jax.random.key(0), runs, likelihood="cauchy")
     with pytest.raises(ValueError, match="num_chains"):
         fit_joint_law(jax.random.key(0), runs, num_chains=1)
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 4"):
+        fit_joint_law(jax.random.key(0), runs, num_samples=3)
     with pytest.raises(TypeError, match="Runs"):
         fit_joint_law(jax.random.key(0), (N_GRID, D_GRID, N_GRID))
 

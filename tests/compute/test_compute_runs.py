@@ -88,6 +88,12 @@ def test_bad_c_column(tmp_path):
         read_runs_csv(write(tmp_path, text))
 
 
+def test_flops_per_param_token_is_checked_as_an_option(tmp_path):
+    path = write(tmp_path, "N,C,loss\n1e8,6e17,3\n")
+    with pytest.raises(ValueError, match="flops_per_param_token must be finite and > 0"):
+        read_runs_csv(path, flops_per_param_token=0)
+
+
 def test_missing_file_is_an_os_error(tmp_path):
     with pytest.raises(OSError):
         read_runs_csv(tmp_path / "nope.csv")
