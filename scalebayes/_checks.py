@@ -19,3 +19,25 @@ def check_integer(name: str, value: object, minimum: int = 1) -> int:
     if not is_integer(value) or int(value) < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_key(key: object, name: str = "key"):
+    """``key`` after checking that it is a JAX PRNG key (``jax.random.key(0)`` or the older
+    ``jax.random.PRNGKey(0)``), so that a plain integer gets an error that says what to pass.
+
+    Raises:
+        TypeError: naming ``name``, for anything else.
+    """
+    import jax
+    import numpy as np
+
+    if isinstance(key, jax.Array | np.ndarray):
+        dtype = key.dtype
+        if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+            return key
+        if dtype == np.uint32 and key.shape[-1:] == (2,):  # a raw key of the default PRNG
+            return key
+    raise TypeError(
+        f"{name} must be a JAX PRNG key such as jax.random.key(0); got {type(key).__name__} "
+        f"{key!r}"[:200]
+    )

@@ -21,6 +21,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
+from .._checks import check_key
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -280,7 +282,7 @@ class GaussianPredictive(Predictive):
         import jax
 
         shape = (*self._sample_shape(sample_shape), self.n_targets)
-        z = np.asarray(jax.random.normal(key, shape), np.float64)
+        z = np.asarray(jax.random.normal(check_key(key), shape), np.float64)
         return self.mean + z * self.std
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
@@ -359,7 +361,8 @@ class SamplePredictive(Predictive):
         n_targets)``: each draw is one row, so the targets keep their joint draws."""
         import jax
 
-        idx = jax.random.randint(key, self._sample_shape(sample_shape), 0, self.samples.shape[0])
+        shape = self._sample_shape(sample_shape)
+        idx = jax.random.randint(check_key(key), shape, 0, self.samples.shape[0])
         return self.samples[np.asarray(idx)]
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:

@@ -144,10 +144,16 @@ class Diagnostics(NamedTuple):
     @property
     def line(self) -> str:
         """A one-line summary: chains, draws, worst R-hat and ESS, divergences."""
+
+        def worst(values, pick) -> float:  # a NaN (a failed diagnostic) is the worst value
+            values = np.asarray(list(values), np.float64)
+            return float("nan") if np.isnan(values).any() else float(pick(values))
+
         return (
             f"{self.n_chains} chains x {self.n_draws} draws; max r-hat "
-            f"{max(self.r_hat.values()):.3f}, min bulk ESS {min(self.ess_bulk.values()):.0f}, "
-            f"min tail ESS {min(self.ess_tail.values()):.0f}, {self.n_divergent} divergences"
+            f"{worst(self.r_hat.values(), np.max):.3f}, min bulk ESS "
+            f"{worst(self.ess_bulk.values(), np.min):.0f}, min tail ESS "
+            f"{worst(self.ess_tail.values(), np.min):.0f}, {self.n_divergent} divergences"
         )
 
 

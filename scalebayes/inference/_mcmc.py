@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import time
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_integer, is_integer
 from .._precision import check_precision, precision_scope
 from ._bayes_base import NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
@@ -38,6 +40,13 @@ def _default_chunk() -> int:
 
 
 def _as_keys(key, n: int):
+    if not isinstance(key, jax.Array | np.ndarray) or (
+        not jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.dtype != np.uint32
+    ):
+        raise TypeError(
+            f"key must be a JAX PRNG key such as jax.random.key(0) (or one per curve); got "
+            f"{type(key).__name__}"
+        )
     key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     base_ndim = 0 if typed else 1
@@ -135,15 +144,20 @@ def sample_posterior(
         ("num_samples", num_samples, 1),
         ("num_chains", num_chains, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_integer(name, value, low)
+    num_warmup, num_samples, num_chains = int(num_warmup), int(num_samples), int(num_chains)
     depth = max_tree_depth if isinstance(max_tree_depth, tuple) else (max_tree_depth,) * 2
     if len(depth) != 2 or not all(isinstance(d, int) and 1 <= d <= 15 for d in depth):
         raise ValueError(f"max_tree_depth must be an int in 1..15 or a pair, got {depth!r}")
     if not 0 < target_accept_prob < 1:
         raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
-    if not (np.isfinite(init_jitter) and init_jitter >= 0):
-        raise ValueError(f"init_jitter must be finite and >= 0, got {init_jitter}")
+    if not (
+        isinstance(init_jitter, numbers.Real)
+        and not isinstance(init_jitter, bool)
+        and np.isfinite(init_jitter)
+        and init_jitter >= 0
+    ):
+        raise ValueError(f"init_jitter must be a finite number >= 0, got {init_jitter!r}")
     if precision is not None:
         check_precision(precision)
     if noise not in NOISE_MODELS:
@@ -152,8 +166,20 @@ def sample_posterior(
         raise ValueError(f"df must be >= 2 for Student-t noise, got {df}")
     if family != "bnsl" and n_breaks is not None:
         raise ValueError("n_breaks only applies to family 'bnsl'")
+    if n_breaks is not None:  # checked before any fit runs
+        per = [n_breaks] if np.ndim(n_breaks) == 0 else list(np.ravel(n_breaks))
+        if not per or not all(is_integer(k) and 1 <= k <= MAX_BAYES_BREAKS for k in per):
+            raise ValueError(
+                f"n_breaks must be None, 1 or 2, or one of those per curve; got {n_breaks!r}"
+            )
     xs, ys = _validate(xs, ys, min_points=3, names=names)
+    if names is not None:  # they key the convergence report and the ArviZ coordinates
+        repeated = sorted({str(c) for c in names if list(names).count(c) > 1})
+        if repeated:
+            raise ValueError(f"names must be unique; repeated: {', '.join(map(repr, repeated))}")
     n = len(xs)
+    if n_breaks is not None and np.ndim(n_breaks) > 0 and np.size(n_breaks) != n:
+        raise ValueError(f"n_breaks gives {np.size(n_breaks)} values for {n} curves")
     names = tuple(names) if names is not None else tuple(f"curve {i}" for i in range(n))
     curve_keys = _as_keys(key, n)
     chunk = _default_chunk() if chunk_size is None else chunk_size
@@ -163,8 +189,8 @@ def sample_posterior(
     # Point fits: the starting points (and, for BNSL, the number of breaks).
     fit_breaks = None
     if family == "bnsl":
-        if n_breaks is None or isinstance(n_breaks, int):
-            fit_breaks = n_breaks
+        if n_breaks is None or np.ndim(n_breaks) == 0:
+            fit_breaks = None if n_breaks is None else int(n_breaks)
         breaks_arg = n_breaks
     fits = fit_curves(family, xs, ys, n_breaks=fit_breaks, names=list(names))
     if family == "bnsl":

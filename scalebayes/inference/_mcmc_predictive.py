@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_key
 from .._precision import float64
 from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
 
@@ -31,16 +32,28 @@ def _target_blocks(values: np.ndarray) -> list[np.ndarray]:
 
 @functools.cache
 @float64
-def _bracket_width(noise: str, df: float) -> float:
-    """``w`` with ``P(noise < -w) < 1e-12`` for a unit-scale noise distribution."""
-    if noise == "normal":
-        return 7.5
+def _bracket_width(noise: str, df: float, tail: float = 1e-12) -> float:
+    """``w`` with ``P(noise < -w) < tail`` for a unit-scale noise distribution."""
     import numpyro.distributions as dist
 
-    w = 8.0
-    while float(dist.StudentT(df).cdf(jnp.asarray(-w))) > 1e-12:
-        w *= 2.0
+    unit = dist.Normal() if noise == "normal" else dist.StudentT(df)
+    w = 7.5 if noise == "normal" else 8.0
+    while float(jnp.exp(_log_cdf(unit, noise, jnp.asarray(-w)))) >= tail:
+        w *= 1.25 if noise == "normal" else 2.0
     return w
+
+
+def _log_cdf(unit, noise: str, z):
+    """``log P(noise <= z)``, accurate far into the lower tail (``log_ndtr`` for the normal)."""
+    if noise == "normal":
+        return jax.scipy.special.log_ndtr(z)
+    return jnp.log(unit.cdf(z))
+
+
+def _tail(q: np.ndarray) -> float:
+    """A power of ten below every level's smaller tail and 1e-12 (few brackets, few compiles)."""
+    smallest = float(np.min(np.minimum(q, 1.0 - q)))
+    return 10.0 ** math.floor(math.log10(min(1e-12, smallest / 10.0)))
 
 
 def _noise(noise: str, df: float, loc, scale):
@@ -57,7 +70,8 @@ def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: f
     Safeguarded Newton on the mixture CDF ``F(t) = sum_d w_d P(noise_d <= t)`` inside a
     bracket that provably holds the root (a step that leaves it is replaced by bisection),
     started from the empirical quantile of one predictive draw per posterior draw; stops once
-    ``|F - q| < 1e-10`` everywhere. Returns ``(Q, T)``.
+    ``|F - q| < 1e-10 q`` everywhere (levels above 1/2 are solved as ``1 - q`` on the
+    reflected mixture, so the tolerance is relative in both tails). Returns ``(Q, T)``.
     """
     n_draws = loc.shape[0]
     n_blocks = -(-n_draws // _D_BLOCK)
@@ -72,16 +86,22 @@ def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: f
 
     def terms(z, inv):
         if noise == "normal":
-            # Phi via erf: 5x faster than ndtr in XLA, exact to ~1e-16 absolute, which is all
-            # a quantile with a 1e-10 tolerance in probability needs.
-            cdf = 0.5 + 0.5 * jax.lax.erf(z * (1.0 / math.sqrt(2.0)))
+            # Phi via erfc: relative accuracy deep into the lower tail, which is the only tail
+            # solved (upper levels are solved as lower ones of the reflected mixture, below)
+            cdf = 0.5 * jax.lax.erfc(z * (-1.0 / math.sqrt(2.0)))
             return cdf, jnp.exp(-0.5 * z * z) * (inv / math.sqrt(2.0 * math.pi))
         return unit.cdf(z), jnp.exp(unit.log_prob(z)) * inv
+
+    # Levels above 1/2 are solved as 1 - q on the mixture of -y (the noise is symmetric), so
+    # every root is a lower-tail one and the tolerance can be relative to the level.
+    sign = jnp.where(q > 0.5, -1.0, 1.0)
+    target = jnp.minimum(q, 1.0 - q)[:, None]
 
     def cdf_pdf(t):
         def block(carry, xs):
             lb, ib, wb = xs
-            cdf, pdf = terms((t[..., None] - lb.T) * ib.T, ib.T)
+            z = (t[..., None] - sign[:, None, None] * lb.T) * ib.T
+            cdf, pdf = terms(z, ib.T)
             return (carry[0] + jnp.sum(wb.T * cdf, -1), carry[1] + jnp.sum(wb.T * pdf, -1)), None
 
         zero = jnp.zeros_like(t)
@@ -89,12 +109,19 @@ def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: f
         return f, p
 
     shape = (q.size, loc.shape[1])
-    lo = jnp.broadcast_to(jnp.min(loc, 0) - width * jnp.max(scale), shape)
-    hi = jnp.broadcast_to(jnp.max(loc, 0) + width * jnp.max(scale), shape)
+    low = jnp.where(sign[:, None] > 0, jnp.min(loc, 0), -jnp.max(loc, 0))
+    high = jnp.where(sign[:, None] > 0, jnp.max(loc, 0), -jnp.min(loc, 0))
+    lo = jnp.broadcast_to(low - width * jnp.max(scale), shape)
+    hi = jnp.broadcast_to(high + width * jnp.max(scale), shape)
     # A deterministic predictive draw per posterior draw: its quantiles start Newton close.
     eps = _noise(noise, df, 0.0, 1.0).sample(jax.random.key(0), scale.shape[:1])
-    t0 = jnp.clip(jnp.quantile(loc + scale * eps[:, None], q, axis=0), lo, hi)
-    target = q[:, None]
+    draws = loc + scale * eps[:, None]
+    t0 = jnp.where(
+        sign[:, None] > 0,
+        jnp.quantile(draws, target[:, 0], axis=0),
+        -jnp.quantile(draws, 1.0 - target[:, 0], axis=0),
+    )
+    t0 = jnp.clip(t0, lo, hi)
 
     def cond(state):
         i, _, _, _, done = state
@@ -108,13 +135,13 @@ def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: f
         hi = jnp.where(below, hi, t)
         newton = t - (f - target) / jnp.where(p > 0, p, 1.0)
         ok = (p > 0) & (newton > lo) & (newton < hi)
-        converged = done | (jnp.abs(f - target) < 1e-10) | (hi - lo < 1e-12)
+        converged = done | (jnp.abs(f - target) < 1e-10 * target) | (hi - lo < 1e-12)
         t = jnp.where(converged, t, jnp.where(ok, newton, 0.5 * (lo + hi)))
         return i + 1, t, lo, hi, converged
 
     state = (0, t0, lo, hi, jnp.zeros(shape, bool))
     n_iter, t, *_ = jax.lax.while_loop(cond, body, state)
-    return t, n_iter
+    return sign[:, None] * t, n_iter
 
 
 @functools.partial(jax.jit, static_argnames=("noise", "df"))
@@ -245,7 +272,7 @@ class MCMCPredictive(Predictive):
                 jnp.asarray(q_pad),
                 noise=self.noise,
                 df=float(self.df),
-                width=_bracket_width(self.noise, float(self.df)),
+                width=_bracket_width(self.noise, float(self.df), _tail(q_pad)),
             )
             rows.append(np.asarray(t, np.float64))
         t = np.concatenate(rows, axis=1)
@@ -316,7 +343,7 @@ class MCMCPredictive(Predictive):
         Returns:
             ``(*sample_shape, n_targets)`` float64.
         """
-        key_draw, key_noise = jax.random.split(key)
+        key_draw, key_noise = jax.random.split(check_key(key))
         shape = self._sample_shape(sample_shape)
         if self.weights is None:
             idx = jax.random.randint(key_draw, shape, 0, self.n_draws)

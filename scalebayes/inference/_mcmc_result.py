@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_key
 from .._precision import float64
 from ._bayes_base import BayesModel, CurveData
 from ._mcmc_predictive import MCMCPredictive, _target_blocks
@@ -112,6 +113,7 @@ class MCMCResult:
             ``(n_curves, n_chains, n_draws, n_points)`` float64, ``nan`` where a curve has
             fewer than ``n_points`` context points (the padding of ``data``).
         """
+        key = check_key(key)
         n_points = self.data.v.shape[1]
         out = np.full((self.n_curves, self.n_chains, self.n_draws, n_points), np.nan)
         for i in range(self.n_curves):
@@ -143,6 +145,11 @@ class MCMCResult:
             ValueError: if the number of arrays differs from the number of curves or an x is
                 not finite and > 0.
         """
+        if isinstance(x_targets, np.ndarray | jax.Array) and np.ndim(x_targets) == 1:
+            raise TypeError(
+                "predictive: x_targets must be a list of arrays, one per curve; got one flat "
+                f"array (for the same x on every curve pass [x] * {self.n_curves})"
+            )
         if len(x_targets) != self.n_curves:
             raise ValueError(
                 f"predictive: got {len(x_targets)} target arrays for {self.n_curves} curves"

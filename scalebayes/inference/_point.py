@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._checks import check_integer, is_integer
 from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -190,6 +192,18 @@ def _log_predict_batch(par: Parametrisation, theta, st: Stats, log_x):
 
 
 def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    for what, value in (("xs", xs), ("ys", ys)):
+        if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+            raise TypeError(f"{what} must be a list of arrays, one per curve")
+        try:
+            flat = len(value) > 0 and np.ndim(value[0]) == 0
+        except ValueError:  # a ragged first entry: _validate's loop says what is wrong
+            flat = False
+        if flat:
+            raise TypeError(
+                f"{what} must be a list of arrays, one per curve; got one flat array (for one "
+                "curve pass [x] and [y], or use fit_curve)"
+            )
     if names is not None and len(names) != len(xs):
         raise ValueError(f"got {len(names)} names for {len(xs)} curves")
     if len(xs) != len(ys):
@@ -200,10 +214,13 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         where = _label(i, names)
         try:
-            x = np.asarray(x, dtype=np.float64).ravel()
-            y = np.asarray(y, dtype=np.float64).ravel()
+            x, y = np.asarray(x), np.asarray(y)
+            if np.iscomplexobj(x) or np.iscomplexobj(y):
+                raise TypeError("not complex ones")
+            x = x.astype(np.float64).ravel()
+            y = y.astype(np.float64).ravel()
         except (TypeError, ValueError) as error:
-            raise TypeError(f"{where}: x and y must be arrays of numbers ({error})") from None
+            raise TypeError(f"{where}: x and y must be arrays of real numbers ({error})") from None
         if x.shape != y.shape:
             raise ValueError(f"{where}: x has {x.size} points but y has {y.size}")
         if x.size < min_points:
@@ -212,10 +229,16 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             raise ValueError(f"{where}: x and y must be finite (found NaN or inf)")
         if np.any(x <= 0) or np.any(y <= 0):
             raise ValueError(f"{where}: x and y must be > 0 (fits are in log space)")
+        if np.ptp(x) == 0:
+            raise ValueError(f"{where}: x must hold at least two distinct values")
         order = np.argsort(x, kind="stable")
         out_x.append(x[order])
         out_y.append(y[order])
     return out_x, out_y
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _label(i: int, names) -> str:
@@ -302,12 +325,14 @@ def fit_curves(
         raise ValueError(f"unknown family {family!r}; choose one of {POINT_FAMILIES}")
     if family != "bnsl" and n_breaks is not None:
         raise ValueError("n_breaks only applies to family 'bnsl'")
-    if n_breaks is not None and not (isinstance(n_breaks, int) and 0 <= n_breaks <= MAX_BREAKS):
+    if n_breaks is not None and not (is_integer(n_breaks) and 0 <= n_breaks <= MAX_BREAKS):
         raise ValueError(
             f"n_breaks must be None or an integer in 0..{MAX_BREAKS}, got {n_breaks!r}"
         )
-    if not (np.isfinite(ridge) and ridge >= 0):
-        raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
+    n_breaks = None if n_breaks is None else int(n_breaks)
+    n_iter = check_integer("n_iter", n_iter, 1)
+    if not (_is_real(ridge) and np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
     if pad_to is not None and (

@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._checks import check_key
 from ..data import nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -240,6 +241,7 @@ class PFNPrediction(Predictive):
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
+        key = check_key(key)
         shape = self._sample_shape(sample_shape)
         size = int(np.prod(shape, dtype=np.int64))
         if size == 0:
@@ -608,7 +610,10 @@ class PFN:
         else:  # the encoding training uses (x_range has no role: it reads the context only)
             n = xc.size
             is_context = np.arange(n + xq.size) < n
-            x_all, y_all = np.concatenate([xc, xq]), np.concatenate([yc / scale, np.zeros(xq.size)])
+            # x / max x_context in float64 first: the encoding is scale-free, and JAX's float32
+            # would turn x beyond 3e38 or below 1e-45 into inf or 0
+            x_all = np.concatenate([xc, xq]) / xc.max()
+            y_all = np.concatenate([yc / scale, np.zeros(xq.size)])
             x_enc, y_enc, y_ref = (
                 np.asarray(a, np.float64)
                 for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)

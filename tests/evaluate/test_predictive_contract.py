@@ -111,6 +111,13 @@ def test_one_sample_shape_check(pred, shape):
         pred.sample(jax.random.key(0), shape)
 
 
+def test_one_key_check(pred):
+    with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(0\)"):
+        pred.sample(0, 3)
+    old_style = pred.sample(jax.random.PRNGKey(0), 3)  # the older raw keys are keys too
+    assert old_style.shape == (3, N_TARGETS)
+
+
 @pytest.mark.parametrize("y", [[np.nan, 0.5, 0.5], [0.5, np.inf, 0.5], [0.5, 0.5]])
 def test_one_target_check(pred, y):
     with pytest.raises(ValueError, match="`y` must"):

@@ -10,6 +10,7 @@ from scalebayes.inference import (
     ConvergenceReport,
     ConvergenceWarning,
     check_convergence,
+    diagnose,
     sample_posterior,
     to_datatree,
 )
@@ -186,3 +187,10 @@ def test_result_method_converts_the_same(result, tree):
         again["posterior_predictive"]["y"].values, tree["posterior_predictive"]["y"].values
     )
     np.testing.assert_array_equal(again["posterior"]["c"].values, tree["posterior"]["c"].values)
+
+
+def test_the_summary_line_shows_a_failed_diagnostic_whatever_the_order():
+    rng = np.random.default_rng(0)
+    good, stuck = rng.normal(size=(4, 200)), np.ones((4, 200))
+    for samples in ({"a": good, "b": stuck}, {"b": stuck, "a": good}):
+        assert "max r-hat nan" in diagnose(samples).line

@@ -143,7 +143,18 @@ def test_malformed_arguments_raise_value_or_type_error(family):
         fit_curves(family, [x] * 3, [x] * 2)
     with pytest.raises(ValueError, match="no curves"):
         fit_curves(family, [], [])
-    with pytest.raises(TypeError, match="curve 1: x and y must be arrays of numbers"):
+    with pytest.raises(TypeError, match="curve 1: x and y must be arrays of real numbers"):
         fit_curves(family, [x, ["a", "b", "c"]], [x, [1.0, 2.0, 3.0]])
-    with pytest.raises(TypeError, match="curve 0: x and y must be arrays of numbers"):
+    with pytest.raises(TypeError, match="curve 0: x and y must be arrays of real numbers"):
         fit_curves(family, [x], [[x, x[:2]]])  # ragged
+    with pytest.raises(TypeError, match="one per curve; got one flat array"):
+        fit_curves(family, x, x)
+    with pytest.raises(TypeError, match=r"curve 0: .*not complex"):
+        fit_curves(family, [x], [x + 1j])
+    with pytest.raises(ValueError, match="curve 0: x must hold at least two distinct values"):
+        fit_curves(family, [np.full(5, 1e3)], [x])
+    for bad in (-5, 2.5, True):
+        with pytest.raises(ValueError, match="n_iter must be an integer >= 1"):
+            fit_curves(family, [x], [x], n_iter=bad)
+    with pytest.raises(ValueError, match="ridge must be a finite number"):
+        fit_curves(family, [x], [x], ridge="a")

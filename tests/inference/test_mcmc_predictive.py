@@ -122,3 +122,15 @@ def test_bad_input_raises():
         MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones(3))
     with pytest.raises(ValueError, match="finite"):
         MCMCPredictive(loc=np.zeros((4, 2)), scale=np.zeros(4))
+
+
+@pytest.mark.parametrize("noise", ["normal", "student_t"])
+def test_tail_quantiles_are_exact_in_both_tails(noise):
+    # one component: the quantile is loc + scale * the noise's own quantile, to 1e-10 relative,
+    # however far out (the old absolute tolerance clamped q = 1e-11 at the bracket's edge)
+    pred = MCMCPredictive(loc=np.zeros((1, 1)), scale=np.ones(1), noise=noise, df=4.0)
+    component = _component(noise)
+    # (Student-t's far tail lies beyond float64's exp: y = exp(-1e3) is 0, so it stops sooner)
+    levels = (1e-20, 1e-11, 0.3, 1 - 1e-11) if noise == "normal" else (1e-9, 0.3, 1 - 1e-9)
+    for q in levels:
+        assert np.log(pred.icdf(q))[0] == pytest.approx(component.ppf(q), rel=1e-8, abs=1e-12)

@@ -203,12 +203,27 @@ def test_bad_arguments_name_the_problem():
         sample_posterior(key, "m4", x, y, noise="cauchy")
     with pytest.raises(ValueError, match="chunk_size"):
         sample_posterior(key, "m4", x, y, chunk_size=0)
+    with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(0\)"):
+        sample_posterior(0, "m4", x, y)
+    for breaks in (0, 5, 1.5, [1, 3]):  # refused before any fit runs
+        with pytest.raises(ValueError, match="n_breaks must be None, 1 or 2"):
+            sample_posterior(key, "bnsl", x, y, n_breaks=breaks)
+    with pytest.raises(ValueError, match="n_breaks gives 2 values for 1 curves"):
+        sample_posterior(key, "bnsl", x, y, n_breaks=[1, 2])
+    with pytest.raises(ValueError, match="names must be unique"):
+        sample_posterior(key, "m4", x * 2, y * 2, names=["a", "a"])
+    with pytest.raises(ValueError, match="init_jitter"):
+        sample_posterior(key, "m4", x, y, init_jitter="a")
 
 
 def test_bad_prediction_targets_name_the_curve(synthetic):
     result, _ = synthetic
     with pytest.raises(ValueError, match="6 curves"):
         result.predictive([X_EXTRAP])
+    with pytest.raises(TypeError, match="one per curve; got one flat array"):
+        result.predictive(np.geomspace(1e8, 1e9, result.n_curves))
+    with pytest.raises(TypeError, match="PRNG key"):
+        result.posterior_predictive(0)
     targets = [X_EXTRAP] * result.n_curves
     targets[2] = np.array([1e8, -1.0])
     with pytest.raises(ValueError, match="curve 2"):

@@ -424,6 +424,10 @@ def test_the_far_model_ships_and_answers_far_without_warning():
     # query-independent: each answer is the same asked alone
     alone = far.predict(x, y, far_x[:1])
     np.testing.assert_allclose(alone.median(), median[:1], rtol=1e-5)
+    # the units of x change nothing, even beyond float32's range (x to 1e57, or 1e-32)
+    for factor in (1e38, 1e-50):
+        scaled = far.predict(x * factor, y, far_x * factor)
+        np.testing.assert_allclose(scaled.median(), median, rtol=1e-5)
 
 
 def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsys):
