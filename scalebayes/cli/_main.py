@@ -7,7 +7,7 @@ register a new one in ``_SUBCOMMANDS``):
   the summary table (see [`run_study`][scalebayes.studies.run_study]);
 - ``scalebayes fit``: fit a scaling-law family to the curves of a CSV file, print the fitted
   parameters and predictions, and optionally plot them;
-- ``scalebayes demo``: fit M4 and BNSL to a bundled curve and plot the extrapolation;
+- ``scalebayes demo``: extrapolate a bundled curve (M4, BNSL, the PFN) and ask a far question;
 - ``scalebayes allocate``: the compute-optimal N*, D*, L* with intervals from a CSV of runs;
 - ``scalebayes train-pfn``: train the PFN on prior curves, resumable from checkpoints;
 - ``scalebayes extrapolate``: PFN quantiles at new x for the curves of a CSV file, and a fan
@@ -375,10 +375,13 @@ def _run_fit(args: argparse.Namespace) -> int:
 def _add_demo(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "demo",
-        help="fit M4 and BNSL to a bundled curve, print the extrapolation and plot it",
+        help="extrapolate a bundled curve with M4, BNSL and the PFN, then a far question",
         description=(
-            "Fit M4 and BNSL to the context points of a bundled benchmark curve, score their "
-            "extrapolation on the held-out targets and write a log-log plot (demo_fit.png)."
+            "Fit M4 and BNSL to the context points of a bundled benchmark curve and extrapolate "
+            "it with the shipped PFN, score them on the held-out targets and write a log-log "
+            "plot (demo_fit.png); then answer a far question (four Chinchilla runs, a run about "
+            "52x larger) with the far model, the default PFN and M4 beside the real loss "
+            "(demo_far.png)."
         ),
     )
     parser.add_argument("--out", type=output_dir, default="demo_out", help="output directory")

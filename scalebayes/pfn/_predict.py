@@ -368,9 +368,9 @@ class PFN:
         model ([`DEFAULT_MODEL`][scalebayes.pfn.DEFAULT_MODEL]) up to
         [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] (5x), the far model
         ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) beyond, where it is measured the more
-        accurate (`benchmarks/far_switch.py`). ``scalebayes extrapolate`` and ``scalebayes
-        suggest``, [`extrapolate`][scalebayes.pfn.extrapolate] and
-        [`suggest_next`][scalebayes.design.suggest_next] choose so when no model is named.
+        accurate (`benchmarks/far_switch.py`). ``scalebayes extrapolate``, ``scalebayes
+        suggest`` and [`extrapolate`][scalebayes.pfn.extrapolate] choose so when no model is
+        named ([`suggest_next`][scalebayes.design.suggest_next] keeps the default model).
 
         Each shipped model is loaded once per process and shared between calls (do not
         modify it).
