@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._checks import is_integer
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -208,7 +209,7 @@ def read_curves_csv(
     """
     if dedupe not in ("error", "mean"):
         raise ValueError(f"dedupe must be 'error' or 'mean'; got {dedupe!r}")
-    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
+    if not is_integer(min_points) or min_points < 3:
         raise ValueError(f"min_points must be an integer >= 3; got {min_points!r}")
     path = Path(path)
     try:

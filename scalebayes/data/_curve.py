@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +25,12 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 def _as_vector(value: Any, what: str) -> np.ndarray:
     try:
-        a = np.array(value, dtype=np.float64)
+        raw = np.asarray(value)
+        if np.iscomplexobj(raw):
+            raise TypeError("complex")
+        a = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"Curve.{what} must be a 1-D array of numbers; got {value!r}") from e
+        raise ValueError(f"Curve.{what} must be a 1-D array of real numbers; got {value!r}") from e
     if a.ndim != 1:
         raise ValueError(f"Curve.{what} must be 1-D; got shape {a.shape}")
     return a
@@ -103,6 +108,10 @@ class Curve:
             mask = mask[order]
             if not mask.any():
                 raise ValueError(f"{label}: is_context marks no context point; mark at least one")
+        if isinstance(self.y_scale, bool) or not isinstance(self.y_scale, numbers.Real):
+            raise ValueError(f"{label}: y_scale must be a number > 0; got {self.y_scale!r}")
+        if not isinstance(self.metadata, Mapping):
+            raise ValueError(f"{label}: metadata must be a dict; got {self.metadata!r}")
         y_scale = float(self.y_scale)
         if not (np.isfinite(y_scale) and y_scale > 0):
             raise ValueError(f"{label}: y_scale must be finite and > 0; got {self.y_scale!r}")
@@ -183,8 +192,12 @@ class Curve:
         Returns:
             A new `Curve` with `is_context` set.
         """
-        if not 0.0 < target_fraction < 1.0:
-            raise ValueError(f"target_fraction must be in (0, 1); got {target_fraction!r}")
+        if (
+            isinstance(target_fraction, bool)
+            or not isinstance(target_fraction, numbers.Real)
+            or not 0.0 < target_fraction < 1.0
+        ):
+            raise ValueError(f"target_fraction must be a number in (0, 1); got {target_fraction!r}")
         n_target = min(max(1, round(target_fraction * self.n)), self.n - 1)
         return self.with_split(np.arange(self.n) < self.n - n_target)
 

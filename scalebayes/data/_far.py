@@ -22,6 +22,17 @@ _LOG_TOL = 1e-9  # decades: x exactly at x_max / F (up to rounding) counts as co
 _FAR_NAME = re.compile(r"far(\d+)")
 
 
+def _check_target_decades(target_decades: object) -> float:
+    if isinstance(target_decades, bool) or not isinstance(target_decades, numbers.Real):
+        raise TypeError(
+            f"target_decades must be a real number > 0; got {type(target_decades).__name__}"
+        )
+    td = float(target_decades)
+    if not (math.isfinite(td) and td > 0):
+        raise ValueError(f"target_decades must be finite and > 0; got {target_decades!r}")
+    return td
+
+
 def _check_factor(factor: object, target_decades: float) -> float:
     """Return `factor` as a float after checking it is a real number with room for targets."""
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
@@ -29,11 +40,12 @@ def _check_factor(factor: object, target_decades: float) -> float:
     f = float(factor)
     if not (math.isfinite(f) and f > 1.0):
         raise ValueError(f"factor must be a finite number > 1; got {factor!r}")
-    if f <= 10.0**target_decades * (1.0 + 1e-12):
+    td = _check_target_decades(target_decades)
+    # in log space (no overflow), with room for both masks' tolerance: disjoint by construction
+    if math.log10(f) <= td + 2 * _LOG_TOL:
         raise ValueError(
-            f"factor must exceed 10**target_decades = {10.0**target_decades:.4g} so that every "
-            f"target lies beyond the context; got factor={factor!r}, "
-            f"target_decades={target_decades!r}"
+            f"factor must exceed 10**target_decades (target_decades = {td:g}) so that every "
+            f"target lies beyond the context; got factor={factor!r}"
         )
     return f
 
@@ -112,9 +124,7 @@ def far_split(
         raise ValueError(f"max_context must be >= {MIN_CONTEXT}; got {max_context}")
     if isinstance(target_decades, bool) or not isinstance(target_decades, numbers.Real):
         raise TypeError(f"target_decades must be a real number > 0; got {target_decades!r}")
-    td = float(target_decades)
-    if not (math.isfinite(td) and td > 0):
-        raise ValueError(f"target_decades must be finite and > 0; got {target_decades!r}")
+    td = _check_target_decades(target_decades)
     f = _check_factor(factor, td)
 
     log_x = np.log10(curve.x)
@@ -124,7 +134,7 @@ def far_split(
         return None
     context = candidates[thin_log_spaced(log_x[candidates], int(max_context))]
     targets = np.flatnonzero(log_x >= top - td - _LOG_TOL)
-    keep = np.concatenate([context, targets])  # disjoint, both sorted: f > 10**td
+    keep = np.concatenate([context, targets])  # disjoint, both sorted: log f > td + 2 tol
     is_context = np.arange(keep.size) < context.size
     m = float(curve.y[context].max())
     if not m > 0:

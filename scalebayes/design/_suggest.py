@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._checks import is_integer
+
 if TYPE_CHECKING:
     from ..pfn import PFN
 
@@ -233,6 +235,8 @@ def suggest_next(
         raise ValueError("y_context must be >= 0 (a loss or an error rate)")
     if np.unique(cand).size != cand.size:
         raise ValueError(f"candidates must be distinct; got {cand.tolist()}")
+    if hasattr(target_x, "shape") and np.shape(target_x) == ():
+        target_x = target_x.item()  # a 0-d array (NumPy or JAX) is one number
     if isinstance(target_x, bool) or not isinstance(target_x, int | float | np.number):
         raise TypeError(f"target_x must be a number; got {target_x!r}")
     target_x = float(target_x)
@@ -244,8 +248,9 @@ def suggest_next(
             f"{cand[cand >= target_x].tolist()} (running the target itself answers the "
             "question: compare its cost directly)"
         )
-    if isinstance(n_fantasies, bool) or not isinstance(n_fantasies, int) or n_fantasies < 4:
+    if not is_integer(n_fantasies) or n_fantasies < 4:
         raise ValueError(f"n_fantasies must be an integer >= 4; got {n_fantasies!r}")
+    n_fantasies = int(n_fantasies)
     costs = _costs(cost, cand)
     if method == "pfn":
         now, widths = _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
+from .._checks import is_integer
 from ._predictive import Predictive, PredictiveDistribution, _as_finite_array, check_level
 
 MSCE_LEVELS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -234,7 +235,7 @@ def crps(
     """
     pred = _require_predictive("crps", pred)
     y = _as_finite_array("y", y, ndim=1)
-    if isinstance(n_quantiles, bool) or not isinstance(n_quantiles, int) or n_quantiles < 2:
+    if not is_integer(n_quantiles) or n_quantiles < 2:
         raise ValueError(f"crps: n_quantiles must be an even integer >= 2, got {n_quantiles!r}")
     if n_quantiles % 2:
         raise ValueError(f"crps: n_quantiles must be even (symmetric levels), got {n_quantiles}")
@@ -277,7 +278,7 @@ def pit_histogram(
     """
     pred = _require_predictive("pit_histogram", pred)
     y = _as_finite_array("y", y, ndim=1)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2 or n_bins % 2:
+    if not is_integer(n_bins) or n_bins < 2 or n_bins % 2:
         raise ValueError(f"pit_histogram: n_bins must be an even integer >= 2, got {n_bins!r}")
     below = (_check_output("pit_histogram", "median", pred.median(), y.shape) < y).astype(int)
     for level in _pit_levels(n_bins):
@@ -419,7 +420,8 @@ def summarise(values: Iterable[float | None]) -> tuple[float | None, float | Non
     Args:
         values: One score per curve, e.g. the ``"ll"`` entries of
             [`score_curve`][scalebayes.evaluate.score_curve] results; ``None`` entries (a
-            metric that does not apply) are skipped. Infinite values propagate.
+            metric that does not apply) are skipped. Infinite values propagate to the mean
+            (the spread is then inf, or 0 for a single value); NaN to both.
 
     Returns:
         ``(mean, std)`` as floats, or ``(None, None)`` if no value is left.
@@ -437,5 +439,13 @@ def summarise(values: Iterable[float | None]) -> tuple[float | None, float | Non
     if not kept:
         return None, None
     array = np.asarray(kept)
-    with np.errstate(invalid="ignore"):
-        return float(np.mean(array)), float(np.std(array))
+    if array.size == 1:  # one value: no spread, whatever the value (-inf is a valid LL)
+        return float(array[0]), 0.0
+    if not np.all(np.isfinite(array)):  # infinities propagate to the mean; no finite spread
+        with np.errstate(invalid="ignore"):
+            return float(np.mean(array)), float("nan") if np.isnan(array).any() else float("inf")
+    scale = float(np.max(np.abs(array)))  # scaled first: 1.7e308 + 1.7e308 does not overflow
+    if scale == 0:
+        return 0.0, 0.0
+    unit = array / scale
+    return float(np.mean(unit) * scale), float(np.std(unit) * scale)

@@ -133,8 +133,19 @@ def conformal_scale(
         sizes = Counter(groups)
     scores, weights = [], []
     for i, (pred, y) in enumerate(zip(predictions, ys, strict=True)):
+        if not all(callable(getattr(pred, m, None)) for m in ("median", "interval")):
+            raise TypeError(
+                f"conformal_scale: prediction {i} is a {type(pred).__name__}, not a predictive "
+                "distribution (it needs median() and interval(level))"
+            )
         y = _as_finite_array("y", y, ndim=1)
         median = np.asarray(pred.median(), np.float64)
+        if y.shape != median.shape:
+            raise ValueError(
+                f"conformal_scale: curve {i} has {y.size} targets but its prediction {median.size}"
+            )
+        if np.any(y <= 0):
+            raise ValueError(f"conformal_scale: curve {i} has a target <= 0 (scores are in log y)")
         lower, upper = (np.asarray(b, np.float64) for b in pred.interval(level))
         bound = np.where(y >= median, upper, lower)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -153,7 +164,12 @@ def conformal_scale(
     target = min(1.0, level * (n_units + 1) / n_units)
     k = min(int(np.searchsorted(cumulative, target - 1e-12)), scores.size - 1)
     scale = float(scores[k])
-    if not math.isfinite(scale) or scale <= 0:
+    if scale == 0:
+        raise ValueError(
+            f"conformal_scale: {level:.0%} of the targets equal their predicted medians, so any "
+            "scale covers them; there is nothing to calibrate on these references"
+        )
+    if not math.isfinite(scale):
         raise ValueError(
             f"conformal_scale: no finite scale covers {level:.0%} of the {scores.size} targets "
             "(intervals of zero width on a target's side)"

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import jax.numpy as jnp
 
+from .._checks import is_integer
 from ._laws import bnsl, m1, m2, m3, m4, power_law
 
 CONSTRAINTS = ("real", "positive", "nonnegative", "negative")
@@ -86,8 +87,9 @@ class Family:
 
 def bnsl_family(n_breaks: int) -> Family:
     """The BNSL spec with ``n_breaks`` breaks (parameters a, b, c0, then c_i, d_i, f_i)."""
-    if not isinstance(n_breaks, int) or not 0 <= n_breaks <= 8:
+    if not is_integer(n_breaks) or not 0 <= n_breaks <= 8:
         raise ValueError(f"n_breaks must be an integer in 0..8, got {n_breaks!r}")
+    n_breaks = int(n_breaks)
     params = [
         Param("a", "nonnegative", 0.0, "limit as x -> infinity"),
         Param("b", "positive", 1.0, "scale of the first segment"),

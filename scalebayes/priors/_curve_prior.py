@@ -250,6 +250,11 @@ def _curve_model(family, x, length, context_size, y, config: PriorConfig | None)
             )
         length = x.shape[-1] if length is None else length
     n_points = x.shape[-1]
+    if not isinstance(length, jax.core.Tracer) and not 3 <= int(length) <= n_points:
+        raise ValueError(
+            f"length must be between 3 and len(x) = {n_points} (the valid points of the grid); "
+            f"got {int(length)}"
+        )
     if context_size is None:
         low, high = context_bounds(length, n_points, config)
         context_size = numpyro.sample("context_size", ContextSize(low, high, config.min_context))

@@ -47,6 +47,7 @@ import numpyro.distributions as dist
 from jaxtyping import Array, Bool, Float, Int
 from numpyro import handlers
 
+from .._checks import check_key
 from ._config import PriorConfig
 from ._curve_prior import FAMILY_MODELS, ContextSize, context_bounds
 from ._segments import grid_from_spacings
@@ -296,6 +297,7 @@ def sample_curves(
     if not isinstance(config, PriorConfig):
         raise TypeError(f"config must be a PriorConfig, got {type(config).__name__}")
     components = _components(prior, config)
+    key = check_key(key)
     n = _positive_int("n", n)
     min_len = max(3, config.min_context + 1)
     if length is not None:

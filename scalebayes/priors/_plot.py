@@ -7,6 +7,7 @@ import os
 import jax
 import numpy as np
 
+from .._checks import check_key
 from ._config import PriorConfig
 from ._curve_prior import FAMILY_MODELS
 from ._generator import sample_curves
@@ -43,7 +44,7 @@ def plot_prior_predictive(
 
     fig = Figure(figsize=(13, 4.2), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
-    keys = jax.random.split(key, len(FAMILY_MODELS))
+    keys = jax.random.split(check_key(key), len(FAMILY_MODELS))
     for ax, k, model, title in zip(axes, keys, FAMILY_MODELS, _TITLES, strict=True):
         batch = sample_curves(k, n_per_family, length=length, config=config, prior=model)
         x, y, yc = (np.asarray(a) for a in (batch.x, batch.y, batch.y_clean))

@@ -93,6 +93,7 @@ from jax.scipy.special import log_ndtr, ndtr
 from jaxtyping import Array, ArrayLike, Float, Int
 from numpyro.distributions import constraints
 
+from .._checks import is_integer
 from ._config import _check as _config_check
 from ._config import _field as _config_field
 from ._curve_prior import DOWN, DOWN_DOWN, DOWN_UP_DOWN
@@ -475,8 +476,9 @@ def _check_n_points(n_points, config: ScaleFreePriorConfig) -> int:
     longest = config.length_range[1]
     if n_points is None:
         return longest
-    if isinstance(n_points, bool) or not isinstance(n_points, int):
+    if not is_integer(n_points):
         raise TypeError(f"n_points must be an int, got {type(n_points).__name__} {n_points!r}")
+    n_points = int(n_points)
     if n_points < longest:
         raise ValueError(
             f"n_points must be >= config.length_range[1] = {longest} (the longest curve), "

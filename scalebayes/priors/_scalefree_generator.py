@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 from numpyro import handlers
 
+from .._checks import check_key
 from ._curve_prior import FAMILY_NAMES
 from ._scalefree import (
     SCALEFREE_FAMILY_MODELS,
@@ -139,6 +140,7 @@ def sample_scalefree_curves(
     config = ScaleFreePriorConfig() if config is None else config
     if not isinstance(config, ScaleFreePriorConfig):
         raise TypeError(f"config must be a ScaleFreePriorConfig, got {type(config).__name__}")
+    key = check_key(key)
     n = _int("n", n, 1)
     n_points = _int("n_points", n_points, config.length_range[1])
     if family is not None:

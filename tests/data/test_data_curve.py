@@ -45,7 +45,7 @@ def test_curve_sorts_unsorted_points_with_y_and_split():
         ({"x": [1.0, 2.0], "y": [3.0, 2.0]}, "at least 3 points; got 2"),
         ({"y": [1.0, 2.0, 3.0]}, "same length; got 4, 3"),
         ({"x": [[1.0, 2.0, 4.0, 8.0]]}, r"Curve.x must be 1-D; got shape \(1, 4\)"),
-        ({"y": ["a", "b", "c", "d"]}, "Curve.y must be a 1-D array of numbers"),
+        ({"y": ["a", "b", "c", "d"]}, "Curve.y must be a 1-D array of real numbers"),
         ({"is_context": [True, False]}, r"shape \(4,\) like x; got shape \(2,\)"),
         ({"is_context": [0.5, 1.0, 1.0, 0.0]}, "boolean mask"),
         ({"is_context": [2, 1, 1, 0]}, "boolean mask"),
@@ -110,7 +110,7 @@ def test_with_default_split_holds_out_the_last_points(n, fraction, n_target):
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
 def test_with_default_split_rejects_bad_fraction(fraction):
-    with pytest.raises(ValueError, match=r"target_fraction must be in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"target_fraction must be a number in \(0, 1\)"):
         _curve().with_default_split(fraction)
 
 

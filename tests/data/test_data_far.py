@@ -143,7 +143,11 @@ def test_bad_factor_raises_value_error(factor):
         ({"max_context": 4.0}, TypeError, "max_context must be an integer"),
         ({"target_decades": 0.0}, ValueError, "target_decades must be finite and > 0"),
         ({"target_decades": np.nan}, ValueError, "target_decades must be finite and > 0"),
-        ({"target_decades": 1.0}, ValueError, r"factor must exceed 10\*\*target_decades = 10"),
+        (
+            {"target_decades": 1.0},
+            ValueError,
+            r"factor must exceed 10\*\*target_decades \(target_decades = 1\)",
+        ),
     ],
 )
 def test_bad_arguments_raise(kw, error, message):

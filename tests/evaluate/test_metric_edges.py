@@ -1,0 +1,38 @@
+"""Edges of the metrics and recalibration found in review."""
+
+import numpy as np
+import pytest
+
+from scalebayes.evaluate import GaussianPredictive, conformal_scale, crps, summarise
+
+PRED = GaussianPredictive([1.0, 2.0, 3.0], 0.3)
+
+
+@pytest.mark.parametrize(
+    "predictions, ys, error, message",
+    [
+        ([PRED], [[1.1]], ValueError, "curve 0 has 1 targets but its prediction 3"),
+        ([PRED], [[1.1, 2, 3, 4]], ValueError, "curve 0 has 4 targets"),
+        ([object()], [[1.0]], TypeError, "not a predictive distribution"),
+        ([PRED], [[1.0, -2.0, 3.0]], ValueError, "target <= 0"),
+        ([PRED], [[1.0, 2.0, 3.0]], ValueError, "equal their predicted medians"),
+    ],
+)
+def test_conformal_scale_checks_its_inputs(predictions, ys, error, message):
+    with pytest.raises(error, match=message):
+        conformal_scale(predictions, ys)
+
+
+def test_summarise_neither_overflows_nor_invents_a_nan():
+    assert summarise([1.7e308, 1.7e308]) == (1.7e308, 0.0)
+    assert summarise([-np.inf]) == (-np.inf, 0.0)  # one value: no spread (a valid LL)
+    mean, std = summarise([-np.inf, 2.0])
+    assert mean == -np.inf and std == np.inf
+    mean, std = summarise([1.0, 2.0, 4.0])
+    assert mean == pytest.approx(7 / 3) and std == pytest.approx(np.std([1.0, 2.0, 4.0]))
+
+
+def test_numpy_integers_are_integers():
+    assert crps(PRED, [1.0, 2.0, 3.0], n_quantiles=np.int64(20)) == pytest.approx(
+        crps(PRED, [1.0, 2.0, 3.0], n_quantiles=20)
+    )
