@@ -245,7 +245,15 @@ def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[d
     complete = data[: data.rfind(b"\n") + 1]
     if not complete:
         return []
-    reader = csv.reader(io.StringIO(complete.decode("utf-8"), newline=""))
+    try:
+        text = complete.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = complete[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}, line {line}: not UTF-8 text ({error.reason}); the file is damaged: fix or "
+            "delete that line (or the file, to start over)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
     _check_header(path, next(reader), header)
     rows = []
     for cells in reader:

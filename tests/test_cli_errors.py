@@ -350,6 +350,13 @@ def test_out_that_is_a_file(tmp_path, capsys, argv):
     assert afile.read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", ["study", "train-pfn", "demo"])
+def test_an_empty_out_is_refused_not_the_current_directory(capsys, command):
+    extra = {"study": ["--methods", "m1", "--datasets", "nano"], "train-pfn": ["--steps", "2"]}
+    assert main([command, *extra.get(command, []), "--out", ""]) == 2
+    assert "expected a directory name, got an empty string" in _one_error_line(capsys, command)
+
+
 def test_out_in_an_unwritable_directory(capsys, unwritable_dir):
     out = unwritable_dir / "study"
     assert main(["study", "--methods", "m1", "--datasets", "nano", "--out", str(out)]) == 2

@@ -189,6 +189,8 @@ def output_dir(text: str) -> Path:
     Raises ``ArgumentTypeError`` if the path (or a parent of it) is a file, or if the
     nearest existing directory on the path is not writable. Creates nothing.
     """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory name, got an empty string")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; give a directory")

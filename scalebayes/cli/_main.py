@@ -545,7 +545,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _one_line_warnings():
             return args._run(args)
     except KeyboardInterrupt:
-        resume = "; rerun the same command to resume" if args.command == "study" else ""
+        resume = {
+            "study": "; rerun the same command to resume",
+            "train-pfn": "; rerun the same command with --resume to continue from the last "
+            "checkpoint",
+        }.get(args.command, "")
         print(f"{args._prog}: interrupted{resume}", file=sys.stderr)
         return 130
     except (ValueError, OSError) as error:

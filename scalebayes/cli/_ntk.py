@@ -115,7 +115,7 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         "--plot",
         type=figure_file(),
         metavar="OUT.png",
-        help="write a log-log PNG plot (checked before any work)",
+        help="write a log-log plot (.png, .pdf or .svg; checked before any work)",
     )
     return parser
 

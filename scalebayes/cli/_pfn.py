@@ -8,6 +8,7 @@ Bad input raises ``ValueError`` (or ``OSError``) with a one-line message, which
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -136,26 +137,91 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     return parser
 
 
+# TrainConfig field -> the train-pfn option that sets it
+_TRAIN_OPTIONS = {
+    "model": "--config",
+    "steps": "--steps",
+    "batch_size": "--batch-size",
+    "n_points": "--n-points",
+    "lr": "--lr",
+    "compute_dtype": "--dtype",
+    "interpolation": "--interpolation",
+    "seed": "--seed",
+    "checkpoint_every": "--checkpoint-every",
+    "prior": "--prior",
+    "prior_mix": "--prior-mix",
+    "input": "--input",
+    "ema_decay": "--ema-decay",
+    "scalefree_overrides": "--scalefree-set",
+}
+
+
 def run_train_pfn(args: argparse.Namespace) -> int:
     """Run ``train-pfn``."""
-    from ..pfn import TrainConfig, train
+    from ..pfn import TrainConfig, read_checkpoint_meta, train
 
-    config = TrainConfig(
-        model=args.config,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        n_points=args.n_points,
-        lr=args.lr,
-        compute_dtype=args.dtype,
-        interpolation=args.interpolation,
-        checkpoint_every=args.checkpoint_every,
-        seed=args.seed,
-        prior=args.prior,
-        prior_mix=args.prior_mix,
-        input=args.input,
-        ema_decay=args.ema_decay,
-        scalefree_overrides=dict(args.scalefree_set),
-    )
+    # the command line's words for what TrainConfig would refuse in its own
+    if not 0.0 < args.prior_mix < 1.0:
+        raise ValueError(f"--prior-mix must be in (0, 1); got {args.prior_mix:g}")
+    if args.prior == "mixture":
+        n_scalefree = round(args.prior_mix * args.batch_size)
+        if not 1 <= n_scalefree <= args.batch_size - 1:
+            raise ValueError(
+                f"--prior-mix {args.prior_mix:g} of --batch-size {args.batch_size} is "
+                f"{n_scalefree} scale-free curves a batch, so one prior would go untrained; "
+                "use a larger batch or a mix nearer 0.5"
+            )
+    longest = int(10 ** TrainConfig.log10_length_range[1])
+    if args.n_points < longest:
+        raise ValueError(f"--n-points must be >= {longest} (the prior's longest curve)")
+    if args.steps > 2**31 - 1:
+        raise ValueError(f"--steps must be at most {2**31 - 1} (the step counter is int32)")
+    if args.seed > 2**63 - 1 - 42:  # the prior's key is seeded with seed + 42
+        raise ValueError(f"--seed must be at most {2**63 - 1 - 42}")
+    if args.init_from is not None and not args.init_from.strip():
+        raise ValueError("--init-from needs a checkpoint directory or a shipped model's name")
+    if args.resume and args.init_from is not None:
+        raise ValueError("--init-from starts a new run and --resume continues one; give one")
+    try:
+        config = TrainConfig(
+            model=args.config,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            n_points=args.n_points,
+            lr=args.lr,
+            compute_dtype=args.dtype,
+            interpolation=args.interpolation,
+            checkpoint_every=args.checkpoint_every,
+            seed=args.seed,
+            prior=args.prior,
+            prior_mix=args.prior_mix,
+            input=args.input,
+            ema_decay=args.ema_decay,
+            scalefree_overrides=dict(args.scalefree_set),
+        )
+    except (TypeError, ValueError) as error:
+        where = "--scalefree-set: " if args.scalefree_set else ""
+        raise ValueError(f"{where}{error}") from None
+    if args.resume:  # the run continues as it started: other settings would be ignored
+        try:
+            started = TrainConfig.from_dict(
+                read_checkpoint_meta(args.out / "checkpoint")["train_config"]
+            )
+        except (OSError, ValueError):  # no readable checkpoint: train() says what is wrong
+            started = config
+        differ = []
+        for name in (f.name for f in dataclasses.fields(TrainConfig)):
+            here, then = getattr(config, name), getattr(started, name)
+            if here != then:
+                if name == "model":
+                    here, then = here.name, then.name
+                option = _TRAIN_OPTIONS.get(name, name)
+                differ.append(f"{option} {here!r} here, {then!r} in the run")
+        if differ:
+            raise ValueError(
+                "--resume continues the run with the settings it started with; these differ: "
+                f"{'; '.join(differ)}; give the options the run started with"
+            )
     path = train(
         config,
         args.out,
@@ -165,8 +231,6 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         progress=not args.no_progress,
     )
-    from ..pfn import read_checkpoint_meta
-
     meta = read_checkpoint_meta(path)
     training = meta.get("training", {})
     print(

@@ -91,6 +91,8 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 def _one_hot(labels: np.ndarray, source: str) -> np.ndarray:
     labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.number) or np.iscomplexobj(labels):
+        raise ValueError(f"{source}: class labels must be integers, got {labels.dtype}")
     if not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
             raise ValueError(f"{source}: class labels must be integers, got {labels.dtype}")
@@ -245,7 +247,7 @@ def load_npz(
             x, y = archive[x_key], archive[y_key]
         except ValueError as error:  # object arrays need pickle
             raise ValueError(f"{path}: not a pickle-free .npz file ({error})") from error
-    if x.ndim < 2:
+    if x.ndim < 2 or 0 in x.shape[1:]:
         raise ValueError(f"{path}: {x_key!r} must have shape (n, ...) with features, got {x.shape}")
     n = x.shape[0]
     if y.shape[:1] != (n,) or y.ndim > 2:

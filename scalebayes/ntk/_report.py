@@ -176,7 +176,10 @@ def run_ntk_study(
     sizes = curves[0].sizes
     finite_sizes = sizes if finite_max_size is None else sizes[sizes <= finite_max_size]
     if widths and finite_sizes.size == 0:
-        raise ValueError(f"no size is <= finite_max_size = {finite_max_size}")
+        raise ValueError(
+            f"no size is <= finite_max_size = {finite_max_size} (--finite-max-size); raise it "
+            "or lower the sizes"
+        )
     for lr in learning_rates if widths else ():
         twin = infinite_width_study(
             config, pool, test, finite_sizes, t=float(steps), learning_rate=lr

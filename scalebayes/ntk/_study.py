@@ -42,7 +42,7 @@ def log_sizes(lo: int, hi: int, n: int | None = None) -> np.ndarray:
         sizes = lo * 2 ** np.arange(n)
         return np.unique(np.append(sizes, hi)).astype(np.int64)
     if n < 2:
-        raise ValueError(f"need at least 2 sizes, got {n}")
+        raise ValueError(f"need at least 2 sizes (--n-sizes), got {n}")
     return np.unique(np.round(np.geomspace(lo, hi, n)).astype(np.int64))
 
 
@@ -164,6 +164,16 @@ def infinite_width_study(
     pool_pool = mlp_kernels(config, x_pool)
     test_pool = mlp_kernels(config, x_test, x_pool)
     test_nngp = mlp_kernels(config, x_test).nngp
+    finite = all(
+        bool(jnp.all(jnp.isfinite(k)))
+        for k in (pool_pool.ntk, pool_pool.nngp, test_pool.ntk, test_pool.nngp, test_nngp)
+    )
+    if not finite:
+        raise ValueError(
+            f"the kernels are not finite (W_std = {config.W_std:g}, depth {config.depth}, "
+            f"largest |x| {float(jnp.max(jnp.abs(x_pool))):.3g}): lower W_std (--W-std) or "
+            "rescale x"
+        )
     y_test = jnp.asarray(test.y, jnp.float64)
     rows = []
     for n in sizes:

@@ -460,7 +460,10 @@ def train(
         The checkpoint directory.
 
     Raises:
-        FileExistsError: if ``out`` already holds a checkpoint and ``resume`` is False.
+        FileExistsError: if ``out`` already holds a checkpoint (or one cut off mid-save) and
+            ``resume`` is False.
+        ValueError: if the loss stops being finite (the run diverged); the checkpoint then
+            keeps the last finite step.
         scalebayes.pfn.CheckpointError: if resuming from a missing or corrupted checkpoint.
     """
     out = Path(out)
@@ -470,12 +473,12 @@ def train(
         config, borders, state, history = _read_training_checkpoint(ckpt)
         say(f"resuming {config.model_config.name} from step {int(state.step)}/{config.steps}")
     else:
-        if (ckpt / "meta.json").exists():
+        if (ckpt / "meta.json").exists() or out.joinpath("checkpoint.old").exists():
+            # checkpoint.old: a save cut off between its two renames, which resume recovers
             raise FileExistsError(
-                f"{ckpt} already holds a checkpoint; pass resume=True (--resume) to continue "
-                "it or choose another output directory"
+                f"{out} already holds a checkpoint; continue it with --resume (resume=True) or "
+                "choose another output directory"
             )
-        out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         history = {"seconds": 0.0, "curves": 0}
         if init_from is None:
@@ -493,9 +496,15 @@ def train(
             borders = np.asarray(start.bar.borders, np.float64)
             state = init_state(config, start.model)
             history["init_from"] = str(init_from)
+        out.mkdir(parents=True, exist_ok=True)  # once the start is known to load
+        origin = (
+            f"borders from {config.border_curves} prior curves"
+            if init_from is None
+            else f"weights and borders from {init_from}"
+        )
         say(
             f"{config.model_config.name}: {count_parameters(state.model):,} parameters, "
-            f"borders from {config.border_curves} prior curves in {time.perf_counter() - t0:.1f} s"
+            f"{origin} in {time.perf_counter() - t0:.1f} s"
         )
     bar = BarDistribution(borders)
     step_fn = make_step(config, bar, jax.random.PRNGKey(config.seed))
@@ -521,6 +530,12 @@ def train(
             if boundary:
                 mean_loss = float(jnp.mean(jnp.stack(losses)))
                 losses = []
+                if not math.isfinite(mean_loss):  # keep the last finite checkpoint as it is
+                    raise ValueError(
+                        f"training diverged: the loss is {mean_loss} by step {done}; the "
+                        f"checkpoint keeps step {step_last}; lower the learning rate (--lr) "
+                        "and start again"
+                    )
                 now = time.perf_counter()
                 rate = (done - step_last) * config.batch_size / max(now - t_last, 1e-9)
                 history["seconds"] = history.get("seconds", 0.0) + (now - t_last)
@@ -529,8 +544,6 @@ def train(
                 )
                 t_last, step_last = now, done
                 record = {"step": done, "loss": mean_loss, "curves_per_s": rate}
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
                 if bar_iter is not None:
                     bar_iter.set_postfix(loss=f"{mean_loss:.3f}", curves_s=f"{rate:,.0f}")
                 _checkpoint.save(
@@ -539,6 +552,9 @@ def train(
                     opt_state=(state.opt_state, state.ema),
                     meta=_meta(config, borders, done, history),
                 )
+                # logged once saved: a resumed run does not log a step twice
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
                 if max_seconds is not None and now - t_start > max_seconds:
                     say(f"stopping at step {done} after {now - t_start:.0f} s (max_seconds)")
                     break

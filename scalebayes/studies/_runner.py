@@ -528,17 +528,28 @@ class CurveScore:
             ValueError: If a numeric cell does not parse.
         """
 
+        # what a score can be: RMSLE, MSCE, CRPS, widths and coverage >= 0 or NaN (a curve
+        # the method could not score), LL any number or -inf, seconds finite and >= 0
         def number(column: str, optional: bool) -> float | None:
             cell = row[column].strip()
             if optional and not cell:
                 return None
             try:
-                return float(cell)
+                value = float(cell)
             except ValueError:
+                value = None
+            if value is not None and column != "ll":
+                if column == "seconds":
+                    ok = math.isfinite(value) and value >= 0
+                else:
+                    ok = math.isnan(value) or value >= 0
+                value = value if ok else None
+            if value is None:
                 raise ValueError(
-                    f"{where}: column {column!r} holds {cell!r}, not a number; fix or delete "
-                    "the row (it will be recomputed)"
+                    f"{where}: column {column!r} holds {cell!r}, not a valid value; fix or "
+                    "delete the row (it will be recomputed)"
                 ) from None
+            return value
 
         return cls(
             method=row["method"],

@@ -100,6 +100,8 @@ def test_npz_loader(tmp_path):
         ({"x": np.ones((5, 3)), "y": np.array([0.5, 1, 1, 0, 1])}, "integers"),
         ({"x": np.ones((5, 3)), "y": np.zeros(5, int)}, "at least 2 classes"),
         ({"x": np.ones((5, 3)), "y": np.array(["a"] * 5, dtype=object)}, "pickle-free"),
+        ({"x": np.ones((5, 3)), "y": np.array(["a", "b", "a", "b", "a"])}, "integers"),
+        ({"x": np.ones((5, 0)), "y": np.arange(5) % 2}, "features"),
     ],
 )
 def test_npz_loader_rejects_bad_files(tmp_path, arrays, message):

@@ -150,6 +150,9 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--npz", "missing.npz", "--task", "regression"], "cannot read"),
         (["--npz", "x.npz"], "--task"),
         (["--dataset", "digits", "--plot", "/no/such/dir/p.png"], "does not exist"),
+        (["--dataset", "digits", "--W-std", "1e300"], "--W-std"),
+        (["--dataset", "digits", "--b-std", "-1"], "--b-std"),
+        (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
     ],
 )
 def test_cli_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path, monkeypatch):

@@ -132,6 +132,62 @@ def test_refuses_to_overwrite_and_validates_config(runs):
         TrainConfig(interpolation=1.5)
 
 
+def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    shutil.copytree(runs[1], out / "checkpoint.old")  # what resume would recover
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(CONFIG, out, progress=False, log=None)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.old"]
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path):
+    import dataclasses
+
+    wild = dataclasses.replace(CONFIG, lr=1e30, steps=8, checkpoint_every=1)
+    with pytest.raises(ValueError, match=r"training diverged: .* lower the learning rate \(--lr\)"):
+        train(wild, tmp_path / "run", progress=False, log=None)
+    ckpt = tmp_path / "run" / "checkpoint"
+    if (ckpt / "meta.json").exists():  # a checkpoint of a finite step, if one came before
+        leaves = jax.tree.leaves(PFN.load(ckpt).model)
+        assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves)
+    for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines():
+        assert np.isfinite(json.loads(line)["loss"])  # valid JSON: no NaN logged
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--config", "small"], "--config 'small' here, 'tiny' in the run"),
+        (["--init-from", "nslpfn-small"], "--init-from starts a new run and --resume continues"),
+    ],
+)
+def test_resume_refuses_settings_it_would_ignore(runs, capsys, extra, message):
+    argv = ["train-pfn", "--steps", "4", "--out", str(runs[0] / "straight"), "--resume"]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--prior", "mixture", "--prior-mix", "0.1", "--batch-size", "4"], "0 scale-free"),
+        (["--prior-mix", "2"], "--prior-mix must be in (0, 1)"),
+        (["--n-points", "5"], "--n-points must be >= 125"),
+        (["--steps", "99999999999"], "--steps must be at most"),
+        (["--prior", "scalefree", "--scalefree-set", "break_prob=null"], "--scalefree-set: "),
+        (["--init-from", ""], "--init-from needs a checkpoint"),
+    ],
+)
+def test_train_options_are_checked_in_command_line_words(tmp_path, capsys, extra, message):
+    argv = ["train-pfn", "--config", "tiny", "--steps", "2", "--out", str(tmp_path / "r")]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()  # nothing made before the options check out
+
+
 def test_cli_extrapolate_prints_quantiles_and_plots(runs, tmp_path, capsys):
     csv = tmp_path / "curve.csv"
     csv.write_text("x,y\n1,1.0\n2,0.7\n3,0.55\n4,0.47\n5,0.42\n6,0.39\n")

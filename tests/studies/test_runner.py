@@ -3,6 +3,7 @@
 import csv
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -276,6 +277,38 @@ def test_two_csv_files_with_one_name_are_rejected(tmp_path, fake):
     paths = [_write_curves(tmp_path / d / "runs.csv") for d in "ab"]
     with pytest.raises(ValueError, match=r"two datasets are named 'runs\.csv'"):
         run_study(["fake"], [], tmp_path / "out", csv_paths=paths, progress=False)
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("seconds", "nan", "column 'seconds' holds 'nan', not a valid value"),
+        ("rmsle", "-1", "column 'rmsle' holds '-1', not a valid value"),
+        ("rmsle", "abc", "column 'rmsle' holds 'abc', not a valid value"),
+    ],
+)
+def test_an_edited_row_that_no_study_writes_is_refused(tmp_path, fake, column, value, message):
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    rows = _rows(out / "per_curve.csv")
+    rows[1][column] = value
+    with (out / "per_curve.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ValueError, match=rf"per_curve.csv.*{re.escape(message)}"):
+        run_study(["fake"], [], out, csv_paths=[data], progress=False)
+
+
+def test_a_damaged_per_curve_csv_names_file_and_line(tmp_path, fake):
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    with (out / "per_curve.csv").open("ab") as f:
+        f.write(b"\xff\xfe,1\n")
+    with pytest.raises(ValueError, match=r"per_curve.csv, line 5: not UTF-8 text"):
+        run_study(["fake"], [], out, csv_paths=[data], progress=False)
 
 
 def test_a_one_curve_dataset_shows_no_spread(tmp_path, fake):
