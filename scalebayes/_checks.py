@@ -10,6 +10,11 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_integer(name: str, value: object, minimum: int = 1) -> int:
     """``value`` as an ``int`` after checking that it is an integer ``>= minimum``.
 

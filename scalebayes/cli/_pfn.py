@@ -137,7 +137,8 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     return parser
 
 
-# TrainConfig field -> the train-pfn option that sets it
+# TrainConfig field -> the train-pfn option that sets it (its value is args.<option>, but
+# --scalefree-set, a list of FIELD=VALUE pairs, becomes a dict)
 _TRAIN_OPTIONS = {
     "model": "--config",
     "steps": "--steps",
@@ -160,48 +161,23 @@ def run_train_pfn(args: argparse.Namespace) -> int:
     """Run ``train-pfn``."""
     from ..pfn import TrainConfig, read_checkpoint_meta, train
 
-    # the command line's words for what TrainConfig would refuse in its own
-    if not 0.0 < args.prior_mix < 1.0:
-        raise ValueError(f"--prior-mix must be in (0, 1); got {args.prior_mix:g}")
-    if args.prior == "mixture":
-        n_scalefree = round(args.prior_mix * args.batch_size)
-        if not 1 <= n_scalefree <= args.batch_size - 1:
-            raise ValueError(
-                f"--prior-mix {args.prior_mix:g} of --batch-size {args.batch_size} is "
-                f"{n_scalefree} scale-free curves a batch, so one prior would go untrained; "
-                "use a larger batch or a mix nearer 0.5"
-            )
-    longest = int(10 ** TrainConfig.log10_length_range[1])
-    if args.n_points < longest:
-        raise ValueError(f"--n-points must be >= {longest} (the prior's longest curve)")
-    if args.steps > 2**31 - 1:
-        raise ValueError(f"--steps must be at most {2**31 - 1} (the step counter is int32)")
-    if args.seed > 2**63 - 1 - 42:  # the prior's key is seeded with seed + 42
-        raise ValueError(f"--seed must be at most {2**63 - 1 - 42}")
     if args.init_from is not None and not args.init_from.strip():
         raise ValueError("--init-from needs a checkpoint directory or a shipped model's name")
     if args.resume and args.init_from is not None:
         raise ValueError("--init-from starts a new run and --resume continues one; give one")
+    settings = {
+        name: getattr(args, option[2:].replace("-", "_")) for name, option in _TRAIN_OPTIONS.items()
+    }
+    settings["scalefree_overrides"] = dict(args.scalefree_set)
     try:
-        config = TrainConfig(
-            model=args.config,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            n_points=args.n_points,
-            lr=args.lr,
-            compute_dtype=args.dtype,
-            interpolation=args.interpolation,
-            checkpoint_every=args.checkpoint_every,
-            seed=args.seed,
-            prior=args.prior,
-            prior_mix=args.prior_mix,
-            input=args.input,
-            ema_decay=args.ema_decay,
-            scalefree_overrides=dict(args.scalefree_set),
-        )
-    except (TypeError, ValueError) as error:
-        where = "--scalefree-set: " if args.scalefree_set else ""
-        raise ValueError(f"{where}{error}") from None
+        config = TrainConfig(**settings)
+    except (TypeError, ValueError) as error:  # said in the command line's words
+        message = str(error)
+        for name in sorted(_TRAIN_OPTIONS, key=len, reverse=True):  # prior_mix before prior
+            message = message.replace(f"TrainConfig.{name}", _TRAIN_OPTIONS[name])
+        if "ScaleFreePriorConfig" in message and not message.startswith("--scalefree-set"):
+            message = f"--scalefree-set: {message}"
+        raise ValueError(message) from None
     if args.resume:  # the run continues as it started: other settings would be ignored
         try:
             started = TrainConfig.from_dict(

@@ -16,7 +16,6 @@ all mass is in the tails, so the density is, to within 0.1%, a Laplace density o
 from __future__ import annotations
 
 import math
-import numbers
 from typing import ClassVar
 
 import jax
@@ -26,6 +25,8 @@ from jax.scipy.special import erf, erfinv
 from jaxtyping import Array, ArrayLike
 from numpyro.distributions import Distribution, constraints
 from numpyro.distributions.util import promote_shapes, validate_sample
+
+from .._checks import is_real
 
 DELTA = 1e-3
 """Hoffmann's and Besiroglu's Huber threshold."""
@@ -87,7 +88,7 @@ class Huber(Distribution):
         *,
         validate_args: bool | None = None,
     ):
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        if not is_real(delta):
             raise TypeError(f"delta must be a real number, got {type(delta).__name__}")
         if not (math.isfinite(delta) and delta > 0):
             raise ValueError(f"delta must be finite and > 0, got {delta!r}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from jaxtyping import Bool, Float
+
+from .._checks import is_real
 
 PFN_X_LOW = 0.01  # NSL-PFN maps x linearly into [PFN_X_LOW, 1]
 
@@ -108,7 +109,7 @@ class Curve:
             mask = mask[order]
             if not mask.any():
                 raise ValueError(f"{label}: is_context marks no context point; mark at least one")
-        if isinstance(self.y_scale, bool) or not isinstance(self.y_scale, numbers.Real):
+        if not is_real(self.y_scale):
             raise ValueError(f"{label}: y_scale must be a number > 0; got {self.y_scale!r}")
         if not isinstance(self.metadata, Mapping):
             raise ValueError(f"{label}: metadata must be a dict; got {self.metadata!r}")
@@ -192,11 +193,7 @@ class Curve:
         Returns:
             A new `Curve` with `is_context` set.
         """
-        if (
-            isinstance(target_fraction, bool)
-            or not isinstance(target_fraction, numbers.Real)
-            or not 0.0 < target_fraction < 1.0
-        ):
+        if not is_real(target_fraction) or not 0.0 < target_fraction < 1.0:
             raise ValueError(f"target_fraction must be a number in (0, 1); got {target_fraction!r}")
         n_target = min(max(1, round(target_fraction * self.n)), self.n - 1)
         return self.with_split(np.arange(self.n) < self.n - n_target)

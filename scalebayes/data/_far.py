@@ -11,6 +11,7 @@ import types
 import numpy as np
 from jaxtyping import Float, Int
 
+from .._checks import is_real
 from ._benchmarks import load_benchmark
 from ._curve import Curve
 
@@ -23,10 +24,8 @@ _FAR_NAME = re.compile(r"far(\d+)")
 
 
 def _check_target_decades(target_decades: object) -> float:
-    if isinstance(target_decades, bool) or not isinstance(target_decades, numbers.Real):
-        raise TypeError(
-            f"target_decades must be a real number > 0; got {type(target_decades).__name__}"
-        )
+    if not is_real(target_decades):
+        raise TypeError(f"target_decades must be a real number > 0; got {target_decades!r}")
     td = float(target_decades)
     if not (math.isfinite(td) and td > 0):
         raise ValueError(f"target_decades must be finite and > 0; got {target_decades!r}")
@@ -35,7 +34,7 @@ def _check_target_decades(target_decades: object) -> float:
 
 def _check_factor(factor: object, target_decades: float) -> float:
     """Return `factor` as a float after checking it is a real number with room for targets."""
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+    if not is_real(factor):
         raise TypeError(f"factor must be a real number > 1; got {type(factor).__name__}")
     f = float(factor)
     if not (math.isfinite(f) and f > 1.0):
@@ -122,8 +121,6 @@ def far_split(
         raise TypeError(f"max_context must be an integer >= 3; got {max_context!r}")
     if max_context < MIN_CONTEXT:
         raise ValueError(f"max_context must be >= {MIN_CONTEXT}; got {max_context}")
-    if isinstance(target_decades, bool) or not isinstance(target_decades, numbers.Real):
-        raise TypeError(f"target_decades must be a real number > 0; got {target_decades!r}")
     td = _check_target_decades(target_decades)
     f = _check_factor(factor, td)
 

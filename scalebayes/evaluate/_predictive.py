@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from .._checks import check_key
+from .._checks import check_key, is_integer
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -181,14 +181,12 @@ class Predictive:
         Raises:
             ValueError: If it is not a non-negative integer or a tuple of them.
         """
-        shape = (sample_shape,) if isinstance(sample_shape, int | np.integer) else sample_shape
+        shape = (sample_shape,) if is_integer(sample_shape) else sample_shape
         try:
             shape = tuple(shape)
         except TypeError:
             shape = None
-        if shape is None or not all(
-            isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape
-        ):
+        if shape is None or not all(is_integer(n) and n >= 0 for n in shape):
             raise ValueError(
                 f"sample_shape must be an integer >= 0 or a tuple of them; got {sample_shape!r}"
             )

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_integer, is_integer
+from .._checks import check_integer, check_key, is_integer, is_real
 from .._precision import check_precision, precision_scope
 from ._bayes_base import NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
@@ -40,13 +40,7 @@ def _default_chunk() -> int:
 
 
 def _as_keys(key, n: int):
-    if not isinstance(key, jax.Array | np.ndarray) or (
-        not jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.dtype != np.uint32
-    ):
-        raise TypeError(
-            f"key must be a JAX PRNG key such as jax.random.key(0) (or one per curve); got "
-            f"{type(key).__name__}"
-        )
+    key = check_key(key)
     key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     base_ndim = 0 if typed else 1
@@ -151,12 +145,7 @@ def sample_posterior(
         raise ValueError(f"max_tree_depth must be an int in 1..15 or a pair, got {depth!r}")
     if not 0 < target_accept_prob < 1:
         raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
-    if not (
-        isinstance(init_jitter, numbers.Real)
-        and not isinstance(init_jitter, bool)
-        and np.isfinite(init_jitter)
-        and init_jitter >= 0
-    ):
+    if not (is_real(init_jitter) and np.isfinite(init_jitter) and init_jitter >= 0):
         raise ValueError(f"init_jitter must be a finite number >= 0, got {init_jitter!r}")
     if precision is not None:
         check_precision(precision)
@@ -174,7 +163,7 @@ def sample_posterior(
             )
     xs, ys = _validate(xs, ys, min_points=3, names=names)
     if names is not None:  # they key the convergence report and the ArviZ coordinates
-        repeated = sorted({str(c) for c in names if list(names).count(c) > 1})
+        repeated = sorted(str(c) for c, count in Counter(names).items() if count > 1)
         if repeated:
             raise ValueError(f"names must be unique; repeated: {', '.join(map(repr, repeated))}")
     n = len(xs)

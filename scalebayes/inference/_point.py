@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_integer, is_integer
+from .._checks import check_integer, is_integer, is_real
 from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -237,10 +236,6 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
     return out_x, out_y
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _label(i: int, names) -> str:
     return f"curve {i}" if names is None else f"curve {names[i]!r}"
 
@@ -331,7 +326,7 @@ def fit_curves(
         )
     n_breaks = None if n_breaks is None else int(n_breaks)
     n_iter = check_integer("n_iter", n_iter, 1)
-    if not (_is_real(ridge) and np.isfinite(ridge) and ridge >= 0):
+    if not (is_real(ridge) and np.isfinite(ridge) and ridge >= 0):
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")

@@ -170,11 +170,26 @@ class TrainConfig:
             raise ValueError(f"interpolation must be in [0, 1], got {self.interpolation}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be positive, got {self.lr}")
-        lo, hi = self.log10_length_range
-        if not (0.5 <= lo <= hi) or int(10**hi) > self.n_points:
+        n_free = _n_scalefree(self, self.batch_size)
+        if self.prior == "mixture" and not 1 <= n_free <= self.batch_size - 1:
             raise ValueError(
-                f"log10_length_range {self.log10_length_range} must satisfy 0.5 <= lo <= hi "
-                f"and 10**hi <= n_points ({self.n_points})"
+                f"TrainConfig.prior_mix {self.prior_mix:g} of TrainConfig.batch_size "
+                f"{self.batch_size} is {n_free} scale-free curves a batch, so one prior would "
+                "go untrained; use a larger batch or a mix nearer 0.5"
+            )
+        if self.steps > 2**31 - 1:
+            raise ValueError(f"TrainConfig.steps must be at most {2**31 - 1} (an int32 counter)")
+        if not 0 <= self.seed <= 2**63 - 1 - 42:  # the prior's key is seeded with seed + 42
+            raise ValueError(f"TrainConfig.seed must be in [0, 2**63 - 43], got {self.seed}")
+        lo, hi = self.log10_length_range
+        if not 0.5 <= lo <= hi:
+            raise ValueError(
+                f"log10_length_range {self.log10_length_range} must satisfy 0.5 <= lo <= hi"
+            )
+        if int(10**hi) > self.n_points:
+            raise ValueError(
+                f"TrainConfig.n_points must be >= {int(10**hi)} (the prior's longest curve, "
+                f"10**log10_length_range[1]), got {self.n_points}"
             )
 
     @property
@@ -229,13 +244,18 @@ class Curves(NamedTuple):
     context_size: jax.Array
 
 
+def _n_scalefree(config: TrainConfig, n: int) -> int:
+    """How many of ``n`` curves a ``"mixture"`` batch draws from the scale-free prior."""
+    return round(config.prior_mix * n)
+
+
 def draw_curves(config: TrainConfig, key: jax.Array, n: int, n_points: int) -> Curves:
     """``n`` curves of the run's prior padded to ``n_points`` (pure JAX: call it under jit).
 
     A ``"mixture"`` batch is ``round(prior_mix * n)`` scale-free curves followed by NSL-PFN
     curves (a fixed split keeps the shapes static).
     """
-    n_free = {"nslpfn": 0, "scalefree": n, "mixture": round(config.prior_mix * n)}[config.prior]
+    n_free = {"nslpfn": 0, "scalefree": n, "mixture": _n_scalefree(config, n)}[config.prior]
     k_free, k_nsl = jax.random.split(key)
     parts = []
     if n_free:
@@ -531,10 +551,12 @@ def train(
                 mean_loss = float(jnp.mean(jnp.stack(losses)))
                 losses = []
                 if not math.isfinite(mean_loss):  # keep the last finite checkpoint as it is
+                    kept = (
+                        f"the checkpoint keeps step {step_last}" if step_last else "nothing saved"
+                    )
                     raise ValueError(
-                        f"training diverged: the loss is {mean_loss} by step {done}; the "
-                        f"checkpoint keeps step {step_last}; lower the learning rate (--lr) "
-                        "and start again"
+                        f"training diverged: the loss is {mean_loss} by step {done}; {kept}; "
+                        "lower the learning rate (--lr) and start again"
                     )
                 now = time.perf_counter()
                 rate = (done - step_last) * config.batch_size / max(now - t_last, 1e-9)
