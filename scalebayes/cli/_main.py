@@ -19,7 +19,9 @@ Every error path goes through `main`: a subcommand raises ``ValueError`` (which 
 ``CurveDataError`` and the PFN's ``CheckpointError``) or ``OSError`` for bad input, and `main`
 reports it as one line ``scalebayes <command>: error: <message>`` on stderr with exit status 2;
 Ctrl-C prints one line and exits with status 130; warnings are printed one line each
-(``warning: <message>``). Paths are checked when the arguments are parsed (see
+(``warning: <message>``). Compiled programs are kept in a persistent JAX compilation cache
+(``scalebayes.cli._cache``), so the second run of a command does not compile again. Paths are
+checked when the arguments are parsed (see
 ``scalebayes.cli._argtypes``), before any work. Heavy modules (JAX, matplotlib) are imported only
 by the subcommand that needs them.
 """
@@ -44,6 +46,7 @@ from ._argtypes import (
     positive_floats,
     readable_file,
 )
+from ._cache import enable_compilation_cache  # imports JAX only when a command runs
 from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
 from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
 from ._suggest import add_suggest  # light, likewise
@@ -449,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="scalebayes",
         description="Bayesian analysis of neural scaling laws.",
+        epilog="Compiled programs are cached in $XDG_CACHE_HOME/scalebayes/jax (~/.cache/"
+        "scalebayes/jax), so a command's second run starts faster; SCALEBAYES_CACHE_DIR=DIR "
+        "moves the cache, SCALEBAYES_CACHE_DIR= (empty) turns it off, and a cache set with "
+        "JAX_COMPILATION_CACHE_DIR is used as it is.",
     )
     parser.add_argument("--version", action="version", version=f"scalebayes {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -543,6 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     try:
         with _one_line_warnings():
+            enable_compilation_cache()  # the second run of a command skips compiling
             return args._run(args)
     except KeyboardInterrupt:
         resume = {

@@ -1,0 +1,86 @@
+"""The command line's persistent compilation cache (``scalebayes.cli._cache``)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scalebayes.cli._cache import CACHE_ENV, cache_directory
+
+RUNS = "x,y\n1e18,3.2\n4e18,2.9\n1.6e19,2.65\n6.4e19,2.45\n"
+
+
+def test_the_environment_chooses_the_directory(tmp_path):
+    assert cache_directory({CACHE_ENV: str(tmp_path / "a" / "b")}) == tmp_path / "a" / "b"
+    assert (tmp_path / "a" / "b").is_dir()  # created
+    assert cache_directory({CACHE_ENV: ""}) is None  # set but empty: off
+    assert cache_directory({CACHE_ENV: "  "}) is None
+    xdg = cache_directory({"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert xdg == tmp_path / "xdg" / "scalebayes" / "jax" and xdg.is_dir()
+    # SCALEBAYES_CACHE_DIR wins over XDG_CACHE_HOME
+    assert cache_directory({CACHE_ENV: str(tmp_path / "c"), "XDG_CACHE_HOME": "x"}) == (
+        tmp_path / "c"
+    )
+
+
+def test_the_default_is_under_the_home_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_directory({}) == tmp_path / ".cache" / "scalebayes" / "jax"
+
+
+def test_a_directory_that_cannot_be_made_turns_the_cache_off(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert cache_directory({CACHE_ENV: str(a_file)}) is None
+    assert cache_directory({CACHE_ENV: str(a_file / "sub")}) is None
+
+
+def test_a_directory_that_cannot_be_written_turns_the_cache_off(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # pragma: no cover - running as root
+        pytest.skip("permissions are not enforced for this user")
+    assert cache_directory({CACHE_ENV: str(locked)}) is None
+    assert cache_directory({CACHE_ENV: str(locked / "sub")}) is None
+
+
+def _scalebayes(args, env, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "scalebayes", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_a_second_run_loads_what_the_first_compiled(tmp_path):
+    """A command writes compiled programs into the cache; the next run answers the same; a
+    cache chosen through JAX is used as it is (next test)."""
+    (tmp_path / "runs.csv").write_text(RUNS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    args = ["fit", "runs.csv", "--family", "m1", "--predict", "1e21"]
+    first = _scalebayes(args, {**env, CACHE_ENV: str(tmp_path / "cache")}, tmp_path)
+    assert first.returncode == 0, first.stderr
+    written = set(os.listdir(tmp_path / "cache"))
+    assert len(written) >= 2  # the fit's programs, small ones included
+    second = _scalebayes(args, {**env, CACHE_ENV: str(tmp_path / "cache")}, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert set(os.listdir(tmp_path / "cache")) == written  # every program came from the cache
+
+
+def test_a_cache_jax_already_uses_is_left_alone(tmp_path):
+    import jax
+
+    from scalebayes.cli._cache import enable_compilation_cache
+
+    current = jax.config.jax_compilation_cache_dir
+    if not current:  # SCALEBAYES_TEST_JAX_CACHE=0: enabling would change this process
+        pytest.skip("the test run has no JAX compilation cache")
+    assert enable_compilation_cache({CACHE_ENV: str(tmp_path / "unused")}) == Path(current)
+    assert jax.config.jax_compilation_cache_dir == current
+    assert not (tmp_path / "unused").exists()
