@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scalebayes.cli._cache import CACHE_ENV, cache_directory
+from scalebayes.cli._cache import CACHE_ENV, cache_directory, cache_warning
 
 RUNS = "x,y\n1e18,3.2\n4e18,2.9\n1.6e19,2.65\n6.4e19,2.45\n"
 
@@ -71,6 +71,17 @@ def test_a_second_run_loads_what_the_first_compiled(tmp_path):
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
     assert set(os.listdir(tmp_path / "cache")) == written  # every program came from the cache
+    # an entry damaged (a run killed while JAX wrote it): compiled again, said once
+    for name in written:
+        (tmp_path / "cache" / name).write_bytes(b"cut off")
+    third = _scalebayes(args, {**env, CACHE_ENV: str(tmp_path / "cache")}, tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert third.stdout == first.stdout
+    damaged = [line for line in third.stderr.splitlines() if "damaged entry" in line]
+    assert damaged == [
+        f"warning: the compilation cache {tmp_path / 'cache'} has a damaged entry; the program "
+        "was compiled again (delete that directory to clear it)"
+    ], third.stderr
 
 
 def test_a_cache_jax_already_uses_is_left_alone(tmp_path):
@@ -84,3 +95,24 @@ def test_a_cache_jax_already_uses_is_left_alone(tmp_path):
     assert enable_compilation_cache({CACHE_ENV: str(tmp_path / "unused")}) == Path(current)
     assert jax.config.jax_compilation_cache_dir == current
     assert not (tmp_path / "unused").exists()
+
+
+def test_jax_cache_warnings_are_said_once_in_the_command_lines_words(capsys):
+    import warnings
+
+    from scalebayes.cli._main import _one_line_warnings
+
+    assert cache_warning("something else") is None
+    read = "Error reading persistent compilation cache entry for 'jit_f': error: bad header"
+    write = "Error writing persistent compilation cache entry for 'jit_g': OSError: No space"
+    assert "damaged entry" in cache_warning(read)
+    assert "cannot write" in cache_warning(write) and CACHE_ENV in cache_warning(write)
+    with _one_line_warnings():
+        warnings.simplefilter("always")  # the test run turns warnings into errors
+        for text in (read, read.replace("jit_f", "jit_h"), write, write, "other"):
+            warnings.warn(text, UserWarning, stacklevel=1)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0] == f"warning: {cache_warning(read)}"
+    assert lines[1] == f"warning: {cache_warning(write)}"
+    assert lines[2] == "warning: other"

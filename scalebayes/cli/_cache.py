@@ -14,8 +14,11 @@ Where, in order:
 3. else ``$XDG_CACHE_HOME/scalebayes/jax`` (``~/.cache/scalebayes/jax`` without it).
 
 A directory that cannot be created or written leaves the cache off; the command runs as
-without it. JAX stores serialised executables keyed by the program, the JAX version and the
-backend (nothing is unpickled); deleting the directory is always safe.
+without it. JAX writes its entries in place, so a command killed while writing one can leave
+it damaged: JAX then warns on every read and compiles the program again, and the command line
+says so once per run, naming the directory to delete (``cache_warning``). JAX stores
+serialised executables keyed by the program, the JAX version and the backend (nothing is
+unpickled); deleting the directory is always safe.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "cache_directory", "enable_compilation_cache"]
+__all__ = ["CACHE_ENV", "cache_directory", "cache_warning", "enable_compilation_cache"]
 
 CACHE_ENV = "SCALEBAYES_CACHE_DIR"
 
@@ -66,3 +69,30 @@ def enable_compilation_cache(environ: Mapping[str, str] | None = None) -> Path |
     # 3.6 s with only programs that took 0.1 s or more to compile cached, 2.5 s with all)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return directory
+
+
+_READ_ERROR = "Error reading persistent compilation cache entry"
+_WRITE_ERROR = "Error writing persistent compilation cache entry"
+
+
+def cache_warning(text: str) -> str | None:
+    """The command line's one line for one of JAX's cache warnings (``None``: not one).
+
+    JAX warns once per program; the line returned is the same for every program of one kind,
+    so that the caller can show it once.
+    """
+    if not text.startswith((_READ_ERROR, _WRITE_ERROR)):
+        return None
+    import jax
+
+    where = jax.config.jax_compilation_cache_dir or "(none)"
+    if text.startswith(_READ_ERROR):
+        return (
+            f"the compilation cache {where} has a damaged entry; the program was compiled "
+            "again (delete that directory to clear it)"
+        )
+    return (
+        f"cannot write to the compilation cache {where}; programs are compiled as without it "
+        f"(free space there, or set {CACHE_ENV} to another directory, or to nothing to turn "
+        "the cache off)"
+    )

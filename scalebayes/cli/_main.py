@@ -46,7 +46,7 @@ from ._argtypes import (
     positive_floats,
     readable_file,
 )
-from ._cache import enable_compilation_cache  # imports JAX only when a command runs
+from ._cache import cache_warning, enable_compilation_cache  # JAX only when a command runs
 from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
 from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
 from ._suggest import add_suggest  # light, likewise
@@ -509,9 +509,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @contextlib.contextmanager
 def _one_line_warnings() -> Iterator[None]:
-    """Print warnings as ``warning: <message>`` (no source line) inside the block only."""
+    """Print warnings as ``warning: <message>`` (no source line) inside the block only; JAX's
+    compilation-cache warnings once each, in the command line's words (``cache_warning``)."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = cache_warning(" ".join(str(message).split()))
+        if text is not None:
+            if text in shown:
+                return
+            shown.add(text)
+            message = text
+        _show_warning(message, category, filename, lineno, file, line)
+
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = show
         yield
 
 
