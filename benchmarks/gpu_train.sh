@@ -12,6 +12,10 @@
 # 4. benchmarks/pfn_eval.py scores them on held-out prior curves, the NSL-PFN splits and the
 #    far splits and prints the table ($OUT/eval.md); $OUT also gets log.jsonl and a PNG of
 #    the training curve.
+# The probe and the main run share one compiled step through the command line's persistent
+# compilation cache (in $RUN.jax-cache unless SCALEBAYES_CACHE_DIR says otherwise): the
+# step's program does not depend on the run's length, so the main run does not compile again
+# (on the H100, compiling the base config's step took 47 s).
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4).
 # Dry-run on a CPU: STEPS=4 BATCH=8 DTYPE=float32 bash benchmarks/gpu_train.sh 60 --config tiny
@@ -22,6 +26,7 @@ out=${OUT:-out/gpu}
 run=${RUN:-runs/gpu}
 batch=${BATCH:-512}
 export PYTHONUNBUFFERED=1
+export SCALEBAYES_CACHE_DIR="${SCALEBAYES_CACHE_DIR-$run.jax-cache}"
 py=${PYTHON:-python3}
 mkdir -p "$out" "$(dirname "$run")"
 "$py" -c "import jax; print('jax', jax.__version__, jax.devices())"

@@ -316,21 +316,45 @@ def layout(batch, key, interpolation: float, input: str = "nslpfn"):
     return x, y, context, batch.mask, batch.mask & ~context
 
 
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """AdamW with warm-up + cosine decay and global-norm clipping."""
+def schedule_horizon(config: TrainConfig) -> tuple[int, int]:
+    """``(warm-up steps, total steps)`` of the learning-rate schedule."""
     warmup = config.warmup_steps
     if warmup is None:
         warmup = max(1, config.steps // 20)
-    schedule = optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
-        peak_value=config.lr,
-        warmup_steps=min(warmup, config.steps - 1) if config.steps > 1 else 0,
-        decay_steps=config.steps,
-        end_value=config.lr * config.end_lr_fraction,
-    )
+    return (min(warmup, config.steps - 1) if config.steps > 1 else 0), config.steps
+
+
+def learning_rate(config: TrainConfig, horizon=None) -> Callable:
+    """``count -> lr``: linear warm-up from 0 to ``lr``, then a cosine down to ``lr *
+    end_lr_fraction`` at the last step (optax's ``warmup_cosine_decay_schedule``, written
+    out so that ``horizon`` may be traced).
+
+    ``horizon`` is ``(warm-up steps, total steps)``, by default ``schedule_horizon(config)``.
+    The training step passes it as an argument, so its compiled program does not depend on
+    the run's length: the GPU recipe's probe run and its main run of another length share
+    one program through the persistent compilation cache.
+    """
+    warmup, steps = schedule_horizon(config) if horizon is None else horizon
+    peak = config.lr
+    end = config.lr * config.end_lr_fraction
+
+    def schedule(count):
+        t = jnp.asarray(count, jnp.float32)
+        w = jnp.asarray(warmup, jnp.float32)
+        total = jnp.asarray(steps, jnp.float32)
+        rising = peak * jnp.clip(t / jnp.maximum(w, 1.0), 0.0, 1.0)
+        done = jnp.clip((t - w) / jnp.maximum(total - w, 1.0), 0.0, 1.0)
+        falling = end + (peak - end) * 0.5 * (1.0 + jnp.cos(jnp.pi * done))
+        return jnp.where(t < w, rising, falling)
+
+    return schedule
+
+
+def make_optimizer(config: TrainConfig, horizon=None) -> optax.GradientTransformation:
+    """AdamW with warm-up + cosine decay (``learning_rate``) and global-norm clipping."""
     return optax.chain(
         optax.clip_by_global_norm(config.clip_norm),
-        optax.adamw(schedule, weight_decay=config.weight_decay),
+        optax.adamw(learning_rate(config, horizon), weight_decay=config.weight_decay),
     )
 
 
@@ -384,7 +408,9 @@ def _loss(model, bar, x, y, context, valid, target, key, dtype):
 
 
 @functools.partial(jax.jit, static_argnames=("config", "n_devices"), donate_argnums=0)
-def _step(state: TrainState, bar: BarDistribution, base_key, *, config: TrainConfig, n_devices):
+def _step(
+    state: TrainState, bar: BarDistribution, base_key, horizon, *, config: TrainConfig, n_devices
+):
     key = jax.random.fold_in(base_key, state.step)
     k_data, k_split, k_drop = jax.random.split(key, 3)
     batch = draw_curves(config, k_data, config.batch_size, config.n_points)
@@ -402,7 +428,7 @@ def _step(state: TrainState, bar: BarDistribution, base_key, *, config: TrainCon
         return _loss(model, bar, x, y, context, valid, target, drop_key, dtype)
 
     loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = make_optimizer(config).update(grads, state.opt_state, params)
+    updates, opt_state = make_optimizer(config, horizon).update(grads, state.opt_state, params)
     model = eqx.apply_updates(state.model, updates)
     ema = state.ema
     if ema is not None:
@@ -423,7 +449,10 @@ def make_step(config: TrainConfig, bar: BarDistribution, base_key) -> Callable:
         raise ValueError(
             f"batch_size {config.batch_size} must be a multiple of the {n_devices} local devices"
         )
-    return functools.partial(_step, bar=bar, base_key=base_key, config=config, n_devices=n_devices)
+    horizon = jnp.asarray(schedule_horizon(config), jnp.int32)  # traced: see learning_rate
+    return functools.partial(
+        _step, bar=bar, base_key=base_key, horizon=horizon, config=config, n_devices=n_devices
+    )
 
 
 def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:

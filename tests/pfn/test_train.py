@@ -377,3 +377,43 @@ def test_cli_scalefree_settings_reach_the_training_config(tmp_path, monkeypatch,
     assert dict(config.scalefree_overrides) == {"break_prob": 0.25, "reach": (0.05, 2)}
     assert config.scalefree_config.break_prob == 0.25
     assert main(argv) == 0 and seen["config"].scalefree_overrides == ()
+
+
+def test_learning_rate_is_optaxs_warmup_cosine_schedule():
+    import jax.numpy as jnp
+    import optax
+
+    from scalebayes.pfn._train import learning_rate, schedule_horizon
+
+    for steps, warmup in [(1, None), (2, None), (60, None), (13000, None), (100, 7), (50, 0)]:
+        config = TrainConfig(model="tiny", steps=steps, warmup_steps=warmup, lr=3e-4)
+        w, total = schedule_horizon(config)
+        assert total == steps and 0 <= w < max(steps, 2)
+        reference = optax.warmup_cosine_decay_schedule(
+            0.0, config.lr, w, total, end_value=config.lr * config.end_lr_fraction
+        )
+        ours = learning_rate(config)
+        for count in {0, 1, w - 1, w, w + 1, total // 2, total - 1, total, total + 5}:
+            if count >= 0:
+                got, want = float(ours(jnp.int32(count))), float(reference(jnp.int32(count)))
+                assert got == pytest.approx(want, abs=1e-6 * config.lr), (steps, warmup, count)
+
+
+def test_the_compiled_step_does_not_depend_on_the_runs_length():
+    """The GPU recipe's probe and main runs differ in length only; their steps must be one
+    program, so that the main run loads the probe's from the persistent compilation cache."""
+    import dataclasses
+
+    from scalebayes.pfn import BarDistribution, init_state
+    from scalebayes.pfn._train import _step, schedule_horizon
+
+    bar = BarDistribution(np.linspace(-0.1, 1.3, 33))
+    texts = []
+    for steps, warmup in [(4, None), (6000, None), (50, 9)]:
+        config = dataclasses.replace(CONFIG, steps=steps, warmup_steps=warmup)
+        horizon = np.asarray(schedule_horizon(config), np.int32)
+        lowered = _step.lower(
+            init_state(config), bar, jax.random.PRNGKey(0), horizon, config=config, n_devices=1
+        )
+        texts.append(lowered.as_text())
+    assert texts[0] == texts[1] == texts[2]
