@@ -1,8 +1,11 @@
 """The PFN as a study method: ``scalebayes study --methods pfn``.
 
-The method's ``settings()`` names the checkpoint's model checksum (the sha256 its
+Without a named model the method answers each curve as ``scalebayes extrapolate`` would: the
+shipped model [`PFN.load_for`][scalebayes.pfn.PFN.load_for] chooses for the curve's furthest
+target (the default model up to ``FAR_SWITCH`` times beyond the context, the far model
+beyond). The method's ``settings()`` names each model's checksum (the sha256 its
 ``meta.json`` records for ``model.eqx``, verified on load) and a hash of its bar borders, so
-a study fingerprints its rows with the exact model that scored them.
+a study fingerprints its rows with the exact models that scored them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._predict import PFN, PFNPrediction, ReachWarning
+from ._predict import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN, PFNPrediction, ReachWarning
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -29,6 +32,27 @@ def _load(model: str | None) -> PFN:
     return PFN.load(model)
 
 
+def _describe(pfn: PFN) -> str:
+    """The model blob's sha256, hashes of the config and bar borders, the interpolation flag."""
+    blob = pfn.meta.get("blobs", {}).get("model.eqx", {}).get("sha256", "unknown")
+    borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
+    borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
+    config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()
+    return (
+        f"pfn(model.eqx sha256={blob}, "
+        f"config sha256={hashlib.sha256(config).hexdigest()[:16]}, "
+        f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, "
+        f"interpolation={pfn.interpolation})"
+    )
+
+
+def _reach_ratio(curve: Curve) -> float:
+    """How far beyond its context a curve's furthest target lies (1 without targets)."""
+    if curve.x_target.size == 0 or curve.x_context.size == 0:
+        return 1.0
+    return float(np.max(curve.x_target) / np.max(curve.x_context))
+
+
 @dataclass(frozen=True)
 class _PFNMethod:
     """The callable `pfn_method` returns (see there); a study reads its attributes."""
@@ -37,35 +61,45 @@ class _PFNMethod:
     batch_size: int = 256  # one forward pass per slot bucket: large batches are cheap
     pad_batches: bool = False  # the predictor groups curves by length itself
 
+    def _model_for(self, curve: Curve) -> PFN:
+        if self.model is not None:
+            return _load(self.model)
+        return PFN.load_for(_reach_ratio(curve))
+
     def __call__(self, curves: Sequence[Curve]) -> list[PFNPrediction]:
         # A study measures the model wherever its split puts the targets, beyond the
         # model's reach too (the far splits exist to measure that): no ReachWarning here.
+        groups: dict[int, tuple[PFN, list[int]]] = {}
+        for i, curve in enumerate(curves):
+            pfn = self._model_for(curve)
+            groups.setdefault(id(pfn), (pfn, []))[1].append(i)
+        out: list[PFNPrediction | None] = [None] * len(curves)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ReachWarning)
-            return _load(self.model).predict_many(
-                [c.x_context for c in curves],
-                [c.y_context for c in curves],
-                [c.x_target for c in curves],
-                y_scale=1.0,
-            )
+            for pfn, idx in groups.values():
+                preds = pfn.predict_many(
+                    [curves[i].x_context for i in idx],
+                    [curves[i].y_context for i in idx],
+                    [curves[i].x_target for i in idx],
+                    y_scale=1.0,
+                )
+                for i, pred in zip(idx, preds, strict=True):
+                    out[i] = pred
+        return out
 
     def settings(self) -> str:
-        """The model blob's sha256, a hash of the bar borders and the interpolation flag."""
-        pfn = _load(self.model)
-        blob = pfn.meta.get("blobs", {}).get("model.eqx", {}).get("sha256", "unknown")
-        borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
-        borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
-        config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()
-        return (
-            f"pfn(model.eqx sha256={blob}, "
-            f"config sha256={hashlib.sha256(config).hexdigest()[:16]}, "
-            f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, "
-            f"interpolation={pfn.interpolation})"
-        )
+        """What scores a curve: the model's description (``_describe``), or with no model
+        named both shipped models' and the distance at which the far one takes over."""
+        if self.model is not None:
+            return _describe(_load(self.model))
+        near, far = _describe(_load(DEFAULT_MODEL)), _describe(_load(FAR_MODEL))
+        return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 
     def validate(self, curve: Curve) -> None:
         """Reject targets inside the context range unless the model interpolates."""
-        if not _load(self.model).interpolation and curve.x_target.min() <= curve.x_context.max():
+        if not self._model_for(curve).interpolation and (
+            curve.x_target.min() <= curve.x_context.max()
+        ):
             raise ValueError(
                 "this PFN extrapolates only, but a target x lies inside the context range; "
                 "mark only points beyond the last context x as targets"
@@ -78,12 +112,16 @@ def pfn_method(model: str | os.PathLike | None = None) -> _PFNMethod:
     The study passes curves already in the protocol's normalised y-space, so ``y_scale`` is 1.
 
     Args:
-        model: a checkpoint directory or shipped name; ``None`` for the default model.
+        model: a checkpoint directory or shipped name; ``None`` answers each curve with the
+            shipped model [`PFN.load_for`][scalebayes.pfn.PFN.load_for] chooses for its
+            furthest target, as ``scalebayes extrapolate`` does (the default model up to
+            [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond the context, the far
+            model beyond).
 
     Returns:
         A callable from a batch of split curves to one
         [`PFNPrediction`][scalebayes.pfn.PFNPrediction] per curve. Its ``settings()`` names
-        the model's checksum (for the study's fingerprints), ``validate(curve)`` rejects
+        the models' checksums (for the study's fingerprints), ``validate(curve)`` rejects
         targets inside the context range for an extrapolation-only model, and
         ``batch_size`` is 256.
     """

@@ -6,9 +6,12 @@ Methods are named in `METHODS` (add one with `register_method`): the built-in po
 ``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"``, the MCMC baselines ``"mcmc-m3"``,
 ``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
 [`mcmc_method`][scalebayes.inference.mcmc_method]; ``"mcmc-m3-irw"``, ``"mcmc-m4-irw"`` and
-``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model), ``"pfn"`` (the shipped default
-[`PFN`][scalebayes.pfn.PFN]) and ``"pfn-far"`` (the shipped far model, ``FAR_MODEL``) form a
-constant table built on first use; nothing is registered at import.
+``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model), ``"pfn"`` (the shipped
+[`PFN`][scalebayes.pfn.PFN] as ``scalebayes extrapolate`` chooses it for each curve's furthest
+target: the default model up to ``FAR_SWITCH`` times beyond the context, the far model
+beyond), ``"pfn-default"`` (the default model, ``DEFAULT_MODEL``, at every distance) and
+``"pfn-far"`` (the far model, ``FAR_MODEL``, at every distance) form a constant table built
+on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -428,12 +431,12 @@ def _mcmc(
 
 
 @functools.cache
-def _pfn(far: bool = False) -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
-    """The shipped PFN's predictive distribution at every curve's targets (``far``: the
-    far-extrapolation model, ``FAR_MODEL``)."""
-    from ..pfn import FAR_MODEL, pfn_method
+def _pfn(which: str = "shipped") -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
+    """A shipped PFN's predictive distribution at every curve's targets: ``"shipped"`` the
+    model chosen per curve by distance, ``"default"`` or ``"far"`` that model everywhere."""
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, pfn_method
 
-    return pfn_method(FAR_MODEL if far else None)
+    return pfn_method({"shipped": None, "default": DEFAULT_MODEL, "far": FAR_MODEL}[which])
 
 
 @functools.cache
@@ -449,8 +452,9 @@ def _builtin_methods() -> Mapping[str, Method]:
         fn = _Deferred(functools.partial(_mcmc, family, "ou_irw"), batch_size=16)
         table[f"{name}-irw"] = Method(f"{name}-irw", fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
-    fn = _Deferred(functools.partial(_pfn, True), batch_size=256)
-    table["pfn-far"] = Method("pfn-far", fn, probabilistic=True)
+    for which in ("default", "far"):
+        fn = _Deferred(functools.partial(_pfn, which), batch_size=256)
+        table[f"pfn-{which}"] = Method(f"pfn-{which}", fn, probabilistic=True)
     return MappingProxyType(table)
 
 

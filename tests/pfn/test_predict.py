@@ -1,6 +1,7 @@
 """The predictor API: validation, normalisation, batching, and the predictive contract."""
 
 import itertools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -106,7 +107,8 @@ def test_interpolation_model_accepts_queries_inside_the_context(pfn):
 
 
 def test_study_method_pfn_scores_the_shipped_model(tmp_path):
-    """``scalebayes study --methods pfn`` runs the shipped PFN; its scores match a direct call."""
+    """``scalebayes study --methods pfn`` runs the shipped PFN chosen for each curve's furthest
+    target (here 8x beyond the context: the far model); its scores match a direct call."""
     from scalebayes.evaluate import rmsle
     from scalebayes.studies import METHODS, run_study
 
@@ -121,9 +123,11 @@ def test_study_method_pfn_scores_the_shipped_model(tmp_path):
     assert set(scores) == {"a", "b"}
     from scalebayes.data import read_curves_csv
 
-    pfn = PFN.load()
     for curve in read_curves_csv(csv):
         curve = curve.with_default_split()
+        ratio = curve.x_target.max() / curve.x_context.max()
+        pfn = PFN.load_for(ratio)
+        assert ratio == 8.0 and pfn is PFN.load_for(1e3)  # the far model
         scale = curve.y_context.max()
         pred = pfn.predict(curve.x_context, curve.y_context / scale, curve.x_target, y_scale=1.0)
         expected = rmsle(pred.median(), curve.y_target / scale)
@@ -481,3 +485,38 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
             PFN.load_for(ratio)
     with pytest.raises(TypeError, match="ratio must be a number"):
         PFN.load_for("10")
+
+
+def test_the_study_method_answers_each_curve_as_extrapolate_does():
+    """``pfn`` (no model named) answers a near curve with the default model and a far one
+    with the far model, in one call, exactly as ``extrapolate`` answers each curve."""
+    from scalebayes.data import Curve
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate, pfn_method
+    from scalebayes.studies import METHODS
+
+    x = np.geomspace(1.0, 1e3, 13)
+    y = 0.3 + 2.0 * x**-0.3
+    near = Curve(x[:11], y[:11], "near", dataset="t", is_context=x[:11] <= 100.0)  # 3.2x
+    far = Curve(x, y, "far", dataset="t", is_context=x <= 10.0)  # 100x
+    both = pfn_method()([near, far, near])
+    for curve, pred, model in ((near, both[0], DEFAULT_MODEL), (far, both[1], FAR_MODEL)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # extrapolate's own choice is within reach
+            direct = extrapolate(curve.x_context, curve.y_context, curve.x_target, y_scale=1.0)
+        (alone,) = pfn_method(model)([curve])
+        np.testing.assert_allclose(pred.median(), direct.median(), rtol=1e-5)
+        # float32 forward passes of batches of 1 and 3 curves: the same to rounding
+        np.testing.assert_allclose(
+            pred.quantile([0.05, 0.95]), alone.quantile([0.05, 0.95]), rtol=1e-5
+        )
+    np.testing.assert_array_equal(both[2].median(), both[0].median())
+    default, far_model = pfn_method(DEFAULT_MODEL)([far])[0], pfn_method(FAR_MODEL)([near])[0]
+    assert not np.allclose(default.median(), both[1].median())  # the choice matters
+    assert not np.allclose(far_model.median(), both[0].median())
+    # the study's three PFN methods, fingerprinted by the models they use
+    shipped, only_default, only_far = (
+        METHODS[m].settings() for m in ("pfn", "pfn-default", "pfn-far")
+    )
+    assert only_default == pfn_method(DEFAULT_MODEL).settings()
+    assert only_far == pfn_method(FAR_MODEL).settings()
+    assert only_default in shipped and only_far in shipped and "5x" in shipped
