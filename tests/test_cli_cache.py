@@ -29,6 +29,12 @@ def test_the_default_is_under_the_home_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cache_directory({}) == tmp_path / ".cache" / "scalebayes" / "jax"
 
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert cache_directory({}) is None  # no home, no XDG_CACHE_HOME: no cache, no error
+
 
 def test_a_directory_that_cannot_be_made_turns_the_cache_off(tmp_path):
     a_file = tmp_path / "file"
@@ -67,10 +73,15 @@ def test_a_second_run_loads_what_the_first_compiled(tmp_path):
     assert first.returncode == 0, first.stderr
     written = set(os.listdir(tmp_path / "cache"))
     assert len(written) >= 2  # the fit's programs, small ones included
-    second = _scalebayes(args, {**env, CACHE_ENV: str(tmp_path / "cache")}, tmp_path)
+    logged = {**env, CACHE_ENV: str(tmp_path / "cache"), "JAX_LOG_COMPILES": "1"}
+    second = _scalebayes(args, logged, tmp_path)
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
-    assert set(os.listdir(tmp_path / "cache")) == written  # every program came from the cache
+    # every program the second run needed came from the cache (JAX logs each program it
+    # compiles or loads as "Finished XLA compilation", and each load as a cache hit)
+    programs = second.stderr.count("Finished XLA compilation of")
+    hits = second.stderr.count("Persistent compilation cache hit for")
+    assert programs >= 2 and hits == programs, second.stderr[-2000:]
     # an entry damaged (a run killed while JAX wrote it): compiled again, said once
     for name in written:
         (tmp_path / "cache" / name).write_bytes(b"cut off")
@@ -103,13 +114,22 @@ def test_jax_cache_warnings_are_said_once_in_the_command_lines_words(capsys):
     from scalebayes.cli._main import _one_line_warnings
 
     assert cache_warning("something else") is None
-    read = "Error reading persistent compilation cache entry for 'jit_f': error: bad header"
-    write = "Error writing persistent compilation cache entry for 'jit_g': OSError: No space"
+    entry = "persistent compilation cache entry for"
+    read = f"Error reading {entry} 'jit_f': error: Error -3 while decompressing data: bad header"
+    unreadable = f"Error reading {entry} 'jit_f': NotADirectoryError: [Errno 20] Not a dir: '/a/f'"
+    write = f"Error writing {entry} 'jit_g': OSError: [Errno 28] No space left: '/c/jit_g-cache'"
     assert "damaged entry" in cache_warning(read)
-    assert "cannot write" in cache_warning(write) and CACHE_ENV in cache_warning(write)
+    line = cache_warning(unreadable, {})
+    assert "cannot read from" in line and "damaged" not in line
+    assert "(NotADirectoryError: [Errno 20] Not a dir)" in line and CACHE_ENV in line
+    line = cache_warning(write, {})
+    assert "cannot write to" in line and "No space left)" in line and "/c/" not in line
+    jax_chose = cache_warning(write, {"JAX_COMPILATION_CACHE_DIR": "/c"})
+    assert "unset it" in jax_chose and CACHE_ENV not in jax_chose
+    other_program = write.replace("jit_g", "jit_h")
     with _one_line_warnings():
         warnings.simplefilter("always")  # the test run turns warnings into errors
-        for text in (read, read.replace("jit_f", "jit_h"), write, write, "other"):
+        for text in (read, read.replace("jit_f", "jit_h"), write, other_program, "other"):
             warnings.warn(text, UserWarning, stacklevel=1)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3, lines

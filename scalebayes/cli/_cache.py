@@ -5,7 +5,8 @@ or an extrapolation: 3-5 s of a 6-8 s command). The command line therefore keeps
 persistent compilation cache on disk, so that the second run of a command loads the compiled
 programs instead. Only the command line does this: a library must not change JAX's global
 configuration on import, so Python users who want the same set ``JAX_COMPILATION_CACHE_DIR``
-(JAX's own switch) before their first computation.
+(JAX's own switch) and ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0`` (JAX keeps only
+programs that took a second or more to compile by default) before their first computation.
 
 Where, in order:
 
@@ -24,6 +25,7 @@ unpickled); deleting the directory is always safe.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,18 +36,18 @@ CACHE_ENV = "SCALEBAYES_CACHE_DIR"
 
 def cache_directory(environ: Mapping[str, str]) -> Path | None:
     """The command line's cache directory, created if missing; ``None`` when the environment
-    turns the cache off or the directory cannot be created or written."""
+    turns the cache off or the directory cannot be found, created or written."""
     chosen = environ.get(CACHE_ENV)
-    if chosen is not None:
-        if not chosen.strip():
-            return None
-        directory = Path(chosen).expanduser()
-    else:
-        base = environ.get("XDG_CACHE_HOME", "").strip()
-        directory = (Path(base) if base else Path.home() / ".cache") / "scalebayes" / "jax"
+    if chosen is not None and not chosen.strip():
+        return None
     try:
+        if chosen is not None:
+            directory = Path(chosen).expanduser()
+        else:
+            base = environ.get("XDG_CACHE_HOME", "").strip()
+            directory = (Path(base) if base else Path.home() / ".cache") / "scalebayes" / "jax"
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError, KeyError):  # RuntimeError, KeyError: no home directory
         return None
     return directory if os.access(directory, os.W_OK | os.X_OK) else None
 
@@ -71,28 +73,41 @@ def enable_compilation_cache(environ: Mapping[str, str] | None = None) -> Path |
     return directory
 
 
-_READ_ERROR = "Error reading persistent compilation cache entry"
-_WRITE_ERROR = "Error writing persistent compilation cache entry"
+_JAX_CACHE_WARNING = re.compile(
+    r"Error (?P<verb>reading|writing) persistent compilation cache entry for '[^']*': "
+    r"(?P<reason>.*)",
+    re.S,
+)
 
 
-def cache_warning(text: str) -> str | None:
+def cache_warning(text: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The command line's one line for one of JAX's cache warnings (``None``: not one).
 
-    JAX warns once per program; the line returned is the same for every program of one kind,
-    so that the caller can show it once.
+    An entry that does not decompress or deserialise is "damaged" (delete the directory);
+    any other read or write error says JAX's reason (without file names) and how to move or
+    turn off the cache: with ``SCALEBAYES_CACHE_DIR``, or with ``JAX_COMPILATION_CACHE_DIR``
+    when that chose it. JAX warns once per program; the line returned is the same for every
+    program with the same reason, so that the caller can show it once.
     """
-    if not text.startswith((_READ_ERROR, _WRITE_ERROR)):
+    match = _JAX_CACHE_WARNING.match(text)
+    if match is None:
         return None
     import jax
 
+    environ = os.environ if environ is None else environ
     where = jax.config.jax_compilation_cache_dir or "(none)"
-    if text.startswith(_READ_ERROR):
+    reason = " ".join(re.sub(r":? ?'[^']*'", "", match["reason"]).split())
+    reading = match["verb"] == "reading"
+    if reading and any(word in reason.lower() for word in ("decompress", "deserializ")):
         return (
             f"the compilation cache {where} has a damaged entry; the program was compiled "
             "again (delete that directory to clear it)"
         )
+    if environ.get("JAX_COMPILATION_CACHE_DIR"):
+        fix = "set JAX_COMPILATION_CACHE_DIR to another directory, or unset it"
+    else:
+        fix = f"set {CACHE_ENV} to another directory, or to nothing to turn the cache off"
     return (
-        f"cannot write to the compilation cache {where}; programs are compiled as without it "
-        f"(free space there, or set {CACHE_ENV} to another directory, or to nothing to turn "
-        "the cache off)"
+        f"cannot {'read from' if reading else 'write to'} the compilation cache {where} "
+        f"({reason}); programs are compiled as without it ({fix})"
     )

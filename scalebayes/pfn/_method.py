@@ -50,7 +50,9 @@ def _reach_ratio(curve: Curve) -> float:
     """How far beyond its context a curve's furthest target lies (1 without targets)."""
     if curve.x_target.size == 0 or curve.x_context.size == 0:
         return 1.0
-    return float(np.max(curve.x_target) / np.max(curve.x_context))
+    with np.errstate(over="ignore"):
+        ratio = float(np.max(curve.x_target) / np.max(curve.x_context))
+    return ratio if np.isfinite(ratio) and ratio > 0 else 1.0  # as extrapolate guards it
 
 
 @dataclass(frozen=True)

@@ -520,3 +520,7 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     assert only_default == pfn_method(DEFAULT_MODEL).settings()
     assert only_far == pfn_method(FAR_MODEL).settings()
     assert only_default in shipped and only_far in shipped and "5x" in shipped
+    # a distance beyond float64 is chosen for as extrapolate chooses, not refused
+    x = np.array([1e-200, 2e-200, 4e-200, 1e200])
+    huge = Curve(x, np.array([3.0, 2.0, 1.5, 1.0]), "huge", dataset="t", is_context=x < 1.0)
+    pfn_method().validate(huge)
