@@ -17,7 +17,9 @@
 # step's program does not depend on the run's length, so the main run does not compile again
 # (on the H100, compiling the base config's step took 47 s).
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
-# BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4).
+# BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),
+# M4 (1 adds the M4 point fit's row to step 4's table: float64 fits of every curve, device time
+# better spent training; its row, measured on the CPU, is in the README).
 # Dry-run on a CPU: STEPS=4 BATCH=8 DTYPE=float32 bash benchmarks/gpu_train.sh 60 --config tiny
 set -euo pipefail
 seconds=${1:?usage: gpu_train.sh SECONDS [train-pfn options]}
@@ -51,6 +53,8 @@ every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
 cp "$run/log.jsonl" "$out/log.jsonl"
 "$py" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
 if [ "${EVAL:-1}" != 0 ]; then
-  "$py" benchmarks/pfn_eval.py --models "$out/weights" --m4 --out "$out"
+  m4=()
+  if [ "${M4:-0}" != 0 ]; then m4=(--m4); fi
+  "$py" benchmarks/pfn_eval.py --models "$out/weights" ${m4[@]+"${m4[@]}"} --out "$out"
 fi
 ls -la "$out" "$out/weights"
