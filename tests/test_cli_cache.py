@@ -91,7 +91,7 @@ def test_a_second_run_loads_what_the_first_compiled(tmp_path):
     damaged = [line for line in third.stderr.splitlines() if "damaged entry" in line]
     assert damaged == [
         f"warning: the compilation cache {tmp_path / 'cache'} has a damaged entry; the program "
-        "was compiled again (delete that directory to clear it)"
+        "was compiled again (`scalebayes cache --clear` empties the cache)"
     ], third.stderr
 
 
@@ -136,3 +136,31 @@ def test_jax_cache_warnings_are_said_once_in_the_command_lines_words(capsys):
     assert lines[0] == f"warning: {cache_warning(read)}"
     assert lines[1] == f"warning: {cache_warning(write)}"
     assert lines[2] == "warning: other"
+
+
+def test_the_cache_command_shows_and_clears_only_jaxs_entries(tmp_path, monkeypatch, capsys):
+    from scalebayes.cli import main
+
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    assert main(["cache"]) == 0
+    assert capsys.readouterr().out == f"compilation cache: {cache}, 0 entries, 0.0 MiB\n"
+    assert not cache.exists()  # looking does not create it
+    cache.mkdir()
+    (cache / "jit_f-1a2b-cache").write_bytes(b"x" * 2**20)
+    (cache / "jit_f-1a2b-atime").write_bytes(b"t")
+    (cache / "notes.txt").write_text("not the cache's")
+    (cache / "sub-cache").mkdir()  # a directory, whatever its name
+    assert main(["cache"]) == 0
+    assert capsys.readouterr().out == f"compilation cache: {cache}, 2 entries, 1.0 MiB\n"
+    assert main(["cache", "--clear"]) == 0
+    assert capsys.readouterr().out == f"removed 2 entries (1.0 MiB) from {cache}\n"
+    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt", "sub-cache"]
+    monkeypatch.setenv(CACHE_ENV, "")
+    assert main(["cache"]) == 0
+    assert "off (SCALEBAYES_CACHE_DIR is set but empty)" in capsys.readouterr().out
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "jax"))
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"compilation cache: {tmp_path / 'jax'} (chosen by JAX_COMPILATION")

@@ -29,14 +29,21 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "cache_directory", "cache_warning", "enable_compilation_cache"]
+__all__ = [
+    "CACHE_ENV",
+    "add_cache",
+    "cache_directory",
+    "cache_warning",
+    "enable_compilation_cache",
+    "run_cache",
+]
 
 CACHE_ENV = "SCALEBAYES_CACHE_DIR"
 
 
-def cache_directory(environ: Mapping[str, str]) -> Path | None:
-    """The command line's cache directory, created if missing; ``None`` when the environment
-    turns the cache off or the directory cannot be found, created or written."""
+def cache_directory(environ: Mapping[str, str], *, create: bool = True) -> Path | None:
+    """The command line's cache directory, created if missing (``create``); ``None`` when the
+    environment turns the cache off or the directory cannot be found, created or written."""
     chosen = environ.get(CACHE_ENV)
     if chosen is not None and not chosen.strip():
         return None
@@ -46,6 +53,8 @@ def cache_directory(environ: Mapping[str, str]) -> Path | None:
         else:
             base = environ.get("XDG_CACHE_HOME", "").strip()
             directory = (Path(base) if base else Path.home() / ".cache") / "scalebayes" / "jax"
+        if not create:
+            return directory
         directory.mkdir(parents=True, exist_ok=True)
     except (OSError, RuntimeError, KeyError):  # RuntimeError, KeyError: no home directory
         return None
@@ -101,7 +110,7 @@ def cache_warning(text: str, environ: Mapping[str, str] | None = None) -> str | 
     if reading and any(word in reason.lower() for word in ("decompress", "deserializ")):
         return (
             f"the compilation cache {where} has a damaged entry; the program was compiled "
-            "again (delete that directory to clear it)"
+            "again (`scalebayes cache --clear` empties the cache)"
         )
     if environ.get("JAX_COMPILATION_CACHE_DIR"):
         fix = "set JAX_COMPILATION_CACHE_DIR to another directory, or unset it"
@@ -111,3 +120,58 @@ def cache_warning(text: str, environ: Mapping[str, str] | None = None) -> str | 
         f"cannot {'read from' if reading else 'write to'} the compilation cache {where} "
         f"({reason}); programs are compiled as without it ({fix})"
     )
+
+
+# JAX's file cache names its entries "<key>-cache" (and "<key>-atime" with eviction on): only
+# such files directly in the directory are counted or removed, so a cache pointed at a
+# directory that holds anything else never loses it.
+_ENTRY_SUFFIXES = ("-cache", "-atime")
+
+
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return sorted(
+            p for p in directory.iterdir() if p.is_file() and p.name.endswith(_ENTRY_SUFFIXES)
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def add_cache(subparsers):
+    """``scalebayes cache``: where the compilation cache is and how big; ``--clear``."""
+    parser = subparsers.add_parser(
+        "cache",
+        help="show or clear the compilation cache the commands keep",
+        description=(
+            "Show where the commands keep the programs they compile and how much it holds "
+            f"({CACHE_ENV}=DIR moves it, {CACHE_ENV}= turns it off, and a cache set with "
+            "JAX_COMPILATION_CACHE_DIR is used as it is); --clear removes the entries (only "
+            "JAX's cache files, nothing else in the directory)."
+        ),
+    )
+    parser.add_argument("--clear", action="store_true", help="remove the cached programs")
+    return parser
+
+
+def run_cache(args) -> int:
+    """The body of ``scalebayes cache``."""
+    jax_dir = os.environ.get("JAX_COMPILATION_CACHE_DIR", "").strip()
+    if jax_dir:
+        directory, origin = Path(jax_dir), " (chosen by JAX_COMPILATION_CACHE_DIR)"
+    else:
+        if os.environ.get(CACHE_ENV) is not None and not os.environ[CACHE_ENV].strip():
+            print(f"compilation cache: off ({CACHE_ENV} is set but empty)")
+            return 0
+        directory, origin = cache_directory(os.environ, create=False), ""
+        if directory is None:
+            print(f"compilation cache: off (no home directory; set {CACHE_ENV}=DIR)")
+            return 0
+    entries = _entries(directory)
+    size = sum(p.stat().st_size for p in entries)
+    if args.clear:
+        for entry in entries:
+            entry.unlink(missing_ok=True)
+        print(f"removed {len(entries)} entries ({size / 2**20:.1f} MiB) from {directory}{origin}")
+        return 0
+    print(f"compilation cache: {directory}{origin}, {len(entries)} entries, {size / 2**20:.1f} MiB")
+    return 0

@@ -13,7 +13,8 @@ register a new one in ``_SUBCOMMANDS``):
 - ``scalebayes extrapolate``: PFN quantiles at new x for the curves of a CSV file, and a fan
   chart;
 - ``scalebayes ntk-study``: the NTK ensemble's test-loss mean, spread and eps_L against
-  training-set size, for infinite and finite widths.
+  training-set size, for infinite and finite widths;
+- ``scalebayes cache``: where the compilation cache is and how much it holds; ``--clear``.
 
 Every error path goes through `main`: a subcommand raises ``ValueError`` (which includes
 ``CurveDataError`` and the PFN's ``CheckpointError``) or ``OSError`` for bad input, and `main`
@@ -46,7 +47,12 @@ from ._argtypes import (
     positive_floats,
     readable_file,
 )
-from ._cache import cache_warning, enable_compilation_cache  # JAX only when a command runs
+from ._cache import (  # JAX only when a command runs
+    add_cache,
+    cache_warning,
+    enable_compilation_cache,
+    run_cache,
+)
 from ._ntk import add_ntk_study, run_ntk_study_command  # light, likewise
 from ._pfn import add_extrapolate, add_train_pfn  # light, likewise
 from ._suggest import add_suggest  # light, likewise
@@ -444,6 +450,7 @@ _SUBCOMMANDS: dict[str, _Command] = {
     "extrapolate": (add_extrapolate, _run_extrapolate),
     "suggest": (add_suggest, _run_suggest),
     "ntk-study": (add_ntk_study, run_ntk_study_command),
+    "cache": (add_cache, run_cache),
 }
 
 
@@ -562,7 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     try:
         with _one_line_warnings():
-            enable_compilation_cache()  # the second run of a command skips compiling
+            if args.command != "cache":
+                enable_compilation_cache()  # the second run of a command skips compiling
             return args._run(args)
     except KeyboardInterrupt:
         resume = {
