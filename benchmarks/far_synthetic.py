@@ -15,6 +15,7 @@ These curves are the M2 family, so the M2 and M4 point fits fit the true form: r
 as the floor of what the data allow, and the PFN rows for which way and how far a PFN leans.
 
     python benchmarks/far_synthetic.py [--curves 300] [--seed 0] [--models mixture-tiny,nslpfn-base]
+        [--fits m2,m4]
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ def _row(name, medians, truth, lo=None, hi=None):
     return out
 
 
-def far_synthetic(n_curves: int, seed: int, models: list[str]) -> list[dict]:
-    """One row per method (PFNs given by name or path, then M2 and M4 point fits)."""
+def far_synthetic(
+    n_curves: int, seed: int, models: list[str], fits: tuple[str, ...] = ("m2", "m4")
+) -> list[dict]:
+    """One row per method (PFNs given by name or path, then the point fits ``fits``)."""
     from scalebayes.inference import fit_curves, predict_fits
     from scalebayes.pfn import PFN, ReachWarning
 
@@ -85,7 +88,7 @@ def far_synthetic(n_curves: int, seed: int, models: list[str]) -> list[dict]:
                 *((p.interval(0.9)[0][0], p.interval(0.9)[1][0]) for p in preds), strict=True
             )
         rows.append(_row(f"PFN {name}", medians, truth, lo, hi))
-    for family in ("m2", "m4"):
+    for family in fits:
         medians = np.stack(predict_fits(fit_curves(family, xs, ys), xq))
         rows.append(_row(f"{family.upper()} point fit", medians, truth))
     return rows
@@ -96,10 +99,14 @@ def main() -> None:
     parser.add_argument("--curves", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="mixture-tiny,nslpfn-base")
+    parser.add_argument(
+        "--fits", default="m2,m4", help="point-fit families to add ('' for none, e.g. on a GPU)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    rows = far_synthetic(args.curves, args.seed, models)
+    fits = tuple(f.strip() for f in args.fits.split(",") if f.strip())
+    rows = far_synthetic(args.curves, args.seed, models, fits)
     header = ["method", *(f"{d:g}x" for d in DISTANCES)]
     print(
         f"{args.curves} curves, seed {args.seed}; cells: RMSLE / mean log(median / truth) / "

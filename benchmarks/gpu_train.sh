@@ -10,8 +10,10 @@
 #    training (or STEPS steps), keeping an EMA of the weights (EMA, default 0.999);
 # 3. the EMA weights are exported to $OUT/weights (well under the 8 x 16 MiB that come back);
 # 4. benchmarks/pfn_eval.py scores them on held-out prior curves, the NSL-PFN splits and the
-#    far splits and prints the table ($OUT/eval.md); $OUT also gets log.jsonl and a PNG of
-#    the training curve.
+#    far splits and prints the table ($OUT/eval.md), and benchmarks/far_synthetic.py asks the
+#    far question of synthetic LLM-like curves beside the shipped far model
+#    ($OUT/far_synthetic.md; the point fits' rows are in docs/results/far.md); $OUT also gets
+#    log.jsonl and a PNG of the training curve.
 # The probe and the main run share one compiled step through the command line's persistent
 # compilation cache (in $RUN.jax-cache unless SCALEBAYES_CACHE_DIR says otherwise): the
 # step's program does not depend on the run's length, so the main run does not compile again
@@ -56,5 +58,7 @@ if [ "${EVAL:-1}" != 0 ]; then
   m4=()
   if [ "${M4:-0}" != 0 ]; then m4=(--m4); fi
   "$py" benchmarks/pfn_eval.py --models "$out/weights" ${m4[@]+"${m4[@]}"} --out "$out"
+  "$py" benchmarks/far_synthetic.py --models "$out/weights,mixture-tiny" --fits "" \
+    | tee "$out/far_synthetic.md"
 fi
 ls -la "$out" "$out/weights"

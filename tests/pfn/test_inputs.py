@@ -158,6 +158,11 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     assert (out / "weights" / "meta.json").exists() and (out / "training_curve.png").exists()
     table = (out / "eval.md").read_text()
     assert "far10" in table and "IC" in table
+    synthetic = (out / "far_synthetic.md").read_text()
+    assert "| PFN mixture-tiny |" in synthetic and "300x" in synthetic
+    assert synthetic.count("| PFN ") == 2 and "point fit" not in synthetic
+    # what comes back from the GPU machine: at most 8 files
+    assert sum(1 for p in out.rglob("*") if p.is_file()) <= 8
     loaded = PFN.load(out / "weights")
     assert loaded.config.input == "log-relative" and loaded.meta.get("weights") == "ema"
     assert loaded.meta["train_config"]["scalefree_overrides"] == {"break_prob": 0.25}
