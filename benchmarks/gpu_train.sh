@@ -13,12 +13,19 @@
 #    far splits and prints the table ($OUT/eval.md), and benchmarks/far_synthetic.py asks the
 #    far question of synthetic LLM-like curves beside the shipped far model
 #    ($OUT/far_synthetic.md; the point fits' rows are in docs/results/far.md); $OUT also gets
-#    log.jsonl and a PNG of the training curve.
+#    log.jsonl and a PNG of the training curve;
+# 5. the prior generators alone are timed at the run's batch and their share of the run's
+#    training step is appended to $OUT/eval.md (SHARE=0 skips it).
 # The probe and the main run share one compiled step through the command line's persistent
 # compilation cache (in $RUN.jax-cache unless SCALEBAYES_CACHE_DIR says otherwise): the
 # step's program does not depend on the run's length, so the main run does not compile again
 # (on the H100, compiling the base config's step took 47 s).
+# Measured on one H200 (2026-12-04, base, mixture prior, batch 512): probe 95 s (35.7 s of it
+# the prior borders, most of the rest the step's compile), training 18,400-19,600 curves/s,
+# step 4's evaluation 258 s and far_synthetic 31 s: give a 595 s call SECONDS of about 200, or
+# EVAL=0 (evaluate on the CPU afterwards) and SECONDS of about 420.
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
+# SHARE (0 skips step 5),
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),
 # M4 (1 adds the M4 point fit's row to step 4's table: float64 fits of every curve, device time
 # better spent training; its row, measured on the CPU, is in the README).
@@ -32,11 +39,13 @@ batch=${BATCH:-512}
 export PYTHONUNBUFFERED=1
 export SCALEBAYES_CACHE_DIR="${SCALEBAYES_CACHE_DIR-$run.jax-cache}"
 py=${PYTHON:-python3}
+stamp() { echo "[gpu_train.sh at ${SECONDS} s] $*"; }
 mkdir -p "$out" "$(dirname "$run")"
 "$py" -c "import jax; print('jax', jax.__version__, jax.devices())"
 common=(--batch-size "$batch" --dtype "${DTYPE:-bfloat16}" --ema-decay "${EMA:-0.999}" --no-progress "$@")
 steps=${STEPS:-}
 if [ -z "$steps" ]; then
+  stamp "probe"
   rm -rf "$run.probe"
   "$py" -m scalebayes train-pfn --steps 60 --checkpoint-every 20 --out "$run.probe" "${common[@]}"
   steps=$("$py" - "$run.probe/log.jsonl" "$seconds" "$batch" <<'PY'
@@ -48,17 +57,38 @@ PY
 )
   echo "probe: $(tail -n 1 "$run.probe/log.jsonl"); planned steps: $steps"
 fi
+stamp "train $steps steps"
 every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
 "$py" -m scalebayes train-pfn --steps "$steps" --checkpoint-every "$every" \
   --max-seconds "$seconds" --out "$run" "${common[@]}"
+stamp "export"
 "$py" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights'))"
 cp "$run/log.jsonl" "$out/log.jsonl"
 "$py" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
 if [ "${EVAL:-1}" != 0 ]; then
+  stamp "evaluate"
   m4=()
   if [ "${M4:-0}" != 0 ]; then m4=(--m4); fi
   "$py" benchmarks/pfn_eval.py --models "$out/weights" ${m4[@]+"${m4[@]}"} --out "$out"
   "$py" benchmarks/far_synthetic.py --models "$out/weights,mixture-tiny" --fits "" \
     | tee "$out/far_synthetic.md"
 fi
+if [ "${SHARE:-1}" != 0 ]; then
+  stamp "time the prior generators"
+  # the prior generator's share of this run's training step (issue: at most a quarter)
+  "$py" benchmarks/pfn_train_speed.py --prior-only --configs tiny --priors nslpfn,scalefree,mixture \
+    --batch "$batch" --steps 10 --out "$run.prior.json" > /dev/null
+  "$py" - "$run/log.jsonl" "$run.prior.json" <<'PY' | tee -a "$out/eval.md"
+import json, sys
+last = [json.loads(line) for line in open(sys.argv[1])][-1]
+rows = json.load(open(sys.argv[2]))
+batch = rows[0]["batch"]
+step_ms = 1e3 * batch / last["curves_per_s"]
+print(f"\ntraining step, batch {batch} (last logged interval, prior drawn inside): {step_ms:.2f} ms")
+print("| prior | generator alone, ms per batch | share of this run's step |\n|---|---|---|")
+for r in rows:
+    print(f"| {r['prior']} | {r['prior_ms']:.2f} | {r['prior_ms'] / step_ms:.2f} |")
+PY
+fi
+stamp "done"
 ls -la "$out" "$out/weights"

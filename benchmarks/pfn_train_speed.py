@@ -8,7 +8,10 @@ timed at the same batch, and its share of a step (generator time / step time) is
 for each prior: the issue's target is at most a quarter.
 
     python benchmarks/pfn_train_speed.py --configs small,base --dtypes bfloat16 --batch 512 \
-        [--priors nslpfn,scalefree,mixture]
+        [--priors nslpfn,scalefree,mixture] [--prior-only]
+
+``--prior-only`` times the generators alone (no step compiled); `benchmarks/gpu_train.sh`
+divides that by its training run's logged step time.
 
 Reference (issue 5, an H100): a 26.7M-parameter encoder (the "paper" config) at batch 256 x
 128 points in bf16 ran about 10,000 curves/s (about 210 TFLOP/s), compile about 18 s.
@@ -34,6 +37,27 @@ def _flops_per_step(config, batch: int, n_points: int) -> float:
     return 3 * (2 * params * tokens + attention)  # forward + backward = 3x forward
 
 
+def _time_step(config, warmup: int, steps: int) -> tuple[float, float, float]:
+    """(compile seconds, seconds per step, last loss) of the training step at ``config``."""
+    from scalebayes.pfn import BarDistribution, init_state, make_step
+
+    bar_k = BarDistribution(np.linspace(0.0, 1.3, config.model_config.n_buckets + 1))
+    state = init_state(config)
+    step = make_step(config, bar_k, jax.random.PRNGKey(0))
+    t0 = time.perf_counter()
+    state, loss = step(state)
+    loss.block_until_ready()
+    compile_s = time.perf_counter() - t0
+    for _ in range(warmup):
+        state, loss = step(state)
+    loss.block_until_ready()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        state, loss = step(state)
+    loss.block_until_ready()
+    return compile_s, (time.perf_counter() - t0) / steps, float(jnp.asarray(loss))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="small,base")
@@ -45,9 +69,15 @@ def main(argv=None) -> None:
         "--priors", default="nslpfn", help="comma-separated: nslpfn,scalefree,mixture"
     )
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
+    parser.add_argument(
+        "--prior-only",
+        action="store_true",
+        help="time only the prior generator (no model, no compile of the step); its share of "
+        "a step is then prior ms over a step time measured elsewhere (a training log)",
+    )
     args = parser.parse_args(argv)
 
-    from scalebayes.pfn import BarDistribution, TrainConfig, init_state, make_step
+    from scalebayes.pfn import TrainConfig
     from scalebayes.pfn._train import draw_curves
 
     print(f"devices: {jax.devices()}")
@@ -68,43 +98,35 @@ def main(argv=None) -> None:
             prior=prior_name,
             input="nslpfn" if prior_name == "nslpfn" else "log-relative",
         )
-        bar_k = BarDistribution(np.linspace(0.0, 1.3, config.model_config.n_buckets + 1))
-        state = init_state(config)
-        step = make_step(config, bar_k, jax.random.PRNGKey(0))
-        t0 = time.perf_counter()
-        state, loss = step(state)
-        loss.block_until_ready()
-        compile_s = time.perf_counter() - t0
-        for _ in range(args.warmup):
-            state, loss = step(state)
-        loss.block_until_ready()
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            state, loss = step(state)
-        loss.block_until_ready()
-        per_step = (time.perf_counter() - t0) / args.steps
+        if args.prior_only:
+            compile_s, per_step, loss = float("nan"), float("nan"), float("nan")
+        else:
+            compile_s, per_step, loss = _time_step(config, args.warmup, args.steps)
         gen = jax.jit(
             lambda k, batch=batch, config=config: draw_curves(config, k, batch, config.n_points).y
         )
-        gen(jax.random.PRNGKey(1)).block_until_ready()
+        for i in range(1 + args.warmup):
+            gen(jax.random.PRNGKey(100 + i)).block_until_ready()
         t0 = time.perf_counter()
         for i in range(args.steps):
             out = gen(jax.random.PRNGKey(2 + i))
         out.block_until_ready()
         gen_step = (time.perf_counter() - t0) / args.steps
         flops = _flops_per_step(config.model_config, batch, config.n_points)
+        timed = not args.prior_only
         row = {
             "config": name,
             "prior": prior_name,
             "dtype": dtype,
             "batch": batch,
-            "compile_s": round(compile_s, 1),
-            "ms_per_step": round(per_step * 1e3, 2),
-            "curves_per_s": round(batch / per_step),
+            "compile_s": round(compile_s, 1) if timed else None,
+            "ms_per_step": round(per_step * 1e3, 2) if timed else None,
+            "curves_per_s": round(batch / per_step) if timed else None,
             "prior_ms": round(gen_step * 1e3, 2),
-            "prior_share": float(f"{gen_step / per_step:.3g}"),
-            "tflops": round(flops / per_step / 1e12, 1),
-            "loss": float(jnp.asarray(loss)),
+            "prior_curves_per_s": round(batch / gen_step),
+            "prior_share": float(f"{gen_step / per_step:.3g}") if timed else None,
+            "tflops": round(flops / per_step / 1e12, 1) if timed else None,
+            "loss": loss if timed else None,
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -114,10 +136,12 @@ def main(argv=None) -> None:
         f"{'ms/step':>9} {'curves/s':>10} {'prior ms':>9} {'share':>6} {'TFLOP/s':>8}"
     )
     for r in rows:
+        cell = {k: "-" if v is None else v for k, v in r.items()}
+        curves = "-" if r["curves_per_s"] is None else f"{r['curves_per_s']:,}"
         print(
             f"{r['config']:<8} {r['prior']:<10} {r['dtype']:<9} {r['batch']:>6} "
-            f"{r['compile_s']:>10} {r['ms_per_step']:>9} {r['curves_per_s']:>10,} "
-            f"{r['prior_ms']:>9} {r['prior_share']:>6} {r['tflops']:>8}"
+            f"{cell['compile_s']:>10} {cell['ms_per_step']:>9} {curves:>10} "
+            f"{r['prior_ms']:>9} {cell['prior_share']:>6} {cell['tflops']:>8}"
         )
     print(
         "reference (issue 5, H100): paper config, bf16, batch 256 x 128: ~10,000 curves/s, "

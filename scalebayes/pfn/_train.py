@@ -565,7 +565,10 @@ def train(
 
         bar_iter = tqdm(total=stop - start, desc="train-pfn", unit="step", leave=False)
     t_start = time.perf_counter()
-    t_last, step_last = t_start, start
+    # t_last: end of the last checkpoint save (the rate counts training steps alone);
+    # t_wall: what history["seconds"] has counted up to (saves included)
+    t_last = t_wall = t_start
+    step_last = start
     losses = []
     log_file = open(out / "log.jsonl", "a")
     try:
@@ -589,11 +592,11 @@ def train(
                     )
                 now = time.perf_counter()
                 rate = (done - step_last) * config.batch_size / max(now - t_last, 1e-9)
-                history["seconds"] = history.get("seconds", 0.0) + (now - t_last)
+                history["seconds"] = history.get("seconds", 0.0) + (now - t_wall)
                 history["curves"] = (
                     history.get("curves", 0) + (done - step_last) * config.batch_size
                 )
-                t_last, step_last = now, done
+                t_wall, step_last = now, done
                 record = {"step": done, "loss": mean_loss, "curves_per_s": rate}
                 if bar_iter is not None:
                     bar_iter.set_postfix(loss=f"{mean_loss:.3f}", curves_s=f"{rate:,.0f}")
@@ -606,6 +609,7 @@ def train(
                 # logged once saved: a resumed run does not log a step twice
                 log_file.write(json.dumps(record) + "\n")
                 log_file.flush()
+                t_last = time.perf_counter()
                 if max_seconds is not None and now - t_start > max_seconds:
                     say(f"stopping at step {done} after {now - t_start:.0f} s (max_seconds)")
                     break

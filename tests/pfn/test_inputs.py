@@ -158,6 +158,7 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     assert (out / "weights" / "meta.json").exists() and (out / "training_curve.png").exists()
     table = (out / "eval.md").read_text()
     assert "far10" in table and "IC" in table
+    assert "| mixture |" in table and "share of this run's step" in table  # generators timed
     synthetic = (out / "far_synthetic.md").read_text()
     assert "| PFN mixture-tiny |" in synthetic and "300x" in synthetic
     assert synthetic.count("| PFN ") == 2 and "point fit" not in synthetic

@@ -168,6 +168,43 @@ def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path, mo
     assert [r["step"] for r in logged] == [1, 2]  # valid JSON: no NaN logged
 
 
+def test_logged_rate_counts_training_steps_not_checkpoint_saves(tmp_path, monkeypatch):
+    # the GPU recipe plans its run from this rate: an H200 probe whose intervals counted a
+    # 0.4 s save planned 58% of the steps it had time for
+    import dataclasses
+    import time
+
+    import scalebayes.pfn._train as train_module
+
+    def quick_step(config, bar, key):  # the real step's contract, 10 ms a step
+        def step(state):
+            time.sleep(0.01)
+            return dataclasses.replace(state, step=state.step + 1), jax.numpy.asarray(0.5)
+
+        return step
+
+    real_save = train_module._checkpoint.save
+
+    def slow_save(*args, **kwargs):
+        time.sleep(0.3)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "make_step", quick_step)
+    n_buckets = CONFIG.model_config.n_buckets
+    monkeypatch.setattr(train_module, "prior_borders", lambda c: np.linspace(0, 1, n_buckets + 1))
+    monkeypatch.setattr(train_module._checkpoint, "save", slow_save)
+    config = dataclasses.replace(CONFIG, steps=9, checkpoint_every=3)
+    ckpt = train(config, tmp_path / "run", progress=False, log=None)
+    logged = [
+        json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    ]
+    # 3 steps of >= 10 ms each: at most 300 curves/s of steps alone (8 curves a step); with a
+    # 0.3 s save counted it would be under 8 * 3 / 0.33 = 73
+    assert all(r["curves_per_s"] > 100 for r in logged[1:])
+    history = _checkpoint.read_checkpoint_meta(ckpt)["training"]
+    assert history["seconds"] >= 2 * 0.3  # the wall time still counts the saves between steps
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
