@@ -84,9 +84,9 @@ def far_synthetic(
                 warnings.simplefilter("ignore", ReachWarning)  # beyond reach on purpose
                 preds = pfn.predict_many(xs, ys, [q[j : j + 1] for q in xq])
             medians[:, j] = [p.median()[0] for p in preds]
-            lo[:, j], hi[:, j] = zip(
-                *((p.interval(0.9)[0][0], p.interval(0.9)[1][0]) for p in preds), strict=True
-            )
+            bounds = [p.interval(0.9) for p in preds]
+            lo[:, j] = [b[0][0] for b in bounds]
+            hi[:, j] = [b[1][0] for b in bounds]
         rows.append(_row(f"PFN {name}", medians, truth, lo, hi))
     for family in fits:
         medians = np.stack(predict_fits(fit_curves(family, xs, ys), xq))

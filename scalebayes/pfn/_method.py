@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._predict import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN, PFNPrediction, ReachWarning
+from ._predict import (
+    DEFAULT_MODEL,
+    FAR_MODEL,
+    FAR_SWITCH,
+    PFN,
+    PFNPrediction,
+    ReachWarning,
+    query_ratio,
+)
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -46,15 +54,6 @@ def _describe(pfn: PFN) -> str:
     )
 
 
-def _reach_ratio(curve: Curve) -> float:
-    """How far beyond its context a curve's furthest target lies (1 without targets)."""
-    if curve.x_target.size == 0 or curve.x_context.size == 0:
-        return 1.0
-    with np.errstate(over="ignore"):
-        ratio = float(np.max(curve.x_target) / np.max(curve.x_context))
-    return ratio if np.isfinite(ratio) and ratio > 0 else 1.0  # as extrapolate guards it
-
-
 @dataclass(frozen=True)
 class _PFNMethod:
     """The callable `pfn_method` returns (see there); a study reads its attributes."""
@@ -66,7 +65,7 @@ class _PFNMethod:
     def _model_for(self, curve: Curve) -> PFN:
         if self.model is not None:
             return _load(self.model)
-        return PFN.load_for(_reach_ratio(curve))
+        return PFN.load_for(query_ratio(curve.x_context, curve.x_target))
 
     def __call__(self, curves: Sequence[Curve]) -> list[PFNPrediction]:
         # A study measures the model wherever its split puts the targets, beyond the

@@ -280,16 +280,24 @@ def extrapolate(
         pred.median(), pred.interval(0.9)
     """
     if model is None:
-        try:
-            ratio = float(np.max(np.asarray(x_query, np.float64))) / float(
-                np.max(np.asarray(x_context, np.float64))
-            )
-        except (TypeError, ValueError):  # predict below names what is wrong
-            ratio = 1.0
-        pfn = PFN.load_for(ratio if math.isfinite(ratio) and ratio > 0 else 1.0)
+        pfn = PFN.load_for(query_ratio(x_context, x_query))
     else:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
     return pfn.predict(x_context, y_context, x_query, **kwargs)
+
+
+def query_ratio(x_context, x_query) -> float:
+    """``max(x_query) / max(x_context)``, the distance [`PFN.load_for`][scalebayes.pfn.PFN.load_for]
+    chooses a shipped model by; 1 where that is not a finite positive number (empty, malformed
+    or non-positive input, which the prediction itself then names)."""
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            ratio = float(
+                np.max(np.asarray(x_query, np.float64)) / np.max(np.asarray(x_context, np.float64))
+            )
+    except (TypeError, ValueError):
+        return 1.0
+    return ratio if math.isfinite(ratio) and ratio > 0 else 1.0
 
 
 @functools.partial(jax.jit, static_argnames="fn")
