@@ -8,7 +8,8 @@
 # 1. a 60-step probe measures the step rate after compilation (skipped when STEPS is set);
 # 2. `scalebayes train-pfn` runs a cosine schedule sized to end after about SECONDS of
 #    training (or STEPS steps), keeping an EMA of the weights (EMA, default 0.999);
-# 3. the EMA weights are exported to $OUT/weights (well under the 8 x 16 MiB that come back);
+# 3. the EMA weights are exported to $OUT/weights in the form that ships (WEIGHTS_DTYPE:
+#    float32, 15.2 MB for base in one file, or bfloat16, half that; step 4 evaluates that form);
 # 4. benchmarks/pfn_eval.py scores them on held-out prior curves, the NSL-PFN splits and the
 #    far splits and prints the table ($OUT/eval.md), and benchmarks/far_synthetic.py asks the
 #    far question of synthetic LLM-like curves beside the shipped far model
@@ -29,6 +30,11 @@
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),
 # M4 (1 adds the M4 point fit's row to step 4's table: float64 fits of every curve, device time
 # better spent training; its row, measured on the CPU, is in the README).
+# WEIGHTS_DTYPE (float32 or bfloat16: the exported weights' storage; bfloat16 moved
+# nslpfn-base's RMSLE by up to 0.0001 and its LL by up to 0.003, docs/results/pfn.md).
+# $OUT/weights is the only copy that outlives the session: runs/ and $OUT are not in git and a
+# new session starts from a fresh checkout (the 2026-12-04 H200 weights were lost that way).
+# Commit it in the same session: cp -r $OUT/weights scalebayes/pfn/weights/NAME && git add ...
 # Dry-run on a CPU: STEPS=4 BATCH=8 DTYPE=float32 bash benchmarks/gpu_train.sh 60 --config tiny
 set -euo pipefail
 seconds=${1:?usage: gpu_train.sh SECONDS [train-pfn options]}
@@ -62,7 +68,7 @@ every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
 "$py" -m scalebayes train-pfn --steps "$steps" --checkpoint-every "$every" \
   --max-seconds "$seconds" --out "$run" "${common[@]}"
 stamp "export"
-"$py" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights'))"
+"$py" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights', storage_dtype='${WEIGHTS_DTYPE:-float32}'))"
 cp "$run/log.jsonl" "$out/log.jsonl"
 "$py" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
 if [ "${EVAL:-1}" != 0 ]; then

@@ -315,6 +315,20 @@ def _bucket(n: int) -> int:
     return max(16, 1 << (n - 1).bit_length())
 
 
+STORAGE_DTYPES: tuple[str, ...] = ("float32", "bfloat16")
+"""The dtypes a weights checkpoint may store its floating-point arrays in."""
+
+
+def _cast_floats(tree, dtype):
+    """``tree`` with every floating-point array cast to ``dtype`` (other leaves unchanged)."""
+
+    def cast(leaf):
+        floating = eqx.is_array(leaf) and jnp.issubdtype(leaf.dtype, jnp.floating)
+        return leaf.astype(dtype) if floating else leaf
+
+    return jax.tree.map(cast, tree)
+
+
 class PFN:
     """A trained PFN: the model, its bar distribution and its metadata.
 
@@ -421,17 +435,37 @@ class PFN:
         meta = _checkpoint.read_checkpoint_meta(path)
         config = PFNConfig.from_dict(meta["model_config"])
         skeleton = PFNModel(jax.random.PRNGKey(0), config)
-        model = _checkpoint.load_tree(meta, "model.eqx", skeleton)
+        stored = meta.get("storage_dtype", "float32")
+        if stored not in STORAGE_DTYPES:
+            raise _checkpoint.CheckpointError(
+                f"{meta['_path']} stores its weights as {stored!r}; this scalebayes reads "
+                f"{', '.join(STORAGE_DTYPES)}"
+            )
+        skeleton = _cast_floats(skeleton, jnp.dtype(stored))
+        model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
         return cls(model, BarDistribution(meta["borders"]), meta)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model (weights only) as a checkpoint directory."""
+    def save(self, path: str | os.PathLike, *, storage_dtype: str = "float32") -> Path:
+        """Write the model (weights only) as a checkpoint directory.
+
+        Args:
+            path: the checkpoint directory (created or replaced atomically).
+            storage_dtype: ``"float32"`` or ``"bfloat16"``: the weights' dtype on disk (half
+                the size; [`load`][scalebayes.pfn.PFN.load] widens them back to float32, so
+                only the rounding of each weight to 8 significant bits remains).
+        """
+        if storage_dtype not in STORAGE_DTYPES:
+            raise ValueError(
+                f"storage_dtype must be one of {', '.join(STORAGE_DTYPES)}, got {storage_dtype!r}"
+            )
         meta = {k: v for k, v in self.meta.items() if k not in ("_path", "blobs", "format")}
         meta["model_config"] = self.config.to_dict()
         if "borders" not in meta:  # a loaded PFN keeps its checkpoint's exact float64 borders
             meta["borders"] = [float(b) for b in np.asarray(self.bar.borders, np.float64)]
         meta["interpolation"] = self.interpolation
-        return _checkpoint.save(path, model=self.model, meta=meta)
+        meta["storage_dtype"] = storage_dtype
+        model = _cast_floats(self.model, jnp.dtype(storage_dtype))
+        return _checkpoint.save(path, model=model, meta=meta)
 
     def predict(
         self,

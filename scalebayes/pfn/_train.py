@@ -620,10 +620,18 @@ def train(
     return ckpt
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, **extra) -> Path:
+def export_weights(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    storage_dtype: str = "float32",
+    **extra,
+) -> Path:
     """Strip a training checkpoint to the model alone (what ships): weights, config, borders.
 
     A run trained with ``ema_decay > 0`` ships its moving average of the weights.
+    ``storage_dtype="bfloat16"`` halves the files (see [`PFN.save`][scalebayes.pfn.PFN.save]);
+    ``extra`` keys are added to the metadata.
     """
     from ._predict import PFN
 
@@ -632,4 +640,4 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, **extr
         _, _, state, _ = _read_training_checkpoint(Path(pfn.meta["_path"]))
         pfn = PFN(state.ema, pfn.bar, {**pfn.meta, "weights": "ema"})
     pfn.meta.update(extra)
-    return pfn.save(out)
+    return pfn.save(out, storage_dtype=storage_dtype)

@@ -141,6 +141,7 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
         "BATCH": "8",
         "DTYPE": "float32",
         "PYTHON": sys.executable,
+        "WEIGHTS_DTYPE": "bfloat16",
     }
     done = subprocess.run(
         [
@@ -166,4 +167,5 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     assert sum(1 for p in out.rglob("*") if p.is_file()) <= 8
     loaded = PFN.load(out / "weights")
     assert loaded.config.input == "log-relative" and loaded.meta.get("weights") == "ema"
+    assert loaded.meta["storage_dtype"] == "bfloat16"  # WEIGHTS_DTYPE reaches the export
     assert loaded.meta["train_config"]["scalefree_overrides"] == {"break_prob": 0.25}

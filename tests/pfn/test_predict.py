@@ -131,7 +131,9 @@ def test_study_method_pfn_scores_the_shipped_model(tmp_path):
         scale = curve.y_context.max()
         pred = pfn.predict(curve.x_context, curve.y_context / scale, curve.x_target, y_scale=1.0)
         expected = rmsle(pred.median(), curve.y_target / scale)
-        assert scores[curve.name].rmsle == pytest.approx(expected, rel=1e-5)
+        # float32 medians: the study and this call may batch differently, which moves each log
+        # median by ~1e-7; an RMSLE this small (0.003) turns that into ~1e-5 relative
+        assert scores[curve.name].rmsle == pytest.approx(expected, rel=0, abs=1e-6)
         assert np.isfinite(scores[curve.name].ll) and scores[curve.name].msce is not None
 
 

@@ -3,7 +3,9 @@
 import json
 import shutil
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -92,6 +94,28 @@ def test_round_trip_gives_identical_predictions(runs, tmp_path):
     np.testing.assert_array_equal(a, b)
     saved = again.save(tmp_path / "resaved")
     np.testing.assert_array_equal(PFN.load(saved).predict(x, y, xq).quantile(0.5), b[1])
+
+
+def test_bfloat16_storage_halves_the_files_and_rounds_each_weight_once(runs, tmp_path):
+    _, straight, _, _ = runs
+    full = export_weights(straight, tmp_path / "f32")
+    half = export_weights(straight, tmp_path / "bf16", storage_dtype="bfloat16")
+    assert json.loads((half / "meta.json").read_text())["storage_dtype"] == "bfloat16"
+    size = (half / "model.eqx").stat().st_size
+    assert 0.45 < size / (full / "model.eqx").stat().st_size < 0.55
+    a, b = PFN.load(full), PFN.load(half)
+    leaves_a = jax.tree.leaves(eqx.filter(a.model, eqx.is_inexact_array))
+    leaves_b = jax.tree.leaves(eqx.filter(b.model, eqx.is_inexact_array))
+    for wa, wb in zip(leaves_a, leaves_b, strict=True):
+        assert wb.dtype == jnp.float32  # widened back on load
+        expected = np.asarray(wa.astype(jnp.bfloat16).astype(jnp.float32))
+        np.testing.assert_array_equal(np.asarray(wb), expected)
+    # re-saving a loaded bf16 model in bf16 loses nothing more
+    again = PFN.load(b.save(tmp_path / "again", storage_dtype="bfloat16"))
+    x, y, xq = np.array([1.0, 2, 3, 4]), np.array([0.9, 0.7, 0.6, 0.55]), np.array([6.0, 9.0])
+    np.testing.assert_array_equal(again.predict(x, y, xq).median(), b.predict(x, y, xq).median())
+    with pytest.raises(ValueError, match="storage_dtype must be one of float32, bfloat16"):
+        a.save(tmp_path / "bad", storage_dtype="float16")
 
 
 def test_corruption_is_detected(runs, tmp_path):

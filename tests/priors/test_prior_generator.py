@@ -209,6 +209,26 @@ def test_the_pass_cap():
     assert np.all(np.asarray(capped.y)[accepted, 0] < ACCEPT)
 
 
+def _always_valid(x, *, length, context_size, config):
+    out = _level_prior(x, length=length, context_size=context_size, config=config)
+    return {**out, "valid": True}
+
+
+def test_a_part_full_chunk_spends_its_spare_slots_on_more_candidates():
+    # ~15 of 500 curves come from the model that accepts 40%: in one pass their chunk of 500
+    # slots draws ~33 candidates of each and keeps the first valid one, so all are accepted
+    # (one candidate per pass would leave ~60% of them pending after it)
+    pairs = [(0.97, _always_valid), (0.03, _level_prior)]
+    capped = sample_curves(
+        jax.random.key(3), 500, length=20, prior=pairs, chunk_size=500, max_rounds=1
+    )
+    family, tries = np.asarray(capped.family), np.asarray(capped.n_tries)
+    rare = family == 1
+    assert 5 <= rare.sum() <= 30 and np.all(np.asarray(capped.accepted))
+    assert np.all(tries[~rare] == 1) and tries[rare].max() > 1
+    assert np.all(np.asarray(capped.y)[rare, 0] < ACCEPT)
+
+
 def test_arguments_are_validated():
     key = jax.random.key(0)
     with pytest.raises(TypeError, match="n must be an int"):
