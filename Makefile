@@ -26,7 +26,7 @@ demo: $(STAMP)
 # of tests/conftest.py sends each test file (or group of files marked with one xdist_group) to
 # one worker, so module fixtures run once and no worker waits on the other's build_once
 # (measured on 2 cores: with `load`, one worker waited 40 s for the other's demo build).
-PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=12
 
 test: $(STAMP)
 	$(PYTEST)
