@@ -5,7 +5,7 @@ Sets: held-out curves of both priors (fresh keys; context = the curve's first
 ``context_size`` points, targets = the rest); the NSL-PFN benchmark splits (IC, NLP+Nano,
 DD; the protocol's y-space); the far splits ``far10`` and ``far100`` of every bundled dataset
 that spans enough (see ``docs/far-split.md``). Cells are RMSLE / LL / 90%-interval coverage of
-the targets, means over curves.
+the targets, means over curves; a second table splits the far splits dataset by dataset.
 
     python benchmarks/pfn_eval.py --models nslpfn-base,out/run/weights [--m4]
 """
@@ -45,9 +45,11 @@ def heldout(prior: str, n: int, seed: int) -> list[dict]:
     return out
 
 
-def _as_rows(curves) -> list[dict]:
+def _as_rows(curves, dataset: str | None = None) -> list[dict]:
     return [
-        {"xc": c.x_context, "yc": c.y_context, "xt": c.x_target, "yt": c.y_target} for c in curves
+        {"xc": c.x_context, "yc": c.y_context, "xt": c.x_target, "yt": c.y_target}
+        | ({"dataset": dataset} if dataset else {})
+        for c in curves
     ]
 
 
@@ -61,7 +63,9 @@ def eval_sets() -> dict[str, list[dict]]:
     for label, names in BENCH.items():
         sets[label] = _as_rows([c for n in names for c in load_benchmark(n)])
     for split, factor in (("far10", 10), ("far100", 100)):
-        sets[split] = _as_rows([c for n in FAR_DATASETS for c in load_far_benchmark(n, factor)])
+        sets[split] = [
+            row for n in FAR_DATASETS for row in _as_rows(load_far_benchmark(n, factor), n)
+        ]
     return sets
 
 
@@ -84,7 +88,21 @@ def score_m4(rows: list[dict]) -> dict:
     fits = fit_curves("m4", [r["xc"] for r in ok], [r["yc"] for r in ok])
     preds = predict_fits(fits, [r["xt"] for r in ok])
     values = [rmsle(np.maximum(p, 1e-12), r["yt"]) for p, r in zip(preds, ok, strict=True)]
-    return {"rmsle": float(np.mean(values)), "ll": None, "cover90": None, "n": len(ok)}
+    scores = {"rmsle": float(np.mean(values)), "ll": None, "cover90": None, "n": len(ok)}
+    return scores | _by_dataset(ok, {"rmsle": values})
+
+
+def _by_dataset(rows, values: dict[str, list]) -> dict:
+    """Per-curve ``values`` averaged within each dataset, for rows that name one."""
+    names = list(dict.fromkeys(r["dataset"] for r in rows if "dataset" in r))
+    if not names:
+        return {}
+    table = {}
+    for name in names:
+        idx = [i for i, r in enumerate(rows) if r.get("dataset") == name]
+        table[name] = {k: float(np.mean([v[i] for i in idx])) for k, v in values.items()}
+        table[name]["n"] = len(idx)
+    return {"by_dataset": table}
 
 
 def _scores(rows, preds, metrics) -> dict:
@@ -92,19 +110,26 @@ def _scores(rows, preds, metrics) -> dict:
     for pred, r in zip(preds, rows, strict=True):
         lo, hi = pred.interval(0.9)
         cover.append(np.mean((r["yt"] >= lo) & (r["yt"] <= hi)))
-    return {
-        "rmsle": float(np.mean([m["rmsle"] for m in metrics])),
-        "ll": float(np.mean([m["ll"] for m in metrics])),
-        "cover90": float(np.mean(cover)),
-        "n": len(rows),
+    values = {
+        "rmsle": [m["rmsle"] for m in metrics],
+        "ll": [m["ll"] for m in metrics],
+        "cover90": cover,
     }
+    scores = {k: float(np.mean(v)) for k, v in values.items()} | {"n": len(rows)}
+    return scores | _by_dataset(rows, values)
 
 
 def _cell(s: dict) -> str:
-    if s["ll"] is None:
+    if s.get("ll") is None:
         return f"{s['rmsle']:.4f}"
     cover = "" if s.get("cover90") is None else f" / {s['cover90']:.2f}"
     return f"{s['rmsle']:.4f} / {s['ll']:.3f}{cover}"
+
+
+def _datasets(table: dict, split: str) -> list[tuple[str, int]]:
+    """``(dataset, curves)`` of a set scored dataset by dataset (the far splits)."""
+    first = next(iter(table.values()))[split]
+    return [(name, s["n"]) for name, s in first.get("by_dataset", {}).items()]
 
 
 def print_table(table: dict, sets: dict) -> str:
@@ -115,6 +140,13 @@ def print_table(table: dict, sets: dict) -> str:
     lines.append(
         f"\ncells: RMSLE / LL / 90% coverage, mean over curves (M4: RMSLE); load {_load()}"
     )
+    far = [(split, name, n) for split in sets for name, n in _datasets(table, split)]
+    if far:  # the far splits dataset by dataset (the issue asks for every far dataset)
+        header = ["model", *(f"{split} {name} ({n})" for split, name, n in far)]
+        lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for label, row in table.items():
+            cells = [_cell(row[split]["by_dataset"][name]) for split, name, _ in far]
+            lines.append("| " + " | ".join([label, *cells]) + " |")
     text = "\n".join(lines)
     print(text, flush=True)
     return text
