@@ -23,8 +23,12 @@
 # (on the H100, compiling the base config's step took 47 s).
 # Measured on one H200 (2026-12-04, base, mixture prior, batch 512): probe 95 s (35.7 s of it
 # the prior borders, most of the rest the step's compile), training 18,400-19,600 curves/s,
-# step 4's evaluation 258 s and far_synthetic 31 s: give a 595 s call SECONDS of about 200, or
-# EVAL=0 (evaluate on the CPU afterwards) and SECONDS of about 420.
+# step 4's evaluation 258 s and far_synthetic 31 s, and step 5 did not finish in the 595 s
+# left (its three generators compile): give a 595 s call SECONDS of about 200 with SHARE=0, or
+# EVAL=0 (evaluate on the CPU afterwards) and SECONDS of about 380 (step 5 included, with
+# about a minute to spare). The next run (2026-12-04 plan):
+#   OUT=$OUT EVAL=0 bash benchmarks/gpu_train.sh 380 --config base --prior mixture --lr 3e-4
+# then here: python benchmarks/pfn_eval.py --models OUT/weights,nslpfn-base,mixture-tiny --m4
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
 # SHARE (0 skips step 5),
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),
