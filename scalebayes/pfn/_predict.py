@@ -321,12 +321,7 @@ STORAGE_DTYPES: tuple[str, ...] = ("float32", "bfloat16")
 
 def _cast_floats(tree, dtype):
     """``tree`` with every floating-point array cast to ``dtype`` (other leaves unchanged)."""
-
-    def cast(leaf):
-        floating = eqx.is_array(leaf) and jnp.issubdtype(leaf.dtype, jnp.floating)
-        return leaf.astype(dtype) if floating else leaf
-
-    return jax.tree.map(cast, tree)
+    return jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, tree)
 
 
 class PFN:

@@ -156,8 +156,8 @@ def _sample(key, *, n, length, n_points, config, components, chunk, max_rounds):
     accepted = jnp.zeros((n,), bool)
     tries = jnp.zeros((n,), jnp.int32)
 
-    def chunk_step(draw, state):
-        res, accepted, tries, slots_all, n_pending, c, counter = state
+    def chunk_step(draw, n_pending, state):
+        res, accepted, tries, slots_all, c, counter = state
         slots = jax.lax.dynamic_slice_in_dim(slots_all, c * chunk, chunk)
         # The chunk's m pending curves share its `chunk` candidate slots: slot j draws
         # candidate j // m of curve j % m, so a part-full chunk (the last one of a pass, and
@@ -174,9 +174,9 @@ def _sample(key, *, n, length, n_points, config, components, chunk, max_rounds):
         best = jnp.minimum(best, chunk)  # curves without candidates get the dtype's max
         drawn = jax.ops.segment_sum(jnp.ones_like(rank), owner, num_segments=chunk)
         ok = best < chunk
-        pick = jnp.minimum(best * m + jnp.arange(chunk), chunk - 1)
+        pick = jnp.minimum(best * m + j, chunk - 1)
         safe = jnp.minimum(slots, n - 1)
-        live = jnp.where(jnp.arange(chunk) < m, slots, n)  # only the m owners write back
+        live = jnp.where(j < m, slots, n)  # only the m owners write back
 
         def put(old, value):
             cond = ok.reshape(ok.shape + (1,) * (value.ndim - 1))
@@ -185,20 +185,20 @@ def _sample(key, *, n, length, n_points, config, components, chunk, max_rounds):
         res = {name: put(res[name], new[name]) for name in res}
         accepted = accepted.at[live].set(ok, mode="drop")
         tries = tries.at[live].add(jnp.where(ok, best + 1, drawn), mode="drop")
-        return res, accepted, tries, slots_all, n_pending, c + 1, counter + 1
+        return res, accepted, tries, slots_all, c + 1, counter + 1
 
     def one_pass(state):
         res, accepted, tries, rounds, counter = state
         for f, (_, model) in enumerate(components):
             draw = jax.vmap(functools.partial(_draw_one, model, config))
             pending = ~accepted & (component == f)
-            n_chunks = (jnp.sum(pending) + chunk - 1) // chunk
-            (slots_all,) = jnp.nonzero(pending, size=n + chunk, fill_value=n)
             n_pending = jnp.sum(pending, dtype=jnp.int32)
-            inner = (res, accepted, tries, slots_all, n_pending, jnp.zeros((), jnp.int32), counter)
-            res, accepted, tries, _, _, _, counter = jax.lax.while_loop(
-                lambda s, n_chunks=n_chunks: s[5] < n_chunks,
-                functools.partial(chunk_step, draw),
+            n_chunks = (n_pending + chunk - 1) // chunk
+            (slots_all,) = jnp.nonzero(pending, size=n + chunk, fill_value=n)
+            inner = (res, accepted, tries, slots_all, jnp.zeros((), jnp.int32), counter)
+            res, accepted, tries, _, _, counter = jax.lax.while_loop(
+                lambda s, n_chunks=n_chunks: s[4] < n_chunks,
+                functools.partial(chunk_step, draw, n_pending),
                 inner,
             )
         return res, accepted, tries, rounds + 1, counter
