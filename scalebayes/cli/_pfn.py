@@ -289,6 +289,7 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
         names=[c.name for c in curves],
         noise=noise,
     )
+    warn_unmixed(result)
     preds = result.predictive([np.asarray(targets)] * len(curves))
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
@@ -305,6 +306,37 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
             x_to=targets,
         )
     return preds
+
+
+#: What makes the command line say that a curve's chains did not mix: a rank-normalised split
+#: R-hat above 1.05, a bulk or tail ESS below 100 (over all chains), or divergent transitions
+#: in more than 1% of the draws. Looser than `check_convergence`'s defaults (R-hat 1.01, ESS
+#: 100 per chain, which ask for precise posterior summaries): these flag chains that disagree,
+#: so that the quantiles mix their modes in proportions the posterior does not have.
+UNMIXED = {"r_hat_max": 1.05, "ess_min": 100.0, "divergent_share": 0.01}
+
+
+def warn_unmixed(result) -> None:
+    """One ``ConvergenceWarning`` per curve whose NUTS chains did not mix (``UNMIXED``)."""
+    from ..inference import ConvergenceWarning, check_convergence
+
+    n_draws = result.n_chains * result.n_draws
+    report = check_convergence(
+        result,
+        r_hat_max=UNMIXED["r_hat_max"],
+        ess_bulk_min=UNMIXED["ess_min"],
+        ess_tail_min=UNMIXED["ess_min"],
+        max_divergences=int(UNMIXED["divergent_share"] * n_draws),
+        warn=False,
+    )
+    for name in report.failed:
+        warnings.warn(
+            f"curve {name!r}: the NUTS chains did not mix ({report.reasons[name]}), so its "
+            "quantiles may not be the posterior's: rerun with another --seed to see how far they "
+            "move, and compare with --method pfn",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
 
 
 def load_pfn_for(model: str | None, ratio: float, check=None):
