@@ -4,8 +4,8 @@ For each bundled dataset asked (NSL-PFN split, or a far split), NUTS runs on eve
 context points with the study method's keys (``curve_keys(0, names)``, so the draws are those
 ``scalebayes study --methods mcmc-<family>[-irw]`` scores) and the given sampler settings;
 every curve gets its split R-hat, bulk and tail ESS and divergences (``diagnose``) beside its
-scores. The table counts, per dataset and per number of context points, the curves that fail the
-command line's rule (``scalebayes extrapolate --method mcmc-*`` warns on them: R-hat above
+scores. The table counts, per dataset and per number of context points, the curves that fail
+``check_mixing`` (``scalebayes extrapolate --method mcmc-*`` warns on them: R-hat above
 1.05, bulk or tail ESS below 100, more than 1% divergent draws) and the stricter R-hat 1.01.
 
     python benchmarks/mcmc_convergence.py --datasets nlp,chinchilla,nano,dd --split far10
@@ -28,13 +28,13 @@ import numpy as np
 
 
 def _unmixed(row: dict, n_draws: int) -> bool:
-    """The command line's rule (``scalebayes.cli._pfn.UNMIXED``)."""
-    from scalebayes.cli._pfn import UNMIXED
+    """The command line's rule (``scalebayes.inference.check_mixing``'s ``MIXING``)."""
+    from scalebayes.inference import MIXING
 
     return (
-        not row["r_hat"] <= UNMIXED["r_hat_max"]
-        or not min(row["ess_bulk"], row["ess_tail"]) >= UNMIXED["ess_min"]
-        or row["divergences"] > int(UNMIXED["divergent_share"] * n_draws)
+        not row["r_hat"] <= MIXING["r_hat_max"]
+        or not min(row["ess_bulk"], row["ess_tail"]) >= MIXING["ess_min"]
+        or row["divergences"] > int(MIXING["divergent_share"] * n_draws)
     )
 
 

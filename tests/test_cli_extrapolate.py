@@ -57,15 +57,15 @@ class _FakePosterior:
 def fake_nuts(monkeypatch):
     calls = []
     monkeypatch.setattr(inference_module, "sample_posterior", _FakePosterior(calls))
-    monkeypatch.setattr(inference_module, "check_convergence", _fake_check([], failed=()))
+    monkeypatch.setattr(inference_module, "check_mixing", _fake_check([], failed=()))
     return calls
 
 
 def _fake_check(calls, failed):
-    """Stands in for ``check_convergence``: records its thresholds, fails the curves named."""
+    """Stands in for ``check_mixing``: records its options, fails the curves named."""
 
-    def check(result, **thresholds):
-        calls.append(thresholds)
+    def check(result, **options):
+        calls.append(options)
         return SimpleNamespace(failed=failed, reasons={n: "r_hat 1.300 > 1.05" for n in failed})
 
     return check
@@ -88,23 +88,15 @@ def test_mcmc_method_answers_far_queries_without_a_reach_warning(tmp_path, capsy
 
 @pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
 def test_chains_that_did_not_mix_get_a_one_line_warning(tmp_path, capsys, monkeypatch, fake_nuts):
-    """The answer is printed, and each curve whose chains disagree is named in one line with
-    what to do; the thresholds are the command line's (R-hat 1.05, ESS 100, 1% divergent)."""
+    """The answer is printed, and each curve whose chains did not mix (``check_mixing``) is
+    named in one line with what to do."""
     args = ["extrapolate", str(_runs(tmp_path)), "--to", "1e12", "--method", "mcmc-m4-irw"]
     checks = []
-    monkeypatch.setattr(inference_module, "check_convergence", _fake_check(checks, ()))
+    monkeypatch.setattr(inference_module, "check_mixing", _fake_check(checks, ()))
     assert main(args) == 0
     assert capsys.readouterr().err == ""  # every curve mixed: nothing to say
-    assert checks == [
-        {
-            "r_hat_max": 1.05,
-            "ess_bulk_min": 100.0,
-            "ess_tail_min": 100.0,
-            "max_divergences": 12,
-            "warn": False,
-        }
-    ]
-    monkeypatch.setattr(inference_module, "check_convergence", _fake_check([], ("runs",)))
+    assert checks == [{"warn": False}]  # the command line words the warning itself
+    monkeypatch.setattr(inference_module, "check_mixing", _fake_check([], ("runs",)))
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 2  # the header and the answer
@@ -153,6 +145,23 @@ def test_suggest_with_mcmc_draws_its_fan_from_mcmc(tmp_path, capsys, monkeypatch
     assert main([*args, "--method", "mcmc-m4", "--plot", str(tmp_path / "f.png")]) == 0
     assert labels == ["MCMC(M4) median"]
     assert fake_nuts == ["m4", "m4"]  # the advice, then the chart (same family and seed)
+
+
+@pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
+def test_suggest_says_once_that_its_chains_did_not_mix(tmp_path, capsys, monkeypatch, fake_nuts):
+    """The advice's posterior did not mix: one warning line (the chart's, drawn from the same
+    posterior, says nothing more), and the ranking is still printed."""
+    monkeypatch.setattr(inference_module, "check_mixing", _fake_check([], ("context", "runs")))
+    monkeypatch.setattr(evaluate_module, "plot_fans", lambda *a, **k: a[3])
+    args = ["suggest", str(_runs(tmp_path)), "--candidates", "1e10,4e10", "--target", "1e12"]
+    assert main([*args, "--method", "mcmc-m4", "--plot", str(tmp_path / "f.png")]) == 0
+    out, err = capsys.readouterr()
+    assert "1e+10" in out or "1e10" in out
+    assert err.splitlines() == [
+        "warning: NUTS on the runs did not mix (r_hat 1.300 > 1.05), so the ranking rests on "
+        "draws that may not be the posterior's: try another key (command line: --seed) and "
+        "compare with method='pfn' (command line: --method pfn)"
+    ]
 
 
 @pytest.mark.parametrize(

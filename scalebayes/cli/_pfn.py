@@ -267,11 +267,11 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return parser
 
 
-def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
+def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = True) -> list:
     """NUTS (``method`` = ``"mcmc-<family>"``, OU residuals, or ``"mcmc-<family>-irw"``,
     ``noise="ou_irw"``) on every point of each curve: the predictives at ``targets`` and, if
     ``plot`` names a file, a fan chart of each curve to the furthest target (one posterior
-    serves both)."""
+    serves both); ``warn``: a warning per curve whose chains did not mix (``warn_unmixed``)."""
     import jax
     import numpy as np
 
@@ -289,7 +289,8 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
         names=[c.name for c in curves],
         noise=noise,
     )
-    warn_unmixed(result)
+    if warn:
+        warn_unmixed(result)
     preds = result.predictive([np.asarray(targets)] * len(curves))
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
@@ -308,27 +309,12 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None) -> list:
     return preds
 
 
-#: What makes the command line say that a curve's chains did not mix: a rank-normalised split
-#: R-hat above 1.05, a bulk or tail ESS below 100 (over all chains), or divergent transitions
-#: in more than 1% of the draws. Looser than `check_convergence`'s defaults (R-hat 1.01, ESS
-#: 100 per chain, which ask for precise posterior summaries): these flag chains that disagree,
-#: so that the quantiles mix their modes in proportions the posterior does not have.
-UNMIXED = {"r_hat_max": 1.05, "ess_min": 100.0, "divergent_share": 0.01}
-
-
 def warn_unmixed(result) -> None:
-    """One ``ConvergenceWarning`` per curve whose NUTS chains did not mix (``UNMIXED``)."""
-    from ..inference import ConvergenceWarning, check_convergence
+    """One ``ConvergenceWarning`` per curve whose NUTS chains did not mix
+    ([`check_mixing`][scalebayes.inference.check_mixing]), saying what to do."""
+    from ..inference import ConvergenceWarning, check_mixing
 
-    n_draws = result.n_chains * result.n_draws
-    report = check_convergence(
-        result,
-        r_hat_max=UNMIXED["r_hat_max"],
-        ess_bulk_min=UNMIXED["ess_min"],
-        ess_tail_min=UNMIXED["ess_min"],
-        max_divergences=int(UNMIXED["divergent_share"] * n_draws),
-        warn=False,
-    )
+    report = check_mixing(result, warn=False)
     for name in report.failed:
         warnings.warn(
             f"curve {name!r}: the NUTS chains did not mix ({report.reasons[name]}), so its "

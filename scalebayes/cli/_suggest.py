@@ -204,9 +204,9 @@ def run_suggest(args: argparse.Namespace) -> int:
             with warnings.catch_warnings():  # the advice above has said it if the target is far
                 warnings.simplefilter("ignore", ReachWarning)
                 plot_fan(model, [curve], marked, args.plot)
-        else:  # NUTS with the same family and seed as the advice
+        else:  # NUTS with the same family and seed as the advice (which said if it mixed)
             from ._pfn import mcmc_fans
 
-            mcmc_fans([curve], args.method, args.seed, marked, args.plot)
+            mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False)
         print(f"wrote {args.plot}")
     return 0

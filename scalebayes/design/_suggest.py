@@ -216,6 +216,9 @@ def suggest_next(
             model's [`reach`][scalebayes.pfn.PFN.reach] (the shipped model: 10x the largest
             run); the ranking is then computed from answers outside what the model learned:
             use the far model (``model=FAR_MODEL``) or check it with ``method="mcmc-m4"``.
+        scalebayes.inference.ConvergenceWarning: with MCMC, if the chains did not mix
+            ([`check_mixing`][scalebayes.inference.check_mixing]; with a few runs they
+            often do not): the ranking then rests on draws that may not be the posterior's.
     """
     from ..evaluate import check_level
 
@@ -369,11 +372,20 @@ def _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level):
     """As ``_fantasise_pfn``, from NUTS draws reweighted by each fantasy's likelihood."""
     import jax
 
-    from ..inference import sample_posterior
+    from ..inference import ConvergenceWarning, check_mixing, sample_posterior
 
     key = jax.random.key(0) if key is None else key
     family = method.split("-", 1)[1]
     result = sample_posterior(key, family, [xc], [yc], names=["context"])
+    report = check_mixing(result, warn=False)
+    if report.failed:
+        warnings.warn(
+            f"NUTS on the runs did not mix ({report.reasons['context']}), so the ranking rests "
+            "on draws that may not be the posterior's: try another key (command line: --seed) "
+            "and compare with method='pfn' (command line: --method pfn)",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     now = result.predictive([np.append(cand, target_x)])[0]
     return _fantasise_draws(now, n_fantasies, level)
 

@@ -44,11 +44,13 @@ if TYPE_CHECKING:
     from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
     from ._diagnostics import (
         ESS_PER_CHAIN,
+        MIXING,
         R_HAT_MAX,
         ConvergenceReport,
         ConvergenceWarning,
         Diagnostics,
         check_convergence,
+        check_mixing,
         diagnose,
         to_datatree,
     )
@@ -64,6 +66,7 @@ __all__ = [
     "ESS_PER_CHAIN",
     "MAX_BAYES_BREAKS",
     "MAX_BREAKS",
+    "MIXING",
     "NOISE_MODELS",
     "POINT_FAMILIES",
     "R_HAT_MAX",
@@ -79,6 +82,7 @@ __all__ = [
     "PointFit",
     "bayes_model",
     "check_convergence",
+    "check_mixing",
     "curve_data",
     "curve_keys",
     "diagnose",
@@ -109,11 +113,13 @@ _MODULES = {
     "_mcmc": ("sample_posterior",),
     "_diagnostics": (
         "ESS_PER_CHAIN",
+        "MIXING",
         "R_HAT_MAX",
         "ConvergenceReport",
         "ConvergenceWarning",
         "Diagnostics",
         "check_convergence",
+        "check_mixing",
         "diagnose",
         "to_datatree",
     ),

@@ -40,6 +40,7 @@ __all__ = [
     "ConvergenceWarning",
     "Diagnostics",
     "check_convergence",
+    "check_mixing",
     "diagnose",
     "to_datatree",
 ]
@@ -50,6 +51,9 @@ ESS_PER_CHAIN = 100
 """Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021: 400 for 4 chains)."""
 TAIL_PROB = (0.05, 0.95)
 """Tail ESS: the smaller of the ESS of these two quantiles."""
+MIXING = {"r_hat_max": 1.05, "ess_min": 100.0, "divergent_share": 0.01}
+"""[`check_mixing`][scalebayes.inference.check_mixing]'s thresholds: R-hat, bulk and tail ESS
+over all chains, and the share of divergent draws."""
 
 _INSTALL_HINT = (
     "this needs ArviZ 1.x (arviz_base, arviz_stats); install it with `pip install 'arviz>=1.0'`"
@@ -425,3 +429,42 @@ def check_convergence(
             stacklevel=2,
         )
     return report
+
+
+def check_mixing(data, *, warn: bool = True) -> ConvergenceReport:
+    """Did each curve's chains mix? `check_convergence` with the looser thresholds of `MIXING`.
+
+    A curve fails if any latent has R-hat above 1.05 or bulk or tail ESS below 100 (over all
+    chains), or if more than 1% of its draws diverged. `check_convergence`'s defaults (R-hat
+    1.01, ESS 100 per chain) ask whether posterior summaries are precise; these ask whether the
+    chains agree at all, so that a predictive does not mix modes in proportions the posterior
+    does not have. The command line's MCMC answers and `suggest_next(method="mcmc-*")` warn on
+    them. With a few runs most curves fail (see "Are the chains converged?" in the docs'
+    calibration results).
+
+    Args:
+        data: an [`MCMCResult`][scalebayes.inference.MCMCResult] or the ``DataTree`` of
+            [`to_datatree`][scalebayes.inference.to_datatree].
+        warn: emit a ``ConvergenceWarning`` naming the curves that fail.
+
+    Returns:
+        A [`ConvergenceReport`][scalebayes.inference.ConvergenceReport].
+    """
+    if hasattr(data, "n_chains") and hasattr(data, "n_draws"):
+        n_draws = data.n_chains * data.n_draws
+    else:
+        posterior = data["posterior"] if hasattr(data, "children") else None
+        if posterior is None:
+            raise TypeError(
+                "check_mixing: data must be an MCMCResult or an ArviZ DataTree with a "
+                f"posterior group; got {type(data).__name__}"
+            )
+        n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
+    return check_convergence(
+        data,
+        r_hat_max=MIXING["r_hat_max"],
+        ess_bulk_min=MIXING["ess_min"],
+        ess_tail_min=MIXING["ess_min"],
+        max_divergences=int(MIXING["divergent_share"] * n_draws),
+        warn=warn,
+    )

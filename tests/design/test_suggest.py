@@ -271,8 +271,11 @@ def test_weighted_draws_are_one_distribution():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::scalebayes.inference.ConvergenceWarning")
 def test_mcmc_method_ranks_the_run_next_to_the_target_first():
-    """End to end with NUTS (M4) on the synthetic power law (compiles the sampler)."""
+    """End to end with NUTS (M4) on the synthetic power law (compiles the sampler). Its few
+    exact points leave the noise scale's posterior a funnel: the chains diverge a few dozen
+    times and `suggest_next` warns that they did not mix; the ranking is checked regardless."""
     import jax
 
     result = suggest_next(

@@ -10,6 +10,7 @@ from scalebayes.inference import (
     ConvergenceReport,
     ConvergenceWarning,
     check_convergence,
+    check_mixing,
     diagnose,
     sample_posterior,
     to_datatree,
@@ -142,6 +143,22 @@ def test_divergences_are_counted_and_named():
     assert report.divergences.tolist() == [0, 0, 3]
     assert report.failed == ("gamma",)
     assert check_convergence(tree, max_divergences=3, warn=False).ok
+
+
+def test_mixing_asks_whether_chains_agree_not_whether_summaries_are_precise():
+    """One chain of ``beta`` shifted by half an sd (R-hat about 1.03) fails the strict check and
+    passes ``check_mixing``; shifted by 2 sd (about 1.3) it fails both. Divergences fail it
+    above 1% of the draws (12 of 4 x 300)."""
+    half = _iid_tree(NAMES3, shift=("beta", 0.5))
+    assert check_convergence(half, warn=False).failed == ("beta",)
+    assert check_mixing(half).ok
+    with pytest.warns(ConvergenceWarning, match="'beta': r_hat 1.3[0-9]* > 1.05"):
+        assert check_mixing(_iid_tree(NAMES3, shift=("beta", 2.0))).failed == ("beta",)
+    assert check_mixing(_iid_tree(NAMES3, divergent=("gamma", 12)), warn=False).ok
+    report = check_mixing(_iid_tree(NAMES3, divergent=("gamma", 13)), warn=False)
+    assert report.failed == ("gamma",) and report.reasons["gamma"] == "13 divergences > 12"
+    with pytest.raises(TypeError, match="MCMCResult or an ArviZ DataTree"):
+        check_mixing({"posterior": 1})
 
 
 def test_warning_is_the_one_shared_class():
