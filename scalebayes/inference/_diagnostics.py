@@ -24,6 +24,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -51,7 +52,7 @@ ESS_PER_CHAIN = 100
 """Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021: 400 for 4 chains)."""
 TAIL_PROB = (0.05, 0.95)
 """Tail ESS: the smaller of the ESS of these two quantiles."""
-MIXING = {"r_hat_max": 1.05, "ess_min": 100.0, "divergent_share": 0.01}
+MIXING = MappingProxyType({"r_hat_max": 1.05, "ess_min": 100.0, "divergent_share": 0.01})
 """[`check_mixing`][scalebayes.inference.check_mixing]'s thresholds: R-hat, bulk and tail ESS
 over all chains, and the share of divergent draws."""
 
@@ -453,7 +454,8 @@ def check_mixing(data, *, warn: bool = True) -> ConvergenceReport:
     if hasattr(data, "n_chains") and hasattr(data, "n_draws"):
         n_draws = data.n_chains * data.n_draws
     else:
-        posterior = data["posterior"] if hasattr(data, "children") else None
+        has_posterior = hasattr(data, "children") and "posterior" in data.children
+        posterior = data["posterior"] if has_posterior else None
         if posterior is None:
             raise TypeError(
                 "check_mixing: data must be an MCMCResult or an ArviZ DataTree with a "
