@@ -3,10 +3,11 @@
 For each bundled dataset asked (NSL-PFN split, or a far split), NUTS runs on every curve's
 context points with the study method's keys (``curve_keys(0, names)``, so the draws are those
 ``scalebayes study --methods mcmc-<family>[-irw]`` scores) and the given sampler settings;
-every curve gets its split R-hat, bulk and tail ESS and divergences (``diagnose``) beside its
-scores. The table counts, per dataset and per number of context points, the curves that fail
-``check_mixing`` (``scalebayes extrapolate --method mcmc-*`` warns on them: R-hat above
-1.05, bulk or tail ESS below 100, more than 1% divergent draws) and the stricter R-hat 1.01.
+every curve gets its split R-hat, bulk and tail ESS and divergences (``check_mixing``'s
+report) beside its scores. The table counts, per dataset and per number of context points,
+the curves that fail ``check_mixing`` (``scalebayes extrapolate --method mcmc-*`` warns on
+them: R-hat above 1.05, bulk or tail ESS below 100, more than 1% divergent draws) and the
+stricter R-hat 1.01.
 
     python benchmarks/mcmc_convergence.py --datasets nlp,chinchilla,nano,dd --split far10
     python benchmarks/mcmc_convergence.py --datasets ic --noise ou_irw --set max_tree_depth=10
@@ -27,22 +28,11 @@ from collections import defaultdict
 import numpy as np
 
 
-def _unmixed(row: dict, n_draws: int) -> bool:
-    """The command line's rule (``scalebayes.inference.check_mixing``'s ``MIXING``)."""
-    from scalebayes.inference import MIXING
-
-    return (
-        not row["r_hat"] <= MIXING["r_hat_max"]
-        or not min(row["ess_bulk"], row["ess_tail"]) >= MIXING["ess_min"]
-        or row["divergences"] > int(MIXING["divergent_share"] * n_draws)
-    )
-
-
 def census(datasets, split, family, noise, settings, json_path=None) -> list[dict]:
     """Per-curve rows: dataset, name, context points, scores and diagnostics."""
     from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.evaluate import score_curve
-    from scalebayes.inference import diagnose, sample_posterior
+    from scalebayes.inference import check_mixing, sample_posterior
     from scalebayes.inference._mcmc_methods import curve_keys
 
     rows = []
@@ -64,21 +54,20 @@ def census(datasets, split, family, noise, settings, json_path=None) -> list[dic
                 **settings,
             )
             preds = result.predictive([c.x_target for c in batch])
-            divergences = result.divergences()
+            report = check_mixing(result, warn=False)
             for i, curve in enumerate(batch):
                 scores = score_curve(preds[i], curve.y_target)
-                diag = diagnose({k: v[i] for k, v in result.samples.items()}, int(divergences[i]))
                 rows.append(
                     {
                         "dataset": dataset,
                         "name": curve.name,
                         "n_context": int(curve.n_context),
-                        "n_draws": result.n_chains * result.n_draws,
                         **{k: scores[k] for k in ("rmsle", "ll", "msce", "cov90")},
-                        "r_hat": max(diag.r_hat.values()),
-                        "ess_bulk": min(diag.ess_bulk.values()),
-                        "ess_tail": min(diag.ess_tail.values()),
-                        "divergences": diag.n_divergent,
+                        "r_hat": float(report.r_hat[i]),
+                        "ess_bulk": float(report.ess_bulk[i]),
+                        "ess_tail": float(report.ess_tail[i]),
+                        "divergences": int(report.divergences[i]),
+                        "unmixed": curve.name in report.failed,
                     }
                 )
             if json_path:
@@ -109,7 +98,7 @@ def table(rows: list[dict]) -> str:
             dataset,
             n,
             str(len(group)),
-            str(sum(_unmixed(r, r["n_draws"]) for r in group)),
+            str(sum(r["unmixed"] for r in group)),
             str(sum(r["r_hat"] > 1.01 for r in group)),
             str(sum(r["divergences"] > 0 for r in group)),
             f"{np.median([r['r_hat'] for r in group]):.3f}",

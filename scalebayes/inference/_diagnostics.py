@@ -391,7 +391,8 @@ def check_convergence(
 
     r_hat = _per_curve(azs.rhat(tree, var_names=var_names), var_names, np.nanmax)
     ess_bulk = _per_curve(azs.ess(tree, var_names=var_names), var_names, np.nanmin)
-    ess_tail = _per_curve(azs.ess(tree, var_names=var_names, method="tail"), var_names, np.nanmin)
+    tail = azs.ess(tree, var_names=var_names, method="tail", prob=TAIL_PROB)  # as `diagnose`
+    ess_tail = _per_curve(tail, var_names, np.nanmin)
     names = tuple(str(c) for c in posterior.coords["curve"].values)
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
         div = tree["sample_stats"]["diverging"].transpose("curve", ...).values

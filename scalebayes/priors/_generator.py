@@ -175,12 +175,11 @@ def _sample(key, *, n, length, n_points, config, components, chunk, max_rounds):
         drawn = jax.ops.segment_sum(jnp.ones_like(rank), owner, num_segments=chunk)
         ok = best < chunk
         pick = jnp.minimum(best * m + j, chunk - 1)
-        safe = jnp.minimum(slots, n - 1)
-        live = jnp.where(j < m, slots, n)  # only the m owners write back
+        live = jnp.where(j < m, slots, n)  # only the m owners write back (slot j is curve j)
 
         def put(old, value):
             cond = ok.reshape(ok.shape + (1,) * (value.ndim - 1))
-            return old.at[live].set(jnp.where(cond, value[pick], old[safe]), mode="drop")
+            return old.at[live].set(jnp.where(cond, value[pick], old[source]), mode="drop")
 
         res = {name: put(res[name], new[name]) for name in res}
         accepted = accepted.at[live].set(ok, mode="drop")
