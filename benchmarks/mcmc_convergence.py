@@ -14,6 +14,15 @@ stricter R-hat 1.01.
 
 ``--json FILE`` keeps the per-curve rows (rewritten after every batch of 8 curves);
 ``--table FILE`` prints the table of rows kept that way without sampling again.
+
+How much of a benchmark figure is the sampler's: ``--seed S`` runs the same census with the
+keys ``curve_keys(S, names)`` (the study uses seed 0), and ``--compare A.json,B.json,...``
+prints, per dataset, each file's mean scores and curves mixed, and their mean and standard
+deviation over the files (e.g. one file per seed):
+
+    python benchmarks/mcmc_convergence.py --datasets ic --split nsl --noise ou_irw --seed 1 \
+        --json ic_irw_seed1.json
+    python benchmarks/mcmc_convergence.py --compare ic_irw_seed0.json,ic_irw_seed1.json
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from collections import defaultdict
 import numpy as np
 
 
-def census(datasets, split, family, noise, settings, json_path=None) -> list[dict]:
+def census(datasets, split, family, noise, settings, json_path=None, seed=0) -> list[dict]:
     """Per-curve rows: dataset, name, context points, scores and diagnostics."""
     from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.evaluate import score_curve
@@ -45,7 +54,7 @@ def census(datasets, split, family, noise, settings, json_path=None) -> list[dic
             batch = curves[start : start + 8]
             names = [c.name for c in batch]
             result = sample_posterior(
-                curve_keys(0, names),
+                curve_keys(seed, names),
                 family,
                 [c.x_context for c in batch],
                 [c.y_context for c in batch],
@@ -63,6 +72,7 @@ def census(datasets, split, family, noise, settings, json_path=None) -> list[dic
                         "name": curve.name,
                         "n_context": int(curve.n_context),
                         **{k: scores[k] for k in ("rmsle", "ll", "msce", "cov90")},
+                        "seed": seed,
                         "r_hat": float(report.r_hat[i]),
                         "ess_bulk": float(report.ess_bulk[i]),
                         "ess_tail": float(report.ess_tail[i]),
@@ -109,6 +119,41 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def compare(paths: list[str]) -> str:
+    """Markdown: per dataset and file, curves, curves mixed and mean scores; then the mean and
+    standard deviation (ddof 1) of each over the files."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append((path, json.load(f)))
+    metrics = ("rmsle", "ll", "msce", "cov90")
+    lines = [
+        "| dataset | run | curves | mixed | RMSLE | LL | MSCE | cov90 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    datasets = list(dict.fromkeys(r["dataset"] for _, rows in runs for r in rows))
+    for dataset in datasets:
+        values = []
+        for path, rows in runs:
+            group = [r for r in rows if r["dataset"] == dataset]
+            if not group:
+                continue
+            mixed = sum(not r["unmixed"] for r in group)
+            means = [float(np.mean([r[k] for r in group])) for k in metrics]
+            values.append([mixed, *means])
+            cells = [str(len(group)), str(mixed), *(f"{m:.4g}" for m in means)]
+            lines.append(f"| {dataset} | {os.path.basename(path)} | " + " | ".join(cells) + " |")
+        if len(values) > 1:
+            array = np.asarray(values)
+            mean, sd = array.mean(axis=0), array.std(axis=0, ddof=1)
+            cells = [f"{mean[0]:.1f} ± {sd[0]:.1f}"]
+            cells += [f"{m:.4g} ± {d:.2g}" for m, d in zip(mean[1:], sd[1:], strict=True)]
+            lines.append(
+                f"| {dataset} | mean ± sd over {len(values)} | | " + " | ".join(cells) + " |"
+            )
+    return "\n".join(lines)
+
+
 def _setting(text: str) -> tuple[str, object]:
     name, _, value = text.partition("=")
     if not name or not value:
@@ -125,18 +170,32 @@ def main() -> None:
     parser.add_argument("--set", type=_setting, action="append", default=[], dest="settings")
     parser.add_argument("--json", default=None)
     parser.add_argument("--table", default=None, help="print the table of a --json file")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the curves' keys")
+    parser.add_argument(
+        "--compare", default=None, help="comma-separated --json files: scores side by side"
+    )
     args = parser.parse_args()
     if args.table:
         with open(args.table) as f:
             print(table(json.load(f)))
         return
+    if args.compare:
+        print(compare(args.compare.split(",")))
+        return
     settings = dict(args.settings)
     start = time.perf_counter()
     rows = census(
-        args.datasets.split(","), args.split, args.family, args.noise, settings, args.json
+        args.datasets.split(","),
+        args.split,
+        args.family,
+        args.noise,
+        settings,
+        args.json,
+        args.seed,
     )
     print(
-        f"\nMCMC({args.family.upper()}), noise {args.noise!r}, split {args.split}, settings "
+        f"\nMCMC({args.family.upper()}), noise {args.noise!r}, split {args.split}, seed "
+        f"{args.seed}, settings "
         f"{settings or 'default'}: {time.perf_counter() - start:.0f} s\n"
     )
     print(table(rows))

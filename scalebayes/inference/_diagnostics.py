@@ -39,6 +39,7 @@ __all__ = [
     "R_HAT_MAX",
     "ConvergenceReport",
     "ConvergenceWarning",
+    "CurveCheck",
     "Diagnostics",
     "check_convergence",
     "check_mixing",
@@ -295,6 +296,28 @@ def to_datatree(result: MCMCResult, *, key: Any = None):
     return tree
 
 
+class CurveCheck(NamedTuple):
+    """One curve's line of a [`ConvergenceReport`][scalebayes.inference.ConvergenceReport].
+
+    Attributes:
+        name: the curve's name.
+        r_hat: largest R-hat over its checked variables.
+        ess_bulk: smallest bulk ESS over them.
+        ess_tail: smallest tail ESS over them.
+        divergences: divergent transitions after warm-up.
+        passed: whether it met the report's thresholds.
+        reason: what failed (``""`` when it passed).
+    """
+
+    name: str
+    r_hat: float
+    ess_bulk: float
+    ess_tail: float
+    divergences: int
+    passed: bool
+    reason: str
+
+
 @dataclass(frozen=True)
 class ConvergenceReport:
     """Per-curve convergence diagnostics of an MCMC run.
@@ -321,6 +344,22 @@ class ConvergenceReport:
     def ok(self) -> bool:
         """Whether every curve passed."""
         return not self.failed
+
+    def curves(self) -> tuple[CurveCheck, ...]:
+        """One [`CurveCheck`][scalebayes.inference.CurveCheck] per curve, in the report's
+        order."""
+        return tuple(
+            CurveCheck(
+                name=name,
+                r_hat=float(self.r_hat[i]),
+                ess_bulk=float(self.ess_bulk[i]),
+                ess_tail=float(self.ess_tail[i]),
+                divergences=int(self.divergences[i]),
+                passed=name not in self.reasons,
+                reason=self.reasons.get(name, ""),
+            )
+            for i, name in enumerate(self.names)
+        )
 
 
 def _per_curve(tree, var_names, reduce) -> np.ndarray:

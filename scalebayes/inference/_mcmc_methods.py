@@ -5,7 +5,9 @@ so studies score RMSLE, LL and MSCE) that calls [`mcmc_method`][scalebayes.infer
 on first use: it samples the context points of a batch of curves with
 [`sample_posterior`][scalebayes.inference.sample_posterior] (default settings: OU residuals,
 4 chains, 300 warm-up and 300 kept draws) and returns one
-[`MCMCPredictive`][scalebayes.inference.MCMCPredictive] per curve for its targets.
+[`MCMCPredictive`][scalebayes.inference.MCMCPredictive] per curve for its targets, carrying
+in ``mixing`` the verdict of [`check_mixing`][scalebayes.inference.check_mixing] on its chains
+(a study writes it to ``per_curve.csv``).
 
 A curve's PRNG key is derived from its name (CRC-32 folded into a base key), so its draws do
 not depend on which batch the study puts it in (on an accelerator, up to the chunk width; see
@@ -18,6 +20,7 @@ settings recomputes rather than reuses the old scores.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import zlib
 from collections.abc import Mapping, Sequence
@@ -73,11 +76,13 @@ class _MCMCMethod:
             names=names,
             **self.sampler_kwargs,
         )
-        if self.check:
-            from ._diagnostics import check_convergence
+        from ._diagnostics import check_convergence, check_mixing
 
+        if self.check:
             check_convergence(result)
-        return result.predictive([c.x_target for c in curves])
+        checks = check_mixing(result, warn=False).curves()
+        predictives = result.predictive([c.x_target for c in curves])
+        return [dataclasses.replace(p, mixing=c) for p, c in zip(predictives, checks, strict=True)]
 
     def settings(self) -> str:
         """The family, seed and every ``sample_posterior`` setting (defaults filled in).
@@ -124,9 +129,10 @@ def mcmc_method(
 
     Returns:
         A callable from a batch of split curves (``scalebayes.data.Curve``) to one
-        predictive per curve for its target x. Its ``settings()`` names the family, seed and
-        every sampler setting (for the study's fingerprints), ``validate(curve)`` rejects a
-        curve with fewer than 3 context points, and ``batch_size`` is 16.
+        predictive per curve for its target x, with ``mixing`` set (ArviZ computes it). Its
+        ``settings()`` names the family, seed and every sampler setting (for the study's
+        fingerprints), ``validate(curve)`` rejects a curve with fewer than 3 context points,
+        and ``batch_size`` is 16.
 
     Raises:
         ValueError: for a family without a Bayesian model.

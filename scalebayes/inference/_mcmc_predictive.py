@@ -13,6 +13,7 @@ import numpy as np
 from .._checks import check_key
 from .._precision import float64
 from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
+from ._diagnostics import CurveCheck
 
 _STANDARD_Q = (0.5, *(0.5 + sign * 0.5 * lv for lv in MSCE_LEVELS for sign in (-1, 1)))
 _Q_BLOCK = 16
@@ -177,6 +178,9 @@ class MCMCPredictive(Predictive):
         df: Student-t degrees of freedom (ignored for Normal noise).
         weights: ``None`` (equal weights) or non-negative weights of the draws, ``(n_draws,)``
             or ``(n_draws, n_targets)``; each target's weights are normalised to sum to 1.
+        mixing: ``None`` or the verdict of [`check_mixing`][scalebayes.inference.check_mixing]
+            on the chains the draws came from (the study's ``mcmc-*`` methods set it, and a
+            study records it per curve); it does not change the distribution.
     """
 
     loc: np.ndarray
@@ -184,6 +188,7 @@ class MCMCPredictive(Predictive):
     noise: str = "normal"
     df: float = 5.0
     weights: np.ndarray | None = None
+    mixing: CurveCheck | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -198,6 +203,10 @@ class MCMCPredictive(Predictive):
             )
         if not (np.all(np.isfinite(loc)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
             raise ValueError("loc must be finite and scale finite and > 0")
+        if self.mixing is not None and not isinstance(self.mixing, CurveCheck):
+            raise TypeError(
+                f"mixing must be a CurveCheck or None, got {type(self.mixing).__name__}"
+            )
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
         if self.weights is not None:

@@ -54,7 +54,7 @@ from .._io import (
     write_csv_atomically,
 )
 from ..evaluate import PredictiveDistribution, score_curve, summarise
-from ..inference import BAYES_FAMILIES, POINT_FAMILIES
+from ..inference import BAYES_FAMILIES, MIXING, POINT_FAMILIES
 from ._calibration import write_calibration_figure
 
 if TYPE_CHECKING:
@@ -87,6 +87,11 @@ PER_CURVE_COLUMNS: tuple[str, ...] = (
     "width90",
     "crps",
     "pit",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "divergences",
+    "mixed",
 )
 """Columns of ``per_curve.csv``, in order. ``fingerprint`` identifies the curve's data and the
 method's settings a row was computed from: 16 hex digits of a SHA-256 over the method name,
@@ -96,8 +101,12 @@ interval columns after it (empty for point methods; see
 older columns keep working; so was ``pit``, the PIT counts
 ([`pit_histogram`][scalebayes.evaluate.pit_histogram]) as integers joined by ``;``. A file with
 the older columns only is upgraded in place (atomically, its rows kept; their ``pit`` stays
-empty)."""
+empty). So were the chain columns of the MCMC methods, empty for others: the largest R-hat,
+smallest bulk and tail ESS over the latents, divergent transitions, and ``mixed`` (``1`` if
+the chains pass [`check_mixing`][scalebayes.inference.check_mixing], else ``0``), from the
+prediction's ``mixing``."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
+_CHAIN_COLUMNS = ("r_hat", "ess_bulk", "ess_tail", "divergences", "mixed")
 CALIBRATION_PLOT = "calibration.png"
 """The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
 (nominal against empirical coverage of the central intervals) and the PIT histogram of each
@@ -480,6 +489,10 @@ class CurveScore:
         pit: PIT counts over the targets
             ([`pit_histogram`][scalebayes.evaluate.pit_histogram]; None likewise, and for
             rows written before the column existed).
+        r_hat, ess_bulk, ess_tail, divergences, mixed: The chains' diagnostics and whether
+            they mixed (the prediction's ``mixing``, see
+            [`CurveCheck`][scalebayes.inference.CurveCheck]); None for a method without
+            chains and for rows written before the columns existed.
     """
 
     method: str
@@ -496,6 +509,11 @@ class CurveScore:
     width90: float | None = None
     crps: float | None = None
     pit: tuple[int, ...] | None = None
+    r_hat: float | None = None
+    ess_bulk: float | None = None
+    ess_tail: float | None = None
+    divergences: int | None = None
+    mixed: bool | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -518,6 +536,12 @@ class CurveScore:
                 for name in _INTERVAL_COLUMNS
             ),
             None if self.pit is None else ";".join(str(int(c)) for c in self.pit),
+            *(
+                None if (value := getattr(self, name)) is None else repr(float(value))
+                for name in ("r_hat", "ess_bulk", "ess_tail")
+            ),
+            None if self.divergences is None else str(int(self.divergences)),
+            None if self.mixed is None else str(int(self.mixed)),
         )
 
     @classmethod
@@ -566,6 +590,7 @@ class CurveScore:
             fingerprint=row["fingerprint"].strip(),
             **{name: number(name, True) for name in _INTERVAL_COLUMNS},
             pit=_pit_cell(row.get("pit", ""), where),
+            **_chain_cells(row, where),
         )
 
 
@@ -583,6 +608,50 @@ def _pit_cell(cell: str, where: str) -> tuple[int, ...] | None:
             "the row (it will be recomputed)"
         )
     return counts
+
+
+def _chain_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
+    """The chain columns of a row (None where empty): R-hat >= 0 or NaN, ESS >= 0 or NaN,
+    divergences an integer >= 0, mixed 0 or 1."""
+    cells = {name: row.get(name, "").strip() for name in _CHAIN_COLUMNS}
+    out: dict[str, Any] = dict.fromkeys(_CHAIN_COLUMNS)
+    for name, cell in cells.items():
+        if not cell:
+            continue
+        try:
+            if name in ("divergences", "mixed"):
+                value: Any = int(cell)
+                ok = value >= 0 if name == "divergences" else value in (0, 1)
+                value = bool(value) if name == "mixed" else value
+            else:
+                value = float(cell)
+                ok = math.isnan(value) or value >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{where}: column {name!r} holds {cell!r}, not a valid value; fix or delete "
+                "the row (it will be recomputed)"
+            )
+        out[name] = value
+    return out
+
+
+def _mixing(prediction: Prediction) -> dict[str, Any]:
+    """The chain columns of a prediction: its ``mixing`` (a ``CurveCheck``), or that of the
+    prediction it wraps (``base``, e.g. a recalibrated one); all None without chains."""
+    check = getattr(prediction, "mixing", None)
+    if check is None and (base := getattr(prediction, "base", None)) is not None:
+        check = getattr(base, "mixing", None)
+    if check is None:
+        return {}
+    return {
+        "r_hat": check.r_hat,
+        "ess_bulk": check.ess_bulk,
+        "ess_tail": check.ess_tail,
+        "divergences": check.divergences,
+        "mixed": check.passed,
+    }
 
 
 def _fingerprint(method: str, settings: str, curve: Curve) -> str:
@@ -861,18 +930,27 @@ def _score(
         nan = math.nan if method.probabilistic else None
         score = CurveScore(method.name, dataset, curve.name, math.nan, nan, nan, seconds)
         intervals = dict.fromkeys(_INTERVAL_COLUMNS, nan)
-        return dataclasses.replace(score, fingerprint=fingerprint, **intervals), str(error)
+        score = dataclasses.replace(
+            score, fingerprint=fingerprint, **intervals, **_mixing(prediction)
+        )
+        return score, str(error)
     score = CurveScore(
-        method.name, dataset, curve.name, seconds=seconds, fingerprint=fingerprint, **metrics
+        method.name,
+        dataset,
+        curve.name,
+        seconds=seconds,
+        fingerprint=fingerprint,
+        **metrics,
+        **_mixing(prediction),
     )
     return score, None
 
 
-def _add_empty_column(path: Path, columns: Sequence[str]) -> None:
-    """Rewrite ``path`` atomically with ``columns`` as its header, the old rows kept and the
-    new trailing cells empty."""
-    rows = read_csv_rows(path, columns[:-1])
-    write_csv_atomically(path, columns, ([row[c] for c in columns[:-1]] + [""] for row in rows))
+def _add_empty_columns(path: Path, header: Sequence[str], columns: Sequence[str]) -> None:
+    """Rewrite ``path`` (whose header is the prefix ``header`` of ``columns``) atomically with
+    ``columns`` as its header, the old rows kept and the new trailing cells empty."""
+    rows = read_csv_rows(path, header)
+    write_csv_atomically(path, columns, ([row.get(c, "") for c in columns] for row in rows))
 
 
 def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]:
@@ -890,8 +968,9 @@ def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]
             "cannot be matched to the data they scored; give a fresh --out directory (or move "
             "per_curve.csv away to recompute everything)"
         )
-    if header == PER_CURVE_COLUMNS[:-1]:  # before the pit column: upgrade in place
-        _add_empty_column(path, PER_CURVE_COLUMNS)
+    # before the pit column, or before the chain columns: upgrade in place
+    if header in (PER_CURVE_COLUMNS[: PER_CURVE_COLUMNS.index(c)] for c in ("pit", "r_hat")):
+        _add_empty_columns(path, header, PER_CURVE_COLUMNS)
     if header == (*old, "fingerprint"):
         raise ValueError(
             f"{path} has no interval columns ({', '.join(_INTERVAL_COLUMNS)}; written by an "
@@ -1151,6 +1230,65 @@ def _interval_table(
     ]
 
 
+def _median_cell(values: Iterable[float | None], digits: int) -> str:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return f"{float(np.median(finite)):.{digits}f}" if finite else "–"
+
+
+def _mean_cell(group: Sequence[CurveScore], column: str, digits: int) -> str:
+    mean = summarise([getattr(s, column) for s in group])[0]
+    return "–" if mean is None else f"{mean:.{digits}f}"
+
+
+def _chain_table(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
+) -> list[str]:
+    """Markdown lines: per MCMC cell, how many curves' chains mixed, and the scores of the
+    curves whose chains mixed beside those of the others."""
+    rows = []
+    for method in methods:
+        for name in data:
+            cell = [s for s in by_cell.get((method.name, name), []) if s.mixed is not None]
+            if not cell:
+                continue
+            mixed = [s for s in cell if s.mixed]
+            unmixed = [s for s in cell if not s.mixed]
+            scores = " | ".join(
+                f"{_mean_cell(mixed, column, digits)} / {_mean_cell(unmixed, column, digits)}"
+                for column, digits in (("rmsle", 4), ("ll", 3), ("msce", 4))
+            )
+            medians = " | ".join(
+                _median_cell((getattr(s, column) for s in cell), digits)
+                for column, digits in (("r_hat", 3), ("ess_bulk", 0), ("ess_tail", 0))
+            )
+            diverging = sum(s.divergences is not None and s.divergences > 0 for s in cell)
+            rows.append(
+                f"| {method.name} | {name} | {len(cell)} | {len(mixed)} | {medians} | "
+                f"{diverging} | {scores} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Chain mixing",
+        "",
+        "Curves whose NUTS chains mixed by `scalebayes.inference.check_mixing` (R-hat <= "
+        f"{MIXING['r_hat_max']},",
+        f"bulk and tail ESS >= {MIXING['ess_min']:.0f} over all chains, at most "
+        f"{MIXING['divergent_share']:.0%} divergent draws;",
+        "R-hat and ESS are the worst over the latents, medians over curves), and the mean",
+        "scores of the curves that mixed / did not. The tables above include every curve:",
+        "where few mixed, read them as figures of the sampler, not of the model.",
+        "",
+        "| method | dataset | curves | mixed | median R-hat | median bulk ESS | median tail ESS "
+        "| with divergences | RMSLE mixed / not | LL mixed / not | MSCE mixed / not |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 def _format_summary(
     scores: Sequence[CurveScore],
     methods: Sequence[Method],
@@ -1186,6 +1324,7 @@ def _format_summary(
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
     lines += _interval_table(methods, data, by_cell)
+    lines += _chain_table(methods, data, by_cell)
     if timings:
         lines += [
             "",

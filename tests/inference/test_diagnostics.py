@@ -9,6 +9,7 @@ from scalebayes.families import m4
 from scalebayes.inference import (
     ConvergenceReport,
     ConvergenceWarning,
+    CurveCheck,
     check_convergence,
     check_mixing,
     diagnose,
@@ -159,6 +160,36 @@ def test_mixing_asks_whether_chains_agree_not_whether_summaries_are_precise():
     assert report.failed == ("gamma",) and report.reasons["gamma"] == "13 divergences > 12"
     with pytest.raises(TypeError, match="MCMCResult or an ArviZ DataTree"):
         check_mixing({"posterior": 1})
+
+
+def test_a_report_lists_one_check_per_curve():
+    report = check_mixing(
+        _iid_tree(NAMES3, shift=("beta", 2.0), divergent=("gamma", 5)), warn=False
+    )
+    checks = report.curves()
+    assert [c.name for c in checks] == NAMES3
+    assert [c.passed for c in checks] == [True, False, True]
+    assert checks[1].reason == report.reasons["beta"] and checks[0].reason == ""
+    assert [c.divergences for c in checks] == [0, 0, 5]
+    for i, check in enumerate(checks):
+        assert (check.r_hat, check.ess_bulk, check.ess_tail) == (
+            report.r_hat[i],
+            report.ess_bulk[i],
+            report.ess_tail[i],
+        )
+        assert isinstance(check, CurveCheck) and type(check.divergences) is int
+
+
+def test_a_predictive_carries_a_check_or_nothing():
+    from scalebayes.inference import MCMCPredictive
+
+    check = check_mixing(_iid_tree(NAMES3), warn=False).curves()[0]
+    loc, scale = np.zeros((4, 2)), np.ones((4, 2))
+    assert MCMCPredictive(loc, scale).mixing is None
+    pred = MCMCPredictive(loc, scale, mixing=check)
+    assert pred.mixing is check and pred.median() == pytest.approx([1.0, 1.0])
+    with pytest.raises(TypeError, match="mixing must be a CurveCheck or None, got dict"):
+        MCMCPredictive(loc, scale, mixing={"passed": True})
 
 
 def test_warning_is_the_one_shared_class():

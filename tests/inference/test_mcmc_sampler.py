@@ -175,13 +175,25 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
             for xj, yj in zip(X, result.y[i], strict=True):
                 writer.writerow([repr(float(xj)), repr(float(yj)), f"c{i}"])
     fn = mcmc_method("m4", seed=0, **SETTINGS)
-    monkeypatch.setitem(METHODS, "mcmc-test", Method("mcmc-test", fn, probabilistic=True))
+    seen = []
+
+    def spy(curves):
+        seen.extend(fn(curves))
+        return seen[-len(curves) :]
+
+    monkeypatch.setitem(METHODS, "mcmc-test", Method("mcmc-test", spy, probabilistic=True))
     study = run_study("mcmc-test", [], tmp_path / "out", csv_paths=[path], progress=False)
     rows = study.scores
     assert [r.curve for r in rows] == ["c0", "c3"]
     for r in rows:
         # 9 targets over the last 0.6 decade; M4's floor is barely pinned down by 21 points
         assert 0.0 < r.rmsle < 0.2 and np.isfinite(r.ll) and 0.0 <= r.msce < 1.0
+    # the chains' verdict rides on each predictive into the study's chain columns
+    for pred, row in zip(seen, rows, strict=True):
+        assert pred.mixing.name == row.curve
+        assert (row.r_hat, row.ess_bulk, row.ess_tail) == pytest.approx(pred.mixing[1:4])
+        assert (row.divergences, row.mixed) == (pred.mixing.divergences, pred.mixing.passed)
+        assert row.r_hat >= 1.0 - 0.05 and row.ess_bulk > 0
 
 
 def test_bad_arguments_name_the_problem():

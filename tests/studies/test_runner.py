@@ -23,6 +23,7 @@ from scalebayes._io import (
 )
 from scalebayes.data import Curve, CurveDataError
 from scalebayes.evaluate import MSCE_LEVELS, GaussianPredictive
+from scalebayes.inference import CurveCheck, MCMCPredictive
 from scalebayes.studies._runner import (
     METHODS,
     PER_CURVE_COLUMNS,
@@ -34,7 +35,8 @@ from scalebayes.studies._runner import (
 )
 
 HEADER_LINE = (
-    "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps,pit"
+    "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps,pit,"
+    "r_hat,ess_bulk,ess_tail,divergences,mixed"
 )
 RATIO = 1.1  # the fake point method predicts RATIO * y_target: RMSLE = log(RATIO) exactly
 SIGMA = 0.05  # the fake probabilistic method: N(y_target, SIGMA^2) per target
@@ -119,6 +121,8 @@ def test_per_curve_csv_header_rows_and_empty_cells(tmp_path, fake, fake_prob):
     expected_msce = float(np.mean([(1.0 - level) ** 2 for level in MSCE_LEVELS]))  # coverage 1
     for row in rows:
         assert float(row["seconds"]) >= 0.0
+        chain_cells = [row[c] for c in ("r_hat", "ess_bulk", "ess_tail", "divergences", "mixed")]
+        assert chain_cells == [""] * 5  # neither method has chains
         interval_cells = [row[c] for c in ("cov50", "cov90", "width50", "width90", "crps")]
         if row["method"] == "fake":
             assert float(row["rmsle"]) == pytest.approx(math.log(RATIO), rel=1e-12)
@@ -207,7 +211,7 @@ def test_a_directory_in_use_is_refused(tmp_path, fake):
 def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
     out = tmp_path / "out"
     out.mkdir()
-    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", "", "", "", "", "", ""]
+    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", *[""] * 11]
     append_csv_row(out / "per_curve.csv", PER_CURVE_COLUMNS, row)
     data = _write_curves(tmp_path / "runs.csv")
     result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
@@ -554,7 +558,10 @@ def test_a_per_curve_csv_of_an_older_version_is_refused(tmp_path, fake, old, mes
     assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
 
 
-def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fake_prob):
+@pytest.mark.parametrize("dropped", [6, 5], ids=["without-pit", "without-chain-columns"])
+def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fake_prob, dropped):
+    """A file written before the ``pit`` column (or before the chain columns) gets the new
+    columns, empty, and its rows are resumed."""
     data = _write_curves(tmp_path / "runs.csv")
     out = tmp_path / "out"
     first = run_study(["fake", "fake-prob"], [], out, csv_paths=[data], progress=False)
@@ -563,8 +570,8 @@ def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fak
     assert "![calibration](calibration.png)" in first.summary
     # the same file as an older version wrote it: no pit column
     lines = (out / "per_curve.csv").read_text().splitlines()
-    old_header = HEADER_LINE.rsplit(",", 1)[0]
-    older = [old_header] + [line.rsplit(",", 1)[0] for line in lines[1:]]
+    old_header = HEADER_LINE.rsplit(",", dropped)[0]
+    older = [old_header] + [line.rsplit(",", dropped)[0] for line in lines[1:]]
     (out / "per_curve.csv").write_text("\n".join(older) + "\n")
     (out / "calibration.png").unlink()
     calls = len(fake.calls)
@@ -572,8 +579,92 @@ def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fak
     assert again.n_resumed == 6 and again.n_computed == 0 and len(fake.calls) == calls
     rows = _rows(out / "per_curve.csv")
     assert (out / "per_curve.csv").read_text().splitlines()[0] == HEADER_LINE
-    assert [r["pit"] for r in rows] == [""] * 6  # kept as they were, counts unknown
-    assert again.calibration_path is None and not (out / "calibration.png").exists()
+    if dropped == 6:
+        assert [r["pit"] for r in rows] == [""] * 6  # kept as they were, counts unknown
+        assert again.calibration_path is None and not (out / "calibration.png").exists()
+    else:
+        assert [r["pit"] for r in rows] == [r["pit"] for r in _rows_of(lines)]
+    assert {r[c] for r in rows for c in PER_CURVE_COLUMNS[-5:]} == {""}
+
+
+def _rows_of(lines: list[str]) -> list[dict[str, str]]:
+    return list(csv.DictReader(lines))
+
+
+def _check(name: str, passed: bool, divergences: int = 0) -> CurveCheck:
+    reason = "" if passed else "r_hat 1.200 > 1.05"
+    r_hat = 1.002 if passed else 1.2
+    return CurveCheck(name, r_hat, 850.0, 610.5, divergences, passed, reason)
+
+
+def test_chains_are_recorded_per_curve_and_summarised(tmp_path, monkeypatch):
+    """A prediction's ``mixing`` (here set by hand; ``mcmc-*`` methods set it from
+    ``check_mixing``) lands in the chain columns, also through a wrapping predictive, and the
+    summary counts the curves that mixed and scores them apart."""
+    from scalebayes.evaluate import ScaledPredictive
+
+    def predict(curves):
+        out = []
+        for c in curves:
+            i = int(c.name[1:])
+            base = MCMCPredictive(
+                loc=np.log(c.y_target)[None, :] + np.linspace(-0.1, 0.1, 50)[:, None],
+                scale=np.full((50, c.x_target.size), 0.02),
+                mixing=_check(c.name, passed=i != 1, divergences=3 * (i == 2)),
+            )
+            out.append(ScaledPredictive(base, 1.0) if i == 2 else base)
+        return out
+
+    monkeypatch.setitem(METHODS, "chains", Method("chains", predict, probabilistic=True))
+    data = _write_curves(tmp_path / "runs.csv")
+    result = run_study(["chains"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    rows = _rows(tmp_path / "out" / "per_curve.csv")
+    assert [(r["mixed"], r["divergences"]) for r in rows] == [("1", "0"), ("0", "0"), ("1", "3")]
+    assert [float(r["r_hat"]) for r in rows] == [1.002, 1.2, 1.002]
+    assert {(r["ess_bulk"], r["ess_tail"]) for r in rows} == {("850.0", "610.5")}
+    assert [(s.mixed, s.divergences, s.ess_tail) for s in result.scores] == [
+        (True, 0, 610.5),
+        (False, 0, 610.5),
+        (True, 3, 610.5),
+    ]
+    table = result.summary.split("## Chain mixing", 1)[1].split("\n## ", 1)[0]
+    (line,) = [row for row in table.splitlines() if row.startswith("| chains |")]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[:8] == ["chains", "runs.csv", "3", "2", "1.002", "850", "610", "1"]
+    scored = {s.curve: s for s in result.scores}
+    mixed_rmsle = (scored["c0"].rmsle + scored["c2"].rmsle) / 2
+    assert cells[8] == f"{mixed_rmsle:.4f} / {scored['c1'].rmsle:.4f}"
+    # resumed rows keep their chain cells
+    again = run_study(["chains"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert again.n_resumed == 3 and again.scores == result.scores
+
+
+@pytest.mark.parametrize(
+    "column, cell", [("mixed", "2"), ("divergences", "-1"), ("r_hat", "-0.5"), ("ess_bulk", "x")]
+)
+def test_a_bad_chain_cell_is_named(tmp_path, monkeypatch, column, cell):
+    def predict(curves):
+        return [
+            MCMCPredictive(
+                loc=np.log(c.y_target)[None, :].repeat(4, 0),
+                scale=np.full((4, c.x_target.size), 0.02),
+                mixing=_check(c.name, passed=True),
+            )
+            for c in curves
+        ]
+
+    monkeypatch.setitem(METHODS, "chains", Method("chains", predict, probabilistic=True))
+    data = _write_curves(tmp_path / "runs.csv", n_curves=1)
+    run_study(["chains"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    path = tmp_path / "out" / "per_curve.csv"
+    rows = _rows(path)
+    rows[0][column] = cell
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, PER_CURVE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ValueError, match=rf"line 2: column '{column}' holds '{cell}'"):
+        run_study(["chains"], [], tmp_path / "out", csv_paths=[data], progress=False)
 
 
 def test_built_in_methods_describe_their_settings(tmp_path):
