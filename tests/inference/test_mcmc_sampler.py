@@ -175,9 +175,10 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
             for xj, yj in zip(X, result.y[i], strict=True):
                 writer.writerow([repr(float(xj)), repr(float(yj)), f"c{i}"])
     fn = mcmc_method("m4", seed=0, **SETTINGS)
-    seen = []
+    seen, asked = [], []
 
     def spy(curves):
+        asked.extend(curves)
         seen.extend(fn(curves))
         return seen[-len(curves) :]
 
@@ -194,6 +195,18 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
         assert (row.r_hat, row.ess_bulk, row.ess_tail) == pytest.approx(pred.mixing[1:4])
         assert (row.divergences, row.mixed) == (pred.mixing.divergences, pred.mixing.passed)
         assert row.r_hat >= 1.0 - 0.05 and row.ess_bulk > 0
+
+    # without ArviZ the same predictions come back, unchecked
+    import scalebayes.inference._diagnostics as diagnostics
+
+    def missing(name):
+        raise ImportError(f"{name} is missing")
+
+    monkeypatch.setattr(diagnostics, "_import", missing)
+    bare = fn(asked)
+    assert [p.mixing for p in bare] == [None, None]
+    for pred, again in zip(seen, bare, strict=True):
+        np.testing.assert_array_equal(pred.loc, again.loc)
 
 
 def test_bad_arguments_name_the_problem():
