@@ -13,6 +13,7 @@ import json
 import sys
 import warnings
 
+from .._mcmc_names import NOISE_SUFFIXES
 from ._argtypes import (
     add_dedupe,
     figure_file,
@@ -26,12 +27,7 @@ from ._argtypes import (
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 EXTRAPOLATE_METHODS = (
     "pfn",
-    "mcmc-m3",
-    "mcmc-m4",
-    "mcmc-bnsl",
-    "mcmc-m3-irw",
-    "mcmc-m4-irw",
-    "mcmc-bnsl-irw",
+    *(f"mcmc-{f}{suffix}" for suffix in NOISE_SUFFIXES.values() for f in ("m3", "m4", "bnsl")),
 )
 
 
@@ -248,7 +244,8 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "run, see --model) or "
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
-        "calibrated far out)",
+        "calibrated far out), -walk one that starts at the last run (noise ou_walk: as cheap "
+        "as plain mcmc-*)",
     )
     parser.add_argument(
         "--model",
@@ -268,10 +265,11 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = True) -> list:
-    """NUTS (``method`` = ``"mcmc-<family>"``, OU residuals, or ``"mcmc-<family>-irw"``,
-    ``noise="ou_irw"``) on every point of each curve: the predictives at ``targets`` and, if
-    ``plot`` names a file, a fan chart of each curve to the furthest target (one posterior
-    serves both); ``warn``: a warning per curve whose chains did not mix (``warn_unmixed``)."""
+    """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
+    ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
+    predictives at ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the
+    furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
+    not mix (``warn_unmixed``)."""
     import jax
     import numpy as np
 
@@ -279,8 +277,10 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = T
     from ..inference import sample_posterior
 
     family = method.removeprefix("mcmc-")  # the CSV reader has checked every y > 0
-    noise = "ou_irw" if family.endswith("-irw") else "ou"
-    family = family.removesuffix("-irw")
+    noise = "ou"
+    for name, suffix in NOISE_SUFFIXES.items():
+        if suffix and family.endswith(suffix):
+            noise, family = name, family.removesuffix(suffix)
     result = sample_posterior(
         jax.random.key(seed),
         family,
@@ -303,7 +303,7 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = T
             [(c.x, c.y) for c in shown],
             plot,
             names=[c.name for c in shown],
-            label=f"MCMC({family.upper()}{', ou_irw' if noise == 'ou_irw' else ''}) median",
+            label=f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise}) median",
             x_to=targets,
         )
     return preds

@@ -28,6 +28,7 @@ The MCMC names load NumPyro on first use, so the point fits import without it.
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
+from .._mcmc_names import NOISE_SUFFIXES
 from ._lm import LMState, levenberg_marquardt
 from ._point import (
     DEFAULT_RIDGE,
@@ -69,6 +70,7 @@ __all__ = [
     "MAX_BREAKS",
     "MIXING",
     "NOISE_MODELS",
+    "NOISE_SUFFIXES",
     "POINT_FAMILIES",
     "R_HAT_MAX",
     "BayesModel",
@@ -101,6 +103,7 @@ __all__ = [
 # the MCMC names import NumPyro (and through it tqdm.auto): loaded on first use
 _MODULES = {
     "_lm": ("LMState", "levenberg_marquardt"),
+    "._mcmc_names": ("NOISE_SUFFIXES",),  # scalebayes._mcmc_names (the CLI reads it too)
     "_point": (
         "DEFAULT_RIDGE",
         "MAX_BREAKS",

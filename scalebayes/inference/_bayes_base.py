@@ -28,9 +28,10 @@ import numpyro.distributions as dist
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import irw_conditional, irw_log_likelihood, irw_sample
 
-NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw")
-"""Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals, and
-OU residuals plus a random walk of the log-log slope (``"ou_irw"``)."""
+NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw", "ou_walk")
+"""Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals, OU
+residuals plus a random walk of the log-log slope from the first context point (``"ou_irw"``),
+and OU residuals plus such a walk beyond the last context point only (``"ou_walk"``)."""
 
 _SIGMA_PRIOR = (-3.5, 1.5)
 _LENGTH_PRIOR = (math.log(0.3), 1.5)
@@ -135,10 +136,16 @@ class BayesModel:
       distance from the context: beyond it the predictive variance does not saturate
       (about ``tau^2 h^3 / 3`` more at a distance ``h``). Exact O(n) likelihood by a Kalman
       filter; see ``_discrepancy.py``.
+    - ``"ou_walk"``: the OU residuals, and beyond the last context point ``v_n`` a random walk
+      of the log-log slope started there with value and slope 0 (diffusion ``tau``, site
+      ``log_drift``, the same prior): inside the context the model is the OU model, so the
+      data do not inform ``tau`` (its posterior is its prior) and the walk cannot take the
+      place of the family's own bend; a target at ``h = v - v_n > 0`` gets ``tau^2 h^3 / 3``
+      more variance in log y. As cheap as ``"ou"``.
 
     Attributes:
         family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
-        noise: ``"normal"``, ``"student_t"``, ``"ou"`` or ``"ou_irw"``.
+        noise: ``"normal"``, ``"student_t"``, ``"ou"``, ``"ou_irw"`` or ``"ou_walk"``.
         df: degrees of freedom of the Student-t noise (fixed; ignored otherwise).
         n_breaks: BNSL only: the number of break slots (1 or 2).
     """
@@ -174,18 +181,18 @@ class BayesModel:
     # -- shared ----------------------------------------------------------------------------
     @property
     def _ou(self) -> bool:
-        """Whether the residuals have an OU part (``"ou"`` and ``"ou_irw"``)."""
-        return self.noise in ("ou", "ou_irw")
+        """Whether the residuals have an OU part (``"ou"``, ``"ou_irw"``, ``"ou_walk"``)."""
+        return self.noise in ("ou", "ou_irw", "ou_walk")
 
     def all_priors(self, data: CurveData) -> dict[str, Prior]:
         """Priors of every latent site: the family's, then ``log_sigma`` (for OU noise
         ``log_diffusion`` and ``log_corr_length`` instead, and ``log_drift`` for
-        ``"ou_irw"``)."""
+        ``"ou_irw"`` and ``"ou_walk"``)."""
         out = self.priors(data)
         if self._ou:
             out["log_diffusion"] = Prior(*_DIFFUSION_PRIOR)
             out["log_corr_length"] = Prior(*_LENGTH_PRIOR)
-            if self.noise == "ou_irw":
+            if self.noise in ("ou_irw", "ou_walk"):
                 out["log_drift"] = Prior(*_DRIFT_PRIOR)
         else:
             out["log_sigma"] = Prior(*_SIGMA_PRIOR)
@@ -222,7 +229,9 @@ class BayesModel:
         context point this is ``log f(v) + r_a e_a`` and ``sigma^2 (1 - r_a^2)``. For
         ``"ou_irw"``: Gaussian-process conditioning on every context residual ``r``,
         ``log f(v) + K_vc K_cc^{-1} r`` and ``k(v, v) - K_vc K_cc^{-1} K_cv`` (the covariance
-        ``k`` of ``_discrepancy.irw_covariance``; compute in float64).
+        ``k`` of ``_discrepancy.irw_covariance``; compute in float64). For ``"ou_walk"``: the
+        OU moments, with ``tau^2 h^3 / 3`` added to the variance at ``h = v - v_n > 0`` beyond
+        the last context point ``v_n``.
 
         Returns:
             ``(loc, scale)``, each shaped like ``v``.
@@ -251,7 +260,11 @@ class BayesModel:
         safe = jnp.maximum(denom, 1e-12)
         mean = (ra * (1 - rb**2) * resid[ia] + rb * (1 - ra**2) * resid[ib]) / safe
         var = (1 - ra**2) * (1 - rb**2) / safe
-        return mu + mean, sigma * jnp.sqrt(jnp.maximum(var, _OU_VAR_FLOOR))
+        sd = sigma * jnp.sqrt(jnp.maximum(var, _OU_VAR_FLOOR))
+        if self.noise == "ou_walk":  # the slope walk beyond the last context point
+            h = jnp.maximum(v - jnp.max(jnp.where(real, data.v, -jnp.inf)), 0.0)
+            sd = jnp.sqrt(sd**2 + jnp.exp(2.0 * z["log_drift"]) * h**3 / 3.0)
+        return mu + mean, sd
 
     def replicate(self, key, z, data: CurveData):
         """Replicated log y at the context points ``data.v`` for one draw ``z``.

@@ -250,8 +250,8 @@ def bayes_model(
         family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
         n_breaks: BNSL only: break slots, 1 or 2 (per-curve ``break_mask`` can switch the
             second off).
-        noise: the noise model on log y: ``"normal"``, ``"student_t"``, ``"ou"`` or
-            ``"ou_irw"`` (see [`BayesModel`][scalebayes.inference.BayesModel]).
+        noise: the noise model on log y: ``"normal"``, ``"student_t"``, ``"ou"``,
+            ``"ou_irw"`` or ``"ou_walk"`` (see [`BayesModel`][scalebayes.inference.BayesModel]).
         df: degrees of freedom of the Student-t noise.
 
     Returns:

@@ -101,7 +101,9 @@ def sample_posterior(
         noise: the noise model on log y: ``"ou"`` (default; Ornstein-Uhlenbeck residuals,
             which absorb a systematic misfit of the family instead of reading it as a tight
             fit), ``"ou_irw"`` (OU residuals plus a random walk of the log-log slope, whose
-            variance keeps growing beyond the context), ``"normal"`` or ``"student_t"``
+            variance keeps growing beyond the context), ``"ou_walk"`` (the OU model, with such
+            a walk beyond the last context point only, its rate from the prior), ``"normal"``
+            or ``"student_t"``
             (i.i.d.); see [`BayesModel`][scalebayes.inference.BayesModel].
         df: degrees of freedom of the Student-t noise (fixed), at least 2.
         num_warmup: warm-up (adaptation) iterations per chain.

@@ -6,7 +6,8 @@ Methods are named in `METHODS` (add one with `register_method`): the built-in po
 ``"m1"``, ``"m2"``, ``"m3"``, ``"m4"`` and ``"bnsl"``, the MCMC baselines ``"mcmc-m3"``,
 ``"mcmc-m4"`` and ``"mcmc-bnsl"`` (NUTS, see
 [`mcmc_method`][scalebayes.inference.mcmc_method]; ``"mcmc-m3-irw"``, ``"mcmc-m4-irw"`` and
-``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model), ``"pfn"`` (the shipped
+``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model, ``"mcmc-m3-walk"``, ``"mcmc-m4-walk"``
+and ``"mcmc-bnsl-walk"`` with ``"ou_walk"``), ``"pfn"`` (the shipped
 [`PFN`][scalebayes.pfn.PFN] as ``scalebayes extrapolate`` chooses it for each curve's furthest
 target: the default model up to ``FAR_SWITCH`` times beyond the context, the far model
 beyond), ``"pfn-default"`` (the default model, ``DEFAULT_MODEL``, at every distance) and
@@ -54,7 +55,7 @@ from .._io import (
     write_csv_atomically,
 )
 from ..evaluate import PredictiveDistribution, score_curve, summarise
-from ..inference import BAYES_FAMILIES, MIXING, POINT_FAMILIES
+from ..inference import BAYES_FAMILIES, MIXING, NOISE_SUFFIXES, POINT_FAMILIES
 from ._calibration import write_calibration_figure
 
 if TYPE_CHECKING:
@@ -453,13 +454,12 @@ def _builtin_methods() -> Mapping[str, Method]:
     """The built-in study methods (a constant, built on first use; nothing heavy is imported:
     the MCMC and PFN methods are deferred until they run)."""
     table = {f: Method(f, _PointFit(f), probabilistic=False) for f in POINT_FAMILIES}
-    for family in BAYES_FAMILIES:
-        name = f"mcmc-{family}"
-        fn = _Deferred(functools.partial(_mcmc, family), batch_size=16)
-        table[name] = Method(name, fn, probabilistic=True)
-        # OU residuals plus a random walk of the log-log slope (see BayesModel)
-        fn = _Deferred(functools.partial(_mcmc, family, "ou_irw"), batch_size=16)
-        table[f"{name}-irw"] = Method(f"{name}-irw", fn, probabilistic=True)
+    for noise, suffix in NOISE_SUFFIXES.items():  # OU residuals, and two slope walks
+        for family in BAYES_FAMILIES:
+            name = f"mcmc-{family}{suffix}"
+            fn = _mcmc if noise == "ou" else functools.partial(_mcmc, noise=noise)
+            fn = _Deferred(functools.partial(fn, family), batch_size=16)
+            table[name] = Method(name, fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
     for which in ("default", "far"):
         fn = _Deferred(functools.partial(_pfn, which), batch_size=256)
