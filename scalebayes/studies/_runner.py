@@ -107,7 +107,6 @@ smallest bulk and tail ESS over the latents, divergent transitions, and ``mixed`
 the chains pass [`check_mixing`][scalebayes.inference.check_mixing], else ``0``), from the
 prediction's ``mixing``."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
-_CHAIN_COLUMNS = ("r_hat", "ess_bulk", "ess_tail", "divergences", "mixed")
 CALIBRATION_PLOT = "calibration.png"
 """The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
 (nominal against empirical coverage of the central intervals) and the PIT histogram of each
@@ -557,7 +556,8 @@ class CurveScore:
         """
 
         # what a score can be: RMSLE, MSCE, CRPS, widths and coverage >= 0 or NaN (a curve
-        # the method could not score), LL any number or -inf, seconds finite and >= 0
+        # the method could not score), LL any number or -inf, seconds finite and >= 0; R-hat
+        # and ESS >= 0 or NaN (a failed diagnostic)
         def number(column: str, optional: bool) -> float | None:
             cell = row[column].strip()
             if optional and not cell:
@@ -590,7 +590,9 @@ class CurveScore:
             fingerprint=row["fingerprint"].strip(),
             **{name: number(name, True) for name in _INTERVAL_COLUMNS},
             pit=_pit_cell(row.get("pit", ""), where),
-            **_chain_cells(row, where),
+            **{name: number(name, True) for name in ("r_hat", "ess_bulk", "ess_tail")},
+            divergences=_count_cell(row, "divergences", where),
+            mixed=None if (m := _count_cell(row, "mixed", where, most=1)) is None else bool(m),
         )
 
 
@@ -610,31 +612,21 @@ def _pit_cell(cell: str, where: str) -> tuple[int, ...] | None:
     return counts
 
 
-def _chain_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
-    """The chain columns of a row (None where empty): R-hat >= 0 or NaN, ESS >= 0 or NaN,
-    divergences an integer >= 0, mixed 0 or 1."""
-    cells = {name: row.get(name, "").strip() for name in _CHAIN_COLUMNS}
-    out: dict[str, Any] = dict.fromkeys(_CHAIN_COLUMNS)
-    for name, cell in cells.items():
-        if not cell:
-            continue
-        try:
-            if name in ("divergences", "mixed"):
-                value: Any = int(cell)
-                ok = value >= 0 if name == "divergences" else value in (0, 1)
-                value = bool(value) if name == "mixed" else value
-            else:
-                value = float(cell)
-                ok = math.isnan(value) or value >= 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(
-                f"{where}: column {name!r} holds {cell!r}, not a valid value; fix or delete "
-                "the row (it will be recomputed)"
-            )
-        out[name] = value
-    return out
+def _count_cell(row: Mapping[str, str], column: str, where: str, most: int | None = None):
+    """An integer cell >= 0 (and <= ``most``), or None where empty."""
+    cell = row[column].strip()
+    if not cell:
+        return None
+    try:
+        value = int(cell)
+    except ValueError:
+        value = -1
+    if value < 0 or (most is not None and value > most):
+        raise ValueError(
+            f"{where}: column {column!r} holds {cell!r}, not a valid value; fix or delete the "
+            "row (it will be recomputed)"
+        )
+    return value
 
 
 def _mixing(prediction: Prediction) -> dict[str, Any]:
