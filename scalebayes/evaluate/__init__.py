@@ -10,7 +10,9 @@
   [`SamplePredictive`][scalebayes.evaluate.SamplePredictive], and by the MCMC and PFN
   predictives.
 - [`rmsle`][scalebayes.evaluate.rmsle], [`log_likelihood`][scalebayes.evaluate.log_likelihood]
-  and [`msce`][scalebayes.evaluate.msce] score one curve, as do
+  and [`msce`][scalebayes.evaluate.msce] score one curve
+  ([`calibrated_msce`][scalebayes.evaluate.calibrated_msce]: the MSCE a calibrated forecaster
+  scores on correlated targets, the reference to read an MSCE against), as do
   [`interval_coverage`][scalebayes.evaluate.interval_coverage] and
   [`crps`][scalebayes.evaluate.crps], and [`pit_histogram`][scalebayes.evaluate.pit_histogram]
   bins the probability integral transform of the targets (a PIT histogram; summed over
@@ -36,6 +38,7 @@ from ._metrics import (
     INTERVAL_SCORES,
     MSCE_LEVELS,
     PIT_BINS,
+    calibrated_msce,
     coverage_from_pit,
     crps,
     interval_coverage,
@@ -68,6 +71,7 @@ __all__ = [
     "PredictiveDistribution",
     "SamplePredictive",
     "ScaledPredictive",
+    "calibrated_msce",
     "check_level",
     "check_probabilities",
     "conformal_scale",

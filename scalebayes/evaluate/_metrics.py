@@ -147,17 +147,64 @@ def msce(
     """
     pred = _require_predictive("msce", pred)
     y = _as_finite_array("y", y, ndim=1)
+    return float(_msce_rows("msce", pred, y[None, :], levels)[0])
+
+
+def _msce_rows(caller: str, pred, ys: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """MSCE of ``pred`` against each row of ``ys`` ``(k, n_targets)``: ``(k,)``."""
     levels = [check_level(level) for level in levels]
     if not levels:
-        raise ValueError("msce: `levels` must contain at least one level.")
+        raise ValueError(f"{caller}: `levels` must contain at least one level.")
     squared_errors = []
     for level in levels:
         lower, upper = pred.interval(level)
-        lower = _check_output("msce", "interval", lower, y.shape)
-        upper = _check_output("msce", "interval", upper, y.shape)
-        coverage = np.mean((lower <= y) & (y <= upper))
+        lower = _check_output(caller, "interval", lower, ys.shape[1:])
+        upper = _check_output(caller, "interval", upper, ys.shape[1:])
+        coverage = np.mean((lower <= ys) & (ys <= upper), axis=1)
         squared_errors.append((coverage - level) ** 2)
-    return float(np.mean(squared_errors))
+    return np.mean(squared_errors, axis=0)
+
+
+def calibrated_msce(
+    pred: PredictiveDistribution,
+    paths: Float[ArrayLike, "n_paths n_targets"],
+    levels: Sequence[float] = MSCE_LEVELS,
+) -> np.ndarray:
+    r"""The MSCE ``pred`` scores when the truth is drawn from ``pred`` itself: what a
+    perfectly calibrated forecaster scores on these targets.
+
+    [`msce`][scalebayes.evaluate.msce] is not zero for a calibrated forecaster: a curve's
+    targets are correlated, so their coverage at a level is one random share, not the level.
+    If every target of a curve moved together, a calibrated forecaster would score
+    $\frac{1}{|L|}\sum_\ell \ell (1 - \ell)$ (0.144 over the default levels) on average,
+    while intervals wide enough to cover every target score
+    $\frac{1}{|L|}\sum_\ell (1 - \ell)^2$ (0.079): with correlated targets, MSCE rewards
+    intervals that are too wide. This gives the reference to read an observed MSCE against:
+    its distribution when the targets are ``paths``, joint draws from the same predictive
+    (e.g. [`MCMCResult.sample_paths`][scalebayes.inference.MCMCResult.sample_paths]), whose
+    correlation between targets is the model's.
+
+    Args:
+        pred: Predictive distribution over the ``n_targets`` targets.
+        paths: ``(n_paths, n_targets)`` joint draws of the targets from ``pred``; finite.
+        levels: Interval levels, as for `msce`.
+
+    Returns:
+        ``(n_paths,)``: the MSCE against each path.
+
+    Raises:
+        TypeError: If ``pred`` is not a `PredictiveDistribution`.
+        ValueError: If ``paths`` is not a finite ``(n_paths, n_targets)`` array, or as `msce`.
+    """
+    pred = _require_predictive("calibrated_msce", pred)
+    paths = _as_finite_array("paths", paths, ndim=2)
+    n_targets = np.shape(pred.median())
+    if paths.shape[1:] != n_targets:
+        raise ValueError(
+            f"calibrated_msce: `paths` must be (n_paths, {n_targets[0]}) for this predictive; "
+            f"got shape {paths.shape}."
+        )
+    return _msce_rows("calibrated_msce", pred, paths, levels)
 
 
 CRPS_QUANTILES = 20

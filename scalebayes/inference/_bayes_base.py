@@ -26,7 +26,13 @@ import numpyro
 import numpyro.distributions as dist
 
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
-from ._discrepancy import irw_conditional, irw_log_likelihood, irw_sample
+from ._discrepancy import (
+    irw_conditional,
+    irw_covariance,
+    irw_joint_conditional,
+    irw_log_likelihood,
+    irw_sample,
+)
 
 NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw", "ou_walk")
 """Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals, OU
@@ -265,6 +271,41 @@ class BayesModel:
             h = jnp.maximum(v - jnp.max(jnp.where(real, data.v, -jnp.inf)), 0.0)
             sd = jnp.sqrt(sd**2 + jnp.exp(2.0 * z["log_drift"]) * h**3 / 3.0)
         return mu + mean, sd
+
+    def predictive_joint(self, z, v, data: CurveData):
+        """Joint Gaussian law of log y at all of ``v`` (1-D) given one draw ``z`` of one curve.
+
+        The joint form of [`predictive_moments`][scalebayes.inference.BayesModel.predictive_moments]
+        (its diagonal is their ``scale**2``, up to rounding and the variance floor): for
+        ``"ou"`` and ``"ou_irw"`` Gaussian-process conditioning of the residual process on every
+        context residual (the covariance of ``_discrepancy.irw_covariance``, with ``tau = 0``
+        for ``"ou"``); for ``"ou_walk"`` the OU part so conditioned plus the slope walk's
+        covariance ``tau^2 a^2 (3 b - a) / 6`` from the last context point (``a <= b`` the
+        distances beyond it, 0 before it); for ``"normal"`` a diagonal ``sigma^2``. Compute in
+        float64.
+
+        Returns:
+            ``(mean, cov)``: ``(len(v),)`` and ``(len(v), len(v))``.
+
+        Raises:
+            ValueError: for ``"student_t"`` noise, whose joint law is not Gaussian.
+        """
+        mu = self.log_mean(z, v, data)
+        sigma = self.noise_scale(z)
+        if self.noise == "student_t":
+            raise ValueError("predictive_joint: Student-t noise has no Gaussian joint law")
+        if not self._ou:
+            return mu, jnp.eye(v.size, dtype=mu.dtype) * sigma**2
+        ell = jnp.exp(z["log_corr_length"])
+        real = data.mask > 0
+        resid = jnp.where(real, data.log_y - self.log_mean(z, data.v, data), 0.0)
+        tau = jnp.exp(z["log_drift"]) if self.noise == "ou_irw" else jnp.zeros_like(sigma)
+        mean, cov = irw_joint_conditional(resid, data.v, data.mask, v, sigma, ell, tau)
+        if self.noise == "ou_walk":
+            v_last = jnp.max(jnp.where(real, data.v, -jnp.inf))
+            walk_tau = jnp.exp(z["log_drift"])
+            cov = cov + irw_covariance(v[:, None], v[None, :], v_last, 0.0, 1.0, walk_tau)
+        return mu + mean, cov
 
     def replicate(self, key, z, data: CurveData):
         """Replicated log y at the context points ``data.v`` for one draw ``z``.

@@ -166,6 +166,42 @@ def irw_conditional(resid, v, mask, v_new, sigma, ell, tau):
     return mean, jnp.sqrt(jnp.maximum(var, OU_VAR_FLOOR * sigma**2))
 
 
+def irw_joint_conditional(resid, v, mask, v_new, sigma, ell, tau):
+    """Mean and covariance of ``e + delta`` at all of ``v_new`` jointly, given the residuals.
+
+    The joint form of [`irw_conditional`][]: ``m = K_nc K_cc^{-1} r`` and
+    ``C = K_nn - K_nc K_cc^{-1} K_cn`` (use float64). With ``tau = 0`` it is the OU
+    process' conditional law.
+
+    Args:
+        resid, v, mask: as for ``irw_conditional``.
+        v_new: where to predict, 1-D ``(m,)``.
+        sigma, ell, tau: the process' parameters.
+
+    Returns:
+        ``(mean, cov)``: ``(m,)`` and ``(m, m)``.
+    """
+    real = mask > 0
+    chol = jnp.linalg.cholesky(_masked_cov(v, mask, sigma, ell, tau))
+    k_nc = irw_covariance(v_new[:, None], v[None, :], v[0], sigma, ell, tau)
+    k_nc = jnp.where(real[None, :], k_nc, 0.0)
+    white_r = jax.scipy.linalg.solve_triangular(chol, jnp.where(real, resid, 0.0), lower=True)
+    white_k = jax.scipy.linalg.solve_triangular(chol, k_nc.T, lower=True)
+    k_nn = irw_covariance(v_new[:, None], v_new[None, :], v[0], sigma, ell, tau)
+    return white_k.T @ white_r, k_nn - white_k.T @ white_k
+
+
+def psd_sample(key, mean, cov):
+    """A draw of ``N(mean, cov)`` for a covariance that rounding may leave slightly indefinite.
+
+    Uses the symmetric eigendecomposition with negative eigenvalues (rounding) set to 0, so
+    near-duplicate points, whose conditional covariance is nearly singular, do not break it.
+    """
+    vals, vecs = jnp.linalg.eigh(0.5 * (cov + cov.T))
+    root = vecs * jnp.sqrt(jnp.maximum(vals, 0.0))
+    return mean + root @ jax.random.normal(key, mean.shape, mean.dtype)
+
+
 def irw_sample(key, v, mask, sigma, ell, tau):
     """A draw of ``e + delta`` at ``v`` (padding points get independent unit noise)."""
     chol = jnp.linalg.cholesky(_masked_cov(v, mask, sigma, ell, tau))

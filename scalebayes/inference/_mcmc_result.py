@@ -14,6 +14,7 @@ import numpy as np
 from .._checks import check_key
 from .._precision import float64
 from ._bayes_base import BayesModel, CurveData
+from ._discrepancy import psd_sample
 from ._mcmc_predictive import MCMCPredictive, _target_blocks
 from ._nuts import _bucket_points
 
@@ -131,6 +132,22 @@ class MCMCResult:
 
         return to_datatree(self, key=key)
 
+    def _check_targets(self, x_targets, caller: str) -> None:
+        """One array of finite x > 0 per curve, or a one-line error naming ``caller``."""
+        if isinstance(x_targets, np.ndarray | jax.Array) and np.ndim(x_targets) == 1:
+            raise TypeError(
+                f"{caller}: x_targets must be a list of arrays, one per curve; got one flat "
+                f"array (for the same x on every curve pass [x] * {self.n_curves})"
+            )
+        if len(x_targets) != self.n_curves:
+            raise ValueError(
+                f"{caller}: got {len(x_targets)} target arrays for {self.n_curves} curves"
+            )
+        for name, xt in zip(self.names, x_targets, strict=True):
+            xt = np.asarray(xt, np.float64).ravel()
+            if xt.size == 0 or not np.all(np.isfinite(xt)) or np.any(xt <= 0):
+                raise ValueError(f"{caller}: x of curve {name!r} must be non-empty, finite, > 0")
+
     def predictive(self, x_targets: Sequence[np.ndarray]) -> list[MCMCPredictive]:
         """Posterior predictive distributions of y at new x, one per curve.
 
@@ -145,26 +162,77 @@ class MCMCResult:
             ValueError: if the number of arrays differs from the number of curves or an x is
                 not finite and > 0.
         """
-        if isinstance(x_targets, np.ndarray | jax.Array) and np.ndim(x_targets) == 1:
-            raise TypeError(
-                "predictive: x_targets must be a list of arrays, one per curve; got one flat "
-                f"array (for the same x on every curve pass [x] * {self.n_curves})"
-            )
-        if len(x_targets) != self.n_curves:
-            raise ValueError(
-                f"predictive: got {len(x_targets)} target arrays for {self.n_curves} curves"
-            )
+        self._check_targets(x_targets, "predictive")
         out = []
         for i, xt in enumerate(x_targets):
             xt = np.asarray(xt, np.float64).ravel()
-            if xt.size == 0 or not np.all(np.isfinite(xt)) or np.any(xt <= 0):
-                raise ValueError(
-                    f"predictive: x of curve {self.names[i]!r} must be non-empty, finite, > 0"
-                )
             z = {k: v[i].reshape(-1, *v.shape[3:]) for k, v in self.samples.items()}
             loc, scale = moments_at(self.model, z, self.curve_data(i), xt)
             marginal = "student_t" if self.model.noise == "student_t" else "normal"
             out.append(MCMCPredictive(loc=loc, scale=scale, noise=marginal, df=self.model.df))
+        return out
+
+    @float64
+    def sample_paths(
+        self, key, x_targets: Sequence[np.ndarray], n_paths: int = 100
+    ) -> list[np.ndarray]:
+        """Joint draws of y at new x from the posterior predictive: whole future paths.
+
+        Each path takes a posterior draw (uniformly over chains and draws), then its residual
+        process at all of a curve's x at once, conditioned on the context
+        ([`BayesModel.predictive_joint`][scalebayes.inference.BayesModel.predictive_joint]), so
+        a path keeps the correlation between targets that the per-target
+        [`predictive`][scalebayes.inference.MCMCResult.predictive] leaves out. Each target's
+        draws follow that predictive's marginal. Use them for questions about several x at
+        once (is the loss below L at both 10x and 100x?) and as pseudo-truths that a
+        calibrated forecaster's scores can be compared with.
+
+        Args:
+            key: a JAX PRNG key (curve ``i`` uses ``fold_in(key, i)``).
+            x_targets: per-curve x (1-D, > 0), in the curves' order.
+            n_paths: paths per curve.
+
+        Returns:
+            One ``(n_paths, len(x))`` float64 array of y per curve.
+
+        Raises:
+            ValueError: for a bad ``n_paths``, or as ``predictive`` for bad ``x_targets``.
+        """
+        key = check_key(key)
+        if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+            raise ValueError(f"sample_paths: n_paths must be an int >= 1, got {n_paths!r}")
+        self._check_targets(x_targets, "sample_paths")
+        out = []
+        for i, xt in enumerate(x_targets):
+            xt = np.asarray(xt, np.float64).ravel()
+            data = _as_f64(self.curve_data(i))
+            v = jnp.asarray((np.log(xt) - float(data.u0)) / float(data.s))
+            z = {site: a[i].reshape(-1, *a.shape[3:]) for site, a in self.samples.items()}
+            key_draw, key_noise = jax.random.split(jax.random.fold_in(key, i))
+            idx = np.asarray(
+                jax.random.randint(key_draw, (n_paths,), 0, self.n_chains * self.n_draws)
+            )
+            chosen = _as_f64({k: a[idx] for k, a in z.items()})
+            keys = jax.random.split(key_noise, n_paths)
+            if self.model.noise == "student_t":
+                loc, scale = moments_at(self.model, chosen, self.curve_data(i), xt)
+                eps = jax.random.t(key_noise, self.model.df, (n_paths, xt.size), jnp.float64)
+                log_y = loc + scale * np.asarray(eps, np.float64)
+            else:
+                # Bound the (chunk, m, m) covariances to about 64 MiB.
+                chunk = max(1, min(n_paths, (1 << 23) // max(xt.size**2, 1)))
+                parts = [
+                    _path_draws(
+                        self.model,
+                        keys[s : s + chunk],
+                        {k: a[s : s + chunk] for k, a in chosen.items()},
+                        data,
+                        v,
+                    )
+                    for s in range(0, n_paths, chunk)
+                ]
+                log_y = np.concatenate([np.asarray(p, np.float64) for p in parts])
+            out.append(np.exp(log_y))
         return out
 
 
@@ -175,6 +243,15 @@ def _as_f64(tree):
 @functools.partial(jax.jit, static_argnames=("model",))
 def _moments_draws(model: BayesModel, z, data: CurveData, v):
     return jax.vmap(lambda zd: model.predictive_moments(zd, v, data))(z)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _path_draws(model: BayesModel, keys, z, data: CurveData, v):
+    def one(k, zd):
+        mean, cov = model.predictive_joint(zd, v, data)
+        return psd_sample(k, mean, cov)
+
+    return jax.vmap(one)(keys, z)
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
