@@ -17,6 +17,7 @@ Printed per noise model and dataset:
   that calibrates the coverage, while LL, a proper score, peaks.
 
     python benchmarks/msce_null.py --datasets ic --noise ou,ou_irw --json runs/msce_null.json
+    python benchmarks/msce_null.py --datasets ic,nlp,nano,dd,chinchilla --split far10
 
 ``--json FILE`` keeps the per-curve rows (rewritten atomically after every batch) and a
 rerun with the same file resumes after the curves it holds; ``--table FILE`` prints the
@@ -33,7 +34,7 @@ from collections import defaultdict
 
 import numpy as np
 
-SCALES = (0.8, 1.0, 1.2, 1.5, 2.0, 3.0)
+SCALES = (0.5, 0.65, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0)
 
 
 def _load(path: str | None) -> list[dict]:
@@ -53,11 +54,13 @@ def _save(path: str | None, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def run(datasets, noises, n_paths: int, seed: int, json_path: str | None) -> list[dict]:
+def run(
+    datasets, noises, n_paths: int, seed: int, json_path: str | None, split: str = "nsl"
+) -> list[dict]:
     """Per-curve rows: observed scores at each scale, and the null MSCE of every path."""
     import jax
 
-    from scalebayes.data import load_benchmark
+    from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.evaluate import (
         ScaledPredictive,
         calibrated_msce,
@@ -71,8 +74,13 @@ def run(datasets, noises, n_paths: int, seed: int, json_path: str | None) -> lis
     rows = _load(json_path)
     done = {(r["noise"], r["dataset"], r["name"]) for r in rows}
     for noise in noises:
-        for dataset in datasets:
-            curves = [c for c in load_benchmark(dataset) if (noise, dataset, c.name) not in done]
+        for name in datasets:
+            if split == "nsl":
+                dataset, all_curves = name, load_benchmark(name)
+            else:
+                dataset = f"{name}:{split}"
+                all_curves = load_far_benchmark(name, FAR_SPLITS[split])
+            curves = [c for c in all_curves if (noise, dataset, c.name) not in done]
             tic = time.perf_counter()
             for start in range(0, len(curves), 8):
                 batch = curves[start : start + 8]
@@ -88,7 +96,8 @@ def run(datasets, noises, n_paths: int, seed: int, json_path: str | None) -> lis
                 targets = [c.x_target for c in batch]
                 preds = result.predictive(targets)
                 paths = result.sample_paths(jax.random.key(seed + 1), targets, n_paths=n_paths)
-                for curve, pred, path in zip(batch, preds, paths, strict=True):
+                drift = result.samples.get("log_drift")
+                for i, (curve, pred, path) in enumerate(zip(batch, preds, paths, strict=True)):
                     y = curve.y_target
                     scaled = {s: ScaledPredictive(pred, s) for s in SCALES}
                     rows.append(
@@ -107,6 +116,10 @@ def run(datasets, noises, n_paths: int, seed: int, json_path: str | None) -> lis
                                 for s, p in scaled.items()
                             },
                             "null": [round(float(v), 6) for v in calibrated_msce(pred, path)],
+                            # the slope walk's log tau: posterior mean and sd (prior N(-3.5, 1.5))
+                            "log_drift": None
+                            if drift is None
+                            else [float(np.mean(drift[i])), float(np.std(drift[i]))],
                         }
                     )
                 _save(json_path, rows)
@@ -140,13 +153,29 @@ def tables(rows: list[dict], seed: int = 0) -> str:
             f"| {noise} | {dataset} | {len(group)} | {observed.mean():.4f} | "
             f"{null.mean():.4f} | {lo:.4f}-{hi:.4f} | {above:.2f} |"
         )
+    drift_rows = [
+        (noise, dataset, np.array([r["log_drift"] for r in group]))
+        for (noise, dataset), group in groups.items()
+        if all(r.get("log_drift") for r in group)
+    ]
+    if drift_rows:
+        lines += [
+            "",
+            "| noise | dataset | log tau: median posterior mean | median posterior sd "
+            "(prior sd 1.5) |",
+            "|---|---|---|---|",
+        ]
+        for noise, dataset, d in drift_rows:
+            lines.append(
+                f"| {noise} | {dataset} | {np.median(d[:, 0]):.2f} | {np.median(d[:, 1]):.2f} |"
+            )
     lines += [
         "",
         "| noise | dataset | scale s | MSCE | LL | cov50 | cov90 |",
         "|---|---|---|---|---|---|---|",
     ]
     for (noise, dataset), group in groups.items():
-        for s in SCALES:
+        for s in [s for s in SCALES if all(str(s) in r["scales"] for r in group)]:
             cells = [
                 np.mean([r["scales"][str(s)][k] for r in group])
                 for k in ("msce", "ll", "cov50", "cov90")
@@ -161,6 +190,7 @@ def tables(rows: list[dict], seed: int = 0) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="ic")
+    parser.add_argument("--split", default="nsl", help="nsl (default), far10 or far100")
     parser.add_argument("--noise", default="ou,ou_irw")
     parser.add_argument("--paths", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
@@ -177,6 +207,7 @@ def main() -> None:
         args.paths,
         args.seed,
         args.json,
+        args.split,
     )
     print(tables(rows))
     print(f"<!-- {time.perf_counter() - tic:.0f} s -->")

@@ -13,6 +13,8 @@ datasets' ranges do not overlap, no single scale can meet the goal on both.
 
     python benchmarks/recalibrate.py [--methods pfn,mcmc-m4] [--weights curve,dataset,target]
     python benchmarks/recalibrate.py --weights "" --scale-grid
+    python benchmarks/recalibrate.py --methods mcmc-m4-irw --split far10 \
+        --datasets ic,nlp,nano,dd,chinchilla --weights curve,target
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _scale_bands(name, method, curves) -> None:
 
 
 def main() -> None:
-    from scalebayes.data import load_benchmark
+    from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.studies import METHODS, Method, calibrated
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,9 +84,13 @@ def main() -> None:
     parser.add_argument("--datasets", default="ic,nlp,nano,dd")
     parser.add_argument("--weights", default="curve,dataset,target")
     parser.add_argument("--scale-grid", action="store_true")
+    parser.add_argument("--split", default="nsl", help="nsl (default), far10 or far100")
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
-    curves = {d: load_benchmark(d) for d in datasets}
+    if args.split == "nsl":
+        curves = {d: load_benchmark(d) for d in datasets}
+    else:
+        curves = {d: load_far_benchmark(d, FAR_SPLITS[args.split]) for d in datasets}
     print(
         "| method | weight | held-out dataset | curves | scale (fitted on the others) "
         "| cov90 before | cov90 after | LL before | LL after |"
