@@ -138,6 +138,16 @@ def _masked_cov(v, mask, sigma, ell, tau):
     return k + _JITTER * sigma**2 * eye
 
 
+def _whitened(resid, v, mask, v_new, sigma, ell, tau):
+    """``(L^{-1} r, L^{-1} K_cn)`` for ``L`` the Cholesky factor of the context covariance."""
+    real = mask > 0
+    chol = jnp.linalg.cholesky(_masked_cov(v, mask, sigma, ell, tau))
+    k_nc = irw_covariance(v_new[:, None], v[None, :], v[0], sigma, ell, tau)
+    k_nc = jnp.where(real[None, :], k_nc, 0.0)
+    white_r = jax.scipy.linalg.solve_triangular(chol, jnp.where(real, resid, 0.0), lower=True)
+    return white_r, jax.scipy.linalg.solve_triangular(chol, k_nc.T, lower=True)
+
+
 def irw_conditional(resid, v, mask, v_new, sigma, ell, tau):
     """Mean and sd of ``e + delta`` at ``v_new`` given the residuals at the real points.
 
@@ -154,12 +164,7 @@ def irw_conditional(resid, v, mask, v_new, sigma, ell, tau):
     Returns:
         ``(mean, sd)``, each shaped like ``v_new``.
     """
-    real = mask > 0
-    chol = jnp.linalg.cholesky(_masked_cov(v, mask, sigma, ell, tau))
-    k_nc = irw_covariance(v_new[:, None], v[None, :], v[0], sigma, ell, tau)
-    k_nc = jnp.where(real[None, :], k_nc, 0.0)
-    white_r = jax.scipy.linalg.solve_triangular(chol, jnp.where(real, resid, 0.0), lower=True)
-    white_k = jax.scipy.linalg.solve_triangular(chol, k_nc.T, lower=True)
+    white_r, white_k = _whitened(resid, v, mask, v_new, sigma, ell, tau)
     mean = white_k.T @ white_r
     prior_var = irw_covariance(v_new, v_new, v[0], sigma, ell, tau)
     var = prior_var - jnp.sum(white_k**2, axis=0)
@@ -169,7 +174,7 @@ def irw_conditional(resid, v, mask, v_new, sigma, ell, tau):
 def irw_joint_conditional(resid, v, mask, v_new, sigma, ell, tau):
     """Mean and covariance of ``e + delta`` at all of ``v_new`` jointly, given the residuals.
 
-    The joint form of [`irw_conditional`][]: ``m = K_nc K_cc^{-1} r`` and
+    The joint form of ``irw_conditional``: ``m = K_nc K_cc^{-1} r`` and
     ``C = K_nn - K_nc K_cc^{-1} K_cn`` (use float64). With ``tau = 0`` it is the OU
     process' conditional law.
 
@@ -181,12 +186,7 @@ def irw_joint_conditional(resid, v, mask, v_new, sigma, ell, tau):
     Returns:
         ``(mean, cov)``: ``(m,)`` and ``(m, m)``.
     """
-    real = mask > 0
-    chol = jnp.linalg.cholesky(_masked_cov(v, mask, sigma, ell, tau))
-    k_nc = irw_covariance(v_new[:, None], v[None, :], v[0], sigma, ell, tau)
-    k_nc = jnp.where(real[None, :], k_nc, 0.0)
-    white_r = jax.scipy.linalg.solve_triangular(chol, jnp.where(real, resid, 0.0), lower=True)
-    white_k = jax.scipy.linalg.solve_triangular(chol, k_nc.T, lower=True)
+    white_r, white_k = _whitened(resid, v, mask, v_new, sigma, ell, tau)
     k_nn = irw_covariance(v_new[:, None], v_new[None, :], v[0], sigma, ell, tau)
     return white_k.T @ white_r, k_nn - white_k.T @ white_k
 

@@ -345,6 +345,11 @@ class MCMCPredictive(Predictive):
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y from the predictive: a posterior draw, then its noise.
 
+        Each target's draws follow its predictive, but given the posterior draw the targets'
+        noise is drawn independently, so a row is not a path of the curve: for joint draws
+        (the residual process's correlation between targets) use
+        [`MCMCResult.sample_paths`][scalebayes.inference.MCMCResult.sample_paths].
+
         Args:
             key: a JAX PRNG key.
             sample_shape: leading shape of the draws.

@@ -84,11 +84,26 @@ def test_masked_padding_does_not_change_the_potential():
     assert pe_short == pytest.approx(pe_long, rel=1e-12)
 
 
+def _dense_reference(model, data, z, v_new):
+    """Mean and covariance of log y at ``v_new`` by dense Gaussian conditioning in numpy."""
+    real = data.mask > 0
+    v_ctx = data.v[real]
+    with jax.enable_x64(True):
+        zj = {k: jnp.asarray(v) for k, v in z.items()}
+        mu_ctx = np.asarray(model.log_mean(zj, data.v, data))[real]
+        mu_new = np.asarray(model.log_mean(zj, jnp.asarray(v_new), data))
+    sigma, ell, tau = _params(z)
+    k_cc = _cov(v_ctx, v_ctx, v_ctx[0], sigma, ell, tau)
+    k_nc = _cov(v_new, v_ctx, v_ctx[0], sigma, ell, tau)
+    k_nn = _cov(v_new, v_new, v_ctx[0], sigma, ell, tau)
+    mean = mu_new + k_nc @ np.linalg.solve(k_cc, data.log_y[real] - mu_ctx)
+    return mean, k_nn - k_nc @ np.linalg.solve(k_cc, k_nc.T)
+
+
 @pytest.mark.parametrize("where", ["beyond", "inside", "before"])
 def test_predictive_equals_dense_conditioning(where):
     model, data, z = _setup(5, log_drift=-1.5)
-    real = data.mask > 0
-    v_ctx = data.v[real]
+    v_ctx = data.v[data.mask > 0]
     v_new = {
         "beyond": v_ctx[-1] + np.array([0.05, 0.3, 2.0]),
         "inside": 0.5 * (v_ctx[3:6] + v_ctx[4:7]),
@@ -97,24 +112,16 @@ def test_predictive_equals_dense_conditioning(where):
     with jax.enable_x64(True):
         zj = {k: jnp.asarray(v) for k, v in z.items()}
         loc, scale = model.predictive_moments(zj, jnp.asarray(v_new), data)
-        mu_ctx = np.asarray(model.log_mean(zj, data.v, data))[real]
-        mu_new = np.asarray(model.log_mean(zj, jnp.asarray(v_new), data))
-    sigma, ell, tau = _params(z)
-    k_cc = _cov(v_ctx, v_ctx, v_ctx[0], sigma, ell, tau)
-    k_nc = _cov(v_new, v_ctx, v_ctx[0], sigma, ell, tau)
-    k_nn = np.diag(_cov(v_new, v_new, v_ctx[0], sigma, ell, tau))
-    mean = mu_new + k_nc @ np.linalg.solve(k_cc, data.log_y[real] - mu_ctx)
-    var = k_nn - np.einsum("ij,ji->i", k_nc, np.linalg.solve(k_cc, k_nc.T))
+    mean, cov = _dense_reference(model, data, z, v_new)
     np.testing.assert_allclose(np.asarray(loc), mean, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(np.asarray(scale), np.sqrt(var), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(scale), np.sqrt(np.diag(cov)), rtol=1e-5)
 
 
 @pytest.mark.parametrize("where", ["beyond", "straddling"])
 def test_joint_predictive_equals_dense_conditioning(where):
     """predictive_joint's mean and whole covariance (not only its diagonal) against numpy."""
     model, data, z = _setup(9, log_drift=-1.0)
-    real = data.mask > 0
-    v_ctx = data.v[real]
+    v_ctx = data.v[data.mask > 0]
     v_new = {
         "beyond": v_ctx[-1] + np.array([0.05, 0.3, 1.0, 2.0]),
         "straddling": np.array([v_ctx[0] - 0.2, 0.5 * (v_ctx[5] + v_ctx[6]), v_ctx[-1] + 0.7]),
@@ -122,16 +129,10 @@ def test_joint_predictive_equals_dense_conditioning(where):
     with jax.enable_x64(True):
         zj = {k: jnp.asarray(v) for k, v in z.items()}
         loc, cov = model.predictive_joint(zj, jnp.asarray(v_new), data)
-        mu_ctx = np.asarray(model.log_mean(zj, data.v, data))[real]
-        mu_new = np.asarray(model.log_mean(zj, jnp.asarray(v_new), data))
-    sigma, ell, tau = _params(z)
-    k_cc = _cov(v_ctx, v_ctx, v_ctx[0], sigma, ell, tau)
-    k_nc = _cov(v_new, v_ctx, v_ctx[0], sigma, ell, tau)
-    k_nn = _cov(v_new, v_new, v_ctx[0], sigma, ell, tau)
-    mean = mu_new + k_nc @ np.linalg.solve(k_cc, data.log_y[real] - mu_ctx)
-    expected = k_nn - k_nc @ np.linalg.solve(k_cc, k_nc.T)
+    mean, expected = _dense_reference(model, data, z, v_new)
     np.testing.assert_allclose(np.asarray(loc), mean, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(np.asarray(cov), expected, rtol=1e-5, atol=1e-9 * sigma**2)
+    sigma2 = _params(z)[0] ** 2
+    np.testing.assert_allclose(np.asarray(cov), expected, rtol=1e-5, atol=1e-9 * sigma2)
 
 
 @pytest.mark.parametrize("seed", [6, 7, 8])
