@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._bayes_models import BAYES_FAMILIES
 
@@ -51,6 +52,25 @@ def curve_keys(seed: int, names: Sequence[str]) -> jax.Array:
     base = jax.random.key(seed)
     hashes = [zlib.crc32(str(name).encode()) & 0x7FFFFFFF for name in names]
     return jax.vmap(lambda h: jax.random.fold_in(base, h))(jnp.asarray(hashes, jnp.uint32))
+
+
+NULL_PATHS = 200
+"""Joint paths per curve behind a study predictive's ``msce_null``."""
+
+
+def _with_null(result, predictives, targets, seed: int, names) -> list:
+    """The predictives with ``msce_null``: their MSCE against ``NULL_PATHS`` of their own
+    joint paths per curve (keys ``fold_in(curve key, 1)``, so independent of the batch)."""
+    from ..evaluate import calibrated_msce
+
+    keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(curve_keys(seed, names))
+    paths = result.sample_paths(keys, targets, n_paths=NULL_PATHS)
+    out = []
+    for pred, path in zip(predictives, paths, strict=True):
+        path = path[np.all(np.isfinite(path) & (path > 0), axis=1)]  # overflowed draws dropped
+        null = calibrated_msce(pred, path) if path.shape[0] else None
+        out.append(dataclasses.replace(pred, msce_null=null))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +100,8 @@ class _MCMCMethod:
 
         if self.check:
             check_convergence(result)
-        predictives = result.predictive([c.x_target for c in curves])
+        targets = [c.x_target for c in curves]
+        predictives = _with_null(result, result.predictive(targets), targets, self.seed, names)
         try:
             checks = check_mixing(result, warn=False).curves()
         except ImportError:  # no ArviZ: the predictions stand, their chains go unchecked
@@ -132,7 +153,8 @@ def mcmc_method(
 
     Returns:
         A callable from a batch of split curves (``scalebayes.data.Curve``) to one
-        predictive per curve for its target x, with ``mixing`` set (when ArviZ is there). Its
+        predictive per curve for its target x, with ``msce_null`` set (its MSCE against 200
+        of its own joint paths) and ``mixing`` (when ArviZ is there). Its
         ``settings()`` names the family, seed and every sampler setting (for the study's
         fingerprints), ``validate(curve)`` rejects a curve with fewer than 3 context points,
         and ``batch_size`` is 16.

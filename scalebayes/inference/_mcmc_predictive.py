@@ -181,6 +181,11 @@ class MCMCPredictive(Predictive):
         mixing: ``None`` or the verdict of [`check_mixing`][scalebayes.inference.check_mixing]
             on the chains the draws came from (the study's ``mcmc-*`` methods set it, and a
             study records it per curve); it does not change the distribution.
+        msce_null: ``None`` or the MSCE this predictive scores against each of a sample of
+            its own joint paths ([`calibrated_msce`][scalebayes.evaluate.calibrated_msce]
+            on [`sample_paths`][scalebayes.inference.MCMCResult.sample_paths]): what it
+            would score if it were right; the study's ``mcmc-*`` methods set it, and a study
+            records its mean and 95th percentile per curve.
     """
 
     loc: np.ndarray
@@ -189,6 +194,7 @@ class MCMCPredictive(Predictive):
     df: float = 5.0
     weights: np.ndarray | None = None
     mixing: CurveCheck | None = None
+    msce_null: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -207,6 +213,12 @@ class MCMCPredictive(Predictive):
             raise TypeError(
                 f"mixing must be a CurveCheck or None, got {type(self.mixing).__name__}"
             )
+        if self.msce_null is not None:
+            null = np.array(self.msce_null, dtype=np.float64, copy=True)
+            if null.ndim != 1 or null.size == 0 or not np.all((null >= 0) & (null <= 1)):
+                raise ValueError("msce_null must be a non-empty 1-D array of values in [0, 1]")
+            null.setflags(write=False)
+            object.__setattr__(self, "msce_null", null)
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
         if self.weights is not None:

@@ -188,7 +188,8 @@ class MCMCResult:
         calibrated forecaster's scores can be compared with.
 
         Args:
-            key: a JAX PRNG key (curve ``i`` uses ``fold_in(key, i)``).
+            key: a JAX PRNG key (curve ``i`` uses ``fold_in(key, i)``), or one key per
+                curve, shape ``(n_curves,)`` (then a curve's paths do not depend on the batch).
             x_targets: per-curve x (1-D, > 0), in the curves' order.
             n_paths: paths per curve.
 
@@ -199,6 +200,13 @@ class MCMCResult:
             ValueError: for a bad ``n_paths``, or as ``predictive`` for bad ``x_targets``.
         """
         key = check_key(key)
+        if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):  # raw uint32 key data
+            key = jax.random.wrap_key_data(key)
+        if key.shape not in ((), (self.n_curves,)):
+            raise ValueError(
+                f"sample_paths: key must be one key or one per curve ({self.n_curves},); got "
+                f"shape {key.shape}"
+            )
         if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
             raise ValueError(f"sample_paths: n_paths must be an int >= 1, got {n_paths!r}")
         self._check_targets(x_targets, "sample_paths")
@@ -208,7 +216,8 @@ class MCMCResult:
             data = _as_f64(self.curve_data(i))
             v = jnp.asarray((np.log(xt) - float(data.u0)) / float(data.s))
             z = {site: a[i].reshape(-1, *a.shape[3:]) for site, a in self.samples.items()}
-            key_draw, key_noise = jax.random.split(jax.random.fold_in(key, i))
+            curve_key = key[i] if key.shape else jax.random.fold_in(key, i)
+            key_draw, key_noise = jax.random.split(curve_key)
             idx = np.asarray(
                 jax.random.randint(key_draw, (n_paths,), 0, self.n_chains * self.n_draws)
             )

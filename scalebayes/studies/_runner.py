@@ -93,6 +93,8 @@ PER_CURVE_COLUMNS: tuple[str, ...] = (
     "ess_tail",
     "divergences",
     "mixed",
+    "msce_null",
+    "msce_null95",
 )
 """Columns of ``per_curve.csv``, in order. ``fingerprint`` identifies the curve's data and the
 method's settings a row was computed from: 16 hex digits of a SHA-256 over the method name,
@@ -105,7 +107,9 @@ the older columns only is upgraded in place (atomically, its rows kept; their ``
 empty). So were the chain columns of the MCMC methods, empty for others: the largest R-hat,
 smallest bulk and tail ESS over the latents, divergent transitions, and ``mixed`` (``1`` if
 the chains pass [`check_mixing`][scalebayes.inference.check_mixing], else ``0``), from the
-prediction's ``mixing``."""
+prediction's ``mixing``; and the null columns ``msce_null`` and ``msce_null95``, the mean and
+95th percentile of the MSCE the prediction scores against its own joint paths (its
+``msce_null``; the MCMC methods set it), empty for others."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
 CALIBRATION_PLOT = "calibration.png"
 """The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
@@ -492,6 +496,10 @@ class CurveScore:
             they mixed (the prediction's ``mixing``, see
             [`CurveCheck`][scalebayes.inference.CurveCheck]); None for a method without
             chains and for rows written before the columns existed.
+        msce_null, msce_null95: The mean and 95th percentile of the MSCE the prediction
+            scores against its own joint paths (its ``msce_null``, see
+            [`calibrated_msce`][scalebayes.evaluate.calibrated_msce]): what it would score
+            if it were right; None for a method without joint paths and for older rows.
     """
 
     method: str
@@ -513,6 +521,8 @@ class CurveScore:
     ess_tail: float | None = None
     divergences: int | None = None
     mixed: bool | None = None
+    msce_null: float | None = None
+    msce_null95: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -541,6 +551,10 @@ class CurveScore:
             ),
             None if self.divergences is None else str(int(self.divergences)),
             None if self.mixed is None else str(int(self.mixed)),
+            *(
+                None if (value := getattr(self, name)) is None else repr(float(value))
+                for name in ("msce_null", "msce_null95")
+            ),
         )
 
     @classmethod
@@ -593,6 +607,7 @@ class CurveScore:
             **{name: number(name, True) for name in ("r_hat", "ess_bulk", "ess_tail")},
             divergences=_count_cell(row, "divergences", where),
             mixed=None if (m := _count_cell(row, "mixed", where, most=1)) is None else bool(m),
+            **{name: number(name, True) for name in ("msce_null", "msce_null95")},
         )
 
 
@@ -644,6 +659,16 @@ def _mixing(prediction: Prediction) -> dict[str, Any]:
         "divergences": check.divergences,
         "mixed": check.passed,
     }
+
+
+def _null(prediction: Prediction) -> dict[str, Any]:
+    """The null-MSCE columns of a prediction from its own ``msce_null`` (a wrapper such as a
+    recalibrated prediction has none: its base's null is not its own)."""
+    null = getattr(prediction, "msce_null", None)
+    if null is None:
+        return {}
+    null = np.asarray(null, np.float64)
+    return {"msce_null": float(np.mean(null)), "msce_null95": float(np.quantile(null, 0.95))}
 
 
 def _fingerprint(method: str, settings: str, curve: Curve) -> str:
@@ -934,6 +959,7 @@ def _score(
         fingerprint=fingerprint,
         **metrics,
         **_mixing(prediction),
+        **_null(prediction),
     )
     return score, None
 
@@ -960,8 +986,9 @@ def _read_rows(path: Path) -> dict[tuple[tuple[str, str, str], str], CurveScore]
             "cannot be matched to the data they scored; give a fresh --out directory (or move "
             "per_curve.csv away to recompute everything)"
         )
-    # before the pit column, or before the chain columns: upgrade in place
-    if header in (PER_CURVE_COLUMNS[: PER_CURVE_COLUMNS.index(c)] for c in ("pit", "r_hat")):
+    # before the pit column, the chain columns or the null columns: upgrade in place
+    upgradable = ("pit", "r_hat", "msce_null")
+    if header in (PER_CURVE_COLUMNS[: PER_CURVE_COLUMNS.index(c)] for c in upgradable):
         _add_empty_columns(path, header, PER_CURVE_COLUMNS)
     if header == (*old, "fingerprint"):
         raise ValueError(
@@ -1281,6 +1308,44 @@ def _chain_table(
     ]
 
 
+def _null_table(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
+) -> list[str]:
+    """Markdown lines: per cell with null columns, the observed MSCE beside the null's."""
+    rows = []
+    for method in methods:
+        for name in data:
+            cell = [
+                s
+                for s in by_cell.get((method.name, name), [])
+                if s.msce_null is not None and s.msce is not None and math.isfinite(s.msce)
+            ]
+            if not cell:
+                continue
+            above = sum(s.msce > s.msce_null95 for s in cell)
+            rows.append(
+                f"| {method.name} | {name} | {len(cell)} | {_mean_cell(cell, 'msce', 4)} | "
+                f"{_mean_cell(cell, 'msce_null', 4)} | {above} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "## MSCE against the model's own law",
+        "",
+        "A curve's targets are correlated, so a calibrated method does not score MSCE 0. For",
+        "each curve, the MSCE the method would score if it were right: its predictive against",
+        "200 joint paths drawn from it (`evaluate.calibrated_msce`). Means over curves, and the",
+        "curves whose MSCE lies above their null's 95th percentile (about 5% if calibrated).",
+        "",
+        "| method | dataset | curves | MSCE | null MSCE | curves above the null's 95th pct. |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 def _format_summary(
     scores: Sequence[CurveScore],
     methods: Sequence[Method],
@@ -1319,6 +1384,7 @@ def _format_summary(
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
     lines += _interval_table(methods, data, by_cell)
+    lines += _null_table(methods, data, by_cell)
     lines += _chain_table(methods, data, by_cell)
     if timings:
         lines += [

@@ -195,6 +195,10 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
         assert (row.r_hat, row.ess_bulk, row.ess_tail) == pytest.approx(pred.mixing[1:4])
         assert (row.divergences, row.mixed) == (pred.mixing.divergences, pred.mixing.passed)
         assert row.r_hat >= 1.0 - 0.05 and row.ess_bulk > 0
+        # and the MSCE against its own 200 joint paths into the null columns
+        assert pred.msce_null.shape == (200,)
+        assert row.msce_null == pytest.approx(float(np.mean(pred.msce_null)), rel=1e-12)
+        assert row.msce_null95 == pytest.approx(float(np.quantile(pred.msce_null, 0.95)))
 
     # without ArviZ the same predictions come back, unchecked
     import scalebayes.inference._diagnostics as diagnostics
@@ -207,6 +211,7 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
     assert [p.mixing for p in bare] == [None, None]
     for pred, again in zip(seen, bare, strict=True):
         np.testing.assert_array_equal(pred.loc, again.loc)
+        np.testing.assert_array_equal(pred.msce_null, again.msce_null)  # per-curve keys
 
 
 def test_bad_arguments_name_the_problem():

@@ -36,7 +36,7 @@ from scalebayes.studies._runner import (
 
 HEADER_LINE = (
     "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps,pit,"
-    "r_hat,ess_bulk,ess_tail,divergences,mixed"
+    "r_hat,ess_bulk,ess_tail,divergences,mixed,msce_null,msce_null95"
 )
 RATIO = 1.1  # the fake point method predicts RATIO * y_target: RMSLE = log(RATIO) exactly
 SIGMA = 0.05  # the fake probabilistic method: N(y_target, SIGMA^2) per target
@@ -123,6 +123,7 @@ def test_per_curve_csv_header_rows_and_empty_cells(tmp_path, fake, fake_prob):
         assert float(row["seconds"]) >= 0.0
         chain_cells = [row[c] for c in ("r_hat", "ess_bulk", "ess_tail", "divergences", "mixed")]
         assert chain_cells == [""] * 5  # neither method has chains
+        assert row["msce_null"] == row["msce_null95"] == ""  # nor joint paths
         interval_cells = [row[c] for c in ("cov50", "cov90", "width50", "width90", "crps")]
         if row["method"] == "fake":
             assert float(row["rmsle"]) == pytest.approx(math.log(RATIO), rel=1e-12)
@@ -211,7 +212,7 @@ def test_a_directory_in_use_is_refused(tmp_path, fake):
 def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
     out = tmp_path / "out"
     out.mkdir()
-    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", *[""] * 11]
+    row = ["m9", "ic", "x", 0.5, "", "", 1, "0123456789abcdef", *[""] * 13]
     append_csv_row(out / "per_curve.csv", PER_CURVE_COLUMNS, row)
     data = _write_curves(tmp_path / "runs.csv")
     result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
@@ -558,10 +559,12 @@ def test_a_per_curve_csv_of_an_older_version_is_refused(tmp_path, fake, old, mes
     assert fake.calls == [] and (out / "per_curve.csv").read_text() == old
 
 
-@pytest.mark.parametrize("dropped", [6, 5], ids=["without-pit", "without-chain-columns"])
+@pytest.mark.parametrize(
+    "dropped", [8, 7, 2], ids=["without-pit", "without-chain-columns", "without-null-columns"]
+)
 def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fake_prob, dropped):
-    """A file written before the ``pit`` column (or before the chain columns) gets the new
-    columns, empty, and its rows are resumed."""
+    """A file written before the ``pit`` column (or before the chain or null columns) gets the
+    new columns, empty, and its rows are resumed."""
     data = _write_curves(tmp_path / "runs.csv")
     out = tmp_path / "out"
     first = run_study(["fake", "fake-prob"], [], out, csv_paths=[data], progress=False)
@@ -579,12 +582,12 @@ def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fak
     assert again.n_resumed == 6 and again.n_computed == 0 and len(fake.calls) == calls
     rows = _rows(out / "per_curve.csv")
     assert (out / "per_curve.csv").read_text().splitlines()[0] == HEADER_LINE
-    if dropped == 6:
+    if dropped == 8:
         assert [r["pit"] for r in rows] == [""] * 6  # kept as they were, counts unknown
         assert again.calibration_path is None and not (out / "calibration.png").exists()
     else:
         assert [r["pit"] for r in rows] == [r["pit"] for r in _rows_of(lines)]
-    assert {r[c] for r in rows for c in PER_CURVE_COLUMNS[-5:]} == {""}
+    assert {r[c] for r in rows for c in PER_CURVE_COLUMNS[-7:]} == {""}
 
 
 def _rows_of(lines: list[str]) -> list[dict[str, str]]:
@@ -640,7 +643,15 @@ def test_chains_are_recorded_per_curve_and_summarised(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "column, cell", [("mixed", "2"), ("divergences", "-1"), ("r_hat", "-0.5"), ("ess_bulk", "x")]
+    "column, cell",
+    [
+        ("mixed", "2"),
+        ("divergences", "-1"),
+        ("r_hat", "-0.5"),
+        ("ess_bulk", "x"),
+        ("msce_null", "-0.1"),
+        ("msce_null95", "y"),
+    ],
 )
 def test_a_bad_chain_cell_is_named(tmp_path, monkeypatch, column, cell):
     def predict(curves):
@@ -665,6 +676,52 @@ def test_a_bad_chain_cell_is_named(tmp_path, monkeypatch, column, cell):
         writer.writerows(rows)
     with pytest.raises(ValueError, match=rf"line 2: column '{column}' holds '{cell}'"):
         run_study(["chains"], [], tmp_path / "out", csv_paths=[data], progress=False)
+
+
+def test_the_null_msce_is_recorded_per_curve_and_summarised(tmp_path, monkeypatch):
+    """A prediction's ``msce_null`` (here set by hand; ``mcmc-*`` methods draw it from their
+    joint paths) lands in the null columns as its mean and 95th percentile, not through a
+    wrapper (a recalibrated prediction's null is not its base's), and the summary sets the
+    mean MSCE beside the mean null and counts the curves above their null's 95th pct."""
+    from scalebayes.evaluate import ScaledPredictive
+
+    nulls = {0: np.linspace(0.0, 0.2, 21), 1: np.full(5, 2e-4), 2: np.linspace(0.1, 0.3, 11)}
+
+    def predict(curves):
+        out = []
+        for c in curves:
+            i = int(c.name[1:])
+            base = MCMCPredictive(
+                loc=np.log(c.y_target)[None, :] + np.linspace(-0.1, 0.1, 50)[:, None],
+                scale=np.full((50, c.x_target.size), 0.02),
+                msce_null=nulls[i],
+            )
+            out.append(ScaledPredictive(base, 1.0) if i == 2 else base)
+        return out
+
+    monkeypatch.setitem(METHODS, "null", Method("null", predict, probabilistic=True))
+    data = _write_curves(tmp_path / "runs.csv")
+    result = run_study(["null"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    rows = _rows(tmp_path / "out" / "per_curve.csv")
+    assert [float(r["msce_null"]) for r in rows[:2]] == pytest.approx([0.1, 2e-4], rel=1e-12)
+    assert [float(r["msce_null95"]) for r in rows[:2]] == pytest.approx([0.19, 2e-4], rel=1e-9)
+    assert rows[2]["msce_null"] == rows[2]["msce_null95"] == ""  # the wrapped one
+    table = result.summary.split("## MSCE against the model's own law", 1)[1].split("\n## ")[0]
+    (line,) = [row for row in table.splitlines() if row.startswith("| null |")]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    scored = {s.curve: s for s in result.scores}
+    above = sum(scored[f"c{i}"].msce > np.quantile(nulls[i], 0.95) for i in (0, 1))
+    assert cells == [
+        "null",
+        "runs.csv",
+        "2",
+        f"{(scored['c0'].msce + scored['c1'].msce) / 2:.4f}",
+        f"{(0.1 + 2e-4) / 2:.4f}",
+        str(above),
+    ]
+    assert above >= 1  # c1's null is ~0: its MSCE (all targets at the median) lies above it
+    again = run_study(["null"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert again.n_resumed == 3 and again.scores == result.scores
 
 
 def test_built_in_methods_describe_their_settings(tmp_path):
