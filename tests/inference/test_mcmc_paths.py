@@ -145,6 +145,17 @@ def test_paths_are_reproducible_and_follow_the_key():
     assert not np.allclose(a, c)
 
 
+def test_one_key_per_curve_is_that_curve_s_key():
+    """``fold_in(key, i)`` for curve i, or the curve's own key from a ``(n_curves,)`` array."""
+    result = _result("ou_irw", 20, seed=6)
+    key = jax.random.key(4)
+    by_index = result.sample_paths(key, [X_NEW], n_paths=5)[0]
+    own = result.sample_paths(jax.random.fold_in(key, 0)[None], [X_NEW], n_paths=5)[0]
+    np.testing.assert_array_equal(by_index, own)
+    with pytest.raises(ValueError, match=r"one key or one per curve \(1,\)"):
+        result.sample_paths(jax.random.split(key, 3), [X_NEW], n_paths=5)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
