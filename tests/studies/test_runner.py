@@ -600,23 +600,32 @@ def _check(name: str, passed: bool, divergences: int = 0) -> CurveCheck:
     return CurveCheck(name, r_hat, 850.0, 610.5, divergences, passed, reason)
 
 
+def _wrapping_c2(curves, fields):
+    """MCMC-like predictives near the truth with ``fields(curve, i)`` set; curve ``c2``'s
+    wrapped in an identity ``ScaledPredictive``."""
+    from scalebayes.evaluate import ScaledPredictive
+
+    out = []
+    for c in curves:
+        i = int(c.name[1:])
+        base = MCMCPredictive(
+            loc=np.log(c.y_target)[None, :] + np.linspace(-0.1, 0.1, 50)[:, None],
+            scale=np.full((50, c.x_target.size), 0.02),
+            **fields(c, i),
+        )
+        out.append(ScaledPredictive(base, 1.0) if i == 2 else base)
+    return out
+
+
 def test_chains_are_recorded_per_curve_and_summarised(tmp_path, monkeypatch):
     """A prediction's ``mixing`` (here set by hand; ``mcmc-*`` methods set it from
     ``check_mixing``) lands in the chain columns, also through a wrapping predictive, and the
     summary counts the curves that mixed and scores them apart."""
-    from scalebayes.evaluate import ScaledPredictive
 
     def predict(curves):
-        out = []
-        for c in curves:
-            i = int(c.name[1:])
-            base = MCMCPredictive(
-                loc=np.log(c.y_target)[None, :] + np.linspace(-0.1, 0.1, 50)[:, None],
-                scale=np.full((50, c.x_target.size), 0.02),
-                mixing=_check(c.name, passed=i != 1, divergences=3 * (i == 2)),
-            )
-            out.append(ScaledPredictive(base, 1.0) if i == 2 else base)
-        return out
+        return _wrapping_c2(
+            curves, lambda c, i: {"mixing": _check(c.name, passed=i != 1, divergences=3 * (i == 2))}
+        )
 
     monkeypatch.setitem(METHODS, "chains", Method("chains", predict, probabilistic=True))
     data = _write_curves(tmp_path / "runs.csv")
@@ -683,21 +692,10 @@ def test_the_null_msce_is_recorded_per_curve_and_summarised(tmp_path, monkeypatc
     joint paths) lands in the null columns as its mean and 95th percentile, not through a
     wrapper (a recalibrated prediction's null is not its base's), and the summary sets the
     mean MSCE beside the mean null and counts the curves above their null's 95th pct."""
-    from scalebayes.evaluate import ScaledPredictive
-
     nulls = {0: np.linspace(0.0, 0.2, 21), 1: np.full(5, 2e-4), 2: np.linspace(0.1, 0.3, 11)}
 
     def predict(curves):
-        out = []
-        for c in curves:
-            i = int(c.name[1:])
-            base = MCMCPredictive(
-                loc=np.log(c.y_target)[None, :] + np.linspace(-0.1, 0.1, 50)[:, None],
-                scale=np.full((50, c.x_target.size), 0.02),
-                msce_null=nulls[i],
-            )
-            out.append(ScaledPredictive(base, 1.0) if i == 2 else base)
-        return out
+        return _wrapping_c2(curves, lambda c, i: {"msce_null": nulls[i]})
 
     monkeypatch.setitem(METHODS, "null", Method("null", predict, probabilistic=True))
     data = _write_curves(tmp_path / "runs.csv")
