@@ -28,10 +28,10 @@ import numpyro.distributions as dist
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import (
     irw_conditional,
-    irw_covariance,
     irw_joint_conditional,
     irw_log_likelihood,
     irw_sample,
+    walk_covariance,
 )
 
 NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw", "ou_walk")
@@ -304,7 +304,7 @@ class BayesModel:
         if self.noise == "ou_walk":
             v_last = jnp.max(jnp.where(real, data.v, -jnp.inf))
             walk_tau = jnp.exp(z["log_drift"])
-            cov = cov + irw_covariance(v[:, None], v[None, :], v_last, 0.0, 1.0, walk_tau)
+            cov = cov + walk_covariance(v[:, None], v[None, :], v_last, walk_tau)
         return mu + mean, cov
 
     def replicate(self, key, z, data: CurveData):

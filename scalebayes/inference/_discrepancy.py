@@ -52,9 +52,16 @@ def irw_covariance(v, w, v1, sigma, ell, tau):
     Returns:
         ``sigma^2 exp(-|v - w| / ell) + tau^2 a^2 (3 b - a) / 6`` (see the module docstring).
     """
+    return sigma**2 * jnp.exp(-jnp.abs(v - w) / ell) + walk_covariance(v, w, v1, tau)
+
+
+def walk_covariance(v, w, v1, tau):
+    """Covariance ``Cov(delta(v), delta(w))`` of the slope walk started at ``v1`` with value
+    and slope 0: ``tau^2 a^2 (3 b - a) / 6`` for ``a <= b`` the distances beyond ``v1`` (0
+    before it), broadcasting."""
     a = jnp.maximum(jnp.minimum(v, w) - v1, 0.0)
     b = jnp.maximum(jnp.maximum(v, w) - v1, 0.0)
-    return sigma**2 * jnp.exp(-jnp.abs(v - w) / ell) + tau**2 * a**2 * (3.0 * b - a) / 6.0
+    return tau**2 * a**2 * (3.0 * b - a) / 6.0
 
 
 def irw_log_likelihood(resid, v, mask, sigma, ell, tau):

@@ -214,7 +214,7 @@ class MCMCResult:
         for i, xt in enumerate(x_targets):
             xt = np.asarray(xt, np.float64).ravel()
             data = _as_f64(self.curve_data(i))
-            v = jnp.asarray((np.log(xt) - float(data.u0)) / float(data.s))
+            v = (np.log(xt) - float(data.u0)) / float(data.s)
             z = {site: a[i].reshape(-1, *a.shape[3:]) for site, a in self.samples.items()}
             curve_key = key[i] if key.shape else jax.random.fold_in(key, i)
             key_draw, key_noise = jax.random.split(curve_key)
@@ -222,25 +222,12 @@ class MCMCResult:
                 jax.random.randint(key_draw, (n_paths,), 0, self.n_chains * self.n_draws)
             )
             chosen = _as_f64({k: a[idx] for k, a in z.items()})
-            keys = jax.random.split(key_noise, n_paths)
             if self.model.noise == "student_t":
                 loc, scale = moments_at(self.model, chosen, self.curve_data(i), xt)
                 eps = jax.random.t(key_noise, self.model.df, (n_paths, xt.size), jnp.float64)
                 log_y = loc + scale * np.asarray(eps, np.float64)
             else:
-                # Bound the (chunk, m, m) covariances to about 64 MiB.
-                chunk = max(1, min(n_paths, (1 << 23) // max(xt.size**2, 1)))
-                parts = [
-                    _path_draws(
-                        self.model,
-                        keys[s : s + chunk],
-                        {k: a[s : s + chunk] for k, a in chosen.items()},
-                        data,
-                        v,
-                    )
-                    for s in range(0, n_paths, chunk)
-                ]
-                log_y = np.concatenate([np.asarray(p, np.float64) for p in parts])
+                log_y = _joint_draws(self.model, key_noise, chosen, data, v)[:, : xt.size]
             out.append(np.exp(log_y))
         return out
 
@@ -252,6 +239,38 @@ def _as_f64(tree):
 @functools.partial(jax.jit, static_argnames=("model",))
 def _moments_draws(model: BayesModel, z, data: CurveData, v):
     return jax.vmap(lambda zd: model.predictive_moments(zd, v, data))(z)
+
+
+_PATH_POINTS = 32  # targets are padded to a multiple of this (one compiled shape per bucket)
+_PATH_BYTES = 1 << 26  # the (chunk, m, m) covariances of one compiled call: about 64 MiB
+
+
+def _joint_draws(model: BayesModel, key, z, data: CurveData, v: np.ndarray) -> np.ndarray:
+    """One joint draw of log y at ``v`` per draw of ``z`` (``(n, len(v) padded)``, float64).
+
+    ``v`` is padded by repeating its last point up to a multiple of ``_PATH_POINTS`` (a
+    repeated point only adds a zero eigenvalue) and the draws go in chunks of one size (the
+    last padded by repetition), so a study compiles one program per bucket, not per curve.
+    """
+    size = -(-v.size // _PATH_POINTS) * _PATH_POINTS
+    v = jnp.asarray(np.concatenate([v, np.repeat(v[-1:], size - v.size)]))
+    n = len(jax.tree.leaves(z)[0])
+    chunk = max(1, min(n, _PATH_BYTES // (8 * size * size)))
+    n_chunks = -(-n // chunk)
+    take = np.minimum(np.arange(n_chunks * chunk), n - 1)  # the last chunk padded
+    keys = jax.random.split(key, n)[take]
+    z = {k: a[take] for k, a in z.items()}
+    parts = [
+        _path_draws(
+            model,
+            keys[s : s + chunk],
+            {k: a[s : s + chunk] for k, a in z.items()},
+            data,
+            v,
+        )
+        for s in range(0, n_chunks * chunk, chunk)
+    ]
+    return np.concatenate([np.asarray(p, np.float64) for p in parts])[:n]
 
 
 @functools.partial(jax.jit, static_argnames=("model",))

@@ -1209,44 +1209,59 @@ def _cell(scores: Sequence[CurveScore], method: Method, n_curves: int) -> str:
     return "; ".join(parts)
 
 
+def _cells(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
+    keep: Callable[[CurveScore], bool],
+) -> Iterator[tuple[Method, str, list[CurveScore]]]:
+    """``(method, dataset, scores)`` per method and dataset, its scores filtered by ``keep``;
+    cells left empty are skipped."""
+    for method in methods:
+        for name in data:
+            cell = [s for s in by_cell.get((method.name, name), []) if keep(s)]
+            if cell:
+                yield method, name, cell
+
+
+def _section(title: str, intro: Sequence[str], header: str, rows: Sequence[str]) -> list[str]:
+    """Markdown lines of a titled table (``header`` a row of column names), or none without
+    rows."""
+    if not rows:
+        return []
+    n_columns = header.count("|") - 1
+    return ["", f"## {title}", "", *intro, "", header, "|" + "---|" * n_columns, *rows]
+
+
 def _interval_table(
     methods: Sequence[Method],
     data: Mapping[str, Sequence[Curve]],
     by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
 ) -> list[str]:
     """Markdown lines: coverage and width of the 50% / 90% intervals and CRPS per cell."""
+
+    def scored(s: CurveScore) -> bool:
+        return s.cov90 is not None and math.isfinite(s.cov90)
+
     rows = []
-    for method in methods:
-        if not method.probabilistic:
-            continue
-        for name in data:
-            cell = by_cell.get((method.name, name), [])
-            scored = [s for s in cell if s.cov90 is not None and math.isfinite(s.cov90)]
-            if not scored:
-                continue
-            means = [
-                summarise([getattr(s, column) for s in scored])[0] for column in _INTERVAL_COLUMNS
-            ]
-            cov50, cov90, width50, width90, crps = means
-            rows.append(
-                f"| {method.name} | {name} | {len(scored)} | {cov50:.3f} | {width50:.4g} | "
-                f"{cov90:.3f} | {width90:.4g} | {crps:.4g} |"
-            )
-    if not rows:
-        return []
-    return [
-        "",
-        "## Intervals and CRPS",
-        "",
-        "Coverage: the fraction of a curve's targets inside their central interval (nominal",
-        "0.5 and 0.9), width: the interval's mean width, CRPS: quantile-grid estimate (20",
-        "levels) of the continuous ranked probability score; all in normalised y, averaged",
-        "over the curves (each curve weighs the same).",
-        "",
+    for method, name, cell in _cells(methods, data, by_cell, scored):
+        means = [summarise([getattr(s, column) for s in cell])[0] for column in _INTERVAL_COLUMNS]
+        cov50, cov90, width50, width90, crps = means
+        rows.append(
+            f"| {method.name} | {name} | {len(cell)} | {cov50:.3f} | {width50:.4g} | "
+            f"{cov90:.3f} | {width90:.4g} | {crps:.4g} |"
+        )
+    return _section(
+        "Intervals and CRPS",
+        [
+            "Coverage: the fraction of a curve's targets inside their central interval (nominal",
+            "0.5 and 0.9), width: the interval's mean width, CRPS: quantile-grid estimate (20",
+            "levels) of the continuous ranked probability score; all in normalised y, averaged",
+            "over the curves (each curve weighs the same).",
+        ],
         "| method | dataset | curves | cov50 | width50 | cov90 | width90 | CRPS |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-    ]
+        rows,
+    )
 
 
 def _median_cell(values: Iterable[float | None], digits: int) -> str:
@@ -1267,45 +1282,37 @@ def _chain_table(
     """Markdown lines: per MCMC cell, how many curves' chains mixed, and the scores of the
     curves whose chains mixed beside those of the others."""
     rows = []
-    for method in methods:
-        for name in data:
-            cell = [s for s in by_cell.get((method.name, name), []) if s.mixed is not None]
-            if not cell:
-                continue
-            mixed = [s for s in cell if s.mixed]
-            unmixed = [s for s in cell if not s.mixed]
-            scores = " | ".join(
-                f"{_mean_cell(mixed, column, digits)} / {_mean_cell(unmixed, column, digits)}"
-                for column, digits in (("rmsle", 4), ("ll", 3), ("msce", 4))
-            )
-            medians = " | ".join(
-                _median_cell((getattr(s, column) for s in cell), digits)
-                for column, digits in (("r_hat", 3), ("ess_bulk", 0), ("ess_tail", 0))
-            )
-            diverging = sum(s.divergences is not None and s.divergences > 0 for s in cell)
-            rows.append(
-                f"| {method.name} | {name} | {len(cell)} | {len(mixed)} | {medians} | "
-                f"{diverging} | {scores} |"
-            )
-    if not rows:
-        return []
-    return [
-        "",
-        "## Chain mixing",
-        "",
-        "Curves whose NUTS chains mixed by `scalebayes.inference.check_mixing` (R-hat <= "
-        f"{MIXING['r_hat_max']},",
-        f"bulk and tail ESS >= {MIXING['ess_min']:.0f} over all chains, at most "
-        f"{MIXING['divergent_share']:.0%} divergent draws;",
-        "R-hat and ESS are the worst over the latents, medians over curves), and the mean",
-        "scores of the curves that mixed / did not. The tables above include every curve:",
-        "where few mixed, read them as figures of the sampler, not of the model.",
-        "",
+    for method, name, cell in _cells(methods, data, by_cell, lambda s: s.mixed is not None):
+        mixed = [s for s in cell if s.mixed]
+        unmixed = [s for s in cell if not s.mixed]
+        scores = " | ".join(
+            f"{_mean_cell(mixed, column, digits)} / {_mean_cell(unmixed, column, digits)}"
+            for column, digits in (("rmsle", 4), ("ll", 3), ("msce", 4))
+        )
+        medians = " | ".join(
+            _median_cell((getattr(s, column) for s in cell), digits)
+            for column, digits in (("r_hat", 3), ("ess_bulk", 0), ("ess_tail", 0))
+        )
+        diverging = sum(s.divergences is not None and s.divergences > 0 for s in cell)
+        rows.append(
+            f"| {method.name} | {name} | {len(cell)} | {len(mixed)} | {medians} | "
+            f"{diverging} | {scores} |"
+        )
+    return _section(
+        "Chain mixing",
+        [
+            "Curves whose NUTS chains mixed by `scalebayes.inference.check_mixing` (R-hat <= "
+            f"{MIXING['r_hat_max']},",
+            f"bulk and tail ESS >= {MIXING['ess_min']:.0f} over all chains, at most "
+            f"{MIXING['divergent_share']:.0%} divergent draws;",
+            "R-hat and ESS are the worst over the latents, medians over curves), and the mean",
+            "scores of the curves that mixed / did not. The tables above include every curve:",
+            "where few mixed, read them as figures of the sampler, not of the model.",
+        ],
         "| method | dataset | curves | mixed | median R-hat | median bulk ESS | median tail ESS "
         "| with divergences | RMSLE mixed / not | LL mixed / not | MSCE mixed / not |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-    ]
+        rows,
+    )
 
 
 def _null_table(
@@ -1314,36 +1321,29 @@ def _null_table(
     by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
 ) -> list[str]:
     """Markdown lines: per cell with null columns, the observed MSCE beside the null's."""
+
+    def with_null(s: CurveScore) -> bool:
+        return s.msce_null is not None and s.msce is not None and math.isfinite(s.msce)
+
     rows = []
-    for method in methods:
-        for name in data:
-            cell = [
-                s
-                for s in by_cell.get((method.name, name), [])
-                if s.msce_null is not None and s.msce is not None and math.isfinite(s.msce)
-            ]
-            if not cell:
-                continue
-            above = sum(s.msce > s.msce_null95 for s in cell)
-            rows.append(
-                f"| {method.name} | {name} | {len(cell)} | {_mean_cell(cell, 'msce', 4)} | "
-                f"{_mean_cell(cell, 'msce_null', 4)} | {above} |"
-            )
-    if not rows:
-        return []
-    return [
-        "",
-        "## MSCE against the model's own law",
-        "",
-        "A curve's targets are correlated, so a calibrated method does not score MSCE 0. For",
-        "each curve, the MSCE the method would score if it were right: its predictive against",
-        "200 joint paths drawn from it (`evaluate.calibrated_msce`). Means over curves, and the",
-        "curves whose MSCE lies above their null's 95th percentile (about 5% if calibrated).",
-        "",
+    for method, name, cell in _cells(methods, data, by_cell, with_null):
+        above = sum(s.msce > s.msce_null95 for s in cell)
+        rows.append(
+            f"| {method.name} | {name} | {len(cell)} | {_mean_cell(cell, 'msce', 4)} | "
+            f"{_mean_cell(cell, 'msce_null', 4)} | {above} |"
+        )
+    return _section(
+        "MSCE against the model's own law",
+        [
+            "A curve's targets are correlated, so a calibrated method does not score MSCE 0.",
+            "For each curve, the MSCE the method would score if it were right: its predictive",
+            "against 200 joint paths drawn from it (`evaluate.calibrated_msce`). Means over",
+            "curves, and the curves whose MSCE lies above their null's 95th percentile (about",
+            "5% if calibrated).",
+        ],
         "| method | dataset | curves | MSCE | null MSCE | curves above the null's 95th pct. |",
-        "|---|---|---|---|---|---|",
-        *rows,
-    ]
+        rows,
+    )
 
 
 def _format_summary(
