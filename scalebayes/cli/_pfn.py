@@ -118,6 +118,13 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         metavar="MODEL",
         help="warm start from these weights (checkpoint or shipped name), fresh optimiser",
     )
+    parser.add_argument(
+        "--borders-from",
+        default=None,
+        metavar="MODEL",
+        help="fresh weights on this model's bar borders (checkpoint or shipped name), so the "
+        "two can be averaged into an ensemble",
+    )
     parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument(
@@ -161,6 +168,16 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         raise ValueError("--init-from needs a checkpoint directory or a shipped model's name")
     if args.resume and args.init_from is not None:
         raise ValueError("--init-from starts a new run and --resume continues one; give one")
+    if args.borders_from is not None:
+        if not args.borders_from.strip():
+            raise ValueError(
+                "--borders-from needs a checkpoint directory or a shipped model's name"
+            )
+        if args.resume or args.init_from is not None:
+            raise ValueError(
+                "--borders-from starts fresh weights; --resume and --init-from keep their "
+                "run's borders: give one of them"
+            )
     settings = {
         name: getattr(args, option[2:].replace("-", "_")) for name, option in _TRAIN_OPTIONS.items()
     }
@@ -199,6 +216,7 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         args.out,
         resume=args.resume,
         init_from=args.init_from,
+        borders_from=args.borders_from,
         max_steps=args.chunk_steps,
         max_seconds=args.max_seconds,
         progress=not args.no_progress,

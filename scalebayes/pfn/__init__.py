@@ -11,7 +11,9 @@ to a calibrated predictive distribution at larger x.
   [`ReachWarning`][scalebayes.pfn.ReachWarning].
 - **Model**: the NSL-PFN encoder [`PFNModel`][scalebayes.pfn.PFNModel] in named sizes
   ([`CONFIGS`][scalebayes.pfn.CONFIGS]) and its output, the
-  [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails.
+  [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails;
+  [`ensemble`][scalebayes.pfn.ensemble] averages models that share bar borders into one
+  ([`EnsembleModel`][scalebayes.pfn.EnsembleModel]).
 - **Train**: [`train`][scalebayes.pfn.train] with a [`TrainConfig`][scalebayes.pfn.TrainConfig]
   draws prior batches inside the compiled step and checkpoints atomically (resumable bit for
   bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships and
@@ -32,6 +34,7 @@ from .._lazy import lazy_exports
 if TYPE_CHECKING:
     from ._bar import BarDistribution, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
+    from ._ensemble import EnsembleModel, ensemble
     from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan
@@ -56,6 +59,7 @@ __all__ = [
     "PFN",
     "BarDistribution",
     "CheckpointError",
+    "EnsembleModel",
     "PFNConfig",
     "PFNModel",
     "PFNPrediction",
@@ -63,6 +67,7 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "count_parameters",
+    "ensemble",
     "export_weights",
     "extrapolate",
     "get_config",
@@ -79,6 +84,7 @@ __all__ = [
 _MODULES = {
     "_bar": ("BarDistribution", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
+    "_ensemble": ("EnsembleModel", "ensemble"),
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),

@@ -430,6 +430,10 @@ class PFN:
         meta = _checkpoint.read_checkpoint_meta(path)
         config = PFNConfig.from_dict(meta["model_config"])
         skeleton = PFNModel(jax.random.PRNGKey(0), config)
+        if meta.get("members"):  # an ensemble (see ensemble()): one tree of every member
+            from ._ensemble import EnsembleModel
+
+            skeleton = EnsembleModel([skeleton] * len(meta["members"]))
         stored = meta.get("storage_dtype", "float32")
         if stored not in STORAGE_DTYPES:
             raise _checkpoint.CheckpointError(

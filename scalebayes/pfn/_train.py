@@ -484,6 +484,7 @@ def train(
     *,
     resume: bool = False,
     init_from: str | os.PathLike | None = None,
+    borders_from: str | os.PathLike | None = None,
     max_steps: int | None = None,
     max_seconds: float | None = None,
     progress: bool = True,
@@ -497,6 +498,11 @@ def train(
         resume: continue from ``out/checkpoint`` (error if there is none).
         init_from: warm start: a PFN checkpoint or shipped name whose weights (and bar
             borders) start this run, with a fresh optimiser and schedule; its size and input
+            encoding must be ``config``'s.
+        borders_from: a PFN checkpoint or shipped name whose bar borders this run uses in
+            place of computing them from the prior (fresh weights): models that share
+            borders average into one bar distribution
+            ([`ensemble`][scalebayes.pfn.ensemble]); its number of buckets and input
             encoding must be ``config``'s.
         max_steps: stop after this many steps in this call (a chunk of a longer run).
         max_seconds: stop at the first checkpoint boundary after this much wall time. The
@@ -512,12 +518,18 @@ def train(
         FileExistsError: if ``out`` already holds a checkpoint (or one cut off mid-save) and
             ``resume`` is False.
         ValueError: if the loss stops being finite (the run diverged); the checkpoint then
-            keeps the last finite step.
+            keeps the last finite step; if ``borders_from`` is given with ``init_from`` or
+            ``resume``, or does not match ``config``.
         scalebayes.pfn.CheckpointError: if resuming from a missing or corrupted checkpoint.
     """
     out = Path(out)
     ckpt = out / "checkpoint"
     say = log or (lambda _msg: None)
+    if borders_from is not None and (resume or init_from is not None):
+        raise ValueError(
+            "borders_from starts a fresh model on another model's borders; a resumed or "
+            "warm-started run keeps its own: give borders_from alone"
+        )
     if resume:
         config, borders, state, history = _read_training_checkpoint(ckpt)
         say(f"resuming {config.model_config.name} from step {int(state.step)}/{config.steps}")
@@ -530,13 +542,32 @@ def train(
             )
         t0 = time.perf_counter()
         history = {"seconds": 0.0, "curves": 0}
-        if init_from is None:
+        if init_from is None and borders_from is not None:
+            from ._predict import PFN
+
+            donor = PFN.load(borders_from)
+            mine = config.model_config
+            if (donor.config.n_buckets, donor.config.input) != (mine.n_buckets, mine.input):
+                raise ValueError(
+                    f"borders_from {str(borders_from)!r} has {donor.config.n_buckets} buckets "
+                    f"and the {donor.config.input!r} input; this run trains "
+                    f"{mine.n_buckets} and {mine.input!r}: choose a model that matches"
+                )
+            borders = np.asarray(donor.bar.borders, np.float64)
+            state = init_state(config)
+            history["borders_from"] = str(borders_from)
+        elif init_from is None:
             borders = prior_borders(config)
             state = init_state(config)
         else:
             from ._predict import PFN
 
             start = PFN.load(init_from)
+            if start.meta.get("members"):
+                raise ValueError(
+                    f"init_from {str(init_from)!r} is an ensemble; warm-start from one of its "
+                    "members (or use it as --borders-from)"
+                )
             if start.config != config.model_config:
                 raise ValueError(
                     f"init_from {str(init_from)!r} is a {start.config} model; this run trains "
@@ -546,11 +577,13 @@ def train(
             state = init_state(config, start.model)
             history["init_from"] = str(init_from)
         out.mkdir(parents=True, exist_ok=True)  # once the start is known to load
-        origin = (
-            f"borders from {config.border_curves} prior curves"
-            if init_from is None
-            else f"weights and borders from {init_from}"
-        )
+        if init_from is not None:
+            origin = f"weights and borders from {init_from}"
+        elif borders_from is not None:
+            origin = f"borders from {borders_from}"
+        else:
+            origin = f"borders from {config.border_curves} prior curves"
+
         say(
             f"{config.model_config.name}: {count_parameters(state.model):,} parameters, "
             f"{origin} in {time.perf_counter() - t0:.1f} s"
