@@ -49,13 +49,11 @@ def _load(path: str | None) -> list[dict]:
 
 
 def _save(path: str | None, rows: list[dict]) -> None:
-    if not path:
-        return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(rows, f)
-    os.replace(tmp, path)
+    if path:
+        from scalebayes._io import atomic_write_text
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        atomic_write_text(path, json.dumps(rows))
 
 
 def run(datasets, max_points: int, seed: int, json_path: str | None) -> list[dict]:
