@@ -29,31 +29,15 @@ with the same file resumes after the curves it holds.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import time
 
 import numpy as np
+from msce_null import _load, _save  # the sibling script's resumable JSON rows
 
 PRIOR = (-3.5, 1.5)  # the default prior of log_drift (scalebayes.inference._bayes_base)
 LOCS = np.arange(-12.0, 2.0001, 0.05)
 SDS = np.arange(0.05, 3.0001, 0.05)
-
-
-def _load(path: str | None) -> list[dict]:
-    if path and os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return []
-
-
-def _save(path: str | None, rows: list[dict]) -> None:
-    if path:
-        from scalebayes._io import atomic_write_text
-
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        atomic_write_text(path, json.dumps(rows))
 
 
 def run(datasets, max_points: int, seed: int, json_path: str | None) -> list[dict]:
