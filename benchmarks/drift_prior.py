@@ -62,13 +62,13 @@ def run(datasets, max_points: int, seed: int, json_path: str | None) -> list[dic
                 curve_keys(seed, names), "m4", xs, ys, names=names, noise="ou_irw"
             )
             drift = np.asarray(result.samples["log_drift"]).reshape(len(batch), -1)
-            for curve, x, d in zip(batch, xs, drift, strict=True):
+            for j, (curve, x, d) in enumerate(zip(batch, xs, drift, strict=True)):
                 rows.append(
                     {
                         "dataset": dataset,
                         "name": curve.name,
                         "n": int(x.size),
-                        "s": float(max(np.log(x).std(), 1e-3)),
+                        "s": float(result.curve_data(j).s),  # sd of ln x, as the model
                         "log_drift": [round(float(v), 4) for v in d[::4]],
                     }
                 )

@@ -24,7 +24,6 @@ Medians over the curves of a dataset (cov50: the mean). Same NUTS keys as the st
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
@@ -63,9 +62,8 @@ def run(datasets, noises, split: str, seed: int) -> list[dict]:
                     noise=noise,
                 )
                 preds = result.predictive([c.x_target for c in batch])
-                ld = np.asarray(result.samples["log_diffusion"]).reshape(len(batch), -1)
-                lc = np.asarray(result.samples["log_corr_length"]).reshape(len(batch), -1)
-                sigma2 = np.exp(2 * ld + lc - math.log(2.0))  # sigma^2 = kappa^2 ell / 2
+                # the OU part's stationary sd per draw, (curves, chains, draws)
+                sigma2 = np.asarray(result.model.noise_scale(result.samples)) ** 2
                 for i, (curve, pred) in enumerate(zip(batch, preds, strict=True)):
                     w = pred._weight()  # (draws, targets), columns sum to 1
                     mean = np.sum(w * pred.loc, axis=0)

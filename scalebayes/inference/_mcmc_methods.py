@@ -58,12 +58,13 @@ NULL_PATHS = 200
 """Joint paths per curve behind a study predictive's ``msce_null``."""
 
 
-def _with_null(result, predictives, targets, seed: int, names) -> list:
+def _with_null(result, predictives, targets, keys: jax.Array) -> list:
     """The predictives with ``msce_null``: their MSCE against ``NULL_PATHS`` of their own
-    joint paths per curve (keys ``fold_in(curve key, 1)``, so independent of the batch)."""
+    joint paths per curve (keys ``fold_in(curve key, 1)`` of the sampler's per-curve
+    ``keys``, so independent of the batch)."""
     from ..evaluate import calibrated_msce
 
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(curve_keys(seed, names))
+    keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
     paths = result.sample_paths(keys, targets, n_paths=NULL_PATHS)
     out = []
     for pred, path in zip(predictives, paths, strict=True):
@@ -88,8 +89,9 @@ class _MCMCMethod:
         from ._mcmc import sample_posterior
 
         names = [c.name for c in curves]
+        keys = curve_keys(self.seed, names)
         result = sample_posterior(
-            curve_keys(self.seed, names),
+            keys,
             self.family,
             [c.x_context for c in curves],
             [c.y_context for c in curves],
@@ -101,7 +103,7 @@ class _MCMCMethod:
         if self.check:
             check_convergence(result)
         targets = [c.x_target for c in curves]
-        predictives = _with_null(result, result.predictive(targets), targets, self.seed, names)
+        predictives = _with_null(result, result.predictive(targets), targets, keys)
         try:
             checks = check_mixing(result, warn=False).curves()
         except ImportError:  # no ArviZ: the predictions stand, their chains go unchecked

@@ -214,7 +214,6 @@ class MCMCResult:
         for i, xt in enumerate(x_targets):
             xt = np.asarray(xt, np.float64).ravel()
             data = _as_f64(self.curve_data(i))
-            v = (np.log(xt) - float(data.u0)) / float(data.s)
             z = {site: a[i].reshape(-1, *a.shape[3:]) for site, a in self.samples.items()}
             curve_key = key[i] if key.shape else jax.random.fold_in(key, i)
             key_draw, key_noise = jax.random.split(curve_key)
@@ -223,10 +222,11 @@ class MCMCResult:
             )
             chosen = _as_f64({k: a[idx] for k, a in z.items()})
             if self.model.noise == "student_t":
-                loc, scale = moments_at(self.model, chosen, self.curve_data(i), xt)
+                loc, scale = moments_at(self.model, chosen, data, xt)
                 eps = jax.random.t(key_noise, self.model.df, (n_paths, xt.size), jnp.float64)
                 log_y = loc + scale * np.asarray(eps, np.float64)
             else:
+                v = _normalised_x(data, xt)
                 log_y = _joint_draws(self.model, key_noise, chosen, data, v)[:, : xt.size]
             out.append(np.exp(log_y))
         return out
@@ -234,6 +234,11 @@ class MCMCResult:
 
 def _as_f64(tree):
     return jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), tree)
+
+
+def _normalised_x(data: CurveData, x: np.ndarray) -> np.ndarray:
+    """``v = (log x - u0) / s`` of new ``x`` in a curve's normalised coordinates."""
+    return (np.log(x) - float(data.u0)) / float(data.s)
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
@@ -302,7 +307,7 @@ def moments_at(model: BayesModel, z, data: CurveData, x: np.ndarray):
         ``BayesModel.predictive_moments``).
     """
     x = np.asarray(x, np.float64).ravel()
-    v = (np.log(x) - float(data.u0)) / float(data.s)
+    v = _normalised_x(data, x)
     z, data = _as_f64(z), _as_f64(data)
     blocks = [_moments_draws(model, z, data, jnp.asarray(b)) for b in _target_blocks(v)]
     loc = np.concatenate([np.asarray(b[0], np.float64) for b in blocks], axis=1)
