@@ -136,6 +136,39 @@ def test_irw_methods_sample_the_growing_misfit_model(tmp_path, capsys, monkeypat
     assert fake_nuts == ["m4, ou_irw"] and labels == ["MCMC(M4, ou_irw) median"]
 
 
+def test_pfn_plus_mcmc_answers_with_the_mixture(tmp_path, capsys, monkeypatch, fake_nuts):
+    """``--method pfn+mcmc-*``: the equal-weight mixture of the PFN chosen by distance and
+    NUTS's predictive, in the table and in the fan chart."""
+    from scalebayes.evaluate import MixturePredictive
+    from scalebayes.pfn import PFN
+
+    drawn = {}
+    real = evaluate_module.plot_fans
+
+    def spy(predictions, grids, observed, path, **kwargs):
+        drawn.update(kwargs, predictions=predictions)
+        return real(predictions, grids, observed, path, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "plot_fans", spy)
+    far = X[-1] * 100
+    png = tmp_path / "fan.png"
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", f"{far:g}", "--plot", str(png)]
+    assert main([*args, "--method", "pfn+mcmc-m4-irw"]) == 0
+    out = capsys.readouterr()
+    assert fake_nuts == ["m4, ou_irw"] and png.read_bytes()[:4] == b"\x89PNG"
+    assert "far model" in out.err  # the PFN part is chosen by distance, as for --method pfn
+    assert drawn["label"] == "PFN + MCMC(M4, ou_irw) median"
+    assert all(isinstance(p, MixturePredictive) for p in drawn["predictions"])
+    # the printed quantiles are the mixture's of the two answers
+    x = np.array([far])
+    pfn_pred = PFN.load_for(100.0).predict(X, truth(X), x)
+    nuts_pred = _FakePosterior([]).predictive([x])[0]
+    expected = MixturePredictive([pfn_pred, nuts_pred]).quantile([0.05, 0.25, 0.5, 0.75, 0.95])
+    row = [float(v) for v in out.out.splitlines()[1].split()[2:]]
+    np.testing.assert_allclose(row, expected[:, 0], rtol=1e-3)  # printed to 4 digits
+    assert main([*args[:4], "--method", "pfn+mcmc-m4", "--model", "mixture-tiny"]) == 0
+
+
 def test_suggest_with_mcmc_draws_its_fan_from_mcmc(tmp_path, capsys, monkeypatch, fake_nuts):
     labels = []
     monkeypatch.setattr(

@@ -25,10 +25,10 @@ from ._argtypes import (
 )
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-EXTRAPOLATE_METHODS = (
-    "pfn",
-    *(f"mcmc-{f}{suffix}" for suffix in NOISE_SUFFIXES.values() for f in ("m3", "m4", "bnsl")),
+_MCMC_METHODS = tuple(
+    f"mcmc-{f}{suffix}" for suffix in NOISE_SUFFIXES.values() for f in ("m3", "m4", "bnsl")
 )
+EXTRAPOLATE_METHODS = ("pfn", *_MCMC_METHODS, *(f"pfn+{m}" for m in _MCMC_METHODS))
 
 
 _positive_int = positive(int)
@@ -263,7 +263,9 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
         "calibrated far out), -walk one that starts at the last run (noise ou_walk: as cheap "
-        "as plain mcmc-*)",
+        "as plain mcmc-*); pfn+mcmc-* answers with the equal-weight mixture of the two "
+        "predictives (pfn+mcmc-m4-irw: the most accurate about 10x out on the far splits; "
+        "100x out the far PFN alone is better)",
     )
     parser.add_argument(
         "--model",
@@ -282,12 +284,15 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return parser
 
 
-def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = True) -> list:
+def mcmc_fans(
+    curves, method: str, seed: int, targets, plot=None, warn: bool = True, pfn=None
+) -> list:
     """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
     ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
     predictives at ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the
     furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
-    not mix (``warn_unmixed``)."""
+    not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
+    mixture of its predictive and NUTS's (``MixturePredictive``)."""
     import jax
     import numpy as np
 
@@ -310,21 +315,37 @@ def mcmc_fans(curves, method: str, seed: int, targets, plot=None, warn: bool = T
     if warn:
         warn_unmixed(result)
     preds = result.predictive([np.asarray(targets)] * len(curves))
+    if pfn is not None:
+        preds = _mixed(pfn, curves, [np.asarray(targets)] * len(curves), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         grids = [fan_grid(c.x, targets) for c in shown]
         rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
-        fans = result.predictive(grids + rest)
+        fans = result.predictive(grids + rest)[: len(shown)]
+        label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
+        if pfn is not None:
+            fans = _mixed(pfn, shown, grids, fans)
+            label = f"PFN + {label}"
         plot_fans(
-            fans[: len(shown)],
+            fans,
             grids,
             [(c.x, c.y) for c in shown],
             plot,
             names=[c.name for c in shown],
-            label=f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise}) median",
+            label=f"{label} median",
             x_to=targets,
         )
     return preds
+
+
+def _mixed(pfn, curves, xs, preds) -> list:
+    """The equal-weight mixtures of ``pfn``'s predictives at ``xs`` and ``preds``."""
+    from ..evaluate import MixturePredictive
+
+    answers = pfn.predict_many(
+        [c.x for c in curves], [c.y for c in curves], xs, names=[c.name for c in curves]
+    )
+    return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
 
 
 def warn_unmixed(result) -> None:
@@ -371,11 +392,12 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
 
     targets = sorted(args.to)
-    if args.method != "pfn" and args.model is not None:
+    uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
+    if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     # every point conditions the answer (a split column, if any, is for studies)
     curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
-    if args.method == "pfn":
+    if uses_pfn:
         ratio = max(targets[-1] / float(np.max(c.x)) for c in curves)
 
         def beyond_the_runs(pfn) -> None:
@@ -389,6 +411,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 )
 
         pfn = load_pfn_for(args.model, ratio, beyond_the_runs)
+    if args.method == "pfn":
         preds = pfn.predict_many(
             [c.x for c in curves],
             [c.y for c in curves],
@@ -396,7 +419,10 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             names=[c.name for c in curves],
         )
     else:
-        preds = mcmc_fans(curves, args.method, args.seed, targets, args.plot)
+        mcmc = args.method.removeprefix("pfn+")
+        preds = mcmc_fans(
+            curves, mcmc, args.seed, targets, args.plot, pfn=pfn if uses_pfn else None
+        )
     header = f"{'curve':<20} {'x':>12} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
     )

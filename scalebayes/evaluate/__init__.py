@@ -21,6 +21,8 @@
   [`score_curve`][scalebayes.evaluate.score_curve] applies all that fit a prediction and
   [`summarise`][scalebayes.evaluate.summarise] aggregates over the curves of a dataset.
 
+[`MixturePredictive`][scalebayes.evaluate.MixturePredictive] averages several predictives of
+the same targets (a weighted mixture: model averaging across methods).
 [`ScaledPredictive`][scalebayes.evaluate.ScaledPredictive] and
 [`conformal_scale`][scalebayes.evaluate.conformal_scale] recalibrate any predictive: one
 split-conformal scale on log y around the median, fitted on reference curves.
@@ -49,6 +51,7 @@ from ._metrics import (
     score_curve,
     summarise,
 )
+from ._mixture import MixturePredictive
 from ._predictive import (
     GaussianPredictive,
     Predictive,
@@ -67,6 +70,7 @@ __all__ = [
     "PIT_BINS",
     "WEIGHTINGS",
     "GaussianPredictive",
+    "MixturePredictive",
     "Predictive",
     "PredictiveDistribution",
     "SamplePredictive",

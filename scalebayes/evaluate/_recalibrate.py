@@ -75,6 +75,14 @@ class ScaledPredictive(Predictive):
         out = lp + np.log(y0) - np.log(np.where(positive, y, 1.0)) - math.log(self.scale)
         return np.where(positive, out, -np.inf)
 
+    def cdf(self, y: ArrayLike) -> np.ndarray:
+        """The base's CDF at the value the stretch maps to ``y`` (at ``y`` itself for
+        ``y <= 0``, which the stretch leaves alone)."""
+        y, squeeze = self._cdf_values(y)
+        y0 = np.where(y > 0, self._stretch(np.where(y > 0, y, 1.0), 1.0 / self.scale), y)
+        out = np.asarray(self.base.cdf(y0), np.float64)
+        return out[0] if squeeze else out
+
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         return self._stretch(np.asarray(self.base.sample(key, sample_shape)), self.scale)
 

@@ -152,6 +152,21 @@ def _mixture_log_prob(loc, scale, log_weight, log_y, *, noise: str, df: float):
     return jax.scipy.special.logsumexp(lp + log_weight, axis=0)
 
 
+@functools.partial(jax.jit, static_argnames=("noise", "df"))
+def _mixture_cdf(loc, scale, weight, log_y, *, noise: str, df: float):
+    """``sum_d w_d P(noise_d <= log_y)`` per target; ``log_y`` ``(m, T)``, the rest ``(D, T)``."""
+
+    def row(t):
+        z = (t - loc) / scale
+        if noise == "normal":
+            cdf = 0.5 * jax.lax.erfc(z * (-1.0 / math.sqrt(2.0)))
+        else:
+            cdf = _noise(noise, df, 0.0, 1.0).cdf(z)
+        return jnp.sum(weight * cdf, axis=0)
+
+    return jax.lax.map(row, log_y)
+
+
 @dataclass(frozen=True, eq=False)
 class MCMCPredictive(Predictive):
     r"""Posterior predictive of one curve's targets: a mixture over posterior draws.
@@ -315,25 +330,47 @@ class MCMCPredictive(Predictive):
         y = self._targets(y)
         positive = y > 0
         log_y = np.log(np.where(positive, y, 1.0))
-        columns = np.arange(self.n_targets)
         with np.errstate(divide="ignore"):  # a weight of 0 is a log weight of -inf
             log_weight = np.log(self._weight())
+        lp = self._by_target_block(_mixture_log_prob, log_weight, log_y) - log_y
+        return np.where(positive, lp, -np.inf)
+
+    def _by_target_block(self, fn, weight: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+        """``fn(loc, scale, weight, log_y)`` over blocks of targets (the last axis), so that
+        every call compiles for one shape; ``log_y`` is ``(..., n_targets)``."""
         blocks = [
             np.asarray(
-                _mixture_log_prob(
+                fn(
                     jnp.asarray(self.loc[:, block]),
                     jnp.asarray(self.scale[:, block]),
-                    jnp.asarray(log_weight[:, block]),
-                    jnp.asarray(log_y[block]),
+                    jnp.asarray(weight[:, block]),
+                    jnp.asarray(log_y[..., block]),
                     noise=self.noise,
                     df=float(self.df),
                 ),
                 np.float64,
             )
-            for block in _target_blocks(columns)
+            for block in _target_blocks(np.arange(self.n_targets))
         ]
-        lp = np.concatenate(blocks)[: self.n_targets] - log_y
-        return np.where(positive, lp, -np.inf)
+        return np.concatenate(blocks, axis=-1)[..., : self.n_targets]
+
+    @float64
+    def cdf(self, y) -> np.ndarray:
+        """Per-target CDF of y, the mixture's ``sum_d w_dj P(noise_dj <= log y_j)`` (0 for
+        ``y <= 0``).
+
+        Args:
+            y: values, ``(n_targets,)`` or ``(m, n_targets)``.
+
+        Returns:
+            The same shape, float64.
+        """
+        y, squeeze = self._cdf_values(y)
+        positive = y > 0
+        log_y = np.log(np.where(positive, y, 1.0))
+        out = np.where(positive, self._by_target_block(_mixture_cdf, self._weight(), log_y), 0.0)
+        out = np.clip(out, 0.0, 1.0)
+        return out[0] if squeeze else out
 
     @float64
     def draw_log_prob(self, y) -> np.ndarray:

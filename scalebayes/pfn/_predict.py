@@ -239,6 +239,28 @@ class PFNPrediction(Predictive):
         lp = self._eval("log_prob", jnp.asarray(y / self.y_scale, jnp.float32))
         return np.where(y < 0, -np.inf, lp - math.log(self.y_scale))
 
+    def cdf(self, y: ArrayLike) -> np.ndarray:
+        """Per-query CDF of y (caller's units), the point mass at 0 included; 0 for ``y < 0``.
+
+        Args:
+            y: values, ``(n_queries,)`` or ``(m, n_queries)``.
+
+        Returns:
+            The same shape, float64 (computed in float32, as every PFN output).
+        """
+        y, squeeze = self._cdf_values(y)
+        # every row against the same logits, in one call: the (row, query) pairs padded to a
+        # power of two, so that calls of other sizes share compiled programs
+        total = y.size
+        logits = np.zeros((_bucket(total), self.logits.shape[1]), np.float32)
+        logits[:total] = np.tile(self.logits, (y.shape[0], 1))
+        arg = np.ones(logits.shape[0], np.float32)
+        arg[:total] = (y / self.y_scale).reshape(-1)
+        out = _bar_call(self.bar, "cdf", jnp.asarray(logits), jnp.asarray(arg))
+        out = np.asarray(out, np.float64)[:total].reshape(y.shape)
+        out = np.clip(np.where(y < 0, 0.0, out), 0.0, 1.0)
+        return out[0] if squeeze else out
+
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
         key = check_key(key)

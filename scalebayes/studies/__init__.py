@@ -10,6 +10,8 @@
   in (a constant table made on first use, not a registry filled at import).
 - [`calibrated`][scalebayes.studies.calibrated] wears any probabilistic method with one
   split-conformal scale on log y, fitted on reference curves (e.g. the other datasets).
+- [`mixture`][scalebayes.studies.mixture] averages probabilistic methods' predictives (a
+  study builds it from names joined with ``+``, e.g. ``pfn-far+mcmc-m4-irw``).
 - [`run_demo`][scalebayes.studies.run_demo] extrapolates a bundled curve with the shipped PFN,
   M4 and BNSL, scores and plots it (``scalebayes demo``).
 
@@ -28,6 +30,7 @@ from ._runner import (
     Method,
     MethodTable,
     StudyResult,
+    mixture,
     register_method,
     run_study,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "MethodTable",
     "StudyResult",
     "calibrated",
+    "mixture",
     "register_method",
     "run_demo",
     "run_study",

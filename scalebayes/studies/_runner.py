@@ -69,6 +69,7 @@ __all__ = [
     "CurveScore",
     "Method",
     "StudyResult",
+    "mixture",
     "register_method",
     "run_study",
 ]
@@ -747,17 +748,100 @@ def _names(value: str | Iterable[str], what: str) -> list[str]:
     return names
 
 
+@dataclass(frozen=True, eq=False)
+class _Mixture:
+    """The callable of a `mixture` method (see there)."""
+
+    members: tuple[Method, ...]
+    weights: tuple[float, ...] | None
+
+    @property
+    def batch_size(self) -> int | None:
+        sizes = [m.batch_size for m in self.members if m.batch_size is not None]
+        return min(sizes) if sizes else None
+
+    def __call__(self, curves: Sequence[Curve]) -> list[Prediction]:
+        from ..evaluate import MixturePredictive
+
+        each = [member(curves) for member in self.members]
+        return [MixturePredictive(preds, self.weights) for preds in zip(*each, strict=True)]
+
+    def settings(self) -> str:
+        parts = "; ".join(f"{m.name}: {m.settings()}" for m in self.members)
+        return f"mixture({parts}; weights={self.weights!r})"
+
+    def validate(self, curve: Curve) -> None:
+        for member in self.members:
+            member.validate(curve)
+
+
+def mixture(
+    *methods: str | Method, weights: Sequence[float] | None = None, name: str | None = None
+) -> Method:
+    """The weighted mixture of probabilistic methods' predictives (model averaging).
+
+    Every member predicts each curve, and the answer is their
+    [`MixturePredictive`][scalebayes.evaluate.MixturePredictive]: with equal weights (the
+    default), the predictive of picking one member at random. A study also builds it from a
+    name that joins member names with ``+``, e.g. ``--methods pfn-far+mcmc-m4-irw``.
+
+    Args:
+        *methods: two or more probabilistic methods: names in
+            [`METHODS`][scalebayes.studies.METHODS] or `Method` objects.
+        weights: one non-negative weight per member (normalised); ``None`` for equal ones.
+        name: the method's name (default: the members' names joined with ``+``).
+
+    Returns:
+        The mixture `Method` (probabilistic); its settings name every member's settings and
+        the weights, so a study's fingerprints change with any of them.
+
+    Raises:
+        KeyError: for a name not in `METHODS`.
+        ValueError: for fewer than two members, a point method or bad weights.
+    """
+    members = []
+    for method in methods:
+        if isinstance(method, str):
+            if method not in METHODS:
+                raise KeyError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+            method = METHODS[method]
+        if not isinstance(method, Method):
+            raise TypeError(f"mixture members must be names or Methods, got {method!r}")
+        if not method.probabilistic:
+            raise ValueError(
+                f"mixture: {method.name!r} is a point method; a mixture needs predictive "
+                "distributions (e.g. 'pfn-far' or 'mcmc-m4-irw')"
+            )
+        members.append(method)
+    if len(members) < 2:
+        raise ValueError(f"mixture needs at least two methods, got {len(members)}")
+    if weights is not None:
+        weights = tuple(float(w) for w in weights)
+        if len(weights) != len(members) or not all(math.isfinite(w) and w >= 0 for w in weights):
+            raise ValueError(
+                f"mixture: weights must be {len(members)} finite numbers >= 0; got {weights}"
+            )
+        if sum(weights) <= 0:
+            raise ValueError("mixture: weights must not all be 0")
+    fn = _Mixture(tuple(members), weights)
+    return Method(name or "+".join(m.name for m in members), fn, probabilistic=True)
+
+
 def _resolve_methods(methods: str | Iterable[str]) -> list[Method]:
     names = _names(methods, "methods")
     if not names:
         raise ValueError(f"no method given; name at least one of {', '.join(sorted(METHODS))}")
-    unknown = [name for name in names if name not in METHODS]
+    unknown = [
+        name
+        for name in names
+        if name not in METHODS and not ("+" in name and all(p in METHODS for p in name.split("+")))
+    ]
     if unknown:
         raise ValueError(
             f"unknown method(s) {', '.join(map(repr, unknown))}; valid methods: "
-            f"{', '.join(sorted(METHODS))}"
+            f"{', '.join(sorted(METHODS))}, or probabilistic ones joined with '+' (a mixture)"
         )
-    return [METHODS[name] for name in names]
+    return [METHODS[name] if name in METHODS else mixture(*name.split("+")) for name in names]
 
 
 def _check_split(curve: Curve, source: str) -> None:

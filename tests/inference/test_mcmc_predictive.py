@@ -134,3 +134,19 @@ def test_tail_quantiles_are_exact_in_both_tails(noise):
     levels = (1e-20, 1e-11, 0.3, 1 - 1e-11) if noise == "normal" else (1e-9, 0.3, 1 - 1e-9)
     for q in levels:
         assert np.log(pred.icdf(q))[0] == pytest.approx(component.ppf(q), rel=1e-8, abs=1e-12)
+
+
+@pytest.mark.parametrize("noise", ["normal", "student_t"])
+def test_cdf_is_the_weighted_mixture_cdf(noise):
+    pred = _mixture(noise, per_target_scale=True)
+    rng = np.random.default_rng(3)
+    weights = rng.uniform(0.0, 1.0, (N_DRAWS, N_TARGETS))
+    pred = MCMCPredictive(loc=pred.loc, scale=pred.scale, noise=noise, df=4.0, weights=weights)
+    y = np.exp(np.log([0.3, 0.5, 0.9]) + np.array([[-0.05], [0.0], [0.08]]))  # (3, targets)
+    w = pred.weights
+    expected = np.stack(
+        [np.sum(w * _component(noise).cdf((np.log(row) - pred.loc) / pred.scale), 0) for row in y]
+    )
+    np.testing.assert_allclose(pred.cdf(y), expected, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(pred.cdf(y[1]), expected[1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(pred.cdf(np.array([0.0, -1.0, 0.5]))[:2], [0.0, 0.0])

@@ -995,3 +995,56 @@ def test_an_added_method_shadows_a_builtin_until_deleted():
         del table["m4"]
     with pytest.raises(TypeError, match="must be a Method"):
         table["x"] = lambda curves: []
+
+
+def test_a_mixture_of_methods_by_name(tmp_path, monkeypatch):
+    from scalebayes.evaluate import MixturePredictive, score_curve
+    from scalebayes.studies import mixture
+
+    def shifted(factor, sigma):
+        def predict(curves):
+            return [GaussianPredictive(factor * c.y_target, sigma) for c in curves]
+
+        predict.batch_size = 2 if factor > 1 else 5
+        predict.settings = f"factor={factor}"
+        return predict
+
+    monkeypatch.setitem(METHODS, "up", Method("up", shifted(1.2, 0.1), probabilistic=True))
+    monkeypatch.setitem(METHODS, "down", Method("down", shifted(0.9, 0.02), probabilistic=True))
+    data = _write_curves(tmp_path / "c.csv", split=True)
+    result = run_study("up+down,down", [], tmp_path / "out", csv_paths=[data], progress=False)
+    rows = {(s.method, s.curve): s for s in result.scores}
+    assert {m for m, _ in rows} == {"up+down", "down"}
+    for curve in _curves_of(data):  # as the study sees them: y over the context's largest
+        direct = score_curve(
+            MixturePredictive(
+                [
+                    GaussianPredictive(1.2 * curve.y_target, 0.1),
+                    GaussianPredictive(0.9 * curve.y_target, 0.02),
+                ]
+            ),
+            curve.y_target,
+        )
+        assert rows[("up+down", curve.name)].ll == pytest.approx(direct["ll"], rel=1e-9)
+        assert rows[("up+down", curve.name)].rmsle == pytest.approx(direct["rmsle"], rel=1e-9)
+    method = mixture("up", "down", weights=[1, 3])
+    assert method.name == "up+down" and method.fn.batch_size == 2
+    assert "factor=1.2" in method.settings() and "(1.0, 3.0)" in method.settings()
+    assert mixture("up", "down").settings() != method.settings()  # weights change fingerprints
+    with pytest.raises(ValueError, match="point method"):
+        run_study("up+m4", [], tmp_path / "bad", csv_paths=[data], progress=False)
+    with pytest.raises(ValueError, match="unknown method"):
+        run_study("up+nope", [], tmp_path / "bad", csv_paths=[data], progress=False)
+    with pytest.raises(ValueError, match="at least two"):
+        mixture("up")
+    with pytest.raises(ValueError, match="weights must be 2"):
+        mixture("up", "down", weights=[1.0])
+    with pytest.raises(KeyError, match="unknown method"):
+        mixture("up", "nope")
+
+
+def _curves_of(path):
+    from scalebayes.data import read_curves_csv
+    from scalebayes.studies._runner import _normalise
+
+    return [_normalise(curve) for curve in read_curves_csv(path)]
