@@ -134,7 +134,6 @@ class MixturePredictive(Predictive):
         # there (a member's point mass, or members that agree)
         done = (f_lo >= 0) | (hi <= lo)
         result = lo.copy()
-        f_lo, f_hi = np.array(f_lo), np.array(f_hi)
         side = np.zeros(lo.shape, np.int8)  # which end the last step moved: -1 low, 1 high
         for _ in range(_MAX_ITER):
             rows = np.flatnonzero(~done.all(axis=1))  # levels with a target left to solve
@@ -155,11 +154,12 @@ class MixturePredictive(Predictive):
             lo[rows] = np.where(live & below, t, lo_r)
             hi[rows] = np.where(live & ~below, t, hi_r)
             hit = live & (np.abs(f_t) <= _F_TOL)
-            narrow = live & (hi[rows] - lo[rows] <= _X_TOL * np.maximum(hi[rows], -lo[rows]))
+            narrow = live & (
+                hi[rows] - lo[rows] <= _X_TOL * np.maximum(np.abs(hi[rows]), np.abs(lo[rows]))
+            )
             result[rows] = np.where(hit, t, np.where(narrow, hi[rows], result[rows]))
             done[rows] = done[rows] | hit | narrow
-        result = np.where(done, result, hi)
-        return result
+        return np.where(done, result, hi)
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws ``(*sample_shape, n_targets)``: each row from one member, picked by weight."""
