@@ -246,6 +246,21 @@ class Predictive:
         lower, upper = self.icdf([0.5 - 0.5 * level, 0.5 + 0.5 * level])
         return lower, upper
 
+    def __repr__(self) -> str:
+        """The answer in one line: the medians and 90% intervals of the first few targets
+        (not the arrays behind them, which can run to thousands of numbers)."""
+        shown = min(self.n_targets, _REPR_TARGETS)
+        lo, mid, hi = (a[:shown] for a in self.icdf([0.05, 0.5, 0.95]))
+        cells = ", ".join(
+            f"{m:.4g} [{a:.4g}, {b:.4g}]" for a, m, b in zip(lo, mid, hi, strict=True)
+        )
+        more = f", ... ({self.n_targets - shown} more)" if self.n_targets > shown else ""
+        return f"{type(self).__name__}(median [90% interval]: {cells}{more})"
+
+
+#: How many targets a predictive's repr shows.
+_REPR_TARGETS = 4
+
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
     """The standard Normal CDF elementwise (``erfc``, accurate deep in the lower tail)."""
@@ -260,7 +275,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class GaussianPredictive(Predictive):
     r"""Independent Normal predictive distribution per target.
 
@@ -341,7 +356,7 @@ class GaussianPredictive(Predictive):
         return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SamplePredictive(Predictive):
     r"""Empirical predictive distribution from draws, e.g. MCMC posterior-predictive samples.
 

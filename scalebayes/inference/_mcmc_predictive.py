@@ -167,7 +167,7 @@ def _mixture_cdf(loc, scale, weight, log_y, *, noise: str, df: float):
     return jax.lax.map(row, log_y)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MCMCPredictive(Predictive):
     r"""Posterior predictive of one curve's targets: a mixture over posterior draws.
 

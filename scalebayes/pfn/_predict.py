@@ -171,7 +171,7 @@ def _thin(x: np.ndarray, limit: int) -> np.ndarray:
     return np.sort(order[np.unique(np.where(nearer_left, right - 1, right))])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class PFNPrediction(Predictive):
     """The PFN's predictive distribution at the query points of one curve.
 

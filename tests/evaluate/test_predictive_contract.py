@@ -122,6 +122,14 @@ def test_cdf_inverts_the_quantiles(pred, request):
         pred.cdf(np.zeros(N_TARGETS + 1))
 
 
+def test_repr_is_one_line_with_the_answer(pred):
+    text = repr(pred)
+    lo, mid, hi = pred.icdf([0.05, 0.5, 0.95])
+    assert "\n" not in text and text.startswith(type(pred).__name__ + "(")
+    assert f"{mid[0]:.4g} [{lo[0]:.4g}, {hi[0]:.4g}]" in text
+    assert len(text) < 400  # a summary, not the arrays behind it
+
+
 def test_log_prob_is_finite_at_the_median(pred):
     lp = pred.log_prob(pred.median())
     assert lp.shape == (N_TARGETS,) and np.all(np.isfinite(lp))
