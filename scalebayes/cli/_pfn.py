@@ -93,7 +93,7 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     )
     parser.add_argument(
         "--input",
-        choices=("nslpfn", "log-relative"),
+        choices=("nslpfn", "log-relative", "log-log"),
         default=None,
         help="input encoding (default: nslpfn for the NSL-PFN prior, else log-relative)",
     )

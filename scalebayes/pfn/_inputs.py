@@ -24,12 +24,20 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-INPUTS: tuple[str, ...] = ("nslpfn", "log-relative")
+INPUTS: tuple[str, ...] = ("nslpfn", "log-relative", "log-log")
 """The input encodings a PFN can be trained with."""
 
 #: ``log10(x / x_ref)`` is divided by this inside the model, so that the usual span of a
 #: study (context 0.5-6 decades below ``x_ref``, queries up to 3 decades above) is O(1).
 LOG_X_SCALE = 2.0
+
+#: ``"log-log"`` floors ``y / y_ref`` here before its logarithm (a y of 0 stays finite).
+LOG_Y_FLOOR = 1e-4
+
+
+def y_features(name: str) -> int:
+    """How many features each context y gives the network under the encoding ``name``."""
+    return 2 if check_input(name) == "log-log" else 1
 
 
 def check_input(name: str) -> str:
@@ -74,14 +82,21 @@ def encode(
 
 
 def normalise(name: str, x_enc: Array, y_enc: Array) -> tuple[Array, Array]:
-    """The model's internal standardisation of encoded inputs (roughly zero mean, unit scale).
+    """The model's features of encoded inputs (roughly zero mean, unit scale), ``(T, 1)`` for
+    x and ``(T, y_features(name))`` for y.
 
     ``"nslpfn"``: ``(v - 0.5) / sqrt(1/12)`` for x and y, as NSL-PFN (uniform on [0, 1]
     becomes unit variance). ``"log-relative"``: ``x / LOG_X_SCALE`` for x and the same
     standardisation as NSL-PFN for ``y / y_ref`` (which lies in [0, 1] on the context).
+    ``"log-log"``: as ``"log-relative"``, and ``ln(max(y / y_ref, LOG_Y_FLOOR))`` as a
+    second y feature.
     """
     scale = (1.0 / 12.0) ** 0.5
-    yn = (y_enc - 0.5) / scale
+    yn = ((y_enc - 0.5) / scale)[:, None]
     if name == "nslpfn":
-        return (x_enc - 0.5) / scale, yn
-    return x_enc / LOG_X_SCALE, yn
+        return ((x_enc - 0.5) / scale)[:, None], yn
+    xn = (x_enc / LOG_X_SCALE)[:, None]
+    if name == "log-log":
+        log_y = jnp.log(jnp.maximum(y_enc, LOG_Y_FLOOR))[:, None]
+        return xn, jnp.concatenate([yn, log_y], axis=-1)
+    return xn, yn

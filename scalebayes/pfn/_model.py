@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from ._inputs import check_input, normalise
+from ._inputs import check_input, normalise, y_features
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +44,10 @@ class PFNConfig:
             0.2; the named configs use 0 because training never revisits a synthetic curve).
         input: how a curve enters the network, one of
             `INPUTS` (`scalebayes.pfn._inputs`): ``"nslpfn"`` (x mapped linearly into
-            [0.01, 1] over context and queries, as NSL-PFN) or ``"log-relative"`` (x as
+            [0.01, 1] over context and queries, as NSL-PFN), ``"log-relative"`` (x as
             ``log10(x / max x_context)``, y as ``y / max y_context``; scale-free and
-            query-independent). Checkpoints without the field are ``"nslpfn"``.
+            query-independent), or ``"log-log"`` (``"log-relative"`` with ``ln(y / y_ref)``
+            as a second y feature). Checkpoints without the field are ``"nslpfn"``.
     """
 
     name: str = "custom"
@@ -197,7 +198,7 @@ class PFNModel(eqx.Module):
         keys = jax.random.split(key, config.n_layers + 4)
         d = config.d_model
         self.x_embed = _Dense(keys[0], 1, d)
-        self.y_embed = _Dense(keys[1], 1, d)
+        self.y_embed = _Dense(keys[1], y_features(config.input), d)
         self.layers = tuple(_Layer(k, config) for k in keys[4:])
         self.dec1 = _Dense(keys[2], d, config.d_ff)
         self.dec2 = _Dense(keys[3], config.d_ff, config.n_buckets)
@@ -229,7 +230,6 @@ class PFNModel(eqx.Module):
         """
         dtype = compute_dtype
         xn, yn = normalise(self.config.input, x, jnp.where(is_context, y, 0.5))
-        xn, yn = xn[:, None], yn[:, None]
         h = self.x_embed(xn, dtype) + jnp.where(
             is_context[:, None], self.y_embed(yn, dtype), jnp.zeros((), dtype)
         )

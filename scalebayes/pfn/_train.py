@@ -135,8 +135,8 @@ class TrainConfig:
         object.__setattr__(self, "model", self.model_config)
         if self.prior != "nslpfn" and self.input == "nslpfn":
             raise ValueError(
-                f"prior {self.prior!r} needs input='log-relative': its x span up to 9 decades, "
-                "which the linear NSL-PFN encoding cannot carry"
+                f"prior {self.prior!r} needs a scale-free input ('log-relative' or 'log-log'): "
+                "its x span up to 9 decades, which the linear NSL-PFN encoding cannot carry"
             )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"TrainConfig.ema_decay must be in [0, 1), got {self.ema_decay}")

@@ -1,4 +1,5 @@
-"""The scale-free ``"log-relative"`` input: query independence, scale invariance, one encoding."""
+"""The scale-free inputs (``"log-relative"``, ``"log-log"``): query independence, scale
+invariance, one encoding."""
 
 import dataclasses
 import os
@@ -13,16 +14,16 @@ import numpy as np
 import pytest
 
 from scalebayes.pfn import PFN, BarDistribution, PFNModel, TrainConfig, get_config
-from scalebayes.pfn._inputs import LOG_X_SCALE, encode
+from scalebayes.pfn._inputs import LOG_X_SCALE, LOG_Y_FLOOR, encode, normalise
 from scalebayes.pfn._train import draw_curves, layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def pfn():
-    """An untrained log-relative tiny PFN (random weights make every input matter)."""
-    config = dataclasses.replace(get_config("tiny"), input="log-relative")
+@pytest.fixture(scope="module", params=["log-relative", "log-log"])
+def pfn(request):
+    """An untrained scale-free tiny PFN (random weights make every input matter)."""
+    config = dataclasses.replace(get_config("tiny"), input=request.param)
     model = PFNModel(jax.random.PRNGKey(3), config)
     # random, non-zero output projections so that every slot influences the logits
     leaves, tree = jax.tree.flatten(model)
@@ -86,10 +87,32 @@ def test_all_zero_context_has_unit_reference():
     assert float(y_ref) == 1.0 and np.all(np.asarray(y_enc) == 0)
 
 
+def test_log_log_adds_the_log_of_relative_y():
+    y_enc = jnp.array([1.0, 0.8, 0.25, 0.0])
+    x_enc = jnp.array([0.0, -0.5, -1.0, -2.0])
+    xn, yn = normalise("log-log", x_enc, y_enc)
+    xr, yr = normalise("log-relative", x_enc, y_enc)
+    assert xn.shape == (4, 1) and yn.shape == (4, 2) and yr.shape == (4, 1)
+    np.testing.assert_array_equal(np.asarray(xn), np.asarray(xr))
+    np.testing.assert_array_equal(np.asarray(yn[:, :1]), np.asarray(yr))
+    expected = np.log(np.maximum([1.0, 0.8, 0.25, 0.0], LOG_Y_FLOOR))
+    np.testing.assert_allclose(np.asarray(yn[:, 1]), expected, rtol=1e-6)
+    # a power law is a straight line in the log feature against encoded x
+    x = np.geomspace(1.0, 1e4, 5)
+    y = 3.0 * x**-0.3
+    x_enc, y_enc, _ = encode(
+        "log-log", jnp.asarray(x), jnp.asarray(y), jnp.ones(5, bool), jnp.ones(5, bool)
+    )
+    _, yn = normalise("log-log", x_enc, y_enc)
+    slopes = np.diff(np.asarray(yn[:, 1])) / np.diff(np.asarray(x_enc))
+    np.testing.assert_allclose(slopes, -0.3 * np.log(10.0), rtol=1e-5)
+
+
 def test_train_config_validates_prior_and_input():
     assert TrainConfig(prior="scalefree").input == "log-relative"
     assert TrainConfig().input == "nslpfn"
     assert TrainConfig(prior="mixture").model_config.input == "log-relative"
+    assert TrainConfig(prior="mixture", input="log-log").model_config.input == "log-log"
     with pytest.raises(ValueError, match="prior"):
         TrainConfig(prior="uniform")
     with pytest.raises(ValueError, match="log-relative"):
