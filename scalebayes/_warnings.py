@@ -1,6 +1,11 @@
-"""Warning classes shared across subpackages (re-exported where they are used)."""
+"""Warning classes shared across subpackages (re-exported where they are used), and the
+checks that raise them from more than one layer."""
 
-__all__ = ["ConvergenceWarning"]
+import warnings
+
+import numpy as np
+
+__all__ = ["ConvergenceWarning", "RisingCurveWarning", "rises_throughout", "warn_if_rising"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -10,3 +15,46 @@ class ConvergenceWarning(UserWarning):
     [`check_convergence`][scalebayes.inference.check_convergence] for the per-curve MCMC
     baselines, where the message names the curves that fail.
     """
+
+
+class RisingCurveWarning(UserWarning):
+    """A curve's y rises at every one of its runs.
+
+    scalebayes reads y as a loss or an error that falls with scale (its priors and families
+    are Down, Down-Down and Down-Up-Down curves), so it answers a rising curve as the rising
+    side of a double-descent bump. A curve that rises throughout is more often an accuracy
+    or a score given by mistake: give ``1 - accuracy`` or the loss instead. Warned by
+    [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every command that reads a
+    CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
+    """
+
+
+def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``y``, ordered by ``x``, never falls and ends above where it starts (at least
+    3 points): an accuracy or a score rather than a loss, or the rising side of a bump."""
+    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+    if x.size != y.size or y.size < 3:
+        return False
+    y = y[np.argsort(x, kind="stable")]
+    return bool(np.all(np.diff(y) >= 0) and y[-1] > y[0])
+
+
+def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+    """Warn (`RisingCurveWarning`) if ``y`` rises at every run (see `rises_throughout`).
+
+    ``label`` names the curve; ``stacklevel`` counts from the caller of this function (1:
+    that caller, 2: its caller, as for ``warnings.warn`` called there). Returns whether it
+    warned.
+    """
+    if not rises_throughout(x, y):
+        return False
+    y = np.asarray(y, np.float64).ravel()[np.argsort(np.asarray(x).ravel(), kind="stable")]
+    warnings.warn(
+        f"{label}: y rises at every one of its {y.size} runs ({y[0]:.4g} -> {y[-1]:.4g}), "
+        "read as the rising side of a double-descent bump; scalebayes models a loss or error "
+        "that falls with scale, so if y is an accuracy or a score give 1 - accuracy or the "
+        "loss instead",
+        RisingCurveWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True

@@ -243,3 +243,12 @@ def test_mcmc_extrapolation_end_to_end(tmp_path, capsys):
     q05, q50, q95 = float(row[2]), float(row[4]), float(row[6])
     assert q05 <= truth(far) <= q95 and q50 == pytest.approx(truth(far), rel=0.1)
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.filterwarnings("default::UserWarning")  # the command line's own display
+def test_an_accuracy_given_for_a_loss_gets_a_one_line_warning(tmp_path, capsys):
+    path = _runs(tmp_path, y=np.linspace(0.5, 0.8, X.size))
+    assert main(["extrapolate", str(path), "--to", f"{X[-1] * 3:g}"]) == 0
+    err = capsys.readouterr().err
+    line = next(s for s in err.splitlines() if "rises" in s)
+    assert line.startswith("warning: ") and "curve 'runs'" in line and "1 - accuracy" in line

@@ -1,5 +1,6 @@
 """Learning-curve data: the `Curve` type, the bundled benchmarks and the CSV loader."""
 
+from .._warnings import RisingCurveWarning, rises_throughout
 from ._benchmarks import BENCHMARKS, benchmark_parts, bundled_table, load_benchmark
 from ._csv import read_curves_csv
 from ._curve import Curve, CurveDataError, nslpfn_normalise_x
@@ -10,6 +11,7 @@ __all__ = [
     "FAR_SPLITS",
     "Curve",
     "CurveDataError",
+    "RisingCurveWarning",
     "benchmark_parts",
     "bundled_table",
     "far_split",
@@ -18,4 +20,5 @@ __all__ = [
     "nslpfn_normalise_x",
     "parse_split",
     "read_curves_csv",
+    "rises_throughout",
 ]

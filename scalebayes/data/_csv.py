@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from .._checks import is_integer
+from .._warnings import warn_if_rising
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -168,6 +169,8 @@ def _to_curve(
             f"{label}: every row ({_lines(lines)}) is a target; label at least one "
             "row 'context' to fit on"
         )
+    context = slice(None) if m.is_context is None else m.is_context
+    warn_if_rising(m.x[context], m.y[context], label, stacklevel=3)
     metadata = {
         "source": str(path),
         "lines": (int(lines.min()), int(lines.max())),
@@ -202,7 +205,10 @@ def read_curves_csv(
 
     Returns:
         The curves in order of first appearance, each with `dataset` = the file stem and
-        `metadata` recording the source, line range and merged rows.
+        `metadata` recording the source, line range and merged rows. A curve whose y (its
+        context's, where there is a split) rises at every run gets a
+        [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning]: y should fall with
+        scale (a loss or an error, not an accuracy).
 
     Raises:
         CurveDataError: The file's content cannot be turned into valid curves.

@@ -52,6 +52,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
+from .._warnings import warn_if_rising
 from ..data import nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -292,7 +293,10 @@ def extrapolate(
     given; otherwise the shipped model for the furthest query,
     [`PFN.load_for`][scalebayes.pfn.PFN.load_for]``(max(x_query) / max(x_context))``: the
     default model up to 5x, the far model beyond. Other keyword arguments
-    go to [`PFN.predict`][scalebayes.pfn.PFN.predict], which checks every argument.
+    go to [`PFN.predict`][scalebayes.pfn.PFN.predict], which checks every argument. A
+    context whose y rises at every run gets a
+    [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should be a loss or an
+    error, not an accuracy).
 
     Example: five runs 4x apart and the question 100x beyond the largest (the far model
     answers)::
@@ -305,7 +309,9 @@ def extrapolate(
         pfn = PFN.load_for(query_ratio(x_context, x_query))
     else:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
-    return pfn.predict(x_context, y_context, x_query, **kwargs)
+    pred = pfn.predict(x_context, y_context, x_query, **kwargs)  # checks every argument
+    warn_if_rising(x_context, y_context, "the context")
+    return pred
 
 
 def query_ratio(x_context, x_query) -> float:

@@ -5,7 +5,13 @@ import re
 import numpy as np
 import pytest
 
-from scalebayes.data import CurveDataError, load_benchmark, read_curves_csv
+from scalebayes.data import (
+    CurveDataError,
+    RisingCurveWarning,
+    load_benchmark,
+    read_curves_csv,
+    rises_throughout,
+)
 
 
 def _write(tmp_path, text, name="runs.csv"):
@@ -146,3 +152,36 @@ def test_invalid_arguments(tmp_path, kw, message):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_curves_csv(tmp_path / "absent.csv")
+
+
+def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
+    """An accuracy given for a loss: one warning naming the curve and what to give instead;
+    falling curves, a double-descent dip and rise, and rising targets after a falling context
+    read silently."""
+    text = (
+        "curve,x,y,split\n"
+        "acc,1e6,0.50,context\nacc,1e7,0.60,context\nacc,1e8,0.70,context\n"
+        "loss,1e6,3.0,context\nloss,1e7,2.5,context\nloss,1e8,2.4,context\n"
+        "dd,1e6,3.0,context\ndd,1e7,2.0,context\ndd,1e8,2.6,context\ndd,1e9,2.8,context\n"
+        "late,1e6,3.0,context\nlate,1e7,2.5,context\nlate,1e8,2.2,context\nlate,1e9,2.9,target\n"
+    )
+    with pytest.warns(RisingCurveWarning, match=r"curve 'acc'.*0\.5 -> 0\.7.*1 - accuracy") as rec:
+        curves = read_curves_csv(_write(tmp_path, text))
+    assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller's line
+    assert [c.name for c in curves] == ["acc", "loss", "dd", "late"]
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "rises"),
+    [
+        ([1, 2, 3], [0.1, 0.2, 0.3], True),
+        ([3, 1, 2], [0.3, 0.1, 0.2], True),  # ordered by x first
+        ([1, 2, 3], [0.2, 0.2, 0.3], True),  # a flat step is not a fall
+        ([1, 2, 3], [0.2, 0.2, 0.2], False),  # flat throughout
+        ([1, 2, 3], [0.3, 0.2, 0.1], False),
+        ([1, 2, 3, 4], [0.1, 0.3, 0.2, 0.4], False),  # falls once
+        ([1, 2], [0.1, 0.2], False),  # too few runs to tell
+    ],
+)
+def test_rises_throughout(x, y, rises):
+    assert rises_throughout(np.array(x, float), np.array(y)) is rises

@@ -489,6 +489,19 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
         PFN.load_for("10")
 
 
+def test_extrapolate_warns_when_the_context_rises_at_every_run():
+    from scalebayes.data import RisingCurveWarning
+    from scalebayes.pfn import extrapolate
+
+    accuracy = np.linspace(0.5, 0.8, X.size)
+    with pytest.warns(RisingCurveWarning, match="the context: y rises at every one of its"):
+        pred = extrapolate(X, accuracy, [X[-1] * 3])
+    assert np.isfinite(pred.median()).all()  # an answer all the same
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RisingCurveWarning)
+        extrapolate(X, Y, [X[-1] * 3])  # a falling curve: silent
+
+
 def test_the_study_method_answers_each_curve_as_extrapolate_does():
     """``pfn`` (no model named) answers a near curve with the default model and a far one
     with the far model, in one call, exactly as ``extrapolate`` answers each curve."""
