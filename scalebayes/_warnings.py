@@ -30,13 +30,18 @@ class RisingCurveWarning(UserWarning):
 
 
 def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
-    """Whether ``y``, ordered by ``x``, never falls and ends above where it starts (at least
-    3 points): an accuracy or a score rather than a loss, or the rising side of a bump."""
+    """Whether ``y``, ordered by ``x``, rises at every step (at least 3 points): an accuracy
+    or a score rather than a loss, or the rising side of a double-descent bump.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` differ in size.
+    """
     x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
-    if x.size != y.size or y.size < 3:
+    if x.size != y.size:
+        raise ValueError(f"x and y must have the same size, got {x.size} and {y.size}")
+    if y.size < 3:
         return False
-    y = y[np.argsort(x, kind="stable")]
-    return bool(np.all(np.diff(y) >= 0) and y[-1] > y[0])
+    return bool(np.all(np.diff(y[np.argsort(x, kind="stable")]) > 0))
 
 
 def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:

@@ -169,8 +169,7 @@ def _to_curve(
             f"{label}: every row ({_lines(lines)}) is a target; label at least one "
             "row 'context' to fit on"
         )
-    context = slice(None) if m.is_context is None else m.is_context
-    warn_if_rising(m.x[context], m.y[context], label, stacklevel=3)
+    warn_if_rising(m.x, m.y, label, stacklevel=3)  # every point: a command may drop the split
     metadata = {
         "source": str(path),
         "lines": (int(lines.min()), int(lines.max())),
@@ -205,8 +204,8 @@ def read_curves_csv(
 
     Returns:
         The curves in order of first appearance, each with `dataset` = the file stem and
-        `metadata` recording the source, line range and merged rows. A curve whose y (its
-        context's, where there is a split) rises at every run gets a
+        `metadata` recording the source, line range and merged rows. A curve whose y rises at
+        every run (all its rows, whatever their split) gets a
         [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning]: y should fall with
         scale (a loss or an error, not an accuracy).
 

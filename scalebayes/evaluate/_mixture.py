@@ -81,6 +81,9 @@ class MixturePredictive(Predictive):
     def n_targets(self) -> int:
         return int(self.members[0].n_targets)
 
+    def _head(self, k: int) -> "MixturePredictive":
+        return MixturePredictive([m._head(k) for m in self.members], self.weights)
+
     def cdf(self, y: ArrayLike) -> np.ndarray:
         """``sum_k w_k F_k(y)`` per target; ``y`` is ``(n_targets,)`` or ``(m, n_targets)``."""
         values, squeeze = self._cdf_values(y)

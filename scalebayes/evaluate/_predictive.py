@@ -246,16 +246,26 @@ class Predictive:
         lower, upper = self.icdf([0.5 - 0.5 * level, 0.5 + 0.5 * level])
         return lower, upper
 
+    def _head(self, k: int) -> "Predictive":
+        """The predictive of the first ``k`` targets alone, for a cheap summary; a subclass
+        that can slice itself overrides this (the default is ``self``, all targets)."""
+        return self
+
     def __repr__(self) -> str:
         """The answer in one line: the medians and 90% intervals of the first few targets
         (not the arrays behind them, which can run to thousands of numbers)."""
-        shown = min(self.n_targets, _REPR_TARGETS)
-        lo, mid, hi = (a[:shown] for a in self.icdf([0.05, 0.5, 0.95]))
+        name, n = type(self).__name__, self.n_targets
+        shown = min(n, _REPR_TARGETS)
+        try:
+            head = self._head(shown) if n > shown else self
+            lo, mid, hi = (np.asarray(a)[:shown] for a in head.icdf([0.05, 0.5, 0.95]))
+        except Exception:  # a repr must not raise (a half-built object in a debugger)
+            return f"{name}({n} targets)"
         cells = ", ".join(
             f"{m:.4g} [{a:.4g}, {b:.4g}]" for a, m, b in zip(lo, mid, hi, strict=True)
         )
-        more = f", ... ({self.n_targets - shown} more)" if self.n_targets > shown else ""
-        return f"{type(self).__name__}(median [90% interval]: {cells}{more})"
+        more = f", ... ({n - shown} more)" if n > shown else ""
+        return f"{name}(median [90% interval]: {cells}{more})"
 
 
 #: How many targets a predictive's repr shows.
@@ -320,6 +330,9 @@ class GaussianPredictive(Predictive):
     def n_targets(self) -> int:
         """Number of target points."""
         return self.mean.shape[0]
+
+    def _head(self, k: int) -> "GaussianPredictive":
+        return GaussianPredictive(self.mean[:k], self.std[:k])
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         r"""Per-target quantiles $\mu + \Phi^{-1}(q)\,\sigma$ (see `Predictive`)."""
@@ -407,6 +420,9 @@ class SamplePredictive(Predictive):
     def n_targets(self) -> int:
         """Number of target points."""
         return self.samples.shape[1]
+
+    def _head(self, k: int) -> "SamplePredictive":
+        return SamplePredictive(self.samples[:, :k])
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         """Per-target empirical quantiles (``np.quantile``, linear interpolation)."""

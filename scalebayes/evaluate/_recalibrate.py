@@ -56,6 +56,9 @@ class ScaledPredictive(Predictive):
     def n_targets(self) -> int:
         return int(self._median.size)
 
+    def _head(self, k: int) -> "ScaledPredictive":
+        return ScaledPredictive(self.base._head(k), self.scale)
+
     def _stretch(self, y: np.ndarray, power: float) -> np.ndarray:
         with np.errstate(divide="ignore"):  # a quantile at 0 (a point mass) stays at 0
             return np.where(

@@ -266,6 +266,22 @@ class MCMCPredictive(Predictive):
         """Number of target points."""
         return int(self.loc.shape[1])
 
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        if self.mixing is not None and not self.mixing.passed:
+            text = f"{text[:-1]}; chains did not mix: {self.mixing.reason})"
+        return text
+
+    def _head(self, k: int) -> "MCMCPredictive":
+        w = self.weights
+        return MCMCPredictive(
+            self.loc[:, :k],
+            self.scale[:, :k],
+            self.noise,
+            self.df,
+            None if w is None else (w[:, :k] if w.ndim == 2 else w),
+        )
+
     @property
     def n_draws(self) -> int:
         """Number of posterior draws in the mixture."""

@@ -59,7 +59,7 @@ def encode(
     Args:
         name: the encoding, one of ``INPUTS``.
         x: x of every slot, shape ``(T,)``; for ``"nslpfn"`` already in [0.01, 1], for
-            ``"log-relative"`` > 0 in any units.
+            the scale-free encodings (``"log-relative"``, ``"log-log"``) > 0 in any units.
         y: y of every slot (only context slots are read), shape ``(T,)``, >= 0.
         is_context: context slots.
         valid: used slots (padding is False).
@@ -67,7 +67,8 @@ def encode(
     Returns:
         ``(x_enc, y_enc, y_ref)``: encoded x and y (targets in ``y / y_ref``) and the y
         reference that the bar distribution's outputs are multiplied by (1 for
-        ``"nslpfn"``).
+        ``"nslpfn"``). ``"log-log"`` encodes as ``"log-relative"``; its log feature is added
+        by `normalise`.
     """
     if name == "nslpfn":
         return x, y, jnp.ones((), y.dtype)

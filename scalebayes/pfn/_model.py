@@ -218,7 +218,7 @@ class PFNModel(eqx.Module):
 
         Args:
             x: encoded x of each slot (see `scalebayes.pfn._inputs.encode`: in
-                [0.01, 1] for ``"nslpfn"``, ``log10(x / x_ref)`` for ``"log-relative"``).
+                [0.01, 1] for ``"nslpfn"``, ``log10(x / x_ref)`` for the scale-free inputs).
             y: encoded y at context slots (ignored elsewhere).
             is_context: which slots are context points.
             valid: which slots are used (padding slots are False).

@@ -210,6 +210,9 @@ class PFNPrediction(Predictive):
         """Number of query points."""
         return int(self.logits.shape[0])
 
+    def _head(self, k: int) -> "PFNPrediction":
+        return PFNPrediction(self.x[:k], self.logits[:k], self.bar, self.y_scale)
+
     def median(self) -> np.ndarray:
         """Per-query median, shape ``(q,)`` (the point prediction); ``>= 0``."""
         return np.maximum(self._eval("median", None), 0.0) * self.y_scale

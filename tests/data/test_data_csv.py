@@ -155,20 +155,20 @@ def test_missing_file_raises_file_not_found(tmp_path):
 
 
 def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
-    """An accuracy given for a loss: one warning naming the curve and what to give instead;
-    falling curves, a double-descent dip and rise, and rising targets after a falling context
-    read silently."""
+    """An accuracy given for a loss: one warning naming the curve and what to give instead,
+    judged on all its rows (a command may drop the split); falling curves, a double-descent
+    dip and rise, and a rising context before a falling target read silently."""
     text = (
         "curve,x,y,split\n"
-        "acc,1e6,0.50,context\nacc,1e7,0.60,context\nacc,1e8,0.70,context\n"
+        "acc,1e6,0.50,context\nacc,1e7,0.60,context\nacc,1e8,0.70,target\n"
         "loss,1e6,3.0,context\nloss,1e7,2.5,context\nloss,1e8,2.4,context\n"
         "dd,1e6,3.0,context\ndd,1e7,2.0,context\ndd,1e8,2.6,context\ndd,1e9,2.8,context\n"
-        "late,1e6,3.0,context\nlate,1e7,2.5,context\nlate,1e8,2.2,context\nlate,1e9,2.9,target\n"
+        "bump,1e6,2.0,context\nbump,1e7,2.5,context\nbump,1e8,2.9,context\nbump,1e9,2.2,target\n"
     )
     with pytest.warns(RisingCurveWarning, match=r"curve 'acc'.*0\.5 -> 0\.7.*1 - accuracy") as rec:
         curves = read_curves_csv(_write(tmp_path, text))
     assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller's line
-    assert [c.name for c in curves] == ["acc", "loss", "dd", "late"]
+    assert [c.name for c in curves] == ["acc", "loss", "dd", "bump"]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
     [
         ([1, 2, 3], [0.1, 0.2, 0.3], True),
         ([3, 1, 2], [0.3, 0.1, 0.2], True),  # ordered by x first
-        ([1, 2, 3], [0.2, 0.2, 0.3], True),  # a flat step is not a fall
+        ([1, 2, 3], [0.2, 0.2, 0.3], False),  # a flat step (a loss at a rounded floor)
         ([1, 2, 3], [0.2, 0.2, 0.2], False),  # flat throughout
         ([1, 2, 3], [0.3, 0.2, 0.1], False),
         ([1, 2, 3, 4], [0.1, 0.3, 0.2, 0.4], False),  # falls once
@@ -185,3 +185,8 @@ def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
 )
 def test_rises_throughout(x, y, rises):
     assert rises_throughout(np.array(x, float), np.array(y)) is rises
+
+
+def test_rises_throughout_needs_one_y_per_x():
+    with pytest.raises(ValueError, match="same size"):
+        rises_throughout(np.arange(3.0), np.arange(4.0))

@@ -130,6 +130,14 @@ def test_repr_is_one_line_with_the_answer(pred):
     assert len(text) < 400  # a summary, not the arrays behind it
 
 
+def test_the_head_is_the_first_targets_alone(pred):
+    """What the repr summarises: the predictive sliced to its first targets."""
+    qs = [0.05, 0.5, 0.95]
+    head = pred._head(2)
+    assert head.n_targets == 2
+    np.testing.assert_allclose(head.icdf(qs), pred.icdf(qs)[:, :2], rtol=1e-6)
+
+
 def test_log_prob_is_finite_at_the_median(pred):
     lp = pred.log_prob(pred.median())
     assert lp.shape == (N_TARGETS,) and np.all(np.isfinite(lp))

@@ -150,3 +150,16 @@ def test_cdf_is_the_weighted_mixture_cdf(noise):
     np.testing.assert_allclose(pred.cdf(y), expected, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(pred.cdf(y[1]), expected[1], rtol=1e-10, atol=1e-14)
     np.testing.assert_array_equal(pred.cdf(np.array([0.0, -1.0, 0.5]))[:2], [0.0, 0.0])
+
+
+def test_repr_says_when_the_chains_did_not_mix():
+    from scalebayes.inference import CurveCheck
+
+    loc = np.log(np.array([[1.0, 2.0], [1.1, 2.1], [0.9, 1.9]]))
+    mixed = MCMCPredictive(loc, np.full(3, 0.1))
+    stuck = MCMCPredictive(
+        loc, np.full(3, 0.1), mixing=CurveCheck("c", 1.4, 20.0, 15.0, 0, False, "R-hat 1.40")
+    )
+    assert "did not mix" not in repr(mixed)
+    assert repr(stuck).endswith("; chains did not mix: R-hat 1.40)")
+    assert repr(stuck).startswith(repr(mixed)[:-1])
