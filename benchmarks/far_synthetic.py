@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -94,6 +95,18 @@ def far_synthetic(
     return rows
 
 
+def write_csv(path: str, n_curves: int, seed: int) -> int:
+    """The drawn curves as a study CSV (the runs as context, the questions as targets with
+    their true y), for ``scalebayes study --csv PATH``; returns the number of rows."""
+    xs, ys, xq, yq = draw(n_curves, seed)
+    lines = ["curve,x,y,split"]
+    for i, (x, y, q, t) in enumerate(zip(xs, ys, xq, yq, strict=True)):
+        lines += [f"llm{i:03d},{a:.17g},{b:.17g},context" for a, b in zip(x, y, strict=True)]
+        lines += [f"llm{i:03d},{a:.17g},{b:.17g},target" for a, b in zip(q, t, strict=True)]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return len(lines) - 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--curves", type=int, default=300)
@@ -102,7 +115,16 @@ def main() -> None:
     parser.add_argument(
         "--fits", default="m2,m4", help="point-fit families to add ('' for none, e.g. on a GPU)"
     )
+    parser.add_argument(
+        "--csv",
+        default=None,
+        help="write the curves as a study CSV here instead (scalebayes study --csv FILE)",
+    )
     args = parser.parse_args()
+    if args.csv:
+        rows = write_csv(args.csv, args.curves, args.seed)
+        print(f"wrote {args.csv}: {args.curves} curves, {rows} rows, seed {args.seed}")
+        return
     start = time.perf_counter()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     fits = tuple(f.strip() for f in args.fits.split(",") if f.strip())
