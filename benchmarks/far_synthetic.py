@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -98,12 +97,14 @@ def far_synthetic(
 def write_csv(path: str, n_curves: int, seed: int) -> int:
     """The drawn curves as a study CSV (the runs as context, the questions as targets with
     their true y), for ``scalebayes study --csv PATH``; returns the number of rows."""
+    from scalebayes._io import atomic_write_text
+
     xs, ys, xq, yq = draw(n_curves, seed)
     lines = ["curve,x,y,split"]
     for i, (x, y, q, t) in enumerate(zip(xs, ys, xq, yq, strict=True)):
         lines += [f"llm{i:03d},{a:.17g},{b:.17g},context" for a, b in zip(x, y, strict=True)]
         lines += [f"llm{i:03d},{a:.17g},{b:.17g},target" for a, b in zip(q, t, strict=True)]
-    Path(path).write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return len(lines) - 1
 
 

@@ -29,6 +29,15 @@ class RisingCurveWarning(UserWarning):
     """
 
 
+def _rising(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """``y`` ordered by ``x`` if it rises at every step (at least 3 points), else None."""
+    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+    if x.size != y.size:
+        raise ValueError(f"x and y must have the same size, got {x.size} and {y.size}")
+    y = y[np.argsort(x, kind="stable")]
+    return y if y.size >= 3 and np.all(np.diff(y) > 0) else None
+
+
 def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
     """Whether ``y``, ordered by ``x``, rises at every step (at least 3 points): an accuracy
     or a score rather than a loss, or the rising side of a double-descent bump.
@@ -36,12 +45,7 @@ def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
     Raises:
         ValueError: if ``x`` and ``y`` differ in size.
     """
-    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
-    if x.size != y.size:
-        raise ValueError(f"x and y must have the same size, got {x.size} and {y.size}")
-    if y.size < 3:
-        return False
-    return bool(np.all(np.diff(y[np.argsort(x, kind="stable")]) > 0))
+    return _rising(x, y) is not None
 
 
 def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
@@ -51,9 +55,9 @@ def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2
     that caller, 2: its caller, as for ``warnings.warn`` called there). Returns whether it
     warned.
     """
-    if not rises_throughout(x, y):
+    y = _rising(x, y)
+    if y is None:
         return False
-    y = np.asarray(y, np.float64).ravel()[np.argsort(np.asarray(x).ravel(), kind="stable")]
     warnings.warn(
         f"{label}: y rises at every one of its {y.size} runs ({y[0]:.4g} -> {y[-1]:.4g}), "
         "read as the rising side of a double-descent bump; scalebayes models a loss or error "

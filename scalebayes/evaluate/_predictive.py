@@ -25,6 +25,9 @@ from .._checks import check_key, is_integer
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
+#: How many targets a predictive's repr shows.
+_REPR_TARGETS = 4
+
 
 @runtime_checkable
 class PredictiveDistribution(Protocol):
@@ -266,10 +269,6 @@ class Predictive:
         )
         more = f", ... ({n - shown} more)" if n > shown else ""
         return f"{name}(median [90% interval]: {cells}{more})"
-
-
-#: How many targets a predictive's repr shows.
-_REPR_TARGETS = 4
 
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
