@@ -344,6 +344,24 @@ def figure_format(path: str | os.PathLike[str]) -> str:
     return suffix[1:]
 
 
+def plain_log_ticks(axis, ratio: float | None = None) -> None:
+    """Plain-number labels (``2.5``, not ``2.5×10^0``) on a log-scaled matplotlib axis.
+
+    Below 1.5 decades (``ratio`` = largest / smallest value shown under 30) the ticks are also
+    placed at round linear values, since a log axis that spans less than a decade has at most
+    one major tick. ``ratio`` defaults to the axis's current view limits.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+    if ratio is None:
+        lo, hi = axis.get_view_interval()
+        ratio = hi / lo if lo > 0 else float("inf")
+    if ratio < 30:
+        axis.set_major_locator(MaxNLocator(nbins=4))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def write_figure(fig, path: str | os.PathLike[str], *, dpi: float = 100) -> Path:
     """Render a matplotlib figure in the format its extension names and write it atomically.
 

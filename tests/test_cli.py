@@ -101,8 +101,11 @@ def test_fit_writes_a_png(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--family", "m1", "--predict", "1e10,abc"], "--predict: 'abc' in '1e10,abc' is not a"),
-        (["--family", "m1", "--predict", "1e10,0"], "--predict: x = 0 must be finite and > 0"),
+        (
+            ["--family", "m1", "--predict", "1e10,abc"],
+            "--predict/--to: 'abc' in '1e10,abc' is not a",
+        ),
+        (["--family", "m1", "--predict", "1e10,0"], "--predict/--to: x = 0 must be finite and > 0"),
         (["--family", "m1", "--predict", "1e10,-5"], "x = -5 must be finite and > 0"),
         (["--family", "m1", "--predict", "inf"], "x = inf must be finite"),
         (["--family", "m7"], "--family: unknown family 'm7'; choose one of m1, m2, m3, m4, bnsl"),
@@ -220,3 +223,10 @@ def test_python_dash_m():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("scalebayes ")
+
+
+def test_fit_takes_to_like_extrapolate(tmp_path, capsys):
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1", "--to", "1e8"]) == 0
+    predictions = _parse_predictions(capsys.readouterr().out)
+    assert set(predictions) == {("a", 1e8), ("b", 1e8)}

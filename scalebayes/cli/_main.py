@@ -229,10 +229,13 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--family", required=True, help="family to fit: m1, m2, m3, m4 or bnsl")
     parser.add_argument(
         "--predict",
+        "--to",
+        dest="predict",
         type=_positive_floats,
         default=[],
         metavar="X[,X...]",
-        help="comma-separated x to predict at, e.g. 1e10,1e11",
+        help="comma-separated x to predict at, e.g. 1e10,1e11 (--to, as in extrapolate, "
+        "is the same option)",
     )
     parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
     parser.add_argument(
@@ -283,7 +286,7 @@ def _plot(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .._io import write_figure
+    from .._io import plain_log_ticks, write_figure
 
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -308,6 +311,7 @@ def _plot(
             ax.plot(x, fit.predict(x) * scale, "x", color=color)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import figure_format, write_figure
+from .._io import figure_format, plain_log_ticks, write_figure
 from ._predictive import Predictive
 
 __all__ = ["MAX_PANELS", "fan_grid", "plot_fans"]
@@ -101,6 +101,7 @@ def plot_fans(
             ax.axvline(xv, color="0.6", lw=0.6, ls=":")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
         ax.set_title(str(names[i])[:48], fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("y")

@@ -21,6 +21,7 @@ from jaxtyping import Array, Bool, Float, Int
 from numpyro import handlers
 
 from .._checks import check_key
+from .._io import plain_log_ticks, write_figure
 from ._curve_prior import FAMILY_NAMES
 from ._scalefree import (
     SCALEFREE_FAMILY_MODELS,
@@ -181,16 +182,6 @@ def end_slopes(batch: ScaleFreeBatch) -> tuple[np.ndarray, np.ndarray]:
 _TITLES = ("Down", "Down-Down", "Down-Up-Down")
 
 
-def _log_ticks(axis, ratio: float) -> None:
-    """Plain-number labels on a log axis; linear tick positions below 1.5 decades."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
-
-    if ratio < 30:
-        axis.set_major_locator(MaxNLocator(nbins=4))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def plot_scalefree_prior(
     key: Array,
     n_curves: int = 12,
@@ -245,8 +236,8 @@ def plot_scalefree_prior(
             f"{_TITLES[family[i]]}: {c} ctx + {n - c} tgt, reach 10^{reach[i]:.1f}",
             fontsize=9,
         )
-        _log_ticks(ax.xaxis, x[i, n - 1] / x[i, 0])
-        _log_ticks(ax.yaxis, y[i, :n].max() / y[i, :n].min())
+        plain_log_ticks(ax.xaxis, x[i, n - 1] / x[i, 0])
+        plain_log_ticks(ax.yaxis, y[i, :n].max() / y[i, :n].min())
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.25, which="major")
 
@@ -271,5 +262,5 @@ def plot_scalefree_prior(
         "filled = context, open = targets, line = noise-free curve"
     )
     if path is not None:
-        fig.savefig(path, dpi=100)
+        write_figure(fig, path, dpi=100)
     return fig

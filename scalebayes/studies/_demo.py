@@ -142,7 +142,7 @@ def _plot(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .._io import write_figure
+    from .._io import plain_log_ticks, write_figure
 
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -175,6 +175,7 @@ def _plot(
         ax.plot(x_extra, fits[name].predict(x_extra), "--", color=color, lw=1.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel("x")
     ax.set_ylabel("y" if curve.y_scale == 1.0 else f"y / {curve.y_scale:.4g}")
     ax.set_title(f"{curve.dataset}: {curve.name}")
