@@ -365,7 +365,8 @@ class GaussianPredictive(Predictive):
         """
         y = _as_targets("y", y, self.n_targets)
         z = (y - self.mean) / self.std
-        return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
+        with np.errstate(over="ignore"):  # -inf, not a warning, for a y beyond ~1e154 sd
+            return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -458,8 +459,10 @@ class SamplePredictive(Predictive):
             $\log p_j(y_j)$, shape ``(n_targets,)``.
         """
         y = _as_targets("y", y, self.n_targets)
-        log_kernel = -0.5 * ((y - self.samples) / self.bandwidth) ** 2
-        peak = log_kernel.max(axis=0)
-        log_sum = peak + np.log(np.exp(log_kernel - peak).sum(axis=0))
+        with np.errstate(over="ignore", invalid="ignore"):  # y so far out that kernels vanish
+            log_kernel = -0.5 * ((y - self.samples) / self.bandwidth) ** 2
+            peak = log_kernel.max(axis=0)
+            log_sum = peak + np.log(np.exp(log_kernel - peak).sum(axis=0))
+        log_sum = np.where(np.isfinite(peak), log_sum, -np.inf)
         n_samples = self.samples.shape[0]
         return log_sum - math.log(n_samples) - np.log(self.bandwidth) - _HALF_LOG_2PI

@@ -18,6 +18,7 @@ counts the same, by default), so that on new curves exchangeable with the refere
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 
@@ -79,11 +80,11 @@ class ScaledPredictive(Predictive):
         return np.where(positive, out, -np.inf)
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
-        """The base's CDF at the value the stretch maps to ``y`` (at ``y`` itself for
-        ``y <= 0``, which the stretch leaves alone)."""
+        """The base's CDF at the value the stretch maps to ``y``; 0 below 0, since the
+        stretch (like `icdf` and `sample`) puts the base's mass at or below 0 on 0."""
         y, squeeze = self._cdf_values(y)
-        y0 = np.where(y > 0, self._stretch(np.where(y > 0, y, 1.0), 1.0 / self.scale), y)
-        out = np.asarray(self.base.cdf(y0), np.float64)
+        y0 = np.where(y > 0, self._stretch(np.where(y > 0, y, 1.0), 1.0 / self.scale), 0.0)
+        out = np.where(y < 0, 0.0, np.asarray(self.base.cdf(y0), np.float64))
         return out[0] if squeeze else out
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
@@ -158,7 +159,9 @@ def conformal_scale(
         if np.any(y <= 0):
             raise ValueError(f"conformal_scale: curve {i} has a target <= 0 (scores are in log y)")
         lower, upper = (np.asarray(b, np.float64) for b in pred.interval(level))
-        bound = np.where(y >= median, upper, lower)
+        # a lower bound <= 0 stays at 0 under every stretch, so it covers every y > 0 below
+        # the median: score 0, as for a bound of exactly 0
+        bound = np.where(y >= median, upper, np.maximum(lower, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             num = np.abs(np.log(y / median))
             den = np.abs(np.log(bound / median))
@@ -172,13 +175,23 @@ def conformal_scale(
     n_units = scores.size if weight == "target" else len(predictions)
     order = np.argsort(scores, kind="stable")
     scores, cumulative = scores[order], np.cumsum(weights[order]) / np.sum(weights)
-    target = min(1.0, level * (n_units + 1) / n_units)
+    target = level * (n_units + 1) / n_units
+    if target > 1.0:
+        warnings.warn(
+            f"conformal_scale: {n_units} reference {'targets' if weight == 'target' else 'curves'}"
+            f" are too few for a {level:.0%} guarantee (split conformal needs at least "
+            f"{math.ceil(level / (1 - level) - 1e-9)}); the largest score is used, so a new "
+            f"curve is covered with probability about {n_units / (n_units + 1):.0%}",
+            stacklevel=2,
+        )
+        target = 1.0
     k = min(int(np.searchsorted(cumulative, target - 1e-12)), scores.size - 1)
     scale = float(scores[k])
     if scale == 0:
         raise ValueError(
-            f"conformal_scale: {level:.0%} of the targets equal their predicted medians, so any "
-            "scale covers them; there is nothing to calibrate on these references"
+            f"conformal_scale: {level:.0%} of the targets are covered at any scale (at their "
+            "predicted medians, or below them with a lower bound <= 0); there is nothing to "
+            "calibrate on these references"
         )
     if not math.isfinite(scale):
         raise ValueError(

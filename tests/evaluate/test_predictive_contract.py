@@ -143,6 +143,13 @@ def test_log_prob_is_finite_at_the_median(pred):
     assert lp.shape == (N_TARGETS,) and np.all(np.isfinite(lp))
 
 
+def test_log_prob_far_out_is_minus_inf_or_finite_never_nan(pred):
+    far = np.full(N_TARGETS, 1e30)  # within float32, which the PFN computes in
+    lp = np.asarray(pred.log_prob(far))
+    assert lp.shape == (N_TARGETS,) and not np.any(np.isnan(lp))
+    assert np.all(lp < pred.log_prob(pred.median()))
+
+
 def test_no_draws_is_an_empty_array(pred):
     assert pred.sample(jax.random.key(0), 0).shape == (0, N_TARGETS)
     assert pred.sample(jax.random.key(0), (2, 0)).shape == (2, 0, N_TARGETS)
@@ -193,3 +200,10 @@ def test_gaussian_quantiles_match_scipy():
     q = np.array([0.01, 0.3, 0.99])
     expected = st.norm.ppf(q[:, None], loc=pred.mean, scale=pred.std)
     np.testing.assert_allclose(pred.icdf(q), expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("y", [1e160, -1e160])
+def test_float64_predictives_give_minus_inf_where_every_kernel_underflows(y):
+    draws = 0.5 + 0.05 * np.random.default_rng(0).standard_normal((300, 1))
+    for pred in (SamplePredictive(draws), GaussianPredictive([0.5], [0.05])):
+        assert pred.log_prob([y])[0] == -np.inf

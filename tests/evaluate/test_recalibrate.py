@@ -7,7 +7,12 @@ with ``s`` times the sd (MCMCPredictive with one draw is an exact log-normal).
 import numpy as np
 import pytest
 
-from scalebayes.evaluate import ScaledPredictive, conformal_scale, interval_coverage
+from scalebayes.evaluate import (
+    GaussianPredictive,
+    ScaledPredictive,
+    conformal_scale,
+    interval_coverage,
+)
 from scalebayes.inference import MCMCPredictive
 
 MU = np.array([0.0, -1.0, 2.0])
@@ -123,3 +128,32 @@ def test_bad_input():
         conformal_scale([], [], 0.9)
     with pytest.raises(ValueError, match="finite and > 0"):
         ScaledPredictive(lognormal(MU, SD), 0.0)
+
+
+def test_too_few_references_warn_that_the_guarantee_fails():
+    preds = [lognormal([0.0], [0.1]) for _ in range(9)]
+    ys = [np.exp(np.array([0.1 * k])) for k in range(1, 10)]
+    assert conformal_scale(preds, ys, 0.9) > 0  # 9 curves: ceil(0.9 * 10) = 9, enough
+    with pytest.warns(UserWarning, match="8 reference curves are too few .* at least 9"):
+        assert conformal_scale(preds[:8], ys[:8], 0.9) == pytest.approx(0.8 / (0.1 * 1.6449), 1e-3)
+
+
+def test_a_lower_bound_below_zero_covers_every_positive_target_at_any_scale():
+    # a Gaussian in y with mass below 0: its 90% interval is [-0.64, 2.64]; stretched, the
+    # lower bound stays at 0, so targets in (0, median) score 0 and only those above count
+    base = GaussianPredictive([1.0], [1.0])
+    above = [np.array([1.0 + 0.1 * k]) for k in range(1, 11)]
+    below = [np.array([0.3])] * 10
+    s_above = conformal_scale([base] * 10, above, 0.9)
+    assert np.isfinite(s_above)
+    mixed = conformal_scale([base] * 20, below + above, 0.9)
+    assert 0 < mixed <= s_above
+    lo, _ = ScaledPredictive(base, mixed).interval(0.9)
+    assert lo[0] == 0.0 < 0.3
+
+
+def test_stretched_cdf_is_zero_below_zero_like_its_quantiles():
+    stretched = ScaledPredictive(GaussianPredictive([0.5], [1.0]), 2.0)
+    assert stretched.icdf(0.1)[0] == 0.0  # the mass below 0 sits on 0
+    assert stretched.cdf([-0.1])[0] == 0.0
+    assert stretched.cdf([0.0])[0] == pytest.approx(0.3085, abs=1e-4)  # the atom
