@@ -29,8 +29,9 @@ import numpy as np
 DISTANCES = (10.0, 30.0, 100.0, 300.0)
 
 
-def draw(n_curves: int, seed: int):
-    """``(runs x, runs y, question x, true y at the questions)`` per curve."""
+def draw(n_curves: int, seed: int, distances=DISTANCES):
+    """``(runs x, runs y, question x, true y at the questions)`` per curve, asked at
+    ``distances`` times the largest run (the runs do not depend on them)."""
     rng = np.random.default_rng(seed)
     xs, ys, xq, yq = [], [], [], []
     for _ in range(n_curves):
@@ -46,7 +47,7 @@ def draw(n_curves: int, seed: int):
         sigma = 10.0 ** rng.uniform(-2.7, -1.7)
         xs.append(x)
         ys.append(law(x) * np.exp(sigma * rng.standard_normal(n)))
-        xq.append(x[-1] * np.asarray(DISTANCES))
+        xq.append(x[-1] * np.asarray(distances, np.float64))
         yq.append(law(xq[-1]))
     return xs, ys, xq, yq
 

@@ -69,13 +69,15 @@ def eval_sets() -> dict[str, list[dict]]:
     return sets
 
 
-def score_pfn(model: str, rows: list[dict]) -> dict:
+def score_pfn(model: str, rows: list[dict], y_scale: float | str = 1.0) -> dict:
+    """``model``'s scores on ``rows``; ``y_scale=1.0`` for y already normalised (the
+    benchmarks' protocol), ``"auto"`` for y as a user gives it."""
     from scalebayes.evaluate import score_curve
     from scalebayes.pfn import PFN
 
     pfn = PFN.load(model)
     preds = pfn.predict_many(
-        [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows], y_scale=1.0
+        [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows], y_scale=y_scale
     )
     return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
 

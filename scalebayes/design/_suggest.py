@@ -300,7 +300,7 @@ def _check_median(median_now: float) -> None:
 
 def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
-    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning, SpanWarning
 
     pfn = model if isinstance(model, PFN) else PFN.load(model)
     if not pfn.interpolation and np.any(cand <= xc.max()):
@@ -348,8 +348,9 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
         for k in range(n_fantasies):
             contexts_x.append(np.append(xc, c)[order])
             contexts_y.append(np.append(yc, fantasies[k, i])[order])
-    with warnings.catch_warnings():  # said above
+    with warnings.catch_warnings():  # said above (the same runs and x range as `now`)
         warnings.simplefilter("ignore", ReachWarning)
+        warnings.simplefilter("ignore", SpanWarning)
         after = pfn.predict_many(
             contexts_x,
             contexts_y,

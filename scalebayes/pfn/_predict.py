@@ -81,9 +81,31 @@ NSLPFN_REACH = 10.0
 FAR_SWITCH = 5.0
 
 
+#: The span of x (largest over smallest, runs and queries together) beyond which a PFN with
+#: the NSL-PFN input (``nslpfn-base``) conditions only on the runs within ``NSLPFN_SPAN`` of
+#: the furthest x: its linear map of x onto [0.01, 1] would squeeze the smaller runs into the
+#: first 1% of that range, where its prior (at most two decades of x) put almost no points.
+#: Measured (`python benchmarks/span_switch.py`): on synthetic power laws whose 6-8 runs span
+#: more than four decades, asked 2x and 5x beyond the last, RMSLE 0.41-0.47 and 0.68-0.78 with
+#: every run, 0.021 and 0.033-0.037 with the window; on the bundled curves, which span at most
+#: 3.1 decades, the window was no better (so below this span every run is read, as before).
+SPAN_GUARD = 1e4
+#: The x range of the NSL-PFN prior (its grid is [0.01, 1]): the window ``SPAN_GUARD`` keeps.
+NSLPFN_SPAN = 100.0
+#: The largest ratio of a query (or the smallest of a run) to the largest run that the
+#: scale-free inputs encode: beyond it float32 (the network's precision) cannot hold x / x_max.
+_MAX_SCALE_FREE_RATIO = 1e30
+
+
 def _at_most(ratio: float, limit: float) -> bool:
     """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside."""
     return bool(ratio <= limit * (1 + 1e-9))
+
+
+class SpanWarning(UserWarning):
+    """The runs and queries span more than [`SPAN_GUARD`][scalebayes.pfn.SPAN_GUARD], so a PFN
+    with the NSL-PFN input read only the runs within
+    [`NSLPFN_SPAN`][scalebayes.pfn.NSLPFN_SPAN] of the furthest x."""
 
 
 class ReachWarning(UserWarning):
@@ -600,16 +622,18 @@ class PFN:
             raise ValueError(f"names must give one name per curve ({len(x_context)})")
         else:
             labels = [f"curve {name!r}" for name in names]
-        curves, thinned, far, furthest = [], [], [], 0.0
+        curves, thinned, windowed, far, furthest = [], [], [], [], 0.0
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
             where = f"{labels[i]}: " if len(x_context) > 1 or names is not None else ""
             try:
-                curve, n_given, ratio = self._prepare(xc, yc, xq, scale, bounds)
+                curve, n_given, ratio, window = self._prepare(xc, yc, xq, scale, bounds)
             except (TypeError, ValueError) as error:
                 raise type(error)(where + str(error)) from None
             curves.append(curve)
+            if window is not None:
+                windowed.append(f"{where}{window[0]} of {window[1]} runs ({window[2]:.1f} decades)")
             if n_given > curve[0].size:
                 thinned.append(f"{where}{curve[0].size} of {n_given}")
             if not self.within_reach(ratio):
@@ -633,6 +657,17 @@ class PFN:
                 f"reach ({self.reach:g}x; its training prior rarely asked further), so the "
                 f"answer there is outside what it learned; {advice}",
                 ReachWarning,
+                stacklevel=3,
+            )
+        if windowed:
+            warnings.warn(
+                f"the runs and queries span more than {math.log10(SPAN_GUARD):g} decades, beyond "
+                f"the {math.log10(NSLPFN_SPAN):g} of this PFN's prior (NSL-PFN's linear x), so it "
+                f"conditions only on the runs within {NSLPFN_SPAN:g}x of the furthest x (at least "
+                f"{_MIN_CONTEXT}): {', '.join(windowed[:5])}{' ...' if len(windowed) > 5 else ''}"
+                f"; the far model (`PFN.load({FAR_MODEL!r})`, `--model {FAR_MODEL}`) reads "
+                "every run",
+                SpanWarning,
                 stacklevel=3,
             )
         if thinned:
@@ -660,7 +695,6 @@ class PFN:
                 f"{xc.max():g}; this PFN was trained to extrapolate only (train with "
                 "interpolation > 0 to predict inside the context range)"
             )
-        scale = _as_scale(scale, yc)
         ref = np.concatenate([xc, xq])
         if bounds is not None:
             if np.ndim(bounds) != 1 or len(bounds) != 2:
@@ -672,6 +706,15 @@ class PFN:
                     f"context and query x ({ref.min():g} .. {ref.max():g})"
                 )
             ref = np.array([lo, hi])
+        window = None
+        if self.config.input == "nslpfn" and ref.max() / ref.min() > SPAN_GUARD:
+            keep = xc >= ref.max() / NSLPFN_SPAN
+            if keep.sum() < _MIN_CONTEXT:
+                keep = np.isin(np.arange(xc.size), np.argsort(xc)[-_MIN_CONTEXT:])
+            window = (int(keep.sum()), xc.size, float(np.log10(ref.max() / ref.min())))
+            xc, yc = xc[keep], yc[keep]
+            ref = np.array([min(xc.min(), xq.min()), ref.max()])
+        scale = _as_scale(scale, yc)  # "auto" reads the runs the network sees
         n_given = xc.size
         if n_given > MAX_CONTEXT:
             keep = _thin(xc, MAX_CONTEXT)
@@ -681,6 +724,14 @@ class PFN:
             curve = nslpfn_normalise_x(xc, ref), yc / scale, nslpfn_normalise_x(xq, ref), xq, scale
         else:  # the encoding training uses (x_range has no role: it reads the context only)
             n = xc.size
+            low, high = xc.min() / xc.max(), xq.max() / xc.max()
+            if high > _MAX_SCALE_FREE_RATIO or low < 1 / _MAX_SCALE_FREE_RATIO:
+                raise ValueError(
+                    f"x_query up to {high:.3g}x and context x down to {low:.3g}x the largest "
+                    f"context x: this PFN encodes ratios within 1e-30..1e30 (and answers "
+                    f"best within its reach, {self.reach:g}x); ask nearer, or drop runs that "
+                    "far below the rest"
+                )
             is_context = np.arange(n + xq.size) < n
             # x / max x_context in float64 first: the encoding is scale-free, and JAX's float32
             # would turn x beyond 3e38 or below 1e-45 into inf or 0
@@ -691,7 +742,7 @@ class PFN:
                 for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)
             )
             curve = x_enc[:n], y_enc[:n], x_enc[n:], xq, scale * float(y_ref)
-        return curve, n_given, float(xq.max() / xc.max())
+        return curve, n_given, float(xq.max() / xc.max()), window
 
     def _run(self, curves) -> list[PFNPrediction]:
         # one row per chunk of a curve's queries; a row's queries fill its padded slots

@@ -268,9 +268,9 @@ def test_clipped_mean_matches_quadrature(where):
 def test_long_context_is_thinned_evenly_in_log_x_with_a_warning(pfn):
     """100,000 points (was: RESOURCE_EXHAUSTED allocating 551 GB) -> MAX_CONTEXT points."""
     n, m = 100_000, predict_module.MAX_CONTEXT
-    x = np.geomspace(1.0, 1e6, n)
+    x = np.geomspace(1.0, 1e3, n)  # within SPAN_GUARD with the queries: every run is read
     y = 0.2 + 0.8 * x**-0.3
-    xq = [2e6, 1e7]
+    xq = [2e3, 5e3]
     with pytest.warns(UserWarning, match=f"used {m} of {n} points") as record:
         pred = pfn.predict(x, y, xq)
     assert len(record) == 1 and record[0].filename == __file__
@@ -329,6 +329,7 @@ def test_reach_follows_the_training_prior(pfn):
     assert PFN(pfn.model, pfn.bar, {"train_config": narrow}).reach == pytest.approx(100.0)
 
 
+@pytest.mark.filterwarnings("ignore::scalebayes.pfn.SpanWarning")  # 3000x: five decades
 def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):
     import warnings
 
@@ -539,3 +540,53 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     x = np.array([1e-200, 2e-200, 4e-200, 1e200])
     huge = Curve(x, np.array([3.0, 2.0, 1.5, 1.0]), "huge", dataset="t", is_context=x < 1.0)
     pfn_method().validate(huge)
+
+
+WIDE_X = 1e2 * 10.0 ** np.arange(6)  # six runs 10x apart: five decades
+WIDE_Y = 0.3 + 0.7 * WIDE_X**-0.1
+
+
+def test_runs_spanning_many_decades_are_read_through_the_nslpfn_window(pfn):
+    """Beyond SPAN_GUARD the NSL-PFN input reads only the runs within NSLPFN_SPAN of the
+    furthest x: the answer is the one given for those runs alone."""
+    assert pfn.config.input == "nslpfn"
+    xq = [2e7, 4e7]  # window: x >= 4e7 / 100 = 4e5, so 1e6 and 1e7
+    with pytest.warns(UserWarning, match=r"within 100x of the furthest x .*2 of 6 runs") as rec:
+        pred = pfn.predict(WIDE_X, WIDE_Y, xq)
+    assert len(rec) == 1 and rec[0].filename == __file__
+    ref = pfn.predict(WIDE_X[-2:], WIDE_Y[-2:], xq)  # spans 40x: no window, no warning
+    np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+    as_is = predict_module.SPAN_GUARD
+    try:
+        predict_module.SPAN_GUARD = np.inf
+        every_run = pfn.predict(WIDE_X, WIDE_Y, xq)
+    finally:
+        predict_module.SPAN_GUARD = as_is
+    assert not np.allclose(every_run.quantile(LEVELS), pred.quantile(LEVELS), rtol=1e-3)
+
+
+def test_the_window_keeps_the_two_largest_runs_when_fewer_lie_in_it(pfn):
+    x, y = np.array([1.0, 1e3, 1e6]), np.array([0.9, 0.6, 0.5])
+    with pytest.warns(UserWarning, match="2 of 3 runs"):
+        pred = pfn.predict(x, y, [2e8])  # window x >= 2e6 holds no run
+    with pytest.warns(UserWarning, match="2 of 2 runs"):  # the two alone still span 2e5
+        ref = pfn.predict(x[1:], y[1:], [2e8])
+    np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+
+
+def test_runs_within_the_guard_are_all_read(pfn, recwarn):
+    x = np.geomspace(1.0, 1e3, 6)
+    pfn.predict(x, 0.3 + 0.7 * x**-0.1, [5e3])  # spans 5e3 < SPAN_GUARD
+    assert not recwarn.list
+
+
+def test_scale_free_models_read_every_run_and_refuse_ratios_float32_cannot_hold():
+    far = PFN.load("mixture-tiny")
+    assert far.config.input != "nslpfn"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no window warning: the scale-free input reads all
+        far.predict(WIDE_X, WIDE_Y, [2e7])
+    with pytest.raises(ValueError, match=r"ratios within 1e-30..1e30"):
+        far.predict(WIDE_X, WIDE_Y, [1e46])
+    with pytest.raises(ValueError, match=r"drop runs that far below"):
+        far.predict(np.array([1e-40, 1.0]), np.array([2.0, 1.0]), [2.0])

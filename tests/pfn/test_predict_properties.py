@@ -69,6 +69,7 @@ def _check_distribution(pred, n_queries):
 @pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")  # any query, any distance
 @SETTINGS
 @given(curve=curves(), k=st.floats(-6.0, 6.0))
+@pytest.mark.filterwarnings("ignore::scalebayes.pfn.SpanWarning")  # a wide curve: windowed
 def test_valid_curves_give_finite_nonnegative_monotone_answers(pfn, curve, k):
     x, y, x_query = curve
     pred = pfn.predict(x, y, x_query)

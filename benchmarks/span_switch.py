@@ -1,0 +1,192 @@
+"""Runs that span many decades, asked a near question: what the default PFN should read.
+
+``nslpfn-base`` (the default model) maps x linearly onto [0.01, 1] over the runs and the
+queries, as NSL-PFN does, and its prior drew every curve inside that range: at most two
+decades from the smallest x to the largest. Runs that span more (five runs 10x apart span four
+decades) are squeezed into the first 1% of [0.01, 1], where its prior put almost no points.
+Near questions (at most ``FAR_SWITCH`` = 5x beyond the largest run) go to this model.
+
+Per answer, three ways: the default model reading every run (``as is``); reading only the
+runs within ``NSLPFN_SPAN`` = 100x of the furthest x (``window``, at least the 2 largest);
+and the far model (every run, scale-free input). Two sets:
+
+- the bundled curves whose runs and targets span more than ``--span`` (default 100), with the
+  furthest target within 5x: the NSL-PFN protocol's splits of IC, NLP, Nano and DD and the
+  re-splits of ``far_switch.py`` at F = 2, 3 (at most 8 log-spaced runs); they span at most
+  3.1 decades;
+- synthetic power laws bending to a floor (``far_synthetic.draw``: 3-8 runs 2-10x apart)
+  whose runs span more than four decades, asked 2x and 5x beyond the last run.
+
+Cells are RMSLE / LL / 90% coverage, means over curves (the bundled curves in each split's
+normalised y, the synthetic ones with the last run's loss 1); an M4 point fit beside them.
+What was decided from it is in ``scalebayes.pfn.SPAN_GUARD``'s comment and docs/results/far.md.
+
+    python benchmarks/span_switch.py [--span 100] [--synthetic 1500] [--seed 10] [--by-span N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import warnings
+
+import far_synthetic
+import numpy as np
+from far_switch import DATASETS, split_rows
+from pfn_eval import _as_rows, score_m4, score_pfn
+
+NSL_DATASETS = ("ic", "nlp", "nano", "dd")
+
+
+def span(row: dict) -> float:
+    """``max(x) / min(x)`` over a row's context and targets."""
+    return float(max(row["xc"].max(), row["xt"].max()) / row["xc"].min())
+
+
+def reach(row: dict) -> float:
+    """How far the furthest target lies beyond the context's largest x."""
+    return float(row["xt"].max() / row["xc"].max())
+
+
+def window(row: dict) -> dict:
+    """The row with only the runs within ``NSLPFN_SPAN`` of its furthest x (at least 2)."""
+    from scalebayes.pfn import NSLPFN_SPAN
+
+    keep = row["xc"] >= max(row["xc"].max(), row["xt"].max()) / NSLPFN_SPAN
+    if keep.sum() < 2:
+        keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
+    return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+
+
+def _cell(s: dict) -> str:
+    return f"{s['rmsle']:.4f} / {s['ll']:.2f} / {s['cover90']:.2f}"
+
+
+def _three(rows: list[dict], y_scale: float | str = 1.0) -> tuple[dict, dict, dict, dict]:
+    """As is, window, far model and M4 on ``rows`` (the guard off, so each is what it says);
+    ``y_scale`` as in ``pfn_eval.score_pfn``."""
+    import scalebayes.pfn._predict as predict
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL
+
+    guard, predict.SPAN_GUARD = predict.SPAN_GUARD, math.inf
+    try:
+        with warnings.catch_warnings():  # squeezed contexts and far targets: measured here
+            warnings.simplefilter("ignore")
+            as_is = score_pfn(DEFAULT_MODEL, rows, y_scale)
+            windowed = score_pfn(DEFAULT_MODEL, [window(r) for r in rows], y_scale)
+            far = score_pfn(FAR_MODEL, rows, y_scale)
+            m4 = score_m4(rows)
+    finally:
+        predict.SPAN_GUARD = guard
+    return as_is, windowed, far, m4
+
+
+def _synthetic(n_curves: int, seed: int) -> dict[str, list[dict]]:
+    distances = (2.0, 5.0)
+    xs, ys, xq, yq = far_synthetic.draw(n_curves, seed, distances)
+    return {
+        f"{d:g}x": [
+            {"xc": x, "yc": y, "xt": q[j : j + 1], "yt": t[j : j + 1]}
+            for x, y, q, t in zip(xs, ys, xq, yq, strict=True)
+            if x[-1] / x[0] > 1e4
+        ]
+        for j, d in enumerate(distances)
+    }
+
+
+def by_span(n_curves: int, seed: int) -> None:
+    """RMSLE at 2x of the three answers on every synthetic curve, by the runs' span."""
+    from scalebayes.evaluate import rmsle
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL
+
+    xs, ys, xq, yq = far_synthetic.draw(n_curves, seed, (2.0,))
+    rows = [{"xc": x, "yc": y, "xt": q, "yt": t} for x, y, q, t in zip(xs, ys, xq, yq, strict=True)]
+    decades = np.array([np.log10(x[-1] / x[0]) for x in xs])
+    print(f"\nRMSLE 2x beyond by the runs' span in decades (synthetic, seed {seed})")
+    print(f"| span | curves | {DEFAULT_MODEL} as is | {DEFAULT_MODEL}, window | {FAR_MODEL} |")
+    print("|---|---|---|---|---|")
+    for lo, hi in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 6)):
+        hit = [r for r, d in zip(rows, decades, strict=True) if lo <= d < hi]
+        if hit:
+            errors = []
+            for model, given in ((DEFAULT_MODEL, hit), (DEFAULT_MODEL, None), (FAR_MODEL, hit)):
+                given = [window(r) for r in hit] if given is None else given
+                preds = _predict(model, given)
+                scores = [rmsle(p.median(), r["yt"]) for p, r in zip(preds, hit, strict=True)]
+                errors.append(np.mean(scores))
+            cells = " | ".join(f"{e:.3f}" for e in errors)
+            print(f"| {lo}-{hi} | {len(hit)} | {cells} |", flush=True)
+
+
+def _predict(model: str, rows: list[dict]) -> list:
+    import scalebayes.pfn._predict as predict
+    from scalebayes.pfn import PFN
+
+    guard, predict.SPAN_GUARD = predict.SPAN_GUARD, math.inf
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return PFN.load(model).predict_many(
+                [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows]
+            )
+    finally:
+        predict.SPAN_GUARD = guard
+
+
+def main(argv=None) -> None:
+    from scalebayes.data import load_benchmark
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--span", type=float, default=100.0, help="bundled curves beyond it")
+    parser.add_argument("--synthetic", type=int, default=1500, help="synthetic curves drawn")
+    parser.add_argument("--seed", type=int, default=10, help="seed of the synthetic curves")
+    parser.add_argument(
+        "--by-span",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also draw N synthetic curves (seed --seed) and print RMSLE 2x beyond by span",
+    )
+    args = parser.parse_args(argv)
+    if not (math.isfinite(args.span) and args.span > 1) or args.synthetic < 0:
+        parser.error("--span must be finite and > 1, --synthetic >= 0")
+    header = (
+        f"| set | curves | {DEFAULT_MODEL} as is | {DEFAULT_MODEL}, window | {FAR_MODEL} "
+        "| M4 point fit |\n|---|---|---|---|---|---|"
+    )
+    start = time.perf_counter()
+    splits = [(f"NSL-PFN protocol, {n}", _as_rows(load_benchmark(n), n)) for n in NSL_DATASETS]
+    splits += [(f"F = {f:g}, {n}", split_rows(n, f, 8)) for f in (2, 3) for n in DATASETS]
+    print(f"bundled curves spanning more than {args.span:g}x, targets within {FAR_SWITCH:g}x")
+    print(header)
+    pooled = []
+    for label, rows in splits:
+        hit = [r for r in rows if span(r) > args.span and reach(r) <= FAR_SWITCH * (1 + 1e-9)]
+        if hit:
+            scores = _three(hit)
+            pooled.append((len(hit), scores))
+            cells = " | ".join(_cell(s) for s in scores[:3])
+            print(f"| {label} | {len(hit)} | {cells} | {scores[3]['rmsle']:.4f} |", flush=True)
+    if pooled:
+        n = sum(k for k, _ in pooled)
+        means = [
+            " / ".join(f"{sum(k * s[i][m] for k, s in pooled) / n:.4f}" for m in ("rmsle", "ll"))
+            for i in range(3)
+        ]
+        print(f"| all of the above | {n} | {' | '.join(means)} | |")
+    if args.synthetic:
+        print(f"\nsynthetic power laws whose runs span more than 4 decades (seed {args.seed})")
+        print(header)
+        for label, rows in _synthetic(args.synthetic, args.seed).items():
+            scores = _three(rows, "auto")  # y as a user gives it
+            cells = " | ".join(_cell(s) for s in scores[:3])
+            print(f"| {label} | {len(rows)} | {cells} | {scores[3]['rmsle']:.4f} |", flush=True)
+    if args.by_span:
+        by_span(args.by_span, args.seed)
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
