@@ -133,6 +133,9 @@ def test_checkpoint_error_is_one_line(tmp_path, capsys):
     nowhere = tmp_path / "no-model"
     assert main(["extrapolate", str(data), "--to", "1e7", "--model", str(nowhere)]) == 2
     assert "no PFN checkpoint at" in _one_error_line(capsys, "extrapolate")
+    assert main(["extrapolate", str(data), "--to", "1e7", "--model", " "]) == 2
+    err = _one_error_line(capsys, "extrapolate")
+    assert "named by an empty string: give a shipped model (['mixture-tiny'" in err
 
 
 def test_bad_csv_data_in_extrapolate_is_one_line(tmp_path, capsys):
@@ -212,11 +215,14 @@ def _plot_argv(command: str, tmp_path: Path, plot: str) -> list[str]:
 
 
 @pytest.mark.parametrize("command", ["fit", "extrapolate", "ntk-study"])
-@pytest.mark.parametrize("kind", ["directory", "missing parent", "parent is a file", "extension"])
+@pytest.mark.parametrize(
+    "kind", ["directory", "missing parent", "parent is a file", "extension", "empty"]
+)
 def test_plot_path_is_checked_before_any_work(tmp_path, capsys, command, kind):
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("x")
     plot, message = {
+        "empty": ("", "empty; give a file name such as plot.png"),
         "directory": (tmp_path / "adir", "is a directory; give a file name"),
         "missing parent": (tmp_path / "no" / "p.png", f"directory {tmp_path / 'no'} does not"),
         "parent is a file": (tmp_path / "afile" / "p.png", "is a file, not a directory"),

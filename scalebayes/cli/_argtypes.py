@@ -168,6 +168,8 @@ def figure_file(*suffixes: str) -> Callable[[str], Path]:
     names = " or ".join(", ".join(accepted).rsplit(", ", 1))
 
     def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"empty; give a file name such as plot{accepted[0]}")
         path = Path(text)
         if path.is_dir():
             raise argparse.ArgumentTypeError(

@@ -88,7 +88,7 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument(
         "--prior-mix",
         type=float,
-        default=0.5,
+        default=None,
         help="scale-free fraction of each batch with --prior mixture (default 0.5)",
     )
     parser.add_argument(
@@ -182,6 +182,13 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         name: getattr(args, option[2:].replace("-", "_")) for name, option in _TRAIN_OPTIONS.items()
     }
     settings["scalefree_overrides"] = dict(args.scalefree_set)
+    if settings["prior_mix"] is None:
+        del settings["prior_mix"]  # TrainConfig's default
+    elif args.prior != "mixture":
+        raise ValueError(
+            f"--prior-mix sets the scale-free share of --prior mixture, not of --prior "
+            f"{args.prior}: add --prior mixture or drop --prior-mix"
+        )
     try:
         config = TrainConfig(**settings)
     except (TypeError, ValueError) as error:  # said in the command line's words

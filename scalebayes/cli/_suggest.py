@@ -75,7 +75,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "mixture-tiny when --target lies beyond 5x the largest run)",
     )
     parser.add_argument(
-        "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (>= 4)"
+        "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (4 to 1000)"
     )
     parser.add_argument(
         "--level", type=probability, default=0.9, help="interval to narrow (default 0.9)"
@@ -135,7 +135,7 @@ def _key(seed: int):
 def run_suggest(args: argparse.Namespace) -> int:
     """Run ``suggest``."""
     from ..data import read_curves_csv
-    from ..design import suggest_next
+    from ..design import MAX_FANTASIES, suggest_next
 
     curves = read_curves_csv(args.csv, dedupe=args.dedupe)
     if args.curve is not None:
@@ -156,8 +156,8 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"{', '.join(f'{c:g}' for c in candidates if c >= args.target)} (running the "
             "target itself answers the question: compare its cost directly)"
         )
-    if args.fantasies < 4:
-        raise ValueError(f"--fantasies must be >= 4; got {args.fantasies}")
+    if not 4 <= args.fantasies <= MAX_FANTASIES:
+        raise ValueError(f"--fantasies must be from 4 to {MAX_FANTASIES}; got {args.fantasies}")
     if args.cost == "x":
         cost = None  # proportional to x
     elif args.cost == "equal":
@@ -195,7 +195,16 @@ def run_suggest(args: argparse.Namespace) -> int:
     by = result.method
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
-    print(f"\nnext run: x = {result.best.x:.4g} (outcomes fantasised by {by})")
+    best = result.best
+    if best.gain > 0:
+        print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
+    else:  # a ranking of non-gains recommends nothing
+        print(
+            f"\nnext run: none of the candidates is expected to narrow the interval at the "
+            f"target (the best gain, at x = {best.x:.4g}, is {best.gain:.4f} +- "
+            f"{best.gain_se:.4f}; outcomes fantasised by {by}): run the target itself, or "
+            "check with --method mcmc-m4"
+        )
     if args.plot is not None:
         marked = [*candidates, args.target]
         if args.method == "pfn":

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
 
 SUGGEST_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
+#: The most fantasised outcomes per candidate: equal-mass quantiles, so a few dozen already
+#: resolve the predictive; each is a forward pass (or a posterior refit) of its own.
+MAX_FANTASIES = 1000
 """The models ``suggest_next`` can fantasise with."""
 
 
@@ -196,7 +199,8 @@ def suggest_next(
         model: PFN checkpoint directory or shipped name, or a loaded
             [`PFN`][scalebayes.pfn.PFN]; ``None`` for the default model (``method="pfn"``
             only).
-        n_fantasies: fantasised outcomes per candidate (equal-mass quantiles, >= 4).
+        n_fantasies: fantasised outcomes per candidate (equal-mass quantiles, 4 to
+            ``MAX_FANTASIES`` = 1000).
         level: the central interval whose width is reduced, in (0, 1).
         method: ``"pfn"`` (default: one batched forward pass) or ``"mcmc-m4"``,
             ``"mcmc-bnsl"``, ``"mcmc-m3"`` (NUTS on the context with
@@ -251,8 +255,10 @@ def suggest_next(
             f"{cand[cand >= target_x].tolist()} (running the target itself answers the "
             "question: compare its cost directly)"
         )
-    if not is_integer(n_fantasies) or n_fantasies < 4:
-        raise ValueError(f"n_fantasies must be an integer >= 4; got {n_fantasies!r}")
+    if not is_integer(n_fantasies) or not 4 <= n_fantasies <= MAX_FANTASIES:
+        raise ValueError(
+            f"n_fantasies must be an integer from 4 to {MAX_FANTASIES}; got {n_fantasies!r}"
+        )
     n_fantasies = int(n_fantasies)
     costs = _costs(cost, cand)
     if method == "pfn":

@@ -469,6 +469,12 @@ class PFN:
                 corrupted.
         """
         name = DEFAULT_MODEL if path_or_name is None else path_or_name
+        if isinstance(name, str) and not name.strip():
+            shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
+            raise _checkpoint.CheckpointError(
+                f"the PFN model is named by an empty string: give a shipped model ({shipped}) "
+                "or a checkpoint directory"
+            )
         path = Path(name)
         if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
             path = WEIGHTS_DIR / str(name)

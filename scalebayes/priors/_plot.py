@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from .._checks import check_key
+from .._io import write_figure
 from ._config import PriorConfig
 from ._curve_prior import FAMILY_MODELS
 from ._generator import sample_curves
@@ -66,5 +67,5 @@ def plot_prior_predictive(
         "(solid = context, dashed = targets), circle = cutoff"
     )
     if path is not None:
-        fig.savefig(path, dpi=110)
+        write_figure(fig, path, dpi=110)  # atomically, in the format the extension names
     return fig

@@ -97,7 +97,8 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(candidates=[4 * X[-1], 4 * X[-1]]), "must be distinct"),
         (dict(cost=[1.0, 2.0]), "one value per candidate"),
         (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
-        (dict(n_fantasies=2), "n_fantasies must be an integer >= 4"),
+        (dict(n_fantasies=2), "n_fantasies must be an integer from 4 to 1000"),
+        (dict(n_fantasies=10**8), "n_fantasies must be an integer from 4 to 1000"),
         (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
         (dict(y_context=Y[:-1]), "differ in length"),
         (dict(y_context=-Y), "must be >= 0"),
@@ -165,7 +166,8 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
         (("--method", "gp"), ("run",), "--method"),
         (("--method", "mcmc-m4", "--model", "nslpfn-base"), ("run",), "does not use one"),
         (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
-        (("--fantasies", "3"), ("run",), "--fantasies must be >= 4; got 3"),
+        (("--fantasies", "3"), ("run",), "--fantasies must be from 4 to 1000; got 3"),
+        (("--fantasies", "100000000"), ("run",), "--fantasies must be from 4 to 1000"),
         (("--candidates", f"{X[-2]:g},{4 * X[-1]:g}"), ("run",), "lie inside the runs"),
     ],
 )
@@ -290,3 +292,16 @@ def test_mcmc_method_ranks_the_run_next_to_the_target_first():
     assert result.best.x == max(CANDIDATES) and result.best.gain > 0
     for s in result.suggestions:
         assert s.gain > -3 * s.gain_se, s
+
+
+def test_cli_recommends_no_run_when_no_candidate_is_expected_to_help(tmp_path, capsys):
+    runs = tmp_path / "four.csv"
+    runs.write_text("x,y\n1e6,3.0\n2e6,2.7\n4e6,2.45\n8e6,2.25\n")
+    argv = ["suggest", str(runs), "--candidates", "1.2e7,1.6e7", "--target", "1e8"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    gains = [float(row[2].split("+-")[0]) for row in rows if "+-" in row[2]]
+    assert len(gains) == 2 and max(gains) <= 0, out  # the far model: neither run helps
+    assert "next run: none of the candidates is expected to narrow the interval" in out
+    assert "next run: x =" not in out

@@ -247,7 +247,8 @@ def test_resume_refuses_settings_it_would_ignore(runs, capsys, extra, message):
     "extra, message",
     [
         (["--prior", "mixture", "--prior-mix", "0.1", "--batch-size", "4"], "0 scale-free"),
-        (["--prior-mix", "2"], "--prior-mix must be in (0, 1)"),
+        (["--prior", "mixture", "--prior-mix", "2"], "--prior-mix must be in (0, 1)"),
+        (["--prior-mix", "0.3"], "--prior-mix sets the scale-free share of --prior mixture"),
         (["--n-points", "5"], "--n-points must be >= 125"),
         (["--steps", "99999999999"], "--steps must be at most"),
         (["--prior", "scalefree", "--scalefree-set", "break_prob=null"], "--scalefree-set: "),
