@@ -109,7 +109,7 @@ def test_fit_writes_a_png(tmp_path, capsys):
         (["--family", "m1", "--predict", "1e10,-5"], "x = -5 must be finite and > 0"),
         (["--family", "m1", "--predict", "inf"], "x = inf must be finite"),
         (["--family", "m7"], "--family: unknown family 'm7'; choose one of m1, m2, m3, m4, bnsl"),
-        (["--family", "m1", "--curve", "zz"], "--curve: "),
+        (["--family", "m1", "--curve", "zz"], "no curve 'zz'; the file has 'a', 'b'"),
         ([], "the following arguments are required: --family"),
     ],
 )

@@ -252,3 +252,9 @@ def test_an_accuracy_given_for_a_loss_gets_a_one_line_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     line = next(s for s in err.splitlines() if "rises" in s)
     assert line.startswith("warning: ") and "curve 'runs'" in line and "1 - accuracy" in line
+
+
+def test_a_repeated_to_value_is_answered_once(tmp_path, capsys):
+    assert main(["extrapolate", str(_runs(tmp_path)), "--to", "2e10,2e10,3e10"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [float(row[1]) for row in rows] == [2e10, 3e10]

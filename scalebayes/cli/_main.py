@@ -329,13 +329,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--family: unknown family {args.family!r}; choose one of {', '.join(POINT_FAMILIES)}"
         )
-    curves = read_curves_csv(args.file, dedupe=args.dedupe)  # CurveDataError names the line
-    if args.curve is not None:
-        names = [c.name for c in curves]
-        if args.curve not in names:
-            shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
-            raise ValueError(f"--curve: {args.file} has no curve {args.curve!r}; it has {shown}")
-        curves = [c for c in curves if c.name == args.curve]
+    # CurveDataError names the line; --curve reads that curve alone
+    curves = read_curves_csv(args.file, dedupe=args.dedupe, curve=args.curve)
 
     points = [_fit_points(c) for c in curves]
     try:

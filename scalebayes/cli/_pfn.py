@@ -398,7 +398,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
     from ..data import read_curves_csv
 
-    targets = sorted(args.to)
+    targets = sorted(set(args.to))  # a repeated x is one question
     uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")

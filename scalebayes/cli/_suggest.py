@@ -137,11 +137,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
     from ..design import MAX_FANTASIES, suggest_next
 
-    curves = read_curves_csv(args.csv, dedupe=args.dedupe)
-    if args.curve is not None:
-        curves = [c for c in curves if c.name == args.curve]
-        if not curves:
-            raise ValueError(f"{args.csv} has no curve {args.curve!r}")
+    curves = read_curves_csv(args.csv, dedupe=args.dedupe, curve=args.curve)
     if len(curves) != 1:
         names = ", ".join(repr(c.name) for c in curves[:5])
         raise ValueError(

@@ -185,6 +185,7 @@ def read_curves_csv(
     *,
     dedupe: Literal["error", "mean"] = "error",
     min_points: int = 3,
+    curve: str | None = None,
 ) -> list[Curve]:
     """Read one or more learning curves from a CSV file.
 
@@ -201,6 +202,8 @@ def read_curves_csv(
         dedupe: What to do with rows of one curve that share an x: `"error"` rejects them,
             `"mean"` keeps one point with their mean y (their split labels must agree).
         min_points: Fewest distinct x a curve may have; at least 3.
+        curve: Read only the curve of this name (the others are not checked beyond the
+            file's format); ``None`` reads every curve.
 
     Returns:
         The curves in order of first appearance, each with `dataset` = the file stem and
@@ -226,6 +229,19 @@ def read_curves_csv(
             "save the file as UTF-8 CSV"
         ) from None
     curves, has_split = _parse(path, text)
+    if curve is not None:
+        if curve not in curves:
+            names = list(curves)
+            shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
+            raise CurveDataError(f"{path}: no curve {curve!r}; the file has {shown}")
+        curves = {curve: curves[curve]}
+    short = [name for name, rec in curves.items() if np.unique(rec.x).size < min_points]
+    if len(short) > 1:  # all of them at once (one curve gets _to_curve's detailed message)
+        shown = ", ".join(map(repr, short[:5])) + (", ..." if len(short) > 5 else "")
+        raise CurveDataError(
+            f"{path}: {len(short)} curves have fewer than {min_points} distinct x ({shown}); "
+            "add points or drop those curves"
+        )
     return [
         _to_curve(path, curve_id, rec, has_split, dedupe, min_points)
         for curve_id, rec in curves.items()

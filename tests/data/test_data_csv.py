@@ -190,3 +190,22 @@ def test_rises_throughout(x, y, rises):
 def test_rises_throughout_needs_one_y_per_x():
     with pytest.raises(ValueError, match="same size"):
         rises_throughout(np.arange(3.0), np.arange(4.0))
+
+
+def test_reading_one_curve_leaves_the_others_unchecked(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("curve,x,y\na,1,3\na,2,2.5\na,4,2.2\nb,1,0.5\n")
+    with pytest.raises(CurveDataError, match=r"curve 'b': has 1 distinct x"):
+        read_curves_csv(path)
+    (a,) = read_curves_csv(path, curve="a")
+    np.testing.assert_allclose(a.x, [1, 2, 4])
+    with pytest.raises(CurveDataError, match=r"no curve 'c'; the file has 'a', 'b'"):
+        read_curves_csv(path, curve="c")
+
+
+def test_every_short_curve_is_named_at_once(tmp_path):
+    path = tmp_path / "short.csv"
+    rows = "".join(f"c{i},{x},{1 / x}\n" for i in range(7) for x in (1, 2)[: 1 + i % 2])
+    path.write_text("curve,x,y\n" + rows)
+    with pytest.raises(CurveDataError, match=r"7 curves have fewer than 3 distinct x \('c0', "):
+        read_curves_csv(path)

@@ -160,7 +160,7 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     "extra, curves, message",
     [
         ((), ("a", "b"), "holds 2 curves"),
-        (("--curve", "c"), ("a", "b"), "has no curve 'c'"),
+        (("--curve", "c"), ("a", "b"), "no curve 'c'; the file has 'a', 'b'"),
         (("--cost", "nowhere.csv"), ("run",), "cannot read nowhere.csv"),
         (("--target", "-1"), ("run",), "--target"),
         (("--method", "gp"), ("run",), "--method"),
