@@ -15,7 +15,7 @@ PRED = GaussianPredictive([1.0, 2.0, 3.0], 0.3)
         ([PRED], [[1.1, 2, 3, 4]], ValueError, "curve 0 has 4 targets"),
         ([object()], [[1.0]], TypeError, "not a predictive distribution"),
         ([PRED], [[1.0, -2.0, 3.0]], ValueError, "target <= 0"),
-        ([PRED], [[1.0, 2.0, 3.0]], ValueError, "equal their predicted medians"),
+        ([PRED], [[1.0, 2.0, 3.0]], ValueError, "are covered at any scale"),
     ],
 )
 def test_conformal_scale_checks_its_inputs(predictions, ys, error, message):
