@@ -175,16 +175,7 @@ def conformal_scale(
     n_units = scores.size if weight == "target" else len(predictions)
     order = np.argsort(scores, kind="stable")
     scores, cumulative = scores[order], np.cumsum(weights[order]) / np.sum(weights)
-    target = level * (n_units + 1) / n_units
-    if target > 1.0:
-        warnings.warn(
-            f"conformal_scale: {n_units} reference {'targets' if weight == 'target' else 'curves'}"
-            f" are too few for a {level:.0%} guarantee (split conformal needs at least "
-            f"{math.ceil(level / (1 - level) - 1e-9)}); the largest score is used, so a new "
-            f"curve is covered with probability about {n_units / (n_units + 1):.0%}",
-            stacklevel=2,
-        )
-        target = 1.0
+    target = min(1.0, level * (n_units + 1) / n_units)
     k = min(int(np.searchsorted(cumulative, target - 1e-12)), scores.size - 1)
     scale = float(scores[k])
     if scale == 0:
@@ -197,5 +188,13 @@ def conformal_scale(
         raise ValueError(
             f"conformal_scale: no finite scale covers {level:.0%} of the {scores.size} targets "
             "(intervals of zero width on a target's side)"
+        )
+    if level * (n_units + 1) / n_units > 1.0:
+        warnings.warn(
+            f"conformal_scale: {n_units} reference {'targets' if weight == 'target' else 'curves'}"
+            f" are too few for a {level:.0%} guarantee (split conformal needs at least "
+            f"{math.ceil(level / (1 - level) - 1e-9)}); the largest score is used, so a new "
+            f"curve is covered with probability about {n_units / (n_units + 1):.0%}",
+            stacklevel=2,
         )
     return scale
