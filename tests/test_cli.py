@@ -230,3 +230,14 @@ def test_fit_takes_to_like_extrapolate(tmp_path, capsys):
     assert main(["fit", str(data), "--family", "m1", "--to", "1e8"]) == 0
     predictions = _parse_predictions(capsys.readouterr().out)
     assert set(predictions) == {("a", 1e8), ("b", 1e8)}
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_fit_warns_when_a_family_has_as_many_parameters_as_points(tmp_path, capsys):
+    data = tmp_path / "four.csv"
+    data.write_text("x,y\n1e6,3.1\n2e6,2.9\n4e6,2.8\n8e6,2.75\n")
+    assert main(["fit", str(data), "--family", "m4"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m4 has 5 parameters and the fit 4 points" in err, err
+    assert main(["fit", str(data), "--family", "m2"]) == 0  # 3 parameters, 4 points: silent
+    assert capsys.readouterr().err == ""

@@ -348,6 +348,15 @@ def _run_fit(args: argparse.Namespace) -> int:
         raise
 
     for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
+        if x.size <= len(fit.params):
+            warnings.warn(
+                f"curve {curve.name!r}: {family} has {len(fit.params)} parameters and the fit "
+                f"{x.size} points, so it can pass through every point and its extrapolation is "
+                "not pinned by the data; add runs or fit a family with fewer parameters (m2 "
+                "has 3, m1 2)",
+                UserWarning,
+                stacklevel=2,
+            )
         which = "all points" if curve.is_context is None else "its context points"
         units = "" if curve.y_scale == 1.0 else f"; parameters are for y / {curve.y_scale:.6g}"
         retried = ""
