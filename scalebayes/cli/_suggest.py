@@ -8,6 +8,7 @@ it runs. Bad input raises ``ValueError`` (or ``OSError``) with a one-line messag
 from __future__ import annotations
 
 import argparse
+import math
 import warnings
 from pathlib import Path
 
@@ -119,11 +120,18 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
                 f"{path} line {line}: x and cost must be numbers; got "
                 f"{keys['x']!r}, {keys['cost']!r}"
             ) from None
-        table[x] = cost
+        if not (math.isfinite(cost) and cost > 0):
+            raise ValueError(f"{path} line {line}: cost {cost:g} must be finite and > 0")
+        if x in table and table[x][1] != cost:
+            raise ValueError(
+                f"{path} lines {table[x][0]} and {line}: x = {x:g} costs {table[x][1]:g} and "
+                f"{cost:g}; give each x one cost"
+            )
+        table[x] = (line, cost)
     missing = [c for c in candidates if c not in table]
     if missing:
         raise ValueError(f"{path} gives no cost for the candidates {missing}")
-    return [table[c] for c in candidates]
+    return [table[c][1] for c in candidates]
 
 
 def _key(seed: int):

@@ -190,6 +190,9 @@ def _cost_file(path, text, encoding="utf-8"):
         ("x,cost\n", "utf-8", "has no rows"),
         ("x,co\u00fbt\n4e+08,1\n", "latin-1", "not UTF-8 text"),
         ("x,price\n4e+08,1\n", "utf-8", "needs the columns x and cost"),
+        ("x,cost\n4e+08,-5\n", "utf-8", "line 2: cost -5 must be finite and > 0"),
+        ("x,cost\n4e+08,nan\n", "utf-8", "line 2: cost nan must be finite and > 0"),
+        ("x,cost\n4e+08,5\n4e+08,6\n", "utf-8", "lines 2 and 3: x = 4e+08 costs 5 and 6"),
     ],
 )
 def test_a_bad_cost_file_is_one_line_naming_file_and_row(tmp_path, capsys, text, encoding, message):
