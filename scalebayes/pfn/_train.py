@@ -569,9 +569,16 @@ def train(
                     "members (or use it as --borders-from)"
                 )
             if start.config != config.model_config:
+                have, want = start.config, config.model_config
+                differ = ", ".join(
+                    f"{f.name} {getattr(have, f.name)!r} there, {getattr(want, f.name)!r} here"
+                    for f in dataclasses.fields(want)
+                    if f.name != "name" and getattr(have, f.name) != getattr(want, f.name)
+                )
                 raise ValueError(
-                    f"init_from {str(init_from)!r} is a {start.config} model; this run trains "
-                    f"{config.model_config}: choose the same size and input"
+                    f"init_from {str(init_from)!r} is a {have.name!r} model and this run trains "
+                    f"{want.name!r} ({differ or 'another configuration'}): choose its config "
+                    f"(--config {have.name}) and input"
                 )
             borders = np.asarray(start.bar.borders, np.float64)
             state = init_state(config, start.model)

@@ -143,7 +143,7 @@ def test_warm_start_refuses_another_size(pfn, tmp_path):
     from scalebayes.pfn import train
 
     start = pfn.save(tmp_path / "start")
-    with pytest.raises(ValueError, match="same size and input"):
+    with pytest.raises(ValueError, match=r"is a 'tiny' model and this run trains 'small' \(n_"):
         train(
             TrainConfig(model="small", prior="scalefree"),
             tmp_path / "run",
