@@ -438,7 +438,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
-            print(f"{curve.name[:20]:<20} {x:>12.4g} {cells}")
+            print(f"{curve.name[:20]:<20} {x:>12.6g} {cells}")
     if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, plot_fan
 
