@@ -104,7 +104,10 @@ def chinchilla_allocation(
         G = (alpha A / (beta B))^(1 / (alpha + beta)),   a = beta / (alpha + beta),
         N* = G (C / k)^a,   D* = (C / k) / N*,
 
-    (Hoffmann et al. 2022, eq. 4). All arguments broadcast against each other, so posterior
+    (Hoffmann et al. 2022, eq. 4), with ``N*`` kept within ``[1, C / k]`` (at least one
+    parameter and one token; extreme parameters put the unconstrained optimum outside, and
+    the loss is convex in ``log N``, so the clipped value is the constrained optimum). All
+    arguments broadcast against each other, so posterior
     draws (shape ``(n_draws, 1)``) and a grid of budgets (shape ``(n_budgets,)``) give
     ``(n_draws, n_budgets)``. Computed in log space.
 
@@ -138,7 +141,10 @@ def chinchilla_allocation(
     log_budget = jnp.log(compute) - math.log(k)
     total = alpha + beta
     log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / total
-    log_n = log_g + beta / total * log_budget
+    # at least one parameter and one token: the loss is convex in log N, so the optimum under
+    # that constraint is the clipped one (as optimal_allocation's bracket gives), and N*, D*
+    # stay finite and > 0 where exp would under- or overflow
+    log_n = jnp.clip(log_g + beta / total * log_budget, 0.0, jnp.maximum(log_budget, 0.0))
     log_d = log_budget - log_n
     loss = E + jnp.exp(jnp.log(A) - alpha * log_n) + jnp.exp(jnp.log(B) - beta * log_d)
     return Allocation(jnp.exp(log_n), jnp.exp(log_d), loss)
@@ -168,7 +174,12 @@ def _argmin_log_params(objective: Callable, log_c: Array, args: Any, settings: _
     def step(_, bracket):
         lo, hi = bracket
         mid = 0.5 * (lo + hi)
-        rising = grad_u(mid, log_c, args) > 0
+        slope = grad_u(mid, log_c, args)
+        # A loss written as A / N**alpha can overflow to inf / inf in its derivative where the
+        # loss itself is fine (it underflows to 0): read the sign off the loss there instead.
+        h = 1e-6 * jnp.maximum(1.0, jnp.abs(mid))
+        change = objective(mid + h, log_c, args) - objective(mid - h, log_c, args)
+        rising = jnp.where(jnp.isfinite(slope), slope > 0, change > 0)
         return jnp.where(rising, lo, mid), jnp.where(rising, mid, hi)
 
     lo, hi = jax.lax.fori_loop(0, settings.iterations, step, (lo, hi))

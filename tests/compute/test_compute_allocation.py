@@ -264,3 +264,31 @@ def test_concrete_calls_are_float64_whatever_jax_is_set_to():
 def test_chinchilla_allocation_checks_concrete_arguments(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         chinchilla_allocation(*args, **kwargs)
+
+
+def _law(n, d, p):
+    return p[0] + p[1] / n ** p[3] + p[2] / d ** p[4]
+
+
+def test_extreme_laws_keep_at_least_one_parameter_and_token_in_both_solvers():
+    """The unconstrained closed form would put N* below 1 (or underflow it to 0, and D* to
+    inf); both solvers give the constrained optimum N* = 1 instead, and agree."""
+    for params, budget in (
+        ((1.8, 400.0, 4000.0, 1e-3, 1e-3), 5.76e23),
+        ((1.8, 1.0, math.e**8, 0.005, 0.005), 1e21),
+    ):
+        closed = chinchilla_allocation(*params, budget)
+        solved = optimal_allocation(_law, budget, params, flops_per_param_token=6.0)
+        assert float(closed.n_params) == 1.0 and np.isfinite(float(closed.n_tokens))
+        for got, want in zip(closed, solved, strict=True):
+            assert float(got) == pytest.approx(float(want), rel=1e-6)
+        # 1 is the constrained optimum: the loss rises from there (convex in log N)
+        assert float(closed.loss) < float(_law(2.0, budget / 12.0, params))
+
+
+def test_a_derivative_that_overflows_is_read_off_the_loss():
+    """N**50 overflows, so d/dN of A / N**50 is inf / inf = NaN where the loss itself is just
+    E: the bisection reads the loss there and stops in the flat region, not at an edge."""
+    params = (1.7, 400.0, 400.0, 50.0, 50.0)
+    got = optimal_allocation(_law, 1e23, params, flops_per_param_token=6.0)
+    assert float(got.loss) == pytest.approx(1.7, abs=1e-9)  # was 401.7 at D* = 1
