@@ -483,6 +483,10 @@ def test_fit_predicts_with_one_batched_call(tmp_path, capsys, monkeypatch):
             ["--methods", "pfn", "--datasets", "nano", "--calibrate-on", "zz"],
             "unknown benchmark 'zz'",
         ),
+        (
+            ["--methods", "bogus", "--datasets", "nano", "--calibrate-on", "dd"],
+            "unknown method(s) 'bogus'",
+        ),
     ],
 )
 def test_calibrate_on_errors_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
@@ -508,14 +512,19 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
         Method("gauss", lambda cs: [GaussianPredictive(c.y_target, 0.1) for c in cs], True),
     )
     monkeypatch.setattr("scalebayes.studies.run_study", fake_run_study)
-    argv = ["study", "--methods", "m4,gauss", "--datasets", "nano", "--calibrate-on", "dd"]
+    argv = ["study", "--methods", "m4,gauss,gauss+pfn", "--datasets", "nano"]
     try:
-        assert main([*argv, "--out", str(tmp_path / "out")]) == 0
-        assert seen["methods"] == ["m4", "gauss", "gauss+cal"]
-        assert METHODS["gauss+cal"].probabilistic
+        assert main([*argv, "--calibrate-on", "dd", "--out", str(tmp_path / "out")]) == 0
+        assert seen["methods"] == ["m4", "gauss", "gauss+pfn", "gauss+cal", "gauss+pfn+cal"]
+        assert METHODS["gauss+cal"].probabilistic and METHODS["gauss+pfn+cal"].probabilistic
+        near = {c.name for c in METHODS["gauss+cal"].fn.reference}
+        assert main([*argv, "--calibrate-on", "dd", "--split", "far10", "--out", "o2"]) == 0
+        far = METHODS["gauss+cal"].fn.reference  # fitted on the split the study scores
+        assert all(c.x_target.min() >= 10**0.5 * c.x_context.max() * (1 - 1e-9) for c in far)
+        assert {c.name for c in far} <= near
     finally:
-        if "gauss+cal" in METHODS:
-            del METHODS["gauss+cal"]
+        for name in ("gauss+cal", "gauss+pfn+cal"):
+            METHODS.pop(name, None)
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .. import __version__
+from .._interrupt import raise_if_interrupted, watch_interrupts
 from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
 from ._argtypes import (
     add_dedupe,
@@ -141,8 +142,9 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _with_calibrated(methods: str, datasets: str, reference: str) -> list[str]:
-    """``methods`` plus an ``M+cal`` twin (registered for this run) per probabilistic one."""
+def _with_calibrated(methods: str, datasets: str, reference: str, split: str) -> list[str]:
+    """``methods`` plus an ``M+cal`` twin (registered for this run) per probabilistic one, its
+    scale fitted on ``reference`` split as the study splits its curves."""
     from ..studies import METHODS, calibrated
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
@@ -164,13 +166,20 @@ def _with_calibrated(methods: str, datasets: str, reference: str) -> list[str]:
             f"--calibrate-on and --datasets share curves ({', '.join(both)}): score on "
             "benchmarks the scale was not fitted on"
         )
-    twins = []
+    twins, unknown = [], False
     for name in names:
-        if name in METHODS and METHODS[name].probabilistic:
-            twin = calibrated(name, reference)
-            METHODS[twin.name] = twin
-            twins.append(twin.name)
-    if not twins:
+        try:
+            twin = calibrated(name, reference, split=split)
+        except KeyError:  # run_study names every unknown method in its own error
+            unknown = True
+            continue
+        except ValueError as error:
+            if "point method" in str(error):
+                continue
+            raise
+        METHODS[twin.name] = twin
+        twins.append(twin.name)
+    if not twins and not unknown:
         raise ValueError("--calibrate-on needs a probabilistic method in --methods, e.g. pfn")
     return names + twins
 
@@ -192,7 +201,7 @@ def _run_study(args: argparse.Namespace) -> int:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
     methods = args.methods
     if args.calibrate_on.strip():
-        methods = _with_calibrated(args.methods, args.datasets, args.calibrate_on)
+        methods = _with_calibrated(args.methods, args.datasets, args.calibrate_on, args.split)
     result = run_study(
         methods,
         args.datasets,
@@ -576,10 +585,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version and argument errors
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     try:
-        with _one_line_warnings():
+        with _one_line_warnings(), watch_interrupts():
             if args.command != "cache":
                 enable_compilation_cache()  # the second run of a command skips compiling
-            return args._run(args)
+            status = args._run(args)
+            raise_if_interrupted()  # a Ctrl-C that a callback swallowed is still one
+            return status
     except KeyboardInterrupt:
         resume = {
             "study": "; rerun the same command to resume",

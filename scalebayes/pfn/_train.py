@@ -35,6 +35,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from .._interrupt import raise_if_interrupted
 from ..priors import (
     PriorConfig,
     ScaleFreePriorConfig,
@@ -613,6 +614,7 @@ def train(
     log_file = open(out / "log.jsonl", "a")
     try:
         for s in range(start, stop):
+            raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
             state, loss = step_fn(state)
             losses.append(loss)
             if bar_iter is not None:

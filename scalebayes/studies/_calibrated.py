@@ -14,15 +14,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..data import Curve, load_benchmark
+from ..data import Curve, load_benchmark, load_far_benchmark, parse_split
 from ..evaluate import ScaledPredictive, check_level, conformal_scale
-from ._runner import DEFAULT_BATCH_SIZE, METHODS, Method, _fingerprint
+from ._runner import DEFAULT_BATCH_SIZE, METHODS, Method, _fingerprint, _resolve_methods
 
 CALIBRATION_WEIGHTS = ("curve", "dataset", "target")
 """How the reference targets are weighed: every curve, every dataset or every target alike."""
 
 
-def _reference_curves(reference: str | Sequence[str | Curve]) -> tuple[Curve, ...]:
+def _reference_curves(
+    reference: str | Sequence[str | Curve], split: str = "default"
+) -> tuple[Curve, ...]:
+    factor = parse_split(split)
     if isinstance(reference, str):
         items = [name for name in reference.split(",") if name.strip()]
     else:
@@ -32,7 +35,10 @@ def _reference_curves(reference: str | Sequence[str | Curve]) -> tuple[Curve, ..
         if isinstance(item, Curve):
             curves.append(item)
         elif isinstance(item, str) and item.strip():
-            curves.extend(load_benchmark(item.strip()))
+            name = item.strip()
+            curves.extend(
+                load_benchmark(name) if factor is None else load_far_benchmark(name, factor)
+            )
         else:
             raise TypeError(
                 f"reference items must be benchmark names or Curves, got {type(item).__name__}"
@@ -107,6 +113,7 @@ def calibrated(
     level: float = 0.9,
     weight: str = "curve",
     name: str | None = None,
+    split: str = "default",
 ) -> Method:
     """A probabilistic method recalibrated by split-conformal prediction on reference curves.
 
@@ -123,14 +130,18 @@ def calibrated(
 
     Args:
         method: a probabilistic method: its name in
-            [`METHODS`][scalebayes.studies.METHODS] (e.g. ``"pfn"``, ``"mcmc-m4"``) or a
-            `Method`.
+            [`METHODS`][scalebayes.studies.METHODS] (e.g. ``"pfn"``, ``"mcmc-m4"``), a
+            mixture of such names joined by ``+`` (see [`mixture`][scalebayes.studies.mixture])
+            or a `Method`.
         reference: the curves to fit the scale on: bundled benchmark names (a list or a
-            comma-separated string, NSL-PFN splits) and/or `Curve` objects with targets.
+            comma-separated string, split by ``split``) and/or `Curve` objects with targets.
         level: the central interval to calibrate.
         weight: ``"curve"`` (every reference curve weighs the same; default), ``"dataset"``
             (every dataset the same, and every curve within it) or ``"target"``.
         name: the returned method's name (default ``"<method>+cal"``).
+        split: how the named benchmarks are split: ``"default"`` (the NSL-PFN protocol) or a
+            far split such as ``"far10"``, as the study that scores the method splits its
+            curves (``scalebayes study --split``), so the scale is fitted on the same question.
 
     Returns:
         The recalibrated `Method` (probabilistic); ``method.fn.scale`` is the fitted scale.
@@ -139,9 +150,13 @@ def calibrated(
         KeyError: for a method name not in `METHODS`.
         ValueError: for a point method, a bad level or weighting, or an empty reference.
     """
-    if isinstance(method, str) and method not in METHODS:
-        raise KeyError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    base = METHODS[method] if isinstance(method, str) else method
+    if isinstance(method, str):
+        parts = method.split("+")
+        if method not in METHODS and not (len(parts) > 1 and all(p in METHODS for p in parts)):
+            raise KeyError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        base = _resolve_methods([method])[0]
+    else:
+        base = method
     if not isinstance(base, Method):
         raise TypeError(
             f"method must be a name in METHODS or a Method, got {type(method).__name__}"
@@ -153,5 +168,5 @@ def calibrated(
         )
     if weight not in CALIBRATION_WEIGHTS:
         raise ValueError(f"calibrated: weight must be one of {CALIBRATION_WEIGHTS}, got {weight!r}")
-    fn = _Calibrated(base, _reference_curves(reference), check_level(level), weight)
+    fn = _Calibrated(base, _reference_curves(reference, split), check_level(level), weight)
     return Method(name or f"{base.name}+cal", fn, probabilistic=True)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._interrupt import raise_if_interrupted
 from .._io import (
     append_csv_rows,
     atomic_write_text,
@@ -1197,7 +1198,9 @@ def run_study(
         scores = tuple(done[key] for key in fingerprints)
         summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
-        if calibration is not None:
+        if calibration is None:  # not this study's picture: an earlier one's would mislead
+            (out_dir / CALIBRATION_PLOT).unlink(missing_ok=True)
+        else:
             summary += (
                 f"\nCalibration (reliability diagram and PIT histogram per dataset, from the "
                 f"`pit` column): ![calibration]({CALIBRATION_PLOT})\n"
@@ -1244,6 +1247,7 @@ def _run_pending(
             padded_size = max(len(batch) for batch in batches)
             shape = (max(c.n_context for c in pending), max(c.x_target.size for c in pending))
             for batch in batches:
+                raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
                 call = list(batch)
                 if method.pad_batches:
                     call += [batch[-1]] * (padded_size - len(batch))
