@@ -15,7 +15,9 @@ and the far model (every run, scale-free input). Two sets:
   re-splits of ``far_switch.py`` at F = 2, 3 (at most 8 log-spaced runs); they span at most
   3.1 decades;
 - synthetic power laws bending to a floor (``far_synthetic.draw``: 3-8 runs 2-10x apart)
-  whose runs span more than four decades, asked 2x and 5x beyond the last run.
+  whose runs span more than four decades, asked 2x and 5x beyond the last run; and dense
+  log-spaced curves of the same laws (30-120 points over 4.2-6 decades), asked 1.5x and 2x
+  beyond (one per five synthetic curves drawn).
 
 Cells are RMSLE / LL / 90% coverage, means over curves (the bundled curves in each split's
 normalised y, the synthetic ones with the last run's loss 1); an M4 point fit beside them.
@@ -93,6 +95,22 @@ def _synthetic(n_curves: int, seed: int) -> dict[str, list[dict]]:
         ]
         for j, d in enumerate(distances)
     }
+
+
+def _dense(n_curves: int, seed: int) -> list[dict]:
+    """Dense log-spaced curves (30-120 points over 4.2-6 decades) of ``far_synthetic``'s law
+    family, asked 1.5x and 2x beyond the last point: many points, not a few runs."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_curves):
+        n, decades = int(rng.integers(30, 121)), rng.uniform(4.2, 6.0)
+        x = np.geomspace(1.0, 10.0**decades, n)
+        f, a = rng.uniform(0.3, 0.85), rng.uniform(0.05, 0.5)
+        b = (1.0 - f) * x[-1] ** a  # y(x_last) = 1
+        y = (f + b * x**-a) * np.exp(10.0 ** rng.uniform(-2.7, -1.7) * rng.standard_normal(n))
+        xt = x[-1] * np.array([1.5, 2.0])
+        rows.append({"xc": x, "yc": y, "xt": xt, "yt": f + b * xt**-a})
+    return rows
 
 
 def by_span(n_curves: int, seed: int) -> None:
@@ -179,7 +197,9 @@ def main(argv=None) -> None:
     if args.synthetic:
         print(f"\nsynthetic power laws whose runs span more than 4 decades (seed {args.seed})")
         print(header)
-        for label, rows in _synthetic(args.synthetic, args.seed).items():
+        sets = _synthetic(args.synthetic, args.seed)
+        sets["dense, 1.5-2x"] = _dense(max(args.synthetic // 5, 1), args.seed)
+        for label, rows in sets.items():
             scores = _three(rows, "auto")  # y as a user gives it
             cells = " | ".join(_cell(s) for s in scores[:3])
             print(f"| {label} | {len(rows)} | {cells} | {scores[3]['rmsle']:.4f} |", flush=True)
