@@ -24,6 +24,11 @@ normalised y, the synthetic ones with the last run's loss 1); an M4 point fit be
 What was decided from it is in ``scalebayes.pfn.SPAN_GUARD``'s comment and docs/results/far.md.
 
     python benchmarks/span_switch.py [--span 100] [--synthetic 1500] [--seed 10] [--by-span N]
+        [--y-window N]
+
+``--y-window N`` measures the far model's own guard, ``Y_SPAN_GUARD``: on synthetic curves
+whose runs' y spans more than 10x the last run's, reading every run against reading only the
+runs within that (no bundled curve's context spans more than 5x in y).
 """
 
 from __future__ import annotations
@@ -59,6 +64,54 @@ def window(row: dict) -> dict:
     if keep.sum() < 2:
         keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
     return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+
+
+def y_window(row: dict) -> dict:
+    """The row with only the runs whose y is within ``Y_SPAN_GUARD`` of the last run's (the
+    run at the largest x), at least the 2 largest x."""
+    from scalebayes.pfn import Y_SPAN_GUARD
+
+    keep = row["yc"] <= Y_SPAN_GUARD * row["yc"][np.argmax(row["xc"])]
+    if keep.sum() < 2:
+        keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
+    return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+
+
+def y_span(row: dict) -> float:
+    """The context's largest y over the last run's."""
+    return float(row["yc"].max() / row["yc"][np.argmax(row["xc"])])
+
+
+def far_y_window(n_curves: int, seed: int) -> None:
+    """The far model on synthetic curves whose runs' y spans more than ``Y_SPAN_GUARD``:
+    reading every run against reading the y window."""
+    import scalebayes.pfn._predict as predict
+    from scalebayes.pfn import FAR_MODEL, Y_SPAN_GUARD
+
+    sets = {"dense, 1.5-2x": _dense(max(n_curves // 5, 1), seed)}
+    xs, ys, xq, yq = far_synthetic.draw(n_curves, seed)
+    for j, d in enumerate(far_synthetic.DISTANCES):
+        sets[f"3-8 runs, {d:g}x"] = [
+            {"xc": x, "yc": y, "xt": q[j : j + 1], "yt": t[j : j + 1]}
+            for x, y, q, t in zip(xs, ys, xq, yq, strict=True)
+        ]
+    print(
+        f"\nthe far model on synthetic curves whose runs' y spans > {Y_SPAN_GUARD:g}x (seed {seed})"
+    )
+    print(f"| set | curves | {FAR_MODEL} as is | {FAR_MODEL}, y window |\n|---|---|---|---|")
+    for label, rows in sets.items():
+        hit = [r for r in rows if y_span(r) > Y_SPAN_GUARD]
+        if not hit:
+            continue
+        guard, predict.Y_SPAN_GUARD = predict.Y_SPAN_GUARD, math.inf
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                as_is = score_pfn(FAR_MODEL, hit, "auto")
+                windowed = score_pfn(FAR_MODEL, [y_window(r) for r in hit], "auto")
+        finally:
+            predict.Y_SPAN_GUARD = guard
+        print(f"| {label} | {len(hit)} of {len(rows)} | {_cell(as_is)} | {_cell(windowed)} |")
 
 
 def _cell(s: dict) -> str:
@@ -161,6 +214,14 @@ def main(argv=None) -> None:
     parser.add_argument("--synthetic", type=int, default=1500, help="synthetic curves drawn")
     parser.add_argument("--seed", type=int, default=10, help="seed of the synthetic curves")
     parser.add_argument(
+        "--y-window",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also draw N synthetic curves (seed --seed) and compare the far model with and "
+        "without its y window on those whose y spans more than Y_SPAN_GUARD",
+    )
+    parser.add_argument(
         "--by-span",
         type=int,
         default=0,
@@ -205,6 +266,8 @@ def main(argv=None) -> None:
             print(f"| {label} | {len(rows)} | {cells} | {scores[3]['rmsle']:.4f} |", flush=True)
     if args.by_span:
         by_span(args.by_span, args.seed)
+    if args.y_window:
+        far_y_window(args.y_window, args.seed)
     print(f"({time.perf_counter() - start:.0f} s)")
 
 

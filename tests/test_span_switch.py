@@ -43,3 +43,20 @@ def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as stop:
         span_switch.main(["--span", "0.5"])
     assert stop.value.code == 2 and "--span" in capsys.readouterr().err
+
+
+def test_the_benchmark_y_window_is_what_the_far_model_reads():
+    from scalebayes.pfn import FAR_MODEL, Y_SPAN_GUARD
+
+    x = np.geomspace(1.0, 1e5, 12)
+    row = {"xc": x, "yc": 0.5 + 200.0 * x**-0.5, "xt": np.array([3e5]), "yt": np.array([0.9])}
+    assert span_switch.y_span(row) > Y_SPAN_GUARD
+    small = span_switch.y_window(row)
+    assert span_switch.y_span(small) <= Y_SPAN_GUARD and small["xc"][-1] == x[-1]
+    far = PFN.load(FAR_MODEL)
+    with pytest.warns(SpanWarning, match="y spans"):
+        guarded = far.predict(row["xc"], row["yc"], row["xt"])
+    alone = far.predict(small["xc"], small["yc"], row["xt"])
+    np.testing.assert_allclose(
+        guarded.quantile([0.05, 0.5, 0.95]), alone.quantile([0.05, 0.5, 0.95])
+    )

@@ -590,3 +590,25 @@ def test_scale_free_models_read_every_run_and_refuse_ratios_float32_cannot_hold(
         far.predict(WIDE_X, WIDE_Y, [1e46])
     with pytest.raises(ValueError, match=r"drop runs that far below"):
         far.predict(np.array([1e-40, 1.0]), np.array([2.0, 1.0]), [2.0])
+
+
+def test_the_far_model_reads_runs_within_ten_times_the_last_runs_y():
+    far = PFN.load("mixture-tiny")
+    x = np.geomspace(1.0, 1e5, 12)
+    y = 0.5 + 200.0 * x**-0.5  # 200.5 down to 1.13: y spans 177x
+    keep = y <= predict_module.Y_SPAN_GUARD * y[-1]
+    assert 2 <= keep.sum() < x.size
+    with pytest.warns(predict_module.SpanWarning, match=rf"{keep.sum()} of 12 runs \(y spans 177x"):
+        pred = far.predict(x, y, [2e5, 1e6])
+    ref = far.predict(x[keep], y[keep], [2e5, 1e6])  # spans under 10x: read whole, silently
+    np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+
+
+def test_the_y_window_keeps_the_two_largest_runs_when_fewer_lie_in_it():
+    far = PFN.load("mixture-tiny")
+    x, y = np.array([1.0, 10.0, 100.0, 1000.0]), np.array([1e4, 1e3, 100.0, 1.0])
+    with pytest.warns(predict_module.SpanWarning, match="2 of 4 runs"):
+        pred = far.predict(x, y, [3000.0])
+    with pytest.warns(predict_module.SpanWarning, match="2 of 2 runs"):  # 100x: still wide
+        ref = far.predict(x[-2:], y[-2:], [3000.0])
+    np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
