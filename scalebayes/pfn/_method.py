@@ -25,7 +25,10 @@ from ._predict import (
     DEFAULT_MODEL,
     FAR_MODEL,
     FAR_SWITCH,
+    NSLPFN_SPAN,
     PFN,
+    SPAN_GUARD,
+    Y_SPAN_GUARD,
     PFNPrediction,
     ReachWarning,
     query_ratio,
@@ -46,11 +49,16 @@ def _describe(pfn: PFN) -> str:
     borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
     borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
     config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()
+    # the runs it reads (SpanWarning): a change of guard changes the answers, so the rows
+    if pfn.config.input == "nslpfn":
+        reads = f"x window {NSLPFN_SPAN:g} beyond a span of {SPAN_GUARD:g}"
+    else:
+        reads = f"y window {Y_SPAN_GUARD:g}"
     return (
         f"pfn(model.eqx sha256={blob}, "
         f"config sha256={hashlib.sha256(config).hexdigest()[:16]}, "
         f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, "
-        f"interpolation={pfn.interpolation})"
+        f"interpolation={pfn.interpolation}, {reads})"
     )
 
 

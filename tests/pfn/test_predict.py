@@ -612,3 +612,10 @@ def test_the_y_window_keeps_the_two_largest_runs_when_fewer_lie_in_it():
     with pytest.warns(predict_module.SpanWarning, match="2 of 2 runs"):  # 100x: still wide
         ref = far.predict(x[-2:], y[-2:], [3000.0])
     np.testing.assert_allclose(pred.quantile(LEVELS), ref.quantile(LEVELS), rtol=1e-5, atol=1e-7)
+
+
+def test_the_study_fingerprints_name_the_runs_each_model_reads():
+    from scalebayes.pfn import pfn_method
+
+    settings = pfn_method().settings()  # both shipped models
+    assert "x window 100 beyond a span of 10000" in settings and "y window 10" in settings
