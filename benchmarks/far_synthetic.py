@@ -71,7 +71,7 @@ def far_synthetic(
 ) -> list[dict]:
     """One row per method (PFNs given by name or path, then the point fits ``fits``)."""
     from scalebayes.inference import fit_curves, predict_fits
-    from scalebayes.pfn import PFN, ReachWarning
+    from scalebayes.pfn import PFN, ReachWarning, SpanWarning
 
     xs, ys, xq, yq = draw(n_curves, seed)
     truth = np.stack(yq)
@@ -83,6 +83,7 @@ def far_synthetic(
             # NSL-PFN input maps x over context and queries: a 300x query moves a 10x answer)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ReachWarning)  # beyond reach on purpose
+                warnings.simplefilter("ignore", SpanWarning)  # the windows are measured here
                 preds = pfn.predict_many(xs, ys, [q[j : j + 1] for q in xq])
             medians[:, j] = [p.median()[0] for p in preds]
             bounds = [p.interval(0.9) for p in preds]

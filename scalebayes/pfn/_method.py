@@ -31,6 +31,7 @@ from ._predict import (
     Y_SPAN_GUARD,
     PFNPrediction,
     ReachWarning,
+    SpanWarning,
     query_ratio,
 )
 
@@ -83,8 +84,9 @@ class _PFNMethod:
             pfn = self._model_for(curve)
             groups.setdefault(id(pfn), (pfn, []))[1].append(i)
         out: list[PFNPrediction | None] = [None] * len(curves)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # the windows (SpanWarning) are what it answers with
             warnings.simplefilter("ignore", ReachWarning)
+            warnings.simplefilter("ignore", SpanWarning)
             for pfn, idx in groups.values():
                 preds = pfn.predict_many(
                     [curves[i].x_context for i in idx],

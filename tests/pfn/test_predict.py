@@ -372,10 +372,17 @@ def test_the_study_method_measures_beyond_the_reach_without_warning():
     x = np.geomspace(1.0, 1e3, 12)
     y = 2.0 * x**-0.2
     curve = Curve(x, y, "far", dataset="test", is_context=x <= 5.0)
+    wide = np.geomspace(1.0, 1e6, 12)  # the far model's y window and the default's x window
+    windowed = [
+        Curve(wide, 0.5 + 200 * wide**-0.5, "y", dataset="test", is_context=wide <= 1.1e4),
+        Curve(wide, 2.0 * wide**-0.05, "x", dataset="test", is_context=wide <= 3e5),
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (pred,) = pfn_method()([curve])
+        preds = pfn_method()(windowed)
     assert np.all(np.isfinite(pred.median()))
+    assert all(np.all(np.isfinite(p.median())) for p in preds)
 
 
 def test_cli_says_it_once_in_one_line(tmp_path, capsys):
