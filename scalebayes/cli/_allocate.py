@@ -120,6 +120,16 @@ def run_allocate(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"after --drop-highest {args.drop_highest}: {error} (or drop fewer runs)"
             ) from None
+    smallest = float(np.min(6.0 * np.asarray(runs.N) * np.asarray(runs.D)))
+    below = [c for c in args.compute if c < smallest / 10]
+    if below:
+        warnings.warn(
+            f"--compute {', '.join(f'{c:g}' for c in below)} lies more than 10x below the "
+            f"smallest run ({smallest:.3g} FLOPs = 6 N D): the law is fitted above it, so the "
+            "allocation there extrapolates it downward",
+            UserWarning,
+            stacklevel=2,
+        )
     law = chinchilla_law()
     n_params = len(law.param_names)
     if len(runs) <= n_params:  # with the noise scale, more unknowns than runs

@@ -164,6 +164,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.task is None:
             raise ValueError("--npz needs --task classification or --task regression")
         dataset = load_npz(check_readable(args.npz), task=args.task)
+    elif args.task is not None:
+        raise ValueError(
+            f"--task describes an --npz file; --dataset {args.dataset} is a fixed task (digits: "
+            "classification, calorimeter: regression): drop --task"
+        )
     elif args.dataset == "digits":
         dataset = load_digits()
     else:

@@ -913,6 +913,11 @@ def _load_datasets(
     seen: set[Path] = set()
     for path in map(Path, csv_paths):
         name = path.name + suffix
+        if "|" in path.name:
+            raise ValueError(
+                f"the CSV file name {path.name!r} has a '|', which names the dataset in the "
+                "summary's markdown tables and would split their columns; rename the file"
+            )
         if path.resolve() in seen:
             raise ValueError(f"the CSV file {path} is given twice; give it once")
         seen.add(path.resolve())

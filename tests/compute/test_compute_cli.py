@@ -152,3 +152,21 @@ def test_public_names_resolve():
     with pytest.raises(AttributeError):
         compute.not_a_name  # noqa: B018
     assert math.isclose(compute.CHINCHILLA_BUDGET, 5.76e23)
+
+
+def test_a_budget_far_below_the_runs_is_warned_about_before_the_fit(tmp_path, monkeypatch):
+    import scalebayes.compute as compute
+
+    class Fitted(Exception):
+        pass
+
+    def stop_at_fit(*args, **kwargs):
+        raise Fitted
+
+    monkeypatch.setattr(compute, "fit_joint_law", stop_at_fit)
+    path = tiny_file(tmp_path)  # the smallest run: 6 x 1e8 x 2e9 = 1.2e18 FLOPs
+    with pytest.warns(UserWarning, match=r"--compute 1e\+10 lies more than 10x below .*1\.2e\+18"):
+        with pytest.raises(Fitted):
+            run_allocate(parser().parse_args(["allocate", str(path), "--compute", "1e10,1e21"]))
+    with pytest.raises(Fitted):  # 1e21 alone: no warning (pytest turns one into an error)
+        run_allocate(parser().parse_args(["allocate", str(path), "--compute", "1e21"]))

@@ -149,6 +149,7 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--dataset", "digits", "--sizes", "64:32"], "LO:HI"),
         (["--npz", "missing.npz", "--task", "regression"], "cannot read"),
         (["--npz", "x.npz"], "--task"),
+        (["--dataset", "digits", "--task", "regression"], "--task describes an --npz file"),
         (["--dataset", "digits", "--plot", "/no/such/dir/p.png"], "does not exist"),
         (["--dataset", "digits", "--W-std", "1e300"], "--W-std"),
         (["--dataset", "digits", "--b-std", "-1"], "--b-std"),

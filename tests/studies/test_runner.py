@@ -284,6 +284,13 @@ def test_two_csv_files_with_one_name_are_rejected(tmp_path, fake):
         run_study(["fake"], [], tmp_path / "out", csv_paths=paths, progress=False)
 
 
+def test_a_csv_file_name_with_a_bar_is_refused_before_any_work(tmp_path, fake):
+    path = _write_curves(tmp_path / "p|q.csv")
+    with pytest.raises(ValueError, match=r"'p\|q\.csv' has a '\|'.*rename the file"):
+        run_study(["fake"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert fake.calls == [] and not (tmp_path / "out" / "per_curve.csv").exists()
+
+
 @pytest.mark.parametrize(
     "column, value, message",
     [
