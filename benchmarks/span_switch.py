@@ -34,6 +34,7 @@ runs within that (no bundled curve's context spans more than 5x in y).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 import warnings
@@ -56,14 +57,18 @@ def reach(row: dict) -> float:
     return float(row["xt"].max() / row["xc"].max())
 
 
+def _keep(row: dict, keep: np.ndarray) -> dict:
+    """The row with the runs ``keep`` marks, or its 2 largest x if it marks fewer."""
+    if keep.sum() < 2:
+        keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
+    return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+
+
 def window(row: dict) -> dict:
     """The row with only the runs within ``NSLPFN_SPAN`` of its furthest x (at least 2)."""
     from scalebayes.pfn import NSLPFN_SPAN
 
-    keep = row["xc"] >= max(row["xc"].max(), row["xt"].max()) / NSLPFN_SPAN
-    if keep.sum() < 2:
-        keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
-    return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+    return _keep(row, row["xc"] >= max(row["xc"].max(), row["xt"].max()) / NSLPFN_SPAN)
 
 
 def y_window(row: dict) -> dict:
@@ -71,10 +76,23 @@ def y_window(row: dict) -> dict:
     run at the largest x), at least the 2 largest x."""
     from scalebayes.pfn import Y_SPAN_GUARD
 
-    keep = row["yc"] <= Y_SPAN_GUARD * row["yc"][np.argmax(row["xc"])]
-    if keep.sum() < 2:
-        keep = np.isin(np.arange(keep.size), np.argsort(row["xc"])[-2:])
-    return row | {"xc": row["xc"][keep], "yc": row["yc"][keep]}
+    return _keep(row, row["yc"] <= Y_SPAN_GUARD * row["yc"][np.argmax(row["xc"])])
+
+
+@contextlib.contextmanager
+def _off(guard: str):
+    """The library's ``guard`` (``"SPAN_GUARD"`` or ``"Y_SPAN_GUARD"``) switched off, and
+    warnings silenced, so that each column is what it says."""
+    import scalebayes.pfn._predict as predict
+
+    kept = getattr(predict, guard)
+    setattr(predict, guard, math.inf)
+    try:
+        with warnings.catch_warnings():  # squeezed contexts and far targets: measured here
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        setattr(predict, guard, kept)
 
 
 def y_span(row: dict) -> float:
@@ -85,7 +103,6 @@ def y_span(row: dict) -> float:
 def far_y_window(n_curves: int, seed: int) -> None:
     """The far model on synthetic curves whose runs' y spans more than ``Y_SPAN_GUARD``:
     reading every run against reading the y window."""
-    import scalebayes.pfn._predict as predict
     from scalebayes.pfn import FAR_MODEL, Y_SPAN_GUARD
 
     sets = {"dense, 1.5-2x": _dense(max(n_curves // 5, 1), seed)}
@@ -103,14 +120,9 @@ def far_y_window(n_curves: int, seed: int) -> None:
         hit = [r for r in rows if y_span(r) > Y_SPAN_GUARD]
         if not hit:
             continue
-        guard, predict.Y_SPAN_GUARD = predict.Y_SPAN_GUARD, math.inf
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                as_is = score_pfn(FAR_MODEL, hit, "auto")
-                windowed = score_pfn(FAR_MODEL, [y_window(r) for r in hit], "auto")
-        finally:
-            predict.Y_SPAN_GUARD = guard
+        with _off("Y_SPAN_GUARD"):
+            as_is = score_pfn(FAR_MODEL, hit, "auto")
+            windowed = score_pfn(FAR_MODEL, [y_window(r) for r in hit], "auto")
         print(f"| {label} | {len(hit)} of {len(rows)} | {_cell(as_is)} | {_cell(windowed)} |")
 
 
@@ -121,19 +133,13 @@ def _cell(s: dict) -> str:
 def _three(rows: list[dict], y_scale: float | str = 1.0) -> tuple[dict, dict, dict, dict]:
     """As is, window, far model and M4 on ``rows`` (the guard off, so each is what it says);
     ``y_scale`` as in ``pfn_eval.score_pfn``."""
-    import scalebayes.pfn._predict as predict
     from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL
 
-    guard, predict.SPAN_GUARD = predict.SPAN_GUARD, math.inf
-    try:
-        with warnings.catch_warnings():  # squeezed contexts and far targets: measured here
-            warnings.simplefilter("ignore")
-            as_is = score_pfn(DEFAULT_MODEL, rows, y_scale)
-            windowed = score_pfn(DEFAULT_MODEL, [window(r) for r in rows], y_scale)
-            far = score_pfn(FAR_MODEL, rows, y_scale)
-            m4 = score_m4(rows)
-    finally:
-        predict.SPAN_GUARD = guard
+    with _off("SPAN_GUARD"):
+        as_is = score_pfn(DEFAULT_MODEL, rows, y_scale)
+        windowed = score_pfn(DEFAULT_MODEL, [window(r) for r in rows], y_scale)
+        far = score_pfn(FAR_MODEL, rows, y_scale)
+        m4 = score_m4(rows)
     return as_is, windowed, far, m4
 
 
@@ -168,7 +174,6 @@ def _dense(n_curves: int, seed: int) -> list[dict]:
 
 def by_span(n_curves: int, seed: int) -> None:
     """RMSLE at 2x of the three answers on every synthetic curve, by the runs' span."""
-    from scalebayes.evaluate import rmsle
     from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL
 
     xs, ys, xq, yq = far_synthetic.draw(n_curves, seed, (2.0,))
@@ -180,29 +185,14 @@ def by_span(n_curves: int, seed: int) -> None:
     for lo, hi in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 6)):
         hit = [r for r, d in zip(rows, decades, strict=True) if lo <= d < hi]
         if hit:
-            errors = []
-            for model, given in ((DEFAULT_MODEL, hit), (DEFAULT_MODEL, None), (FAR_MODEL, hit)):
-                given = [window(r) for r in hit] if given is None else given
-                preds = _predict(model, given)
-                scores = [rmsle(p.median(), r["yt"]) for p, r in zip(preds, hit, strict=True)]
-                errors.append(np.mean(scores))
-            cells = " | ".join(f"{e:.3f}" for e in errors)
+            with _off("SPAN_GUARD"):
+                answers = (
+                    score_pfn(DEFAULT_MODEL, hit, "auto"),
+                    score_pfn(DEFAULT_MODEL, [window(r) for r in hit], "auto"),
+                    score_pfn(FAR_MODEL, hit, "auto"),
+                )
+            cells = " | ".join(f"{a['rmsle']:.3f}" for a in answers)
             print(f"| {lo}-{hi} | {len(hit)} | {cells} |", flush=True)
-
-
-def _predict(model: str, rows: list[dict]) -> list:
-    import scalebayes.pfn._predict as predict
-    from scalebayes.pfn import PFN
-
-    guard, predict.SPAN_GUARD = predict.SPAN_GUARD, math.inf
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return PFN.load(model).predict_many(
-                [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows]
-            )
-    finally:
-        predict.SPAN_GUARD = guard
 
 
 def main(argv=None) -> None:

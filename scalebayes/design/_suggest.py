@@ -48,13 +48,14 @@ from .._checks import is_integer
 if TYPE_CHECKING:
     from ..pfn import PFN
 
-__all__ = ["SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
+__all__ = ["MAX_FANTASIES", "SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
 
 SUGGEST_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
+"""The models ``suggest_next`` can fantasise with."""
+
 #: The most fantasised outcomes per candidate: equal-mass quantiles, so a few dozen already
 #: resolve the predictive; each is a forward pass (or a posterior refit) of its own.
 MAX_FANTASIES = 1000
-"""The models ``suggest_next`` can fantasise with."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
         for k in range(n_fantasies):
             contexts_x.append(np.append(xc, c)[order])
             contexts_y.append(np.append(yc, fantasies[k, i])[order])
-    with warnings.catch_warnings():  # said above (the same runs and x range as `now`)
+    with warnings.catch_warnings():  # said above, for the runs before the fantasy
         warnings.simplefilter("ignore", ReachWarning)
         warnings.simplefilter("ignore", SpanWarning)
         after = pfn.predict_many(

@@ -50,7 +50,8 @@ def _describe(pfn: PFN) -> str:
     borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
     borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
     config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()
-    # the runs it reads (SpanWarning): a change of guard changes the answers, so the rows
+    # the runs it reads (SpanWarning): a changed guard changes the answers, so it changes the
+    # study's fingerprints too
     if pfn.config.input == "nslpfn":
         reads = f"x window {NSLPFN_SPAN:g} beyond a span of {SPAN_GUARD:g}"
     else:

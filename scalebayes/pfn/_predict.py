@@ -86,7 +86,7 @@ FAR_SWITCH = 5.0
 #: the furthest x: its linear map of x onto [0.01, 1] would squeeze the smaller runs into the
 #: first 1% of that range, where its prior (at most two decades of x) put almost no points.
 #: Measured (`python benchmarks/span_switch.py`): on synthetic power laws whose 6-8 runs span
-#: more than four decades, asked 2x and 5x beyond the last, RMSLE 0.41-0.47 and 0.68-0.78 with
+#: more than four decades, asked 2x and 5x beyond the last, RMSLE 0.39-0.47 and 0.66-0.78 with
 #: every run, 0.021 and 0.033-0.037 with the window; on the bundled curves, which span at most
 #: 3.1 decades, the window was no better (so below this span every run is read, as before).
 SPAN_GUARD = 1e4
@@ -730,21 +730,20 @@ class PFN:
                     f"context and query x ({ref.min():g} .. {ref.max():g})"
                 )
             ref = np.array([lo, hi])
-        window = None
+        window, keep = None, None  # the runs the network reads (SpanWarning)
+        last = yc[np.argmax(xc)]
         if self.config.input == "nslpfn" and ref.max() / ref.min() > SPAN_GUARD:
             keep = xc >= ref.max() / NSLPFN_SPAN
-            if keep.sum() < _MIN_CONTEXT:
-                keep = np.isin(np.arange(xc.size), np.argsort(xc)[-_MIN_CONTEXT:])
-            window = (int(keep.sum()), xc.size, f"{np.log10(ref.max() / ref.min()):.1f} decades")
-            xc, yc = xc[keep], yc[keep]
-            ref = np.array([min(xc.min(), xq.min()), ref.max()])
-        last = yc[np.argmax(xc)]
-        if self.config.input != "nslpfn" and last > 0 and yc.max() > Y_SPAN_GUARD * last:
+            why = f"{np.log10(ref.max() / ref.min()):.1f} decades"
+        elif self.config.input != "nslpfn" and last > 0 and yc.max() > Y_SPAN_GUARD * last:
             keep = yc <= Y_SPAN_GUARD * last
-            if keep.sum() < _MIN_CONTEXT:
+            why = f"y spans {yc.max() / last:.3g}x"
+        if keep is not None:
+            if keep.sum() < _MIN_CONTEXT:  # at least the largest x, as many as a context needs
                 keep = np.isin(np.arange(xc.size), np.argsort(xc)[-_MIN_CONTEXT:])
-            window = (int(keep.sum()), xc.size, f"y spans {yc.max() / last:.3g}x")
+            window = (int(keep.sum()), xc.size, why)
             xc, yc = xc[keep], yc[keep]
+            ref = np.array([min(xc.min(), xq.min()), ref.max()])  # read by the NSL-PFN map only
         scale = _as_scale(scale, yc)  # "auto" reads the runs the network sees
         n_given = xc.size
         if n_given > MAX_CONTEXT:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from ..data import Curve, load_benchmark, load_far_benchmark, parse_split
 from ..evaluate import ScaledPredictive, check_level, conformal_scale
-from ._runner import DEFAULT_BATCH_SIZE, METHODS, Method, _fingerprint, _resolve_methods
+from ._runner import (
+    DEFAULT_BATCH_SIZE,
+    METHODS,
+    Method,
+    _fingerprint,
+    _is_method_name,
+    _resolve_methods,
+)
 
 CALIBRATION_WEIGHTS = ("curve", "dataset", "target")
 """How the reference targets are weighed: every curve, every dataset or every target alike."""
@@ -151,8 +158,7 @@ def calibrated(
         ValueError: for a point method, a bad level or weighting, or an empty reference.
     """
     if isinstance(method, str):
-        parts = method.split("+")
-        if method not in METHODS and not (len(parts) > 1 and all(p in METHODS for p in parts)):
+        if not _is_method_name(method):
             raise KeyError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         base = _resolve_methods([method])[0]
     else:

@@ -828,15 +828,16 @@ def mixture(
     return Method(name or "+".join(m.name for m in members), fn, probabilistic=True)
 
 
+def _is_method_name(name: str) -> bool:
+    """Whether ``name`` is in `METHODS` or joins names in it with ``+`` (a mixture)."""
+    return name in METHODS or ("+" in name and all(p in METHODS for p in name.split("+")))
+
+
 def _resolve_methods(methods: str | Iterable[str]) -> list[Method]:
     names = _names(methods, "methods")
     if not names:
         raise ValueError(f"no method given; name at least one of {', '.join(sorted(METHODS))}")
-    unknown = [
-        name
-        for name in names
-        if name not in METHODS and not ("+" in name and all(p in METHODS for p in name.split("+")))
-    ]
+    unknown = [name for name in names if not _is_method_name(name)]
     if unknown:
         raise ValueError(
             f"unknown method(s) {', '.join(map(repr, unknown))}; valid methods: "
