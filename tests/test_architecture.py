@@ -58,7 +58,7 @@ def _unit(module: str, package: Path = PACKAGE) -> str:
         return "cli"
     if (package / head).is_dir():
         return head
-    return INTERNAL  # _io, _lazy, _warnings, _x64, __version__
+    return INTERNAL  # _checks, _interrupt, _io, _lazy, _mcmc_names, _precision, _warnings
 
 
 def _import_nodes(path: Path, package: Path = PACKAGE):

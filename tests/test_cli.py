@@ -241,3 +241,16 @@ def test_fit_warns_when_a_family_has_as_many_parameters_as_points(tmp_path, caps
     assert err.count("\n") == 1 and "m4 has 5 parameters and the fit 4 points" in err, err
     assert main(["fit", str(data), "--family", "m2"]) == 0  # 3 parameters, 4 points: silent
     assert capsys.readouterr().err == ""
+
+
+def test_option_help_names_the_default(capsys):
+    """Every option with a default shows it once, unless its help already says it."""
+    assert main(["train-pfn", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "synthetic curves per step (default: 64)" in out
+    assert "peak learning rate (default: 0.001)" in out
+    assert main(["ntk-study", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: [])" not in out  # no default shown for an empty list
+    assert "(default 0) (default" not in out  # a help that names its default is left alone
+    assert "hidden layers (default: 2)" in out

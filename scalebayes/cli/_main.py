@@ -67,8 +67,32 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Option help that ends with the option's default where it has one and the help text
+    does not already say it (``(default: 64)``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or "default" in text.lower()
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or (isinstance(default, str | list | tuple) and not default)
+        ):
+            return action.help
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (exit status 2)."""
+    """An argument parser whose errors are one line on stderr (exit status 2) and whose
+    option help names each option's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -92,7 +116,10 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--methods",
         required=True,
         metavar="LIST",
-        help="comma-separated method names, e.g. m1,m2,m3,m4,bnsl",
+        help="comma-separated method names: point fits m1,m2,m3,m4,bnsl; PFNs pfn (the "
+        "model extrapolate would choose), pfn-default, pfn-far; NUTS mcmc-m3, mcmc-m4, "
+        "mcmc-bnsl, each also with -irw or -walk noise; A+B averages two methods' "
+        "predictives",
     )
     parser.add_argument(
         "--datasets",

@@ -78,7 +78,14 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         choices=("classification", "regression"),
         help="with --npz: what y is (integer labels or one-hot / real targets)",
     )
-    parser.add_argument("--sizes", type=_sizes, default=(32, 2048), metavar="LO:HI")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=(32, 2048),
+        metavar="LO:HI",
+        help="smallest and largest training-set size (default: 32:2048, capped at the points "
+        "left after the test points)",
+    )
     parser.add_argument(
         "--n-sizes",
         type=_positive(int),
@@ -87,9 +94,19 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     )
     parser.add_argument("--n-test", type=_positive(int), default=500, help="test points")
     parser.add_argument("--depth", type=_positive(int), default=2, help="hidden layers")
-    parser.add_argument("--W-std", type=_positive(float), default=math.sqrt(2.0), dest="W_std")
-    parser.add_argument("--b-std", type=float, default=0.1, dest="b_std")
-    parser.add_argument("--activation", choices=("relu", "erf"), default="relu")
+    parser.add_argument(
+        "--W-std",
+        type=_positive(float),
+        default=math.sqrt(2.0),
+        dest="W_std",
+        help="weight standard deviation of the NTK parametrisation (default: sqrt(2))",
+    )
+    parser.add_argument(
+        "--b-std", type=float, default=0.1, dest="b_std", help="bias standard deviation"
+    )
+    parser.add_argument(
+        "--activation", choices=("relu", "erf"), default="relu", help="hidden nonlinearity"
+    )
     parser.add_argument(
         "--widths", type=_ints, default=[], metavar="W[,W...]", help="finite widths to train"
     )

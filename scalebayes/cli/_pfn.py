@@ -69,9 +69,16 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--steps", type=_positive_int, required=True, help="total steps")
     parser.add_argument("--out", type=output_dir, required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint")
-    parser.add_argument("--batch-size", type=_positive_int, default=64)
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=64, help="synthetic curves per step"
+    )
     parser.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="dtype of the matrix products (the master weights stay float32)",
+    )
     parser.add_argument("--n-points", type=_positive_int, default=128, help="padded length")
     parser.add_argument(
         "--interpolation",
@@ -125,8 +132,10 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         help="fresh weights on this model's bar borders (checkpoint or shipped name), so the "
         "two can be averaged into an ensemble",
     )
-    parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
-    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument(
+        "--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints"
+    )
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the prior draws and init")
     parser.add_argument(
         "--chunk-steps", type=_positive_int, default=None, help="stop after this many steps"
     )
