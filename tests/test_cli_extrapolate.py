@@ -9,6 +9,7 @@ NUTS end to end.
 import warnings
 from types import SimpleNamespace
 
+import jax
 import numpy as np
 import pytest
 
@@ -258,3 +259,54 @@ def test_a_repeated_to_value_is_answered_once(tmp_path, capsys):
     assert main(["extrapolate", str(_runs(tmp_path)), "--to", "2e10,2e10,3e10"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
     assert [float(row[1]) for row in rows] == [2e10, 3e10]
+
+
+def _rows(out: str) -> dict[str, list[str]]:
+    """The answer table's rows by curve name."""
+    lines = [line.split() for line in out.splitlines() if line and not line.startswith("curve")]
+    return {cells[0]: cells[1:] for cells in lines if len(cells) == 7}
+
+
+def test_each_curve_is_answered_by_its_own_distance(tmp_path, capsys):
+    """A curve's answer does not depend on the other curves in the file: beside a curve whose
+    runs stop 256x lower (the far model's question), the near curve keeps the default model."""
+    near = "a-curve-name-longer-than-twenty-characters"
+    text = "curve,x,y\n" + "".join(f"{near},{x:.17g},{truth(x):.17g}\n" for x in X * 64)
+    alone = tmp_path / "alone.csv"
+    alone.write_text(text)
+    both = tmp_path / "both.csv"
+    both.write_text(text + "".join(f"far,{x:.17g},{truth(x):.17g}\n" for x in X[:4]))
+    to = f"{2 * X[-1] * 64:.17g}"
+    assert main(["extrapolate", str(alone), "--to", to]) == 0
+    first = capsys.readouterr()
+    assert main(["extrapolate", str(both), "--to", to]) == 0
+    second = capsys.readouterr()
+    assert "note" not in first.err
+    assert "for 1 of 2 curves" in second.err and "the far model" in second.err
+    assert _rows(second.out)[near] == _rows(first.out)[near]  # whole name, same answer
+    assert set(_rows(second.out)) == {near, "far"}
+    fan = tmp_path / "fan.png"  # each panel drawn by its curve's own model
+    assert main(["extrapolate", str(both), "--to", to, "--plot", str(fan)]) == 0
+    assert fan.stat().st_size > 0 and _rows(capsys.readouterr().out) == _rows(second.out)
+
+
+def test_mcmc_keys_follow_curve_names_not_rows(tmp_path, capsys, monkeypatch, fake_nuts):
+    """The same curve gets the same NUTS key wherever it stands in the file."""
+    from scalebayes.inference import curve_keys
+
+    seen = []
+    original = inference_module.sample_posterior
+
+    def spy(key, family, xs, ys, names=(), **kwargs):
+        seen.append(dict(zip(names, np.asarray(jax.random.key_data(key)).tolist(), strict=True)))
+        return original(key, family, xs, ys, **kwargs)
+
+    monkeypatch.setattr(inference_module, "sample_posterior", spy)
+    rows = [f"{c},{x:.17g},{truth(x):.17g}\n" for c in ("a", "b") for x in X]
+    for order in (rows, rows[len(X) :] + rows[: len(X)]):
+        path = tmp_path / "two.csv"
+        path.write_text("curve,x,y\n" + "".join(order))
+        assert main(["extrapolate", str(path), "--to", "1e12", "--method", "mcmc-m4"]) == 0
+    assert seen[0] == seen[1]
+    expected = np.asarray(jax.random.key_data(curve_keys(0, ["a", "b"]))).tolist()
+    assert [seen[0]["a"], seen[0]["b"]] == expected

@@ -308,12 +308,12 @@ def mcmc_fans(
     predictives at ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the
     furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
     not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
-    mixture of its predictive and NUTS's (``MixturePredictive``)."""
-    import jax
+    mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN or one
+    per curve."""
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
-    from ..inference import sample_posterior
+    from ..inference import curve_keys, sample_posterior
 
     family = method.removeprefix("mcmc-")  # the CSV reader has checked every y > 0
     noise = "ou"
@@ -321,7 +321,7 @@ def mcmc_fans(
         if suffix and family.endswith(suffix):
             noise, family = name, family.removesuffix(suffix)
     result = sample_posterior(
-        jax.random.key(seed),
+        curve_keys(seed, [c.name for c in curves]),  # a curve's draws: its name, not its row
         family,
         [c.x for c in curves],
         [c.y for c in curves],
@@ -331,16 +331,18 @@ def mcmc_fans(
     if warn:
         warn_unmixed(result)
     preds = result.predictive([np.asarray(targets)] * len(curves))
+    pfns = None
     if pfn is not None:
-        preds = _mixed(pfn, curves, [np.asarray(targets)] * len(curves), preds)
+        pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
+        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         grids = [fan_grid(c.x, targets) for c in shown]
         rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
-        if pfn is not None:
-            fans = _mixed(pfn, shown, grids, fans)
+        if pfns is not None:
+            fans = _mixed(pfns[: len(shown)], shown, grids, fans)
             label = f"PFN + {label}"
         plot_fans(
             fans,
@@ -354,13 +356,28 @@ def mcmc_fans(
     return preds
 
 
-def _mixed(pfn, curves, xs, preds) -> list:
-    """The equal-weight mixtures of ``pfn``'s predictives at ``xs`` and ``preds``."""
+def pfn_answers(pfns, curves, xs) -> list:
+    """Each curve's predictive at its ``xs`` from its own PFN (``pfns``, one per curve), in one
+    batched call per model."""
+    out: list = [None] * len(curves)
+    for model in {id(m): m for m in pfns}.values():
+        idx = [i for i, m in enumerate(pfns) if m is model]
+        answers = model.predict_many(
+            [curves[i].x for i in idx],
+            [curves[i].y for i in idx],
+            [xs[i] for i in idx],
+            names=[curves[i].name for i in idx],
+        )
+        for i, answer in zip(idx, answers, strict=True):
+            out[i] = answer
+    return out
+
+
+def _mixed(pfns, curves, xs, preds) -> list:
+    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` and ``preds``."""
     from ..evaluate import MixturePredictive
 
-    answers = pfn.predict_many(
-        [c.x for c in curves], [c.y for c in curves], xs, names=[c.name for c in curves]
-    )
+    answers = pfn_answers(pfns, curves, xs)
     return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
 
 
@@ -380,25 +397,43 @@ def warn_unmixed(result) -> None:
         )
 
 
-def load_pfn_for(model: str | None, ratio: float, check=None):
-    """The PFN the command line answers with: ``model`` if named; else ``PFN.load_for(ratio)``
-    for the furthest question ``ratio`` times beyond the largest run (the default model, or
-    beyond ``FAR_SWITCH`` the far model, with a note on stderr). ``check(pfn)`` runs before
-    the note, so that an error is the only line printed."""
+def load_pfns_for(model: str | None, ratios: list[float], check=None) -> tuple[list, str]:
+    """The PFN the command line answers each curve with: ``model`` if named; else
+    ``PFN.load_for(ratio)`` for the curve's furthest question, ``ratio`` times beyond its
+    largest run (the default model, or beyond ``FAR_SWITCH`` the far model), so that a curve's
+    answer does not depend on the other curves in the file; ``check(pfn)`` runs for each
+    model. Also returns the note that says where the far model answers ("" if nowhere): print
+    it once the answers stand, so that an error is the only line printed."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
 
-    pfn = PFN.load(model) if model is not None else PFN.load_for(ratio)
+    if model is not None:
+        pfns = [PFN.load(model)] * len(ratios)
+    else:
+        pfns = [PFN.load_for(r) for r in ratios]
     if check is not None:
-        check(pfn)
-    if model is None and pfn is not PFN.load_for(1.0):
-        print(
-            f"note: the furthest x asked is {ratio:.3g}x the largest run; beyond "
-            f"{FAR_SWITCH:g}x the far model ({FAR_MODEL}, reach {pfn.reach:g}x) is more "
-            f"accurate than the default ({DEFAULT_MODEL}), so it answers; choose one with "
-            "--model",
-            file=sys.stderr,
+        for pfn in {id(m): m for m in pfns}.values():
+            check(pfn)
+    far = [r for r, m in zip(ratios, pfns, strict=True) if m is not PFN.load_for(1.0)]
+    note = ""
+    if model is None and far:
+        span = (
+            f"{min(far):.3g}x"
+            if f"{min(far):.3g}" == f"{max(far):.3g}"
+            else (f"{min(far):.3g}x-{max(far):.3g}x")
         )
-    return pfn
+        which = (
+            f"the furthest x asked is {span} the largest run"
+            if len(ratios) == 1
+            else f"for {len(far)} of {len(ratios)} curves the furthest x asked is {span} "
+            "their largest run"
+        )
+        note = (
+            f"note: {which}; beyond {FAR_SWITCH:g}x the far model ({FAR_MODEL}, reach "
+            f"{PFN.load_for(max(far)).reach:g}x) is more accurate than the default "
+            f"({DEFAULT_MODEL}), so it answers{'' if len(ratios) == 1 else ' them'}; choose "
+            "one with --model"
+        )
+    return pfns, note
 
 
 def run_extrapolate(args: argparse.Namespace) -> int:
@@ -414,7 +449,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     # every point conditions the answer (a split column, if any, is for studies)
     curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
     if uses_pfn:
-        ratio = max(targets[-1] / float(np.max(c.x)) for c in curves)
+        ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
 
         def beyond_the_runs(pfn) -> None:
             inside = [c for c in curves if targets[0] <= float(np.max(c.x))]
@@ -426,20 +461,18 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                     "curve's runs, or use --method mcmc-m4 for x inside them"
                 )
 
-        pfn = load_pfn_for(args.model, ratio, beyond_the_runs)
+        pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
     if args.method == "pfn":
-        preds = pfn.predict_many(
-            [c.x for c in curves],
-            [c.y for c in curves],
-            [np.asarray(targets)] * len(curves),
-            names=[c.name for c in curves],
-        )
+        preds = pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
         mcmc = args.method.removeprefix("pfn+")
         preds = mcmc_fans(
-            curves, mcmc, args.seed, targets, args.plot, pfn=pfn if uses_pfn else None
+            curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
         )
-    header = f"{'curve':<20} {'x':>12} " + " ".join(
+    if uses_pfn and note:
+        print(note, file=sys.stderr)
+    width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
+    header = f"{'curve':<{width}} {'x':>12} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
     )
     print(header)
@@ -447,13 +480,13 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
-            print(f"{curve.name[:20]:<20} {x:>12.6g} {cells}")
+            print(f"{curve.name:<{width}} {x:>12.6g} {cells}")
     if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, plot_fan
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far
             warnings.simplefilter("ignore", ReachWarning)
-            plot_fan(pfn, curves, targets, args.plot)
+            plot_fan(pfns, curves, targets, args.plot)
     if args.plot is not None:
         print(f"wrote {args.plot}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import warnings
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         cost = _read_costs(args.cost, candidates)
     model = args.model
     if args.method == "pfn":  # loaded once, for the advice and the plot
-        from ._pfn import load_pfn_for
+        from ._pfn import load_pfns_for
 
         def beyond_the_runs(pfn) -> None:
             inside = [c for c in candidates if c <= float(curve.x.max())]
@@ -181,7 +182,8 @@ def run_suggest(args: argparse.Namespace) -> int:
                     "candidates beyond the largest run, or use --method mcmc-m4"
                 )
 
-        model = load_pfn_for(model, args.target / float(curve.x.max()), beyond_the_runs)
+        models, note = load_pfns_for(model, [args.target / float(curve.x.max())], beyond_the_runs)
+        model = models[0]
     result = suggest_next(
         curve.x,
         curve.y,
@@ -194,6 +196,8 @@ def run_suggest(args: argparse.Namespace) -> int:
         method=args.method,
         key=None if args.method == "pfn" else _key(args.seed),
     )
+    if args.method == "pfn" and note:
+        print(note, file=sys.stderr)
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
     print(result.table())
     by = result.method

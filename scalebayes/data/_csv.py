@@ -22,7 +22,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "y": ("y", "loss"),
     "curve": ("curve", "curve_id", "curve_name", "series"),
     "split": ("split", "default_split"),
+    "dataset": ("dataset",),
+    "subset": ("subset",),
 }
+# Columns that tell apart curves sharing an id (the NSL-PFN release's long format has both).
+_GROUPS = ("dataset", "subset")
 _SPLIT_LABELS = {"context": True, "train": True, "fit": True, "target": False, "test": False}
 _EXPECTED = "x, y, and optionally curve (or curve_id) and split (context/target)"
 
@@ -113,7 +117,7 @@ def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
                 f"{path}: the file is empty; expected a header line with {_EXPECTED}"
             )
         cols = _map_header(header, f"{path}: line {header_line} (header)")
-        curves: dict[str, _Rows] = {}
+        keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         for data_row, (row, line) in enumerate(rows, start=1):
             where = f"{path}: line {line} (data row {data_row})"
             if len(row) < len(header) or any(cell.strip() for cell in row[len(header) :]):
@@ -126,7 +130,8 @@ def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
                 curve_id = row[cols["curve"]].strip()
                 if not curve_id:
                     raise CurveDataError(f"{where}: the curve id is empty; name the curve")
-            rec = curves.setdefault(curve_id, _Rows())
+            group = tuple(row[cols[g]].strip() for g in _GROUPS if g in cols)
+            rec = keyed.setdefault((group, curve_id), _Rows())
             rec.x.append(_number(row[cols["x"]], "x", where))
             rec.y.append(_number(row[cols["y"]], "y", where))
             if "split" in cols:
@@ -134,9 +139,30 @@ def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
             rec.lines.append(line)
     except csv.Error as e:
         raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
-    if not curves:
+    if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
-    return curves, "split" in cols
+    return _name_curves(path, keyed), "split" in cols
+
+
+def _name_curves(path: Path, keyed: dict[tuple[tuple[str, ...], str], _Rows]) -> dict[str, _Rows]:
+    """Curves by name: the curve id, or ``dataset|subset|id`` (empty parts left out) for an
+    id that the file uses under more than one dataset / subset, so that two families' "410m"
+    stay two curves."""
+    groups_of: dict[str, set[tuple[str, ...]]] = {}
+    for group, curve_id in keyed:
+        groups_of.setdefault(curve_id, set()).add(group)
+    curves: dict[str, _Rows] = {}
+    for (group, curve_id), rec in keyed.items():
+        name = curve_id
+        if len(groups_of[curve_id]) > 1:
+            name = "|".join([*(part for part in group if part), curve_id])
+        if name in curves:  # e.g. id "a|b" beside dataset "a", id "b"
+            raise CurveDataError(
+                f"{path}: curve name {name!r} is used twice (once as an id, once made from the "
+                "dataset / subset columns and an id); give every curve a unique id"
+            )
+        curves[name] = rec
+    return curves
 
 
 def _to_curve(
@@ -193,7 +219,9 @@ def read_curves_csv(
     `y` (> 0; alias `loss`), optional `curve` (aliases `curve_id`, `curve_name`, `series`;
     without it the whole file is one curve named after the file stem) and optional `split`
     with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
-    curves have no split). Other columns are ignored and blank lines skipped. Each curve is
+    curves have no split). Optional `dataset` and `subset` columns tell apart curves that
+    share an id: an id used under several of them names its curves `dataset|subset|id`.
+    Other columns are ignored and blank lines skipped. Each curve is
     sorted by x. Errors name the file, the line number (1 = the header line) and, for a row,
     its data row number (1 = the first non-blank row after the header).
 

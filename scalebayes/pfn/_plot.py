@@ -24,7 +24,8 @@ def plot_fan(
     """Write a fan chart per curve: observed points, median, 50% and 90% bands.
 
     Args:
-        pfn: a [`PFN`][scalebayes.pfn.PFN].
+        pfn: a [`PFN`][scalebayes.pfn.PFN], or one per curve (as ``scalebayes extrapolate``
+            chooses them, each by its curve's own distance).
         curves: curves whose ``x_context``/``y_context`` (or all points, if they have no
             split) condition the PFN; at most 12 are drawn.
         x_to: the furthest x to extrapolate to (a sequence; its maximum is used) and the x
@@ -42,7 +43,11 @@ def plot_fan(
             (checked before any prediction).
     """
     figure_format(path)  # an unsupported extension fails before the predictions
-    curves = list(curves)[:MAX_PANELS]
+    curves = list(curves)
+    pfns = list(pfn) if isinstance(pfn, Sequence) else [pfn] * len(curves)
+    if len(pfns) != len(curves):
+        raise ValueError(f"give one PFN or one per curve: {len(pfns)} PFNs, {len(curves)} curves")
+    curves, pfns = curves[:MAX_PANELS], pfns[:MAX_PANELS]
     if not curves:
         raise ValueError("no curves to plot")
     xs = [c.x_context if c.is_context is not None else c.x for c in curves]
@@ -51,12 +56,24 @@ def plot_fan(
     held_out = None
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
+    names = [c.name for c in curves]
+    fans: list = [None] * len(curves)
+    for model in {id(m): m for m in pfns}.values():  # one batched call per model
+        idx = [i for i, m in enumerate(pfns) if m is model]
+        answers = model.predict_many(
+            [xs[i] for i in idx],
+            [ys[i] for i in idx],
+            [grids[i] for i in idx],
+            names=[names[i] for i in idx],
+        )
+        for i, answer in zip(idx, answers, strict=True):
+            fans[i] = answer
     return plot_fans(
-        pfn.predict_many(xs, ys, grids, names=[c.name for c in curves]),
+        fans,
         grids,
         list(zip(xs, ys, strict=True)),
         path,
-        names=[c.name for c in curves],
+        names=names,
         label="PFN median",
         x_to=x_to,
         held_out=held_out,

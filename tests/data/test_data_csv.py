@@ -209,3 +209,25 @@ def test_every_short_curve_is_named_at_once(tmp_path):
     path.write_text("curve,x,y\n" + rows)
     with pytest.raises(CurveDataError, match=r"7 curves have fewer than 3 distinct x \('c0', "):
         read_curves_csv(path)
+
+
+def test_an_id_shared_by_two_datasets_is_two_curves(tmp_path):
+    """Sizes such as "410m" repeat across model families: the dataset / subset columns keep
+    them apart instead of merging their rows into one zig-zag curve."""
+    rows = [("pythia", "410m", 1e9, 4.0), ("pythia", "410m", 1e10, 3.3)]
+    rows += [("pythia", "410m", 1e11, 2.9), ("opt", "410m", 2e9, 3.6)]
+    rows += [("opt", "410m", 2e10, 3.0), ("opt", "410m", 2e11, 2.7), ("opt", "1b", 1e9, 3.5)]
+    rows += [("opt", "1b", 1e10, 3.0), ("opt", "1b", 1e11, 2.6)]
+    text = "dataset,subset,curve_id,x,y\n" + "".join(
+        f"{d},tok,{c},{x},{y}\n" for d, c, x, y in rows
+    )
+    curves = {c.name: c for c in read_curves_csv(_write(tmp_path, text))}
+    assert sorted(curves) == ["1b", "opt|tok|410m", "pythia|tok|410m"]
+    np.testing.assert_array_equal(curves["pythia|tok|410m"].y, [4.0, 3.3, 2.9])
+    np.testing.assert_array_equal(curves["opt|tok|410m"].x, [2e9, 2e10, 2e11])
+    assert read_curves_csv(_write(tmp_path, text), curve="opt|tok|410m")[0].y[0] == 3.6
+    clash = "dataset,curve,x,y\n" + "".join(
+        f"{d},{c},{x},2\n" for d, c in (("a", "b"), ("c", "b"), ("", "a|b")) for x in (1, 2, 3)
+    )
+    with pytest.raises(CurveDataError, match=re.escape("'a|b' is used twice")):
+        read_curves_csv(_write(tmp_path, clash))
