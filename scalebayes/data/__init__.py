@@ -1,6 +1,6 @@
 """Learning-curve data: the `Curve` type, the bundled benchmarks and the CSV loader."""
 
-from .._warnings import RisingCurveWarning, rises_throughout
+from .._warnings import EarlyRiseWarning, RisingCurveWarning, rises_throughout
 from ._benchmarks import BENCHMARKS, benchmark_parts, bundled_table, load_benchmark
 from ._csv import read_curves_csv
 from ._curve import Curve, CurveDataError, nslpfn_normalise_x
@@ -11,6 +11,7 @@ __all__ = [
     "FAR_SPLITS",
     "Curve",
     "CurveDataError",
+    "EarlyRiseWarning",
     "RisingCurveWarning",
     "benchmark_parts",
     "bundled_table",

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from .._checks import is_integer
-from .._warnings import warn_if_rising
+from .._warnings import warn_if_early_rise, warn_if_rising
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -195,7 +195,9 @@ def _to_curve(
             f"{label}: every row ({_lines(lines)}) is a target; label at least one "
             "row 'context' to fit on"
         )
-    warn_if_rising(m.x, m.y, label, stacklevel=3)  # every point: a command may drop the split
+    # every point: a command may drop the split
+    if not warn_if_rising(m.x, m.y, label, stacklevel=3):
+        warn_if_early_rise(m.x, m.y, label, stacklevel=3)
     metadata = {
         "source": str(path),
         "lines": (int(lines.min()), int(lines.max())),

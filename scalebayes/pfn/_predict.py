@@ -52,7 +52,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
-from .._warnings import warn_if_rising
+from .._warnings import warn_if_early_rise, warn_if_rising
 from ..data import nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -346,7 +346,8 @@ def extrapolate(
     else:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
     pred = pfn.predict(x_context, y_context, x_query, **kwargs)  # checks every argument
-    warn_if_rising(x_context, y_context, "the context")
+    if not warn_if_rising(x_context, y_context, "the context"):
+        warn_if_early_rise(x_context, y_context, "the context")
     return pred
 
 

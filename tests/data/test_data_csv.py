@@ -1,10 +1,12 @@
 """Tests for read_curves_csv: accepted layouts and every error path."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 
+from scalebayes._warnings import warn_if_early_rise
 from scalebayes.data import (
     CurveDataError,
     RisingCurveWarning,
@@ -231,3 +233,24 @@ def test_an_id_shared_by_two_datasets_is_two_curves(tmp_path):
     )
     with pytest.raises(CurveDataError, match=re.escape("'a|b' is used twice")):
         read_curves_csv(_write(tmp_path, clash))
+
+
+def test_a_warm_up_at_the_start_gets_one_warning(tmp_path):
+    """y climbing from the first run before it falls (a warm-up, or a real bump) is named
+    once, with where it peaks; a rise within 1% (flat noise) and a falling curve are not."""
+    from scalebayes.data import EarlyRiseWarning
+
+    x = np.logspace(6, 12, 12)
+    y = 1.8 + 400 * x**-0.3
+    y[:3] = [10.8, 10.95, 11.0]
+    text = "x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(x, y, strict=True))
+    with pytest.warns(EarlyRiseWarning, match=r"climbs from 10\.8 .* to 11 at x = 1\.[0-9]+e\+07"):
+        read_curves_csv(_write(tmp_path, text))
+    y[:3] = [10.8, 10.85, 10.7]  # +0.5%: noise on a plateau
+    flat = "x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(x, y, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_curves_csv(_write(tmp_path, flat))
+        for name in ("ic", "nlp", "nano", "chinchilla"):  # no bundled loss curve warns
+            for curve in load_benchmark(name):
+                assert not warn_if_early_rise(curve.x, curve.y, curve.name)

@@ -122,8 +122,11 @@ def _render(draw, header, rows, *, blank_lines=True):
     return bom + "".join(out), lines
 
 
-#: random y may rise at every run, which read_curves_csv warns about (tested elsewhere)
-RANDOM_Y = pytest.mark.filterwarnings("ignore::scalebayes.data.RisingCurveWarning")
+def RANDOM_Y(test):
+    """Random y may rise at every run, or climb from the first run before falling, which
+    read_curves_csv warns about (tested elsewhere)."""
+    test = pytest.mark.filterwarnings("ignore::scalebayes.data.RisingCurveWarning")(test)
+    return pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")(test)
 
 
 @pytest.fixture(scope="module")

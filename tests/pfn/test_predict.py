@@ -510,6 +510,15 @@ def test_extrapolate_warns_when_the_context_rises_at_every_run():
         extrapolate(X, Y, [X[-1] * 3])  # a falling curve: silent
 
 
+def test_extrapolate_warns_when_the_context_climbs_before_it_falls():
+    from scalebayes.data import EarlyRiseWarning
+    from scalebayes.pfn import extrapolate
+
+    warm = np.where(np.arange(X.size) == 1, Y[0] * 1.1, Y)  # the second run above the first
+    with pytest.warns(EarlyRiseWarning, match="the context: y climbs from"):
+        extrapolate(X, warm, [X[-1] * 3])
+
+
 def test_the_study_method_answers_each_curve_as_extrapolate_does():
     """``pfn`` (no model named) answers a near curve with the default model and a far one
     with the far model, in one call, exactly as ``extrapolate`` answers each curve."""

@@ -98,6 +98,7 @@ def test_dataset_weighting_balances_the_datasets(toy):
     assert method.fn.scale == pytest.approx(want, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy curves
 def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     import csv
 
