@@ -43,11 +43,9 @@ class EarlyRiseWarning(UserWarning):
     """A curve's y climbs from its first run before it falls below it: a warm-up (training
     losses often rise over the first steps) or a double-descent bump.
 
-    Every family and PFN reads such runs as part of the curve: a warm-up bump at the start
-    bends a fitted law and moves a far extrapolation (a reviewer's power law with four
-    warm-up points: M4's far RMSLE 0.00006 -> 0.029, the PFN's 0.052 -> 0.078). Drop the
-    runs before the loss starts to fall if they are a warm-up; keep them if the bump is
-    real. Warned by [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every
+    Every family and PFN reads such runs as part of the curve, so a warm-up bump at the
+    start bends a fitted law and moves a far extrapolation. Drop the runs before the loss
+    starts to fall if they are a warm-up; keep them if the bump is real. Warned by [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every
     command that reads a CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
     """
 
