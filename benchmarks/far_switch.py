@@ -10,7 +10,11 @@ targets, means over curves, in the split's normalised y; the last column names t
 the lower RMSLE. ``scalebayes.pfn.FAR_SWITCH`` (the ratio beyond which ``PFN.load_for``, the
 command line and ``extrapolate`` answer with the far model) is read from this table.
 
-    python benchmarks/far_switch.py [--factors 2,3,5,10,30] [--max-context 8]
+    python benchmarks/far_switch.py [--factors 2,3,5,10,30] [--max-context 8] [--stack]
+
+``--stack`` adds a column for both PFNs stacked per curve by their back-tests
+(``scalebayes.pfn.predict_stacked``, the study method ``pfn-stack`` within ``FAR_SWITCH``)
+and a row per factor pooling every curve.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import math
 import time
 import warnings
 
-from pfn_eval import _as_rows, score_m4, score_pfn
+from pfn_eval import _as_rows, score_m4, score_pfn, score_stacked
 
 DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
 
@@ -46,6 +50,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--factors", default="2,3,5,10,30", help="comma-separated F > 1")
     parser.add_argument("--max-context", type=int, default=8, help="runs kept in the context")
+    parser.add_argument("--stack", action="store_true", help="add the stacked PFNs")
     args = parser.parse_args(argv)
     try:
         factors = [float(v) for v in args.factors.split(",")]
@@ -54,26 +59,32 @@ def main(argv=None) -> None:
     if any(not (math.isfinite(f) and f > 1) for f in factors) or args.max_context < 2:
         parser.error("--factors must be finite and > 1, --max-context >= 2")
     print(f"context: at most {args.max_context} log-spaced runs at or below x_max / F")
+    stacked = " stacked (back-test) |" if args.stack else ""
     print(
         f"| F (targets beyond the context) | dataset (curves) | {DEFAULT_MODEL} | {FAR_MODEL} "
-        "| M4 point fit | better PFN |"
+        f"|{stacked} M4 point fit | better PFN |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + ("---|" if args.stack else ""))
     start = time.perf_counter()
     for factor in factors:
-        for name in DATASETS:
-            rows = split_rows(name, factor, args.max_context)
+        pooled = []
+        for name in [*DATASETS, "all"]:
+            if name == "all" and not (args.stack and pooled):
+                continue
+            rows = pooled if name == "all" else split_rows(name, factor, args.max_context)
             if len(rows) < 3:
                 continue
+            pooled += rows if name != "all" else []
             with warnings.catch_warnings():  # beyond a model's reach is what this measures
                 warnings.simplefilter("ignore")
                 near, far = score_pfn(DEFAULT_MODEL, rows), score_pfn(FAR_MODEL, rows)
+                stack = f" {_cell(score_stacked(rows))} |" if args.stack else ""
                 m4 = score_m4(rows)
             better = FAR_MODEL if far["rmsle"] < near["rmsle"] else DEFAULT_MODEL
             span = f"{math.sqrt(factor):.2g}-{factor:g}x"
             print(
                 f"| {factor:g} ({span}) | {name} ({len(rows)}) | {_cell(near)} | {_cell(far)} "
-                f"| {m4['rmsle']:.4f} | {better} |",
+                f"|{stack} {m4['rmsle']:.4f} | {better} |",
                 flush=True,
             )
     print(f"({time.perf_counter() - start:.0f} s)")

@@ -82,6 +82,22 @@ def score_pfn(model: str, rows: list[dict], y_scale: float | str = 1.0) -> dict:
     return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
 
 
+def score_stacked(rows: list[dict], y_scale: float | str = 1.0) -> dict:
+    """The two shipped PFNs stacked per curve by their back-tests
+    (``scalebayes.pfn.predict_stacked``), scored on ``rows``."""
+    from scalebayes.evaluate import score_curve
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
+
+    preds = predict_stacked(
+        [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)],
+        [r["xc"] for r in rows],
+        [r["yc"] for r in rows],
+        [r["xt"] for r in rows],
+        y_scale=y_scale,
+    )
+    return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
+
+
 def score_m4(rows: list[dict]) -> dict:
     from scalebayes.evaluate import rmsle
     from scalebayes.inference import fit_curves, predict_fits

@@ -45,8 +45,9 @@ class EarlyRiseWarning(UserWarning):
 
     Every family and PFN reads such runs as part of the curve, so a warm-up bump at the
     start bends a fitted law and moves a far extrapolation. Drop the runs before the loss
-    starts to fall if they are a warm-up; keep them if the bump is real. Warned by [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every
-    command that reads a CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
+    starts to fall if they are a warm-up; keep them if the bump is real. Warned by
+    [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every command that reads a
+    CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
     """
 
 

@@ -117,7 +117,7 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         required=True,
         metavar="LIST",
         help="comma-separated method names: point fits m1,m2,m3,m4,bnsl; PFNs pfn (the "
-        "model extrapolate would choose), pfn-default, pfn-far; NUTS mcmc-m3, mcmc-m4, "
+        "model extrapolate would choose), pfn-default, pfn-far, pfn-stack; NUTS mcmc-m3, mcmc-m4, "
         "mcmc-bnsl, each also with -irw or -walk noise; A+B averages two methods' "
         "predictives",
     )

@@ -28,7 +28,12 @@ _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _MCMC_METHODS = tuple(
     f"mcmc-{f}{suffix}" for suffix in NOISE_SUFFIXES.values() for f in ("m3", "m4", "bnsl")
 )
-EXTRAPOLATE_METHODS = ("pfn", *_MCMC_METHODS, *(f"pfn+{m}" for m in _MCMC_METHODS))
+EXTRAPOLATE_METHODS = (
+    "pfn",
+    "pfn-stack",
+    *_MCMC_METHODS,
+    *(f"pfn+{m}" for m in _MCMC_METHODS),
+)
 
 
 _positive_int = positive(int)
@@ -266,8 +271,8 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         type=_targets,
         required=True,
         help="comma-separated x values to predict at, e.g. 1e10,1e11 (nslpfn-base maps x "
-        "over the runs and every --to value, so its answer at one x can move a little when "
-        "others are added; the far model's and MCMC's do not)",
+        "over the runs and every --to value, so its answer at one x can move when others "
+        "are added; the far model's and MCMC's do not)",
     )
     add_dedupe(parser)
     parser.add_argument(
@@ -279,7 +284,9 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
         "calibrated far out), -walk one that starts at the last run (noise ou_walk: as cheap "
-        "as plain mcmc-*); pfn+mcmc-* answers with the equal-weight mixture of the two "
+        "as plain mcmc-*); pfn-stack answers within 5x with both shipped PFNs, each "
+        "weighted by how well it predicts the curve's own later runs (beyond, the far "
+        "model); pfn+mcmc-* answers with the equal-weight mixture of the two "
         "predictives (pfn+mcmc-m4-irw: the most accurate about 10x out on the far splits; "
         "100x out the far PFN alone is better)",
     )
@@ -356,18 +363,25 @@ def mcmc_fans(
     return preds
 
 
-def pfn_answers(pfns, curves, xs) -> list:
+def pfn_answers(pfns, curves, xs, stack: bool = False) -> list:
     """Each curve's predictive at its ``xs`` from its own PFN (``pfns``, one per curve), in one
-    batched call per model."""
+    batched call per model; with ``stack``, a curve the default model would answer gets both
+    shipped models weighted by their back-tests (``predict_stacked``)."""
+    from ..pfn import FAR_MODEL, PFN, predict_stacked
+
     out: list = [None] * len(curves)
     for model in {id(m): m for m in pfns}.values():
         idx = [i for i, m in enumerate(pfns) if m is model]
-        answers = model.predict_many(
+        args = (
             [curves[i].x for i in idx],
             [curves[i].y for i in idx],
             [xs[i] for i in idx],
-            names=[curves[i].name for i in idx],
         )
+        names = [curves[i].name for i in idx]
+        if stack and model is PFN.load_for(1.0):
+            answers = predict_stacked([model, PFN.load(FAR_MODEL)], *args, names=names)
+        else:
+            answers = model.predict_many(*args, names=names)
         for i, answer in zip(idx, answers, strict=True):
             out[i] = answer
     return out
@@ -443,9 +457,15 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
 
     targets = sorted(set(args.to))  # a repeated x is one question
-    uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
+    uses_pfn = args.method in ("pfn", "pfn-stack") or args.method.startswith("pfn+")
+    stack = args.method == "pfn-stack"
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
+    if stack and args.model is not None:
+        raise ValueError(
+            "--method pfn-stack weighs the two shipped models; --model names one: drop "
+            "--model, or use --method pfn"
+        )
     # every point conditions the answer (a split column, if any, is for studies)
     curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
     if uses_pfn:
@@ -462,8 +482,8 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 )
 
         pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
-    if args.method == "pfn":
-        preds = pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
+    if args.method in ("pfn", "pfn-stack"):
+        preds = pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves), stack=stack)
     else:
         mcmc = args.method.removeprefix("pfn+")
         preds = mcmc_fans(
@@ -481,12 +501,26 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name:<{width}} {x:>12.6g} {cells}")
-    if args.plot is not None and args.method == "pfn":
+    if args.plot is not None and args.method in ("pfn", "pfn-stack"):
+        from ..evaluate import MAX_PANELS, fan_grid, plot_fans
         from ..pfn import ReachWarning, plot_fan
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far
             warnings.simplefilter("ignore", ReachWarning)
-            plot_fan(pfns, curves, targets, args.plot)
+            if not stack:
+                plot_fan(pfns, curves, targets, args.plot)
+            else:
+                shown = list(curves)[:MAX_PANELS]
+                grids = [fan_grid(c.x, targets) for c in shown]
+                plot_fans(
+                    pfn_answers(pfns[: len(shown)], shown, grids, stack=True),
+                    grids,
+                    [(c.x, c.y) for c in shown],
+                    args.plot,
+                    names=[c.name for c in shown],
+                    label="PFN (stacked) median",
+                    x_to=targets,
+                )
     if args.plot is not None:
         print(f"wrote {args.plot}")
     return 0

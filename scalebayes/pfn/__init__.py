@@ -13,7 +13,9 @@ to a calibrated predictive distribution at larger x.
   ([`CONFIGS`][scalebayes.pfn.CONFIGS]) and its output, the
   [`BarDistribution`][scalebayes.pfn.BarDistribution] with half-normal tails;
   [`ensemble`][scalebayes.pfn.ensemble] averages models that share bar borders into one
-  ([`EnsembleModel`][scalebayes.pfn.EnsembleModel]).
+  ([`EnsembleModel`][scalebayes.pfn.EnsembleModel]);
+  [`predict_stacked`][scalebayes.pfn.predict_stacked] averages any models per curve, each
+  weighted by how well it predicts the curve's own later runs.
 - **Train**: [`train`][scalebayes.pfn.train] with a [`TrainConfig`][scalebayes.pfn.TrainConfig]
   draws prior batches inside the compiled step and checkpoints atomically (resumable bit for
   bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships and
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
         SpanWarning,
         extrapolate,
     )
+    from ._stack import STACK_RATIO, backtest_weights, predict_stacked
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "NSLPFN_SPAN",
     "PFN",
     "SPAN_GUARD",
+    "STACK_RATIO",
     "Y_SPAN_GUARD",
     "BarDistribution",
     "CheckpointError",
@@ -74,6 +78,7 @@ __all__ = [
     "SpanWarning",
     "TrainConfig",
     "TrainState",
+    "backtest_weights",
     "count_parameters",
     "ensemble",
     "export_weights",
@@ -84,6 +89,7 @@ __all__ = [
     "make_step",
     "pfn_method",
     "plot_fan",
+    "predict_stacked",
     "read_checkpoint_meta",
     "train",
 ]
@@ -96,6 +102,7 @@ _MODULES = {
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
+    "_stack": ("STACK_RATIO", "backtest_weights", "predict_stacked"),
     "_predict": (
         "DEFAULT_MODEL",
         "FAR_MODEL",

@@ -34,6 +34,7 @@ from ._predict import (
     SpanWarning,
     query_ratio,
 )
+from ._stack import STACK_RATIO, predict_stacked
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -69,6 +70,7 @@ class _PFNMethod:
     """The callable `pfn_method` returns (see there); a study reads its attributes."""
 
     model: str | None
+    stack: bool = False
     batch_size: int = 256  # one forward pass per slot bucket: large batches are cheap
     pad_batches: bool = False  # the predictor groups curves by length itself
 
@@ -81,13 +83,27 @@ class _PFNMethod:
         # A study measures the model wherever its split puts the targets, beyond the
         # model's reach too (the far splits exist to measure that): no ReachWarning here.
         groups: dict[int, tuple[PFN, list[int]]] = {}
+        stacked: list[int] = []
         for i, curve in enumerate(curves):
             pfn = self._model_for(curve)
+            if self.stack and pfn is PFN.load_for(1.0):  # near: both shipped models, weighted
+                stacked.append(i)
+                continue
             groups.setdefault(id(pfn), (pfn, []))[1].append(i)
         out: list[PFNPrediction | None] = [None] * len(curves)
         with warnings.catch_warnings():  # the windows (SpanWarning) are what it answers with
             warnings.simplefilter("ignore", ReachWarning)
             warnings.simplefilter("ignore", SpanWarning)
+            if stacked:
+                preds = predict_stacked(
+                    [_load(DEFAULT_MODEL), _load(FAR_MODEL)],
+                    [curves[i].x_context for i in stacked],
+                    [curves[i].y_context for i in stacked],
+                    [curves[i].x_target for i in stacked],
+                    y_scale=1.0,
+                )
+                for i, pred in zip(stacked, preds, strict=True):
+                    out[i] = pred
             for pfn, idx in groups.values():
                 preds = pfn.predict_many(
                     [curves[i].x_context for i in idx],
@@ -105,6 +121,8 @@ class _PFNMethod:
         if self.model is not None:
             return _describe(_load(self.model))
         near, far = _describe(_load(DEFAULT_MODEL)), _describe(_load(FAR_MODEL))
+        if self.stack:
+            near = f"both weighted by a back-test at {STACK_RATIO:g}x"
         return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 
     def validate(self, curve: Curve) -> None:
@@ -118,7 +136,7 @@ class _PFNMethod:
             )
 
 
-def pfn_method(model: str | os.PathLike | None = None) -> _PFNMethod:
+def pfn_method(model: str | os.PathLike | None = None, *, stack: bool = False) -> _PFNMethod:
     """A study method: condition on each curve's context, predict its targets.
 
     The study passes curves already in the protocol's normalised y-space, so ``y_scale`` is 1.
@@ -129,6 +147,10 @@ def pfn_method(model: str | os.PathLike | None = None) -> _PFNMethod:
             furthest target, as ``scalebayes extrapolate`` does (the default model up to
             [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond the context, the far
             model beyond).
+        stack: with no model named, answer a curve within ``FAR_SWITCH`` with both shipped
+            models, each weighted by how well it predicts the curve's own later runs
+            ([`predict_stacked`][scalebayes.pfn.predict_stacked]; the study method
+            ``pfn-stack``); beyond, the far model as ``pfn`` does.
 
     Returns:
         A callable from a batch of split curves to one
@@ -137,4 +159,6 @@ def pfn_method(model: str | os.PathLike | None = None) -> _PFNMethod:
         targets inside the context range for an extrapolation-only model, and
         ``batch_size`` is 256.
     """
-    return _PFNMethod(None if model is None else str(model))
+    if stack and model is not None:
+        raise ValueError("stack=True stacks the two shipped models; name no model")
+    return _PFNMethod(None if model is None else str(model), stack=bool(stack))

@@ -11,8 +11,10 @@ and ``"mcmc-bnsl-walk"`` with ``"ou_walk"``), ``"pfn"`` (the shipped
 [`PFN`][scalebayes.pfn.PFN] as ``scalebayes extrapolate`` chooses it for each curve's furthest
 target: the default model up to ``FAR_SWITCH`` times beyond the context, the far model
 beyond), ``"pfn-default"`` (the default model, ``DEFAULT_MODEL``, at every distance) and
-``"pfn-far"`` (the far model, ``FAR_MODEL``, at every distance) form a constant table built
-on first use; nothing is registered at import.
+``"pfn-far"`` (the far model, ``FAR_MODEL``, at every distance) and ``"pfn-stack"`` (within
+``FAR_SWITCH`` both shipped models weighted per curve by a back-test on its own runs,
+[`predict_stacked`][scalebayes.pfn.predict_stacked]; the far model beyond) form a constant
+table built on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -448,9 +450,12 @@ def _mcmc(
 @functools.cache
 def _pfn(which: str = "shipped") -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
     """A shipped PFN's predictive distribution at every curve's targets: ``"shipped"`` the
-    model chosen per curve by distance, ``"default"`` or ``"far"`` that model everywhere."""
+    model chosen per curve by distance, ``"default"`` or ``"far"`` that model everywhere,
+    ``"stack"`` both weighted by a back-test within ``FAR_SWITCH`` and the far model beyond."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, pfn_method
 
+    if which == "stack":
+        return pfn_method(stack=True)
     return pfn_method({"shipped": None, "default": DEFAULT_MODEL, "far": FAR_MODEL}[which])
 
 
@@ -466,7 +471,7 @@ def _builtin_methods() -> Mapping[str, Method]:
             fn = _Deferred(functools.partial(fn, family), batch_size=16)
             table[name] = Method(name, fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
-    for which in ("default", "far"):
+    for which in ("default", "far", "stack"):
         fn = _Deferred(functools.partial(_pfn, which), batch_size=256)
         table[f"pfn-{which}"] = Method(f"pfn-{which}", fn, probabilistic=True)
     return MappingProxyType(table)

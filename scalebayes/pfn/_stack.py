@@ -1,0 +1,138 @@
+r"""Several PFNs averaged per curve, each weighted by how well it predicts the curve's own
+later runs (a back-test).
+
+For a curve with runs ``x_1 < ... < x_n``, each model predicts the runs beyond
+``x_n / ratio`` from those at or below it (when at least 3 runs lie at or below it and at
+least one beyond). Its back-test score is the summed log density of those runs, ``S_k``, and
+the curve's weights are ``w_k = exp(S_k) / sum_j exp(S_j)``: pseudo Bayesian model averaging
+with the back-test as the evidence (Yao, Vehtari, Simpson and Gelman 2018 use leave-one-out
+for the same end; a scaling curve is asked forward, so the back-test asks forward too). A
+curve too short for a back-test weighs the models equally. The answer at the queries is the
+mixture of the models' predictives with those weights
+([`MixturePredictive`][scalebayes.evaluate.MixturePredictive]); the weights depend on the
+context only, so an answer at one x does not depend on the other queries through them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from jaxtyping import ArrayLike
+
+from ..evaluate import MixturePredictive
+from ._predict import PFN
+
+__all__ = ["STACK_RATIO", "backtest_weights", "predict_stacked"]
+
+STACK_RATIO = 2.0
+"""The back-test predicts a curve's runs beyond ``max x / STACK_RATIO`` from those below:
+about the NSL-PFN protocol's distance (targets 1.7-2.2x beyond the context)."""
+
+_MIN_PREFIX = 3
+
+
+def _per_curve(value, n: int, name: str) -> list:
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be one value or one per curve ({n}), got {len(value)}")
+    return value
+
+
+def backtest_weights(
+    models: Sequence[PFN],
+    x_context: Sequence[ArrayLike],
+    y_context: Sequence[ArrayLike],
+    *,
+    ratio: float = STACK_RATIO,
+    y_scale: float | str | Sequence[float] = "auto",
+) -> np.ndarray:
+    """Each curve's weights over ``models`` from their back-tests (see the module).
+
+    Args:
+        models: at least two [`PFN`][scalebayes.pfn.PFN] s.
+        x_context, y_context: the curves' runs, one array per curve.
+        ratio: the back-test predicts the runs beyond ``max x / ratio`` (> 1).
+        y_scale: as in [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
+
+    Returns:
+        Weights of shape ``(n_curves, len(models))``, each row summing to 1.
+
+    Raises:
+        ValueError: for fewer than two models, a ``ratio`` not above 1, or mismatched
+            inputs.
+    """
+    models = list(models)
+    if len(models) < 2 or not all(isinstance(m, PFN) for m in models):
+        raise ValueError(f"backtest_weights needs at least two PFNs, got {len(models)} models")
+    ratio = float(ratio)
+    if not (np.isfinite(ratio) and ratio > 1):
+        raise ValueError(f"ratio must be a finite number > 1, got {ratio}")
+    if len(x_context) != len(y_context):
+        raise ValueError(
+            f"x_context and y_context list {len(x_context)} and {len(y_context)} curves"
+        )
+    scales = _per_curve(y_scale, len(x_context), "y_scale")
+    jobs = []  # (curve, sorted x, sorted y, prefix length)
+    for i, (x, y) in enumerate(zip(x_context, y_context, strict=True)):
+        x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+        if x.size != y.size or not np.isfinite(x).all() or x.size == 0:
+            continue  # the prediction itself names what is wrong with the curve
+        j = int(np.sum(x <= x[-1] / ratio))
+        if _MIN_PREFIX <= j < x.size:
+            jobs.append((i, x, y, j))
+    scores = np.zeros((len(x_context), len(models)))
+    if jobs:
+        with warnings.catch_warnings():  # the back-test's own predictions: no notes on them
+            warnings.simplefilter("ignore")
+            for k, model in enumerate(models):
+                preds = model.predict_many(
+                    [x[:j] for _, x, _, j in jobs],
+                    [y[:j] for _, _, y, j in jobs],
+                    [x[j:] for _, x, _, j in jobs],
+                    y_scale=[scales[i] for i, *_ in jobs],
+                )
+                for (i, _, y, j), pred in zip(jobs, preds, strict=True):
+                    scores[i, k] = float(np.sum(pred.log_prob(y[j:])))
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    best = scores.max(axis=1, keepdims=True)
+    # a curve where every model gives its later runs zero density weighs them equally
+    scores = np.where(np.isfinite(best), scores - np.where(np.isfinite(best), best, 0), 0.0)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def predict_stacked(
+    models: Sequence[PFN],
+    x_context: Sequence[ArrayLike],
+    y_context: Sequence[ArrayLike],
+    x_query: Sequence[ArrayLike],
+    *,
+    ratio: float = STACK_RATIO,
+    y_scale: float | str | Sequence[float] = "auto",
+    names: Sequence[str] | None = None,
+) -> list[MixturePredictive]:
+    """The back-test-weighted mixture of ``models``' predictives, per curve (see the module).
+
+    Arguments as in [`backtest_weights`][scalebayes.pfn.backtest_weights] and
+    [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many]; each model's prediction warns as
+    it would alone (a ``ReachWarning``, a ``SpanWarning``).
+
+    Returns:
+        One [`MixturePredictive`][scalebayes.evaluate.MixturePredictive] per curve, whose
+        ``weights`` are the curve's back-test weights.
+    """
+    weights = backtest_weights(models, x_context, y_context, ratio=ratio, y_scale=y_scale)
+    answers = [
+        model.predict_many(x_context, y_context, x_query, y_scale=y_scale, names=names)
+        for model in models
+    ]
+    return [
+        MixturePredictive(list(members), weights=w)
+        for members, w in zip(zip(*answers, strict=True), weights, strict=True)
+    ]

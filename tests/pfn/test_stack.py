@@ -1,0 +1,110 @@
+"""Back-test stacking of PFNs: weights, the mixture it answers with, the study method and the
+command line."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from scalebayes.cli import main
+from scalebayes.evaluate import MixturePredictive
+from scalebayes.pfn import PFN, backtest_weights, pfn_method, predict_stacked
+
+pytestmark = pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")
+
+X = 1e6 * 2.0 ** np.arange(10)
+Y = 1.5 + 3.0 * X**-0.2
+
+
+@pytest.fixture(scope="module")
+def models():
+    return [PFN.load("nslpfn-small"), PFN.load("mixture-tiny")]
+
+
+def test_weights_are_the_softmax_of_the_back_tests_summed_log_densities(models):
+    """Independent reference: each model predicts the runs beyond half the largest x from
+    those below, alone; the weights are the softmax of the summed log densities."""
+    short_x, short_y = X[:4], Y[:4]  # 3 runs at or below half its largest x, 1 beyond
+    weights = backtest_weights(models, [X, short_x, X[:3]], [Y, short_y, Y[:3]])
+    assert weights.shape == (3, 2)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    j = int(np.sum(X <= X[-1] / 2))
+    scores = [np.sum(m.predict(X[:j], Y[:j], X[j:]).log_prob(Y[j:])) for m in models]
+    np.testing.assert_allclose(weights[0], np.exp(scores - logsumexp(scores)), rtol=1e-6)
+    short = [
+        np.sum(m.predict(short_x[:3], short_y[:3], short_x[3:]).log_prob(short_y[3:]))
+        for m in models
+    ]
+    np.testing.assert_allclose(weights[1], np.exp(short - logsumexp(short)), rtol=1e-6)
+    np.testing.assert_array_equal(weights[2], [0.5, 0.5])  # 2 runs below half: no back-test
+
+
+def test_one_model_twice_weighs_half_each_and_the_answer_is_the_mixture(models):
+    same = backtest_weights([models[0], models[0]], [X], [Y])
+    np.testing.assert_allclose(same, [[0.5, 0.5]])
+    query = np.array([2 * X[-1], 4 * X[-1]])
+    (pred,) = predict_stacked(models, [X], [Y], [query])
+    assert isinstance(pred, MixturePredictive)
+    w = backtest_weights(models, [X], [Y])[0]
+    members = [m.predict(X, Y, query) for m in models]
+    y = np.full(2, Y[-1])
+    density = sum(wk * np.exp(p.log_prob(y)) for wk, p in zip(w, members, strict=True))
+    np.testing.assert_allclose(pred.log_prob(y), np.log(density), rtol=1e-6)
+
+
+def test_bad_input(models):
+    with pytest.raises(ValueError, match="at least two PFNs"):
+        backtest_weights(models[:1], [X], [Y])
+    with pytest.raises(ValueError, match="ratio must be a finite number > 1"):
+        backtest_weights(models, [X], [Y], ratio=1.0)
+    with pytest.raises(ValueError, match="list 1 and 2 curves"):
+        backtest_weights(models, [X], [Y, Y])
+    with pytest.raises(ValueError, match="name no model"):
+        pfn_method("nslpfn-base", stack=True)
+
+
+def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():
+    from scalebayes.data import Curve
+
+    near = Curve(
+        np.append(X, 2 * X[-1]), np.append(Y, Y[-1] * 0.98), "near", "t", np.arange(11) < 10
+    )
+    far = Curve(np.append(X, 50 * X[-1]), np.append(Y, Y[-1] * 0.9), "far", "t", np.arange(11) < 10)
+    method = pfn_method(stack=True)
+    a, b = method([near, far])
+    assert isinstance(a, MixturePredictive) and not isinstance(b, MixturePredictive)
+    assert "back-test at 2x" in method.settings()
+    np.testing.assert_allclose(
+        b.median(), pfn_method()([far])[0].median(), rtol=1e-12
+    )  # beyond FAR_SWITCH: the far model, as `pfn`
+
+
+def test_command_line_pfn_stack(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
+    to = f"{2 * X[-1]:g}"
+    assert main(["extrapolate", str(path), "--to", to, "--method", "pfn-stack"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    w = backtest_weights([PFN.load("nslpfn-base"), PFN.load("mixture-tiny")], [X], [Y])[0]
+    assert 0 < w[0] < 1
+    assert float(row[4]) == pytest.approx(
+        predict_stacked(
+            [PFN.load("nslpfn-base"), PFN.load("mixture-tiny")], [X], [Y], [[2 * X[-1]]]
+        )[0].median()[0],
+        rel=1e-3,  # the table prints 4 digits
+    )
+    assert (
+        main(
+            [
+                "extrapolate",
+                str(path),
+                "--to",
+                to,
+                "--method",
+                "pfn-stack",
+                "--model",
+                "nslpfn-base",
+            ]
+        )
+        == 2
+    )
+    assert "--method pfn-stack weighs the two shipped models" in capsys.readouterr().err
