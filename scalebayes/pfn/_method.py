@@ -34,7 +34,7 @@ from ._predict import (
     SpanWarning,
     query_ratio,
 )
-from ._stack import STACK_RATIO, predict_stacked
+from ._stack import _MIN_PREFIX, STACK_RATIO, predict_stacked
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -122,7 +122,10 @@ class _PFNMethod:
             return _describe(_load(self.model))
         near, far = _describe(_load(DEFAULT_MODEL)), _describe(_load(FAR_MODEL))
         if self.stack:
-            near = f"both weighted by a back-test at {STACK_RATIO:g}x"
+            near = (
+                f"{near} and {far} weighted by a back-test at {STACK_RATIO!r}x "
+                f"(prefixes of >= {_MIN_PREFIX} runs)"
+            )
         return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 
     def validate(self, curve: Curve) -> None:

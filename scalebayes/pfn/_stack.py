@@ -11,6 +11,10 @@ curve too short for a back-test weighs the models equally. The answer at the que
 mixture of the models' predictives with those weights
 ([`MixturePredictive`][scalebayes.evaluate.MixturePredictive]); the weights depend on the
 context only, so an answer at one x does not depend on the other queries through them.
+
+The score is a sum over the back-tested runs, so a densely sampled curve (hundreds of runs
+beyond half its largest x) gets weights near 0 and 1: model selection rather than an
+average, as the evidence of many runs would have it.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def backtest_weights(
     *,
     ratio: float = STACK_RATIO,
     y_scale: float | str | Sequence[float] = "auto",
+    names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Each curve's weights over ``models`` from their back-tests (see the module).
 
@@ -57,9 +62,12 @@ def backtest_weights(
         x_context, y_context: the curves' runs, one array per curve.
         ratio: the back-test predicts the runs beyond ``max x / ratio`` (> 1).
         y_scale: as in [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
+        names: one per curve, to name a curve in an error (else ``curve i``).
 
     Returns:
-        Weights of shape ``(n_curves, len(models))``, each row summing to 1.
+        Weights of shape ``(n_curves, len(models))``, each row summing to 1; equal weights
+        for a curve without a back-test (too few runs below ``max x / ratio``, or fewer than
+        two distinct x among them).
 
     Raises:
         ValueError: for fewer than two models, a ``ratio`` not above 1, or mismatched
@@ -76,6 +84,7 @@ def backtest_weights(
             f"x_context and y_context list {len(x_context)} and {len(y_context)} curves"
         )
     scales = _per_curve(y_scale, len(x_context), "y_scale")
+    labels = [f"curve {i}" for i in range(len(x_context))] if names is None else list(names)
     jobs = []  # (curve, sorted x, sorted y, prefix length)
     for i, (x, y) in enumerate(zip(x_context, y_context, strict=True)):
         x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
@@ -84,7 +93,7 @@ def backtest_weights(
         if x.size != y.size or not np.isfinite(x).all() or x.size == 0:
             continue  # the prediction itself names what is wrong with the curve
         j = int(np.sum(x <= x[-1] / ratio))
-        if _MIN_PREFIX <= j < x.size:
+        if _MIN_PREFIX <= j < x.size and np.unique(x[:j]).size >= 2:
             jobs.append((i, x, y, j))
     scores = np.zeros((len(x_context), len(models)))
     if jobs:
@@ -96,6 +105,7 @@ def backtest_weights(
                     [y[:j] for _, _, y, j in jobs],
                     [x[j:] for _, x, _, j in jobs],
                     y_scale=[scales[i] for i, *_ in jobs],
+                    names=[f"{labels[i]} (its back-test)" for i, *_ in jobs],
                 )
                 for (i, _, y, j), pred in zip(jobs, preds, strict=True):
                     scores[i, k] = float(np.sum(pred.log_prob(y[j:])))
@@ -127,11 +137,15 @@ def predict_stacked(
         One [`MixturePredictive`][scalebayes.evaluate.MixturePredictive] per curve, whose
         ``weights`` are the curve's back-test weights.
     """
-    weights = backtest_weights(models, x_context, y_context, ratio=ratio, y_scale=y_scale)
+    models = list(models)
+    # the members' answers first: they check every input and name the curve at fault
     answers = [
         model.predict_many(x_context, y_context, x_query, y_scale=y_scale, names=names)
         for model in models
     ]
+    weights = backtest_weights(
+        models, x_context, y_context, ratio=ratio, y_scale=y_scale, names=names
+    )
     return [
         MixturePredictive(list(members), weights=w)
         for members, w in zip(zip(*answers, strict=True), weights, strict=True)

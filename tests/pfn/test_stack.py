@@ -72,7 +72,7 @@ def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():
     method = pfn_method(stack=True)
     a, b = method([near, far])
     assert isinstance(a, MixturePredictive) and not isinstance(b, MixturePredictive)
-    assert "back-test at 2x" in method.settings()
+    assert "back-test at 2.0x" in method.settings()
     np.testing.assert_allclose(
         b.median(), pfn_method()([far])[0].median(), rtol=1e-12
     )  # beyond FAR_SWITCH: the far model, as `pfn`
@@ -108,3 +108,48 @@ def test_command_line_pfn_stack(tmp_path, capsys):
         == 2
     )
     assert "--method pfn-stack weighs the two shipped models" in capsys.readouterr().err
+
+
+def test_edge_curves_weigh_equally_and_errors_name_the_curve(models):
+    """Repeated x leaving one distinct x below half the largest: no back-test, equal
+    weights (the plain prediction accepts the curve, so the stack must too); an invalid
+    curve is named by the members' own checks; models may come as any iterable."""
+    x, y = np.array([1e6, 1e6, 1e6, 1e7]), np.array([3.0, 3.1, 2.9, 2.0])
+    np.testing.assert_array_equal(backtest_weights(models, [x], [y]), [[0.5, 0.5]])
+    (pred,) = predict_stacked(iter(models), [x], [y], [[2e7]])
+    assert np.isfinite(pred.median()).all()
+    bad = Y.copy()
+    bad[2] = -1.0
+    with pytest.raises(ValueError, match="'bad'"):
+        predict_stacked(
+            models,
+            [X[:3], X, X],
+            [Y[:3], Y, bad],
+            [[2 * X[-1]]] * 3,
+            names=["short", "good", "bad"],
+        )
+    scales = backtest_weights(models, [X, X], [Y, 10 * Y], y_scale=[1.0, 10.0])
+    np.testing.assert_allclose(scales[0], scales[1], rtol=1e-5)  # y and its scale together
+
+
+def test_study_fingerprint_names_both_members_and_the_ratio():
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, STACK_RATIO
+    from scalebayes.pfn._method import _describe, _load
+
+    settings = pfn_method(stack=True).settings()
+    assert _describe(_load(DEFAULT_MODEL)) in settings
+    assert _describe(_load(FAR_MODEL)) in settings
+    assert f"back-test at {STACK_RATIO!r}x" in settings
+    assert settings != pfn_method().settings()
+
+
+def test_command_line_pfn_stack_fan_chart(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
+    fan = tmp_path / "fan.png"
+    to = f"{2 * X[-1]:g}"
+    assert (
+        main(["extrapolate", str(path), "--to", to, "--method", "pfn-stack", "--plot", str(fan)])
+        == 0
+    )
+    assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
