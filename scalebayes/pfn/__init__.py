@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ._bar import BarDistribution, make_borders
+    from ._bar import BarDistribution, fit_tail_scales, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
     from ._ensemble import EnsembleModel, ensemble
     from ._method import pfn_method
@@ -83,6 +83,7 @@ __all__ = [
     "ensemble",
     "export_weights",
     "extrapolate",
+    "fit_tail_scales",
     "get_config",
     "init_state",
     "make_borders",
@@ -96,7 +97,7 @@ __all__ = [
 
 # private module -> the public names it defines
 _MODULES = {
-    "_bar": ("BarDistribution", "make_borders"),
+    "_bar": ("BarDistribution", "fit_tail_scales", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
     "_ensemble": ("EnsembleModel", "ensemble"),
     "_method": ("pfn_method",),

@@ -10,6 +10,13 @@ A bar distribution over ``K`` buckets with borders ``b_0 < b_1 < ... < b_K`` put
   half-normal, so half of the tail's mass lies inside the original bucket;
 - the last bucket likewise, extending to ``+inf`` from ``b_{K-1}``.
 
+Those tail scales follow the outer buckets' widths, and the outer borders are the smallest
+and largest prior samples, so a long-tailed sample makes a wide tail. A model can carry
+``tail_scales`` fitted to the prior's own values beyond ``b_1`` and ``b_{K-1}`` instead
+([`fit_tail_scales`][scalebayes.pfn.fit_tail_scales]). Either way the network only learns
+each bucket's mass: how the outer masses spread is a choice at prediction time (the NLL's
+gradient with respect to the logits does not depend on it).
+
 This is the "full support" bar distribution of PFNs and NSL-PFN: any real ``y`` has a positive,
 finite density, so the training NLL never meets ``-inf``. Every function here is pure and
 broadcasts over leading axes of ``logits`` (shape ``(..., K)``) against ``y`` or ``q`` (shape
@@ -70,6 +77,37 @@ def make_borders(samples: ArrayLike, n_buckets: int) -> np.ndarray:
     return borders
 
 
+MIN_TAIL_SAMPLES = 20
+"""Fewest samples beyond an outer border for `fit_tail_scales` to fit that tail."""
+
+
+def fit_tail_scales(samples: ArrayLike, borders: ArrayLike) -> tuple[float, float]:
+    """Half-normal tail scales fitted to the samples beyond the inner outer borders.
+
+    The maximum-likelihood scale of a half-normal from ``b_{K-1}`` (and, mirrored, to
+    ``b_1``): ``sqrt(mean((y - b_{K-1})^2))`` over the samples ``y > b_{K-1}``. A tail with
+    fewer than `MIN_TAIL_SAMPLES` such samples keeps the width rule of
+    [`BarDistribution`][scalebayes.pfn.BarDistribution].
+
+    Args:
+        samples: prior samples of what the bars cover (as for
+            [`make_borders`][scalebayes.pfn.make_borders]); non-finite entries are dropped.
+        borders: the bar borders.
+
+    Returns:
+        ``(s_left, s_right)``, for ``BarDistribution(borders, tail_scales=...)``.
+    """
+    b = np.asarray(borders, dtype=np.float64)
+    values = np.asarray(samples, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    out = []
+    for beyond, width in ((b[1] - values, b[1] - b[0]), (values - b[-2], b[-1] - b[-2])):
+        d = beyond[beyond > 0]
+        scale = math.sqrt(float(np.mean(d**2))) if d.size >= MIN_TAIL_SAMPLES else 0.0
+        out.append(scale if scale > 0 else width / _HALF_NORMAL_MEDIAN)
+    return out[0], out[1]
+
+
 class BarDistribution(eqx.Module):
     """Bar distribution with half-normal tails over fixed borders.
 
@@ -79,17 +117,29 @@ class BarDistribution(eqx.Module):
 
     Args:
         borders: ``K + 1`` strictly increasing finite borders (``K >= 3``).
+        tail_scales: ``(s_left, s_right)``, the half-normal scales of the two tails (finite,
+            > 0); ``None`` for the outer buckets' widths over 0.6745 (see the module).
     """
 
     borders: Float[Array, " K1"]
+    scales: Float[Array, "2"]
 
-    def __init__(self, borders: ArrayLike):
+    def __init__(self, borders: ArrayLike, tail_scales: ArrayLike | None = None):
         b = np.asarray(borders, dtype=np.float64)
         if b.ndim != 1 or b.size < 4:
             raise ValueError(f"borders must be a 1-D array of >= 4 values, got shape {b.shape}")
         if not (np.all(np.isfinite(b)) and np.all(np.diff(b) > 0)):
             raise ValueError("borders must be finite and strictly increasing")
+        if tail_scales is None:
+            scales = np.array([b[1] - b[0], b[-1] - b[-2]]) / _HALF_NORMAL_MEDIAN
+        else:
+            scales = np.asarray(tail_scales, dtype=np.float64)
+            if scales.shape != (2,) or not (np.all(np.isfinite(scales)) and np.all(scales > 0)):
+                raise ValueError(
+                    f"tail_scales must be two finite numbers > 0, got {np.asarray(tail_scales)}"
+                )
         self.borders = jnp.asarray(b, jnp.float32)
+        self.scales = jnp.asarray(scales, jnp.float32)
 
     @property
     def n_buckets(self) -> int:
@@ -105,9 +155,7 @@ class BarDistribution(eqx.Module):
     def _parts(self):
         b = self.borders
         w = jnp.diff(b)
-        s_left = w[0] / _HALF_NORMAL_MEDIAN
-        s_right = w[-1] / _HALF_NORMAL_MEDIAN
-        return b, w, s_left, s_right
+        return b, w, self.scales[0], self.scales[1]
 
     def log_masses(self, logits: Float[Array, "... K"]) -> Float[Array, "... K"]:
         """Log bucket masses ``log p_k``."""

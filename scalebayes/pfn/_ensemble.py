@@ -119,9 +119,12 @@ def ensemble(*models):
                 f"member {i} is a {other.config} model and member 0 a {first.config}: "
                 "ensemble models of one size and input"
             )
-        if not np.array_equal(np.asarray(other.bar.borders), np.asarray(first.bar.borders)):
+        if not (
+            np.array_equal(np.asarray(other.bar.borders), np.asarray(first.bar.borders))
+            and np.allclose(np.asarray(other.bar.scales), np.asarray(first.bar.scales), rtol=1e-5)
+        ):
             raise ValueError(
-                f"member {i} has other bar borders than member 0; train it with "
+                f"member {i} has other bar borders (or tail scales) than member 0; train it with "
                 "`scalebayes train-pfn --borders-from MEMBER0` so that their bars can be averaged"
             )
         if other.interpolation != first.interpolation or other.reach != first.reach:
@@ -135,6 +138,7 @@ def ensemble(*models):
         "borders": first.meta.get("borders")
         or [float(b) for b in np.asarray(first.bar.borders, np.float64)],
         "interpolation": first.interpolation,
+        **({"tail_scales": first.meta["tail_scales"]} if "tail_scales" in first.meta else {}),
         "members": [{k: m.meta[k] for k in _MEMBER_RECORD if k in m.meta} for m in flat],
     }
     return PFN(EnsembleModel(m.model for m in flat), first.bar, meta)

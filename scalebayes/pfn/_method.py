@@ -51,6 +51,7 @@ def _describe(pfn: PFN) -> str:
     borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
     borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
     config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()
+    tails = ",".join(f"{float(s):.9g}" for s in np.asarray(pfn.bar.scales))
     # the runs it reads (SpanWarning): a changed guard changes the answers, so it changes the
     # study's fingerprints too
     if pfn.config.input == "nslpfn":
@@ -60,7 +61,7 @@ def _describe(pfn: PFN) -> str:
     return (
         f"pfn(model.eqx sha256={blob}, "
         f"config sha256={hashlib.sha256(config).hexdigest()[:16]}, "
-        f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, "
+        f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, tail scales {tails}, "
         f"interpolation={pfn.interpolation}, {reads})"
     )
 

@@ -513,7 +513,7 @@ class PFN:
             )
         skeleton = _cast_floats(skeleton, jnp.dtype(stored))
         model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
-        return cls(model, BarDistribution(meta["borders"]), meta)
+        return cls(model, BarDistribution(meta["borders"], meta.get("tail_scales")), meta)
 
     def save(self, path: str | os.PathLike, *, storage_dtype: str = "float32") -> Path:
         """Write the model (weights only) as a checkpoint directory.

@@ -34,6 +34,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+from jaxtyping import ArrayLike
 
 from .._interrupt import raise_if_interrupted
 from ..priors import (
@@ -43,7 +44,7 @@ from ..priors import (
     sample_scalefree_curves,
 )
 from . import _checkpoint
-from ._bar import BarDistribution, make_borders
+from ._bar import BarDistribution, fit_tail_scales, make_borders
 from ._inputs import check_input, encode
 from ._model import PFNConfig, PFNModel, count_parameters, get_config
 
@@ -274,26 +275,39 @@ def draw_curves(config: TrainConfig, key: jax.Array, n: int, n_points: int) -> C
     return Curves(*(jnp.concatenate(fields) for fields in zip(*parts, strict=True)))
 
 
-def prior_borders(config: TrainConfig) -> np.ndarray:
-    """Bar borders: equal-mass quantiles of the encoded noisy y of ``border_curves`` curves.
+def border_samples(config: TrainConfig, seed_offset: int = 42) -> np.ndarray:
+    """The encoded noisy y of ``border_curves`` prior curves that bar borders are made from.
 
     As NSL-PFN for its prior: 100 points per curve, from the run's prior (unless
-    ``prior_overrides`` change it), with ``seed + 42`` as the key. For the ``"log-relative"``
-    input, the target points' y relative to each curve's context (what the network predicts;
-    the context points would add an atom at exactly 1, the reference point itself).
+    ``prior_overrides`` change it), with ``seed + seed_offset`` as the key. For the
+    ``"log-relative"`` input, the target points' y relative to each curve's context (what the
+    network predicts; the context points would add an atom at exactly 1, the reference point
+    itself).
     """
-    key = jax.random.PRNGKey(config.seed + 42)
+    key = jax.random.PRNGKey(config.seed + seed_offset)
     if config.prior == "nslpfn" and config.input == "nslpfn":
         prior = PriorConfig(**dict(config.prior_overrides))  # the run's prior, 100 points
         batch = sample_curves(key, config.border_curves, length=100, config=prior)
-        return make_borders(np.asarray(batch.y), config.model_config.n_buckets)
+        return np.asarray(batch.y).ravel()
     curves = draw_curves(config, key, config.border_curves, config.n_points)
     context = jnp.arange(config.n_points)[None, :] < curves.context_size[:, None]
     _, y_enc, _ = jax.vmap(functools.partial(encode, config.input))(
         curves.x, curves.y, context, curves.mask
     )
     targets = np.asarray(curves.mask & ~context)  # the context's largest y is exactly 1
-    return make_borders(np.asarray(y_enc)[targets], config.model_config.n_buckets)
+    return np.asarray(y_enc)[targets]
+
+
+def prior_borders(config: TrainConfig) -> np.ndarray:
+    """Bar borders: equal-mass quantiles of ``border_samples(config)``."""
+    return make_borders(border_samples(config), config.model_config.n_buckets)
+
+
+def prior_tail_scales(config: TrainConfig, borders: ArrayLike) -> tuple[float, float]:
+    """The bar's tail scales fitted to a fresh draw of the prior's encoded y
+    ([`fit_tail_scales`][scalebayes.pfn.fit_tail_scales]; the key ``seed + 43``, not the
+    borders' own sample, whose extremes set the outer borders)."""
+    return fit_tail_scales(border_samples(config, seed_offset=43), borders)
 
 
 def layout(batch, key, interpolation: float, input: str = "nslpfn"):
@@ -671,7 +685,10 @@ def export_weights(
 ) -> Path:
     """Strip a training checkpoint to the model alone (what ships): weights, config, borders.
 
-    A run trained with ``ema_decay > 0`` ships its moving average of the weights.
+    A run trained with ``ema_decay > 0`` ships its moving average of the weights. The bar's
+    tail scales are fitted to the run's prior ([`fit_tail_scales`][scalebayes.pfn.fit_tail_scales])
+    and stored with the weights, so the shipped predictive's outer buckets spread as the
+    prior's values do.
     ``storage_dtype="bfloat16"`` halves the files (see [`PFN.save`][scalebayes.pfn.PFN.save]);
     ``extra`` keys are added to the metadata.
     """
@@ -681,5 +698,8 @@ def export_weights(
     if pfn.meta.get("train_config", {}).get("ema_decay", 0.0) > 0:
         _, _, state, _ = _read_training_checkpoint(Path(pfn.meta["_path"]))
         pfn = PFN(state.ema, pfn.bar, {**pfn.meta, "weights": "ema"})
+    if "tail_scales" not in pfn.meta and "train_config" in pfn.meta:
+        config = TrainConfig.from_dict(pfn.meta["train_config"])
+        pfn.meta["tail_scales"] = list(prior_tail_scales(config, pfn.meta["borders"]))
     pfn.meta.update(extra)
     return pfn.save(out, storage_dtype=storage_dtype)

@@ -107,3 +107,39 @@ def test_make_borders_equal_mass_and_errors():
         make_borders(np.repeat([1.0, 2.0], 500), 10)
     with pytest.raises(ValueError, match="strictly increasing"):
         BarDistribution([0.0, 1.0, 1.0, 2.0])
+
+
+def test_fitted_tails_recover_a_half_normal_and_keep_the_density_whole():
+    """fit_tail_scales against samples whose tails are known half-normals; a tail with too
+    few samples keeps the width rule; the density with fitted tails integrates to 1."""
+    from scalebayes.pfn import fit_tail_scales
+
+    rng = np.random.default_rng(0)
+    b = np.linspace(0.0, 1.2, 13)
+    inner = rng.uniform(b[1], b[-2], 100_000)
+    right = b[-2] + np.abs(rng.normal(0.0, 0.2, 20_000))
+    left = b[1] - np.abs(rng.normal(0.0, 0.03, 20_000))
+    s_left, s_right = fit_tail_scales(np.concatenate([inner, right, left]), b)
+    assert s_left == pytest.approx(0.03, rel=0.03) and s_right == pytest.approx(0.2, rel=0.03)
+    width_rule = BarDistribution(b).scales
+    few = fit_tail_scales(np.concatenate([inner, right[:5]]), b)
+    np.testing.assert_allclose(few, np.asarray(width_rule), rtol=1e-6)
+    bar = BarDistribution(b, tail_scales=(s_left, s_right))
+    logits = jnp.asarray(np.random.default_rng(1).normal(0.0, 1.5, 12), jnp.float32)
+    pdf = jax.jit(lambda y: jnp.exp(bar.log_prob(logits, y)))
+    pieces = [(-np.inf, b[1]), (b[1], b[-2]), (b[-2], np.inf)]
+    total = sum(integrate.quad(lambda y: float(pdf(y)), lo, hi, limit=200)[0] for lo, hi in pieces)
+    assert total == pytest.approx(1.0, abs=1e-4)
+    q = bar.icdf(logits, jnp.asarray([0.001, 0.999]))
+    np.testing.assert_allclose(bar.cdf(logits, q), [0.001, 0.999], atol=2e-5)
+    with pytest.raises(ValueError, match="tail_scales must be two finite numbers > 0"):
+        BarDistribution(b, tail_scales=(0.1, 0.0))
+
+
+def test_shipped_models_carry_their_fitted_tails():
+    from scalebayes.pfn import PFN
+
+    for name in ("nslpfn-base", "mixture-tiny"):
+        pfn = PFN.load(name)
+        np.testing.assert_allclose(np.asarray(pfn.bar.scales), pfn.meta["tail_scales"], rtol=1e-6)
+        assert float(pfn.bar.scales[1]) < float(BarDistribution(pfn.meta["borders"]).scales[1])

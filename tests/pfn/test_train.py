@@ -12,6 +12,7 @@ import pytest
 from scalebayes.cli import main
 from scalebayes.pfn import (
     PFN,
+    BarDistribution,
     CheckpointError,
     TrainConfig,
     _checkpoint,
@@ -88,6 +89,10 @@ def test_round_trip_gives_identical_predictions(runs, tmp_path):
     exported = export_weights(straight, tmp_path / "weights")
     assert not (exported / "opt_state.eqx").exists()
     again = PFN.load(exported)
+    # the export fits the bar's tails to the run's prior; the weights and borders travel as are
+    scales = again.meta["tail_scales"]
+    assert len(scales) == 2 and all(np.isfinite(scales)) and min(scales) > 0
+    pfn = PFN(pfn.model, BarDistribution(pfn.meta["borders"], scales), pfn.meta)
     x, y, xq = np.array([1.0, 2, 3, 4]), np.array([0.9, 0.7, 0.6, 0.55]), np.array([6.0, 9.0])
     a = pfn.predict(x, y, xq).quantile([0.1, 0.5, 0.9])
     b = again.predict(x, y, xq).quantile([0.1, 0.5, 0.9])
