@@ -59,7 +59,8 @@ def backtest_weights(
 
     Args:
         models: at least two [`PFN`][scalebayes.pfn.PFN] s.
-        x_context, y_context: the curves' runs, one array per curve.
+        x_context: the curves' run sizes, one array per curve.
+        y_context: the curves' losses at those runs, one array per curve.
         ratio: the back-test predicts the runs beyond ``max x / ratio`` (> 1).
         y_scale: as in [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
         names: one per curve, to name a curve in an error (else ``curve i``).
