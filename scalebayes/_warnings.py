@@ -51,12 +51,18 @@ class EarlyRiseWarning(UserWarning):
     """
 
 
-def _rising(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """``y`` ordered by ``x`` if it rises at every step (at least 3 points), else None."""
+def _by_x(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float64 vectors ordered by ``x``."""
     x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
     if x.size != y.size:
         raise ValueError(f"x and y must have the same size, got {x.size} and {y.size}")
-    y = y[np.argsort(x, kind="stable")]
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
+
+
+def _rising(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """``y`` ordered by ``x`` if it rises at every step (at least 3 points), else None."""
+    _, y = _by_x(x, y)
     return y if y.size >= 3 and np.all(np.diff(y) > 0) else None
 
 
@@ -95,11 +101,7 @@ def warn_if_early_rise(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int
     """Warn (`EarlyRiseWarning`) if ``y``, ordered by ``x``, climbs more than `EARLY_RISE`
     above its first run's value before it ends below it; ``label`` and ``stacklevel`` as in
     `warn_if_rising`. Returns whether it warned."""
-    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
-    if x.size != y.size:
-        raise ValueError(f"x and y must have the same size, got {x.size} and {y.size}")
-    order = np.argsort(x, kind="stable")
-    x, y = x[order], y[order]
+    x, y = _by_x(x, y)
     if y.size < 3:
         return False
     peak = int(np.argmax(y))

@@ -363,35 +363,14 @@ def mcmc_fans(
     return preds
 
 
-def pfn_answers(pfns, curves, xs, stack: bool = False) -> list:
-    """Each curve's predictive at its ``xs`` from its own PFN (``pfns``, one per curve), in one
-    batched call per model; with ``stack``, a curve the default model would answer gets both
-    shipped models weighted by their back-tests (``predict_stacked``)."""
-    from ..pfn import FAR_MODEL, PFN, predict_stacked
-
-    out: list = [None] * len(curves)
-    for model in {id(m): m for m in pfns}.values():
-        idx = [i for i, m in enumerate(pfns) if m is model]
-        args = (
-            [curves[i].x for i in idx],
-            [curves[i].y for i in idx],
-            [xs[i] for i in idx],
-        )
-        names = [curves[i].name for i in idx]
-        if stack and model is PFN.load_for(1.0):
-            answers = predict_stacked([model, PFN.load(FAR_MODEL)], *args, names=names)
-        else:
-            answers = model.predict_many(*args, names=names)
-        for i, answer in zip(idx, answers, strict=True):
-            out[i] = answer
-    return out
-
-
 def _mixed(pfns, curves, xs, preds) -> list:
     """The equal-weight mixtures of each curve's PFN predictive at ``xs`` and ``preds``."""
     from ..evaluate import MixturePredictive
+    from ..pfn import predict_each
 
-    answers = pfn_answers(pfns, curves, xs)
+    answers = predict_each(
+        pfns, [c.x for c in curves], [c.y for c in curves], xs, names=[c.name for c in curves]
+    )
     return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
 
 
@@ -483,7 +462,16 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
         pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
     if args.method in ("pfn", "pfn-stack"):
-        preds = pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves), stack=stack)
+        from ..pfn import predict_each
+
+        preds = predict_each(
+            pfns,
+            [c.x for c in curves],
+            [c.y for c in curves],
+            [np.asarray(targets)] * len(curves),
+            names=[c.name for c in curves],
+            stack=stack,
+        )
     else:
         mcmc = args.method.removeprefix("pfn+")
         preds = mcmc_fans(
@@ -502,25 +490,11 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name:<{width}} {x:>12.6g} {cells}")
     if args.plot is not None and args.method in ("pfn", "pfn-stack"):
-        from ..evaluate import MAX_PANELS, fan_grid, plot_fans
         from ..pfn import ReachWarning, plot_fan
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far
             warnings.simplefilter("ignore", ReachWarning)
-            if not stack:
-                plot_fan(pfns, curves, targets, args.plot)
-            else:
-                shown = list(curves)[:MAX_PANELS]
-                grids = [fan_grid(c.x, targets) for c in shown]
-                plot_fans(
-                    pfn_answers(pfns[: len(shown)], shown, grids, stack=True),
-                    grids,
-                    [(c.x, c.y) for c in shown],
-                    args.plot,
-                    names=[c.name for c in shown],
-                    label="PFN (stacked) median",
-                    x_to=targets,
-                )
+            plot_fan(pfns, curves, targets, args.plot, stack=stack)
     if args.plot is not None:
         print(f"wrote {args.plot}")
     return 0

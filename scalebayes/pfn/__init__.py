@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         SpanWarning,
         extrapolate,
     )
-    from ._stack import STACK_RATIO, backtest_weights, predict_stacked
+    from ._stack import STACK_RATIO, backtest_weights, predict_each, predict_stacked
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
@@ -90,6 +90,7 @@ __all__ = [
     "make_step",
     "pfn_method",
     "plot_fan",
+    "predict_each",
     "predict_stacked",
     "read_checkpoint_meta",
     "train",
@@ -103,7 +104,7 @@ _MODULES = {
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
-    "_stack": ("STACK_RATIO", "backtest_weights", "predict_stacked"),
+    "_stack": ("STACK_RATIO", "backtest_weights", "predict_each", "predict_stacked"),
     "_predict": (
         "DEFAULT_MODEL",
         "FAR_MODEL",

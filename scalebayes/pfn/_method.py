@@ -34,7 +34,7 @@ from ._predict import (
     SpanWarning,
     query_ratio,
 )
-from ._stack import _MIN_PREFIX, STACK_RATIO, predict_stacked
+from ._stack import _MIN_PREFIX, STACK_RATIO, predict_each
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -83,38 +83,18 @@ class _PFNMethod:
     def __call__(self, curves: Sequence[Curve]) -> list[PFNPrediction]:
         # A study measures the model wherever its split puts the targets, beyond the
         # model's reach too (the far splits exist to measure that): no ReachWarning here.
-        groups: dict[int, tuple[PFN, list[int]]] = {}
-        stacked: list[int] = []
-        for i, curve in enumerate(curves):
-            pfn = self._model_for(curve)
-            if self.stack and pfn is PFN.load_for(1.0):  # near: both shipped models, weighted
-                stacked.append(i)
-                continue
-            groups.setdefault(id(pfn), (pfn, []))[1].append(i)
-        out: list[PFNPrediction | None] = [None] * len(curves)
+        pfns = [self._model_for(curve) for curve in curves]
         with warnings.catch_warnings():  # the windows (SpanWarning) are what it answers with
             warnings.simplefilter("ignore", ReachWarning)
             warnings.simplefilter("ignore", SpanWarning)
-            if stacked:
-                preds = predict_stacked(
-                    [_load(DEFAULT_MODEL), _load(FAR_MODEL)],
-                    [curves[i].x_context for i in stacked],
-                    [curves[i].y_context for i in stacked],
-                    [curves[i].x_target for i in stacked],
-                    y_scale=1.0,
-                )
-                for i, pred in zip(stacked, preds, strict=True):
-                    out[i] = pred
-            for pfn, idx in groups.values():
-                preds = pfn.predict_many(
-                    [curves[i].x_context for i in idx],
-                    [curves[i].y_context for i in idx],
-                    [curves[i].x_target for i in idx],
-                    y_scale=1.0,
-                )
-                for i, pred in zip(idx, preds, strict=True):
-                    out[i] = pred
-        return out
+            return predict_each(
+                pfns,
+                [c.x_context for c in curves],
+                [c.y_context for c in curves],
+                [c.x_target for c in curves],
+                y_scale=1.0,
+                stack=self.stack,
+            )
 
     def settings(self) -> str:
         """What scores a curve: the model's description (``_describe``), or with no model

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._io import figure_format
 from ..evaluate import MAX_PANELS, fan_grid, plot_fans
+from ._stack import predict_each
 
 
 def plot_fan(
@@ -20,6 +21,7 @@ def plot_fan(
     *,
     x_target: Sequence[np.ndarray] | None = None,
     y_target: Sequence[np.ndarray] | None = None,
+    stack: bool = False,
 ) -> Path:
     """Write a fan chart per curve: observed points, median, 50% and 90% bands.
 
@@ -34,6 +36,8 @@ def plot_fan(
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
         y_target: the held-out y at ``x_target``.
+        stack: draw the curves given the shipped default model from both shipped models
+            weighted by their back-tests ([`predict_each`][scalebayes.pfn.predict_each]).
 
     Returns:
         The written path.
@@ -57,24 +61,13 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
-    fans: list = [None] * len(curves)
-    for model in {id(m): m for m in pfns}.values():  # one batched call per model
-        idx = [i for i, m in enumerate(pfns) if m is model]
-        answers = model.predict_many(
-            [xs[i] for i in idx],
-            [ys[i] for i in idx],
-            [grids[i] for i in idx],
-            names=[names[i] for i in idx],
-        )
-        for i, answer in zip(idx, answers, strict=True):
-            fans[i] = answer
     return plot_fans(
-        fans,
+        predict_each(pfns, xs, ys, grids, names=names, stack=stack),
         grids,
         list(zip(xs, ys, strict=True)),
         path,
         names=names,
-        label="PFN median",
+        label="PFN (stacked) median" if stack else "PFN median",
         x_to=x_to,
         held_out=held_out,
     )

@@ -26,9 +26,9 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..evaluate import MixturePredictive
-from ._predict import PFN
+from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _shipped
 
-__all__ = ["STACK_RATIO", "backtest_weights", "predict_stacked"]
+__all__ = ["STACK_RATIO", "backtest_weights", "predict_each", "predict_stacked"]
 
 STACK_RATIO = 2.0
 """The back-test predicts a curve's runs beyond ``max x / STACK_RATIO`` from those below:
@@ -151,3 +151,40 @@ def predict_stacked(
         MixturePredictive(list(members), weights=w)
         for members, w in zip(zip(*answers, strict=True), weights, strict=True)
     ]
+
+
+def predict_each(
+    pfns: Sequence[PFN],
+    x_context: Sequence[ArrayLike],
+    y_context: Sequence[ArrayLike],
+    x_query: Sequence[ArrayLike],
+    *,
+    y_scale: float | str | Sequence[float] | None = None,
+    names: Sequence[str] | None = None,
+    stack: bool = False,
+) -> list:
+    """Each curve answered by its own PFN (``pfns``, one per curve), in one batched
+    [`predict_many`][scalebayes.pfn.PFN.predict_many] call per distinct model.
+
+    With ``stack``, the curves given the shipped default model are answered instead by
+    [`predict_stacked`][scalebayes.pfn.predict_stacked] over the shipped default and far
+    models. ``y_scale`` (one value or one per curve; ``None`` for ``predict_many``'s default)
+    and ``names`` go to the calls. Returns the predictives in the curves' order.
+    """
+    n = len(pfns)
+    scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
+    out: list = [None] * n
+    for model in {id(m): m for m in pfns}.values():
+        idx = [i for i, m in enumerate(pfns) if m is model]
+        args = ([x_context[i] for i in idx], [y_context[i] for i in idx])
+        kwargs = {"names": None if names is None else [names[i] for i in idx]}
+        if scales is not None:
+            kwargs["y_scale"] = [scales[i] for i in idx]
+        queries = [x_query[i] for i in idx]
+        if stack and model is _shipped(DEFAULT_MODEL):
+            answers = predict_stacked([model, _shipped(FAR_MODEL)], *args, queries, **kwargs)
+        else:
+            answers = model.predict_many(*args, queries, **kwargs)
+        for i, answer in zip(idx, answers, strict=True):
+            out[i] = answer
+    return out
