@@ -13,8 +13,8 @@ command line and ``extrapolate`` answer with the far model) is read from this ta
     python benchmarks/far_switch.py [--factors 2,3,5,10,30] [--max-context 8] [--stack]
 
 ``--stack`` adds a column for both PFNs stacked per curve by their back-tests
-(``scalebayes.pfn.predict_stacked``, the study method ``pfn-stack`` within ``FAR_SWITCH``)
-and a row per factor pooling every curve.
+(``scalebayes.pfn.predict_stacked``: the shipped answer within ``FAR_SWITCH``, study method
+``pfn``) and a row per factor pooling every curve.
 """
 
 from __future__ import annotations

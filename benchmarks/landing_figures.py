@@ -6,7 +6,7 @@ Writes, all measured in this run:
   published protocol: most of the curve as context, the rest as targets);
 - ``docs/img/fan_far.png``: the same curve's far split, a few log-spaced runs as context and
   targets 10-300x beyond the last one (``--factor``, default 100), answered as ``scalebayes
-  extrapolate`` answers it (the far model beyond the default PFN's reach) and by MCMC(M4);
+  extrapolate`` answers it (the far model beyond 5x) and by MCMC(M4);
 - the benchmark table between ``<!-- landing:table -->`` and ``<!-- /landing:table -->`` in
   ``README.md`` and ``docs/index.md``: means over curves of RMSLE / LL / MSCE / 90% coverage
   from a study's ``per_curve.csv`` (``--study``, default ``figures_out/calibration``, the
@@ -64,16 +64,16 @@ def choose_curve(benchmark: str, factor: float, max_runs: int, name: str | None)
 
 def _predict(curve, x_grid):
     """PFN and MCMC(M4) predictives at the targets and on the grid (normalised y). The PFN is
-    the one ``scalebayes extrapolate`` answers with: the default model within its reach, the
-    far model beyond it."""
+    ``scalebayes extrapolate``'s answer (``scalebayes.pfn.extrapolate``): within 5x both
+    shipped models weighted by a back-test on the curve's runs, the far model beyond."""
     from scalebayes.inference import curve_keys, sample_posterior
-    from scalebayes.pfn import FAR_MODEL, PFN
+    from scalebayes.pfn import FAR_MODEL, extrapolate
 
-    pfn = PFN.load_for(float(x_grid.max() / curve.x_context.max()))
-    label = "PFN (shipped)" if pfn is PFN.load_for(1.0) else f"far PFN ({FAR_MODEL})"
-    pfn_t, pfn_g = pfn.predict_many(
-        [curve.x_context] * 2, [curve.y_context] * 2, [curve.x_target, x_grid], y_scale=1.0
+    pfn_t, pfn_g = (
+        extrapolate(curve.x_context, curve.y_context, xq, y_scale=1.0)
+        for xq in (curve.x_target, x_grid)
     )
+    label = "PFN (shipped)" if hasattr(pfn_g, "weights") else f"far PFN ({FAR_MODEL})"
     post = sample_posterior(
         curve_keys(0, [curve.name]), "m4", [curve.x_context], [curve.y_context], names=[curve.name]
     )

@@ -116,8 +116,8 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--methods",
         required=True,
         metavar="LIST",
-        help="comma-separated method names: point fits m1,m2,m3,m4,bnsl; PFNs pfn (the "
-        "model extrapolate would choose), pfn-default, pfn-far, pfn-stack; NUTS mcmc-m3, mcmc-m4, "
+        help="comma-separated method names: point fits m1,m2,m3,m4,bnsl; PFNs pfn (as "
+        "extrapolate answers), pfn-switch, pfn-default, pfn-far; NUTS mcmc-m3, mcmc-m4, "
         "mcmc-bnsl, each also with -irw or -walk noise; A+B averages two methods' "
         "predictives",
     )

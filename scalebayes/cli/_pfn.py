@@ -30,7 +30,6 @@ _MCMC_METHODS = tuple(
 )
 EXTRAPOLATE_METHODS = (
     "pfn",
-    "pfn-stack",
     *_MCMC_METHODS,
     *(f"pfn+{m}" for m in _MCMC_METHODS),
 )
@@ -279,22 +278,21 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--method",
         choices=EXTRAPOLATE_METHODS,
         default="pfn",
-        help="the PFN (default: one forward pass; any distance up to 1000x beyond the last "
-        "run, see --model) or "
+        help="the shipped PFNs (default: forward passes, no sampling; within 5x of the "
+        "largest run both shipped PFNs, each weighted by how well it predicts the curve's own "
+        "later runs, beyond it the far model, up to 1000x; see --model) or "
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
         "calibrated far out), -walk one that starts at the last run (noise ou_walk: as cheap "
-        "as plain mcmc-*); pfn-stack answers within 5x with both shipped PFNs, each "
-        "weighted by how well it predicts the curve's own later runs (beyond, the far "
-        "model); pfn+mcmc-* answers with the equal-weight mixture of the two "
+        "as plain mcmc-*); pfn+mcmc-* answers with the equal-weight mixture of the two "
         "predictives (pfn+mcmc-m4-irw: the most accurate about 10x out on the far splits; "
         "100x out the far PFN alone is better)",
     )
     parser.add_argument(
         "--model",
         default=None,
-        help="PFN checkpoint directory or shipped name (--method pfn; default: nslpfn-base, "
-        "or the far model mixture-tiny when --to goes beyond 5x the largest run)",
+        help="one PFN to answer with, a checkpoint directory or shipped name (--method pfn "
+        "or pfn+mcmc-*; default: the shipped answer, see --method)",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the MCMC run")
     parser.add_argument(
@@ -308,7 +306,14 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 
 def mcmc_fans(
-    curves, method: str, seed: int, targets, plot=None, warn: bool = True, pfn=None
+    curves,
+    method: str,
+    seed: int,
+    targets,
+    plot=None,
+    warn: bool = True,
+    pfn=None,
+    stack: bool = False,
 ) -> list:
     """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
     ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
@@ -316,7 +321,8 @@ def mcmc_fans(
     furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
     not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
     mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN or one
-    per curve."""
+    per curve, and with ``stack`` the curves given the shipped default model take the stacked
+    answer of both shipped models instead (``predict_each``)."""
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
@@ -341,7 +347,7 @@ def mcmc_fans(
     pfns = None
     if pfn is not None:
         pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
-        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
+        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds, stack)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         grids = [fan_grid(c.x, targets) for c in shown]
@@ -349,7 +355,7 @@ def mcmc_fans(
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
         if pfns is not None:
-            fans = _mixed(pfns[: len(shown)], shown, grids, fans)
+            fans = _mixed(pfns[: len(shown)], shown, grids, fans, stack)
             label = f"PFN + {label}"
         plot_fans(
             fans,
@@ -363,13 +369,19 @@ def mcmc_fans(
     return preds
 
 
-def _mixed(pfns, curves, xs, preds) -> list:
-    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` and ``preds``."""
+def _mixed(pfns, curves, xs, preds, stack: bool) -> list:
+    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` (``predict_each``,
+    with ``stack``) and ``preds``."""
     from ..evaluate import MixturePredictive
     from ..pfn import predict_each
 
     answers = predict_each(
-        pfns, [c.x for c in curves], [c.y for c in curves], xs, names=[c.name for c in curves]
+        pfns,
+        [c.x for c in curves],
+        [c.y for c in curves],
+        xs,
+        names=[c.name for c in curves],
+        stack=stack,
     )
     return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
 
@@ -436,15 +448,10 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
 
     targets = sorted(set(args.to))  # a repeated x is one question
-    uses_pfn = args.method in ("pfn", "pfn-stack") or args.method.startswith("pfn+")
-    stack = args.method == "pfn-stack"
+    uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
+    stack = args.model is None  # the shipped answer: both PFNs weighted within FAR_SWITCH
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
-    if stack and args.model is not None:
-        raise ValueError(
-            "--method pfn-stack weighs the two shipped models; --model names one: drop "
-            "--model, or use --method pfn"
-        )
     # every point conditions the answer (a split column, if any, is for studies)
     curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
     if uses_pfn:
@@ -461,7 +468,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 )
 
         pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
-    if args.method in ("pfn", "pfn-stack"):
+    if args.method == "pfn":
         from ..pfn import predict_each
 
         preds = predict_each(
@@ -475,7 +482,13 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     else:
         mcmc = args.method.removeprefix("pfn+")
         preds = mcmc_fans(
-            curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
+            curves,
+            mcmc,
+            args.seed,
+            targets,
+            args.plot,
+            pfn=pfns if uses_pfn else None,
+            stack=stack,
         )
     if uses_pfn and note:
         print(note, file=sys.stderr)
@@ -489,7 +502,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name:<{width}} {x:>12.6g} {cells}")
-    if args.plot is not None and args.method in ("pfn", "pfn-stack"):
+    if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, plot_fan
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far

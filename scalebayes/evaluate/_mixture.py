@@ -94,6 +94,25 @@ class MixturePredictive(Predictive):
         out = np.clip(out, 0.0, 1.0)
         return out[0] if squeeze else out
 
+    def mean(self) -> np.ndarray:
+        """``sum_k w_k mean_k`` per target, for members that know their mean (a ``mean()``
+        method, as a PFN's prediction has, or a ``mean`` array, as a Gaussian has).
+
+        Raises:
+            TypeError: if a member does not (samples only: estimate the mixture's mean from
+                ``sample(key, n).mean(0)``).
+        """
+        means = []
+        for member in self.members:
+            mean = getattr(member, "mean", None)
+            if mean is None:
+                raise TypeError(
+                    f"a {type(member).__name__} member has no mean; estimate it from "
+                    "sample(key, n).mean(0)"
+                )
+            means.append(np.asarray(mean() if callable(mean) else mean, np.float64))
+        return sum(w * m for w, m in zip(self.weights, means, strict=True))
+
     def log_prob(self, y: ArrayLike) -> np.ndarray:
         """``log sum_k w_k p_k(y)`` per target (``-inf`` where every member's density is 0)."""
         y = self._targets(y)

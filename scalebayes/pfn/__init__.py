@@ -2,7 +2,8 @@
 to a calibrated predictive distribution at larger x.
 
 - **Ask**: [`extrapolate`][scalebayes.pfn.extrapolate] answers one curve's question as the
-  command line does (the default model within its reach, the far model beyond it).
+  command line does (within ``FAR_SWITCH`` both shipped models weighted per curve by a
+  back-test on its own runs, the far model beyond).
 - **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
   checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
   [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from ._answer import extrapolate
     from ._bar import BarDistribution, fit_tail_scales, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
     from ._ensemble import EnsembleModel, ensemble
@@ -52,7 +54,6 @@ if TYPE_CHECKING:
         PFNPrediction,
         ReachWarning,
         SpanWarning,
-        extrapolate,
     )
     from ._stack import STACK_RATIO, backtest_weights, predict_each, predict_stacked
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
@@ -98,6 +99,7 @@ __all__ = [
 
 # private module -> the public names it defines
 _MODULES = {
+    "_answer": ("extrapolate",),
     "_bar": ("BarDistribution", "fit_tail_scales", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
     "_ensemble": ("EnsembleModel", "ensemble"),
@@ -117,7 +119,6 @@ _MODULES = {
         "ReachWarning",
         "SpanWarning",
         "Y_SPAN_GUARD",
-        "extrapolate",
     ),
     "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
 }

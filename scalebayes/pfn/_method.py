@@ -1,11 +1,13 @@
 """The PFN as a study method: ``scalebayes study --methods pfn``.
 
-Without a named model the method answers each curve as ``scalebayes extrapolate`` would: the
-shipped model [`PFN.load_for`][scalebayes.pfn.PFN.load_for] chooses for the curve's furthest
-target (the default model up to ``FAR_SWITCH`` times beyond the context, the far model
-beyond). The method's ``settings()`` names each model's checksum (the sha256 its
-``meta.json`` records for ``model.eqx``, verified on load) and a hash of its bar borders, so
-a study fingerprints its rows with the exact models that scored them.
+Without a named model the method answers each curve as ``scalebayes extrapolate`` would, by
+the distance of its furthest target: up to ``FAR_SWITCH`` times beyond the context, both
+shipped models weighted by a back-test on the curve's own runs (``predict_stacked``); beyond,
+the far model. ``stack=False`` keeps the default model alone up to ``FAR_SWITCH`` (the study
+method ``pfn-switch``, the shipped answer before 2026-12-05). The method's ``settings()``
+names each model's checksum (the sha256 its ``meta.json`` records for ``model.eqx``, verified
+on load) and a hash of its bar borders, so a study fingerprints its rows with the exact models
+that scored them.
 """
 
 from __future__ import annotations
@@ -120,21 +122,21 @@ class _PFNMethod:
             )
 
 
-def pfn_method(model: str | os.PathLike | None = None, *, stack: bool = False) -> _PFNMethod:
+def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = None) -> _PFNMethod:
     """A study method: condition on each curve's context, predict its targets.
 
     The study passes curves already in the protocol's normalised y-space, so ``y_scale`` is 1.
 
     Args:
-        model: a checkpoint directory or shipped name; ``None`` answers each curve with the
-            shipped model [`PFN.load_for`][scalebayes.pfn.PFN.load_for] chooses for its
-            furthest target, as ``scalebayes extrapolate`` does (the default model up to
-            [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond the context, the far
-            model beyond).
-        stack: with no model named, answer a curve within ``FAR_SWITCH`` with both shipped
-            models, each weighted by how well it predicts the curve's own later runs
-            ([`predict_stacked`][scalebayes.pfn.predict_stacked]; the study method
-            ``pfn-stack``); beyond, the far model as ``pfn`` does.
+        model: a checkpoint directory or shipped name; ``None`` answers each curve as
+            ``scalebayes extrapolate`` and [`extrapolate`][scalebayes.pfn.extrapolate] do,
+            by its furthest target: within [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times
+            beyond the context both shipped models, each weighted by how well it predicts
+            the curve's own later runs ([`predict_stacked`][scalebayes.pfn.predict_stacked]),
+            beyond it the far model.
+        stack: with no model named, ``False`` answers within ``FAR_SWITCH`` with the default
+            model alone ([`PFN.load_for`][scalebayes.pfn.PFN.load_for]; the study method
+            ``pfn-switch``); ``None`` (the default) stacks exactly when no model is named.
 
     Returns:
         A callable from a batch of split curves to one
@@ -145,4 +147,6 @@ def pfn_method(model: str | os.PathLike | None = None, *, stack: bool = False) -
     """
     if stack and model is not None:
         raise ValueError("stack=True stacks the two shipped models; name no model")
-    return _PFNMethod(None if model is None else str(model), stack=bool(stack))
+    if model is not None:
+        return _PFNMethod(str(model), stack=False)
+    return _PFNMethod(None, stack=stack is None or bool(stack))

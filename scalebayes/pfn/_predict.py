@@ -52,7 +52,6 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
-from .._warnings import warn_if_early_rise, warn_if_rising
 from ..data import nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -72,8 +71,9 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: 80% within 5x, 95% within 14x).
 NSLPFN_REACH = 10.0
 #: The ratio of the furthest query to the largest run beyond which the shipped far model
-#: answers instead of the default one ([`PFN.load_for`][scalebayes.pfn.PFN.load_for], the
-#: command line, [`extrapolate`][scalebayes.pfn.extrapolate]): measured on the bundled curves
+#: answers alone ([`PFN.load_for`][scalebayes.pfn.PFN.load_for], the command line,
+#: [`extrapolate`][scalebayes.pfn.extrapolate]; within it both models answer, weighted per
+#: curve by a back-test): measured on the bundled curves
 #: (`python benchmarks/far_switch.py`, targets sqrt(F)-F times beyond at most 8 runs), the
 #: far model has the lower RMSLE on 4 of 5 datasets at 3.2-10x and on 3 of 3 at 5.5-30x,
 #: while at 1.4-5x the two models split the datasets; so it takes over from 5x (where 80% of
@@ -315,42 +315,6 @@ def _shipped(name: str) -> PFN:
     return PFN.load(name)
 
 
-def extrapolate(
-    x_context: ArrayLike,
-    y_context: ArrayLike,
-    x_query: ArrayLike,
-    *,
-    model: str | os.PathLike | PFN | None = None,
-    **kwargs,
-) -> PFNPrediction:
-    """One curve's predictive at ``x_query``, answered as ``scalebayes extrapolate`` answers.
-
-    ``model`` (a shipped name, a checkpoint path or a loaded [`PFN`][scalebayes.pfn.PFN]) if
-    given; otherwise the shipped model for the furthest query,
-    [`PFN.load_for`][scalebayes.pfn.PFN.load_for]``(max(x_query) / max(x_context))``: the
-    default model up to 5x, the far model beyond. Other keyword arguments
-    go to [`PFN.predict`][scalebayes.pfn.PFN.predict], which checks every argument. A
-    context whose y rises at every run gets a
-    [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should be a loss or an
-    error, not an accuracy).
-
-    Example: five runs 4x apart and the question 100x beyond the largest (the far model
-    answers)::
-
-        x = 1e8 * 4.0 ** np.arange(5)
-        pred = extrapolate(x, 2.0 * x**-0.07, [100 * x[-1]])
-        pred.median(), pred.interval(0.9)
-    """
-    if model is None:
-        pfn = PFN.load_for(query_ratio(x_context, x_query))
-    else:
-        pfn = model if isinstance(model, PFN) else PFN.load(model)
-    pred = pfn.predict(x_context, y_context, x_query, **kwargs)  # checks every argument
-    if not warn_if_rising(x_context, y_context, "the context"):
-        warn_if_early_rise(x_context, y_context, "the context")
-    return pred
-
-
 def query_ratio(x_context, x_query) -> float:
     """``max(x_query) / max(x_context)``, the distance [`PFN.load_for`][scalebayes.pfn.PFN.load_for]
     chooses a shipped model by; 1 where that is not a finite positive number (empty, malformed
@@ -450,9 +414,11 @@ class PFN:
         model ([`DEFAULT_MODEL`][scalebayes.pfn.DEFAULT_MODEL]) up to
         [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] (5x), the far model
         ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) beyond, where it is measured the more
-        accurate (`benchmarks/far_switch.py`). ``scalebayes extrapolate``, ``scalebayes
-        suggest`` and [`extrapolate`][scalebayes.pfn.extrapolate] choose so when no model is
-        named ([`suggest_next`][scalebayes.design.suggest_next] keeps the default model).
+        accurate (`benchmarks/far_switch.py`). ``scalebayes suggest`` chooses so when no model
+        is named ([`suggest_next`][scalebayes.design.suggest_next] keeps the default model);
+        ``scalebayes extrapolate`` and [`extrapolate`][scalebayes.pfn.extrapolate] answer
+        with the far model beyond ``FAR_SWITCH`` and within it with both shipped models,
+        weighted per curve ([`predict_stacked`][scalebayes.pfn.predict_stacked]).
 
         Each shipped model is loaded once per process and shared between calls (do not
         modify it).

@@ -2,7 +2,9 @@
 
 `run_demo` loads a curve of a bundled benchmark (by default the ImageNet 5-shot error of
 BiT/50/1 from the IC benchmark), extrapolates it from its context points with the shipped
-[`PFN`][scalebayes.pfn.PFN] (a fan chart of its predictive quantiles), fits
+PFNs as ``scalebayes extrapolate`` answers ([`extrapolate`][scalebayes.pfn.extrapolate]: within
+5x both models weighted by a back-test on the curve's own runs; a fan chart of the predictive
+quantiles), fits
 [`m4`][scalebayes.families.m4] and [`bnsl`][scalebayes.families.bnsl] with
 [`fit_curves`][scalebayes.inference.fit_curves], scores all three on the held-out targets
 with [`rmsle`][scalebayes.evaluate.rmsle], and writes a log-log plot. Then the user's far
@@ -122,7 +124,7 @@ def _report(
     inside = float(np.mean((y_t >= lo) & (y_t <= hi)))
     lines += ["", f"extrapolation error over all {n_t} targets (lower is better)"]
     lines += [
-        f"  {'pfn'.ljust(width)}  RMSLE = {scores['pfn']:.4g}  (model {pfn_name}; mean log "
+        f"  {'pfn'.ljust(width)}  RMSLE = {scores['pfn']:.4g}  (answered by {pfn_name}; mean log "
         f"density {float(np.mean(pfn_target.log_prob(y_t))):.3f}; 90% interval covers "
         f"{inside:.0%} of the targets)"
     ]
@@ -260,15 +262,17 @@ def run_demo(
     """
     from ..evaluate import rmsle
     from ..inference import fit_curves
-    from ..pfn import PFN
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, extrapolate
 
     chosen = _select_curve(benchmark, curve)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pfn = PFN.load()
     x_fan = np.geomspace(chosen.x_context[-1] * 1.0001, chosen.x[-1], 120)
-    pfn_target, pfn_fan = pfn.predict_many(
-        [chosen.x_context] * 2, [chosen.y_context] * 2, [chosen.x_target, x_fan], y_scale=1.0
+    # the shipped answer, as `scalebayes extrapolate` gives it (the fan reaches as far as the
+    # targets, so both are answered by the same model or models)
+    pfn_target, pfn_fan = (
+        extrapolate(chosen.x_context, chosen.y_context, xq, y_scale=1.0)
+        for xq in (chosen.x_target, x_fan)
     )
     fan = (x_fan, pfn_fan.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).T)
     fits = {
@@ -280,6 +284,11 @@ def run_demo(
     scores["pfn"] = rmsle(pfn_target.median(), chosen.y_target)
     plot_path = out / PLOT_NAME
     _plot(plot_path, chosen, fits, scores, fan)
-    name = Path(pfn.meta.get("_path", "pfn")).name
+    weights = getattr(pfn_target, "weights", None)
+    name = (
+        FAR_MODEL
+        if weights is None
+        else f"{DEFAULT_MODEL} {weights[0]:.2f} + {FAR_MODEL} {weights[1]:.2f}, back-test weights"
+    )
     report = _report(chosen, fits, scores, plot_path, pfn_target, name)
-    return report + "\n".join(_far_question(out, pfn)) + "\n"
+    return report + "\n".join(_far_question(out, PFN.load())) + "\n"

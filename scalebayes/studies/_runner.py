@@ -8,13 +8,13 @@ Methods are named in `METHODS` (add one with `register_method`): the built-in po
 [`mcmc_method`][scalebayes.inference.mcmc_method]; ``"mcmc-m3-irw"``, ``"mcmc-m4-irw"`` and
 ``"mcmc-bnsl-irw"`` with the ``"ou_irw"`` noise model, ``"mcmc-m3-walk"``, ``"mcmc-m4-walk"``
 and ``"mcmc-bnsl-walk"`` with ``"ou_walk"``), ``"pfn"`` (the shipped
-[`PFN`][scalebayes.pfn.PFN] as ``scalebayes extrapolate`` chooses it for each curve's furthest
-target: the default model up to ``FAR_SWITCH`` times beyond the context, the far model
-beyond), ``"pfn-default"`` (the default model, ``DEFAULT_MODEL``, at every distance) and
-``"pfn-far"`` (the far model, ``FAR_MODEL``, at every distance) and ``"pfn-stack"`` (within
-``FAR_SWITCH`` both shipped models weighted per curve by a back-test on its own runs,
-[`predict_stacked`][scalebayes.pfn.predict_stacked]; the far model beyond) form a constant
-table built on first use; nothing is registered at import.
+[`PFN`][scalebayes.pfn.PFN] s as ``scalebayes extrapolate`` answers, by each curve's furthest
+target: within ``FAR_SWITCH`` times beyond the context both shipped models weighted per curve
+by a back-test on its own runs, [`predict_stacked`][scalebayes.pfn.predict_stacked]; the far
+model beyond), ``"pfn-switch"`` (the default model alone within ``FAR_SWITCH``, the far model
+beyond: the shipped answer before 2026-12-05), ``"pfn-default"`` (the default model,
+``DEFAULT_MODEL``, at every distance) and ``"pfn-far"`` (the far model, ``FAR_MODEL``, at
+every distance) form a constant table built on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
@@ -449,13 +449,14 @@ def _mcmc(
 
 @functools.cache
 def _pfn(which: str = "shipped") -> Callable[[Sequence[Curve]], Sequence[Prediction]]:
-    """A shipped PFN's predictive distribution at every curve's targets: ``"shipped"`` the
-    model chosen per curve by distance, ``"default"`` or ``"far"`` that model everywhere,
-    ``"stack"`` both weighted by a back-test within ``FAR_SWITCH`` and the far model beyond."""
+    """A shipped PFN's predictive distribution at every curve's targets: ``"shipped"`` as
+    ``scalebayes extrapolate`` answers (within ``FAR_SWITCH`` both models weighted by a
+    back-test, the far model beyond), ``"switch"`` the default model within ``FAR_SWITCH`` and
+    the far model beyond, ``"default"`` or ``"far"`` that model everywhere."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, pfn_method
 
-    if which == "stack":
-        return pfn_method(stack=True)
+    if which == "switch":
+        return pfn_method(stack=False)
     return pfn_method({"shipped": None, "default": DEFAULT_MODEL, "far": FAR_MODEL}[which])
 
 
@@ -471,7 +472,7 @@ def _builtin_methods() -> Mapping[str, Method]:
             fn = _Deferred(functools.partial(fn, family), batch_size=16)
             table[name] = Method(name, fn, probabilistic=True)
     table["pfn"] = Method("pfn", _Deferred(_pfn, batch_size=256), probabilistic=True)
-    for which in ("default", "far", "stack"):
+    for which in ("default", "far", "switch"):
         fn = _Deferred(functools.partial(_pfn, which), batch_size=256)
         table[f"pfn-{which}"] = Method(f"pfn-{which}", fn, probabilistic=True)
     return MappingProxyType(table)

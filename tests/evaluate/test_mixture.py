@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from scalebayes.evaluate import GaussianPredictive, MixturePredictive, Predictive, score_curve
+from scalebayes.evaluate import (
+    GaussianPredictive,
+    MixturePredictive,
+    Predictive,
+    SamplePredictive,
+    score_curve,
+)
 
 
 def _pair():
@@ -44,6 +50,15 @@ def test_log_prob_matches_the_mixture_density():
     expected = np.log(0.25 * st.norm.pdf(y, a.mean, a.std) + 0.75 * st.norm.pdf(y, b.mean, b.std))
     np.testing.assert_allclose(mix.log_prob(y), expected, rtol=1e-12)
     np.testing.assert_allclose(mix.weights, [0.25, 0.75])
+
+
+def test_mean_is_the_weighted_mean_of_the_members_means():
+    a, b = _pair()
+    mix = MixturePredictive([a, b], [1.0, 3.0])
+    np.testing.assert_allclose(mix.mean(), 0.25 * a.mean + 0.75 * b.mean, rtol=1e-12)
+    draws = np.random.default_rng(0).normal(size=(50, 4))
+    with pytest.raises(TypeError, match="SamplePredictive member has no mean"):
+        MixturePredictive([a, SamplePredictive(draws)]).mean()
 
 
 def test_limits():

@@ -477,12 +477,23 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
     assert PFN.load_for(5.01) is PFN.load_for(100.0)  # the far model beyond, loaded once
     assert PFN.load_for(5.01) is not PFN.load_for(5.0)
     assert PFN.load_for(100.0).reach == 1000 and PFN.load_for(1.0).reach == 10
-    for ratio, name in ((5.0, DEFAULT_MODEL), (8.0, FAR_MODEL), (100.0, FAR_MODEL)):
+    from scalebayes.evaluate import MixturePredictive
+    from scalebayes.pfn import predict_stacked
+
+    both = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
+    for ratio in (2.0, 5.0, 8.0, 100.0):
         with warnings.catch_warnings():
             warnings.simplefilter("error", predict_module.ReachWarning)  # each within reach
-            got = extrapolate(X, Y, [X[-1] * ratio]).quantile([0.05, 0.5, 0.95])
-        want = PFN.load(name).predict(X, Y, [X[-1] * ratio]).quantile([0.05, 0.5, 0.95])
-        np.testing.assert_allclose(got, want, rtol=1e-6)
+            got = extrapolate(X, Y, [X[-1] * ratio])
+        if ratio <= FAR_SWITCH:  # both models, weighted by the curve's back-test
+            want = predict_stacked(both, [X], [Y], [[X[-1] * ratio]])[0]
+            assert isinstance(got, MixturePredictive) and 0 < got.weights[0] < 1
+            np.testing.assert_allclose(got.weights, want.weights, rtol=1e-6)
+        else:  # the far model alone
+            want = PFN.load(FAR_MODEL).predict(X, Y, [X[-1] * ratio])
+        levels = [0.05, 0.5, 0.95]
+        np.testing.assert_allclose(got.quantile(levels), want.quantile(levels), rtol=1e-6)
+        np.testing.assert_allclose(got.mean(), want.mean(), rtol=1e-6)
     # a named model answers whatever the distance; keyword arguments reach predict
     named = extrapolate(X, Y, [X[-1] * 5], model=FAR_MODEL, y_scale=1.0)
     want = PFN.load(FAR_MODEL).predict(X, Y, [X[-1] * 5], y_scale=1.0)
@@ -490,6 +501,11 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
     # bad input: predict's one-line message, or load_for's
     with pytest.raises(ValueError, match="x_query"):
         extrapolate(X, Y, [-1.0])
+    with pytest.raises(ValueError, match=r"name one \(model=.nslpfn-base.\) to use x_range"):
+        extrapolate(X, Y, [X[-1] * 2], x_range=(X[0], X[-1] * 2))
+    pinned = extrapolate(X, Y, [X[-1] * 2], model=DEFAULT_MODEL, x_range=(X[0], X[-1] * 4))
+    want = PFN.load(DEFAULT_MODEL).predict(X, Y, [X[-1] * 2], x_range=(X[0], X[-1] * 4))
+    np.testing.assert_allclose(pinned.median(), want.median(), rtol=1e-6)
     for ratio in (0.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="must be finite and > 0"):
             PFN.load_for(ratio)
@@ -520,10 +536,10 @@ def test_extrapolate_warns_when_the_context_climbs_before_it_falls():
 
 
 def test_the_study_method_answers_each_curve_as_extrapolate_does():
-    """``pfn`` (no model named) answers a near curve with the default model and a far one
+    """``pfn`` (no model named) answers a near curve with both models stacked and a far one
     with the far model, in one call, exactly as ``extrapolate`` answers each curve."""
     from scalebayes.data import Curve
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate, pfn_method
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate, pfn_method, predict_stacked
     from scalebayes.studies import METHODS
 
     x = np.geomspace(1.0, 1e3, 13)
@@ -531,11 +547,19 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     near = Curve(x[:11], y[:11], "near", dataset="t", is_context=x[:11] <= 100.0)  # 3.2x
     far = Curve(x, y, "far", dataset="t", is_context=x <= 10.0)  # 100x
     both = pfn_method()([near, far, near])
-    for curve, pred, model in ((near, both[0], DEFAULT_MODEL), (far, both[1], FAR_MODEL)):
+
+    def stacked(curves):
+        models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
+        xs, ys, qs = (
+            [getattr(c, f) for c in curves] for f in ("x_context", "y_context", "x_target")
+        )
+        return predict_stacked(models, xs, ys, qs, y_scale=1.0)
+
+    for curve, pred, alone_of in ((near, both[0], stacked), (far, both[1], pfn_method(FAR_MODEL))):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # extrapolate's own choice is within reach
             direct = extrapolate(curve.x_context, curve.y_context, curve.x_target, y_scale=1.0)
-        (alone,) = pfn_method(model)([curve])
+        (alone,) = alone_of([curve])
         np.testing.assert_allclose(pred.median(), direct.median(), rtol=1e-5)
         # float32 forward passes of batches of 1 and 3 curves: the same to rounding
         np.testing.assert_allclose(
@@ -545,13 +569,15 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     default, far_model = pfn_method(DEFAULT_MODEL)([far])[0], pfn_method(FAR_MODEL)([near])[0]
     assert not np.allclose(default.median(), both[1].median())  # the choice matters
     assert not np.allclose(far_model.median(), both[0].median())
-    # the study's three PFN methods, fingerprinted by the models they use
-    shipped, only_default, only_far = (
-        METHODS[m].settings() for m in ("pfn", "pfn-default", "pfn-far")
+    # the study's four PFN methods, fingerprinted by the models they use
+    shipped, switch, only_default, only_far = (
+        METHODS[m].settings() for m in ("pfn", "pfn-switch", "pfn-default", "pfn-far")
     )
     assert only_default == pfn_method(DEFAULT_MODEL).settings()
     assert only_far == pfn_method(FAR_MODEL).settings()
-    assert only_default in shipped and only_far in shipped and "5x" in shipped
+    for settings in (shipped, switch):
+        assert only_default in settings and only_far in settings and "5x" in settings
+    assert "back-test" in shipped and "back-test" not in switch
     # a distance beyond float64 is chosen for as extrapolate chooses, not refused
     x = np.array([1e-200, 2e-200, 4e-200, 1e200])
     huge = Curve(x, np.array([3.0, 2.0, 1.5, 1.0]), "huge", dataset="t", is_context=x < 1.0)

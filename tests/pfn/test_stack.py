@@ -69,20 +69,25 @@ def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():
         np.append(X, 2 * X[-1]), np.append(Y, Y[-1] * 0.98), "near", "t", np.arange(11) < 10
     )
     far = Curve(np.append(X, 50 * X[-1]), np.append(Y, Y[-1] * 0.9), "far", "t", np.arange(11) < 10)
-    method = pfn_method(stack=True)
+    method = pfn_method()  # with no model named, the study method stacks
     a, b = method([near, far])
     assert isinstance(a, MixturePredictive) and not isinstance(b, MixturePredictive)
     assert "back-test at 2.0x" in method.settings()
+    assert method.settings() == pfn_method(stack=True).settings()
     np.testing.assert_allclose(
-        b.median(), pfn_method()([far])[0].median(), rtol=1e-12
-    )  # beyond FAR_SWITCH: the far model, as `pfn`
+        b.median(), pfn_method(stack=False)([far])[0].median(), rtol=1e-12
+    )  # beyond FAR_SWITCH: the far model, as without stacking
+    switch = pfn_method(stack=False)([near])[0]  # within it: the default model alone
+    np.testing.assert_allclose(
+        switch.median(), pfn_method("nslpfn-base")([near])[0].median(), rtol=1e-12
+    )
 
 
-def test_command_line_pfn_stack(tmp_path, capsys):
+def test_command_line_answers_near_questions_with_the_stack(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
     to = f"{2 * X[-1]:g}"
-    assert main(["extrapolate", str(path), "--to", to, "--method", "pfn-stack"]) == 0
+    assert main(["extrapolate", str(path), "--to", to]) == 0
     row = capsys.readouterr().out.splitlines()[1].split()
     w = backtest_weights([PFN.load("nslpfn-base"), PFN.load("mixture-tiny")], [X], [Y])[0]
     assert 0 < w[0] < 1
@@ -92,22 +97,11 @@ def test_command_line_pfn_stack(tmp_path, capsys):
         )[0].median()[0],
         rel=1e-3,  # the table prints 4 digits
     )
-    assert (
-        main(
-            [
-                "extrapolate",
-                str(path),
-                "--to",
-                to,
-                "--method",
-                "pfn-stack",
-                "--model",
-                "nslpfn-base",
-            ]
-        )
-        == 2
-    )
-    assert "--method pfn-stack weighs the two shipped models" in capsys.readouterr().err
+    # a named model answers alone
+    assert main(["extrapolate", str(path), "--to", to, "--model", "nslpfn-base"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    alone = PFN.load("nslpfn-base").predict(X, Y, [2 * X[-1]]).median()[0]
+    assert float(row[4]) == pytest.approx(alone, rel=1e-3)
 
 
 def test_edge_curves_weigh_equally_and_errors_name_the_curve(models):
@@ -140,16 +134,13 @@ def test_study_fingerprint_names_both_members_and_the_ratio():
     assert _describe(_load(DEFAULT_MODEL)) in settings
     assert _describe(_load(FAR_MODEL)) in settings
     assert f"back-test at {STACK_RATIO!r}x" in settings
-    assert settings != pfn_method().settings()
+    assert settings != pfn_method(stack=False).settings()
 
 
-def test_command_line_pfn_stack_fan_chart(tmp_path, capsys):
+def test_command_line_stacked_fan_chart(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
     fan = tmp_path / "fan.png"
     to = f"{2 * X[-1]:g}"
-    assert (
-        main(["extrapolate", str(path), "--to", to, "--method", "pfn-stack", "--plot", str(fan)])
-        == 0
-    )
+    assert main(["extrapolate", str(path), "--to", to, "--method", "pfn", "--plot", str(fan)]) == 0
     assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out

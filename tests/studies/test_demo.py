@@ -97,16 +97,23 @@ def test_main_reports_bad_input_with_status_2(tmp_path, capsys):
 
 
 def test_demo_uses_the_shipped_pfn(demo):
-    """The PFN line reports the shipped model's RMSLE, recomputed here independently."""
+    """The PFN line reports the shipped answer's RMSLE (both models weighted by the curve's
+    back-test), recomputed here independently."""
     import numpy as np
 
-    from scalebayes.pfn import DEFAULT_MODEL, PFN
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
 
     _, report, _ = demo
-    match = re.search(r"pfn\s+RMSLE = ([0-9.eE+-]+)\s+\(model (\S+);", report)
-    assert match and match.group(2) == DEFAULT_MODEL
+    match = re.search(r"pfn\s+RMSLE = ([0-9.eE+-]+)\s+\(answered by ([^;]+);", report)
     curve = next(c for c in load_benchmark("ic") if c.name == DEFAULT_CURVE)
-    pred = PFN.load().predict(curve.x_context, curve.y_context, curve.x_target, y_scale=1.0)
+    models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
+    xs, ys, qs = [curve.x_context], [curve.y_context], [curve.x_target]
+    (pred,) = predict_stacked(models, xs, ys, qs, y_scale=1.0)
+    w = pred.weights
+    assert match, report
+    assert (
+        match.group(2) == f"{DEFAULT_MODEL} {w[0]:.2f} + {FAR_MODEL} {w[1]:.2f}, back-test weights"
+    )
     expected = float(np.sqrt(np.mean((np.log(pred.median()) - np.log(curve.y_target)) ** 2)))
     assert float(match.group(1)) == pytest.approx(expected, rel=1e-3)
     assert "pfn 90% interval" in report
