@@ -170,6 +170,29 @@ def test_pfn_plus_mcmc_answers_with_the_mixture(tmp_path, capsys, monkeypatch, f
     assert main([*args[:4], "--method", "pfn+mcmc-m4", "--model", "mixture-tiny"]) == 0
 
 
+def test_pfn_plus_mcmc_within_5x_mixes_the_stacked_pfns_with_nuts(tmp_path, capsys, fake_nuts):
+    """Within ``FAR_SWITCH`` the PFN half of ``pfn+mcmc-*`` is the stacked answer of both
+    shipped PFNs (as ``--method pfn`` answers); with ``--model`` the named model alone."""
+    from scalebayes.evaluate import MixturePredictive
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
+
+    x = np.array([X[-1] * 2])
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", f"{x[0]:.17g}", "--method"]
+    nuts_pred = _FakePosterior([]).predictive([x])[0]
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
+    stacked = predict_stacked(models, [X], [truth(X)], [x])[0]
+    alone = PFN.load(DEFAULT_MODEL).predict(X, truth(X), x)
+    for extra, pfn_pred in (([], stacked), (["--model", DEFAULT_MODEL], alone)):
+        assert main([*args, "pfn+mcmc-m4-irw", *extra]) == 0
+        out = capsys.readouterr()
+        expected = MixturePredictive([pfn_pred, nuts_pred]).quantile(levels)[:, 0]
+        row = [float(v) for v in out.out.splitlines()[1].split()[2:]]
+        np.testing.assert_allclose(row, expected, rtol=1e-3)  # printed to 4 digits
+    # the two PFN halves differ by more than the printing, so the check above can tell them
+    assert not np.allclose(stacked.quantile(levels), alone.quantile(levels), rtol=3e-3)
+
+
 def test_suggest_with_mcmc_draws_its_fan_from_mcmc(tmp_path, capsys, monkeypatch, fake_nuts):
     labels = []
     monkeypatch.setattr(

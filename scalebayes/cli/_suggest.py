@@ -74,7 +74,9 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "--model",
         default=None,
         help="PFN checkpoint directory or shipped name (default: nslpfn-base, or the far model "
-        "mixture-tiny when --target lies beyond 5x the largest run)",
+        "mixture-tiny when --target lies beyond 5x the largest run; one model fantasises "
+        "every outcome, so within 5x the interval is the default model's, not the weighted "
+        "pair that extrapolate answers with)",
     )
     parser.add_argument(
         "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (4 to 1000)"

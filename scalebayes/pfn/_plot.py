@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import figure_format
-from ..evaluate import MAX_PANELS, fan_grid, plot_fans
+from ..evaluate import MAX_PANELS, MixturePredictive, fan_grid, plot_fans
 from ._stack import predict_each
 
 
@@ -61,13 +61,15 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
+    fans = predict_each(pfns, xs, ys, grids, names=names, stack=stack)
+    stacked = any(isinstance(f, MixturePredictive) for f in fans)
     return plot_fans(
-        predict_each(pfns, xs, ys, grids, names=names, stack=stack),
+        fans,
         grids,
         list(zip(xs, ys, strict=True)),
         path,
         names=names,
-        label="PFN (stacked) median" if stack else "PFN median",
+        label="PFN (stacked) median" if stacked else "PFN median",
         x_to=x_to,
         held_out=held_out,
     )

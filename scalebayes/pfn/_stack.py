@@ -153,6 +153,16 @@ def predict_stacked(
     ]
 
 
+def _is_shipped_default(model: PFN) -> bool:
+    """Whether ``model`` holds the shipped default model's weights (the per-process copy, or
+    another load of it: ``PFN.load()``), by the checksum its ``meta.json`` records."""
+    default = _shipped(DEFAULT_MODEL)
+    if model is default:
+        return True
+    sha = model.meta.get("blobs", {}).get("model.eqx", {}).get("sha256")
+    return sha is not None and sha == default.meta["blobs"]["model.eqx"]["sha256"]
+
+
 def predict_each(
     pfns: Sequence[PFN],
     x_context: Sequence[ArrayLike],
@@ -166,10 +176,10 @@ def predict_each(
     """Each curve answered by its own PFN (``pfns``, one per curve), in one batched
     [`predict_many`][scalebayes.pfn.PFN.predict_many] call per distinct model.
 
-    With ``stack``, the curves given the shipped default model are answered instead by
-    [`predict_stacked`][scalebayes.pfn.predict_stacked] over the shipped default and far
-    models. ``y_scale`` (one value or one per curve; ``None`` for ``predict_many``'s default)
-    and ``names`` go to the calls. Returns the predictives in the curves' order.
+    With ``stack``, the curves given the shipped default model (any load of it) are answered
+    instead by [`predict_stacked`][scalebayes.pfn.predict_stacked] over the shipped default
+    and far models. ``y_scale`` (one value or one per curve; ``None`` for ``predict_many``'s
+    default) and ``names`` go to the calls. Returns the predictives in the curves' order.
     """
     n = len(pfns)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
@@ -181,7 +191,7 @@ def predict_each(
         if scales is not None:
             kwargs["y_scale"] = [scales[i] for i in idx]
         queries = [x_query[i] for i in idx]
-        if stack and model is _shipped(DEFAULT_MODEL):
+        if stack and _is_shipped_default(model):
             answers = predict_stacked([model, _shipped(FAR_MODEL)], *args, queries, **kwargs)
         else:
             answers = model.predict_many(*args, queries, **kwargs)

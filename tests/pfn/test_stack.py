@@ -137,10 +137,41 @@ def test_study_fingerprint_names_both_members_and_the_ratio():
     assert settings != pfn_method(stack=False).settings()
 
 
-def test_command_line_stacked_fan_chart(tmp_path, capsys):
+def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
+    """The fan chart draws what the table prints: within 5x the stacked answer, labelled so;
+    beyond it the far model alone, labelled as one PFN."""
+    import scalebayes.pfn._plot as plot_module
+
+    drawn = []
+    real = plot_module.plot_fans
+
+    def spy(predictions, grids, observed, path, **kwargs):
+        drawn.append((predictions, kwargs["label"]))
+        return real(predictions, grids, observed, path, **kwargs)
+
+    monkeypatch.setattr(plot_module, "plot_fans", spy)
     path = tmp_path / "runs.csv"
     path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
     fan = tmp_path / "fan.png"
-    to = f"{2 * X[-1]:g}"
-    assert main(["extrapolate", str(path), "--to", to, "--method", "pfn", "--plot", str(fan)]) == 0
-    assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
+    for ratio in (2, 50):
+        to = f"{ratio * X[-1]:g}"
+        assert main(["extrapolate", str(path), "--to", to, "--plot", str(fan)]) == 0
+        assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
+    (near, near_label), (far, far_label) = drawn
+    assert isinstance(near[0], MixturePredictive) and near_label == "PFN (stacked) median"
+    assert not isinstance(far[0], MixturePredictive) and far_label == "PFN median"
+
+
+def test_any_load_of_the_default_model_stacks():
+    """``predict_each(stack=True)`` stacks a curve given the shipped default model whether it
+    is the per-process copy or another ``PFN.load()``; another model is left alone."""
+    from scalebayes.pfn import predict_each
+
+    query = [[2 * X[-1]]]
+    (mine,) = predict_each([PFN.load()], [X], [Y], query, stack=True)
+    (shared,) = predict_each([PFN.load_for(1.0)], [X], [Y], query, stack=True)
+    assert isinstance(mine, MixturePredictive)
+    np.testing.assert_allclose(mine.weights, shared.weights)
+    np.testing.assert_allclose(mine.median(), shared.median(), rtol=1e-6)
+    (small,) = predict_each([PFN.load("nslpfn-small")], [X], [Y], query, stack=True)
+    assert not isinstance(small, MixturePredictive)
