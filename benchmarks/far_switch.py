@@ -12,9 +12,9 @@ command line and ``extrapolate`` answer with the far model) is read from this ta
 
     python benchmarks/far_switch.py [--factors 2,3,5,10,30] [--max-context 8] [--stack]
 
-``--stack`` adds a column for both PFNs stacked per curve by their back-tests
-(``scalebayes.pfn.predict_stacked``: the shipped answer within ``FAR_SWITCH``, study method
-``pfn``) and a row per factor pooling every curve.
+``--stack`` adds a column for the shipped near answer (both PFNs stacked per curve by their
+back-tests and stretched by ``NEAR_SCALE``: what ``scalebayes extrapolate`` and the study
+method ``pfn`` answer within ``FAR_SWITCH``) and a row per factor pooling every curve.
 """
 
 from __future__ import annotations

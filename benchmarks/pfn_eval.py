@@ -83,17 +83,19 @@ def score_pfn(model: str, rows: list[dict], y_scale: float | str = 1.0) -> dict:
 
 
 def score_stacked(rows: list[dict], y_scale: float | str = 1.0) -> dict:
-    """The two shipped PFNs stacked per curve by their back-tests
-    (``scalebayes.pfn.predict_stacked``), scored on ``rows``."""
+    """The shipped near answer on ``rows``: the two shipped PFNs stacked per curve by their
+    back-tests and stretched by ``NEAR_SCALE`` (``scalebayes.pfn.predict_each`` with
+    ``stack``), at every distance."""
     from scalebayes.evaluate import score_curve
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
+    from scalebayes.pfn import PFN, predict_each
 
-    preds = predict_stacked(
-        [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)],
+    preds = predict_each(
+        [PFN.load_for(1.0)] * len(rows),
         [r["xc"] for r in rows],
         [r["yc"] for r in rows],
         [r["xt"] for r in rows],
         y_scale=y_scale,
+        stack=True,
     )
     return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
 

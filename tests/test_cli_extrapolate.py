@@ -174,14 +174,21 @@ def test_pfn_plus_mcmc_within_5x_mixes_the_stacked_pfns_with_nuts(tmp_path, caps
     """Within ``FAR_SWITCH`` the PFN half of ``pfn+mcmc-*`` is the stacked answer of both
     shipped PFNs (as ``--method pfn`` answers); with ``--model`` the named model alone."""
     from scalebayes.evaluate import MixturePredictive
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
+    from scalebayes.pfn import (
+        DEFAULT_MODEL,
+        FAR_MODEL,
+        NEAR_SCALE,
+        PFN,
+        StackedPrediction,
+        predict_stacked,
+    )
 
     x = np.array([X[-1] * 2])
     args = ["extrapolate", str(_runs(tmp_path)), "--to", f"{x[0]:.17g}", "--method"]
     nuts_pred = _FakePosterior([]).predictive([x])[0]
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
-    stacked = predict_stacked(models, [X], [truth(X)], [x])[0]
+    stacked = StackedPrediction(predict_stacked(models, [X], [truth(X)], [x])[0], NEAR_SCALE)
     alone = PFN.load(DEFAULT_MODEL).predict(X, truth(X), x)
     for extra, pfn_pred in (([], stacked), (["--model", DEFAULT_MODEL], alone)):
         assert main([*args, "pfn+mcmc-m4-irw", *extra]) == 0

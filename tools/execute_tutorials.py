@@ -8,7 +8,8 @@ script is how they get there (``make tutorials``)::
     python tools/execute_tutorials.py --force 02      # re-run one (name or prefix) anyway
 
 Each executed notebook records, in ``metadata.scalebayes``, the SHA-256 of its code cells'
-sources (``source_sha256``), the seconds it took and the versions it ran with. The default
+sources (``source_sha256``), the seconds it took, the versions it ran with and the CPU
+(``machine``). The default
 test run checks that every stored notebook is executed and that its digest matches its code
 (an edited cell that was not re-run fails); ``make test-all`` re-executes each one and compares
 its outputs with the stored ones (``tests/test_tutorials.py``). A notebook is written
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import platform
 import sys
 import tempfile
 import time
@@ -89,10 +91,51 @@ def execute(nb, workdir: str, *, timeout: int = CELL_TIMEOUT_S):
     return coalesce_streams(nb)
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+VERSIONED = (
+    "scalebayes",
+    "jax",
+    "jaxlib",
+    "numpyro",
+    "equinox",
+    "numpy",
+    "scipy",
+    "arviz-base",
+    "arviz-stats",
+)
+"""The packages whose versions a stored notebook records (its numbers depend on them)."""
 
-    return {name: version(name) for name in ("scalebayes", "jax", "numpyro", "equinox")}
+
+def versions() -> dict[str, str]:
+    """The installed versions of ``VERSIONED`` (``"-"`` for one not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def one(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    return {name: one(name) for name in VERSIONED}
+
+
+def machine() -> str:
+    """The CPU this runs on (its model name, else the architecture). NUTS trajectories depend
+    on the last bits of floating-point sums, which depend on the CPU's vector instructions:
+    on another CPU a notebook's MCMC numbers differ by more than rounding."""
+    try:
+        info = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (
+                line.partition(":") for line in Path("/proc/cpuinfo").read_text().splitlines()
+            )
+            if key.strip() in ("model name", "flags")
+        )
+    except OSError:
+        info = {}
+    name = info.get("model name") or platform.processor() or platform.machine()
+    if "flags" in info:  # the instruction sets: a model name alone can hide them (VMs)
+        name += f" (flags sha256 {hashlib.sha256(info['flags'].encode()).hexdigest()[:12]})"
+    return name
 
 
 def _select(names: list[str]) -> list[Path]:
@@ -129,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         nb.metadata[META_KEY] = {
             "source_sha256": digest,
             "seconds": round(seconds, 1),
-            "versions": _versions(),
+            "versions": versions(),
+            "machine": machine(),
         }
         atomic_write_text(path, nbformat.writes(nb) + "\n")
         print(f"{path.name}: done in {seconds:.0f} s", flush=True)

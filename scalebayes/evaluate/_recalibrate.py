@@ -34,7 +34,8 @@ class ScaledPredictive(Predictive):
     """A predictive stretched by ``scale`` around its median in log y (see the module).
 
     Args:
-        base: a [`Predictive`][scalebayes.evaluate.Predictive] with positive medians.
+        base: a [`Predictive`][scalebayes.evaluate.Predictive] with positive medians (any
+            medians for ``scale`` 1, which stretches nothing).
         scale: the factor ``s > 0`` on log-distances from the median.
 
     Raises:
@@ -50,7 +51,7 @@ class ScaledPredictive(Predictive):
         self.base = base
         self.scale = scale
         self._median = np.asarray(base.median(), np.float64)
-        if not np.all(self._median > 0):
+        if scale != 1.0 and not np.all(self._median > 0):  # scale 1 stretches nothing
             raise ValueError("ScaledPredictive needs a base predictive with medians > 0")
 
     @property
@@ -61,6 +62,8 @@ class ScaledPredictive(Predictive):
         return ScaledPredictive(self.base._head(k), self.scale)
 
     def _stretch(self, y: np.ndarray, power: float) -> np.ndarray:
+        if power == 1.0:  # the identity on y > 0, whatever the medians
+            return np.where(y > 0, y, 0.0)
         with np.errstate(divide="ignore"):  # a quantile at 0 (a point mass) stays at 0
             return np.where(
                 y > 0, self._median * (np.maximum(y, 1e-300) / self._median) ** power, 0

@@ -55,7 +55,14 @@ if TYPE_CHECKING:
         ReachWarning,
         SpanWarning,
     )
-    from ._stack import STACK_RATIO, backtest_weights, predict_each, predict_stacked
+    from ._stack import (
+        NEAR_SCALE,
+        STACK_RATIO,
+        StackedPrediction,
+        backtest_weights,
+        predict_each,
+        predict_stacked,
+    )
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
 
 __all__ = [
@@ -63,6 +70,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "FAR_MODEL",
     "FAR_SWITCH",
+    "NEAR_SCALE",
     "NSLPFN_REACH",
     "NSLPFN_SPAN",
     "PFN",
@@ -77,6 +85,7 @@ __all__ = [
     "PFNPrediction",
     "ReachWarning",
     "SpanWarning",
+    "StackedPrediction",
     "TrainConfig",
     "TrainState",
     "backtest_weights",
@@ -106,7 +115,14 @@ _MODULES = {
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan",),
-    "_stack": ("STACK_RATIO", "backtest_weights", "predict_each", "predict_stacked"),
+    "_stack": (
+        "NEAR_SCALE",
+        "STACK_RATIO",
+        "StackedPrediction",
+        "backtest_weights",
+        "predict_each",
+        "predict_stacked",
+    ),
     "_predict": (
         "DEFAULT_MODEL",
         "FAR_MODEL",

@@ -16,7 +16,7 @@ from jaxtyping import ArrayLike
 from .._warnings import warn_if_early_rise, warn_if_rising
 from ..evaluate import Predictive
 from ._predict import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN, _at_most, _shipped, query_ratio
-from ._stack import predict_stacked
+from ._stack import _shipped_near, predict_stacked
 
 __all__ = ["extrapolate"]
 
@@ -38,8 +38,9 @@ def extrapolate(
     furthest query, ``max(x_query) / max(x_context)``, decides: up to
     [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] (5x) both shipped models, weighted by how well
     each predicts the curve's own runs beyond half its largest x from those below
-    ([`predict_stacked`][scalebayes.pfn.predict_stacked]; a
-    [`MixturePredictive`][scalebayes.evaluate.MixturePredictive] whose ``weights`` are
+    ([`predict_stacked`][scalebayes.pfn.predict_stacked]) and stretched in log y by
+    [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE] (a
+    [`StackedPrediction`][scalebayes.pfn.StackedPrediction] whose ``weights`` are
     ``(default, far)``); beyond, the far model alone, where it is measured the more accurate.
     Either answer has ``median``, ``mean``, ``quantile``, ``interval``, ``log_prob``, ``cdf``
     and ``sample``. A context whose y rises at every run gets a
@@ -77,7 +78,8 @@ def extrapolate(
         )
     elif _at_most(query_ratio(x_context, x_query), FAR_SWITCH):
         models = [_shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)]
-        pred = predict_stacked(models, [x_context], [y_context], [x_query], y_scale=y_scale)[0]
+        answers = predict_stacked(models, [x_context], [y_context], [x_query], y_scale=y_scale)
+        pred = _shipped_near(answers)[0]
     else:
         pred = _shipped(FAR_MODEL).predict(x_context, y_context, x_query, y_scale=y_scale)
     if not warn_if_rising(x_context, y_context, "the context"):

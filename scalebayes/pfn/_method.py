@@ -36,7 +36,7 @@ from ._predict import (
     SpanWarning,
     query_ratio,
 )
-from ._stack import _MIN_PREFIX, STACK_RATIO, predict_each
+from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -107,7 +107,7 @@ class _PFNMethod:
         if self.stack:
             near = (
                 f"{near} and {far} weighted by a back-test at {STACK_RATIO!r}x "
-                f"(prefixes of >= {_MIN_PREFIX} runs)"
+                f"(prefixes of >= {_MIN_PREFIX} runs), stretched by {NEAR_SCALE!r} in log y"
             )
         return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .._io import figure_format
-from ..evaluate import MAX_PANELS, MixturePredictive, fan_grid, plot_fans
-from ._stack import predict_each
+from ..evaluate import MAX_PANELS, fan_grid, plot_fans
+from ._stack import StackedPrediction, predict_each
 
 
 def plot_fan(
@@ -62,7 +62,7 @@ def plot_fan(
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
     fans = predict_each(pfns, xs, ys, grids, names=names, stack=stack)
-    stacked = any(isinstance(f, MixturePredictive) for f in fans)
+    stacked = any(isinstance(f, StackedPrediction) for f in fans)
     return plot_fans(
         fans,
         grids,

@@ -477,8 +477,7 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
     assert PFN.load_for(5.01) is PFN.load_for(100.0)  # the far model beyond, loaded once
     assert PFN.load_for(5.01) is not PFN.load_for(5.0)
     assert PFN.load_for(100.0).reach == 1000 and PFN.load_for(1.0).reach == 10
-    from scalebayes.evaluate import MixturePredictive
-    from scalebayes.pfn import predict_stacked
+    from scalebayes.pfn import NEAR_SCALE, StackedPrediction, predict_stacked
 
     both = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
     for ratio in (2.0, 5.0, 8.0, 100.0):
@@ -486,8 +485,10 @@ def test_extrapolate_answers_with_the_model_the_command_line_chooses():
             warnings.simplefilter("error", predict_module.ReachWarning)  # each within reach
             got = extrapolate(X, Y, [X[-1] * ratio])
         if ratio <= FAR_SWITCH:  # both models, weighted by the curve's back-test
-            want = predict_stacked(both, [X], [Y], [[X[-1] * ratio]])[0]
-            assert isinstance(got, MixturePredictive) and 0 < got.weights[0] < 1
+            want = StackedPrediction(
+                predict_stacked(both, [X], [Y], [[X[-1] * ratio]])[0], NEAR_SCALE
+            )
+            assert isinstance(got, StackedPrediction) and 0 < got.weights[0] < 1
             np.testing.assert_allclose(got.weights, want.weights, rtol=1e-6)
         else:  # the far model alone
             want = PFN.load(FAR_MODEL).predict(X, Y, [X[-1] * ratio])
@@ -539,7 +540,15 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     """``pfn`` (no model named) answers a near curve with both models stacked and a far one
     with the far model, in one call, exactly as ``extrapolate`` answers each curve."""
     from scalebayes.data import Curve
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, extrapolate, pfn_method, predict_stacked
+    from scalebayes.pfn import (
+        DEFAULT_MODEL,
+        FAR_MODEL,
+        NEAR_SCALE,
+        StackedPrediction,
+        extrapolate,
+        pfn_method,
+        predict_stacked,
+    )
     from scalebayes.studies import METHODS
 
     x = np.geomspace(1.0, 1e3, 13)
@@ -553,7 +562,8 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
         xs, ys, qs = (
             [getattr(c, f) for c in curves] for f in ("x_context", "y_context", "x_target")
         )
-        return predict_stacked(models, xs, ys, qs, y_scale=1.0)
+        answers = predict_stacked(models, xs, ys, qs, y_scale=1.0)
+        return [StackedPrediction(a, NEAR_SCALE) for a in answers]
 
     for curve, pred, alone_of in ((near, both[0], stacked), (far, both[1], pfn_method(FAR_MODEL))):
         with warnings.catch_warnings():

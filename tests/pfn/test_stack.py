@@ -3,11 +3,19 @@ command line."""
 
 import numpy as np
 import pytest
+import scipy.stats as st
 from scipy.special import logsumexp
 
 from scalebayes.cli import main
-from scalebayes.evaluate import MixturePredictive
-from scalebayes.pfn import PFN, backtest_weights, pfn_method, predict_stacked
+from scalebayes.evaluate import MixturePredictive, Predictive
+from scalebayes.pfn import (
+    NEAR_SCALE,
+    PFN,
+    StackedPrediction,
+    backtest_weights,
+    pfn_method,
+    predict_stacked,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::scalebayes.pfn.ReachWarning")
 
@@ -71,7 +79,8 @@ def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():
     far = Curve(np.append(X, 50 * X[-1]), np.append(Y, Y[-1] * 0.9), "far", "t", np.arange(11) < 10)
     method = pfn_method()  # with no model named, the study method stacks
     a, b = method([near, far])
-    assert isinstance(a, MixturePredictive) and not isinstance(b, MixturePredictive)
+    assert isinstance(a, StackedPrediction) and not isinstance(b, MixturePredictive)
+    assert a.scale == NEAR_SCALE and isinstance(a.base, MixturePredictive)
     assert "back-test at 2.0x" in method.settings()
     assert method.settings() == pfn_method(stack=True).settings()
     np.testing.assert_allclose(
@@ -134,6 +143,7 @@ def test_study_fingerprint_names_both_members_and_the_ratio():
     assert _describe(_load(DEFAULT_MODEL)) in settings
     assert _describe(_load(FAR_MODEL)) in settings
     assert f"back-test at {STACK_RATIO!r}x" in settings
+    assert f"stretched by {NEAR_SCALE!r} in log y" in settings
     assert settings != pfn_method(stack=False).settings()
 
 
@@ -158,8 +168,8 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
         assert main(["extrapolate", str(path), "--to", to, "--plot", str(fan)]) == 0
         assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
     (near, near_label), (far, far_label) = drawn
-    assert isinstance(near[0], MixturePredictive) and near_label == "PFN (stacked) median"
-    assert not isinstance(far[0], MixturePredictive) and far_label == "PFN median"
+    assert isinstance(near[0], StackedPrediction) and near_label == "PFN (stacked) median"
+    assert not isinstance(far[0], StackedPrediction) and far_label == "PFN median"
 
 
 def test_any_load_of_the_default_model_stacks():
@@ -170,8 +180,76 @@ def test_any_load_of_the_default_model_stacks():
     query = [[2 * X[-1]]]
     (mine,) = predict_each([PFN.load()], [X], [Y], query, stack=True)
     (shared,) = predict_each([PFN.load_for(1.0)], [X], [Y], query, stack=True)
-    assert isinstance(mine, MixturePredictive)
+    assert isinstance(mine, StackedPrediction)
     np.testing.assert_allclose(mine.weights, shared.weights)
     np.testing.assert_allclose(mine.median(), shared.median(), rtol=1e-6)
     (small,) = predict_each([PFN.load("nslpfn-small")], [X], [Y], query, stack=True)
-    assert not isinstance(small, MixturePredictive)
+    assert not isinstance(small, StackedPrediction)
+
+
+class _LogNormal(Predictive):
+    """A log-normal predictive per target (SciPy), for closed-form checks."""
+
+    def __init__(self, mu, sigma):
+        self.mu, self.sigma = np.asarray(mu, float), np.asarray(sigma, float)
+
+    @property
+    def n_targets(self):
+        return self.mu.size
+
+    def _dist(self):
+        return st.lognorm(self.sigma, scale=np.exp(self.mu))
+
+    def icdf(self, q):
+        q = np.asarray(q, float)
+        return self._dist().ppf(q[..., None]) if q.ndim else self._dist().ppf(q)
+
+    def cdf(self, y):
+        return self._dist().cdf(np.asarray(y, float))
+
+    def log_prob(self, y):
+        return self._dist().logpdf(np.asarray(y, float))
+
+
+def test_the_near_answer_is_the_mixture_stretched_in_log_y():
+    """Independent reference: a mixture of one log-normal twice is that log-normal; stretched
+    by ``s`` in log y it is log-normal with ``s sigma``: quantiles, density and mean."""
+    from scalebayes.pfn._stack import _shipped_near
+
+    mu, sigma = np.array([0.1, -0.5]), np.array([0.05, 0.2])
+    base = _LogNormal(mu, sigma)
+    (pred,) = _shipped_near([MixturePredictive([base, base], [0.3, 0.7])])
+    assert isinstance(pred, StackedPrediction) and pred.scale == NEAR_SCALE
+    np.testing.assert_allclose(pred.weights, [0.3, 0.7])
+    want = st.lognorm(NEAR_SCALE * sigma, scale=np.exp(mu))
+    levels = np.array([0.05, 0.5, 0.95])
+    np.testing.assert_allclose(pred.quantile(levels), want.ppf(levels[:, None]), rtol=1e-6)
+    y = np.exp(mu) * np.array([1.02, 0.9])
+    np.testing.assert_allclose(pred.log_prob(y), want.logpdf(y), rtol=1e-6)
+    # the midpoint rule over 512 levels: within 1e-4 of the closed form for these widths
+    np.testing.assert_allclose(pred.mean(), want.mean(), rtol=1e-4)
+
+
+def test_a_median_at_zero_keeps_the_mixture_unstretched():
+    from scalebayes.evaluate import GaussianPredictive
+    from scalebayes.pfn._stack import _shipped_near
+
+    gauss = GaussianPredictive(np.array([-1.0, 2.0]), np.array([0.5, 0.5]))
+    (pred,) = _shipped_near([MixturePredictive([gauss, gauss])])
+    assert pred.scale == 1.0
+    np.testing.assert_allclose(pred.quantile([0.05, 0.95])[:, 1], [2 - 0.8224, 2 + 0.8224], 1e-4)
+
+
+@pytest.mark.slow
+def test_near_scale_is_the_conformal_scale_of_the_bundled_benchmarks():
+    """``NEAR_SCALE`` is what ``tools/fit_near_scale.py`` fits, to its 3 printed digits."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "fit_near_scale.py"
+    spec = importlib.util.spec_from_file_location("fit_near_scale", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    scale, rows = module.fit()
+    assert sum(len(ys) for _, ys in rows.values()) == 132
+    assert round(scale, 3) == NEAR_SCALE
