@@ -1,7 +1,8 @@
 """A compact method x dataset table from a study's ``per_curve.csv`` (for the README).
 
 Each cell is RMSLE for a point method and RMSLE / LL / MSCE / 90% coverage for a
-probabilistic one, means over the curves scored, in the order the study wrote them.
+probabilistic one, means over the curves scored; the methods ``--names`` labels first, in
+its order, then the others in the order the study wrote them.
 
     python benchmarks/study_table.py STUDY_DIR [--names m4="M4 point fit",pfn="PFN"]
 """
@@ -28,6 +29,8 @@ def table(
     with (study / "per_curve.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    order = list(names)  # the methods ``names`` labels first, in its order
+    methods.sort(key=lambda m: order.index(m) if m in order else len(order))
     if groups is None:
         groups = {d: (d,) for d in dict.fromkeys(r["dataset"] for r in rows)}
     counts = {

@@ -35,12 +35,16 @@ class ScaledPredictive(Predictive):
 
     Args:
         base: a [`Predictive`][scalebayes.evaluate.Predictive] with positive medians (any
-            medians for ``scale`` 1, which stretches nothing).
+            medians for ``scale`` 1, which hands every call to ``base`` unchanged).
         scale: the factor ``s > 0`` on log-distances from the median.
 
     Raises:
-        ValueError: for a scale that is not finite and > 0.
+        ValueError: for a scale that is not finite and > 0, or a median that is not > 0
+            with a scale other than 1.
     """
+
+    #: whether a target whose median is not > 0 is refused (else it is left unstretched)
+    _positive_medians_only = True
 
     def __init__(self, base: Predictive, scale: float):
         if not isinstance(base, Predictive):
@@ -51,47 +55,61 @@ class ScaledPredictive(Predictive):
         self.base = base
         self.scale = scale
         self._median = np.asarray(base.median(), np.float64)
-        if scale != 1.0 and not np.all(self._median > 0):  # scale 1 stretches nothing
+        positive = self._median > 0
+        if scale != 1.0 and self._positive_medians_only and not np.all(positive):
             raise ValueError("ScaledPredictive needs a base predictive with medians > 0")
+        # per target: the stretch, 1 (the base as it is) where there is no log-distance
+        self._s = np.where(positive, scale, 1.0)
+        self._m = np.where(positive, self._median, 1.0)
 
     @property
     def n_targets(self) -> int:
         return int(self._median.size)
 
     def _head(self, k: int) -> "ScaledPredictive":
-        return ScaledPredictive(self.base._head(k), self.scale)
+        return type(self)(self.base._head(k), self.scale)
 
-    def _stretch(self, y: np.ndarray, power: float) -> np.ndarray:
-        if power == 1.0:  # the identity on y > 0, whatever the medians
-            return np.where(y > 0, y, 0.0)
-        with np.errstate(divide="ignore"):  # a quantile at 0 (a point mass) stays at 0
-            return np.where(
-                y > 0, self._median * (np.maximum(y, 1e-300) / self._median) ** power, 0
-            )
+    def _stretch(self, y: np.ndarray, inverse: bool = False) -> np.ndarray:
+        """``m (y / m) ** s`` per target (``1 / s`` if ``inverse``); a stretched target's
+        y at or below 0 (a point mass) maps to 0; an unstretched target's y is kept."""
+        power = 1.0 / self._s if inverse else self._s
+        with np.errstate(divide="ignore", over="ignore"):
+            stretched = np.where(y > 0, self._m * (np.maximum(y, 1e-300) / self._m) ** power, 0.0)
+        return np.where(self._s == 1.0, y, stretched)
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
-        return self._stretch(np.asarray(self.base.icdf(q), np.float64), self.scale)
+        return self._stretch(np.asarray(self.base.icdf(q), np.float64))
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
         """Change of variables: ``log p(y0) + log(y0 / y) - log s`` with ``y0`` the base's
-        value that maps to ``y``."""
+        value that maps to ``y`` (``-inf`` for a stretched target's ``y <= 0``)."""
         y = self._targets(y)
-        positive = y > 0
-        y0 = self._stretch(np.where(positive, y, 1.0), 1.0 / self.scale)
+        kept = self._s == 1.0
+        live = kept | (y > 0)
+        y_safe = np.where(live, y, 1.0)
+        y0 = self._stretch(y_safe, inverse=True)
         lp = np.asarray(self.base.log_prob(y0), np.float64)
-        out = lp + np.log(y0) - np.log(np.where(positive, y, 1.0)) - math.log(self.scale)
-        return np.where(positive, out, -np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jacobian = np.where(
+                kept,
+                0.0,
+                np.log(np.where(kept, 1.0, y0)) - np.log(np.where(kept, 1.0, y_safe)),
+            ) - np.log(self._s)
+        return np.where(live, lp + jacobian, -np.inf)
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
-        """The base's CDF at the value the stretch maps to ``y``; 0 below 0, since the
-        stretch (like `icdf` and `sample`) puts the base's mass at or below 0 on 0."""
+        """The base's CDF at the value the stretch maps to ``y``; for a stretched target 0
+        below 0, since the stretch (like `icdf` and `sample`) puts the base's mass at or
+        below 0 on 0."""
         y, squeeze = self._cdf_values(y)
-        y0 = np.where(y > 0, self._stretch(np.where(y > 0, y, 1.0), 1.0 / self.scale), 0.0)
-        out = np.where(y < 0, 0.0, np.asarray(self.base.cdf(y0), np.float64))
+        kept = self._s == 1.0
+        live = kept | (y > 0)
+        y0 = np.where(live, self._stretch(np.where(live, y, 1.0), inverse=True), 0.0)
+        out = np.where((y < 0) & ~kept, 0.0, np.asarray(self.base.cdf(y0), np.float64))
         return out[0] if squeeze else out
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
-        return self._stretch(np.asarray(self.base.sample(key, sample_shape)), self.scale)
+        return self._stretch(np.asarray(self.base.sample(key, sample_shape)))
 
 
 WEIGHTINGS = ("curve", "target", "group")

@@ -3,7 +3,8 @@ to a calibrated predictive distribution at larger x.
 
 - **Ask**: [`extrapolate`][scalebayes.pfn.extrapolate] answers one curve's question as the
   command line does (within ``FAR_SWITCH`` both shipped models weighted per curve by a
-  back-test on its own runs, the far model beyond).
+  back-test on its own runs and stretched by ``NEAR_SCALE``, a
+  [`StackedPrediction`][scalebayes.pfn.StackedPrediction]; the far model beyond).
 - **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
   checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
   [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,

@@ -2,9 +2,11 @@
 
 With no model named, a question at most [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond
 the largest run is answered by both shipped models weighted by a back-test on the curve's own
-runs ([`predict_stacked`][scalebayes.pfn.predict_stacked]); a question further out by the far
-model ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) alone. ``scalebayes extrapolate`` and the study
-method ``pfn`` answer the same way.
+runs ([`predict_stacked`][scalebayes.pfn.predict_stacked]) and stretched in log y by
+[`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE] (a
+[`StackedPrediction`][scalebayes.pfn.StackedPrediction]); a question further out by the far
+model ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) alone. ``scalebayes extrapolate`` and the
+study method ``pfn`` answer the same way.
 """
 
 from __future__ import annotations

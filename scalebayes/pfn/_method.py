@@ -2,12 +2,13 @@
 
 Without a named model the method answers each curve as ``scalebayes extrapolate`` would, by
 the distance of its furthest target: up to ``FAR_SWITCH`` times beyond the context, both
-shipped models weighted by a back-test on the curve's own runs (``predict_stacked``); beyond,
-the far model. ``stack=False`` keeps the default model alone up to ``FAR_SWITCH`` (the study
-method ``pfn-switch``, the shipped answer before 2026-12-05). The method's ``settings()``
-names each model's checksum (the sha256 its ``meta.json`` records for ``model.eqx``, verified
-on load) and a hash of its bar borders, so a study fingerprints its rows with the exact models
-that scored them.
+shipped models weighted by a back-test on the curve's own runs (``predict_stacked``) and
+stretched by ``NEAR_SCALE`` (a ``StackedPrediction``); beyond, the far model.
+``stack=False`` keeps the default model alone up to ``FAR_SWITCH`` (the study method
+``pfn-switch``, the shipped answer before 2026-12-05). The method's ``settings()`` names each
+model's checksum (the sha256 its ``meta.json`` records for ``model.eqx``, verified on load)
+and a hash of its bar borders, so a study fingerprints its rows with the exact models that
+scored them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from ._predict import (
     PFN,
     SPAN_GUARD,
     Y_SPAN_GUARD,
-    PFNPrediction,
     ReachWarning,
     SpanWarning,
     query_ratio,
@@ -40,6 +40,7 @@ from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each
 
 if TYPE_CHECKING:
     from ..data import Curve
+    from ..evaluate import Predictive
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,7 +83,7 @@ class _PFNMethod:
             return _load(self.model)
         return PFN.load_for(query_ratio(curve.x_context, curve.x_target))
 
-    def __call__(self, curves: Sequence[Curve]) -> list[PFNPrediction]:
+    def __call__(self, curves: Sequence[Curve]) -> list[Predictive]:
         # A study measures the model wherever its split puts the targets, beyond the
         # model's reach too (the far splits exist to measure that): no ReachWarning here.
         pfns = [self._model_for(curve) for curve in curves]
@@ -132,15 +133,18 @@ def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = N
             ``scalebayes extrapolate`` and [`extrapolate`][scalebayes.pfn.extrapolate] do,
             by its furthest target: within [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times
             beyond the context both shipped models, each weighted by how well it predicts
-            the curve's own later runs ([`predict_stacked`][scalebayes.pfn.predict_stacked]),
-            beyond it the far model.
+            the curve's own later runs ([`predict_stacked`][scalebayes.pfn.predict_stacked])
+            and stretched by [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE], beyond it the far
+            model.
         stack: with no model named, ``False`` answers within ``FAR_SWITCH`` with the default
             model alone ([`PFN.load_for`][scalebayes.pfn.PFN.load_for]; the study method
             ``pfn-switch``); ``None`` (the default) stacks exactly when no model is named.
 
     Returns:
-        A callable from a batch of split curves to one
-        [`PFNPrediction`][scalebayes.pfn.PFNPrediction] per curve. Its ``settings()`` names
+        A callable from a batch of split curves to one prediction per curve (a
+        [`PFNPrediction`][scalebayes.pfn.PFNPrediction], or within ``FAR_SWITCH`` with no
+        model named a [`StackedPrediction`][scalebayes.pfn.StackedPrediction]). Its
+        ``settings()`` names
         the models' checksums (for the study's fingerprints), ``validate(curve)`` rejects
         targets inside the context range for an extrapolation-only model, and
         ``batch_size`` is 256.

@@ -36,8 +36,10 @@ def plot_fan(
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
         y_target: the held-out y at ``x_target``.
-        stack: draw the curves given the shipped default model from both shipped models
-            weighted by their back-tests ([`predict_each`][scalebayes.pfn.predict_each]).
+        stack: draw the curves given the shipped default model with the shipped near answer
+            (both shipped models weighted by their back-tests and stretched by
+            [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE];
+            [`predict_each`][scalebayes.pfn.predict_each]).
 
     Returns:
         The written path.

@@ -10,11 +10,12 @@ Methods are named in `METHODS` (add one with `register_method`): the built-in po
 and ``"mcmc-bnsl-walk"`` with ``"ou_walk"``), ``"pfn"`` (the shipped
 [`PFN`][scalebayes.pfn.PFN] s as ``scalebayes extrapolate`` answers, by each curve's furthest
 target: within ``FAR_SWITCH`` times beyond the context both shipped models weighted per curve
-by a back-test on its own runs, [`predict_stacked`][scalebayes.pfn.predict_stacked]; the far
-model beyond), ``"pfn-switch"`` (the default model alone within ``FAR_SWITCH``, the far model
-beyond: the shipped answer before 2026-12-05), ``"pfn-default"`` (the default model,
-``DEFAULT_MODEL``, at every distance) and ``"pfn-far"`` (the far model, ``FAR_MODEL``, at
-every distance) form a constant table built on first use; nothing is registered at import.
+by a back-test on its own runs, [`predict_stacked`][scalebayes.pfn.predict_stacked], and
+stretched by ``NEAR_SCALE``; the far model beyond), ``"pfn-switch"`` (the default model
+alone within ``FAR_SWITCH``, the far model beyond: the shipped answer before 2026-12-05),
+``"pfn-default"`` (the default model, ``DEFAULT_MODEL``, at every distance) and
+``"pfn-far"`` (the far model, ``FAR_MODEL``, at every distance) form a constant table built
+on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and

@@ -230,14 +230,50 @@ def test_the_near_answer_is_the_mixture_stretched_in_log_y():
     np.testing.assert_allclose(pred.mean(), want.mean(), rtol=1e-4)
 
 
-def test_a_median_at_zero_keeps_the_mixture_unstretched():
-    from scalebayes.evaluate import GaussianPredictive
+def test_a_median_at_zero_leaves_that_query_unstretched_and_no_other():
+    """Per query: where the median is not > 0 the mixture's answer stands (quantiles, CDF,
+    density), the other queries are stretched as alone."""
     from scalebayes.pfn._stack import _shipped_near
 
-    gauss = GaussianPredictive(np.array([-1.0, 2.0]), np.array([0.5, 0.5]))
-    (pred,) = _shipped_near([MixturePredictive([gauss, gauss])])
-    assert pred.scale == 1.0
-    np.testing.assert_allclose(pred.quantile([0.05, 0.95])[:, 1], [2 - 0.8224, 2 + 0.8224], 1e-4)
+    mu, sigma = np.array([0.1, 0.3]), np.array([0.05, 0.2])
+    logn = _LogNormal(mu, sigma)
+    (alone,) = _shipped_near([MixturePredictive([logn, logn])])
+
+    class _ZeroMedian(_LogNormal):  # query 0: half its mass a point at 0
+        def icdf(self, q):
+            out = np.array(super().icdf(q), float)
+            out[..., 0] = np.where(np.asarray(q) <= 0.5, 0.0, out[..., 0])
+            return out
+
+        def cdf(self, y):
+            out = np.array(super().cdf(y), float)
+            out[..., 0] = np.where(np.asarray(y)[..., 0] >= 0, 0.5 + 0.5 * out[..., 0], 0.0)
+            return out
+
+    zero = _ZeroMedian(mu, sigma)
+    (pred,) = _shipped_near([MixturePredictive([zero, zero])])
+    assert pred.scale == NEAR_SCALE and pred.median()[0] == 0.0
+    levels = np.array([0.05, 0.5, 0.8, 0.95])
+    base = MixturePredictive([zero, zero])
+    np.testing.assert_allclose(pred.quantile(levels)[:, 0], base.quantile(levels)[:, 0])
+    np.testing.assert_allclose(pred.quantile(levels)[:, 1], alone.quantile(levels)[:, 1])
+    y = np.array([1.3, 1.4])
+    np.testing.assert_allclose(pred.cdf(y), [base.cdf(y)[0], alone.cdf(y)[1]])
+    np.testing.assert_allclose(pred.log_prob(y), [base.log_prob(y)[0], alone.log_prob(y)[1]])
+
+
+def test_scale_one_hands_every_call_to_the_base():
+    from scalebayes.evaluate import GaussianPredictive, ScaledPredictive
+
+    gauss = GaussianPredictive(np.array([-0.5, 2.0]), np.array([0.5, 0.5]))
+    same = ScaledPredictive(gauss, 1.0)
+    y = np.array([-0.6, 1.9])
+    np.testing.assert_allclose(same.median(), gauss.median())
+    np.testing.assert_allclose(same.cdf(y), gauss.cdf(y))
+    np.testing.assert_allclose(same.log_prob(y), gauss.log_prob(y))
+    np.testing.assert_allclose(same.interval(0.9), gauss.interval(0.9))
+    with pytest.raises(ValueError, match="medians > 0"):
+        ScaledPredictive(gauss, 0.7)
 
 
 @pytest.mark.slow
