@@ -17,8 +17,8 @@ from jaxtyping import ArrayLike
 
 from .._warnings import warn_if_early_rise, warn_if_rising
 from ..evaluate import Predictive
-from ._predict import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN, _at_most, _shipped, query_ratio
-from ._stack import _shipped_near, predict_stacked
+from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, query_ratio
+from ._stack import predict_each
 
 __all__ = ["extrapolate"]
 
@@ -78,12 +78,11 @@ def extrapolate(
             "x_range fixes one model's x mapping, but with no model named two models answer "
             f"within {FAR_SWITCH:g}x: name one (model={DEFAULT_MODEL!r}) to use x_range"
         )
-    elif _at_most(query_ratio(x_context, x_query), FAR_SWITCH):
-        models = [_shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)]
-        answers = predict_stacked(models, [x_context], [y_context], [x_query], y_scale=y_scale)
-        pred = _shipped_near(answers)[0]
-    else:
-        pred = _shipped(FAR_MODEL).predict(x_context, y_context, x_query, y_scale=y_scale)
+    else:  # as the command line: the model for the distance, the default one stacked
+        pfn = PFN.load_for(query_ratio(x_context, x_query))
+        (pred,) = predict_each(
+            [pfn], [x_context], [y_context], [x_query], y_scale=y_scale, stack=True
+        )
     if not warn_if_rising(x_context, y_context, "the context"):
         warn_if_early_rise(x_context, y_context, "the context")
     return pred

@@ -13,7 +13,6 @@ scored them.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ from ._predict import (
     Y_SPAN_GUARD,
     ReachWarning,
     SpanWarning,
+    _shipped,
     query_ratio,
 )
 from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each
@@ -43,9 +43,7 @@ if TYPE_CHECKING:
     from ..evaluate import Predictive
 
 
-@functools.lru_cache(maxsize=4)
-def _load(model: str | None) -> PFN:
-    return PFN.load(model)
+_load = _shipped  # one copy per process of each model, shared with the predictions
 
 
 def _describe(pfn: PFN) -> str:

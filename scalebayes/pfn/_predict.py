@@ -309,6 +309,17 @@ class PFNPrediction(Predictive):
         return np.maximum(draws, 0.0).reshape(*shape, self.n_targets) * self.y_scale
 
 
+def _per_curve(value, n: int, name: str) -> list:
+    """``value`` for each of ``n`` curves: one value (a string or a scalar) repeated, or a
+    sequence of exactly ``n``."""
+    if isinstance(value, str | bytes) or np.ndim(value) == 0:
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be one value or one per curve ({n}), got {len(value)}")
+    return value
+
+
 @functools.cache
 def _shipped(name: str) -> PFN:
     """A shipped model, loaded once per process."""
@@ -582,15 +593,7 @@ class PFN:
                 "x_context, y_context and x_query must list the same number of curves, got "
                 f"{len(x_context)}, {len(y_context)} and {len(x_query)}"
             )
-        if isinstance(y_scale, str | bytes) or np.ndim(y_scale) == 0:
-            scales = [y_scale] * len(x_context)
-        else:
-            scales = list(y_scale)
-            if len(scales) != len(x_context):
-                raise ValueError(
-                    f"y_scale must be one value or one per curve ({len(x_context)}), "
-                    f"got {len(scales)}"
-                )
+        scales = _per_curve(y_scale, len(x_context), "y_scale")
         one_range = x_range is None or (
             len(x_range) == 2 and all(isinstance(v, numbers.Real) for v in x_range)
         )

@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..evaluate import MixturePredictive, ScaledPredictive
-from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _shipped
+from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _per_curve, _shipped
 
 __all__ = [
     "NEAR_SCALE",
@@ -95,15 +95,6 @@ class StackedPrediction(ScaledPredictive):
 def _shipped_near(answers: list[MixturePredictive]) -> list[StackedPrediction]:
     """The mixtures stretched by ``NEAR_SCALE`` (the shipped near answer)."""
     return [StackedPrediction(answer, NEAR_SCALE) for answer in answers]
-
-
-def _per_curve(value, n: int, name: str) -> list:
-    if isinstance(value, str) or np.ndim(value) == 0:
-        return [value] * n
-    value = list(value)
-    if len(value) != n:
-        raise ValueError(f"{name} must be one value or one per curve ({n}), got {len(value)}")
-    return value
 
 
 def backtest_weights(
