@@ -146,6 +146,30 @@ def test_bad_csv_data_in_extrapolate_is_one_line(tmp_path, capsys):
     assert "bad.csv: line 3" in err and "y = -0.4 must be > 0" in err
 
 
+@pytest.mark.parametrize("command", ["extrapolate", "suggest", "fit", "study"])
+def test_csv_columns_named_on_the_command_line(tmp_path, capsys, command):
+    path = tmp_path / "runs.csv"
+    path.write_text("compute,val_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.25\n")
+    argv = {
+        "extrapolate": ["extrapolate", str(path), "--to", "10", "--model", str(tmp_path)],
+        "suggest": ["suggest", str(path), "--candidates", "5", "--target", "9"],
+        "fit": ["fit", str(path), "--family", "m1"],
+        "study": ["study", "--csv", str(path), "--methods", "m1", "--out", str(tmp_path / "o")],
+    }[command]
+    if command == "suggest":
+        argv += ["--model", str(tmp_path)]
+    assert main(argv) == 2
+    assert "(command line: --x-column NAME --y-column NAME;" in _one_error_line(capsys, command)
+    # with the columns named the file is read: a PFN command's next error is the missing model
+    rc = main([*argv, "--x-column", "Compute", "--y-column", "val_loss"])
+    if command in ("fit", "study"):
+        assert rc == 0
+        assert "runs" in capsys.readouterr().out
+    else:
+        assert rc == 2
+        assert "no checkpoint at" in _one_error_line(capsys, command)
+
+
 @pytest.mark.parametrize("command", ["extrapolate", "suggest"])
 def test_repeated_x_names_the_command_line_option(tmp_path, capsys, command):
     path = tmp_path / "runs.csv"

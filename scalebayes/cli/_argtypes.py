@@ -207,11 +207,30 @@ def output_dir(text: str) -> Path:
     return path
 
 
-def add_dedupe(parser: argparse.ArgumentParser) -> None:
-    """Add ``--dedupe {error,mean}``: what to do with repeated x within a CSV curve."""
+def add_csv_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of reading a CSV file: ``--dedupe {error,mean}`` (what to do with
+    repeated x within a curve) and ``--x-column`` / ``--y-column`` (which columns hold x and y,
+    when they are not named x and y)."""
     parser.add_argument(
         "--dedupe",
         choices=("error", "mean"),
         default="error",
         help="repeated x within a CSV curve: reject (error, default) or average their y (mean)",
     )
+    parser.add_argument(
+        "--x-column",
+        metavar="NAME",
+        default=None,
+        help="the CSV column that holds x, e.g. compute (default: the column named x)",
+    )
+    parser.add_argument(
+        "--y-column",
+        metavar="NAME",
+        default=None,
+        help="the CSV column that holds y, e.g. val_loss (default: the column named y or loss)",
+    )
+
+
+def csv_options(args: argparse.Namespace) -> dict[str, str | None]:
+    """``read_curves_csv``'s keyword arguments from the options of `add_csv_options`."""
+    return {"dedupe": args.dedupe, "x_column": args.x_column, "y_column": args.y_column}

@@ -41,7 +41,8 @@ from .. import __version__
 from .._interrupt import raise_if_interrupted, watch_interrupts
 from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
 from ._argtypes import (
-    add_dedupe,
+    add_csv_options,
+    csv_options,
     figure_file,
     output_dir,
     positive,
@@ -147,7 +148,7 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="N",
         help="curves per method call (default: each method's own, e.g. 64 for point fits)",
     )
-    add_dedupe(parser)
+    add_csv_options(parser)
     parser.add_argument(
         "--split",
         type=_split_name,
@@ -236,6 +237,8 @@ def _run_study(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         dedupe=args.dedupe,
         split=args.split,
+        x_column=args.x_column,
+        y_column=args.y_column,
     )
     print(result.summary, end="")
     print(
@@ -254,7 +257,8 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "fit",
         help="fit a scaling-law family to the curves of a CSV file",
         description=(
-            "Fit a scaling-law family to each curve of a CSV file (columns x,y[,curve][,split]) "
+            "Fit a scaling-law family to each curve of a CSV file (columns x,y[,curve][,split]; "
+            "--x-column / --y-column name others) "
             "on all its points, or on its context points if the file has a split column; "
             "print the fitted parameters and the predictions at the requested x."
         ),
@@ -279,7 +283,7 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="write a log-log plot of the data, the fit and its extrapolation "
         "(.png, .pdf or .svg; checked before any work)",
     )
-    add_dedupe(parser)
+    add_csv_options(parser)
     return parser
 
 
@@ -346,8 +350,8 @@ def _plot(
     ax.set_xscale("log")
     ax.set_yscale("log")
     plain_log_ticks(ax.yaxis)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set_xlabel(curves[0].axis_labels[0])
+    ax.set_ylabel(curves[0].axis_labels[1])
     ax.set_title(title)
     if len(curves) <= 10:
         ax.legend(fontsize="small")
@@ -364,7 +368,7 @@ def _run_fit(args: argparse.Namespace) -> int:
             f"--family: unknown family {args.family!r}; choose one of {', '.join(POINT_FAMILIES)}"
         )
     # CurveDataError names the line; --curve reads that curve alone
-    curves = read_curves_csv(args.file, dedupe=args.dedupe, curve=args.curve)
+    curves = read_curves_csv(args.file, curve=args.curve, **csv_options(args))
 
     points = [_fit_points(c) for c in curves]
     try:

@@ -15,7 +15,8 @@ import warnings
 
 from .._mcmc_names import NOISE_SUFFIXES
 from ._argtypes import (
-    add_dedupe,
+    add_csv_options,
+    csv_options,
     figure_file,
     output_dir,
     positive,
@@ -256,7 +257,8 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "extrapolate",
         help="extrapolate curves from a CSV file with the PFN or MCMC (quantiles + fan chart)",
         description=(
-            "Read curves from a CSV file (columns x, y and optionally curve; see "
+            "Read curves from a CSV file (columns x, y and optionally curve; --x-column / "
+            "--y-column name others; see "
             "`scalebayes fit --help` for the format), condition the PFN (or NUTS on a "
             "Bayesian family, --method) on every point, and print the median and the "
             "5/25/75/95% quantiles at each --to x."
@@ -273,7 +275,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "over the runs and every --to value, so its answer at one x can move when others "
         "are added; the far model's and MCMC's do not)",
     )
-    add_dedupe(parser)
+    add_csv_options(parser)
     parser.add_argument(
         "--method",
         choices=EXTRAPOLATE_METHODS,
@@ -365,6 +367,7 @@ def mcmc_fans(
             names=[c.name for c in shown],
             label=f"{label} median",
             x_to=targets,
+            axis_labels=shown[0].axis_labels,
         )
     return preds
 
@@ -453,7 +456,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     # every point conditions the answer (a split column, if any, is for studies)
-    curves = [c.with_split(None) for c in read_curves_csv(args.csv, dedupe=args.dedupe)]
+    curves = [c.with_split(None) for c in read_curves_csv(args.csv, **csv_options(args))]
     if uses_pfn:
         ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
 

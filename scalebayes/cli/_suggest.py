@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 
 from ._argtypes import (
-    add_dedupe,
+    add_csv_options,
+    csv_options,
     figure_file,
     positive,
     positive_floats,
@@ -41,13 +42,14 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "suggest",
         help="rank candidate next runs by what they tell about a target run, per cost",
         description=(
-            "Read one curve from a CSV file (columns x, y and optionally curve), and rank "
+            "Read one curve from a CSV file (columns x, y and optionally curve; --x-column / "
+            "--y-column name others), and rank "
             "the --candidates by the expected narrowing of the 90% interval at --target per "
             "unit cost, fantasised by the PFN or by MCMC (see scalebayes.design.suggest_next)."
         ),
     )
     parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
-    add_dedupe(parser)
+    add_csv_options(parser)
     parser.add_argument(
         "--candidates", type=_candidates, required=True, help="x of the possible next runs"
     )
@@ -148,7 +150,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
     from ..design import MAX_FANTASIES, suggest_next
 
-    curves = read_curves_csv(args.csv, dedupe=args.dedupe, curve=args.curve)
+    curves = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
     if len(curves) != 1:
         names = ", ".join(repr(c.name) for c in curves[:5])
         raise ValueError(

@@ -45,11 +45,26 @@ def _norm(header: str) -> str:
     return "_".join(header.strip().lower().replace("-", " ").split())
 
 
-def _map_header(header: list[str], where: str) -> dict[str, int]:
+def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[str, int]:
+    """Column index of each role; ``chosen`` names the column of a role (``x``, ``y``) outright,
+    in place of its aliases."""
     names = [_norm(h) for h in header]
     cols: dict[str, int] = {}
+    for role, column in chosen.items():
+        hits = [i for i, name in enumerate(names) if name == _norm(column)]
+        if not hits:
+            raise CurveDataError(
+                f"{where}: no column {column!r} for {role}; the columns are {header}, "
+                "name one of them"
+            )
+        if len(hits) > 1:
+            raise CurveDataError(f"{where}: {len(hits)} columns are named {column!r}; keep one")
+        cols[role] = hits[0]
+    taken = set(cols.values())
     for role, aliases in _ALIASES.items():
-        hits = [i for i, name in enumerate(names) if name in aliases]
+        if role in cols:
+            continue
+        hits = [i for i, name in enumerate(names) if name in aliases and i not in taken]
         if len(hits) > 1:
             found = ", ".join(repr(header[i]) for i in hits)
             raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one of them")
@@ -62,9 +77,17 @@ def _map_header(header: list[str], where: str) -> dict[str, int]:
             hint = " The header looks like it uses another separator; save the file with commas."
         raise CurveDataError(
             f"{where}: no column for {' and '.join(missing)}. Found columns {header}; "
-            f"expected {_EXPECTED} (case and surrounding spaces are ignored).{hint}"
+            f"expected {_EXPECTED} (case and surrounding spaces are ignored), or name the "
+            f"columns to use ({_naming(missing)}).{hint}"
         )
     return cols
+
+
+def _naming(roles: list[str]) -> str:
+    """How to name the columns of ``roles``, on the command line and in Python."""
+    flags = " ".join(f"--{role}-column NAME" for role in roles)
+    kwargs = ", ".join(f"{role}_column=NAME" for role in roles)
+    return f"command line: {flags}; Python: {kwargs}"
 
 
 def _number(cell: str, what: str, where: str) -> float:
@@ -107,7 +130,10 @@ def _lines(lines: np.ndarray) -> str:
     return f"{'line' if lines.size == 1 else 'lines'} {', '.join(shown)}"
 
 
-def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
+def _parse(
+    path: Path, text: str, chosen: dict[str, str]
+) -> tuple[dict[str, _Rows], bool, dict[str, str]]:
+    """The file's curves by name, whether it has a split column, and the headers of x and y."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = ((row, reader.line_num) for row in reader if any(cell.strip() for cell in row))
     try:
@@ -116,7 +142,7 @@ def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
             raise CurveDataError(
                 f"{path}: the file is empty; expected a header line with {_EXPECTED}"
             )
-        cols = _map_header(header, f"{path}: line {header_line} (header)")
+        cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         for data_row, (row, line) in enumerate(rows, start=1):
             where = f"{path}: line {line} (data row {data_row})"
@@ -141,7 +167,8 @@ def _parse(path: Path, text: str) -> tuple[dict[str, _Rows], bool]:
         raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
     if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
-    return _name_curves(path, keyed), "split" in cols
+    headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
+    return _name_curves(path, keyed), "split" in cols, headers
 
 
 def _name_curves(path: Path, keyed: dict[tuple[tuple[str, ...], str], _Rows]) -> dict[str, _Rows]:
@@ -166,7 +193,13 @@ def _name_curves(path: Path, keyed: dict[tuple[tuple[str, ...], str], _Rows]) ->
 
 
 def _to_curve(
-    path: Path, curve_id: str, rec: _Rows, has_split: bool, dedupe: str, min_points: int
+    path: Path,
+    curve_id: str,
+    rec: _Rows,
+    has_split: bool,
+    dedupe: str,
+    min_points: int,
+    headers: dict[str, str],
 ) -> Curve:
     label = f"{path}: curve {curve_id!r}"
     lines = np.asarray(rec.lines)
@@ -204,6 +237,7 @@ def _to_curve(
         "n_rows": int(lines.size),
         "n_merged_rows": int(lines.size - m.x.size),
         "averaged_x": tuple(m.x[m.y_differs].tolist()),
+        **headers,
     }
     return Curve(m.x, m.y, curve_id, path.stem, m.is_context, metadata=metadata)
 
@@ -214,11 +248,14 @@ def read_curves_csv(
     dedupe: Literal["error", "mean"] = "error",
     min_points: int = 3,
     curve: str | None = None,
+    x_column: str | None = None,
+    y_column: str | None = None,
 ) -> list[Curve]:
     """Read one or more learning curves from a CSV file.
 
-    Columns (header names are matched ignoring case and surrounding spaces): `x` (> 0),
-    `y` (> 0; alias `loss`), optional `curve` (aliases `curve_id`, `curve_name`, `series`;
+    Columns (header names are matched ignoring case and surrounding spaces): `x` (> 0;
+    or the column named by `x_column`, e.g. `"compute"`), `y` (> 0; alias `loss`, or the
+    column named by `y_column`), optional `curve` (aliases `curve_id`, `curve_name`, `series`;
     without it the whole file is one curve named after the file stem) and optional `split`
     with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
     curves have no split). Optional `dataset` and `subset` columns tell apart curves that
@@ -234,11 +271,16 @@ def read_curves_csv(
         min_points: Fewest distinct x a curve may have; at least 3.
         curve: Read only the curve of this name (the others are not checked beyond the
             file's format); ``None`` reads every curve.
+        x_column: The header of the column that holds x (e.g. ``"compute"``, ``"params"``);
+            ``None`` (default) takes the column named `x`.
+        y_column: The header of the column that holds y (e.g. ``"val_loss"``); ``None``
+            (default) takes the column named `y` or `loss`.
 
     Returns:
         The curves in order of first appearance, each with `dataset` = the file stem and
-        `metadata` recording the source, line range and merged rows. A curve whose y rises at
-        every run (all its rows, whatever their split) gets a
+        `metadata` recording the source, line range, merged rows and the headers of the x
+        and y columns (`x_column`, `y_column`: a plot's axis labels, `Curve.axis_labels`).
+        A curve whose y rises at every run (all its rows, whatever their split) gets a
         [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning]: y should fall with
         scale (a loss or an error, not an accuracy).
 
@@ -249,6 +291,14 @@ def read_curves_csv(
         raise ValueError(f"dedupe must be 'error' or 'mean'; got {dedupe!r}")
     if not is_integer(min_points) or min_points < 3:
         raise ValueError(f"min_points must be an integer >= 3; got {min_points!r}")
+    chosen = {}
+    for role, column in (("x", x_column), ("y", y_column)):
+        if column is not None:
+            if not isinstance(column, str) or not _norm(column):
+                raise ValueError(f"{role}_column must be a column's header; got {column!r}")
+            chosen[role] = column
+    if len(chosen) == 2 and _norm(x_column) == _norm(y_column):
+        raise ValueError(f"x_column and y_column both name {x_column!r}; give two columns")
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -258,7 +308,7 @@ def read_curves_csv(
             f"{path}: line {line}: byte {e.object[e.start]:#04x} is not UTF-8 ({e.reason}); "
             "save the file as UTF-8 CSV"
         ) from None
-    curves, has_split = _parse(path, text)
+    curves, has_split, headers = _parse(path, text, chosen)
     if curve is not None:
         if curve not in curves:
             names = list(curves)
@@ -273,6 +323,6 @@ def read_curves_csv(
             "add points or drop those curves"
         )
     return [
-        _to_curve(path, curve_id, rec, has_split, dedupe, min_points)
+        _to_curve(path, curve_id, rec, has_split, dedupe, min_points, headers)
         for curve_id, rec in curves.items()
     ]

@@ -170,6 +170,15 @@ class Curve:
         """`y` of the target points (raises `ValueError` without a split)."""
         return self.y[~self._mask()]
 
+    @property
+    def axis_labels(self) -> tuple[str, str]:
+        """What x and y measure, for a plot's axes: the headers of the CSV columns the curve
+        was read from (`metadata`'s `x_column` and `y_column`), else `("x", "y")`."""
+        return (
+            str(self.metadata.get("x_column") or "x"),
+            str(self.metadata.get("y_column") or "y"),
+        )
+
     def with_split(self, is_context: Bool[np.ndarray, " n"] | None) -> Curve:
         """Return a copy with a new context/target split.
 

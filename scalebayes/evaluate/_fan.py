@@ -47,6 +47,7 @@ def plot_fans(
     label: str = "median",
     x_to: Sequence[float] = (),
     held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    axis_labels: tuple[str, str] = ("x", "y"),
 ) -> Path:
     """Write a fan chart per curve (log-log): its points, the median, 50% and 90% bands.
 
@@ -62,6 +63,7 @@ def plot_fans(
         label: the median's legend entry, e.g. ``"PFN median"``.
         x_to: x values marked with dotted vertical lines.
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
+        axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``).
 
     Returns:
         The written path.
@@ -103,8 +105,8 @@ def plot_fans(
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
         ax.set_title(str(names[i])[:48], fontsize=9)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
         if i == 0:
             ax.legend(fontsize=7)
     for ax in axes[n:]:

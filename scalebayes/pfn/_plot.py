@@ -74,4 +74,5 @@ def plot_fan(
         label="PFN (stacked) median" if stacked else "PFN median",
         x_to=x_to,
         held_out=held_out,
+        axis_labels=curves[0].axis_labels,
     )

@@ -890,6 +890,7 @@ def _load_datasets(
     csv_paths: Iterable[str | Path],
     dedupe: str,
     split: str = "default",
+    columns: dict[str, str | None] | None = None,
 ) -> dict[str, list[Curve]]:
     """Load benchmarks by name and user CSV files into ``{dataset name: curves}``.
 
@@ -899,6 +900,7 @@ def _load_datasets(
     """
     from ..data import BENCHMARKS, load_benchmark, load_far_benchmark, parse_split, read_curves_csv
 
+    columns = columns or {}
     factor = parse_split(split)
     suffix = "" if factor is None else f":far{factor}"  # FAR10 and far010 resume as far10
 
@@ -935,9 +937,9 @@ def _load_datasets(
             )
         curves = []
         if factor is not None:
-            curves = _far_curves(read_curves_csv(path, dedupe=dedupe), factor)
+            curves = _far_curves(read_curves_csv(path, dedupe=dedupe, **columns), factor)
         else:
-            for curve in read_curves_csv(path, dedupe=dedupe):
+            for curve in read_curves_csv(path, dedupe=dedupe, **columns):
                 if curve.is_context is None:
                     curve = curve.with_default_split(0.3)
                 _check_split(curve, str(path))
@@ -1111,6 +1113,8 @@ def run_study(
     progress: bool = True,
     dedupe: str = "error",
     split: str = "default",
+    x_column: str | None = None,
+    y_column: str | None = None,
 ) -> StudyResult:
     """Score methods on datasets, resuming from earlier rows, and write the tables.
 
@@ -1156,6 +1160,9 @@ def run_study(
             log-spaced points, the targets the points in the top half-decade, y divided by
             the context's largest y (see ``docs/far-split.md``); datasets are then named
             ``NAME:farF`` and curves that do not span enough are left out.
+        x_column: The column of every CSV file that holds x, when it is not named ``x``
+            (``read_curves_csv``'s ``x_column``).
+        y_column: The column that holds y, when it is not named ``y`` or ``loss``.
 
     Returns:
         A `StudyResult` with every score of the study and the summary.
@@ -1178,7 +1185,8 @@ def run_study(
     method_list = _resolve_methods(methods)
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
-    data = _load_datasets(datasets, csv_paths, dedupe, split)
+    columns = {"x_column": x_column, "y_column": y_column}
+    data = _load_datasets(datasets, csv_paths, dedupe, split, columns)
     sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}
     settings = {method.name: method.settings() for method in method_list}
     _check_inputs(method_list, data)

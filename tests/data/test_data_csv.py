@@ -151,6 +151,61 @@ def test_invalid_arguments(tmp_path, kw, message):
         read_curves_csv(_write(tmp_path, "x,y\n1,3\n2,2\n3,1\n"), **kw)
 
 
+def test_columns_named_by_the_caller(tmp_path):
+    path = _write(tmp_path, "Compute , val loss,x,Loss\n4,3,10,50\n1,5,40,30\n2,4,20,40\n")
+    (c,) = read_curves_csv(path, x_column="compute", y_column="Val Loss")
+    np.testing.assert_array_equal(c.x, [1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(c.y, [5.0, 4.0, 3.0])
+    # naming x alone leaves y to its aliases, and a named column is not also an alias's
+    (c,) = read_curves_csv(path, x_column="val_loss")
+    np.testing.assert_array_equal(c.y, [50.0, 40.0, 30.0])
+    (c,) = read_curves_csv(path, y_column="x", x_column="compute")
+    np.testing.assert_array_equal(c.y, [40.0, 20.0, 10.0])
+    assert c.axis_labels == ("Compute", "x")  # the file's headers, stripped
+
+
+def test_axis_labels_are_the_headers_read(tmp_path):
+    (c,) = read_curves_csv(_write(tmp_path, " X ,Loss\n1,3\n2,2\n3,1\n"))
+    assert c.axis_labels == ("X", "Loss")
+    assert c.with_split([True, True, False]).axis_labels == ("X", "Loss")
+    assert load_benchmark("dd")[0].axis_labels == ("x", "y")  # not read from a CSV file
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "message"),
+    [
+        (
+            "compute,loss\n1,2\n",
+            {},
+            "or name the columns to use (command line: --x-column NAME; Python: x_column=NAME)",
+        ),
+        (
+            "compute,loss\n1,2\n",
+            {"x_column": "flops"},
+            "line 1 (header): no column 'flops' for x; the columns are ['compute', 'loss'], name",
+        ),
+        ("c,c,loss\n1,2,3\n", {"x_column": "C"}, "2 columns are named 'C'; keep one"),
+        ("n,val\n1,2\n", {"x_column": "n"}, "no column for y. Found"),
+    ],
+)
+def test_bad_column_names_say_what_to_fix(tmp_path, text, kw, message):
+    with pytest.raises(CurveDataError, match=re.escape(message)):
+        read_curves_csv(_write(tmp_path, text), **kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"x_column": " "}, "x_column must be a column's header; got ' '"),
+        ({"y_column": 3}, "y_column must be a column's header; got 3"),
+        ({"x_column": "a", "y_column": " A"}, "x_column and y_column both name 'a'"),
+    ],
+)
+def test_invalid_column_arguments(tmp_path, kw, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_curves_csv(_write(tmp_path, "a,y\n1,3\n2,2\n3,1\n"), **kw)
+
+
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_curves_csv(tmp_path / "absent.csv")
