@@ -241,6 +241,8 @@ def suggest_next(
         raise ValueError("x_context and candidates must be > 0")
     if np.any(yc < 0):
         raise ValueError("y_context must be >= 0 (a loss or an error rate)")
+    if np.ptp(xc) <= 0:
+        raise ValueError("x_context must hold at least two distinct x values")
     if np.unique(cand).size != cand.size:
         raise ValueError(f"candidates must be distinct; got {cand.tolist()}")
     if hasattr(target_x, "shape") and np.shape(target_x) == ():

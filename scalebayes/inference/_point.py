@@ -328,8 +328,8 @@ def fit_curves(
     n_iter = check_integer("n_iter", n_iter, 1)
     if not (is_real(ridge) and np.isfinite(ridge) and ridge >= 0):
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
-    if not 0 < holdout_fraction < 1:
-        raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    if not (is_real(holdout_fraction) and 0 < holdout_fraction < 1):
+        raise ValueError(f"holdout_fraction must be a number in (0, 1), got {holdout_fraction!r}")
     if pad_to is not None and (
         isinstance(pad_to, bool) or not isinstance(pad_to, int | np.integer) or pad_to < 1
     ):

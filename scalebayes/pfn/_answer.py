@@ -44,10 +44,13 @@ def extrapolate(
     [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE] (a
     [`StackedPrediction`][scalebayes.pfn.StackedPrediction] whose ``weights`` are
     ``(default, far)``); beyond, the far model alone, where it is measured the more accurate.
-    Either answer has ``median``, ``mean``, ``quantile``, ``interval``, ``log_prob``, ``cdf``
-    and ``sample``. A context whose y rises at every run gets a
-    [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should be a loss or an
-    error, not an accuracy), one that climbs and then falls an
+    The choice is made once for all of a call's queries, by the furthest: asking ``[2x, 6x]``
+    answers the 2x query with the far model too, and the answers just below and just above
+    5x can differ by more than their intervals suggest (two models, not one curve), so ask
+    the queries you compare in one call. Either answer has ``median``, ``mean``,
+    ``quantile``, ``interval``, ``log_prob``, ``cdf`` and ``sample``. A context whose y rises
+    at every run gets a [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should
+    be a loss or an error, not an accuracy), one that climbs and then falls an
     [`EarlyRiseWarning`][scalebayes.data.EarlyRiseWarning].
 
     Args:

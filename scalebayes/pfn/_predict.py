@@ -178,6 +178,10 @@ def _as_scale(scale, y: np.ndarray) -> float:
         if scale != "auto":
             raise ValueError(f'y_scale must be "auto" or a positive number, got {scale!r}')
         return peak if peak > 0 else 1.0
+    if not isinstance(scale, numbers.Real) and np.ndim(scale) == 0:  # a 0-d NumPy/JAX array
+        as_array = np.asarray(scale)
+        if as_array.dtype.kind in "iuf":
+            scale = float(as_array)
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
         raise TypeError(f'y_scale must be "auto" or a positive number, got {type(scale).__name__}')
     scale = float(scale)
@@ -458,6 +462,11 @@ class PFN:
                 corrupted.
         """
         name = DEFAULT_MODEL if path_or_name is None else path_or_name
+        if not isinstance(name, str | os.PathLike):
+            raise TypeError(
+                "the PFN model is a shipped model's name or a checkpoint directory (a str or "
+                f"a path); got {type(name).__name__}"
+            )
         if isinstance(name, str) and not name.strip():
             shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
             raise _checkpoint.CheckpointError(
@@ -525,13 +534,20 @@ class PFN:
     ) -> PFNPrediction:
         """Predictive distribution of y at ``x_query`` given one curve's context points.
 
-        The network sees x mapped linearly into [0.01, 1] by the smallest and largest x of
+        How x enters depends on the model's input (``config.input``). The ``"nslpfn"`` input
+        (the default model) maps x linearly into [0.01, 1] by the smallest and largest x of
         the context *and the queries*, as in the NSL-PFN protocol. The model never lets
         queries see each other, but this mapping depends on the furthest query: asking for
         10x further away compresses the context into a smaller part of [0.01, 1] and can move
         the prediction at a given x. Pass the same ``x_range`` to calls that must agree
-        (e.g. a fan over a grid and the points on it). Any number of queries is fine: they
-        are predicted in chunks that share the curve's x mapping.
+        (e.g. a fan over a grid and the points on it); when the runs and queries span more
+        than the prior's decades, only the runs near the largest x are read (a
+        ``SpanWarning`` says which). The scale-free inputs (``"log-relative"``, the far
+        model) read x as ``log10(x / max x_context)`` and y relative to the context's
+        largest y, so a prediction never depends on the other queries and ``x_range`` is
+        checked but has no effect; runs whose y lies more than ``Y_SPAN_GUARD`` times above
+        the last run's are left out (``SpanWarning``). Any number of queries is fine: they
+        are predicted in chunks that share the curve's encoding.
 
         Args:
             x_context: observed x, shape ``(n,)``, > 0, at least 2 points, not all equal.
@@ -545,9 +561,13 @@ class PFN:
             y_scale: divide y by this before the network and multiply back after;
                 ``"auto"`` is ``max(y_context)`` (1 if every y is 0), which makes the
                 prediction scale-equivariant. An explicit value must keep
-                ``max(y_context) / y_scale`` below 1e6.
-            x_range: ``(x_min, x_max)`` for the x mapping instead of the range of the
-                context and query x; it must contain all of them.
+                ``max(y_context) / y_scale`` within the model's outputs: for the
+                ``"nslpfn"`` input (the default model) at most the top bar border (about 2;
+                the NSL-PFN protocol passes ``1.0`` for y already in (0, 1]), else below 1e6
+                (the scale-free inputs divide by the context's largest y themselves).
+            x_range: ``(x_min, x_max)`` for the ``"nslpfn"`` x mapping instead of the range
+                of the context and query x; it must contain all of them (no effect on the
+                scale-free inputs).
 
         Returns:
             A [`PFNPrediction`][scalebayes.pfn.PFNPrediction] over the ``q`` queries, censored
@@ -715,6 +735,13 @@ class PFN:
             xc, yc = xc[keep], yc[keep]
             ref = np.array([min(xc.min(), xq.min()), ref.max()])  # read by the NSL-PFN map only
         scale = _as_scale(scale, yc)  # "auto" reads the runs the network sees
+        top = float(self.bar.borders[-1])
+        if self.config.input == "nslpfn" and yc.max() / scale > top:
+            raise ValueError(
+                f"y_scale {scale:g} puts max(y_context) / y_scale at {yc.max() / scale:g}, "
+                f"beyond this PFN's outputs (they end at {top:.3g}; its prior's y lies in (0, "
+                f'1]); use y_scale="auto", or a y_scale of at least max(y_context)'
+            )
         n_given = xc.size
         if n_given > MAX_CONTEXT:
             keep = _thin(xc, MAX_CONTEXT)

@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..evaluate import MixturePredictive, ScaledPredictive
-from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _per_curve, _shipped
+from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _as_vector, _per_curve, _shipped
 
 __all__ = [
     "NEAR_SCALE",
@@ -59,7 +59,6 @@ targets 1.4-3x beyond, a scale of 0.7 raised it on all five datasets (measured i
 ``docs/results/pfn.md``, "The near answer's width")."""
 
 _MIN_PREFIX = 3
-_MEAN_LEVELS = 512
 
 
 class StackedPrediction(ScaledPredictive):
@@ -83,13 +82,6 @@ class StackedPrediction(ScaledPredictive):
     @property
     def weights(self) -> np.ndarray:
         return self.base.weights
-
-    def mean(self) -> np.ndarray:
-        """Per-target mean, by the midpoint rule over 512 equal-mass quantiles (the stretch
-        has no closed-form mean; measured on shipped answers within 0.2% of the exact
-        mixture mean at scale 1)."""
-        levels = (np.arange(_MEAN_LEVELS) + 0.5) / _MEAN_LEVELS
-        return np.asarray(self.icdf(levels), np.float64).mean(axis=0)
 
 
 def _shipped_near(answers: list[MixturePredictive]) -> list[StackedPrediction]:
@@ -128,7 +120,10 @@ def backtest_weights(
     models = list(models)
     if len(models) < 2 or not all(isinstance(m, PFN) for m in models):
         raise ValueError(f"backtest_weights needs at least two PFNs, got {len(models)} models")
-    ratio = float(ratio)
+    try:
+        ratio = float(ratio)
+    except (TypeError, ValueError):
+        raise ValueError(f"ratio must be a finite number > 1, got {ratio!r}") from None
     if not (np.isfinite(ratio) and ratio > 1):
         raise ValueError(f"ratio must be a finite number > 1, got {ratio}")
     if len(x_context) != len(y_context):
@@ -136,14 +131,21 @@ def backtest_weights(
             f"x_context and y_context list {len(x_context)} and {len(y_context)} curves"
         )
     scales = _per_curve(y_scale, len(x_context), "y_scale")
+    if names is not None and (isinstance(names, str) or len(names) != len(x_context)):
+        raise ValueError(f"names must give one name per curve ({len(x_context)})")
     labels = [f"curve {i}" for i in range(len(x_context))] if names is None else list(names)
     jobs = []  # (curve, sorted x, sorted y, prefix length)
     for i, (x, y) in enumerate(zip(x_context, y_context, strict=True)):
-        x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+        try:
+            x = _as_vector("x_context", x, positive=True, minimum=1)
+            y = _as_vector("y_context", y, positive=False, minimum=1)
+            if x.shape != y.shape:
+                raise ValueError(f"x_context {x.shape} and y_context {y.shape} differ in shape")
+        except (TypeError, ValueError) as error:
+            where = f"curve {i}" if names is None else f"curve {names[i]!r}"
+            raise type(error)(f"{where}: {error}") from None
         order = np.argsort(x, kind="stable")
         x, y = x[order], y[order]
-        if x.size != y.size or not np.isfinite(x).all() or x.size == 0:
-            continue  # the prediction itself names what is wrong with the curve
         j = int(np.sum(x <= x[-1] / ratio))
         if _MIN_PREFIX <= j < x.size and np.unique(x[:j]).size >= 2:
             jobs.append((i, x, y, j))
@@ -233,8 +235,26 @@ def predict_each(
     models, stretched by [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE]. ``y_scale`` (one value
     or one per curve; ``None`` for ``predict_many``'s default) and ``names`` go to the calls.
     Returns the predictives in the curves' order.
+
+    Raises:
+        TypeError: if an entry of ``pfns`` is not a [`PFN`][scalebayes.pfn.PFN].
+        ValueError: if ``pfns``, ``x_context``, ``y_context``, ``x_query`` (and ``names``)
+            do not list the same number of curves, or as the calls raise.
     """
     n = len(pfns)
+    if not all(isinstance(m, PFN) for m in pfns):
+        bad = next(m for m in pfns if not isinstance(m, PFN))
+        raise TypeError(
+            f"pfns must be PFN objects, one per curve (e.g. PFN.load(name)); got "
+            f"{type(bad).__name__}"
+        )
+    if not (n == len(x_context) == len(y_context) == len(x_query)):
+        raise ValueError(
+            "pfns, x_context, y_context and x_query must list the same number of curves, got "
+            f"{n}, {len(x_context)}, {len(y_context)} and {len(x_query)}"
+        )
+    if names is not None and (isinstance(names, str) or len(names) != n):
+        raise ValueError(f"names must give one name per curve ({n})")
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     out: list = [None] * n
     for model in {id(m): m for m in pfns}.values():

@@ -35,8 +35,16 @@ def _reference_curves(
     factor = parse_split(split)
     if isinstance(reference, str):
         items = [name for name in reference.split(",") if name.strip()]
+    elif isinstance(reference, Curve):
+        items = [reference]
     else:
-        items = list(reference)
+        try:
+            items = list(reference)
+        except TypeError:
+            raise TypeError(
+                "reference must be benchmark names (a list or a comma-separated string) or "
+                f"Curves; got {type(reference).__name__}"
+            ) from None
     curves: list[Curve] = []
     for item in items:
         if isinstance(item, Curve):

@@ -95,6 +95,7 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(candidates=[X[-2], 4 * X[-1]]), "inside the observed range"),
         (dict(candidates=[4 * X[-1], 2 * TARGET]), "must lie below target_x"),
         (dict(candidates=[4 * X[-1], 4 * X[-1]]), "must be distinct"),
+        (dict(x_context=np.full(X.size, X[-1])), "at least two distinct x"),
         (dict(cost=[1.0, 2.0]), "one value per candidate"),
         (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
         (dict(n_fantasies=2), "n_fantasies must be an integer from 4 to 1000"),

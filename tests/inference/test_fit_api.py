@@ -254,7 +254,7 @@ def test_n_breaks_out_of_range(n_breaks):
         fit_curves("bnsl", xs, ys, n_breaks=n_breaks)
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5, "0.2", None])
 def test_holdout_fraction_range(fraction):
     xs, ys = _curves()
     with pytest.raises(ValueError, match="holdout_fraction"):

@@ -14,6 +14,7 @@ from scalebayes.pfn import (
     StackedPrediction,
     backtest_weights,
     pfn_method,
+    predict_each,
     predict_stacked,
 )
 
@@ -68,6 +69,26 @@ def test_bad_input(models):
         backtest_weights(models, [X], [Y, Y])
     with pytest.raises(ValueError, match="name no model"):
         pfn_method("nslpfn-base", stack=True)
+    with pytest.raises(ValueError, match="ratio must be a finite number > 1, got 'abc'"):
+        backtest_weights(models, [X], [Y], ratio="abc")
+    # a curve's x and y of other lengths, or 2-D: named, not cut to fit or flattened
+    with pytest.raises(ValueError, match=r"curve 0: x_context \(10,\) and y_context \(12,\)"):
+        backtest_weights(models, [X], [np.r_[Y, 0.3, 0.2]])
+    with pytest.raises(ValueError, match=r"curve 0: x_context \(10,\) and y_context \(3,\)"):
+        backtest_weights(models, [X], [Y[:3]])
+    with pytest.raises(ValueError, match="'c1': y_context must be 1-D"):
+        backtest_weights(models, [X, X], [Y, Y[None]], names=["c0", "c1"])
+    with pytest.raises(ValueError, match="names must give one name per curve"):
+        backtest_weights(models, [X, X], [Y, Y], names=["c0"])
+    # predict_each: one PFN per curve, every list as long
+    with pytest.raises(ValueError, match="same number of curves, got 1, 2, 2 and 2"):
+        predict_each(models[:1], [X, X], [Y, Y], [[2 * X[-1]]] * 2)
+    with pytest.raises(ValueError, match="same number of curves, got 2, 1, 1 and 1"):
+        predict_each(models, [X], [Y], [[2 * X[-1]]])
+    with pytest.raises(ValueError, match="names must give one name per curve"):
+        predict_each(models, [X, X], [Y, Y], [[2 * X[-1]]] * 2, names=["a"])
+    with pytest.raises(TypeError, match=r"pfns must be PFN objects.*got str"):
+        predict_each(["mixture-tiny"], [X], [Y], [[2 * X[-1]]])
 
 
 def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():

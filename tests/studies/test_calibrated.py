@@ -126,3 +126,7 @@ def test_bad_input(toy, monkeypatch):
         calibrated("toy", "")
     with pytest.raises(TypeError, match="benchmark names or Curves"):
         calibrated("toy", [3])
+    with pytest.raises(TypeError, match=r"reference must be benchmark names .* or Curves; got int"):
+        calibrated("toy", 3)
+    one = _curves(0)[0]  # one Curve is a reference of one curve
+    assert calibrated("toy", one).fn.reference == (one,)
