@@ -8,14 +8,20 @@ import numpy as np
 __all__ = [
     "ConvergenceWarning",
     "EarlyRiseWarning",
+    "FlatCurveWarning",
     "RisingCurveWarning",
     "rises_throughout",
     "warn_if_early_rise",
+    "warn_if_flat",
     "warn_if_rising",
 ]
 
 EARLY_RISE = 0.01
 """How far (relative) y must climb above its first run's for `EarlyRiseWarning`."""
+
+FLAT = 0.005
+"""`FlatCurveWarning` when y's range over the runs is below this share of its largest value
+(on the bundled benchmarks only the far split's flat Nano contexts, 7 of 24, are below it)."""
 
 
 class ConvergenceWarning(UserWarning):
@@ -49,6 +55,40 @@ class EarlyRiseWarning(UserWarning):
     [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every command that reads a
     CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
     """
+
+
+class FlatCurveWarning(UserWarning):
+    """A curve's y barely changes over its runs (by less than `FLAT`, 0.5%, of its largest
+    value): runs that have not started to improve, or have stopped.
+
+    The PFNs were trained on curves that fall with scale; on a flat context their answer is
+    wide and its median can lie above the runs, so compare with a point fit (``scalebayes
+    fit``) or NUTS (``--method mcmc-m4``). Warned by
+    [`extrapolate`][scalebayes.pfn.extrapolate] and the command lines that answer with a
+    PFN (``extrapolate``, ``suggest``).
+    """
+
+
+def warn_if_flat(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+    """Warn (`FlatCurveWarning`) if ``y``'s range is below `FLAT` of its largest value;
+    ``label`` and ``stacklevel`` as in `warn_if_rising`. Returns whether it warned."""
+    _, y = _by_x(x, y)
+    top = float(np.max(y)) if y.size else 0.0
+    if y.size < 2 or not top > 0:
+        return False
+    change = (top - float(np.min(y))) / top
+    if change >= FLAT:
+        return False
+    how = f"changes by only {100 * change:.2g}%" if change > 0 else "does not change"
+    warnings.warn(
+        f"{label}: y {how} across its {y.size} runs, a flat curve "
+        "(runs that have not started to improve, or have stopped); the PFNs learned curves "
+        "that fall, so their answer here is wide and its median can lie above the runs: "
+        "compare with a point fit (scalebayes fit) or NUTS (--method mcmc-m4)",
+        FlatCurveWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
 
 
 def _by_x(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

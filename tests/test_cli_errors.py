@@ -569,3 +569,38 @@ def test_a_bad_scalefree_setting_is_one_line_before_any_work(
     assert main([*argv, "--scalefree-set", setting]) == 2
     assert message in _one_error_line(capsys, "train-pfn")
     assert not out.exists()
+
+
+def test_review_fixes_on_the_command_line(tmp_path, capsys):
+    """--to repeats add x; extrapolate answers one --curve; a list starting with '-' says how
+    to give it; fit warns 1000x beyond the runs; a flat curve is warned about."""
+    data = _write_laws(tmp_path / "laws.csv")  # curves a, b over x in [1e3, 1e6]
+    assert main(["extrapolate", str(data), "--to", "2e6", "--to", "3e6", "--curve", "a"]) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [["a", "2e+06"], ["a", "3e+06"]]
+    assert main(["extrapolate", str(data), "--to", "2e6", "--curve", "c"]) == 2
+    assert "no curve 'c'; the file has 'a', 'b'" in _one_error_line(capsys, "extrapolate")
+    assert main(["extrapolate", str(data), "--to", "-1e6,2e6"]) == 2
+    err = _one_error_line(capsys, "extrapolate")
+    assert "reads as an option: write --OPTION=VALUE" in err
+    flat = tmp_path / "flat.csv"
+    flat.write_text("x,y\n1e6,2.5\n4e6,2.5\n1.6e7,2.5\n6.4e7,2.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a user's shell: printed, one line each
+        assert main(["fit", str(data), "--family", "m1", "--to", "5e8,2e10", "--curve", "a"]) == 0
+        err = capsys.readouterr().err
+        assert main(["extrapolate", str(flat), "--to", "1e8"]) == 0
+        flat_err = capsys.readouterr().err
+    # 500x is not named, 20,000x is
+    assert "warning: curve 'a': x = 2e+10 lies more than 1000x beyond its largest fitted" in err
+    assert "warning: curve 'flat': y does not change across its 4 runs, a flat curve" in flat_err
+
+
+def test_a_flat_context_is_warned_about_in_python():
+    from scalebayes.pfn import FlatCurveWarning, extrapolate
+
+    x = np.array([6.0, 12.0, 24.0])
+    with pytest.warns(FlatCurveWarning, match=r"changes by only 0\.01% across its 3 runs"):
+        extrapolate(x, np.array([1.0, 1.0, 0.9999]), [100.0])
+    extrapolate(x, np.array([1.0, 0.98, 0.96]), [100.0])  # falling 4%: no warning (an error)
+    extrapolate(x, np.array([1.0, 1.0, 1.0]), [100.0], model="mixture-tiny")  # named: asked

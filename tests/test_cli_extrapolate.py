@@ -312,7 +312,7 @@ def test_each_curve_is_answered_by_its_own_distance(tmp_path, capsys):
     assert main(["extrapolate", str(both), "--to", to]) == 0
     second = capsys.readouterr()
     assert "note" not in first.err
-    assert "for 1 of 2 curves" in second.err and "the far model" in second.err
+    assert "(1 of 2 curves) are answered by the far model" in second.err
     assert _rows(second.out)[near] == _rows(first.out)[near]  # whole name, same answer
     assert set(_rows(second.out)) == {near, "far"}
     fan = tmp_path / "fan.png"  # each panel drawn by its curve's own model

@@ -15,6 +15,10 @@ import warnings
 
 from ._argtypes import non_negative_int, positive, positive_floats, probability, readable_file, seed
 
+FAR_ABOVE = 1000.0
+"""A compute budget more than this many times the largest run's gets a warning (as far as
+the far PFN is trained to answer a loss curve)."""
+
 _budgets = positive_floats("budgets in FLOPs", "5.76e23 or 1e21,5.76e23", "budget")
 _count = positive(int)
 
@@ -127,6 +131,16 @@ def run_allocate(args: argparse.Namespace) -> int:
             f"--compute {', '.join(f'{c:g}' for c in below)} lies more than 10x below the "
             f"smallest run ({smallest:.3g} FLOPs = 6 N D): the law is fitted above it, so the "
             "allocation there extrapolates it downward",
+            UserWarning,
+            stacklevel=2,
+        )
+    largest = float(np.max(6.0 * np.asarray(runs.N) * np.asarray(runs.D)))
+    above = [c for c in args.compute if c > largest * FAR_ABOVE]
+    if above:
+        warnings.warn(
+            f"--compute {', '.join(f'{c:g}' for c in above)} lies more than {FAR_ABOVE:g}x "
+            f"above the largest run ({largest:.3g} FLOPs): the allocation there rests on the "
+            "law's form more than on the runs, and its interval assumes that form holds",
             UserWarning,
             stacklevel=2,
         )

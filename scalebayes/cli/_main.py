@@ -96,8 +96,16 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):  # e.g. --to -1e9,1e10 reads as an option
+            message += (
+                " (a value that starts with '-' reads as an option: write --OPTION=VALUE; "
+                "sizes, x and compute must be > 0)"
+            )
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
+
+#: ``fit --predict`` beyond this many times the largest fitted run gets a warning.
+_FAR_FIT = 1000.0
 
 _positive_floats = positive_floats("positive x values", "1e10,1e11")
 _positive_int = positive(int)
@@ -271,9 +279,10 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         dest="predict",
         type=_positive_floats,
         default=[],
+        action="extend",
         metavar="X[,X...]",
         help="comma-separated x to predict at, e.g. 1e10,1e11 (--to, as in extrapolate, "
-        "is the same option)",
+        "is the same option; repeat it to add more)",
     )
     parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
     parser.add_argument(
@@ -386,6 +395,16 @@ def _run_fit(args: argparse.Namespace) -> int:
         raise
 
     for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
+        far = [v for v in args.predict if v > _FAR_FIT * float(x.max())]
+        if far:
+            warnings.warn(
+                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in far)} lies more than "
+                f"{_FAR_FIT:g}x beyond its largest fitted run ({float(x.max()):g}); a point "
+                "fit says nothing of how sure it is there: compare with scalebayes "
+                "extrapolate (an interval; --method mcmc-m4-irw for NUTS)",
+                UserWarning,
+                stacklevel=2,
+            )
         if x.size <= len(fit.params):
             warnings.warn(
                 f"curve {curve.name!r}: {family} has {len(fit.params)} parameters and the fit "

@@ -271,10 +271,14 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--to",
         type=_targets,
         required=True,
-        help="comma-separated x values to predict at, e.g. 1e10,1e11 (nslpfn-base maps x "
-        "over the runs and every --to value, so its answer at one x can move when others "
-        "are added; the far model's and MCMC's do not)",
+        action="extend",
+        help="comma-separated x values to predict at, e.g. 1e10,1e11 (repeat --to to add "
+        "more); each is answered by the model for its own distance, and the far model's "
+        "and MCMC's answer at one x never moves when others are added (nslpfn-base, which "
+        "answers within 5x, maps x over the runs and the --to values within 5x, so its "
+        "answers there depend on each other)",
     )
+    parser.add_argument("--curve", metavar="NAME", help="answer only this curve of the file")
     add_csv_options(parser)
     parser.add_argument(
         "--method",
@@ -307,6 +311,10 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return parser
 
 
+SHIPPED = "shipped"
+"""No model named: the shipped answer, each x by its distance (``predict_shipped``)."""
+
+
 def mcmc_fans(
     curves,
     method: str,
@@ -315,16 +323,15 @@ def mcmc_fans(
     plot=None,
     warn: bool = True,
     pfn=None,
-    stack: bool = False,
 ) -> list:
     """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
     ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
     predictives at ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the
     furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
     not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
-    mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN or one
-    per curve, and with ``stack`` the curves given the shipped default model take the stacked
-    answer of both shipped models instead (``predict_each``)."""
+    mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN, one per
+    curve, or ``SHIPPED`` for the shipped answer (each x by its distance,
+    ``predict_shipped``)."""
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
@@ -348,8 +355,9 @@ def mcmc_fans(
     preds = result.predictive([np.asarray(targets)] * len(curves))
     pfns = None
     if pfn is not None:
-        pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
-        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds, stack)
+        pfns = pfn if pfn is SHIPPED else list(pfn) if isinstance(pfn, list | tuple) else None
+        pfns = [pfn] * len(curves) if pfns is None else pfns
+        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         grids = [fan_grid(c.x, targets) for c in shown]
@@ -357,7 +365,7 @@ def mcmc_fans(
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
         if pfns is not None:
-            fans = _mixed(pfns[: len(shown)], shown, grids, fans, stack)
+            fans = _mixed(pfns if pfns is SHIPPED else pfns[: len(shown)], shown, grids, fans)
             label = f"PFN + {label}"
         plot_fans(
             fans,
@@ -372,21 +380,26 @@ def mcmc_fans(
     return preds
 
 
-def _mixed(pfns, curves, xs, preds, stack: bool) -> list:
-    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` (``predict_each``,
-    with ``stack``) and ``preds``."""
+def _mixed(pfns, curves, xs, preds) -> list:
+    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` and ``preds``:
+    ``pfns`` one PFN per curve (``predict_each``) or ``SHIPPED`` (``predict_shipped``)."""
     from ..evaluate import MixturePredictive
-    from ..pfn import predict_each
 
-    answers = predict_each(
-        pfns,
-        [c.x for c in curves],
-        [c.y for c in curves],
-        xs,
-        names=[c.name for c in curves],
-        stack=stack,
-    )
+    answers = _pfn_answers(pfns, curves, xs)
     return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
+
+
+def _pfn_answers(pfns, curves, xs) -> list:
+    """Each curve's PFN predictive at its ``xs``: by its own PFN (``pfns``, one per curve,
+    ``predict_each``), or the shipped answer for ``SHIPPED`` (each x by its distance,
+    ``predict_shipped``)."""
+    from ..pfn import predict_each, predict_shipped
+
+    data = ([c.x for c in curves], [c.y for c in curves], xs)
+    names = [c.name for c in curves]
+    if pfns is SHIPPED:
+        return predict_shipped(*data, names=names)
+    return predict_each(pfns, *data, names=names)
 
 
 def warn_unmixed(result) -> None:
@@ -444,6 +457,30 @@ def load_pfns_for(model: str | None, ratios: list[float], check=None) -> tuple[l
     return pfns, note
 
 
+def _shipped_note(curves, targets) -> str:
+    """The note that says which x the far model answers in the shipped answer ("" if none)."""
+    import numpy as np
+
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
+
+    tops = [float(np.max(c.x)) for c in curves]
+    far = [top for top in tops if targets[-1] > FAR_SWITCH * top * (1 + 1e-9)]
+    if not far:
+        return ""
+    near = any(targets[0] <= FAR_SWITCH * top * (1 + 1e-9) for top in tops)
+    where = (
+        f"beyond {FAR_SWITCH:g}x the largest run ({FAR_SWITCH * far[0]:.4g})"
+        if len(curves) == 1
+        else f"beyond {FAR_SWITCH:g}x their largest run ({len(far)} of {len(curves)} curves)"
+    )
+    within = "; x within by both PFNs weighted by a back-test" if near else ""
+    return (
+        f"note: x {where} are answered by the far model ({FAR_MODEL}, trained for up to "
+        f"{PFN.load(FAR_MODEL).reach:g}x; more accurate there than {DEFAULT_MODEL}){within}; "
+        "choose one model with --model"
+    )
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -452,12 +489,16 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
     targets = sorted(set(args.to))  # a repeated x is one question
     uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
-    stack = args.model is None  # the shipped answer: both PFNs weighted within FAR_SWITCH
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     # every point conditions the answer (a split column, if any, is for studies)
-    curves = [c.with_split(None) for c in read_curves_csv(args.csv, **csv_options(args))]
+    read = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
+    curves = [c.with_split(None) for c in read]
     if uses_pfn:
+        from .._warnings import warn_if_flat
+
+        for c in curves:
+            warn_if_flat(c.x, c.y, f"curve {c.name!r}")
         ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
 
         def beyond_the_runs(pfn) -> None:
@@ -470,28 +511,19 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                     "curve's runs, or use --method mcmc-m4 for x inside them"
                 )
 
-        pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
-    if args.method == "pfn":
-        from ..pfn import predict_each
+        if args.model is not None:
+            pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
+        else:  # the shipped answer, each x by its distance
+            from ..pfn import PFN
 
-        preds = predict_each(
-            pfns,
-            [c.x for c in curves],
-            [c.y for c in curves],
-            [np.asarray(targets)] * len(curves),
-            names=[c.name for c in curves],
-            stack=stack,
-        )
+            beyond_the_runs(PFN.load_for(1.0))
+            pfns, note = SHIPPED, _shipped_note(curves, targets)
+    if args.method == "pfn":
+        preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
         mcmc = args.method.removeprefix("pfn+")
         preds = mcmc_fans(
-            curves,
-            mcmc,
-            args.seed,
-            targets,
-            args.plot,
-            pfn=pfns if uses_pfn else None,
-            stack=stack,
+            curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
         )
     if uses_pfn and note:
         print(note, file=sys.stderr)
@@ -510,7 +542,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
         with warnings.catch_warnings():  # the prediction above has said it if a query is far
             warnings.simplefilter("ignore", ReachWarning)
-            plot_fan(pfns, curves, targets, args.plot, stack=stack)
+            plot_fan(None if pfns is SHIPPED else pfns, curves, targets, args.plot)
     if args.plot is not None:
         print(f"wrote {args.plot}")
     return 0

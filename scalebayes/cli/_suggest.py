@@ -135,7 +135,8 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
         table[x] = (line, cost)
     missing = [c for c in candidates if c not in table]
     if missing:
-        raise ValueError(f"{path} gives no cost for the candidates {missing}")
+        shown = ", ".join(f"{c:g}" for c in missing)
+        raise ValueError(f"{path} gives no cost for the candidates {shown}; add a row x,cost each")
     return [table[c][1] for c in candidates]
 
 
@@ -159,6 +160,11 @@ def run_suggest(args: argparse.Namespace) -> int:
     curve = curves[0]
     candidates = sorted(args.candidates)
     # the command line's own words for what suggest_next would reject in Python's
+    if args.target <= float(curve.x.max()):
+        raise ValueError(
+            f"--target {args.target:g} is not beyond the runs (the largest x is "
+            f"{float(curve.x.max()):g}); ask about a run larger than every run so far"
+        )
     if candidates[-1] >= args.target:
         raise ValueError(
             f"every --candidates value must lie below --target {args.target:g}; got "
@@ -175,7 +181,10 @@ def run_suggest(args: argparse.Namespace) -> int:
         cost = _read_costs(args.cost, candidates)
     model = args.model
     if args.method == "pfn":  # loaded once, for the advice and the plot
+        from .._warnings import warn_if_flat
         from ._pfn import load_pfns_for
+
+        warn_if_flat(curve.x, curve.y, f"curve {curve.name!r}")
 
         def beyond_the_runs(pfn) -> None:
             inside = [c for c in candidates if c <= float(curve.x.max())]
@@ -208,14 +217,28 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
     best = result.best
-    if best.gain > 0:
+    if best.gain > 2 * best.gain_se:
         print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
+    elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
+        print(
+            f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
+            f"{best.gain_se:.4f}) is within two Monte Carlo standard errors of none: rerun "
+            f"with more --fantasies (now {result.n_fantasies}) to tell the candidates apart "
+            f"(outcomes fantasised by {by})"
+        )
     else:  # a ranking of non-gains recommends nothing
+        incoherent = (
+            " (a gain below zero beyond its standard error means the model's fantasies "
+            "disagree with its own answer: a coherent model's expected narrowing is never "
+            "negative)"
+            if best.gain < -2 * best.gain_se
+            else ""
+        )
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "
             f"target (the best gain, at x = {best.x:.4g}, is {best.gain:.4f} +- "
-            f"{best.gain_se:.4f}; outcomes fantasised by {by}): run the target itself, or "
-            "check with --method mcmc-m4"
+            f"{best.gain_se:.4f}; outcomes fantasised by {by}){incoherent}: run the target "
+            "itself, or check with --method mcmc-m4"
         )
     if args.plot is not None:
         marked = [*candidates, args.target]

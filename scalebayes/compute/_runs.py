@@ -214,9 +214,13 @@ def read_runs_csv(
     ]
     if missing:
         found = ", ".join(repr(c.strip()) for c in header)
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = "; the header looks like it uses another separator: save the file with commas"
         raise ValueError(
             f"{source}: missing column(s) {', '.join(missing)}; "
             f"the header has {found} but {_CSV_COLUMNS} are needed (names are case-insensitive)"
+            f"{hint}"
         )
     use_c = "d" not in columns
     names = {"n": header[columns["n"]].strip(), "loss": header[columns["loss"]].strip()}

@@ -75,6 +75,11 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             hint = " The header looks like it uses another separator; save the file with commas."
+        elif header and header[0].lstrip().startswith("#"):
+            hint = (
+                " The first line looks like a comment: remove it (the header must be the "
+                "first non-blank line)."
+            )
         raise CurveDataError(
             f"{where}: no column for {' and '.join(missing)}. Found columns {header}; "
             f"expected {_EXPECTED} (case and surrounding spaces are ignored), or name the "
@@ -97,7 +102,10 @@ def _number(cell: str, what: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise CurveDataError(f"{where}: {what} value {text!r} is not a number") from None
+        hint = ""
+        if "," in text and text.replace(",", "").replace(".", "", 1).isdigit():
+            hint = "; remove the thousands separators (write 1000000 or 1e6)"
+        raise CurveDataError(f"{where}: {what} value {text!r} is not a number{hint}") from None
     if not np.isfinite(value):
         raise CurveDataError(
             f"{where}: {what} is {text!r}; only finite numbers are allowed, so remove the row "

@@ -22,7 +22,9 @@
   [`summarise`][scalebayes.evaluate.summarise] aggregates over the curves of a dataset.
 
 [`MixturePredictive`][scalebayes.evaluate.MixturePredictive] averages several predictives of
-the same targets (a weighted mixture: model averaging across methods).
+the same targets (a weighted mixture: model averaging across methods);
+[`JoinedPredictive`][scalebayes.evaluate.JoinedPredictive] joins predictives of different
+targets of one curve (each target answered by its own part).
 [`ScaledPredictive`][scalebayes.evaluate.ScaledPredictive] and
 [`conformal_scale`][scalebayes.evaluate.conformal_scale] recalibrate any predictive: one
 split-conformal scale on log y around the median, fitted on reference curves.
@@ -35,6 +37,7 @@ depends only on ``scalebayes.data`` and the internal helpers.
 """
 
 from ._fan import MAX_PANELS, fan_grid, plot_fans
+from ._joined import JoinedPredictive
 from ._metrics import (
     CRPS_QUANTILES,
     INTERVAL_SCORES,
@@ -70,6 +73,7 @@ __all__ = [
     "PIT_BINS",
     "WEIGHTINGS",
     "GaussianPredictive",
+    "JoinedPredictive",
     "MixturePredictive",
     "Predictive",
     "PredictiveDistribution",

@@ -48,6 +48,7 @@ def plot_fans(
     x_to: Sequence[float] = (),
     held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     axis_labels: tuple[str, str] = ("x", "y"),
+    marks: Sequence[tuple[float, str]] = (),
 ) -> Path:
     """Write a fan chart per curve (log-log): its points, the median, 50% and 90% bands.
 
@@ -64,6 +65,8 @@ def plot_fans(
         x_to: x values marked with dotted vertical lines.
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
         axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``).
+        marks: ``(x, label)`` pairs drawn on every panel as dashed vertical lines with a
+            legend entry (e.g. where another model takes over).
 
     Returns:
         The written path.
@@ -101,6 +104,8 @@ def plot_fans(
             ax.plot(*held_out[i], "x", color="C3", ms=4, label="held out")
         for xv in x_to:
             ax.axvline(xv, color="0.6", lw=0.6, ls=":")
+        for k, (xv, text) in enumerate(marks):
+            ax.axvline(xv, color=f"C{k + 1}", lw=0.9, ls="--", label=text)
         ax.set_xscale("log")
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)

@@ -2,9 +2,10 @@
 to a calibrated predictive distribution at larger x.
 
 - **Ask**: [`extrapolate`][scalebayes.pfn.extrapolate] answers one curve's question as the
-  command line does (within ``FAR_SWITCH`` both shipped models weighted per curve by a
-  back-test on its own runs and stretched by ``NEAR_SCALE``, a
-  [`StackedPrediction`][scalebayes.pfn.StackedPrediction]; the far model beyond).
+  command line does, each query by its distance (within ``FAR_SWITCH`` both shipped models
+  weighted per curve by a back-test on its own runs and stretched by ``NEAR_SCALE``, a
+  [`StackedPrediction`][scalebayes.pfn.StackedPrediction]; the far model beyond);
+  [`predict_shipped`][scalebayes.pfn.predict_shipped] does so for many curves at once.
 - **Predict**: [`PFN.load`][scalebayes.pfn.PFN.load] reads the shipped model (or any
   checkpoint) and [`PFN.predict`][scalebayes.pfn.PFN.predict] returns a
   [`PFNPrediction`][scalebayes.pfn.PFNPrediction] (median, mean, quantile, interval,
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ._answer import extrapolate
+    from ._answer import FlatCurveWarning, extrapolate
     from ._bar import BarDistribution, fit_tail_scales, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
     from ._ensemble import EnsembleModel, ensemble
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         StackedPrediction,
         backtest_weights,
         predict_each,
+        predict_shipped,
         predict_stacked,
     )
     from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
@@ -81,6 +83,7 @@ __all__ = [
     "BarDistribution",
     "CheckpointError",
     "EnsembleModel",
+    "FlatCurveWarning",
     "PFNConfig",
     "PFNModel",
     "PFNPrediction",
@@ -102,6 +105,7 @@ __all__ = [
     "pfn_method",
     "plot_fan",
     "predict_each",
+    "predict_shipped",
     "predict_stacked",
     "read_checkpoint_meta",
     "train",
@@ -109,7 +113,7 @@ __all__ = [
 
 # private module -> the public names it defines
 _MODULES = {
-    "_answer": ("extrapolate",),
+    "_answer": ("FlatCurveWarning", "extrapolate"),
     "_bar": ("BarDistribution", "fit_tail_scales", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
     "_ensemble": ("EnsembleModel", "ensemble"),
@@ -122,6 +126,7 @@ _MODULES = {
         "StackedPrediction",
         "backtest_weights",
         "predict_each",
+        "predict_shipped",
         "predict_stacked",
     ),
     "_predict": (

@@ -1,11 +1,12 @@
 """The shipped answer to one curve's question: ``scalebayes.pfn.extrapolate``.
 
-With no model named, a question at most [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond
+With no model named, a query at most [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond
 the largest run is answered by both shipped models weighted by a back-test on the curve's own
 runs ([`predict_stacked`][scalebayes.pfn.predict_stacked]) and stretched in log y by
 [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE] (a
-[`StackedPrediction`][scalebayes.pfn.StackedPrediction]); a question further out by the far
-model ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) alone. ``scalebayes extrapolate`` and the
+[`StackedPrediction`][scalebayes.pfn.StackedPrediction]); a query further out by the far
+model ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]) alone
+([`predict_shipped`][scalebayes.pfn.predict_shipped]). ``scalebayes extrapolate`` and the
 study method ``pfn`` answer the same way.
 """
 
@@ -15,12 +16,12 @@ import os
 
 from jaxtyping import ArrayLike
 
-from .._warnings import warn_if_early_rise, warn_if_rising
+from .._warnings import FlatCurveWarning, warn_if_early_rise, warn_if_flat, warn_if_rising
 from ..evaluate import Predictive
-from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, query_ratio
-from ._stack import predict_each
+from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN
+from ._stack import predict_shipped
 
-__all__ = ["extrapolate"]
+__all__ = ["FlatCurveWarning", "extrapolate"]
 
 
 def extrapolate(
@@ -36,22 +37,26 @@ def extrapolate(
 
     With ``model`` (a shipped name, a checkpoint path or a loaded [`PFN`][scalebayes.pfn.PFN])
     that model answers ([`PFN.predict`][scalebayes.pfn.PFN.predict], a
-    [`PFNPrediction`][scalebayes.pfn.PFNPrediction]). Without one, the distance of the
-    furthest query, ``max(x_query) / max(x_context)``, decides: up to
+    [`PFNPrediction`][scalebayes.pfn.PFNPrediction]). Without one, each query's distance,
+    ``x / max(x_context)``, decides who answers it
+    ([`predict_shipped`][scalebayes.pfn.predict_shipped]): up to
     [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] (5x) both shipped models, weighted by how well
     each predicts the curve's own runs beyond half its largest x from those below
     ([`predict_stacked`][scalebayes.pfn.predict_stacked]) and stretched in log y by
     [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE] (a
     [`StackedPrediction`][scalebayes.pfn.StackedPrediction] whose ``weights`` are
     ``(default, far)``); beyond, the far model alone, where it is measured the more accurate.
-    The choice is made once for all of a call's queries, by the furthest: asking ``[2x, 6x]``
-    answers the 2x query with the far model too, and the answers just below and just above
-    5x can differ by more than their intervals suggest (two models, not one curve), so ask
-    the queries you compare in one call. Either answer has ``median``, ``mean``,
-    ``quantile``, ``interval``, ``log_prob``, ``cdf`` and ``sample``. A context whose y rises
+    So a far query's answer never depends on the other queries asked, nor a near one on the
+    far ones (near answers depend on each other through the default model's x mapping), and
+    queries on both sides of 5x come back as one
+    [`JoinedPredictive`][scalebayes.evaluate.JoinedPredictive]; the
+    answers just below and just above 5x come from different models and can differ by more
+    than their intervals suggest. Every answer has ``median``, ``mean``, ``quantile``,
+    ``interval``, ``log_prob``, ``cdf`` and ``sample``. A context whose y rises
     at every run gets a [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should
     be a loss or an error, not an accuracy), one that climbs and then falls an
-    [`EarlyRiseWarning`][scalebayes.data.EarlyRiseWarning].
+    [`EarlyRiseWarning`][scalebayes.data.EarlyRiseWarning], and with no model named one
+    that barely changes a [`FlatCurveWarning`][scalebayes.pfn.FlatCurveWarning].
 
     Args:
         x_context: the runs' sizes, shape ``(n,)``, > 0.
@@ -81,11 +86,10 @@ def extrapolate(
             "x_range fixes one model's x mapping, but with no model named two models answer "
             f"within {FAR_SWITCH:g}x: name one (model={DEFAULT_MODEL!r}) to use x_range"
         )
-    else:  # as the command line: the model for the distance, the default one stacked
-        pfn = PFN.load_for(query_ratio(x_context, x_query))
-        (pred,) = predict_each(
-            [pfn], [x_context], [y_context], [x_query], y_scale=y_scale, stack=True
-        )
+    else:  # as the command line: each query by the model for its distance
+        (pred,) = predict_shipped([x_context], [y_context], [x_query], y_scale=y_scale)
     if not warn_if_rising(x_context, y_context, "the context"):
         warn_if_early_rise(x_context, y_context, "the context")
+    if model is None:  # a named model answers as asked
+        warn_if_flat(x_context, y_context, "the context")
     return pred

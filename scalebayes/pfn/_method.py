@@ -1,11 +1,12 @@
 """The PFN as a study method: ``scalebayes study --methods pfn``.
 
-Without a named model the method answers each curve as ``scalebayes extrapolate`` would, by
-the distance of its furthest target: up to ``FAR_SWITCH`` times beyond the context, both
-shipped models weighted by a back-test on the curve's own runs (``predict_stacked``) and
-stretched by ``NEAR_SCALE`` (a ``StackedPrediction``); beyond, the far model.
-``stack=False`` keeps the default model alone up to ``FAR_SWITCH`` (the study method
-``pfn-switch``, the shipped answer before 2026-12-05). The method's ``settings()`` names each
+Without a named model the method answers each curve as ``scalebayes extrapolate`` would,
+each target by its own distance (``predict_shipped``): up to ``FAR_SWITCH`` times beyond the
+context, both shipped models weighted by a back-test on the curve's own runs
+(``predict_stacked``) and stretched by ``NEAR_SCALE`` (a ``StackedPrediction``); beyond, the
+far model. ``stack=False`` answers the whole curve by its furthest target, with the default
+model alone up to ``FAR_SWITCH`` (the study method ``pfn-switch``, the shipped answer before
+2026-12-05). The method's ``settings()`` names each
 model's checksum (the sha256 its ``meta.json`` records for ``model.eqx``, verified on load)
 and a hash of its bar borders, so a study fingerprints its rows with the exact models that
 scored them.
@@ -36,7 +37,7 @@ from ._predict import (
     _shipped,
     query_ratio,
 )
-from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each
+from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each, predict_shipped
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -84,10 +85,17 @@ class _PFNMethod:
     def __call__(self, curves: Sequence[Curve]) -> list[Predictive]:
         # A study measures the model wherever its split puts the targets, beyond the
         # model's reach too (the far splits exist to measure that): no ReachWarning here.
-        pfns = [self._model_for(curve) for curve in curves]
         with warnings.catch_warnings():  # the windows (SpanWarning) are what it answers with
             warnings.simplefilter("ignore", ReachWarning)
             warnings.simplefilter("ignore", SpanWarning)
+            if self.model is None and self.stack:  # each target by its own distance
+                return predict_shipped(
+                    [c.x_context for c in curves],
+                    [c.y_context for c in curves],
+                    [c.x_target for c in curves],
+                    y_scale=1.0,
+                )
+            pfns = [self._model_for(curve) for curve in curves]
             return predict_each(
                 pfns,
                 [c.x_context for c in curves],
@@ -107,6 +115,10 @@ class _PFNMethod:
             near = (
                 f"{near} and {far} weighted by a back-test at {STACK_RATIO!r}x "
                 f"(prefixes of >= {_MIN_PREFIX} runs), stretched by {NEAR_SCALE!r} in log y"
+            )
+            return (
+                f"shipped pfn by each target's distance(up to {FAR_SWITCH:g}x: {near}; "
+                f"beyond: {far})"
             )
         return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 
@@ -129,19 +141,21 @@ def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = N
     Args:
         model: a checkpoint directory or shipped name; ``None`` answers each curve as
             ``scalebayes extrapolate`` and [`extrapolate`][scalebayes.pfn.extrapolate] do,
-            by its furthest target: within [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times
-            beyond the context both shipped models, each weighted by how well it predicts
-            the curve's own later runs ([`predict_stacked`][scalebayes.pfn.predict_stacked])
-            and stretched by [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE], beyond it the far
-            model.
-        stack: with no model named, ``False`` answers within ``FAR_SWITCH`` with the default
-            model alone ([`PFN.load_for`][scalebayes.pfn.PFN.load_for]; the study method
+            each target by its own distance
+            ([`predict_shipped`][scalebayes.pfn.predict_shipped]): within
+            [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond the context both shipped
+            models, each weighted by how well it predicts the curve's own later runs
+            ([`predict_stacked`][scalebayes.pfn.predict_stacked]) and stretched by
+            [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE], beyond it the far model.
+        stack: with no model named, ``False`` answers each curve by its furthest target,
+            within ``FAR_SWITCH`` with the default model alone
+            ([`PFN.load_for`][scalebayes.pfn.PFN.load_for]; the study method
             ``pfn-switch``); ``None`` (the default) stacks exactly when no model is named.
 
     Returns:
         A callable from a batch of split curves to one prediction per curve (a
-        [`PFNPrediction`][scalebayes.pfn.PFNPrediction], or within ``FAR_SWITCH`` with no
-        model named a [`StackedPrediction`][scalebayes.pfn.StackedPrediction]). Its
+        [`PFNPrediction`][scalebayes.pfn.PFNPrediction], or with no model named what
+        [`predict_shipped`][scalebayes.pfn.predict_shipped] returns). Its
         ``settings()`` names
         the models' checksums (for the study's fingerprints), ``validate(curve)`` rejects
         targets inside the context range for an extrapolation-only model, and

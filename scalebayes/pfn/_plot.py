@@ -10,7 +10,8 @@ import numpy as np
 
 from .._io import figure_format
 from ..evaluate import MAX_PANELS, fan_grid, plot_fans
-from ._stack import StackedPrediction, predict_each
+from ._predict import FAR_SWITCH
+from ._stack import StackedPrediction, predict_each, predict_shipped
 
 
 def plot_fan(
@@ -26,8 +27,10 @@ def plot_fan(
     """Write a fan chart per curve: observed points, median, 50% and 90% bands.
 
     Args:
-        pfn: a [`PFN`][scalebayes.pfn.PFN], or one per curve (as ``scalebayes extrapolate``
-            chooses them, each by its curve's own distance).
+        pfn: a [`PFN`][scalebayes.pfn.PFN], one per curve, or ``None`` for the shipped
+            answer as ``scalebayes extrapolate`` gives it, each x by its own distance
+            ([`predict_shipped`][scalebayes.pfn.predict_shipped]; a dotted line marks where
+            the far model takes over, ``FAR_SWITCH`` times the largest run).
         curves: curves whose ``x_context``/``y_context`` (or all points, if they have no
             split) condition the PFN; at most 12 are drawn.
         x_to: the furthest x to extrapolate to (a sequence; its maximum is used) and the x
@@ -50,6 +53,7 @@ def plot_fan(
     """
     figure_format(path)  # an unsupported extension fails before the predictions
     curves = list(curves)
+    shipped = pfn is None
     pfns = list(pfn) if isinstance(pfn, Sequence) else [pfn] * len(curves)
     if len(pfns) != len(curves):
         raise ValueError(f"give one PFN or one per curve: {len(pfns)} PFNs, {len(curves)} curves")
@@ -63,16 +67,26 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
-    fans = predict_each(pfns, xs, ys, grids, names=names, stack=stack)
-    stacked = any(isinstance(f, StackedPrediction) for f in fans)
+    marks = []
+    if shipped:
+        fans = predict_shipped(xs, ys, grids, names=names)
+        label = "PFN (shipped answer) median"
+        switch = FAR_SWITCH * float(np.max(xs[0]))
+        if len(curves) == 1 and switch < float(np.max(x_to)):
+            marks.append((switch, f"far model beyond ({FAR_SWITCH:g}x)"))
+    else:
+        fans = predict_each(pfns, xs, ys, grids, names=names, stack=stack)
+        stacked = any(isinstance(f, StackedPrediction) for f in fans)
+        label = "PFN (stacked) median" if stacked else "PFN median"
     return plot_fans(
         fans,
         grids,
         list(zip(xs, ys, strict=True)),
         path,
         names=names,
-        label="PFN (stacked) median" if stacked else "PFN median",
+        label=label,
         x_to=x_to,
         held_out=held_out,
         axis_labels=curves[0].axis_labels,
+        marks=marks,
     )

@@ -31,8 +31,17 @@ from collections.abc import Sequence
 import numpy as np
 from jaxtyping import ArrayLike
 
-from ..evaluate import MixturePredictive, ScaledPredictive
-from ._predict import DEFAULT_MODEL, FAR_MODEL, PFN, _as_vector, _per_curve, _shipped
+from ..evaluate import JoinedPredictive, MixturePredictive, Predictive, ScaledPredictive
+from ._predict import (
+    DEFAULT_MODEL,
+    FAR_MODEL,
+    FAR_SWITCH,
+    PFN,
+    _as_vector,
+    _at_most,
+    _per_curve,
+    _shipped,
+)
 
 __all__ = [
     "NEAR_SCALE",
@@ -40,6 +49,7 @@ __all__ = [
     "StackedPrediction",
     "backtest_weights",
     "predict_each",
+    "predict_shipped",
     "predict_stacked",
 ]
 
@@ -242,8 +252,12 @@ def predict_each(
             do not list the same number of curves, or as the calls raise.
     """
     n = len(pfns)
-    if not all(isinstance(m, PFN) for m in pfns):
-        bad = next(m for m in pfns if not isinstance(m, PFN))
+
+    def is_model(m) -> bool:  # a PFN, or anything that predicts as one
+        return isinstance(m, PFN) or callable(getattr(m, "predict_many", None))
+
+    if not all(is_model(m) for m in pfns):
+        bad = next(m for m in pfns if not is_model(m))
         raise TypeError(
             f"pfns must be PFN objects, one per curve (e.g. PFN.load(name)); got "
             f"{type(bad).__name__}"
@@ -271,4 +285,111 @@ def predict_each(
             answers = model.predict_many(*args, queries, **kwargs)
         for i, answer in zip(idx, answers, strict=True):
             out[i] = answer
+    return out
+
+
+def _near_queries(x_context, x_query) -> np.ndarray | None:
+    """Which of a curve's queries lie within ``FAR_SWITCH`` times its largest run; None where
+    the input is malformed (the prediction then names what is wrong)."""
+    try:
+        xc = np.asarray(x_context, np.float64)
+        xq = np.asarray(x_query, np.float64)
+        if xc.ndim != 1 or xq.ndim != 1 or xc.size == 0:
+            return None
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            ratios = xq / np.max(xc)
+    except (TypeError, ValueError):
+        return None
+    if not (np.isfinite(ratios).all() and np.all(ratios > 0)):
+        return None
+    return np.array([_at_most(float(r), FAR_SWITCH) for r in ratios], bool)
+
+
+def predict_shipped(
+    x_context: Sequence[ArrayLike],
+    y_context: Sequence[ArrayLike],
+    x_query: Sequence[ArrayLike],
+    *,
+    y_scale: float | str | Sequence[float] | None = None,
+    names: Sequence[str] | None = None,
+) -> list[Predictive]:
+    """The shipped answer, each query by the model for its own distance from the runs.
+
+    A query at most [`FAR_SWITCH`][scalebayes.pfn.FAR_SWITCH] times beyond its curve's
+    largest run gets the shipped near answer (both shipped models weighted by a back-test
+    and stretched by [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE], a
+    [`StackedPrediction`][scalebayes.pfn.StackedPrediction]), a query further out the far
+    model's ([`FAR_MODEL`][scalebayes.pfn.FAR_MODEL]). So a far query's answer never
+    depends on the other queries (the far model reads the context alone), and asking far
+    queries too never changes the near answers; the near answers do depend on each other,
+    through the default model's x mapping over the context and the near queries
+    (``"nslpfn"`` input, see [`PFN.predict`][scalebayes.pfn.PFN.predict]). All curves go
+    through one batched call per model ([`predict_each`][scalebayes.pfn.predict_each]).
+
+    Args:
+        x_context: the curves' run sizes, one array per curve, as in
+            [`PFN.predict_many`][scalebayes.pfn.PFN.predict_many].
+        y_context: their losses at those runs, one array per curve.
+        x_query: where to answer, one array per curve, beyond its runs.
+        y_scale: one value or one per curve; ``None`` for ``predict_many``'s default
+            (``"auto"``).
+        names: one per curve, to name a curve in an error or a warning.
+
+    Returns:
+        One predictive per curve over its queries in the order given: a
+        ``StackedPrediction`` if every query is near, the far model's
+        [`PFNPrediction`][scalebayes.pfn.PFNPrediction] if every query is far, else a
+        [`JoinedPredictive`][scalebayes.evaluate.JoinedPredictive] of the two (``parts``:
+        near, far).
+
+    Raises:
+        ValueError, TypeError: as the predictions raise (naming the curve).
+    """
+    n = len(x_context)
+    if not (n == len(y_context) == len(x_query)):
+        raise ValueError(
+            "x_context, y_context and x_query must list the same number of curves, got "
+            f"{n}, {len(y_context)} and {len(x_query)}"
+        )
+    if names is not None and (isinstance(names, str) or len(names) != n):
+        raise ValueError(f"names must give one name per curve ({n})")
+    scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
+    near_model, far_model = _shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)
+    groups: dict[bool, list[tuple[int, np.ndarray]]] = {True: [], False: []}
+    for i in range(n):
+        near = _near_queries(x_context[i], x_query[i])
+        if near is None:  # the near answer's checks name the problem
+            groups[True].append((i, np.arange(np.size(x_query[i]))))
+            continue
+        for is_near in (True, False):
+            where = np.flatnonzero(near == is_near)
+            if where.size:
+                groups[is_near].append((i, where))
+    parts: list[list[tuple[np.ndarray, Predictive]]] = [[] for _ in range(n)]
+    for is_near, jobs in groups.items():
+        if not jobs:
+            continue
+        model = near_model if is_near else far_model
+        kwargs: dict = {"names": None if names is None else [names[i] for i, _ in jobs]}
+        if scales is not None:
+            kwargs["y_scale"] = [scales[i] for i, _ in jobs]
+        answers = predict_each(
+            [model] * len(jobs),
+            [x_context[i] for i, _ in jobs],
+            [y_context[i] for i, _ in jobs],
+            [
+                np.asarray(x_query[i])[where] if where.size < np.size(x_query[i]) else x_query[i]
+                for i, where in jobs
+            ],
+            stack=True,
+            **kwargs,
+        )
+        for (i, where), answer in zip(jobs, answers, strict=True):
+            parts[i].append((where, answer))
+    out: list[Predictive] = []
+    for pieces in parts:
+        if len(pieces) == 1:
+            out.append(pieces[0][1])
+        else:
+            out.append(JoinedPredictive([p for _, p in pieces], [w for w, _ in pieces]))
     return out

@@ -86,6 +86,8 @@ def test_round_trip_of_a_bundled_curve(tmp_path):
             "line 1 (header): no column for x and y. Found columns ['size', 'val']; expected x, y",
         ),
         ("x;y\n1;2\n", {}, "uses another separator; save the file with commas"),
+        ("# my runs\nx,y\n1,2\n", {}, "The first line looks like a comment: remove it"),
+        ('x,y\n"1,000",2\n', {}, "'1,000' is not a number; remove the thousands separators"),
         ("x,y,curve,curve_id\n", {}, "columns 'curve', 'curve_id' all mean 'curve'; keep one"),
         ("x,y\n1,2\nabc,3\n", {}, "line 3 (data row 2): x value 'abc' is not a number"),
         ("x,y\n1,2\n2, \n", {}, "line 3 (data row 2): y is empty; fill in a number"),

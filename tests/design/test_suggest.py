@@ -170,6 +170,11 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
         (("--fantasies", "3"), ("run",), "--fantasies must be from 4 to 1000; got 3"),
         (("--fantasies", "100000000"), ("run",), "--fantasies must be from 4 to 1000"),
         (("--candidates", f"{X[-2]:g},{4 * X[-1]:g}"), ("run",), "lie inside the runs"),
+        (
+            ("--candidates", f"{X[1]:g}", "--target", f"{X[-1]:g}"),
+            ("run",),
+            f"--target {X[-1]:g} is not beyond the runs",
+        ),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, curves, message):

@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from scalebayes.pfn import CONFIGS, FAR_MODEL, PFN, BarDistribution, PFNModel, PFNPrediction
+from scalebayes.pfn import (
+    CONFIGS,
+    DEFAULT_MODEL,
+    FAR_MODEL,
+    NEAR_SCALE,
+    PFN,
+    BarDistribution,
+    PFNModel,
+    PFNPrediction,
+    StackedPrediction,
+    predict_stacked,
+)
 from scalebayes.pfn import _predict as predict_module
 
 
@@ -135,8 +146,9 @@ def test_interpolation_model_accepts_queries_inside_the_context(pfn):
 
 
 def test_study_method_pfn_scores_the_shipped_model(tmp_path):
-    """``scalebayes study --methods pfn`` runs the shipped PFN chosen for each curve's furthest
-    target (here 8x beyond the context: the far model); its scores match a direct call."""
+    """``scalebayes study --methods pfn`` answers each target by its distance (here 2x and 4x
+    beyond the context: both models stacked; 8x: the far model); its scores match direct
+    calls of each."""
     from scalebayes.evaluate import rmsle
     from scalebayes.studies import METHODS, run_study
 
@@ -153,12 +165,14 @@ def test_study_method_pfn_scores_the_shipped_model(tmp_path):
 
     for curve in read_curves_csv(csv):
         curve = curve.with_default_split()
-        ratio = curve.x_target.max() / curve.x_context.max()
-        pfn = PFN.load_for(ratio)
-        assert ratio == 8.0 and pfn is PFN.load_for(1e3)  # the far model
+        np.testing.assert_array_equal(curve.x_target / curve.x_context.max(), [2.0, 4.0, 8.0])
         scale = curve.y_context.max()
-        pred = pfn.predict(curve.x_context, curve.y_context / scale, curve.x_target, y_scale=1.0)
-        expected = rmsle(pred.median(), curve.y_target / scale)
+        xc, yc = curve.x_context, curve.y_context / scale
+        models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
+        (near,) = predict_stacked(models, [xc], [yc], [curve.x_target[:2]], y_scale=1.0)
+        far = models[1].predict(xc, yc, curve.x_target[2:], y_scale=1.0)
+        median = np.r_[StackedPrediction(near, NEAR_SCALE).median(), far.median()]
+        expected = rmsle(median, curve.y_target / scale)
         # float32 medians: the study and this call may batch differently, which moves each log
         # median by ~1e-7; an RMSLE this small (0.003) turns that into ~1e-5 relative
         assert scores[curve.name].rmsle == pytest.approx(expected, rel=0, abs=1e-6)
@@ -397,13 +411,16 @@ def test_the_study_method_measures_beyond_the_reach_without_warning():
     from scalebayes.data import Curve
     from scalebayes.pfn import pfn_method
 
+    # the study's curves come normalised (y / max y_context), so the method passes y_scale 1
     x = np.geomspace(1.0, 1e3, 12)
-    y = 2.0 * x**-0.2
+    y = x**-0.2
     curve = Curve(x, y, "far", dataset="test", is_context=x <= 5.0)
     wide = np.geomspace(1.0, 1e6, 12)  # the far model's y window and the default's x window
     windowed = [
-        Curve(wide, 0.5 + 200 * wide**-0.5, "y", dataset="test", is_context=wide <= 1.1e4),
-        Curve(wide, 2.0 * wide**-0.05, "x", dataset="test", is_context=wide <= 3e5),
+        Curve(
+            wide, (0.5 + 200 * wide**-0.5) / 200.5, "y", dataset="test", is_context=wide <= 1.1e4
+        ),
+        Curve(wide, wide**-0.05, "x", dataset="test", is_context=wide <= 3e5),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -483,8 +500,9 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
         warnings.simplefilter("error", predict_module.ReachWarning)  # no warning: in reach
         assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 100:g}"]) == 0
     out, err = capsys.readouterr()
-    assert err.startswith("note: the furthest x asked is 100x the largest run") and (
-        "the far model (mixture-tiny, reach 1000x) is more accurate" in err and err.count("\n") == 1
+    assert err.startswith(f"note: x beyond 5x the largest run ({X[-1] * 5:.4g}) are answered") and (
+        "by the far model (mixture-tiny, trained for up to 1000x; more accurate" in err
+        and err.count("\n") == 1
     ), err
     far_row = out.splitlines()[1].split()
     far = PFN.load("mixture-tiny").predict(X, Y, [X[-1] * 100]).quantile([0.5])
@@ -492,7 +510,10 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 5:g}"]) == 0
     assert capsys.readouterr().err == ""  # up to FAR_SWITCH (5x) the default model: no note
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 8:g}"]) == 0
-    assert "8x the largest run; beyond 5x the far model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "x beyond 5x the largest run" in err and "x within" not in err
+    assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 2:g},{X[-1] * 8:g}"]) == 0
+    assert "; x within by both PFNs weighted by a back-test;" in capsys.readouterr().err
 
 
 def test_extrapolate_answers_with_the_model_the_command_line_chooses():
@@ -565,9 +586,11 @@ def test_extrapolate_warns_when_the_context_climbs_before_it_falls():
 
 
 def test_the_study_method_answers_each_curve_as_extrapolate_does():
-    """``pfn`` (no model named) answers a near curve with both models stacked and a far one
-    with the far model, in one call, exactly as ``extrapolate`` answers each curve."""
+    """``pfn`` (no model named) answers each target by its distance, in one call, exactly as
+    ``extrapolate`` answers: a near curve's targets with both models stacked, a curve whose
+    targets run from 1.8x to 100x with the stack up to 5x and the far model beyond."""
     from scalebayes.data import Curve
+    from scalebayes.evaluate import JoinedPredictive
     from scalebayes.pfn import (
         DEFAULT_MODEL,
         FAR_MODEL,
@@ -582,27 +605,35 @@ def test_the_study_method_answers_each_curve_as_extrapolate_does():
     x = np.geomspace(1.0, 1e3, 13)
     y = (0.3 + 2.0 * x**-0.3) / 2.3  # normalised, as the study protocol gives curves
     near = Curve(x[:11], y[:11], "near", dataset="t", is_context=x[:11] <= 100.0)  # 3.2x
-    far = Curve(x, y, "far", dataset="t", is_context=x <= 10.0)  # 100x
+    far = Curve(x, y, "far", dataset="t", is_context=x <= 10.0)  # 1.8x .. 100x
     both = pfn_method()([near, far, near])
 
-    def stacked(curves):
+    def stacked(xc, yc, xq):
         models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
-        xs, ys, qs = (
-            [getattr(c, f) for c in curves] for f in ("x_context", "y_context", "x_target")
-        )
-        answers = predict_stacked(models, xs, ys, qs, y_scale=1.0)
-        return [StackedPrediction(a, NEAR_SCALE) for a in answers]
+        (answer,) = predict_stacked(models, [xc], [yc], [xq], y_scale=1.0)
+        return StackedPrediction(answer, NEAR_SCALE)
 
-    for curve, pred, alone_of in ((near, both[0], stacked), (far, both[1], pfn_method(FAR_MODEL))):
+    inside = far.x_target <= 5 * far.x_context.max()
+    assert 0 < inside.sum() < inside.size
+    assert isinstance(both[1], JoinedPredictive) and isinstance(both[0], StackedPrediction)
+    alone = [
+        stacked(near.x_context, near.y_context, near.x_target),
+        np.r_[
+            stacked(far.x_context, far.y_context, far.x_target[inside]).quantile([0.05, 0.95]).T,
+            PFN.load(FAR_MODEL)
+            .predict(far.x_context, far.y_context, far.x_target[~inside], y_scale=1.0)
+            .quantile([0.05, 0.95])
+            .T,
+        ].T,
+    ]
+    for curve, pred, want in ((near, both[0], alone[0]), (far, both[1], alone[1])):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # extrapolate's own choice is within reach
             direct = extrapolate(curve.x_context, curve.y_context, curve.x_target, y_scale=1.0)
-        (alone,) = alone_of([curve])
         np.testing.assert_allclose(pred.median(), direct.median(), rtol=1e-5)
+        want = want if isinstance(want, np.ndarray) else want.quantile([0.05, 0.95])
         # float32 forward passes of batches of 1 and 3 curves: the same to rounding
-        np.testing.assert_allclose(
-            pred.quantile([0.05, 0.95]), alone.quantile([0.05, 0.95]), rtol=1e-5
-        )
+        np.testing.assert_allclose(pred.quantile([0.05, 0.95]), want, rtol=1e-5)
     np.testing.assert_array_equal(both[2].median(), both[0].median())
     default, far_model = pfn_method(DEFAULT_MODEL)([far])[0], pfn_method(FAR_MODEL)([near])[0]
     assert not np.allclose(default.median(), both[1].median())  # the choice matters

@@ -169,15 +169,17 @@ def test_study_fingerprint_names_both_members_and_the_ratio():
 
 
 def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
-    """The fan chart draws what the table prints: within 5x the stacked answer, labelled so;
-    beyond it the far model alone, labelled as one PFN."""
+    """The fan chart draws what the table prints, each x by its distance: a fan to 2x is the
+    stacked answer; a fan to 50x is the stack up to 5x and the far model beyond, with a line
+    where the far model takes over."""
     import scalebayes.pfn._plot as plot_module
+    from scalebayes.evaluate import JoinedPredictive
 
     drawn = []
     real = plot_module.plot_fans
 
     def spy(predictions, grids, observed, path, **kwargs):
-        drawn.append((predictions, kwargs["label"]))
+        drawn.append((predictions, kwargs["label"], kwargs["marks"]))
         return real(predictions, grids, observed, path, **kwargs)
 
     monkeypatch.setattr(plot_module, "plot_fans", spy)
@@ -188,9 +190,13 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
         to = f"{ratio * X[-1]:g}"
         assert main(["extrapolate", str(path), "--to", to, "--plot", str(fan)]) == 0
         assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
-    (near, near_label), (far, far_label) = drawn
-    assert isinstance(near[0], StackedPrediction) and near_label == "PFN (stacked) median"
-    assert not isinstance(far[0], StackedPrediction) and far_label == "PFN median"
+    (near, near_label, near_marks), (far, far_label, far_marks) = drawn
+    assert near_label == far_label == "PFN (shipped answer) median"
+    assert isinstance(near[0], StackedPrediction) and near_marks == []
+    assert isinstance(far[0], JoinedPredictive)
+    assert isinstance(far[0].parts[0], StackedPrediction)
+    assert not isinstance(far[0].parts[1], StackedPrediction)
+    assert far_marks == [(pytest.approx(5 * X[-1]), "far model beyond (5x)")]
 
 
 def test_any_load_of_the_default_model_stacks():
@@ -310,3 +316,43 @@ def test_near_scale_is_the_conformal_scale_of_the_bundled_benchmarks():
     scale, rows = module.fit()
     assert sum(len(ys) for _, ys in rows.values()) == 132
     assert round(scale, 3) == NEAR_SCALE
+
+
+def test_the_shipped_answer_at_one_x_does_not_depend_on_the_others(capsys, tmp_path):
+    """Each query is answered by the model for its own distance, so a far query's answer
+    never depends on the other queries (the far model reads the context alone) and adding
+    far queries never changes the near answers (the default model maps x over the context
+    and the near queries only: near answers still depend on each other), in Python and on
+    the command line."""
+    from scalebayes.evaluate import JoinedPredictive
+    from scalebayes.pfn import FAR_MODEL, PFNPrediction, extrapolate, predict_shipped
+
+    near_r, far_r = np.array([1.5, 4.99]), np.array([5.01, 8.0, 300.0])
+    levels = [0.05, 0.5, 0.95]
+    alone = np.concatenate(
+        [
+            extrapolate(X, Y, near_r * X[-1]).quantile(levels),
+            *(extrapolate(X, Y, [r * X[-1]]).quantile(levels) for r in far_r),
+        ],
+        axis=1,
+    )
+    ratios = np.r_[near_r, far_r]
+    for order in (np.arange(5), np.array([4, 0, 3, 1, 2])):
+        together = extrapolate(X, Y, ratios[order] * X[-1]).quantile(levels)
+        # float32 forward passes batched differently: the same to rounding
+        np.testing.assert_allclose(together, alone[:, order], rtol=1e-5)
+    near, far, both = predict_shipped(
+        [X] * 3, [Y] * 3, [[2 * X[-1]], [8 * X[-1]], [2 * X[-1], 8 * X[-1]]]
+    )
+    assert isinstance(near, StackedPrediction)
+    assert isinstance(far, PFNPrediction) and far.bar.n_buckets == PFN.load(FAR_MODEL).bar.n_buckets
+    assert isinstance(both, JoinedPredictive)
+    np.testing.assert_allclose(both.median(), np.r_[near.median(), far.median()], rtol=1e-5)
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
+    rows = {}
+    for to in ([2], [2, 50], [50], [2, 50, 300]):
+        assert main(["extrapolate", str(path), "--to", ",".join(f"{r * X[-1]:g}" for r in to)]) == 0
+        for line in capsys.readouterr().out.splitlines()[1:]:
+            rows.setdefault(line.split()[1], set()).add(line)
+    assert all(len(lines) == 1 for lines in rows.values()), rows  # one answer per x
