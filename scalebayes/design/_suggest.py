@@ -244,7 +244,9 @@ def suggest_next(
     if np.ptp(xc) <= 0:
         raise ValueError("x_context must hold at least two distinct x values")
     if np.unique(cand).size != cand.size:
-        raise ValueError(f"candidates must be distinct; got {cand.tolist()}")
+        values, counts = np.unique(cand, return_counts=True)
+        repeated = ", ".join(f"{v:g}" for v in values[counts > 1])
+        raise ValueError(f"candidates must be distinct; repeated: {repeated}")
     if hasattr(target_x, "shape") and np.shape(target_x) == ():
         target_x = target_x.item()  # a 0-d array (NumPy or JAX) is one number
     if isinstance(target_x, bool) or not isinstance(target_x, int | float | np.number):
