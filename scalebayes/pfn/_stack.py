@@ -216,6 +216,22 @@ def predict_stacked(
     ]
 
 
+def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> int:
+    """The number of curves ``lists`` (by argument name) each list, checked to be one and the
+    same, and that ``names`` (if given) names each once."""
+    lengths = {name: len(value) for name, value in lists.items()}
+    n = next(iter(lengths.values()))
+    if len(set(lengths.values())) > 1:
+        *first, last = lengths
+        raise ValueError(
+            f"{', '.join(first)} and {last} must list the same number of curves, got "
+            f"{', '.join(map(str, list(lengths.values())[:-1]))} and {lengths[last]}"
+        )
+    if names is not None and (isinstance(names, str) or len(names) != n):
+        raise ValueError(f"names must give one name per curve ({n})")
+    return n
+
+
 def _is_shipped_default(model: PFN) -> bool:
     """Whether ``model`` holds the shipped default model's weights (the per-process copy, or
     another load of it: ``PFN.load()``), by the checksum its ``meta.json`` records."""
@@ -262,13 +278,8 @@ def predict_each(
             f"pfns must be PFN objects, one per curve (e.g. PFN.load(name)); got "
             f"{type(bad).__name__}"
         )
-    if not (n == len(x_context) == len(y_context) == len(x_query)):
-        raise ValueError(
-            "pfns, x_context, y_context and x_query must list the same number of curves, got "
-            f"{n}, {len(x_context)}, {len(y_context)} and {len(x_query)}"
-        )
-    if names is not None and (isinstance(names, str) or len(names) != n):
-        raise ValueError(f"names must give one name per curve ({n})")
+    lists = {"pfns": pfns, "x_context": x_context, "y_context": y_context, "x_query": x_query}
+    _check_curves(lists, names)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     out: list = [None] * n
     for model in {id(m): m for m in pfns}.values():
@@ -345,14 +356,7 @@ def predict_shipped(
     Raises:
         ValueError, TypeError: as the predictions raise (naming the curve).
     """
-    n = len(x_context)
-    if not (n == len(y_context) == len(x_query)):
-        raise ValueError(
-            "x_context, y_context and x_query must list the same number of curves, got "
-            f"{n}, {len(y_context)} and {len(x_query)}"
-        )
-    if names is not None and (isinstance(names, str) or len(names) != n):
-        raise ValueError(f"names must give one name per curve ({n})")
+    n = _check_curves({"x_context": x_context, "y_context": y_context, "x_query": x_query}, names)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     near_model, far_model = _shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)
     groups: dict[bool, list[tuple[int, np.ndarray]]] = {True: [], False: []}
