@@ -63,9 +63,9 @@ class FlatCurveWarning(UserWarning):
 
     The PFNs were trained on curves that fall with scale; on a flat context their answer is
     wide and its median can lie above the runs, so compare with a point fit (``scalebayes
-    fit``) or NUTS (``--method mcmc-m4``). Warned by
-    [`extrapolate`][scalebayes.pfn.extrapolate] and the command lines that answer with a
-    PFN (``extrapolate``, ``suggest``).
+    fit``) or NUTS (``--method mcmc-m4``). Warned, when no model is named, by
+    [`extrapolate`][scalebayes.pfn.extrapolate] and the command lines that answer with the
+    shipped PFNs (``extrapolate``, ``suggest``).
     """
 
 

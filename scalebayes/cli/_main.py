@@ -96,11 +96,6 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        if message.endswith("expected one argument"):  # e.g. --to -1e9,1e10 reads as an option
-            message += (
-                " (a value that starts with '-' reads as an option: write --OPTION=VALUE; "
-                "sizes, x and compute must be > 0)"
-            )
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -538,7 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _negative_values_attached(argv: Sequence[str]) -> list[str]:
-    """``--opt -1e21`` rewritten as ``--opt=-1e21`` wherever the value is a negative number.
+    """``--opt -1e21`` rewritten as ``--opt=-1e21`` wherever the value is a negative number
+    (or a comma-separated list that starts with one).
 
     argparse takes only ``-1`` and ``-1.5`` for negative numbers; any other token that starts
     with ``-`` (``-1e21``, ``-inf``) reads as an option, so ``--compute -1e21`` failed with
@@ -564,10 +560,12 @@ def _negative_values_attached(argv: Sequence[str]) -> list[str]:
 
 
 def _is_negative_number(text: str) -> bool:
+    """Whether ``text`` is a negative number, or a comma-separated list that starts with one
+    (``-1e9,1e10``: the option's type then says what is wrong with the value)."""
     if not text.startswith("-"):
         return False
     try:
-        float(text)
+        float(text.split(",")[0])
     except ValueError:
         return False
     return True

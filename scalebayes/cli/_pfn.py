@@ -463,13 +463,16 @@ def _shipped_note(curves, targets) -> str:
 
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
 
+    def is_far(ratio: float) -> bool:  # the far model's distance, as predict_shipped says
+        return PFN.load_for(ratio) is not PFN.load_for(1.0)
+
     tops = [float(np.max(c.x)) for c in curves]
-    far = [top for top in tops if targets[-1] > FAR_SWITCH * top * (1 + 1e-9)]
+    far = [top for top in tops if is_far(targets[-1] / top)]
     if not far:
         return ""
-    near = any(targets[0] <= FAR_SWITCH * top * (1 + 1e-9) for top in tops)
+    near = any(not is_far(targets[0] / top) for top in tops)
     where = (
-        f"beyond {FAR_SWITCH:g}x the largest run ({FAR_SWITCH * far[0]:.4g})"
+        f"beyond {FAR_SWITCH * far[0]:.4g} ({FAR_SWITCH:g}x the largest run)"
         if len(curves) == 1
         else f"beyond {FAR_SWITCH:g}x their largest run ({len(far)} of {len(curves)} curves)"
     )
@@ -494,11 +497,12 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     # every point conditions the answer (a split column, if any, is for studies)
     read = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
     curves = [c.with_split(None) for c in read]
-    if uses_pfn:
+    if uses_pfn and args.model is None:  # a named model answers as asked
         from .._warnings import warn_if_flat
 
         for c in curves:
             warn_if_flat(c.x, c.y, f"curve {c.name!r}")
+    if uses_pfn:
         ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
 
         def beyond_the_runs(pfn) -> None:

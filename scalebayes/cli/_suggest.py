@@ -184,7 +184,8 @@ def run_suggest(args: argparse.Namespace) -> int:
         from .._warnings import warn_if_flat
         from ._pfn import load_pfns_for
 
-        warn_if_flat(curve.x, curve.y, f"curve {curve.name!r}")
+        if model is None:  # a named model answers as asked
+            warn_if_flat(curve.x, curve.y, f"curve {curve.name!r}")
 
         def beyond_the_runs(pfn) -> None:
             inside = [c for c in candidates if c <= float(curve.x.max())]

@@ -216,9 +216,11 @@ def predict_stacked(
     ]
 
 
-def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> int:
-    """The number of curves ``lists`` (by argument name) each list, checked to be one and the
-    same, and that ``names`` (if given) names each once."""
+def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> list[str] | None:
+    """Check that ``lists`` (by argument name) list one number of curves and ``names`` (if
+    given) names each once; return the names the predictions get: ``names``, else each curve's
+    position when there are several (a batch split by model keeps naming the curve at fault
+    by its place in the caller's lists), else None."""
     lengths = {name: len(value) for name, value in lists.items()}
     n = next(iter(lengths.values()))
     if len(set(lengths.values())) > 1:
@@ -229,7 +231,9 @@ def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> in
         )
     if names is not None and (isinstance(names, str) or len(names) != n):
         raise ValueError(f"names must give one name per curve ({n})")
-    return n
+    if names is not None:
+        return list(names)
+    return [str(i) for i in range(n)] if n > 1 else None
 
 
 def _is_shipped_default(model: PFN) -> bool:
@@ -279,13 +283,13 @@ def predict_each(
             f"{type(bad).__name__}"
         )
     lists = {"pfns": pfns, "x_context": x_context, "y_context": y_context, "x_query": x_query}
-    _check_curves(lists, names)
+    labels = _check_curves(lists, names)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     out: list = [None] * n
     for model in {id(m): m for m in pfns}.values():
         idx = [i for i, m in enumerate(pfns) if m is model]
         args = ([x_context[i] for i in idx], [y_context[i] for i in idx])
-        kwargs = {"names": None if names is None else [names[i] for i in idx]}
+        kwargs = {"names": None if labels is None else [labels[i] for i in idx]}
         if scales is not None:
             kwargs["y_scale"] = [scales[i] for i in idx]
         queries = [x_query[i] for i in idx]
@@ -305,7 +309,7 @@ def _near_queries(x_context, x_query) -> np.ndarray | None:
     try:
         xc = np.asarray(x_context, np.float64)
         xq = np.asarray(x_query, np.float64)
-        if xc.ndim != 1 or xq.ndim != 1 or xc.size == 0:
+        if xc.ndim != 1 or xq.ndim != 1 or xc.size == 0 or xq.size == 0:
             return None
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             ratios = xq / np.max(xc)
@@ -356,7 +360,9 @@ def predict_shipped(
     Raises:
         ValueError, TypeError: as the predictions raise (naming the curve).
     """
-    n = _check_curves({"x_context": x_context, "y_context": y_context, "x_query": x_query}, names)
+    lists = {"x_context": x_context, "y_context": y_context, "x_query": x_query}
+    labels = _check_curves(lists, names)
+    n = len(x_context)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     near_model, far_model = _shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)
     groups: dict[bool, list[tuple[int, np.ndarray]]] = {True: [], False: []}
@@ -374,7 +380,7 @@ def predict_shipped(
         if not jobs:
             continue
         model = near_model if is_near else far_model
-        kwargs: dict = {"names": None if names is None else [names[i] for i, _ in jobs]}
+        kwargs: dict = {"names": None if labels is None else [labels[i] for i, _ in jobs]}
         if scales is not None:
             kwargs["y_scale"] = [scales[i] for i, _ in jobs]
         answers = predict_each(

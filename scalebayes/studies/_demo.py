@@ -185,6 +185,21 @@ def _plot(
     write_figure(fig, path, dpi=120)
 
 
+def _who_answered(pred) -> str:
+    """Which shipped model(s) gave ``pred``, the shipped answer at a curve's targets."""
+    from ..evaluate import JoinedPredictive
+    from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH
+
+    def stacked(weights) -> str:
+        return f"{DEFAULT_MODEL} {weights[0]:.2f} + {FAR_MODEL} {weights[1]:.2f}, back-test weights"
+
+    if isinstance(pred, JoinedPredictive):  # targets on both sides of FAR_SWITCH
+        near = stacked(pred.parts[0].weights)
+        return f"{near}, up to {FAR_SWITCH:g}x; {FAR_MODEL} beyond"
+    weights = getattr(pred, "weights", None)
+    return FAR_MODEL if weights is None else stacked(weights)
+
+
 def _far_question(out: Path, default) -> list[str]:
     """The far question on the Chinchilla frontier, asked of the far model, ``default`` (the
     default PFN, already loaded) and an M4 point fit: report lines; writes the fan chart."""
@@ -262,7 +277,7 @@ def run_demo(
     """
     from ..evaluate import rmsle
     from ..inference import fit_curves
-    from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, extrapolate
+    from ..pfn import PFN, extrapolate
 
     chosen = _select_curve(benchmark, curve)
     out = Path(out_dir)
@@ -270,8 +285,11 @@ def run_demo(
     x_fan = np.geomspace(chosen.x_context[-1] * 1.0001, chosen.x[-1], 120)
     # the shipped answer, as `scalebayes extrapolate` gives it (the fan reaches as far as the
     # targets, so both are answered by the same model or models)
+    # in the benchmark's normalised y, as the study method answers (max(1, largest context
+    # y): the 4-digit addition curve keeps its own units, above what the NSL-PFN input reads)
+    scale = max(1.0, float(np.max(chosen.y_context)))
     pfn_target, pfn_fan = (
-        extrapolate(chosen.x_context, chosen.y_context, xq, y_scale=1.0)
+        extrapolate(chosen.x_context, chosen.y_context, xq, y_scale=scale)
         for xq in (chosen.x_target, x_fan)
     )
     fan = (x_fan, pfn_fan.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).T)
@@ -284,11 +302,6 @@ def run_demo(
     scores["pfn"] = rmsle(pfn_target.median(), chosen.y_target)
     plot_path = out / PLOT_NAME
     _plot(plot_path, chosen, fits, scores, fan)
-    weights = getattr(pfn_target, "weights", None)
-    name = (
-        FAR_MODEL
-        if weights is None
-        else f"{DEFAULT_MODEL} {weights[0]:.2f} + {FAR_MODEL} {weights[1]:.2f}, back-test weights"
-    )
+    name = _who_answered(pfn_target)
     report = _report(chosen, fits, scores, plot_path, pfn_target, name)
     return report + "\n".join(_far_question(out, PFN.load())) + "\n"

@@ -500,7 +500,7 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
         warnings.simplefilter("error", predict_module.ReachWarning)  # no warning: in reach
         assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 100:g}"]) == 0
     out, err = capsys.readouterr()
-    assert err.startswith(f"note: x beyond 5x the largest run ({X[-1] * 5:.4g}) are answered") and (
+    assert err.startswith(f"note: x beyond {X[-1] * 5:.4g} (5x the largest run) are answered") and (
         "by the far model (mixture-tiny, trained for up to 1000x; more accurate" in err
         and err.count("\n") == 1
     ), err
@@ -511,7 +511,7 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
     assert capsys.readouterr().err == ""  # up to FAR_SWITCH (5x) the default model: no note
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 8:g}"]) == 0
     err = capsys.readouterr().err
-    assert "x beyond 5x the largest run" in err and "x within" not in err
+    assert "(5x the largest run) are answered" in err and "x within" not in err
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 2:g},{X[-1] * 8:g}"]) == 0
     assert "; x within by both PFNs weighted by a back-test;" in capsys.readouterr().err
 

@@ -169,9 +169,9 @@ def test_study_fingerprint_names_both_members_and_the_ratio():
 
 
 def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
-    """The fan chart draws what the table prints, each x by its distance: a fan to 2x is the
-    stacked answer; a fan to 50x is the stack up to 5x and the far model beyond, with a line
-    where the far model takes over."""
+    """The fan chart draws the shipped answer as the table does, each x by its distance: a fan
+    to 2x is the stacked answer; a fan to 50x is the stack up to 5x and the far model beyond,
+    with a line where the far model takes over."""
     import scalebayes.pfn._plot as plot_module
     from scalebayes.evaluate import JoinedPredictive
 
@@ -356,3 +356,62 @@ def test_the_shipped_answer_at_one_x_does_not_depend_on_the_others(capsys, tmp_p
         for line in capsys.readouterr().out.splitlines()[1:]:
             rows.setdefault(line.split()[1], set()).add(line)
     assert all(len(lines) == 1 for lines in rows.values()), rows  # one answer per x
+
+
+def test_predict_shipped_passes_each_curves_scale_and_names_its_curves():
+    """Per-curve y_scale and names reach the right curve when the batch splits by model; an
+    error names the curve by its place in the caller's lists; an empty query is refused by
+    the near model's own check; real parts join with a readable repr."""
+    from scalebayes.evaluate import JoinedPredictive
+    from scalebayes.pfn import predict_shipped
+
+    queries = [[2 * X[-1], 50 * X[-1]], [50 * X[-1]], [2 * X[-1]]]
+    scaled = predict_shipped([X] * 3, [Y, 10 * Y, 3 * Y], queries, y_scale=[1.5, 15.0, 4.5])
+    plain = predict_shipped([X] * 3, [Y] * 3, queries, y_scale=1.5)
+    for got, want, k in zip(scaled, plain, (1.0, 10.0, 3.0), strict=True):
+        np.testing.assert_allclose(got.median(), k * want.median(), rtol=1e-5)
+    assert isinstance(scaled[0], JoinedPredictive) and "JoinedPredictive(median" in repr(scaled[0])
+    bad = Y.copy()
+    bad[2] = np.nan
+    with pytest.raises(ValueError, match="curve '2': y_context must be finite"):
+        predict_shipped([X, X, X], [Y, Y, bad], queries)
+    with pytest.raises(ValueError, match="curve 'c': y_context must be finite"):
+        predict_shipped([X, X, X], [Y, Y, bad], queries, names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="curve '1': x_query needs at least 1 point"):
+        predict_shipped([X, X], [Y, Y], [[50 * X[-1]], []])
+
+
+def test_the_study_method_reads_a_curve_above_one_in_its_own_units():
+    """The 4-digit addition benchmark keeps its units (largest context y 2.14, above the
+    NSL-PFN input's outputs): the study method divides such a curve by its largest context y
+    and names that rule in its fingerprint; a normalised curve is read as it is."""
+    from scalebayes.data import load_benchmark
+    from scalebayes.pfn._method import protocol_scale
+
+    (curve,) = load_benchmark("bnsl_addition")
+    assert curve.y_context.max() > 2
+    (pred,) = pfn_method()([curve])
+    (want,) = predict_stacked(
+        [PFN.load(), PFN.load("mixture-tiny")],
+        [curve.x_context],
+        [curve.y_context],
+        [curve.x_target],
+        y_scale=float(curve.y_context.max()),
+    )
+    np.testing.assert_allclose(pred.median(), want.median(), rtol=1e-5)
+    assert protocol_scale([0.3, 0.9]) == 1.0 and protocol_scale([3.0, 2.0]) == 3.0
+    assert "y_scale max(1, largest context y)" in pfn_method().settings()
+
+
+def test_the_demo_says_who_answered_a_curve_across_5x():
+    from scalebayes.pfn import predict_shipped
+    from scalebayes.studies._demo import _who_answered
+
+    near, far, both = predict_shipped(
+        [X] * 3, [Y] * 3, [[2 * X[-1]], [50 * X[-1]], [2 * X[-1], 50 * X[-1]]]
+    )
+    assert _who_answered(far) == "mixture-tiny"
+    assert _who_answered(near).startswith("nslpfn-base ") and "back-test weights" in _who_answered(
+        near
+    )
+    assert _who_answered(both).endswith(", up to 5x; mixture-tiny beyond")
