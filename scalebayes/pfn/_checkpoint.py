@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 
 from .._io import fsync_dir
 
@@ -130,6 +132,38 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
         )
     meta["_path"] = str(path)
     return meta
+
+
+def require(meta: dict, keys: tuple[str, ...], reader: Any) -> Any:
+    """``reader(meta)`` after checking that ``meta`` has ``keys``; a missing key, or a value
+    ``reader`` cannot read, is a ``CheckpointError`` that names the file (not a PFN
+    checkpoint, or one written by another tool)."""
+    where = Path(meta.get("_path", "?")) / "meta.json"
+    missing = [key for key in keys if key not in meta]
+    if missing:
+        raise CheckpointError(
+            f"{where} has no {', '.join(map(repr, missing))}: not a scalebayes PFN checkpoint "
+            "(or one written by another tool)"
+        )
+    try:
+        return reader(meta)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{where} cannot be read as a PFN checkpoint: {error}") from None
+
+
+def check_finite(tree: Any, path: str) -> None:
+    """A ``CheckpointError`` if any floating-point array of ``tree`` is not finite (the
+    weights of a run that diverged)."""
+    leaves = [
+        leaf
+        for leaf in jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
+        if not bool(jnp.all(jnp.isfinite(leaf)))
+    ]
+    if leaves:
+        raise CheckpointError(
+            f"{path}: {len(leaves)} weight arrays are not finite (a training run that "
+            "diverged); retrain with a lower learning rate (--lr)"
+        )
 
 
 def _read_blob(path: Path, name: str, info: dict) -> bytes:

@@ -485,7 +485,9 @@ class PFN:
                 "Train one with `scalebayes train-pfn --config small --steps N --out DIR`"
             )
         meta = _checkpoint.read_checkpoint_meta(path)
-        config = PFNConfig.from_dict(meta["model_config"])
+        config = _checkpoint.require(
+            meta, ("model_config", "borders"), lambda m: PFNConfig.from_dict(m["model_config"])
+        )
         skeleton = PFNModel(jax.random.PRNGKey(0), config)
         if meta.get("members"):  # an ensemble (see ensemble()): one tree of every member
             from ._ensemble import EnsembleModel
@@ -499,7 +501,11 @@ class PFN:
             )
         skeleton = _cast_floats(skeleton, jnp.dtype(stored))
         model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
-        return cls(model, BarDistribution(meta["borders"], meta.get("tail_scales")), meta)
+        _checkpoint.check_finite(model, meta["_path"])
+        bar = _checkpoint.require(
+            meta, ("borders",), lambda m: BarDistribution(m["borders"], m.get("tail_scales"))
+        )
+        return cls(model, bar, meta)
 
     def save(self, path: str | os.PathLike, *, storage_dtype: str = "float32") -> Path:
         """Write the model (weights only) as a checkpoint directory.
@@ -804,5 +810,11 @@ class PFN:
         out = []
         for (_, _, _, x_raw, scale), parts in zip(curves, pieces, strict=True):
             logits = np.concatenate([parts[start] for start in sorted(parts)])
+            if not np.all(np.isfinite(logits)):  # never a NaN answer
+                raise ValueError(
+                    f"the PFN at {self.meta.get('_path', '(in memory)')} gives non-finite "
+                    "outputs: its weights are broken (a training run that diverged?); use "
+                    "another model or retrain with a lower learning rate"
+                )
             out.append(PFNPrediction(x_raw, logits, self.bar, scale))
         return out

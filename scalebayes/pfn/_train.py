@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -470,6 +471,14 @@ def make_step(config: TrainConfig, bar: BarDistribution, base_key) -> Callable:
     )
 
 
+def _all_finite(tree) -> bool:
+    """Whether every floating-point array of ``tree`` is finite (checked before a save: the
+    loss of a step is measured before its update, so it can be finite while the updated
+    weights are not)."""
+    leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
+    return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves)
+
+
 def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:
     return {
         "model_config": config.model_config.to_dict(),
@@ -483,7 +492,11 @@ def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:
 
 def _read_training_checkpoint(path: Path):
     meta = _checkpoint.read_checkpoint_meta(path)
-    config = TrainConfig.from_dict(meta["train_config"])
+    config = _checkpoint.require(
+        meta,
+        ("train_config", "step", "borders"),
+        lambda m: TrainConfig.from_dict(m["train_config"]),
+    )
     skeleton = init_state(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
     opt_state, ema = _checkpoint.load_tree(
@@ -636,14 +649,29 @@ def train(
             done = s + 1
             boundary = done % config.checkpoint_every == 0 or done == stop
             if boundary:
-                mean_loss = float(jnp.mean(jnp.stack(losses)))
-                losses = []
-                if not math.isfinite(mean_loss):  # keep the last finite checkpoint as it is
+                window, losses = losses, []
+                mean_loss = float(jnp.mean(jnp.stack(window)))
+                what = None
+                if not math.isfinite(mean_loss):
+                    what = f"the loss is {mean_loss}"
+                elif not _all_finite((state.model, state.ema)):  # an update broke the weights
+                    what = "the weights are not finite"
+                if what is not None:  # keep the last finite checkpoint as it is
                     kept = (
                         f"the checkpoint keeps step {step_last}" if step_last else "nothing saved"
                     )
+                    # the window's first loss is the saved weights' own: if it is not finite
+                    # either, those weights are broken too, and are moved out of the way
+                    if step_last > 0 and ckpt.exists() and not math.isfinite(float(window[0])):
+                        broken = ckpt.with_name(ckpt.name + ".diverged")
+                        shutil.rmtree(broken, ignore_errors=True)
+                        ckpt.rename(broken)
+                        kept = (
+                            f"the checkpoint of step {step_last} gives a non-finite loss too, "
+                            f"so it was moved to {broken}: nothing usable is saved"
+                        )
                     raise ValueError(
-                        f"training diverged: the loss is {mean_loss} by step {done}; {kept}; "
+                        f"training diverged: {what} by step {done}; {kept}; "
                         "lower the learning rate (--lr) and start again"
                     )
                 now = time.perf_counter()

@@ -170,17 +170,23 @@ def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.old"]
 
 
-def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("nan_at", "every"), [(4, 2), (3, 1)])
+def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(
+    tmp_path, monkeypatch, nan_at, every
+):
+    """A step's loss is its input weights': NaN at step 4 with saves every 2 steps is the
+    step-3 weights', so the step-2 checkpoint stands; NaN at step 3 is the saved step-2
+    weights' own loss, so that checkpoint is moved aside (nothing usable is saved)."""
     import dataclasses
 
     import scalebayes.pfn._train as train_module
 
-    def diverging_step(config, bar, key):  # the real step's contract, its loss NaN at step 3
+    def diverging_step(config, bar, key):  # the real step's contract, its loss NaN at nan_at
         calls = []
 
         def step(state):
             calls.append(None)
-            loss = 0.5 if len(calls) < 3 else float("nan")
+            loss = 0.5 if len(calls) < nan_at else float("nan")
             return dataclasses.replace(state, step=state.step + 1), jax.numpy.asarray(loss)
 
         return step
@@ -188,13 +194,54 @@ def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path, mo
     monkeypatch.setattr(train_module, "make_step", diverging_step)
     n_buckets = CONFIG.model_config.n_buckets  # no prior draws: the step is not the real one
     monkeypatch.setattr(train_module, "prior_borders", lambda c: np.linspace(0, 1, n_buckets + 1))
-    config = dataclasses.replace(CONFIG, steps=8, checkpoint_every=1)
-    with pytest.raises(ValueError, match=r"diverged: .* by step 3; the checkpoint keeps step 2"):
-        train(config, tmp_path / "run", progress=False, log=None)
-    assert _checkpoint.read_checkpoint_meta(tmp_path / "run" / "checkpoint")["step"] == 2
-    lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
-    logged = [json.loads(line) for line in lines]
-    assert [r["step"] for r in logged] == [1, 2]  # valid JSON: no NaN logged
+    config = dataclasses.replace(CONFIG, steps=8, checkpoint_every=every)
+    run = tmp_path / "run"
+    if nan_at == 4:
+        with pytest.raises(
+            ValueError, match=r"diverged: .* by step 4; the checkpoint keeps step 2"
+        ):
+            train(config, run, progress=False, log=None)
+        assert _checkpoint.read_checkpoint_meta(run / "checkpoint")["step"] == 2
+    else:
+        with pytest.raises(
+            ValueError, match=r"step 2 gives a non-finite loss too, so it was moved"
+        ):
+            train(config, run, progress=False, log=None)
+        assert not (run / "checkpoint").exists()
+        assert _checkpoint.read_checkpoint_meta(run / "checkpoint.diverged")["step"] == 2
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged] == list(range(every, 3, every))  # valid JSON: no NaN
+
+
+def test_checkpoints_that_cannot_answer_are_refused(tmp_path):
+    """Metadata from another tool, weights that are not finite, and weights that answer NaN:
+    a CheckpointError or a ValueError that says so, never a NaN answer."""
+    from scalebayes.pfn import PFN
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "meta.json").write_text(json.dumps({"format": _checkpoint.FORMAT_VERSION}))
+    with pytest.raises(CheckpointError, match=r"has no 'model_config', 'borders': not a"):
+        PFN.load(foreign)
+    with pytest.raises(CheckpointError, match=r"has no 'train_config', 'step', 'borders'"):
+        train_module_read(foreign)
+    shipped = PFN.load("mixture-tiny")
+    for factor, error, message in (
+        (np.nan, CheckpointError, "weight arrays are not finite"),
+        (1e30, ValueError, "gives non-finite outputs: its weights are broken"),
+    ):
+        broken = jax.tree_util.tree_map(
+            lambda a, f=factor: a * f if eqx.is_inexact_array(a) else a, shipped.model
+        )
+        path = PFN(broken, shipped.bar, dict(shipped.meta)).save(tmp_path / f"b{factor}")
+        with pytest.raises(error, match=message):
+            PFN.load(path).predict([1.0, 2.0, 4.0], [3.0, 2.8, 2.6], [16.0])
+
+
+def train_module_read(path):
+    from scalebayes.pfn._train import _read_training_checkpoint
+
+    return _read_training_checkpoint(path)
 
 
 def test_logged_rate_counts_training_steps_not_checkpoint_saves(tmp_path, monkeypatch):
