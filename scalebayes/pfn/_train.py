@@ -37,6 +37,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
+from .._checks import is_integer, is_real
 from .._interrupt import raise_if_interrupted
 from ..priors import (
     PriorConfig,
@@ -169,10 +170,23 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if self.compute_dtype not in _DTYPES:
             raise ValueError(f"compute_dtype must be one of {sorted(_DTYPES)}")
-        if not 0.0 <= self.interpolation <= 1.0:
-            raise ValueError(f"interpolation must be in [0, 1], got {self.interpolation}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        def number(name: str, ok, rule: str) -> None:  # a real number (not a bool) with ok(v)
+            value = getattr(self, name)
+            if not (is_real(value) and math.isfinite(value) and ok(value)):
+                raise ValueError(f"TrainConfig.{name} must be {rule}, got {value!r}")
+
+        number("interpolation", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+        number("lr", lambda v: v > 0, "a finite number > 0")
+        number("end_lr_fraction", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+        number("weight_decay", lambda v: v >= 0, "a finite number >= 0")
+        number("clip_norm", lambda v: v > 0, "a finite number > 0")
+        if self.warmup_steps is not None and not (
+            is_integer(self.warmup_steps) and 0 <= self.warmup_steps <= self.steps
+        ):
+            raise ValueError(
+                "TrainConfig.warmup_steps must be None or an integer in [0, steps], got "
+                f"{self.warmup_steps!r}"
+            )
         n_free = _n_scalefree(self, self.batch_size)
         if self.prior == "mixture" and not 1 <= n_free <= self.batch_size - 1:
             raise ValueError(

@@ -1,6 +1,7 @@
 """Training: bit-for-bit resume, checkpoint round trip and corruption, the CLI."""
 
 import json
+import re
 import shutil
 
 import equinox as eqx
@@ -159,6 +160,24 @@ def test_refuses_to_overwrite_and_validates_config(runs):
         TrainConfig(n_points=50)  # the default length range reaches 125 points
     with pytest.raises(ValueError, match="interpolation"):
         TrainConfig(interpolation=1.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lr", "0.1", "TrainConfig.lr must be a finite number > 0, got '0.1'"),
+        ("interpolation", "0.5", "TrainConfig.interpolation must be a number in [0, 1]"),
+        ("end_lr_fraction", float("nan"), "end_lr_fraction must be a number in [0, 1], got nan"),
+        ("end_lr_fraction", -1.0, "end_lr_fraction must be a number in [0, 1], got -1.0"),
+        ("weight_decay", float("nan"), "weight_decay must be a finite number >= 0, got nan"),
+        ("clip_norm", 0.0, "clip_norm must be a finite number > 0, got 0.0"),
+        ("warmup_steps", -5, "warmup_steps must be None or an integer in [0, steps], got -5"),
+        ("warmup_steps", 2.5, "warmup_steps must be None or an integer in [0, steps], got 2.5"),
+    ],
+)
+def test_every_optimiser_setting_is_checked(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(**{field: value})
 
 
 def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
