@@ -27,7 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._checks import is_integer
 from .._precision import float64
+
+#: ``optimal_allocation``'s most bisection steps (100 already reach float64 resolution).
+_MAX_ITERATIONS = 10_000
 
 LossFn = Callable[[Array, Array, Any], Array]
 
@@ -72,7 +76,10 @@ def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
     such as ``10**21`` does not overflow JAX's integers."""
     if isinstance(value, jax.core.Tracer):  # under jit / grad / vmap: the trace's business
         return value if jnp.issubdtype(value.dtype, jnp.floating) else value.astype(float)
-    array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.Array) else value
+    try:
+        array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.Array) else value
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     array = jnp.asarray(array)
     if not jnp.issubdtype(array.dtype, jnp.floating):
         array = array.astype(jnp.result_type(float))
@@ -81,7 +88,7 @@ def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
     if bad.any():
         raise ValueError(
             f"{name} must be finite{' and > 0' if positive else ''}; got "
-            f"{host.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]!r}"
+            f"{float(host.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])!r}"
         )
     return array
 
@@ -126,8 +133,8 @@ def chinchilla_allocation(
 
     Raises:
         ValueError: if a concrete (not traced) argument is out of range: ``compute``, ``A``,
-            ``B``, ``alpha``, ``beta`` or ``flops_per_param_token`` not finite and > 0, or
-            ``E`` not finite.
+            ``B``, ``alpha``, ``beta`` or ``flops_per_param_token`` not finite and > 0,
+            ``compute`` below ``flops_per_param_token``, or ``E`` not finite.
     """
     k = _check_positive("flops_per_param_token", flops_per_param_token)
     E, A, B, alpha, beta, compute = (
@@ -138,6 +145,11 @@ def chinchilla_allocation(
             strict=True,
         )
     )
+    if not isinstance(compute, jax.core.Tracer) and np.any(np.asarray(compute) < k):
+        raise ValueError(
+            f"compute must be at least flops_per_param_token = {k:g} (one parameter trained "
+            f"on one token); got {float(np.min(np.asarray(compute))):g}"
+        )
     log_budget = jnp.log(compute) - math.log(k)
     total = alpha + beta
     log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / total
@@ -269,14 +281,17 @@ def optimal_allocation(
     """
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not is_integer(iterations) or not 1 <= iterations <= _MAX_ITERATIONS:
+        raise ValueError(
+            f"iterations must be an integer from 1 to {_MAX_ITERATIONS} (100 reaches float64 "
+            f"resolution), got {iterations!r}"
+        )
     settings = _Settings(
         math.log(_check_positive("flops_per_param_token", flops_per_param_token)),
         math.log(_check_positive("min_params", min_params)),
         math.log(_check_positive("min_tokens", min_tokens)),
         int(iterations),
     )
-    if settings.iterations < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
     compute = _as_float("compute", compute, positive=True)
     if not isinstance(compute, jax.core.Tracer):
         smallest = math.exp(settings.log_k + settings.log_min_params + settings.log_min_tokens)
@@ -351,11 +366,24 @@ def allocation_exponent(
     Returns:
         An [`ExponentFit`][scalebayes.compute.ExponentFit].
     """
-    grid = np.asarray(compute, dtype=float).reshape(-1)
+    try:
+        grid = np.asarray(compute, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"compute must be numbers (budgets in FLOPs), got {compute!r}") from None
     if grid.size < 2 or np.unique(grid).size < 2:
         raise ValueError(f"compute must hold at least two distinct budgets, got {grid.tolist()}")
     if not np.all(np.isfinite(grid) & (grid > 0)):
         raise ValueError("compute: every budget must be finite and > 0")
+    smallest = (
+        _check_positive("flops_per_param_token", flops_per_param_token)
+        * _check_positive("min_params", min_params)
+        * _check_positive("min_tokens", min_tokens)
+    )
+    if grid.min() < smallest * (1 - 1e-12):
+        raise ValueError(
+            f"compute must be at least flops_per_param_token * min_params * min_tokens = "
+            f"{smallest:g} (no allocation fits a smaller budget); got {grid.min():g}"
+        )
     options = dict(
         flops_per_param_token=flops_per_param_token, min_params=min_params, min_tokens=min_tokens
     )

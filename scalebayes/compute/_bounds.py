@@ -36,13 +36,33 @@ from __future__ import annotations
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .._checks import check_integer
 
 MISSPECIFICATION_CONSTANT = 3.0
 """The constant of the two-layer misspecification term ``3 K (1 + d eps^2) / n``."""
+
+
+def _checked(name: str, value: ArrayLike, *, positive: bool) -> Array:
+    """``value`` as an array; a concrete one (not traced by ``jit`` or ``grad``) must be
+    finite and > 0 (``positive``) or >= 0, else a ValueError naming it."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    try:
+        host = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, got {value!r}") from None
+    bad = ~np.isfinite(host) | ((host <= 0) if positive else (host < 0))
+    if bad.any():
+        rule = "> 0" if positive else ">= 0"
+        raise ValueError(
+            f"{name} must be finite and {rule}; got {float(host[bad].reshape(-1)[0])!r}"
+        )
+    return jnp.asarray(value)
 
 
 def estimation_error(mutual_information: ArrayLike, n_tokens: ArrayLike) -> Array:
@@ -54,8 +74,12 @@ def estimation_error(mutual_information: ArrayLike, n_tokens: ArrayLike) -> Arra
 
     Returns:
         ``I / T``, broadcast over the arguments.
+
+    Raises:
+        ValueError: for a concrete (not traced) argument out of its range.
     """
-    return jnp.asarray(mutual_information) / jnp.asarray(n_tokens)
+    info = _checked("mutual_information", mutual_information, positive=False)
+    return info / _checked("n_tokens", n_tokens, positive=True)
 
 
 def misspecification_error(
@@ -170,5 +194,8 @@ class TwoLayerBound(eqx.Module):
         )
 
     def __call__(self, n_params: ArrayLike, n_tokens: ArrayLike) -> Array:
-        """The bound ``estimation + misspecification`` at ``(p, T)`` (nats per token)."""
+        """The bound ``estimation + misspecification`` at ``(p, T)`` (nats per token); a
+        concrete ``p`` or ``T`` that is not finite and > 0 is a ValueError."""
+        n_params = _checked("n_params", n_params, positive=True)
+        n_tokens = _checked("n_tokens", n_tokens, positive=True)
         return self.estimation(n_params, n_tokens) + self.misspecification(n_params, n_tokens)

@@ -170,6 +170,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if self.compute_dtype not in _DTYPES:
             raise ValueError(f"compute_dtype must be one of {sorted(_DTYPES)}")
+
         def number(name: str, ok, rule: str) -> None:  # a real number (not a bool) with ok(v)
             value = getattr(self, name)
             if not (is_real(value) and math.isfinite(value) and ok(value)):

@@ -12,6 +12,7 @@ References are derived by hand, not from the code:
 """
 
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -179,6 +180,28 @@ def test_edge_of_bracket_and_invalid_budget():
         optimal_allocation("f", 1e9)
     with pytest.raises(ValueError, match="two distinct"):
         allocation_exponent(linear_bound, [1e9, 1e9], (1.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: allocation_exponent(linear_bound, [0.5, 1e14], (1.0, 2.0)), "at least flops"),
+        (lambda: allocation_exponent(linear_bound, ["abc", "1e14"]), "compute must be numbers"),
+        (lambda: optimal_allocation(linear_bound, 1e12, (1.0, 2.0), iterations=2.7), "integer"),
+        (lambda: optimal_allocation(linear_bound, 1e12, (1.0, 2.0), iterations=10**9), "10000"),
+        (lambda: chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, 1.0), "at least flops"),
+        (lambda: chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, "abc"), "a number or"),
+        (lambda: TwoLayerBound(10, 2)(0.0, 1e6), "n_params must be finite and > 0; got 0.0"),
+        (lambda: TwoLayerBound(10, 2)(1e3, -1.0), "n_tokens must be finite and > 0; got -1.0"),
+        (lambda: estimation_error(1.0, 0.0), "n_tokens must be finite and > 0; got 0.0"),
+        (lambda: estimation_error(-1.0, 5.0), "mutual_information must be finite and >= 0"),
+    ],
+)
+def test_out_of_range_arguments_are_refused_not_answered(call, message):
+    """Inputs that used to come back as NaN, inf, a negative bound or a budget below one
+    parameter trained on one token (a review's cases)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
 
 
 def test_two_layer_terms_match_their_formulas():
