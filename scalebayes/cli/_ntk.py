@@ -195,19 +195,23 @@ def _run(args: argparse.Namespace) -> int:
     if args.n_test >= len(dataset) - 1:
         raise ValueError(f"--n-test {args.n_test} leaves no training pool ({len(dataset)} points)")
     pool_size = len(dataset) - args.n_test
+    # re-drawn subsets (--draws > 1) need a pool larger than the largest size
+    largest = pool_size if args.draws == 1 else pool_size - 1
     lo, hi = args.sizes
     notes = []
-    if hi > pool_size:
-        if lo >= pool_size:
+    if hi > largest:
+        if lo >= largest:
             raise ValueError(
-                f"--sizes: {lo} is not below the {pool_size} training points left after "
-                f"{args.n_test} test points of {dataset.name}"
+                f"--sizes: {lo} is not below the {largest} training points a size can use "
+                f"after {args.n_test} test points of {dataset.name}"
+                + ("" if args.draws == 1 else " (re-drawn subsets need one more)")
             )
         notes.append(
             f"{dataset.name} leaves {pool_size} training points after {args.n_test} test "
-            f"points: sizes capped at {pool_size}"
+            f"points: sizes capped at {largest}"
+            + ("" if args.draws == 1 else " (re-drawn subsets need a larger pool)")
         )
-        hi = pool_size
+        hi = largest
     config = MLPConfig(
         depth=args.depth, W_std=args.W_std, b_std=args.b_std, activation=args.activation
     )

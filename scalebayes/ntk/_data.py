@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,10 +236,14 @@ def load_npz(
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != sha256.lower():
             raise ValueError(f"{path}: SHA-256 is {digest}, expected {sha256}")
+    if not zipfile.is_zipfile(path):  # np.load would read it as a pickle and talk of pickles
+        raise ValueError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except ValueError as error:  # object arrays need pickle; not a zip file
+    except ValueError as error:  # object arrays need pickle
         raise ValueError(f"{path}: not a pickle-free .npz file ({error})") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
     with archive:
         for key in (x_key, y_key):
             if key not in archive.files:

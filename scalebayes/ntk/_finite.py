@@ -10,6 +10,8 @@ of steps, the loss and time convention of [`infinite_ensemble`][scalebayes.ntk.i
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -142,9 +144,11 @@ def train_ensemble(
     """
     if not (isinstance(steps, int) and steps >= 1):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate}")
     x = jnp.asarray(x_train, dtype=jnp.float32)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x_train must be (N, d) with N >= 1 training points, got {x.shape}")
     y = jnp.asarray(y_train, dtype=jnp.float32)
     return _train(ensemble, x, y, jnp.float32(learning_rate), steps)
 
@@ -157,7 +161,14 @@ def _member_losses(ensemble, x, y):
 def ensemble_losses(
     ensemble: FiniteMLP, x_test: Float[ArrayLike, "M d"], y_test: Float[ArrayLike, "M k"]
 ) -> Float[Array, " n"]:
-    """Each member's test MSE ``||f(x_test) - y_test||_F^2 / (M k)`` (the loss of the theory)."""
-    return _member_losses(
-        ensemble, jnp.asarray(x_test, jnp.float32), jnp.asarray(y_test, jnp.float32)
-    )
+    """Each member's test MSE ``||f(x_test) - y_test||_F^2 / (M k)`` (the loss of the theory).
+
+    Raises:
+        ValueError: if the test set is empty or ``x_test`` and ``y_test`` differ in rows.
+    """
+    x, y = jnp.asarray(x_test, jnp.float32), jnp.asarray(y_test, jnp.float32)
+    if x.ndim != 2 or x.shape[0] == 0 or y.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"x_test must be (M, d) with M >= 1 and y_test (M, k); got {x.shape} and {y.shape}"
+        )
+    return _member_losses(ensemble, x, y)

@@ -47,8 +47,8 @@ class MLPConfig(eqx.Module):
             raise ValueError(f"depth must be >= 1 hidden layer, got {self.depth}")
         if not (math.isfinite(self.W_std) and 0 < self.W_std < 1e100):
             raise ValueError(f"W_std (--W-std) must be > 0 and < 1e100, got {self.W_std}")
-        if not (math.isfinite(self.b_std) and self.b_std >= 0):
-            raise ValueError(f"b_std (--b-std) must be finite and >= 0, got {self.b_std}")
+        if not (math.isfinite(self.b_std) and 0 <= self.b_std < 1e100):
+            raise ValueError(f"b_std (--b-std) must be >= 0 and < 1e100, got {self.b_std}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
 

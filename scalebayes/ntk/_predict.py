@@ -43,11 +43,13 @@ class EnsemblePrediction(eqx.Module):
     cov: Float[Array, "M M"]
 
 
-def _check_time(t: float | None, learning_rate: float) -> None:
+def _check_time(t: float | None, learning_rate: float, diag_reg: float = 0.0) -> None:
     if t is not None and not (math.isfinite(t) and t >= 0):
         raise ValueError(f"t must be None (infinity) or finite and >= 0, got {t}")
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate}")
+    if not (math.isfinite(diag_reg) and diag_reg >= 0):
+        raise ValueError(f"diag_reg must be finite and >= 0, got {diag_reg}")
 
 
 @eqx.filter_jit
@@ -95,7 +97,7 @@ def ensemble_from_kernels(
     Returns:
         The [`EnsemblePrediction`][scalebayes.ntk.EnsemblePrediction].
     """
-    _check_time(t, learning_rate)
+    _check_time(t, learning_rate, diag_reg)
     y_train = jnp.asarray(y_train)
     if y_train.ndim != 2 or y_train.shape[0] != train_train.ntk.shape[0]:
         raise ValueError(
@@ -164,4 +166,14 @@ def max_stable_learning_rate(train_train_ntk: Float[ArrayLike, "N N"], k: int) -
     """``2 |Y| / lambda_max(Theta_XX)``: gradient descent on the linearised network diverges
     above it (``|Y| = N k``)."""
     theta = jnp.asarray(train_train_ntk)
-    return float(2.0 * theta.shape[0] * k / jnp.linalg.eigvalsh(theta)[-1])
+    if theta.ndim != 2 or theta.shape[0] != theta.shape[1] or theta.shape[0] == 0:
+        raise ValueError(f"train_train_ntk must be a square (N, N) matrix, got {theta.shape}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k (the number of outputs) must be a positive integer, got {k!r}")
+    top = float(jnp.linalg.eigvalsh(theta)[-1])
+    if not (math.isfinite(top) and top > 0):
+        raise ValueError(
+            f"the NTK's largest eigenvalue is {top}: no learning rate is stable or all are "
+            "(a kernel that is zero or not finite)"
+        )
+    return 2.0 * theta.shape[0] * k / top

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from ._data import Dataset
 from ._kernels import MLPConfig
@@ -73,13 +72,22 @@ class NTKStudy:
         return _table(["network", "N", "mu_L", "sigma_L", "eps_L", "train MSE"], rows)
 
     def fits_table(self, *, n_boot: int = 200, level: float = 0.9) -> str:
-        """Fitted exponents of ``mu_L`` and ``sigma_L`` and the ``eps_L`` plateau per curve."""
+        """Fitted exponents of ``mu_L`` and ``sigma_L`` and the ``eps_L`` plateau per curve
+        ("-" where there is nothing to fit: fewer than 3 sizes, fewer than 2 for the plateau,
+        or a statistic that is 0 at some size, which no power law reaches)."""
         rows = []
         for c in self.curves:
-            if np.unique(c.sizes).size < 3:
-                rows.append([c.label, "-", "-", "-", str(c.plateau(self.rtol))])
+            try:
+                plateau = str(c.plateau(self.rtol))
+            except ValueError:  # fewer than 2 sizes, or an eps_L of 0
+                plateau = "-"
+            try:
+                fits = c.power_laws(n_boot=n_boot, level=level)
+            except ValueError:  # fewer than 3 sizes, or a sigma of 0
+                fits = None
+            if fits is None:
+                rows.append([c.label, "-", "-", "-", plateau])
                 continue
-            fits = c.power_laws(n_boot=n_boot, level=level)
             mu, sig = fits["mu"], fits["sigma"]
             rows.append(
                 [
@@ -87,7 +95,7 @@ class NTKStudy:
                     f"{mu.alpha:.3f} [{mu.alpha_lo:.3f}, {mu.alpha_hi:.3f}]",
                     f"{sig.alpha:.3f} [{sig.alpha_lo:.3f}, {sig.alpha_hi:.3f}]",
                     f"{mu.alpha - sig.alpha:+.3f}",
-                    str(c.plateau(self.rtol)),
+                    plateau,
                 ]
             )
         pct = f"{100 * level:g}%"

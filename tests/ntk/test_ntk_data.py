@@ -111,6 +111,13 @@ def test_npz_loader_rejects_bad_files(tmp_path, arrays, message):
         load_npz(path, task="classification")
 
 
+def test_a_file_that_is_not_an_npz_is_named_so(tmp_path):
+    path = tmp_path / "bad.npz"
+    path.write_text("not a zip archive")
+    with pytest.raises(ValueError, match=r"not a \.npz file"):  # not "pickled data"
+        load_npz(path, task="regression")
+
+
 def test_dataset_validation():
     with pytest.raises(ValueError, match="task"):
         Dataset("d", "ranking", np.ones((3, 2)), np.ones((3, 1)))

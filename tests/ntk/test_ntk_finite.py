@@ -104,3 +104,30 @@ def test_wide_ensemble_loss_statistics_approach_the_infinite_width_values(float6
     se = losses.std(ddof=1) / np.sqrt(losses.size)
     assert abs(losses.mean() - float(infinite.mu)) < 5 * se + 0.05 * float(infinite.mu)
     assert losses.std(ddof=1) == pytest.approx(float(infinite.sigma), rel=0.35)
+
+
+def test_inputs_that_used_to_answer_nan_are_refused():
+    """A review's cases: each returned NaN (or a meaningless number) before."""
+    from scalebayes.ntk import fit_power_law, max_stable_learning_rate
+
+    config = MLPConfig(depth=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
+    ensemble = init_ensemble(jax.random.key(0), config, 2, 16, 2, 4)
+    with pytest.raises(ValueError, match="learning_rate must be finite and > 0, got inf"):
+        train_ensemble(ensemble, x, y, learning_rate=float("inf"), steps=2)
+    with pytest.raises(ValueError, match=r"x_train must be \(N, d\) with N >= 1"):
+        train_ensemble(ensemble, x[:0], y[:0], learning_rate=1.0, steps=2)
+    with pytest.raises(ValueError, match=r"x_test must be \(M, d\) with M >= 1"):
+        ensemble_losses(ensemble, x[:0], y[:0])
+    for diag_reg in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="diag_reg must be finite and >= 0"):
+            infinite_ensemble(config, x, y, x[:2], diag_reg=diag_reg)
+    with pytest.raises(ValueError, match=r"largest eigenvalue is 0\.0"):
+        max_stable_learning_rate(np.zeros((3, 3)), 1)
+    with pytest.raises(ValueError, match=r"k .* must be a positive integer, got 0"):
+        max_stable_learning_rate(np.eye(3), 0)
+    with pytest.raises(ValueError, match="n_boot must be an integer >= 2"):
+        fit_power_law([1, 2, 4], [1.0, 0.5, 0.25], n_boot=1)
+    with pytest.raises(ValueError, match=r"b_std \(--b-std\) must be >= 0 and < 1e100"):
+        MLPConfig(b_std=1e300)

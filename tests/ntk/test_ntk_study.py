@@ -154,6 +154,11 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--dataset", "digits", "--W-std", "1e300"], "--W-std"),
         (["--dataset", "digits", "--b-std", "-1"], "--b-std"),
         (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
+        (["--dataset", "digits", "--b-std", "1e300"], "--b-std"),
+        (
+            ["--dataset", "digits", "--n-test", "1795", "--sizes", "2:8", "--draws", "2"],
+            "not below the 1 training points a size can use",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path, monkeypatch):
