@@ -157,6 +157,9 @@ def test_the_cache_command_shows_and_clears_only_jaxs_entries(tmp_path, monkeypa
     assert main(["cache", "--clear"]) == 0
     assert capsys.readouterr().out == f"removed 2 entries (1.0 MiB) from {cache}\n"
     assert sorted(p.name for p in cache.iterdir()) == ["notes.txt", "sub-cache"]
+    monkeypatch.setenv(CACHE_ENV, str(cache / "notes.txt"))  # a file: the commands run without
+    assert main(["cache"]) == 0
+    assert f"off ({cache / 'notes.txt'} is not a directory;" in capsys.readouterr().out
     monkeypatch.setenv(CACHE_ENV, "")
     assert main(["cache"]) == 0
     assert "off (SCALEBAYES_CACHE_DIR is set but empty)" in capsys.readouterr().out

@@ -48,8 +48,8 @@ def cache_directory(environ: Mapping[str, str], *, create: bool = True) -> Path 
     if chosen is not None and not chosen.strip():
         return None
     try:
-        if chosen is not None:
-            directory = Path(chosen).expanduser()
+        if chosen is not None:  # absolute: a relative one means the directory it was set in
+            directory = Path(chosen).expanduser().absolute()
         else:
             base = environ.get("XDG_CACHE_HOME", "").strip()
             directory = (Path(base) if base else Path.home() / ".cache") / "scalebayes" / "jax"
@@ -153,6 +153,21 @@ def add_cache(subparsers):
     return parser
 
 
+def _unusable(directory: Path) -> str | None:
+    """Why the commands could not use ``directory`` as their cache (None if they could, as
+    far as permissions tell without creating it: looking does not create it)."""
+    if directory.exists():
+        if not directory.is_dir():
+            return "is not a directory"
+        return None if os.access(directory, os.W_OK | os.X_OK) else "is not writable"
+    parent = directory.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created ({parent} is not a writable directory)"
+    return None
+
+
 def run_cache(args) -> int:
     """The body of ``scalebayes cache``."""
     jax_dir = os.environ.get("JAX_COMPILATION_CACHE_DIR", "").strip()
@@ -165,6 +180,13 @@ def run_cache(args) -> int:
         directory, origin = cache_directory(os.environ, create=False), ""
         if directory is None:
             print(f"compilation cache: off (no home directory; set {CACHE_ENV}=DIR)")
+            return 0
+        problem = _unusable(directory)
+        if problem is not None:  # the commands run with the cache off (cache_directory)
+            print(
+                f"compilation cache: off ({directory} {problem}; set {CACHE_ENV} to another "
+                "directory)"
+            )
             return 0
     entries = _entries(directory)
     size = sum(p.stat().st_size for p in entries)
