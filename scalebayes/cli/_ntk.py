@@ -30,12 +30,16 @@ def _sizes(text: str) -> tuple[int, int]:
     return lo_n, hi_n
 
 
+_STEPS = 1000
+_MEMBERS = 32
+
+
 def _ints(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = [0]
-    if any(v < 1 for v in values):
+    if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers, got {text!r}"
         )
@@ -117,8 +121,12 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         help="GD learning rates (default: 0.5 and 0.25 of the largest stable rate "
         "2|Y|/lambda_max of the infinite-width NTK at the largest finite size)",
     )
-    parser.add_argument("--steps", type=_positive(int), default=1000, help="GD steps")
-    parser.add_argument("--members", type=_positive(int), default=32, help="ensemble size")
+    parser.add_argument(
+        "--steps", type=_positive(int), default=None, help=f"GD steps (default: {_STEPS})"
+    )
+    parser.add_argument(
+        "--members", type=_positive(int), default=None, help=f"ensemble size (default: {_MEMBERS})"
+    )
     parser.add_argument(
         "--finite-max-size", type=_positive(int), metavar="N", help="finite widths only up to N"
     )
@@ -190,6 +198,24 @@ def _run(args: argparse.Namespace) -> int:
         dataset = load_digits()
     else:
         dataset = calorimeter_showers(args.calorimeter_n, seed=args.seed)
+    finite_only = [
+        flag
+        for flag, value in (
+            ("--lrs", args.lrs),
+            ("--steps", args.steps),
+            ("--members", args.members),
+            ("--finite-max-size", args.finite_max_size),
+        )
+        if value is not None
+    ]
+    if finite_only and not args.widths:
+        verb = "applies" if len(finite_only) == 1 else "apply"
+        raise ValueError(
+            f"{' and '.join(finite_only)} {verb} only to the finite-width ensembles, which run "
+            "only with --widths W[,W...]: add --widths, or drop them"
+        )
+    args.steps = _STEPS if args.steps is None else args.steps
+    args.members = _MEMBERS if args.members is None else args.members
     if args.members < 2:
         raise ValueError("--members must be at least 2")
     if args.n_test >= len(dataset) - 1:

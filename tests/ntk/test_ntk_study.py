@@ -155,6 +155,8 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--dataset", "digits", "--b-std", "-1"], "--b-std"),
         (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
         (["--dataset", "digits", "--b-std", "1e300"], "--b-std"),
+        (["--dataset", "digits", "--steps", "5"], "--steps applies only to the finite-width"),
+        (["--dataset", "digits", "--widths", ","], "expected comma-separated positive integers"),
         (
             ["--dataset", "digits", "--n-test", "1795", "--sizes", "2:8", "--draws", "2"],
             "not below the 1 training points a size can use",
