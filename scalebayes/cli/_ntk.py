@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from .._precision import float64
-from ._argtypes import check_readable, figure_file, positive, seed
+from ._argtypes import check_readable, figure_file, output_dir, positive, seed
 
 
 def _sizes(text: str) -> tuple[int, int]:
@@ -136,6 +136,14 @@ def add_ntk_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--rtol", type=_positive(float), default=0.1, help="plateau tolerance")
     parser.add_argument("--calorimeter-n", type=_positive(int), default=4000, help="showers")
     parser.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
+    parser.add_argument(
+        "--out",
+        type=output_dir,
+        default=None,
+        metavar="DIR",
+        help="write each curve to DIR as it finishes; rerunning with the same options reads "
+        "the finished curves back (an interrupted study resumes)",
+    )
     parser.add_argument(
         "--plot",
         type=figure_file(),
@@ -262,6 +270,7 @@ def _run(args: argparse.Namespace) -> int:
         n_draws=args.draws,
         seed=args.seed,
         rtol=args.rtol,
+        out_dir=args.out,
     )
     print(
         f"{dataset.name} ({dataset.task}, {len(dataset)} points, d = {dataset.x.shape[1]}, "

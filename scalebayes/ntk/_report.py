@@ -7,13 +7,17 @@ draws the log-log plot.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jax
+import numpy as np
 
+from .._io import atomic_write_text
 from ._data import Dataset
 from ._kernels import MLPConfig
 from ._study import ScalingCurve, finite_width_study, infinite_width_study
@@ -155,6 +159,7 @@ def run_ntk_study(
     n_draws: int = 1,
     seed: int = 0,
     rtol: float = 0.1,
+    out_dir: str | Path | None = None,
 ) -> NTKStudy:
     """Run the infinite-width study and, optionally, finite-width ensembles on one dataset.
 
@@ -173,14 +178,30 @@ def run_ntk_study(
             variance when > 1).
         seed: seed of the split, the subset draws and the initialisations.
         rtol: tolerance of the ``eps_L`` plateau.
+        out_dir: if given, each curve is written there as it finishes (``curve-K.json``,
+            atomically, keyed by a fingerprint of the data and every setting that makes it),
+            and a rerun with the same arguments reads the curves already there instead of
+            computing them again: an interrupted study resumes where it stopped.
 
     Returns:
         The [`NTKStudy`][scalebayes.ntk.NTKStudy].
     """
     if widths and not learning_rates:
         raise ValueError("finite widths need at least one learning rate")
+    store = None if out_dir is None else _CurveStore(Path(out_dir), dataset, config, n_test, seed)
     pool, test = dataset.split(n_test, seed=seed)
-    curves = [infinite_width_study(config, pool, test, sizes, n_draws=n_draws, seed=seed)]
+
+    def curve(spec: dict, compute) -> ScalingCurve:  # from the store, else computed and stored
+        return compute() if store is None else store.get_or_make(len(curves), spec, compute)
+
+    curves: list[ScalingCurve] = []
+    spec = {"kind": "infinite", "sizes": np.asarray(sizes).tolist(), "n_draws": n_draws}
+    curves.append(
+        curve(
+            spec,
+            lambda: infinite_width_study(config, pool, test, sizes, n_draws=n_draws, seed=seed),
+        )
+    )
     sizes = curves[0].sizes
     finite_sizes = sizes if finite_max_size is None else sizes[sizes <= finite_max_size]
     if widths and finite_sizes.size == 0:
@@ -188,26 +209,125 @@ def run_ntk_study(
             f"no size is <= finite_max_size = {finite_max_size} (--finite-max-size); raise it "
             "or lower the sizes"
         )
+    finite_list = finite_sizes.tolist()
     for lr in learning_rates if widths else ():
-        twin = infinite_width_study(
-            config, pool, test, finite_sizes, t=float(steps), learning_rate=lr
+        spec = {"kind": "twin", "sizes": finite_list, "lr": float(lr), "steps": steps}
+        curves.append(
+            curve(
+                spec,
+                lambda lr=lr: replace(
+                    infinite_width_study(
+                        config, pool, test, finite_sizes, t=float(steps), learning_rate=lr
+                    ),
+                    label=f"infinite, lr {lr:.3g}, t = {steps}",
+                ),
+            )
         )
-        curves.append(replace(twin, label=f"infinite, lr {lr:.3g}, t = {steps}"))
     key = jax.random.key(seed)
     for width in widths:
         for lr in learning_rates:
-            key, sub = jax.random.split(key)
+            key, sub = jax.random.split(key)  # split whether or not the curve is stored
+            spec = {
+                "kind": "finite",
+                "sizes": finite_list,
+                "width": int(width),
+                "lr": float(lr),
+                "steps": steps,
+                "members": n_members,
+                "key": np.asarray(jax.random.key_data(sub)).tolist(),
+            }
             curves.append(
-                finite_width_study(
-                    sub,
-                    config,
-                    width,
-                    pool,
-                    test,
-                    finite_sizes,
-                    learning_rate=lr,
-                    steps=steps,
-                    n_members=n_members,
+                curve(
+                    spec,
+                    lambda sub=sub, width=width, lr=lr: finite_width_study(
+                        sub,
+                        config,
+                        width,
+                        pool,
+                        test,
+                        finite_sizes,
+                        learning_rate=lr,
+                        steps=steps,
+                        n_members=n_members,
+                    ),
                 )
             )
     return NTKStudy(dataset.name, config, n_test, tuple(curves), rtol)
+
+
+class _CurveStore:
+    """The curves of one study on disk, one JSON file each, keyed by a fingerprint of the
+    data and the settings that make the curve (see ``run_ntk_study``'s ``out_dir``)."""
+
+    _ARRAYS = ("sizes", "mu", "sigma", "eps", "mu_se", "sigma_se", "eps_se")
+    _OPTIONAL = ("sigma_init", "train_mse")
+
+    def __init__(self, directory: Path, dataset: Dataset, config: MLPConfig, n_test, seed):
+        if directory.exists() and not directory.is_dir():
+            raise ValueError(f"{directory} is a file; give a directory for the study")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        data = hashlib.sha256()
+        for array in (dataset.x, dataset.y):
+            data.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+        self.base = {
+            "dataset": dataset.name,
+            "data_sha256": data.hexdigest(),
+            "config": {f: repr(getattr(config, f)) for f in ("depth", "W_std", "b_std")}
+            | {"activation": config.activation},
+            "n_test": int(n_test),
+            "seed": int(seed),
+        }
+
+    def get_or_make(self, index: int, spec: dict, make) -> ScalingCurve:
+        text = json.dumps({**self.base, **spec}, sort_keys=True)
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        path = self.directory / f"curve-{index}.json"
+        if path.is_file():
+            try:
+                stored = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                stored = {}
+            if stored.get("fingerprint") == fingerprint:
+                return self._curve(stored["curve"])
+        made = make()
+        record = {
+            "fingerprint": fingerprint,
+            "settings": json.loads(text),
+            "curve": self._dict(made),
+        }
+        atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+        return made
+
+    def _dict(self, c: ScalingCurve) -> dict:
+        out = {name: np.asarray(getattr(c, name), np.float64).tolist() for name in self._ARRAYS}
+        for name in self._OPTIONAL:
+            value = getattr(c, name)
+            out[name] = None if value is None else np.asarray(value, np.float64).tolist()
+        out.update(
+            label=c.label,
+            width=c.width,
+            learning_rate=c.learning_rate,
+            t=c.t,
+            seconds=c.seconds if math.isfinite(c.seconds) else None,
+            n_members=c.n_members,
+        )
+        return out
+
+    def _curve(self, d: dict) -> ScalingCurve:
+        arrays = {name: np.asarray(d[name], np.float64) for name in self._ARRAYS}
+        arrays["sizes"] = arrays["sizes"].astype(np.int64)
+        optional = {
+            name: None if d[name] is None else np.asarray(d[name], np.float64)
+            for name in self._OPTIONAL
+        }
+        return ScalingCurve(
+            label=d["label"],
+            width=d["width"],
+            learning_rate=d["learning_rate"],
+            t=d["t"],
+            seconds=math.nan if d["seconds"] is None else d["seconds"],
+            n_members=d["n_members"],
+            **arrays,
+            **optional,
+        )

@@ -168,3 +168,32 @@ def test_cli_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path
     assert main(["ntk-study", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_study_with_an_out_dir_resumes_from_its_finished_curves(tmp_path, monkeypatch):
+    """Each curve is written as it finishes; a rerun reads them back (nothing recomputed, the
+    same numbers), and a changed setting recomputes the curves it changes."""
+    import scalebayes.ntk._report as report
+
+    data = calorimeter_showers(120, seed=0)
+    kwargs = dict(n_test=30, widths=[8], learning_rates=[0.1], steps=5, n_members=2)
+    first = run_ntk_study(MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"curve-{i}.json" for i in range(3)]
+
+    def refuse(*args, **kw):
+        raise AssertionError("recomputed a finished curve")
+
+    monkeypatch.setattr(report, "infinite_width_study", refuse)
+    monkeypatch.setattr(report, "finite_width_study", refuse)
+    again = run_ntk_study(MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **kwargs)
+    for a, b in zip(first.curves, again.curves, strict=True):
+        assert a.label == b.label and a.width == b.width and a.n_members == b.n_members
+        for name in ("sizes", "mu", "sigma", "eps", "mu_se", "sigma_se", "eps_se"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert again.table() == first.table()
+    with pytest.raises(AssertionError, match="recomputed"):  # another width: that curve again
+        run_ntk_study(
+            MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **{**kwargs, "widths": [16]}
+        )
+    with pytest.raises(ValueError, match="is a file; give a directory"):
+        run_ntk_study(MLPConfig(depth=1), data, [4, 8], out_dir=tmp_path / "curve-0.json")
