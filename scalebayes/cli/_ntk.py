@@ -205,6 +205,10 @@ def _run(args: argparse.Namespace) -> int:
     elif args.dataset == "digits":
         dataset = load_digits()
     else:
+        if args.calorimeter_n < 2:
+            raise ValueError(
+                f"--calorimeter-n must be at least 2 showers, got {args.calorimeter_n}"
+            )
         dataset = calorimeter_showers(args.calorimeter_n, seed=args.seed)
     finite_only = [
         flag

@@ -102,10 +102,10 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
 def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     arrays = {}
     for name, values in (("N", N), ("D", D), ("loss", loss)):
-        try:
-            array = np.array(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{source}: {name} must be numbers, got {values!r}") from None
+        raw = np.asarray(values)
+        if raw.dtype.kind not in "iuf":  # not strings, bools or objects that float() reads
+            raise ValueError(f"{source}: {name} must be numbers, got {values!r}")
+        array = raw.astype(np.float64)
         if array.ndim != 1:
             raise ValueError(f"{source}: {name} must be 1-D, got shape {array.shape}")
         arrays[name] = array

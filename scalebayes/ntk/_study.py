@@ -33,10 +33,18 @@ from ._predict import ensemble_from_kernels
 __all__ = ["ScalingCurve", "finite_width_study", "infinite_width_study", "log_sizes"]
 
 
+#: The largest training-set size ``log_sizes`` makes (kernels are ``N x N``).
+_MAX_SIZE = 10**9
+
+
 def log_sizes(lo: int, hi: int, n: int | None = None) -> np.ndarray:
     """Log-spaced integer sizes from ``lo`` to ``hi``: powers of two by default, else ``n``."""
     if not (isinstance(lo, int | np.integer) and isinstance(hi, int | np.integer) and 2 <= lo < hi):
         raise ValueError(f"sizes need integers 2 <= lo < hi, got {lo}:{hi}")
+    if hi > _MAX_SIZE:
+        raise ValueError(f"sizes above {_MAX_SIZE:.0e} are not training-set sizes, got hi = {hi}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer)):
+        raise ValueError(f"the number of sizes (--n-sizes) must be an integer, got {n!r}")
     if n is None:
         n = int(np.floor(np.log2(hi / lo))) + 1
         sizes = lo * 2 ** np.arange(n)

@@ -112,6 +112,8 @@ def test_validate_runs_arrays():
         validate_runs([n], [d], [[3.0, 2.8, 2.6]])
     with pytest.raises(ValueError, match="N must be numbers"):
         validate_runs(["a", "b", "c"], d, [3.0, 2.8, 2.6])
+    with pytest.raises(ValueError, match="N must be numbers"):  # numbers written as text
+        validate_runs(["1e8", "2e8", "4e8"], d, [3.0, 2.8, 2.6])
 
 
 def test_chinchilla_runs_match_both_bundled_files():

@@ -28,6 +28,10 @@ def test_log_sizes():
     assert log_sizes(10, 1000, 3).tolist() == [10, 100, 1000]
     with pytest.raises(ValueError, match="lo < hi"):
         log_sizes(64, 32)
+    with pytest.raises(ValueError, match=r"number of sizes \(--n-sizes\) must be an integer"):
+        log_sizes(2, 10, 2.5)
+    with pytest.raises(ValueError, match="sizes above 1e[+]09 are not training-set sizes"):
+        log_sizes(2, 10**30)
 
 
 def test_study_matches_the_direct_computation(split):
@@ -156,6 +160,10 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
         (["--dataset", "digits", "--b-std", "1e300"], "--b-std"),
         (["--dataset", "digits", "--steps", "5"], "--steps applies only to the finite-width"),
+        (
+            ["--dataset", "calorimeter", "--calorimeter-n", "1"],
+            "--calorimeter-n must be at least 2",
+        ),
         (["--dataset", "digits", "--widths", ","], "expected comma-separated positive integers"),
         (
             ["--dataset", "digits", "--n-test", "1795", "--sizes", "2:8", "--draws", "2"],
