@@ -30,7 +30,7 @@ def test_log_sizes():
         log_sizes(64, 32)
     with pytest.raises(ValueError, match=r"number of sizes \(--n-sizes\) must be an integer"):
         log_sizes(2, 10, 2.5)
-    with pytest.raises(ValueError, match="sizes above 1e[+]09 are not training-set sizes"):
+    with pytest.raises(ValueError, match=r"sizes above 1e\+09 are not training-set sizes"):
         log_sizes(2, 10**30)
 
 
