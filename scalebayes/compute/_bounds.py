@@ -62,7 +62,7 @@ def _checked(name: str, value: ArrayLike, *, positive: bool) -> Array:
         raise ValueError(
             f"{name} must be finite and {rule}; got {float(host[bad].reshape(-1)[0])!r}"
         )
-    return jnp.asarray(value)
+    return jnp.asarray(host)
 
 
 def estimation_error(mutual_information: ArrayLike, n_tokens: ArrayLike) -> Array:
@@ -184,7 +184,7 @@ class TwoLayerBound(eqx.Module):
         info = two_layer_mutual_information(
             self.width(n_params), self.input_dim, self.n_outputs, eps
         )
-        return estimation_error(info, n_tokens)
+        return info / jnp.asarray(n_tokens)  # estimation_error without its argument checks
 
     def misspecification(self, n_params: ArrayLike, n_tokens: ArrayLike) -> Array:
         """The misspecification term ``c K (1 + d eps^2) / n`` (depends on ``T`` only via eps)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_integer
+from .._checks import is_integer, is_real
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -103,7 +103,11 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     arrays = {}
     for name, values in (("N", N), ("D", D), ("loss", loss)):
         raw = np.asarray(values)
-        if raw.dtype.kind not in "iuf":  # not strings, bools or objects that float() reads
+        numeric = raw.dtype.kind in "iuf" or (
+            raw.dtype.kind == "O"  # e.g. Python ints beyond int64: numbers, not text
+            and all(is_real(v) for v in raw.reshape(-1))
+        )
+        if not numeric:
             raise ValueError(f"{source}: {name} must be numbers, got {values!r}")
         array = raw.astype(np.float64)
         if array.ndim != 1:

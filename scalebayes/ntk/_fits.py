@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import is_integer
 from ..evaluate import check_level
 
 __all__ = ["Plateau", "PowerLawFit", "find_plateau", "fit_power_law"]
@@ -68,7 +69,7 @@ def fit_power_law(n, y, *, n_boot: int = 200, level: float = 0.9, seed: int = 0)
     if not (np.all(np.isfinite(y)) and np.all(y > 0) and np.all(n > 0)):
         raise ValueError("n and y must be finite and > 0 for a power law")
     level = check_level(level)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
+    if not is_integer(n_boot) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2 (a spread needs two), got {n_boot!r}")
     (fit,) = fit_curves("m1", [n], [y])
     fitted = fit.predict(n)

@@ -21,6 +21,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import is_integer
 from ._kernels import Kernels, MLPConfig, mlp_kernels
 
 __all__ = [
@@ -168,7 +169,7 @@ def max_stable_learning_rate(train_train_ntk: Float[ArrayLike, "N N"], k: int) -
     theta = jnp.asarray(train_train_ntk)
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1] or theta.shape[0] == 0:
         raise ValueError(f"train_train_ntk must be a square (N, N) matrix, got {theta.shape}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    if not is_integer(k) or k < 1:
         raise ValueError(f"k (the number of outputs) must be a positive integer, got {k!r}")
     top = float(jnp.linalg.eigvalsh(theta)[-1])
     if not (math.isfinite(top) and top > 0):

@@ -17,7 +17,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from .._checks import is_integer, is_real
 from .._io import atomic_write_text
+from ..evaluate import check_level
 from ._data import Dataset
 from ._kernels import MLPConfig
 from ._study import ScalingCurve, finite_width_study, infinite_width_study
@@ -79,19 +81,20 @@ class NTKStudy:
         """Fitted exponents of ``mu_L`` and ``sigma_L`` and the ``eps_L`` plateau per curve
         ("-" where there is nothing to fit: fewer than 3 sizes, fewer than 2 for the plateau,
         or a statistic that is 0 at some size, which no power law reaches)."""
+        level = check_level(level)
+        if not is_integer(n_boot) or n_boot < 2:
+            raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
         rows = []
         for c in self.curves:
-            try:
-                plateau = str(c.plateau(self.rtol))
-            except ValueError:  # fewer than 2 sizes, or an eps_L of 0
-                plateau = "-"
-            try:
-                fits = c.power_laws(n_boot=n_boot, level=level)
-            except ValueError:  # fewer than 3 sizes, or a sigma of 0
-                fits = None
-            if fits is None:
+            eps_ok = c.sizes.size >= 2 and bool(np.all(np.isfinite(c.eps) & (c.eps > 0)))
+            plateau = str(c.plateau(self.rtol)) if eps_ok else "-"
+            fittable = np.unique(c.sizes).size >= 3 and all(
+                bool(np.all(np.isfinite(v) & (v > 0))) for v in (c.mu, c.sigma)
+            )
+            if not fittable:  # fewer than 3 sizes, or a statistic of 0 (no power law)
                 rows.append([c.label, "-", "-", "-", plateau])
                 continue
+            fits = c.power_laws(n_boot=n_boot, level=level)
             mu, sig = fits["mu"], fits["sigma"]
             rows.append(
                 [
@@ -178,7 +181,7 @@ def run_ntk_study(
             variance when > 1).
         seed: seed of the split, the subset draws and the initialisations.
         rtol: tolerance of the ``eps_L`` plateau.
-        out_dir: if given, each curve is written there as it finishes (``curve-K.json``,
+        out_dir: if given, each curve is written there as it finishes (``curve-<key>.json``,
             atomically, keyed by a fingerprint of the data and every setting that makes it),
             and a rerun with the same arguments reads the curves already there instead of
             computing them again: an interrupted study resumes where it stopped.
@@ -188,14 +191,16 @@ def run_ntk_study(
     """
     if widths and not learning_rates:
         raise ValueError("finite widths need at least one learning rate")
+    if not (is_real(rtol) and math.isfinite(rtol) and rtol > 0):
+        raise ValueError(f"rtol (--rtol) must be a finite number > 0, got {rtol!r}")
     store = None if out_dir is None else _CurveStore(Path(out_dir), dataset, config, n_test, seed)
     pool, test = dataset.split(n_test, seed=seed)
 
     def curve(spec: dict, compute) -> ScalingCurve:  # from the store, else computed and stored
-        return compute() if store is None else store.get_or_make(len(curves), spec, compute)
+        return compute() if store is None else store.get_or_make(spec, compute)
 
     curves: list[ScalingCurve] = []
-    spec = {"kind": "infinite", "sizes": np.asarray(sizes).tolist(), "n_draws": n_draws}
+    spec = {"kind": "infinite", "sizes": np.asarray(sizes).tolist(), "n_draws": int(n_draws)}
     curves.append(
         curve(
             spec,
@@ -211,7 +216,7 @@ def run_ntk_study(
         )
     finite_list = finite_sizes.tolist()
     for lr in learning_rates if widths else ():
-        spec = {"kind": "twin", "sizes": finite_list, "lr": float(lr), "steps": steps}
+        spec = {"kind": "twin", "sizes": finite_list, "lr": float(lr), "steps": int(steps)}
         curves.append(
             curve(
                 spec,
@@ -232,8 +237,8 @@ def run_ntk_study(
                 "sizes": finite_list,
                 "width": int(width),
                 "lr": float(lr),
-                "steps": steps,
-                "members": n_members,
+                "steps": int(steps),
+                "members": int(n_members),
                 "key": np.asarray(jax.random.key_data(sub)).tolist(),
             }
             curves.append(
@@ -273,23 +278,27 @@ class _CurveStore:
         self.base = {
             "dataset": dataset.name,
             "data_sha256": data.hexdigest(),
-            "config": {f: repr(getattr(config, f)) for f in ("depth", "W_std", "b_std")}
-            | {"activation": config.activation},
+            "config": {
+                "depth": int(config.depth),
+                "W_std": float(config.W_std),
+                "b_std": float(config.b_std),
+                "activation": str(config.activation),
+            },
             "n_test": int(n_test),
             "seed": int(seed),
         }
 
-    def get_or_make(self, index: int, spec: dict, make) -> ScalingCurve:
+    def get_or_make(self, spec: dict, make) -> ScalingCurve:
         text = json.dumps({**self.base, **spec}, sort_keys=True)
         fingerprint = hashlib.sha256(text.encode()).hexdigest()
-        path = self.directory / f"curve-{index}.json"
+        path = self.directory / f"curve-{fingerprint[:16]}.json"  # by what makes it
         if path.is_file():
             try:
                 stored = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                stored = {}
-            if stored.get("fingerprint") == fingerprint:
-                return self._curve(stored["curve"])
+                if stored.get("fingerprint") == fingerprint:
+                    return self._curve(stored["curve"])
+            except (OSError, ValueError, KeyError, TypeError):  # unreadable: made again
+                pass
         made = make()
         record = {
             "fingerprint": fingerprint,
@@ -306,11 +315,11 @@ class _CurveStore:
             out[name] = None if value is None else np.asarray(value, np.float64).tolist()
         out.update(
             label=c.label,
-            width=c.width,
-            learning_rate=c.learning_rate,
-            t=c.t,
+            width=None if c.width is None else int(c.width),
+            learning_rate=None if c.learning_rate is None else float(c.learning_rate),
+            t=None if c.t is None else float(c.t),
             seconds=c.seconds if math.isfinite(c.seconds) else None,
-            n_members=c.n_members,
+            n_members=int(c.n_members),
         )
         return out
 

@@ -22,7 +22,6 @@ import functools
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,10 +181,10 @@ class TrainConfig:
         number("weight_decay", lambda v: v >= 0, "a finite number >= 0")
         number("clip_norm", lambda v: v > 0, "a finite number > 0")
         if self.warmup_steps is not None and not (
-            is_integer(self.warmup_steps) and 0 <= self.warmup_steps <= self.steps
-        ):
+            is_integer(self.warmup_steps) and self.warmup_steps >= 0
+        ):  # more than steps is clamped by the schedule (older checkpoints hold such)
             raise ValueError(
-                "TrainConfig.warmup_steps must be None or an integer in [0, steps], got "
+                "TrainConfig.warmup_steps must be None or an integer >= 0, got "
                 f"{self.warmup_steps!r}"
             )
         n_free = _n_scalefree(self, self.batch_size)
@@ -560,8 +559,10 @@ def train(
     Raises:
         FileExistsError: if ``out`` already holds a checkpoint (or one cut off mid-save) and
             ``resume`` is False.
-        ValueError: if the loss stops being finite (the run diverged); the checkpoint then
-            keeps the last finite step; if ``borders_from`` is given with ``init_from`` or
+        ValueError: if the loss or the weights stop being finite (the run diverged); the
+            checkpoint then keeps the last step saved, whose weights are finite (a save
+            checks), and the message says if they gave a non-finite loss themselves; if
+            ``borders_from`` is given with ``init_from`` or
             ``resume``, or does not match ``config``.
         scalebayes.pfn.CheckpointError: if resuming from a missing or corrupted checkpoint.
     """
@@ -675,15 +676,13 @@ def train(
                     kept = (
                         f"the checkpoint keeps step {step_last}" if step_last else "nothing saved"
                     )
-                    # the window's first loss is the saved weights' own: if it is not finite
-                    # either, those weights are broken too, and are moved out of the way
+                    # the window's first loss is the saved weights' own (a step's loss is its
+                    # input weights'): if it is not finite, say that they may not be usable
+                    # (their EMA can still be; a prediction refuses non-finite outputs)
                     if step_last > 0 and ckpt.exists() and not math.isfinite(float(window[0])):
-                        broken = ckpt.with_name(ckpt.name + ".diverged")
-                        shutil.rmtree(broken, ignore_errors=True)
-                        ckpt.rename(broken)
-                        kept = (
-                            f"the checkpoint of step {step_last} gives a non-finite loss too, "
-                            f"so it was moved to {broken}: nothing usable is saved"
+                        kept += (
+                            ", but those weights gave a non-finite loss on the next batch: check "
+                            "them before use"
                         )
                     raise ValueError(
                         f"training diverged: {what} by step {done}; {kept}; "

@@ -182,6 +182,11 @@ def test_edge_of_bracket_and_invalid_budget():
         allocation_exponent(linear_bound, [1e9, 1e9], (1.0, 1.0))
 
 
+def test_integers_beyond_int32_are_read_as_numbers():
+    assert float(estimation_error(1.0, 10**21)) == pytest.approx(1e-21)
+    assert np.isfinite(float(TwoLayerBound(10, 1)(10**10, 10**12)))  # int32 overflowed
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -114,6 +114,8 @@ def test_validate_runs_arrays():
         validate_runs(["a", "b", "c"], d, [3.0, 2.8, 2.6])
     with pytest.raises(ValueError, match="N must be numbers"):  # numbers written as text
         validate_runs(["1e8", "2e8", "4e8"], d, [3.0, 2.8, 2.6])
+    big = [10**19, 2 * 10**19, 4 * 10**19]  # Python ints beyond int64: an object array
+    assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 4e19
 
 
 def test_chinchilla_runs_match_both_bundled_files():

@@ -129,5 +129,8 @@ def test_inputs_that_used_to_answer_nan_are_refused():
         max_stable_learning_rate(np.eye(3), 0)
     with pytest.raises(ValueError, match="n_boot must be an integer >= 2"):
         fit_power_law([1, 2, 4], [1.0, 0.5, 0.25], n_boot=1)
+    # NumPy integers are integers
+    assert max_stable_learning_rate(np.eye(3), np.int64(1)) == pytest.approx(6.0)
+    assert fit_power_law([1, 2, 4], [1.0, 0.5, 0.25], n_boot=np.int64(8)).alpha == pytest.approx(1)
     with pytest.raises(ValueError, match=r"b_std \(--b-std\) must be >= 0 and < 1e100"):
         MLPConfig(b_std=1e300)

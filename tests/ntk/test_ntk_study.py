@@ -184,9 +184,12 @@ def test_a_study_with_an_out_dir_resumes_from_its_finished_curves(tmp_path, monk
     import scalebayes.ntk._report as report
 
     data = calorimeter_showers(120, seed=0)
-    kwargs = dict(n_test=30, widths=[8], learning_rates=[0.1], steps=5, n_members=2)
+    # NumPy scalars where Python numbers would do: stored as JSON all the same
+    kwargs = dict(n_test=30, widths=[np.int64(8)], learning_rates=[np.float32(0.1)], steps=5)
+    kwargs["n_members"] = 2
     first = run_ntk_study(MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **kwargs)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"curve-{i}.json" for i in range(3)]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 3 and all(n.startswith("curve-") and n.endswith(".json") for n in names)
 
     def refuse(*args, **kw):
         raise AssertionError("recomputed a finished curve")
@@ -204,4 +207,10 @@ def test_a_study_with_an_out_dir_resumes_from_its_finished_curves(tmp_path, monk
             MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **{**kwargs, "widths": [16]}
         )
     with pytest.raises(ValueError, match="is a file; give a directory"):
-        run_ntk_study(MLPConfig(depth=1), data, [4, 8], out_dir=tmp_path / "curve-0.json")
+        run_ntk_study(MLPConfig(depth=1), data, [4, 8], out_dir=tmp_path / names[0])
+    with pytest.raises(ValueError, match=r"rtol \(--rtol\) must be a finite number > 0"):
+        run_ntk_study(MLPConfig(depth=1), data, [4, 8], rtol=-1.0)
+    with pytest.raises(ValueError, match="n_boot must be an integer >= 2"):
+        first.fits_table(n_boot=1)
+    with pytest.raises(ValueError, match="level"):
+        first.fits_table(level=7)
