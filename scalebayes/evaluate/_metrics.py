@@ -54,6 +54,21 @@ def _check_output(function: str, method: str, value: ArrayLike, shape: tuple[int
     return array
 
 
+def _check_bounds(function: str, lower: ArrayLike, upper: ArrayLike, shape: tuple[int]):
+    """``pred.interval``'s bounds checked: the targets' shape, no NaN, ``lower <= upper``."""
+    lower = _check_output(function, "interval", lower, shape)
+    upper = _check_output(function, "interval", upper, shape)
+    if np.isnan(lower).any() or np.isnan(upper).any():
+        raise ValueError(f"{function}: `pred.interval` returned NaN bounds; nothing to score")
+    if np.any(lower > upper):
+        j = int(np.argmax(lower > upper))
+        raise ValueError(
+            f"{function}: `pred.interval` returned a lower bound above the upper one at target "
+            f"{j} ({lower[j]:g} > {upper[j]:g})"
+        )
+    return lower, upper
+
+
 def rmsle(median: Float[ArrayLike, " n_targets"], y: Float[ArrayLike, " n_targets"]) -> float:
     r"""Root mean squared log error of a point prediction over the targets of one curve.
 
@@ -158,8 +173,7 @@ def _msce_rows(caller: str, pred, ys: np.ndarray, levels: Sequence[float]) -> np
     squared_errors = []
     for level in levels:
         lower, upper = pred.interval(level)
-        lower = _check_output(caller, "interval", lower, ys.shape[1:])
-        upper = _check_output(caller, "interval", upper, ys.shape[1:])
+        lower, upper = _check_bounds(caller, lower, upper, ys.shape[1:])
         coverage = np.mean((lower <= ys) & (ys <= upper), axis=1)
         squared_errors.append((coverage - level) ** 2)
     return np.mean(squared_errors, axis=0)
@@ -243,8 +257,7 @@ def interval_coverage(
     y = _as_finite_array("y", y, ndim=1)
     level = check_level(level)
     lower, upper = pred.interval(level)
-    lower = _check_output("interval_coverage", "interval", lower, y.shape)
-    upper = _check_output("interval_coverage", "interval", upper, y.shape)
+    lower, upper = _check_bounds("interval_coverage", lower, upper, y.shape)
     return float(np.mean((lower <= y) & (y <= upper))), float(np.mean(upper - lower))
 
 
@@ -289,8 +302,7 @@ def crps(
     total = np.zeros_like(y)
     for tau in _crps_taus(n_quantiles):  # below 1/2; its mirror 1 - tau is the upper bound
         lower, upper = pred.interval(1.0 - 2.0 * tau)
-        lower = _check_output("crps", "interval", lower, y.shape)
-        upper = _check_output("crps", "interval", upper, y.shape)
+        lower, upper = _check_bounds("crps", lower, upper, y.shape)
         for q, level in ((lower, tau), (upper, 1.0 - tau)):
             u = y - q
             total += u * (level - (u < 0))
@@ -329,9 +341,9 @@ def pit_histogram(
         raise ValueError(f"pit_histogram: n_bins must be an even integer >= 2, got {n_bins!r}")
     below = (_check_output("pit_histogram", "median", pred.median(), y.shape) < y).astype(int)
     for level in _pit_levels(n_bins):
-        lower, upper = pred.interval(level)
-        below += _check_output("pit_histogram", "interval", lower, y.shape) < y
-        below += _check_output("pit_histogram", "interval", upper, y.shape) < y
+        lower, upper = _check_bounds("pit_histogram", *pred.interval(level), y.shape)
+        below += lower < y
+        below += upper < y
     return np.bincount(below, minlength=n_bins).astype(np.int64)
 
 

@@ -36,3 +36,36 @@ def test_numpy_integers_are_integers():
     assert crps(PRED, [1.0, 2.0, 3.0], n_quantiles=np.int64(20)) == pytest.approx(
         crps(PRED, [1.0, 2.0, 3.0], n_quantiles=20)
     )
+
+
+class _Bounds(GaussianPredictive):
+    """A predictive whose intervals are given outright (NaN or inverted ones)."""
+
+    def __init__(self, lower, upper):
+        super().__init__([1.0, 2.0], 0.3)
+        object.__setattr__(self, "_bounds", (np.asarray(lower), np.asarray(upper)))
+
+    def interval(self, level):
+        return self._bounds
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "message"),
+    [
+        ([np.nan, 1.5], [2.0, 2.5], "returned NaN bounds"),
+        ([2.0, 1.5], [0.5, 2.5], "a lower bound above the upper one at target 0"),
+    ],
+)
+def test_intervals_that_are_not_intervals_are_not_scored(lower, upper, message):
+    """They used to score as coverage with a NaN or negative width."""
+    from scalebayes.evaluate import interval_coverage, msce, score_curve
+
+    pred, y = _Bounds(lower, upper), np.array([1.0, 2.0])
+    for score in (
+        lambda: interval_coverage(pred, y, 0.9),
+        lambda: crps(pred, y),
+        lambda: msce(pred, y),
+        lambda: score_curve(pred, y),
+    ):
+        with pytest.raises(ValueError, match=message):
+            score()
