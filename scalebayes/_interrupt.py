@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -21,7 +22,9 @@ _received = threading.Event()
 
 @contextlib.contextmanager
 def watch_interrupts() -> Iterator[None]:
-    """Within the block, SIGINT raises ``KeyboardInterrupt`` as usual and is remembered."""
+    """Within the block, SIGINT raises ``KeyboardInterrupt`` as usual and is remembered; one
+    that a callback swallows is not printed as "Exception ignored" (it is raised again by
+    `raise_if_interrupted`)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
@@ -30,12 +33,20 @@ def watch_interrupts() -> Iterator[None]:
         _received.set()
         raise KeyboardInterrupt
 
+    def unraisable(info) -> None:  # a callback swallowed it: recorded, so no traceback
+        if isinstance(info.exc_value, KeyboardInterrupt) and _received.is_set():
+            return
+        previous_hook(info)
+
     previous = signal.signal(signal.SIGINT, handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     _received.clear()
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         _received.clear()
 
 

@@ -43,3 +43,29 @@ def test_the_command_line_exits_130_after_a_swallowed_interrupt(tmp_path, capsys
     monkeypatch.setattr(cli._main.argparse.ArgumentParser, "parse_args", lambda *a, **k: args)
     assert main(["cache"]) == 130
     assert capsys.readouterr().err.strip().endswith("interrupted")
+
+
+def test_an_interrupt_a_callback_swallows_prints_no_traceback():
+    """Python reports an exception raised inside a callback through sys.unraisablehook
+    ("Exception ignored in ..."); within the watch a recorded Ctrl-C is not reported there,
+    and any other exception still is."""
+    import sys
+
+    class Info:
+        def __init__(self, exc):
+            self.exc_type, self.exc_value, self.exc_traceback = type(exc), exc, None
+            self.err_msg, self.object = "Exception ignored in", None
+
+    seen = []
+    before = sys.unraisablehook
+    sys.unraisablehook = lambda info: seen.append(type(info.exc_value).__name__)
+    try:
+        with watch_interrupts():
+            _swallowed_sigint()
+            sys.unraisablehook(Info(KeyboardInterrupt()))
+            sys.unraisablehook(Info(RuntimeError("other")))
+            with pytest.raises(KeyboardInterrupt):
+                raise_if_interrupted()
+        assert seen == ["RuntimeError"]  # the recorded Ctrl-C was not reported
+    finally:
+        sys.unraisablehook = before
