@@ -59,6 +59,12 @@ def _reference_curves(
                 f"reference items must be benchmark names or Curves, got {type(item).__name__}"
             )
     if not curves:
+        named = [i.strip() for i in items if isinstance(i, str) and i.strip()]
+        if named and factor is not None:
+            raise ValueError(
+                f"calibrated: no curve of {', '.join(map(repr, named))} spans enough for the "
+                f"far{factor:g} split; name a benchmark with longer curves or use a nearer split"
+            )
         raise ValueError(
             "calibrated: the reference holds no curves; name a benchmark or give curves"
         )

@@ -39,7 +39,9 @@ import functools
 import hashlib
 import itertools
 import math
+import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -900,6 +902,13 @@ def _load_datasets(
     """
     from ..data import BENCHMARKS, load_benchmark, load_far_benchmark, parse_split, read_curves_csv
 
+    if isinstance(csv_paths, str | os.PathLike):  # one file, not the characters of its name
+        csv_paths = [csv_paths]
+    if names is None:
+        raise TypeError(
+            "datasets must be benchmark names (a list or a comma-separated string; '' for "
+            "none), got None"
+        )
     columns = columns or {}
     factor = parse_split(split)
     suffix = "" if factor is None else f":far{factor}"  # FAR10 and far010 resume as far10
@@ -937,7 +946,19 @@ def _load_datasets(
             )
         curves = []
         if factor is not None:
-            curves = _far_curves(read_curves_csv(path, dedupe=dedupe, **columns), factor)
+            read = read_curves_csv(path, dedupe=dedupe, **columns)
+            curves = _far_curves(read, factor)
+            kept = {c.name for c in curves}
+            left = [c.name for c in read if c.name not in kept]
+            if left and curves:  # none kept is the error below
+                shown = ", ".join(map(repr, left[:5])) + (" ..." if len(left) > 5 else "")
+                warnings.warn(
+                    f"{path}: the far{factor:g} split leaves out {len(left)} of {len(read)} "
+                    f"curves that do not span enough (3 points at or below x_max / {factor:g} "
+                    f"and targets in the top half-decade): {shown}",
+                    UserWarning,
+                    stacklevel=3,
+                )
         else:
             for curve in read_curves_csv(path, dedupe=dedupe, **columns):
                 if curve.is_context is None:

@@ -128,5 +128,7 @@ def test_bad_input(toy, monkeypatch):
         calibrated("toy", [3])
     with pytest.raises(TypeError, match=r"reference must be benchmark names .* or Curves; got int"):
         calibrated("toy", 3)
+    with pytest.raises(ValueError, match="no curve of 'bnsl_addition' spans enough for the far100"):
+        calibrated("toy", "bnsl_addition", split="far100")
     one = _curves(0)[0]  # one Curve is a reference of one curve
     assert calibrated("toy", one).fn.reference == (one,)

@@ -344,6 +344,22 @@ def test_a_far_split_is_named_one_way_however_it_is_spelled(tmp_path, fake, spel
     assert list(_load_datasets(["ic"], [], "error", spelling)) == ["ic:far10"]
 
 
+def test_one_csv_path_and_no_datasets_say_what_they_are(tmp_path, fake):
+    path = _write_curves(tmp_path / "runs.csv")
+    one = run_study(["fake"], "", tmp_path / "out", csv_paths=str(path), progress=False)
+    assert {s.dataset for s in one.scores} == {"runs.csv"}  # one file, not its characters
+    with pytest.raises(TypeError, match="datasets must be benchmark names"):
+        run_study(["fake"], None, tmp_path / "out2", csv_paths=[path], progress=False)
+
+
+def test_a_far_split_says_which_curves_it_leaves_out(tmp_path, fake):
+    # c0 spans 3 decades in 40 points (kept at far10); c1 has 3, two of them in a context
+    path = _write_curves(tmp_path / "runs.csv", n_curves=2, n_points=[40, 3])
+    with pytest.warns(UserWarning, match=r"far10 split leaves out 1 of 2 curves .*: 'c1'"):
+        result = run_study(["fake"], [], tmp_path / "out", csv_paths=[path], split="far10")
+    assert {s.curve for s in result.scores} == {"c0"}
+
+
 def test_unscorable_prediction_scores_nan(tmp_path, monkeypatch):
     def negative(curves):
         return [-c.y_target for c in curves]
