@@ -167,6 +167,8 @@ def msce(
 
 def _msce_rows(caller: str, pred, ys: np.ndarray, levels: Sequence[float]) -> np.ndarray:
     """MSCE of ``pred`` against each row of ``ys`` ``(k, n_targets)``: ``(k,)``."""
+    if isinstance(levels, str) or not hasattr(levels, "__iter__"):
+        raise TypeError(f"{caller}: `levels` must be a sequence of levels, got {levels!r}")
     levels = [check_level(level) for level in levels]
     if not levels:
         raise ValueError(f"{caller}: `levels` must contain at least one level.")

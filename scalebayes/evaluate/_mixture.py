@@ -63,7 +63,10 @@ class MixturePredictive(Predictive):
         sizes = sorted({member.n_targets for member in members})
         if len(sizes) > 1:
             raise ValueError(f"mixture members predict different numbers of targets: {sizes}")
-        w = np.full(len(members), 1.0) if weights is None else np.asarray(weights, np.float64)
+        try:
+            w = np.full(len(members), 1.0) if weights is None else np.asarray(weights, np.float64)
+        except (TypeError, ValueError):
+            w = np.full(len(members) + 1, np.nan)  # reported below
         if w.shape != (len(members),) or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError(
                 f"weights must be {len(members)} finite numbers >= 0, one per member; "

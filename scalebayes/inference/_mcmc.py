@@ -143,18 +143,21 @@ def sample_posterior(
         check_integer(name, value, low)
     num_warmup, num_samples, num_chains = int(num_warmup), int(num_samples), int(num_chains)
     depth = max_tree_depth if isinstance(max_tree_depth, tuple) else (max_tree_depth,) * 2
-    if len(depth) != 2 or not all(isinstance(d, int) and 1 <= d <= 15 for d in depth):
+    if len(depth) != 2 or not all(is_integer(d) and 1 <= d <= 15 for d in depth):
         raise ValueError(f"max_tree_depth must be an int in 1..15 or a pair, got {depth!r}")
-    if not 0 < target_accept_prob < 1:
-        raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
+    depth = tuple(int(d) for d in depth)
+    if not (is_real(target_accept_prob) and 0 < target_accept_prob < 1):
+        raise ValueError(
+            f"target_accept_prob must be a number in (0, 1), got {target_accept_prob!r}"
+        )
     if not (is_real(init_jitter) and np.isfinite(init_jitter) and init_jitter >= 0):
         raise ValueError(f"init_jitter must be a finite number >= 0, got {init_jitter!r}")
     if precision is not None:
         check_precision(precision)
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
-    if noise == "student_t" and not df >= 2:
-        raise ValueError(f"df must be >= 2 for Student-t noise, got {df}")
+    if noise == "student_t" and not (is_real(df) and df >= 2):
+        raise ValueError(f"df must be a number >= 2 for Student-t noise, got {df!r}")
     if family != "bnsl" and n_breaks is not None:
         raise ValueError("n_breaks only applies to family 'bnsl'")
     if n_breaks is not None:  # checked before any fit runs

@@ -216,6 +216,8 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             x, y = np.asarray(x), np.asarray(y)
             if np.iscomplexobj(x) or np.iscomplexobj(y):
                 raise TypeError("not complex ones")
+            if x.dtype.kind in "bUSO" or y.dtype.kind in "bUSO":  # bools, text, objects
+                raise TypeError(f"not {x.dtype if x.dtype.kind in 'bUSO' else y.dtype} values")
             x = x.astype(np.float64).ravel()
             y = y.astype(np.float64).ravel()
         except (TypeError, ValueError) as error:

@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._checks import is_integer, is_real
 from .._precision import precision_scope
 from ._diagnostics import Diagnostics, diagnose
 from ._nuts import nuts_chain
@@ -110,11 +111,14 @@ def sample_model(
     _check_int("num_warmup", num_warmup, 0)
     _check_int("num_samples", num_samples, 1)
     _check_int("num_chains", num_chains, 1)
-    if not 0 < target_accept_prob < 1:
-        raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob}")
+    if not (is_real(target_accept_prob) and 0 < target_accept_prob < 1):
+        raise ValueError(
+            f"target_accept_prob must be a number in (0, 1), got {target_accept_prob!r}"
+        )
     depth = max_tree_depth if isinstance(max_tree_depth, tuple) else (max_tree_depth,) * 2
-    if len(depth) != 2 or not all(isinstance(d, int) and 1 <= d <= 15 for d in depth):
+    if len(depth) != 2 or not all(is_integer(d) and 1 <= d <= 15 for d in depth):
         raise ValueError(f"max_tree_depth must be an int in 1..15 or a pair, got {depth!r}")
+    depth = tuple(int(d) for d in depth)
     init_strategy = init_to_median(num_samples=15) if init_strategy is None else init_strategy
 
     tic = time.perf_counter()

@@ -137,3 +137,14 @@ def test_the_generic_cdf_inverts_icdf():
     y = np.array([[0.7, 2.5, 3.0, 0.6], [1.0, -3.0, 2.95, 0.0]])
     np.testing.assert_allclose(Predictive.cdf(a, y), a.cdf(y), atol=1e-12)
     np.testing.assert_allclose(Predictive.cdf(a, y[0]), a.cdf(y[0]), atol=1e-12)
+
+
+def test_weights_and_levels_that_are_not_numbers_are_named():
+    from scalebayes.evaluate import msce
+
+    a, b = _pair()
+    for weights in ("ab", [1.0, "x"], [1.0]):
+        with pytest.raises(ValueError, match="weights must be 2 finite numbers >= 0"):
+            MixturePredictive([a, b], weights)
+    with pytest.raises(TypeError, match=r"`levels` must be a sequence of levels, got 0\.5"):
+        msce(a, [1.0, 2.0, 3.0, 0.5], levels=0.5)

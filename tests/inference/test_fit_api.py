@@ -307,6 +307,17 @@ def test_bad_data_names_the_curve(kind, message, family):
         fit_curves(family, xs, ys)
 
 
+def test_text_and_bools_are_not_numbers():
+    for xs, ys, what in (
+        ([["1", "2", "3"]], [[3.0, 2.0, 1.0]], "<U1"),
+        ([[1.0, 2.0, 3.0]], [[True, True, True]], "bool"),
+    ):
+        with pytest.raises(
+            TypeError, match=f"curve 0: x and y must be arrays of real numbers .*{what}"
+        ):
+            fit_curves("m1", xs, ys)
+
+
 def test_bad_data_names_the_curve_by_name_when_given():
     xs, ys = _bad("nan")
     with pytest.raises(ValueError, match=r"curve 'third': x and y must be finite"):

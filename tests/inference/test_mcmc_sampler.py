@@ -231,6 +231,10 @@ def test_bad_arguments_name_the_problem():
         sample_posterior(key, "m4", [X], [-y[0]])
     with pytest.raises(ValueError, match="noise must be one of"):
         sample_posterior(key, "m4", x, y, noise="cauchy")
+    with pytest.raises(ValueError, match=r"target_accept_prob must be a number in \(0, 1\)"):
+        sample_posterior(key, "m4", x, y, target_accept_prob="0.9")
+    with pytest.raises(ValueError, match="df must be a number >= 2"):
+        sample_posterior(key, "m4", x, y, noise="student_t", df="5")
     with pytest.raises(ValueError, match="chunk_size"):
         sample_posterior(key, "m4", x, y, chunk_size=0)
     with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(0\)"):
