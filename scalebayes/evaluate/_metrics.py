@@ -482,7 +482,8 @@ def summarise(values: Iterable[float | None]) -> tuple[float | None, float | Non
         values: One score per curve, e.g. the ``"ll"`` entries of
             [`score_curve`][scalebayes.evaluate.score_curve] results; ``None`` entries (a
             metric that does not apply) are skipped. Infinite values propagate to the mean
-            (the spread is then inf, or 0 for a single value); NaN to both.
+            (the spread is then inf, or 0 for a single value); NaN to both, and so do
+            infinities of both signs together (their mean is undefined).
 
     Returns:
         ``(mean, std)`` as floats, or ``(None, None)`` if no value is left.
