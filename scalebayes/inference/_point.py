@@ -100,8 +100,8 @@ class PointFit:
         [`predict_fits`][scalebayes.inference.predict_fits]), so repeated calls do not retrace.
 
         Raises:
-            ValueError: for x that is not finite and > 0, or where the fitted curve leaves
-                float64's range.
+            ValueError: for x that is not finite and > 0, or where the fitted curve grows
+                beyond float64's range (a value below its smallest underflows to 0).
         """
         x = np.asarray(x, dtype=np.float64)
         if np.any(~np.isfinite(x)) or np.any(x <= 0):
