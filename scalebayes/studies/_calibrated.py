@@ -126,6 +126,10 @@ class _Calibrated:
     def validate(self, curve: Curve) -> None:
         self.base.validate(curve)
 
+    def prepare(self) -> None:
+        """Fit the scale now (a study calls this before the first timed batch)."""
+        _ = self.scale
+
 
 def calibrated(
     method: str | Method,

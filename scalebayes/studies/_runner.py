@@ -27,9 +27,11 @@ only rows whose fingerprint matches.
 A method's ``fn`` may carry optional attributes the study uses (the built-in methods do):
 ``settings()`` (a string describing everything besides the data that changes its
 predictions, part of the fingerprint), ``validate(curve)`` (raise ``ValueError`` for a curve
-it cannot predict; called for every curve before any work), ``batch_size`` (curves per call
-when the caller gives none) and ``pad_batches`` (pad a dataset's batches to one size with
-copies of their last curve, so every call has one shape and compiles once).
+it cannot predict; called for every curve before any work), ``prepare()`` (one-off work,
+such as a recalibration's fit, done before the method's first timed batch and only when it
+has curves to score), ``batch_size`` (curves per call when the caller gives none) and
+``pad_batches`` (pad a dataset's batches to one size with copies of their last curve, so
+every call has one shape and compiles once).
 """
 
 from __future__ import annotations
@@ -203,6 +205,13 @@ class Method:
         if check is not None:
             check(curve)
 
+    def prepare(self) -> None:
+        """Run ``fn.prepare()`` if ``fn`` has one: one-off work (a recalibration's fit) that a
+        study does before the method's first timed call, so that it is not timed as one."""
+        work = getattr(self.fn, "prepare", None)
+        if work is not None:
+            work()
+
     def __call__(
         self, curves: Sequence[Curve], pad_to: tuple[int, int] | None = None
     ) -> list[Prediction]:
@@ -327,8 +336,8 @@ def register_method(
             attributes: ``settings()`` (a string naming everything besides the data that
             changes the predictions, e.g. options, seed, a model checksum; rows computed
             with other settings are recomputed), ``validate(curve)`` (raise ``ValueError``
-            for a curve it cannot predict), ``batch_size`` and ``pad_batches`` (see
-            `Method`).
+            for a curve it cannot predict), ``prepare()``, ``batch_size`` and
+            ``pad_batches`` (see `Method`).
         probabilistic: True if ``fn`` returns ``PredictiveDistribution`` objects.
         replace: Allow overwriting an existing entry.
 
@@ -437,6 +446,11 @@ class _Deferred:
 
     def validate(self, curve: Curve) -> None:
         self.build().validate(curve)
+
+    def prepare(self) -> None:
+        work = getattr(self.build(), "prepare", None)
+        if work is not None:
+            work()
 
 
 @functools.cache
@@ -783,6 +797,10 @@ class _Mixture:
     def validate(self, curve: Curve) -> None:
         for member in self.members:
             member.validate(curve)
+
+    def prepare(self) -> None:
+        for member in self.members:
+            member.prepare()
 
 
 def mixture(
@@ -1283,6 +1301,7 @@ def _run_pending(
             if not pending:
                 continue
             bar.set_description(f"{method.name} on {dataset}")
+            method.prepare()  # untimed one-off work (cached by the method: once per study)
             batches = _batches(pending, size)
             # Balanced batches differ in size by at most one curve; padding the smaller ones
             # (with copies of their longest curve) gives every call of the dataset one shape.

@@ -5,6 +5,8 @@ curves, so the scale it needs is about 2; the independent reference for the fitt
 ``conformal_scale`` on the base's own predictions of the reference curves.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -109,9 +111,22 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
         for c in _curves(3, 4):
             for x, y in zip(c.x, c.y, strict=True):
                 writer.writerow([repr(float(x)), repr(float(y)), c.name])
-    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
+    cal = calibrated("toy", _curves(0))
+    monkeypatch.setitem(METHODS, "toy+cal", cal)
+    fitted = []
+    real = type(cal.fn).scale.func  # the scale's fit, to see when the study runs it
+
+    def fit(self):
+        fitted.append(toy.calls)
+        return real(self)
+
+    monkeypatch.setattr(type(cal.fn), "scale", functools.cached_property(fit))
+    monkeypatch.setattr(type(cal.fn).scale, "attrname", "scale", raising=False)
     result = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
     assert "toy+cal" in result.summary
+    assert len(fitted) == 1  # fitted once, by prepare(), before the +cal rows' first batch
+    again = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert again.n_computed == 0 and len(fitted) == 1  # all rows resumed: nothing fitted
 
 
 def test_bad_input(toy, monkeypatch):
