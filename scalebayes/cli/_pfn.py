@@ -353,10 +353,10 @@ def mcmc_fans(
     if warn:
         warn_unmixed(result)
     preds = result.predictive([np.asarray(targets)] * len(curves))
-    pfns = None
-    if pfn is not None:
-        pfns = pfn if pfn is SHIPPED else list(pfn) if isinstance(pfn, list | tuple) else None
-        pfns = [pfn] * len(curves) if pfns is None else pfns
+    pfns = pfn  # None, SHIPPED, or one PFN per curve
+    if pfn is not None and pfn is not SHIPPED:
+        pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
+    if pfns is not None:
         preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
@@ -503,7 +503,6 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         for c in curves:
             warn_if_flat(c.x, c.y, f"curve {c.name!r}")
     if uses_pfn:
-        ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
 
         def beyond_the_runs(pfn) -> None:
             inside = [c for c in curves if targets[0] <= float(np.max(c.x))]
@@ -516,6 +515,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 )
 
         if args.model is not None:
+            ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
             pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
         else:  # the shipped answer, each x by its distance
             from ..pfn import PFN

@@ -98,11 +98,12 @@ class ScaledPredictive(Predictive):
         y = self._targets(y)
         kept = self._s == 1.0
         live = kept | (y > 0)
-        y_safe = np.where(live, y, 1.0)
-        y0 = self._stretch(y_safe, inverse=True)
+        y_safe = np.where(live, y, 1.0)  # > 0 wherever the stretch applies
+        log_y0 = self._log_stretch(y_safe, inverse=True)
+        y0 = np.where(kept, y_safe, np.exp(log_y0))
         lp = np.asarray(self.base.log_prob(y0), np.float64)
         # log(y0 / y), from the logs: y0 alone may sit at the clip for a y near float64's ends
-        log_ratio = self._log_stretch(y_safe, inverse=True) - np.log(np.maximum(y_safe, _TINY))
+        log_ratio = log_y0 - np.log(np.maximum(y_safe, _TINY))
         jacobian = np.where(kept, 0.0, log_ratio) - np.log(self._s)
         return np.where(live, lp + jacobian, -np.inf)
 

@@ -27,6 +27,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._io import fsync_dir
 
@@ -151,17 +152,23 @@ def require(meta: dict, keys: tuple[str, ...], reader: Any) -> Any:
         raise CheckpointError(f"{where} cannot be read as a PFN checkpoint: {error}") from None
 
 
+def non_finite_arrays(tree: Any) -> int:
+    """How many floating-point arrays of ``tree`` hold a value that is not finite (one
+    reduction, one transfer to the host)."""
+    leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
+    if not leaves:
+        return 0
+    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves])
+    return int(np.sum(~np.asarray(finite)))
+
+
 def check_finite(tree: Any, path: str) -> None:
     """A ``CheckpointError`` if any floating-point array of ``tree`` is not finite (the
     weights of a run that diverged)."""
-    leaves = [
-        leaf
-        for leaf in jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
-        if not bool(jnp.all(jnp.isfinite(leaf)))
-    ]
-    if leaves:
+    bad = non_finite_arrays(tree)
+    if bad:
         raise CheckpointError(
-            f"{path}: {len(leaves)} weight arrays are not finite (a training run that "
+            f"{path}: {bad} weight arrays are not finite (a training run that "
             "diverged); retrain with a lower learning rate (--lr)"
         )
 

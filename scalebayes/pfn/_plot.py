@@ -11,7 +11,7 @@ import numpy as np
 from .._io import figure_format
 from ..evaluate import MAX_PANELS, fan_grid, plot_fans
 from ._predict import FAR_SWITCH
-from ._stack import StackedPrediction, predict_each, predict_shipped
+from ._stack import predict_each, predict_shipped
 
 
 def plot_fan(
@@ -22,7 +22,6 @@ def plot_fan(
     *,
     x_target: Sequence[np.ndarray] | None = None,
     y_target: Sequence[np.ndarray] | None = None,
-    stack: bool = False,
 ) -> Path:
     """Write a fan chart per curve: observed points, median, 50% and 90% bands.
 
@@ -43,10 +42,6 @@ def plot_fan(
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
         y_target: the held-out y at ``x_target``.
-        stack: draw the curves given the shipped default model with the shipped near answer
-            (both shipped models weighted by their back-tests and stretched by
-            [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE];
-            [`predict_each`][scalebayes.pfn.predict_each]).
 
     Returns:
         The written path.
@@ -79,9 +74,8 @@ def plot_fan(
         if len(curves) == 1 and switch < float(np.max(x_to)):
             marks.append((switch, f"far model beyond ({FAR_SWITCH:g}x)"))
     else:
-        fans = predict_each(pfns, xs, ys, grids, names=names, stack=stack)
-        stacked = any(isinstance(f, StackedPrediction) for f in fans)
-        label = "PFN (stacked) median" if stacked else "PFN median"
+        fans = predict_each(pfns, xs, ys, grids, names=names)
+        label = "PFN median"
     return plot_fans(
         fans,
         grids,

@@ -105,9 +105,11 @@ Y_SPAN_GUARD = 10.0
 _MAX_SCALE_FREE_RATIO = 1e30
 
 
-def _at_most(ratio: float, limit: float) -> bool:
-    """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside."""
-    return bool(ratio <= limit * (1 + 1e-9))
+def _at_most(ratio, limit: float):
+    """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside (a
+    bool for a number, a boolean array for an array of ratios)."""
+    within = np.asarray(ratio) <= limit * (1 + 1e-9)
+    return bool(within) if within.ndim == 0 else within
 
 
 class SpanWarning(UserWarning):

@@ -317,7 +317,7 @@ def _near_queries(x_context, x_query) -> np.ndarray | None:
         return None
     if not (np.isfinite(ratios).all() and np.all(ratios > 0)):
         return None
-    return np.array([_at_most(float(r), FAR_SWITCH) for r in ratios], bool)
+    return _at_most(ratios, FAR_SWITCH)
 
 
 def predict_shipped(

@@ -485,14 +485,6 @@ def make_step(config: TrainConfig, bar: BarDistribution, base_key) -> Callable:
     )
 
 
-def _all_finite(tree) -> bool:
-    """Whether every floating-point array of ``tree`` is finite (checked before a save: the
-    loss of a step is measured before its update, so it can be finite while the updated
-    weights are not)."""
-    leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
-    return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves)
-
-
 def _meta(config: TrainConfig, borders, step: int, history: dict) -> dict:
     return {
         "model_config": config.model_config.to_dict(),
@@ -670,7 +662,7 @@ def train(
                 what = None
                 if not math.isfinite(mean_loss):
                     what = f"the loss is {mean_loss}"
-                elif not _all_finite((state.model, state.ema)):  # an update broke the weights
+                elif _checkpoint.non_finite_arrays((state.model, state.ema)):  # broken by an update
                     what = "the weights are not finite"
                 if what is not None:  # keep the last finite checkpoint as it is
                     kept = (
