@@ -161,6 +161,12 @@ class BarDistribution(eqx.Module):
         """Log bucket masses ``log p_k``."""
         return jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
 
+    def _masses(self, logits: Float[Array, "... K"]) -> Float[Array, "... K"]:
+        # bucket masses renormalised: float32 softmax sums to 1 only within a few ulp, and the
+        # CDF must reach 1 exactly (its right tail is written as 1 minus the tail's mass)
+        p = jnp.exp(self.log_masses(logits))
+        return p / jnp.sum(p, axis=-1, keepdims=True)
+
     def log_prob(self, logits: Float[Array, "... K"], y: Float[ArrayLike, "..."]) -> Array:
         """Log density at ``y`` (broadcast against ``logits.shape[:-1]``)."""
         b, w, s_left, s_right = self._parts()
@@ -179,7 +185,7 @@ class BarDistribution(eqx.Module):
         """Cumulative distribution function at ``y``."""
         b, w, s_left, s_right = self._parts()
         logits, y = self._broadcast(logits, y)
-        p = jnp.exp(self.log_masses(logits))
+        p = self._masses(logits)
         below = jnp.cumsum(p, axis=-1) - p  # mass of the buckets before k
         k = jnp.clip(jnp.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
         kk = k[..., None]
@@ -187,14 +193,14 @@ class BarDistribution(eqx.Module):
         below_k = jnp.take_along_axis(below, kk, axis=-1)[..., 0]
         inner = below_k + p_k * jnp.clip((y - b[k]) / w[k], 0.0, 1.0)
         left = p[..., 0] * erfc(jnp.maximum(b[1] - y, 0.0) / (s_left * _SQRT2))
-        right = below[..., -1] + p[..., -1] * erf(jnp.maximum(y - b[-2], 0.0) / (s_right * _SQRT2))
+        right = 1.0 - p[..., -1] * erfc(jnp.maximum(y - b[-2], 0.0) / (s_right * _SQRT2))
         return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
 
     def icdf(self, logits: Float[Array, "... K"], q: Float[ArrayLike, "..."]) -> Array:
         """Quantile function: the ``y`` with ``cdf(y) = q`` for ``0 < q < 1``."""
         b, w, s_left, s_right = self._parts()
         logits, qb = self._broadcast(logits, q)
-        p = jnp.exp(self.log_masses(logits))
+        p = self._masses(logits)
         cum = jnp.cumsum(p, axis=-1)
         below = cum - p
         k = jnp.clip(jnp.sum(cum < qb[..., None], axis=-1), 0, self.n_buckets - 1)

@@ -84,6 +84,19 @@ def test_tails_have_full_support_and_finite_log_density():
     assert np.all(np.isfinite(lp)) and np.all(lp < -10)
 
 
+def test_cdf_reaches_exactly_zero_and_one_and_stays_monotone_at_the_tails():
+    # float32 softmax masses sum to 1 only within a few ulp; the CDF must still be a CDF
+    rng = np.random.default_rng(11)
+    bar = BarDistribution(np.cumsum(rng.uniform(0.05, 0.5, 101)))
+    logits = jnp.asarray(rng.normal(0.0, 3.0, (200, 100)), jnp.float32)
+    b = np.asarray(bar.borders)
+    ends = np.asarray(bar.cdf(logits[:, None], jnp.asarray([-1e6, 1e6])))
+    assert np.all(ends[:, 0] == 0.0) and np.all(ends[:, 1] == 1.0)
+    edge = b[-2] + np.array([-1e-3, 0.0, 1e-3])  # the last inner bucket meets the tail
+    around = np.asarray(bar.cdf(logits[:, None], jnp.asarray(edge, jnp.float32)))
+    assert np.all(np.diff(around, axis=1) >= -2.4e-7)  # one float32 ulp below 1
+
+
 def test_batched_logits_broadcast():
     bar, logits, _ = _random_case(7)
     batch = jnp.stack([logits, logits * 0.5, -logits])
