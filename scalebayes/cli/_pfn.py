@@ -62,40 +62,51 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         description=(
             "Train the NSL-PFN encoder on curves drawn from the prior inside each compiled "
             "step, checkpointing atomically into OUT/checkpoint every --checkpoint-every steps. "
-            "Re-run with --resume to continue a run bit for bit."
+            "Re-run with --resume to continue a run bit for bit: it takes the run's own "
+            "settings, so --out is all it needs (options given must match the run's)."
         ),
     )
     parser.add_argument(
         "--config",
-        default="small",
+        default=None,
         choices=("tiny", "small", "base", "medium", "paper"),
-        help="model size (see scalebayes.pfn.CONFIGS)",
+        help="model size (see scalebayes.pfn.CONFIGS) (default: small)",
     )
-    parser.add_argument("--steps", type=_positive_int, required=True, help="total steps")
+    parser.add_argument(
+        "--steps", type=_positive_int, default=None, help="total steps (required for a new run)"
+    )
     parser.add_argument("--out", type=output_dir, required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint")
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=64, help="synthetic curves per step"
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="synthetic curves per step (default: 64)",
     )
-    parser.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
+    parser.add_argument(
+        "--lr", type=_positive_float, default=None, help="peak learning rate (default: 0.001)"
+    )
     parser.add_argument(
         "--dtype",
         choices=("float32", "bfloat16"),
-        default="float32",
-        help="dtype of the matrix products (the master weights stay float32)",
+        default=None,
+        help="dtype of the matrix products; the master weights stay float32 (default: float32)",
     )
-    parser.add_argument("--n-points", type=_positive_int, default=128, help="padded length")
+    parser.add_argument(
+        "--n-points", type=_positive_int, default=None, help="padded length (default: 128)"
+    )
     parser.add_argument(
         "--interpolation",
         type=float,
-        default=0.0,
-        help="fraction of curves trained with random (interpolating) context sets",
+        default=None,
+        help="fraction of curves trained with random (interpolating) context sets (default: 0.0)",
     )
     parser.add_argument(
         "--prior",
         choices=("nslpfn", "scalefree", "mixture"),
-        default="nslpfn",
-        help="curve prior: NSL-PFN's, the scale-free far-extrapolation prior, or a mixture",
+        default=None,
+        help="curve prior: NSL-PFN's (default), the scale-free far-extrapolation prior, or a "
+        "mixture",
     )
     parser.add_argument(
         "--prior-mix",
@@ -121,8 +132,9 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument(
         "--ema-decay",
         type=float,
-        default=0.0,
-        help="keep a moving average of the weights with this decay (0 = off); it is exported",
+        default=None,
+        help="keep a moving average of the weights with this decay (0 = off); it is exported "
+        "(default: 0.0)",
     )
     parser.add_argument(
         "--init-from",
@@ -138,9 +150,14 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         "two can be averaged into an ensemble",
     )
     parser.add_argument(
-        "--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints"
+        "--checkpoint-every",
+        type=_positive_int,
+        default=None,
+        help="steps between checkpoints (default: 500)",
     )
-    parser.add_argument("--seed", type=seed, default=0, help="seed of the prior draws and init")
+    parser.add_argument(
+        "--seed", type=seed, default=None, help="seed of the prior draws and init (default: 0)"
+    )
     parser.add_argument(
         "--chunk-steps", type=_positive_int, default=None, help="stop after this many steps"
     )
@@ -174,9 +191,22 @@ _TRAIN_OPTIONS = {
 }
 
 
+def _train_config(given: dict, make) -> object:
+    """``make(given)``, a ``TrainConfig``, with its errors said in the command line's words."""
+    try:
+        return make(given)
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        for name in sorted(_TRAIN_OPTIONS, key=len, reverse=True):  # prior_mix before prior
+            message = message.replace(f"TrainConfig.{name}", _TRAIN_OPTIONS[name])
+        if "ScaleFreePriorConfig" in message and not message.startswith("--scalefree-set"):
+            message = f"--scalefree-set: {message}"
+        raise ValueError(message) from None
+
+
 def run_train_pfn(args: argparse.Namespace) -> int:
     """Run ``train-pfn``."""
-    from ..pfn import TrainConfig, read_checkpoint_meta, train
+    from ..pfn import CheckpointError, TrainConfig, read_checkpoint_meta, train
 
     if args.init_from is not None and not args.init_from.strip():
         raise ValueError("--init-from needs a checkpoint directory or a shipped model's name")
@@ -192,46 +222,49 @@ def run_train_pfn(args: argparse.Namespace) -> int:
                 "--borders-from starts fresh weights; --resume and --init-from keep their "
                 "run's borders: give one of them"
             )
+    # the options given (None: not given; TrainConfig's defaults are the command line's)
     settings = {
         name: getattr(args, option[2:].replace("-", "_")) for name, option in _TRAIN_OPTIONS.items()
     }
-    settings["scalefree_overrides"] = dict(args.scalefree_set)
-    if settings["prior_mix"] is None:
-        del settings["prior_mix"]  # TrainConfig's default
-    elif args.prior != "mixture":
+    settings["scalefree_overrides"] = dict(args.scalefree_set) or None
+    settings = {name: value for name, value in settings.items() if value is not None}
+    if not args.resume and "prior_mix" in settings and settings.get("prior") != "mixture":
         raise ValueError(
             f"--prior-mix sets the scale-free share of --prior mixture, not of --prior "
-            f"{args.prior}: add --prior mixture or drop --prior-mix"
+            f"{settings.get('prior', 'nslpfn')}: add --prior mixture or drop --prior-mix"
         )
-    try:
-        config = TrainConfig(**settings)
-    except (TypeError, ValueError) as error:  # said in the command line's words
-        message = str(error)
-        for name in sorted(_TRAIN_OPTIONS, key=len, reverse=True):  # prior_mix before prior
-            message = message.replace(f"TrainConfig.{name}", _TRAIN_OPTIONS[name])
-        if "ScaleFreePriorConfig" in message and not message.startswith("--scalefree-set"):
-            message = f"--scalefree-set: {message}"
-        raise ValueError(message) from None
-    if args.resume:  # the run continues as it started: other settings would be ignored
+    if args.resume:  # the run continues as it started: the options given must agree with it
         try:
-            started = TrainConfig.from_dict(
-                read_checkpoint_meta(args.out / "checkpoint")["train_config"]
-            )
-        except (OSError, ValueError):  # no readable checkpoint: train() says what is wrong
-            started = config
+            meta = read_checkpoint_meta(args.out / "checkpoint")
+        except CheckpointError as error:
+            raise ValueError(f"--resume: {error}") from None
+        if not isinstance(meta.get("train_config"), dict):
+            raise ValueError(f"--resume: {meta['_path']} holds no train-pfn run's settings")
+        config = _train_config(meta["train_config"], TrainConfig.from_dict)
         differ = []
-        for name in (f.name for f in dataclasses.fields(TrainConfig)):
-            here, then = getattr(config, name), getattr(started, name)
-            if here != then:
+        for name, value in settings.items():
+            try:  # the value as the run's config would hold it (a name, a dict)
+                same = getattr(dataclasses.replace(config, **{name: value}), name) == getattr(
+                    config, name
+                )
+            except (TypeError, ValueError):  # not even valid beside the run's other settings
+                same = False
+            if not same:
+                then = getattr(config, name)
                 if name == "model":
-                    here, then = here.name, then.name
-                option = _TRAIN_OPTIONS.get(name, name)
-                differ.append(f"{option} {here!r} here, {then!r} in the run")
+                    then = config.model_config.name
+                elif name == "scalefree_overrides":
+                    then = dict(then)
+                differ.append(f"{_TRAIN_OPTIONS[name]} {value!r} here, {then!r} in the run")
         if differ:
             raise ValueError(
                 "--resume continues the run with the settings it started with; these differ: "
-                f"{'; '.join(differ)}; give the options the run started with"
+                f"{'; '.join(differ)}; drop them (the run's own are used)"
             )
+    else:
+        if "steps" not in settings:
+            raise ValueError("--steps is required for a new run (--resume continues a run's)")
+        config = _train_config(settings, lambda given: TrainConfig(**given))
     path = train(
         config,
         args.out,

@@ -1,5 +1,6 @@
 """Training: bit-for-bit resume, checkpoint round trip and corruption, the CLI."""
 
+import dataclasses
 import json
 import re
 import shutil
@@ -328,6 +329,8 @@ def test_logged_rate_counts_training_steps_not_checkpoint_saves(tmp_path, monkey
     [
         (["--config", "small"], "--config 'small' here, 'tiny' in the run"),
         (["--init-from", "nslpfn-small"], "--init-from starts a new run and --resume continues"),
+        (["--lr", "0.1", "--seed", "0"], "--lr 0.1 here, 0.003 in the run"),
+        (["--scalefree-set", "length_range=[3,16]"], "{'length_range': (3, 32)} in the run"),
     ],
 )
 def test_resume_refuses_settings_it_would_ignore(runs, capsys, extra, message):
@@ -335,6 +338,29 @@ def test_resume_refuses_settings_it_would_ignore(runs, capsys, extra, message):
     assert main([*argv, *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],  # the run's own settings: --out is all a resume needs
+        ["--steps", "4", "--config", "tiny", "--prior", "scalefree", "--lr", "3e-3"],
+        ["--scalefree-set", "length_range=[3, 32]", "--checkpoint-every", "2"],
+    ],
+)
+def test_resume_takes_the_runs_settings_and_accepts_matching_ones(runs, tmp_path, capsys, extra):
+    shutil.copytree(runs[0] / "straight", tmp_path / "run")
+    assert main(["train-pfn", "--out", str(tmp_path / "run"), "--resume", *extra]) == 0
+    assert "step 4/4" in capsys.readouterr().out
+
+
+def test_resume_without_a_run_and_a_new_run_without_steps_say_what_is_missing(tmp_path, capsys):
+    assert main(["train-pfn", "--out", str(tmp_path / "none"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume: no checkpoint at" in err and err.count("\n") == 1, err
+    assert main(["train-pfn", "--config", "tiny", "--out", str(tmp_path / "new")]) == 2
+    err = capsys.readouterr().err
+    assert "--steps is required for a new run" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize(
@@ -573,3 +599,25 @@ def test_the_compiled_step_does_not_depend_on_the_runs_length():
         )
         texts.append(lowered.as_text())
     assert texts[0] == texts[1] == texts[2]
+
+
+def test_train_pfn_help_states_train_configs_defaults():
+    # the command line leaves unset options to TrainConfig, and its help names their defaults
+    from scalebayes.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train-pfn"]
+    helps = {a.dest: a.help for a in sub._actions}
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for dest, field in [
+        ("config", "model"),
+        ("batch_size", "batch_size"),
+        ("lr", "lr"),
+        ("dtype", "compute_dtype"),
+        ("n_points", "n_points"),
+        ("interpolation", "interpolation"),
+        ("ema_decay", "ema_decay"),
+        ("checkpoint_every", "checkpoint_every"),
+        ("seed", "seed"),
+    ]:
+        assert f"(default: {fields[field]})" in helps[dest], dest
+    assert "NSL-PFN's (default)" in helps["prior"] and fields["prior"] == "nslpfn"
