@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 from jaxtyping import ArrayLike
 
 from .._warnings import FlatCurveWarning, warn_if_early_rise, warn_if_flat, warn_if_rising
 from ..evaluate import Predictive
-from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN
+from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector
 from ._stack import predict_shipped
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
+
+_MIN_RUNS = 3  # as the command line and read_curves_csv ask
 
 
 def extrapolate(
@@ -59,7 +62,8 @@ def extrapolate(
     that barely changes a [`FlatCurveWarning`][scalebayes.pfn.FlatCurveWarning].
 
     Args:
-        x_context: the runs' sizes, shape ``(n,)``, > 0.
+        x_context: the runs' sizes, shape ``(n,)``, > 0, at least 3 distinct and none repeated
+            (as the command line asks).
         y_context: their losses, shape ``(n,)``, >= 0.
         x_query: where to answer, shape ``(q,)``, beyond the largest run.
         model: the model to answer with; ``None`` for the shipped answer above.
@@ -68,8 +72,9 @@ def extrapolate(
             mapping, so it needs a named ``model``.
 
     Raises:
-        ValueError: for a bad argument (the message names it), or an ``x_range`` with no
-            model named.
+        ValueError: for a bad argument (the message names it): fewer than 3 runs, a query
+            not beyond the largest run (with no model named), or an ``x_range`` with no model
+            named.
 
     Example: five runs 4x apart and the question 100x beyond the largest (the far model
     answers)::
@@ -78,6 +83,7 @@ def extrapolate(
         pred = extrapolate(x, 2.0 * x**-0.07, [100 * x[-1]])
         pred.median(), pred.interval(0.9)
     """
+    _check_question(x_context, x_query, shipped=model is None)
     if model is not None:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
         pred = pfn.predict(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
@@ -93,3 +99,22 @@ def extrapolate(
     if model is None:  # a named model answers as asked
         warn_if_flat(x_context, y_context, "the context")
     return pred
+
+
+def _check_question(x_context: ArrayLike, x_query: ArrayLike, shipped: bool) -> None:
+    """The command line's rules for a curve's question: 3 runs or more, and for the shipped
+    answer queries beyond them (a named model says itself whether it interpolates)."""
+    xc = _as_vector("x_context", x_context, positive=True, minimum=1)
+    xq = _as_vector("x_query", x_query, positive=True, minimum=1)
+    if np.unique(xc).size < _MIN_RUNS:
+        raise ValueError(
+            f"x_context has {np.unique(xc).size} distinct x; at least {_MIN_RUNS} runs are "
+            "needed to extrapolate a curve"
+        )
+    inside = xq[xq <= xc.max()]
+    if shipped and inside.size:
+        raise ValueError(
+            f"x_query {inside[0]:g} is not beyond the largest run {xc.max():g}: the PFNs "
+            "answer beyond the runs only; for x inside them fit a family "
+            "(scalebayes.inference.fit_curve, or sample_posterior for intervals)"
+        )

@@ -558,7 +558,8 @@ class PFN:
         are predicted in chunks that share the curve's encoding.
 
         Args:
-            x_context: observed x, shape ``(n,)``, > 0, at least 2 points, not all equal.
+            x_context: observed x, shape ``(n,)``, > 0, at least 2 points, none repeated
+                (average the y of runs at one x first).
                 More than ``MAX_CONTEXT`` points are thinned to that many, evenly in log x
                 (keeping the smallest and largest x), with a ``UserWarning``.
             y_context: observed y (loss, error), shape ``(n,)``, >= 0.
@@ -711,6 +712,14 @@ class PFN:
             raise ValueError(f"x_context {xc.shape} and y_context {yc.shape} differ in shape")
         if np.ptp(xc) <= 0:
             raise ValueError("x_context must hold at least two distinct x values")
+        order = np.argsort(xc, kind="stable")
+        repeated = np.flatnonzero(np.diff(xc[order]) == 0)
+        if repeated.size:  # the prior never repeats an x: the model would read two runs
+            i, j = sorted(order[repeated[0] : repeated[0] + 2])
+            raise ValueError(
+                f"x_context repeats x = {xc[i]:g} (positions {i} and {j}): average the y of "
+                "runs at one x first (for a CSV: read_curves_csv(..., dedupe='mean'))"
+            )
         if not self.interpolation and np.any(xq <= xc.max()):
             raise ValueError(
                 f"x_query {xq[xq <= xc.max()][0]:g} is not beyond the largest context x "

@@ -576,6 +576,22 @@ def test_extrapolate_warns_when_the_context_rises_at_every_run():
         extrapolate(X, Y, [X[-1] * 3])  # a falling curve: silent
 
 
+@pytest.mark.parametrize(
+    "x, y, query, message",
+    [
+        (X[-2:], Y[-2:], [3 * X[-1]], "2 distinct x; at least 3 runs"),
+        ([*X, X[-1]], [*Y, Y[-1]], [3 * X[-1]], "repeats x = .* average the y"),
+        (X, Y, [X[1], 3 * X[-1]], "not beyond the largest run .* fit a family"),
+    ],
+)
+def test_extrapolate_asks_what_the_command_line_asks(x, y, query, message):
+    # the command line refuses these (read_curves_csv: 3 distinct x, --dedupe; --to inside)
+    from scalebayes.pfn import extrapolate
+
+    with pytest.raises(ValueError, match=message):
+        extrapolate(x, y, query)
+
+
 def test_extrapolate_warns_when_the_context_climbs_before_it_falls():
     from scalebayes.data import EarlyRiseWarning
     from scalebayes.pfn import extrapolate
