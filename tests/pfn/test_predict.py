@@ -399,6 +399,9 @@ def test_a_query_beyond_the_reach_warns_and_is_still_answered(pfn):
     message = str(caught[0].message)
     assert "no shipped PFN reaches further" in message and "mcmc-m4-irw" in message
     assert "--model" not in message and "far model" not in message
+    assert "same units" not in message  # 3000x: far, but a question studies ask
+    with pytest.warns(predict_module.ReachWarning, match=r"5.4e\+06x beyond the runs: are"):
+        far_model.predict(X, Y, [X[-1] * 5.4e6])  # millions of parameters against parameters
     with pytest.warns(predict_module.ReachWarning, match=r"use the far model .*--model mixture-"):
         pfn.predict(X, Y, [X[-1] * 30.0])
     with pytest.warns(predict_module.ReachWarning, match="no shipped PFN reaches further"):
