@@ -393,12 +393,26 @@ def mcmc_fans(
         preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
-        grids = [fan_grid(c.x, targets) for c in shown]
+        if pfns is SHIPPED:  # the fan passes through the table's answers (shipped_fans)
+            from ..evaluate import MixturePredictive
+            from ..pfn import shipped_fans
+
+            grids, pfn_fans = shipped_fans(
+                [c.x for c in shown],
+                [c.y for c in shown],
+                [targets] * len(shown),
+                names=[c.name for c in shown],
+            )
+        else:
+            grids = [fan_grid(c.x, targets) for c in shown]
         rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
-        if pfns is not None:
-            fans = _mixed(pfns if pfns is SHIPPED else pfns[: len(shown)], shown, grids, fans)
+        if pfns is SHIPPED:
+            fans = [MixturePredictive([a, b]) for a, b in zip(pfn_fans, fans, strict=True)]
+            label = f"PFN + {label}"
+        elif pfns is not None:
+            fans = _mixed(pfns[: len(shown)], shown, grids, fans)
             label = f"PFN + {label}"
         plot_fans(
             fans,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ._ensemble import EnsembleModel, ensemble
     from ._method import pfn_method
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
-    from ._plot import plot_fan
+    from ._plot import plot_fan, shipped_fans
     from ._predict import (
         DEFAULT_MODEL,
         FAR_MODEL,
@@ -108,6 +108,7 @@ __all__ = [
     "predict_shipped",
     "predict_stacked",
     "read_checkpoint_meta",
+    "shipped_fans",
     "train",
 ]
 
@@ -119,7 +120,7 @@ _MODULES = {
     "_ensemble": ("EnsembleModel", "ensemble"),
     "_method": ("pfn_method",),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
-    "_plot": ("plot_fan",),
+    "_plot": ("plot_fan", "shipped_fans"),
     "_stack": (
         "NEAR_SCALE",
         "STACK_RATIO",

@@ -196,9 +196,32 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
     assert near_label == far_label == "PFN (shipped answer) median"
     assert isinstance(near[0], StackedPrediction) and near_marks == []
     assert isinstance(far[0], JoinedPredictive)
-    assert isinstance(far[0].parts[0], StackedPrediction)
-    assert not isinstance(far[0].parts[1], StackedPrediction)
+    grid = plot_module.shipped_fans([X], [Y], [[50 * X[-1]]])[0][0]
+    for part, where in zip(far[0].parts, far[0].index, strict=True):  # near: stacked
+        assert isinstance(part, StackedPrediction) == (grid[where].max() <= 5 * X[-1])
     assert far_marks == [(pytest.approx(5 * X[-1]), "far model beyond (5x)")]
+
+
+@pytest.mark.parametrize("ratios", [(1.2, 3.0), (1.5, 40.0), (4.0,), (2.0, 3.0, 300.0)])
+def test_a_fan_passes_through_the_tables_answers(ratios):
+    """The default model maps x over every near x asked together, so a fan asked as one call
+    (60 x up to 5x) missed the table's near answers by up to 1.3% in the median when the
+    table stopped short of 5x; the fan now takes in the table's x and answers them as the
+    table does."""
+    import warnings
+
+    from scalebayes.pfn import extrapolate, shipped_fans
+
+    asked = [r * X[-1] for r in ratios]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the far model's reach, as extrapolate says
+        (grid,), (fan,) = shipped_fans([X], [Y], [asked])
+        table = extrapolate(X, Y, asked)
+    at = np.searchsorted(grid, asked)
+    np.testing.assert_array_equal(grid[at], asked)
+    assert np.all(np.diff(grid) > 0) and grid.size >= 60
+    for q in (0.05, 0.5, 0.95):
+        np.testing.assert_allclose(fan.quantile(q)[at], table.quantile(q), rtol=1e-6)
 
 
 def test_any_load_of_the_default_model_stacks():
