@@ -13,6 +13,7 @@ study method ``pfn`` answer the same way.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from jaxtyping import ArrayLike
@@ -24,7 +25,7 @@ from ._stack import predict_shipped
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
 
-_MIN_RUNS = 3  # as the command line and read_curves_csv ask
+_MIN_RUNS = 3  # as the command line and read_curves_csv ask (fewer: a warning)
 
 
 def extrapolate(
@@ -62,8 +63,9 @@ def extrapolate(
     that barely changes a [`FlatCurveWarning`][scalebayes.pfn.FlatCurveWarning].
 
     Args:
-        x_context: the runs' sizes, shape ``(n,)``, > 0, at least 3 distinct and none repeated
-            (as the command line asks).
+        x_context: the runs' sizes, shape ``(n,)``, > 0; with fewer than 3 distinct a
+            ``UserWarning`` (the command line asks for 3), and runs repeated at one x are
+            averaged (see [`PFN.predict`][scalebayes.pfn.PFN.predict]).
         y_context: their losses, shape ``(n,)``, >= 0.
         x_query: where to answer, shape ``(q,)``, beyond the largest run.
         model: the model to answer with; ``None`` for the shipped answer above.
@@ -72,9 +74,8 @@ def extrapolate(
             mapping, so it needs a named ``model``.
 
     Raises:
-        ValueError: for a bad argument (the message names it): fewer than 3 runs, a query
-            not beyond the largest run (with no model named), or an ``x_range`` with no model
-            named.
+        ValueError: for a bad argument (the message names it): a query not beyond the
+            largest run (with no model named), or an ``x_range`` with no model named.
 
     Example: five runs 4x apart and the question 100x beyond the largest (the far model
     answers)::
@@ -102,14 +103,18 @@ def extrapolate(
 
 
 def _check_question(x_context: ArrayLike, x_query: ArrayLike, shipped: bool) -> None:
-    """The command line's rules for a curve's question: 3 runs or more, and for the shipped
-    answer queries beyond them (a named model says itself whether it interpolates)."""
+    """The command line's rules for a curve's question: 3 runs or more (a warning), and for
+    the shipped answer queries beyond them (a named model says itself whether it
+    interpolates)."""
     xc = _as_vector("x_context", x_context, positive=True, minimum=1)
     xq = _as_vector("x_query", x_query, positive=True, minimum=1)
-    if np.unique(xc).size < _MIN_RUNS:
-        raise ValueError(
-            f"x_context has {np.unique(xc).size} distinct x; at least {_MIN_RUNS} runs are "
-            "needed to extrapolate a curve"
+    if np.unique(xc).size == _MIN_RUNS - 1:  # the PFN answers (fewer: its own error)
+        warnings.warn(
+            "x_context has 2 distinct x: two runs fix a slope, not a "
+            f"curve, so the answer leans on the PFN's prior (the command line asks for at "
+            f"least {_MIN_RUNS} runs)",
+            UserWarning,
+            stacklevel=3,
         )
     inside = xq[xq <= xc.max()]
     if shipped and inside.size:

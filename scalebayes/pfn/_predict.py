@@ -559,8 +559,8 @@ class PFN:
         are predicted in chunks that share the curve's encoding.
 
         Args:
-            x_context: observed x, shape ``(n,)``, > 0, at least 2 points, none repeated
-                (average the y of runs at one x first).
+            x_context: observed x, shape ``(n,)``, > 0, at least 2 distinct; runs repeated
+                at one x (seeds) are averaged, with a ``UserWarning``.
                 More than ``MAX_CONTEXT`` points are thinned to that many, evenly in log x
                 (keeping the smallest and largest x), with a ``UserWarning``.
             y_context: observed y (loss, error), shape ``(n,)``, >= 0.
@@ -639,16 +639,18 @@ class PFN:
             raise ValueError(f"names must give one name per curve ({len(x_context)})")
         else:
             labels = [f"curve {name!r}" for name in names]
-        curves, thinned, windowed, far, furthest = [], [], [], [], 0.0
+        curves, thinned, windowed, far, furthest, repeats = [], [], [], [], 0.0, []
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
             where = f"{labels[i]}: " if len(x_context) > 1 or names is not None else ""
             try:
-                curve, n_given, ratio, window = self._prepare(xc, yc, xq, scale, bounds)
+                curve, n_given, ratio, window, merged = self._prepare(xc, yc, xq, scale, bounds)
             except (TypeError, ValueError) as error:
                 raise type(error)(where + str(error)) from None
             curves.append(curve)
+            if merged is not None:
+                repeats.append(f"{where}{merged}")
             if window is not None:
                 windowed.append(f"{where}{window[0]} of {window[1]} runs ({window[2]})")
             if n_given > curve[0].size:
@@ -656,6 +658,15 @@ class PFN:
             if not self.within_reach(ratio):
                 far.append(f"{where}x_query up to {ratio:.3g}x the largest context x")
                 furthest = max(furthest, ratio)
+        if repeats:
+            warnings.warn(
+                f"{'; '.join(repeats[:5])}{' ...' if len(repeats) > 5 else ''}: runs repeat an "
+                "x (seeds?); the PFN reads one run per x (its prior never repeats one), so the "
+                "y of each repeated x are averaged (average them first to silence this; for a "
+                "CSV: read_curves_csv(..., dedupe='mean'))",
+                UserWarning,
+                stacklevel=3,
+            )
         if far:
             mcmc = (
                 "MCMC (`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
@@ -718,14 +729,13 @@ class PFN:
             raise ValueError(f"x_context {xc.shape} and y_context {yc.shape} differ in shape")
         if np.ptp(xc) <= 0:
             raise ValueError("x_context must hold at least two distinct x values")
-        order = np.argsort(xc, kind="stable")
-        repeated = np.flatnonzero(np.diff(xc[order]) == 0)
-        if repeated.size:  # the prior never repeats an x: the model would read two runs
-            i, j = sorted(order[repeated[0] : repeated[0] + 2])
-            raise ValueError(
-                f"x_context repeats x = {xc[i]:g} (positions {i} and {j}): average the y of "
-                "runs at one x first (for a CSV: read_curves_csv(..., dedupe='mean'))"
+        merged = None  # runs at one x (seeds): the prior never repeats an x, so averaged
+        unique, inverse, counts = np.unique(xc, return_inverse=True, return_counts=True)
+        if unique.size < xc.size:
+            merged = f"x = {unique[np.argmax(counts > 1)]:g}" + (
+                f" and {int(np.sum(counts > 1)) - 1} more x" if np.sum(counts > 1) > 1 else ""
             )
+            xc, yc = unique, np.bincount(inverse, weights=yc) / counts
         if not self.interpolation and np.any(xq <= xc.max()):
             raise ValueError(
                 f"x_query {xq[xq <= xc.max()][0]:g} is not beyond the largest context x "
@@ -792,7 +802,7 @@ class PFN:
                 for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)
             )
             curve = x_enc[:n], y_enc[:n], x_enc[n:], xq, scale * float(y_ref)
-        return curve, n_given, float(xq.max() / xc.max()), window
+        return curve, n_given, float(xq.max() / xc.max()), window, merged
 
     def _run(self, curves) -> list[PFNPrediction]:
         # one row per chunk of a curve's queries; a row's queries fill its padded slots

@@ -579,20 +579,25 @@ def test_extrapolate_warns_when_the_context_rises_at_every_run():
         extrapolate(X, Y, [X[-1] * 3])  # a falling curve: silent
 
 
-@pytest.mark.parametrize(
-    "x, y, query, message",
-    [
-        (X[-2:], Y[-2:], [3 * X[-1]], "2 distinct x; at least 3 runs"),
-        ([*X, X[-1]], [*Y, Y[-1]], [3 * X[-1]], "repeats x = .* average the y"),
-        (X, Y, [X[1], 3 * X[-1]], "not beyond the largest run .* fit a family"),
-    ],
-)
-def test_extrapolate_asks_what_the_command_line_asks(x, y, query, message):
-    # the command line refuses these (read_curves_csv: 3 distinct x, --dedupe; --to inside)
+def test_extrapolate_asks_what_the_command_line_asks():
+    """The command line refuses 2 runs, repeated x (unless --dedupe mean) and --to inside
+    the runs; in Python two runs answer with a warning, repeated x are averaged with one,
+    and a query inside the runs is refused, pointing to a fitted family."""
     from scalebayes.pfn import extrapolate
 
-    with pytest.raises(ValueError, match=message):
-        extrapolate(x, y, query)
+    query = [3 * X[-1]]
+    with pytest.warns(UserWarning, match="2 distinct x: two runs fix a slope"):
+        assert np.isfinite(extrapolate(X[-2:], Y[-2:], query).median()).all()
+    xs, ys = [*X, X[-1]], [*Y[:-1], Y[-1] * 0.99, Y[-1] * 1.01]  # two seeds of the last run
+    with pytest.warns(UserWarning, match=r"runs repeat an x .* averaged"):
+        assert np.isfinite(extrapolate(xs, ys, query).median()).all()
+    pfn = PFN.load()
+    with pytest.warns(UserWarning, match=r"runs repeat an x .* averaged"):
+        seeds = pfn.predict(xs, ys, query)
+    mean = pfn.predict(X, [*Y[:-1], (ys[-2] + ys[-1]) / 2], query)
+    np.testing.assert_allclose(seeds.logits, mean.logits, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"not beyond the largest run .* fit a family"):
+        extrapolate(X, Y, [X[1], 3 * X[-1]])
 
 
 def test_extrapolate_warns_when_the_context_climbs_before_it_falls():

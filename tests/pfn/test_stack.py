@@ -136,14 +136,17 @@ def test_command_line_answers_near_questions_with_the_stack(tmp_path, capsys):
 
 def test_edge_curves_weigh_equally_and_errors_name_the_curve(models):
     """One run below half the largest x: no back-test, equal weights (the plain prediction
-    accepts the curve, so the stack must too); an invalid curve (repeated x, a negative y)
-    is named by the members' own checks; models may come as any iterable."""
+    accepts the curve, so the stack must too); runs repeated at one x are averaged, with a
+    warning that names the curve; an invalid curve is named by the members' own checks;
+    models may come as any iterable."""
     x, y = np.array([1e6, 6e6, 8e6, 1e7]), np.array([3.0, 2.4, 2.2, 2.0])
     np.testing.assert_array_equal(backtest_weights(models, [x], [y]), [[0.5, 0.5]])
     (pred,) = predict_stacked(iter(models), [x], [y], [[2e7]])
     assert np.isfinite(pred.median()).all()
-    with pytest.raises(ValueError, match=r"'seeds'.*repeats x = 1e\+06"):
-        predict_stacked(models, [x[[0, 0, 1, 3]]], [y], [[2e7]], names=["seeds"])
+    seeds_x, seeds_y = x[[0, 0, 1, 2, 3]], np.array([2.9, 3.1, 2.4, 2.2, 2.0])
+    with pytest.warns(UserWarning, match=r"curve 'seeds': x = 1e\+06: runs repeat an x"):
+        (seeds,) = predict_stacked(models, [seeds_x], [seeds_y], [[2e7]], names=["seeds"])
+    np.testing.assert_allclose(seeds.median(), pred.median(), rtol=1e-6)  # y averaged
     bad = Y.copy()
     bad[2] = -1.0
     with pytest.raises(ValueError, match="'bad'"):
