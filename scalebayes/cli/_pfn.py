@@ -238,15 +238,25 @@ def run_train_pfn(args: argparse.Namespace) -> int:
             meta = read_checkpoint_meta(args.out / "checkpoint")
         except CheckpointError as error:
             raise ValueError(f"--resume: {error}") from None
-        if not isinstance(meta.get("train_config"), dict):
-            raise ValueError(f"--resume: {meta['_path']} holds no train-pfn run's settings")
-        config = _train_config(meta["train_config"], TrainConfig.from_dict)
+        try:
+            config = TrainConfig.from_dict(meta["train_config"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(
+                f"--resume: {meta['_path']} holds no train-pfn run's settings that this "
+                f"scalebayes reads ({type(error).__name__}: {error})"
+            ) from None
+        if "prior_mix" in settings and config.prior != "mixture":
+            raise ValueError(
+                f"--prior-mix sets the scale-free share of a mixture run; this run's prior is "
+                f"{config.prior!r}: drop --prior-mix"
+            )
         differ = []
         for name, value in settings.items():
-            try:  # the value as the run's config would hold it (a name, a dict)
-                same = getattr(dataclasses.replace(config, **{name: value}), name) == getattr(
-                    config, name
-                )
+            try:  # the value as the run's config would hold it (a name, pairs)
+                here = getattr(dataclasses.replace(config, **{name: value}), name)
+                same = here == getattr(config, name)
+                if name == "scalefree_overrides":  # FIELD=VALUE pairs in any order
+                    same = dict(here) == dict(getattr(config, name))
             except (TypeError, ValueError):  # not even valid beside the run's other settings
                 same = False
             if not same:

@@ -218,7 +218,16 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
     best = result.best
-    if best.gain > 2 * best.gain_se:
+    runner = result.suggestions[1] if len(result.suggestions) > 1 else None
+    if best.gain > 2 * best.gain_se and runner is not None and _close(best, runner):
+        print(
+            f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
+            f"is within two Monte Carlo standard errors of it in gain per cost "
+            f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with more "
+            f"--fantasies (now {result.n_fantasies}) to tell them apart, or choose between "
+            f"them by other reasons (outcomes fantasised by {by})"
+        )
+    elif best.gain > 2 * best.gain_se:
         print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
     elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
         print(
@@ -255,3 +264,10 @@ def run_suggest(args: argparse.Namespace) -> int:
             mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _close(best, runner) -> bool:
+    """Whether two candidates' gains per cost lie within two Monte Carlo standard errors of
+    each other (their fantasies drawn apart, so the errors add in quadrature)."""
+    se = ((best.gain_se / best.cost) ** 2 + (runner.gain_se / runner.cost) ** 2) ** 0.5
+    return best.gain_per_cost - runner.gain_per_cost < 2 * se

@@ -189,7 +189,8 @@ def suggest_next(
     central interval, per unit cost) and how it is computed with the PFN.
 
     Args:
-        x_context: x of the runs so far, 1-D, at least 2 points, > 0.
+        x_context: x of the runs so far, 1-D, at least 2 distinct, > 0 (with 2, a
+            ``UserWarning``: the command line asks for 3).
         y_context: their y (loss, error), >= 0.
         candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``;
             with the PFN, beyond the largest context x unless the model was trained for
@@ -243,6 +244,13 @@ def suggest_next(
         raise ValueError("y_context must be >= 0 (a loss or an error rate)")
     if np.ptp(xc) <= 0:
         raise ValueError("x_context must hold at least two distinct x values")
+    if np.unique(xc).size == 2:  # as scalebayes.pfn.extrapolate: an answer, said to be thin
+        warnings.warn(
+            "x_context has 2 distinct x: two runs fix a slope, not a curve, so the ranking "
+            "leans on the model's prior (the command line asks for at least 3 runs)",
+            UserWarning,
+            stacklevel=2,
+        )
     if np.unique(cand).size != cand.size:
         values, counts = np.unique(cand, return_counts=True)
         repeated = ", ".join(f"{v:g}" for v in values[counts > 1])

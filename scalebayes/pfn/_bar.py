@@ -191,10 +191,13 @@ class BarDistribution(eqx.Module):
         kk = k[..., None]
         p_k = jnp.take_along_axis(p, kk, axis=-1)[..., 0]
         below_k = jnp.take_along_axis(below, kk, axis=-1)[..., 0]
-        inner = below_k + p_k * jnp.clip((y - b[k]) / w[k], 0.0, 1.0)
+        # the inner buckets stop where the right tail starts (their float32 cumsum can pass
+        # 1 - p_last by a few ulp), so the CDF is monotone, and within [0, 1] exactly
+        inner = jnp.minimum(below_k + p_k * jnp.clip((y - b[k]) / w[k], 0.0, 1.0), 1.0 - p[..., -1])
         left = p[..., 0] * erfc(jnp.maximum(b[1] - y, 0.0) / (s_left * _SQRT2))
         right = 1.0 - p[..., -1] * erfc(jnp.maximum(y - b[-2], 0.0) / (s_right * _SQRT2))
-        return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
+        out = jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
+        return jnp.clip(out, 0.0, 1.0)
 
     def icdf(self, logits: Float[Array, "... K"], q: Float[ArrayLike, "..."]) -> Array:
         """Quantile function: the ``y`` with ``cdf(y) = q`` for ``0 < q < 1``."""
@@ -211,7 +214,7 @@ class BarDistribution(eqx.Module):
         p0 = jnp.maximum(p[..., 0], _TINY)
         pl = jnp.maximum(p[..., -1], _TINY)
         u_left = jnp.clip(1.0 - qb / p0, 0.0, 1.0 - 1e-7)
-        u_right = jnp.clip((qb - below[..., -1]) / pl, 0.0, 1.0 - 1e-7)
+        u_right = jnp.clip((qb - (1.0 - p[..., -1])) / pl, 0.0, 1.0 - 1e-7)  # as cdf's tail
         left = b[1] - s_left * _SQRT2 * erfinv(u_left)
         right = b[-2] + s_right * _SQRT2 * erfinv(u_right)
         return jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))

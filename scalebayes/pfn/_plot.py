@@ -10,7 +10,7 @@ import numpy as np
 
 from .._io import figure_format
 from ..evaluate import MAX_PANELS, JoinedPredictive, Predictive, fan_grid, plot_fans
-from ._predict import FAR_SWITCH
+from ._predict import FAR_SWITCH, _at_most
 from ._stack import predict_each, predict_shipped
 
 
@@ -51,9 +51,9 @@ def shipped_fans(
         top = float(np.max(xc))
         grid = np.union1d(fan_grid(xc, asked, n), asked[asked > top])
         grids.append(grid)
-        near_asked = asked[(asked > top) & (asked <= FAR_SWITCH * top)]
+        near_asked = asked[(asked > top) & _at_most(asked / top, FAR_SWITCH)]
         cut = float(near_asked.max()) if near_asked.size else top
-        alone = (grid > cut) & (grid <= FAR_SWITCH * top)
+        alone = (grid > cut) & _at_most(grid / top, FAR_SWITCH)  # as predict_shipped splits
         jobs.append((i, np.flatnonzero(~alone)))
         jobs.extend((i, np.array([j])) for j in np.flatnonzero(alone))
         owners.append(i)
@@ -62,7 +62,9 @@ def shipped_fans(
         [x_context[i] for i, _ in jobs],
         [y_context[i] for i, _ in jobs],
         [grids[i][where] for i, where in jobs],
-        names=None if names is None else [names[i] for i, _ in jobs],
+        names=[
+            str(i) if names is None else names[i] for i, _ in jobs
+        ],  # the curve's, not the job's
     )
     fans = []
     for i in owners:

@@ -205,6 +205,15 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
     assert far_marks == [(pytest.approx(5 * X[-1]), "far model beyond (5x)")]
 
 
+def test_a_fans_errors_name_its_curve():
+    from scalebayes.pfn import shipped_fans
+
+    bad = Y.copy()
+    bad[2] = -1.0
+    with pytest.raises(ValueError, match=r"curve '1': y_context must be >= 0"):
+        shipped_fans([X, X], [Y, bad], [[50 * X[-1]], [2 * X[-1]]])
+
+
 @pytest.mark.parametrize("ratios", [(1.2, 3.0), (1.5, 40.0), (4.0,), (2.0, 3.0, 300.0)])
 def test_a_fan_passes_through_the_tables_answers(ratios):
     """The default model maps x over every near x asked together, so a fan asked as one call

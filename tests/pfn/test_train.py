@@ -354,6 +354,28 @@ def test_resume_takes_the_runs_settings_and_accepts_matching_ones(runs, tmp_path
     assert "step 4/4" in capsys.readouterr().out
 
 
+def test_resume_reads_pairs_in_any_order_and_refuses_a_mix_or_unreadable_settings(
+    runs, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    shutil.copytree(runs[0] / "straight", run)
+    meta_path = run / "checkpoint" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["train_config"]["scalefree_overrides"] = {"break_prob": 0.25, "length_range": [3, 32]}
+    meta_path.write_text(json.dumps(meta))
+    pairs = ["--scalefree-set", "length_range=[3,32]", "--scalefree-set", "break_prob=0.25"]
+    assert main(["train-pfn", "--out", str(run), "--resume", *pairs]) == 0
+    capsys.readouterr()
+    assert main(["train-pfn", "--out", str(run), "--resume", "--prior-mix", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "this run's prior is 'scalefree': drop --prior-mix" in err and err.count("\n") == 1
+    meta["train_config"] = {"steps": 4}  # not a TrainConfig this scalebayes reads
+    meta_path.write_text(json.dumps(meta))
+    assert main(["train-pfn", "--out", str(run), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no train-pfn run's settings" in err and err.count("\n") == 1, err
+
+
 def test_resume_without_a_run_and_a_new_run_without_steps_say_what_is_missing(tmp_path, capsys):
     assert main(["train-pfn", "--out", str(tmp_path / "none"), "--resume"]) == 2
     err = capsys.readouterr().err
