@@ -72,12 +72,13 @@ class ExponentFit(NamedTuple):
 
 def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
     """``value`` as a floating JAX array; a concrete one is checked (finite, and > 0 if
-    ``positive``). Python and NumPy numbers go through NumPy float64, so an integer budget
+    ``positive``). Python and NumPy numbers and concrete JAX arrays go through NumPy
+    float64 (the precision policy: concrete calls compute in float64), so an integer budget
     such as ``10**21`` does not overflow JAX's integers."""
     if isinstance(value, jax.core.Tracer):  # under jit / grad / vmap: the trace's business
         return value if jnp.issubdtype(value.dtype, jnp.floating) else value.astype(float)
     try:
-        array = np.asarray(value, dtype=np.float64) if not isinstance(value, jax.Array) else value
+        array = np.asarray(value, dtype=np.float64)  # a concrete JAX array too (float32 in)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     array = jnp.asarray(array)

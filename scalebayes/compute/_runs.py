@@ -94,7 +94,9 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
         The validated runs.
 
     Raises:
-        ValueError: naming the offending run (by index) and what to fix.
+        ValueError: naming the offending run (by index) and what to fix; also when every
+            run has the same tokens-per-parameter ratio ``D / N`` (within 10%), with which a
+            joint law cannot tell what parameters buy from what tokens buy.
     """
     return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
 
@@ -135,6 +137,14 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
         raise ValueError(f"{source}: no runs")
     for name in ("N", "D"):
         _check_distinct(name, arrays[name], source, min_distinct)
+    ratio = np.log(arrays["D"] / arrays["N"])
+    if np.ptp(ratio) < math.log(1.1):  # D = k N: the law's N and D terms move together
+        raise ValueError(
+            f"{source}: every run has D/N = {math.exp(np.median(ratio)):.3g} (within 10%), so "
+            "a joint law cannot tell what parameters buy from what tokens buy; add runs at "
+            "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
+            "budget)"
+        )
     return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
 
 

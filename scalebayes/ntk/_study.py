@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import is_integer
 from .._precision import float64
 from ._data import Dataset
 from ._finite import ensemble_losses, init_ensemble, train_ensemble
@@ -161,8 +162,9 @@ def infinite_width_study(
     Returns:
         The [`ScalingCurve`][scalebayes.ntk.ScalingCurve] labelled ``"infinite"``.
     """
-    if not (isinstance(n_draws, int) and n_draws >= 1):
+    if not (is_integer(n_draws) and n_draws >= 1):
         raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+    n_draws = int(n_draws)
     sizes = _check_sizes(sizes, pool, n_draws)
     start = time.perf_counter()
     n_pool = int(sizes[-1]) if n_draws == 1 else len(pool)
@@ -282,8 +284,9 @@ def finite_width_study(
     Returns:
         The [`ScalingCurve`][scalebayes.ntk.ScalingCurve] labelled ``"width W, lr eta"``.
     """
-    if not (isinstance(n_members, int) and n_members >= 2):
+    if not (is_integer(n_members) and n_members >= 2):
         raise ValueError(f"n_members must be an integer >= 2, got {n_members!r}")
+    n_members = int(n_members)
     sizes = _check_sizes(sizes, pool, 1)
     start = time.perf_counter()
     rng = np.random.default_rng(0)

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._checks import is_real
 from .._interrupt import raise_if_interrupted
 from .._io import (
     append_csv_rows,
@@ -844,6 +845,8 @@ def mixture(
     if len(members) < 2:
         raise ValueError(f"mixture needs at least two methods, got {len(members)}")
     if weights is not None:
+        if isinstance(weights, str | bytes) or not all(is_real(w) for w in weights):
+            raise TypeError(f"mixture: weights must be a sequence of numbers, got {weights!r}")
         weights = tuple(float(w) for w in weights)
         if len(weights) != len(members) or not all(math.isfinite(w) and w >= 0 for w in weights):
             raise ValueError(
@@ -1022,6 +1025,38 @@ def _check_out_dir(out_dir: Path) -> None:
             if not path.is_dir():
                 raise ValueError(f"out_dir {out_dir} lies under the file {path}; give a directory")
             return
+
+
+def _data_key(curve: Curve) -> tuple[bytes, bytes]:
+    """A curve's points in its caller's units (y times ``y_scale``), rounded to 1e-9 in
+    logs: the same runs match however a study normalised them."""
+    with np.errstate(divide="ignore"):
+        y = np.log(np.asarray(curve.y, np.float64) * curve.y_scale)
+    return np.round(np.log(curve.x), 9).tobytes(), np.round(y, 9).tobytes()
+
+
+def _references(fn) -> Iterable[Curve]:
+    """The reference curves a method's callable was fitted on (a recalibration's), through
+    mixtures."""
+    yield from getattr(fn, "reference", ())
+    for member in getattr(fn, "members", ()):
+        yield from _references(member.fn)
+
+
+def _check_out_of_sample(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
+    """A recalibrated method must not score the curves its scale was fitted on (its
+    intervals would be judged on their own fit)."""
+    scored = {_data_key(c): (dataset, c.name) for dataset, cs in data.items() for c in cs}
+    for method in methods:
+        both = [
+            scored[k] for k in dict.fromkeys(map(_data_key, _references(method.fn))) if k in scored
+        ]
+        if both:
+            shown = ", ".join(f"{d}:{n}" for d, n in both[:3]) + (" ..." if len(both) > 3 else "")
+            raise ValueError(
+                f"method {method.name!r} was recalibrated on {len(both)} of the curves it would "
+                f"score ({shown}): fit its scale on other curves (e.g. leave one dataset out)"
+            )
 
 
 def _check_inputs(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
@@ -1229,6 +1264,7 @@ def run_study(
     sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}
     settings = {method.name: method.settings() for method in method_list}
     _check_inputs(method_list, data)
+    _check_out_of_sample(method_list, data)
     fingerprints = {
         (method.name, dataset, curve.name): _fingerprint(method.name, settings[method.name], curve)
         for method in method_list

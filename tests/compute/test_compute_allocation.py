@@ -137,8 +137,10 @@ def test_solver_jit_vmap_and_float32_agree():
     jitted = jax.jit(lambda c: optimal_allocation(linear_bound, c, (1.0, 2.0)))(grid)
     mapped = jax.vmap(lambda c: optimal_allocation(linear_bound, c, (1.0, 2.0)))(grid)
     expected = np.asarray(grid, dtype=np.float64) ** (1 / 3)
-    for out in (eager, jitted, mapped):
+    assert eager.n_params.dtype == jnp.float64  # a concrete call: float64, as documented
+    for out in (jitted, mapped):  # a float32 trace keeps its dtype
         assert out.n_params.dtype == jnp.float32
+    for out in (eager, jitted, mapped):
         np.testing.assert_allclose(np.asarray(out.n_params), expected, rtol=1e-5)
 
 

@@ -70,6 +70,10 @@ def test_c_column_gives_d(tmp_path):
             "N,D,loss\n1e8,1e9,3\n2e8,1e9,2.9\n4e8,2e9,2.8\n8e8,2e9,2.7\n",
             "only 2 distinct D value",
         ),
+        (  # a review's runs: D = 20 N throughout, so N's and D's terms cannot be told apart
+            "N,D,loss\n1e7,2e8,4\n1e8,2e9,3.2\n1e9,2e10,2.7\n2e9,4e10,2.6\n",
+            "every run has D/N = 20 .* other tokens-per-parameter ratios",
+        ),
     ],
 )
 def test_bad_files_name_the_line_and_the_fix(tmp_path, text, match):
@@ -101,7 +105,7 @@ def test_missing_file_is_an_os_error(tmp_path):
 
 def test_validate_runs_arrays():
     n = [1e8, 2e8, 4e8]
-    d = [1e9, 2e9, 4e9]
+    d = [1e9, 3e9, 5e9]
     runs = validate_runs(n, d, [3.0, 2.8, 2.6])
     assert len(runs) == 3
     with pytest.raises(ValueError, match="same length"):
@@ -114,8 +118,8 @@ def test_validate_runs_arrays():
         validate_runs(["a", "b", "c"], d, [3.0, 2.8, 2.6])
     with pytest.raises(ValueError, match="N must be numbers"):  # numbers written as text
         validate_runs(["1e8", "2e8", "4e8"], d, [3.0, 2.8, 2.6])
-    big = [10**19, 2 * 10**19, 4 * 10**19]  # Python ints beyond int64: an object array
-    assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 4e19
+    big = [10**19, 3 * 10**19, 5 * 10**19]  # Python ints beyond int64: an object array
+    assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 5e19
 
 
 def test_chinchilla_runs_match_both_bundled_files():

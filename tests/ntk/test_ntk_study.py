@@ -51,7 +51,7 @@ def test_study_matches_the_direct_computation(split):
 def test_redrawn_training_sets_add_variance_by_the_law_of_total_variance(split):
     pool, test = split
     config = MLPConfig(depth=1)
-    curve = infinite_width_study(config, pool, test, [16, 32], n_draws=6, seed=1)
+    curve = infinite_width_study(config, pool, test, [16, 32], n_draws=np.int64(6), seed=1)
     assert np.all(curve.sigma > curve.sigma_init)
     assert np.all(curve.eps_se > 0)
     # by hand: mean over draws of mu, and E[sigma^2] + Var[mu]

@@ -129,6 +129,31 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     assert again.n_computed == 0 and len(fitted) == 1  # all rows resumed: nothing fitted
 
 
+@pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy runs
+def test_a_study_refuses_to_score_a_recalibration_on_its_own_reference(tmp_path, toy, monkeypatch):
+    # in-sample: the scale fitted on the very curves it is judged on (a review found the
+    # Python path unchecked; the command line checked benchmark names only)
+    from scalebayes.data import read_curves_csv
+    from scalebayes.studies import mixture
+
+    path = tmp_path / "runs.csv"
+    rows = [
+        f"{x:.17g},{y:.17g},{c.name}" for c in _curves(3, 4) for x, y in zip(c.x, c.y, strict=True)
+    ]
+    path.write_text("x,y,curve\n" + "\n".join(rows) + "\n")
+    own = [c.with_default_split(0.3) for c in read_curves_csv(path)]  # raw y, unnormalised
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", [*_curves(0, 12), own[2]]))
+    monkeypatch.setitem(METHODS, "avg", mixture("toy", "toy+cal"))
+    for method in ("toy+cal", "avg"):
+        with pytest.raises(
+            ValueError, match=r"was recalibrated on 1 of the curves it would score \(runs.csv:c2\)"
+        ):
+            run_study(["toy", method], [], tmp_path / method, csv_paths=[path], progress=False)
+        assert not (tmp_path / method).exists()  # refused before any work
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0, 12)))  # others: fine
+    run_study(["toy+cal"], [], tmp_path / "ok", csv_paths=[path], progress=False)
+
+
 def test_bad_input(toy, monkeypatch):
     monkeypatch.setitem(METHODS, "pt", Method("pt", lambda cs: [], probabilistic=False))
     with pytest.raises(ValueError, match="point method"):

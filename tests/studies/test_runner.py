@@ -1061,6 +1061,8 @@ def test_a_mixture_of_methods_by_name(tmp_path, monkeypatch):
         mixture("up")
     with pytest.raises(ValueError, match="weights must be 2"):
         mixture("up", "down", weights=[1.0])
+    with pytest.raises(TypeError, match="weights must be a sequence of numbers, got '12'"):
+        mixture("up", "down", weights="12")  # not the weights (1, 2)
     with pytest.raises(KeyError, match="unknown method"):
         mixture("up", "nope")
 
