@@ -20,7 +20,7 @@ from jaxtyping import ArrayLike
 
 from .._warnings import FlatCurveWarning, warn_if_early_rise, warn_if_flat, warn_if_rising
 from ..evaluate import Predictive
-from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector
+from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector, _merge_repeats
 from ._stack import predict_shipped
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
@@ -95,10 +95,16 @@ def extrapolate(
         )
     else:  # as the command line: each query by the model for its distance
         (pred,) = predict_shipped([x_context], [y_context], [x_query], y_scale=y_scale)
-    if not warn_if_rising(x_context, y_context, "the context"):
-        warn_if_early_rise(x_context, y_context, "the context")
+    # the curve's shape as the models read it: seeds at one x averaged (so their noise is
+    # not read as a climb)
+    xc, yc, _ = _merge_repeats(
+        _as_vector("x_context", x_context, positive=True, minimum=1),
+        _as_vector("y_context", y_context, positive=False, minimum=1),
+    )
+    if not warn_if_rising(xc, yc, "the context"):
+        warn_if_early_rise(xc, yc, "the context")
     if model is None:  # a named model answers as asked
-        warn_if_flat(x_context, y_context, "the context")
+        warn_if_flat(xc, yc, "the context")
     return pred
 
 

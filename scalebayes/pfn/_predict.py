@@ -105,6 +105,19 @@ Y_SPAN_GUARD = 10.0
 _MAX_SCALE_FREE_RATIO = 1e30
 
 
+def _merge_repeats(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Runs repeated at one x (seeds) as one run at their mean y (then sorted by x): the PFN's
+    prior never repeats an x. Returns ``(x, y, what)``, ``what`` naming the repeated x; with
+    none repeated, ``x`` and ``y`` as given and ``what`` None."""
+    unique, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    if unique.size == x.size:
+        return x, y, None
+    many = int(np.sum(counts > 1))
+    more = f" and {many - 1} more x" if many > 1 else ""
+    what = f"x = {unique[np.argmax(counts > 1)]:g}{more}"
+    return unique, np.bincount(inverse, weights=y) / counts, what
+
+
 def _at_most(ratio, limit: float):
     """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside (a
     bool for a number, a boolean array for an array of ratios)."""
@@ -729,13 +742,7 @@ class PFN:
             raise ValueError(f"x_context {xc.shape} and y_context {yc.shape} differ in shape")
         if np.ptp(xc) <= 0:
             raise ValueError("x_context must hold at least two distinct x values")
-        merged = None  # runs at one x (seeds): the prior never repeats an x, so averaged
-        unique, inverse, counts = np.unique(xc, return_inverse=True, return_counts=True)
-        if unique.size < xc.size:
-            merged = f"x = {unique[np.argmax(counts > 1)]:g}" + (
-                f" and {int(np.sum(counts > 1)) - 1} more x" if np.sum(counts > 1) > 1 else ""
-            )
-            xc, yc = unique, np.bincount(inverse, weights=yc) / counts
+        xc, yc, merged = _merge_repeats(xc, yc)  # seeds at one x: averaged, with a warning
         if not self.interpolation and np.any(xq <= xc.max()):
             raise ValueError(
                 f"x_query {xq[xq <= xc.max()][0]:g} is not beyond the largest context x "

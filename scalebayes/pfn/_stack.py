@@ -39,6 +39,7 @@ from ._predict import (
     PFN,
     _as_vector,
     _at_most,
+    _merge_repeats,
     _per_curve,
     _shipped,
 )
@@ -154,6 +155,7 @@ def backtest_weights(
         except (TypeError, ValueError) as error:
             where = f"curve {i}" if names is None else f"curve {names[i]!r}"
             raise type(error)(f"{where}: {error}") from None
+        x, y, _ = _merge_repeats(x, y)  # seeds averaged, as the prediction reads them
         order = np.argsort(x, kind="stable")
         x, y = x[order], y[order]
         j = int(np.sum(x <= x[-1] / ratio))

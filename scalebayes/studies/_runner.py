@@ -845,7 +845,10 @@ def mixture(
     if len(members) < 2:
         raise ValueError(f"mixture needs at least two methods, got {len(members)}")
     if weights is not None:
-        if isinstance(weights, str | bytes) or not all(is_real(w) for w in weights):
+        if isinstance(weights, str | bytes):
+            raise TypeError(f"mixture: weights must be a sequence of numbers, got {weights!r}")
+        weights = tuple(weights)  # a generator read once
+        if not all(is_real(w) for w in weights):
             raise TypeError(f"mixture: weights must be a sequence of numbers, got {weights!r}")
         weights = tuple(float(w) for w in weights)
         if len(weights) != len(members) or not all(math.isfinite(w) and w >= 0 for w in weights):
@@ -1027,35 +1030,41 @@ def _check_out_dir(out_dir: Path) -> None:
             return
 
 
-def _data_key(curve: Curve) -> tuple[bytes, bytes]:
-    """A curve's points in its caller's units (y times ``y_scale``), rounded to 1e-9 in
-    logs: the same runs match however a study normalised them."""
-    with np.errstate(divide="ignore"):
-        y = np.log(np.asarray(curve.y, np.float64) * curve.y_scale)
-    return np.round(np.log(curve.x), 9).tobytes(), np.round(y, 9).tobytes()
+def _target_points(curve: Curve) -> set[tuple[float, float]]:
+    """A curve's targets in its caller's units (y times ``y_scale``), rounded to 1e-9 in logs:
+    the same runs match however a study normalised or split them."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.round(np.log(np.asarray(curve.x_target, np.float64)), 9)
+        y = np.round(np.log(np.asarray(curve.y_target, np.float64) * curve.y_scale), 9)
+    return set(zip(x.tolist(), y.tolist(), strict=True))
 
 
 def _references(fn) -> Iterable[Curve]:
     """The reference curves a method's callable was fitted on (a recalibration's), through
-    mixtures."""
+    mixtures and recalibrations of recalibrations."""
     yield from getattr(fn, "reference", ())
+    base = getattr(fn, "base", None)
+    if base is not None:
+        yield from _references(base.fn)
     for member in getattr(fn, "members", ()):
         yield from _references(member.fn)
 
 
 def _check_out_of_sample(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
-    """A recalibrated method must not score the curves its scale was fitted on (its
-    intervals would be judged on their own fit)."""
-    scored = {_data_key(c): (dataset, c.name) for dataset, cs in data.items() for c in cs}
+    """A recalibrated method must not score targets its scale was fitted on (its intervals
+    would be judged on their own fit): any shared target point refuses it."""
+    scored = [(dataset, c.name, _target_points(c)) for dataset, cs in data.items() for c in cs]
     for method in methods:
-        both = [
-            scored[k] for k in dict.fromkeys(map(_data_key, _references(method.fn))) if k in scored
-        ]
+        fitted: set[tuple[float, float]] = set()
+        for curve in _references(method.fn):
+            fitted |= _target_points(curve)
+        both = [(d, n) for d, n, points in scored if fitted and not points.isdisjoint(fitted)]
         if both:
             shown = ", ".join(f"{d}:{n}" for d, n in both[:3]) + (" ..." if len(both) > 3 else "")
             raise ValueError(
-                f"method {method.name!r} was recalibrated on {len(both)} of the curves it would "
-                f"score ({shown}): fit its scale on other curves (e.g. leave one dataset out)"
+                f"method {method.name!r} was recalibrated on targets of {len(both)} of the "
+                f"curves it would score ({shown}): fit its scale on other curves (e.g. leave "
+                "one dataset out)"
             )
 
 

@@ -583,14 +583,26 @@ def test_extrapolate_asks_what_the_command_line_asks():
     """The command line refuses 2 runs, repeated x (unless --dedupe mean) and --to inside
     the runs; in Python two runs answer with a warning, repeated x are averaged with one,
     and a query inside the runs is refused, pointing to a fitted family."""
+    import warnings
+
+    from scalebayes.data import EarlyRiseWarning
     from scalebayes.pfn import extrapolate
 
     query = [3 * X[-1]]
     with pytest.warns(UserWarning, match="2 distinct x: two runs fix a slope"):
         assert np.isfinite(extrapolate(X[-2:], Y[-2:], query).median()).all()
     xs, ys = [*X, X[-1]], [*Y[:-1], Y[-1] * 0.99, Y[-1] * 1.01]  # two seeds of the last run
+    averaged = [*Y[:-1], (ys[-2] + ys[-1]) / 2]
     with pytest.warns(UserWarning, match=r"runs repeat an x .* averaged"):
-        assert np.isfinite(extrapolate(xs, ys, query).median()).all()
+        shipped = extrapolate(xs, ys, query)  # the back-test weights read the mean too
+    levels = [0.05, 0.5, 0.95]
+    np.testing.assert_allclose(
+        shipped.quantile(levels), extrapolate(X, averaged, query).quantile(levels), rtol=1e-6
+    )
+    with warnings.catch_warnings():  # seeds at the first x are not a climb
+        warnings.simplefilter("error", EarlyRiseWarning)
+        warnings.filterwarnings("ignore", ".*runs repeat an x", UserWarning)
+        extrapolate([X[0], *X], [Y[0] * 1.02, *Y], query)
     pfn = PFN.load()
     with pytest.warns(UserWarning, match=r"runs repeat an x .* averaged"):
         seeds = pfn.predict(xs, ys, query)

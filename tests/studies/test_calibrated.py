@@ -146,12 +146,23 @@ def test_a_study_refuses_to_score_a_recalibration_on_its_own_reference(tmp_path,
     monkeypatch.setitem(METHODS, "avg", mixture("toy", "toy+cal"))
     for method in ("toy+cal", "avg"):
         with pytest.raises(
-            ValueError, match=r"was recalibrated on 1 of the curves it would score \(runs.csv:c2\)"
+            ValueError,
+            match=r"recalibrated on targets of 1 of the curves .* \(runs.csv:c2\)",
         ):
             run_study(["toy", method], [], tmp_path / method, csv_paths=[path], progress=False)
         assert not (tmp_path / method).exists()  # refused before any work
     monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0, 12)))  # others: fine
     run_study(["toy+cal"], [], tmp_path / "ok", csv_paths=[path], progress=False)
+    # a reference that shares targets without being the same curve: another split of it,
+    # or inside a recalibration of a recalibration
+    resplit = own[2].with_default_split(0.5)
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", [*_curves(0, 12), resplit]))
+    with pytest.raises(ValueError, match=r"targets of 1 of the curves .*c2"):
+        run_study(["toy+cal"], [], tmp_path / "resplit", csv_paths=[path], progress=False)
+    inner = calibrated("toy", [*_curves(0, 12), own[2]], name="inner")
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated(inner, _curves(1, 12)))
+    with pytest.raises(ValueError, match=r"targets of 1 of the curves .*c2"):
+        run_study(["toy+cal"], [], tmp_path / "nested", csv_paths=[path], progress=False)
 
 
 def test_bad_input(toy, monkeypatch):

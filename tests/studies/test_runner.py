@@ -1063,6 +1063,7 @@ def test_a_mixture_of_methods_by_name(tmp_path, monkeypatch):
         mixture("up", "down", weights=[1.0])
     with pytest.raises(TypeError, match="weights must be a sequence of numbers, got '12'"):
         mixture("up", "down", weights="12")  # not the weights (1, 2)
+    assert mixture("up", "down", weights=(w for w in [1, 3])).fn.weights == (1.0, 3.0)
     with pytest.raises(KeyError, match="unknown method"):
         mixture("up", "nope")
 
