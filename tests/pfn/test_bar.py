@@ -88,11 +88,11 @@ def test_cdf_reaches_exactly_zero_and_one_and_stays_monotone_at_the_tails():
     # float32 softmax masses sum to 1 only within a few ulp; the CDF must still be a CDF
     rng = np.random.default_rng(11)
     bar = BarDistribution(np.cumsum(rng.uniform(0.05, 0.5, 101)))
-    logits = jnp.asarray(rng.normal(0.0, 8.0, (500, 100)), jnp.float32)
+    logits = jnp.asarray(rng.normal(0.0, 8.0, (300, 100)), jnp.float32)
     b = np.asarray(bar.borders)
     ends = np.asarray(bar.cdf(logits[:, None], jnp.asarray([-1e6, 1e6])))
     assert np.all(ends[:, 0] == 0.0) and np.all(ends[:, 1] == 1.0)
-    grid = np.concatenate([np.linspace(b[0] - 1, b[-1] + 1, 3000), b[-2] + [-1e-4, 0, 1e-4]])
+    grid = np.concatenate([np.linspace(b[0] - 1, b[-1] + 1, 600), b[-2] + [-1e-4, 0, 1e-4]])
     values = np.asarray(bar.cdf(logits[:, None], jnp.asarray(np.sort(grid), jnp.float32)))
     assert values.min() >= 0.0 and values.max() <= 1.0
     # monotone to float32 rounding (a few ulp of 1: XLA's cumsum is not a sequential sum),
