@@ -541,6 +541,31 @@ def _shipped_note(curves, targets) -> str:
     )
 
 
+def _far_rise(curve, targets, medians) -> str | None:
+    """Where the far model's median climbs by more than 1% between two x asked beyond
+    ``FAR_SWITCH`` although the runs fall: said, since its answers there are not smooth in x
+    (docs/results/far.md, measured on 48 of 132 far10 curves), not hidden."""
+    import numpy as np
+
+    from ..pfn import FAR_SWITCH
+
+    x, y = np.asarray(curve.x), np.asarray(curve.y)
+    if not y[np.argmax(x)] < y[np.argmin(x)]:  # not a falling curve: a climb may be real
+        return None
+    far = np.asarray(targets) > FAR_SWITCH * float(np.max(x))
+    xs, ms = np.asarray(targets)[far], np.asarray(medians)[far]
+    for j in range(1, xs.size):
+        i = int(np.argmin(ms[:j]))
+        if ms[j] > 1.01 * ms[i]:
+            return (
+                f"the far model's median climbs from {ms[i]:.4g} at x = {xs[i]:.4g} to "
+                f"{ms[j]:.4g} at x = {xs[j]:.4g} although the runs fall; its answers beyond "
+                f"{FAR_SWITCH:g}x are not smooth in x (a CPU-trained model): compare with "
+                "--method mcmc-m4-irw"
+            )
+    return None
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -588,6 +613,11 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         )
     if uses_pfn and note:
         print(note, file=sys.stderr)
+    if args.method == "pfn" and pfns is SHIPPED:
+        for curve, pred in zip(curves, preds, strict=True):
+            rise = _far_rise(curve, targets, pred.median())
+            if rise:
+                print(f"note: curve {curve.name!r}: {rise}", file=sys.stderr)
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
     header = f"{'curve':<{width}} {'x':>12} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES

@@ -205,6 +205,19 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
     assert far_marks == [(pytest.approx(5 * X[-1]), "far model beyond (5x)")]
 
 
+def test_command_line_says_when_the_far_median_climbs_on_a_falling_curve(tmp_path, capsys):
+    # a review's five runs 4x apart: the far model's median at 2e23 lies above its 5e22 one
+    path = tmp_path / "base.csv"
+    path.write_text("x,y\n1e18,4.2178\n4e18,3.9728\n1.6e19,3.7540\n6.4e19,3.5589\n2.56e20,3.3850\n")
+    assert main(["extrapolate", str(path), "--to", "5e22,2e23"]) == 0
+    err = capsys.readouterr().err
+    assert "note: curve 'base': the far model's median climbs from" in err
+    assert "at x = 5e+22 to" in err and "at x = 2e+23 although the runs fall" in err
+    for one in ("2e23", "1e22,2e22"):  # one far x, or medians that fall: nothing to say
+        assert main(["extrapolate", str(path), "--to", one]) == 0
+        assert "climbs" not in capsys.readouterr().err
+
+
 def test_a_fans_errors_name_its_curve():
     from scalebayes.pfn import shipped_fans
 
