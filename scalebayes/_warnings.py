@@ -14,6 +14,7 @@ __all__ = [
     "warn_if_early_rise",
     "warn_if_flat",
     "warn_if_rising",
+    "warn_if_two_runs",
 ]
 
 EARLY_RISE = 0.01
@@ -86,6 +87,20 @@ def warn_if_flat(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) 
         "that fall, so their answer here is wide and its median can lie above the runs: "
         "compare with a point fit (scalebayes fit) or NUTS (--method mcmc-m4)",
         FlatCurveWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
+def warn_if_two_runs(x: np.ndarray, what: str, stacklevel: int = 2) -> bool:
+    """Warn (``UserWarning``) if ``x`` holds exactly two distinct runs: ``what`` (e.g. "the
+    answer") then leans on the model's prior. Returns whether it warned."""
+    if np.unique(np.asarray(x, np.float64)).size != 2:
+        return False
+    warnings.warn(
+        f"x_context has 2 distinct x: two runs fix a slope, not a curve, so {what} leans on "
+        "the model's prior (the command line asks for at least 3 runs)",
+        UserWarning,
         stacklevel=stacklevel + 1,
     )
     return True

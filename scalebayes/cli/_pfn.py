@@ -191,10 +191,12 @@ _TRAIN_OPTIONS = {
 }
 
 
-def _train_config(given: dict, make) -> object:
-    """``make(given)``, a ``TrainConfig``, with its errors said in the command line's words."""
+def _train_config(given: dict):
+    """``TrainConfig(**given)``, with its errors said in the command line's words."""
+    from ..pfn import TrainConfig
+
     try:
-        return make(given)
+        return TrainConfig(**given)
     except (TypeError, ValueError) as error:
         message = str(error)
         for name in sorted(_TRAIN_OPTIONS, key=len, reverse=True):  # prior_mix before prior
@@ -274,7 +276,7 @@ def run_train_pfn(args: argparse.Namespace) -> int:
     else:
         if "steps" not in settings:
             raise ValueError("--steps is required for a new run (--resume continues a run's)")
-        config = _train_config(settings, lambda given: TrainConfig(**given))
+        config = _train_config(settings)
     path = train(
         config,
         args.out,
@@ -400,11 +402,10 @@ def mcmc_fans(
     if pfn is not None and pfn is not SHIPPED:
         pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
     if pfns is not None:
-        preds = _mixed(pfns, curves, [np.asarray(targets)] * len(curves), preds)
+        preds = _mix(_pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves)), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         if pfns is SHIPPED:  # the fan passes through the table's answers (shipped_fans)
-            from ..evaluate import MixturePredictive
             from ..pfn import shipped_fans
 
             grids, pfn_fans = shipped_fans(
@@ -418,11 +419,10 @@ def mcmc_fans(
         rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
-        if pfns is SHIPPED:
-            fans = [MixturePredictive([a, b]) for a, b in zip(pfn_fans, fans, strict=True)]
-            label = f"PFN + {label}"
-        elif pfns is not None:
-            fans = _mixed(pfns[: len(shown)], shown, grids, fans)
+        if pfns is not None:
+            if pfns is not SHIPPED:
+                pfn_fans = _pfn_answers(pfns[: len(shown)], shown, grids)
+            fans = _mix(pfn_fans, fans)
             label = f"PFN + {label}"
         plot_fans(
             fans,
@@ -437,12 +437,10 @@ def mcmc_fans(
     return preds
 
 
-def _mixed(pfns, curves, xs, preds) -> list:
-    """The equal-weight mixtures of each curve's PFN predictive at ``xs`` and ``preds``:
-    ``pfns`` one PFN per curve (``predict_each``) or ``SHIPPED`` (``predict_shipped``)."""
+def _mix(answers, preds) -> list:
+    """The equal-weight mixtures of each curve's PFN predictive and its ``preds``."""
     from ..evaluate import MixturePredictive
 
-    answers = _pfn_answers(pfns, curves, xs)
     return [MixturePredictive([a, b]) for a, b in zip(answers, preds, strict=True)]
 
 
@@ -554,16 +552,18 @@ def _far_rise(curve, targets, medians) -> str | None:
         return None
     far = np.asarray(targets) > FAR_SWITCH * float(np.max(x))
     xs, ms = np.asarray(targets)[far], np.asarray(medians)[far]
-    for j in range(1, xs.size):
-        i = int(np.argmin(ms[:j]))
-        if ms[j] > 1.01 * ms[i]:
-            return (
-                f"the far model's median climbs from {ms[i]:.4g} at x = {xs[i]:.4g} to "
-                f"{ms[j]:.4g} at x = {xs[j]:.4g} although the runs fall; its answers beyond "
-                f"{FAR_SWITCH:g}x are not smooth in x (a CPU-trained model): compare with "
-                "--method mcmc-m4-irw"
-            )
-    return None
+    lowest = np.minimum.accumulate(ms)  # the lowest median at or before each x
+    climbs = np.flatnonzero(ms[1:] > 1.01 * lowest[:-1]) + 1
+    if not climbs.size:
+        return None
+    j = int(climbs[0])
+    i = int(np.argmin(ms[:j]))
+    return (
+        f"the far model's median climbs from {ms[i]:.4g} at x = {xs[i]:.4g} to "
+        f"{ms[j]:.4g} at x = {xs[j]:.4g} although the runs fall; its answers beyond "
+        f"{FAR_SWITCH:g}x are not smooth in x (a CPU-trained model): compare with "
+        "--method mcmc-m4-irw"
+    )
 
 
 def run_extrapolate(args: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import is_integer
+from .._warnings import warn_if_two_runs
 
 if TYPE_CHECKING:
     from ..pfn import PFN
@@ -244,13 +245,7 @@ def suggest_next(
         raise ValueError("y_context must be >= 0 (a loss or an error rate)")
     if np.ptp(xc) <= 0:
         raise ValueError("x_context must hold at least two distinct x values")
-    if np.unique(xc).size == 2:  # as scalebayes.pfn.extrapolate: an answer, said to be thin
-        warnings.warn(
-            "x_context has 2 distinct x: two runs fix a slope, not a curve, so the ranking "
-            "leans on the model's prior (the command line asks for at least 3 runs)",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_if_two_runs(xc, "the ranking")  # as scalebayes.pfn.extrapolate
     if np.unique(cand).size != cand.size:
         values, counts = np.unique(cand, return_counts=True)
         repeated = ", ".join(f"{v:g}" for v in values[counts > 1])

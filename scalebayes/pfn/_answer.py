@@ -13,19 +13,21 @@ study method ``pfn`` answer the same way.
 from __future__ import annotations
 
 import os
-import warnings
 
-import numpy as np
 from jaxtyping import ArrayLike
 
-from .._warnings import FlatCurveWarning, warn_if_early_rise, warn_if_flat, warn_if_rising
+from .._warnings import (
+    FlatCurveWarning,
+    warn_if_early_rise,
+    warn_if_flat,
+    warn_if_rising,
+    warn_if_two_runs,
+)
 from ..evaluate import Predictive
 from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector, _merge_repeats
 from ._stack import predict_shipped
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
-
-_MIN_RUNS = 3  # as the command line and read_curves_csv ask (fewer: a warning)
 
 
 def extrapolate(
@@ -84,7 +86,15 @@ def extrapolate(
         pred = extrapolate(x, 2.0 * x**-0.07, [100 * x[-1]])
         pred.median(), pred.interval(0.9)
     """
-    _check_question(x_context, x_query, shipped=model is None)
+    xc = _as_vector("x_context", x_context, positive=True, minimum=1)
+    xq = _as_vector("x_query", x_query, positive=True, minimum=1)
+    warn_if_two_runs(xc, "the answer")  # the command line asks for 3
+    if model is None and xq.min() <= xc.max():  # a named model says if it interpolates
+        raise ValueError(
+            f"x_query {xq[xq <= xc.max()][0]:g} is not beyond the largest run {xc.max():g}: "
+            "the PFNs answer beyond the runs only; for x inside them fit a family "
+            "(scalebayes.inference.fit_curve, or sample_posterior for intervals)"
+        )
     if model is not None:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
         pred = pfn.predict(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
@@ -97,35 +107,9 @@ def extrapolate(
         (pred,) = predict_shipped([x_context], [y_context], [x_query], y_scale=y_scale)
     # the curve's shape as the models read it: seeds at one x averaged (so their noise is
     # not read as a climb)
-    xc, yc, _ = _merge_repeats(
-        _as_vector("x_context", x_context, positive=True, minimum=1),
-        _as_vector("y_context", y_context, positive=False, minimum=1),
-    )
+    xc, yc, _ = _merge_repeats(xc, _as_vector("y_context", y_context, positive=False, minimum=1))
     if not warn_if_rising(xc, yc, "the context"):
         warn_if_early_rise(xc, yc, "the context")
     if model is None:  # a named model answers as asked
         warn_if_flat(xc, yc, "the context")
     return pred
-
-
-def _check_question(x_context: ArrayLike, x_query: ArrayLike, shipped: bool) -> None:
-    """The command line's rules for a curve's question: 3 runs or more (a warning), and for
-    the shipped answer queries beyond them (a named model says itself whether it
-    interpolates)."""
-    xc = _as_vector("x_context", x_context, positive=True, minimum=1)
-    xq = _as_vector("x_query", x_query, positive=True, minimum=1)
-    if np.unique(xc).size == _MIN_RUNS - 1:  # the PFN answers (fewer: its own error)
-        warnings.warn(
-            "x_context has 2 distinct x: two runs fix a slope, not a "
-            f"curve, so the answer leans on the PFN's prior (the command line asks for at "
-            f"least {_MIN_RUNS} runs)",
-            UserWarning,
-            stacklevel=3,
-        )
-    inside = xq[xq <= xc.max()]
-    if shipped and inside.size:
-        raise ValueError(
-            f"x_query {inside[0]:g} is not beyond the largest run {xc.max():g}: the PFNs "
-            "answer beyond the runs only; for x inside them fit a family "
-            "(scalebayes.inference.fit_curve, or sample_posterior for intervals)"
-        )

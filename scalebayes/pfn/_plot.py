@@ -45,7 +45,7 @@ def shipped_fans(
     Returns:
         ``(grids, predictives)``: per curve the increasing grid and its predictive.
     """
-    grids, jobs, owners = [], [], []  # jobs: (curve, positions in its grid)
+    grids, jobs = [], []  # jobs: (curve, positions in its grid), each one predicted curve
     for i, (xc, asked) in enumerate(zip(x_context, x_to, strict=True)):
         asked = np.asarray(asked, np.float64)
         top = float(np.max(xc))
@@ -54,25 +54,25 @@ def shipped_fans(
         near_asked = asked[(asked > top) & _at_most(asked / top, FAR_SWITCH)]
         cut = float(near_asked.max()) if near_asked.size else top
         alone = (grid > cut) & _at_most(grid / top, FAR_SWITCH)  # as predict_shipped splits
-        jobs.append((i, np.flatnonzero(~alone)))
-        jobs.extend((i, np.array([j])) for j in np.flatnonzero(alone))
-        owners.append(i)
-    jobs = [(i, where) for i, where in jobs if where.size]
+        together = np.flatnonzero(~alone)
+        jobs += [(i, together)] if together.size else []
+        jobs += [(i, np.array([j])) for j in np.flatnonzero(alone)]
+    labels = [str(i) for i in range(len(grids))] if names is None else list(names)
     answers = predict_shipped(
         [x_context[i] for i, _ in jobs],
         [y_context[i] for i, _ in jobs],
         [grids[i][where] for i, where in jobs],
-        names=[
-            str(i) if names is None else names[i] for i, _ in jobs
-        ],  # the curve's, not the job's
+        names=[labels[i] for i, _ in jobs],  # the curve's name, not the job's
     )
-    fans = []
-    for i in owners:
-        mine = [(where, p) for (k, where), p in zip(jobs, answers, strict=True) if k == i]
-        if len(mine) == 1:
-            fans.append(mine[0][1])
-        else:
-            fans.append(JoinedPredictive([p for _, p in mine], [w for w, _ in mine]))
+    parts: list[list] = [[] for _ in grids]
+    for (i, where), answer in zip(jobs, answers, strict=True):
+        parts[i].append((where, answer))
+    fans = [
+        mine[0][1]
+        if len(mine) == 1
+        else JoinedPredictive([p for _, p in mine], [w for w, _ in mine])
+        for mine in parts
+    ]
     return grids, fans
 
 
