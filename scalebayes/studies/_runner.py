@@ -66,6 +66,8 @@ from .._io import (
 from ..evaluate import PredictiveDistribution, score_curve, summarise
 from ..inference import BAYES_FAMILIES, MIXING, NOISE_SUFFIXES, POINT_FAMILIES
 from ._calibration import write_calibration_figure
+from ._shared import SharedPredictions, nested_methods, sharing
+from ._shared import active as active_sharing
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -230,6 +232,15 @@ class Method:
             TypeError: If a prediction is of the wrong kind for ``probabilistic``.
             ValueError: If the number of predictions or a point prediction's shape is wrong.
         """
+        shared = active_sharing()
+        key = (
+            None
+            if shared is None
+            else shared.key(self, curves, pad_to if self.pad_batches else None)
+        )
+        if key is not None and (reused := shared.get(key)) is not None:
+            return reused
+        tic = time.perf_counter()
         if pad_to is not None and self.pad_batches and _takes_pad_to(self.fn):
             predictions = list(self.fn(curves, pad_to=pad_to))
         else:
@@ -264,6 +275,8 @@ class Method:
                     f"{curve.name!r}; expected one value per target x, shape {expected}"
                 )
             checked.append(point)
+        if key is not None:
+            shared.put(key, checked, time.perf_counter() - tic)
         return checked
 
 
@@ -1039,15 +1052,11 @@ def _target_points(curve: Curve) -> set[tuple[float, float]]:
     return set(zip(x.tolist(), y.tolist(), strict=True))
 
 
-def _references(fn) -> Iterable[Curve]:
-    """The reference curves a method's callable was fitted on (a recalibration's), through
-    mixtures and recalibrations of recalibrations."""
-    yield from getattr(fn, "reference", ())
-    base = getattr(fn, "base", None)
-    if base is not None:
-        yield from _references(base.fn)
-    for member in getattr(fn, "members", ()):
-        yield from _references(member.fn)
+def _references(method: Method) -> Iterable[Curve]:
+    """The reference curves a method was fitted on (a recalibration's), through mixtures and
+    recalibrations of recalibrations."""
+    for inner in nested_methods(method):
+        yield from getattr(inner.fn, "reference", ())
 
 
 def _check_out_of_sample(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
@@ -1056,7 +1065,7 @@ def _check_out_of_sample(methods: Sequence[Method], data: Mapping[str, Sequence[
     scored = [(dataset, c.name, _target_points(c)) for dataset, cs in data.items() for c in cs]
     for method in methods:
         fitted: set[tuple[float, float]] = set()
-        for curve in _references(method.fn):
+        for curve in _references(method):
             fitted |= _target_points(curve)
         both = [(d, n) for d, n, points in scored if fitted and not points.isdisjoint(fitted)]
         if both:
@@ -1210,7 +1219,9 @@ def run_study(
     fingerprint of the curve's data (x, y, split, y_scale) and the method's settings: a rerun
     reuses a row only if its fingerprint matches, and recomputes (and appends) the others, so
     an interrupted study resumes where it stopped, a changed data file or method is never
-    scored from stale rows, and a directory may hold several studies. At the end
+    scored from stale rows, and a directory may hold several studies. A method that also
+    occurs inside another of the study's methods (the base of ``M+cal``, a mixture's member)
+    predicts each batch once; the other reuses it, timed with the seconds it took. At the end
     ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
     ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
     probabilistic methods) beside it.
@@ -1297,9 +1308,11 @@ def run_study(
             disable=None if progress else True,
             dynamic_ncols=True,
         ) as bar:
-            timings, errors = _run_pending(
-                method_list, data, done, fingerprints, per_curve_path, sizes, bar
-            )
+            curves = [curve for group in data.values() for curve in group]
+            with sharing(method_list, curves) as shared:
+                timings, errors = _run_pending(
+                    method_list, data, done, fingerprints, per_curve_path, sizes, bar, shared
+                )
         scores = tuple(done[key] for key in fingerprints)
         summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
@@ -1331,11 +1344,13 @@ def _run_pending(
     per_curve_path: Path,
     sizes: Mapping[str, int],
     bar: Any,
+    shared: SharedPredictions,
 ) -> tuple[dict[tuple[str, str], list[_BatchTime]], dict[tuple[str, str], str]]:
     """Score every curve without a row in ``done``, appending rows batch by batch.
 
     Updates ``done`` in place; returns the batch timings and the first scoring error per
-    (method, dataset).
+    (method, dataset). A batch whose predictions another method of the study made already
+    (``shared``) is timed with the seconds they took.
     """
     timings: dict[tuple[str, str], list[_BatchTime]] = {}
     errors: dict[tuple[str, str], str] = {}
@@ -1359,7 +1374,7 @@ def _run_pending(
                     call += [batch[-1]] * (padded_size - len(batch))
                 tic = time.perf_counter()
                 predictions = method(call, pad_to=shape)[: len(batch)]
-                seconds = time.perf_counter() - tic
+                seconds = time.perf_counter() - tic + shared.take_credit()
                 scores = []
                 for curve, prediction in zip(batch, predictions, strict=True):
                     key = (method.name, dataset, curve.name)

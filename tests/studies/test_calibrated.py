@@ -165,6 +165,49 @@ def test_a_study_refuses_to_score_a_recalibration_on_its_own_reference(tmp_path,
         run_study(["toy+cal"], [], tmp_path / "nested", csv_paths=[path], progress=False)
 
 
+@pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy runs
+def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
+    tmp_path, toy, monkeypatch
+):
+    # `--calibrate-on` scores M and M+cal side by side, and a mixture may hold a method the
+    # study also scores alone: each batch of the study's curves is predicted once, the others
+    # reuse it (with its seconds), and the scores are those of each method run alone
+    import time
+
+    from scalebayes.studies import mixture
+
+    path = tmp_path / "runs.csv"
+    rows = [
+        f"{x:.17g},{y:.17g},{c.name}" for c in _curves(3, 4) for x, y in zip(c.x, c.y, strict=True)
+    ]
+    path.write_text("x,y,curve\n" + "\n".join(rows) + "\n")
+    seen = []
+    real = Toy.__call__
+
+    def predict(self, curves):
+        seen.append(curves[0].dataset)
+        time.sleep(0.02)
+        return real(self, curves)
+
+    monkeypatch.setattr(Toy, "__call__", predict)
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
+    monkeypatch.setitem(METHODS, "avg", mixture("toy", "toy+cal"))
+    names = ["toy+cal", "toy", "avg"]
+    result = run_study(names, [], tmp_path / "all", csv_paths=[path], progress=False)
+    assert seen.count("runs") == 1  # one batch of 4 curves, predicted once for all three
+    alone = {}
+    for name in names:
+        one = run_study([name], [], tmp_path / name, csv_paths=[path], progress=False)
+        alone.update({(s.method, s.curve): s for s in one.scores})
+    assert seen.count("runs") == 4  # each study alone predicts it again
+    for score in result.scores:
+        other = alone[(score.method, score.curve)]
+        assert (score.rmsle, score.ll, score.msce) == (other.rmsle, other.ll, other.msce)
+        assert score.seconds >= 0.02 / 4  # a reused batch is timed with what it took
+    again = run_study(names, [], tmp_path / "all", csv_paths=[path], progress=False)
+    assert again.n_computed == 0 and seen.count("runs") == 4
+
+
 def test_bad_input(toy, monkeypatch):
     monkeypatch.setitem(METHODS, "pt", Method("pt", lambda cs: [], probabilistic=False))
     with pytest.raises(ValueError, match="point method"):
