@@ -629,10 +629,13 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             cells = " ".join(f"{v:>10.4g}" for v in row)
             print(f"{curve.name:<{width}} {x:>12.6g} {cells}")
     if args.plot is not None and args.method == "pfn":
-        from ..pfn import ReachWarning, plot_fan
+        from ..pfn import ReachWarning, SpanWarning, plot_fan
 
-        with warnings.catch_warnings():  # the prediction above has said it if a query is far
+        # the table above has said what its x need; the fan's own x (between the runs and the
+        # x asked) would repeat it, or speak of x nobody asked
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", ReachWarning)
+            warnings.simplefilter("ignore", SpanWarning)
             plot_fan(None if pfns is SHIPPED else pfns, curves, targets, args.plot)
     if args.plot is not None:
         print(f"wrote {args.plot}")

@@ -140,10 +140,12 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
     return [table[c][1] for c in candidates]
 
 
-def _key(seed: int):
-    import jax
+def _key(seed: int, name: str):
+    """The curve's key as `scalebayes extrapolate --method mcmc-*` draws it (its name folded
+    into the seed), so the advice, its fan chart and `extrapolate` share one posterior."""
+    from ..inference import curve_keys
 
-    return jax.random.key(seed)
+    return curve_keys(seed, [name])
 
 
 def run_suggest(args: argparse.Namespace) -> int:
@@ -208,7 +210,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         n_fantasies=args.fantasies,
         level=args.level,
         method=args.method,
-        key=None if args.method == "pfn" else _key(args.seed),
+        key=None if args.method == "pfn" else _key(args.seed, curve.name),
     )
     if args.method == "pfn" and note:
         print(note, file=sys.stderr)
@@ -253,10 +255,11 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.plot is not None:
         marked = [*candidates, args.target]
         if args.method == "pfn":
-            from ..pfn import ReachWarning, plot_fan
+            from ..pfn import ReachWarning, SpanWarning, plot_fan
 
-            with warnings.catch_warnings():  # the advice above has said it if the target is far
+            with warnings.catch_warnings():  # the advice above has said what the x need
                 warnings.simplefilter("ignore", ReachWarning)
+                warnings.simplefilter("ignore", SpanWarning)
                 plot_fan(model, [curve], marked, args.plot)
         else:  # NUTS with the same family and seed as the advice (which said if it mixed)
             from ._pfn import mcmc_fans

@@ -89,12 +89,13 @@ def _failed_checks(
     """
     found = []
     where = [f" of {name}" if name else "" for name in worst]
+    # rounded away from the threshold: "99 < 100" for 99.6, not "100 < 100"
     if not r_hat <= r_hat_max:
-        found.append(f"r_hat{where[0]} {r_hat:.3f} > {r_hat_max}")
+        found.append(f"r_hat{where[0]} {np.ceil(r_hat * 1000) / 1000:.3f} > {r_hat_max}")
     if not ess_bulk >= ess_bulk_min:
-        found.append(f"ess_bulk{where[1]} {ess_bulk:.0f} < {ess_bulk_min:.0f}")
+        found.append(f"ess_bulk{where[1]} {np.floor(ess_bulk):.0f} < {ess_bulk_min:.0f}")
     if not ess_tail >= ess_tail_min:
-        found.append(f"ess_tail{where[2]} {ess_tail:.0f} < {ess_tail_min:.0f}")
+        found.append(f"ess_tail{where[2]} {np.floor(ess_tail):.0f} < {ess_tail_min:.0f}")
     if divergences > max_divergences:
         found.append(f"{divergences} divergences > {max_divergences}")
     return found

@@ -118,6 +118,12 @@ def _merge_repeats(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return unique, np.bincount(inverse, weights=y) / counts, what
 
 
+def _keep_worst(kept: dict[str, tuple[float, str]], label: str, bad: float, text: str) -> None:
+    """Keep ``text`` for ``label`` unless the kept one is at least as ``bad``."""
+    if label not in kept or bad > kept[label][0]:
+        kept[label] = (bad, text)
+
+
 def _at_most(ratio, limit: float):
     """``ratio <= limit`` up to rounding: a grid ending exactly at the limit is inside (a
     bool for a number, a boolean array for an array of ratios)."""
@@ -652,7 +658,9 @@ class PFN:
             raise ValueError(f"names must give one name per curve ({len(x_context)})")
         else:
             labels = [f"curve {name!r}" for name in names]
-        curves, thinned, windowed, far, furthest, repeats = [], [], [], [], 0.0, []
+        # per label, the worst case: one line per curve when a curve comes in several calls'
+        # worth of parts (a fan chart's), keyed (label, how bad) -> text
+        curves, thinned, windowed, far, repeats = [], {}, {}, {}, {}
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)
         ):
@@ -663,14 +671,20 @@ class PFN:
                 raise type(error)(where + str(error)) from None
             curves.append(curve)
             if merged is not None:
-                repeats.append(f"{where}{merged}")
+                _keep_worst(repeats, labels[i], 0, f"{where}{merged}")
             if window is not None:
-                windowed.append(f"{where}{window[0]} of {window[1]} runs ({window[2]})")
+                text = f"{where}{window[0]} of {window[1]} runs ({window[2]})"
+                _keep_worst(windowed, labels[i], -window[0], text)
             if n_given > curve[0].size:
-                thinned.append(f"{where}{curve[0].size} of {n_given}")
+                thinned_text = f"{where}{curve[0].size} of {n_given}"
+                _keep_worst(thinned, labels[i], n_given - curve[0].size, thinned_text)
             if not self.within_reach(ratio):
-                far.append(f"{where}x_query up to {ratio:.3g}x the largest context x")
-                furthest = max(furthest, ratio)
+                text = f"{where}x_query up to {ratio:.3g}x the largest context x"
+                _keep_worst(far, labels[i], ratio, text)
+        furthest = max((bad for bad, _ in far.values()), default=0.0)
+        repeats, windowed, thinned, far = (
+            [text for _, text in kept.values()] for kept in (repeats, windowed, thinned, far)
+        )
         if repeats:
             warnings.warn(
                 f"{'; '.join(repeats[:5])}{' ...' if len(repeats) > 5 else ''}: runs repeat an "

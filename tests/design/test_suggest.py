@@ -303,6 +303,24 @@ def test_mcmc_method_ranks_the_run_next_to_the_target_first():
         assert s.gain > -3 * s.gain_se, s
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::scalebayes.inference.ConvergenceWarning")
+def test_cli_mcmc_advice_shares_its_posterior_with_extrapolate(tmp_path, capsys):
+    # a review: `suggest --method mcmc-m4` printed 2.206 [1.843, 2.483] at the target while
+    # its fan chart and `extrapolate --method mcmc-m4` (same seed) said 2.247 [1.962, 2.451]:
+    # the advice drew from key(seed), the others from the curve's key
+    runs = tmp_path / "runs.csv"
+    runs.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, Y, strict=True)))
+    target = f"{TARGET:g}"
+    argv = ["suggest", str(runs), "--candidates", f"{CANDIDATES[0]:g}", "--target", target]
+    assert main([*argv, "--method", "mcmc-m4", "--seed", "3"]) == 0
+    said = capsys.readouterr().out.split("median ")[1].split(",")[0]
+    argv = ["extrapolate", str(runs), "--to", target, "--method", "mcmc-m4", "--seed", "3"]
+    assert main(argv) == 0
+    q50 = float(capsys.readouterr().out.splitlines()[-1].split()[4])
+    assert float(said) == pytest.approx(q50, rel=5e-4)  # both printed to 4 digits
+
+
 def test_cli_recommends_no_run_when_no_candidate_is_expected_to_help(tmp_path, capsys):
     runs = tmp_path / "four.csv"
     runs.write_text("x,y\n1e6,3.0\n2e6,2.7\n4e6,2.45\n8e6,2.25\n")

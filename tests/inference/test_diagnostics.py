@@ -242,3 +242,17 @@ def test_the_summary_line_shows_a_failed_diagnostic_whatever_the_order():
     good, stuck = rng.normal(size=(4, 200)), np.ones((4, 200))
     for samples in ({"a": good, "b": stuck}, {"b": stuck, "a": good}):
         assert "max r-hat nan" in diagnose(samples).line
+
+
+def test_a_failed_check_never_reads_as_passing_after_rounding():
+    # a review saw "ess_bulk 100 < 100": 99.6 rounded to the threshold it failed
+    from scalebayes.inference._diagnostics import _failed_checks
+
+    found = _failed_checks(
+        1.0104, 99.6, 99.95, 0, r_hat_max=1.01, ess_bulk_min=100, ess_tail_min=100
+    )
+    assert found == ["r_hat 1.011 > 1.01", "ess_bulk 99 < 100", "ess_tail 99 < 100"]
+    assert (
+        _failed_checks(1.0, 100.0, 250.0, 0, r_hat_max=1.01, ess_bulk_min=100, ess_tail_min=100)
+        == []
+    )

@@ -465,3 +465,30 @@ def test_the_demo_says_who_answered_a_curve_across_5x():
         near
     )
     assert _who_answered(both).endswith(", up to 5x; mixture-tiny beyond")
+
+
+@pytest.mark.filterwarnings("always::UserWarning")  # the command line prints them
+def test_a_fan_chart_names_each_curve_once_and_the_command_line_says_it_with_the_table(
+    tmp_path, capsys
+):
+    # a review: ten runs 3x apart (4.3 decades) asked 5-15x out; `--plot` added a span
+    # warning the table had not given, naming the curve five times (one per near fan x)
+    import warnings
+
+    from scalebayes.pfn import SpanWarning, shipped_fans
+
+    x = 1e18 * 3.0 ** np.arange(10)
+    y = 1.7 + 925 * x**-0.155
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shipped_fans([x, x], [y, y], [[15 * x[-1]], [15 * x[-1]]], names=["a", "b"])
+    span = [str(w.message) for w in caught if issubclass(w.category, SpanWarning)]
+    assert len(span) == 1
+    assert span[0].count("curve 'a'") == 1 and span[0].count("curve 'b'") == 1
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(x, y, strict=True)))
+    for to in (f"{15 * x[-1]:g}", f"{2 * x[-1]:g},{4 * x[-1]:g}"):
+        assert main(["extrapolate", str(path), "--to", to]) == 0
+        table = capsys.readouterr().err.count("warning:")
+        assert main(["extrapolate", str(path), "--to", to, "--plot", str(tmp_path / "f.png")]) == 0
+        assert capsys.readouterr().err.count("warning:") == table  # the plot adds none
