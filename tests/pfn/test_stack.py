@@ -218,6 +218,21 @@ def test_command_line_says_when_the_far_median_climbs_on_a_falling_curve(tmp_pat
         assert "climbs" not in capsys.readouterr().err
 
 
+def test_command_line_says_when_the_far_interval_narrows_further_out(tmp_path, capsys):
+    # a review's three runs of a power law with a floor, asked 10x and 30x out: the far
+    # model's 90% interval at 30x ([1.446, 2.646]) is 16% narrower in log y than at 10x
+    path = tmp_path / "c3.csv"
+    path.write_text("x,y\n1e18,3.23255\n3.16e18,2.87609\n9.9856e18,2.69866\n")
+    assert main(["extrapolate", str(path), "--to", "9.99e19,3e20"]) == 0
+    err = capsys.readouterr().err
+    assert "note: curve 'c3': the far model's 90% interval narrows from [" in err
+    assert "at x = 9.99e+19 to [" in err and "at x = 3e+20, further out" in err
+    assert "measured more accurate there than nslpfn-base, though its median tends" in err
+    for one in ("3e20", "9.99e20,3e21"):  # one far x, or an interval that does not narrow
+        assert main(["extrapolate", str(path), "--to", one]) == 0
+        assert "narrows" not in capsys.readouterr().err
+
+
 def test_a_fans_errors_name_its_curve():
     from scalebayes.pfn import shipped_fans
 
