@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,11 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
         ValueError: naming the offending run (by index) and what to fix; also when every
             run has the same tokens-per-parameter ratio ``D / N`` (within 10%), with which a
             joint law cannot tell what parameters buy from what tokens buy.
+
+    Warns:
+        UserWarning: when the ratios ``D / N`` span less than a factor of 2: the law then
+            tells N's terms from D's only weakly (wide intervals on the allocation, slow
+            chains).
     """
     return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
 
@@ -145,7 +151,23 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
             "budget)"
         )
+    if np.ptp(ratio) < math.log(_FEW_RATIOS):
+        low, high = np.exp(ratio.min()), np.exp(ratio.max())
+        warnings.warn(
+            f"{source}: the runs' D/N spans only {low:.3g} to {high:.3g} ({high / low:.2g}x), "
+            "so a joint law tells what parameters buy from what tokens buy only weakly: "
+            "expect wide intervals on N*, D* and D*/N* and chains that mix slowly (more "
+            "samples will not fix that); add runs at other tokens-per-parameter ratios",
+            UserWarning,
+            stacklevel=3,
+        )
     return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+
+
+_FEW_RATIOS = 2.0
+"""Runs whose tokens-per-parameter ratios span less than this factor get a warning: the
+joint law's N and D terms hardly move apart (a review: six Chinchilla runs at D/N 17-24 gave
+D*/N* [4.7e-7, 6.8e13] and R-hat 1.6 whatever the chain length)."""
 
 
 def _parse_cell(text: str, column: str, line: int, source: str) -> float:

@@ -1,5 +1,7 @@
 """Runs from CSV files and arrays: every bad input is rejected with a message naming the fix."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,18 @@ def test_bad_files_name_the_line_and_the_fix(tmp_path, text, match):
     assert message.startswith("runs.csv") and "\n" not in message
 
 
+def test_runs_at_few_tokens_per_parameter_ratios_are_warned_about(tmp_path):
+    # a review: six Chinchilla runs at D/N 17.5-23.5 gave D*/N* [4.7e-7, 6.8e13] and R-hat
+    # 1.6 however long the chains; the warning names the ratios and the fix
+    text = "N,D,loss\n1e7,2e8,4\n1e8,2.5e9,3.2\n1e9,1.8e10,2.7\n2e9,4e10,2.6\n"
+    with pytest.warns(UserWarning, match=r"D/N spans only 18 to 25 \(1.4x\).* other tokens"):
+        runs = read_runs_csv(write(tmp_path, text))
+    assert runs.N.size == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs_csv(write(tmp_path, text.replace("2e9,4e10", "2e9,1.2e11")))  # 18-60: fine
+
+
 def test_bad_c_column(tmp_path):
     text = "N,C,loss\n1e8,6e17,3\n2e8,-1,2.9\n"
     with pytest.raises(ValueError, match="line 3: C = -1 must be > 0"):
@@ -105,7 +119,7 @@ def test_missing_file_is_an_os_error(tmp_path):
 
 def test_validate_runs_arrays():
     n = [1e8, 2e8, 4e8]
-    d = [1e9, 3e9, 5e9]
+    d = [1e9, 6e9, 2e10]
     runs = validate_runs(n, d, [3.0, 2.8, 2.6])
     assert len(runs) == 3
     with pytest.raises(ValueError, match="same length"):
@@ -118,7 +132,7 @@ def test_validate_runs_arrays():
         validate_runs(["a", "b", "c"], d, [3.0, 2.8, 2.6])
     with pytest.raises(ValueError, match="N must be numbers"):  # numbers written as text
         validate_runs(["1e8", "2e8", "4e8"], d, [3.0, 2.8, 2.6])
-    big = [10**19, 3 * 10**19, 5 * 10**19]  # Python ints beyond int64: an object array
+    big = [10**19, 9 * 10**19, 5 * 10**19]  # Python ints beyond int64: an object array
     assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 5e19
 
 
