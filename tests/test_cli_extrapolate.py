@@ -160,6 +160,8 @@ def test_pfn_plus_mcmc_answers_with_the_mixture(tmp_path, capsys, monkeypatch, f
     assert "far model" in out.err  # the PFN part is chosen by distance, as for --method pfn
     assert drawn["label"] == "PFN + MCMC(M4, ou_irw) median"
     assert all(isinstance(p, MixturePredictive) for p in drawn["predictions"])
+    # where the PFN half changes model, as on --method pfn's chart (a review missed it)
+    assert drawn["marks"] == [(pytest.approx(5 * X[-1]), "PFN's far model beyond (5x)")]
     # the printed quantiles are the mixture's of the two answers
     x = np.array([far])
     pfn_pred = PFN.load_for(100.0).predict(X, truth(X), x)
@@ -340,3 +342,17 @@ def test_mcmc_keys_follow_curve_names_not_rows(tmp_path, capsys, monkeypatch, fa
     assert seen[0] == seen[1]
     expected = np.asarray(jax.random.key_data(curve_keys(0, ["a", "b"]))).tolist()
     assert [seen[0]["a"], seen[0]["b"]] == expected
+
+
+def test_a_split_column_is_said_to_condition_the_answer(tmp_path, capsys):
+    # a review: `fit` holds out the points a split column marks as targets, `extrapolate`
+    # silently read them too
+    path = tmp_path / "split.csv"
+    path.write_text("x,y,split\n1,3,context\n2,2.7,train\n4,2.5,context\n8,2.35,test\n")
+    assert main(["extrapolate", str(path), "--to", "20"]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 point(s) marked as targets in the split column condition the answer" in err
+    assert f"scalebayes study --methods pfn --csv {path} --out DIR" in err
+    path.write_text("x,y\n1,3\n2,2.7\n4,2.5\n8,2.35\n")
+    assert main(["extrapolate", str(path), "--to", "20"]) == 0
+    assert "split column" not in capsys.readouterr().err

@@ -368,6 +368,7 @@ def mcmc_fans(
     plot=None,
     warn: bool = True,
     pfn=None,
+    marks=(),
 ) -> list:
     """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
     ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
@@ -376,7 +377,7 @@ def mcmc_fans(
     not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
     mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN, one per
     curve, or ``SHIPPED`` for the shipped answer (each x by its distance,
-    ``predict_shipped``)."""
+    ``predict_shipped``); ``marks``: labelled dashed lines, as in ``plot_fan``."""
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
@@ -424,6 +425,13 @@ def mcmc_fans(
                 pfn_fans = _pfn_answers(pfns[: len(shown)], shown, grids)
             fans = _mix(pfn_fans, fans)
             label = f"PFN + {label}"
+        marks = list(marks)
+        if pfns is SHIPPED and len(shown) == 1:  # where the PFN half changes model
+            from ..pfn import FAR_SWITCH
+
+            switch = FAR_SWITCH * float(np.max(shown[0].x))
+            if switch < float(np.max(targets)):
+                marks.append((switch, f"PFN's far model beyond ({FAR_SWITCH:g}x)"))
         plot_fans(
             fans,
             grids,
@@ -433,6 +441,7 @@ def mcmc_fans(
             label=f"{label} median",
             x_to=targets,
             axis_labels=shown[0].axis_labels,
+            marks=marks,
         )
     return preds
 
@@ -600,6 +609,14 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     # every point conditions the answer (a split column, if any, is for studies)
     read = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
     curves = [c.with_split(None) for c in read]
+    held = sum(int(np.sum(~c.is_context)) for c in read if c.is_context is not None)
+    if held:
+        print(
+            f"note: {held} point(s) marked as targets in the split column condition the answer "
+            "too (extrapolate reads every point); to score the held-out points instead, run "
+            f"`scalebayes study --methods pfn --csv {args.csv} --out DIR`",
+            file=sys.stderr,
+        )
     if uses_pfn and args.model is None:  # a named model answers as asked
         from .._warnings import warn_if_flat
 

@@ -254,17 +254,18 @@ def run_suggest(args: argparse.Namespace) -> int:
         )
     if args.plot is not None:
         marked = [*candidates, args.target]
+        marks = [(c, f"candidate {c:.3g}") for c in candidates] + [(args.target, "target")]
         if args.method == "pfn":
             from ..pfn import ReachWarning, SpanWarning, plot_fan
 
             with warnings.catch_warnings():  # the advice above has said what the x need
                 warnings.simplefilter("ignore", ReachWarning)
                 warnings.simplefilter("ignore", SpanWarning)
-                plot_fan(model, [curve], marked, args.plot)
+                plot_fan(model, [curve], marked, args.plot, marks=marks)
         else:  # NUTS with the same family and seed as the advice (which said if it mixed)
             from ._pfn import mcmc_fans
 
-            mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False)
+            mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False, marks=marks)
         print(f"wrote {args.plot}")
     return 0
 

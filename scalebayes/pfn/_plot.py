@@ -84,6 +84,7 @@ def plot_fan(
     *,
     x_target: Sequence[np.ndarray] | None = None,
     y_target: Sequence[np.ndarray] | None = None,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> Path:
     """Write a fan chart per curve: observed points, median, 50% and 90% bands.
 
@@ -102,6 +103,8 @@ def plot_fan(
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
         y_target: the held-out y at ``x_target``.
+        marks: more ``(x, label)`` pairs drawn as labelled dashed lines (e.g. the candidate
+            runs and the target of ``scalebayes suggest``).
 
     Returns:
         The written path.
@@ -125,7 +128,7 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
-    marks = []
+    marks = list(marks)
     if shipped:
         grids, fans = shipped_fans(xs, ys, [x_to] * len(xs), names=names)
         label = "PFN (shipped answer) median"

@@ -157,6 +157,27 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     assert "(outcomes fantasised by the PFN mixture-tiny)" in out
 
 
+def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeypatch):
+    # a review: candidates and target were the same unlabelled dotted lines
+    import scalebayes.pfn._plot as plot_module
+
+    drawn = []
+    real = plot_module.plot_fans
+
+    def spy(*args, **kwargs):
+        drawn.append(kwargs["marks"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plot_module, "plot_fans", spy)
+    runs = _csv(tmp_path / "runs.csv")
+    assert main(_argv(runs, "--cost", "equal", "--plot", str(tmp_path / "f.png"))) == 0
+    capsys.readouterr()
+    want = [(c, f"candidate {c:.3g}") for c in CANDIDATES] + [(TARGET, "target")]
+    assert [(pytest.approx(x), text) for x, text in want] == [
+        m for m in drawn[0] if m[1] != ("far model beyond (5x)")
+    ]
+
+
 @pytest.mark.parametrize(
     "extra, curves, message",
     [
