@@ -24,7 +24,7 @@ normalised y, the synthetic ones with the last run's loss 1); an M4 point fit be
 What was decided from it is in ``scalebayes.pfn.SPAN_GUARD``'s comment and docs/results/far.md.
 
     python benchmarks/span_switch.py [--span 100] [--synthetic 1500] [--seed 10] [--by-span N]
-        [--y-window N]
+        [--y-window N] [--stacked N]
 
 ``--y-window N`` measures the far model's own guard, ``Y_SPAN_GUARD``: on synthetic curves
 whose runs' y spans more than 10x the last run's, reading every run against reading only the
@@ -195,6 +195,57 @@ def by_span(n_curves: int, seed: int) -> None:
             print(f"| {lo}-{hi} | {len(hit)} | {cells} |", flush=True)
 
 
+def stacked_long_span(n_curves: int, seed: int, distances=(1.5, 2.0, 3.0, 4.9)) -> None:
+    """The shipped near answer on synthetic runs that, with the question, span more than
+    ``SPAN_GUARD``: as shipped (both models weighted by the back-test, the default one reading
+    only the runs within ``NSLPFN_SPAN`` of the question) against the same without the
+    default model (the far model alone, stretched by ``NEAR_SCALE`` as the stack is)."""
+    from scalebayes.evaluate import ScaledPredictive
+    from scalebayes.pfn import FAR_MODEL, NEAR_SCALE, PFN, SPAN_GUARD, predict_shipped
+
+    far = PFN.load(FAR_MODEL)
+    xs, ys, xq, yq = far_synthetic.draw(n_curves, seed, distances)
+    print(
+        f"\nshipped near answer on synthetic runs spanning, with the question, more than "
+        f"{math.log10(SPAN_GUARD):g} decades ({n_curves} drawn, seed {seed}); cells: RMSLE / "
+        "mean LL / 90% coverage / mean 90% width in ln y"
+    )
+    print("| answer | " + " | ".join(f"{d:g}x" for d in distances) + " |")
+    print("|---|" + "---|" * len(distances))
+    rows: dict[str, list[str]] = {"shipped": [], "without the default model": []}
+    counts = []
+    for j, _ in enumerate(distances):
+        sel = [i for i in range(n_curves) if xq[i][j] / xs[i][0] > SPAN_GUARD]
+        counts.append(len(sel))
+        args = ([xs[i] for i in sel], [ys[i] for i in sel], [xq[i][j : j + 1] for i in sel])
+        truth = np.array([yq[i][j] for i in sel])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            answers = {
+                "shipped": predict_shipped(*args),
+                "without the default model": [
+                    ScaledPredictive(p, NEAR_SCALE) for p in far.predict_many(*args)
+                ],
+            }
+        for name, preds in answers.items():
+            med = np.array([float(np.asarray(p.median())[0]) for p in preds])
+            bounds = [p.interval(0.9) for p in preds]
+            lo, hi = (np.array([float(np.asarray(b[k])[0]) for b in bounds]) for k in (0, 1))
+            ll = np.array(
+                [
+                    float(np.asarray(p.log_prob(t[None]))[0])
+                    for p, t in zip(preds, truth, strict=True)
+                ]
+            )
+            rows[name].append(
+                f"{np.mean(np.abs(np.log(med / truth))):.4f} / {np.mean(ll):.2f} / "
+                f"{np.mean((lo <= truth) & (truth <= hi)):.2f} / {np.mean(np.log(hi / lo)):.3f}"
+            )
+    for name, cells in rows.items():
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("curves per distance: " + ", ".join(map(str, counts)))
+
+
 def main(argv=None) -> None:
     from scalebayes.data import load_benchmark
     from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH
@@ -217,6 +268,15 @@ def main(argv=None) -> None:
         default=0,
         metavar="N",
         help="also draw N synthetic curves (seed --seed) and print RMSLE 2x beyond by span",
+    )
+    parser.add_argument(
+        "--stacked",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also draw N synthetic curves (seed --seed) and compare the shipped near answer "
+        "with and without the default model where the runs and the question span more than "
+        "SPAN_GUARD (1.5-4.9x beyond)",
     )
     args = parser.parse_args(argv)
     if not (math.isfinite(args.span) and args.span > 1) or args.synthetic < 0:
@@ -258,6 +318,8 @@ def main(argv=None) -> None:
         by_span(args.by_span, args.seed)
     if args.y_window:
         far_y_window(args.y_window, args.seed)
+    if args.stacked:
+        stacked_long_span(args.stacked, args.seed)
     print(f"({time.perf_counter() - start:.0f} s)")
 
 
