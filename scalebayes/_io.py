@@ -146,6 +146,17 @@ def _complete_length(f: io.BufferedRandom) -> int:
     return 0
 
 
+def open_for_lines(path: str | os.PathLike[str]) -> io.BufferedRandom:
+    """Open a line-per-record file (a JSON-lines log) for appending, dropping a last line
+    that a crash cut short (no newline), so that the next record starts on a line of its own.
+    Creates the file if missing; the caller closes it."""
+    f = open(path, "a+b")  # returned to the caller, who closes it
+    complete = _complete_length(f)
+    if complete != f.seek(0, os.SEEK_END):
+        f.truncate(complete)
+    return f
+
+
 def _check_header(path: Path, found: list[str], header: tuple[str, ...]) -> None:
     if tuple(found) != header:
         raise ValueError(
@@ -191,6 +202,7 @@ def append_csv_rows(
         f.seek(0)
         first = f.readline()
         if not first.endswith(b"\n"):  # new, empty, or header cut short by a crash
+            _check_cut_header(path, first, header)
             f.truncate(0)
             f.write(_csv_line(header))
         else:
@@ -221,6 +233,21 @@ def append_csv_row(
     append_csv_rows(path, header, [row])
 
 
+def _check_cut_header(path: Path, first: bytes, header: Sequence[str]) -> None:
+    """A file whose only line has no newline is a header cut short by a crash, to be
+    rewritten, only if that line begins ``header``'s; anything else is not this table's.
+
+    Raises:
+        ValueError: Naming the file and what it begins with.
+    """
+    if first and not _csv_line(tuple(header)).startswith(first):
+        shown = first[:40].decode("utf-8", "replace")
+        raise ValueError(
+            f"{path} is not a table this program wrote (it begins {shown!r}, not the header "
+            f"{','.join(header)}); move it away or choose another directory"
+        )
+
+
 def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[dict[str, str]]:
     """Read the rows of a CSV file written by `append_csv_rows`.
 
@@ -244,6 +271,7 @@ def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[d
         return []
     complete = data[: data.rfind(b"\n") + 1]
     if not complete:
+        _check_cut_header(path, data, header)
         return []
     try:
         text = complete.decode("utf-8")

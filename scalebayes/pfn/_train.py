@@ -17,6 +17,7 @@ from a checkpoint (model, optimiser state, step) continues bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -38,6 +39,7 @@ from jaxtyping import ArrayLike
 
 from .._checks import is_integer, is_real
 from .._interrupt import raise_if_interrupted
+from .._io import exclusive_lock, open_for_lines
 from ..priors import (
     PriorConfig,
     ScaleFreePriorConfig,
@@ -526,6 +528,9 @@ def train(
 ) -> Path:
     """Train (or resume training) a PFN, checkpointing into ``out/checkpoint``.
 
+    The run holds an exclusive lock on ``out`` (from when it exists) until it returns, so a
+    second run into the same directory stops at once with a ``LockedError``.
+
     Args:
         config: the training configuration (ignored when resuming: the checkpoint's is used).
         out: run directory; holds ``checkpoint/`` and an append-only ``log.jsonl``.
@@ -557,8 +562,38 @@ def train(
             ``borders_from`` is given with ``init_from`` or
             ``resume``, or does not match ``config``.
         scalebayes.pfn.CheckpointError: if resuming from a missing or corrupted checkpoint.
+        LockedError: if another process is training (or running anything) in ``out``.
     """
     out = Path(out)
+    with contextlib.ExitStack() as stack:
+        held = out.is_dir()
+        if held:
+            stack.enter_context(exclusive_lock(out))
+
+        def hold() -> None:  # a directory this run made: locked as soon as it exists
+            nonlocal held
+            if not held:
+                stack.enter_context(exclusive_lock(out))
+                held = True
+
+        return _train(
+            config,
+            out,
+            hold,
+            resume=resume,
+            init_from=init_from,
+            borders_from=borders_from,
+            max_steps=max_steps,
+            max_seconds=max_seconds,
+            progress=progress,
+            log=log,
+        )
+
+
+def _train(
+    config, out, hold, *, resume, init_from, borders_from, max_steps, max_seconds, progress, log
+) -> Path:
+    """`train` inside its lock (``hold()`` takes it on a directory made here)."""
     ckpt = out / "checkpoint"
     say = log or (lambda _msg: None)
     if borders_from is not None and (resume or init_from is not None):
@@ -620,6 +655,12 @@ def train(
             state = init_state(config, start.model)
             history["init_from"] = str(init_from)
         out.mkdir(parents=True, exist_ok=True)  # once the start is known to load
+        hold()
+        if (ckpt / "meta.json").exists():  # another run began here meanwhile, and finished
+            raise FileExistsError(
+                f"{out} already holds a checkpoint; continue it with --resume (resume=True) or "
+                "choose another output directory"
+            )
         if init_from is not None:
             origin = f"weights and borders from {init_from}"
         elif borders_from is not None:
@@ -646,7 +687,7 @@ def train(
     t_last = t_wall = t_start
     step_last = start
     losses = []
-    log_file = open(out / "log.jsonl", "a")
+    log_file = open_for_lines(out / "log.jsonl")  # a line a crash cut short is dropped
     try:
         for s in range(start, stop):
             raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
@@ -697,8 +738,9 @@ def train(
                     meta=_meta(config, borders, done, history),
                 )
                 # logged once saved: a resumed run does not log a step twice
-                log_file.write(json.dumps(record) + "\n")
+                log_file.write((json.dumps(record) + "\n").encode())
                 log_file.flush()
+                os.fsync(log_file.fileno())
                 t_last = time.perf_counter()
                 if max_seconds is not None and now - t_start > max_seconds:
                     say(f"stopping at step {done} after {now - t_start:.0f} s (max_seconds)")

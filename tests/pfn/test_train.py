@@ -190,6 +190,27 @@ def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.old"]
 
 
+def test_a_run_directory_is_locked_and_a_log_line_cut_short_is_dropped(runs, tmp_path):
+    # a review: two resumes into one directory both trained, one died on the other's files;
+    # and a log line cut short by a crash had the next record glued onto it
+    from scalebayes._io import LockedError, exclusive_lock
+
+    out = tmp_path / "run"
+    shutil.copytree(runs[0] / "chunked", out)
+    with (out / "log.jsonl").open("a") as f:
+        f.write('{"step": 6, "lo')
+    with exclusive_lock(out), pytest.raises(LockedError, match="in use by another scalebayes"):
+        train(CONFIG, out, resume=True, progress=False, log=None)
+    train(CONFIG, out, resume=True, progress=False, log=None)  # all 4 steps done already
+    lines = (out / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [2, 4]
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with exclusive_lock(fresh), pytest.raises(LockedError):
+        train(CONFIG, fresh, progress=False, log=None)
+    assert list(fresh.iterdir()) == []
+
+
 @pytest.mark.parametrize(("nan_at", "every"), [(4, 2), (3, 1)])
 def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint(
     tmp_path, monkeypatch, nan_at, every

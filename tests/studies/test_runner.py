@@ -986,6 +986,18 @@ def test_row_cut_short_by_a_crash_is_dropped(tmp_path):
     assert read_csv_rows(header_cut, ["a", "b"]) == []
     append_csv_row(header_cut, ["a", "b"], [1, 2])
     assert header_cut.read_text() == "a,b\n1,2\n"
+    # a line without a newline that does not begin the header is someone else's file (a
+    # review lost one): refused, and left as it was
+    foreign = tmp_path / "f.csv"
+    for content in (b"id,score,notes  important data", b"\x89PNG\r\x1a"):
+        foreign.write_bytes(content)
+        for write in (
+            lambda: read_csv_rows(foreign, ["a", "b"]),
+            lambda: append_csv_row(foreign, ["a", "b"], [1, 2]),
+        ):
+            with pytest.raises(ValueError, match=r"f.csv is not a table this program wrote"):
+                write()
+            assert foreign.read_bytes() == content
 
 
 def test_read_csv_rows_names_a_malformed_line(tmp_path):
