@@ -241,6 +241,7 @@ class Method:
         if key is not None and (reused := shared.get(key)) is not None:
             return reused
         tic = time.perf_counter()
+        credit = 0.0 if key is None else shared.credit  # what this call reuses itself
         if pad_to is not None and self.pad_batches and _takes_pad_to(self.fn):
             predictions = list(self.fn(curves, pad_to=pad_to))
         else:
@@ -276,7 +277,7 @@ class Method:
                 )
             checked.append(point)
         if key is not None:
-            shared.put(key, checked, time.perf_counter() - tic)
+            shared.put(key, checked, time.perf_counter() - tic + shared.credit - credit)
         return checked
 
 
@@ -1221,7 +1222,9 @@ def run_study(
     an interrupted study resumes where it stopped, a changed data file or method is never
     scored from stale rows, and a directory may hold several studies. A method that also
     occurs inside another of the study's methods (the base of ``M+cal``, a mixture's member)
-    predicts each batch once; the other reuses it, timed with the seconds it took. At the end
+    predicts each batch once when both ask for the same batches (a mixture asks its members
+    in the smallest of their batch sizes); the other reuses it, timed with the seconds it
+    took. At the end
     ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
     ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
     probabilistic methods) beside it.
@@ -1354,7 +1357,8 @@ def _run_pending(
     """
     timings: dict[tuple[str, str], list[_BatchTime]] = {}
     errors: dict[tuple[str, str], str] = {}
-    for method in methods:
+    for i, method in enumerate(methods):
+        shared.release(methods[i:])  # what no method from here on can use
         size = sizes[method.name]
         for dataset, curves in data.items():
             pending = [c for c in curves if (method.name, dataset, c.name) not in done]

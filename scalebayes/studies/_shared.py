@@ -5,9 +5,11 @@ A study of ``mcmc-m4`` and ``mcmc-m4+cal`` (``--calibrate-on``), or of ``mcmc-m4
 on its own and once inside the recalibration or the mixture. While a study runs,
 `SharedPredictions` keeps the predictions of every method that occurs more than once in the
 study's methods (by name and settings) for the batches of the study's own curves, and hands
-them to the second caller; each entry is dropped after its last expected use. The seconds a
-reused batch took are credited to the method that reuses it, so the study's time per curve
-stays what the method costs on its own.
+them to the second caller when it asks for the same batch (the same batch size: a mixture
+asks its members in the smallest of their batch sizes); each entry is dropped after its last
+expected use, or once no method left to run could use it. The seconds a reused batch took
+(including what it reused itself) are credited to the method that reuses it, so the study's
+time per curve stays what the method costs on its own.
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ class SharedPredictions:
     def put(self, key: tuple[Any, ...], predictions: Sequence[Any], seconds: float) -> None:
         """Keep ``predictions`` (computed in ``seconds``) for the other uses of ``key``."""
         self._store[key] = [tuple(predictions), seconds, self._uses[key[0]] - 1]
+
+    @property
+    def credit(self) -> float:
+        """The seconds of reused predictions not yet taken."""
+        return self._credit
+
+    def release(self, remaining: Iterable[Any]) -> None:
+        """Drop the entries no method in ``remaining`` (nor any inside one) can use: a batch
+        of another size, or one whose other user had its rows already."""
+        needed = {_identity(m) for top in remaining for m in nested_methods(top)}
+        for key in [k for k in self._store if k[0] not in needed]:
+            del self._store[key]
 
     def take_credit(self) -> float:
         """The seconds of reused predictions since the last call (then reset to 0)."""

@@ -206,6 +206,23 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
         assert score.seconds >= 0.02 / 4  # a reused batch is timed with what it took
     again = run_study(names, [], tmp_path / "all", csv_paths=[path], progress=False)
     assert again.n_computed == 0 and seen.count("runs") == 4
+    # a reused batch that itself reused another's is timed with both (a review saw
+    # (pfn-far+pfn-default)+cal timed without pfn-far's part)
+
+    class Slow(Toy):
+        def __call__(self, curves):
+            time.sleep(0.05)
+            return super().__call__(curves)
+
+        def settings(self):
+            return "slow v1"
+
+    monkeypatch.setitem(METHODS, "slow", Method("slow", Slow(), probabilistic=True))
+    monkeypatch.setitem(METHODS, "mix", mixture("toy", "slow", name="mix"))
+    monkeypatch.setitem(METHODS, "mix+cal", calibrated("mix", _curves(0)))
+    nested = run_study(["toy", "mix", "mix+cal"], [], tmp_path / "nested", csv_paths=[path])
+    seconds = {s.method: s.seconds for s in nested.scores}
+    assert seconds["mix+cal"] >= 0.95 * seconds["mix"] >= 0.95 * (0.02 + 0.05) / 4
 
 
 def test_bad_input(toy, monkeypatch):
