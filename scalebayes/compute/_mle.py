@@ -298,6 +298,11 @@ def fit_joint_law_mle(
     values = np.where(np.isfinite(values), values, np.inf)
     order = np.argsort(values, kind="stable")
     best = order[0]
+    if not np.isfinite(values[best]):
+        raise ValueError(
+            f"{runs.source}: no start of the fit reached a finite objective; check the runs' "
+            "N, D and loss (e.g. losses of another unit or scale)"
+        )
     n_converged = int(np.sum(values - values[best] <= 1e-6 * abs(values[best])))
     bootstrap = None
     if n_bootstrap:

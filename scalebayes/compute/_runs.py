@@ -50,6 +50,25 @@ class Runs:
     loss: np.ndarray
     source: str = "runs"
 
+    def __post_init__(self) -> None:
+        """Runs built directly (not by `validate_runs`) are checked too: a NaN or a
+        non-positive loss would otherwise reach a fit and come back as a NaN answer."""
+        hint = "build runs with validate_runs(N, D, loss), which names the run at fault"
+        shapes = set()
+        for name in ("N", "D", "loss"):
+            try:
+                value = np.asarray(getattr(self, name), dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"Runs.{name} must be numbers; {hint}") from None
+            if value.ndim != 1 or value.size == 0 or not np.all(np.isfinite(value) & (value > 0)):
+                raise ValueError(f"Runs.{name} must be a 1-D array of finite numbers > 0; {hint}")
+            if value.flags.writeable:  # a caller's array: a read-only copy of it
+                value = _read_only(value.copy())
+            object.__setattr__(self, name, value)
+            shapes.add(value.shape)
+        if len(shapes) > 1:
+            raise ValueError(f"Runs.N, D and loss must have the same length; {hint}")
+
     def __len__(self) -> int:
         return int(self.N.shape[0])
 

@@ -108,7 +108,7 @@ def sample_posterior(
         df: degrees of freedom of the Student-t noise (fixed), at least 2.
         num_warmup: warm-up (adaptation) iterations per chain.
         num_samples: draws kept per chain.
-        num_chains: chains per curve.
+        num_chains: chains per curve (at least 2: the convergence checks compare them).
         max_tree_depth: NUTS tree depth cap, or ``(warm-up cap, sampling cap)``.
         target_accept_prob: step-size adaptation target.
         dense_mass: adapt a dense (True) or diagonal mass matrix.
@@ -138,7 +138,7 @@ def sample_posterior(
     for name, value, low in (
         ("num_warmup", num_warmup, 0),
         ("num_samples", num_samples, 1),
-        ("num_chains", num_chains, 1),
+        ("num_chains", num_chains, 2),  # R-hat compares chains: one has none to compare
     ):
         check_integer(name, value, low)
     num_warmup, num_samples, num_chains = int(num_warmup), int(num_samples), int(num_chains)

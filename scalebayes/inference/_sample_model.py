@@ -90,7 +90,8 @@ def sample_model(
         *model_args: positional arguments of the model.
         num_warmup: warm-up (adaptation) iterations per chain.
         num_samples: draws kept per chain.
-        num_chains: chains, run under ``vmap``.
+        num_chains: chains (at least 2: the convergence checks compare them), run under
+            ``vmap``.
         target_accept_prob: the step-size adaptation's target acceptance probability.
         dense_mass: adapt a dense mass matrix (for strongly correlated parameters).
         max_tree_depth: NUTS tree depth cap, or ``(warm-up cap, sampling cap)``.
@@ -110,7 +111,7 @@ def sample_model(
 
     _check_int("num_warmup", num_warmup, 0)
     _check_int("num_samples", num_samples, 1)
-    _check_int("num_chains", num_chains, 1)
+    _check_int("num_chains", num_chains, 2)  # R-hat compares chains
     if not (is_real(target_accept_prob) and 0 < target_accept_prob < 1):
         raise ValueError(
             f"target_accept_prob must be a number in (0, 1), got {target_accept_prob!r}"

@@ -90,6 +90,10 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
+_MAX_CLASSES = 1000
+"""The most classes a classification dataset may have (one output column each)."""
+
+
 def _one_hot(labels: np.ndarray, source: str) -> np.ndarray:
     labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.number) or np.iscomplexobj(labels):
@@ -100,10 +104,17 @@ def _one_hot(labels: np.ndarray, source: str) -> np.ndarray:
         labels = labels.astype(np.int64)
     if labels.min() < 0:
         raise ValueError(f"{source}: class labels must be >= 0, got {labels.min()}")
-    k = int(labels.max()) + 1
+    classes, index = np.unique(labels, return_inverse=True)  # labels need not be 0..k-1
+    k = classes.size
     if k < 2:
         raise ValueError(f"{source}: classification needs at least 2 classes, got {k}")
-    return np.eye(k)[labels]
+    if k > _MAX_CLASSES:
+        raise ValueError(
+            f"{source}: {k} distinct class labels; classification one-hot encodes them (one "
+            f"output per class, at most {_MAX_CLASSES}): for numeric targets use the "
+            "regression task"
+        )
+    return np.eye(k)[index.reshape(labels.shape)]
 
 
 def load_digits() -> Dataset:
@@ -261,7 +272,10 @@ def load_npz(
         raise ValueError(f"{path}: need at least 2 examples, got {n}")
     if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
         raise ValueError(f"{path}: {x_key!r} must be finite numbers")
-    x = _standardise(x.reshape(n, -1))
+    flat = x.reshape(n, -1)
+    if np.all(flat == flat[0]):
+        raise ValueError(f"{path}: every example's {x_key!r} is the same; nothing to learn from")
+    x = _standardise(flat)
     if task == "classification":
         if y.ndim == 2:
             if not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):

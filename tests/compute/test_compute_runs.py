@@ -155,3 +155,16 @@ def test_chinchilla_runs_match_both_bundled_files():
     np.testing.assert_allclose(everything.D, d, rtol=1e-9)
     with pytest.raises(ValueError, match="drop_highest"):
         chinchilla_runs(drop_highest=245)
+
+
+def test_runs_built_directly_are_checked_too():
+    # a review: Runs(N, D, loss with a NaN) reached the MLE, which answered NaN parameters
+    n, d = [1e8, 2e8, 4e8], [1e9, 6e9, 2e10]
+    for loss in ([3.0, np.nan, 2.6], [3.0, -2.8, 2.6], [[3.0, 2.8, 2.6]], ["a", "b", "c"]):
+        with pytest.raises(ValueError, match=r"Runs.loss must be .* validate_runs\(N, D, loss\)"):
+            Runs(np.array(n), np.array(d), loss)
+    with pytest.raises(ValueError, match="same length"):
+        Runs(n, d[:2], [3.0, 2.8, 2.6])
+    mine = np.array(n)
+    runs = Runs(mine, d, [3.0, 2.8, 2.6])  # lists and arrays become read-only float64 copies
+    assert runs.D.dtype == np.float64 and not runs.N.flags.writeable and mine.flags.writeable

@@ -256,3 +256,14 @@ def test_a_failed_check_never_reads_as_passing_after_rounding():
         _failed_checks(1.0, 100.0, 250.0, 0, r_hat_max=1.01, ess_bulk_min=100, ess_tail_min=100)
         == []
     )
+
+
+def test_one_chain_is_refused_since_r_hat_needs_two():
+    # a review: num_chains=1 was accepted and every check then read "r_hat nan > 1.01"
+    from scalebayes.inference import sample_model, sample_posterior
+
+    x, y = np.array([1.0, 2, 3, 4, 5]), np.array([3.0, 2.5, 2.2, 2.0, 1.9])
+    with pytest.raises(ValueError, match="num_chains must be an integer >= 2, got 1"):
+        sample_posterior(jax.random.key(0), "m4", [x], [y], num_chains=1)
+    with pytest.raises(ValueError, match="num_chains must be an integer >= 2"):
+        sample_model(jax.random.key(0), lambda: None, num_chains=1)

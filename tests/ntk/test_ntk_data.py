@@ -89,19 +89,34 @@ def test_npz_loader(tmp_path):
         load_npz(path, task="classification", sha256="0" * 64)
 
 
+def test_class_labels_need_not_run_from_0(tmp_path):
+    # a review: labels 0 and 1e9 one-hot encoded as 1e9 + 1 columns (an allocation of 7 EiB)
+    path = tmp_path / "labels.npz"
+    labels = np.array([10**9, 0, 7, 10**9, 0, 7])
+    np.savez(path, x=np.arange(18.0).reshape(6, 3) ** 2, y=labels)
+    d = load_npz(path, task="classification")
+    np.testing.assert_array_equal(d.y.argmax(axis=1), [2, 0, 1, 2, 0, 1])
+    assert d.y.shape == (6, 3)
+
+
+X5 = np.arange(15.0).reshape(5, 3)  # five examples that differ
+
+
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ({"x": np.ones((5, 3))}, "no array 'y'"),
-        ({"x": np.ones((5, 3)), "y": np.arange(4)}, r"shape \(5,\)"),
+        ({"x": X5}, "no array 'y'"),
+        ({"x": X5, "y": np.arange(4)}, r"shape \(5,\)"),
         ({"x": np.ones(5), "y": np.arange(5)}, "features"),
         ({"x": np.full((5, 3), np.nan), "y": np.arange(5)}, "finite"),
-        ({"x": np.ones((5, 3)), "y": np.array([0, 1, -1, 0, 1])}, ">= 0"),
-        ({"x": np.ones((5, 3)), "y": np.array([0.5, 1, 1, 0, 1])}, "integers"),
-        ({"x": np.ones((5, 3)), "y": np.zeros(5, int)}, "at least 2 classes"),
-        ({"x": np.ones((5, 3)), "y": np.array(["a"] * 5, dtype=object)}, "pickle-free"),
-        ({"x": np.ones((5, 3)), "y": np.array(["a", "b", "a", "b", "a"])}, "integers"),
+        ({"x": X5, "y": np.array([0, 1, -1, 0, 1])}, ">= 0"),
+        ({"x": X5, "y": np.array([0.5, 1, 1, 0, 1])}, "integers"),
+        ({"x": X5, "y": np.zeros(5, int)}, "at least 2 classes"),
+        ({"x": X5, "y": np.array(["a"] * 5, dtype=object)}, "pickle-free"),
+        ({"x": X5, "y": np.array(["a", "b", "a", "b", "a"])}, "integers"),
         ({"x": np.ones((5, 0)), "y": np.arange(5) % 2}, "features"),
+        ({"x": np.ones((5, 3)), "y": np.arange(5) % 2}, "every example's 'x' is the same"),
+        ({"x": np.eye(1001), "y": np.arange(1001)}, "1001 distinct class labels"),
     ],
 )
 def test_npz_loader_rejects_bad_files(tmp_path, arrays, message):
