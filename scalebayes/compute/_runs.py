@@ -170,6 +170,15 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
             "budget)"
         )
+    rho = _rank_correlation(arrays["N"] * arrays["D"], arrays["loss"])
+    if rho > _RISING:
+        warnings.warn(
+            f"{source}: the loss rises with compute across the runs (rank correlation "
+            f"{rho:.2f}), while a joint law falls with both N and D: is the loss column a loss "
+            "(not an accuracy), and are N and D the runs' own?",
+            UserWarning,
+            stacklevel=3,
+        )
     if np.ptp(ratio) < math.log(_FEW_RATIOS):
         low, high = np.exp(ratio.min()), np.exp(ratio.max())
         warnings.warn(
@@ -181,6 +190,22 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             stacklevel=3,
         )
     return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+
+
+_RISING = 0.3
+"""Runs whose loss rises with compute (Spearman rank correlation above this) get a warning."""
+
+
+def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (ties broken by order; 0 for fewer than 3 values or a
+    constant column)."""
+    if a.size < 3:
+        return 0.0
+    ra = np.argsort(np.argsort(a, kind="stable"), kind="stable").astype(np.float64)
+    rb = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(np.float64)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 _FEW_RATIOS = 2.0

@@ -1034,7 +1034,14 @@ def _storable(text: str) -> bool:
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """Refuse an ``out_dir`` that is, or lies under, an existing file (before any work)."""
+    """Refuse an ``out_dir`` that is, or lies under, an existing file, or where one of the
+    study's files is a directory (before any work)."""
+    for name in ("per_curve.csv", "summary.md", CALIBRATION_PLOT):
+        if (out_dir / name).is_dir():
+            raise ValueError(
+                f"{out_dir / name} is a directory, where the study writes its {name}; move it "
+                "away or give another out_dir"
+            )
     for path in (out_dir, *out_dir.parents):
         if path.exists():
             if path == out_dir and not path.is_dir():

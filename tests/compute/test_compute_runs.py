@@ -168,3 +168,14 @@ def test_runs_built_directly_are_checked_too():
     mine = np.array(n)
     runs = Runs(mine, d, [3.0, 2.8, 2.6])  # lists and arrays become read-only float64 copies
     assert runs.D.dtype == np.float64 and not runs.N.flags.writeable and mine.flags.writeable
+
+
+def test_runs_whose_loss_rises_with_compute_are_warned_about(tmp_path):
+    # a review: allocate answered runs whose loss rose with N and D (an accuracy column?)
+    # without a word, where extrapolate warns about a rising curve
+    rising = "N,D,loss\n1e8,2e9,0.5\n2e8,8e9,0.6\n4e8,1.6e10,0.7\n8e8,1.6e11,0.8\n"
+    with pytest.warns(UserWarning, match=r"loss rises with compute .*\(rank correlation 1.00\)"):
+        read_runs_csv(write(tmp_path, rising))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs_csv(write(tmp_path, GOOD))

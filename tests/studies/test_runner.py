@@ -815,6 +815,10 @@ def test_out_dir_that_is_a_file_is_refused_before_any_work(tmp_path, fake):
     with pytest.raises(ValueError, match=r"taken/sub lies under the file .*taken; give a"):
         run_study(["fake"], [], tmp_path / "taken" / "sub", csv_paths=[data], progress=False)
     assert fake.calls == [] and (tmp_path / "taken").read_text() == "not a directory\n"
+    (tmp_path / "out" / "summary.md").mkdir(parents=True)  # a review: refused after the work
+    with pytest.raises(ValueError, match=r"out/summary.md is a directory, where the study"):
+        run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert fake.calls == []
 
 
 # --- batching: sorted by length, fixed size, padded where the method asks -----------------------
