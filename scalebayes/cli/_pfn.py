@@ -549,6 +549,20 @@ def _shipped_note(curves, targets) -> str:
     )
 
 
+def _first_departure(values, best, departs) -> tuple[int, int] | None:
+    """``(i, j)``: the first ``j`` whose value ``departs(value, running)`` from the best one
+    before it (``best``: ``np.minimum`` or ``np.maximum``), and the ``i < j`` that holds that
+    best value; None where no value departs."""
+    import numpy as np
+
+    running = best.accumulate(values)
+    later = np.flatnonzero(departs(values[1:], running[:-1])) + 1
+    if not later.size:
+        return None
+    j = int(later[0])
+    return int(np.argmin(values[:j]) if best is np.minimum else np.argmax(values[:j])), j
+
+
 def _far_roughness(curve, targets, pred) -> list[str]:
     """Where the far model's answers at the x asked beyond ``FAR_SWITCH`` are not what a
     falling curve's should be: its median climbs by more than 1% between two of them (a
@@ -569,11 +583,9 @@ def _far_roughness(curve, targets, pred) -> list[str]:
     rough = f"its answers beyond {FAR_SWITCH:g}x are not smooth in x (a CPU-trained model)"
     notes = []
     if y[np.argmax(x)] < y[np.argmin(x)]:
-        lowest = np.minimum.accumulate(ms)  # the lowest median at or before each x
-        climbs = np.flatnonzero(ms[1:] > 1.01 * lowest[:-1]) + 1
-        if climbs.size:
-            j = int(climbs[0])
-            i = int(np.argmin(ms[:j]))
+        climb = _first_departure(ms, np.minimum, lambda m, low: m > 1.01 * low)
+        if climb is not None:
+            i, j = climb
             notes.append(
                 f"the far model's median climbs from {ms[i]:.4g} at x = {xs[i]:.4g} to "
                 f"{ms[j]:.4g} at x = {xs[j]:.4g} although the runs fall; {rough}: compare "
@@ -582,11 +594,9 @@ def _far_roughness(curve, targets, pred) -> list[str]:
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.log(hi / lo)  # inf where the interval reaches 0: never "narrower"
     width = np.where(np.isnan(width), np.inf, width)
-    widest = np.maximum.accumulate(width)
-    narrows = np.flatnonzero(width[1:] < 0.9 * widest[:-1]) + 1
-    if narrows.size:
-        j = int(narrows[0])
-        i = int(np.argmax(width[:j]))
+    narrow = _first_departure(width, np.maximum, lambda w, widest: w < 0.9 * widest)
+    if narrow is not None:
+        i, j = narrow
         notes.append(
             f"the far model's 90% interval narrows from [{lo[i]:.4g}, {hi[i]:.4g}] at x = "
             f"{xs[i]:.4g} to [{lo[j]:.4g}, {hi[j]:.4g}] at x = {xs[j]:.4g}, further out; "
