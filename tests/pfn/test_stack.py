@@ -502,8 +502,6 @@ def test_a_fan_chart_names_each_curve_once_and_the_command_line_says_it_with_the
     assert span[0].count("curve 'a'") == 1 and span[0].count("curve 'b'") == 1
     path = tmp_path / "runs.csv"
     path.write_text("x,y\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(x, y, strict=True)))
-    for to in (f"{15 * x[-1]:g}", f"{2 * x[-1]:g},{4 * x[-1]:g}"):
-        assert main(["extrapolate", str(path), "--to", to]) == 0
-        table = capsys.readouterr().err.count("warning:")
-        assert main(["extrapolate", str(path), "--to", to, "--plot", str(tmp_path / "f.png")]) == 0
-        assert capsys.readouterr().err.count("warning:") == table  # the plot adds none
+    to = f"{15 * x[-1]:g}"  # the far model answers: the table warns of nothing
+    assert main(["extrapolate", str(path), "--to", to, "--plot", str(tmp_path / "f.png")]) == 0
+    assert "warning:" not in capsys.readouterr().err  # nor does the chart's near part
