@@ -233,11 +233,7 @@ class Method:
             ValueError: If the number of predictions or a point prediction's shape is wrong.
         """
         shared = active_sharing()
-        key = (
-            None
-            if shared is None
-            else shared.key(self, curves, pad_to if self.pad_batches else None)
-        )
+        key = None if shared is None else shared.key(self, curves)
         if key is not None and (reused := shared.get(key)) is not None:
             return reused
         tic = time.perf_counter()
@@ -1229,9 +1225,9 @@ def run_study(
     an interrupted study resumes where it stopped, a changed data file or method is never
     scored from stale rows, and a directory may hold several studies. A method that also
     occurs inside another of the study's methods (the base of ``M+cal``, a mixture's member)
-    predicts each batch once when both ask for the same batches (a mixture asks its members
-    in the smallest of their batch sizes); the other reuses it, timed with the seconds it
-    took. At the end
+    predicts each batch once when both ask for the same batch (a mixture asks its members
+    in the smallest of their batch sizes; a method that pads its batches is not shared); the
+    other reuses it, timed with the seconds it took. At the end
     ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
     ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
     probabilistic methods) beside it.
@@ -1318,8 +1314,13 @@ def run_study(
             disable=None if progress else True,
             dynamic_ncols=True,
         ) as bar:
-            curves = [curve for group in data.values() for curve in group]
-            with sharing(method_list, curves) as shared:
+            planned = [
+                (method, call)
+                for method in method_list
+                for _, calls, _ in _pending_calls(method, data, done, sizes[method.name])
+                for _, call in calls
+            ]
+            with sharing(planned) as shared:
                 timings, errors = _run_pending(
                     method_list, data, done, fingerprints, per_curve_path, sizes, bar, shared
                 )
@@ -1346,6 +1347,30 @@ def run_study(
     )
 
 
+def _pending_calls(
+    method: Method,
+    data: Mapping[str, Sequence[Curve]],
+    done: Mapping[tuple[str, str, str], CurveScore],
+    size: int,
+) -> Iterator[tuple[str, list[tuple[list[Curve], list[Curve]]], tuple[int, int]]]:
+    """The calls that score ``method``'s curves without a row in ``done``: per dataset with
+    any, ``(dataset, [(batch, call), ...], shape)``, ``call`` being the batch padded (with
+    copies of its last curve) where the method pads, and ``shape`` the ``pad_to`` of its
+    calls."""
+    for dataset, curves in data.items():
+        pending = [c for c in curves if (method.name, dataset, c.name) not in done]
+        if not pending:
+            continue
+        batches = _batches(pending, size)
+        # Balanced batches differ in size by at most one curve; padding the smaller ones
+        # (with copies of their longest curve) gives every call of the dataset one shape.
+        padded_size = max(len(batch) for batch in batches)
+        shape = (max(c.n_context for c in pending), max(c.x_target.size for c in pending))
+        pad = method.pad_batches
+        calls = [(b, b + [b[-1]] * (padded_size - len(b)) if pad else list(b)) for b in batches]
+        yield dataset, calls, shape
+
+
 def _run_pending(
     methods: Sequence[Method],
     data: Mapping[str, Sequence[Curve]],
@@ -1364,25 +1389,12 @@ def _run_pending(
     """
     timings: dict[tuple[str, str], list[_BatchTime]] = {}
     errors: dict[tuple[str, str], str] = {}
-    for i, method in enumerate(methods):
-        shared.release(methods[i:])  # what no method from here on can use
-        size = sizes[method.name]
-        for dataset, curves in data.items():
-            pending = [c for c in curves if (method.name, dataset, c.name) not in done]
-            if not pending:
-                continue
+    for method in methods:
+        for dataset, calls, shape in _pending_calls(method, data, done, sizes[method.name]):
             bar.set_description(f"{method.name} on {dataset}")
             method.prepare()  # untimed one-off work (cached by the method: once per study)
-            batches = _batches(pending, size)
-            # Balanced batches differ in size by at most one curve; padding the smaller ones
-            # (with copies of their longest curve) gives every call of the dataset one shape.
-            padded_size = max(len(batch) for batch in batches)
-            shape = (max(c.n_context for c in pending), max(c.x_target.size for c in pending))
-            for batch in batches:
+            for batch, call in calls:
                 raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
-                call = list(batch)
-                if method.pad_batches:
-                    call += [batch[-1]] * (padded_size - len(batch))
                 tic = time.perf_counter()
                 predictions = method(call, pad_to=shape)[: len(batch)]
                 seconds = time.perf_counter() - tic + shared.take_credit()

@@ -2,14 +2,16 @@
 
 A study of ``mcmc-m4`` and ``mcmc-m4+cal`` (``--calibrate-on``), or of ``mcmc-m4-irw`` and
 ``pfn-far+mcmc-m4-irw``, calls the same deterministic method on the same batches twice: once
-on its own and once inside the recalibration or the mixture. While a study runs,
-`SharedPredictions` keeps the predictions of every method that occurs more than once in the
-study's methods (by name and settings) for the batches of the study's own curves, and hands
-them to the second caller when it asks for the same batch (the same batch size: a mixture
-asks its members in the smallest of their batch sizes); each entry is dropped after its last
-expected use, or once no method left to run could use it. The seconds a reused batch took
-(including what it reused itself) are credited to the method that reuses it, so the study's
-time per curve stays what the method costs on its own.
+on its own and once inside the recalibration or the mixture. Before it runs, a study lists
+every call it will make (`SharedPredictions`: each method's batches of its curves without a
+row yet, and the methods inside each method, which a recalibration or a mixture calls with
+the same batch); a batch that more than one of those calls asks of one method (by name and
+settings) is predicted once, kept until its last use and then dropped, so nothing is kept
+that no call will ask for (a mixture asks its members in the smallest of their batch sizes,
+so a member scored alone in larger batches shares nothing with it). A method that pads its
+batches (``pad_batches``) is not shared. The seconds a reused batch took (including what it
+reused itself) are credited to the method that reuses it, so the study's time per curve
+stays what the method costs on its own.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from typing import Any
 _ACTIVE: ContextVar[SharedPredictions | None] = ContextVar("scalebayes_shared", default=None)
 
 
-def nested_methods(method: Any) -> Iterator[Any]:
-    """``method`` and every method inside it: a recalibration's base, a mixture's members,
-    recursively."""
-    yield method
+def _inside(method: Any) -> list[Any]:
+    """The methods ``method`` calls with its own batch, in order: a recalibration's base, a
+    mixture's members."""
     base = getattr(method.fn, "base", None)
-    if base is not None:
-        yield from nested_methods(base)
-    for member in getattr(method.fn, "members", ()):
-        yield from nested_methods(member)
+    return ([] if base is None else [base]) + list(getattr(method.fn, "members", ()))
+
+
+def nested_methods(method: Any) -> Iterator[Any]:
+    """``method`` and every method inside it, recursively."""
+    yield method
+    for inner in _inside(method):
+        yield from nested_methods(inner)
 
 
 def _identity(method: Any) -> str:
@@ -39,28 +44,46 @@ def _identity(method: Any) -> str:
 
 
 class SharedPredictions:
-    """Predictions of the methods a study calls more than once per batch (see the module)."""
+    """Predictions of the batches a study asks of one method more than once (see the module).
 
-    def __init__(self, methods: Iterable[Any], curves: Iterable[object]) -> None:
-        counts = Counter(_identity(m) for top in methods for m in nested_methods(top))
-        self._uses = {identity: n for identity, n in counts.items() if n > 1}
-        self._curves = {id(curve) for curve in curves}
-        self._store: dict[tuple[Any, ...], list[Any]] = {}
+    Args:
+        planned: every ``(method, call)`` the study will make: a top-level method and the
+            list of curves it is called with.
+    """
+
+    def __init__(self, planned: Iterable[tuple[Any, Sequence[object]]]) -> None:
+        uses: Counter[tuple[str, tuple[int, ...]]] = Counter()
+        made: set[tuple[str, tuple[int, ...]]] = set()
+
+        def visit(method: Any, ids: tuple[int, ...]) -> None:  # in the order calls happen
+            if not method.pad_batches:
+                key = (_identity(method), ids)
+                uses[key] += 1
+                if key in made:  # reused: the methods inside it are not called this time
+                    return
+                made.add(key)
+            for inner in _inside(method):
+                visit(inner, ids)
+
+        for top, call in planned:
+            visit(top, tuple(id(curve) for curve in call))
+        self._uses = {key: n for key, n in uses.items() if n > 1}
+        self._store: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
         self._credit = 0.0
 
-    def key(
-        self, method: Any, curves: Sequence[object], pad_to: tuple[int, int] | None
-    ) -> tuple[Any, ...] | None:
-        """The store's key for this call, or None when the call is not shared (a method
-        used once, or curves outside the study, such as a recalibration's reference)."""
-        if not self._uses:
+    def key(self, method: Any, curves: Sequence[object]) -> tuple[str, tuple[int, ...]] | None:
+        """The store's key for this call, or None when no other planned call asks for it."""
+        if not self._uses or method.pad_batches:
             return None
-        identity = _identity(method)
-        if identity not in self._uses or not all(id(c) in self._curves for c in curves):
-            return None
-        return (identity, tuple(id(c) for c in curves), pad_to)
+        key = (_identity(method), tuple(id(c) for c in curves))
+        return key if key in self._uses else None
 
-    def get(self, key: tuple[Any, ...]) -> list[Any] | None:
+    @property
+    def kept(self) -> int:
+        """Batches held now."""
+        return len(self._store)
+
+    def get(self, key: tuple[str, tuple[int, ...]]) -> list[Any] | None:
         """The stored predictions for ``key`` (crediting their seconds), or None."""
         entry = self._store.get(key)
         if entry is None:
@@ -73,21 +96,16 @@ class SharedPredictions:
             entry[2] = left - 1
         return list(predictions)
 
-    def put(self, key: tuple[Any, ...], predictions: Sequence[Any], seconds: float) -> None:
+    def put(
+        self, key: tuple[str, tuple[int, ...]], predictions: Sequence[Any], seconds: float
+    ) -> None:
         """Keep ``predictions`` (computed in ``seconds``) for the other uses of ``key``."""
-        self._store[key] = [tuple(predictions), seconds, self._uses[key[0]] - 1]
+        self._store[key] = [tuple(predictions), seconds, self._uses[key] - 1]
 
     @property
     def credit(self) -> float:
         """The seconds of reused predictions not yet taken."""
         return self._credit
-
-    def release(self, remaining: Iterable[Any]) -> None:
-        """Drop the entries no method in ``remaining`` (nor any inside one) can use: a batch
-        of another size, or one whose other user had its rows already."""
-        needed = {_identity(m) for top in remaining for m in nested_methods(top)}
-        for key in [k for k in self._store if k[0] not in needed]:
-            del self._store[key]
 
     def take_credit(self) -> float:
         """The seconds of reused predictions since the last call (then reset to 0)."""
@@ -96,9 +114,9 @@ class SharedPredictions:
 
 
 @contextlib.contextmanager
-def sharing(methods: Iterable[Any], curves: Iterable[object]) -> Iterator[SharedPredictions]:
-    """Share predictions between ``methods`` on ``curves`` for the duration of the block."""
-    shared = SharedPredictions(methods, curves)
+def sharing(planned: Iterable[tuple[Any, Sequence[object]]]) -> Iterator[SharedPredictions]:
+    """Share the predictions the ``planned`` calls ask for more than once, in the block."""
+    shared = SharedPredictions(planned)
     token = _ACTIVE.set(shared)
     try:
         yield shared

@@ -190,11 +190,22 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
         return real(self, curves)
 
     monkeypatch.setattr(Toy, "__call__", predict)
+    import scalebayes.studies._shared as shared_module
+
+    made = []
+
+    class Recorded(shared_module.SharedPredictions):
+        def __init__(self, planned):
+            super().__init__(planned)
+            made.append(self)
+
+    monkeypatch.setattr(shared_module, "SharedPredictions", Recorded)
     monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
     monkeypatch.setitem(METHODS, "avg", mixture("toy", "toy+cal"))
     names = ["toy+cal", "toy", "avg"]
     result = run_study(names, [], tmp_path / "all", csv_paths=[path], progress=False)
     assert seen.count("runs") == 1  # one batch of 4 curves, predicted once for all three
+    assert made[-1].kept == 0  # nothing held once the last use has had it
     alone = {}
     for name in names:
         one = run_study([name], [], tmp_path / name, csv_paths=[path], progress=False)
@@ -209,20 +220,31 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
     # a reused batch that itself reused another's is timed with both (a review saw
     # (pfn-far+pfn-default)+cal timed without pfn-far's part)
 
-    class Slow(Toy):
+    class Sleeper(Toy):
+        def __init__(self, seconds, batch_size=7):
+            super().__init__()
+            self.seconds, self.batch_size = seconds, batch_size
+
         def __call__(self, curves):
-            time.sleep(0.05)
-            return super().__call__(curves)
+            time.sleep(self.seconds)
+            return real(self, curves)
 
         def settings(self):
-            return "slow v1"
+            return f"sleeps {self.seconds} s in batches of {self.batch_size}"
 
-    monkeypatch.setitem(METHODS, "slow", Method("slow", Slow(), probabilistic=True))
-    monkeypatch.setitem(METHODS, "mix", mixture("toy", "slow", name="mix"))
+    for name, seconds in (("pause", 0.3), ("slow", 0.05)):
+        monkeypatch.setitem(METHODS, name, Method(name, Sleeper(seconds), probabilistic=True))
+    monkeypatch.setitem(METHODS, "mix", mixture("pause", "slow", name="mix"))
     monkeypatch.setitem(METHODS, "mix+cal", calibrated("mix", _curves(0)))
-    nested = run_study(["toy", "mix", "mix+cal"], [], tmp_path / "nested", csv_paths=[path])
+    nested = run_study(["pause", "mix", "mix+cal"], [], tmp_path / "nested", csv_paths=[path])
     seconds = {s.method: s.seconds for s in nested.scores}
-    assert seconds["mix+cal"] >= 0.95 * seconds["mix"] >= 0.95 * (0.02 + 0.05) / 4
+    assert seconds["mix+cal"] >= (0.3 + 0.05) / 4 and made[-1].kept == 0
+    # a mixture asks its members in its own (smaller) batches: nothing to share, nothing kept
+    monkeypatch.setitem(METHODS, "small", Method("small", Sleeper(0.0, 3), probabilistic=True))
+    monkeypatch.setitem(METHODS, "toy+small", mixture("toy", "small"))
+    before = seen.count("runs")
+    run_study(["toy", "toy+small"], [], tmp_path / "sizes", csv_paths=[path], progress=False)
+    assert seen.count("runs") - before == 1 + 2 and made[-1].kept == 0
 
 
 def test_bad_input(toy, monkeypatch):
