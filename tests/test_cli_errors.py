@@ -445,6 +445,26 @@ def test_allocate_warns_when_runs_do_not_determine_the_law(tmp_path, capsys, mon
     assert err == [*expected, "scalebayes allocate: error: stopped before NUTS"]
 
 
+@pytest.mark.filterwarnings("always::UserWarning")
+def test_allocate_warns_once_about_the_runs_it_fits(tmp_path, capsys, monkeypatch):
+    # a review: with --drop-highest, the runs' warnings came twice (all runs, then the kept)
+    def no_nuts(*args, **kwargs):
+        raise ValueError("stopped before NUTS")
+
+    monkeypatch.setattr("scalebayes.compute.fit_joint_law", no_nuts)
+    N = np.geomspace(1e8, 1e10, 7)
+    D = N * np.linspace(20, 30, 7)  # D/N 20-30: a narrow span of ratios
+    loss = 1.8 + 480.0 / N**0.35 + 2000.0 / D**0.37
+    rows = [f"{a:.6g},{b:.6g},{c:.6f}" for a, b, c in zip(N, D, loss, strict=True)]
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n" + "\n".join(rows) + "\n")
+    for extra in ([], ["--drop-highest", "1"]):
+        assert main(["allocate", str(path), "--compute", "1e21", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("D/N spans only") == 1, err
+    assert "D/N spans only 21.7 to 30 " in err  # the kept runs'
+
+
 @pytest.mark.filterwarnings("default::UserWarning")
 def test_warnings_are_one_line_during_a_run_only(tmp_path, capsys, monkeypatch):
     from scalebayes.compute import ConvergenceWarning

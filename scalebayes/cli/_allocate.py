@@ -110,8 +110,13 @@ def run_allocate(args: argparse.Namespace) -> int:
         )
     if args.samples < 4:
         raise ValueError("--samples must be at least 4 (r-hat and ESS need four draws a chain)")
-    runs = read_runs_csv(args.file)
-    if args.drop_highest:
+    with warnings.catch_warnings(record=True) as said:  # about the runs that will be fitted
+        warnings.simplefilter("always")
+        runs = read_runs_csv(args.file)
+    if not args.drop_highest:
+        for one in said:
+            warnings.warn(one.message, one.category, stacklevel=1)
+    else:
         if not 0 <= args.drop_highest < len(runs):
             raise ValueError(
                 f"--drop-highest must be in [0, {len(runs) - 1}] for {len(runs)} runs, "

@@ -239,6 +239,11 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         try:
             meta = read_checkpoint_meta(args.out / "checkpoint")
         except CheckpointError as error:
+            if args.out.is_dir():  # a run saving it now: say so (LockedError), not "corrupt"
+                from .._io import exclusive_lock
+
+                with exclusive_lock(args.out):
+                    pass
             raise ValueError(f"--resume: {error}") from None
         try:
             config = TrainConfig.from_dict(meta["train_config"])
@@ -277,7 +282,7 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         if "steps" not in settings:
             raise ValueError("--steps is required for a new run (--resume continues a run's)")
         config = _train_config(settings)
-    path = train(
+    train(  # it says where its checkpoint stands at the end
         config,
         args.out,
         resume=args.resume,
@@ -286,12 +291,6 @@ def run_train_pfn(args: argparse.Namespace) -> int:
         max_steps=args.chunk_steps,
         max_seconds=args.max_seconds,
         progress=not args.no_progress,
-    )
-    meta = read_checkpoint_meta(path)
-    training = meta.get("training", {})
-    print(
-        f"checkpoint {path}: step {meta['step']}/{meta['train_config']['steps']}, "
-        f"{training.get('curves', 0):,} curves in {training.get('seconds', 0.0):.0f} s"
     )
     return 0
 

@@ -170,8 +170,8 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
             "budget)"
         )
-    rho = _rank_correlation(arrays["N"] * arrays["D"], arrays["loss"])
-    if rho > _RISING:
+    rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
+    if rho is not None and rho > _RISING:
         warnings.warn(
             f"{source}: the loss rises with compute across the runs (rank correlation "
             f"{rho:.2f}), while a joint law falls with both N and D: is the loss column a loss "
@@ -193,19 +193,30 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
 
 
 _RISING = 0.3
-"""Runs whose loss rises with compute (Spearman rank correlation above this) get a warning."""
+"""Runs whose loss rises with compute (Spearman rank correlation above this, over runs whose
+compute spans at least ``_RISING_SPAN``) get a warning."""
+_RISING_SPAN = 3.0
 
 
-def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (ties broken by order; 0 for fewer than 3 values or a
-    constant column)."""
-    if a.size < 3:
-        return 0.0
-    ra = np.argsort(np.argsort(a, kind="stable"), kind="stable").astype(np.float64)
-    rb = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(np.float64)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(np.corrcoef(ra, rb)[0, 1])
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1, equal values sharing their average rank."""
+    _, inverse = np.unique(values, return_inverse=True)
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(values.size)
+    ranks[order] = np.arange(values.size)
+    return (np.bincount(inverse, weights=ranks) / np.bincount(inverse))[inverse]
+
+
+def _loss_rises_with_compute(compute: np.ndarray, loss: np.ndarray) -> float | None:
+    """Spearman's rank correlation of loss with compute (compute within 1% counted as one
+    budget, an isoFLOP sweep's), or None where the runs span less than ``_RISING_SPAN`` in
+    compute or hold one loss: nothing to tell."""
+    log_c = np.log(compute)
+    if log_c.size < 3 or np.ptp(log_c) < math.log(_RISING_SPAN) or np.ptp(loss) == 0:
+        return None
+    rc = _average_ranks(np.round(log_c / math.log(1.01)))
+    rl = _average_ranks(loss)
+    return float(np.corrcoef(rc, rl)[0, 1])
 
 
 _FEW_RATIOS = 2.0

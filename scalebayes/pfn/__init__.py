@@ -66,7 +66,15 @@ if TYPE_CHECKING:
         predict_shipped,
         predict_stacked,
     )
-    from ._train import TrainConfig, TrainState, export_weights, init_state, make_step, train
+    from ._train import (
+        LockedError,
+        TrainConfig,
+        TrainState,
+        export_weights,
+        init_state,
+        make_step,
+        train,
+    )
 
 __all__ = [
     "CONFIGS",
@@ -84,6 +92,7 @@ __all__ = [
     "CheckpointError",
     "EnsembleModel",
     "FlatCurveWarning",
+    "LockedError",
     "PFNConfig",
     "PFNModel",
     "PFNPrediction",
@@ -143,6 +152,14 @@ _MODULES = {
         "SpanWarning",
         "Y_SPAN_GUARD",
     ),
-    "_train": ("TrainConfig", "TrainState", "export_weights", "init_state", "make_step", "train"),
+    "_train": (
+        "LockedError",
+        "TrainConfig",
+        "TrainState",
+        "export_weights",
+        "init_state",
+        "make_step",
+        "train",
+    ),
 }
 __getattr__, __dir__ = lazy_exports(globals(), _MODULES)

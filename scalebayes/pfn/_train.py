@@ -39,6 +39,7 @@ from jaxtyping import ArrayLike
 
 from .._checks import is_integer, is_real
 from .._interrupt import raise_if_interrupted
+from .._io import LockedError as LockedError  # raised by train; exported by the package
 from .._io import exclusive_lock, open_for_lines
 from ..priors import (
     PriorConfig,
@@ -596,6 +597,8 @@ def _train(
     """`train` inside its lock (``hold()`` takes it on a directory made here)."""
     ckpt = out / "checkpoint"
     say = log or (lambda _msg: None)
+    if resume and out.is_dir():
+        hold()  # before the checkpoint is read: nobody saves it meanwhile
     if borders_from is not None and (resume or init_from is not None):
         raise ValueError(
             "borders_from starts a fresh model on another model's borders; a resumed or "
@@ -605,12 +608,7 @@ def _train(
         config, borders, state, history = _read_training_checkpoint(ckpt)
         say(f"resuming {config.model_config.name} from step {int(state.step)}/{config.steps}")
     else:
-        if (ckpt / "meta.json").exists() or out.joinpath("checkpoint.old").exists():
-            # checkpoint.old: a save cut off between its two renames, which resume recovers
-            raise FileExistsError(
-                f"{out} already holds a checkpoint; continue it with --resume (resume=True) or "
-                "choose another output directory"
-            )
+        _refuse_a_checkpoint(out)
         t0 = time.perf_counter()
         history = {"seconds": 0.0, "curves": 0}
         if init_from is None and borders_from is not None:
@@ -656,11 +654,7 @@ def _train(
             history["init_from"] = str(init_from)
         out.mkdir(parents=True, exist_ok=True)  # once the start is known to load
         hold()
-        if (ckpt / "meta.json").exists():  # another run began here meanwhile, and finished
-            raise FileExistsError(
-                f"{out} already holds a checkpoint; continue it with --resume (resume=True) or "
-                "choose another output directory"
-            )
+        _refuse_a_checkpoint(out)  # another run may have begun here meanwhile, and finished
         if init_from is not None:
             origin = f"weights and borders from {init_from}"
         elif borders_from is not None:
@@ -749,7 +743,24 @@ def _train(
         log_file.close()
         if bar_iter is not None:
             bar_iter.close()
+    # said while the run still holds its directory: read after, another run could be saving
+    meta = _checkpoint.read_checkpoint_meta(ckpt)
+    training = meta.get("training", {})
+    say(
+        f"checkpoint {ckpt}: step {meta['step']}/{meta['train_config']['steps']}, "
+        f"{training.get('curves', 0):,} curves in {training.get('seconds', 0.0):.0f} s"
+    )
     return ckpt
+
+
+def _refuse_a_checkpoint(out: Path) -> None:
+    """Raise ``FileExistsError`` where ``out`` holds a checkpoint, or one whose save was cut
+    off between its two renames (``checkpoint.old``, which resuming recovers)."""
+    if (out / "checkpoint" / "meta.json").exists() or (out / "checkpoint.old").exists():
+        raise FileExistsError(
+            f"{out} already holds a checkpoint; continue it with --resume (resume=True) or "
+            "choose another output directory"
+        )
 
 
 def export_weights(

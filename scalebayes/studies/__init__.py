@@ -19,6 +19,7 @@ This package sits above the library packages (``inference``, ``pfn``, ``compute`
 and below the command line; nothing in the library imports it.
 """
 
+from .._io import LockedError
 from ._calibrated import CALIBRATION_WEIGHTS, calibrated
 from ._demo import DEMO_FAMILIES, FAR_PLOT_NAME, PLOT_NAME, run_demo
 from ._runner import (
@@ -45,6 +46,7 @@ __all__ = [
     "PER_CURVE_COLUMNS",
     "PLOT_NAME",
     "CurveScore",
+    "LockedError",
     "Method",
     "MethodTable",
     "StudyResult",

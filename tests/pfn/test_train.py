@@ -190,7 +190,7 @@ def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.old"]
 
 
-def test_a_run_directory_is_locked_and_a_log_line_cut_short_is_dropped(runs, tmp_path):
+def test_a_run_directory_is_locked_and_a_log_line_cut_short_is_dropped(runs, tmp_path, monkeypatch):
     # a review: two resumes into one directory both trained, one died on the other's files;
     # and a log line cut short by a crash had the next record glued onto it
     from scalebayes._io import LockedError, exclusive_lock
@@ -209,6 +209,23 @@ def test_a_run_directory_is_locked_and_a_log_line_cut_short_is_dropped(runs, tmp
     with exclusive_lock(fresh), pytest.raises(LockedError):
         train(CONFIG, fresh, progress=False, log=None)
     assert list(fresh.iterdir()) == []
+    # a directory the run makes is locked as soon as it exists, before any step
+    import scalebayes.pfn._train as train_module
+
+    made = tmp_path / "made"
+    n_buckets = CONFIG.model_config.n_buckets  # no prior draws: the step is not the real one
+
+    def step_maker(*args, **kwargs):
+        with pytest.raises(LockedError), exclusive_lock(made):
+            pass
+        raise KeyboardInterrupt  # stop here: the lock was seen
+
+    monkeypatch.setattr(train_module, "make_step", step_maker)
+    monkeypatch.setattr(train_module, "prior_borders", lambda c: np.linspace(0, 1, n_buckets + 1))
+    with pytest.raises(KeyboardInterrupt):
+        train(CONFIG, made, progress=False, log=None)
+    with exclusive_lock(made):  # released on the way out
+        pass
 
 
 @pytest.mark.parametrize(("nan_at", "every"), [(4, 2), (3, 1)])
