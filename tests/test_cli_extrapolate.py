@@ -356,3 +356,22 @@ def test_a_split_column_is_said_to_condition_the_answer(tmp_path, capsys):
     path.write_text("x,y\n1,3\n2,2.7\n4,2.5\n8,2.35\n")
     assert main(["extrapolate", str(path), "--to", "20"]) == 0
     assert "split column" not in capsys.readouterr().err
+
+
+def test_far_notes_skip_an_interval_that_reaches_zero():
+    # a review: an interval down to 0 (no width in log y) made every later one "narrower"
+    from scalebayes.cli._pfn import _far_roughness
+
+    curve = SimpleNamespace(x=np.array([1.0, 2, 4]), y=np.array([3.0, 2.8, 2.6]))
+
+    def pred(lo, hi):
+        return SimpleNamespace(
+            median=lambda: np.array([2.0, 1.9, 1.8]), interval=lambda level: (lo, hi)
+        )
+
+    far = [100.0, 200.0, 400.0]
+    assert (
+        _far_roughness(curve, far, pred(np.array([0.0, 1.5, 1.5]), np.array([2.5, 2.3, 2.3]))) == []
+    )
+    (note,) = _far_roughness(curve, far, pred(np.array([0.0, 1.5, 1.6]), np.array([2.5, 2.3, 2.1])))
+    assert "narrows from [1.5, 2.3] at x = 200 to [1.6, 2.1] at x = 400" in note

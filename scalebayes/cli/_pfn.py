@@ -591,11 +591,11 @@ def _far_roughness(curve, targets, pred) -> list[str]:
                 "with --method mcmc-m4-irw"
             )
     with np.errstate(divide="ignore", invalid="ignore"):
-        width = np.log(hi / lo)  # inf where the interval reaches 0: never "narrower"
-    width = np.where(np.isnan(width), np.inf, width)
-    narrow = _first_departure(width, np.maximum, lambda w, widest: w < 0.9 * widest)
+        width = np.log(hi / lo)
+    finite = np.flatnonzero(np.isfinite(width))  # an interval reaching 0 has no width in log
+    narrow = _first_departure(width[finite], np.maximum, lambda w, widest: w < 0.9 * widest)
     if narrow is not None:
-        i, j = narrow
+        i, j = finite[narrow[0]], finite[narrow[1]]
         notes.append(
             f"the far model's 90% interval narrows from [{lo[i]:.4g}, {hi[i]:.4g}] at x = "
             f"{xs[i]:.4g} to [{lo[j]:.4g}, {hi[j]:.4g}] at x = {xs[j]:.4g}, further out; "

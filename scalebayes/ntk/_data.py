@@ -225,8 +225,10 @@ def load_npz(
 
     Args:
         path: the ``.npz`` file.
-        task: ``"classification"`` (``y`` integer labels ``(n,)`` or one-hot ``(n, k)``) or
-            ``"regression"`` (``y`` of shape ``(n,)`` or ``(n, k)``, standardised).
+        task: ``"classification"`` (``y`` integer labels ``(n,)``, one class per distinct
+            label present, in sorted order, at most 1,000; or one-hot ``(n, k)``, whose ``k``
+            columns are kept) or ``"regression"`` (``y`` of shape ``(n,)`` or ``(n, k)``,
+            standardised).
         x_key: the name of the input array in the file.
         y_key: the name of the target array in the file.
         name: a label (default: the file name).
@@ -277,10 +279,12 @@ def load_npz(
         raise ValueError(f"{path}: every example's {x_key!r} is the same; nothing to learn from")
     x = _standardise(flat)
     if task == "classification":
-        if y.ndim == 2:
+        if y.ndim == 2:  # one-hot already: its k columns kept, a class with no example too
             if not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):
                 raise ValueError(f"{path}: 2-D {y_key!r} for classification must be one-hot")
-            y = y.argmax(axis=1)
+            if y.shape[1] < 2:
+                raise ValueError(f"{path}: classification needs at least 2 classes")
+            return Dataset(name or path.stem, task, x, y.astype(np.float64))
         one_hot = _one_hot(y, str(path))
         return Dataset(name or path.stem, task, x, one_hot)
     if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):

@@ -658,8 +658,8 @@ class PFN:
             raise ValueError(f"names must give one name per curve ({len(x_context)})")
         else:
             labels = [f"curve {name!r}" for name in names]
-        # per label, the worst case: one line per curve when a curve comes in several calls'
-        # worth of parts (a fan chart's), keyed (label, how bad) -> text
+        # per label, the worst case: one entry per curve when a curve comes in parts (a fan
+        # chart's), keyed label -> (how bad, text); curves that share a name share an entry
         curves, thinned, windowed, far, repeats = [], {}, {}, {}, {}
         for i, (xc, yc, xq, scale, bounds) in enumerate(
             zip(x_context, y_context, x_query, scales, ranges, strict=True)

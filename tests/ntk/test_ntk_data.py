@@ -97,6 +97,9 @@ def test_class_labels_need_not_run_from_0(tmp_path):
     d = load_npz(path, task="classification")
     np.testing.assert_array_equal(d.y.argmax(axis=1), [2, 0, 1, 2, 0, 1])
     assert d.y.shape == (6, 3)
+    one_hot = np.eye(4)[[0, 1, 3, 0, 1, 3]]  # a one-hot file keeps its k, an unused class too
+    np.savez(path, x=np.arange(18.0).reshape(6, 3) ** 2, y=one_hot)
+    np.testing.assert_array_equal(load_npz(path, task="classification").y, one_hot)
 
 
 X5 = np.arange(15.0).reshape(5, 3)  # five examples that differ
