@@ -375,3 +375,24 @@ def test_far_notes_skip_an_interval_that_reaches_zero():
     )
     (note,) = _far_roughness(curve, far, pred(np.array([0.0, 1.5, 1.6]), np.array([2.5, 2.3, 2.1])))
     assert "narrows from [1.5, 2.3] at x = 200 to [1.6, 2.1] at x = 400" in note
+
+
+def test_a_note_when_the_upper_tail_lies_above_every_run():
+    # a review: mcmc-bnsl-walk's 95% quantile 300x out was 4.232, above the smallest run's
+    # 3.49: 5% that a run 300x larger does worse than every run, unsaid
+    from scalebayes.cli._pfn import _above_every_run
+
+    curve = SimpleNamespace(x=np.array([1.0, 3, 9]), y=np.array([3.49, 3.0, 2.6]))
+
+    def pred(q95):
+        return SimpleNamespace(quantile=lambda qs: np.array([q95]))
+
+    (note,) = _above_every_run(curve, [30.0, 300.0], pred([3.2, 4.232]), "mcmc-bnsl-walk")
+    assert (
+        "the 95% quantile at x = 300 (4.232) lies above every run's loss (the highest, 3.49)"
+        in note
+    )
+    assert note.endswith("compare with --method pfn")
+    assert _above_every_run(curve, [30.0, 300.0], pred([3.2, 3.4]), "pfn") == []
+    rising = SimpleNamespace(x=curve.x, y=curve.y[::-1])  # a rising curve may well go higher
+    assert _above_every_run(rising, [30.0, 300.0], pred([3.2, 4.232]), "pfn") == []

@@ -548,6 +548,31 @@ def _shipped_note(curves, targets) -> str:
     )
 
 
+def _above_every_run(curve, targets, pred, method: str) -> list[str]:
+    """Where, on a curve whose runs fall, the 95% quantile at an x beyond the runs lies above
+    the highest loss of any run: the answer gives 5% to a run larger than all of them doing
+    worse than the smallest did. Said (heavy tails far out: the MCMC walks' mix over their
+    drift's prior, docs/results/calibration.md), with the first such x."""
+    import numpy as np
+
+    x, y = np.asarray(curve.x), np.asarray(curve.y)
+    if not y[np.argmax(x)] < y[np.argmin(x)]:
+        return []
+    top = float(np.max(y))
+    beyond = np.asarray(targets) > float(np.max(x))
+    q95 = np.asarray(pred.quantile([0.95]))[0]
+    over = np.flatnonzero(beyond & (q95 > top))
+    if not over.size:
+        return []
+    k = int(over[0])
+    other = "--method pfn" if method != "pfn" else "--method mcmc-m4"
+    return [
+        f"the 95% quantile at x = {targets[k]:.4g} ({q95[k]:.4g}) lies above every run's loss "
+        f"(the highest, {top:.4g}): its upper tail is heavy that far out, so read the 50% "
+        f"interval too, or compare with {other}"
+    ]
+
+
 def _first_departure(values, best, departs) -> tuple[int, int] | None:
     """``(i, j)``: the first ``j`` whose value ``departs(value, running)`` from the best one
     before it (``best``: ``np.minimum`` or ``np.maximum``), and the ``i < j`` that holds that
@@ -660,10 +685,13 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         )
     if uses_pfn and note:
         print(note, file=sys.stderr)
-    if args.method == "pfn" and pfns is SHIPPED:
-        for curve, pred in zip(curves, preds, strict=True):
-            for rough in _far_roughness(curve, targets, pred):
-                print(f"note: curve {curve.name!r}: {rough}", file=sys.stderr)
+    for curve, pred in zip(curves, preds, strict=True):
+        notes = (
+            _far_roughness(curve, targets, pred) if args.method == "pfn" and pfns is SHIPPED else []
+        )
+        notes += _above_every_run(curve, targets, pred, args.method)
+        for text in notes:
+            print(f"note: curve {curve.name!r}: {text}", file=sys.stderr)
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
     header = f"{'curve':<{width}} {'x':>12} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
