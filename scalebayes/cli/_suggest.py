@@ -239,18 +239,18 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"(outcomes fantasised by {by})"
         )
     else:  # a ranking of non-gains recommends nothing
-        incoherent = (
-            " (a gain below zero beyond its standard error means the model's fantasies "
-            "disagree with its own answer: a coherent model's expected narrowing is never "
-            "negative)"
-            if best.gain < -2 * best.gain_se
-            else ""
-        )
+        advice = "run the target itself, or check with --method mcmc-m4"
+        if best.gain < -2 * best.gain_se:  # the model contradicts itself: no ranking from it
+            advice = (
+                "a gain below zero beyond its standard error means the model's fantasies "
+                "disagree with its own answer (a coherent model's expected narrowing is not "
+                "negative), so this ranking says nothing: rank the candidates with --method "
+                "mcmc-m4 instead"
+            )
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "
             f"target (the best gain, at x = {best.x:.4g}, is {best.gain:.4f} +- "
-            f"{best.gain_se:.4f}; outcomes fantasised by {by}){incoherent}: run the target "
-            "itself, or check with --method mcmc-m4"
+            f"{best.gain_se:.4f}; outcomes fantasised by {by}): {advice}"
         )
     if args.plot is not None:
         marked = [*candidates, args.target]

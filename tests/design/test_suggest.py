@@ -353,6 +353,10 @@ def test_cli_recommends_no_run_when_no_candidate_is_expected_to_help(tmp_path, c
     assert len(gains) == 2 and max(gains) <= 0, out  # the far model: neither run helps
     assert "next run: none of the candidates is expected to narrow the interval" in out
     assert "next run: x =" not in out
+    best = max(gains)  # its ranking is disowned only where it contradicts itself
+    se = float(next(r[2] for r in rows if r[2].startswith(f"{best:.4f}")).split("+-")[1])
+    disowned = "this ranking says nothing: rank the candidates with --method mcmc-m4" in out
+    assert disowned == (best < -2 * se) and ("run the target itself" in out) != disowned
 
 
 def test_cli_says_when_the_runner_up_is_not_told_apart(tmp_path, capsys):
