@@ -19,14 +19,15 @@ on first use; nothing is registered at import.
 
 `run_study` scores every (method, dataset, curve) with
 [`score_curve`][scalebayes.evaluate.score_curve] in the curves' normalised y-space and
-appends one row per curve to ``DIR/per_curve.csv`` after every batch (fsync'd), so an
+appends one row per curve to ``DIR/per_curve.csv`` as soon as it is scored (fsync'd), so an
 interrupted study resumes where it stopped; at the end it rewrites ``DIR/summary.md``. Each
 row carries a fingerprint of the curve's data and the method's settings, and a rerun reuses
 only rows whose fingerprint matches.
 
 A method's ``fn`` may carry optional attributes the study uses (the built-in methods do):
 ``settings()`` (a string describing everything besides the data that changes its
-predictions, part of the fingerprint), ``validate(curve)`` (raise ``ValueError`` for a curve
+predictions, part of the fingerprint; without it, a digest of ``fn``'s code stands in, which
+does not see values a closure holds), ``validate(curve)`` (raise ``ValueError`` for a curve
 it cannot predict; called for every curve before any work), ``prepare()`` (one-off work,
 such as a recalibration's fit, done before the method's first timed batch and only when it
 has curves to score), ``batch_size`` (curves per call when the caller gives none) and
@@ -187,12 +188,17 @@ class Method:
         return bool(getattr(self.fn, "pad_batches", False))
 
     def settings(self) -> str:
-        """``fn.settings()``: what besides the data changes the predictions ("" if not given).
+        """``fn.settings()``: what besides the data changes the predictions. Without one, a
+        digest of ``fn``'s code (`_code_digest`), so that a study recomputes the rows of a
+        method whose code changed (not of one whose closed-over values changed: give those
+        in ``settings``).
 
         Raises:
             TypeError: If ``fn.settings`` is neither a string nor returns one.
         """
-        source = getattr(self.fn, "settings", "")
+        source = getattr(self.fn, "settings", None)
+        if source is None:
+            return _code_digest(self.fn)
         text = source() if callable(source) else source
         if not isinstance(text, str):
             raise TypeError(
@@ -275,6 +281,34 @@ class Method:
         if key is not None:
             shared.put(key, checked, time.perf_counter() - tic + shared.credit - credit)
         return checked
+
+
+def _code_digest(fn: Callable[..., Any]) -> str:
+    """``"code <hex>"``: a digest of the code ``fn`` runs (a function's, a method's, or a
+    callable object's ``__call__``; a ``functools.partial``'s function and arguments), the
+    same in every process; "" where there is no code to read."""
+    if isinstance(fn, functools.partial):
+        inner = _code_digest(fn.func)
+        return f"{inner} args {fn.args!r} {sorted(fn.keywords.items())!r}" if inner else ""
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        code = getattr(type(fn).__call__, "__code__", None) if callable(fn) else None
+    if code is None:
+        return ""
+    digest = hashlib.sha256()
+
+    def feed(c) -> None:  # nested code objects by content, not by their address
+        digest.update(c.co_code)
+        digest.update(repr(c.co_names).encode())
+        for const in c.co_consts:
+            if hasattr(const, "co_code"):
+                feed(const)
+            else:
+                digest.update(repr(const).encode())
+
+    feed(code)
+    return f"code {digest.hexdigest()[:16]}"
 
 
 def _takes_pad_to(fn: Callable[..., Any]) -> bool:
@@ -886,7 +920,17 @@ def _resolve_methods(methods: str | Iterable[str]) -> list[Method]:
             f"unknown method(s) {', '.join(map(repr, unknown))}; valid methods: "
             f"{', '.join(sorted(METHODS))}, or probabilistic ones joined with '+' (a mixture)"
         )
-    return [METHODS[name] if name in METHODS else mixture(*name.split("+")) for name in names]
+    resolved = [METHODS[name] if name in METHODS else mixture(*name.split("+")) for name in names]
+    called: dict[str, str] = {}
+    for name, method in zip(names, resolved, strict=True):
+        if method.name in called:  # rows are keyed by the method's own name
+            raise ValueError(
+                f"methods {called[method.name]!r} and {name!r} are both named "
+                f"{method.name!r}, and a study keys its rows by that name: give each its own "
+                "(e.g. calibrated(..., name=...) or mixture(..., name=...))"
+            )
+        called[method.name] = name
+    return resolved
 
 
 def _check_split(curve: Curve, source: str) -> None:
@@ -1218,7 +1262,7 @@ def run_study(
     are sorted by length and passed to the method in the fewest batches of at most
     ``batch_size`` curves, of nearly equal sizes (a method with ``pad_batches`` gets the
     smaller ones padded with a copy of their last curve, so every call of a dataset has one
-    shape and compiles once); after each batch their scores are
+    shape and compiles once); each curve's score is
     appended to the file and fsync'd. Rows are keyed by (method, dataset, curve) and carry a
     fingerprint of the curve's data (x, y, split, y_scale) and the method's settings: a rerun
     reuses a row only if its fingerprint matches, and recomputes (and appends) the others, so
@@ -1381,7 +1425,7 @@ def _run_pending(
     bar: Any,
     shared: SharedPredictions,
 ) -> tuple[dict[tuple[str, str], list[_BatchTime]], dict[tuple[str, str], str]]:
-    """Score every curve without a row in ``done``, appending rows batch by batch.
+    """Score every curve without a row in ``done``, appending each row as it is scored.
 
     Updates ``done`` in place; returns the batch timings and the first scoring error per
     (method, dataset). A batch whose predictions another method of the study made already
@@ -1398,17 +1442,16 @@ def _run_pending(
                 tic = time.perf_counter()
                 predictions = method(call, pad_to=shape)[: len(batch)]
                 seconds = time.perf_counter() - tic + shared.take_credit()
-                scores = []
                 for curve, prediction in zip(batch, predictions, strict=True):
                     key = (method.name, dataset, curve.name)
                     score, error = _score(
                         method, dataset, curve, prediction, seconds / len(batch), fingerprints[key]
                     )
-                    scores.append(score)
                     if error is not None:
                         errors.setdefault((method.name, dataset), f"{curve.name}: {error}")
-                append_csv_rows(per_curve_path, PER_CURVE_COLUMNS, [s.row() for s in scores])
-                done.update((s.key, s) for s in scores)
+                    # kept as soon as scored: scoring a long curve can take seconds
+                    append_csv_rows(per_curve_path, PER_CURVE_COLUMNS, [score.row()])
+                    done[score.key] = score
                 timings.setdefault((method.name, dataset), []).append(
                     _BatchTime(len(batch), seconds)
                 )
@@ -1602,8 +1645,8 @@ def _format_summary(
         "better) and MSCE for probabilistic ones. MSCE is not a proper score: a curve's targets",
         "are correlated, so a calibrated method does not score 0 and intervals that are too",
         "wide can score lower; read it with the coverage columns below (evaluate.calibrated_msce",
-        "gives a model's own reference). s/curve is wall time per curve (batch time / batch",
-        "size, JIT compilation included).",
+        "gives a model's own reference). s/curve is the wall time of the method's predictions",
+        "per curve (batch time / batch size, JIT compilation included; scoring them excluded).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

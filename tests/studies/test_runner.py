@@ -1089,3 +1089,39 @@ def _curves_of(path):
     from scalebayes.studies._runner import _normalise
 
     return [_normalise(curve) for curve in read_curves_csv(path)]
+
+
+def test_a_method_without_settings_is_fingerprinted_by_its_code(tmp_path, monkeypatch):
+    # a review: a custom method's code changed (predictions x2) and the study reused its rows
+    data = _write_curves(tmp_path / "runs.csv")
+
+    def register(fn):
+        monkeypatch.setitem(METHODS, "mine", Method("mine", fn, probabilistic=False))
+
+    register(lambda curves: [c.y_target for c in curves])
+    first = run_study(["mine"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    register(lambda curves: [c.y_target for c in curves])  # the same code again: resumed
+    same = run_study(["mine"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    register(lambda curves: [2 * c.y_target for c in curves])
+    changed = run_study(["mine"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert first.n_computed == 3 and same.n_computed == 0 and changed.n_computed == 3
+    assert METHODS["mine"].settings().startswith("code ")
+
+
+def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
+    tmp_path, fake, monkeypatch
+):
+    # a review: calibrated(...) twice under two keys gave two rows named 'pfn-far+cal', the
+    # second method never scored; and rows were written a batch at a time (a long IC batch
+    # of the PFN scored for minutes before its first row)
+    import scalebayes.studies._runner as runner
+
+    data = _write_curves(tmp_path / "runs.csv")
+    monkeypatch.setitem(METHODS, "again", Method("fake", Recorder(), probabilistic=False))
+    with pytest.raises(ValueError, match=r"methods 'fake' and 'again' are both named 'fake'"):
+        run_study(["fake", "again"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    writes = []
+    real = runner.append_csv_rows
+    monkeypatch.setattr(runner, "append_csv_rows", lambda *a: writes.append(a) or real(*a))
+    run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert [len(rows) for _, _, rows in writes] == [1, 1, 1]
