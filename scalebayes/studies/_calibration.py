@@ -83,7 +83,10 @@ def write_calibration_figure(
             xlim=(0, 1),
             ylim=(0, 1),
         )
-        top.legend(fontsize=7, loc="upper left")
+        top.legend(fontsize=7, loc="best")  # where it hides the fewest points
         bottom.set(xlabel="PIT, F(y) at the target", ylabel="density (1 = calibrated)")
-    fig.suptitle("Calibration: reliability (top) and PIT histogram (bottom)")
+    fig.suptitle(
+        "Calibration: reliability (top) and PIT histogram (bottom), every target of a "
+        "dataset pooled"
+    )
     return write_figure(fig, path, dpi=100)

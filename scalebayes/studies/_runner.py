@@ -1376,7 +1376,8 @@ def run_study(
         else:
             summary += (
                 f"\nCalibration (reliability diagram and PIT histogram per dataset, from the "
-                f"`pit` column): ![calibration]({CALIBRATION_PLOT})\n"
+                f"`pit` column, every target of a dataset pooled, where the coverage columns "
+                f"above average per curve): ![calibration]({CALIBRATION_PLOT})\n"
             )
         atomic_write_text(summary_path, summary)
     return StudyResult(
@@ -1497,6 +1498,32 @@ def _cells(
             cell = [s for s in by_cell.get((method.name, name), []) if keep(s)]
             if cell:
                 yield method, name, cell
+
+
+def _recalibration_table(methods: Sequence[Method]) -> list[str]:
+    """The recalibrated methods' scales and what they were fitted on (``calibrated``)."""
+    rows = []
+    for method in methods:
+        fn = method.fn
+        if not all(hasattr(fn, a) for a in ("base", "reference", "level", "weight")):
+            continue
+        fitted = fn.__dict__.get("scale")  # fitted in this run, or not at all (all resumed)
+        shown = "not fitted (every row resumed)" if fitted is None else f"{fitted:.4g}"
+        sets = ", ".join(dict.fromkeys(c.dataset for c in fn.reference))
+        rows.append(
+            f"| {method.name} | {fn.base.name} | {sets} ({len(fn.reference)} curves) | "
+            f"{fn.level:g} | {fn.weight} | {shown} |"
+        )
+    return _section(
+        "Recalibration",
+        [
+            "Each recalibrated method is its base's predictive stretched by one scale in log y",
+            "around the median, fitted by split-conformal prediction on the reference curves",
+            "(studies.calibrated).",
+        ],
+        "| method | base | reference | level | weighting | scale |",
+        rows,
+    )
 
 
 def _section(title: str, intro: Sequence[str], header: str, rows: Sequence[str]) -> list[str]:
@@ -1661,6 +1688,7 @@ def _format_summary(
     lines += _interval_table(methods, data, by_cell)
     lines += _null_table(methods, data, by_cell)
     lines += _chain_table(methods, data, by_cell)
+    lines += _recalibration_table(methods)
     if timings:
         lines += [
             "",

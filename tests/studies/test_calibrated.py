@@ -125,8 +125,15 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     result = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
     assert "toy+cal" in result.summary
     assert len(fitted) == 1  # fitted once, by prepare(), before the +cal rows' first batch
+    # the summary names the scale and what it was fitted on (a review found it nowhere)
+    row = f"| toy+cal | toy | toy (40 curves) | 0.9 | curve | {cal.fn.scale:.4g} |"
+    assert "## Recalibration" in result.summary and row in result.summary
     again = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
     assert again.n_computed == 0 and len(fitted) == 1  # all rows resumed: nothing fitted
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))  # a new process's
+    fresh = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert fresh.n_computed == 0 and len(fitted) == 1
+    assert "| toy+cal | toy | toy (40 curves) | 0.9 | curve | not fitted" in fresh.summary
 
 
 @pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy runs
