@@ -166,9 +166,15 @@ def _check_header(path: Path, found: list[str], header: tuple[str, ...]) -> None
 
 
 def append_csv_rows(
-    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[object]]
+    path: str | os.PathLike[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    sync: bool = True,
 ) -> None:
-    """Append complete rows to a CSV file and fsync them.
+    """Append complete rows to a CSV file and fsync them (``sync=False``: written, so a
+    process that dies keeps them, but not forced to disk; a later synced append forces
+    them too).
 
     Creates the file with ``header`` as its first line if it does not exist (or is empty).
     A trailing line without a newline can only be a row cut short by a crash; it is dropped
@@ -212,7 +218,8 @@ def append_csv_rows(
                 f.truncate(complete)
         f.write(b"".join(lines))
         f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            os.fsync(f.fileno())
 
 
 def append_csv_row(

@@ -239,13 +239,14 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"(outcomes fantasised by {by})"
         )
     else:  # a ranking of non-gains recommends nothing
-        advice = "run the target itself, or check with --method mcmc-m4"
+        other = "--method mcmc-m4" if args.method == "pfn" else "--method pfn, or another --seed"
+        advice = f"run the target itself, or check with {other}"
         if best.gain < -2 * best.gain_se:  # the model contradicts itself: no ranking from it
             advice = (
                 "a gain below zero beyond its standard error means the model's fantasies "
                 "disagree with its own answer (a coherent model's expected narrowing is not "
-                "negative), so this ranking says nothing: rank the candidates with --method "
-                "mcmc-m4 instead"
+                f"negative), so this ranking says nothing: rank the candidates with {other} "
+                "instead"
             )
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import inspect
 import itertools
 import math
 import os
@@ -284,30 +285,60 @@ class Method:
 
 
 def _code_digest(fn: Callable[..., Any]) -> str:
-    """``"code <hex>"``: a digest of the code ``fn`` runs (a function's, a method's, or a
-    callable object's ``__call__``; a ``functools.partial``'s function and arguments), the
-    same in every process; "" where there is no code to read."""
-    if isinstance(fn, functools.partial):
-        inner = _code_digest(fn.func)
-        return f"{inner} args {fn.args!r} {sorted(fn.keywords.items())!r}" if inner else ""
-    target = getattr(fn, "__func__", fn)
-    code = getattr(target, "__code__", None)
-    if code is None:
-        code = getattr(type(fn).__call__, "__code__", None) if callable(fn) else None
-    if code is None:
-        return ""
+    """``"code <hex>"``: a digest of the code ``fn`` runs and its default values (a
+    function's, a method's, a callable object's ``__call__``, through ``functools.wraps``
+    and caches; a ``functools.partial``'s function and arguments), the same in every process;
+    "" where there is nothing stable to read (then only the data fingerprint the rows)."""
     digest = hashlib.sha256()
 
-    def feed(c) -> None:  # nested code objects by content, not by their address
-        digest.update(c.co_code)
-        digest.update(repr(c.co_names).encode())
-        for const in c.co_consts:
-            if hasattr(const, "co_code"):
-                feed(const)
-            else:
-                digest.update(repr(const).encode())
+    def stable(value) -> bytes | None:  # a value's bytes, the same in every process
+        if isinstance(value, np.ndarray):
+            return value.tobytes() + repr((value.dtype.str, value.shape)).encode()
+        if isinstance(value, frozenset | set):
+            parts = [stable(v) for v in value]
+            return None if None in parts else b"{" + b",".join(sorted(parts)) + b"}"
+        if isinstance(value, tuple | list):
+            parts = [stable(v) for v in value]
+            return None if None in parts else b"(" + b",".join(parts) + b")"
+        if hasattr(value, "co_code"):
+            return feed(value)
+        try:
+            text = repr(value)
+        except Exception:  # a repr that fails: nothing stable
+            return None
+        return None if " at 0x" in text else text.encode()
 
-    feed(code)
+    def feed(code) -> bytes:  # nested code objects by content, not by their address
+        parts = [code.co_code, repr(code.co_names).encode()]
+        for const in code.co_consts:
+            part = stable(const)
+            parts.append(b"?" if part is None else part)
+        return b"|".join(parts)
+
+    try:
+        if isinstance(fn, functools.partial):
+            inner = _code_digest(fn.func)
+            args = stable((fn.args, sorted(fn.keywords.items())))
+            if not inner or args is None:
+                return ""
+            digest.update(inner.encode() + args)
+            return f"code {digest.hexdigest()[:16]}"
+        target = inspect.unwrap(getattr(fn, "__func__", fn))
+        code = getattr(target, "__code__", None)
+        if code is None and callable(target):
+            call = type(target).__dict__.get("__call__") or type(target).__call__
+            code, target = getattr(call, "__code__", None), call
+        if code is None:
+            return ""
+        defaults = stable(
+            (
+                getattr(target, "__defaults__", None),
+                sorted((getattr(target, "__kwdefaults__", None) or {}).items()),
+            )
+        )
+        digest.update(feed(code) + (b"?" if defaults is None else defaults))
+    except Exception:  # whatever a user's callable holds, never fail the study over it
+        return ""
     return f"code {digest.hexdigest()[:16]}"
 
 
@@ -1440,6 +1471,7 @@ def _run_pending(
             method.prepare()  # untimed one-off work (cached by the method: once per study)
             for batch, call in calls:
                 raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
+                last = batch[-1]
                 tic = time.perf_counter()
                 predictions = method(call, pad_to=shape)[: len(batch)]
                 seconds = time.perf_counter() - tic + shared.take_credit()
@@ -1450,8 +1482,11 @@ def _run_pending(
                     )
                     if error is not None:
                         errors.setdefault((method.name, dataset), f"{curve.name}: {error}")
-                    # kept as soon as scored: scoring a long curve can take seconds
-                    append_csv_rows(per_curve_path, PER_CURVE_COLUMNS, [score.row()])
+                    # kept as soon as scored (scoring a long curve can take seconds), forced to
+                    # disk once a batch (an fsync a row costs thousands of point fits seconds)
+                    append_csv_rows(
+                        per_curve_path, PER_CURVE_COLUMNS, [score.row()], sync=curve is last
+                    )
                     done[score.key] = score
                 timings.setdefault((method.name, dataset), []).append(
                     _BatchTime(len(batch), seconds)
@@ -1503,7 +1538,8 @@ def _cells(
 def _recalibration_table(methods: Sequence[Method]) -> list[str]:
     """The recalibrated methods' scales and what they were fitted on (``calibrated``)."""
     rows = []
-    for method in methods:
+    inside = {m.name: m for top in methods for m in nested_methods(top)}  # in mixtures too
+    for method in inside.values():
         fn = method.fn
         if not all(hasattr(fn, a) for a in ("base", "reference", "level", "weight")):
             continue

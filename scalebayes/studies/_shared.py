@@ -9,7 +9,10 @@ the same batch); a batch that more than one of those calls asks of one method (b
 settings) is predicted once, kept until its last use and then dropped, so nothing is kept
 that no call will ask for (a mixture asks its members in the smallest of their batch sizes,
 so a member scored alone in larger batches shares nothing with it). A method that pads its
-batches (``pad_batches``) is not shared. The seconds a reused batch took (including what it
+batches (``pad_batches``) is not shared. The plan assumes what the built-in wrappers do: a
+recalibration or a mixture calls its base or each member once, with its own batch; a custom
+wrapper that does otherwise costs only the reuse (an entry it leaves is dropped with the
+study). The seconds a reused batch took (including what it
 reused itself) are credited to the method that reuses it, so the study's time per curve
 stays what the method costs on its own.
 """
@@ -40,7 +43,10 @@ def nested_methods(method: Any) -> Iterator[Any]:
 
 
 def _identity(method: Any) -> str:
-    return f"{method.name}\x00{method.settings()}"
+    """Name and settings; and, for a callable without settings of its own (its settings are
+    a digest of its code, which two closures of one factory share), the object itself."""
+    own = "" if hasattr(method.fn, "settings") else f"\x00{id(method.fn)}"
+    return f"{method.name}\x00{method.settings()}{own}"
 
 
 class SharedPredictions:

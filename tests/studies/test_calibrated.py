@@ -246,6 +246,21 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
     nested = run_study(["pause", "mix", "mix+cal"], [], tmp_path / "nested", csv_paths=[path])
     seconds = {s.method: s.seconds for s in nested.scores}
     assert seconds["mix+cal"] >= (0.3 + 0.05) / 4 and made[-1].kept == 0
+    # two closures of one factory, without settings, share a name and a code digest but not
+    # their predictions (a review saw one's answer scored as the other's)
+
+    def make(k):
+        return lambda curves: [
+            MCMCPredictive(loc=np.log(k * 2.0 * c.x_target**-0.3)[None], scale=np.full(1, SD))
+            for c in curves
+        ]
+
+    for name, k in (("w1", 1.0), ("w2", 3.0)):
+        base = Method("m", make(k), probabilistic=True)
+        monkeypatch.setitem(METHODS, name, calibrated(base, _curves(0), name=name))
+    twins = run_study(["w1", "w2"], [], tmp_path / "twins", csv_paths=[path], progress=False)
+    rmsle = {s.method: s.rmsle for s in twins.scores}
+    assert rmsle["w1"] != rmsle["w2"]
     # a mixture asks its members in its own (smaller) batches: nothing to share, nothing kept
     monkeypatch.setitem(METHODS, "small", Method("small", Sleeper(0.0, 3), probabilistic=True))
     monkeypatch.setitem(METHODS, "toy+small", mixture("toy", "small"))

@@ -1122,6 +1122,52 @@ def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
         run_study(["fake", "again"], [], tmp_path / "out", csv_paths=[data], progress=False)
     writes = []
     real = runner.append_csv_rows
-    monkeypatch.setattr(runner, "append_csv_rows", lambda *a: writes.append(a) or real(*a))
+
+    def spy(*args, **kwargs):
+        writes.append((len(args[2]), kwargs.get("sync", True)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "append_csv_rows", spy)
     run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
-    assert [len(rows) for _, _, rows in writes] == [1, 1, 1]
+    assert writes == [(1, False), (1, False), (1, True)]  # one row at a time, synced a batch
+
+
+def test_the_code_digest_sees_wrapped_code_and_defaults_and_no_addresses():
+    # a review: functools.wraps hid the body, defaults were not read, a frozenset constant's
+    # order and an object's address changed between processes
+    import functools
+    import subprocess
+    import sys
+
+    from scalebayes.studies._runner import _code_digest
+
+    def wrap(f):
+        @functools.wraps(f)
+        def inner(curves):
+            return f(curves)
+
+        return inner
+
+    assert _code_digest(wrap(lambda cs: 1)) != _code_digest(wrap(lambda cs: 2))
+
+    def f(cs, t=0.5):
+        return t
+
+    before = _code_digest(f)
+    f.__defaults__ = (0.7,)
+    assert _code_digest(f) != before
+    assert _code_digest(functools.partial(f, t=object())) == ""  # an address: nothing stable
+    assert _code_digest(print) == ""
+    code = "def g(cs):\n    return cs in {'a', 'b', 'c'}\nprint(_code_digest(g))"
+    run = "from scalebayes.studies._runner import _code_digest\n" + code
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", run],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(seen) == 1 and next(iter(seen)).startswith("code ")
