@@ -1221,7 +1221,10 @@ def _score(
         score = dataclasses.replace(
             score, fingerprint=fingerprint, **intervals, **_mixing(prediction)
         )
-        return score, str(error)
+        reason = str(error)
+        if not method.probabilistic:  # the metrics call a point prediction the median
+            reason = reason.replace("`median`", "the point prediction")
+        return score, reason
     score = CurveScore(
         method.name,
         dataset,

@@ -370,6 +370,7 @@ def test_unscorable_prediction_scores_nan(tmp_path, monkeypatch):
     assert all(math.isnan(s.rmsle) for s in result.scores)
     assert "2 of 2 unscored" in result.summary
     assert "strictly positive" in result.summary  # the first reason is reported
+    assert "the point prediction must be strictly positive" in result.summary  # not `median`
 
 
 def test_method_output_is_checked(tmp_path, monkeypatch):
