@@ -555,11 +555,10 @@ def _above_every_run(curve, targets, pred, method: str) -> list[str]:
     drift's prior, docs/results/calibration.md), with the first such x."""
     import numpy as np
 
-    x, y = np.asarray(curve.x), np.asarray(curve.y)
-    if not y[np.argmax(x)] < y[np.argmin(x)]:
+    if not _falls(curve):
         return []
-    top = float(np.max(y))
-    beyond = np.asarray(targets) > float(np.max(x))
+    top = float(np.max(curve.y))
+    beyond = np.asarray(targets) > float(np.max(curve.x))
     q95 = np.asarray(pred.quantile([0.95]))[0]
     over = np.flatnonzero(beyond & (q95 > top))
     if not over.size:
@@ -571,6 +570,14 @@ def _above_every_run(curve, targets, pred, method: str) -> list[str]:
         f"(the highest, {top:.4g}): its upper tail is heavy that far out, so read the 50% "
         f"interval too, or compare with {other}"
     ]
+
+
+def _falls(curve) -> bool:
+    """Whether the curve's largest run has a lower loss than its smallest."""
+    import numpy as np
+
+    x, y = np.asarray(curve.x), np.asarray(curve.y)
+    return bool(y[np.argmax(x)] < y[np.argmin(x)])
 
 
 def _first_departure(values, best, departs) -> tuple[int, int] | None:
@@ -597,8 +604,7 @@ def _far_roughness(curve, targets, pred) -> list[str]:
 
     from ..pfn import FAR_SWITCH
 
-    x, y = np.asarray(curve.x), np.asarray(curve.y)
-    far = np.asarray(targets) > FAR_SWITCH * float(np.max(x))
+    far = np.asarray(targets) > FAR_SWITCH * float(np.max(curve.x))
     if np.sum(far) < 2:
         return []
     xs = np.asarray(targets)[far]
@@ -606,7 +612,7 @@ def _far_roughness(curve, targets, pred) -> list[str]:
     lo, hi = (np.asarray(v)[far] for v in pred.interval(0.9))
     rough = f"its answers beyond {FAR_SWITCH:g}x are not smooth in x (a CPU-trained model)"
     notes = []
-    if y[np.argmax(x)] < y[np.argmin(x)]:
+    if _falls(curve):
         climb = _first_departure(ms, np.minimum, lambda m, low: m > 1.01 * low)
         if climb is not None:
             i, j = climb

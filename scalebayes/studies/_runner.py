@@ -344,8 +344,6 @@ def _code_digest(fn: Callable[..., Any]) -> str:
 
 def _takes_pad_to(fn: Callable[..., Any]) -> bool:
     """Whether ``fn`` can be called with a ``pad_to`` keyword."""
-    import inspect
-
     try:
         parameters = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # no introspectable signature: do not guess
@@ -1392,15 +1390,11 @@ def run_study(
             disable=None if progress else True,
             dynamic_ncols=True,
         ) as bar:
-            planned = [
-                (method, call)
-                for method in method_list
-                for _, calls, _ in _pending_calls(method, data, done, sizes[method.name])
-                for _, call in calls
-            ]
-            with sharing(planned) as shared:
+            plan = {m.name: list(_pending_calls(m, data, done, sizes[m.name])) for m in method_list}
+            calls = [(m, call) for m in method_list for _, c, _ in plan[m.name] for _, call in c]
+            with sharing(calls) as shared:
                 timings, errors = _run_pending(
-                    method_list, data, done, fingerprints, per_curve_path, sizes, bar, shared
+                    method_list, plan, done, fingerprints, per_curve_path, bar, shared
                 )
         scores = tuple(done[key] for key in fingerprints)
         summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
@@ -1452,15 +1446,15 @@ def _pending_calls(
 
 def _run_pending(
     methods: Sequence[Method],
-    data: Mapping[str, Sequence[Curve]],
+    plan: Mapping[str, Sequence[tuple[str, list[tuple[list[Curve], list[Curve]]], tuple]]],
     done: dict[tuple[str, str, str], CurveScore],
     fingerprints: Mapping[tuple[str, str, str], str],
     per_curve_path: Path,
-    sizes: Mapping[str, int],
     bar: Any,
     shared: SharedPredictions,
 ) -> tuple[dict[tuple[str, str], list[_BatchTime]], dict[tuple[str, str], str]]:
-    """Score every curve without a row in ``done``, appending each row as it is scored.
+    """Make the calls of ``plan`` (per method, `_pending_calls`: the curves without a row in
+    ``done``), appending each row as it is scored.
 
     Updates ``done`` in place; returns the batch timings and the first scoring error per
     (method, dataset). A batch whose predictions another method of the study made already
@@ -1469,7 +1463,7 @@ def _run_pending(
     timings: dict[tuple[str, str], list[_BatchTime]] = {}
     errors: dict[tuple[str, str], str] = {}
     for method in methods:
-        for dataset, calls, shape in _pending_calls(method, data, done, sizes[method.name]):
+        for dataset, calls, shape in plan[method.name]:
             bar.set_description(f"{method.name} on {dataset}")
             method.prepare()  # untimed one-off work (cached by the method: once per study)
             for batch, call in calls:
