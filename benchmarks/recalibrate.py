@@ -2,10 +2,10 @@
 
 For each method, weighting and held-out dataset, ``scalebayes.studies.calibrated`` fits its
 split-conformal scale (90% level) on the *other* datasets' curves and wears it on the
-held-out dataset's. Printed per dataset: the fitted scale, the 90% coverage and the LL (means
-over curves, in the NSL-PFN protocol's normalised y, as the study scores them) before and
-after. The goal: 90% +- 5 points on every dataset the scale was not fitted on. Each method
-predicts each curve once (the folds reuse the predictions).
+held-out dataset's. Printed per dataset: the fitted scale, the 90% coverage, the LL and the
+MSCE (means over curves, in the NSL-PFN protocol's normalised y, as the study scores them)
+before and after. The goal: 90% +- 5 points on every dataset the scale was not fitted on.
+Each method predicts each curve once (the folds reuse the predictions).
 
 ``--scale-grid`` also prints, per dataset, the range of scales (0.50 to 1.60 in steps of
 0.01) whose stretched 90% intervals cover 90% +- 5 points of that dataset's targets: where two
@@ -50,12 +50,13 @@ def _coverage(preds, ys) -> float:
     return float(np.mean([interval_coverage(p, y, 0.9)[0] for p, y in zip(preds, ys, strict=True)]))
 
 
-def _scores(preds, ys) -> tuple[float, float]:
-    """Mean 90% coverage and mean LL over the curves."""
-    from scalebayes.evaluate import log_likelihood
+def _scores(preds, ys) -> tuple[float, float, float]:
+    """Mean 90% coverage, mean LL and mean MSCE over the curves."""
+    from scalebayes.evaluate import log_likelihood, msce
 
-    ll = np.mean([log_likelihood(p, y) for p, y in zip(preds, ys, strict=True)])
-    return _coverage(preds, ys), float(ll)
+    pairs = list(zip(preds, ys, strict=True))
+    ll = np.mean([log_likelihood(p, y) for p, y in pairs])
+    return _coverage(preds, ys), float(ll), float(np.mean([msce(p, y) for p, y in pairs]))
 
 
 def _scale_bands(name, method, curves) -> None:
@@ -93,9 +94,9 @@ def main() -> None:
         curves = {d: load_far_benchmark(d, FAR_SPLITS[args.split]) for d in datasets}
     print(
         "| method | weight | held-out dataset | curves | scale (fitted on the others) "
-        "| cov90 before | cov90 after | LL before | LL after |"
+        "| cov90 before | cov90 after | LL before | LL after | MSCE before | MSCE after |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in [m for m in args.methods.split(",") if m]:
         tic = time.perf_counter()
         base = Method(name, _Memo(METHODS[name]), probabilistic=True)
@@ -104,11 +105,12 @@ def main() -> None:
                 reference = [c for d in datasets if d != held for c in curves[d]]
                 wrapped = calibrated(base, reference, weight=weight)
                 ys = [c.y_target for c in curves[held]]
-                cov_b, ll_b = _scores(base(curves[held]), ys)
-                cov_a, ll_a = _scores(wrapped(curves[held]), ys)
+                cov_b, ll_b, msce_b = _scores(base(curves[held]), ys)
+                cov_a, ll_a, msce_a = _scores(wrapped(curves[held]), ys)
                 print(
                     f"| {name} | {weight} | {held} | {len(ys)} | {wrapped.fn.scale:.3f} "
-                    f"| {cov_b:.3f} | {cov_a:.3f} | {ll_b:.3f} | {ll_a:.3f} |",
+                    f"| {cov_b:.3f} | {cov_a:.3f} | {ll_b:.3f} | {ll_a:.3f} "
+                    f"| {msce_b:.4f} | {msce_a:.4f} |",
                     flush=True,
                 )
         if args.scale_grid:

@@ -566,6 +566,10 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
         far = METHODS["gauss+cal"].fn.reference  # fitted on the split the study scores
         assert all(c.x_target.min() >= 10**0.5 * c.x_context.max() * (1 - 1e-9) for c in far)
         assert {c.name for c in far} <= near
+        assert METHODS["gauss+cal"].fn.weight == "curve"  # the default
+        argv3 = [*argv, "--calibrate-on", "dd", "--calibrate-weight", "target", "--out", "o3"]
+        assert main(argv3) == 0
+        assert METHODS["gauss+cal"].fn.weight == "target"
     finally:
         for name in ("gauss+cal", "gauss+pfn+cal"):
             METHODS.pop(name, None)

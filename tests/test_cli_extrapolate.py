@@ -161,7 +161,7 @@ def test_pfn_plus_mcmc_answers_with_the_mixture(tmp_path, capsys, monkeypatch, f
     assert drawn["label"] == "PFN + MCMC(M4, ou_irw) median"
     assert all(isinstance(p, MixturePredictive) for p in drawn["predictions"])
     # where the PFN half changes model, as on --method pfn's chart (a review missed it)
-    assert drawn["marks"] == [(pytest.approx(5 * X[-1]), "PFN's far model beyond (5x)")]
+    assert drawn["panel_marks"] == [[(pytest.approx(5 * X[-1]), "PFN's far model beyond (5x)")]]
     # the printed quantiles are the mixture's of the two answers
     x = np.array([far])
     pfn_pred = PFN.load_for(100.0).predict(X, truth(X), x)

@@ -169,13 +169,23 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "method M also runs as M+cal, its predictives stretched in log y so that their 90%% "
         "intervals cover on these benchmarks (keep them out of --datasets)",
     )
+    parser.add_argument(
+        "--calibrate-weight",
+        choices=("curve", "dataset", "target"),
+        default="curve",
+        help="how --calibrate-on weighs its targets: every curve the same (default), every "
+        "dataset the same, or every target the same",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
-def _with_calibrated(methods: str, datasets: str, reference: str, split: str) -> list[str]:
+def _with_calibrated(
+    methods: str, datasets: str, reference: str, split: str, weight: str = "curve"
+) -> list[str]:
     """``methods`` plus an ``M+cal`` twin (registered for this run) per probabilistic one, its
-    scale fitted on ``reference`` split as the study splits its curves."""
+    scale fitted on ``reference`` split as the study splits its curves, its targets weighted
+    by ``weight``."""
     from ..studies import METHODS, calibrated
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
@@ -202,7 +212,7 @@ def _with_calibrated(methods: str, datasets: str, reference: str, split: str) ->
         if name in METHODS and not METHODS[name].probabilistic:
             continue  # a point method has no interval to recalibrate
         try:
-            twin = calibrated(name, reference, split=split)
+            twin = calibrated(name, reference, split=split, weight=weight)
         except KeyError:  # run_study names every unknown method in its own error
             unknown = True
             continue
@@ -230,7 +240,9 @@ def _run_study(args: argparse.Namespace) -> int:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
     methods = args.methods
     if args.calibrate_on.strip():
-        methods = _with_calibrated(args.methods, args.datasets, args.calibrate_on, args.split)
+        methods = _with_calibrated(
+            args.methods, args.datasets, args.calibrate_on, args.split, args.calibrate_weight
+        )
     result = run_study(
         methods,
         args.datasets,

@@ -424,13 +424,14 @@ def mcmc_fans(
                 pfn_fans = _pfn_answers(pfns[: len(shown)], shown, grids)
             fans = _mix(pfn_fans, fans)
             label = f"PFN + {label}"
-        marks = list(marks)
-        if pfns is SHIPPED and len(shown) == 1:  # where the PFN half changes model
+        panel_marks = None
+        if pfns is SHIPPED:  # where the PFN half changes model, each curve's own 5x
             from ..pfn import FAR_SWITCH
 
-            switch = FAR_SWITCH * float(np.max(shown[0].x))
-            if switch < float(np.max(targets)):
-                marks.append((switch, f"PFN's far model beyond ({FAR_SWITCH:g}x)"))
+            switches = [FAR_SWITCH * float(np.max(c.x)) for c in shown]
+            text = f"PFN's far model beyond ({FAR_SWITCH:g}x)"
+            top = float(np.max(targets))
+            panel_marks = [[(x, text)] if x < top else [] for x in switches]
         plot_fans(
             fans,
             grids,
@@ -441,6 +442,7 @@ def mcmc_fans(
             x_to=targets,
             axis_labels=shown[0].axis_labels,
             marks=marks,
+            panel_marks=panel_marks,
         )
     return preds
 

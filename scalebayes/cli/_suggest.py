@@ -234,7 +234,8 @@ def run_suggest(args: argparse.Namespace) -> int:
     elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
-            f"{best.gain_se:.4f}) is within two Monte Carlo standard errors of none: rerun "
+            f"{best.gain_se:.4f}) cannot be told from zero (it is within two Monte Carlo "
+            f"standard errors of it): rerun "
             f"with more --fantasies (now {result.n_fantasies}) to tell the candidates apart "
             f"(outcomes fantasised by {by})"
         )

@@ -49,6 +49,7 @@ def plot_fans(
     held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     axis_labels: tuple[str, str] = ("x", "y"),
     marks: Sequence[tuple[float, str]] = (),
+    panel_marks: Sequence[Sequence[tuple[float, str]]] | None = None,
 ) -> Path:
     """Write a fan chart per curve (log-log): its points, the median, 50% and 90% bands.
 
@@ -66,7 +67,10 @@ def plot_fans(
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
         axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``).
         marks: ``(x, label)`` pairs drawn on every panel as dashed vertical lines with a
-            legend entry (e.g. where another model takes over).
+            legend entry (e.g. the candidate runs of ``scalebayes suggest``).
+        panel_marks: ``(x, label)`` pairs per curve, drawn on that curve's panel only, as
+            dashed lines after ``marks`` (e.g. where another model takes over, which
+            depends on the curve's largest run).
 
     Returns:
         The written path.
@@ -85,8 +89,13 @@ def plot_fans(
     lengths = {len(predictions), len(grids), len(observed), len(names)}
     if held_out is not None:
         lengths.add(len(held_out))
+    if panel_marks is not None:
+        lengths.add(len(panel_marks))
     if len(lengths) != 1:
-        raise ValueError("plot_fans: give one grid, observed pair and name per prediction")
+        raise ValueError(
+            "plot_fans: give one grid, observed pair and name per prediction (and one "
+            "panel_marks entry, if any)"
+        )
     cols = min(3, n)
     rows = -(-n // cols)
     fig = Figure(figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True)
@@ -104,7 +113,8 @@ def plot_fans(
             ax.plot(*held_out[i], "x", color="C3", ms=4, label="held out")
         for xv in x_to:
             ax.axvline(xv, color="0.6", lw=0.6, ls=":")
-        for k, (xv, text) in enumerate(marks):
+        own = [] if panel_marks is None else list(panel_marks[i])
+        for k, (xv, text) in enumerate([*marks, *own]):
             ax.axvline(xv, color=f"C{k + 1}", lw=0.9, ls="--", label=text)
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -91,8 +91,8 @@ def plot_fan(
     Args:
         pfn: a [`PFN`][scalebayes.pfn.PFN], one per curve, or ``None`` for the shipped
             answer as ``scalebayes extrapolate`` gives it, each x by its own distance
-            ([`predict_shipped`][scalebayes.pfn.predict_shipped]; on a one-curve chart a
-            dashed line marks where the far model takes over, ``FAR_SWITCH`` times the
+            ([`predict_shipped`][scalebayes.pfn.predict_shipped]; on each panel a dashed
+            line marks where the far model takes over, ``FAR_SWITCH`` times that curve's
             largest run), drawn through the answers at ``x_to`` as ``scalebayes
             extrapolate`` prints them ([`shipped_fans`][scalebayes.pfn.shipped_fans]).
         curves: curves whose ``x_context``/``y_context`` (or all points, if they have no
@@ -128,13 +128,17 @@ def plot_fan(
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
     names = [c.name for c in curves]
-    marks = list(marks)
+    panel_marks = None
     if shipped:
         grids, fans = shipped_fans(xs, ys, [x_to] * len(xs), names=names)
         label = "PFN (shipped answer) median"
-        switch = FAR_SWITCH * float(np.max(xs[0]))
-        if len(curves) == 1 and switch < float(np.max(x_to)):
-            marks.append((switch, f"far model beyond ({FAR_SWITCH:g}x)"))
+        switches = [FAR_SWITCH * float(np.max(x)) for x in xs]  # each curve's own 5x
+        panel_marks = [
+            [(switch, f"far model beyond ({FAR_SWITCH:g}x)")]
+            if switch < float(np.max(x_to))
+            else []
+            for switch in switches
+        ]
     else:
         grids = [fan_grid(x, x_to) for x in xs]
         fans = predict_each(pfns, xs, ys, grids, names=names)
@@ -150,4 +154,5 @@ def plot_fan(
         held_out=held_out,
         axis_labels=curves[0].axis_labels,
         marks=marks,
+        panel_marks=panel_marks,
     )

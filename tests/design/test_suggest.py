@@ -165,7 +165,9 @@ def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeyp
     real = plot_module.plot_fans
 
     def spy(*args, **kwargs):
-        drawn.append(kwargs["marks"])
+        drawn.append(
+            [*kwargs["marks"], *(m for panel in kwargs["panel_marks"] or [] for m in panel)]
+        )
         return real(*args, **kwargs)
 
     monkeypatch.setattr(plot_module, "plot_fans", spy)
@@ -269,6 +271,40 @@ def test_mcmc_gain_is_zero_for_a_certain_outcome_and_ranks_the_informative_run()
     np.testing.assert_allclose(widths[0], width_now, rtol=1e-9)
     assert gains[1] > 0.5 * width_now  # it pins the target down
     assert gains[1] > gains[2] + 0.1 * width_now
+
+
+def test_mcmc_gain_matches_the_gaussian_closed_form():
+    # An independent reference: draws theta ~ N(0, s^2) (stratified, so the draws' own
+    # Monte Carlo error is negligible); a candidate observed with log-normal noise sd c and
+    # the target with sd t, both centred on theta. Observing the candidate at log value z
+    # leaves the target log-normal with mean k z, k = s^2 / (s^2 + c^2), and sd
+    # sqrt(k c^2 + t^2) whatever z is, so the 90% width in units of the current median (1) is
+    # exp(k z) 2 sinh(1.645 sd), and its expectation over z ~ N(0, s^2 + c^2) has
+    # E exp(k z) = exp(k^2 (s^2 + c^2) / 2) = exp(k s^2 / 2).
+    from scipy.stats import norm
+
+    from scalebayes.design._suggest import _fantasise_draws
+    from scalebayes.inference import MCMCPredictive
+
+    s, c, t, n = 0.3, 0.1, 0.02, 20_000
+    theta = s * norm.ppf((np.arange(n) + 0.5) / n)
+    loc = np.stack([theta, theta], axis=1)
+    scale = np.broadcast_to(np.array([c, t]), loc.shape)
+    (median, lower, upper), widths = _fantasise_draws(MCMCPredictive(loc=loc, scale=scale), 64, 0.9)
+    z90 = norm.ppf(0.95)
+    np.testing.assert_allclose(median, 1.0, rtol=1e-6)
+    np.testing.assert_allclose(upper - lower, 2 * np.sinh(z90 * np.hypot(s, t)), rtol=1e-6)
+    k = s**2 / (s**2 + c**2)
+    expected_after = np.exp(k * s**2 / 2) * 2 * np.sinh(z90 * np.sqrt(k * c**2 + t**2))
+    # (64 midpoint fantasies estimate the expectation to 0.09% here)
+    np.testing.assert_allclose(widths.mean(), expected_after, rtol=3e-3)
+    # fantasy by fantasy: the width is exp(k z) times the same factor (the fantasies are the
+    # candidate's equal-mass midpoints, z = sqrt(s^2 + c^2) Phi^-1(p))
+    np.testing.assert_allclose(
+        widths / np.exp(k * norm.ppf((np.arange(64) + 0.5) / 64) * np.hypot(s, c)),
+        2 * np.sinh(z90 * np.sqrt(k * c**2 + t**2)),
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -443,6 +443,7 @@ def test_score_curve_distribution_by_hand():
     assert scores["cov50"] == scores["cov90"] == 1.0
     assert scores["width50"] == pytest.approx(2 * stats.norm.ppf(0.75), 1e-12)
     assert scores["width90"] == pytest.approx(2 * stats.norm.ppf(0.95), 1e-12)
+    # wiring: score_curve reports crps(), checked against the closed form above
     assert scores["crps"] == pytest.approx(crps(pred, [1.0, 2.0]), 1e-15)
 
 
@@ -492,6 +493,7 @@ def test_score_curve_asks_each_interval_level_once():
         GaussianPredictive([1.0, 2.0], [1.0, 1.0]), np.array([1.0, 2.5])
     )
     assert len(asked) == len(set(asked))
+    assert set(asked) >= {*MSCE_LEVELS, 0.5, 0.9}  # and every level was asked
 
 
 def test_score_curve_reads_every_interval_in_one_icdf_call():

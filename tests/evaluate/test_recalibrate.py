@@ -79,7 +79,9 @@ def test_conformal_scale_restores_coverage_on_new_curves(seed):
         ]
     )
     assert before < 0.7  # an interval half as wide as it should be covers about 59%
-    assert abs(after - 0.9) < 0.035  # 1000 targets: sd of the coverage about 0.01
+    # 1000 targets: sd of the coverage about 0.01, and the scale fitted on another 1000
+    # adds about as much again (sd of the difference about 0.014): four of those
+    assert abs(after - 0.9) < 0.055
 
 
 def _scores(preds, ys, level):

@@ -103,15 +103,19 @@ def test_compiled_once_per_padded_shape(synthetic):
 
 
 def test_draws_depend_only_on_the_curve_and_its_key(synthetic):
-    """Same key, same data: a curve's draws do not depend on the other curves of the call."""
+    """Same key, same data: a curve's draws do not depend on the other curves of the call.
+
+    The curves are asked again in another order, all six, so each lands beside other curves
+    in a chunk of the same width (draws may depend on the chunk's width: an accelerator
+    vectorises a call's curves together, see ``sample_posterior``)."""
     result, _ = synthetic
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(6))
-    xs = [X, X]
-    ys = [result.y[i] for i in (4, 1)]
-    again = sample_posterior(keys[jnp.array([4, 1])], "m4", xs, ys, **SETTINGS)
+    order = [4, 1, 5, 0, 3, 2]
+    ys = [result.y[i] for i in order]
+    again = sample_posterior(keys[jnp.array(order)], "m4", [X] * 6, ys, **SETTINGS)
     for site, draws in result.samples.items():
-        np.testing.assert_allclose(again.samples[site][1], draws[1], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(again.samples[site][0], draws[4], rtol=1e-5, atol=1e-6)
+        for j, i in enumerate(order):
+            np.testing.assert_allclose(again.samples[site][j], draws[i], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -188,7 +192,8 @@ def test_mcmc_method_scores_a_study(tmp_path, monkeypatch, synthetic):
     assert [r.curve for r in rows] == ["c0", "c3"]
     for r in rows:
         # 9 targets over the last 0.6 decade; M4's floor is barely pinned down by 21 points
-        assert 0.0 < r.rmsle < 0.2 and np.isfinite(r.ll) and 0.0 <= r.msce < 1.0
+        assert 0.0 < r.rmsle < 0.2 and np.isfinite(r.ll)
+        assert 0.0 <= r.msce <= r.msce_null95  # within what its own law calls plausible
     # the chains' verdict rides on each predictive into the study's chain columns
     for pred, row in zip(seen, rows, strict=True):
         assert pred.mixing.name == row.curve

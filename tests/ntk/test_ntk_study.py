@@ -77,6 +77,19 @@ def test_sizes_are_validated(split):
         infinite_width_study(MLPConfig(), pool, test, [64, 16])
 
 
+def test_infinite_width_study_tables_and_plot(split, tmp_path):
+    """The study users run (infinite width only, the default), its tables and its plot."""
+    pool, _ = split
+    data = Dataset("toy", "regression", pool.x, pool.y)
+    study = run_ntk_study(MLPConfig(depth=1), data, np.array([16, 32]), n_test=30)
+    assert [c.label for c in study.curves] == ["infinite"]
+    (curve,) = study.curves
+    assert np.all(np.isfinite(curve.mu)) and np.all(curve.sigma > 0)
+    assert "infinite" in study.table()
+    study.plot(tmp_path / "ntk.png")
+    assert (tmp_path / "ntk.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.slow  # the twin re-runs the study; test_study_matches_the_direct_computation covers it
 def test_full_study_with_a_finite_width_and_its_twin(split, tmp_path):
     pool, _ = split
@@ -107,8 +120,8 @@ def test_full_study_with_a_finite_width_and_its_twin(split, tmp_path):
     assert (tmp_path / "ntk.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.slow  # 12 s; the study and its plot run by default above, the CLI's errors in
-# tests/test_cli_errors.py
+@pytest.mark.slow  # 12 s; the study and its plot run by default above (infinite width), the
+# CLI's errors in tests/test_cli_errors.py
 def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
     out = tmp_path / "ntk.png"
     code = main(

@@ -184,7 +184,7 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
     real = plot_module.plot_fans
 
     def spy(predictions, grids, observed, path, **kwargs):
-        drawn.append((predictions, kwargs["label"], kwargs["marks"]))
+        drawn.append((predictions, kwargs["label"], kwargs["panel_marks"]))
         return real(predictions, grids, observed, path, **kwargs)
 
     monkeypatch.setattr(plot_module, "plot_fans", spy)
@@ -197,12 +197,24 @@ def test_command_line_stacked_fan_chart(tmp_path, capsys, monkeypatch):
         assert fan.stat().st_size > 0 and f"wrote {fan}" in capsys.readouterr().out
     (near, near_label, near_marks), (far, far_label, far_marks) = drawn
     assert near_label == far_label == "PFN (shipped answer) median"
-    assert isinstance(near[0], StackedPrediction) and near_marks == []
+    assert isinstance(near[0], StackedPrediction) and near_marks == [[]]
     assert isinstance(far[0], JoinedPredictive)
     grid = plot_module.shipped_fans([X], [Y], [[50 * X[-1]]])[0][0]
     for part, where in zip(far[0].parts, far[0].index, strict=True):  # near: stacked
         assert isinstance(part, StackedPrediction) == (grid[where].max() <= 5 * X[-1])
-    assert far_marks == [(pytest.approx(5 * X[-1]), "far model beyond (5x)")]
+    assert far_marks == [[(pytest.approx(5 * X[-1]), "far model beyond (5x)")]]
+    # two curves: each panel marks its own 5x (a review: a multi-curve chart had no line)
+    drawn.clear()
+    two = tmp_path / "two.csv"
+    rows = [(a, b, "small") for a, b in zip(X, Y, strict=True)]
+    rows += [(10 * a, b, "big") for a, b in zip(X, Y, strict=True)]
+    two.write_text("x,y,curve\n" + "".join(f"{a:.17g},{b:.17g},{c}\n" for a, b, c in rows))
+    to = f"{100 * X[-1]:g}"
+    assert main(["extrapolate", str(two), "--to", to, "--plot", str(fan)]) == 0
+    capsys.readouterr()
+    ((_, _, marks),) = drawn
+    switches = sorted(x for panel in marks for x, _ in panel)
+    assert switches == [pytest.approx(5 * X[-1]), pytest.approx(50 * X[-1])]
 
 
 def test_command_line_says_when_the_far_median_climbs_on_a_falling_curve(tmp_path, capsys):
