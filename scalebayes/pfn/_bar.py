@@ -199,6 +199,40 @@ class BarDistribution(eqx.Module):
         out = jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
         return jnp.clip(out, 0.0, 1.0)
 
+    def cdf_table(self, logits: Float[Array, "... K"]) -> tuple[Array, Array]:
+        """What [`cdf_from_table`][scalebayes.pfn.BarDistribution.cdf_from_table] reads: the
+        bucket masses and the mass of the buckets before each, ``(..., K)`` each, as ``cdf``
+        computes them."""
+        p = self._masses(logits)
+        return p, jnp.cumsum(p, axis=-1) - p
+
+    def cdf_from_table(self, table: tuple[ArrayLike, ArrayLike], y: ArrayLike) -> np.ndarray:
+        """``cdf`` evaluated on the host (NumPy, float32 as ``cdf``) from ``cdf_table``'s
+        arrays: many ``y`` against the same rows (a quantile solve asks dozens of times)
+        without normalising the logits again. ``y`` broadcasts against the rows' batch
+        shape; agrees with ``cdf`` to float32 rounding."""
+        from scipy.special import erfc as np_erfc
+
+        p, below = (np.asarray(a, np.float32) for a in table)
+        b = np.asarray(self.borders, np.float32)
+        w = np.diff(b)
+        s_left, s_right = (np.float32(v) for v in np.asarray(self.scales, np.float32))
+        y = np.asarray(y, np.float32)
+        shape = np.broadcast_shapes(p.shape[:-1], y.shape)
+        y = np.broadcast_to(y, shape)
+        rows = np.broadcast_to(np.arange(int(np.prod(p.shape[:-1]))).reshape(p.shape[:-1]), shape)
+        p2, below2 = p.reshape(-1, p.shape[-1]), below.reshape(-1, p.shape[-1])
+        k = np.clip(np.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
+        p_k, below_k = p2[rows, k], below2[rows, k]
+        first, last = p2[rows, 0], p2[rows, -1]
+        sqrt2 = np.float32(_SQRT2)
+        one = np.float32(1.0)
+        inner = np.minimum(below_k + p_k * np.clip((y - b[k]) / w[k], 0, 1), one - last)
+        left = first * np_erfc(np.maximum(b[1] - y, 0) / (s_left * sqrt2))
+        right = one - last * np_erfc(np.maximum(y - b[-2], 0) / (s_right * sqrt2))
+        out = np.where(k == 0, left, np.where(k == self.n_buckets - 1, right, inner))
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
     def icdf(self, logits: Float[Array, "... K"], q: Float[ArrayLike, "..."]) -> Array:
         """Quantile function: the ``y`` with ``cdf(y) = q`` for ``0 < q < 1``."""
         b, w, s_left, s_right = self._parts()

@@ -312,17 +312,20 @@ class PFNPrediction(Predictive):
             The same shape, float64 (computed in float32, as every PFN output).
         """
         y, squeeze = self._cdf_values(y)
-        # every row against the same logits, in one call: the (row, query) pairs padded to a
-        # power of two, so that calls of other sizes share compiled programs
-        total = y.size
-        logits = np.zeros((_bucket(total), self.logits.shape[1]), np.float32)
-        logits[:total] = np.tile(self.logits, (y.shape[0], 1))
-        arg = np.ones(logits.shape[0], np.float32)
-        arg[:total] = (y / self.y_scale).reshape(-1)
-        out = _bar_call(self.bar, "cdf", jnp.asarray(logits), jnp.asarray(arg))
-        out = np.asarray(out, np.float64)[:total].reshape(y.shape)
-        out = np.clip(np.where(y < 0, 0.0, out), 0.0, 1.0)
+        # the masses are normalised once per prediction (_cdf_table); every row of y is then
+        # read against them on the host, as the bars' own cdf reads them
+        out = self.bar.cdf_from_table(self._cdf_table, (y / self.y_scale).astype(np.float32))
+        out = np.clip(np.where(y < 0, 0.0, out.astype(np.float64)), 0.0, 1.0)
         return out[0] if squeeze else out
+
+    @functools.cached_property
+    def _cdf_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The queries' bucket masses and the mass below each bucket (``bar.cdf_table``)."""
+        n = self.logits.shape[0]
+        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits[:n] = self.logits
+        p, below = _bar_call(self.bar, "cdf_table", jnp.asarray(logits), None)
+        return np.asarray(p)[:n], np.asarray(below)[:n]
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""

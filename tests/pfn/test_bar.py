@@ -100,6 +100,29 @@ def test_cdf_reaches_exactly_zero_and_one_and_stays_monotone_at_the_tails():
     assert np.all(np.diff(values, axis=1) >= -2.5e-7)
 
 
+def test_host_cdf_from_the_table_is_the_cdf():
+    # PFNPrediction.cdf reads the masses once and every quantile-solve step on the host; it
+    # must be the bars' cdf (to float32 rounding), tails, borders and both ends included
+    rng = np.random.default_rng(5)
+    bar = BarDistribution(np.cumsum(rng.uniform(0.05, 0.5, 101)), tail_scales=[0.3, 0.7])
+    logits = jnp.asarray(rng.normal(0.0, 4.0, (40, 100)), jnp.float32)
+    b = np.asarray(bar.borders)
+    y = np.concatenate(
+        [
+            rng.uniform(b[0] - 2, b[-1] + 2, (6, 40)),
+            np.broadcast_to(np.r_[b[:3], b[-3:], -1e6, 1e6][:, None], (8, 40)),
+        ]
+    ).astype(np.float32)
+    want = np.asarray(bar.cdf(logits, jnp.asarray(y)))
+    got = bar.cdf_from_table(bar.cdf_table(logits), y)
+    assert got.shape == want.shape == (14, 40) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    assert np.all(got[-2] == 0.0) and np.all(got[-1] == 1.0)
+    # one row of y per row of logits broadcasts as cdf does
+    one = bar.cdf_from_table(bar.cdf_table(logits[0]), y[:, 0])
+    np.testing.assert_allclose(one, np.asarray(bar.cdf(logits[0], jnp.asarray(y[:, 0]))), atol=1e-6)
+
+
 def test_batched_logits_broadcast():
     bar, logits, _ = _random_case(7)
     batch = jnp.stack([logits, logits * 0.5, -logits])
