@@ -1599,6 +1599,42 @@ def _interval_table(
     )
 
 
+def _median_table(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    by_cell: Mapping[tuple[str, str], Sequence[CurveScore]],
+) -> list[str]:
+    """Markdown lines: per cell the median RMSLE (LL, MSCE) over curves and the curve with
+    the largest RMSLE, which a mean ± std hides or is driven by."""
+
+    def scored(s: CurveScore) -> bool:
+        return math.isfinite(s.rmsle)
+
+    rows = []
+    for method, name, cell in _cells(methods, data, by_cell, scored):
+        worst = max(cell, key=lambda s: s.rmsle)
+        ll, msce = (
+            (_median_cell([s.ll for s in cell], 3), _median_cell([s.msce for s in cell], 4))
+            if method.probabilistic
+            else ("–", "–")
+        )
+        rows.append(
+            f"| {method.name} | {name} | {len(cell)} | "
+            f"{_median_cell([s.rmsle for s in cell], 4)} | {ll} | {msce} | "
+            f"{worst.rmsle:.4f} ({worst.curve}) |"
+        )
+    return _section(
+        "Medians over curves",
+        [
+            "The median of each per-curve metric over a dataset's curves (half the curves score",
+            "better), and the curve with the largest RMSLE: one curve far off moves a mean and",
+            "its ± std, not the median.",
+        ],
+        "| method | dataset | curves | RMSLE | LL | MSCE | largest RMSLE (curve) |",
+        rows,
+    )
+
+
 def _median_cell(values: Iterable[float | None], digits: int) -> str:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return f"{float(np.median(finite)):.{digits}f}" if finite else "–"
@@ -1718,6 +1754,7 @@ def _format_summary(
         ]
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
+    lines += _median_table(methods, data, by_cell)
     lines += _interval_table(methods, data, by_cell)
     lines += _null_table(methods, data, by_cell)
     lines += _chain_table(methods, data, by_cell)

@@ -163,11 +163,20 @@ def test_summary_table(tmp_path, fake, fake_prob):
     assert f"LL {-math.log(SIGMA) - 0.5 * math.log(2 * math.pi):.3f} ± 0.000" in prob_row
     assert "MSCE" in prob_row and "s/curve" in prob_row
     # the intervals table: one row per probabilistic method and dataset
-    interval_rows = [line for line in table if line.startswith("| fake-prob | my_runs.csv | 3 |")]
+    lines = summary.splitlines()
+    start = lines.index("## Intervals and CRPS")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    intervals = lines[start:end]
+    interval_rows = [line for line in intervals if line.startswith("| fake-prob | my_runs.csv |")]
     assert len(interval_rows) == 1
     cells = [c.strip() for c in interval_rows[0].strip("|").split("|")]
     assert cells[2:4] == ["3", "1.000"] and cells[5] == "1.000"  # curves, cov50, cov90
-    assert not any(line.startswith("| fake | my_runs.csv | 3 |") for line in table)
+    assert not any(line.startswith("| fake | my_runs.csv | 3 |") for line in intervals)
+    # the medians table: every method, point ones without LL and MSCE
+    medians = lines[lines.index("## Medians over curves") : lines.index("## Intervals and CRPS")]
+    assert any(
+        line.startswith("| fake | my_runs.csv | 3 | ") and "| – | – |" in line for line in medians
+    )
 
 
 def test_resume_after_crash_has_no_duplicates(tmp_path, monkeypatch):
@@ -1198,3 +1207,22 @@ def test_the_code_digest_sees_wrapped_code_and_defaults_and_no_addresses():
         for seed in ("1", "2")
     }
     assert len(seen) == 1 and next(iter(seen)).startswith("code ")
+
+
+def test_summary_gives_medians_and_the_worst_curve(tmp_path, monkeypatch):
+    # a review: one IC far10 curve with RMSLE 9.97 drove a method's mean to 0.32; the median
+    # table says what half the curves score and which curve is off
+    ratios = {"c0": 0.01, "c1": 0.02, "c2": 0.03, "c3": 0.04, "c4": 2.0}
+
+    def uneven(curves):
+        return [math.exp(ratios[c.name]) * c.y_target for c in curves]
+
+    _use(monkeypatch, "uneven", uneven)
+    data = _write_curves(tmp_path / "five.csv", n_curves=5, split=True)
+    result = run_study("uneven", [], tmp_path / "out", csv_paths=[data], progress=False)
+    lines = result.summary.splitlines()
+    table = lines[lines.index("## Medians over curves") :]
+    row = next(line for line in table if line.startswith("| uneven |"))
+    # median of 0.01..0.04 and 2.0 is 0.03; the mean (0.42) is what the main table shows
+    assert row == "| uneven | five.csv | 5 | 0.0300 | – | – | 2.0000 (c4) |", row
+    assert "RMSLE 0.4200 ±" in result.summary
