@@ -539,6 +539,21 @@ def test_calibrate_on_errors_before_any_work(tmp_path, capsys, monkeypatch, argv
     assert not (tmp_path / "out" / "per_curve.csv").exists()
 
 
+def test_calibrate_weight_needs_calibrate_on_and_offers_the_library_weights(tmp_path, capsys):
+    import scalebayes.cli._main as cli_main
+    from scalebayes.studies import CALIBRATION_WEIGHTS
+
+    argv = ["study", "--methods", "pfn", "--datasets", "nano", "--calibrate-weight", "target"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--calibrate-weight says how --calibrate-on weighs its targets" in err, err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+    sub = next(a for a in cli_main.build_parser()._actions if a.dest == "command")
+    study = sub.choices["study"]
+    choices = next(a.choices for a in study._actions if a.dest == "calibrate_weight")
+    assert tuple(choices) == tuple(CALIBRATION_WEIGHTS)
+
+
 def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
     from scalebayes.evaluate import GaussianPredictive
 

@@ -261,6 +261,57 @@ def test_plot_fans_draws_any_predictive(tmp_path):
         plot_fans([], [], [], tmp_path / "g.png", names=[])
 
 
+def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(
+    tmp_path, monkeypatch
+):
+    import scalebayes.evaluate._fan as fan_module
+
+    figures = []
+    real = fan_module.write_figure
+    monkeypatch.setattr(
+        fan_module,
+        "write_figure",
+        lambda fig, path, **kw: figures.append(fig) or real(fig, path, **kw),
+    )
+    grids = [fan_grid(X, [1e12]), fan_grid(X[:3], [1e10])]
+    preds = [GaussianPredictive(truth(g), 0.05 * truth(g)) for g in grids]
+    observed = [(X, truth(X)), (X[:3], truth(X[:3]))]
+    switch = "far model beyond (5x)"
+    plot_fans(
+        preds,
+        grids,
+        observed,
+        tmp_path / "f.png",
+        names=["a", "b"],
+        marks=[(3e11, "target")],
+        panel_marks=[[], [(5 * X[2], switch)]],  # only the second panel crosses its 5x
+    )
+    (fig,) = figures
+    first, second = fig.axes[:2]
+
+    def dashed(ax):
+        return sorted(
+            float(line.get_xdata()[0]) for line in ax.get_lines() if line.get_linestyle() == "--"
+        )
+
+    assert dashed(first) == [pytest.approx(3e11)]
+    assert dashed(second) == [pytest.approx(5 * X[2]), pytest.approx(3e11)]  # sorted
+    legend = [t.get_text() for t in first.get_legend().get_texts()]
+    assert "target" in legend and switch in legend  # the second panel's mark, explained
+    assert second.get_legend() is None and len(legend) == len(set(legend))
+    with pytest.raises(ValueError, match="one grid, observed pair and name per prediction"):
+        plot_fans(preds, grids, observed, tmp_path / "g.png", names=["a", "b"], panel_marks=[[]])
+    with pytest.raises(ValueError, match=r"one list of \(x, label\) pairs per prediction"):
+        plot_fans(
+            preds,
+            grids,
+            observed,
+            tmp_path / "g.png",
+            names=["a", "b"],
+            panel_marks=[(5.0, "far"), (6.0, "far")],
+        )
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("default::UserWarning")
 def test_mcmc_extrapolation_end_to_end(tmp_path, capsys):

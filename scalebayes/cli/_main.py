@@ -171,10 +171,10 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--calibrate-weight",
-        choices=("curve", "dataset", "target"),
-        default="curve",
-        help="how --calibrate-on weighs its targets: every curve the same (default), every "
-        "dataset the same, or every target the same",
+        choices=("curve", "dataset", "target"),  # studies.CALIBRATION_WEIGHTS (tested)
+        default=None,
+        help="how --calibrate-on weighs its targets: every curve the same (curve, the "
+        "default), every dataset the same, or every target the same",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -239,9 +239,15 @@ def _run_study(args: argparse.Namespace) -> int:
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
     methods = args.methods
+    if args.calibrate_weight is not None and not args.calibrate_on.strip():
+        raise ValueError(
+            "--calibrate-weight says how --calibrate-on weighs its targets: give --calibrate-on "
+            "too (e.g. --calibrate-on nlp,nano,dd)"
+        )
     if args.calibrate_on.strip():
+        weight = args.calibrate_weight or "curve"
         methods = _with_calibrated(
-            args.methods, args.datasets, args.calibrate_on, args.split, args.calibrate_weight
+            args.methods, args.datasets, args.calibrate_on, args.split, weight
         )
     result = run_study(
         methods,

@@ -90,7 +90,15 @@ def plot_fans(
     if held_out is not None:
         lengths.add(len(held_out))
     if panel_marks is not None:
+        panel_marks = [list(panel) for panel in panel_marks]
         lengths.add(len(panel_marks))
+        for panel in panel_marks:
+            for mark in panel:
+                if not (isinstance(mark, tuple | list) and len(mark) == 2):
+                    raise ValueError(
+                        "plot_fans: panel_marks holds one list of (x, label) pairs per "
+                        f"prediction; got {mark!r} in place of a pair"
+                    )
     if len(lengths) != 1:
         raise ValueError(
             "plot_fans: give one grid, observed pair and name per prediction (and one "
@@ -122,8 +130,13 @@ def plot_fans(
         ax.set_title(str(names[i])[:48], fontsize=9)
         ax.set_xlabel(axis_labels[0])
         ax.set_ylabel(axis_labels[1])
-        if i == 0:
-            ax.legend(fontsize=7)
+    # one legend, on the first panel, for every labelled element of any panel (a mark drawn
+    # on another panel only, such as its own 5x switch, is explained there too)
+    handles: dict[str, object] = {}
+    for ax in axes[:n]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    axes[0].legend(list(handles.values()), list(handles), fontsize=7)
     for ax in axes[n:]:
         ax.set_visible(False)
     path = Path(path)

@@ -200,17 +200,31 @@ class BarDistribution(eqx.Module):
         return jnp.clip(out, 0.0, 1.0)
 
     def cdf_table(self, logits: Float[Array, "... K"]) -> tuple[Array, Array]:
-        """What [`cdf_from_table`][scalebayes.pfn.BarDistribution.cdf_from_table] reads: the
-        bucket masses and the mass of the buckets before each, ``(..., K)`` each, as ``cdf``
-        computes them."""
+        """What [`cdf_from_table`][scalebayes.pfn.BarDistribution.cdf_from_table] reads.
+
+        Args:
+            logits: bucket logits, ``(..., K)``.
+
+        Returns:
+            ``(masses, below)``, ``(..., K)`` each: the bucket masses and the mass of the
+            buckets before each, as ``cdf`` computes them.
+        """
         p = self._masses(logits)
         return p, jnp.cumsum(p, axis=-1) - p
 
     def cdf_from_table(self, table: tuple[ArrayLike, ArrayLike], y: ArrayLike) -> np.ndarray:
         """``cdf`` evaluated on the host (NumPy, float32 as ``cdf``) from ``cdf_table``'s
         arrays: many ``y`` against the same rows (a quantile solve asks dozens of times)
-        without normalising the logits again. ``y`` broadcasts against the rows' batch
-        shape; agrees with ``cdf`` to float32 rounding."""
+        without normalising the logits again. It restates ``cdf``'s formula in NumPy; a test
+        holds the two to float32 rounding, tails, borders and both ends included.
+
+        Args:
+            table: ``cdf_table(logits)``, as JAX or NumPy arrays.
+            y: values, broadcast against the rows' batch shape ``logits.shape[:-1]``.
+
+        Returns:
+            The CDF at ``y``, float32, of the broadcast shape.
+        """
         from scipy.special import erfc as np_erfc
 
         p, below = (np.asarray(a, np.float32) for a in table)
@@ -227,9 +241,10 @@ class BarDistribution(eqx.Module):
         first, last = p2[rows, 0], p2[rows, -1]
         sqrt2 = np.float32(_SQRT2)
         one = np.float32(1.0)
-        inner = np.minimum(below_k + p_k * np.clip((y - b[k]) / w[k], 0, 1), one - last)
-        left = first * np_erfc(np.maximum(b[1] - y, 0) / (s_left * sqrt2))
-        right = one - last * np_erfc(np.maximum(y - b[-2], 0) / (s_right * sqrt2))
+        with np.errstate(over="ignore"):  # y far in a tail: inf in float32, read as the end
+            inner = np.minimum(below_k + p_k * np.clip((y - b[k]) / w[k], 0, 1), one - last)
+            left = first * np_erfc(np.maximum(b[1] - y, 0) / (s_left * sqrt2))
+            right = one - last * np_erfc(np.maximum(y - b[-2], 0) / (s_right * sqrt2))
         out = np.where(k == 0, left, np.where(k == self.n_buckets - 1, right, inner))
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 

@@ -299,7 +299,7 @@ class PFNPrediction(Predictive):
         ``y < 0``, which the censored distribution never takes.
         """
         y = self._targets(y)
-        lp = self._eval("log_prob", jnp.asarray(y / self.y_scale, jnp.float32))
+        lp = self._eval("log_prob", jnp.asarray(_float32(y / self.y_scale)))
         return np.where(y < 0, -np.inf, lp - math.log(self.y_scale))
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
@@ -314,7 +314,7 @@ class PFNPrediction(Predictive):
         y, squeeze = self._cdf_values(y)
         # the masses are normalised once per prediction (_cdf_table); every row of y is then
         # read against them on the host, as the bars' own cdf reads them
-        out = self.bar.cdf_from_table(self._cdf_table, (y / self.y_scale).astype(np.float32))
+        out = self.bar.cdf_from_table(self._cdf_table, _float32(y / self.y_scale))
         out = np.clip(np.where(y < 0, 0.0, out.astype(np.float64)), 0.0, 1.0)
         return out[0] if squeeze else out
 
@@ -325,7 +325,7 @@ class PFNPrediction(Predictive):
         logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
         logits[:n] = self.logits
         p, below = _bar_call(self.bar, "cdf_table", jnp.asarray(logits), None)
-        return np.asarray(p)[:n], np.asarray(below)[:n]
+        return np.asarray(p)[:n].copy(), np.asarray(below)[:n].copy()  # not the padding
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
@@ -336,6 +336,15 @@ class PFNPrediction(Predictive):
             return np.zeros((*shape, self.n_targets))
         draws = np.asarray(self.bar.sample(key, jnp.asarray(self.logits), size), np.float64)
         return np.maximum(draws, 0.0).reshape(*shape, self.n_targets) * self.y_scale
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float32(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32, those beyond its range clipped to its largest finite value (the
+    bars read them as far out in a tail, with no overflow warning)."""
+    return np.clip(values, -_FLOAT32_MAX, _FLOAT32_MAX).astype(np.float32)
 
 
 def _per_curve(value, n: int, name: str) -> list:

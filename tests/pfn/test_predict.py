@@ -766,3 +766,33 @@ def test_the_study_fingerprints_name_the_runs_each_model_reads():
 
     settings = pfn_method().settings()  # both shipped models
     assert "x window 100 beyond a span of 10000" in settings and "y window 10" in settings
+
+
+def test_cdf_normalises_the_masses_once_per_prediction(monkeypatch):
+    # a quantile solve of a mixture asks the CDF dozens of times: the bars' program runs once
+    # (the masses), every later call is read on the host, and agrees with the bars' own cdf
+    pred = PFN.load().predict(X, Y, [2 * X[-1], 3 * X[-1]])
+    calls = []
+    real = predict_module._bar_call
+
+    def counting(bar, fn, logits, arg):
+        calls.append(fn)
+        return real(bar, fn, logits, arg)
+
+    monkeypatch.setattr(predict_module, "_bar_call", counting)
+    ys = np.array([[0.3, 0.35], [0.4, 0.41], [0.45, 0.5]])
+    first, second = pred.cdf(ys), pred.cdf(ys[::-1])
+    assert calls == ["cdf_table"]
+    np.testing.assert_array_equal(first, second[::-1])
+    want = np.asarray(
+        pred.bar.cdf(jnp.asarray(pred.logits), jnp.asarray(ys / pred.y_scale, jnp.float32))
+    )
+    np.testing.assert_allclose(first, want, atol=1e-6)
+
+
+def test_values_beyond_float32_are_read_far_in_a_tail_without_warnings():
+    pred = PFN.load().predict(X, Y, [2 * X[-1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pred.cdf(np.array([1e39])) == 1.0 and pred.cdf(np.array([-1e39])) == 0.0
+        assert pred.log_prob(np.array([1e39]))[0] < -1e3

@@ -471,7 +471,7 @@ def test_real_point_fit_on_a_benchmark(tmp_path):
     got = {s.curve: s.rmsle for s in result.scores}
     curves = load_benchmark("nano")
     reference = np.array([_m2_reference_rmsle(c) for c in curves])
-    # measured: within 0.3% on every curve (the package's fit adds a weak prior)
+    # measured: within 0.3% on every curve (the package's fit adds a weak prior); 1% leaves 3x
     np.testing.assert_allclose([got[c.name] for c in curves], reference, rtol=1e-2)
     assert "| m2 | RMSLE" in result.summary
     assert "## Timing of this run" in result.summary
