@@ -216,6 +216,8 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
     print(result.table())
+    if args.method == "pfn" and args.model is None:
+        _say_the_shipped_answer(curve, args.target, args.level)
     by = result.method
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
@@ -270,6 +272,28 @@ def run_suggest(args: argparse.Namespace) -> int:
             mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False, marks=marks)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _say_the_shipped_answer(curve, target: float, level: float) -> None:
+    """Within ``FAR_SWITCH`` the ranking fantasises with the default model alone, while
+    ``scalebayes extrapolate`` answers with both shipped PFNs: print that answer too, so the
+    two commands' numbers at the target are not mistaken for a contradiction."""
+    from ..pfn import FAR_SWITCH, ReachWarning, SpanWarning, extrapolate
+
+    if target > FAR_SWITCH * float(curve.x.max()):
+        return  # the far model answers both
+    with warnings.catch_warnings():  # said with the ranking's own answer
+        warnings.simplefilter("ignore", ReachWarning)
+        warnings.simplefilter("ignore", SpanWarning)
+        answer = extrapolate(curve.x, curve.y, [target])
+    lower, upper = (float(v[0]) for v in answer.interval(level))
+    print(
+        f"(scalebayes extrapolate answers x = {target:.4g} with both shipped PFNs weighted by "
+        f"a back-test on the runs: median {float(answer.median()[0]):.4g}, "
+        f"{100 * level:g}% interval [{lower:.4g}, {upper:.4g}]; the ranking fantasises with "
+        "the default model alone, whose answer is the one above, since a fantasised run would "
+        "change the back-test that weighs the two)"
+    )
 
 
 def _close(best, runner) -> bool:
