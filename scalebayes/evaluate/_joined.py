@@ -107,5 +107,7 @@ class JoinedPredictive(Predictive):
         means = [getattr(part, "mean", None) for part in self.parts]
         missing = [type(p).__name__ for p, m in zip(self.parts, means, strict=True) if m is None]
         if missing:
-            raise AttributeError(f"a part has no mean ({', '.join(missing)})")
+            raise TypeError(
+                f"a part has no mean ({', '.join(missing)}); use median() or quantile()"
+            )
         return self._join([np.asarray(m() if callable(m) else m, np.float64) for m in means])

@@ -202,11 +202,14 @@ class Predictive:
     def _cdf_values(self, y: ArrayLike) -> tuple[np.ndarray, bool]:
         """``y`` for ``cdf`` as ``(m, n_targets)`` float64 with no NaN, and whether it was 1-D."""
         arr = np.asarray(y, dtype=np.float64)
-        if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_targets or np.isnan(arr).any():
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_targets:
             raise ValueError(
-                f"y must be (n_targets,) or (m, n_targets) with n_targets = {self.n_targets} and "
-                f"no NaN; got shape {arr.shape}"
+                f"y must be (n_targets,) or (m, n_targets) with n_targets = {self.n_targets}; "
+                f"got shape {arr.shape}"
             )
+        if np.isnan(arr).any():
+            where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
+            raise ValueError(f"y holds NaN (first at index {where if arr.ndim == 2 else where[0]})")
         return np.atleast_2d(arr), arr.ndim == 1
 
     @staticmethod
@@ -343,7 +346,8 @@ class GaussianPredictive(Predictive):
     def cdf(self, y: ArrayLike) -> np.ndarray:
         r"""Per-target $\Phi((y - \mu) / \sigma)$; ``y``: ``(n_targets,)`` or ``(m, n_targets)``."""
         y, squeeze = self._cdf_values(y)
-        out = _normal_cdf((y - self.mean) / self.std)
+        with np.errstate(over="ignore"):  # y at float64's ends: z is +-inf, read as 1 or 0
+            out = _normal_cdf((y - self.mean) / self.std)
         return out[0] if squeeze else out
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
@@ -364,8 +368,8 @@ class GaussianPredictive(Predictive):
             $\log p_j(y_j)$, shape ``(n_targets,)``.
         """
         y = _as_targets("y", y, self.n_targets)
-        z = (y - self.mean) / self.std
         with np.errstate(over="ignore"):  # -inf, not a warning, for a y beyond ~1e154 sd
+            z = (y - self.mean) / self.std
             return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
 
 
@@ -423,6 +427,11 @@ class SamplePredictive(Predictive):
 
     def _head(self, k: int) -> "SamplePredictive":
         return SamplePredictive(self.samples[:, :k])
+
+    def mean(self) -> np.ndarray:
+        """Per-target mean of the draws, shape ``(n_targets,)`` (the kernel density estimate
+        has the same mean: its kernels are symmetric)."""
+        return self.samples.mean(axis=0)
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         """Per-target empirical quantiles (``np.quantile``, linear interpolation)."""

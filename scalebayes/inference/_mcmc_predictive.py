@@ -287,6 +287,22 @@ class MCMCPredictive(Predictive):
         """Number of posterior draws in the mixture."""
         return int(self.loc.shape[0])
 
+    def mean(self) -> np.ndarray:
+        """Per-target mean of y, ``sum_d w_dj exp(loc_dj + scale_dj^2 / 2)`` (each draw's
+        log-normal mean), shape ``(n_targets,)``.
+
+        Raises:
+            TypeError: for Student-t noise, whose log-t distribution of y has no finite mean
+                (use ``median()``).
+        """
+        if self.noise != "normal":
+            raise TypeError(
+                f"y has no finite mean under {self.noise} noise on log y (a log-t "
+                "distribution's mean diverges); use median() or quantile()"
+            )
+        with np.errstate(over="ignore"):  # a draw beyond float64 makes the mean inf, as it is
+            return np.sum(self._weight() * np.exp(self.loc + 0.5 * self.scale**2), axis=0)
+
     def icdf(self, q) -> np.ndarray:
         """Per-target quantiles of y (see [`Predictive`][scalebayes.evaluate.Predictive]).
 

@@ -56,6 +56,14 @@ class MCMCResult:
     settings: dict = field(default_factory=dict)
     seconds: float = math.nan
 
+    def __repr__(self) -> str:  # one line: the arrays would print thousands
+        names = ", ".join(repr(n) for n in self.names[:3]) + (" ..." if self.n_curves > 3 else "")
+        return (
+            f"MCMCResult({self.family}, {self.n_curves} curve(s): {names}; {self.n_chains} "
+            f"chains x {self.n_draws} draws, {int(self.divergences().sum())} divergences, "
+            f"{self.seconds:.3g} s)"
+        )
+
     @property
     def n_curves(self) -> int:
         """Number of curves."""

@@ -93,6 +93,21 @@ class PointFit:
     name: str | None = None
     ridge: float | None = None
 
+    def __repr__(self) -> str:  # one line: the fitting points would print every value
+        def show(v) -> str:
+            a = np.asarray(v, np.float64)
+            return (
+                f"{a.item():.4g}"
+                if a.ndim == 0
+                else "[" + ", ".join(f"{e:.4g}" for e in a.ravel()) + "]"
+            )
+
+        params = ", ".join(f"{k}={show(v)}" for k, v in self.params.items())
+        name = f"{self.name!r}, " if self.name is not None else ""
+        return (
+            f"PointFit({name}{self.family}, {self.x.size} points, loss {self.loss:.3g}; {params})"
+        )
+
     def predict(self, x) -> np.ndarray:
         """The fitted curve at ``x`` (any shape, > 0), as float64.
 

@@ -178,7 +178,8 @@ def _as_vector(name: str, value: ArrayLike, *, positive: bool, minimum: int) -> 
         kind = type(value).__name__ if raw is None else f"{type(value).__name__} of {raw.dtype}"
         raise TypeError(f"{name} must be an array of numbers, got {kind}") from None
     if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+        hint = f" (one value: pass [{array.item():g}])" if array.ndim == 0 else ""
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}{hint}")
     if array.size < minimum:
         raise ValueError(f"{name} needs at least {minimum} point(s), got {array.size}")
     bad = ~np.isfinite(array)
@@ -417,6 +418,14 @@ class PFN:
         self.meta = dict(meta or {})
         self.config: PFNConfig = model.config
         self.interpolation = bool(self.meta.get("interpolation", False))
+
+    def __repr__(self) -> str:
+        where = self.meta.get("_path")
+        name = Path(where).name if where else "(in memory)"
+        return (
+            f"PFN({name}, input {self.config.input!r}, {self.bar.n_buckets} buckets, "
+            f"reach {self.reach:g}x)"
+        )
 
     @property
     def reach(self) -> float:

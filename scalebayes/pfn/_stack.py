@@ -92,6 +92,7 @@ class StackedPrediction(ScaledPredictive):
 
     @property
     def weights(self) -> np.ndarray:
+        """The back-test weights of ``(default model, far model)``, summing to 1."""
         return self.base.weights
 
 

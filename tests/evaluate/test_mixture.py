@@ -57,8 +57,14 @@ def test_mean_is_the_weighted_mean_of_the_members_means():
     mix = MixturePredictive([a, b], [1.0, 3.0])
     np.testing.assert_allclose(mix.mean(), 0.25 * a.mean + 0.75 * b.mean, rtol=1e-12)
     draws = np.random.default_rng(0).normal(size=(50, 4))
-    with pytest.raises(TypeError, match="SamplePredictive member has no mean"):
-        MixturePredictive([a, SamplePredictive(draws)]).mean()
+    with_draws = MixturePredictive([a, SamplePredictive(draws)]).mean()
+    np.testing.assert_allclose(with_draws, 0.5 * a.mean + 0.5 * draws.mean(axis=0), rtol=1e-12)
+
+    class NoMean(SamplePredictive):
+        mean = None
+
+    with pytest.raises(TypeError, match="NoMean member has no mean"):
+        MixturePredictive([a, NoMean(draws)]).mean()
 
 
 def test_limits():

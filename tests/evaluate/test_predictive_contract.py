@@ -207,3 +207,29 @@ def test_float64_predictives_give_minus_inf_where_every_kernel_underflows(y):
     draws = 0.5 + 0.05 * np.random.default_rng(0).standard_normal((300, 1))
     for pred in (SamplePredictive(draws), GaussianPredictive([0.5], [0.05])):
         assert pred.log_prob([y])[0] == -np.inf
+
+
+def test_sample_predictive_mean_and_a_nan_named_by_its_place():
+    from scalebayes.evaluate import SamplePredictive
+
+    draws = np.random.default_rng(0).lognormal(0.0, 0.3, (500, 2))
+    pred = SamplePredictive(draws)
+    np.testing.assert_allclose(pred.mean(), draws.mean(axis=0), rtol=1e-15)
+    with pytest.raises(ValueError, match=r"y holds NaN \(first at index 1\)"):
+        pred.cdf([1.0, np.nan])
+    with pytest.raises(ValueError, match=r"y holds NaN \(first at index \(1, 0\)\)"):
+        pred.cdf([[1.0, 1.0], [np.nan, 1.0]])
+    with pytest.raises(ValueError, match=r"y must be \(n_targets,\) or \(m, n_targets\)"):
+        pred.cdf([1.0, 1.0, 1.0])
+
+
+def test_values_at_float64s_ends_are_read_without_warnings():
+    import warnings
+
+    from scalebayes.evaluate import GaussianPredictive, ScaledPredictive
+
+    pred = ScaledPredictive(GaussianPredictive([0.5, 0.4], 0.1), 0.7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(pred.cdf([np.inf, 1e300]), [1.0, 1.0])
+        assert pred.log_prob([1e300, 0.4])[0] == -np.inf

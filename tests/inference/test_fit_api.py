@@ -607,3 +607,11 @@ def test_prediction_beyond_float64_raises_instead_of_inf():
     assert np.isfinite(fit.predict(1e-20))
     with pytest.raises(ValueError, match=r"curve 'big'\) is inf at x = 1e-30 .*float64"):
         fit.predict(np.array([1e3, 1e-30]))
+
+
+def test_a_fit_prints_on_one_line():
+    x = np.geomspace(1e3, 1e6, 71)
+    fit = fit_curves("m2", [x], [1.5 + 30 * x**-0.3], names=["run"])[0]
+    text = repr(fit)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("PointFit('run', m2, 71 points, loss ") and "c=-0.3" in text

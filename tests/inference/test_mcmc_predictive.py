@@ -163,3 +163,28 @@ def test_repr_says_when_the_chains_did_not_mix():
     assert "did not mix" not in repr(mixed)
     assert repr(stuck).endswith("; chains did not mix: R-hat 1.40)")
     assert repr(stuck).startswith(repr(mixed)[:-1])
+
+
+@pytest.mark.parametrize("per_target_scale", [False, True])
+def test_mean_is_the_mixture_of_log_normal_means(per_target_scale):
+    pred = _mixture("normal", per_target_scale)
+    scale = np.broadcast_to(pred.scale, pred.loc.shape)
+    # the independent reference: each target's mean by quadrature of y p(y) over log y
+    for j in range(N_TARGETS):
+        terms = [
+            integrate.quad(
+                lambda t, m=m, s=s: np.exp(t) * stats.norm.pdf(t, m, s), m - 12 * s, m + 12 * s
+            )[0]
+            for m, s in zip(pred.loc[:, j], scale[:, j], strict=True)
+        ]
+        assert pred.mean()[j] == pytest.approx(np.mean(terms), rel=1e-8)
+    weights = np.random.default_rng(3).uniform(0.1, 1.0, N_DRAWS)
+    weighted = MCMCPredictive(pred.loc, pred.scale, weights=weights)
+    w = weights / weights.sum()
+    want = (w[:, None] * np.exp(pred.loc + 0.5 * scale**2)).sum(axis=0)
+    np.testing.assert_allclose(weighted.mean(), want, rtol=1e-12)
+
+
+def test_a_log_t_predictive_has_no_mean():
+    with pytest.raises(TypeError, match="no finite mean under student_t noise"):
+        _mixture("student_t", False).mean()

@@ -267,3 +267,10 @@ def test_bad_prediction_targets_name_the_curve(synthetic):
     targets[2] = np.array([1e8, -1.0])
     with pytest.raises(ValueError, match="curve 2"):
         result.predictive(targets)
+
+
+def test_a_result_prints_on_one_line(synthetic):
+    result, _ = synthetic
+    text = repr(result)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("MCMCResult(m4, 6 curve(s): ") and "4 chains x 150 draws" in text

@@ -796,3 +796,11 @@ def test_values_beyond_float32_are_read_far_in_a_tail_without_warnings():
         warnings.simplefilter("error")
         assert pred.cdf(np.array([1e39])) == 1.0 and pred.cdf(np.array([-1e39])) == 0.0
         assert pred.log_prob(np.array([1e39]))[0] < -1e3
+
+
+def test_a_model_prints_its_name_input_and_reach_and_a_scalar_query_is_refused_with_a_hint():
+    assert repr(PFN.load()) == "PFN(nslpfn-base, input 'nslpfn', 1000 buckets, reach 10x)"
+    with pytest.raises(
+        ValueError, match=r"x_query must be 1-D, got shape \(\) \(one value: pass \[6\.4e\+07\]\)"
+    ):
+        PFN.load().predict(X, Y, 2 * X[-1])
