@@ -1,8 +1,9 @@
 """A compact method x dataset table from a study's ``per_curve.csv`` (for the README).
 
 Each cell is RMSLE for a point method and RMSLE / LL / MSCE / 90% coverage for a
-probabilistic one, means over the curves scored; the methods ``--names`` labels first, in
-its order, then the others in the order the study wrote them.
+probabilistic one, means over the curves scored (the latest row of each method and curve: a
+study rerun on changed data keeps its stale rows in the file); the methods ``--names`` labels
+first, in its order, then the others in the order the study wrote them.
 
     python benchmarks/study_table.py STUDY_DIR [--names m4="M4 point fit",pfn="PFN"]
 """
@@ -28,6 +29,10 @@ def table(
     defaults to one column per dataset, in the study's order."""
     with (study / "per_curve.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
+    # a rerun on changed data appends a recomputed row and keeps the stale one: the latest row
+    # of each (method, dataset, curve) is the one the study reports
+    latest = {(r["method"], r["dataset"], r["curve"]): r for r in rows}
+    rows = list(latest.values())
     methods = list(dict.fromkeys(r["method"] for r in rows))
     order = list(names)  # the methods ``names`` labels first, in its order
     methods.sort(key=lambda m: order.index(m) if m in order else len(order))

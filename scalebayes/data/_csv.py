@@ -123,6 +123,12 @@ def _number(cell: str, what: str, where: str) -> float:
 
 def _split(cell: str, where: str) -> bool:
     label = cell.strip().lower()
+    if not label:
+        raise CurveDataError(
+            f"{where}: the split cell is empty; a split column labels every row 'context' or "
+            "'target' (put curves without a split in a file without the column: their last "
+            "30% of points by x become the targets)"
+        )
     if label not in _SPLIT_LABELS:
         raise CurveDataError(
             f"{where}: unknown split label {cell.strip()!r}; use 'context' (fitting point) or "

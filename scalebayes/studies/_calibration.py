@@ -9,6 +9,7 @@ matplotlib directly: ArviZ's ``plot_ppc_pit`` needs predictive draws and an Arvi
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,7 +59,8 @@ def write_calibration_figure(
     if not columns:
         return None
     methods = list(dict.fromkeys(method for _, method in pooled))
-    fig = Figure(figsize=(3.4 * len(columns) + 0.6, 6.4), layout="constrained")
+    width = 3.4 * len(columns) + 0.6
+    fig = Figure(figsize=(width, 6.4), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, len(columns), squeeze=False)
     colours = {m: f"C{i}" for i, m in enumerate(methods)}
@@ -85,8 +87,11 @@ def write_calibration_figure(
         )
         top.legend(fontsize=7, loc="best")  # where it hides the fewest points
         bottom.set(xlabel="PIT, F(y) at the target", ylabel="density (1 = calibrated)")
-    fig.suptitle(
+    title = (
         "Calibration: reliability (top) and PIT histogram (bottom), every target of a "
         "dataset pooled"
     )
+    # wrapped to the figure's width (about 11 characters an inch at this size): one dataset's
+    # figure is 4 inches wide, and an unwrapped title was cut off at both edges
+    fig.suptitle("\n".join(textwrap.wrap(title, width=max(28, int(11 * width)))), fontsize=10)
     return write_figure(fig, path, dpi=100)

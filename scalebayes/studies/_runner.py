@@ -1397,7 +1397,9 @@ def run_study(
                     method_list, plan, done, fingerprints, per_curve_path, bar, shared
                 )
         scores = tuple(done[key] for key in fingerprints)
-        summary = _format_summary(scores, method_list, data, timings, errors, n_stale)
+        asked = {(m.name, d) for m in method_list for d in data}
+        others = sorted({(m, d) for (m, d, _), _ in stored} - asked)
+        summary = _format_summary(scores, method_list, data, timings, errors, n_stale, others)
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
         if calibration is None:  # not this study's picture: an earlier one's would mislead
             (out_dir / CALIBRATION_PLOT).unlink(missing_ok=True)
@@ -1599,6 +1601,46 @@ def _interval_table(
     )
 
 
+def _cell_text(text: str) -> str:
+    """``text`` for a markdown table cell: its ``|`` escaped (curve names such as IC's
+    ``cal_5|MiX/B/16`` hold one)."""
+    return text.replace("|", "\\|")
+
+
+def _data_table(data: Mapping[str, Sequence[Curve]]) -> list[str]:
+    """Markdown lines: per dataset, its curves and targets, how they were split and what y
+    the metrics read."""
+    from ..data import BENCHMARKS
+
+    rows = []
+    for name, curves in data.items():
+        base, _, far = name.partition(":")
+        if far:
+            split = (
+                f"{far}: context at or below x_max / {far[3:]} thinned to 8 log-spaced points, "
+                "targets the top half-decade (a file's split column is not read)"
+            )
+        elif base in BENCHMARKS:
+            split = "the NSL-PFN protocol's"
+        else:
+            split = "the file's split column, else the last 30% of a curve's points by x"
+        scaled = any(c.y_scale != 1.0 for c in curves)
+        y = "divided by each curve's largest context y" if scaled else "as given"
+        targets = sum(c.n - c.n_context for c in curves)
+        rows.append(f"| {name} | {len(curves)} | {targets} | {split} | {y} |")
+    return _section(
+        "Data",
+        [
+            "What each dataset's curves were scored on: the targets, how the points were split",
+            "into context and targets, and the y the metrics read (interval widths and CRPS",
+            "are in these units; divided means by the largest y among the curve's context",
+            "points, as the NSL-PFN protocol does for DD, Nano and ColPret).",
+        ],
+        "| dataset | curves | targets | split | y |",
+        rows,
+    )
+
+
 def _median_table(
     methods: Sequence[Method],
     data: Mapping[str, Sequence[Curve]],
@@ -1621,7 +1663,7 @@ def _median_table(
         rows.append(
             f"| {method.name} | {name} | {len(cell)} | "
             f"{_median_cell([s.rmsle for s in cell], 4)} | {ll} | {msce} | "
-            f"{worst.rmsle:.4f} ({worst.curve}) |"
+            f"{worst.rmsle:.4f} ({_cell_text(worst.curve)}) |"
         )
     return _section(
         "Medians over curves",
@@ -1724,8 +1766,10 @@ def _format_summary(
     timings: Mapping[tuple[str, str], Sequence[_BatchTime]],
     errors: Mapping[tuple[str, str], str],
     n_stale: int = 0,
+    others: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """Render the study as markdown: a method x dataset table, then timing and notes."""
+    """Render the study as markdown: a method x dataset table, then timing and notes;
+    ``others`` are the (method, dataset) pairs per_curve.csv holds from other studies."""
     by_cell: dict[tuple[str, str], list[CurveScore]] = {}
     for score in scores:
         by_cell.setdefault((score.method, score.dataset), []).append(score)
@@ -1736,13 +1780,14 @@ def _format_summary(
     lines = [
         "# Comparison study",
         "",
-        "Per-curve metrics over the target points in normalised y-space, then mean ± std over",
-        "the curves of each dataset: RMSLE (lower is better) for every method, LL (higher is",
-        "better) and MSCE for probabilistic ones. MSCE is not a proper score: a curve's targets",
-        "are correlated, so a calibrated method does not score 0 and intervals that are too",
-        "wide can score lower; read it with the coverage columns below (evaluate.calibrated_msce",
-        "gives a model's own reference). s/curve is the wall time of the method's predictions",
-        "per curve (batch time / batch size, JIT compilation included; scoring them excluded).",
+        "Per-curve metrics over the target points in normalised y-space (see Data below), then",
+        "mean ± std (population, ddof 0) over the curves of each dataset: RMSLE (lower is",
+        "better) for every method, LL (higher is better) and MSCE for probabilistic ones. MSCE",
+        "is not a proper score: a curve's targets are correlated, so a calibrated method does",
+        "not score 0 and intervals that are too wide can score lower; read it with the coverage",
+        "columns below (evaluate.calibrated_msce gives a model's own reference). s/curve is the",
+        "wall time of the method's predictions per curve (batch time / batch size, JIT",
+        "compilation included, so a dataset's first batch carries it; scoring excluded).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -1754,6 +1799,7 @@ def _format_summary(
         ]
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
+    lines += _data_table(data)
     lines += _median_table(methods, data, by_cell)
     lines += _interval_table(methods, data, by_cell)
     lines += _null_table(methods, data, by_cell)
@@ -1793,6 +1839,16 @@ def _format_summary(
             f"{n_stale} row(s) of per_curve.csv were computed from other data or method "
             "settings (their fingerprint did not match) and were recomputed; the old rows are "
             "kept in the file but not used.",
+        ]
+    if others:
+        methods_o = ", ".join(dict.fromkeys(m for m, _ in others))
+        datasets_o = ", ".join(dict.fromkeys(d for _, d in others))
+        lines += [
+            "",
+            f"per_curve.csv also holds rows of another study in this directory ({len(others)} "
+            f"method and dataset pair(s); methods {methods_o}; datasets {datasets_o}), not "
+            "summarised here: this summary is this run's. Rerun with them in --methods and "
+            "--datasets to summarise them together (their rows are reused, not recomputed).",
         ]
     if errors:
         lines += ["", "## Unscored predictions (first per method and dataset, this run)", ""]

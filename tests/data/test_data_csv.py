@@ -110,7 +110,11 @@ def test_round_trip_of_a_bundled_curve(tmp_path):
             {},
             "line 3 (data row 2): unknown split label 'validation'; use 'context'",
         ),
-        ("x,y,split\n1,2,\n", {}, "line 2 (data row 1): unknown split label ''"),
+        (
+            "x,y,split\n1,2,\n",
+            {},
+            "line 2 (data row 1): the split cell is empty; a split column labels every row",
+        ),
         ("x,y,split\n1,2,target\n2,1,target\n3,1,test\n", {}, "every row (lines 2, 3, 4)"),
         ("x,y,curve\n1,2,a\n2,1\n", {}, "line 3 (data row 2): has 2 fields but the header has 3"),
         ("x,y\n1,2\n2,1,5\n", {}, "line 3 (data row 2): has 3 fields but the header has 2"),

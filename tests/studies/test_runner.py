@@ -227,7 +227,11 @@ def test_other_studies_rows_are_kept_but_not_summarised(tmp_path, fake):
     result = run_study(["fake"], [], out, csv_paths=[data], progress=False)
     assert len(_rows(out / "per_curve.csv")) == 4
     assert {s.method for s in result.scores} == {"fake"}
-    assert "m9" not in result.summary
+    tables = [line for line in result.summary.splitlines() if line.startswith("|")]
+    assert not any("m9" in line for line in tables)  # not summarised, only named as kept
+    assert "also holds rows of another study in this directory (1 method and dataset" in (
+        " ".join(result.summary.split())
+    )
 
 
 def test_csv_default_split_and_normalisation(tmp_path, monkeypatch):
@@ -1226,3 +1230,40 @@ def test_summary_gives_medians_and_the_worst_curve(tmp_path, monkeypatch):
     # median of 0.01..0.04 and 2.0 is 0.03; the mean (0.42) is what the main table shows
     assert row == "| uneven | five.csv | 5 | 0.0300 | – | – | 2.0000 (c4) |", row
     assert "RMSLE 0.4200 ±" in result.summary
+
+
+def test_summary_says_what_each_dataset_was_scored_on(tmp_path, monkeypatch):
+    # a review: nothing in the outputs said how y was normalised or where the targets came from
+    _use(monkeypatch, "fake", Scaled(0.1))
+    split = _write_curves(tmp_path / "split.csv", n_curves=2, split=True, names=["a|1", "b"])
+    plain = _write_curves(tmp_path / "plain.csv", n_curves=2, n_points=10)
+    result = run_study("fake", [], tmp_path / "out", csv_paths=[split, plain], progress=False)
+    lines = result.summary.splitlines()
+    start = lines.index("## Data")
+    rows = [line for line in lines[start : start + 12] if line.startswith("| ") and ".csv" in line]
+    assert rows == [
+        "| split.csv | 2 | 6 | the file's split column, else the last 30% of a curve's points by "
+        "x | divided by each curve's largest context y |",
+        "| plain.csv | 2 | 6 | the file's split column, else the last 30% of a curve's points by "
+        "x | divided by each curve's largest context y |",
+    ]
+    # a curve name holding '|' is escaped where a table names it
+    medians = lines[lines.index("## Medians over curves") :]
+    assert any(r"(a\|1)" in line or "(b)" in line for line in medians)
+    assert not any("(a|1)" in line for line in medians)
+
+
+def test_a_second_study_in_one_directory_says_the_first_ones_rows_are_there(tmp_path, monkeypatch):
+    # a review: a second study rewrote summary.md for itself with no word of the first's rows
+    _use(monkeypatch, "fake", Scaled(0.1))
+    _use(monkeypatch, "other", Scaled(0.2))
+    data = _write_curves(tmp_path / "runs.csv", n_curves=2)
+    out = tmp_path / "out"
+    first = run_study("fake,other", [], out, csv_paths=[data], progress=False)
+    assert "also holds rows of another study" not in first.summary
+    second = run_study("fake", [], out, csv_paths=[data], progress=False)
+    assert second.n_resumed == 2
+    assert (
+        "per_curve.csv also holds rows of another study in this directory (1 method and dataset "
+        "pair(s); methods other; datasets runs.csv)"
+    ) in " ".join(second.summary.split())
