@@ -2,7 +2,8 @@
 
 Each cell is RMSLE for a point method and RMSLE / LL / MSCE / 90% coverage for a
 probabilistic one, means over the curves scored (the latest row of each method and curve: a
-study rerun on changed data keeps its stale rows in the file); the methods ``--names`` labels
+study rerun on changed data keeps its stale rows in the file, and the study's own summary.md
+is authoritative where its settings went back to an older row's); the methods ``--names`` labels
 first, in its order, then the others in the order the study wrote them.
 
     python benchmarks/study_table.py STUDY_DIR [--names m4="M4 point fit",pfn="PFN"]
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import sys
 from pathlib import Path
 
 
@@ -29,9 +31,17 @@ def table(
     defaults to one column per dataset, in the study's order."""
     with (study / "per_curve.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    # a rerun on changed data appends a recomputed row and keeps the stale one: the latest row
-    # of each (method, dataset, curve) is the one the study reports
+    # a rerun on changed data appends a recomputed row and keeps the stale one; the study
+    # picks the row whose fingerprint matches its data and settings, which this script cannot
+    # recompute: it reads the latest row and says when a curve had several
     latest = {(r["method"], r["dataset"], r["curve"]): r for r in rows}
+    if len(latest) < len(rows):
+        print(
+            f"note: {len(rows) - len(latest)} older row(s) of a recomputed curve are left out "
+            "(the latest row of each method and curve is read; the study's summary.md is "
+            "authoritative if its settings went back to an older row's)",
+            file=sys.stderr,
+        )
     rows = list(latest.values())
     methods = list(dict.fromkeys(r["method"] for r in rows))
     order = list(names)  # the methods ``names`` labels first, in its order

@@ -126,8 +126,8 @@ def _split(cell: str, where: str) -> bool:
     if not label:
         raise CurveDataError(
             f"{where}: the split cell is empty; a split column labels every row 'context' or "
-            "'target' (put curves without a split in a file without the column: their last "
-            "30% of points by x become the targets)"
+            "'target' (put curves without a split in a file without the column; `scalebayes "
+            "study` then holds out their last 30% of points by x)"
         )
     if label not in _SPLIT_LABELS:
         raise CurveDataError(

@@ -125,8 +125,13 @@ class ScaledPredictive(Predictive):
         """Per-target mean, by the midpoint rule over 512 equal-mass quantiles (the stretch
         has no closed-form mean; on the shipped near answers at scale 1 within 0.2% of the
         exact mixture mean); at scale 1 the base's own mean, where it has one."""
-        if np.all(self._s == 1.0) and callable(getattr(self.base, "mean", None)):
-            return np.asarray(self.base.mean(), np.float64)
+        base_mean = getattr(self.base, "mean", None)
+        if callable(base_mean):
+            # the base's own mean: the answer at scale 1, and elsewhere a check that it has
+            # one (a log-t predictive has none, and a stretch does not give it one)
+            own = np.asarray(base_mean(), np.float64)
+            if np.all(self._s == 1.0):
+                return own
         levels = (np.arange(_MEAN_LEVELS) + 0.5) / _MEAN_LEVELS
         return np.asarray(self.icdf(levels), np.float64).mean(axis=0)
 

@@ -422,8 +422,10 @@ def register_method(
         ValueError: If ``name`` is malformed or already registered (without ``replace``).
         TypeError: If ``fn`` is not callable or ``probabilistic`` is not a bool.
     """
-    if not isinstance(name, str) or not name or any(c == "," or c.isspace() for c in name):
-        raise ValueError(f"method name must be non-empty without commas or spaces; got {name!r}")
+    if not isinstance(name, str) or not name or any(c in ",|" or c.isspace() for c in name):
+        raise ValueError(
+            f"method name must be non-empty without commas, '|' or spaces; got {name!r}"
+        )
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
     if not isinstance(probabilistic, bool):
@@ -959,6 +961,11 @@ def _resolve_methods(methods: str | Iterable[str]) -> list[Method]:
                 "(e.g. calibrated(..., name=...) or mixture(..., name=...))"
             )
         called[method.name] = name
+        if "|" in method.name:
+            raise ValueError(
+                f"method name {method.name!r} has a '|', which would split the summary's "
+                "markdown tables; give the method another name"
+            )
     return resolved
 
 
@@ -973,6 +980,21 @@ def _check_split(curve: Curve, source: str) -> None:
             f"point(s); a study needs at least {_MIN_CONTEXT} context points and 1 target. Fix "
             "its split column, or drop the column to hold out the last 30% of points by x"
         )
+
+
+_BENCHMARK_SPLITS = {
+    "ic": "the file's Training column (NSL-PFN protocol)",
+    "nmt": "the file's Training column (NSL-PFN protocol)",
+    "lm": "the file's Training column (NSL-PFN protocol)",
+    "bb": "the file's Training column (NSL-PFN protocol)",
+    "nlp": "the file's Training column (NSL-PFN protocol)",
+    "nano": "6 context points, 1 target (NSL-PFN protocol)",
+    "dd": "the first half of the points as context (NSL-PFN protocol)",
+    "nlp+nano": "NLP: the Training column; Nano: 6 context points, 1 target (NSL-PFN protocol)",
+    "bnsl_addition": "the BNSL release's 14 train / 3 test points",
+    "chinchilla": "the last 30% of each curve's points by x",
+}
+"""How each bundled benchmark is split by default (``load_benchmark``), for the summary."""
 
 
 def _normalise(curve: Curve) -> Curve:
@@ -1000,8 +1022,10 @@ def _load_datasets(
     dedupe: str,
     split: str = "default",
     columns: dict[str, str | None] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, list[Curve]]:
-    """Load benchmarks by name and user CSV files into ``{dataset name: curves}``.
+    """Load benchmarks by name and user CSV files into ``{dataset name: curves}``; ``notes``
+    (if given) receives each dataset's split, in words, for the summary.
 
     With a far split (``"far10"``, ``"far100"``), every curve is re-split by
     ``scalebayes.data.far_split`` and the dataset is named ``NAME:far10``; curves that do not
@@ -1027,12 +1051,21 @@ def _load_datasets(
             f"unknown dataset(s) {', '.join(map(repr, unknown))}; valid datasets: "
             f"{', '.join(BENCHMARKS)}, or CSV files given with csv_paths (--csv)"
         )
+    notes = {} if notes is None else notes
+    far_words = (
+        None
+        if factor is None
+        else f"far{factor:g}: context at or below x_max / {factor:g} thinned to 8 log-spaced "
+        "points, targets the top half-decade"
+    )
     datasets = {}
     for name in names:
         if factor is None:
             curves = list(load_benchmark(name))
+            notes[name] = _BENCHMARK_SPLITS.get(name, "the benchmark's own (see load_benchmark)")
         else:
             curves = load_far_benchmark(name, factor)
+            notes[name + suffix] = far_words
         for curve in curves:
             _check_split(curve, f"benchmark {name!r}")
         datasets[name + suffix] = curves
@@ -1055,6 +1088,10 @@ def _load_datasets(
         if factor is not None:
             read = read_curves_csv(path, dedupe=dedupe, **columns)
             curves = _far_curves(read, factor)
+            had_split = any(c.is_context is not None for c in read)
+            notes[name] = far_words + (
+                " (the file's split column is not read)" if had_split else ""
+            )
             kept = {c.name for c in curves}
             left = [c.name for c in read if c.name not in kept]
             if left and curves:  # none kept is the error below
@@ -1067,11 +1104,19 @@ def _load_datasets(
                     stacklevel=3,
                 )
         else:
+            from_file = 0
             for curve in read_curves_csv(path, dedupe=dedupe, **columns):
                 if curve.is_context is None:
                     curve = curve.with_default_split(0.3)
+                else:
+                    from_file += 1
                 _check_split(curve, str(path))
                 curves.append(_normalise(curve))
+            notes[name] = (
+                "the file's split column"
+                if from_file
+                else "no split column: the last 30% of each curve's points by x"
+            )
         datasets[name] = curves
     empty = [name for name, curves in datasets.items() if not curves]
     if empty:
@@ -1362,7 +1407,8 @@ def run_study(
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     columns = {"x_column": x_column, "y_column": y_column}
-    data = _load_datasets(datasets, csv_paths, dedupe, split, columns)
+    split_notes: dict[str, str] = {}
+    data = _load_datasets(datasets, csv_paths, dedupe, split, columns, notes=split_notes)
     sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}
     settings = {method.name: method.settings() for method in method_list}
     _check_inputs(method_list, data)
@@ -1399,7 +1445,9 @@ def run_study(
         scores = tuple(done[key] for key in fingerprints)
         asked = {(m.name, d) for m in method_list for d in data}
         others = sorted({(m, d) for (m, d, _), _ in stored} - asked)
-        summary = _format_summary(scores, method_list, data, timings, errors, n_stale, others)
+        summary = _format_summary(
+            scores, method_list, data, timings, errors, n_stale, others, split_notes
+        )
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
         if calibration is None:  # not this study's picture: an earlier one's would mislead
             (out_dir / CALIBRATION_PLOT).unlink(missing_ok=True)
@@ -1607,25 +1655,22 @@ def _cell_text(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _data_table(data: Mapping[str, Sequence[Curve]]) -> list[str]:
-    """Markdown lines: per dataset, its curves and targets, how they were split and what y
-    the metrics read."""
-    from ..data import BENCHMARKS
-
+def _data_table(data: Mapping[str, Sequence[Curve]], notes: Mapping[str, str]) -> list[str]:
+    """Markdown lines: per dataset, its curves and targets, how they were split (``notes``)
+    and what y the metrics read."""
     rows = []
     for name, curves in data.items():
-        base, _, far = name.partition(":")
-        if far:
-            split = (
-                f"{far}: context at or below x_max / {far[3:]} thinned to 8 log-spaced points, "
-                "targets the top half-decade (a file's split column is not read)"
+        split = _cell_text(notes.get(name, "–"))
+        scaled = sum(c.y_scale != 1.0 for c in curves)
+        if scaled == len(curves):
+            y = "divided by each curve's largest context y"
+        elif scaled:
+            y = (
+                f"divided by the largest context y on {scaled} of {len(curves)} curves, the "
+                "others as given"
             )
-        elif base in BENCHMARKS:
-            split = "the NSL-PFN protocol's"
         else:
-            split = "the file's split column, else the last 30% of a curve's points by x"
-        scaled = any(c.y_scale != 1.0 for c in curves)
-        y = "divided by each curve's largest context y" if scaled else "as given"
+            y = "as given"
         targets = sum(c.n - c.n_context for c in curves)
         rows.append(f"| {name} | {len(curves)} | {targets} | {split} | {y} |")
     return _section(
@@ -1634,7 +1679,8 @@ def _data_table(data: Mapping[str, Sequence[Curve]]) -> list[str]:
             "What each dataset's curves were scored on: the targets, how the points were split",
             "into context and targets, and the y the metrics read (interval widths and CRPS",
             "are in these units; divided means by the largest y among the curve's context",
-            "points, as the NSL-PFN protocol does for DD, Nano and ColPret).",
+            "points, as the NSL-PFN protocol does for DD and Nano; IC and NLP are already in",
+            "(0, 1]).",
         ],
         "| dataset | curves | targets | split | y |",
         rows,
@@ -1767,6 +1813,7 @@ def _format_summary(
     errors: Mapping[tuple[str, str], str],
     n_stale: int = 0,
     others: Sequence[tuple[str, str]] = (),
+    notes: Mapping[str, str] | None = None,
 ) -> str:
     """Render the study as markdown: a method x dataset table, then timing and notes;
     ``others`` are the (method, dataset) pairs per_curve.csv holds from other studies."""
@@ -1799,7 +1846,7 @@ def _format_summary(
         ]
         lines.append("| " + " | ".join([method.name, *cells]) + " |")
 
-    lines += _data_table(data)
+    lines += _data_table(data, notes or {})
     lines += _median_table(methods, data, by_cell)
     lines += _interval_table(methods, data, by_cell)
     lines += _null_table(methods, data, by_cell)
@@ -1847,8 +1894,9 @@ def _format_summary(
             "",
             f"per_curve.csv also holds rows of another study in this directory ({len(others)} "
             f"method and dataset pair(s); methods {methods_o}; datasets {datasets_o}), not "
-            "summarised here: this summary is this run's. Rerun with them in --methods and "
-            "--datasets to summarise them together (their rows are reused, not recomputed).",
+            "summarised here: this summary is this run's. A study that asks for them again "
+            "(the same methods, datasets or --csv files, split and --calibrate-on) reuses the "
+            "rows whose data and settings match.",
         ]
     if errors:
         lines += ["", "## Unscored predictions (first per method and dataset, this run)", ""]

@@ -1234,23 +1234,44 @@ def test_summary_gives_medians_and_the_worst_curve(tmp_path, monkeypatch):
 
 def test_summary_says_what_each_dataset_was_scored_on(tmp_path, monkeypatch):
     # a review: nothing in the outputs said how y was normalised or where the targets came from
-    _use(monkeypatch, "fake", Scaled(0.1))
+    ratios = {"a|1": 0.3, "b": 0.1}  # the curve whose name holds '|' scores worst
+
+    def uneven(curves):
+        return [math.exp(ratios[c.name]) * c.y_target for c in curves]
+
+    _use(monkeypatch, "uneven", uneven)
     split = _write_curves(tmp_path / "split.csv", n_curves=2, split=True, names=["a|1", "b"])
-    plain = _write_curves(tmp_path / "plain.csv", n_curves=2, n_points=10)
-    result = run_study("fake", [], tmp_path / "out", csv_paths=[split, plain], progress=False)
+    plain = _write_curves(tmp_path / "plain.csv", n_curves=2, n_points=10, names=["a|1", "b"])
+    result = run_study("uneven", [], tmp_path / "out", csv_paths=[split, plain], progress=False)
     lines = result.summary.splitlines()
     start = lines.index("## Data")
     rows = [line for line in lines[start : start + 12] if line.startswith("| ") and ".csv" in line]
     assert rows == [
-        "| split.csv | 2 | 6 | the file's split column, else the last 30% of a curve's points by "
-        "x | divided by each curve's largest context y |",
-        "| plain.csv | 2 | 6 | the file's split column, else the last 30% of a curve's points by "
-        "x | divided by each curve's largest context y |",
+        "| split.csv | 2 | 6 | the file's split column | divided by each curve's largest "
+        "context y |",
+        "| plain.csv | 2 | 6 | no split column: the last 30% of each curve's points by x | "
+        "divided by each curve's largest context y |",
     ]
     # a curve name holding '|' is escaped where a table names it
     medians = lines[lines.index("## Medians over curves") :]
-    assert any(r"(a\|1)" in line or "(b)" in line for line in medians)
-    assert not any("(a|1)" in line for line in medians)
+    assert "| uneven | split.csv | 2 | 0.2000 | – | – | 0.3000 (a\\|1) |" in medians
+
+
+def test_summary_data_table_for_bundled_benchmarks(tmp_path, monkeypatch):
+    _use(monkeypatch, "fake", Scaled(0.1))
+    result = run_study("fake", ["nlp+nano", "bnsl_addition"], tmp_path / "out", progress=False)
+    lines = result.summary.splitlines()
+    assert (
+        "| nlp+nano | 44 | 366 | NLP: the Training column; Nano: 6 context points, 1 target "
+        "(NSL-PFN protocol) | divided by the largest context y on 24 of 44 curves, the others "
+        "as given |"
+    ) in lines
+    assert "| bnsl_addition | 1 | 3 | the BNSL release's 14 train / 3 test points | as given |" in (
+        lines
+    )
+    far = run_study("fake", ["nlp"], tmp_path / "far", progress=False, split="far10")
+    row = next(line for line in far.summary.splitlines() if line.startswith("| nlp:far10 |"))
+    assert "far10: context at or below x_max / 10 thinned to 8 log-spaced points" in row
 
 
 def test_a_second_study_in_one_directory_says_the_first_ones_rows_are_there(tmp_path, monkeypatch):
