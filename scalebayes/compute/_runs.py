@@ -116,12 +116,14 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
     Raises:
         ValueError: naming the offending run (by index) and what to fix; also when every
             run has the same tokens-per-parameter ratio ``D / N`` (within 10%), with which a
-            joint law cannot tell what parameters buy from what tokens buy.
+            joint law cannot tell what parameters buy from what tokens buy, or the same
+            compute ``6ND`` (within 10%), with which it cannot tell how the optimum moves.
 
     Warns:
         UserWarning: when the ratios ``D / N`` span less than a factor of 2: the law then
             tells N's terms from D's only weakly (wide intervals on the allocation, slow
-            chains).
+            chains); when N and D look like other units (a median D/N outside 0.01-1e5
+            tokens per parameter); when the loss rises with compute.
     """
     return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
 
@@ -170,6 +172,15 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
             "budget)"
         )
+    log_c = np.log(arrays["N"]) + np.log(arrays["D"])
+    if np.ptp(log_c) < math.log(1.1):  # one budget: a slice of the law, not how it scales
+        raise ValueError(
+            f"{source}: every run has compute 6ND = {6 * math.exp(np.median(log_c)):.3g} "
+            "FLOPs (within 10%), so the runs say where the loss is lowest at that budget but "
+            "not how the best N and D move with compute; add runs at other budgets (isoFLOP "
+            "sweeps at two or more budgets)"
+        )
+    _warn_on_units(arrays["N"], ratio, source)
     rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
     if rho is not None and rho > _RISING:
         warnings.warn(
@@ -190,6 +201,28 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             stacklevel=3,
         )
     return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+
+
+_PLAUSIBLE_RATIO = (1e-2, 1e5)
+"""Median tokens per parameter outside this range look like other units (Chinchilla's
+optimum is about 20, heavily over-trained LLMs reach a few thousand; toy networks are not
+excluded by their size)."""
+
+
+def _warn_on_units(n: np.ndarray, log_ratio: np.ndarray, source: str) -> None:
+    """Warn where D/N looks like other units (parameters in millions, tokens in billions): a
+    median D/N outside ``_PLAUSIBLE_RATIO`` tokens per parameter."""
+    ratio = math.exp(float(np.median(log_ratio)))
+    low, high = _PLAUSIBLE_RATIO
+    if not low <= ratio <= high:
+        warnings.warn(
+            f"{source}: N goes up to {n.max():.3g} and the median D/N is {ratio:.3g} tokens "
+            "per parameter; are N and D plain counts (parameters and tokens, not millions or "
+            "billions of them)? A law fitted in other units answers in those units, and "
+            "6ND is then not the compute in FLOPs",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 _RISING = 0.3

@@ -133,7 +133,24 @@ def test_validate_runs_arrays():
     with pytest.raises(ValueError, match="N must be numbers"):  # numbers written as text
         validate_runs(["1e8", "2e8", "4e8"], d, [3.0, 2.8, 2.6])
     big = [10**19, 9 * 10**19, 5 * 10**19]  # Python ints beyond int64: an object array
-    assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 5e19
+    with pytest.warns(UserWarning, match="plain counts"):  # 1e11 tokens per parameter
+        assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 5e19
+
+
+def test_one_budget_is_refused_and_other_units_are_questioned():
+    # a review: six runs at one budget ran to the end (R-hat 1.75, D*/N* [7e-7, 1.8e7]) with
+    # exit 0; N written in millions answered N* = 8.4e5 with no word of units
+    n = np.array([1e8, 2e8, 4e8, 8e8])
+    with pytest.raises(
+        ValueError, match=r"every run has compute 6ND = 6e\+18 FLOPs \(within 10%\)"
+    ):
+        validate_runs(n, 1e18 / n, [3.0, 2.9, 2.95, 3.1])
+    d = np.array([2e9, 8e9, 3e10, 2e11])
+    with pytest.warns(UserWarning, match=r"the median D/N is 5\.48e\+07 tokens per parameter"):
+        validate_runs(n / 1e6, d, [3.0, 2.8, 2.6, 2.5])
+    with warnings.catch_warnings():  # plain counts: no warning
+        warnings.simplefilter("error")
+        validate_runs(n, d, [3.0, 2.8, 2.6, 2.5])
 
 
 def test_chinchilla_runs_match_both_bundled_files():
