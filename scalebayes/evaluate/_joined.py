@@ -101,6 +101,11 @@ class JoinedPredictive(Predictive):
             ]
         )
 
+    @property
+    def finite_mean(self) -> bool:
+        """Whether every part has a finite mean."""
+        return all(part.finite_mean for part in self.parts)
+
     def mean(self) -> np.ndarray:
         """Per-target means, each its part's (every part must have ``mean``: a method, or an
         array as [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] holds)."""

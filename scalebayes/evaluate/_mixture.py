@@ -84,6 +84,11 @@ class MixturePredictive(Predictive):
     def n_targets(self) -> int:
         return int(self.members[0].n_targets)
 
+    @property
+    def finite_mean(self) -> bool:
+        """Whether every member with weight has a finite mean."""
+        return all(m.finite_mean for m, w in zip(self.members, self.weights, strict=True) if w > 0)
+
     def _head(self, k: int) -> "MixturePredictive":
         return MixturePredictive([m._head(k) for m in self.members], self.weights)
 

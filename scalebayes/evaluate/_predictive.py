@@ -165,6 +165,12 @@ class Predictive:
         """Number of target points."""
         raise NotImplementedError
 
+    @property
+    def finite_mean(self) -> bool:
+        """Whether y has a finite mean under this predictive (False for heavy tails such as a
+        log-t, whose mean diverges); a mean computed from quantiles is refused without one."""
+        return True
+
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         """Per-target quantiles (inverse CDF) at probabilities ``q``; see the class."""
         raise NotImplementedError

@@ -89,6 +89,11 @@ class ScaledPredictive(Predictive):
         stretched = np.where(y > 0, np.exp(self._log_stretch(y, inverse)), 0.0)
         return np.where(self._s == 1.0, y, stretched)
 
+    @property
+    def finite_mean(self) -> bool:
+        """The base's: stretching in log y keeps a mean finite or infinite."""
+        return bool(getattr(self.base, "finite_mean", True))
+
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         return self._stretch(np.asarray(self.base.icdf(q), np.float64))
 
@@ -125,13 +130,13 @@ class ScaledPredictive(Predictive):
         """Per-target mean, by the midpoint rule over 512 equal-mass quantiles (the stretch
         has no closed-form mean; on the shipped near answers at scale 1 within 0.2% of the
         exact mixture mean); at scale 1 the base's own mean, where it has one."""
-        base_mean = getattr(self.base, "mean", None)
-        if callable(base_mean):
-            # the base's own mean: the answer at scale 1, and elsewhere a check that it has
-            # one (a log-t predictive has none, and a stretch does not give it one)
-            own = np.asarray(base_mean(), np.float64)
-            if np.all(self._s == 1.0):
-                return own
+        if not self.finite_mean:  # a stretch does not give a log-t predictive a mean
+            raise TypeError(
+                f"this {type(self.base).__name__} has no finite mean (a heavy-tailed member, "
+                "such as Student-t noise on log y); use median() or quantile()"
+            )
+        if np.all(self._s == 1.0) and callable(getattr(self.base, "mean", None)):
+            return np.asarray(self.base.mean(), np.float64)
         levels = (np.arange(_MEAN_LEVELS) + 0.5) / _MEAN_LEVELS
         return np.asarray(self.icdf(levels), np.float64).mean(axis=0)
 

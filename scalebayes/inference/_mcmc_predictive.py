@@ -287,6 +287,11 @@ class MCMCPredictive(Predictive):
         """Number of posterior draws in the mixture."""
         return int(self.loc.shape[0])
 
+    @property
+    def finite_mean(self) -> bool:
+        """Normal noise on log y has a (log-normal) mean; Student-t noise has none."""
+        return self.noise == "normal"
+
     def mean(self) -> np.ndarray:
         """Per-target mean of y, ``sum_d w_dj exp(loc_dj + scale_dj^2 / 2)`` (each draw's
         log-normal mean), shape ``(n_targets,)``.
@@ -295,7 +300,7 @@ class MCMCPredictive(Predictive):
             TypeError: for Student-t noise, whose log-t distribution of y has no finite mean
                 (use ``median()``).
         """
-        if self.noise != "normal":
+        if not self.finite_mean:
             raise TypeError(
                 f"y has no finite mean under {self.noise} noise on log y (a log-t "
                 "distribution's mean diverges); use median() or quantile()"
