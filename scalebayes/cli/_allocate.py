@@ -178,4 +178,11 @@ def run_allocate(args: argparse.Namespace) -> int:
     pct = f"{100 * args.level:g}%"
     print(f"\ncompute-optimal allocation, C = 6 N D (posterior median [{pct} interval]):")
     print(allocation.summary(args.level))
+    n_c = np.log(runs.N * runs.D * 6.0)
+    print(
+        f"(N*: parameters, D*: training tokens; L*: the fitted law's loss there, without "
+        f"run-to-run noise. The runs' compute spans {np.exp(n_c.min()):.3g} to "
+        f"{np.exp(n_c.max()):.3g} FLOPs; the intervals hold the law's parameters' "
+        "uncertainty, not a wrong form of the law.)"
+    )
     return 0

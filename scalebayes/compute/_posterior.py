@@ -109,7 +109,13 @@ class AllocationPosterior:
                 med = self.median(name)
                 cells.append(f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]")
             rows.append(cells)
-        header = ["C (FLOPs)", f"N* [{pct}]", f"D* [{pct}]", f"L* [{pct}]", f"D*/N* [{pct}]"]
+        header = [
+            "C (FLOPs)",
+            f"N* params [{pct}]",
+            f"D* tokens [{pct}]",
+            f"L* loss [{pct}]",
+            f"D*/N* [{pct}]",
+        ]
         return _table(header, rows)
 
 

@@ -45,7 +45,7 @@ def test_allocate_prints_the_allocation(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "36 runs from runs.csv" in out
     assert "max r-hat" in out
-    for header in ("N* [90%]", "D* [90%]", "L* [90%]", "D*/N* [90%]"):
+    for header in ("N* params [90%]", "D* tokens [90%]", "L* loss [90%]", "D*/N* [90%]"):
         assert header in out
     row = next(line for line in out.splitlines() if line.startswith("5.76e+23"))
     # the true N* lies inside the printed 90% interval
