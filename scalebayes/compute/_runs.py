@@ -68,6 +68,7 @@ class Runs:
             shapes.add(value.shape)
         if len(shapes) > 1:
             raise ValueError(f"Runs.N, D and loss must have the same length; {hint}")
+        _check_design(np.log(self.D / self.N), np.log(self.N) + np.log(self.D), self.source)
 
     def __len__(self) -> int:
         return int(self.N.shape[0])
@@ -165,21 +166,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     for name in ("N", "D"):
         _check_distinct(name, arrays[name], source, min_distinct)
     ratio = np.log(arrays["D"] / arrays["N"])
-    if np.ptp(ratio) < math.log(1.1):  # D = k N: the law's N and D terms move together
-        raise ValueError(
-            f"{source}: every run has D/N = {math.exp(np.median(ratio)):.3g} (within 10%), so "
-            "a joint law cannot tell what parameters buy from what tokens buy; add runs at "
-            "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
-            "budget)"
-        )
-    log_c = np.log(arrays["N"]) + np.log(arrays["D"])
-    if np.ptp(log_c) < math.log(1.1):  # one budget: a slice of the law, not how it scales
-        raise ValueError(
-            f"{source}: every run has compute 6ND = {6 * math.exp(np.median(log_c)):.3g} "
-            "FLOPs (within 10%), so the runs say where the loss is lowest at that budget but "
-            "not how the best N and D move with compute; add runs at other budgets (isoFLOP "
-            "sweeps at two or more budgets)"
-        )
+    _check_design(ratio, np.log(arrays["N"]) + np.log(arrays["D"]), source)
     _warn_on_units(arrays["N"], ratio, source)
     rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
     if rho is not None and rho > _RISING:
@@ -203,6 +190,26 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
 
 
+def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str) -> None:
+    """Refuse designs a joint law cannot be fitted to: one tokens-per-parameter ratio, or
+    one compute budget (each within 10%)."""
+    if log_ratio.size > 1 and np.ptp(log_ratio) < math.log(1.1):
+        raise ValueError(
+            f"{source}: every run has D/N = {math.exp(np.median(log_ratio)):.3g} (within 10%), "
+            "so a joint law cannot tell what parameters buy from what tokens buy; add runs at "
+            "other tokens-per-parameter ratios (e.g. an isoFLOP sweep: several N at one "
+            "budget)"
+        )
+    if log_nd.size > 1 and np.ptp(log_nd) < math.log(1.1):
+        raise ValueError(
+            f"{source}: every run has compute 6ND = {6 * math.exp(np.median(log_nd)):.3g} "
+            "FLOPs (within 10%): along one budget the law's N and D terms are told apart "
+            "only through one curve, so the fit is ill-posed (a review's sweep: R-hat 1.75) "
+            "and the optimum at another budget rests on the prior; add runs at other budgets "
+            "(isoFLOP sweeps at two or more budgets)"
+        )
+
+
 _PLAUSIBLE_RATIO = (1e-2, 1e5)
 """Median tokens per parameter outside this range look like other units (Chinchilla's
 optimum is about 20, heavily over-trained LLMs reach a few thousand; toy networks are not
@@ -210,16 +217,17 @@ excluded by their size)."""
 
 
 def _warn_on_units(n: np.ndarray, log_ratio: np.ndarray, source: str) -> None:
-    """Warn where D/N looks like other units (parameters in millions, tokens in billions): a
-    median D/N outside ``_PLAUSIBLE_RATIO`` tokens per parameter."""
+    """Warn where D/N looks like other units (N in millions beside D in tokens, or the
+    reverse): a median D/N outside ``_PLAUSIBLE_RATIO`` tokens per parameter. Both columns in
+    other units alike (millions and billions) move D/N by 1e-3 only and can pass."""
     ratio = math.exp(float(np.median(log_ratio)))
     low, high = _PLAUSIBLE_RATIO
     if not low <= ratio <= high:
         warnings.warn(
             f"{source}: N goes up to {n.max():.3g} and the median D/N is {ratio:.3g} tokens "
             "per parameter; are N and D plain counts (parameters and tokens, not millions or "
-            "billions of them)? A law fitted in other units answers in those units, and "
-            "6ND is then not the compute in FLOPs",
+            "billions of them; or does D count samples, not tokens)? A law fitted in other "
+            "units answers in those units, and 6ND is then not the compute in FLOPs",
             UserWarning,
             stacklevel=4,
         )

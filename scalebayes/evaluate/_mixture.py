@@ -110,16 +110,18 @@ class MixturePredictive(Predictive):
             TypeError: if a member does not (samples only: estimate the mixture's mean from
                 ``sample(key, n).mean(0)``).
         """
-        means = []
-        for member in self.members:
+        total = np.zeros(self.n_targets)
+        for w, member in zip(self.weights, self.members, strict=True):
+            if w == 0:  # a member with no weight adds nothing, whatever its tails
+                continue
             mean = getattr(member, "mean", None)
             if mean is None:
                 raise TypeError(
                     f"a {type(member).__name__} member has no mean; estimate it from "
                     "sample(key, n).mean(0)"
                 )
-            means.append(np.asarray(mean() if callable(mean) else mean, np.float64))
-        return sum(w * m for w, m in zip(self.weights, means, strict=True))
+            total = total + w * np.asarray(mean() if callable(mean) else mean, np.float64)
+        return total
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
         """``log sum_k w_k p_k(y)`` per target (``-inf`` where every member's density is 0)."""

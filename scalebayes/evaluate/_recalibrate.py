@@ -91,7 +91,9 @@ class ScaledPredictive(Predictive):
 
     @property
     def finite_mean(self) -> bool:
-        """The base's: stretching in log y keeps a mean finite or infinite."""
+        """The base's (for the package's predictives, whose tails in log y are normal, log-t
+        or bounded, a stretch in log y keeps a mean finite or infinite; a stretch of a
+        power-law tail in y could make a finite mean infinite)."""
         return bool(getattr(self.base, "finite_mean", True))
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:

@@ -151,6 +151,11 @@ def test_one_budget_is_refused_and_other_units_are_questioned():
     with warnings.catch_warnings():  # plain counts: no warning
         warnings.simplefilter("error")
         validate_runs(n, d, [3.0, 2.8, 2.6, 2.5])
+    # runs built directly are held to the same design checks (fit_joint_law takes Runs)
+    with pytest.raises(ValueError, match=r"every run has compute 6ND"):
+        Runs(n, 1e18 / n, np.array([3.0, 2.9, 2.95, 3.1]))
+    with pytest.raises(ValueError, match=r"every run has D/N = 20"):
+        Runs(n, 20 * n, np.array([3.0, 2.9, 2.8, 2.7]))
 
 
 def test_chinchilla_runs_match_both_bundled_files():

@@ -194,3 +194,8 @@ def test_a_stretch_does_not_give_a_log_t_predictive_a_mean():
     assert not MixturePredictive([base, MCMCPredictive(loc, np.full(3, 0.1))]).finite_mean
     normal = MCMCPredictive(loc, np.full(3, 0.1))
     np.testing.assert_allclose(ScaledPredictive(normal, 1.0).mean(), normal.mean(), rtol=1e-15)
+    # a log-t member without weight adds nothing: the mixture has the normal member's mean
+    unweighted = MixturePredictive([normal, base], [1.0, 0.0])
+    assert unweighted.finite_mean
+    np.testing.assert_allclose(unweighted.mean(), normal.mean(), rtol=1e-15)
+    np.testing.assert_allclose(ScaledPredictive(unweighted, 1.0).mean(), normal.mean(), rtol=1e-15)
