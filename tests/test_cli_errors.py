@@ -465,6 +465,29 @@ def test_allocate_warns_once_about_the_runs_it_fits(tmp_path, capsys, monkeypatc
     assert "D/N spans only 21.7 to 30 " in err  # the kept runs'
 
 
+def test_allocate_reads_the_files_own_column_names(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def no_nuts(key, runs, **kwargs):
+        seen["runs"] = runs
+        raise ValueError("stopped before NUTS")
+
+    monkeypatch.setattr("scalebayes.compute.fit_joint_law", no_nuts)
+    path = _write_runs(tmp_path / "runs.csv", 8)
+    text = path.read_text().splitlines()
+    path.write_text("\n".join(["params,tokens,val_loss", *text[1:]]) + "\n")
+    argv = ["allocate", str(path), "--compute", "1e21"]
+    assert main(argv) == 2
+    assert "missing column(s) N, D (or C), loss" in capsys.readouterr().err
+    names = ["--n-column", "params", "--d-column", "tokens", "--loss-column", "val_loss"]
+    assert main([*argv, *names]) == 2
+    assert capsys.readouterr().err.strip() == "scalebayes allocate: error: stopped before NUTS"
+    assert len(seen["runs"]) == 8
+    assert main([*argv, "--n-column", "size", *names[2:]]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'size' (given as the N column)" in err and len(err.splitlines()) == 1
+
+
 @pytest.mark.filterwarnings("default::UserWarning")
 def test_warnings_are_one_line_during_a_run_only(tmp_path, capsys, monkeypatch):
     from scalebayes.compute import ConvergenceWarning

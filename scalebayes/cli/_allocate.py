@@ -75,6 +75,12 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         metavar="K",
         help="drop the K highest-loss runs before fitting (Besiroglu et al. dropped 5)",
     )
+    for role, example in (("N", "params"), ("D", "tokens"), ("C", "flops"), ("loss", "val_loss")):
+        parser.add_argument(
+            f"--{role.lower()}-column",
+            metavar="NAME",
+            help=f"the file's name for the {role} column (e.g. {example}; default {role})",
+        )
     return parser
 
 
@@ -112,7 +118,17 @@ def run_allocate(args: argparse.Namespace) -> int:
         raise ValueError("--samples must be at least 4 (r-hat and ESS need four draws a chain)")
     with warnings.catch_warnings(record=True) as said:  # about the runs that will be fitted
         warnings.simplefilter("always")
-        runs = read_runs_csv(args.file)
+        renamed = {
+            role: name
+            for role, name in (
+                ("N", args.n_column),
+                ("D", args.d_column),
+                ("C", args.c_column),
+                ("loss", args.loss_column),
+            )
+            if name is not None
+        }
+        runs = read_runs_csv(args.file, columns=renamed)
     if not args.drop_highest:
         for one in said:
             warnings.warn(one.message, one.category, stacklevel=1)

@@ -13,6 +13,7 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -283,11 +284,30 @@ def _parse_cell(text: str, column: str, line: int, source: str) -> float:
     return value
 
 
+_ROLES = ("n", "d", "c", "loss")
+
+
+def _renamed_columns(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """``columns`` ({"N": "params", ...}) as the file's lower-case name -> our key."""
+    if not columns:
+        return {}
+    out: dict[str, str] = {}
+    for role, name in columns.items():
+        key = str(role).strip().lower()
+        if key not in _ROLES:
+            raise ValueError(f"columns: unknown key {role!r}; use N, D, C or loss")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"columns[{role!r}] must be a column name, got {name!r}")
+        out[name.strip().lower()] = key
+    return out
+
+
 def read_runs_csv(
     path: str | os.PathLike[str],
     *,
     flops_per_param_token: float = 6.0,
     min_distinct: int = MIN_DISTINCT,
+    columns: Mapping[str, str] | None = None,
 ) -> Runs:
     """Read runs from a CSV file with columns ``N``, ``D`` and ``loss`` (in any case).
 
@@ -299,6 +319,9 @@ def read_runs_csv(
         path: the CSV file.
         flops_per_param_token: ``k`` in ``C = k N D`` (used only with a ``C`` column).
         min_distinct: the fewest distinct ``N`` and ``D`` values accepted.
+        columns: the file's own names for some of the columns, e.g. ``{"N": "params",
+            "D": "tokens", "loss": "val_loss"}`` (keys ``"N"``, ``"D"``, ``"C"``,
+            ``"loss"``; names case-insensitive); the others keep their default names.
 
     Returns:
         The validated [`Runs`][scalebayes.compute.Runs].
@@ -329,12 +352,24 @@ def read_runs_csv(
     if header is None:
         raise ValueError(f"{source}: the file is empty; expected a header with {_CSV_COLUMNS}")
     header_line = reader.line_num
+    renamed = _renamed_columns(columns)  # the file's name (lower case) -> our key
     columns: dict[str, int] = {}
     for index, cell in enumerate(header):
         key = cell.strip().lower()
-        if key in columns and key in ("n", "d", "c", "loss"):
+        # a renamed role's default name (a column literally called "N" beside --n-column
+        # params) is an ordinary column then
+        key = renamed.get(key, "" if key in set(renamed.values()) else key)
+        if key in columns and key in _ROLES:
             raise ValueError(f"{source}, line {header_line}: column {cell.strip()!r} appears twice")
         columns.setdefault(key, index)
+    for name, role in renamed.items():
+        if role not in columns:
+            found = ", ".join(repr(c.strip()) for c in header)
+            label = {"n": "N", "d": "D", "c": "C"}.get(role, role)
+            raise ValueError(
+                f"{source}: no column {name!r} (given as the {label} column); the header has "
+                f"{found}"
+            )
     missing = [
         label
         for label, present in (

@@ -201,3 +201,17 @@ def test_runs_whose_loss_rises_with_compute_are_warned_about(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_runs_csv(write(tmp_path, GOOD))
+
+
+def test_the_file_may_name_its_own_columns(tmp_path):
+    # a review: a file with params,tokens,val_loss had to be renamed before allocate read it
+    path = tmp_path / "runs.csv"
+    rows = [(1e8, 2e9, 3.0), (2e8, 8e9, 2.8), (4e8, 3e10, 2.6), (8e8, 2e11, 2.5)]
+    path.write_text("N,params,tokens,val_loss\n" + "".join(f"7,{a},{b},{c}\n" for a, b, c in rows))
+    runs = read_runs_csv(path, columns={"N": "params", "D": "TOKENS", "loss": "val_loss"})
+    np.testing.assert_array_equal(runs.N, [r[0] for r in rows])  # not the literal N column
+    np.testing.assert_array_equal(runs.D, [r[1] for r in rows])
+    with pytest.raises(ValueError, match=r"no column 'size' \(given as the N column\)"):
+        read_runs_csv(path, columns={"N": "size", "D": "tokens", "loss": "val_loss"})
+    with pytest.raises(ValueError, match="unknown key 'tokens'"):
+        read_runs_csv(path, columns={"tokens": "D"})
