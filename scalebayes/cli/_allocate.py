@@ -145,7 +145,8 @@ def run_allocate(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"after --drop-highest {args.drop_highest}: {error} (or drop fewer runs)"
             ) from None
-    smallest = float(np.min(6.0 * np.asarray(runs.N) * np.asarray(runs.D)))
+    spent = runs.compute()  # 6 N D per run
+    smallest, largest = float(spent.min()), float(spent.max())
     below = [c for c in args.compute if c < smallest / 10]
     if below:
         warnings.warn(
@@ -155,7 +156,6 @@ def run_allocate(args: argparse.Namespace) -> int:
             UserWarning,
             stacklevel=2,
         )
-    largest = float(np.max(6.0 * np.asarray(runs.N) * np.asarray(runs.D)))
     above = [c for c in args.compute if c > largest * FAR_ABOVE]
     if above:
         warnings.warn(
@@ -194,11 +194,10 @@ def run_allocate(args: argparse.Namespace) -> int:
     pct = f"{100 * args.level:g}%"
     print(f"\ncompute-optimal allocation, C = 6 N D (posterior median [{pct} interval]):")
     print(allocation.summary(args.level))
-    n_c = np.log(runs.N * runs.D * 6.0)
     print(
         f"(N*: parameters, D*: training tokens; L*: the fitted law's loss there, without "
-        f"run-to-run noise. The runs' compute spans {np.exp(n_c.min()):.3g} to "
-        f"{np.exp(n_c.max()):.3g} FLOPs; the intervals hold the law's parameters' "
+        f"run-to-run noise. The runs' compute spans {smallest:.3g} to {largest:.3g} FLOPs; "
+        "the intervals hold the law's parameters' "
         "uncertainty, not a wrong form of the law.)"
     )
     return 0

@@ -166,8 +166,9 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
         raise ValueError(f"{source}: no runs")
     for name in ("N", "D"):
         _check_distinct(name, arrays[name], source, min_distinct)
+    # the design checks (one D/N, one budget) run in Runs.__post_init__, before any warning
+    runs = Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
     ratio = np.log(arrays["D"] / arrays["N"])
-    _check_design(ratio, np.log(arrays["N"]) + np.log(arrays["D"]), source)
     _warn_on_units(arrays["N"], ratio, source)
     rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
     if rho is not None and rho > _RISING:
@@ -188,7 +189,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
             UserWarning,
             stacklevel=3,
         )
-    return Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+    return runs
 
 
 def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str) -> None:

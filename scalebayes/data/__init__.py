@@ -1,13 +1,20 @@
 """Learning-curve data: the `Curve` type, the bundled benchmarks and the CSV loader."""
 
 from .._warnings import EarlyRiseWarning, RisingCurveWarning, rises_throughout
-from ._benchmarks import BENCHMARKS, benchmark_parts, bundled_table, load_benchmark
+from ._benchmarks import (
+    BENCHMARK_SPLITS,
+    BENCHMARKS,
+    benchmark_parts,
+    bundled_table,
+    load_benchmark,
+)
 from ._csv import read_curves_csv
 from ._curve import Curve, CurveDataError, nslpfn_normalise_x
 from ._far import FAR_SPLITS, far_split, load_far_benchmark, parse_split
 
 __all__ = [
     "BENCHMARKS",
+    "BENCHMARK_SPLITS",
     "FAR_SPLITS",
     "Curve",
     "CurveDataError",

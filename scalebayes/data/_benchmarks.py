@@ -7,7 +7,8 @@ import dataclasses
 import functools
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+import types
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 
 import numpy as np
@@ -42,6 +43,25 @@ _PARTS: dict[str, tuple[str, ...]] = {
     "chinchilla": ("chinchilla",),
 }
 BENCHMARKS: tuple[str, ...] = tuple(_PARTS)
+
+BENCHMARK_SPLITS: Mapping[str, str] = types.MappingProxyType(
+    {
+        "ic": "the file's Training column (NSL-PFN protocol)",
+        "nmt": "the file's Training column (NSL-PFN protocol)",
+        "lm": "the file's Training column (NSL-PFN protocol)",
+        "bb": "the file's Training column (NSL-PFN protocol)",
+        "nlp": "the file's Training column (NSL-PFN protocol)",
+        "nano": "6 context points, 1 target (NSL-PFN protocol)",
+        "dd": "the first half of the points as context (NSL-PFN protocol)",
+        "nlp+nano": (
+            "NLP: the Training column; Nano: 6 context points, 1 target (NSL-PFN protocol)"
+        ),
+        "bnsl_addition": "the BNSL release's 14 train / 3 test points",
+        "chinchilla": "the last 30% of each curve's points by x",
+    }
+)
+"""How [`load_benchmark`][scalebayes.data.load_benchmark] splits each bundled benchmark into
+context and targets, in words (a study's summary names it)."""
 
 Row = dict[str, str]
 

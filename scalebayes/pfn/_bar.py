@@ -183,21 +183,27 @@ class BarDistribution(eqx.Module):
 
     def cdf(self, logits: Float[Array, "... K"], y: Float[ArrayLike, "..."]) -> Array:
         """Cumulative distribution function at ``y``."""
-        b, w, s_left, s_right = self._parts()
         logits, y = self._broadcast(logits, y)
-        p = self._masses(logits)
-        below = jnp.cumsum(p, axis=-1) - p  # mass of the buckets before k
-        k = jnp.clip(jnp.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
+        return self._cdf_from_masses(jnp, erfc, *self.cdf_table(logits), y)
+
+    def _cdf_from_masses(self, xp, erfc_fn, p, below, y):
+        """The CDF at ``y`` from the bucket masses ``p`` and the mass ``below`` each, both
+        ``(..., K)`` over ``y``'s shape: one formula for ``cdf`` (``xp`` = ``jax.numpy``) and
+        ``cdf_from_table`` (NumPy on the host), both in float32."""
+        b = xp.asarray(self.borders)
+        w = xp.diff(b)
+        s_left, s_right = xp.asarray(self.scales) * xp.asarray(_SQRT2, dtype=b.dtype)
+        k = xp.clip(xp.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
         kk = k[..., None]
-        p_k = jnp.take_along_axis(p, kk, axis=-1)[..., 0]
-        below_k = jnp.take_along_axis(below, kk, axis=-1)[..., 0]
+        p_k = xp.take_along_axis(p, kk, axis=-1)[..., 0]
+        below_k = xp.take_along_axis(below, kk, axis=-1)[..., 0]
         # the inner buckets stop where the right tail starts (their float32 cumsum can pass
         # 1 - p_last by a few ulp), so the CDF is monotone, and within [0, 1] exactly
-        inner = jnp.minimum(below_k + p_k * jnp.clip((y - b[k]) / w[k], 0.0, 1.0), 1.0 - p[..., -1])
-        left = p[..., 0] * erfc(jnp.maximum(b[1] - y, 0.0) / (s_left * _SQRT2))
-        right = 1.0 - p[..., -1] * erfc(jnp.maximum(y - b[-2], 0.0) / (s_right * _SQRT2))
-        out = jnp.where(k == 0, left, jnp.where(k == self.n_buckets - 1, right, inner))
-        return jnp.clip(out, 0.0, 1.0)
+        inner = xp.minimum(below_k + p_k * xp.clip((y - b[k]) / w[k], 0.0, 1.0), 1.0 - p[..., -1])
+        left = p[..., 0] * erfc_fn(xp.maximum(b[1] - y, 0.0) / s_left)
+        right = 1.0 - p[..., -1] * erfc_fn(xp.maximum(y - b[-2], 0.0) / s_right)
+        out = xp.where(k == 0, left, xp.where(k == self.n_buckets - 1, right, inner))
+        return xp.clip(out, 0.0, 1.0)
 
     def cdf_table(self, logits: Float[Array, "... K"]) -> tuple[Array, Array]:
         """What [`cdf_from_table`][scalebayes.pfn.BarDistribution.cdf_from_table] reads.
@@ -215,8 +221,7 @@ class BarDistribution(eqx.Module):
     def cdf_from_table(self, table: tuple[ArrayLike, ArrayLike], y: ArrayLike) -> np.ndarray:
         """``cdf`` evaluated on the host (NumPy, float32 as ``cdf``) from ``cdf_table``'s
         arrays: many ``y`` against the same rows (a quantile solve asks dozens of times)
-        without normalising the logits again. It restates ``cdf``'s formula in NumPy; a test
-        holds the two to float32 rounding, tails, borders and both ends included.
+        without normalising the logits again (the same formula as ``cdf``).
 
         Args:
             table: ``cdf_table(logits)``, as JAX or NumPy arrays.
@@ -228,25 +233,12 @@ class BarDistribution(eqx.Module):
         from scipy.special import erfc as np_erfc
 
         p, below = (np.asarray(a, np.float32) for a in table)
-        b = np.asarray(self.borders, np.float32)
-        w = np.diff(b)
-        s_left, s_right = (np.float32(v) for v in np.asarray(self.scales, np.float32))
         y = np.asarray(y, np.float32)
         shape = np.broadcast_shapes(p.shape[:-1], y.shape)
-        y = np.broadcast_to(y, shape)
-        rows = np.broadcast_to(np.arange(int(np.prod(p.shape[:-1]))).reshape(p.shape[:-1]), shape)
-        p2, below2 = p.reshape(-1, p.shape[-1]), below.reshape(-1, p.shape[-1])
-        k = np.clip(np.searchsorted(b, y, side="right") - 1, 0, self.n_buckets - 1)
-        p_k, below_k = p2[rows, k], below2[rows, k]
-        first, last = p2[rows, 0], p2[rows, -1]
-        sqrt2 = np.float32(_SQRT2)
-        one = np.float32(1.0)
+        p, below = (np.broadcast_to(a, (*shape, a.shape[-1])) for a in (p, below))
         with np.errstate(over="ignore"):  # y far in a tail: inf in float32, read as the end
-            inner = np.minimum(below_k + p_k * np.clip((y - b[k]) / w[k], 0, 1), one - last)
-            left = first * np_erfc(np.maximum(b[1] - y, 0) / (s_left * sqrt2))
-            right = one - last * np_erfc(np.maximum(y - b[-2], 0) / (s_right * sqrt2))
-        out = np.where(k == 0, left, np.where(k == self.n_buckets - 1, right, inner))
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+            out = self._cdf_from_masses(np, np_erfc, p, below, np.broadcast_to(y, shape))
+        return np.asarray(out, np.float32)
 
     def icdf(self, logits: Float[Array, "... K"], q: Float[ArrayLike, "..."]) -> Array:
         """Quantile function: the ``y`` with ``cdf(y) = q`` for ``0 < q < 1``."""

@@ -982,21 +982,6 @@ def _check_split(curve: Curve, source: str) -> None:
         )
 
 
-_BENCHMARK_SPLITS = {
-    "ic": "the file's Training column (NSL-PFN protocol)",
-    "nmt": "the file's Training column (NSL-PFN protocol)",
-    "lm": "the file's Training column (NSL-PFN protocol)",
-    "bb": "the file's Training column (NSL-PFN protocol)",
-    "nlp": "the file's Training column (NSL-PFN protocol)",
-    "nano": "6 context points, 1 target (NSL-PFN protocol)",
-    "dd": "the first half of the points as context (NSL-PFN protocol)",
-    "nlp+nano": "NLP: the Training column; Nano: 6 context points, 1 target (NSL-PFN protocol)",
-    "bnsl_addition": "the BNSL release's 14 train / 3 test points",
-    "chinchilla": "the last 30% of each curve's points by x",
-}
-"""How each bundled benchmark is split by default (``load_benchmark``), for the summary."""
-
-
 def _normalise(curve: Curve) -> Curve:
     """Divide y by max(y_context), the NSL-PFN normalisation of DD, Nano and ColPret."""
     scale = float(np.max(curve.y_context))
@@ -1031,7 +1016,14 @@ def _load_datasets(
     ``scalebayes.data.far_split`` and the dataset is named ``NAME:far10``; curves that do not
     span enough are left out, and a dataset left with no curve is an error.
     """
-    from ..data import BENCHMARKS, load_benchmark, load_far_benchmark, parse_split, read_curves_csv
+    from ..data import (
+        BENCHMARK_SPLITS,
+        BENCHMARKS,
+        load_benchmark,
+        load_far_benchmark,
+        parse_split,
+        read_curves_csv,
+    )
 
     if isinstance(csv_paths, str | os.PathLike):  # one file, not the characters of its name
         csv_paths = [csv_paths]
@@ -1062,7 +1054,7 @@ def _load_datasets(
     for name in names:
         if factor is None:
             curves = list(load_benchmark(name))
-            notes[name] = _BENCHMARK_SPLITS.get(name, "the benchmark's own (see load_benchmark)")
+            notes[name] = BENCHMARK_SPLITS[name]
         else:
             curves = load_far_benchmark(name, factor)
             notes[name + suffix] = far_words

@@ -190,3 +190,10 @@ def test_every_bundled_file_passes_its_checksum():
     assert sum(c.metadata["n_rows"] for c in load_benchmark("ic")) == 18883
     assert sum(c.metadata["n_rows"] for c in load_benchmark("nlp")) == 1399
     assert sum(c.metadata["n_rows"] for c in load_benchmark("dd")) == 929
+
+
+def test_every_benchmark_says_how_it_is_split():
+    from scalebayes.data import BENCHMARK_SPLITS, BENCHMARKS
+
+    assert set(BENCHMARK_SPLITS) == set(BENCHMARKS)
+    assert all(text.strip() for text in BENCHMARK_SPLITS.values())
