@@ -444,6 +444,23 @@ def test_a_note_when_the_upper_tail_lies_above_every_run():
         in note
     )
     assert note.endswith("compare with --method pfn")
+    # a review: the note named the first such x, not the further one with the higher tail
+    (note,) = _above_every_run(curve, [30.0, 300.0, 900.0], pred([3.6, 4.2, 3.9]), "pfn")
+    assert "at x = 30 (3.6) and up to x = 300 (4.2) lies above" in note
     assert _above_every_run(curve, [30.0, 300.0], pred([3.2, 3.4]), "pfn") == []
     rising = SimpleNamespace(x=curve.x, y=curve.y[::-1])  # a rising curve may well go higher
     assert _above_every_run(rising, [30.0, 300.0], pred([3.2, 4.232]), "pfn") == []
+
+
+def test_tables_name_the_csv_columns(tmp_path, capsys):
+    """A review: with --x-column params the table still said `x` (the fan chart's axis
+    already said `params`)."""
+    path = tmp_path / "runs.csv"
+    rows = "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(X, truth(X), strict=True))
+    path.write_text("params,val_loss\n" + rows)
+    columns = ["--x-column", "params", "--y-column", "val_loss"]
+    assert main(["extrapolate", str(path), "--to", f"{2 * X[-1]:g}", *columns]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:3] == ["curve", "params", "q05"]
+    assert main(["fit", str(path), "--family", "m2", "--predict", f"{2 * X[-1]:g}", *columns]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[out.index("predictions (m2):") + 1].split() == ["curve", "params", "val_loss"]

@@ -452,7 +452,7 @@ def _run_fit(args: argparse.Namespace) -> int:
             for x, y in zip(args.predict, ys, strict=True)
         ]
         print(f"\npredictions ({family}):")
-        print(_table(["curve", "x", "y"], rows))
+        print(_table(["curve", *curves[0].axis_labels], rows))  # the CSV's column names
     if args.plot is not None:
         _plot(args.plot, curves, fits, args.predict, f"{family} fit of {args.file.name}")
         print(f"\nwrote {args.plot}")

@@ -140,8 +140,8 @@ class Curve:
     def _mask(self) -> np.ndarray:
         if self.is_context is None:
             raise ValueError(
-                f"Curve {self.name!r} has no context/target split; "
-                "use .with_split(mask) or .with_default_split() first"
+                f"Curve {self.name!r} has no context/target split: its runs are .x and .y, "
+                "or split it first with .with_split(mask) or .with_default_split()"
             )
         return self.is_context
 

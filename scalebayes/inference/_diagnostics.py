@@ -364,17 +364,16 @@ class ConvergenceReport:
 
 
 def _per_curve(tree, var_names, reduce) -> np.ndarray:
-    """Reduce a diagnostic DataTree to one value per curve (ignoring nan entries)."""
+    """Reduce a diagnostic DataTree to one value per curve: its worst entry, NaN where any
+    entry is NaN (a constant or non-finite chain), which then fails every check, as in
+    `diagnose`."""
     columns = []
     for name in var_names:
         da = tree[name]
         other = [d for d in da.dims if d != "curve"]
         values = np.asarray(da.transpose("curve", *other).values, np.float64)
         columns.append(values.reshape(values.shape[0], -1))
-    stacked = np.concatenate(columns, axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-nan rows stay nan
-        return reduce(stacked, axis=1)
+    return reduce(np.concatenate(columns, axis=1), axis=1)  # np.max / np.min keep a NaN
 
 
 def check_convergence(
@@ -429,10 +428,11 @@ def check_convergence(
     ess_bulk_min = ESS_PER_CHAIN * n_chains if ess_bulk_min is None else float(ess_bulk_min)
     ess_tail_min = ESS_PER_CHAIN * n_chains if ess_tail_min is None else float(ess_tail_min)
 
-    r_hat = _per_curve(azs.rhat(tree, var_names=var_names), var_names, np.nanmax)
-    ess_bulk = _per_curve(azs.ess(tree, var_names=var_names), var_names, np.nanmin)
-    tail = azs.ess(tree, var_names=var_names, method="tail", prob=TAIL_PROB)  # as `diagnose`
-    ess_tail = _per_curve(tail, var_names, np.nanmin)
+    with np.errstate(all="ignore"):  # a constant chain's diagnostic is NaN, which fails
+        r_hat = _per_curve(azs.rhat(tree, var_names=var_names), var_names, np.max)
+        ess_bulk = _per_curve(azs.ess(tree, var_names=var_names), var_names, np.min)
+        tail = azs.ess(tree, var_names=var_names, method="tail", prob=TAIL_PROB)  # as `diagnose`
+        ess_tail = _per_curve(tail, var_names, np.min)
     names = tuple(str(c) for c in posterior.coords["curve"].values)
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
         div = tree["sample_stats"]["diverging"].transpose("curve", ...).values

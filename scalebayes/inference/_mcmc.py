@@ -53,6 +53,20 @@ def _as_keys(key, n: int):
     )
 
 
+def _refuse_repeated_x(xs, names, noise: str) -> None:
+    """OU residuals are one path in log x: a zero gap makes a repeat an exact observation of
+    the first, which inflates the likelihood by about ``log(1 / sigma)`` per repeat."""
+    for i, x in enumerate(xs):
+        same = np.flatnonzero(np.diff(x) == 0)  # x is sorted by _validate
+        if same.size:
+            where = f"curve {i}" if names is None else f"curve {names[i]!r}"
+            raise ValueError(
+                f"{where}: x = {x[same[0]]:.6g} appears more than once; noise={noise!r} reads "
+                "its residuals as one path in x, so average repeated runs first (one mean y "
+                "per x) or use noise='normal'"
+            )
+
+
 def sample_posterior(
     key,
     family: str,
@@ -104,7 +118,10 @@ def sample_posterior(
             variance keeps growing beyond the context), ``"ou_walk"`` (the OU model, with such
             a walk beyond the last context point only, its rate from the prior), ``"normal"``
             or ``"student_t"``
-            (i.i.d.); see [`BayesModel`][scalebayes.inference.BayesModel].
+            (i.i.d.); see [`BayesModel`][scalebayes.inference.BayesModel]. The OU models
+            refuse a repeated x (their residuals at one x are one value, so each repeat would
+            count as an exact observation): average repeats first (one mean y per x, as
+            the command line's ``--dedupe mean`` does).
         df: degrees of freedom of the Student-t noise (fixed), at least 2.
         num_warmup: warm-up (adaptation) iterations per chain.
         num_samples: draws kept per chain.
@@ -167,6 +184,8 @@ def sample_posterior(
                 f"n_breaks must be None, 1 or 2, or one of those per curve; got {n_breaks!r}"
             )
     xs, ys = _validate(xs, ys, min_points=3, names=names)
+    if noise in ("ou", "ou_irw", "ou_walk"):
+        _refuse_repeated_x(xs, names, noise)
     if names is not None:  # they key the convergence report and the ArviZ coordinates
         repeated = sorted(str(c) for c, count in Counter(names).items() if count > 1)
         if repeated:

@@ -56,16 +56,26 @@ def curve_keys(seed: int, names: Sequence[str]) -> jax.Array:
 
 NULL_PATHS = 200
 """Joint paths per curve behind a study predictive's ``msce_null``."""
+# The paths' key is ``fold_in(curve key, _PATHS_TAG)``. Not a small integer: with JAX's
+# partitionable threefry, ``fold_in(k, i)`` equals ``split(k, n)[i]``, and the sampler splits
+# each curve's key in two (initial points, chains), so ``fold_in(k, 1)`` would replay the
+# chains' key.
+_PATHS_TAG = 0x70617468
+
+
+def paths_keys(keys: jax.Array) -> jax.Array:
+    """The keys of the ``msce_null`` paths from the sampler's per-curve ``keys``: independent
+    of every key the sampler draws from them."""
+    return jax.vmap(lambda k: jax.random.fold_in(k, _PATHS_TAG))(keys)
 
 
 def _with_null(result, predictives, targets, keys: jax.Array) -> list:
     """The predictives with ``msce_null``: their MSCE against ``NULL_PATHS`` of their own
-    joint paths per curve (keys ``fold_in(curve key, 1)`` of the sampler's per-curve
-    ``keys``, so independent of the batch)."""
+    joint paths per curve (keys `paths_keys` of the sampler's per-curve ``keys``, so
+    independent of the batch and of the chains)."""
     from ..evaluate import calibrated_msce
 
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-    paths = result.sample_paths(keys, targets, n_paths=NULL_PATHS)
+    paths = result.sample_paths(paths_keys(keys), targets, n_paths=NULL_PATHS)
     out = []
     for pred, path in zip(predictives, paths, strict=True):
         path = path[np.all(np.isfinite(path) & (path > 0), axis=1)]  # overflowed draws dropped

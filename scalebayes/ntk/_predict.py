@@ -59,11 +59,18 @@ def _moments(train_train, test_train, test_test_nngp, y_train, t, learning_rate,
     n = theta.shape[0]
     theta = theta + diag_reg * jnp.trace(theta) / n * jnp.eye(n, dtype=theta.dtype)
     lam, vec = jnp.linalg.eigh(theta)
-    lam = jnp.maximum(lam, jnp.finfo(lam.dtype).tiny)
+    # Modes at rounding level (a duplicated input makes Theta_XX singular) carry no
+    # information: Theta_xX v vanishes with Theta_XX v for a kernel. At t = infinity they are
+    # dropped (a pseudo-inverse, NumPy's pinv cut-off); at finite t, g -> eta t / |Y| as
+    # lambda -> 0, which is finite.
+    cut = n * jnp.finfo(lam.dtype).eps * jnp.max(jnp.abs(lam))
+    kept = lam > cut
+    lam = jnp.where(kept, lam, 1.0)
     if t is None:
-        g = 1.0 / lam
+        g = jnp.where(kept, 1.0 / lam, 0.0)
     else:
-        g = -jnp.expm1(-learning_rate * t * lam / y_train.size) / lam
+        rate = learning_rate * t / y_train.size
+        g = jnp.where(kept, -jnp.expm1(-rate * lam) / lam, rate)
     a = (vec * g) @ vec.T  # A = V g(lambda) V^T
     b = test_train.ntk @ a  # Theta_xX A, (M, N)
     mean = b @ y_train
@@ -93,7 +100,9 @@ def ensemble_from_kernels(
             infinity (the fully trained ensemble).
         learning_rate: ``eta`` of gradient descent on ``||f(X) - Y||^2 / (2 |Y|)``.
         diag_reg: ``diag_reg * mean(diag Theta_XX)`` is added to the diagonal of
-            ``Theta_XX`` (neural-tangents' relative convention) to keep it invertible.
+            ``Theta_XX`` (neural-tangents' relative convention). Without it a singular
+            ``Theta_XX`` (e.g. a duplicated training input) is inverted as a pseudo-inverse:
+            eigenvalues below ``N eps lambda_max`` are dropped.
 
     Returns:
         The [`EnsemblePrediction`][scalebayes.ntk.EnsemblePrediction].

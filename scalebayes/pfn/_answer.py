@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 from jaxtyping import ArrayLike
 
 from .._warnings import (
@@ -68,7 +69,7 @@ def extrapolate(
         x_context: the runs' sizes, shape ``(n,)``, > 0; with fewer than 3 distinct a
             ``UserWarning`` (the command line asks for 3), and runs repeated at one x are
             averaged (see [`PFN.predict`][scalebayes.pfn.PFN.predict]).
-        y_context: their losses, shape ``(n,)``, >= 0.
+        y_context: their losses, shape ``(n,)``, > 0 (>= 0 with a named ``model``).
         x_query: where to answer, shape ``(q,)``, beyond the largest run.
         model: the model to answer with; ``None`` for the shipped answer above.
         y_scale: as in [`PFN.predict`][scalebayes.pfn.PFN.predict].
@@ -77,7 +78,8 @@ def extrapolate(
 
     Raises:
         ValueError: for a bad argument (the message names it): a query not beyond the
-            largest run (with no model named), or an ``x_range`` with no model named.
+            largest run or a y of 0 (with no model named), or an ``x_range`` with no model
+            named.
 
     Example: five runs 4x apart and the question 100x beyond the largest (the far model
     answers)::
@@ -95,6 +97,15 @@ def extrapolate(
             "the PFNs answer beyond the runs only; for x inside them fit a family "
             "(scalebayes.inference.fit_curve, or sample_posterior for intervals)"
         )
+    if model is None:
+        yc0 = _as_vector("y_context", y_context, positive=False, minimum=1)
+        if np.any(yc0 == 0):
+            raise ValueError(
+                f"y_context is 0 at x = {xc[np.argmax(yc0 == 0)]:g}: the shipped answer weighs "
+                "its models by log-y errors and reads a 0 as a floor reached, as the command "
+                "line refuses it; give the measured loss, or name a model (model="
+                f"{DEFAULT_MODEL!r}) to answer anyway"
+            )
     if model is not None:
         pfn = model if isinstance(model, PFN) else PFN.load(model)
         pred = pfn.predict(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)

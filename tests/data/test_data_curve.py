@@ -76,7 +76,7 @@ def test_split_properties():
 
 @pytest.mark.parametrize("prop", ["x_context", "y_context", "x_target", "y_target", "n_context"])
 def test_split_properties_need_a_split(prop):
-    with pytest.raises(ValueError, match=r"has no context/target split; use \.with_split"):
+    with pytest.raises(ValueError, match=r"has no context/target split: its runs are \.x and \.y"):
         getattr(_curve(), prop)
 
 

@@ -81,10 +81,11 @@ def test_groups_and_dims(result, tree):
     assert np.max(np.abs(ratio - np.log(result.y[0]))) < 0.05
 
 
-def _iid_tree(names, n_chains=4, n_draws=300, seed=0, shift=None, divergent=None):
+def _iid_tree(names, n_chains=4, n_draws=300, seed=0, shift=None, divergent=None, constant=None):
     """A DataTree of i.i.d. N(0, 1) draws per curve (converged by construction), optionally
-    with the first chain of curve ``shift[0]`` moved by ``shift[1]`` and ``divergent[1]``
-    divergent transitions in curve ``divergent[0]``."""
+    with the first chain of curve ``shift[0]`` moved by ``shift[1]``, ``divergent[1]``
+    divergent transitions in curve ``divergent[0]`` and the second break of ``b`` held at 0.7
+    in every draw of curve ``constant``."""
     import arviz_base as azb
 
     rng = np.random.default_rng(seed)
@@ -95,6 +96,8 @@ def _iid_tree(names, n_chains=4, n_draws=300, seed=0, shift=None, divergent=None
         i = names.index(shift[0])
         a[0, :, i] += shift[1]
         b[0, :, i] += shift[1]
+    if constant is not None:
+        b[:, :, names.index(constant), 1] = 0.7
     diverging = np.zeros((n_chains, n_draws, n), bool)
     if divergent is not None:
         diverging[1, : divergent[1], names.index(divergent[0])] = True
@@ -123,6 +126,17 @@ def test_converged_curves_pass_and_a_stuck_chain_is_named():
     assert report.failed == ("beta",)
     assert report.r_hat[1] > 1.1 > 1.01 > report.r_hat[0]
     assert "r_hat" in report.reasons["beta"]
+
+
+def test_a_constant_element_fails_its_curve_as_diagnose_fails_it():
+    """A NaN diagnostic (one element of a site that never moves) fails its curve, as
+    `diagnose` says it does, instead of being skipped by the per-curve reduction."""
+    tree = _iid_tree(NAMES3, constant="beta")
+    report = check_convergence(tree, warn=False)
+    assert report.failed == ("beta",)
+    assert np.isnan(report.r_hat[1]) and np.isfinite(report.r_hat[[0, 2]]).all()
+    b = tree["posterior"]["b"].sel(curve="beta").transpose("chain", "draw", "break").values
+    assert diagnose({"b": b}).problems()
 
 
 def test_r_hat_is_arviz_per_curve_maximum():

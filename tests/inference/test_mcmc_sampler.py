@@ -253,6 +253,11 @@ def test_bad_arguments_name_the_problem():
         sample_posterior(key, "m4", x * 2, y * 2, names=["a", "a"])
     with pytest.raises(ValueError, match="init_jitter"):
         sample_posterior(key, "m4", x, y, init_jitter="a")
+    repeated_x = np.concatenate([X, X[3:4]])
+    repeated_y = np.concatenate([y[0], y[0][3:4]])
+    for noise in ("ou", "ou_irw", "ou_walk"):  # a repeat would be an exact observation
+        with pytest.raises(ValueError, match=r"curve 'c': x = .* appears more than once"):
+            sample_posterior(key, "m4", [repeated_x], [repeated_y], names=["c"], noise=noise)
 
 
 def test_bad_prediction_targets_name_the_curve(synthetic):
@@ -274,3 +279,19 @@ def test_a_result_prints_on_one_line(synthetic):
     text = repr(result)
     assert "\n" not in text and len(text) < 200, text
     assert text.startswith("MCMCResult(m4, 6 curve(s): ") and "4 chains x 150 draws" in text
+
+
+def test_null_paths_draw_keys_the_sampler_never_uses():
+    """The paths behind a study's ``msce_null`` must not replay a chain's randomness: with
+    partitionable threefry ``fold_in(k, 1)`` is ``split(k)[1]``, the sampler's chain key."""
+    from scalebayes.inference._mcmc_methods import curve_keys, paths_keys
+
+    keys = curve_keys(0, ["a", "b", "c"])
+    sampler_keys = []
+    for k in keys:  # what _sample_chunk derives from a curve's key, and what sample_paths does
+        key_init, key_chains = jax.random.split(k)
+        sampler_keys += [key_init, key_chains, *jax.random.split(key_chains, 4)]
+    used = {tuple(np.asarray(jax.random.key_data(k)).tolist()) for k in sampler_keys}
+    for k in paths_keys(keys):
+        mine = [k, *jax.random.split(k)]  # sample_paths splits its key in two
+        assert not used & {tuple(np.asarray(jax.random.key_data(m)).tolist()) for m in mine}

@@ -84,6 +84,28 @@ def test_limits_in_time(float64):
     np.testing.assert_allclose(on_train.cov, 0.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("t", [None, 50.0])
+def test_a_duplicated_training_input_is_a_pseudo_inverse_not_an_explosion(float64, t):
+    """A repeated input makes Theta_XX singular (an eigenvalue at rounding level, possibly
+    negative). Without ``diag_reg``, the trained ensemble (t = infinity) must equal the one
+    trained on the distinct inputs (the repeat adds no information), and at finite t the one
+    with a slightly regularised kernel, instead of dividing by the eigenvalue."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    x[5], y[5] = x[2], y[2]
+    x_test = rng.standard_normal((4, 3))
+    config = MLPConfig()
+    assert np.linalg.eigvalsh(np.asarray(mlp_kernels(config, x).ntk))[0] < 1e-12
+    dup = infinite_ensemble(config, x, y, x_test, t=t)
+    if t is None:
+        keep = [i for i in range(10) if i != 5]
+        reference = infinite_ensemble(config, x[keep], y[keep], x_test)
+    else:
+        reference = infinite_ensemble(config, x, y, x_test, t=t, diag_reg=1e-12)
+    np.testing.assert_allclose(dup.mean, reference.mean, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dup.cov, reference.cov, rtol=1e-6, atol=1e-8)
+
+
 def test_bad_shapes_are_named(float64):
     pred = _random_prediction(0)
     with pytest.raises(ValueError, match="y_test must have the shape"):

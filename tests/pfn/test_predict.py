@@ -516,7 +516,7 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
     err = capsys.readouterr().err
     assert "(5x the largest run) are answered" in err and "x within" not in err
     assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 2:g},{X[-1] * 8:g}"]) == 0
-    assert "; x within by both PFNs weighted by a back-test;" in capsys.readouterr().err
+    assert "; x up to 5x by both PFNs weighted by a back-test;" in capsys.readouterr().err
 
 
 def test_extrapolate_answers_with_the_model_the_command_line_chooses():
@@ -610,6 +610,11 @@ def test_extrapolate_asks_what_the_command_line_asks():
     np.testing.assert_allclose(seeds.logits, mean.logits, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match=r"not beyond the largest run .* fit a family"):
         extrapolate(X, Y, [X[1], 3 * X[-1]])
+    zero = np.asarray(Y, np.float64).copy()
+    zero[-1] = 0.0  # the command line refuses y = 0; a named model answers it
+    with pytest.raises(ValueError, match=r"y_context is 0 at x = .* name a model"):
+        extrapolate(X, zero, query)
+    assert np.isfinite(extrapolate(X, zero, query, model=pfn).median()).all()
 
 
 def test_extrapolate_warns_when_the_context_climbs_before_it_falls():
