@@ -3,9 +3,15 @@
 Subpackages (import what you need; nothing heavy is imported here):
 
 - ``scalebayes.families``: scaling-law families M1-M4, BNSL and a plain power law.
-- ``scalebayes.inference``: fast multi-start point fits.
-- ``scalebayes.data``: the ``Curve`` type, bundled benchmarks and the CSV loader.
-- ``scalebayes.evaluate``: NSL-PFN metrics and comparison studies.
+- ``scalebayes.data``: the ``Curve`` type, bundled benchmarks, far splits and the CSV loader.
+- ``scalebayes.evaluate``: NSL-PFN metrics, the predictive contract and calibration.
+- ``scalebayes.priors``: the Down / Down-Down / Down-Up-Down and scale-free curve priors.
+- ``scalebayes.inference``: fast multi-start point fits, Bayesian M3/M4/BNSL and NUTS.
+- ``scalebayes.pfn``: the prior-data fitted networks and ``extrapolate``, the shipped answer.
+- ``scalebayes.ntk``: infinite-width (NTK) ensembles: test-loss mean and variance.
+- ``scalebayes.compute``: compute-optimal bounds and Bayesian joint (N, D) laws.
+- ``scalebayes.design``: which run to do next (``suggest_next``).
+- ``scalebayes.studies``: comparison studies (``run_study``), recalibration, the demo.
 
 [`precision`][scalebayes.precision] is the one precision switch (see its policy).
 """

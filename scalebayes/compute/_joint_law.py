@@ -98,6 +98,7 @@ class JointLaw:
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The law's parameter names, in the order of its priors."""
         return tuple(self.priors)
 
     def __call__(self, params: Mapping[str, ArrayLike], N: ArrayLike, D: ArrayLike) -> Array:

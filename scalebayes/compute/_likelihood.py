@@ -146,6 +146,7 @@ class Huber(Distribution):
 
     @property
     def mean(self) -> Array:
+        """The location (the density is symmetric about it)."""
         return jnp.broadcast_to(self.loc, self.batch_shape)
 
     @property

@@ -217,6 +217,7 @@ def suggest_next(
 
     Raises:
         ValueError: on bad input, with a message that says what to change.
+        TypeError: for a ``target_x`` that is not a number, or arrays that are not numbers.
 
     Warns:
         scalebayes.pfn.ReachWarning: with the PFN, once, if ``target_x`` lies beyond the
@@ -274,12 +275,6 @@ def suggest_next(
     else:
         if np.any(yc <= 0):
             raise ValueError(f"method {method!r} fits log y: every y_context must be > 0")
-        done = np.isin(cand, xc)
-        if np.any(done):  # the OU noise reads a repeated x as an exact observation
-            raise ValueError(
-                f"candidates {', '.join(f'{v:g}' for v in cand[done])} are runs you have; "
-                f"method {method!r} ranks sizes you have not run"
-            )
         now, widths = _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level)
     median_now, lower_now, upper_now = now
     width_now = (upper_now - lower_now) / median_now

@@ -60,6 +60,7 @@ class JoinedPredictive(Predictive):
 
     @property
     def n_targets(self) -> int:
+        """The number of targets, over all parts."""
         return self._n
 
     def _join(self, pieces: list[np.ndarray]) -> np.ndarray:
@@ -71,14 +72,19 @@ class JoinedPredictive(Predictive):
         return out
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
+        """Quantiles ``(n_targets,)`` for a scalar ``q``, else ``(len(q), n_targets)``: each
+        target's from the part that answers it."""
         return self._join([np.asarray(part.icdf(q), np.float64) for part in self.parts])
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
+        """Log density per target, each from the part that answers it."""
         y = self._targets(y)
         pairs = zip(self.parts, self.index, strict=True)
         return self._join([np.asarray(p.log_prob(y[ix]), np.float64) for p, ix in pairs])
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
+        """CDF per target (``y`` is ``(n_targets,)`` or ``(m, n_targets)``), each from the part
+        that answers it."""
         y, squeeze = self._cdf_values(y)
         out = self._join(
             [

@@ -501,11 +501,14 @@ def summarise(values: Iterable[float | None]) -> tuple[float | None, float | Non
     if not kept:
         return None, None
     array = np.asarray(kept)
+    if np.isnan(array).any():  # an undefined score leaves both undefined
+        return float("nan"), float("nan")
     if array.size == 1:  # one value: no spread, whatever the value (-inf is a valid LL)
         return float(array[0]), 0.0
     if not np.all(np.isfinite(array)):  # infinities propagate to the mean; no finite spread
         with np.errstate(invalid="ignore"):
-            return float(np.mean(array)), float("nan") if np.isnan(array).any() else float("inf")
+            mean = float(np.mean(array))  # NaN for infinities of both signs
+        return mean, float("nan") if np.isnan(mean) else float("inf")
     scale = float(np.max(np.abs(array)))  # scaled first: 1.7e308 + 1.7e308 does not overflow
     if scale == 0:
         return 0.0, 0.0

@@ -82,6 +82,7 @@ class MixturePredictive(Predictive):
 
     @property
     def n_targets(self) -> int:
+        """The number of targets (every member's)."""
         return int(self.members[0].n_targets)
 
     @property

@@ -70,6 +70,7 @@ class ScaledPredictive(Predictive):
 
     @property
     def n_targets(self) -> int:
+        """The number of targets (the base's)."""
         return int(self._median.size)
 
     def _head(self, k: int) -> "ScaledPredictive":
@@ -97,6 +98,7 @@ class ScaledPredictive(Predictive):
         return bool(getattr(self.base, "finite_mean", True))
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
+        """The base's quantiles stretched by ``scale`` in log y around the median."""
         return self._stretch(np.asarray(self.base.icdf(q), np.float64))
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:
@@ -126,6 +128,7 @@ class ScaledPredictive(Predictive):
         return out[0] if squeeze else out
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
+        """The base's draws stretched by ``scale`` in log y around the median."""
         return self._stretch(np.asarray(self.base.sample(key, sample_shape)))
 
     def mean(self) -> np.ndarray:

@@ -54,6 +54,7 @@ class Family:
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The family's natural parameter names, in order."""
         return tuple(p.name for p in self.params)
 
     def defaults(self) -> dict[str, float]:

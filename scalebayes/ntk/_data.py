@@ -240,11 +240,13 @@ def load_npz(
     Raises:
         ValueError: for a missing key, mismatched lengths, non-finite values, bad labels or a
             wrong checksum, naming the file.
-        OSError: if the file cannot be read.
+        OSError: if the file cannot be read (``FileNotFoundError`` if it is not there).
     """
     path = Path(path)
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+    if not path.is_file():  # not "not a .npz" for a file that is not there
+        raise FileNotFoundError(f"{path}: no such file")
     if sha256 is not None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != sha256.lower():

@@ -143,6 +143,7 @@ class BarDistribution(eqx.Module):
 
     @property
     def n_buckets(self) -> int:
+        """The number of buckets (one fewer than the borders)."""
         return int(self.borders.shape[0]) - 1
 
     def _broadcast(self, logits, value):

@@ -75,10 +75,12 @@ class PFNConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict (what a checkpoint stores)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> PFNConfig:
+        """The config a `to_dict` dict describes; an unknown field raises ``ValueError``."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:

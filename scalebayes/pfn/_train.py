@@ -214,19 +214,23 @@ class TrainConfig:
 
     @property
     def model_config(self) -> PFNConfig:
+        """The network's `PFNConfig`: the named size with this run's input."""
         return dataclasses.replace(get_config(self.model), input=self.input)
 
     @property
     def prior_config(self) -> PriorConfig:
+        """The NSL-PFN prior's settings for this run (its length range and overrides)."""
         return PriorConfig(
             log10_length_range=tuple(self.log10_length_range), **dict(self.prior_overrides)
         )
 
     @property
     def scalefree_config(self) -> ScaleFreePriorConfig:
+        """The scale-free prior's settings for this run (its overrides)."""
         return ScaleFreePriorConfig(**dict(self.scalefree_overrides))
 
     def to_dict(self) -> dict:
+        """The run's settings as a JSON-ready dict (the model's config expanded)."""
         data = dataclasses.asdict(self)
         data["model"] = self.model_config.to_dict()
         data["log10_length_range"] = list(self.log10_length_range)
@@ -236,6 +240,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """The settings a `to_dict` dict describes."""
         data = dict(data)
         data["model"] = PFNConfig.from_dict(data["model"])
         data.setdefault("input", data["model"].input)

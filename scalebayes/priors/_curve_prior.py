@@ -96,11 +96,13 @@ class ContextSize(dist.Distribution):
         super().__init__(batch_shape=jnp.shape(self.low), validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
+        """Uniform integers on ``[low, high]``, those below ``minimum`` raised to it."""
         shape = tuple(sample_shape) + self.batch_shape
         draw = jax.random.randint(key, shape, self.low, self.high + 1)
         return jnp.maximum(draw, self.minimum)
 
     def log_prob(self, value):
+        """Log probability of ``value`` (``minimum`` carries the mass piled on it)."""
         n = self.high - self.low + 1
         piled = jnp.clip(self.minimum - self.low + 1, 0, n)
         inside = (value >= self.low) & (value <= self.high) & (value > self.minimum)

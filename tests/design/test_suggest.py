@@ -106,7 +106,6 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(method="gp"), "method must be one of pfn, mcmc-m3, mcmc-m4, mcmc-bnsl"),
         (dict(method="mcmc-m4", model="nslpfn-base"), "does not use one"),
         (dict(method="mcmc-m4", y_context=np.append(Y[:-1], 0.0)), "must be > 0"),
-        (dict(method="mcmc-m4", candidates=[X[-2], 4 * X[-1]]), "are runs you have"),
     ],
 )
 def test_bad_input_says_what_to_change(kwargs, message):

@@ -30,6 +30,10 @@ def test_summarise_neither_overflows_nor_invents_a_nan():
     assert mean == -np.inf and std == np.inf
     mean, std = summarise([1.0, 2.0, 4.0])
     assert mean == pytest.approx(7 / 3) and std == pytest.approx(np.std([1.0, 2.0, 4.0]))
+    # as documented (a review found (nan, inf) and (nan, 0.0) here)
+    assert all(np.isnan(v) for v in summarise([np.inf, -np.inf]))
+    assert all(np.isnan(v) for v in summarise([np.nan]))
+    assert all(np.isnan(v) for v in summarise([np.nan, 1.0]))
 
 
 def test_numpy_integers_are_integers():

@@ -64,6 +64,11 @@ def test_calorimeter_mean_profile_is_the_gamma_shower_after_an_exponential_start
     assert expected.sum() < 1  # some energy leaks out of the back
 
 
+def test_a_missing_npz_is_named_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_npz(tmp_path / "nowhere.npz", task="regression")
+
+
 def test_npz_loader(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (50, 28, 28), dtype=np.uint8)
