@@ -111,6 +111,8 @@ def test_fit_writes_a_png(tmp_path, capsys):
         (["--family", "m7"], "--family: unknown family 'm7'; choose one of m1, m2, m3, m4, bnsl"),
         (["--family", "m1", "--curve", "zz"], "no curve 'zz'; the file has 'a', 'b'"),
         ([], "the following arguments are required: --family"),
+        (["--family", "m4", "--breaks", "0"], "--breaks applies to --family bnsl only, not m4"),
+        (["--family", "bnsl", "--breaks", "4"], "argument --breaks: invalid choice: 4"),
     ],
 )
 def test_fit_argument_errors(tmp_path, capsys, extra, message):
@@ -241,6 +243,23 @@ def test_fit_warns_when_a_family_has_as_many_parameters_as_points(tmp_path, caps
     assert err.count("\n") == 1 and "m4 has 5 parameters and the fit 4 points" in err, err
     assert main(["fit", str(data), "--family", "m2"]) == 0  # 3 parameters, 4 points: silent
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_fit_says_when_bnsl_takes_an_untested_break(tmp_path, capsys):
+    """A review: 8 clean runs of a falling curve, and BNSL's one break (too few points to test
+    it on held-out ones) put at the last run sent the extrapolation up by orders of
+    magnitude; the fit now says so and --breaks 0 is the way out."""
+    data = tmp_path / "eight.csv"
+    x = np.geomspace(1e6, 8.1e7, 8)
+    data.write_text("x,y\n" + "".join(f"{a:g},{1.5 + 40 * a**-0.3:.6f}\n" for a in x))
+    assert main(["fit", str(data), "--family", "bnsl"]) == 0
+    captured = capsys.readouterr()
+    assert "8 points are too few to test a break on held-out points" in captured.err
+    assert "n_breaks = 1" in captured.out
+    assert main(["fit", str(data), "--family", "bnsl", "--breaks", "0"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "n_breaks = 0" in captured.out
 
 
 def test_option_help_names_the_default(capsys):

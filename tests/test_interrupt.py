@@ -45,6 +45,26 @@ def test_the_command_line_exits_130_after_a_swallowed_interrupt(tmp_path, capsys
     assert capsys.readouterr().err.strip().endswith("interrupted")
 
 
+def test_an_interrupt_a_callback_wraps_in_another_error_exits_130(capsys, monkeypatch):
+    """A review: JAX's compilation cache raised a RuntimeError "Exception raised in callback:
+    ... KeyboardInterrupt" and the command printed a traceback and exited 1."""
+
+    def wrapping_run(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler raises here, at once
+        except KeyboardInterrupt as error:
+            raise RuntimeError("Exception raised in callback: KeyboardInterrupt") from error
+        pytest.fail("SIGINT was not delivered")
+
+    parser = cli._main.build_parser()
+    args = parser.parse_args(["cache"])
+    monkeypatch.setattr(args, "_run", wrapping_run, raising=False)
+    monkeypatch.setattr(cli._main.argparse.ArgumentParser, "parse_args", lambda *a, **k: args)
+    assert main(["cache"]) == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted")
+
+
 def test_an_interrupt_a_callback_swallows_prints_no_traceback():
     """Python reports an exception raised inside a callback through sys.unraisablehook
     ("Exception ignored in ..."); within the watch a recorded Ctrl-C is not reported there,

@@ -299,6 +299,14 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
     parser.add_argument(
+        "--breaks",
+        type=int,
+        choices=range(4),
+        metavar="{0,1,2,3}",
+        help="bnsl only: the number of breaks (default: chosen by held-out error, and one, the "
+        "published form, for a curve too short to test a break on held-out points)",
+    )
+    parser.add_argument(
         "--plot",
         type=figure_file(),
         metavar="OUT.png",
@@ -381,6 +389,8 @@ def _plot(
 
 
 def _run_fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..data import read_curves_csv
     from ..inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
 
@@ -389,6 +399,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--family: unknown family {args.family!r}; choose one of {', '.join(POINT_FAMILIES)}"
         )
+    if args.breaks is not None and family != "bnsl":
+        raise ValueError(f"--breaks applies to --family bnsl only, not {family}")
     # CurveDataError names the line; --curve reads that curve alone
     curves = read_curves_csv(args.file, curve=args.curve, **csv_options(args))
 
@@ -399,6 +411,7 @@ def _run_fit(args: argparse.Namespace) -> int:
             [p[0] for p in points],
             [p[1] for p in points],
             names=[c.name for c in curves],
+            n_breaks=args.breaks,
         )
     except ValueError as error:
         if any(c.is_context is not None for c in curves) and "needs at least" in str(error):
@@ -415,6 +428,17 @@ def _run_fit(args: argparse.Namespace) -> int:
                 f"{_FAR_FIT:g}x beyond its largest fitted run ({float(x.max()):g}); a point "
                 "fit says nothing of how sure it is there: compare with scalebayes "
                 "extrapolate (an interval; --method mcmc-m4-irw for NUTS)",
+                UserWarning,
+                stacklevel=2,
+            )
+        untested = fit.heldout_errors is not None and not np.isfinite(fit.heldout_errors[1:]).any()
+        if untested and fit.n_breaks:
+            warnings.warn(
+                f"curve {curve.name!r}: {x.size} points are too few to test a break on held-out "
+                "points, so bnsl takes the published one-break form; such a break can send the "
+                "curve anywhere beyond the runs (on the far10 splits, curves of at most 8 runs: "
+                "RMSLE 0.32 with it, 0.15 without on IC, docs/results/baselines.md): compare "
+                "with --breaks 0",
                 UserWarning,
                 stacklevel=2,
             )
@@ -652,7 +676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _one_line_warnings(), watch_interrupts():
             if args.command != "cache":
                 enable_compilation_cache()  # the second run of a command skips compiling
-            status = args._run(args)
+            try:
+                status = args._run(args)
+            except Exception:  # a Ctrl-C that a callback turned into another error (JAX's
+                raise_if_interrupted()  # compilation cache wraps it in a RuntimeError)
+                raise
             raise_if_interrupted()  # a Ctrl-C that a callback swallowed is still one
             return status
     except KeyboardInterrupt:

@@ -146,8 +146,9 @@ def _lines(lines: np.ndarray) -> str:
 
 def _parse(
     path: Path, text: str, chosen: dict[str, str]
-) -> tuple[dict[str, _Rows], bool, dict[str, str]]:
-    """The file's curves by name, whether it has a split column, and the headers of x and y."""
+) -> tuple[dict[str, _Rows], bool, dict[str, str], tuple[str, ...]]:
+    """The file's curves by name, whether it has a split column, the headers of x and y, and
+    the headers of unread columns that hold differing text (names a user may mean as curves)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = ((row, reader.line_num) for row in reader if any(cell.strip() for cell in row))
     try:
@@ -157,6 +158,8 @@ def _parse(
                 f"{path}: the file is empty; expected a header line with {_EXPECTED}"
             )
         cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
+        unread = [i for i in range(len(header)) if i not in cols.values()]
+        texts: dict[int, set[str]] = {i: set() for i in unread}
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         for data_row, (row, line) in enumerate(rows, start=1):
             where = f"{path}: line {line} (data row {data_row})"
@@ -177,12 +180,24 @@ def _parse(
             if "split" in cols:
                 rec.ctx.append(_split(row[cols["split"]], where))
             rec.lines.append(line)
+            for i in unread:
+                if len(texts[i]) < 2 and not _is_number(row[i]):
+                    texts[i].add(row[i].strip())
     except csv.Error as e:
         raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
     if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
-    return _name_curves(path, keyed), "split" in cols, headers
+    text_columns = tuple(header[i].strip() for i in unread if len(texts[i]) > 1)
+    return _name_curves(path, keyed), "split" in cols, headers, text_columns
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return not cell.strip()  # a blank cell is no text either
+    return True
 
 
 def _name_curves(path: Path, keyed: dict[tuple[tuple[str, ...], str], _Rows]) -> dict[str, _Rows]:
@@ -214,6 +229,7 @@ def _to_curve(
     dedupe: str,
     min_points: int,
     headers: dict[str, str],
+    text_columns: tuple[str, ...] = (),
 ) -> Curve:
     label = f"{path}: curve {curve_id!r}"
     lines = np.asarray(rec.lines)
@@ -221,10 +237,17 @@ def _to_curve(
     dup = np.flatnonzero(m.counts > 1)
     if dup.size and dedupe == "error":
         k = dup[0]
+        named = ""
+        if text_columns:  # a column of names under a header that is not read as curve names
+            shown = ", ".join(map(repr, text_columns[:3]))
+            named = (
+                f"; if column {shown} names the curves, call it curve (or curve_id) so that "
+                "they are read apart"
+            )
         raise CurveDataError(
             f"{label}: x = {m.x[k]:.10g} appears on {_lines(lines[m.inverse == k])} "
-            f"({dup.size} repeated x in all); remove the repeats, or average their y with "
-            "dedupe='mean' (command line: --dedupe mean)"
+            f"({dup.size} repeated x in all){named}; remove the repeats, or average their y "
+            "with dedupe='mean' (command line: --dedupe mean)"
         )
     if m.split_differs.any():
         k = np.flatnonzero(m.split_differs)[0]
@@ -322,7 +345,7 @@ def read_curves_csv(
             f"{path}: line {line}: byte {e.object[e.start]:#04x} is not UTF-8 ({e.reason}); "
             "save the file as UTF-8 CSV"
         ) from None
-    curves, has_split, headers = _parse(path, text, chosen)
+    curves, has_split, headers, text_columns = _parse(path, text, chosen)
     if curve is not None:
         if curve not in curves:
             names = list(curves)
@@ -337,6 +360,6 @@ def read_curves_csv(
             "add points or drop those curves"
         )
     return [
-        _to_curve(path, curve_id, rec, has_split, dedupe, min_points, headers)
+        _to_curve(path, curve_id, rec, has_split, dedupe, min_points, headers, text_columns)
         for curve_id, rec in curves.items()
     ]

@@ -47,13 +47,16 @@ if TYPE_CHECKING:
 _load = _shipped  # one copy per process of each model, shared with the predictions
 
 
-def protocol_scale(y_context) -> float:
-    """The ``y_scale`` a study passes: 1 for curves in the protocol's normalised y (every
-    bundled benchmark but one has its context's y at most 1: IC and NLP as published, DD,
-    Nano, Chinchilla and the far splits divided by their context's largest y), the context's
-    largest y where it is above 1 (the 4-digit addition curve, kept in its own units), which
-    the NSL-PFN input could not read."""
-    return max(1.0, float(np.max(y_context)))
+def protocol_scale(y_context) -> float | str:
+    """The ``y_scale`` a study passes: 1 for curves whose context's y lies below 1 (IC and NLP
+    as published: the protocol reads those error rates and losses as they are), else
+    ``"auto"``, as `extrapolate` passes: the largest y of the runs the model reads. For a
+    curve divided by its context's largest y (DD, Nano, Chinchilla, the far splits, a study's
+    CSV curves) that is 1, unless the model reads a window of the runs (a span beyond
+    ``SPAN_GUARD``), where only ``"auto"`` answers as `extrapolate` does; above 1 (the
+    4-digit addition curve, kept in its own units) it is the largest y, which the NSL-PFN
+    input could not read as 1."""
+    return 1.0 if float(np.max(y_context)) < 1.0 else "auto"
 
 
 def _describe(pfn: PFN) -> str:
@@ -73,7 +76,7 @@ def _describe(pfn: PFN) -> str:
         f"pfn(model.eqx sha256={blob}, "
         f"config sha256={hashlib.sha256(config).hexdigest()[:16]}, "
         f"borders sha256={hashlib.sha256(borders).hexdigest()[:16]}, tail scales {tails}, "
-        f"interpolation={pfn.interpolation}, {reads}, y_scale max(1, largest context y))"
+        f"interpolation={pfn.interpolation}, {reads}, y_scale 1 below 1 else auto)"
     )
 
 

@@ -1057,7 +1057,7 @@ def _load_datasets(
             notes[name] = BENCHMARK_SPLITS[name]
         else:
             curves = load_far_benchmark(name, factor)
-            notes[name + suffix] = far_words
+            notes[name + suffix] = far_words + _left_out(len(load_benchmark(name)), len(curves))
         for curve in curves:
             _check_split(curve, f"benchmark {name!r}")
         datasets[name + suffix] = curves
@@ -1081,8 +1081,10 @@ def _load_datasets(
             read = read_curves_csv(path, dedupe=dedupe, **columns)
             curves = _far_curves(read, factor)
             had_split = any(c.is_context is not None for c in read)
-            notes[name] = far_words + (
-                " (the file's split column is not read)" if had_split else ""
+            notes[name] = (
+                far_words
+                + (" (the file's split column is not read)" if had_split else "")
+                + _left_out(len(read), len(curves))
             )
             kept = {c.name for c in curves}
             left = [c.name for c in read if c.name not in kept]
@@ -1645,6 +1647,13 @@ def _cell_text(text: str) -> str:
     """``text`` for a markdown table cell: its ``|`` escaped (curve names such as IC's
     ``cal_5|MiX/B/16`` hold one)."""
     return text.replace("|", "\\|")
+
+
+def _left_out(n_read: int, n_kept: int) -> str:
+    """The Data table's words for the curves a far split drops ("" if none)."""
+    if n_kept >= n_read:
+        return ""
+    return f"; {n_read - n_kept} of {n_read} curves left out (they do not span enough)"
 
 
 def _data_table(data: Mapping[str, Sequence[Curve]], notes: Mapping[str, str]) -> list[str]:

@@ -476,8 +476,27 @@ def test_the_study_method_reads_a_curve_above_one_in_its_own_units():
         y_scale=float(curve.y_context.max()),
     )
     np.testing.assert_allclose(pred.median(), want.median(), rtol=1e-5)
-    assert protocol_scale([0.3, 0.9]) == 1.0 and protocol_scale([3.0, 2.0]) == 3.0
-    assert "y_scale max(1, largest context y)" in pfn_method().settings()
+    assert protocol_scale([0.3, 0.9]) == 1.0 and protocol_scale([3.0, 2.0]) == "auto"
+    assert protocol_scale([0.3, 1.0]) == "auto"  # a normalised curve: 1 unless windowed
+    assert "y_scale 1 below 1 else auto" in pfn_method().settings()
+
+
+def test_the_study_method_answers_a_long_span_as_extrapolate_does():
+    """A review: on a curve spanning more than SPAN_GUARD, where the default model reads a
+    window of the runs, the study scored y_scale=1 while `extrapolate` divides by the largest
+    y of the runs it reads; now the study passes "auto" for a normalised curve too."""
+    from scalebayes.data import Curve
+    from scalebayes.pfn import SPAN_GUARD, SpanWarning, extrapolate
+
+    x = np.geomspace(1e6, 1e11, 16)
+    y = 1.5 + 30.0 * x**-0.2
+    y = y / y[:12].max()  # normalised by the context's largest y, as a study's CSV curve
+    curve = Curve(x=x, y=y, name="long", is_context=np.arange(16) < 12)
+    assert curve.x.max() / curve.x.min() > SPAN_GUARD  # runs and queries
+    (pred,) = pfn_method()([curve])
+    with pytest.warns(SpanWarning):
+        want = extrapolate(curve.x_context, curve.y_context, curve.x_target)
+    np.testing.assert_allclose(pred.median(), want.median(), rtol=1e-6)
 
 
 def test_the_demo_says_who_answered_a_curve_across_5x():

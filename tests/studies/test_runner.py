@@ -1272,6 +1272,11 @@ def test_summary_data_table_for_bundled_benchmarks(tmp_path, monkeypatch):
     far = run_study("fake", ["nlp"], tmp_path / "far", progress=False, split="far10")
     row = next(line for line in far.summary.splitlines() if line.startswith("| nlp:far10 |"))
     assert "far10: context at or below x_max / 10 thinned to 8 log-spaced points" in row
+    assert "left out" not in row  # every NLP curve spans a decade
+    # a review: the curves a far split drops were said on stderr only
+    far = run_study("fake", ["nlp"], tmp_path / "far100", progress=False, split="far100")
+    row = next(line for line in far.summary.splitlines() if line.startswith("| nlp:far100 |"))
+    assert "; 15 of 20 curves left out (they do not span enough)" in row
 
 
 def test_a_second_study_in_one_directory_says_the_first_ones_rows_are_there(tmp_path, monkeypatch):
