@@ -9,7 +9,7 @@ of the lowest fitting loss found at any budget.
 
     python benchmarks/point_fit_budget.py [--families m4,bnsl] [--budgets 100,400,1600]
 
-M4 at three budgets takes about 3 minutes on a 2-core CPU; BNSL at two about 4.
+M4 at three budgets takes about 3 minutes on a 2-core CPU; BNSL at two about 2.5.
 """
 
 from __future__ import annotations

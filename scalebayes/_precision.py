@@ -2,8 +2,8 @@
 
 The policy (README, "Precision"):
 
-1. **Solvers and summaries run in float64, always.** Point fits (Levenberg-Marquardt to 1e-6
-   relative), the compute-optimal fits and allocations, the NTK moments and the MCMC
+1. **Solvers and summaries run in float64, always.** Point fits (Levenberg-Marquardt over a fixed
+   budget of iterations), the compute-optimal fits and allocations, the NTK moments and the MCMC
    predictive quantities cannot keep their tolerances in float32. Their public entry points
    are decorated with [`float64`][scalebayes._precision.float64], which switches JAX's x64
    mode on for the call (and only for it) and leaves the global configuration alone; they

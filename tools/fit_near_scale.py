@@ -27,6 +27,7 @@ def fit(datasets=DATASETS) -> tuple[float, dict]:
     from scalebayes.data import load_benchmark
     from scalebayes.evaluate import conformal_scale
     from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
+    from scalebayes.pfn._method import protocol_scale  # the study method's y_scale
 
     models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
     rows = {}
@@ -39,7 +40,7 @@ def fit(datasets=DATASETS) -> tuple[float, dict]:
                 [c.x_context for c in curves],
                 [c.y_context for c in curves],
                 [c.x_target for c in curves],
-                y_scale=1.0,
+                y_scale=[protocol_scale(c.y_context) for c in curves],
             )
         rows[name] = (preds, [c.y_target for c in curves])
     preds = [p for ps, _ in rows.values() for p in ps]

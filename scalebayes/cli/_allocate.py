@@ -161,7 +161,13 @@ def run_allocate(args: argparse.Namespace) -> int:
         warnings.warn(
             f"--compute {', '.join(f'{c:g}' for c in above)} lies more than {FAR_ABOVE:g}x "
             f"above the largest run ({largest:.3g} FLOPs): the allocation there rests on the "
-            "law's form more than on the runs, and its interval assumes that form holds",
+            "law's form more than on the runs, and its interval assumes that form holds"
+            + (  # a review: N and D in millions kept D/N plausible and passed unremarked
+                f" (the largest run has N = {float(runs.N.max()):.3g}: if N and D are in "
+                "millions or billions, give plain counts)"
+                if float(runs.N.max()) < 1e6
+                else ""
+            ),
             UserWarning,
             stacklevel=2,
         )

@@ -170,6 +170,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     runs = Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
     ratio = np.log(arrays["D"] / arrays["N"])
     _warn_on_units(arrays["N"], ratio, source)
+    _warn_on_repeats(arrays["N"], arrays["D"], arrays["loss"], source, where)
     rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
     if rho is not None and rho > _RISING:
         warnings.warn(
@@ -209,6 +210,26 @@ def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str) -> Non
             "only through one curve, so the fit is ill-posed (a review's sweep: R-hat 1.75) "
             "and the optimum at another budget rests on the prior; add runs at other budgets "
             "(isoFLOP sweeps at two or more budgets)"
+        )
+
+
+def _warn_on_repeats(n, d, loss, source: str, where) -> None:
+    """Warn where rows repeat a run exactly (N, D and loss): each counts as a run of its own,
+    so copied rows narrow the intervals falsely (a review: a file with every row twice was
+    fitted to "20 runs"). Seeds, one (N, D) with losses of their own, are runs."""
+    _, inverse, counts = np.unique(
+        np.stack([n, d, loss], axis=1), axis=0, return_inverse=True, return_counts=True
+    )
+    repeated = np.flatnonzero(counts > 1)
+    if repeated.size:
+        rows = np.flatnonzero(inverse.ravel() == int(repeated[0]))
+        first = ", ".join(where(int(i)) for i in rows[:3])
+        warnings.warn(
+            f"{source}: {int(counts[repeated].sum() - repeated.size)} of {n.size} runs copy "
+            f"another row exactly (N, D and loss; first: {first}); "
+            "each counts as a run, so remove the copies or the intervals are too narrow",
+            UserWarning,
+            stacklevel=4,
         )
 
 
@@ -387,14 +408,18 @@ def read_runs_csv(
             hint = "; the header looks like it uses another separator: save the file with commas"
         raise ValueError(
             f"{source}: missing column(s) {', '.join(missing)}; "
-            f"the header has {found} but {_CSV_COLUMNS} are needed (names are case-insensitive)"
-            f"{hint}"
+            f"the header has {found} but {_CSV_COLUMNS} are needed (names are case-insensitive; "
+            "or name yours: read_runs_csv(columns=...), command line --n-column, --d-column, "
+            f"--c-column, --loss-column){hint}"
         )
     use_c = "d" not in columns
     names = {"n": header[columns["n"]].strip(), "loss": header[columns["loss"]].strip()}
     names["x"] = header[columns["c" if use_c else "d"]].strip()
     wanted = {"n": columns["n"], "x": columns["c" if use_c else "d"], "loss": columns["loss"]}
-    values: dict[str, list[float]] = {"n": [], "x": [], "loss": []}
+    if not use_c and "c" in columns:  # both D and C: D is read, C checked against 6 N D
+        wanted["c"] = columns["c"]
+        names["c"] = header[columns["c"]].strip()
+    values: dict[str, list[float]] = {key: [] for key in wanted}
     lines: list[int] = []
     for cells in reader:
         line = reader.line_num
@@ -438,7 +463,27 @@ def read_runs_csv(
                 f"{source}, {where(i)}: D = {names['x']} / ({k:g} {names['n']}) = {x[i]:.6g} "
                 "is not a usable token count; check the row's units"
             )
+    if "c" in values:
+        _warn_on_compute_column(np.array(values["c"]), k, N * x, names, source, where)
     return _validate(N, x, values["loss"], source, min_distinct, where)
+
+
+def _warn_on_compute_column(c, k: float, nd, names, source: str, where) -> None:
+    """A file with both D and C: D is read; warn where C is not k N D within a factor of 2
+    (attention and embeddings add tens of percent, not 2x: C counts something else, or D
+    does)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = c / (k * nd)
+    off = np.flatnonzero(~((ratio >= 0.5) & (ratio <= 2.0)))
+    if off.size:
+        i = int(off[np.argmax(np.abs(np.log(np.abs(ratio[off]) + 1e-300)))])
+        warnings.warn(
+            f"{source}: {names['c']} is not {k:g} {names['n']} {names['x']} on {off.size} of "
+            f"{c.size} runs (up to {ratio[i]:.3g}x, {where(i)}); D ({names['x']}) is what is "
+            "read, so check which column has other units",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def chinchilla_runs(*, drop_highest: int = 5) -> Runs:

@@ -188,7 +188,9 @@ def _parse(
     if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
-    text_columns = tuple(header[i].strip() for i in unread if len(texts[i]) > 1)
+    text_columns = (  # a file that names its curves has said which column does
+        () if "curve" in cols else tuple(header[i].strip() for i in unread if len(texts[i]) > 1)
+    )
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
 
 

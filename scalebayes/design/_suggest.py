@@ -191,7 +191,8 @@ def suggest_next(
 
     Args:
         x_context: x of the runs so far, 1-D, at least 2 distinct, > 0 (with 2, a
-            ``UserWarning``: the command line asks for 3).
+            ``UserWarning``: the command line asks for 3); runs repeated at one x (seeds)
+            are averaged.
         y_context: their y (loss, error), >= 0.
         candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``;
             with the PFN, beyond the largest context x unless the model was trained for
@@ -392,7 +393,11 @@ def _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level):
 
     key = jax.random.key(0) if key is None else key
     family = method.split("-", 1)[1]
-    result = sample_posterior(key, family, [xc], [yc], names=["context"])
+    # runs repeated at one x (seeds) averaged, as the PFN path does: the OU noise reads its
+    # residuals as one path in x, so a repeat would count as an exact observation
+    xu, inverse = np.unique(xc, return_inverse=True)
+    yu = np.bincount(inverse, weights=yc) / np.bincount(inverse)
+    result = sample_posterior(key, family, [xu], [yu], names=["context"])
     report = check_mixing(result, warn=False)
     if report.failed:
         warnings.warn(

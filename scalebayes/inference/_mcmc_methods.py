@@ -121,7 +121,8 @@ class _MCMCMethod:
         return [dataclasses.replace(p, mixing=c) for p, c in zip(predictives, checks, strict=True)]
 
     def settings(self) -> str:
-        """The family, seed and every ``sample_posterior`` setting (defaults filled in).
+        """The family, seed and every ``sample_posterior`` setting (defaults filled in), and
+        how the ``msce_null`` paths are drawn.
 
         ``chunk_size=None`` is written as the width it resolves to on this backend, since the
         draws depend on it.
@@ -137,7 +138,9 @@ class _MCMCMethod:
         if options.get("chunk_size") is None:
             options["chunk_size"] = _default_chunk()
         listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
-        return f"sample_posterior(family={self.family!r}, seed={self.seed!r}, {listed})"
+        # the msce_null paths' key: rows drawn with another key are not resumed
+        paths = f"null paths fold_in({_PATHS_TAG:#x}) x {NULL_PATHS}"
+        return f"sample_posterior(family={self.family!r}, seed={self.seed!r}, {listed}); {paths}"
 
     def validate(self, curve: Curve) -> None:
         """Reject a curve with fewer than 3 context points (the sampler's minimum)."""

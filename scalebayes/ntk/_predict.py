@@ -158,6 +158,11 @@ def infinite_ensemble(
     y_train = jnp.asarray(y_train)
     if y_train.ndim != 2 or y_train.shape[0] != x_train.shape[0]:
         raise ValueError(f"y_train must have shape ({x_train.shape[0]}, k), got {y_train.shape}")
+    if x_train.shape[0] == 0:
+        raise ValueError("x_train has no rows: the ensemble needs at least one training point")
+    for name, a in (("x_train", x_train), ("y_train", y_train), ("x_test", x_test)):
+        if not bool(jnp.all(jnp.isfinite(a))):
+            raise ValueError(f"{name} has NaN or infinite entries; every input must be finite")
     train_train = mlp_kernels(config, x_train)
     test_train = mlp_kernels(config, x_test, x_train)
     test_test = mlp_kernels(config, x_test)

@@ -99,7 +99,7 @@ def extrapolate(
         )
     if model is None:
         yc0 = _as_vector("y_context", y_context, positive=False, minimum=1)
-        if np.any(yc0 == 0):
+        if yc0.shape == xc.shape and np.any(yc0 == 0):  # other shapes: predict's message
             raise ValueError(
                 f"y_context is 0 at x = {xc[np.argmax(yc0 == 0)]:g}: the shipped answer weighs "
                 "its models by log-y errors and reads a 0 as a floor reached, as the command "

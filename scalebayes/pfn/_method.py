@@ -142,8 +142,9 @@ class _PFNMethod:
 def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = None) -> _PFNMethod:
     """A study method: condition on each curve's context, predict its targets.
 
-    The study passes curves already in the protocol's normalised y-space, so ``y_scale`` is 1
-    (or the context's largest y where that is above 1, as on the 4-digit addition curve).
+    The study passes curves in the protocol's normalised y-space; ``y_scale`` is 1 for a curve
+    whose y stays below 1 (IC and NLP as published), else ``"auto"`` as in `extrapolate`
+    (``protocol_scale``).
 
     Args:
         model: a checkpoint directory or shipped name; ``None`` answers each curve as

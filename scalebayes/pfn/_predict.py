@@ -14,7 +14,8 @@ the real-data normalisation of NSL-PFN section 4 is built in: x is mapped linear
 y is divided by ``y_scale`` (``"auto"``: ``max(y_context)`` at every magnitude, 1 for an
 all-zero context, so the largest observed y becomes 1, inside the prior's range of first
 values U(0.2, 1.2)). Predictions are multiplied back, so ``predict(x, k * y)`` is
-``k * predict(x, y)`` for any ``k > 0``. The study protocol passes ``y_scale=1.0`` itself.
+``k * predict(x, y)`` for any ``k > 0``. A study passes ``y_scale=1.0`` for curves whose y stays
+below 1 (the protocol's IC and NLP), ``"auto"`` otherwise (``pfn._method.protocol_scale``).
 
 Losses and errors are never negative: the bar distribution's mass below 0 becomes a point
 mass at 0, so medians, means, quantiles, intervals and samples are ``>= 0`` and

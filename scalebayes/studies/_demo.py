@@ -285,9 +285,9 @@ def run_demo(
     x_fan = np.geomspace(chosen.x_context[-1] * 1.0001, chosen.x[-1], 120)
     # the shipped answer, as `scalebayes extrapolate` gives it (the fan reaches as far as the
     # targets, so both are answered by the same model or models)
-    # in the benchmark's normalised y, as the study method answers (max(1, largest context
-    # y): the 4-digit addition curve keeps its own units, above what the NSL-PFN input reads)
-    scale = max(1.0, float(np.max(chosen.y_context)))
+    # in the benchmark's normalised y, with the study method's y scale (its protocol_scale: 1
+    # for a curve below 1, else "auto", the largest y of the runs a model reads)
+    scale = 1.0 if float(np.max(chosen.y_context)) < 1.0 else "auto"
     pfn_target, pfn_fan = (
         extrapolate(chosen.x_context, chosen.y_context, xq, y_scale=scale)
         for xq in (chosen.x_target, x_fan)

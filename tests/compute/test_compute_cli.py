@@ -176,3 +176,15 @@ def test_a_budget_far_below_the_runs_is_warned_about_before_the_fit(tmp_path, mo
     ):
         with pytest.raises(Fitted):
             run_allocate(parser().parse_args(["allocate", str(path), "--compute", "1e21,1e26"]))
+    # a review: N and D in millions keep D/N plausible; the far-budget note asks about units
+    millions = tmp_path / "millions.csv"
+    rows = path.read_text().splitlines()
+    millions.write_text("\n".join([rows[0], *(_in_millions(row) for row in rows[1:])]) + "\n")
+    with pytest.warns(UserWarning, match=r"N = 1e\+04: if N and D are in millions or billions"):
+        with pytest.raises(Fitted):
+            run_allocate(parser().parse_args(["allocate", str(millions), "--compute", "1e26"]))
+
+
+def _in_millions(row: str) -> str:
+    n, d, loss = row.split(",")
+    return f"{float(n) / 1e6:.6g},{float(d) / 1e6:.6g},{loss}"

@@ -44,6 +44,34 @@ def test_c_column_gives_d(tmp_path):
     np.testing.assert_allclose(runs.compute(), [6 * float(n) * float(d) for n, d, _ in rows])
 
 
+def test_copied_rows_are_warned_about_and_seeds_are_not(tmp_path):
+    """A review: every row twice was fitted as twice the runs without a word."""
+    rows = GOOD.splitlines()
+    with pytest.warns(UserWarning, match=r"6 of 12 runs copy another row exactly .*line 2, line 8"):
+        read_runs_csv(write(tmp_path, "\n".join([*rows, *rows[1:]])))
+    seeds = [*rows, *(row.replace(",3.", ",3.05") for row in rows[1:3])]  # other losses
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_runs_csv(write(tmp_path, "\n".join(seeds)))
+
+
+def test_a_c_column_beside_d_is_checked_against_6nd(tmp_path):
+    """A review: C = 10 x 6ND beside D was read as D alone without a word."""
+    rows = [r.split(",") for r in GOOD.splitlines()[1:]]
+
+    def text(factor):
+        return "N,D,C,loss\n" + "\n".join(
+            f"{n},{d},{factor * 6 * float(n) * float(d)},{loss}" for n, d, loss in rows
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within 2x (attention, embeddings): silent
+        read_runs_csv(write(tmp_path, text(1.3)))
+    with pytest.warns(UserWarning, match=r"C is not 6 N D on 6 of 6 runs \(up to 10x, line"):
+        runs = read_runs_csv(write(tmp_path, text(10.0)))
+    np.testing.assert_allclose(runs.D, [float(d) for _, d, _ in rows])  # D is what is read
+
+
 @pytest.mark.parametrize(
     "text, match",
     [

@@ -430,3 +430,26 @@ def test_cli_within_5x_also_prints_extrapolates_answer(tmp_path, capsys):
     # beyond 5x the far model answers both: no second answer
     assert main(["suggest", str(runs), "--candidates", "3e7,5e7", "--target", "2e8"]) == 0
     assert "scalebayes extrapolate answers" not in capsys.readouterr().out
+
+
+def test_mcmc_averages_runs_repeated_at_one_x(monkeypatch):
+    """A review: seeds of one run reached the OU sampler, which refuses a repeated x (a
+    repeat would count as an exact observation); they are averaged, as the PFN path does."""
+    import scalebayes.inference as inference_module
+
+    seen = {}
+
+    class Sampled(Exception):
+        pass
+
+    def sampler(key, family, xs, ys, names):
+        seen.update(x=xs[0], y=ys[0])
+        raise Sampled
+
+    monkeypatch.setattr(inference_module, "sample_posterior", sampler)
+    x = [*X, X[-1]]
+    y = [*Y[:-1], Y[-1] * 0.99, Y[-1] * 1.01]  # two seeds of the last run
+    with pytest.raises(Sampled):
+        suggest_next(x, y, CANDIDATES, TARGET, method="mcmc-m4")
+    np.testing.assert_allclose(seen["x"], X)
+    np.testing.assert_allclose(seen["y"], Y, rtol=1e-12)

@@ -112,3 +112,10 @@ def test_bad_shapes_are_named(float64):
         loss_statistics(pred, jnp.zeros((7, 2)))
     with pytest.raises(ValueError, match="t must be None"):
         infinite_ensemble(MLPConfig(), np.ones((3, 2)), np.ones((3, 1)), np.ones((2, 2)), t=-1.0)
+    # a review: no rows raised NumPy's "zero-size array"; a NaN came back as mu = nan
+    with pytest.raises(ValueError, match="x_train has no rows"):
+        infinite_ensemble(MLPConfig(), np.ones((0, 2)), np.ones((0, 1)), np.ones((2, 2)))
+    nan = np.ones((3, 2))
+    nan[1, 0] = np.nan
+    with pytest.raises(ValueError, match="x_train has NaN or infinite entries"):
+        infinite_ensemble(MLPConfig(), nan, np.ones((3, 1)), np.ones((2, 2)))
