@@ -32,34 +32,27 @@ def test_a_swallowed_interrupt_is_raised_again_within_the_watch():
     raise_if_interrupted()  # outside the block: forgotten, Python's own behaviour
 
 
-def test_the_command_line_exits_130_after_a_swallowed_interrupt(tmp_path, capsys, monkeypatch):
-    def swallowing_run(args):
-        _swallowed_sigint()
-        return 0
-
-    parser = cli._main.build_parser()
-    args = parser.parse_args(["cache"])
-    monkeypatch.setattr(args, "_run", swallowing_run, raising=False)
-    monkeypatch.setattr(cli._main.argparse.ArgumentParser, "parse_args", lambda *a, **k: args)
-    assert main(["cache"]) == 130
-    assert capsys.readouterr().err.strip().endswith("interrupted")
+def _swallowing_run(args):
+    _swallowed_sigint()
+    return 0
 
 
-def test_an_interrupt_a_callback_wraps_in_another_error_exits_130(capsys, monkeypatch):
+def _wrapping_run(args):
     """A review: JAX's compilation cache raised a RuntimeError "Exception raised in callback:
     ... KeyboardInterrupt" and the command printed a traceback and exited 1."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1.0)  # the handler raises here, at once
+    except KeyboardInterrupt as error:
+        raise RuntimeError("Exception raised in callback: KeyboardInterrupt") from error
+    pytest.fail("SIGINT was not delivered")
 
-    def wrapping_run(args):
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1.0)  # the handler raises here, at once
-        except KeyboardInterrupt as error:
-            raise RuntimeError("Exception raised in callback: KeyboardInterrupt") from error
-        pytest.fail("SIGINT was not delivered")
 
+@pytest.mark.parametrize("run", [_swallowing_run, _wrapping_run], ids=["swallowed", "wrapped"])
+def test_the_command_line_exits_130_after_a_hidden_interrupt(capsys, monkeypatch, run):
     parser = cli._main.build_parser()
     args = parser.parse_args(["cache"])
-    monkeypatch.setattr(args, "_run", wrapping_run, raising=False)
+    monkeypatch.setattr(args, "_run", run, raising=False)
     monkeypatch.setattr(cli._main.argparse.ArgumentParser, "parse_args", lambda *a, **k: args)
     assert main(["cache"]) == 130
     assert capsys.readouterr().err.strip().endswith("interrupted")
