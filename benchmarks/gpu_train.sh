@@ -26,9 +26,14 @@
 # step 4's evaluation 258 s and far_synthetic 31 s, and step 5 did not finish in the 595 s
 # left (its three generators compile): give a 595 s call SECONDS of about 200 with SHARE=0, or
 # EVAL=0 (evaluate on the CPU afterwards) and SECONDS of about 380 (step 5 included, with
-# about a minute to spare). The next run (2026-12-04 plan):
-#   OUT=$OUT EVAL=0 bash benchmarks/gpu_train.sh 380 --config base --prior mixture --lr 3e-4
-# then here: python benchmarks/pfn_eval.py --models OUT/weights,nslpfn-base,mixture-tiny --m4
+# about a minute to spare, before the export drew 20,000 prior curves for its tail scales:
+# about 40 s more on the H200, less with the run's compilation cache, which it now reads).
+# The next run (plan of 2026-12-06; bfloat16 keeps a fourth model within the 32 MiB cap):
+#   OUT=$OUT EVAL=0 WEIGHTS_DTYPE=bfloat16 bash benchmarks/gpu_train.sh 360 --config base \
+#     --prior mixture --lr 3e-4
+# then here (FILES: the returned folder): .venv/bin/python benchmarks/pfn_eval.py --models
+# FILES/weights,nslpfn-base,mixture-tiny --m4 and .venv/bin/python benchmarks/far_synthetic.py
+# --models FILES/weights,mixture-tiny --fits ""
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
 # SHARE (0 skips step 5),
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),
@@ -39,7 +44,8 @@
 # $OUT/weights is the only copy that outlives the session: runs/ and $OUT are not in git and a
 # new session starts from a fresh checkout (the 2026-12-04 H200 weights were lost that way).
 # Commit it in the same session: cp -r $OUT/weights scalebayes/pfn/weights/NAME && git add ...
-# Dry-run on a CPU: STEPS=4 BATCH=8 DTYPE=float32 bash benchmarks/gpu_train.sh 60 --config tiny
+# Dry-run on a CPU: ALLOW_CPU=1 STEPS=4 BATCH=8 DTYPE=float32 PYTHON=.venv/bin/python \
+#   bash benchmarks/gpu_train.sh 60 --config tiny
 set -euo pipefail
 seconds=${1:?usage: gpu_train.sh SECONDS [train-pfn options]}
 shift
@@ -51,7 +57,18 @@ export SCALEBAYES_CACHE_DIR="${SCALEBAYES_CACHE_DIR-$run.jax-cache}"
 py=${PYTHON:-python3}
 stamp() { echo "[gpu_train.sh at ${SECONDS} s] $*"; }
 mkdir -p "$out" "$(dirname "$run")"
-"$py" -c "import jax; print('jax', jax.__version__, jax.devices())"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # benchmarks/ import scalebayes from here
+# a JAX that fell back to the CPU would spend the whole call training there (ALLOW_CPU=1 for
+# the dry run)
+"$py" -c "import jax; print('jax', jax.__version__, jax.devices())
+if jax.default_backend() == 'cpu' and '${ALLOW_CPU:-0}' != '1':
+    raise SystemExit('gpu_train.sh: JAX sees no GPU (backend cpu); set ALLOW_CPU=1 for a CPU dry run')"
+# one-off python -c calls (export, plot) read the run's compiled programs too
+py_cached=("$py")
+if [ -n "$SCALEBAYES_CACHE_DIR" ]; then
+  py_cached=(env JAX_COMPILATION_CACHE_DIR="$SCALEBAYES_CACHE_DIR"
+    JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 "$py")
+fi
 common=(--batch-size "$batch" --dtype "${DTYPE:-bfloat16}" --ema-decay "${EMA:-0.999}" --no-progress "$@")
 steps=${STEPS:-}
 if [ -z "$steps" ]; then
@@ -69,12 +86,19 @@ PY
 fi
 stamp "train $steps steps"
 every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
-"$py" -m scalebayes train-pfn --steps "$steps" --checkpoint-every "$every" \
-  --max-seconds "$seconds" --out "$run" "${common[@]}"
+# --max-seconds is read at checkpoints only; a hard stop 60 s later (Ctrl-C, which keeps the
+# last checkpoint) leaves time to export. A failed or stopped run still exports its last
+# checkpoint: whatever trained comes back.
+train_rc=0
+timeout -s INT -k 30 $(( seconds + 60 )) "$py" -m scalebayes train-pfn --steps "$steps" \
+  --checkpoint-every "$every" --max-seconds "$seconds" --out "$run" "${common[@]}" || train_rc=$?
+if [ "$train_rc" != 0 ]; then stamp "train-pfn exited $train_rc; exporting its last checkpoint"; fi
+cp "$run/log.jsonl" "$out/log.jsonl" || true
+if [ ! -f "$run/checkpoint/meta.json" ]; then stamp "no checkpoint to export"; exit "$train_rc"; fi
 stamp "export"
-"$py" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights', storage_dtype='${WEIGHTS_DTYPE:-float32}'))"
-cp "$run/log.jsonl" "$out/log.jsonl"
-"$py" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
+"${py_cached[@]}" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights', storage_dtype='${WEIGHTS_DTYPE:-float32}'))"
+"${py_cached[@]}" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
+if [ "$train_rc" != 0 ]; then exit "$train_rc"; fi
 if [ "${EVAL:-1}" != 0 ]; then
   stamp "evaluate"
   m4=()

@@ -69,12 +69,23 @@ def eval_sets() -> dict[str, list[dict]]:
     return sets
 
 
-def score_pfn(model: str, rows: list[dict], y_scale: float | str = 1.0) -> dict:
-    """``model``'s scores on ``rows``; ``y_scale=1.0`` for y already normalised (the
-    benchmarks' protocol), ``"auto"`` for y as a user gives it."""
+def _protocol_scales(rows: list[dict]) -> list[float | str]:
+    """The study method's y scale per row (``protocol_scale``: 1 for a context below 1, else
+    ``"auto"``): a held-out scale-free prior curve's y reaches beyond what ``y_scale=1`` may
+    read, which the PFN refuses."""
+    from scalebayes.pfn._method import protocol_scale
+
+    return [protocol_scale(r["yc"]) for r in rows]
+
+
+def score_pfn(model: str, rows: list[dict], y_scale: float | str | None = None) -> dict:
+    """``model``'s scores on ``rows``; ``y_scale`` ``None`` reads each curve as a study does
+    (``_protocol_scales``), ``"auto"`` as a user's y."""
     from scalebayes.evaluate import score_curve
     from scalebayes.pfn import PFN
 
+    if y_scale is None:
+        y_scale = _protocol_scales(rows)
     pfn = PFN.load(model)
     preds = pfn.predict_many(
         [r["xc"] for r in rows], [r["yc"] for r in rows], [r["xt"] for r in rows], y_scale=y_scale
@@ -82,13 +93,15 @@ def score_pfn(model: str, rows: list[dict], y_scale: float | str = 1.0) -> dict:
     return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
 
 
-def score_stacked(rows: list[dict], y_scale: float | str = 1.0) -> dict:
+def score_stacked(rows: list[dict], y_scale: float | str | None = None) -> dict:
     """The shipped near answer on ``rows``: the two shipped PFNs stacked per curve by their
     back-tests and stretched by ``NEAR_SCALE`` (``scalebayes.pfn.predict_each`` with
     ``stack``), at every distance."""
     from scalebayes.evaluate import score_curve
     from scalebayes.pfn import PFN, predict_each
 
+    if y_scale is None:
+        y_scale = _protocol_scales(rows)
     preds = predict_each(
         [PFN.load_for(1.0)] * len(rows),
         [r["xc"] for r in rows],

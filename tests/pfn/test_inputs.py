@@ -165,6 +165,7 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
         "DTYPE": "float32",
         "PYTHON": sys.executable,
         "WEIGHTS_DTYPE": "bfloat16",
+        "ALLOW_CPU": "1",
     }
     done = subprocess.run(
         [
