@@ -38,12 +38,15 @@ def test_weights_are_the_softmax_of_the_back_tests_summed_log_densities(models):
     np.testing.assert_allclose(weights.sum(axis=1), 1.0)
     j = int(np.sum(X <= X[-1] / 2))
     scores = [np.sum(m.predict(X[:j], Y[:j], X[j:]).log_prob(Y[j:])) for m in models]
-    np.testing.assert_allclose(weights[0], np.exp(scores - logsumexp(scores)), rtol=1e-6)
+    # float32 networks, batched (the weights) against one curve alone (the reference): summed
+    # log densities of order 10 agree to ~1e-6 absolute, so the weights to a few 1e-6 (a fresh
+    # clone's CI measured 1.3e-6 once)
+    np.testing.assert_allclose(weights[0], np.exp(scores - logsumexp(scores)), rtol=1e-5)
     short = [
         np.sum(m.predict(short_x[:3], short_y[:3], short_x[3:]).log_prob(short_y[3:]))
         for m in models
     ]
-    np.testing.assert_allclose(weights[1], np.exp(short - logsumexp(short)), rtol=1e-6)
+    np.testing.assert_allclose(weights[1], np.exp(short - logsumexp(short)), rtol=1e-5)
     np.testing.assert_array_equal(weights[2], [0.5, 0.5])  # 2 runs below half: no back-test
 
 
