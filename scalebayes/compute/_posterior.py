@@ -190,7 +190,8 @@ class JointLawPosterior:
                     f"{np.median(v):.5g}",
                     f"[{lo:.5g}, {hi:.5g}]",
                     f"{diag.r_hat[name]:.3f}" if name in diag.r_hat else "",
-                    f"{diag.ess_bulk[name]:.0f}" if name in diag.ess_bulk else "",
+                    # floored, as the convergence warnings print it (3.6 is not 4 draws)
+                    f"{np.floor(diag.ess_bulk[name]):.0f}" if name in diag.ess_bulk else "",
                 ]
             )
         return _table(["param", "mean", "sd", "median", pct, "r_hat", "ess_bulk"], rows)

@@ -159,8 +159,9 @@ class Diagnostics(NamedTuple):
         return (
             f"{self.n_chains} chains x {self.n_draws} draws; max r-hat "
             f"{worst(self.r_hat.values(), np.max):.3f}, min bulk ESS "
-            f"{worst(self.ess_bulk.values(), np.min):.0f}, min tail ESS "
-            f"{worst(self.ess_tail.values(), np.min):.0f}, {self.n_divergent} divergences"
+            f"{np.floor(worst(self.ess_bulk.values(), np.min)):.0f}, min tail ESS "
+            f"{np.floor(worst(self.ess_tail.values(), np.min)):.0f}, {self.n_divergent} "
+            "divergences"  # ESS floored, as the failed checks print it
         )
 
 

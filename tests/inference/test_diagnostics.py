@@ -270,6 +270,11 @@ def test_a_failed_check_never_reads_as_passing_after_rounding():
         _failed_checks(1.0, 100.0, 250.0, 0, r_hat_max=1.01, ess_bulk_min=100, ess_tail_min=100)
         == []
     )
+    # a review: the summary line said "min bulk ESS 4" beside a warning "ess_bulk ... 3 < 200"
+    from scalebayes.inference import Diagnostics
+
+    line = Diagnostics({"a": 1.2}, {"a": 3.6}, {"a": 99.95}, 0, 4, 100).line
+    assert "min bulk ESS 3, min tail ESS 99," in line
 
 
 def test_one_chain_is_refused_since_r_hat_needs_two():
