@@ -73,7 +73,7 @@ def _protocol_scales(rows: list[dict]) -> list[float | str]:
     """The study method's y scale per row (``protocol_scale``: 1 for a context below 1, else
     ``"auto"``): a held-out scale-free prior curve's y reaches beyond what ``y_scale=1`` may
     read, which the PFN refuses."""
-    from scalebayes.pfn._method import protocol_scale
+    from scalebayes.pfn import protocol_scale
 
     return [protocol_scale(r["yc"]) for r in rows]
 

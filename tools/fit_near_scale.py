@@ -26,8 +26,7 @@ def fit(datasets=DATASETS) -> tuple[float, dict]:
     targets (``rows[name] = (mixtures, ys)``)."""
     from scalebayes.data import load_benchmark
     from scalebayes.evaluate import conformal_scale
-    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked
-    from scalebayes.pfn._method import protocol_scale  # the study method's y_scale
+    from scalebayes.pfn import DEFAULT_MODEL, FAR_MODEL, PFN, predict_stacked, protocol_scale
 
     models = [PFN.load(DEFAULT_MODEL), PFN.load(FAR_MODEL)]
     rows = {}

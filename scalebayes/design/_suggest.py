@@ -389,15 +389,15 @@ def _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level):
     """As ``_fantasise_pfn``, from NUTS draws reweighted by each fantasy's likelihood."""
     import jax
 
+    from ..data import merge_duplicate_x
     from ..inference import ConvergenceWarning, check_mixing, sample_posterior
 
     key = jax.random.key(0) if key is None else key
     family = method.split("-", 1)[1]
     # runs repeated at one x (seeds) averaged, as the PFN path does: the OU noise reads its
     # residuals as one path in x, so a repeat would count as an exact observation
-    xu, inverse = np.unique(xc, return_inverse=True)
-    yu = np.bincount(inverse, weights=yc) / np.bincount(inverse)
-    result = sample_posterior(key, family, [xu], [yu], names=["context"])
+    runs = merge_duplicate_x(xc, yc)
+    result = sample_posterior(key, family, [runs.x], [runs.y], names=["context"])
     report = check_mixing(result, warn=False)
     if report.failed:
         warnings.warn(

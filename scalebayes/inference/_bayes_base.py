@@ -34,7 +34,9 @@ from ._discrepancy import (
     walk_covariance,
 )
 
-NOISE_MODELS = ("normal", "student_t", "ou", "ou_irw", "ou_walk")
+OU_NOISE_MODELS = ("ou", "ou_irw", "ou_walk")
+"""The noise models with Ornstein-Uhlenbeck residuals (one path in log x)."""
+NOISE_MODELS = ("normal", "student_t", *OU_NOISE_MODELS)
 """Noise models on log y: i.i.d. Normal, i.i.d. Student-t, Ornstein-Uhlenbeck residuals, OU
 residuals plus a random walk of the log-log slope from the first context point (``"ou_irw"``),
 and OU residuals plus such a walk beyond the last context point only (``"ou_walk"``)."""
@@ -188,7 +190,7 @@ class BayesModel:
     @property
     def _ou(self) -> bool:
         """Whether the residuals have an OU part (``"ou"``, ``"ou_irw"``, ``"ou_walk"``)."""
-        return self.noise in ("ou", "ou_irw", "ou_walk")
+        return self.noise in OU_NOISE_MODELS
 
     def all_priors(self, data: CurveData) -> dict[str, Prior]:
         """Priors of every latent site: the family's, then ``log_sigma`` (for OU noise

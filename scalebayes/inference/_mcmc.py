@@ -18,7 +18,7 @@ import numpy as np
 
 from .._checks import check_integer, check_key, is_integer, is_real
 from .._precision import check_precision, precision_scope
-from ._bayes_base import NOISE_MODELS, CurveData, curve_data
+from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
 from ._nuts import _bucket_points, _flatten, _prior_box, _sample_chunk, _unflatten
@@ -62,8 +62,8 @@ def _refuse_repeated_x(xs, names, noise: str) -> None:
             where = f"curve {i}" if names is None else f"curve {names[i]!r}"
             raise ValueError(
                 f"{where}: x = {x[same[0]]:.6g} appears more than once; noise={noise!r} reads "
-                "its residuals as one path in x, so average repeated runs first (one mean y "
-                "per x) or use noise='normal'"
+                "its residuals as one path in x, so average repeated runs first "
+                "(scalebayes.data.merge_duplicate_x) or use noise='normal'"
             )
 
 
@@ -120,8 +120,8 @@ def sample_posterior(
             or ``"student_t"``
             (i.i.d.); see [`BayesModel`][scalebayes.inference.BayesModel]. The OU models
             refuse a repeated x (their residuals at one x are one value, so each repeat would
-            count as an exact observation): average repeats first (one mean y per x, as
-            the command line's ``--dedupe mean`` does).
+            count as an exact observation): average repeats first
+            ([`merge_duplicate_x`][scalebayes.data.merge_duplicate_x]).
         df: degrees of freedom of the Student-t noise (fixed), at least 2.
         num_warmup: warm-up (adaptation) iterations per chain.
         num_samples: draws kept per chain.
@@ -184,7 +184,7 @@ def sample_posterior(
                 f"n_breaks must be None, 1 or 2, or one of those per curve; got {n_breaks!r}"
             )
     xs, ys = _validate(xs, ys, min_points=3, names=names)
-    if noise in ("ou", "ou_irw", "ou_walk"):
+    if noise in OU_NOISE_MODELS:
         _refuse_repeated_x(xs, names, noise)
     if names is not None:  # they key the convergence report and the ArviZ coordinates
         repeated = sorted(str(c) for c, count in Counter(names).items() if count > 1)

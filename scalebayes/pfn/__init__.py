@@ -24,7 +24,8 @@ to a calibrated predictive distribution at larger x.
   bit); [`export_weights`][scalebayes.pfn.export_weights] strips a run to what ships and
   [`read_checkpoint_meta`][scalebayes.pfn.read_checkpoint_meta] reads a checkpoint's record.
 - **Study method**: [`pfn_method`][scalebayes.pfn.pfn_method] adapts a model to the
-  comparison studies (``scalebayes.studies``).
+  comparison studies (``scalebayes.studies``), reading each curve's y with
+  [`protocol_scale`][scalebayes.pfn.protocol_scale].
 
 Names are imported on first use, so ``import scalebayes.pfn`` (and the command line) loads
 JAX only when a name is used.
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from ._bar import BarDistribution, fit_tail_scales, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
     from ._ensemble import EnsembleModel, ensemble
-    from ._method import pfn_method
+    from ._method import pfn_method, protocol_scale
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan, shipped_fans
     from ._predict import (
@@ -116,6 +117,7 @@ __all__ = [
     "predict_each",
     "predict_shipped",
     "predict_stacked",
+    "protocol_scale",
     "read_checkpoint_meta",
     "shipped_fans",
     "train",
@@ -127,7 +129,7 @@ _MODULES = {
     "_bar": ("BarDistribution", "fit_tail_scales", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
     "_ensemble": ("EnsembleModel", "ensemble"),
-    "_method": ("pfn_method",),
+    "_method": ("pfn_method", "protocol_scale"),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan", "shipped_fans"),
     "_stack": (

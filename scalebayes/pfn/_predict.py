@@ -15,7 +15,7 @@ y is divided by ``y_scale`` (``"auto"``: ``max(y_context)`` at every magnitude, 
 all-zero context, so the largest observed y becomes 1, inside the prior's range of first
 values U(0.2, 1.2)). Predictions are multiplied back, so ``predict(x, k * y)`` is
 ``k * predict(x, y)`` for any ``k > 0``. A study passes ``y_scale=1.0`` for curves whose y stays
-below 1 (the protocol's IC and NLP), ``"auto"`` otherwise (``pfn._method.protocol_scale``).
+below 1 (the protocol's IC and NLP), ``"auto"`` otherwise (`protocol_scale`).
 
 Losses and errors are never negative: the bar distribution's mass below 0 becomes a point
 mass at 0, so medians, means, quantiles, intervals and samples are ``>= 0`` and
@@ -53,7 +53,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
-from ..data import nslpfn_normalise_x
+from ..data import merge_duplicate_x, nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
 from ._bar import BarDistribution
@@ -110,13 +110,13 @@ def _merge_repeats(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Runs repeated at one x (seeds) as one run at their mean y (then sorted by x): the PFN's
     prior never repeats an x. Returns ``(x, y, what)``, ``what`` naming the repeated x; with
     none repeated, ``x`` and ``y`` as given and ``what`` None."""
-    unique, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    if unique.size == x.size:
+    merged = merge_duplicate_x(x, y)
+    if merged.x.size == x.size:
         return x, y, None
-    many = int(np.sum(counts > 1))
+    many = int(np.sum(merged.counts > 1))
     more = f" and {many - 1} more x" if many > 1 else ""
-    what = f"x = {unique[np.argmax(counts > 1)]:g}{more}"
-    return unique, np.bincount(inverse, weights=y) / counts, what
+    what = f"x = {merged.x[np.argmax(merged.counts > 1)]:g}{more}"
+    return merged.x, merged.y, what
 
 
 def _keep_worst(kept: dict[str, tuple[float, str]], label: str, bad: float, text: str) -> None:

@@ -277,7 +277,7 @@ def run_demo(
     """
     from ..evaluate import rmsle
     from ..inference import fit_curves
-    from ..pfn import PFN, extrapolate
+    from ..pfn import PFN, extrapolate, protocol_scale
 
     chosen = _select_curve(benchmark, curve)
     out = Path(out_dir)
@@ -285,9 +285,8 @@ def run_demo(
     x_fan = np.geomspace(chosen.x_context[-1] * 1.0001, chosen.x[-1], 120)
     # the shipped answer, as `scalebayes extrapolate` gives it (the fan reaches as far as the
     # targets, so both are answered by the same model or models)
-    # in the benchmark's normalised y, with the study method's y scale (its protocol_scale: 1
-    # for a curve below 1, else "auto", the largest y of the runs a model reads)
-    scale = 1.0 if float(np.max(chosen.y_context)) < 1.0 else "auto"
+    # in the benchmark's normalised y, with the study method's y scale
+    scale = protocol_scale(chosen.y_context)
     pfn_target, pfn_fan = (
         extrapolate(chosen.x_context, chosen.y_context, xq, y_scale=scale)
         for xq in (chosen.x_target, x_fan)

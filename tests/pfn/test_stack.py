@@ -466,7 +466,7 @@ def test_the_study_method_reads_a_curve_above_one_in_its_own_units():
     NSL-PFN input's outputs): the study method divides such a curve by its largest context y
     and names that rule in its fingerprint; a normalised curve is read as it is."""
     from scalebayes.data import load_benchmark
-    from scalebayes.pfn._method import protocol_scale
+    from scalebayes.pfn import protocol_scale
 
     (curve,) = load_benchmark("bnsl_addition")
     assert curve.y_context.max() > 2
