@@ -402,7 +402,8 @@ def write_figure(fig, path: str | os.PathLike[str], *, dpi: float = 100) -> Path
 
     Args:
         fig: A ``matplotlib.figure.Figure`` with a canvas (e.g. ``FigureCanvasAgg``).
-        path: Destination ``.png``, ``.pdf`` or ``.svg`` file; its directory must exist.
+        path: Destination ``.png``, ``.pdf`` or ``.svg`` file; missing parent directories
+            are created.
         dpi: Resolution of the PNG (and of raster parts of a PDF or SVG).
 
     Returns:
@@ -414,5 +415,6 @@ def write_figure(fig, path: str | os.PathLike[str], *, dpi: float = 100) -> Path
     fmt = figure_format(path)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)

@@ -133,8 +133,9 @@ def test_fit_reports_bad_csv_data(tmp_path, capsys):
     assert main(["fit", str(tmp_path / "missing.csv"), "--family", "m1"]) == 2
     assert "cannot read" in _error_line(capsys)
 
-    assert main(["fit", str(path), "--family", "m1", "--plot", str(tmp_path / "no" / "a.png")]) == 2
-    assert "--plot: directory" in _error_line(capsys)
+    plot = tmp_path / "bad.csv" / "a.png"  # below a file: cannot be created
+    assert main(["fit", str(path), "--family", "m1", "--plot", str(plot)]) == 2
+    assert "--plot: " in _error_line(capsys)
 
 
 def test_fit_names_the_curve_a_family_cannot_fit(tmp_path, capsys):

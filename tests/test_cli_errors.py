@@ -240,7 +240,7 @@ def _plot_argv(command: str, tmp_path: Path, plot: str) -> list[str]:
 
 @pytest.mark.parametrize("command", ["fit", "extrapolate", "ntk-study"])
 @pytest.mark.parametrize(
-    "kind", ["directory", "missing parent", "parent is a file", "extension", "empty"]
+    "kind", ["directory", "parent is a file", "ancestor is a file", "extension", "empty"]
 )
 def test_plot_path_is_checked_before_any_work(tmp_path, capsys, command, kind):
     (tmp_path / "adir").mkdir()
@@ -248,8 +248,8 @@ def test_plot_path_is_checked_before_any_work(tmp_path, capsys, command, kind):
     plot, message = {
         "empty": ("", "empty; give a file name such as plot.png"),
         "directory": (tmp_path / "adir", "is a directory; give a file name"),
-        "missing parent": (tmp_path / "no" / "p.png", f"directory {tmp_path / 'no'} does not"),
-        "parent is a file": (tmp_path / "afile" / "p.png", "is a file, not a directory"),
+        "parent is a file": (tmp_path / "afile" / "p.png", "afile is a file, so"),
+        "ancestor is a file": (tmp_path / "afile" / "no" / "p.png", "afile is a file, so"),
         "extension": (tmp_path / "p.jpg", "name a .png"),
     }[kind]
     assert main(_plot_argv(command, tmp_path, str(plot))) == 2
@@ -274,6 +274,15 @@ def test_ntk_plot_refuses_an_unknown_format_before_the_work(tmp_path, capsys):
     # the --plot check runs at parse time, before the (missing) data file is read
     assert main(_plot_argv("ntk-study", tmp_path, str(tmp_path / "p.jpg"))) == 2
     assert "name a .png, .pdf or .svg file" in _one_error_line(capsys, "ntk-study")
+
+
+def test_fit_plot_creates_its_missing_directories(tmp_path, capsys):
+    # as --out does: `--out OUT --plot OUT/fit.png` must not need OUT made first
+    data = _write_laws(tmp_path / "laws.csv")
+    plot = tmp_path / "new" / "deeper" / "fit.png"
+    assert main(["fit", str(data), "--family", "m1", "--plot", str(plot)]) == 0
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert f"wrote {plot}" in capsys.readouterr().out
 
 
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}

@@ -153,7 +153,8 @@ def _check_writable_dir(directory: Path) -> None:
 def figure_file(*suffixes: str) -> Callable[[str], Path]:
     """A parser of a figure file to write (``--plot``), checked before any work is done.
 
-    The directory must exist and be writable, the path must not be a directory, and the
+    The directory must exist or be creatable (the writer creates it, as ``--out`` does, so
+    ``--out OUT --plot OUT/fan.png`` works), the path must not be a directory, and the
     extension must name a format the plot writer supports (it writes the format the
     extension names).
 
@@ -179,7 +180,7 @@ def figure_file(*suffixes: str) -> Callable[[str], Path]:
             raise argparse.ArgumentTypeError(
                 f"cannot write {text}: name a {names} file (the format follows the extension)"
             )
-        _check_writable_dir(path.parent)
+        _check_creatable_dir(path.parent, text, "give another file name")
         return path
 
     return parse
@@ -196,15 +197,24 @@ def output_dir(text: str) -> Path:
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; give a directory")
-    existing = path
+    _check_creatable_dir(path, text, "give a directory")
+    return path
+
+
+def _check_creatable_dir(directory: Path, text: str, fix: str) -> None:
+    """Raise ``ArgumentTypeError`` unless ``directory`` exists or can be created, writable.
+
+    The nearest existing directory on the path must be a writable directory; ``text`` is the
+    argument as given and ``fix`` what to do instead, for the message.
+    """
+    existing = directory
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(
-            f"{existing} is a file, so {text} cannot be created; give a directory"
+            f"{existing} is a file, so {text} cannot be created; {fix}"
         )
     _check_writable_dir(existing)
-    return path
 
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:

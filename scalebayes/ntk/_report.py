@@ -121,8 +121,9 @@ class NTKStudy:
         .svg, by the extension)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import NullFormatter
 
-        from .._io import write_figure
+        from .._io import plain_log_ticks, write_figure
 
         fig = Figure(figsize=(13, 4), layout="constrained")
         FigureCanvasAgg(fig)
@@ -135,11 +136,20 @@ class NTKStudy:
                 ax.errorbar(
                     c.sizes, y, yerr=se, fmt=marker + style, ms=3, color=f"C{i % 10}", label=c.label
                 )
+        sizes = sorted({int(n) for c in self.curves for n in c.sizes})
         for ax, name in zip(axes, ("$\\mu_L$", "$\\sigma_L$", "$\\epsilon_L$"), strict=True):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("training-set size N")
             ax.set_title(name)
+            # plain numbers: the default minor labels of a short log axis overprint each other;
+            # N is marked at the sizes measured while they are few enough to read
+            plain_log_ticks(ax.yaxis)
+            if len(sizes) <= 10:
+                ax.set_xticks(sizes, [f"{n:g}" for n in sizes])
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            else:
+                plain_log_ticks(ax.xaxis)
         axes[2].legend(fontsize="x-small")
         fig.suptitle(
             f"{self.dataset}: depth {self.config.depth}, W_std {self.config.W_std:.3g}, "

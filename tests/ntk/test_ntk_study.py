@@ -167,7 +167,7 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--npz", "missing.npz", "--task", "regression"], "cannot read"),
         (["--npz", "x.npz"], "--task"),
         (["--dataset", "digits", "--task", "regression"], "--task describes an --npz file"),
-        (["--dataset", "digits", "--plot", "/no/such/dir/p.png"], "does not exist"),
+        (["--dataset", "digits", "--plot", "afile/p.png"], "afile is a file, so"),
         (["--dataset", "digits", "--W-std", "1e300"], "--W-std"),
         (["--dataset", "digits", "--b-std", "-1"], "--b-std"),
         (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
@@ -186,6 +186,7 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
 )
 def test_cli_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
     assert main(["ntk-study", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
