@@ -9,6 +9,8 @@ An entry ``PRIOR:INPUT`` of ``--priors`` trains with another input encoding, e.g
 ``nslpfn:nslpfn`` for the status quo (NSL-PFN's prior and its linear x mapping).
 ``--scalefree JSON`` replaces scale-free prior defaults (``TrainConfig.scalefree_overrides``)
 for every run that draws scale-free curves, and ``--tag`` names such a variant.
+``--key-scheme 1`` draws the runs' keys as before 2026-12-06 (``TrainConfig.key_scheme``), so
+the tables of ``docs/results/far-prior.md`` measured before then reproduce.
 
     python benchmarks/prior_choice.py --steps 1500 --out out/prior_choice
     python benchmarks/prior_choice.py --eval-only --out out/prior_choice
@@ -64,6 +66,7 @@ def train_all(args) -> dict:
             border_curves=5000,
             seed=args.seed,
             scalefree_overrides=overrides if prior != "nslpfn" else {},
+            key_scheme=args.key_scheme,
         )
         t0 = time.perf_counter()
         ckpt = train(config, run, progress=False, log=None)
@@ -83,6 +86,13 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--key-scheme",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="TrainConfig.key_scheme; 1 reproduces the tables measured before 2026-12-06",
+    )
     parser.add_argument("--priors", default=",".join(PRIORS))
     parser.add_argument("--shipped", default="nslpfn-small,nslpfn-base")
     parser.add_argument("--out", default="out/prior_choice")

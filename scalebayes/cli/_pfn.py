@@ -159,6 +159,15 @@ def add_train_pfn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         "--seed", type=seed, default=None, help="seed of the prior draws and init (default: 0)"
     )
     parser.add_argument(
+        "--key-scheme",
+        type=int,
+        choices=(1, 2),
+        default=None,
+        help="how --seed becomes the run's PRNG keys: 2 (default) independent streams for the "
+        "init, the steps and the borders; 1 reproduces runs before 2026-12-06 (the shipped "
+        "weights), whose step keys repeat the init's",
+    )
+    parser.add_argument(
         "--chunk-steps", type=_positive_int, default=None, help="stop after this many steps"
     )
     parser.add_argument(
@@ -188,6 +197,7 @@ _TRAIN_OPTIONS = {
     "input": "--input",
     "ema_decay": "--ema-decay",
     "scalefree_overrides": "--scalefree-set",
+    "key_scheme": "--key-scheme",
 }
 
 

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
         export_weights,
         init_state,
         make_step,
+        run_keys,
         train,
     )
 
@@ -119,6 +120,7 @@ __all__ = [
     "predict_stacked",
     "protocol_scale",
     "read_checkpoint_meta",
+    "run_keys",
     "shipped_fans",
     "train",
 ]
@@ -161,6 +163,7 @@ _MODULES = {
         "export_weights",
         "init_state",
         "make_step",
+        "run_keys",
         "train",
     ),
 }

@@ -34,7 +34,7 @@ from ._predict import (
     Y_SPAN_GUARD,
     ReachWarning,
     SpanWarning,
-    _shipped,
+    _load_current,
     query_ratio,
 )
 from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each, predict_shipped
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ..evaluate import Predictive
 
 
-_load = _shipped  # one copy per process of each model, shared with the predictions
+_load = _load_current  # one copy per process of each checkpoint as it is on disk
 
 
 def protocol_scale(y_context) -> float | str:

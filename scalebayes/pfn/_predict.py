@@ -38,6 +38,7 @@ is how far beyond the context's largest x that prior put queries; asking further
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import numbers
 import os
@@ -366,6 +367,36 @@ def _shipped(name: str) -> PFN:
     return PFN.load(name)
 
 
+def _locate(name: str | os.PathLike) -> Path:
+    """The directory `PFN.load` reads for ``name``: the path itself, else the shipped model of
+    that name, and a training run's ``checkpoint/`` (it may not exist)."""
+    path = Path(name)
+    if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
+        path = WEIGHTS_DIR / str(name)
+    if (path / "checkpoint").is_dir() and not (path / "meta.json").exists():
+        path = path / "checkpoint"
+    return path
+
+
+@functools.cache
+def _load_stamped(name: str, stamp: str) -> PFN:
+    return PFN.load(name)
+
+
+def _load_current(name: str) -> PFN:
+    """`PFN.load(name)`, one copy per process of each checkpoint as it is on disk now: the
+    copy is keyed on the bytes of its ``meta.json`` (which records the weights' sha256, so a
+    checkpoint retrained or replaced at the same path is read again, not answered from the
+    old copy). A shipped model's name gives the copy the predictions share."""
+    if isinstance(name, str) and not Path(name).exists() and (WEIGHTS_DIR / name).is_dir():
+        return _shipped(name)
+    try:
+        stamp = hashlib.sha256((_locate(name) / "meta.json").read_bytes()).hexdigest()
+    except OSError:
+        stamp = ""  # PFN.load then says what is missing
+    return _load_stamped(str(name), stamp)
+
+
 def query_ratio(x_context, x_query) -> float:
     """``max(x_query) / max(x_context)``, the distance [`PFN.load_for`][scalebayes.pfn.PFN.load_for]
     chooses a shipped model by; 1 where that is not a finite positive number (empty, malformed
@@ -517,11 +548,7 @@ class PFN:
                 f"the PFN model is named by an empty string: give a shipped model ({shipped}) "
                 "or a checkpoint directory"
             )
-        path = Path(name)
-        if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
-            path = WEIGHTS_DIR / str(name)
-        if (path / "checkpoint").is_dir() and not (path / "meta.json").exists():
-            path = path / "checkpoint"
+        path = _locate(name)
         if not path.exists():
             shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
             raise _checkpoint.CheckpointError(

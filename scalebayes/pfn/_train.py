@@ -11,8 +11,8 @@ precision: ``compute_dtype="bfloat16"`` runs the matrix products in bf16 with fl
 weights. Data parallelism: the batch is sharded over all local devices along the curve axis
 with ``jax.sharding`` and the parameters are replicated; with one device this is the same code.
 
-Resumable: the PRNG key of step ``s`` is ``fold_in(PRNGKey(seed), s)``, so a run restored
-from a checkpoint (model, optimiser state, step) continues bit for bit.
+Resumable: the PRNG key of step ``s`` is ``fold_in(run_keys(config).steps, s)``, so a run
+restored from a checkpoint (model, optimiser state, step) continues bit for bit.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ class TrainConfig:
         interpolation: fraction of curves whose context is a random subset of their points
             instead of a prefix, so the model also learns to interpolate (0 = extrapolation
             only, as NSL-PFN's release).
-        seed: seeds the initialisation, the borders and every step's data.
+        seed: seeds the initialisation, the borders and every step's data (see
+            ``key_scheme``).
         border_curves: prior curves (of 100 points) whose noisy y values give the borders.
         checkpoint_every: steps between checkpoints.
         prior_overrides: ``(field, value)`` pairs that replace
@@ -100,6 +101,15 @@ class TrainConfig:
             [`ScaleFreePriorConfig`][scalebayes.priors.ScaleFreePriorConfig] defaults for the
             scale-free curves of a ``"scalefree"`` or ``"mixture"`` run (e.g.
             ``(("break_prob", 0.25),)``), like ``prior_overrides`` for NSL-PFN's prior.
+        key_scheme: how ``seed`` becomes the run's PRNG keys
+            ([`run_keys`][scalebayes.pfn.run_keys]): 2 (the default) splits
+            ``PRNGKey(seed)`` into independent streams for the initialisation, the steps,
+            the borders and the tail scales; 1 is the scheme of runs before 2026-12-06 (the
+            shipped weights), kept so that they reproduce bit for bit: there step ``s``'s
+            key ``fold_in(PRNGKey(seed), s)`` equals the key of the ``s``-th initialised
+            layer (under JAX's partitionable threefry ``fold_in(k, i)`` is
+            ``split(k, n)[i]``), and seed ``s``'s tail-scale draw is seed ``s + 1``'s border
+            draw. A checkpoint that records no scheme is read as 1.
     """
 
     model: str | PFNConfig = "small"
@@ -123,6 +133,7 @@ class TrainConfig:
     input: str | None = None
     ema_decay: float = 0.0
     scalefree_overrides: tuple[tuple[str, object], ...] = ()
+    key_scheme: int = 2
 
     def __post_init__(self):
         get_config(self.model)
@@ -199,7 +210,11 @@ class TrainConfig:
             )
         if self.steps > 2**31 - 1:
             raise ValueError(f"TrainConfig.steps must be at most {2**31 - 1} (an int32 counter)")
-        if not 0 <= self.seed <= 2**63 - 1 - 42:  # the prior's key is seeded with seed + 42
+        if self.key_scheme not in KEY_SCHEMES or isinstance(self.key_scheme, bool):
+            raise ValueError(
+                f"TrainConfig.key_scheme must be one of {KEY_SCHEMES}, got {self.key_scheme!r}"
+            )
+        if not 0 <= self.seed <= 2**63 - 1 - 42:  # scheme 1 seeds the borders with seed + 42
             raise ValueError(f"TrainConfig.seed must be in [0, 2**63 - 43], got {self.seed}")
         lo, hi = self.log10_length_range
         if not 0.5 <= lo <= hi:
@@ -247,7 +262,35 @@ class TrainConfig:
         data["log10_length_range"] = tuple(data["log10_length_range"])
         for name in ("prior_overrides", "scalefree_overrides"):  # absent from older runs
             data[name] = tuple(data.get(name, {}).items())
+        data.setdefault("key_scheme", 1)  # runs before the field drew their keys that way
         return cls(**data)
+
+
+KEY_SCHEMES: tuple[int, ...] = (1, 2)
+"""The values of ``TrainConfig.key_scheme``."""
+
+
+class RunKeys(NamedTuple):
+    """The PRNG keys of a training run (``run_keys``)."""
+
+    init: jax.Array
+    steps: jax.Array
+    borders: jax.Array
+    tails: jax.Array
+
+
+def run_keys(config: TrainConfig) -> RunKeys:
+    """The keys ``config.seed`` gives a run, by ``config.key_scheme``: the model's
+    initialisation, the steps' base key (step ``s`` uses ``fold_in(steps, s)``), the border
+    sample and the tail-scale sample. Scheme 2 splits ``PRNGKey(seed)`` four ways; scheme 1
+    (older runs) uses ``PRNGKey(seed)`` for the first two and ``PRNGKey(seed + 42)``,
+    ``PRNGKey(seed + 43)`` for the others."""
+    base = jax.random.PRNGKey(config.seed)
+    if config.key_scheme == 1:
+        return RunKeys(
+            base, base, jax.random.PRNGKey(config.seed + 42), jax.random.PRNGKey(config.seed + 43)
+        )
+    return RunKeys(*jax.random.split(base, 4))
 
 
 def _frozen_pairs(pairs) -> tuple[tuple[str, object], ...]:
@@ -298,16 +341,16 @@ def draw_curves(config: TrainConfig, key: jax.Array, n: int, n_points: int) -> C
     return Curves(*(jnp.concatenate(fields) for fields in zip(*parts, strict=True)))
 
 
-def border_samples(config: TrainConfig, seed_offset: int = 42) -> np.ndarray:
+def border_samples(config: TrainConfig, key: jax.Array | None = None) -> np.ndarray:
     """The encoded noisy y of ``border_curves`` prior curves that bar borders are made from.
 
     As NSL-PFN for its prior: 100 points per curve, from the run's prior (unless
-    ``prior_overrides`` change it), with ``seed + seed_offset`` as the key. For the
+    ``prior_overrides`` change it), with ``key`` (default ``run_keys(config).borders``). For the
     ``"log-relative"`` input, the target points' y relative to each curve's context (what the
     network predicts; the context points would add an atom at exactly 1, the reference point
     itself).
     """
-    key = jax.random.PRNGKey(config.seed + seed_offset)
+    key = run_keys(config).borders if key is None else key
     if config.prior == "nslpfn" and config.input == "nslpfn":
         prior = PriorConfig(**dict(config.prior_overrides))  # the run's prior, 100 points
         batch = sample_curves(key, config.border_curves, length=100, config=prior)
@@ -328,9 +371,9 @@ def prior_borders(config: TrainConfig) -> np.ndarray:
 
 def prior_tail_scales(config: TrainConfig, borders: ArrayLike) -> tuple[float, float]:
     """The bar's tail scales fitted to a fresh draw of the prior's encoded y
-    ([`fit_tail_scales`][scalebayes.pfn.fit_tail_scales]; the key ``seed + 43``, not the
-    borders' own sample, whose extremes set the outer borders)."""
-    return fit_tail_scales(border_samples(config, seed_offset=43), borders)
+    ([`fit_tail_scales`][scalebayes.pfn.fit_tail_scales]; the key ``run_keys(config).tails``,
+    not the borders' own sample, whose extremes set the outer borders)."""
+    return fit_tail_scales(border_samples(config, run_keys(config).tails), borders)
 
 
 def layout(batch, key, interpolation: float, input: str = "nslpfn"):
@@ -408,9 +451,9 @@ class TrainState(eqx.Module):
 
 def init_state(config: TrainConfig, model: PFNModel | None = None) -> TrainState:
     """A fresh state at step 0: ``model`` (a warm start) or one initialised from
-    ``PRNGKey(seed)``, with a fresh optimiser."""
+    ``run_keys(config).init``, with a fresh optimiser."""
     if model is None:
-        model = PFNModel(jax.random.PRNGKey(config.seed), config.model_config)
+        model = PFNModel(run_keys(config).init, config.model_config)
     opt_state = make_optimizer(config).init(eqx.filter(model, eqx.is_inexact_array))
     ema = None
     if config.ema_decay > 0:  # its own buffers: the step donates the state
@@ -672,7 +715,7 @@ def _train(
             f"{origin} in {time.perf_counter() - t0:.1f} s"
         )
     bar = BarDistribution(borders)
-    step_fn = make_step(config, bar, jax.random.PRNGKey(config.seed))
+    step_fn = make_step(config, bar, run_keys(config).steps)
     start = int(state.step)
     stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
     bar_iter = None

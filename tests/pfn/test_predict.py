@@ -809,3 +809,27 @@ def test_a_model_prints_its_name_input_and_reach_and_a_scalar_query_is_refused_w
         ValueError, match=r"x_query must be 1-D, got shape \(\) \(one value: pass \[6\.4e\+07\]\)"
     ):
         PFN.load().predict(X, Y, 2 * X[-1])
+
+
+def test_a_checkpoint_replaced_at_its_path_is_read_again(tmp_path):
+    """A study method names a checkpoint by its path; retrained in place (a new run written to
+    the same directory), the method scores and fingerprints the new weights, not a copy kept
+    from before."""
+    import shutil
+
+    from scalebayes.data import Curve
+    from scalebayes.pfn import pfn_method
+    from scalebayes.pfn._predict import WEIGHTS_DIR
+
+    where = tmp_path / "run"
+    shutil.copytree(WEIGHTS_DIR / "mixture-tiny", where)
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    curve = Curve(x, 2.0 * x**-0.3, "c", dataset="t", is_context=x < 10.0)
+    before = pfn_method(str(where))
+    first, settings = before([curve])[0].median(), before.settings()
+    shutil.rmtree(where)
+    shutil.copytree(WEIGHTS_DIR / "nslpfn-small", where)
+    after = pfn_method(str(where))
+    assert after.settings() != settings
+    assert not np.allclose(after([curve])[0].median(), first)
+    assert after.settings() == pfn_method("nslpfn-small").settings()

@@ -443,6 +443,7 @@ def test_resume_without_a_run_and_a_new_run_without_steps_say_what_is_missing(tm
         (["--steps", "99999999999"], "--steps must be at most"),
         (["--prior", "scalefree", "--scalefree-set", "break_prob=null"], "--scalefree-set: "),
         (["--init-from", ""], "--init-from needs a checkpoint"),
+        (["--key-scheme", "3"], "--key-scheme: invalid choice"),
     ],
 )
 def test_train_options_are_checked_in_command_line_words(tmp_path, capsys, extra, message):
@@ -497,6 +498,41 @@ def test_config_read_back_equals_the_original():
     again = TrainConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict())))
     assert again == CONFIG and hash(again) == hash(CONFIG)
     assert TrainConfig(model="tiny") == TrainConfig(model=get_config("tiny"))
+
+
+def test_the_runs_keys_are_independent_streams_and_older_runs_keep_theirs():
+    """Under JAX's partitionable threefry ``fold_in(k, i) == split(k, n)[i]``: scheme 1 (runs
+    before the field) drew step i's batch with the key of the i-th initialised layer; scheme 2
+    (the default) splits the seed's key into streams that share no key."""
+    from scalebayes.pfn import read_checkpoint_meta, run_keys
+    from scalebayes.pfn._predict import WEIGHTS_DIR
+
+    def keys(k, n=64):
+        return {tuple(np.asarray(s).tolist()) for s in jax.random.split(k, n)}
+
+    def step_keys(k, n=64):
+        return {tuple(np.asarray(jax.random.fold_in(k, s)).tolist()) for s in range(n)}
+
+    old, new = TrainConfig(model="tiny", seed=3, key_scheme=1), TrainConfig(model="tiny", seed=3)
+    assert new.key_scheme == 2
+    legacy = run_keys(old)
+    assert keys(legacy.init) == step_keys(legacy.steps)  # the defect scheme 1 keeps
+    for key, want in zip(legacy, (3, 3, 45, 46), strict=True):
+        np.testing.assert_array_equal(key, jax.random.PRNGKey(want))
+    fresh = run_keys(new)
+    assert not keys(fresh.init) & step_keys(fresh.steps)
+    streams = {tuple(np.asarray(k).tolist()) for k in fresh}
+    neighbour = run_keys(dataclasses.replace(new, seed=4))
+    assert len(streams) == 4 and not streams & {tuple(np.asarray(k).tolist()) for k in neighbour}
+    # a config read back keeps its scheme; one recorded before the field is scheme 1
+    assert TrainConfig.from_dict(new.to_dict()) == new
+    recorded = new.to_dict()
+    del recorded["key_scheme"]
+    assert TrainConfig.from_dict(recorded).key_scheme == 1
+    shipped = read_checkpoint_meta(WEIGHTS_DIR / "mixture-tiny")["train_config"]
+    assert TrainConfig.from_dict(shipped).key_scheme == 1
+    with pytest.raises(ValueError, match="key_scheme must be one of"):
+        TrainConfig(model="tiny", key_scheme=True)
 
 
 def test_scalefree_overrides_reach_the_generator_and_the_record(monkeypatch):
