@@ -15,6 +15,13 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def holds_numbers(array) -> bool:
+    """Whether a NumPy array holds real numbers: an integer or float dtype, or objects that are
+    each a real number (Python ints beyond int64, e.g. FLOPs written as ``10**21``)."""
+    kind = array.dtype.kind
+    return kind in "iuf" or (kind == "O" and all(is_real(v) for v in array.flat))
+
+
 def check_integer(name: str, value: object, minimum: int = 1) -> int:
     """``value`` as an ``int`` after checking that it is an integer ``>= minimum``.
 

@@ -472,6 +472,17 @@ def test_allocate_warns_once_about_the_runs_it_fits(tmp_path, capsys, monkeypatc
         err = capsys.readouterr().err
         assert err.count("D/N spans only") == 1, err
     assert "D/N spans only 21.7 to 30 " in err  # the kept runs'
+    # a C column that is not 6 N D is about the file: said with --drop-highest too (it was lost)
+    path.write_text(
+        "N,D,C,loss\n"
+        + "\n".join(
+            f"{a:.6g},{b:.6g},{a * b:.6g},{c:.6f}" for a, b, c in zip(N, D, loss, strict=True)
+        )
+        + "\n"
+    )
+    for extra in ([], ["--drop-highest", "1"]):
+        assert main(["allocate", str(path), "--compute", "1e21", *extra]) == 2
+        assert capsys.readouterr().err.count("C is not 6 N D on 7 of 7 runs") == 1
 
 
 def test_allocate_reads_the_files_own_column_names(tmp_path, capsys, monkeypatch):

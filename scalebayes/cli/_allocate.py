@@ -103,9 +103,8 @@ def run_allocate(args: argparse.Namespace) -> int:
             determine the allocation; its intervals then reflect the prior).
     """
     import jax
-    import numpy as np
 
-    from ..compute import chinchilla_law, fit_joint_law, read_runs_csv, validate_runs
+    from ..compute import chinchilla_law, fit_joint_law, read_runs_csv
 
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
@@ -116,35 +115,24 @@ def run_allocate(args: argparse.Namespace) -> int:
         )
     if args.samples < 4:
         raise ValueError("--samples must be at least 4 (r-hat and ESS need four draws a chain)")
-    with warnings.catch_warnings(record=True) as said:  # about the runs that will be fitted
-        warnings.simplefilter("always")
-        renamed = {
-            role: name
-            for role, name in (
-                ("N", args.n_column),
-                ("D", args.d_column),
-                ("C", args.c_column),
-                ("loss", args.loss_column),
-            )
-            if name is not None
-        }
-        runs = read_runs_csv(args.file, columns=renamed)
-    if not args.drop_highest:
-        for one in said:
-            warnings.warn(one.message, one.category, stacklevel=1)
-    else:
-        if not 0 <= args.drop_highest < len(runs):
-            raise ValueError(
-                f"--drop-highest must be in [0, {len(runs) - 1}] for {len(runs)} runs, "
-                f"got {args.drop_highest}"
-            )
-        keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - args.drop_highest])
-        try:
-            runs = validate_runs(runs.N[keep], runs.D[keep], runs.loss[keep], source=runs.source)
-        except ValueError as error:
-            raise ValueError(
-                f"after --drop-highest {args.drop_highest}: {error} (or drop fewer runs)"
-            ) from None
+    renamed = {
+        role: name
+        for role, name in (
+            ("N", args.n_column),
+            ("D", args.d_column),
+            ("C", args.c_column),
+            ("loss", args.loss_column),
+        )
+        if name is not None
+    }
+    try:
+        runs = read_runs_csv(args.file, columns=renamed, drop_highest=args.drop_highest)
+    except ValueError as error:  # in the command line's words
+        message = str(error).replace("drop_highest must", "--drop-highest must")
+        dropped = f"after dropping the {args.drop_highest} highest-loss runs"
+        raise ValueError(
+            message.replace(dropped, f"after --drop-highest {args.drop_highest}")
+        ) from None
     spent = runs.compute()  # 6 N D per run
     smallest, largest = float(spent.min()), float(spent.max())
     below = [c for c in args.compute if c < smallest / 10]

@@ -303,11 +303,7 @@ def optimal_allocation(
                 f"{float(np.min(np.asarray(compute))):g}"
             )
     log_c = jnp.log(compute)
-    try:
-        hash(loss_fn)
-    except TypeError:  # e.g. a callable object holding arrays: key the compile cache by identity
-        loss_fn = _ByIdentity(loss_fn)
-    p, t, loss = _solve(log_c.reshape(-1), args, loss_fn=loss_fn, settings=settings)
+    p, t, loss = _solve(log_c.reshape(-1), args, loss_fn=_hashable(loss_fn), settings=settings)
     shape = log_c.shape
     return Allocation(p.reshape(shape), t.reshape(shape), loss.reshape(shape))
 
@@ -325,6 +321,26 @@ class _ByIdentity:
     __eq__ = object.__eq__
 
 
+_WRAPPED: dict[int, _ByIdentity] = {}
+"""The wrapper of each unhashable loss function seen, by ``id``: one wrapper per function, so
+its compiled solver is reused (a fresh wrapper per call compiled it again every call). A
+wrapper holds its function, so an ``id`` here is never reused by another object."""
+
+
+def _hashable(loss_fn: LossFn) -> LossFn:
+    """``loss_fn`` itself if hashable (a function), else its one `_ByIdentity` wrapper (e.g.
+    a callable object holding arrays), so the compile cache is keyed by identity."""
+    try:
+        hash(loss_fn)
+        return loss_fn
+    except TypeError:
+        pass
+    wrapped = _WRAPPED.get(id(loss_fn))
+    if wrapped is None or wrapped.fn is not loss_fn:
+        wrapped = _WRAPPED[id(loss_fn)] = _ByIdentity(loss_fn)
+    return wrapped
+
+
 @functools.partial(jax.jit, static_argnames=("loss_fn", "settings"))
 def _solve(log_c: Array, args: Any, *, loss_fn: LossFn, settings: _Settings):
     """Solve at every ``log C`` of a 1-D array (compiled once per ``loss_fn`` and settings)."""
@@ -337,6 +353,17 @@ def _solve(log_c: Array, args: Any, *, loss_fn: LossFn, settings: _Settings):
         return p, t, loss_fn(p, t, args)
 
     return jax.vmap(one)(log_c)
+
+
+@functools.partial(jax.jit, static_argnames=("loss_fn", "options"))
+def _log_params_and_slopes(log_c: Array, args: Any, *, loss_fn: LossFn, options: tuple):
+    """``log p*`` and ``d log p* / d log C`` at each ``log C`` (compiled once per ``loss_fn``
+    and options, not per call)."""
+
+    def log_p(lc):
+        return jnp.log(optimal_allocation(loss_fn, jnp.exp(lc), args, **dict(options)).n_params)
+
+    return jax.vmap(jax.value_and_grad(log_p))(log_c)
 
 
 @float64
@@ -385,15 +412,13 @@ def allocation_exponent(
             f"compute must be at least flops_per_param_token * min_params * min_tokens = "
             f"{smallest:g} (no allocation fits a smaller budget); got {grid.min():g}"
         )
-    options = dict(
-        flops_per_param_token=flops_per_param_token, min_params=min_params, min_tokens=min_tokens
+    options = (
+        ("flops_per_param_token", float(flops_per_param_token)),
+        ("min_params", float(min_params)),
+        ("min_tokens", float(min_tokens)),
     )
-
-    def log_p(log_c):
-        return jnp.log(optimal_allocation(loss_fn, jnp.exp(log_c), args, **options).n_params)
-
     log_c = jnp.log(jnp.asarray(grid))
-    values, local = jax.jit(jax.vmap(jax.value_and_grad(log_p)))(log_c)
+    values, local = _log_params_and_slopes(log_c, args, loss_fn=_hashable(loss_fn), options=options)
     values, local = np.asarray(values, dtype=float), np.asarray(local, dtype=float)
     x = np.log(grid)
     slope, intercept = np.polyfit(x, values, 1)

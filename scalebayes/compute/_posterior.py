@@ -19,7 +19,6 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +31,7 @@ from .._precision import float64
 from .._warnings import ConvergenceWarning
 from ..evaluate import check_level
 from ..inference import R_HAT_MAX, Diagnostics, sample_model
-from ._allocation import Allocation, optimal_allocation
+from ._allocation import optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
 from ._likelihood import DELTA
 from ._runs import Runs
@@ -239,30 +238,42 @@ class JointLawPosterior:
                 f"compute must be at least flops_per_param_token = {k:g} FLOPs (one parameter "
                 f"trained on one token); got {float(budgets.min()):g}"
             )
-        law = self.law
-
-        def solve(params: Mapping[str, Any], c: Array) -> Allocation:
-            if law.allocation is not None:
-                return law.allocation(params, c, k)
-            return optimal_allocation(
-                lambda n, d, prm: law.fn(prm, n, d), c, params, flops_per_param_token=k
-            )
-
-        def one(params, log_c):
-            return solve(params, jnp.exp(log_c))
-
-        def log_n(params, log_c):
-            return jnp.log(one(params, log_c).n_params)
-
-        per_budget = jax.vmap(one, in_axes=(None, 0))
-        per_draw = jax.jit(jax.vmap(per_budget, in_axes=(0, None)))
-        slope = jax.jit(jax.vmap(jax.vmap(jax.grad(log_n, argnums=1), (None, 0)), (0, None)))
         log_c = jnp.log(jnp.asarray(budgets))
-        params = self._params()
-        result = per_draw(params, log_c)
-        exponent = slope(params, log_c)
+        result, exponent = _allocation_draws(self._params(), log_c, law=self.law, k=k)
         arrays = [np.asarray(a, dtype=np.float64) for a in (*result, exponent)]
+        # N* is kept within one parameter and one token: a draw there is the bracket's edge,
+        # not the law's optimum (a law fitted in millions or billions, or a budget that small)
+        edge = (arrays[0] <= 1.0 + 1e-9) | (arrays[1] <= 1.0 + 1e-9)
+        if edge.any():
+            share = edge.mean(axis=0)
+            worst = int(np.argmax(share))
+            warnings.warn(
+                f"N* sits at its bound (one parameter, or one token) on {share[worst]:.0%} of "
+                f"the draws at C = {budgets[worst]:.3g}: there the answer is the bound, not the "
+                "law's optimum; are the runs' N and D plain counts and C in FLOPs?",
+                UserWarning,
+                stacklevel=3,
+            )
         return AllocationPosterior(budgets, *arrays, flops_per_param_token=k)
+
+
+@functools.partial(jax.jit, static_argnames=("law", "k"))
+def _allocation_draws(params: Mapping[str, Array], log_c: Array, *, law: JointLaw, k: float):
+    """Per draw and budget: the allocation and ``d log N* / d log C`` (compiled once per law,
+    which hashes by identity, and ``k``; not once per call)."""
+
+    def one(prm, lc):
+        c = jnp.exp(lc)
+        if law.allocation is not None:
+            return law.allocation(prm, c, k)
+        return optimal_allocation(lambda n, d, p: law.fn(p, n, d), c, prm, flops_per_param_token=k)
+
+    def log_n(prm, lc):
+        return jnp.log(one(prm, lc).n_params)
+
+    per_draw = jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None))
+    slope = jax.vmap(jax.vmap(jax.grad(log_n, argnums=1), (None, 0)), (0, None))
+    return per_draw(params, log_c), slope(params, log_c)
 
 
 @float64

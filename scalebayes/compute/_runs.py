@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_integer, is_real
+from .._checks import holds_numbers, is_integer
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -134,11 +134,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     arrays = {}
     for name, values in (("N", N), ("D", D), ("loss", loss)):
         raw = np.asarray(values)
-        numeric = raw.dtype.kind in "iuf" or (
-            raw.dtype.kind == "O"  # e.g. Python ints beyond int64: numbers, not text
-            and all(is_real(v) for v in raw.reshape(-1))
-        )
-        if not numeric:
+        if not holds_numbers(raw):  # Python ints beyond int64 are numbers, text is not
             raise ValueError(f"{source}: {name} must be numbers, got {values!r}")
         array = raw.astype(np.float64)
         if array.ndim != 1:
@@ -169,7 +165,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     # the design checks (one D/N, one budget) run in Runs.__post_init__, before any warning
     runs = Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
     ratio = np.log(arrays["D"] / arrays["N"])
-    _warn_on_units(arrays["N"], ratio, source)
+    _warn_on_units(arrays["N"], arrays["D"], ratio, source)
     _warn_on_repeats(arrays["N"], arrays["D"], arrays["loss"], source, where)
     rho = _loss_rises_with_compute(arrays["N"] * arrays["D"], arrays["loss"])
     if rho is not None and rho > _RISING:
@@ -239,10 +235,21 @@ optimum is about 20, heavily over-trained LLMs reach a few thousand; toy network
 excluded by their size)."""
 
 
-def _warn_on_units(n: np.ndarray, log_ratio: np.ndarray, source: str) -> None:
+def _warn_on_units(n: np.ndarray, d: np.ndarray, log_ratio: np.ndarray, source: str) -> None:
     """Warn where D/N looks like other units (N in millions beside D in tokens, or the
     reverse): a median D/N outside ``_PLAUSIBLE_RATIO`` tokens per parameter. Both columns in
-    other units alike (millions and billions) move D/N by 1e-3 only and can pass."""
+    other units alike (millions and billions) move D/N by 1e-3 only and pass that test, so
+    also warn where a run has fewer than one parameter or token: not a count."""
+    if n.min() < 1 or d.min() < 1:
+        warnings.warn(
+            f"{source}: a run has N = {n.min():.3g} parameters or D = {d.min():.3g} tokens, "
+            "fewer than one: are N and D in millions or billions? Give plain counts; a law "
+            "fitted in other units answers in them, 6ND is then not the compute in FLOPs, and "
+            "an allocation keeps at least one parameter and one token",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
     ratio = math.exp(float(np.median(log_ratio)))
     low, high = _PLAUSIBLE_RATIO
     if not low <= ratio <= high:
@@ -330,12 +337,13 @@ def read_runs_csv(
     flops_per_param_token: float = 6.0,
     min_distinct: int = MIN_DISTINCT,
     columns: Mapping[str, str] | None = None,
+    drop_highest: int = 0,
 ) -> Runs:
     """Read runs from a CSV file with columns ``N``, ``D`` and ``loss`` (in any case).
 
     A column ``C`` (training FLOPs) may replace ``D``: then ``D = C / (k N)``. If both are
-    present, ``D`` is used and ``C`` ignored. Other columns are ignored; blank lines are
-    skipped.
+    present, ``D`` is read and ``C`` only checked: a warning names the runs where ``C`` is not
+    ``k N D`` within a factor of 2. Other columns are ignored; blank lines are skipped.
 
     Args:
         path: the CSV file.
@@ -344,6 +352,9 @@ def read_runs_csv(
         columns: the file's own names for some of the columns, e.g. ``{"N": "params",
             "D": "tokens", "loss": "val_loss"}`` (keys ``"N"``, ``"D"``, ``"C"``,
             ``"loss"``; names case-insensitive); the others keep their default names.
+        drop_highest: how many of the highest-loss runs to leave out (as
+            [`chinchilla_runs`][scalebayes.compute.chinchilla_runs] does); the check of a
+            ``C`` column covers every run of the file, the rest the runs kept.
 
     Returns:
         The validated [`Runs`][scalebayes.compute.Runs].
@@ -351,8 +362,9 @@ def read_runs_csv(
     Raises:
         ValueError: for a missing or duplicated column, a row with the wrong number of cells,
             a value that is not a finite number, a non-positive ``N``, ``D``, ``C`` or loss,
-            or fewer than ``min_distinct`` distinct ``N`` or ``D``; the message names the file,
-            the line and the column.
+            or fewer than ``min_distinct`` distinct ``N`` or ``D`` (among the runs kept); the
+            message names the file, the line and the column; or ``drop_highest`` outside
+            ``[0, runs - 1]``.
         OSError: if the file cannot be read.
     """
     k = float(flops_per_param_token)
@@ -463,9 +475,26 @@ def read_runs_csv(
                 f"{source}, {where(i)}: D = {names['x']} / ({k:g} {names['n']}) = {x[i]:.6g} "
                 "is not a usable token count; check the row's units"
             )
-    if "c" in values:
+    if "c" in values:  # about the file's columns: every run
         _warn_on_compute_column(np.array(values["c"]), k, N * x, names, source, where)
-    return _validate(N, x, values["loss"], source, min_distinct, where)
+    loss = np.array(values["loss"])
+    if isinstance(drop_highest, bool) or not is_integer(drop_highest):
+        raise TypeError(f"drop_highest must be an int, got {type(drop_highest).__name__}")
+    if not 0 <= drop_highest < len(lines):
+        raise ValueError(
+            f"drop_highest must be in [0, {len(lines) - 1}] for {len(lines)} runs, "
+            f"got {drop_highest}"
+        )
+    if not drop_highest:
+        return _validate(N, x, loss, source, min_distinct, where)
+    keep = np.sort(np.argsort(loss, kind="stable")[: len(lines) - int(drop_highest)])
+    lines = [lines[i] for i in keep]  # ``where`` names the kept runs' lines
+    try:
+        return _validate(N[keep], x[keep], loss[keep], source, min_distinct, where)
+    except ValueError as error:
+        raise ValueError(
+            f"after dropping the {drop_highest} highest-loss runs: {error} (or drop fewer runs)"
+        ) from None
 
 
 def _warn_on_compute_column(c, k: float, nd, names, source: str, where) -> None:

@@ -197,7 +197,10 @@ def suggest_next(
         candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``;
             with the PFN, beyond the largest context x unless the model was trained for
             interpolation (MCMC conditions on any x).
-        target_x: the run you care about (e.g. 10-300x beyond the largest run).
+        target_x: the run you care about. ``model=None`` is the default model, whose
+            reach is 10x the largest run; further out (the usual 10-300x) pass
+            ``model=FAR_MODEL``, as ``scalebayes suggest`` does by itself beyond 5x, and
+            check the ranking with ``method="mcmc-m4"`` (why: docs/results/next-run.md).
         cost: per-candidate cost: ``None`` (proportional to x, as compute is for a fixed
             recipe), an array with one value per candidate, or a function of x.
         model: PFN checkpoint directory or shipped name, or a loaded
@@ -247,6 +250,21 @@ def suggest_next(
         raise ValueError("y_context must be >= 0 (a loss or an error rate)")
     if np.ptp(xc) <= 0:
         raise ValueError("x_context must hold at least two distinct x values")
+    # runs repeated at one x (seeds) averaged once, here: the PFN reads one run per x and the
+    # OU noise of MCMC reads its residuals as one path in x (a repeat would count as an exact
+    # observation); each of the fantasies' predictions would otherwise warn again
+    from ..data import merge_duplicate_x
+
+    runs = merge_duplicate_x(xc, yc)
+    if runs.x.size < xc.size:
+        repeated = ", ".join(f"{v:g}" for v in runs.x[runs.counts > 1][:5])
+        warnings.warn(
+            f"x_context repeats x = {repeated} (seeds?): their y are averaged, one run per x "
+            "(average them first to silence this)",
+            UserWarning,
+            stacklevel=2,
+        )
+        xc, yc = runs.x, runs.y
     warn_if_two_runs(xc, "the ranking")  # as scalebayes.pfn.extrapolate
     if np.unique(cand).size != cand.size:
         values, counts = np.unique(cand, return_counts=True)
@@ -389,15 +407,12 @@ def _fantasise_mcmc(xc, yc, cand, target_x, method, key, n_fantasies, level):
     """As ``_fantasise_pfn``, from NUTS draws reweighted by each fantasy's likelihood."""
     import jax
 
-    from ..data import merge_duplicate_x
     from ..inference import ConvergenceWarning, check_mixing, sample_posterior
 
     key = jax.random.key(0) if key is None else key
     family = method.split("-", 1)[1]
-    # runs repeated at one x (seeds) averaged, as the PFN path does: the OU noise reads its
-    # residuals as one path in x, so a repeat would count as an exact observation
-    runs = merge_duplicate_x(xc, yc)
-    result = sample_posterior(key, family, [runs.x], [runs.y], names=["context"])
+    # xc holds one run per x: suggest_next averaged the seeds
+    result = sample_posterior(key, family, [xc], [yc], names=["context"])
     report = check_mixing(result, warn=False)
     if report.failed:
         warnings.warn(

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_integer, is_integer, is_real
+from .._checks import check_integer, holds_numbers, is_integer, is_real
 from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -231,8 +231,9 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             x, y = np.asarray(x), np.asarray(y)
             if np.iscomplexobj(x) or np.iscomplexobj(y):
                 raise TypeError("not complex ones")
-            if x.dtype.kind in "bUSO" or y.dtype.kind in "bUSO":  # bools, text, objects
-                raise TypeError(f"not {x.dtype if x.dtype.kind in 'bUSO' else y.dtype} values")
+            for a in (x, y):  # not bools, text or objects other than numbers
+                if not holds_numbers(a):
+                    raise TypeError(f"not {a.dtype} values")
             x = x.astype(np.float64).ravel()
             y = y.astype(np.float64).ravel()
         except (TypeError, ValueError) as error:

@@ -39,6 +39,7 @@ from ._predict import (
     PFN,
     _as_vector,
     _at_most,
+    _merge_each,
     _merge_repeats,
     _per_curve,
     _shipped,
@@ -205,6 +206,10 @@ def predict_stacked(
         ``weights`` are the curve's back-test weights.
     """
     models = list(models)
+    labels = list(names) if names is not None else None
+    if labels is None and len(x_context) > 1:
+        labels = [str(i) for i in range(len(x_context))]
+    x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     # the members' answers first: they check every input and name the curve at fault
     answers = [
         model.predict_many(x_context, y_context, x_query, y_scale=y_scale, names=names)
@@ -287,6 +292,8 @@ def predict_each(
         )
     lists = {"pfns": pfns, "x_context": x_context, "y_context": y_context, "x_query": x_query}
     labels = _check_curves(lists, names)
+    # seeds averaged once, with one warning, before the several predictions that read them
+    x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     out: list = [None] * n
     for model in {id(m): m for m in pfns}.values():
@@ -365,6 +372,7 @@ def predict_shipped(
     """
     lists = {"x_context": x_context, "y_context": y_context, "x_query": x_query}
     labels = _check_curves(lists, names)
+    x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     n = len(x_context)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")
     near_model, far_model = _shipped(DEFAULT_MODEL), _shipped(FAR_MODEL)

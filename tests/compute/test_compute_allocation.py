@@ -322,3 +322,44 @@ def test_a_derivative_that_overflows_is_read_off_the_loss():
     params = (1.7, 400.0, 400.0, 50.0, 50.0)
     got = optimal_allocation(_law, 1e23, params, flops_per_param_token=6.0)
     assert float(got.loss) == pytest.approx(1.7, abs=1e-9)  # was 401.7 at D* = 1
+
+
+def test_an_unhashable_loss_is_compiled_once():
+    """A review: every call wrapped an unhashable loss anew, so its solver compiled again."""
+    from scalebayes.compute._allocation import _solve
+
+    class Law:  # a callable object holding an array: unhashable
+        __hash__ = None
+
+        def __init__(self):
+            self.coef = np.array([1.0, 2.0])
+
+        def __call__(self, p, t, args):
+            return self.coef[0] / p + self.coef[1] / t
+
+    law = Law()
+    optimal_allocation(law, 1e12)
+    before = _solve._cache_size()
+    optimal_allocation(law, 1e14)
+    allocation_exponent(law, [1e10, 1e12])
+    size = _solve._cache_size()
+    allocation_exponent(law, [1e12, 1e14])
+    assert _solve._cache_size() == size and size <= before + 1
+
+
+@pytest.mark.parametrize(
+    ("fn", "name", "value"),
+    [
+        (misspecification_error, "width", -10.0),
+        (misspecification_error, "width", 0.0),
+        (misspecification_error, "eps", -0.1),
+        (two_layer_mutual_information, "width", -10.0),
+        (two_layer_mutual_information, "eps", 0.0),
+        (two_layer_mutual_information, "input_dim", float("nan")),
+    ],
+)
+def test_the_bound_terms_refuse_impossible_inputs(fn, name, value):
+    # a review: width -10 gave a negative error and mutual information, width 0 gave inf
+    given = {"width": 100.0, "input_dim": 8, "n_outputs": 2, "eps": 0.1, name: value}
+    with pytest.raises(ValueError, match=f"{name} must be finite"):
+        fn(**given)

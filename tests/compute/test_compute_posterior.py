@@ -158,6 +158,29 @@ def test_numerical_allocation_of_a_user_law_matches_the_closed_form():
     assert "D*/N*" in closed.summary()
 
 
+def test_an_allocation_at_its_bound_is_said(recwarn):
+    """A review: runs in billions answered N* = 1 [1, 1] (the bracket's edge) without a word."""
+    post = fake_posterior(chinchilla_law())
+    post.allocation(np.array([1e19, 5.76e23]))  # at the law's own scale: silent
+    assert not [w for w in recwarn if "bound" in str(w.message)]
+    with pytest.warns(
+        UserWarning, match=r"N\* sits at its bound .* on 9\d% of the draws at C = 10:"
+    ):
+        at_edge = post.allocation(np.array([10.0, 5.76e23]))
+    edge = (at_edge.n_params[:, 0] <= 1 + 1e-9) | (at_edge.n_tokens[:, 0] <= 1 + 1e-9)
+    assert edge.mean() > 0.9 and not (at_edge.n_params[:, 1] <= 1 + 1e-9).any()
+
+
+def test_the_allocation_is_compiled_once_per_law():
+    from scalebayes.compute._posterior import _allocation_draws
+
+    post = fake_posterior(chinchilla_law())
+    post.allocation(np.array([1e21, 1e22]))
+    before = _allocation_draws._cache_size()
+    post.allocation(np.array([1e23, 1e24]))
+    assert _allocation_draws._cache_size() == before
+
+
 def test_posterior_helpers():
     post = fake_posterior(chinchilla_law())
     draws = post.draws()

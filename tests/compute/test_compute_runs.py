@@ -186,6 +186,30 @@ def test_one_budget_is_refused_and_other_units_are_questioned():
         Runs(n, 20 * n, np.array([3.0, 2.9, 2.8, 2.7]))
 
 
+def test_runs_of_fewer_than_one_parameter_are_questioned():
+    # a review: N and D both in billions keep D/N plausible, and the allocation was clipped to
+    # one parameter without a word (N* = 1 [1, 1])
+    n, d = np.array([0.1, 0.2, 0.4, 0.8]), np.array([2.0, 8.0, 30.0, 200.0])
+    with pytest.warns(UserWarning, match=r"a run has N = 0\.1 parameters .* fewer than one"):
+        validate_runs(n, d, [3.0, 2.8, 2.6, 2.5])
+
+
+def test_drop_highest_reads_the_kept_runs_and_checks_every_runs_c(tmp_path):
+    rows = [r.split(",") for r in GOOD.splitlines()[1:]]
+    text = "N,D,C,loss\n" + "\n".join(
+        f"{n},{d},{float(n) * float(d)},{loss}" for n, d, loss in rows
+    )
+    with pytest.warns(UserWarning, match="C is not 6 N D on 6 of 6 runs"):
+        runs = read_runs_csv(write(tmp_path, text), drop_highest=1, min_distinct=2)
+    np.testing.assert_allclose(runs.loss, [3.0, 2.9, 2.7, 2.6, 2.4])  # file order
+    with pytest.raises(ValueError, match=r"drop_highest must be in \[0, 5\] for 6 runs"):
+        read_runs_csv(write(tmp_path, GOOD), drop_highest=6)
+    with pytest.raises(ValueError, match=r"after dropping the 2 highest-loss runs: .*drop fewer"):
+        read_runs_csv(write(tmp_path, GOOD), drop_highest=2)
+    with pytest.raises(TypeError, match="drop_highest must be an int"):
+        read_runs_csv(write(tmp_path, GOOD), drop_highest=1.5)
+
+
 def test_chinchilla_runs_match_both_bundled_files():
     runs = chinchilla_runs()
     assert len(runs) == 240

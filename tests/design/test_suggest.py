@@ -449,7 +449,21 @@ def test_mcmc_averages_runs_repeated_at_one_x(monkeypatch):
     monkeypatch.setattr(inference_module, "sample_posterior", sampler)
     x = [*X, X[-1]]
     y = [*Y[:-1], Y[-1] * 0.99, Y[-1] * 1.01]  # two seeds of the last run
-    with pytest.raises(Sampled):
+    with pytest.raises(Sampled), pytest.warns(UserWarning, match="repeats x = .* averaged"):
         suggest_next(x, y, CANDIDATES, TARGET, method="mcmc-m4")
     np.testing.assert_allclose(seen["x"], X)
     np.testing.assert_allclose(seen["y"], Y, rtol=1e-12)
+
+
+def test_repeated_runs_are_said_once_and_at_the_callers_line():
+    """A review: one call with a repeated x warned once per internal prediction, naming
+    curves 0-4 (the fantasies' batches) where the user passed one curve."""
+    import warnings
+
+    x, y = [*X, X[-1]], [*Y[:-1], Y[-1] * 0.99, Y[-1] * 1.01]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        suggest_next(x, y, CANDIDATES, TARGET)
+    repeats = [w for w in said if "repeat" in str(w.message)]
+    assert len(repeats) == 1 and repeats[0].filename == __file__, [str(w.message) for w in said]
+    assert "curve" not in str(repeats[0].message)

@@ -318,6 +318,18 @@ def test_text_and_bools_are_not_numbers():
             fit_curves("m1", xs, ys)
 
 
+def test_python_ints_beyond_int64_are_numbers():
+    # a review: FLOPs written as 10**18 * 4**i were refused as "object values", where
+    # extrapolate, suggest_next and Curve take them
+    x = [10**18 * 4**i for i in range(6)]
+    y = [1.0 + 3.0 * (v / 1e18) ** -0.1 for v in x]
+    as_ints = fit_curves("m2", [x], [y])[0]
+    as_floats = fit_curves("m2", [np.array(x, float)], [y])[0]
+    assert as_ints.params == as_floats.params
+    with pytest.raises(TypeError, match=r"arrays of real numbers .*object"):
+        fit_curves("m1", [np.array([1.0, "2", 3.0], dtype=object)], [[3.0, 2.0, 1.0]])
+
+
 def test_bad_data_names_the_curve_by_name_when_given():
     xs, ys = _bad("nan")
     with pytest.raises(ValueError, match=r"curve 'third': x and y must be finite"):

@@ -833,3 +833,20 @@ def test_a_checkpoint_replaced_at_its_path_is_read_again(tmp_path):
     assert after.settings() != settings
     assert not np.allclose(after([curve])[0].median(), first)
     assert after.settings() == pfn_method("nslpfn-small").settings()
+
+
+def test_a_y_scale_far_above_the_runs_is_warned_about():
+    """A review: a 1%-error curve with the protocol's y_scale=1.0 (tutorial 02's call) answered
+    three times the truth without a word; "auto" answers it."""
+    pfn = PFN.load()
+    x = np.array([1e3, 3e3, 1e4, 3e4, 1e5])
+    y = 0.01 + 0.05 * (x / 1e3) ** -0.4
+    truth = 0.01 + 0.05 * (2e5 / 1e3) ** -0.4
+    with pytest.warns(UserWarning, match=r"y_scale 1 puts max\(y_context\) / y_scale at 0\.06"):
+        low = pfn.predict(x, y, [2e5], y_scale=1.0).median()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = pfn.predict(x, y, [2e5]).median()
+        # the protocol's own curves (largest context y 0.58 and more) are not warned about
+        pfn.predict(x, y / y.max() * 0.6, [2e5], y_scale=1.0)
+    assert abs(np.log(auto / truth)) < 0.1 < abs(np.log(low / truth))

@@ -539,3 +539,20 @@ def test_a_fan_chart_names_each_curve_once_and_the_command_line_says_it_with_the
     to = f"{15 * x[-1]:g}"  # the far model answers: the table warns of nothing
     assert main(["extrapolate", str(path), "--to", to, "--plot", str(tmp_path / "f.png")]) == 0
     assert "warning:" not in capsys.readouterr().err  # nor does the chart's near part
+
+
+def test_extrapolate_says_repeated_runs_once_at_the_callers_line():
+    """A review: `extrapolate` with a repeated x warned three times (one per model and
+    back-test call), each pointing at scalebayes' own lines."""
+    import warnings
+
+    from scalebayes.pfn import extrapolate
+
+    x, y = np.array([1.0, 2.0, 2.0, 4.0, 8.0]), np.array([3.0, 2.5, 2.6, 2.2, 2.0])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        pred = extrapolate(x, y, [12.0, 100.0])  # near and far: three models' calls
+    repeats = [w for w in said if "runs repeat an x" in str(w.message)]
+    assert len(repeats) == 1 and repeats[0].filename == __file__
+    merged = extrapolate([1.0, 2.0, 4.0, 8.0], [3.0, 2.55, 2.2, 2.0], [12.0, 100.0])
+    np.testing.assert_allclose(pred.median(), merged.median(), rtol=1e-6)
