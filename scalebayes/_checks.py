@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 
 
 def is_integer(value: object) -> bool:
@@ -13,6 +14,27 @@ def is_integer(value: object) -> bool:
 def is_real(value: object) -> bool:
     """Whether ``value`` is a real number (Python or NumPy), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+_PLAIN_NUMBER = re.compile(
+    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.I | re.A
+)
+
+
+def plain_float(text: str) -> float:
+    """``float(text)`` for a number written plainly (ASCII digits, an optional point and
+    exponent; ``inf`` and ``nan`` are left to the caller's finiteness check).
+
+    Python's ``float`` also reads ``2_5`` as 25 and full-width digits as digits, which in a
+    data file are typos, not numbers.
+
+    Raises:
+        ValueError: if ``text`` (stripped) is not such a number.
+    """
+    text = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        raise ValueError(f"not a plain number: {text!r}")
+    return float(text)
 
 
 def holds_numbers(array) -> bool:

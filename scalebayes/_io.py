@@ -87,9 +87,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno is not None and error.filename is None:
+            # e.g. a full disk: say which file could not be written
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
     fsync_dir(directory)
 

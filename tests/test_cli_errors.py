@@ -109,7 +109,8 @@ def unwritable_dir(tmp_path):
         ),
         (
             OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out.png"),
-            "cannot access out.png: No space left on device",
+            "cannot access out.png: No space left on device; free some space and rerun (a study, "
+            "ntk-study or train-pfn --resume goes on from what it wrote)",
         ),
         (
             FileExistsError("run already holds a checkpoint; pass --resume"),
@@ -685,3 +686,24 @@ def test_a_flat_context_is_warned_about_in_python():
         extrapolate(x, np.array([1.0, 1.0, 0.9999]), [100.0])
     extrapolate(x, np.array([1.0, 0.98, 0.96]), [100.0])  # falling 4%: no warning (an error)
     extrapolate(x, np.array([1.0, 1.0, 1.0]), [100.0], model="mixture-tiny")  # named: asked
+
+
+def test_a_full_disk_names_the_file_and_the_way_on(tmp_path, monkeypatch):
+    """A review: a write that ran out of space printed "[Errno 28] No space left on device"
+    without the file or what to do."""
+    import errno
+
+    from scalebayes._io import atomic_write_text
+    from scalebayes.cli._main import _error_message
+
+    def full(fd):  # a file system that reports a full disk when the data reach it
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "summary.md"
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(target, "x" * 100_000)
+    monkeypatch.undo()
+    assert caught.value.filename == str(target) and not list(tmp_path.iterdir())
+    message = _error_message(caught.value)
+    assert message.startswith(f"cannot access {target}: No space left on device; free some")

@@ -82,3 +82,26 @@ def test_an_interrupt_a_callback_swallows_prints_no_traceback():
         assert seen == ["RuntimeError"]  # the recorded Ctrl-C was not reported
     finally:
         sys.unraisablehook = before
+
+
+def test_an_interrupt_while_jax_is_imported_exits_130(capsys, monkeypatch):
+    """A review: Ctrl-C in the first tenth of a second reached the import of JAX (by the
+    compilation cache's set-up, outside the command's guard) and surfaced as an ImportError
+    "Encountered an error while initializing the extension": two tracebacks, exit 1."""
+
+    def importing(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        except KeyboardInterrupt as error:
+            raise ImportError("Encountered an error while initializing the extension") from error
+        pytest.fail("SIGINT was not delivered")
+
+    monkeypatch.setattr(cli._main, "enable_compilation_cache", importing)
+    parser = cli._main.build_parser()
+    args = parser.parse_args(["cache"])
+    monkeypatch.setattr(args, "command", "fit")
+    monkeypatch.setattr(args, "_run", lambda a: pytest.fail("ran past the interrupt"))
+    monkeypatch.setattr(cli._main.argparse.ArgumentParser, "parse_args", lambda *a, **k: args)
+    assert main(["fit"]) == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted")

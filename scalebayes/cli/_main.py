@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -646,6 +647,9 @@ def _error_message(error: Exception) -> str:
         if error.filename2 is not None:
             name = f"{name} -> {error.filename2}"
         text = f"cannot access {name}: {error.strerror or error}"
+        if error.errno == errno.ENOSPC:
+            text += "; free some space and rerun (a study, ntk-study or train-pfn --resume goes on"
+            text += " from what it wrote)"
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
@@ -674,9 +678,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     try:
         with _one_line_warnings(), watch_interrupts():
-            if args.command != "cache":
-                enable_compilation_cache()  # the second run of a command skips compiling
-            try:
+            try:  # a Ctrl-C while JAX is imported surfaces as an ImportError: inside the try
+                if args.command != "cache":
+                    enable_compilation_cache()  # the second run of a command skips compiling
                 status = args._run(args)
             except Exception:  # a Ctrl-C that a callback turned into another error (JAX's
                 raise_if_interrupted()  # compilation cache wraps it in a RuntimeError)

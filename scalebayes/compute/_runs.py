@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import holds_numbers, is_integer
+from .._checks import holds_numbers, is_integer, plain_float
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -298,7 +298,7 @@ D*/N* [4.7e-7, 6.8e13] and R-hat 1.6 whatever the chain length)."""
 
 def _parse_cell(text: str, column: str, line: int, source: str) -> float:
     try:
-        value = float(text)
+        value = plain_float(text)
     except ValueError:
         shown = repr(text.strip()) if text.strip() else "an empty cell"
         raise ValueError(

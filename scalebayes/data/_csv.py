@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import is_integer
+from .._checks import is_integer, plain_float
 from .._warnings import warn_if_early_rise, warn_if_rising
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
@@ -100,7 +100,7 @@ def _number(cell: str, what: str, where: str) -> float:
     if not text:
         raise CurveDataError(f"{where}: {what} is empty; fill in a number or delete the row")
     try:
-        value = float(text)
+        value = plain_float(text)
     except ValueError:
         hint = ""
         if "," in text and text.replace(",", "").replace(".", "", 1).isdigit():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,10 +85,20 @@ class Dataset:
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance per feature; constant features become 0."""
-    x = np.asarray(x, dtype=np.float64)
+    """Zero mean, unit variance per feature; constant features become 0. Each feature is
+    divided by its largest magnitude first, so values beyond 1e154 (whose squares overflow)
+    standardise as any others."""
+    x = _by_peak(np.asarray(x, dtype=np.float64))[0]
     std = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def _by_peak(x: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` divided by its largest magnitude along ``axis`` (1 where that is 0), and that
+    divisor."""
+    peak = np.max(np.abs(x), axis=axis)
+    peak = np.where(peak > 0, peak, 1.0)
+    return x / peak, peak
 
 
 _MAX_CLASSES = 1000
@@ -253,10 +264,13 @@ def load_npz(
             raise ValueError(f"{path}: SHA-256 is {digest}, expected {sha256}")
     if not zipfile.is_zipfile(path):  # np.load would read it as a pickle and talk of pickles
         raise ValueError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
+    damaged = (zipfile.BadZipFile, zlib.error, EOFError)  # a cut or corrupted archive
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as error:  # object arrays need pickle
         raise ValueError(f"{path}: not a pickle-free .npz file ({error})") from error
+    except damaged as error:
+        raise ValueError(f"{path}: a damaged .npz archive ({error}); write it again") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not a .npz file (an .npz is a zip archive of .npy arrays)")
     with archive:
@@ -265,8 +279,13 @@ def load_npz(
                 raise ValueError(f"{path}: no array {key!r}; the file holds {archive.files}")
         try:
             x, y = archive[x_key], archive[y_key]
-        except ValueError as error:  # object arrays need pickle
+        except ValueError as error:  # object arrays need pickle, or a member is not an array
             raise ValueError(f"{path}: not a pickle-free .npz file ({error})") from error
+        except damaged as error:
+            raise ValueError(f"{path}: a damaged .npz archive ({error}); write it again") from None
+    for key, value in ((x_key, x), (y_key, y)):
+        if not isinstance(value, np.ndarray):  # a member that is not a .npy array
+            raise ValueError(f"{path}: {key!r} is not a .npy array; write the file with np.savez")
     if x.ndim < 2 or 0 in x.shape[1:]:
         raise ValueError(f"{path}: {x_key!r} must have shape (n, ...) with features, got {x.shape}")
     n = x.shape[0]
@@ -292,7 +311,8 @@ def load_npz(
     if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
         raise ValueError(f"{path}: {y_key!r} must be finite numbers")
     y = np.asarray(y, dtype=np.float64).reshape(n, -1)
-    scale = float(y.std())
+    y_unit, peak = _by_peak(y, axis=None)  # beyond 1e154 y**2 would overflow
+    scale = float(y_unit.std()) * float(peak)
     if scale == 0:
         raise ValueError(f"{path}: {y_key!r} is constant; nothing to regress")
     return Dataset(name or path.stem, task, x, (y - y.mean(axis=0)) / scale, scale)

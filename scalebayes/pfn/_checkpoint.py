@@ -126,6 +126,11 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
         meta = json.loads((path / "meta.json").read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise CheckpointError(f"cannot read {path / 'meta.json'}: {error}") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(
+            f"{path / 'meta.json'} holds a JSON {type(meta).__name__}, not a checkpoint's "
+            "metadata (an object): not a scalebayes PFN checkpoint"
+        )
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format {meta.get('format')!r}; this scalebayes reads "
@@ -174,6 +179,18 @@ def check_finite(tree: Any, path: str) -> None:
 
 
 def _read_blob(path: Path, name: str, info: dict) -> bytes:
+    well_formed = (
+        isinstance(info, dict)
+        and isinstance(info.get("parts"), list)
+        and all(isinstance(part, str) for part in info["parts"])
+        and isinstance(info.get("bytes"), int)
+        and isinstance(info.get("sha256"), str)
+    )
+    if not well_formed:
+        raise CheckpointError(
+            f"{path / 'meta.json'} describes {name} without its parts, size and sha256: the "
+            "metadata is damaged or was edited"
+        )
     chunks = []
     for part in info["parts"]:
         try:

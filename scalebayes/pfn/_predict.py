@@ -411,7 +411,9 @@ def _locate(name: str | os.PathLike) -> Path:
     path = Path(name)
     if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
         path = WEIGHTS_DIR / str(name)
-    if (path / "checkpoint").is_dir() and not (path / "meta.json").exists():
+    if not (path / "meta.json").exists() and any(
+        (path / name).is_dir() for name in ("checkpoint", "checkpoint.old")
+    ):  # a training run (``.old``: its last save was cut between two renames)
         path = path / "checkpoint"
     return path
 
@@ -587,7 +589,7 @@ class PFN:
                 "or a checkpoint directory"
             )
         path = _locate(name)
-        if not path.exists():
+        if not path.exists() and not path.with_name(path.name + ".old").exists():
             shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
             raise _checkpoint.CheckpointError(
                 f"no PFN checkpoint at {str(name)!r}; shipped models: {shipped or 'none'}. "
@@ -598,7 +600,13 @@ class PFN:
             meta, ("model_config", "borders"), lambda m: PFNConfig.from_dict(m["model_config"])
         )
         skeleton = PFNModel(jax.random.PRNGKey(0), config)
-        if meta.get("members"):  # an ensemble (see ensemble()): one tree of every member
+        members = meta.get("members")
+        if members is not None and not isinstance(members, list):
+            raise _checkpoint.CheckpointError(
+                f"{meta['_path']}/meta.json: 'members' must list an ensemble's members, got "
+                f"{type(members).__name__}: the metadata is damaged or was edited"
+            )
+        if members:  # an ensemble (see ensemble()): one tree of every member
             from ._ensemble import EnsembleModel
 
             skeleton = EnsembleModel([skeleton] * len(meta["members"]))

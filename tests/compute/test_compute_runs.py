@@ -83,6 +83,7 @@ def test_a_c_column_beside_d_is_checked_against_6nd(tmp_path):
         ("N,D,loss\n", "no runs"),
         (GOOD.replace("4e8,8e9,2.7", "4e8,8e9"), "line 5: 2 cells but the header has 3"),
         (GOOD.replace("4e8,8e9,2.7", "4e8,abc,2.7"), "line 5, column 'D': 'abc' is not a number"),
+        (GOOD.replace("4e8,8e9,2.7", "4e8,8e9,2_7"), "line 5, column 'loss': '2_7' is not a"),
         (GOOD.replace("4e8,8e9,2.7", "4e8,,2.7"), "line 5, column 'D': an empty cell"),
         (
             GOOD.replace("4e8,8e9,2.7", "4e8,8e9,nan"),

@@ -141,6 +141,40 @@ def test_a_file_that_is_not_an_npz_is_named_so(tmp_path):
         load_npz(path, task="regression")
 
 
+def test_a_damaged_npz_is_one_error(tmp_path):
+    """A review: members that are not .npy arrays, or a flipped byte, raised AttributeError
+    and BadZipFile (tracebacks at the command line)."""
+    import zipfile
+
+    junk = tmp_path / "junk.npz"
+    with zipfile.ZipFile(junk, "w") as archive:
+        archive.writestr("x.npy", "garbage")
+        archive.writestr("y.npy", "garbage")
+    with pytest.raises(ValueError, match=r"'x' is not a \.npy array"):
+        load_npz(junk, task="regression")
+    good = tmp_path / "good.npz"
+    x = np.random.default_rng(0).random((300, 5))
+    np.savez(good, x=x, y=x[:, 0])
+    data = bytearray(good.read_bytes())
+    data[data.find(b"\x93NUMPY") + 400] ^= 0x55
+    (tmp_path / "crc.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"a damaged \.npz archive"):
+        load_npz(tmp_path / "crc.npz", task="regression")
+
+
+def test_values_beyond_1e154_standardise_as_any_others(tmp_path):
+    # a review: their squares overflowed, every standardised x became 0, and a study ran on it
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    y = np.sin(x.sum(axis=1))
+    np.savez(tmp_path / "plain.npz", x=x, y=y)
+    np.savez(tmp_path / "huge.npz", x=x * 1e200, y=y * 1e200)
+    plain = load_npz(tmp_path / "plain.npz", task="regression")
+    huge = load_npz(tmp_path / "huge.npz", task="regression")
+    np.testing.assert_allclose(huge.x, plain.x, atol=1e-12)
+    np.testing.assert_allclose(huge.y, plain.y, atol=1e-12)
+
+
 def test_dataset_validation():
     with pytest.raises(ValueError, match="task"):
         Dataset("d", "ranking", np.ones((3, 2)), np.ones((3, 1)))

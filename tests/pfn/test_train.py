@@ -188,6 +188,27 @@ def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
     with pytest.raises(FileExistsError, match="--resume"):
         train(CONFIG, out, progress=False, log=None)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.old"]
+    # and the loader reads it as the run's checkpoint (a review: "no checkpoint at RUN")
+    np.testing.assert_array_equal(
+        PFN.load(out).predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
+        PFN.load(runs[1]).predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
+    )
+
+
+def test_damaged_metadata_is_one_checkpoint_error(runs, tmp_path):
+    """A review: a meta.json that is a list, a blob without its parts, or 'members' that is
+    not a list raised AttributeError, KeyError and TypeError (tracebacks)."""
+    meta = json.loads((runs[1] / "meta.json").read_text())
+    for case, edit in (
+        ("a list", lambda m: [1, 2]),
+        ("no parts", lambda m: {**m, "blobs": {"model.eqx": {"bytes": 1, "sha256": "0"}}}),
+        ("members", lambda m: {**m, "members": 5}),
+    ):
+        copy = tmp_path / case.replace(" ", "_")
+        shutil.copytree(runs[1], copy)
+        (copy / "meta.json").write_text(json.dumps(edit(dict(meta))))
+        with pytest.raises(CheckpointError, match=r"meta\.json"):
+            PFN.load(copy)
 
 
 def test_a_run_directory_is_locked_and_a_log_line_cut_short_is_dropped(runs, tmp_path, monkeypatch):
