@@ -191,8 +191,9 @@ class Method:
     def settings(self) -> str:
         """``fn.settings()``: what besides the data changes the predictions. Without one, a
         digest of ``fn``'s code (`_code_digest`), so that a study recomputes the rows of a
-        method whose code changed (not of one whose closed-over values changed: give those
-        in ``settings``).
+        method whose code changed, or the numbers, strings, arrays or functions it closes over
+        changed; other values (a callable object's attributes, objects that print their
+        address, e.g. a model) it does not read: give those in ``settings``.
 
         Raises:
             TypeError: If ``fn.settings`` is neither a string nor returns one.
@@ -284,12 +285,17 @@ class Method:
         return checked
 
 
-def _code_digest(fn: Callable[..., Any]) -> str:
-    """``"code <hex>"``: a digest of the code ``fn`` runs and its default values (a
-    function's, a method's, a callable object's ``__call__``, through ``functools.wraps``
-    and caches; a ``functools.partial``'s function and arguments), the same in every process;
-    "" where there is nothing stable to read (then only the data fingerprint the rows)."""
+def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) -> str:
+    """``"code <hex>"``: a digest of the code ``fn`` runs, its default values and the values
+    it closes over (a function's, a method's, a callable object's ``__call__``, through
+    ``functools.wraps`` and caches; a ``functools.partial``'s function and arguments), the
+    same in every process; a closed-over value without a stable form (an object that
+    prints its address) counts as unknown; "" where there is no code to read (then only the
+    data fingerprint the rows)."""
     digest = hashlib.sha256()
+    if id(fn) in _seen:  # a function that closes over itself (recursion)
+        return "code self"
+    _seen = _seen | {id(fn)}
 
     def stable(value) -> bytes | None:  # a value's bytes, the same in every process
         if isinstance(value, np.ndarray):
@@ -317,7 +323,7 @@ def _code_digest(fn: Callable[..., Any]) -> str:
 
     try:
         if isinstance(fn, functools.partial):
-            inner = _code_digest(fn.func)
+            inner = _code_digest(fn.func, _seen)
             args = stable((fn.args, sorted(fn.keywords.items())))
             if not inner or args is None:
                 return ""
@@ -337,6 +343,14 @@ def _code_digest(fn: Callable[..., Any]) -> str:
             )
         )
         digest.update(feed(code) + (b"?" if defaults is None else defaults))
+        # what it closes over (a factory's settings); not a callable object's attributes,
+        # which often log or cache what it did (give its settings in ``settings``)
+        for value in (cell.cell_contents for cell in getattr(target, "__closure__", None) or ()):
+            if callable(value) and not isinstance(value, type):
+                part = _code_digest(value, _seen).encode() or None
+            else:
+                part = stable(value)
+            digest.update(b"|" + (b"?" if part is None else part))
     except Exception:  # whatever a user's callable holds, never fail the study over it
         return ""
     return f"code {digest.hexdigest()[:16]}"

@@ -246,8 +246,8 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
     nested = run_study(["pause", "mix", "mix+cal"], [], tmp_path / "nested", csv_paths=[path])
     seconds = {s.method: s.seconds for s in nested.scores}
     assert seconds["mix+cal"] >= (0.3 + 0.05) / 4 and made[-1].kept == 0
-    # two closures of one factory, without settings, share a name and a code digest but not
-    # their predictions (a review saw one's answer scored as the other's)
+    # two closures of one factory, without settings, share a name but not their predictions
+    # (a review saw one's answer scored as the other's; their code digests now differ too)
 
     def make(k):
         return lambda curves: [

@@ -1172,6 +1172,26 @@ def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
     assert writes == [(1, False), (1, False), (1, True)]  # one row at a time, synced a batch
 
 
+def test_the_code_digest_sees_closed_over_values():
+    """A review: two closures of one factory (make(1.0), make(100.0)) had one digest, so a
+    resumed study reused stale rows. A callable object's attributes are not read (they often
+    log what it did; its settings() names what matters)."""
+    from scalebayes.studies._runner import _code_digest
+
+    def make(scale):
+        def method(curves):
+            return scale
+
+        return method
+
+    def recursive(curves):
+        return recursive
+
+    assert _code_digest(make(1.0)) == _code_digest(make(1.0)) != _code_digest(make(100.0))
+    assert _code_digest(make(object())).startswith("code ")  # unknown, not a failure
+    assert _code_digest(recursive).startswith("code ")
+
+
 def test_the_code_digest_sees_wrapped_code_and_defaults_and_no_addresses():
     # a review: functools.wraps hid the body, defaults were not read, a frozenset constant's
     # order and an object's address changed between processes
