@@ -63,7 +63,7 @@ BENCHMARK_SPLITS: Mapping[str, str] = types.MappingProxyType(
 """How [`load_benchmark`][scalebayes.data.load_benchmark] splits each bundled benchmark into
 context and targets, in words (a study's summary names it)."""
 
-Row = dict[str, str]
+Row = Mapping[str, str]
 
 
 @functools.cache
@@ -74,7 +74,8 @@ def bundled_table(filename: str) -> tuple[Row, ...]:
         filename: A file bundled in `scalebayes/data/_bundled/` (its checksum is checked).
 
     Returns:
-        One dict per data row, keyed by the header; treat as read-only (it is cached).
+        One read-only mapping per data row, keyed by the header (cached: a row changed in
+        memory would change every later read, after the checksum).
     """
     if filename not in _SHA256:
         raise ValueError(f"no bundled file {filename!r}; choose one of {sorted(_SHA256)}")
@@ -85,7 +86,8 @@ def bundled_table(filename: str) -> tuple[Row, ...]:
             f"bundled {filename}: SHA-256 {digest} differs from the recorded "
             f"{_SHA256[filename]}; the file was altered, reinstall scalebayes"
         )
-    return tuple(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    rows = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    return tuple(types.MappingProxyType(row) for row in rows)
 
 
 def _groups(rows: Iterable[Row], key: Callable[[Row], str]) -> dict[str, list[Row]]:

@@ -44,9 +44,26 @@ def merge_duplicate_x(
 
     Returns:
         A `Merged` tuple; callers decide whether differing y or split labels are errors.
+
+    Raises:
+        ValueError: if ``x``, ``y`` (or ``is_context``) are not 1-D of one length, or hold a
+            value that is not finite.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    given = {"x": x, "y": y}
+    if is_context is not None:
+        given["is_context"] = np.asarray(is_context)
+    for name, values in given.items():
+        if values.ndim != 1:
+            raise ValueError(f"merge_duplicate_x: {name} must be 1-D, got shape {values.shape}")
+        if values.size != x.size:
+            raise ValueError(
+                f"merge_duplicate_x: {name} has {values.size} values but x has {x.size}"
+            )
+    for name in ("x", "y"):
+        if not np.all(np.isfinite(given[name])):
+            raise ValueError(f"merge_duplicate_x: {name} must be finite (found NaN or inf)")
     x_u, first, inverse, counts = np.unique(
         x, return_index=True, return_inverse=True, return_counts=True
     )

@@ -20,20 +20,30 @@ MAX_PANELS = 12
 """At most this many curves are drawn in one fan chart."""
 
 
-def fan_grid(x_observed: np.ndarray, x_to: Sequence[float], n: int = 60) -> np.ndarray:
+def fan_grid(x_observed: np.ndarray, x_to: float | Sequence[float], n: int = 60) -> np.ndarray:
     """Log-spaced query points from just beyond the last observation to the furthest target.
 
     Args:
         x_observed: the observed x of one curve (> 0).
-        x_to: the x values asked about; the grid ends at the largest (or 1% beyond the last
-            observation, if that is further).
+        x_to: the x value(s) asked about; the grid ends at the largest (or 1% beyond the
+            last observation, if that is further).
         n: number of points.
 
     Returns:
         ``(n,)`` increasing x.
+
+    Raises:
+        ValueError: if an x is not finite and > 0, or ``n`` is below 2.
     """
-    lo = float(np.max(x_observed))
-    hi = max(float(np.max(x_to)), lo * 1.01)
+    observed = np.asarray(x_observed, dtype=np.float64)
+    asked = np.atleast_1d(np.asarray(x_to, dtype=np.float64))
+    for name, values in (("x_observed", observed), ("x_to", asked)):
+        if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
+            raise ValueError(f"fan_grid: {name} must be finite numbers > 0")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise ValueError(f"fan_grid: n must be an integer >= 2 (the grid's two ends), got {n!r}")
+    lo = float(np.max(observed))
+    hi = max(float(np.max(asked)), lo * 1.01)
     return np.geomspace(lo * 1.0001, hi, n)
 
 

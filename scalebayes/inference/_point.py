@@ -71,7 +71,9 @@ class PointFit:
 
     Attributes:
         family: family name.
-        params: the family's natural parameters (in raw x units), by name.
+        params: the family's natural parameters (in raw x units), by name; for BNSL each
+            break as ``c1, d1, f1, c2, ...`` rather than the arrays ``c, d, f`` that
+            ``scalebayes.families.bnsl`` takes (evaluate a fit with ``predict``).
         loss: mean squared log residual over the fitting points.
         x, y: the fitting points.
         n_breaks: for BNSL, the number of breaks used (else ``None``).

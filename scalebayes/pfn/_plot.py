@@ -79,7 +79,7 @@ def shipped_fans(
 def plot_fan(
     pfn,
     curves,
-    x_to: Sequence[float],
+    x_to: float | Sequence[float],
     path: str | os.PathLike,
     *,
     x_target: Sequence[np.ndarray] | None = None,
@@ -95,10 +95,11 @@ def plot_fan(
             line marks where the far model takes over, ``FAR_SWITCH`` times that curve's
             largest run), drawn through the answers at ``x_to`` as ``scalebayes
             extrapolate`` prints them ([`shipped_fans`][scalebayes.pfn.shipped_fans]).
-        curves: curves whose ``x_context``/``y_context`` (or all points, if they have no
-            split) condition the PFN; at most 12 are drawn.
-        x_to: the furthest x to extrapolate to (a sequence; its maximum is used) and the x
-            values marked on the chart.
+        curves: [`Curve`][scalebayes.data.Curve] objects (or one) whose
+            ``x_context``/``y_context`` (or all points, if they have no split) condition the
+            PFN; at most 12 are drawn.
+        x_to: the furthest x to extrapolate to (one number, or a sequence whose maximum is
+            used) and the x values marked on the chart; beyond every curve's runs.
         path: file to write: ``.png``, ``.pdf`` or ``.svg`` (the format follows the
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve.
@@ -110,11 +111,21 @@ def plot_fan(
         The written path.
 
     Raises:
-        ValueError: If there are no curves or the extension of ``path`` is not supported
-            (checked before any prediction).
+        ValueError: If there are no curves, ``x_to`` does not lie beyond a curve's runs, or
+            the extension of ``path`` is not supported (checked before any prediction).
+        TypeError: If a curve is not a ``Curve``.
     """
     figure_format(path)  # an unsupported extension fails before the predictions
-    curves = list(curves)
+    from ..data import Curve
+
+    curves = [curves] if isinstance(curves, Curve) else list(curves)
+    bad = next((c for c in curves if not isinstance(c, Curve)), None)
+    if bad is not None:
+        raise TypeError(
+            f"curves must be Curve objects (scalebayes.data.Curve(x, y, name)); got "
+            f"{type(bad).__name__}"
+        )
+    x_to = [float(v) for v in np.atleast_1d(np.asarray(x_to, dtype=np.float64))]
     shipped = pfn is None
     pfns = list(pfn) if isinstance(pfn, Sequence) else [pfn] * len(curves)
     if len(pfns) != len(curves):
@@ -124,6 +135,12 @@ def plot_fan(
         raise ValueError("no curves to plot")
     xs = [c.x_context if c.is_context is not None else c.x for c in curves]
     ys = [c.y_context if c.is_context is not None else c.y for c in curves]
+    inside = [c.name for c, x in zip(curves, xs, strict=True) if max(x_to) <= np.max(x)]
+    if inside:
+        raise ValueError(
+            f"x_to (up to {max(x_to):g}) does not lie beyond the runs of {', '.join(inside[:3])}: "
+            "a fan chart extrapolates; ask about a larger x"
+        )
     held_out = None
     if x_target is not None and y_target is not None:
         held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]

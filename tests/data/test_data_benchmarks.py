@@ -197,3 +197,10 @@ def test_every_benchmark_says_how_it_is_split():
 
     assert set(BENCHMARK_SPLITS) == set(BENCHMARKS)
     assert all(text.strip() for text in BENCHMARK_SPLITS.values())
+
+
+def test_the_cached_rows_are_read_only():
+    # a review: a row changed in memory showed in every later read, after the checksum
+    row = _benchmarks.bundled_table("nano.csv")[0]
+    with pytest.raises(TypeError):
+        row["y"] = "0"

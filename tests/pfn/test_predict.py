@@ -850,3 +850,21 @@ def test_a_y_scale_far_above_the_runs_is_warned_about():
         # the protocol's own curves (largest context y 0.58 and more) are not warned about
         pfn.predict(x, y / y.max() * 0.6, [2e5], y_scale=1.0)
     assert abs(np.log(auto / truth)) < 0.1 < abs(np.log(low / truth))
+
+
+def test_plot_fan_takes_one_number_or_one_curve_and_refuses_a_fan_inside_the_runs(tmp_path):
+    """A review: a scalar x_to failed after every prediction ('numpy.float64' object is not
+    iterable), an (x, y) tuple failed with an AttributeError, and an x_to inside the runs
+    wrote an almost empty chart."""
+    from scalebayes.data import Curve
+    from scalebayes.pfn import plot_fan
+
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    curve = Curve(x, 2.0 * x**-0.3, "c")
+    out = plot_fan(None, curve, 10 * x[-1], tmp_path / "one.png")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(TypeError, match="Curve objects"):
+        plot_fan(None, [(x, 2.0 * x**-0.3)], [80.0], tmp_path / "t.png")
+    with pytest.raises(ValueError, match="does not lie beyond the runs of c"):
+        plot_fan(None, [curve], [4.0], tmp_path / "in.png")
+    assert not (tmp_path / "t.png").exists() and not (tmp_path / "in.png").exists()
