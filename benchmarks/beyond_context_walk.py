@@ -46,8 +46,7 @@ def with_walk(pred, curve):
 def run(dataset: str, split: str) -> dict[str, list[dict]]:
     from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.evaluate import score_curve
-    from scalebayes.inference import sample_posterior
-    from scalebayes.inference._mcmc_methods import curve_keys
+    from scalebayes.inference import curve_keys, sample_posterior
 
     curves = (
         load_benchmark(dataset)

@@ -44,8 +44,7 @@ def run(datasets, max_points: int, seed: int, json_path: str | None) -> list[dic
     """Per-curve rows: the sd of ln x over the thinned points and the log tau draws."""
     from scalebayes.data import load_benchmark
     from scalebayes.data._far import thin_log_spaced
-    from scalebayes.inference import sample_posterior
-    from scalebayes.inference._mcmc_methods import curve_keys
+    from scalebayes.inference import curve_keys, sample_posterior
 
     rows = _load(json_path)
     done = {(r["dataset"], r["name"]) for r in rows}

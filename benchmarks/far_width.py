@@ -38,8 +38,7 @@ def _weighted_quantiles(values, weights, levels=(0.25, 0.75)):
 def run(datasets, noises, split: str, seed: int) -> list[dict]:
     """One row per (noise, dataset, curve): the three ratios above."""
     from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
-    from scalebayes.inference import sample_posterior
-    from scalebayes.inference._mcmc_methods import curve_keys
+    from scalebayes.inference import curve_keys, sample_posterior
 
     rows = []
     for noise in noises:

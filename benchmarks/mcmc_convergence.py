@@ -41,8 +41,7 @@ def census(datasets, split, family, noise, settings, json_path=None, seed=0) -> 
     """Per-curve rows: dataset, name, context points, scores and diagnostics."""
     from scalebayes.data import FAR_SPLITS, load_benchmark, load_far_benchmark
     from scalebayes.evaluate import score_curve
-    from scalebayes.inference import check_mixing, sample_posterior
-    from scalebayes.inference._mcmc_methods import curve_keys
+    from scalebayes.inference import check_mixing, curve_keys, sample_posterior
 
     rows = []
     for dataset in datasets:

@@ -66,8 +66,7 @@ def run(
         log_likelihood,
         msce,
     )
-    from scalebayes.inference import sample_posterior
-    from scalebayes.inference._mcmc_methods import curve_keys
+    from scalebayes.inference import curve_keys, sample_posterior
 
     rows = _load(json_path)
     done = {(r["noise"], r["dataset"], r["name"]) for r in rows}

@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
 
-    from scalebayes.pfn._method import pfn_method
+    from scalebayes.pfn import pfn_method
     from scalebayes.studies import METHODS, register_method, run_study
 
     methods = []

@@ -25,6 +25,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from .._checks import is_integer
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import (
     irw_conditional,
@@ -90,10 +91,23 @@ def curve_data(
 
     Returns:
         The curve's ``CurveData``.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` are not 1-D of one length with finite values > 0, or
+            ``n_points`` is below their length.
     """
-    lx, ly = np.log(np.asarray(x, np.float64)), np.log(np.asarray(y, np.float64))
-    n = lx.size
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.ndim != 1 or y.shape != x.shape or x.size == 0:
+        raise ValueError(
+            f"curve_data: x and y must be 1-D of one length, got shapes {x.shape} and {y.shape}"
+        )
+    if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
+        raise ValueError("curve_data: x and y must be finite and > 0 (the model is in log space)")
+    n = x.size
     n_points = n if n_points is None else n_points
+    if not is_integer(n_points) or n_points < n:
+        raise ValueError(f"curve_data: n_points must be an integer >= len(x) = {n}, got {n_points}")
+    lx, ly = np.log(x), np.log(y)
     u0 = lx.mean()
     s = max(float(lx.std()), 1e-3)
     pad = n_points - n

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ESS_PER_CHAIN",
+    "MIXING",
     "R_HAT_MAX",
     "ConvergenceReport",
     "ConvergenceWarning",

@@ -1,6 +1,6 @@
 """Study methods ``mcmc-m3``, ``mcmc-m4`` and ``mcmc-bnsl``: NUTS posterior predictives.
 
-``scalebayes.evaluate`` registers one method per Bayesian family (``probabilistic=True``,
+``scalebayes.studies`` registers one method per Bayesian family (``probabilistic=True``,
 so studies score RMSLE, LL and MSCE) that calls [`mcmc_method`][scalebayes.inference.mcmc_method]
 on first use: it samples the context points of a batch of curves with
 [`sample_posterior`][scalebayes.inference.sample_posterior] (default settings: OU residuals,
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 
 def curve_keys(seed: int, names: Sequence[str]) -> jax.Array:
-    """One PRNG key per curve: ``fold_in(key(seed), crc32(name))``.
+    """One PRNG key per curve: ``fold_in(key(seed), crc32(name) & 0x7FFFFFFF)`` (the CRC-32
+    of the name's UTF-8 bytes, its top bit cleared).
 
     Args:
         seed: base seed.

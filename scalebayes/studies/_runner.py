@@ -191,9 +191,10 @@ class Method:
     def settings(self) -> str:
         """``fn.settings()``: what besides the data changes the predictions. Without one, a
         digest of ``fn``'s code (`_code_digest`), so that a study recomputes the rows of a
-        method whose code changed, or the numbers, strings, arrays or functions it closes over
-        changed; other values (a callable object's attributes, objects that print their
-        address, e.g. a model) it does not read: give those in ``settings``.
+        method whose code changed, or the numbers, strings, tuples, arrays or functions it
+        closes over changed; other values (lists, dicts, a callable object's attributes,
+        objects that print their address, e.g. a model) it does not read: give those in
+        ``settings``.
 
         Raises:
             TypeError: If ``fn.settings`` is neither a string nor returns one.
@@ -290,8 +291,8 @@ def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) ->
     it closes over (a function's, a method's, a callable object's ``__call__``, through
     ``functools.wraps`` and caches; a ``functools.partial``'s function and arguments), the
     same in every process; a closed-over value without a stable form (an object that
-    prints its address) counts as unknown; "" where there is no code to read (then only the
-    data fingerprint the rows)."""
+    prints its address) or that a call may change (a list, dict or set) counts as unknown;
+    "" where there is no code to read (then only the data fingerprint the rows)."""
     digest = hashlib.sha256()
     if id(fn) in _seen:  # a function that closes over itself (recursion)
         return "code self"
@@ -346,7 +347,9 @@ def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) ->
         # what it closes over (a factory's settings); not a callable object's attributes,
         # which often log or cache what it did (give its settings in ``settings``)
         for value in (cell.cell_contents for cell in getattr(target, "__closure__", None) or ()):
-            if callable(value) and not isinstance(value, type):
+            if isinstance(value, list | dict | set | bytearray):
+                part = None  # mutable: a log or a cache as often as a setting
+            elif callable(value) and not isinstance(value, type):
                 part = _code_digest(value, _seen).encode() or None
             else:
                 part = stable(value)
@@ -386,6 +389,7 @@ class MethodTable(MutableMapping[str, Method]):
     def __setitem__(self, name: str, method: Method) -> None:
         if not isinstance(method, Method):
             raise TypeError(f"a study method must be a Method; got {type(method).__name__}")
+        _check_method_name(name)  # as register_method: a --methods list must name it
         self._added[name] = method
 
     def __delitem__(self, name: str) -> None:
@@ -405,6 +409,15 @@ class MethodTable(MutableMapping[str, Method]):
 
 METHODS: MutableMapping[str, Method] = MethodTable()
 """Study methods by name (a `MethodTable`); add entries with `register_method`."""
+
+
+def _check_method_name(name: object) -> None:
+    """Raise ``ValueError`` unless ``name`` can name a study method (in a ``--methods`` list
+    and in ``per_curve.csv``)."""
+    if not isinstance(name, str) or not name or any(c in ",|" or c.isspace() for c in name):
+        raise ValueError(
+            f"method name must be non-empty without commas, '|' or spaces; got {name!r}"
+        )
 
 
 def register_method(
@@ -436,10 +449,7 @@ def register_method(
         ValueError: If ``name`` is malformed or already registered (without ``replace``).
         TypeError: If ``fn`` is not callable or ``probabilistic`` is not a bool.
     """
-    if not isinstance(name, str) or not name or any(c in ",|" or c.isspace() for c in name):
-        raise ValueError(
-            f"method name must be non-empty without commas, '|' or spaces; got {name!r}"
-        )
+    _check_method_name(name)
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
     if not isinstance(probabilistic, bool):

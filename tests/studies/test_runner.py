@@ -411,6 +411,8 @@ def test_register_method(monkeypatch):
     assert not _runner.METHODS["new"].probabilistic
     with pytest.raises(ValueError, match="without commas"):
         register_method("a,b", lambda curves: [], probabilistic=False)
+    with pytest.raises(ValueError, match="without commas"):  # the table checks it too
+        METHODS["bad name,x"] = Method("other", lambda curves: [], False)
     with pytest.raises(TypeError, match="probabilistic"):
         register_method("x", lambda curves: [], probabilistic="yes")
 
@@ -1189,6 +1191,11 @@ def test_the_code_digest_sees_closed_over_values():
 
     assert _code_digest(make(1.0)) == _code_digest(make(1.0)) != _code_digest(make(100.0))
     assert _code_digest(make(object())).startswith("code ")  # unknown, not a failure
+    log = []  # a list a call appends to is not read (a resumed study would recompute)
+    logged = make(log)
+    before = _code_digest(logged)
+    log.append(1)
+    assert _code_digest(logged) == before
     assert _code_digest(recursive).startswith("code ")
 
 
