@@ -5,8 +5,9 @@ Layers, bottom up (README, "Where things live"): the internal helpers (``scaleba
 ``evaluate`` -> ``priors`` -> ``inference`` -> ``pfn`` / ``compute`` / ``ntk`` ->
 ``studies`` / ``design`` -> ``cli``. A module may import from its own package and from lower
 layers, never from a higher layer or from another package of its own layer. Every import
-counts, also one inside a function or under ``TYPE_CHECKING``: a deferred import is still a
-dependency.
+counts, also one inside a function or under ``TYPE_CHECKING``, ``from .. import studies``,
+``importlib.import_module("scalebayes....")`` and a package's lazy ``_MODULES``: a deferred
+import is still a dependency.
 
 Across packages only public names travel: no module imports another package's private
 module (``scalebayes.pfn._method``) or a private name (``_fsync_dir``) from another unit. The
@@ -61,24 +62,57 @@ def _unit(module: str, package: Path = PACKAGE) -> str:
     return INTERNAL  # _checks, _interrupt, _io, _lazy, _mcmc_names, _precision, _warnings
 
 
+def _is_module(name: str, package: Path = PACKAGE) -> bool:
+    """Whether the dotted ``name`` is a module or subpackage of the package's tree."""
+    where = package.parent.joinpath(*name.split("."))
+    return where.is_dir() or where.with_suffix(".py").is_file()
+
+
 def _import_nodes(path: Path, package: Path = PACKAGE):
-    """``(node, target)`` for every import statement of a scalebayes module in the file,
-    anywhere in it; ``target`` is the absolute module name (relative imports resolved)."""
+    """``(node, target)`` for every import of a scalebayes module in the file, anywhere in
+    it; ``target`` is the absolute module name (relative imports resolved). Besides import
+    statements (``from .. import studies`` counts as importing ``scalebayes.studies``):
+    ``importlib.import_module("scalebayes....")`` with a constant name, and the keys of a
+    package's ``_MODULES`` (the private modules ``lazy_exports`` imports on first use)."""
     module, is_package = _module_name(path, package)
+    here = module.split(".") if is_package else module.split(".")[:-1]
+
+    def relative(level: int, name: str | None) -> str:
+        base = here[: len(here) - (level - 1)]
+        return ".".join([*base, *([name] if name else [])])
+
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = module.split(".") if is_package else module.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join([*base, *([node.module] if node.module else [])])
+            target = relative(node.level, node.module) if node.level else node.module or ""
+            if target.split(".")[0] != "scalebayes":
+                continue
+            submodules = [f"{target}.{a.name}" for a in node.names]
+            if all(_is_module(name, package) for name in submodules):
+                for name in submodules:  # from .. import studies: the subpackage itself
+                    yield node, name
             else:
-                target = node.module or ""
-            if target.split(".")[0] == "scalebayes":
                 yield node, target
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "scalebayes":
                     yield node, alias.name
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and str(node.args[0].value).split(".")[0] == "scalebayes"
+        ):
+            yield node, str(node.args[0].value)
+        elif (
+            isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "_MODULES" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            for key in node.value.keys:  # lazy_exports imports f".{key}" from the package
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    dots = len(key.value) - len(key.value.lstrip("."))
+                    yield node, relative(dots + 1, key.value.lstrip(".") or None)
 
 
 def _imports(path: Path, package: Path = PACKAGE) -> set[str]:
@@ -103,10 +137,8 @@ def _private_imports(package: Path = PACKAGE) -> list[str]:
             )
             names = [
                 a.name
-                for a in node.names
-                if isinstance(node, ast.ImportFrom)
-                and a.name.startswith("_")
-                and not a.name.startswith("__")
+                for a in (node.names if isinstance(node, ast.ImportFrom) else ())
+                if a.name.startswith("_") and not a.name.startswith("__")
             ]
             if private_module or names:
                 wrong.append(
@@ -203,4 +235,32 @@ def test_the_checker_sees_upward_and_deferred_imports(tmp_path):
         "scalebayes.pfn._n imports scalebayes.evaluate._metrics",
         "scalebayes.pfn._n imports scalebayes._io (_fsync)",
         "scalebayes.studies._r imports scalebayes.evaluate._metrics",
+    ]
+
+
+def test_the_checker_sees_imports_of_subpackages_by_name_and_by_string(tmp_path):
+    """A review: ``from .. import studies``, ``from scalebayes import pfn``,
+    ``importlib.import_module("scalebayes.studies")`` and a ``_MODULES`` key reaching into
+    another package were not counted."""
+    package = tmp_path / "scalebayes"
+    for sub in ("evaluate", "pfn", "compute", "studies"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "studies" / "_runner.py").write_text("")
+    (package / "evaluate" / "_a.py").write_text("from .. import studies\n")
+    (package / "evaluate" / "_b.py").write_text("from scalebayes import pfn\n")
+    (package / "evaluate" / "_c.py").write_text(
+        "import importlib\n\ndef f():\n    return importlib.import_module('scalebayes.compute')\n"
+    )
+    (package / "evaluate" / "__init__.py").write_text(
+        "_MODULES = {'_a': ('x',), '.studies._runner': ('run_study',)}\n"
+    )
+    assert sorted(_upward(_graph(package))) == [
+        "evaluate (layer 3) imports compute (layer 6)",
+        "evaluate (layer 3) imports pfn (layer 6)",
+        "evaluate (layer 3) imports studies (layer 7)",
+    ]
+    assert _private_imports(package) == [
+        "scalebayes.evaluate imports scalebayes.studies._runner",
     ]
