@@ -23,3 +23,20 @@ def test_the_csv_holds_the_drawn_curves_with_the_questions_as_targets(tmp_path):
         np.testing.assert_array_equal(c.y, np.concatenate([y, t]))
         assert c.is_context.sum() == x.size and not c.is_context[x.size :].any()
         np.testing.assert_allclose(c.x[x.size :] / x[-1], far_synthetic.DISTANCES)
+
+
+def test_near_edge_measures_each_answer_against_the_truth():
+    """``benchmarks/near_edge.py``: one log error per curve and distance for each answer; an
+    M4 point fit of these M2-family curves is near the truth just beyond the runs."""
+    import near_edge
+
+    errors = near_edge.near_edge(4, 0)
+    assert set(errors) == {
+        "shipped answer (extrapolate)",
+        "PFN nslpfn-base alone",
+        "PFN mixture-tiny alone",
+        "M4 point fit",
+    }
+    for logr in errors.values():
+        assert logr.shape == (4, len(near_edge.DISTANCES)) and np.all(np.isfinite(logr))
+    assert np.abs(errors["M4 point fit"][:, 0]).max() < 0.05
