@@ -256,7 +256,10 @@ def optimal_allocation(
 
     Args:
         loss_fn: ``loss_fn(p, T, args) -> scalar``, smooth in ``log p``; ``p`` and ``T`` are
-            positive scalars (use ``jnp`` functions so it can be differentiated).
+            positive scalars (use ``jnp`` functions so it can be differentiated). Its
+            solver is compiled once per hashable ``loss_fn`` (a function, or an object that
+            hashes by identity), so pass values that change between calls in ``args``; an
+            unhashable object (a dataclass) is read afresh, and compiled, on every call.
         compute: budget(s) ``C`` (any shape, > 0).
         args: a pytree of parameters passed to ``loss_fn`` (differentiable).
         flops_per_param_token: ``k`` in ``C = k p T`` (1 for Jeon & Van Roy, 6 for transformers).
@@ -321,24 +324,15 @@ class _ByIdentity:
     __eq__ = object.__eq__
 
 
-_WRAPPED: dict[int, _ByIdentity] = {}
-"""The wrapper of each unhashable loss function seen, by ``id``: one wrapper per function, so
-its compiled solver is reused (a fresh wrapper per call compiled it again every call). A
-wrapper holds its function, so an ``id`` here is never reused by another object."""
-
-
 def _hashable(loss_fn: LossFn) -> LossFn:
-    """``loss_fn`` itself if hashable (a function), else its one `_ByIdentity` wrapper (e.g.
-    a callable object holding arrays), so the compile cache is keyed by identity."""
+    """``loss_fn`` itself if hashable (a function: its compiled solver is reused), else a
+    fresh `_ByIdentity` wrapper (e.g. a dataclass holding its parameters): compiled again on
+    each call, since such an object may have changed since the last one."""
     try:
         hash(loss_fn)
         return loss_fn
     except TypeError:
-        pass
-    wrapped = _WRAPPED.get(id(loss_fn))
-    if wrapped is None or wrapped.fn is not loss_fn:
-        wrapped = _WRAPPED[id(loss_fn)] = _ByIdentity(loss_fn)
-    return wrapped
+        return _ByIdentity(loss_fn)
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "settings"))

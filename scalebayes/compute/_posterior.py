@@ -248,9 +248,10 @@ class JointLawPosterior:
             share = edge.mean(axis=0)
             worst = int(np.argmax(share))
             warnings.warn(
-                f"N* sits at its bound (one parameter, or one token) on {share[worst]:.0%} of "
-                f"the draws at C = {budgets[worst]:.3g}: there the answer is the bound, not the "
-                "law's optimum; are the runs' N and D plain counts and C in FLOPs?",
+                f"the allocation sits at its bound (N* of one parameter, or D* of one token) on "
+                f"{share[worst]:.0%} of the draws at C = {budgets[worst]:.3g}: there the answer "
+                "is the bound, not the law's optimum (a budget that small, or runs whose N and "
+                "D are not plain counts, or C not in FLOPs?)",
                 UserWarning,
                 stacklevel=3,
             )

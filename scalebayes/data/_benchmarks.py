@@ -63,10 +63,9 @@ BENCHMARK_SPLITS: Mapping[str, str] = types.MappingProxyType(
 """How [`load_benchmark`][scalebayes.data.load_benchmark] splits each bundled benchmark into
 context and targets, in words (a study's summary names it)."""
 
-Row = Mapping[str, str]
+Row = dict[str, str]
 
 
-@functools.cache
 def bundled_table(filename: str) -> tuple[Row, ...]:
     """Rows of a bundled CSV as dicts of strings, after checking the file's SHA-256.
 
@@ -74,9 +73,15 @@ def bundled_table(filename: str) -> tuple[Row, ...]:
         filename: A file bundled in `scalebayes/data/_bundled/` (its checksum is checked).
 
     Returns:
-        One read-only mapping per data row, keyed by the header (cached: a row changed in
-        memory would change every later read, after the checksum).
+        One dict per data row, keyed by the header: fresh copies of the checked rows, so
+        changing one changes nothing for later reads.
     """
+    return tuple(dict(row) for row in _checked_rows(filename))
+
+
+@functools.cache
+def _checked_rows(filename: str) -> tuple[Mapping[str, str], ...]:
+    """The rows of a bundled file, read and checked once per process (read-only)."""
     if filename not in _SHA256:
         raise ValueError(f"no bundled file {filename!r}; choose one of {sorted(_SHA256)}")
     data = resources.files("scalebayes.data").joinpath("_bundled", filename).read_bytes()
@@ -136,7 +141,7 @@ def _curve(
 
 def _revisiting(filename: str, domain: str) -> tuple[Curve, ...]:
     """Curves of one domain of Alabdulmohsin et al.'s benchmark (`Training` 1 = context)."""
-    rows = [r for r in bundled_table(filename) if r["Domain"] == domain]
+    rows = [r for r in _checked_rows(filename) if r["Domain"] == domain]
     groups = _groups(rows, lambda r: f"{r['Task']}|{r['Model']}")
     return tuple(
         _curve(
@@ -155,7 +160,7 @@ def _revisiting(filename: str, domain: str) -> tuple[Curve, ...]:
 
 def _nslpfn(filename: str) -> tuple[Curve, ...]:
     """DD or Nano curves of the NSL-PFN release; y divided by max(y_context)."""
-    groups = _groups(bundled_table(filename), lambda r: r["curve_id"])
+    groups = _groups(_checked_rows(filename), lambda r: r["curve_id"])
     keep = ("subset", "x_label", "y_label", "source_file")
     return tuple(
         _curve(
@@ -175,7 +180,7 @@ def _nslpfn(filename: str) -> tuple[Curve, ...]:
 def _bnsl_addition() -> tuple[Curve, ...]:
     """The 4-digit addition curve of Caballero et al. (14 train / 3 test points)."""
     filename = "bnsl_4digit_addition_long.csv"
-    groups = _groups(bundled_table(filename), lambda r: r["curve_id"])
+    groups = _groups(_checked_rows(filename), lambda r: r["curve_id"])
     return tuple(
         _curve(
             rs,
@@ -260,7 +265,7 @@ def _chinchilla() -> tuple[Curve, ...]:
     divided by max(y_context), as for DD and Nano.
     """
     filename = "svg_extracted_data.csv"
-    rows = bundled_table(filename)
+    rows = _checked_rows(filename)
     n_params = np.array([float(r["Model Size"]) for r in rows])
     flops = np.array([float(r["Training FLOP"]) for r in rows])
     loss = np.array([float(r["loss"]) for r in rows])

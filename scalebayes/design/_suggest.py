@@ -347,8 +347,14 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
         )
 
     # One x mapping and one y scale for every call, so that all predictions are comparable.
+    # The scale is that of the runs the model reads: the largest y unless the default model
+    # reads a window of them (runs spanning more than SPAN_GUARD), whose own largest y the
+    # "auto" answer below finds (dividing by an earlier run's y would put the window's runs
+    # below what its prior ever showed).
     x_range = (float(min(xc.min(), cand.min())), target_x)
     y_scale = float(yc.max()) if yc.max() > 0 else 1.0
+    if pfn.config.input == "nslpfn" and yc.max() > 0:
+        y_scale = "auto"
     ratio = target_x / xc.max()
     if not pfn.within_reach(ratio):
         mcmc = "method='mcmc-m4' (command line: --method mcmc-m4)"
@@ -370,6 +376,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     with warnings.catch_warnings():  # said above, in the terms of this question
         warnings.simplefilter("ignore", ReachWarning)
         now = pfn.predict(xc, yc, np.append(cand, target_x), y_scale=y_scale, x_range=x_range)
+    y_scale = now.y_scale if y_scale == "auto" else y_scale
     lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
     median_now = float(now.median()[-1])
     _check_median(median_now)

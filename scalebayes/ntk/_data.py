@@ -85,11 +85,15 @@ class Dataset:
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance per feature; constant features become 0. Each feature is
-    divided by its largest magnitude first, so values beyond 1e154 (whose squares overflow)
-    standardise as any others."""
-    x = _by_peak(np.asarray(x, dtype=np.float64))[0]
-    std = x.std(axis=0)
+    """Zero mean, unit variance per feature; constant features become 0. Values beyond 1e154
+    (whose squares overflow) are divided by their feature's largest magnitude first, so they
+    standardise as any others (other inputs as they always have, to the bit)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        std = x.std(axis=0)
+    if not np.all(np.isfinite(std)):
+        x = _by_peak(x)[0]
+        std = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
@@ -311,8 +315,11 @@ def load_npz(
     if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
         raise ValueError(f"{path}: {y_key!r} must be finite numbers")
     y = np.asarray(y, dtype=np.float64).reshape(n, -1)
-    y_unit, peak = _by_peak(y, axis=None)  # beyond 1e154 y**2 would overflow
-    scale = float(y_unit.std()) * float(peak)
+    with np.errstate(over="ignore"):
+        scale = float(y.std())
+    if not math.isfinite(scale):  # beyond 1e154 y**2 overflows: the std of y / max |y|
+        y_unit, peak = _by_peak(y, axis=None)
+        scale = float(y_unit.std()) * float(peak)
     if scale == 0:
         raise ValueError(f"{path}: {y_key!r} is constant; nothing to regress")
     return Dataset(name or path.stem, task, x, (y - y.mean(axis=0)) / scale, scale)

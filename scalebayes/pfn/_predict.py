@@ -430,9 +430,10 @@ def _load_current(name: str) -> PFN:
     old copy). A shipped model's name gives the copy the predictions share."""
     if isinstance(name, str) and not Path(name).exists() and (WEIGHTS_DIR / name).is_dir():
         return _shipped(name)
-    try:
-        stamp = hashlib.sha256((_locate(name) / "meta.json").read_bytes()).hexdigest()
-    except OSError:
+    try:  # the metadata PFN.load reads (a checkpoint.old after a cut save)
+        where = _checkpoint._resolve(_locate(name))
+        stamp = f"{where} {hashlib.sha256((where / 'meta.json').read_bytes()).hexdigest()}"
+    except (OSError, _checkpoint.CheckpointError):
         stamp = ""  # PFN.load then says what is missing
     return _load_stamped(str(name), stamp)
 

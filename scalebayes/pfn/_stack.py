@@ -206,9 +206,8 @@ def predict_stacked(
         ``weights`` are the curve's back-test weights.
     """
     models = list(models)
-    labels = list(names) if names is not None else None
-    if labels is None and len(x_context) > 1:
-        labels = [str(i) for i in range(len(x_context))]
+    lists = {"x_context": x_context, "y_context": y_context, "x_query": x_query}
+    labels = _check_curves(lists, names)  # the lengths first: their message, not zip's
     x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     # the members' answers first: they check every input and name the curve at fault
     answers = [

@@ -210,10 +210,11 @@ class TrainConfig:
             )
         if self.steps > 2**31 - 1:
             raise ValueError(f"TrainConfig.steps must be at most {2**31 - 1} (an int32 counter)")
-        if self.key_scheme not in KEY_SCHEMES or isinstance(self.key_scheme, bool):
+        if not is_integer(self.key_scheme) or int(self.key_scheme) not in KEY_SCHEMES:
             raise ValueError(
                 f"TrainConfig.key_scheme must be one of {KEY_SCHEMES}, got {self.key_scheme!r}"
             )
+        object.__setattr__(self, "key_scheme", int(self.key_scheme))  # JSON-ready
         if not 0 <= self.seed <= 2**63 - 1 - 42:  # scheme 1 seeds the borders with seed + 42
             raise ValueError(f"TrainConfig.seed must be in [0, 2**63 - 43], got {self.seed}")
         lo, hi = self.log10_length_range

@@ -291,7 +291,8 @@ def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) ->
     it closes over (a function's, a method's, a callable object's ``__call__``, through
     ``functools.wraps`` and caches; a ``functools.partial``'s function and arguments), the
     same in every process; a closed-over value without a stable form (an object that
-    prints its address) or that a call may change (a list, dict or set) counts as unknown;
+    prints its address or elides its values, e.g. a dataclass holding a large array) or
+    that a call may change (a list, dict or set) counts as unknown;
     "" where there is no code to read (then only the data fingerprint the rows)."""
     digest = hashlib.sha256()
     if id(fn) in _seen:  # a function that closes over itself (recursion)
@@ -299,7 +300,14 @@ def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) ->
     _seen = _seen | {id(fn)}
 
     def stable(value) -> bytes | None:  # a value's bytes, the same in every process
+        if not isinstance(value, np.ndarray) and hasattr(value, "__array__"):
+            try:  # a JAX array: its values (its repr elides those of a large one)
+                value = np.asarray(value)
+            except Exception:
+                return None
         if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:  # its bytes are pointers
+                return None
             return value.tobytes() + repr((value.dtype.str, value.shape)).encode()
         if isinstance(value, frozenset | set):
             parts = [stable(v) for v in value]
@@ -313,7 +321,8 @@ def _code_digest(fn: Callable[..., Any], _seen: frozenset[int] = frozenset()) ->
             text = repr(value)
         except Exception:  # a repr that fails: nothing stable
             return None
-        return None if " at 0x" in text else text.encode()
+        # an address, or an elided repr ("...") that another value would share
+        return None if " at 0x" in text or "..." in text else text.encode()
 
     def feed(code) -> bytes:  # nested code objects by content, not by their address
         parts = [code.co_code, repr(code.co_names).encode()]

@@ -324,27 +324,34 @@ def test_a_derivative_that_overflows_is_read_off_the_loss():
     assert float(got.loss) == pytest.approx(1.7, abs=1e-9)  # was 401.7 at D* = 1
 
 
-def test_an_unhashable_loss_is_compiled_once():
-    """A review: every call wrapped an unhashable loss anew, so its solver compiled again."""
-    from scalebayes.compute._allocation import _solve
+def test_an_unhashable_loss_is_read_afresh_and_a_function_compiled_once():
+    """A review: a jit built per call compiled allocation_exponent again every call; and a
+    loss object cached by identity answered with the values it held when first compiled."""
+    from dataclasses import dataclass
 
-    class Law:  # a callable object holding an array: unhashable
-        __hash__ = None
+    from scalebayes.compute._allocation import _log_params_and_slopes
 
-        def __init__(self):
-            self.coef = np.array([1.0, 2.0])
+    @dataclass
+    class Law:  # unhashable (a dataclass with eq), holding its parameters
+        a: float = 1.0
+        b: float = 2.0
 
         def __call__(self, p, t, args):
-            return self.coef[0] / p + self.coef[1] / t
+            return self.a / p + self.b / t
 
-    law = Law()
-    optimal_allocation(law, 1e12)
-    before = _solve._cache_size()
-    optimal_allocation(law, 1e14)
-    allocation_exponent(law, [1e10, 1e12])
-    size = _solve._cache_size()
-    allocation_exponent(law, [1e12, 1e14])
-    assert _solve._cache_size() == size and size <= before + 1
+    law = Law()  # L = a / p + b p / C at C = p t: p* = sqrt(a C / b)
+    assert float(optimal_allocation(law, 2e12).n_params) == pytest.approx(1e6, rel=1e-6)
+    law.b = 2000.0
+    assert float(optimal_allocation(law, 2e12).n_params) == pytest.approx(1e9**0.5, rel=1e-6)
+    assert allocation_exponent(law, [1e10, 1e12]).exponent == pytest.approx(0.5, rel=1e-6)
+
+    def loss(p, t, args):
+        return 1.0 / p + 2.0 / t
+
+    allocation_exponent(loss, [1e10, 1e12])
+    before = _log_params_and_slopes._cache_size()
+    allocation_exponent(loss, [1e12, 1e14])
+    assert _log_params_and_slopes._cache_size() == before
 
 
 @pytest.mark.parametrize(

@@ -467,3 +467,19 @@ def test_repeated_runs_are_said_once_and_at_the_callers_line():
     repeats = [w for w in said if "repeat" in str(w.message)]
     assert len(repeats) == 1 and repeats[0].filename == __file__, [str(w.message) for w in said]
     assert "curve" not in str(repeats[0].message)
+
+
+def test_runs_over_many_decades_are_scaled_by_the_runs_the_model_reads():
+    """A review: over 4 decades the default model reads a window of the runs, and the y scale
+    of all of them (the first run's) put the window below its prior, with a warning about a
+    y_scale the caller never gave, naming the fantasies' internal batches."""
+    import warnings
+
+    x = np.geomspace(1e14, 1e18, 9)
+    y = 10 * (x / 1e14) ** -0.4
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        result = suggest_next(x, y, [2e18, 3e18], 5e18, n_fantasies=4)
+    assert not [w for w in said if "y_scale" in str(w.message)]
+    truth = 10 * (5e18 / 1e14) ** -0.4
+    assert abs(np.log(result.median_now / truth)) < 0.1

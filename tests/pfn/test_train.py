@@ -554,6 +554,10 @@ def test_the_runs_keys_are_independent_streams_and_older_runs_keep_theirs():
     assert TrainConfig.from_dict(shipped).key_scheme == 1
     with pytest.raises(ValueError, match="key_scheme must be one of"):
         TrainConfig(model="tiny", key_scheme=True)
+    with pytest.raises(ValueError, match="key_scheme must be one of"):
+        TrainConfig(model="tiny", key_scheme=2.0)
+    numpy_int = TrainConfig(model="tiny", key_scheme=np.int64(1))
+    assert type(numpy_int.key_scheme) is int  # a checkpoint's meta.json must take it
 
 
 def test_scalefree_overrides_reach_the_generator_and_the_record(monkeypatch):

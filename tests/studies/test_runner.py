@@ -1178,6 +1178,8 @@ def test_the_code_digest_sees_closed_over_values():
     """A review: two closures of one factory (make(1.0), make(100.0)) had one digest, so a
     resumed study reused stale rows. A callable object's attributes are not read (they often
     log what it did; its settings() names what matters)."""
+    import jax.numpy as jnp
+
     from scalebayes.studies._runner import _code_digest
 
     def make(scale):
@@ -1191,6 +1193,11 @@ def test_the_code_digest_sees_closed_over_values():
 
     assert _code_digest(make(1.0)) == _code_digest(make(1.0)) != _code_digest(make(100.0))
     assert _code_digest(make(object())).startswith("code ")  # unknown, not a failure
+    big = np.zeros(5000)  # JAX elides a large array's repr: its values are read instead
+    other = big.copy()
+    other[2500] = 1.0
+    assert _code_digest(make(jnp.asarray(big))) != _code_digest(make(jnp.asarray(other)))
+    assert _code_digest(make(big)) != _code_digest(make(other))
     log = []  # a list a call appends to is not read (a resumed study would recompute)
     logged = make(log)
     before = _code_digest(logged)
