@@ -180,7 +180,12 @@ class Predictive:
         raise NotImplementedError
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
-        """Draws of the targets, shape ``(*sample_shape, n_targets)``."""
+        """Draws of the targets, shape ``(*sample_shape, n_targets)``.
+
+        Each target's draws follow its marginal; whether the targets of one draw are drawn
+        together depends on the predictive (a PFN's and a Normal one's are independent
+        across targets, so a question about several x at once, "below L at both 10x and
+        100x?", needs joint draws: `MCMCResult.sample_paths`)."""
         raise NotImplementedError
 
     def cdf(self, y: ArrayLike) -> np.ndarray:

@@ -369,7 +369,10 @@ class PFNPrediction(Predictive):
         return np.asarray(p)[:n].copy(), np.asarray(below)[:n].copy()  # not the padding
 
     def sample(self, key: jax.Array, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
-        """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``)."""
+        """Draws of y, shape ``(*sample_shape, n_queries)`` (an int ``n`` means ``(n,)``):
+        each query's from its own marginal, independent across queries (the PFN predicts
+        each query alone; for joint paths over several x use MCMC's
+        `MCMCResult.sample_paths`)."""
         key = check_key(key)
         shape = self._sample_shape(sample_shape)
         size = int(np.prod(shape, dtype=np.int64))
