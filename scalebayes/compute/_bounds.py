@@ -65,6 +65,14 @@ def _checked(name: str, value: ArrayLike, *, positive: bool) -> Array:
     return jnp.asarray(host)
 
 
+def _network(width: ArrayLike, input_dim: ArrayLike, n_outputs: ArrayLike) -> tuple:
+    """The two-layer network's ``(n, d, K)``, each checked finite and > 0 (`_checked`)."""
+    return tuple(
+        _checked(name, value, positive=True)
+        for name, value in (("width", width), ("input_dim", input_dim), ("n_outputs", n_outputs))
+    )
+
+
 def estimation_error(mutual_information: ArrayLike, n_tokens: ArrayLike) -> Array:
     """The estimation term ``I(F; F~) / T`` of the reducible error (nats per token).
 
@@ -106,9 +114,7 @@ def misspecification_error(
     Raises:
         ValueError: for a concrete (not traced) argument out of its range.
     """
-    width = _checked("width", width, positive=True)
-    input_dim = _checked("input_dim", input_dim, positive=True)
-    n_outputs = _checked("n_outputs", n_outputs, positive=True)
+    width, input_dim, n_outputs = _network(width, input_dim, n_outputs)
     eps = _checked("eps", eps, positive=False)
     constant = _checked("constant", constant, positive=True)
     return constant * n_outputs * (1.0 + input_dim * eps**2) / width
@@ -135,9 +141,7 @@ def two_layer_mutual_information(
     Raises:
         ValueError: for a concrete (not traced) argument out of its range.
     """
-    width = _checked("width", width, positive=True)
-    input_dim = _checked("input_dim", input_dim, positive=True)
-    n_outputs = _checked("n_outputs", n_outputs, positive=True)
+    width, input_dim, n_outputs = _network(width, input_dim, n_outputs)
     eps = _checked("eps", eps, positive=True)
     return 0.5 * width * (input_dim + n_outputs) * jnp.log1p(1.0 / eps**2)
 
