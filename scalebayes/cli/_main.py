@@ -175,7 +175,8 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         choices=("curve", "dataset", "target"),  # studies.CALIBRATION_WEIGHTS (tested)
         default=None,
         help="how --calibrate-on weighs its targets: every curve the same (curve, the "
-        "default), every dataset the same, or every target the same",
+        "default), every dataset the same (a curve's own dataset: NLP's NMT, LM and BB "
+        "count as three), or every target the same",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser

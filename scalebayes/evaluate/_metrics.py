@@ -467,6 +467,12 @@ def score_curve(
             "crps": crps(prediction, y),
             "pit": tuple(int(c) for c in pit_histogram(prediction, y)),
         }
+    kind = np.asarray(prediction).dtype.kind if prediction is not None else "O"
+    if kind not in "biuf":  # None, text, an object that is not a predictive
+        raise TypeError(
+            "prediction must be an array of numbers (a point prediction at the targets) or a "
+            f"predictive distribution; got {type(prediction).__name__}"
+        )
     return {"rmsle": rmsle(prediction, y), **dict.fromkeys(INTERVAL_SCORES[1:], None)}
 
 

@@ -148,10 +148,10 @@ def calibrated(
     base's, stretched by ``s`` around its median
     ([`ScaledPredictive`][scalebayes.evaluate.ScaledPredictive]). The result is a
     [`Method`][scalebayes.studies.Method]: call it on curves, or put it in a study with
-    ``METHODS[name] = calibrated(...)``. Its settings (and so the study's fingerprints) name the
-    base's settings, the level, the weighting and a hash of the reference curves' data. Keep
-    the reference apart from the curves it is scored on (e.g. leave one dataset out:
-    ``benchmarks/recalibrate.py``).
+    ``METHODS[name] = calibrated(...)`` (stored under ``name``, it is named by it). Its
+    settings (and so the study's fingerprints) name the base's settings, the level, the
+    weighting and a hash of the reference curves' data. Keep the reference apart from the
+    curves it is scored on (e.g. leave one dataset out: ``benchmarks/recalibrate.py``).
 
     Args:
         method: a probabilistic method: its name in
@@ -162,7 +162,8 @@ def calibrated(
             comma-separated string, split by ``split``) and/or `Curve` objects with targets.
         level: the central interval to calibrate.
         weight: ``"curve"`` (every reference curve weighs the same; default), ``"dataset"``
-            (every dataset the same, and every curve within it) or ``"target"``.
+            (every ``Curve.dataset`` the same, and every curve within it: the bundled
+            ``nlp`` counts as its three, NMT, LM and BB) or ``"target"``.
         name: the returned method's name (default ``"<method>+cal"``).
         split: how the named benchmarks are split: ``"default"`` (the NSL-PFN protocol) or a
             far split such as ``"far10"``, as the study that scores the method splits its

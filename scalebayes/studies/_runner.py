@@ -42,6 +42,7 @@ import functools
 import hashlib
 import inspect
 import itertools
+import json
 import math
 import os
 import time
@@ -399,6 +400,8 @@ class MethodTable(MutableMapping[str, Method]):
         if not isinstance(method, Method):
             raise TypeError(f"a study method must be a Method; got {type(method).__name__}")
         _check_method_name(name)  # as register_method: a --methods list must name it
+        if method.name != name:  # rows, summaries and messages name it by its key
+            method = dataclasses.replace(method, name=name)
         self._added[name] = method
 
     def __delitem__(self, name: str) -> None:
@@ -1472,8 +1475,9 @@ def run_study(
         scores = tuple(done[key] for key in fingerprints)
         asked = {(m.name, d) for m in method_list for d in data}
         others = sorted({(m, d) for (m, d, _), _ in stored} - asked)
+        scales = _recalibration_scales(method_list, out_dir / RECALIBRATION_FILE)
         summary = _format_summary(
-            scores, method_list, data, timings, errors, n_stale, others, split_notes
+            scores, method_list, data, timings, errors, n_stale, others, split_notes, scales
         )
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
         if calibration is None:  # not this study's picture: an earlier one's would mislead
@@ -1609,16 +1613,55 @@ def _cells(
                 yield method, name, cell
 
 
-def _recalibration_table(methods: Sequence[Method]) -> list[str]:
+def _recalibrated(methods: Sequence[Method]) -> list[Method]:
+    """The recalibrated methods (``calibrated``) among ``methods``, in mixtures too."""
+    inside = {m.name: m for top in methods for m in nested_methods(top)}
+    keys = ("base", "reference", "level", "weight")
+    return [m for m in inside.values() if all(hasattr(m.fn, a) for a in keys)]
+
+
+RECALIBRATION_FILE = "recalibration.json"
+"""Beside ``per_curve.csv``: each recalibrated method's fitted scale, keyed by a hash of its
+settings (base, level, weighting, reference data), so that a study whose rows all resume still
+reports the scale that made them."""
+
+
+def _recalibration_scales(methods: Sequence[Method], path: Path) -> dict[str, tuple[float, bool]]:
+    """Method name -> (scale, fitted in this run) for each recalibrated method whose scale
+    is known: fitted now (and then recorded in ``path``, atomically) or recorded by an earlier
+    run with the same settings."""
+    try:
+        recorded = json.loads(path.read_text())
+        recorded = recorded if isinstance(recorded, dict) else {}
+    except (OSError, ValueError):
+        recorded = {}
+    out, changed = {}, False
+    for method in _recalibrated(methods):
+        key = hashlib.sha256(method.settings().encode()).hexdigest()[:16]
+        fitted = method.fn.__dict__.get("scale")  # fitted in this run, or not at all
+        if fitted is not None:
+            out[method.name] = (float(fitted), True)
+            changed |= recorded.get(key) != float(fitted)
+            recorded[key] = float(fitted)
+        elif isinstance(recorded.get(key), int | float):
+            out[method.name] = (float(recorded[key]), False)
+    if changed:
+        atomic_write_text(path, json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    return out
+
+
+def _recalibration_table(
+    methods: Sequence[Method], scales: Mapping[str, tuple[float, bool]]
+) -> list[str]:
     """The recalibrated methods' scales and what they were fitted on (``calibrated``)."""
     rows = []
-    inside = {m.name: m for top in methods for m in nested_methods(top)}  # in mixtures too
-    for method in inside.values():
+    for method in _recalibrated(methods):
         fn = method.fn
-        if not all(hasattr(fn, a) for a in ("base", "reference", "level", "weight")):
-            continue
-        fitted = fn.__dict__.get("scale")  # fitted in this run, or not at all (all resumed)
-        shown = "not fitted (every row resumed)" if fitted is None else f"{fitted:.4g}"
+        scale, now = scales.get(method.name, (None, False))
+        if scale is None:
+            shown = "not fitted (every row resumed)"
+        else:
+            shown = f"{scale:.4g}" + ("" if now else " (fitted by an earlier run)")
         sets = ", ".join(dict.fromkeys(c.dataset for c in fn.reference))
         rows.append(
             f"| {method.name} | {fn.base.name} | {sets} ({len(fn.reference)} curves) | "
@@ -1848,9 +1891,11 @@ def _format_summary(
     n_stale: int = 0,
     others: Sequence[tuple[str, str]] = (),
     notes: Mapping[str, str] | None = None,
+    scales: Mapping[str, tuple[float, bool]] | None = None,
 ) -> str:
     """Render the study as markdown: a method x dataset table, then timing and notes;
-    ``others`` are the (method, dataset) pairs per_curve.csv holds from other studies."""
+    ``others`` are the (method, dataset) pairs per_curve.csv holds from other studies;
+    ``scales`` the recalibrated methods' scales (`_recalibration_scales`)."""
     by_cell: dict[tuple[str, str], list[CurveScore]] = {}
     for score in scores:
         by_cell.setdefault((score.method, score.dataset), []).append(score)
@@ -1885,7 +1930,7 @@ def _format_summary(
     lines += _interval_table(methods, data, by_cell)
     lines += _null_table(methods, data, by_cell)
     lines += _chain_table(methods, data, by_cell)
-    lines += _recalibration_table(methods)
+    lines += _recalibration_table(methods, scales or {})
     if timings:
         lines += [
             "",

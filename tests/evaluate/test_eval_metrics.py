@@ -454,7 +454,7 @@ def test_score_curve_errors():
         score_curve(GaussianPredictive([1.0, -2.0], [1.0, 1.0]), [1.0, 2.0])
     with pytest.raises(ValueError, match="same shape"):
         score_curve(GaussianPredictive([1.0, 2.0], [1.0, 1.0]), [1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match="array of real numbers"):
+    with pytest.raises(TypeError, match="prediction must be an array of numbers"):
         score_curve(object(), [1.0, 2.0])
 
 
@@ -518,3 +518,12 @@ def test_score_curve_reads_every_interval_in_one_icdf_call():
     assert batched.keys() == single.keys()
     for name, value in single.items():
         np.testing.assert_allclose(batched[name], value, rtol=1e-12, err_msg=name)
+
+
+def test_score_curve_names_a_prediction_that_is_neither_array_nor_predictive():
+    # a review: None and text raised a ValueError about a `median` the caller never passed
+    from scalebayes.evaluate import score_curve
+
+    for bad in (None, "abc", object()):
+        with pytest.raises(TypeError, match="prediction must be an array of numbers"):
+            score_curve(bad, np.array([1.0, 2.0]))

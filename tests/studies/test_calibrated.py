@@ -133,7 +133,13 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))  # a new process's
     fresh = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
     assert fresh.n_computed == 0 and len(fitted) == 1
-    assert "| toy+cal | toy | toy (40 curves) | 0.9 | curve | not fitted" in fresh.summary
+    # the scale that made the resumed rows is still reported (a review saw it vanish)
+    earlier = f"| toy+cal | toy | toy (40 curves) | 0.9 | curve | {cal.fn.scale:.4g} (fitted by"
+    assert earlier in fresh.summary
+    (tmp_path / "out" / "recalibration.json").unlink()  # no record: said, not invented
+    monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
+    bare = run_study(["toy", "toy+cal"], [], tmp_path / "out", csv_paths=[path], progress=False)
+    assert "| toy+cal | toy | toy (40 curves) | 0.9 | curve | not fitted" in bare.summary
 
 
 @pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy runs

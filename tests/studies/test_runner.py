@@ -1155,11 +1155,16 @@ def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
 ):
     # a review: calibrated(...) twice under two keys gave two rows named 'pfn-far+cal', the
     # second method never scored; and rows were written a batch at a time (a long IC batch
-    # of the PFN scored for minutes before its first row)
+    # of the PFN scored for minutes before its first row). A method stored under a key is
+    # named by it (a later review: METHODS['mine'] = calibrated(...) wrote 'pfn-far+cal' rows)
     import scalebayes.studies._runner as runner
 
     data = _write_curves(tmp_path / "runs.csv")
     monkeypatch.setitem(METHODS, "again", Method("fake", Recorder(), probabilistic=False))
+    assert METHODS["again"].name == "again"
+    both = run_study(["fake", "again"], [], tmp_path / "both", csv_paths=[data], progress=False)
+    assert {s.method for s in both.scores} == {"fake", "again"}
+    monkeypatch.setattr(runner, "METHODS", {"fake": METHODS["fake"], "again": METHODS["fake"]})
     with pytest.raises(ValueError, match=r"methods 'fake' and 'again' are both named 'fake'"):
         run_study(["fake", "again"], [], tmp_path / "out", csv_paths=[data], progress=False)
     writes = []
