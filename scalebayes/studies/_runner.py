@@ -1381,7 +1381,9 @@ def run_study(
     other reuses it, timed with the seconds it took. At the end
     ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
     ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
-    probabilistic methods) beside it.
+    probabilistic methods) beside it, and with a recalibrated method ``DIR/recalibration.json``
+    (`RECALIBRATION_FILE`: its fitted scale, so that a study resumed without refitting still
+    reports it).
 
     Metrics are those of [`score_curve`][scalebayes.evaluate.score_curve] in the curves'
     normalised y-space (``Curve.y``). A prediction the metrics reject (non-finite or
