@@ -575,11 +575,20 @@ def test_fit_predicts_with_one_batched_call(tmp_path, capsys, monkeypatch):
             ["--methods", "bogus", "--datasets", "nano", "--calibrate-on", "dd"],
             "unknown method(s) 'bogus'",
         ),
+        (  # a review: the error listed the twin pfn+cal among the valid methods
+            ["--methods", "pfn,bogus", "--datasets", "nano", "--calibrate-on", "dd"],
+            "unknown method(s) 'bogus'",
+        ),
     ],
 )
 def test_calibrate_on_errors_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
+    from scalebayes.studies import METHODS
+
+    before = set(METHODS)
     assert main(["study", *argv, "--out", str(tmp_path / "out")]) == 2
-    assert message in _one_error_line(capsys, "study")
+    error = _one_error_line(capsys, "study")
+    assert message in error
+    assert "+cal" not in error and set(METHODS) == before  # no twin listed or left behind
     assert not (tmp_path / "out" / "per_curve.csv").exists()
 
 

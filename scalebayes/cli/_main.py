@@ -113,8 +113,11 @@ def _add_study(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="compare extrapolation methods on benchmarks and CSV files",
         description=(
             "Score extrapolation methods on the bundled benchmarks and/or CSV files "
-            "(RMSLE, and LL and MSCE for probabilistic methods), writing DIR/per_curve.csv "
-            "(appended as curves finish, so a rerun resumes) and DIR/summary.md."
+            "(RMSLE; for probabilistic methods also LL, MSCE, the coverage and width of the "
+            "50% and 90% intervals, CRPS and PIT counts), writing DIR/per_curve.csv "
+            "(appended as curves finish, so a rerun resumes), DIR/summary.md and, with a "
+            "probabilistic method, DIR/calibration.png (reliability diagrams and PIT "
+            "histograms)."
         ),
     )
     parser.add_argument(
@@ -218,11 +221,14 @@ def _with_calibrated(
         except KeyError:  # run_study names every unknown method in its own error
             unknown = True
             continue
-        METHODS[twin.name] = twin
-        twins.append(twin.name)
-    if not twins and not unknown:
+        twins.append(twin)
+    if unknown:  # run_study's error names them, among the methods there are (no twins)
+        return names
+    if not twins:
         raise ValueError("--calibrate-on needs a probabilistic method in --methods, e.g. pfn")
-    return names + twins
+    for twin in twins:
+        METHODS[twin.name] = twin
+    return names + [twin.name for twin in twins]
 
 
 def _split_name(text: str) -> str:
