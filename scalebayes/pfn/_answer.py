@@ -25,7 +25,7 @@ from .._warnings import (
     warn_if_two_runs,
 )
 from ..evaluate import Predictive
-from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector, _merge_each, _merge_repeats
+from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector, _merge_each
 from ._stack import predict_shipped
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
@@ -113,22 +113,22 @@ def extrapolate(
                 "line refuses it; give the measured loss, or name a model (model="
                 f"{DEFAULT_MODEL!r}) to answer anyway"
             )
-    if model is not None:
-        pfn = model if isinstance(model, PFN) else PFN.load(model)
-        pred = pfn.predict(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
-    elif x_range is not None:
+    if model is None and x_range is not None:
         raise ValueError(
             "x_range fixes one model's x mapping, but with no model named two models answer "
             f"within {FAR_SWITCH:g}x: name one (model={DEFAULT_MODEL!r}) to use x_range"
         )
+    pfn = None if model is None else model if isinstance(model, PFN) else PFN.load(model)
+    # seeds averaged once, here, so that their one warning points at the caller's line
+    (x_context,), (y_context,) = _merge_each([x_context], [y_context], None, stacklevel=2)
+    if pfn is not None:
+        pred = pfn.predict(x_context, y_context, x_query, y_scale=y_scale, x_range=x_range)
     else:  # as the command line: each query by the model for its distance
-        # seeds averaged here, so that their one warning points at the caller's line
-        (x_context,), (y_context,) = _merge_each([x_context], [y_context], None, stacklevel=2)
         (pred,) = predict_shipped([x_context], [y_context], [x_query], y_scale=y_scale)
-    # the curve's shape as the models read it: seeds at one x averaged (so their noise is
+    # the curve's shape as the models read it (seeds averaged above, so that their noise is
     # not read as a climb)
     xc = _as_vector("x_context", x_context, positive=True, minimum=1)
-    xc, yc, _ = _merge_repeats(xc, _as_vector("y_context", y_context, positive=False, minimum=1))
+    yc = _as_vector("y_context", y_context, positive=False, minimum=1)
     if not warn_if_rising(xc, yc, "the context"):
         warn_if_early_rise(xc, yc, "the context")
     if model is None:  # a named model answers as asked

@@ -415,7 +415,7 @@ def _locate(name: str | os.PathLike) -> Path:
     if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
         path = WEIGHTS_DIR / str(name)
     if not (path / "meta.json").exists() and any(
-        (path / name).is_dir() for name in ("checkpoint", "checkpoint.old")
+        (path / child).is_dir() for child in ("checkpoint", "checkpoint.old")
     ):  # a training run (``.old``: its last save was cut between two renames)
         path = path / "checkpoint"
     return path
@@ -613,7 +613,7 @@ class PFN:
         if members:  # an ensemble (see ensemble()): one tree of every member
             from ._ensemble import EnsembleModel
 
-            skeleton = EnsembleModel([skeleton] * len(meta["members"]))
+            skeleton = EnsembleModel([skeleton] * len(members))
         stored = meta.get("storage_dtype", "float32")
         if stored not in STORAGE_DTYPES:
             raise _checkpoint.CheckpointError(
