@@ -24,7 +24,7 @@ import math
 import time
 import warnings
 
-from pfn_eval import _as_rows, score_m4, score_pfn, score_stacked
+from pfn_eval import _as_rows, score_fit, score_pfn, score_stacked
 
 DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
 
@@ -79,7 +79,7 @@ def main(argv=None) -> None:
                 warnings.simplefilter("ignore")
                 near, far = score_pfn(DEFAULT_MODEL, rows), score_pfn(FAR_MODEL, rows)
                 stack = f" {_cell(score_stacked(rows))} |" if args.stack else ""
-                m4 = score_m4(rows)
+                m4 = score_fit("m4", rows)
             better = FAR_MODEL if far["rmsle"] < near["rmsle"] else DEFAULT_MODEL
             span = f"{math.sqrt(factor):.2g}-{factor:g}x"
             print(

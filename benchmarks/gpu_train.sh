@@ -32,8 +32,8 @@
 #   OUT=$OUT EVAL=0 WEIGHTS_DTYPE=bfloat16 bash benchmarks/gpu_train.sh 360 --config base \
 #     --prior mixture --lr 3e-4
 # then here (FILES: the returned folder): .venv/bin/python benchmarks/pfn_eval.py --models
-# FILES/weights,nslpfn-base,mixture-tiny --m4 and .venv/bin/python benchmarks/far_synthetic.py
-# --models FILES/weights,mixture-tiny --fits ""
+# FILES/weights,nslpfn-base,mixture-tiny --point-fits m1,m2,m3,m4,bnsl and
+# .venv/bin/python benchmarks/far_synthetic.py --models FILES/weights,mixture-tiny --fits ""
 # Environment: OUT (results, default out/gpu), RUN (run directory, default runs/gpu),
 # SHARE (0 skips step 5),
 # BATCH (512), DTYPE (bfloat16), EMA (0.999), STEPS (skip the probe), EVAL (0 skips step 4),

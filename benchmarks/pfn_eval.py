@@ -1,4 +1,4 @@
-"""Score PFNs (and an M4 point fit) on held-out prior curves, the NSL-PFN splits and the far
+"""Score PFNs (and point fits) on held-out prior curves, the NSL-PFN splits and the far
 splits, through the public predictor and ``scalebayes.evaluate.score_curve``.
 
 Sets: held-out curves of both priors (fresh keys; context = the curve's first
@@ -6,8 +6,11 @@ Sets: held-out curves of both priors (fresh keys; context = the curve's first
 DD; the protocol's y-space); the far splits ``far10`` and ``far100`` of every bundled dataset
 that spans enough (see ``docs/far-split.md``). Cells are RMSLE / LL / 90%-interval coverage of
 the targets, means over curves; a second table splits the far splits dataset by dataset.
+``--point-fits m1,m2,m3,m4,bnsl`` adds a row per family (RMSLE) and, with more than one, the
+best of them in each cell (the lowest mean RMSLE of any family on that set or dataset: the
+bar issue 13 sets the PFN on every far dataset); ``--m4`` is ``--point-fits m4``.
 
-    python benchmarks/pfn_eval.py --models nslpfn-base,out/run/weights [--m4]
+    python benchmarks/pfn_eval.py --models nslpfn-base,out/run/weights [--point-fits m3,m4]
 """
 
 from __future__ import annotations
@@ -113,16 +116,33 @@ def score_stacked(rows: list[dict], y_scale: float | str | None = None) -> dict:
     return _scores(rows, [score_curve(p, r["yt"]) for p, r in zip(preds, rows, strict=True)])
 
 
-def score_m4(rows: list[dict]) -> dict:
+def score_fit(family: str, rows: list[dict]) -> dict:
+    """A point fit of ``family`` (m1-m4, bnsl) scored by RMSLE (curves of 3 or more runs)."""
     from scalebayes.evaluate import rmsle
     from scalebayes.inference import fit_curves, predict_fits
 
     ok = [r for r in rows if r["xc"].size >= 3 and np.all(r["yc"] > 0)]
-    fits = fit_curves("m4", [r["xc"] for r in ok], [r["yc"] for r in ok])
+    fits = fit_curves(family, [r["xc"] for r in ok], [r["yc"] for r in ok])
     preds = predict_fits(fits, [r["xt"] for r in ok])
     values = [rmsle(np.maximum(p, 1e-12), r["yt"]) for p, r in zip(preds, ok, strict=True)]
     scores = {"rmsle": float(np.mean(values)), "ll": None, "cover90": None, "n": len(ok)}
     return scores | _by_dataset(ok, {"rmsle": values})
+
+
+def best_of(rows: list[dict]) -> dict:
+    """The lowest mean RMSLE of ``rows`` (one ``score_fit`` result per family), overall and
+    per dataset."""
+    best = {"rmsle": min(r["rmsle"] for r in rows), "ll": None, "cover90": None}
+    best["n"] = rows[0]["n"]
+    if "by_dataset" in rows[0]:
+        best["by_dataset"] = {
+            name: {
+                "rmsle": min(r["by_dataset"][name]["rmsle"] for r in rows),
+                "n": rows[0]["by_dataset"][name]["n"],
+            }
+            for name in rows[0]["by_dataset"]
+        }
+    return best
 
 
 def _by_dataset(rows, values: dict[str, list]) -> dict:
@@ -167,7 +187,7 @@ def print_table(table: dict, sets: dict) -> str:
     for label, row in table.items():
         lines.append("| " + " | ".join([label, *(_cell(row[k]) for k in sets)]) + " |")
     lines.append(
-        f"\ncells: RMSLE / LL / 90% coverage, mean over curves (M4: RMSLE); load {_load()}"
+        f"\ncells: RMSLE / LL / 90% coverage, mean over curves (point fits: RMSLE); load {_load()}"
     )
     far = [(split, name, n) for split in sets for name, n in _datasets(table, split)]
     if far:  # the far splits dataset by dataset (the issue asks for every far dataset)
@@ -181,15 +201,30 @@ def print_table(table: dict, sets: dict) -> str:
     return text
 
 
-def evaluate(models: dict[str, str], m4: bool, out: Path | None = None) -> dict:
-    """Score every model (label -> checkpoint or shipped name) on every set; print the table."""
+FAMILIES = ("m1", "m2", "m3", "m4", "bnsl")
+
+
+def evaluate(
+    models: dict[str, str], point_fits: list[str] | bool = (), out: Path | None = None
+) -> dict:
+    """Score every model (label -> checkpoint or shipped name) and point-fit family on every
+    set; print the table. ``point_fits=True`` means ``["m4"]``."""
+    point_fits = ["m4"] if point_fits is True else list(point_fits or ())
+    unknown = [f for f in point_fits if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown point fit(s) {unknown}; choose from {', '.join(FAMILIES)}")
     sets = eval_sets()
     table = {}
     for label, model in models.items():
         table[label] = {name: score_pfn(model, rows) for name, rows in sets.items()}
         print(f"scored {label}", flush=True)
-    if m4:
-        table["M4 point fit"] = {name: score_m4(rows) for name, rows in sets.items()}
+    for family in point_fits:
+        table[f"{family.upper()} point fit"] = {
+            name: score_fit(family, rows) for name, rows in sets.items()
+        }
+    if len(point_fits) > 1:
+        fits = [table[f"{f.upper()} point fit"] for f in point_fits]
+        table["best point fit"] = {name: best_of([f[name] for f in fits]) for name in sets}
     text = print_table(table, sets)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -202,10 +237,22 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", required=True, help="comma-separated checkpoints or names")
     parser.add_argument("--m4", action="store_true", help="add an M4 point-fit row")
+    parser.add_argument(
+        "--point-fits",
+        default="",
+        help=f"comma-separated families ({','.join(FAMILIES)}): a row each and their best",
+    )
     parser.add_argument("--out", default=None, help="write eval.json and eval.md here")
     args = parser.parse_args(argv)
     models = {m: m for m in args.models.split(",") if m}
-    evaluate(models, args.m4, None if args.out is None else Path(args.out))
+    fits = [f for f in args.point_fits.split(",") if f]
+    if args.m4 and "m4" not in fits:
+        fits.append("m4")
+    unknown = [f for f in fits if f not in FAMILIES]
+    if unknown:
+        choices = ", ".join(FAMILIES)
+        parser.error(f"unknown point fit(s) {', '.join(unknown)}; choose from {choices}")
+    evaluate(models, fits, None if args.out is None else Path(args.out))
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def main(argv=None) -> None:
         for f, p, i in _variants(args.priors, args.tag)
     }
     models.update({f"shipped {m} (NSL-PFN input)": m for m in args.shipped.split(",") if m})
-    evaluate(models, m4=True, out=out)
+    evaluate(models, ["m4"], out=out)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import warnings
 import far_synthetic
 import numpy as np
 from far_switch import DATASETS, split_rows
-from pfn_eval import _as_rows, score_m4, score_pfn
+from pfn_eval import _as_rows, score_fit, score_pfn
 
 NSL_DATASETS = ("ic", "nlp", "nano", "dd")
 
@@ -139,7 +139,7 @@ def _three(rows: list[dict], y_scale: float | str = 1.0) -> tuple[dict, dict, di
         as_is = score_pfn(DEFAULT_MODEL, rows, y_scale)
         windowed = score_pfn(DEFAULT_MODEL, [window(r) for r in rows], y_scale)
         far = score_pfn(FAR_MODEL, rows, y_scale)
-        m4 = score_m4(rows)
+        m4 = score_fit("m4", rows)
     return as_is, windowed, far, m4
 
 

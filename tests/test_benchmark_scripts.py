@@ -28,3 +28,48 @@ def test_pfn_eval_scores_the_default_model_on_curves_above_two():
     assert pfn_eval._protocol_scales(rows) == ["auto", 1.0]
     scores = pfn_eval.score_pfn("nslpfn-base", rows)
     assert scores["n"] == 2 and np.isfinite(scores["rmsle"]) and scores["rmsle"] < 0.2
+
+
+def test_pfn_eval_point_fits_and_their_best_per_dataset():
+    """`pfn_eval.py --point-fits` scores each family on the same curves and its "best point
+    fit" row takes, per dataset, the lowest mean RMSLE of any family (issue 13's far bar)."""
+    pfn_eval = _script("pfn_eval")
+    x = np.geomspace(1.0, 1000.0, 12)
+    rows = [
+        {"dataset": name, "xc": x[:8], "yc": y[:8], "xt": x[8:], "yt": y[8:]}
+        for name, y in (("pure", 2.0 * x**-0.3), ("floor", 0.5 + 2.0 * x**-0.6))
+    ]
+    m1, m2 = (pfn_eval.score_fit(f, rows) for f in ("m1", "m2"))
+    assert m1["by_dataset"]["pure"]["rmsle"] < 1e-3  # a pure power law is M1's own form
+    assert m2["by_dataset"]["floor"]["rmsle"] < 1e-3  # and a floor M2's
+    assert m1["by_dataset"]["floor"]["rmsle"] > 10 * m2["by_dataset"]["floor"]["rmsle"]
+    best = pfn_eval.best_of([m1, m2])
+    for name in ("pure", "floor"):
+        cells = (m1["by_dataset"][name]["rmsle"], m2["by_dataset"][name]["rmsle"])
+        assert best["by_dataset"][name]["rmsle"] == min(cells)
+    assert best["rmsle"] == min(m1["rmsle"], m2["rmsle"]) and best["n"] == 2
+
+
+def test_pfn_eval_refuses_an_unknown_point_fit(capsys):
+    pfn_eval = _script("pfn_eval")
+    try:
+        pfn_eval.main(["--models", "nslpfn-base", "--point-fits", "m4,m9"])
+    except SystemExit as stop:
+        assert stop.code == 2
+    else:  # pragma: no cover - the assertion below reports it
+        raise AssertionError("an unknown family was accepted")
+    assert "m9" in capsys.readouterr().err
+
+
+def test_far_oracle_takes_each_curves_best_method(tmp_path):
+    far_oracle = _script("far_oracle")
+    header = "method,dataset,curve,rmsle,ll\n"
+    rows = ["m4,ic:far10,a,0.3,", "m4,ic:far10,b,0.1,", "pfn-far,ic:far10,a,0.2,1.0"]
+    rows += ["pfn-far,ic:far10,b,0.4,1.0", "m3,ic:far10,c,0.5,"]  # c: not every method
+    (tmp_path / "per_curve.csv").write_text(header + "\n".join(rows) + "\n")
+    methods, curves, values = far_oracle.rmsle_table(tmp_path)
+    assert methods == ["m4", "pfn-far", "m3"] and curves == []  # m3 scored only curve c
+    (tmp_path / "per_curve.csv").write_text(header + "\n".join(rows[:4]) + "\n")
+    methods, curves, values = far_oracle.rmsle_table(tmp_path)
+    assert curves == [("ic:far10", "a"), ("ic:far10", "b")]
+    assert np.allclose(values.min(axis=1), [0.2, 0.1])
