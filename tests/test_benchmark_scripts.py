@@ -73,3 +73,19 @@ def test_far_oracle_takes_each_curves_best_method(tmp_path):
     methods, curves, values = far_oracle.rmsle_table(tmp_path)
     assert curves == [("ic:far10", "a"), ("ic:far10", "b")]
     assert np.allclose(values.min(axis=1), [0.2, 0.1])
+
+
+def test_far_bias_reads_the_nsl_protocol_with_nlp_apart(monkeypatch):
+    """`far_bias.py --splits nsl` reads the protocol's 132 curves, NLP as NMT, LM and BB."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # it imports pfn_eval
+    far_bias = _script("far_bias")
+    sets = dict(far_bias._sets("nsl"))
+    assert list(sets) == ["ic", "nlp NMT", "nlp LM", "nlp BB", "nano", "dd"]
+    assert [len(v) for v in sets.values()] == [72, 5, 5, 10, 24, 16]
+    assert all(c.dataset == "BB" for c in sets["nlp BB"])
+    try:
+        far_bias.far_bias(["nslpfn-base"], splits=("far10", "near"))
+    except ValueError as error:
+        assert "near" in str(error)
+    else:  # pragma: no cover - the assertion below reports it
+        raise AssertionError("an unknown split was accepted")
