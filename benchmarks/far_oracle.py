@@ -1,16 +1,17 @@
-"""How low could the far RMSLE go with the methods at hand? (issue 12, a bound.)
+"""What would picking each curve's best method reach? The far RMSLE of an oracle (issue 12).
 
 Reads studies' ``per_curve.csv`` and prints, per study, each method's mean RMSLE over all its
 curves and the RMSLE of the *oracle*: for each curve, the method that did best on that
 curve's targets, chosen after seeing them. No method that answers before seeing the targets
-can beat the oracle of the methods it chooses among, so its figure bounds what picking
-among these methods, per curve and by any rule, can reach. Also the oracle over the point
-fits alone and over the PFNs alone, and how often each method is the curve's best.
+can beat the oracle of the methods it chooses among, so its figure bounds what picking one
+of these methods per curve, by any rule, can reach (not what a new model, or an average of
+these methods' answers, can reach). Also the oracle over the point fits alone and over the
+single PFNs alone, and how often each method is the curve's best. A curve whose RMSLE a
+method could not compute (``nan`` in ``per_curve.csv``) never has that method as its best.
 
-    scalebayes study --methods m1,m2,m3,m4,bnsl,pfn-default,pfn-far \\
-        --datasets ic,nlp,nano,dd,chinchilla --split far10 --out OUT10
-    scalebayes study --methods m1,m2,m3,m4,bnsl,pfn-default,pfn-far \\
-        --datasets ic,nlp,chinchilla --split far100 --out OUT100
+    M=m1,m2,m3,m4,bnsl,pfn-default,pfn-far,mcmc-m4,mcmc-m4-irw,pfn-far+mcmc-m4-irw
+    scalebayes study --methods $M --datasets ic,nlp,nano,dd,chinchilla --split far10 --out OUT10
+    scalebayes study --methods $M --datasets ic,nlp,chinchilla --split far100 --out OUT100
     python benchmarks/far_oracle.py OUT10 OUT100
 """
 
@@ -39,31 +40,38 @@ def rmsle_table(study: Path) -> tuple[list[str], list[tuple[str, str]], np.ndarr
     return methods, curves, values
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("studies", nargs="+", type=Path, help="study output directories")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for study in args.studies:
         if not (study / "per_curve.csv").is_file():
             parser.error(f"{study} has no per_curve.csv: run the study first (see --help)")
         methods, curves, values = rmsle_table(study)
+        if not curves:
+            parser.error(f"{study}: no curve was scored by every method ({', '.join(methods)})")
+        failed = ~np.isfinite(values)
+        values = np.where(failed, np.inf, values)  # a failed answer is never a curve's best
         splits = sorted({d.split(":", 1)[-1] for d, _ in curves})
         print(f"\n{study} ({', '.join(splits)}): {len(curves)} curves scored by every method")
         print("| method | mean RMSLE | best on (curves) |")
         print("|---|---|---|")
         wins = collections.Counter(methods[i] for i in values.argmin(axis=1))
         for j, method in enumerate(methods):
-            print(f"| {method} | {values[:, j].mean():.4f} | {wins[method]} |")
+            ok = ~failed[:, j]
+            note = "" if ok.all() else f" (over {ok.sum()}; {(~ok).sum()} failed)"
+            mean = values[ok, j].mean() if ok.any() else float("nan")
+            print(f"| {method} | {mean:.4f}{note} | {wins[method]} |")
         groups = {
             "every method": methods,
             "point fits": [m for m in methods if m in POINT_FITS],
-            "PFNs": [m for m in methods if m.startswith("pfn")],
+            "single PFNs": [m for m in methods if m.startswith("pfn") and "+" not in m],
         }
         for label, members in groups.items():
             if members:
-                columns = [methods.index(m) for m in members]
-                best = values[:, columns].min(axis=1)
-                print(f"| oracle over {label} | {best.mean():.4f} | |")
+                best = values[:, [methods.index(m) for m in members]].min(axis=1)
+                mean = best[np.isfinite(best)].mean() if np.isfinite(best).any() else np.nan
+                print(f"| oracle over {label} | {mean:.4f} | |")
         datasets = list(dict.fromkeys(d for d, _ in curves))
         cells = []
         for dataset in datasets:

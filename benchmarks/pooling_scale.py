@@ -10,7 +10,8 @@ predicts it) the script prints the range of ``g`` whose 90% intervals cover 90% 
 of the dataset's targets (mean over curves), then leaves one dataset out: ``g`` fitted on
 the other three (the smallest grid value whose mean 90% coverage there reaches 90%, every
 curve weighing the same, as ``calibrated``'s default) and the held-out coverage it gives.
-Where two datasets' ranges do not overlap, no rule of that form meets the goal on both.
+Where two datasets' ranges do not overlap, no rule of that form meets the goal on both. A
+range that reaches an end of the grid is printed with ``<=`` or ``>=``.
 
 Rules:
 - ``scale``: the pool stretched by ``g`` around its median (what ships, ``g`` = 0.717);
@@ -112,7 +113,12 @@ def main() -> None:
         for name in DATASETS:
             mean = per_curve[name].mean(axis=0)
             ok = grid[(mean >= 0.85 - 1e-9) & (mean <= 0.95 + 1e-9)]
-            cells.append(f"{ok.min():.2f}-{ok.max():.2f}" if ok.size else "none")
+            if not ok.size:
+                cells.append("none")
+                continue
+            low = f"<={ok.min():.2f}" if ok.min() == grid[0] else f"{ok.min():.2f}"
+            high = f">={ok.max():.2f}" if ok.max() == grid[-1] else f"{ok.max():.2f}"
+            cells.append(f"{low}-{high}")  # "<=" / ">=": the range reaches the grid's end
         for name in DATASETS:
             others = np.concatenate([per_curve[o] for o in DATASETS if o != name])
             reach = np.flatnonzero(others.mean(axis=0) >= 0.9)

@@ -89,3 +89,24 @@ def test_far_bias_reads_the_nsl_protocol_with_nlp_apart(monkeypatch):
         assert "near" in str(error)
     else:  # pragma: no cover - the assertion below reports it
         raise AssertionError("an unknown split was accepted")
+
+
+def test_far_oracle_skips_failed_answers_and_refuses_disjoint_studies(tmp_path, capsys):
+    far_oracle = _script("far_oracle")
+    header = "method,dataset,curve,rmsle,ll\n"
+    rows = ["m4,ic:far10,a,nan,", "m4,ic:far10,b,0.1,", "pfn-far,ic:far10,a,0.2,1.0"]
+    rows += ["pfn-far,ic:far10,b,0.4,1.0"]
+    (tmp_path / "per_curve.csv").write_text(header + "\n".join(rows) + "\n")
+    far_oracle.main([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "| m4 | 0.1000 (over 1; 1 failed) | 1 |" in out  # b's best; never a's
+    assert "| pfn-far | 0.3000 | 1 |" in out
+    assert "| oracle over every method | 0.1500 | |" in out  # (0.2 + 0.1) / 2
+    (tmp_path / "per_curve.csv").write_text(header + "m4,ic:far10,a,0.1,\npfn,ic:far10,b,0.2,\n")
+    try:
+        far_oracle.main([str(tmp_path)])
+    except SystemExit as stop:
+        assert stop.code == 2
+    else:  # pragma: no cover - the assertion below reports it
+        raise AssertionError("studies with no common curve were accepted")
+    assert "no curve was scored by every method" in capsys.readouterr().err

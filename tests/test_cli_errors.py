@@ -366,6 +366,60 @@ def test_interrupt_of_another_command(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == "scalebayes fit: interrupted\n"
 
 
+@pytest.mark.parametrize("written", [False, True], ids=["no-checkpoint-yet", "checkpointed"])
+def test_interrupted_training_says_how_to_go_on(tmp_path, capsys, monkeypatch, written):
+    """A review: a Ctrl-C before the first checkpoint said "rerun with --resume", which then
+    failed with "no checkpoint"; the hint now follows what the run wrote."""
+    out = tmp_path / "run"
+
+    def interrupted(args):
+        if written:
+            (out / "checkpoint").mkdir(parents=True)
+            (out / "checkpoint" / "meta.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    add = cli._SUBCOMMANDS["train-pfn"][0]
+    monkeypatch.setitem(cli._SUBCOMMANDS, "train-pfn", (add, interrupted))
+    assert main(["train-pfn", "--steps", "2", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    if written:
+        assert err == (
+            "scalebayes train-pfn: interrupted; rerun with --resume to continue from the last "
+            "checkpoint\n"
+        )
+    else:
+        assert "no checkpoint was written yet" in err and "without --resume" in err
+
+
+def test_a_closed_pipe_is_not_bad_input(tmp_path, capsys, monkeypatch):
+    """A review: `scalebayes fit ... | head -1` printed "error: [Errno 32] Broken pipe" and
+    exited 2, the bad-input status; it now ends quietly with 141, as SIGPIPE would."""
+
+    def reader_gone(args):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setitem(cli._SUBCOMMANDS, "fit", (cli._add_fit, reader_gone))
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_a_closed_pipe_from_a_real_process(tmp_path):
+    data = _write_laws(tmp_path / "laws.csv")
+    many = ",".join(f"{10.0 ** (k / 50):.6g}" for k in range(1, 400))  # a long table
+    command = [sys.executable, "-m", "scalebayes", "fit", str(data), "--family", "m1"]
+    command += ["--to", many]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 141, err
+    assert "Broken pipe" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 4: --out that is a file
 # ---------------------------------------------------------------------------------------------
 # 4: --out that is a file
 
@@ -685,6 +739,72 @@ def test_review_fixes_on_the_command_line(tmp_path, capsys):
     # 500x is not named, 20,000x is
     assert "warning: curve 'a': x = 2e+10 lies more than 1000x beyond its largest fitted" in err
     assert "warning: curve 'flat': y does not change across its 4 runs, a flat curve" in flat_err
+
+
+def test_fit_notes_backward_and_narrow_extrapolation(tmp_path, capsys):
+    """A review: `fit` answered 4 decades below the runs, and 10x beyond runs 0.2% apart (at
+    370x below every run), without a word."""
+    data = _write_laws(tmp_path / "laws.csv")  # curves a, b over x in [1e3, 1e6]
+    close = tmp_path / "close.csv"
+    close.write_text("x,y\n1e18,3.9\n1.001e18,3.89\n1.002e18,3.88\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["fit", str(data), "--family", "m1", "--to", "10,2e6", "--curve", "a"]) == 0
+        err = capsys.readouterr().err
+        assert main(["fit", str(close), "--family", "m1", "--to", "1e19"]) == 0
+        close_err = capsys.readouterr().err
+        assert main(["fit", str(data), "--family", "m1", "--to", "5e8", "--curve", "a"]) == 0
+        quiet_err = capsys.readouterr().err  # 2.7 spreads beyond 3 decades of runs
+    assert "warning: curve 'a': x = 10 lies below its smallest fitted run (1000)" in err
+    assert "2e+06" not in err  # within one spread beyond the runs
+    assert "x = 1e+19 lies more than 10 times as far beyond its largest run" in close_err
+    assert "add runs further apart" in close_err
+    assert "further apart" not in quiet_err and "below" not in quiet_err
+
+
+def test_subnormal_values_and_one_column_for_both_axes_are_one_line(tmp_path, capsys):
+    """A review: x of 1e-320 gave "error: ratio = inf must be finite and > 0" (an internal
+    value), and --x-column x --y-column x named the Python arguments."""
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("x,y\n1e-320,3.9\n4e-320,3.5\n1.6e-319,3.2\n")
+    assert main(["extrapolate", str(tiny), "--to", "1e22"]) == 2
+    err = _one_error_line(capsys, "extrapolate")
+    assert "x = 9.99989e-321 is below 1e-300 in magnitude; rescale x" in err
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m1", "--x-column", "x", "--y-column", "X "]) == 2
+    assert "--x-column and --y-column both name 'x'" in _one_error_line(capsys, "fit")
+
+
+def test_the_same_warning_is_printed_once(tmp_path, capsys):
+    """A review: near and far answers of one curve printed the same y-span warning twice."""
+    drop = tmp_path / "drop.csv"
+    drop.write_text("x,y\n1e18,3.9\n4e18,3.55\n1.6e19,0.3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["extrapolate", str(drop), "--to", "2e19,1e20,1e21"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("y spans more than 10x") == 1, err
+
+
+def test_implausible_answers_are_noted(tmp_path, capsys):
+    """A review: a last run 100x below the others got a 5% quantile of exactly 0 and, 1.56x
+    beyond it, a median 60x its loss, with no note."""
+    drop = tmp_path / "drop.csv"
+    drop.write_text("x,y\n1e18,3.9\n4e18,3.55\n1.6e19,3.27\n6.4e19,0.03\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # the y-span warning, as a user's shell prints it
+        assert main(["extrapolate", str(drop), "--to", "1e20,1e22"]) == 0
+    captured = capsys.readouterr()
+    table = {line.split()[1]: line.split()[2:] for line in captured.out.splitlines()[1:]}
+    assert table["1e+22"][0] == "0"  # the far model's mass at or below 0, as printed
+    assert "note: curve 'drop': the 5% quantile at x = 1e+22 is 0" in captured.err
+    median = float(table["1e+20"][2])
+    assert median > 1.5 * 0.03
+    assert f"the median at x = 1e+20 ({median:.4g}) is " in captured.err
+    assert "the loss of the largest run (0.03) although the runs fall" in captured.err
+    data = _write_laws(tmp_path / "laws.csv")  # exact power laws: nothing to note
+    assert main(["extrapolate", str(data), "--to", "2e6,1e8"]) == 0
+    assert "note:" not in capsys.readouterr().err.replace("note: x beyond", "")
 
 
 def test_a_flat_context_is_warned_about_in_python():

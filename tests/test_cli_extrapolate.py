@@ -87,6 +87,18 @@ def test_mcmc_method_answers_far_queries_without_a_reach_warning(tmp_path, capsy
     assert median == pytest.approx(truth(far), rel=1e-3)
 
 
+def test_nuts_says_it_is_running_on_a_terminal(tmp_path, capsys, monkeypatch, fake_nuts):
+    """A review: `extrapolate --method mcmc-m4` on 21 curves was silent for 29 s."""
+    import sys
+
+    args = ["extrapolate", str(_runs(tmp_path)), "--to", "1e12", "--method", "mcmc-m4"]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    said = "sampling m4 (ou noise) with NUTS on 1 curve: seconds to a minute per curve on a CPU"
+    assert err == said + " ...\n", err
+
+
 @pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
 def test_chains_that_did_not_mix_get_a_one_line_warning(tmp_path, capsys, monkeypatch, fake_nuts):
     """The answer is printed, and each curve whose chains did not mix (``check_mixing``) is

@@ -243,4 +243,7 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
 
 def csv_options(args: argparse.Namespace) -> dict[str, str | None]:
     """``read_curves_csv``'s keyword arguments from the options of `add_csv_options`."""
-    return {"dedupe": args.dedupe, "x_column": args.x_column, "y_column": args.y_column}
+    x, y = args.x_column, args.y_column
+    if x is not None and y is not None and x.strip().lower() == y.strip().lower():
+        raise ValueError(f"--x-column and --y-column both name {x!r}; give two columns")
+    return {"dedupe": args.dedupe, "x_column": x, "y_column": y}

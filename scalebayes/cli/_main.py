@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -102,6 +103,10 @@ class _Parser(argparse.ArgumentParser):
 
 #: ``fit --predict`` beyond this many times the largest fitted run gets a warning.
 _FAR_FIT = 1000.0
+# ``fit`` notes a --to whose log-distance beyond the largest run exceeds this many times the
+# runs' own log-spread: 3 runs 2x apart asked 300x out is 4.1 spreads; runs 0.2% apart asked
+# 10x out is over 1,000
+_SPANS_BEYOND = 10.0
 
 _positive_floats = positive_floats("positive x values", "1e10,1e11")
 _positive_int = positive(int)
@@ -439,6 +444,26 @@ def _run_fit(args: argparse.Namespace) -> int:
                 UserWarning,
                 stacklevel=2,
             )
+        below = [v for v in args.predict if v < float(x.min())]
+        if below:
+            warnings.warn(
+                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in below)} lies below its "
+                f"smallest fitted run ({float(x.min()):g}); the fit extrapolates backwards, "
+                "where its form was not tested",
+                UserWarning,
+                stacklevel=2,
+            )
+        span = float(np.log(x.max() / x.min()))
+        narrow = [v for v in args.predict if np.log(v / x.max()) > _SPANS_BEYOND * span]
+        if narrow:
+            warnings.warn(
+                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in narrow)} lies more "
+                f"than {_SPANS_BEYOND:g} times as far beyond its largest run (on a log scale) as "
+                f"its runs spread ({float(x.min()):g} to {float(x.max()):g}); runs that close "
+                "together pin down little of the curve that far out: add runs further apart",
+                UserWarning,
+                stacklevel=2,
+            )
         untested = fit.heldout_errors is not None and not np.isfinite(fit.heldout_errors[1:]).any()
         if untested and fit.n_breaks:
             warnings.warn(
@@ -629,18 +654,18 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @contextlib.contextmanager
 def _one_line_warnings() -> Iterator[None]:
-    """Print warnings as ``warning: <message>`` (no source line) inside the block only; JAX's
-    compilation-cache warnings once each, in the command line's words (``cache_warning``)."""
+    """Print warnings as ``warning: <message>`` (no source line) inside the block only, each
+    text once; JAX's compilation-cache warnings in the command line's words
+    (``cache_warning``)."""
     shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = cache_warning(" ".join(str(message).split()))
-        if text is not None:
-            if text in shown:
-                return
-            shown.add(text)
-            message = text
-        _show_warning(message, category, filename, lineno, file, line)
+        text = " ".join(str(message).split())
+        text = cache_warning(text) or text
+        if text in shown:  # the same words from two places (e.g. the near and far answers)
+            return
+        shown.add(text)
+        _show_warning(text, category, filename, lineno, file, line)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -662,6 +687,29 @@ def _error_message(error: Exception) -> str:
     return " ".join(text.split())
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What to rerun after a Ctrl-C: a study resumes; a training run resumes from its last
+    checkpoint if it wrote one, else starts again."""
+    if args.command == "study":
+        return "; rerun the same command to resume"
+    if args.command != "train-pfn":
+        return ""
+    out = Path(args.out)
+    if any((out / name / "meta.json").is_file() for name in ("checkpoint", "checkpoint.old")):
+        return "; rerun with --resume to continue from the last checkpoint"
+    return "; no checkpoint was written yet: rerun the same command without --resume to start again"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises no second
+    ``BrokenPipeError``."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's capture)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``scalebayes`` command line.
 
@@ -675,7 +723,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0 on success, 2 for bad input, 130 when interrupted.
+        The exit status: 0 on success, 2 for bad input, 130 when interrupted, 141 when the
+        reader of stdout went away (``| head``).
     """
     parser = build_parser()
     tokens = sys.argv[1:] if argv is None else argv
@@ -695,13 +744,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise_if_interrupted()  # a Ctrl-C that a callback swallowed is still one
             return status
     except KeyboardInterrupt:
-        resume = {
-            "study": "; rerun the same command to resume",
-            "train-pfn": "; rerun the same command with --resume to continue from the last "
-            "checkpoint",
-        }.get(args.command, "")
-        print(f"{args._prog}: interrupted{resume}", file=sys.stderr)
+        print(f"{args._prog}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to report, no bad input
+        _silence_stdout()
+        return 141  # as a shell reports a command ended by SIGPIPE
     except (ValueError, OSError) as error:
         print(f"{args._prog}: error: {_error_message(error)}", file=sys.stderr)
         return 2

@@ -275,6 +275,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         rtol=args.rtol,
         out_dir=args.out,
+        progress=True,
     )
     print(
         f"{dataset.name} ({dataset.task}, {len(dataset)} points, d = {dataset.x.shape[1]}, "

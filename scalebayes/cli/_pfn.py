@@ -397,6 +397,14 @@ def mcmc_fans(
     for name, suffix in NOISE_SUFFIXES.items():
         if suffix and family.endswith(suffix):
             noise, family = name, family.removesuffix(suffix)
+    if sys.stderr.isatty():  # one compiled call for every curve: no per-curve progress to show
+        count = f"{len(curves)} curve{'s' if len(curves) != 1 else ''}"
+        print(
+            f"sampling {family} ({noise} noise) with NUTS on {count}: seconds to a minute per "
+            "curve on a CPU ...",
+            file=sys.stderr,
+            flush=True,
+        )
     result = sample_posterior(
         curve_keys(seed, [c.name for c in curves]),  # a curve's draws: its name, not its row
         family,
@@ -596,6 +604,42 @@ def _above_every_run(curve, targets, pred, method: str) -> list[str]:
     ]
 
 
+def _implausible(curve, targets, pred, method: str) -> list[str]:
+    """Two answers no loss curve gives, said where they occur: a printed quantile of 0 (the
+    model's mass at or below zero, where its predictive is censored), and, on a curve whose runs
+    fall, a median beyond the runs more than ``_ABOVE_LAST`` times the largest run's loss."""
+    import numpy as np
+
+    other = "--method pfn" if method != "pfn" else "--method mcmc-m4"
+    notes = []
+    lowest = np.asarray(pred.quantile([min(_QUANTILES)]))[0]
+    zero = np.flatnonzero(lowest <= 0)
+    if zero.size:
+        k = int(zero[0])
+        notes.append(
+            f"the {min(_QUANTILES):.0%} quantile at x = {targets[k]:.4g} is 0: the model gives "
+            f"at least {min(_QUANTILES):.0%} to a loss at or below 0, so the runs are far from "
+            f"what it was trained on; check them, or compare with {other}"
+        )
+    if _falls(curve):
+        x, y = np.asarray(curve.x), np.asarray(curve.y)
+        last = float(y[np.argmax(x)])
+        beyond = np.asarray(targets) > float(np.max(x))
+        medians = np.asarray(pred.median())
+        high = np.flatnonzero(beyond & (medians > _ABOVE_LAST * last))
+        if high.size:
+            k = int(high[np.argmax(medians[high])])
+            notes.append(
+                f"the median at x = {targets[k]:.4g} ({medians[k]:.4g}) is "
+                f"{medians[k] / last:.3g}x the loss of the largest run ({last:.4g}) although "
+                f"the runs fall; check that run, or compare with {other}"
+            )
+    return notes
+
+
+_ABOVE_LAST = 1.5
+
+
 def _falls(curve) -> bool:
     """Whether the curve's largest run has a lower loss than its smallest."""
     import numpy as np
@@ -720,6 +764,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             _far_roughness(curve, targets, pred) if args.method == "pfn" and pfns is SHIPPED else []
         )
         notes += _above_every_run(curve, targets, pred, args.method)
+        notes += _implausible(curve, targets, pred, args.method)
         for text in notes:
             print(f"note: curve {curve.name!r}: {text}", file=sys.stderr)
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart

@@ -245,11 +245,13 @@ class JointLawPosterior:
         # not the law's optimum (a law fitted in millions or billions, or a budget that small)
         edge = (arrays[0] <= 1.0 + 1e-9) | (arrays[1] <= 1.0 + 1e-9)
         if edge.any():
-            share = edge.mean(axis=0)
-            worst = int(np.argmax(share))
+            counts = edge.sum(axis=0)
+            worst = int(np.argmax(counts))
+            n_draws = edge.shape[0]
+            share = f"{counts[worst]} of {n_draws} draws ({counts[worst] / n_draws:.1%})"
             warnings.warn(
                 f"the allocation sits at its bound (N* of one parameter, or D* of one token) on "
-                f"{share[worst]:.0%} of the draws at C = {budgets[worst]:.3g}: there the answer "
+                f"{share} at C = {budgets[worst]:.3g}: there the answer "
                 "is the bound, not the law's optimum (a budget that small, or runs whose N and "
                 "D are not plain counts, or C not in FLOPs?)",
                 UserWarning,

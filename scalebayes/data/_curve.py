@@ -50,14 +50,18 @@ def _as_mask(value: Any, n: int) -> np.ndarray:
     return a.astype(np.bool_)
 
 
+_SMALLEST = 1e-300  # nonzero x and y below this are refused: their ratios overflow
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Curve:
     """One learning curve: loss `y` against a positive scale `x` (size, data or compute).
 
     The constructor validates its input and stores read-only float64 copies. Points given
     out of order are sorted by `x` (with `y` and `is_context` permuted alike); duplicated,
-    non-positive or non-finite `x`, non-finite `y` and fewer than 3 points raise
-    `ValueError`. Equality is identity: compare arrays explicitly.
+    non-positive or non-finite `x`, non-finite `y`, nonzero `x` or `y` below 1e-300 in
+    magnitude (subnormal: their ratios overflow) and fewer than 3 points raise `ValueError`.
+    Equality is identity: compare arrays explicitly.
 
     Attributes:
         x: Scale of each point, shape `(n,)`, strictly increasing, finite and > 0.
@@ -96,6 +100,14 @@ class Curve:
             raise ValueError(f"{label}: every x must be finite and > 0; got {bad.tolist()}")
         if not np.isfinite(y).all():
             raise ValueError(f"{label}: every y must be finite; got {y[~np.isfinite(y)].tolist()}")
+        for name, values in (("x", x), ("y", y)):  # subnormal: ratios of them overflow
+            tiny = values[(values != 0) & (np.abs(values) < _SMALLEST)]
+            if tiny.size:
+                raise ValueError(
+                    f"{label}: {name} = {tiny[0]:g} is below {_SMALLEST:g} in magnitude; "
+                    f"rescale {name} (e.g. to FLOPs, tokens or parameters for x, or by a "
+                    "constant for y)"
+                )
         mask = None if self.is_context is None else _as_mask(self.is_context, x.size)
         order = np.argsort(x, kind="stable")
         x, y = x[order], y[order]

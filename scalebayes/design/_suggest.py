@@ -168,7 +168,15 @@ def _costs(cost, candidates: np.ndarray) -> np.ndarray:
             )
     if not np.all(np.isfinite(values) & (values > 0)):
         raise ValueError(f"every cost must be finite and > 0; got {values.tolist()}")
+    if np.any(values < _MIN_COST):  # gain / cost would overflow to inf
+        raise ValueError(
+            f"every cost must be at least {_MIN_COST:g}; got {values.min():g}: give the costs "
+            "in a larger unit (only their ratios matter)"
+        )
     return values
+
+
+_MIN_COST = 1e-300
 
 
 def suggest_next(

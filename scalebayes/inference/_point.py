@@ -409,8 +409,9 @@ def _failure(fit: PointFit, fitted: np.ndarray) -> str | None:
     if bad:
         return (
             f"the fitted parameter {', '.join(bad)} is outside float64's range (the curve's "
-            "magnitude is too extreme for the family's natural parameters); divide y by a "
-            "constant (e.g. its maximum) or rescale x"
+            "magnitude is too extreme for the family's natural parameters, or its runs span "
+            "too little of x to pin them down); divide y by a constant (e.g. its maximum), "
+            "rescale x, or add runs further apart"
         )
     wrong = ~(np.isfinite(fitted) & (fitted > 0))
     if wrong.any():

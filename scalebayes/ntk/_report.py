@@ -173,6 +173,7 @@ def run_ntk_study(
     seed: int = 0,
     rtol: float = 0.1,
     out_dir: str | Path | None = None,
+    progress: bool = False,
 ) -> NTKStudy:
     """Run the infinite-width study and, optionally, finite-width ensembles on one dataset.
 
@@ -195,6 +196,8 @@ def run_ntk_study(
             atomically, keyed by a fingerprint of the data and every setting that makes it),
             and a rerun with the same arguments reads the curves already there instead of
             computing them again: an interrupted study resumes where it stopped.
+        progress: show a progress bar of the study's curves on stderr, naming the one being
+            computed (hidden when stderr is not a terminal).
 
     Returns:
         The [`NTKStudy`][scalebayes.ntk.NTKStudy].
@@ -206,67 +209,85 @@ def run_ntk_study(
     store = None if out_dir is None else _CurveStore(Path(out_dir), dataset, config, n_test, seed)
     pool, test = dataset.split(n_test, seed=seed)
 
-    def curve(spec: dict, compute) -> ScalingCurve:  # from the store, else computed and stored
-        return compute() if store is None else store.get_or_make(spec, compute)
+    n_curves = 1 + (len(learning_rates) * (1 + len(widths)) if widths else 0)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
 
-    curves: list[ScalingCurve] = []
-    spec = {"kind": "infinite", "sizes": np.asarray(sizes).tolist(), "n_draws": int(n_draws)}
-    curves.append(
-        curve(
-            spec,
-            lambda: infinite_width_study(config, pool, test, sizes, n_draws=n_draws, seed=seed),
-        )
-    )
-    sizes = curves[0].sizes
-    finite_sizes = sizes if finite_max_size is None else sizes[sizes <= finite_max_size]
-    if widths and finite_sizes.size == 0:
-        raise ValueError(
-            f"no size is <= finite_max_size = {finite_max_size} (--finite-max-size); raise it "
-            "or lower the sizes"
-        )
-    finite_list = finite_sizes.tolist()
-    for lr in learning_rates if widths else ():
-        spec = {"kind": "twin", "sizes": finite_list, "lr": float(lr), "steps": int(steps)}
+        bar = tqdm(total=n_curves, desc="ntk-study", unit="curve", leave=False, disable=None)
+
+    def curve(spec: dict, compute) -> ScalingCurve:  # from the store, else computed and stored
+        if bar is not None:
+            what = {"infinite": "infinite width", "twin": f"infinite width, lr {spec.get('lr')}"}
+            label = what.get(spec["kind"], f"width {spec.get('width')}, lr {spec.get('lr')}")
+            bar.set_postfix_str(f"{label}, {len(spec['sizes'])} sizes", refresh=True)
+        made = compute() if store is None else store.get_or_make(spec, compute)
+        if bar is not None:
+            bar.update()
+        return made
+
+    try:
+        curves: list[ScalingCurve] = []
+        spec = {"kind": "infinite", "sizes": np.asarray(sizes).tolist(), "n_draws": int(n_draws)}
         curves.append(
             curve(
                 spec,
-                lambda lr=lr: replace(
-                    infinite_width_study(
-                        config, pool, test, finite_sizes, t=float(steps), learning_rate=lr
-                    ),
-                    label=f"infinite, lr {lr:.3g}, t = {steps}",
-                ),
+                lambda: infinite_width_study(config, pool, test, sizes, n_draws=n_draws, seed=seed),
             )
         )
-    key = jax.random.key(seed)
-    for width in widths:
-        for lr in learning_rates:
-            key, sub = jax.random.split(key)  # split whether or not the curve is stored
-            spec = {
-                "kind": "finite",
-                "sizes": finite_list,
-                "width": int(width),
-                "lr": float(lr),
-                "steps": int(steps),
-                "members": int(n_members),
-                "key": np.asarray(jax.random.key_data(sub)).tolist(),
-            }
+        sizes = curves[0].sizes
+        finite_sizes = sizes if finite_max_size is None else sizes[sizes <= finite_max_size]
+        if widths and finite_sizes.size == 0:
+            raise ValueError(
+                f"no size is <= finite_max_size = {finite_max_size} (--finite-max-size); raise it "
+                "or lower the sizes"
+            )
+        finite_list = finite_sizes.tolist()
+        for lr in learning_rates if widths else ():
+            spec = {"kind": "twin", "sizes": finite_list, "lr": float(lr), "steps": int(steps)}
             curves.append(
                 curve(
                     spec,
-                    lambda sub=sub, width=width, lr=lr: finite_width_study(
-                        sub,
-                        config,
-                        width,
-                        pool,
-                        test,
-                        finite_sizes,
-                        learning_rate=lr,
-                        steps=steps,
-                        n_members=n_members,
+                    lambda lr=lr: replace(
+                        infinite_width_study(
+                            config, pool, test, finite_sizes, t=float(steps), learning_rate=lr
+                        ),
+                        label=f"infinite, lr {lr:.3g}, t = {steps}",
                     ),
                 )
             )
+        key = jax.random.key(seed)
+        for width in widths:
+            for lr in learning_rates:
+                key, sub = jax.random.split(key)  # split whether or not the curve is stored
+                spec = {
+                    "kind": "finite",
+                    "sizes": finite_list,
+                    "width": int(width),
+                    "lr": float(lr),
+                    "steps": int(steps),
+                    "members": int(n_members),
+                    "key": np.asarray(jax.random.key_data(sub)).tolist(),
+                }
+                curves.append(
+                    curve(
+                        spec,
+                        lambda sub=sub, width=width, lr=lr: finite_width_study(
+                            sub,
+                            config,
+                            width,
+                            pool,
+                            test,
+                            finite_sizes,
+                            learning_rate=lr,
+                            steps=steps,
+                            n_members=n_members,
+                        ),
+                    )
+                )
+    finally:
+        if bar is not None:
+            bar.close()
     return NTKStudy(dataset.name, config, n_test, tuple(curves), rtol)
 
 

@@ -42,6 +42,11 @@ def test_curve_sorts_unsorted_points_with_y_and_split():
         ({"x": [-1.0, 2.0, 4.0, 8.0]}, r"finite and > 0; got \[-1.0\]"),
         ({"x": [1.0, np.nan, 4.0, 8.0]}, "finite and > 0"),
         ({"y": [1.0, np.inf, 4.0, 8.0]}, r"every y must be finite; got \[inf\]"),
+        (
+            {"x": [5e-324, 2.0, 4.0, 8.0]},
+            r"x = 4.94066e-324 is below 1e-300 in magnitude; rescale x",
+        ),
+        ({"y": [1.0, -1e-310, 4.0, 8.0]}, r"y = -1e-310 is below 1e-300 in magnitude; rescale y"),
         ({"x": [1.0, 2.0], "y": [3.0, 2.0]}, "at least 3 points; got 2"),
         ({"y": [1.0, 2.0, 3.0]}, "same length; got 4, 3"),
         ({"x": [[1.0, 2.0, 4.0, 8.0]]}, r"Curve.x must be 1-D; got shape \(1, 4\)"),

@@ -98,6 +98,7 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(x_context=np.full(X.size, X[-1])), "at least two distinct x"),
         (dict(cost=[1.0, 2.0]), "one value per candidate"),
         (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
+        (dict(cost=[1.0, 1e-320, 1.0]), "at least 1e-300; got 9.99989e-321"),  # gain/cost: inf
         (dict(n_fantasies=2), "n_fantasies must be an integer from 4 to 1000"),
         (dict(n_fantasies=10**8), "n_fantasies must be an integer from 4 to 1000"),
         (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
@@ -230,6 +231,17 @@ def test_a_bad_cost_file_is_one_line_naming_file_and_row(tmp_path, capsys, text,
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1, err
     assert str(costs) in err and message in err, err
+
+
+def test_a_subnormal_cost_is_refused_not_ranked_as_inf(tmp_path, capsys):
+    """A review: a cost of 1e-320 passed "finite and > 0" and `suggest` printed gain/cost inf."""
+    text = "x,cost\n" + "".join(
+        f"{float(c)!r},{1e-320 if i else 1}\n" for i, c in enumerate(CANDIDATES)
+    )
+    costs = _cost_file(tmp_path / "costs.csv", text)
+    assert main(_argv(_csv(tmp_path / "runs.csv"), "--cost", str(costs))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least 1e-300" in err and "larger unit" in err, err
 
 
 def test_a_cost_file_saved_with_a_byte_order_mark_is_read(tmp_path):

@@ -228,3 +228,39 @@ def test_a_study_with_an_out_dir_resumes_from_its_finished_curves(tmp_path, monk
         first.fits_table(n_boot=1)
     with pytest.raises(ValueError, match="level"):
         first.fits_table(level=7)
+
+
+def test_a_study_shows_its_progress_curve_by_curve(tmp_path, monkeypatch):
+    """A review: `ntk-study` was silent for 30 s and more; it now names each curve it computes
+    on a progress bar (tqdm's, on stderr) and counts it when done."""
+    import tqdm.auto
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, total, **kwargs):
+            seen.append(("total", total, kwargs.get("desc")))
+
+        def set_postfix_str(self, text, refresh=True):
+            seen.append(("now", text))
+
+        def update(self, n=1):
+            seen.append(("done", n))
+
+        def close(self):
+            seen.append(("closed",))
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    data = calorimeter_showers(120, seed=0)
+    kwargs = dict(n_test=30, widths=[8], learning_rates=[0.1], steps=5, n_members=2)
+    run_ntk_study(MLPConfig(depth=1), data, [4, 8, 16], progress=True, **kwargs)
+    assert seen == [
+        ("total", 3, "ntk-study"),
+        ("now", "infinite width, 3 sizes"),
+        ("done", 1),
+        ("now", "infinite width, lr 0.1, 3 sizes"),
+        ("done", 1),
+        ("now", "width 8, lr 0.1, 3 sizes"),
+        ("done", 1),
+        ("closed",),
+    ]
