@@ -476,3 +476,15 @@ def test_tables_name_the_csv_columns(tmp_path, capsys):
     assert main(["fit", str(path), "--family", "m2", "--predict", f"{2 * X[-1]:g}", *columns]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[out.index("predictions (m2):") + 1].split() == ["curve", "params", "val_loss"]
+
+
+def test_the_far_note_does_not_point_an_average_at_itself():
+    """A review: `--method pfn+mcmc-m4-irw` printed "so compare with --method
+    pfn+mcmc-m4-irw", the method already in use."""
+    from scalebayes.cli._pfn import _shipped_note
+
+    curves = [SimpleNamespace(x=np.array([1e9, 4e9, 1.6e10]))]
+    alone = _shipped_note(curves, [1e12], "pfn")
+    averaged = _shipped_note(curves, [1e12], "pfn+mcmc-m4-irw")
+    assert "so compare with --method pfn+mcmc-m4-irw" in alone
+    assert "compare with --method" not in averaged and "here averaged with mcmc-m4-irw" in averaged

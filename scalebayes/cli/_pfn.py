@@ -546,8 +546,10 @@ def load_pfns_for(model: str | None, ratios: list[float], check=None) -> tuple[l
     return pfns, note
 
 
-def _shipped_note(curves, targets) -> str:
-    """The note that says which x the far model answers in the shipped answer ("" if none)."""
+def _shipped_note(curves, targets, method: str = "pfn") -> str:
+    """The note that says which x the far model answers in the shipped answer ("" if none);
+    ``method``: the command's, so that an answer already averaged with NUTS is not told to
+    compare with itself."""
     import numpy as np
 
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
@@ -566,12 +568,17 @@ def _shipped_note(curves, targets) -> str:
         else f"beyond {FAR_SWITCH:g}x their largest run ({len(far)} of {len(curves)} curves)"
     )
     within = f"; x up to {FAR_SWITCH:g}x by both PFNs weighted by a back-test" if near else ""
+    compare = (
+        ", so compare with --method pfn+mcmc-m4-irw"
+        if method == "pfn"
+        else f", here averaged with {method.removeprefix('pfn+')}"
+    )
     return (
         f"note: x {where} are answered by the far model ({FAR_MODEL}, trained for up to "
         f"{PFN.load(FAR_MODEL).reach:g}x; measured more accurate there than {DEFAULT_MODEL}); "
         "its median leans low: on synthetic language-model curves it lies below the real loss "
-        "on 67-81% of them, by 1-7% on average at 10-300x (docs/results/far.md), so compare "
-        f"with --method pfn+mcmc-m4-irw{within}; choose one model with --model"
+        "on 67-81% of them, by 1-7% on average at 10-300x (docs/results/far.md)"
+        f"{compare}{within}; choose one model with --model"
     )
 
 
@@ -749,7 +756,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             from ..pfn import PFN
 
             beyond_the_runs(PFN.load_for(1.0))
-            pfns, note = SHIPPED, _shipped_note(curves, targets)
+            pfns, note = SHIPPED, _shipped_note(curves, targets, args.method)
     if args.method == "pfn":
         preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
