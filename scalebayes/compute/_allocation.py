@@ -273,7 +273,8 @@ def optimal_allocation(
 
     Raises:
         ValueError: if a concrete ``compute`` is not finite and > 0, or is below
-            ``k min_params min_tokens``.
+            ``k min_params min_tokens``; or if ``loss_fn`` is not finite at the allocation
+            found (outside a trace).
 
     Example:
         For ``f = a p / T + b / p`` and ``C = p T`` the optimum is ``p* = (b C / (2 a))^(1/3)``:
@@ -307,6 +308,14 @@ def optimal_allocation(
             )
     log_c = jnp.log(compute)
     p, t, loss = _solve(log_c.reshape(-1), args, loss_fn=_hashable(loss_fn), settings=settings)
+    if not isinstance(loss, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(loss))):
+        bad = int(np.argmax(~np.isfinite(np.asarray(loss))))
+        raise ValueError(
+            f"loss_fn is not finite at the allocation it reached for C = "
+            f"{float(np.exp(np.asarray(log_c).reshape(-1)[bad])):g} (loss "
+            f"{float(np.asarray(loss)[bad])}): check loss_fn and args over p in "
+            f"[min_params, C / (k min_tokens)]"
+        )
     shape = log_c.shape
     return Allocation(p.reshape(shape), t.reshape(shape), loss.reshape(shape))
 

@@ -33,7 +33,7 @@ import optax
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike
 
-from .._checks import check_integer, is_integer
+from .._checks import check_integer, check_key, is_integer
 from .._precision import float64
 from ._allocation import Allocation, chinchilla_allocation
 from ._likelihood import DELTA, huber_loss
@@ -280,6 +280,8 @@ def fit_joint_law_mle(
     n_bootstrap = int(n_bootstrap)
     if n_bootstrap and key is None:
         raise ValueError("n_bootstrap > 0 needs a PRNG key (key=jax.random.key(0))")
+    if key is not None:
+        key = check_key(key)
     n = len(runs)
     delta = float(delta)
     data = (

@@ -26,7 +26,7 @@ import numpy as np
 import numpyro.distributions as dist
 from jaxtyping import Array, ArrayLike
 
-from .._checks import check_integer, is_integer
+from .._checks import check_integer, check_key, is_integer
 from .._precision import float64
 from .._warnings import ConvergenceWarning
 from ..evaluate import check_level
@@ -203,7 +203,20 @@ class JointLawPosterior:
 
     @float64
     def predict(self, N: ArrayLike, D: ArrayLike) -> np.ndarray:
-        """Draws of the law ``L(N, D)``, shape ``(n_draws,) + broadcast(N, D).shape``."""
+        """Draws of the law ``L(N, D)``, shape ``(n_draws,) + broadcast(N, D).shape``.
+
+        Raises:
+            ValueError: for an ``N`` or ``D`` that is not finite and > 0.
+        """
+        for name, value in (("N", N), ("D", D)):
+            try:
+                values = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be numbers, got {value!r}"[:200]) from None
+            if not np.all(np.isfinite(values) & (values > 0)):
+                raise ValueError(
+                    f"{name} must be finite and > 0 (parameters, tokens); got {value!r}"[:200]
+                )
         N = jnp.asarray(N, dtype=jnp.float64)
         D = jnp.asarray(D, dtype=jnp.float64)
         out = jax.vmap(lambda p: self.law.fn(p, N, D))(self._params())
@@ -333,6 +346,7 @@ def fit_joint_law(
         raise TypeError(
             f"runs must be Runs (see validate_runs / read_runs_csv), got {type(runs).__name__}"
         )
+    key = check_key(key)
     law = chinchilla_law() if law is None else law
     if not isinstance(law, JointLaw):
         raise TypeError(f"law must be a JointLaw, got {type(law).__name__}")

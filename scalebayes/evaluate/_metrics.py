@@ -365,8 +365,10 @@ def coverage_from_pit(counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """
     counts = np.asarray(counts, dtype=np.float64)
     n = counts.size
-    if counts.ndim != 1 or n < 2 or n % 2 or not counts.sum() > 0:
-        raise ValueError("coverage_from_pit: counts must be 1-D, of even length, summing to > 0")
+    if counts.ndim != 1 or n < 2 or n % 2 or not counts.sum() > 0 or np.any(counts < 0):
+        raise ValueError(
+            "coverage_from_pit: counts must be 1-D, of even length, >= 0 and summing to > 0"
+        )
     js = np.arange(n // 2 - 1, -1, -1)
     nominal = 1.0 - 2.0 * js / n
     empirical = np.array([counts[j : n - j].sum() for j in js]) / counts.sum()

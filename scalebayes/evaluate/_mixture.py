@@ -72,8 +72,9 @@ class MixturePredictive(Predictive):
                 f"weights must be {len(members)} finite numbers >= 0, one per member; "
                 f"got {weights!r}"
             )
-        if w.sum() <= 0:
+        if w.max() <= 0:
             raise ValueError("weights must not all be 0")
+        w = w / w.max()  # first by the largest, so that the sum cannot overflow
         w = w / w.sum()
         w.setflags(write=False)
         self.members = members

@@ -55,9 +55,13 @@ class ScaledPredictive(Predictive):
     def __init__(self, base: Predictive, scale: float):
         if not isinstance(base, Predictive):
             raise TypeError(f"base must be a Predictive, got {type(base).__name__}")
-        scale = float(scale)
-        if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be finite and > 0, got {scale}")
+        try:
+            value = math.nan if isinstance(scale, bool | str | bytes) else float(scale)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+        scale = value
         self.base = base
         self.scale = scale
         self._median = np.asarray(base.median(), np.float64)
@@ -213,6 +217,11 @@ def conformal_scale(
             )
         if np.any(y <= 0):
             raise ValueError(f"conformal_scale: curve {i} has a target <= 0 (scores are in log y)")
+        if not np.all(np.isfinite(median) & (median > 0)):
+            raise ValueError(
+                f"conformal_scale: curve {i}'s prediction has a median that is not finite and "
+                "> 0 (scores are in log y)"
+            )
         lower, upper = (np.asarray(b, np.float64) for b in pred.interval(level))
         # a lower bound <= 0 stays at 0 under every stretch, so it covers every y > 0 below
         # the median: score 0, as for a bound of exactly 0

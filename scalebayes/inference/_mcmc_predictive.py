@@ -236,6 +236,13 @@ class MCMCPredictive(Predictive):
             object.__setattr__(self, "msce_null", null)
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
+        if self.noise == "student_t":
+            try:
+                df = float(self.df)
+            except (TypeError, ValueError):
+                df = math.nan
+            if not (math.isfinite(df) and df > 0) or isinstance(self.df, bool):
+                raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
         if self.weights is not None:
             w = np.array(self.weights, dtype=np.float64, copy=True)
             if w.ndim == 1 and w.shape[0] == loc.shape[0]:
@@ -245,8 +252,9 @@ class MCMCPredictive(Predictive):
                     f"weights must be (n_draws,) or (n_draws, n_targets) = {loc.shape}; "
                     f"got {w.shape}"
                 )
-            if not (np.all(np.isfinite(w)) and np.all(w >= 0) and np.all(w.sum(0) > 0)):
+            if not (np.all(np.isfinite(w)) and np.all(w >= 0) and np.all(w.max(0) > 0)):
                 raise ValueError("weights must be finite, >= 0 and not all 0 for any target")
+            w = w / w.max(0, keepdims=True)  # first by the largest: the sum cannot overflow
             w = w / w.sum(0, keepdims=True)
             w.setflags(write=False)
             object.__setattr__(self, "weights", w)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_key
+from .._checks import check_key, is_integer
 from .._precision import float64
 from ._bayes_base import BayesModel, CurveData
 from ._discrepancy import psd_sample
@@ -215,8 +215,9 @@ class MCMCResult:
                 f"sample_paths: key must be one key or one per curve ({self.n_curves},); got "
                 f"shape {key.shape}"
             )
-        if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        if not is_integer(n_paths) or n_paths < 1:
             raise ValueError(f"sample_paths: n_paths must be an int >= 1, got {n_paths!r}")
+        n_paths = int(n_paths)
         self._check_targets(x_targets, "sample_paths")
         out = []
         for i, xt in enumerate(x_targets):

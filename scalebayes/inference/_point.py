@@ -220,8 +220,9 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
                 f"{what} must be a list of arrays, one per curve; got one flat array (for one "
                 "curve pass [x] and [y], or use fit_curve)"
             )
-    if names is not None and len(names) != len(xs):
-        raise ValueError(f"got {len(names)} names for {len(xs)} curves")
+    if names is not None and (isinstance(names, str | bytes) or len(names) != len(xs)):
+        given = "one string" if isinstance(names, str | bytes) else f"{len(names)} names"
+        raise ValueError(f"names must give one name per curve; got {given} for {len(xs)} curves")
     if len(xs) != len(ys):
         raise ValueError(f"got {len(xs)} x arrays but {len(ys)} y arrays")
     if len(xs) == 0:
@@ -327,7 +328,11 @@ def fit_curves(
         names: optional curve names, used in error messages instead of the curve's index.
         pad_to: pad every curve to at least this many points inside the compiled call
             (default: the longest curve's; calls are padded to at least 4 curves of 32
-            points in any case). The fits do not depend on it; calls whose curves
+            points in any case). The fits depend on it only through float rounding (the
+            sums run over padded arrays): M1-M4 fits agree to about 1e-12, but a BNSL fit
+            whose starts end in local minima of almost the same loss can land in another
+            one (measured: a loss of 2.63e-6 against 2.68e-6 for one noisy 8-point curve
+            with one break). Calls whose curves
             are shorter than ``pad_to`` share one compiled program (a study passes its
             dataset's longest context, so that every batch compiles once). Internal groups
             (BNSL's choice of breaks, retries) are padded to the whole call's size for the

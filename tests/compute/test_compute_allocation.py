@@ -370,3 +370,16 @@ def test_the_bound_terms_refuse_impossible_inputs(fn, name, value):
     given = {"width": 100.0, "input_dim": 8, "n_outputs": 2, "eps": 0.1, name: value}
     with pytest.raises(ValueError, match=f"{name} must be finite"):
         fn(**given)
+
+
+def test_a_loss_that_is_not_finite_at_the_answer_is_refused():
+    """A review: a loss of NaN everywhere answered n_params at the bracket's edge, loss nan."""
+    import jax.numpy as jnp
+    import pytest
+
+    from scalebayes.compute import optimal_allocation
+
+    with pytest.raises(ValueError, match="loss_fn is not finite at the allocation"):
+        optimal_allocation(lambda p, T, a: jnp.nan * p, 1e12)
+    with pytest.raises(ValueError, match="loss_fn is not finite at the allocation"):
+        optimal_allocation(lambda p, T, a: jnp.inf * p, 1e12)

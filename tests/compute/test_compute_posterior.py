@@ -232,3 +232,22 @@ def test_user_law_with_student_t_fits_and_short_chains_warn():
     assert lo < TRUTH["alpha"] < hi
     with pytest.warns(ConvergenceWarning, match="r_hat|ess_"):
         fit_joint_law(jax.random.key(0), synthetic(1), num_warmup=5, num_samples=20)
+
+
+def test_predict_refuses_sizes_that_are_not_positive():
+    """A review: `predict(-1e9, 2e10)` answered NaN draws and `predict(0, 2e10)` inf."""
+    post = fake_posterior(chinchilla_law())
+    for n, d in ((-1e9, 2e10), (0.0, 2e10), (1e9, np.inf), (1e9, [2e10, np.nan])):
+        with pytest.raises(ValueError, match="must be finite and > 0"):
+            post.predict(n, d)
+    assert np.all(np.isfinite(post.predict(1e9, [2e10, 4e10])))
+
+
+def test_an_integer_key_gets_the_packages_message():
+    from scalebayes.compute import chinchilla_runs, fit_joint_law_mle
+
+    runs = chinchilla_runs()
+    with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax\.random\.key"):
+        fit_joint_law(0, runs)
+    with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax\.random\.key"):
+        fit_joint_law_mle(runs, n_bootstrap=5, key=0)

@@ -527,3 +527,8 @@ def test_score_curve_names_a_prediction_that_is_neither_array_nor_predictive():
     for bad in (None, "abc", object()):
         with pytest.raises(TypeError, match="prediction must be an array of numbers"):
             score_curve(bad, np.array([1.0, 2.0]))
+
+
+def test_coverage_from_pit_refuses_a_negative_count():
+    with pytest.raises(ValueError, match=">= 0 and summing to > 0"):
+        coverage_from_pit([5, -2, 3, 4])

@@ -154,3 +154,17 @@ def test_weights_and_levels_that_are_not_numbers_are_named():
             MixturePredictive([a, b], weights)
     with pytest.raises(TypeError, match=r"`levels` must be a sequence of levels, got 0\.5"):
         msce(a, [1.0, 2.0, 3.0, 0.5], levels=0.5)
+
+
+def test_weights_near_the_largest_float_are_normalised_not_zeroed():
+    """A review: weights of 1e308 each overflowed their sum, and the mixture's weights became
+    0 (log density -inf, CDF 0)."""
+    import numpy as np
+
+    from scalebayes.evaluate import GaussianPredictive, MixturePredictive
+
+    a, b = GaussianPredictive([1.0], [0.1]), GaussianPredictive([2.0], [0.1])
+    huge = MixturePredictive([a, b], [1e308, 1e308])
+    plain = MixturePredictive([a, b], [1.0, 1.0])
+    np.testing.assert_array_equal(huge.weights, [0.5, 0.5])
+    np.testing.assert_allclose(huge.log_prob([1.5]), plain.log_prob([1.5]), rtol=1e-12)

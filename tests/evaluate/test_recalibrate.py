@@ -148,7 +148,7 @@ def test_bad_input():
         conformal_scale(preds, ys, 0.9, weight="group")
     with pytest.raises(ValueError, match="one array of targets per prediction"):
         conformal_scale([], [], 0.9)
-    with pytest.raises(ValueError, match="finite and > 0"):
+    with pytest.raises(ValueError, match="finite number > 0"):
         ScaledPredictive(lognormal(MU, SD), 0.0)
 
 
@@ -199,3 +199,20 @@ def test_a_stretch_does_not_give_a_log_t_predictive_a_mean():
     assert unweighted.finite_mean
     np.testing.assert_allclose(unweighted.mean(), normal.mean(), rtol=1e-15)
     np.testing.assert_allclose(ScaledPredictive(unweighted, 1.0).mean(), normal.mean(), rtol=1e-15)
+
+
+def test_review_edges_of_scaled_predictive_and_conformal_scale():
+    """A review: `ScaledPredictive(g, True)` was accepted and `None` gave Python's own error;
+    a median <= 0 was blamed on "intervals of zero width"."""
+    import pytest
+
+    from scalebayes.evaluate import GaussianPredictive, ScaledPredictive, conformal_scale
+
+    g = GaussianPredictive([1.0, 2.0], 0.1)
+    for bad in (True, None, "2", float("nan"), 0.0):
+        with pytest.raises(ValueError, match="scale must be a finite number > 0"):
+            ScaledPredictive(g, bad)
+    assert ScaledPredictive(g, 2).scale == 2.0
+    negative = GaussianPredictive([-1.0, 2.0], 0.1)
+    with pytest.raises(ValueError, match="median that is not finite and > 0"):
+        conformal_scale([negative, negative], [[0.5, 2.0], [0.5, 2.0]])

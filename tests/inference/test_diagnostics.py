@@ -286,3 +286,21 @@ def test_one_chain_is_refused_since_r_hat_needs_two():
         sample_posterior(jax.random.key(0), "m4", [x], [y], num_chains=1)
     with pytest.raises(ValueError, match="num_chains must be an integer >= 2"):
         sample_model(jax.random.key(0), lambda: None, num_chains=1)
+
+
+def test_mcmc_predictive_checks_df_and_normalises_huge_weights():
+    """A review: `df=-1` was accepted and failed later inside NumPyro; weights of 1e308 each
+    overflowed their sum and gave a log density of -inf."""
+    import numpy as np
+    import pytest
+
+    from scalebayes.inference import MCMCPredictive
+
+    loc, scale = np.zeros((50, 2)), np.full((50, 2), 0.1)
+    for df in (-1.0, 0.0, float("nan"), "five", True):
+        with pytest.raises(ValueError, match="df must be a finite number > 0"):
+            MCMCPredictive(loc, scale, noise="student_t", df=df)
+    huge = MCMCPredictive(loc, scale, weights=np.full(50, 1e308))
+    plain = MCMCPredictive(loc, scale)
+    y = np.array([1.0, 1.05])
+    np.testing.assert_allclose(huge.log_prob(y), plain.log_prob(y), rtol=1e-9)

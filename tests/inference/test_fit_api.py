@@ -334,8 +334,10 @@ def test_bad_data_names_the_curve_by_name_when_given():
     xs, ys = _bad("nan")
     with pytest.raises(ValueError, match=r"curve 'third': x and y must be finite"):
         fit_curves("m1", xs, ys, names=["first", "second", "third"])
-    with pytest.raises(ValueError, match="2 names for 3 curves"):
+    with pytest.raises(ValueError, match="got 2 names for 3 curves"):
         fit_curves("m1", xs, ys, names=["first", "second"])
+    with pytest.raises(ValueError, match="got one string for 3 curves"):  # not its letters
+        fit_curves("m1", xs, ys, names="abc")
 
 
 @pytest.mark.parametrize(

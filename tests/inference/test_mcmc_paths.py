@@ -172,3 +172,10 @@ def test_bad_arguments_get_one_line_errors(kwargs, error, match):
     args = {"x_targets": [X_NEW], "n_paths": 3, **kwargs}
     with pytest.raises(error, match=match):
         result.sample_paths(jax.random.key(0), args["x_targets"], n_paths=args["n_paths"])
+
+
+def test_a_numpy_integer_count_of_paths_is_taken():
+    """A review: `n_paths=np.int64(5)` was refused although other counts take NumPy ints."""
+    result = _result("ou", 2)
+    paths = result.sample_paths(jax.random.key(0), [X_NEW], n_paths=np.int64(5))
+    assert paths[0].shape[0] == 5
