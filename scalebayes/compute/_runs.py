@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import holds_numbers, is_integer, plain_float
+from .._checks import check_integer, holds_numbers, is_integer, plain_float
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -127,6 +127,7 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
             chains); when N and D look like other units (a median D/N outside 0.01-1e5
             tokens per parameter); when the loss rises with compute.
     """
+    min_distinct = check_integer("min_distinct", min_distinct, 1)
     return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
 
 

@@ -71,6 +71,8 @@ class PredictiveDistribution(Protocol):
 def _as_finite_array(name: str, value: ArrayLike, ndim: int) -> np.ndarray:
     """Convert ``value`` to a non-empty, finite float64 array with ``ndim`` dimensions."""
     try:
+        if np.asarray(value).dtype == np.bool_:  # True/False are not losses
+            raise TypeError("booleans")
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(

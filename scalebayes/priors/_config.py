@@ -17,7 +17,8 @@ def _numbers(name: str, size: int, kind=float, owner: str = "PriorConfig"):
         except (TypeError, ValueError):
             raise TypeError(f"{owner}.{name} must be {size} numbers, got {value!r}") from None
         if len(out) != size or not all(math.isfinite(v) for v in out):
-            raise ValueError(f"{owner}.{name} must be {size} finite numbers, got {value!r}")
+            count = "a finite number" if size == 1 else f"{size} finite numbers"
+            raise ValueError(f"{owner}.{name} must be {count}, got {value!r}")
         if kind is int and any(v != w for v, w in zip(out, value, strict=True)):
             raise ValueError(f"{owner}.{name} must be integers, got {value!r}")
         return out

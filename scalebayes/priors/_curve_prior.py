@@ -434,6 +434,8 @@ def nslpfn_prior(
         ``y`` above ``y[0]``).
     """
     config = PriorConfig() if config is None else config
+    if not isinstance(config, PriorConfig):
+        raise TypeError(f"config must be a PriorConfig or None, got {type(config).__name__}")
     family = numpyro.sample("family", dist.Categorical(probs=jnp.asarray(config.family_probs)))
     return _curve_model(family, x, length, context_size, y, config)
 

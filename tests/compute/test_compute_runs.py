@@ -268,3 +268,13 @@ def test_the_file_may_name_its_own_columns(tmp_path):
         read_runs_csv(path, columns={"N": "size", "D": "tokens", "loss": "val_loss"})
     with pytest.raises(ValueError, match="unknown key 'tokens'"):
         read_runs_csv(path, columns={"tokens": "D"})
+
+
+def test_min_distinct_must_be_a_positive_integer():
+    import pytest
+
+    from scalebayes.compute import validate_runs
+
+    for bad in (-1, 0, 2.5, True):
+        with pytest.raises(ValueError, match="min_distinct must be an integer >= 1"):
+            validate_runs([1e8, 2e8, 4e8], [2e9, 8e9, 3e10], [3.0, 2.8, 2.6], min_distinct=bad)

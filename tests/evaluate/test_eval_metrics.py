@@ -532,3 +532,9 @@ def test_score_curve_names_a_prediction_that_is_neither_array_nor_predictive():
 def test_coverage_from_pit_refuses_a_negative_count():
     with pytest.raises(ValueError, match=">= 0 and summing to > 0"):
         coverage_from_pit([5, -2, 3, 4])
+
+
+def test_booleans_are_not_losses():
+    """A review: `rmsle([True], [True])` returned 0.0."""
+    with pytest.raises(TypeError, match="must be an array of real numbers"):
+        rmsle([True], [True])

@@ -381,3 +381,12 @@ def test_custom_config_changes_the_draws():
     out = handlers.seed(model, key)(x, context_size=context, config=config)
     assert float(out["sigma"]) == pytest.approx(math.exp(-1.0), rel=0.05)
     assert 2.0 <= float(out["y_clean"][0]) <= 3.0
+
+
+def test_review_messages_of_the_prior_config():
+    """A review: `PriorConfig(m4_prob=nan)` said "must be 1 finite numbers", and
+    `nslpfn_prior(..., config={})` raised an AttributeError."""
+    with pytest.raises(ValueError, match="m4_prob must be a finite number, got"):
+        PriorConfig(m4_prob=float("nan"))
+    with pytest.raises(TypeError, match="config must be a PriorConfig or None, got dict"):
+        handlers.seed(nslpfn_prior, jax.random.key(0))(jnp.linspace(0.01, 1, 10), config={})
