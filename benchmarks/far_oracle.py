@@ -52,11 +52,14 @@ def main(argv=None) -> None:
             parser.error(f"{study}: no curve was scored by every method ({', '.join(methods)})")
         failed = ~np.isfinite(values)
         values = np.where(failed, np.inf, values)  # a failed answer is never a curve's best
+        answered = ~failed.all(axis=1)  # a curve every method failed has no best: left out
         splits = sorted({d.split(":", 1)[-1] for d, _ in curves})
         print(f"\n{study} ({', '.join(splits)}): {len(curves)} curves scored by every method")
+        if not answered.all():
+            print(f"({(~answered).sum()} of them failed by every method: left out of the oracle)")
         print("| method | mean RMSLE | best on (curves) |")
         print("|---|---|---|")
-        wins = collections.Counter(methods[i] for i in values.argmin(axis=1))
+        wins = collections.Counter(methods[i] for i in values[answered].argmin(axis=1))
         for j, method in enumerate(methods):
             ok = ~failed[:, j]
             note = "" if ok.all() else f" (over {ok.sum()}; {(~ok).sum()} failed)"
@@ -75,8 +78,9 @@ def main(argv=None) -> None:
         datasets = list(dict.fromkeys(d for d, _ in curves))
         cells = []
         for dataset in datasets:
-            rows = [i for i, (d, _) in enumerate(curves) if d == dataset]
-            cells.append(f"{dataset} ({len(rows)}) {values[rows].min(axis=1).mean():.4f}")
+            rows = [i for i, (d, _) in enumerate(curves) if d == dataset and answered[i]]
+            best = f"{values[rows].min(axis=1).mean():.4f}" if rows else "-"
+            cells.append(f"{dataset} ({len(rows)}) {best}")
         print("oracle over every method, by dataset: " + "; ".join(cells))
 
 

@@ -102,6 +102,16 @@ def test_far_oracle_skips_failed_answers_and_refuses_disjoint_studies(tmp_path, 
     assert "| m4 | 0.1000 (over 1; 1 failed) | 1 |" in out  # b's best; never a's
     assert "| pfn-far | 0.3000 | 1 |" in out
     assert "| oracle over every method | 0.1500 | |" in out  # (0.2 + 0.1) / 2
+    rows = ["m4,ic:far10,a,nan,", "m4,ic:far10,b,0.1,", "pfn-far,ic:far10,a,nan,"]
+    (tmp_path / "per_curve.csv").write_text(header + "\n".join([*rows, rows[1]]) + "\n")
+    rows.append("pfn-far,ic:far10,b,0.3,1.0")
+    (tmp_path / "per_curve.csv").write_text(header + "\n".join(rows) + "\n")
+    far_oracle.main([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "(1 of them failed by every method: left out of the oracle)" in out
+    assert "| m4 | 0.1000 (over 1; 1 failed) | 1 |" in out  # no win for a failed curve
+    assert "| pfn-far | 0.3000 (over 1; 1 failed) | 0 |" in out
+    assert "ic:far10 (1) 0.1000" in out
     (tmp_path / "per_curve.csv").write_text(header + "m4,ic:far10,a,0.1,\npfn,ic:far10,b,0.2,\n")
     try:
         far_oracle.main([str(tmp_path)])

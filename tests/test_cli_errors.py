@@ -366,7 +366,11 @@ def test_interrupt_of_another_command(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == "scalebayes fit: interrupted\n"
 
 
-@pytest.mark.parametrize("written", [False, True], ids=["no-checkpoint-yet", "checkpointed"])
+@pytest.mark.parametrize(
+    "written",
+    [None, "checkpoint", "checkpoint.old"],
+    ids=["no-checkpoint-yet", "checkpointed", "cut-between-the-renames"],
+)
 def test_interrupted_training_says_how_to_go_on(tmp_path, capsys, monkeypatch, written):
     """A review: a Ctrl-C before the first checkpoint said "rerun with --resume", which then
     failed with "no checkpoint"; the hint now follows what the run wrote."""
@@ -374,8 +378,8 @@ def test_interrupted_training_says_how_to_go_on(tmp_path, capsys, monkeypatch, w
 
     def interrupted(args):
         if written:
-            (out / "checkpoint").mkdir(parents=True)
-            (out / "checkpoint" / "meta.json").write_text("{}")
+            (out / written).mkdir(parents=True)
+            (out / written / "meta.json").write_text("{}")
         raise KeyboardInterrupt
 
     add = cli._SUBCOMMANDS["train-pfn"][0]
@@ -405,11 +409,14 @@ def test_a_closed_pipe_is_not_bad_input(tmp_path, capsys, monkeypatch):
 
 
 def test_a_closed_pipe_from_a_real_process(tmp_path):
+    """With stdout block-buffered (no PYTHONUNBUFFERED) and more output than a pipe holds, so
+    that the broken pipe shows within the command or at its last flush, whichever comes."""
     data = _write_laws(tmp_path / "laws.csv")
-    many = ",".join(f"{10.0 ** (k / 50):.6g}" for k in range(1, 400))  # a long table
+    many = ",".join(f"{1e3 * 10.0 ** (k / 1000):.6g}" for k in range(1, 3000))  # 180 kB out
     command = [sys.executable, "-m", "scalebayes", "fit", str(data), "--family", "m1"]
     command += ["--to", many]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     process.stdout.readline()
     process.stdout.close()  # as `| head -1` does
     err = process.stderr.read().decode()
@@ -418,8 +425,6 @@ def test_a_closed_pipe_from_a_real_process(tmp_path):
     assert "Broken pipe" not in err and "Traceback" not in err
 
 
-# ---------------------------------------------------------------------------------------------
-# 4: --out that is a file
 # ---------------------------------------------------------------------------------------------
 # 4: --out that is a file
 

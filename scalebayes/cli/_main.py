@@ -437,7 +437,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         far = [v for v in args.predict if v > _FAR_FIT * float(x.max())]
         if far:
             warnings.warn(
-                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in far)} lies more than "
+                f"curve {curve.name!r}: x = {_listed(far)} lies more than "
                 f"{_FAR_FIT:g}x beyond its largest fitted run ({float(x.max()):g}); a point "
                 "fit says nothing of how sure it is there: compare with scalebayes "
                 "extrapolate (an interval; --method mcmc-m4-irw for NUTS)",
@@ -447,7 +447,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         below = [v for v in args.predict if v < float(x.min())]
         if below:
             warnings.warn(
-                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in below)} lies below its "
+                f"curve {curve.name!r}: x = {_listed(below)} lies below its "
                 f"smallest fitted run ({float(x.min()):g}); the fit extrapolates backwards, "
                 "where its form was not tested",
                 UserWarning,
@@ -457,7 +457,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         narrow = [v for v in args.predict if np.log(v / x.max()) > _SPANS_BEYOND * span]
         if narrow:
             warnings.warn(
-                f"curve {curve.name!r}: x = {', '.join(f'{v:g}' for v in narrow)} lies more "
+                f"curve {curve.name!r}: x = {_listed(narrow)} lies more "
                 f"than {_SPANS_BEYOND:g} times as far beyond its largest run (on a log scale) as "
                 f"its runs spread ({float(x.min()):g} to {float(x.max()):g}); runs that close "
                 "together pin down little of the curve that far out: add runs further apart",
@@ -687,6 +687,12 @@ def _error_message(error: Exception) -> str:
     return " ".join(text.split())
 
 
+def _listed(values: Sequence[float], most: int = 3) -> str:
+    """``values`` as ``1e+10, 2e+10`` (the first ``most``, then how many in all)."""
+    shown = ", ".join(f"{v:g}" for v in values[:most])
+    return shown if len(values) <= most else f"{shown}, ... ({len(values)} in all)"
+
+
 def _resume_hint(args: argparse.Namespace) -> str:
     """What to rerun after a Ctrl-C: a study resumes; a training run resumes from its last
     checkpoint if it wrote one, else starts again."""
@@ -738,6 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.command != "cache":
                     enable_compilation_cache()  # the second run of a command skips compiling
                 status = args._run(args)
+                sys.stdout.flush()  # a reader gone (`| head`) shows here, not at exit
             except Exception:  # a Ctrl-C that a callback turned into another error (JAX's
                 raise_if_interrupted()  # compilation cache wraps it in a RuntimeError)
                 raise
