@@ -158,7 +158,12 @@ def _costs(cost, candidates: np.ndarray) -> np.ndarray:
     if cost is None:
         values = candidates / candidates.min()
     elif callable(cost):
-        values = np.array([float(cost(float(x))) for x in candidates])
+        try:
+            values = np.array([float(cost(float(x))) for x in candidates])
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"cost(x) must return a number for each candidate; it gave {error}"
+            ) from None
     else:
         values = np.asarray(cost, dtype=np.float64)
         if values.shape != candidates.shape:

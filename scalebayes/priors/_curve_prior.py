@@ -260,6 +260,13 @@ def _curve_model(family, x, length, context_size, y, config: PriorConfig | None)
     if context_size is None:
         low, high = context_bounds(length, n_points, config)
         context_size = numpyro.sample("context_size", ContextSize(low, high, config.min_context))
+    elif not isinstance(context_size, jax.core.Tracer) and not isinstance(length, jax.core.Tracer):
+        size = np.asarray(context_size)
+        if size.ndim != 0 or not 1 <= int(size) < int(length):
+            raise ValueError(
+                f"context_size must be one integer from 1 to length - 1 = {int(length) - 1} (the "
+                f"points before the cutoff x[context_size]); got {context_size!r}"
+            )
     cutoff = x[context_size]
 
     table = _segment_sites(family, x, length, cutoff, config)

@@ -99,6 +99,7 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(cost=[1.0, 2.0]), "one value per candidate"),
         (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
         (dict(cost=[1.0, 1e-320, 1.0]), "at least 1e-300; got 9.99989e-321"),  # gain/cost: inf
+        (dict(cost=lambda x: "cheap"), "cost\\(x\\) must return a number for each candidate"),
         (dict(n_fantasies=2), "n_fantasies must be an integer from 4 to 1000"),
         (dict(n_fantasies=10**8), "n_fantasies must be an integer from 4 to 1000"),
         (dict(level=1.0), "`level` must lie strictly between 0 and 1"),

@@ -390,3 +390,13 @@ def test_review_messages_of_the_prior_config():
         PriorConfig(m4_prob=float("nan"))
     with pytest.raises(TypeError, match="config must be a PriorConfig or None, got dict"):
         handlers.seed(nslpfn_prior, jax.random.key(0))(jnp.linspace(0.01, 1, 10), config={})
+
+
+def test_a_given_context_size_must_leave_context_and_targets():
+    """A review: `context_size=0`, or one beyond the grid, was accepted silently."""
+    x = jnp.linspace(0.01, 1, 30)
+    model = handlers.seed(nslpfn_prior, jax.random.key(0))
+    for bad in (0, 30, 40):
+        with pytest.raises(ValueError, match="context_size must be one integer from 1 to"):
+            model(x, context_size=bad)
+    model(x, context_size=10)  # accepted
