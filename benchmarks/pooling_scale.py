@@ -36,11 +36,6 @@ DATASETS = ("ic", "nlp", "nano", "dd")
 RULES = ("scale", "spread", "select", "level")
 
 
-def _stretched(median: np.ndarray, bound: np.ndarray, g: float) -> np.ndarray:
-    """``bound`` moved to ``g`` times its log-distance from ``median``."""
-    return median * np.exp(g * np.log(bound / median))
-
-
 def rule_coverage(rule: str, pred, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """One curve's 90% coverage under ``rule`` at each value of ``grid``."""
     from scalebayes.evaluate import MixturePredictive, ScaledPredictive
@@ -48,9 +43,7 @@ def rule_coverage(rule: str, pred, y: np.ndarray, grid: np.ndarray) -> np.ndarra
     pool = pred.base  # the unstretched mixture under the shipped answer
     if rule in ("scale", "select"):
         source = pool if rule == "scale" else pool.members[int(np.argmax(pool.weights))]
-        median = np.asarray(source.median(), np.float64)
-        lower, upper = (np.asarray(b, np.float64) for b in source.interval(0.9))
-        bounds = [(_stretched(median, lower, g), _stretched(median, upper, g)) for g in grid]
+        bounds = [ScaledPredictive(source, float(g)).interval(0.9) for g in grid]
     elif rule == "spread":
         bounds = [
             MixturePredictive(

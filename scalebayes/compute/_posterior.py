@@ -31,7 +31,7 @@ from .._precision import float64
 from .._warnings import ConvergenceWarning
 from ..evaluate import check_level
 from ..inference import R_HAT_MAX, Diagnostics, sample_model
-from ._allocation import optimal_allocation
+from ._allocation import _as_float, optimal_allocation
 from ._joint_law import JointLaw, check_likelihood, chinchilla_law, joint_law_model
 from ._likelihood import DELTA
 from ._runs import Runs
@@ -208,17 +208,8 @@ class JointLawPosterior:
         Raises:
             ValueError: for an ``N`` or ``D`` that is not finite and > 0.
         """
-        for name, value in (("N", N), ("D", D)):
-            try:
-                values = np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be numbers, got {value!r}"[:200]) from None
-            if not np.all(np.isfinite(values) & (values > 0)):
-                raise ValueError(
-                    f"{name} must be finite and > 0 (parameters, tokens); got {value!r}"[:200]
-                )
-        N = jnp.asarray(N, dtype=jnp.float64)
-        D = jnp.asarray(D, dtype=jnp.float64)
+        N = _as_float("N", N, positive=True)
+        D = _as_float("D", D, positive=True)
         out = jax.vmap(lambda p: self.law.fn(p, N, D))(self._params())
         return np.asarray(out, dtype=np.float64)
 
