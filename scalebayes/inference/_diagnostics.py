@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._checks import check_integer, is_real
 from .._warnings import ConvergenceWarning
 
 if TYPE_CHECKING:
@@ -378,6 +379,14 @@ def _per_curve(tree, var_names, reduce) -> np.ndarray:
     return reduce(np.concatenate(columns, axis=1), axis=1)  # np.max / np.min keep a NaN
 
 
+def _threshold(name: str, value: object, minimum: float) -> float:
+    """``value`` as a float after checking that it is a finite number ``>= minimum`` (a NaN
+    threshold would fail every curve, an infinite one pass every curve)."""
+    if not (is_real(value) and math.isfinite(float(value)) and float(value) >= minimum):
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
 def check_convergence(
     data,
     *,
@@ -412,7 +421,15 @@ def check_convergence(
     Raises:
         ImportError: if ArviZ 1.x is not installed.
         TypeError: if ``data`` is neither an MCMC result nor a DataTree with a posterior.
+        ValueError: for ``r_hat_max`` not a finite number >= 1, an ESS minimum not a finite
+            number >= 0, or ``max_divergences`` not an integer >= 0.
     """
+    r_hat_max = _threshold("r_hat_max", r_hat_max, 1.0)
+    if ess_bulk_min is not None:
+        ess_bulk_min = _threshold("ess_bulk_min", ess_bulk_min, 0.0)
+    if ess_tail_min is not None:
+        ess_tail_min = _threshold("ess_tail_min", ess_tail_min, 0.0)
+    max_divergences = check_integer("max_divergences", max_divergences, minimum=0)
     azs = _import("arviz_stats")
     tree = data
     if hasattr(data, "samples") and hasattr(data, "sample_stats"):

@@ -304,3 +304,20 @@ def test_mcmc_predictive_checks_df_and_normalises_huge_weights():
     plain = MCMCPredictive(loc, scale)
     y = np.array([1.0, 1.05])
     np.testing.assert_allclose(huge.log_prob(y), plain.log_prob(y), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"r_hat_max": float("nan")}, "r_hat_max must be a finite number >= 1"),
+        ({"r_hat_max": 0.99}, "r_hat_max must be a finite number >= 1"),
+        ({"r_hat_max": True}, "r_hat_max must be a finite number >= 1"),
+        ({"ess_bulk_min": float("inf")}, "ess_bulk_min must be a finite number >= 0"),
+        ({"ess_tail_min": -1}, "ess_tail_min must be a finite number >= 0"),
+        ({"max_divergences": -1}, "max_divergences must be an integer >= 0"),
+        ({"max_divergences": 1.5}, "max_divergences must be an integer >= 0"),
+    ],
+)
+def test_thresholds_that_would_pass_or_fail_every_curve_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        check_convergence(_iid_tree(NAMES3), warn=False, **kwargs)

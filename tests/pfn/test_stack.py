@@ -107,12 +107,13 @@ def test_study_method_stacks_near_curves_and_leaves_far_ones_to_the_far_model():
     assert a.scale == NEAR_SCALE and isinstance(a.base, MixturePredictive)
     assert "back-test at 2.0x" in method.settings()
     assert method.settings() == pfn_method(stack=True).settings()
+    # float32 networks: the same curve in batches of other shapes may round differently
     np.testing.assert_allclose(
-        b.median(), pfn_method(stack=False)([far])[0].median(), rtol=1e-12
+        b.median(), pfn_method(stack=False)([far])[0].median(), rtol=1e-6
     )  # beyond FAR_SWITCH: the far model, as without stacking
     switch = pfn_method(stack=False)([near])[0]  # within it: the default model alone
     np.testing.assert_allclose(
-        switch.median(), pfn_method("nslpfn-base")([near])[0].median(), rtol=1e-12
+        switch.median(), pfn_method("nslpfn-base")([near])[0].median(), rtol=1e-6
     )
 
 
