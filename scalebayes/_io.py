@@ -130,8 +130,18 @@ def write_csv_atomically(
     atomic_write_bytes(path, data)
 
 
-def _parse_line(line: bytes) -> list[str]:
-    return next(csv.reader([line.decode("utf-8").rstrip("\r\n")]), [])
+def _parse_line(line: bytes, path: Path | None = None) -> list[str]:
+    """The cells of one CSV line; a line that is not UTF-8 is a damaged file (naming
+    ``path``, line 1: only header lines are parsed one by one)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = "" if path is None else f"{path}, line 1: "
+        raise ValueError(
+            f"{where}not UTF-8 text ({error.reason}); the file is damaged: fix or delete that "
+            "line (or the file, to start over)"
+        ) from None
+    return next(csv.reader([text.rstrip("\r\n")]), [])
 
 
 def _complete_length(f: io.BufferedRandom) -> int:
@@ -207,22 +217,28 @@ def append_csv_rows(
         if any("\n" in c or "\r" in c for c in cells):
             raise ValueError(f"{path}: CSV values must not contain line breaks: {row!r}")
         lines.append(_csv_line(cells))
-    with open(path, "a+b") as f:
-        f.seek(0)
-        first = f.readline()
-        if not first.endswith(b"\n"):  # new, empty, or header cut short by a crash
-            _check_cut_header(path, first, header)
-            f.truncate(0)
-            f.write(_csv_line(header))
-        else:
-            _check_header(path, _parse_line(first), header)
-            complete = _complete_length(f)
-            if complete != f.seek(0, os.SEEK_END):
-                f.truncate(complete)
-        f.write(b"".join(lines))
-        f.flush()
-        if sync:
-            os.fsync(f.fileno())
+    try:
+        with open(path, "a+b") as f:
+            f.seek(0)
+            first = f.readline()
+            if not first.endswith(b"\n"):  # new, empty, or header cut short by a crash
+                _check_cut_header(path, first, header)
+                f.truncate(0)
+                f.write(_csv_line(header))
+            else:
+                _check_header(path, _parse_line(first, path), header)
+                complete = _complete_length(f)
+                if complete != f.seek(0, os.SEEK_END):
+                    f.truncate(complete)
+            f.write(b"".join(lines))
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+    except OSError as error:
+        if error.errno is not None and error.filename is None:
+            # e.g. a full disk: say which file could not be written, as atomic writes do
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
 
 
 def append_csv_row(
@@ -349,6 +365,9 @@ def read_csv_header(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
 
     Returns:
         The header's cells, or None if the file is missing or has no complete first line.
+
+    Raises:
+        ValueError: If the first line is not UTF-8 text (naming the file).
     """
     try:
         with open(path, "rb") as f:
@@ -357,7 +376,7 @@ def read_csv_header(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
         return None
     if not first.endswith(b"\n"):
         return None
-    return tuple(_parse_line(first))
+    return tuple(_parse_line(first, Path(path)))
 
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")

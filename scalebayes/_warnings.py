@@ -13,12 +13,29 @@ __all__ = [
     "rises_throughout",
     "warn_if_early_rise",
     "warn_if_flat",
+    "warn_if_log_x",
     "warn_if_rising",
     "warn_if_two_runs",
 ]
 
 EARLY_RISE = 0.01
 """How far (relative) y must climb above its first run's for `EarlyRiseWarning`."""
+
+RISING_TAU = 0.6
+"""`RisingCurveWarning` for a curve that rises with noise: Kendall's tau of y against x at
+least this (and the last run more than `RISING_GAIN` above the first, over at least 4 runs).
+Runs in random order reach it 1 time in 6 with 4 runs, 1 in 15 with 6, 1 in 64 with 8, so
+the gain is what keeps a noisy loss at its floor out: it would have to climb 5% as well."""
+
+RISING_GAIN = 0.05
+"""How far (relative) the last run must lie above the first for the noisy case of
+`RisingCurveWarning`."""
+
+LOG_X_MAX = 40.0
+"""`warn_if_log_x`: x at most this (log10 of a size up to 1e40) can be an exponent."""
+
+LOG_X_MOVE = 0.1
+"""`warn_if_log_x`: how far y must move (share of its largest value) over runs within 2x."""
 
 FLAT = 0.005
 """`FlatCurveWarning` when y's range over the runs is below this share of its largest value
@@ -131,22 +148,68 @@ def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
     return _rising(x, y) is not None
 
 
+def _trending_up(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """``y`` ordered by ``x`` if it rises with noise: at least 4 points, Kendall's tau of y
+    against x at least `RISING_TAU` and the last run more than `RISING_GAIN` (relative)
+    above the first; else None. A noisy accuracy rises so (0.31, 0.38, 0.37, 0.45, 0.52:
+    tau 0.8), a double-descent bump that falls back does not (2.0, 2.5, 2.9, 2.2: 0.33),
+    nor a noisy loss at its floor (tau near 0, no 5% gain)."""
+    _, y = _by_x(x, y)
+    if y.size < 4:
+        return None
+    later = np.sign(y[None, :] - y[:, None])[np.triu_indices(y.size, 1)]
+    tau = later.sum() / later.size
+    gain = y[-1] - y[0] > RISING_GAIN * abs(y[0])
+    return y if tau >= RISING_TAU and gain else None
+
+
 def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
-    """Warn (`RisingCurveWarning`) if ``y`` rises at every run (see `rises_throughout`).
+    """Warn (`RisingCurveWarning`) if ``y`` rises at every run (see `rises_throughout`) or
+    rises with noise (Kendall's tau at least `RISING_TAU` over at least 4 runs, the last more
+    than `RISING_GAIN` above the first).
 
     ``label`` names the curve; ``stacklevel`` counts from the caller of this function (1:
     that caller, 2: its caller, as for ``warnings.warn`` called there). Returns whether it
     warned.
     """
-    y = _rising(x, y)
-    if y is None:
-        return False
+    y_all = _rising(x, y)
+    if y_all is not None:
+        how = f"rises at every one of its {y_all.size} runs"
+    else:
+        y_all = _trending_up(x, y)
+        if y_all is None:
+            return False
+        ups = int(np.sum(np.diff(y_all) > 0))
+        how = f"rises over its {y_all.size} runs, up at {ups} of {y_all.size - 1} steps"
+    y = y_all
     warnings.warn(
-        f"{label}: y rises at every one of its {y.size} runs ({y[0]:.4g} -> {y[-1]:.4g}), "
+        f"{label}: y {how} ({y[0]:.4g} -> {y[-1]:.4g}), "
         "read as the rising side of a double-descent bump; scalebayes models a loss or error "
         "that falls with scale, so if y is an accuracy or a score give 1 - accuracy or the "
         "loss instead",
         RisingCurveWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
+def warn_if_log_x(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+    """Warn (``UserWarning``) if ``x`` looks like log10 of the run sizes: at least 3 runs, all
+    x in (0, `LOG_X_MAX`], the largest under twice the smallest, while y moves by more than
+    `LOG_X_MOVE` of its largest value (scaling runs grow 2-10x each, so such x are exponents
+    more often than sizes). ``label`` and ``stacklevel`` as in `warn_if_rising`. Returns
+    whether it warned."""
+    x, y = _by_x(x, y)
+    if x.size < 3 or not (x[0] > 0 and x[-1] <= LOG_X_MAX and x[-1] < 2 * x[0]):
+        return False
+    top = np.max(np.abs(y))
+    if not (top > 0 and np.ptp(y) > LOG_X_MOVE * top):
+        return False
+    warnings.warn(
+        f"{label}: x spans only {x[-1] / x[0]:.3g}x ({x[0]:.4g} to {x[-1]:.4g}) while y moves "
+        f"by {np.ptp(y) / top:.0%}; every model reads x as the run size itself, so if x holds "
+        "log10 of the sizes give the sizes (10**x), and ask at sizes, not exponents",
+        UserWarning,
         stacklevel=stacklevel + 1,
     )
     return True

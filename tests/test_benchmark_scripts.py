@@ -120,3 +120,19 @@ def test_far_oracle_skips_failed_answers_and_refuses_disjoint_studies(tmp_path, 
     else:  # pragma: no cover - the assertion below reports it
         raise AssertionError("studies with no common curve were accepted")
     assert "no curve was scored by every method" in capsys.readouterr().err
+
+
+def test_handover_mixture_quantiles_are_the_mixture_cdf_roots():
+    """`handover.py`'s band quantiles: roots of (1 - t) F_near + t F_far, the near answer's
+    at t = 0 and the far one's at t = 1."""
+    from scipy import stats
+
+    handover = _script("handover")
+    near = stats.lognorm(s=0.1, scale=np.array([1.0, 1.0, 1.0]))
+    far = stats.lognorm(s=0.3, scale=np.array([0.8, 0.8, 0.8]))
+    t = np.array([0.0, 0.5, 1.0])
+    lo, hi = np.full(3, 1e-3), np.full(3, 1e3)
+    for q in (0.05, 0.5, 0.95):
+        got = handover._mixture_quantile((near.cdf, far.cdf), t, q, lo, hi)
+        np.testing.assert_allclose((1 - t) * near.cdf(got) + t * far.cdf(got), q, atol=1e-9)
+        np.testing.assert_allclose(got[[0, 2]], [near.ppf(q)[0], far.ppf(q)[0]], rtol=1e-9)

@@ -449,6 +449,14 @@ def test_out_that_is_a_file(tmp_path, capsys, argv):
     assert afile.read_text() == "keep me"
 
 
+def test_out_that_is_a_broken_link(tmp_path, capsys):
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "nowhere" / "x")
+    assert main(["study", "--methods", "m1", "--datasets", "nano", "--out", str(link)]) == 2
+    err = _one_error_line(capsys, "study")
+    assert f"{link} is a link to {tmp_path / 'nowhere' / 'x'}, which does not exist" in err
+
+
 @pytest.mark.parametrize("command", ["study", "train-pfn", "demo"])
 def test_an_empty_out_is_refused_not_the_current_directory(capsys, command):
     extra = {"study": ["--methods", "m1", "--datasets", "nano"], "train-pfn": ["--steps", "2"]}

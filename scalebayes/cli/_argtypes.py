@@ -195,6 +195,11 @@ def output_dir(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a directory name, got an empty string")
     path = Path(text)
+    if path.is_symlink() and not path.exists():
+        raise argparse.ArgumentTypeError(
+            f"{text} is a link to {os.readlink(path)}, which does not exist; give a directory "
+            "(or create the one it points to)"
+        )
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; give a directory")
     _check_creatable_dir(path, text, "give a directory")

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from .._checks import is_integer, plain_float
-from .._warnings import warn_if_early_rise, warn_if_rising
+from .._warnings import warn_if_early_rise, warn_if_log_x, warn_if_rising
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -48,6 +48,12 @@ def _norm(header: str) -> str:
 def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[str, int]:
     """Column index of each role; ``chosen`` names the column of a role (``x``, ``y``) outright,
     in place of its aliases."""
+    if header and all(_is_number(h) for h in header):
+        raise CurveDataError(
+            f"{where}: the first line holds numbers ({', '.join(h.strip() for h in header)}), "
+            "not column names: the file needs a header line, e.g. x,y (else its first run "
+            "would be read as the names)"
+        )
     names = [_norm(h) for h in header]
     cols: dict[str, int] = {}
     for role, column in chosen.items():
@@ -86,6 +92,14 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
             f"columns to use ({_naming(missing)}).{hint}"
         )
     return cols
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        plain_float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _naming(roles: list[str]) -> str:
@@ -270,6 +284,7 @@ def _to_curve(
     # every point: a command may drop the split
     if not warn_if_rising(m.x, m.y, label, stacklevel=3):
         warn_if_early_rise(m.x, m.y, label, stacklevel=3)
+    warn_if_log_x(m.x, m.y, label, stacklevel=3)
     metadata = {
         "source": str(path),
         "lines": (int(lines.min()), int(lines.max())),

@@ -126,6 +126,9 @@ prediction's ``mixing``; and the null columns ``msce_null`` and ``msce_null95``,
 95th percentile of the MSCE the prediction scores against its own joint paths (its
 ``msce_null``; the MCMC methods set it), empty for others."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
+# per_curve.csv's shares (in [0, 1]) and its other scores that are finite when not NaN
+_UNIT_COLUMNS = ("msce", "cov50", "cov90", "msce_null", "msce_null95")
+_FINITE_COLUMNS = ("rmsle", "crps")
 CALIBRATION_PLOT = "calibration.png"
 """The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
 (nominal against empirical coverage of the central intervals) and the PIT histogram of each
@@ -706,9 +709,9 @@ class CurveScore:
             ValueError: If a numeric cell does not parse.
         """
 
-        # what a score can be: RMSLE, MSCE, CRPS, widths and coverage >= 0 or NaN (a curve
-        # the method could not score), LL any number or -inf, seconds finite and >= 0; R-hat
-        # and ESS >= 0 or NaN (a failed diagnostic)
+        # what a score can be: NaN (a curve the method could not score) or RMSLE and CRPS
+        # finite and >= 0, coverage and MSCE in [0, 1], widths >= 0, LL finite or -inf;
+        # seconds finite and >= 0; R-hat and ESS >= 0 or NaN (a failed diagnostic)
         def number(column: str, optional: bool) -> float | None:
             cell = row[column].strip()
             if optional and not cell:
@@ -717,11 +720,19 @@ class CurveScore:
                 value = float(cell)
             except ValueError:
                 value = None
-            if value is not None and column != "ll":
+            if value is not None:
                 if column == "seconds":
                     ok = math.isfinite(value) and value >= 0
+                elif math.isnan(value):
+                    ok = True
+                elif column == "ll":
+                    ok = value < math.inf
+                elif column in _UNIT_COLUMNS:
+                    ok = 0 <= value <= 1
+                elif column in _FINITE_COLUMNS:
+                    ok = 0 <= value < math.inf
                 else:
-                    ok = math.isnan(value) or value >= 0
+                    ok = value >= 0
                 value = value if ok else None
             if value is None:
                 raise ValueError(
@@ -756,7 +767,9 @@ def _pit_cell(cell: str, where: str) -> tuple[int, ...] | None:
         counts = tuple(int(c) for c in cell.split(";"))
     except ValueError:
         counts = ()
-    if len(counts) < 2 or any(c < 0 for c in counts):
+    # as written: an even number of bins (the histogram's halves give the central
+    # intervals' coverage), counts >= 0, at least one target
+    if len(counts) < 2 or len(counts) % 2 or any(c < 0 for c in counts) or sum(counts) == 0:
         raise ValueError(
             f"{where}: column 'pit' holds {cell!r}, not counts joined by ';'; fix or delete "
             "the row (it will be recomputed)"
@@ -1180,7 +1193,7 @@ def _storable(text: str) -> bool:
 def _check_out_dir(out_dir: Path) -> None:
     """Refuse an ``out_dir`` that is, or lies under, an existing file, or where one of the
     study's files is a directory (before any work)."""
-    for name in ("per_curve.csv", "summary.md", CALIBRATION_PLOT):
+    for name in ("per_curve.csv", "summary.md", CALIBRATION_PLOT, RECALIBRATION_FILE):
         if (out_dir / name).is_dir():
             raise ValueError(
                 f"{out_dir / name} is a directory, where the study writes its {name}; move it "
@@ -1628,6 +1641,11 @@ settings (base, level, weighting, reference data), so that a study whose rows al
 reports the scale that made them."""
 
 
+def _valid_scale(value: object) -> bool:
+    """Whether a recorded scale is a finite number > 0 (not a bool)."""
+    return is_real(value) and math.isfinite(float(value)) and float(value) > 0
+
+
 def _recalibration_scales(methods: Sequence[Method], path: Path) -> dict[str, tuple[float, bool]]:
     """Method name -> (scale, fitted in this run) for each recalibrated method whose scale
     is known: fitted now (and then recorded in ``path``, atomically) or recorded by an earlier
@@ -1645,7 +1663,7 @@ def _recalibration_scales(methods: Sequence[Method], path: Path) -> dict[str, tu
             out[method.name] = (float(fitted), True)
             changed |= recorded.get(key) != float(fitted)
             recorded[key] = float(fitted)
-        elif isinstance(recorded.get(key), int | float):
+        elif _valid_scale(recorded.get(key)):  # a damaged value counts as not recorded
             out[method.name] = (float(recorded[key]), False)
     if changed:
         atomic_write_text(path, json.dumps(recorded, indent=1, sort_keys=True) + "\n")

@@ -171,7 +171,8 @@ def test_columns_named_by_the_caller(tmp_path):
     np.testing.assert_array_equal(c.x, [1.0, 2.0, 4.0])
     np.testing.assert_array_equal(c.y, [5.0, 4.0, 3.0])
     # naming x alone leaves y to its aliases, and a named column is not also an alias's
-    (c,) = read_curves_csv(path, x_column="val_loss")
+    with pytest.warns(UserWarning, match="x spans only 1.67x"):  # x 3-5: an exponent?
+        (c,) = read_curves_csv(path, x_column="val_loss")
     np.testing.assert_array_equal(c.y, [50.0, 40.0, 30.0])
     (c,) = read_curves_csv(path, y_column="x", x_column="compute")
     np.testing.assert_array_equal(c.y, [40.0, 20.0, 10.0])
@@ -240,6 +241,46 @@ def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
         curves = read_curves_csv(_write(tmp_path, text))
     assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller's line
     assert [c.name for c in curves] == ["acc", "loss", "dd", "bump"]
+
+
+def test_exponents_for_x_are_warned_about_and_sizes_are_not(tmp_path):
+    text = "x,y\n17,3.5\n17.75,3.1\n18.5,2.8\n19.25,2.5\n20,2.33\n"
+    with pytest.warns(UserWarning, match=r"x spans only 1.18x \(17 to 20\) while y moves by 33%"):
+        read_curves_csv(_write(tmp_path, text))
+    sizes = "x,y\n" + "".join(f"{10**e:g},{y}\n" for e, y in ((17, 3.5), (18.5, 2.8), (20, 2.33)))
+    read_curves_csv(_write(tmp_path, sizes))  # no warning: filterwarnings = error
+    # exponents with a flat y (a loss at its floor over a narrow range of sizes) pass too
+    read_curves_csv(_write(tmp_path, "x,y\n17,2.00\n18,1.95\n19,1.91\n"))
+
+
+def test_a_header_of_numbers_is_refused_whatever_columns_are_named(tmp_path):
+    path = _write(tmp_path, "1e17,3.5\n1e18,3.1\n1e19,2.8\n")
+    for kw in ({}, {"x_column": "1e17", "y_column": "3.5"}):
+        with pytest.raises(CurveDataError, match=r"line 1 .*the first line holds numbers"):
+            read_curves_csv(path, **kw)
+
+
+def test_a_noisy_accuracy_is_warned_about_and_a_bump_or_a_noisy_floor_is_not(tmp_path):
+    """Real accuracies do not rise at every run: a rising trend (Kendall's tau >= 0.6, the
+    last run more than 5% above the first) is warned about too."""
+    text = (
+        "curve,x,y\n"
+        + "".join(
+            f"acc,{x:g},{y}\n"
+            for x, y in zip(
+                [1e17, 1e18, 3e18, 1e19, 5e19, 3e20],
+                [0.31, 0.38, 0.37, 0.45, 0.52, 0.58],
+                strict=True,
+            )
+        )
+        + "bump,1e6,2.0\nbump,1e7,2.5\nbump,1e8,2.9\nbump,1e9,2.2\n"
+        + "floor,1e6,2.01\nfloor,1e7,2.00\nfloor,1e8,2.02\nfloor,1e9,2.03\nfloor,1e10,2.015\n"
+    )
+    with pytest.warns(
+        RisingCurveWarning, match=r"curve 'acc': y rises over its 6 runs, up at 4 of 5 steps"
+    ) as rec:
+        read_curves_csv(_write(tmp_path, text))
+    assert len(rec) == 1
 
 
 @pytest.mark.parametrize(

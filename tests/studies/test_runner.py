@@ -310,6 +310,12 @@ def test_a_csv_file_name_with_a_bar_is_refused_before_any_work(tmp_path, fake):
         ("seconds", "nan", "column 'seconds' holds 'nan', not a valid value"),
         ("rmsle", "-1", "column 'rmsle' holds '-1', not a valid value"),
         ("rmsle", "abc", "column 'rmsle' holds 'abc', not a valid value"),
+        ("rmsle", "inf", "column 'rmsle' holds 'inf', not a valid value"),  # a review
+        ("ll", "inf", "column 'll' holds 'inf', not a valid value"),
+        ("cov50", "7.5", "column 'cov50' holds '7.5', not a valid value"),
+        ("msce", "1.5", "column 'msce' holds '1.5', not a valid value"),
+        ("pit", "0;0;0;0", "column 'pit' holds '0;0;0;0', not counts"),
+        ("pit", "1;2;3", "column 'pit' holds '1;2;3', not counts"),
     ],
 )
 def test_an_edited_row_that_no_study_writes_is_refused(tmp_path, fake, column, value, message):
@@ -333,6 +339,9 @@ def test_a_damaged_per_curve_csv_names_file_and_line(tmp_path, fake):
     with (out / "per_curve.csv").open("ab") as f:
         f.write(b"\xff\xfe,1\n")
     with pytest.raises(ValueError, match=r"per_curve.csv, line 5: not UTF-8 text"):
+        run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    (out / "per_curve.csv").write_bytes(b"\xff\xfe\x00garbage\n")  # the header (a review)
+    with pytest.raises(ValueError, match=r"per_curve.csv, line 1: not UTF-8 text"):
         run_study(["fake"], [], out, csv_paths=[data], progress=False)
 
 
@@ -860,7 +869,43 @@ def test_out_dir_that_is_a_file_is_refused_before_any_work(tmp_path, fake):
     (tmp_path / "out" / "summary.md").mkdir(parents=True)  # a review: refused after the work
     with pytest.raises(ValueError, match=r"out/summary.md is a directory, where the study"):
         run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    (tmp_path / "out2" / "recalibration.json").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"out2/recalibration.json is a directory, where"):
+        run_study(["fake"], [], tmp_path / "out2", csv_paths=[data], progress=False)
     assert fake.calls == []
+
+
+def test_a_full_disk_while_appending_rows_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_io.os, "fsync", full)
+    path = tmp_path / "rows.csv"
+    with pytest.raises(OSError, match="No space left") as info:
+        _io.append_csv_rows(path, ("a", "b"), [(1, 2)], sync=True)
+    assert info.value.filename == str(path) and info.value.errno == errno.ENOSPC
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        (0.8, True),
+        (2, True),
+        (float("nan"), False),
+        (float("inf"), False),
+        (0.0, False),
+        (-1.0, False),
+        (True, False),
+        ("0.8", False),
+        (None, False),
+    ],
+)
+def test_a_damaged_recorded_scale_counts_as_not_recorded(value, valid):
+    from scalebayes.studies._runner import _valid_scale
+
+    assert _valid_scale(value) is valid
 
 
 # --- batching: sorted by length, fixed size, padded where the method asks -----------------------
