@@ -81,17 +81,15 @@ def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
         array = np.asarray(value, dtype=np.float64)  # a concrete JAX array too (float32 in)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
-    array = jnp.asarray(array)
-    if not jnp.issubdtype(array.dtype, jnp.floating):
-        array = array.astype(jnp.result_type(float))
-    host = np.asarray(array)
+    # checked on the host: under jit, jnp.asarray of a constant can already be a tracer
+    host = array.astype(np.dtype(jnp.result_type(float)))  # float32 where x64 is off
     bad = ~np.isfinite(host) | ((host <= 0) if positive else False)
     if bad.any():
         raise ValueError(
             f"{name} must be finite{' and > 0' if positive else ''}; got "
             f"{float(host.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])!r}"
         )
-    return array
+    return jnp.asarray(host)
 
 
 @float64

@@ -34,7 +34,8 @@ class MixturePredictive(Predictive):
     Quantiles are found per target and level inside the bracket of the members' quantiles
     (the mixture CDF is below the level at the smallest of them and above it at the
     largest), by regula falsi with the Illinois modification, until the CDF is within
-    ``1e-9`` of the level or the bracket is narrower than ``1e-8`` of its magnitude; solved
+    ``1e-9`` of the level (times ``2 min(q, 1 - q)`` in the tails, so that a level of 1e-9
+    is met to its own size) or the bracket is narrower than ``1e-8`` of its magnitude; solved
     levels are kept. Sampling picks a
     member per draw (a whole row from one member, so the targets keep that member's joint
     draws).
@@ -163,6 +164,9 @@ class MixturePredictive(Predictive):
         )  # (K, Q, T)
         lo, hi = members.min(axis=0), members.max(axis=0)
         target = np.broadcast_to(q[:, None], lo.shape)
+        # the CDF's tolerance, relative to the nearer tail's mass below q = 0.5 (a level of
+        # 1e-9 is not met by any y whose CDF is below 1e-9)
+        f_tol = _F_TOL * np.minimum(1.0, 2.0 * np.minimum(q, 1.0 - q))[:, None]
         f_lo, f_hi = self.cdf(lo) - target, self.cdf(hi) - target
         # the quantile is the smallest y with F(y) >= q: the bracket's low end if F is already
         # there (a member's point mass, or members that agree)
@@ -187,7 +191,7 @@ class MixturePredictive(Predictive):
             live = ~done[rows]
             lo[rows] = np.where(live & below, t, lo_r)
             hi[rows] = np.where(live & ~below, t, hi_r)
-            hit = live & (np.abs(f_t) <= _F_TOL)
+            hit = live & (np.abs(f_t) <= f_tol[rows])
             narrow = live & (
                 hi[rows] - lo[rows] <= _X_TOL * np.maximum(np.abs(hi[rows]), np.abs(lo[rows]))
             )

@@ -68,13 +68,27 @@ class PredictiveDistribution(Protocol):
         ...
 
 
+def _real_array(value: ArrayLike) -> np.ndarray:
+    """``value`` as float64, if it holds integers or floats (not booleans, which are not
+    losses or probabilities, nor strings, which NumPy would parse).
+
+    Raises:
+        TypeError: Otherwise (also for what NumPy cannot convert).
+    """
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as error:  # e.g. ragged nested lists
+        raise TypeError(str(error)) from error
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"dtype {raw.dtype}")
+    return raw.astype(np.float64, copy=False)
+
+
 def _as_finite_array(name: str, value: ArrayLike, ndim: int) -> np.ndarray:
     """Convert ``value`` to a non-empty, finite float64 array with ``ndim`` dimensions."""
     try:
-        if np.asarray(value).dtype == np.bool_:  # True/False are not losses
-            raise TypeError("booleans")
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
+        array = _real_array(value)
+    except TypeError as error:
         raise TypeError(
             f"`{name}` must be an array of real numbers; got {type(value).__name__}."
         ) from error
@@ -131,8 +145,8 @@ def check_probabilities(q: float | ArrayLike) -> np.ndarray:
         ValueError: If ``q`` has more than one dimension or a value outside (0, 1).
     """
     try:
-        qs = np.asarray(q, dtype=np.float64)
-    except (TypeError, ValueError):
+        qs = _real_array(q)
+    except TypeError:
         raise TypeError(f"`q` must be a probability or a 1-D array of them; got {q!r}.") from None
     if qs.ndim > 1 or qs.size == 0 or not np.all((qs > 0.0) & (qs < 1.0)):
         raise ValueError(
@@ -214,7 +228,10 @@ class Predictive:
 
     def _cdf_values(self, y: ArrayLike) -> tuple[np.ndarray, bool]:
         """``y`` for ``cdf`` as ``(m, n_targets)`` float64 with no NaN, and whether it was 1-D."""
-        arr = np.asarray(y, dtype=np.float64)
+        try:
+            arr = _real_array(y)
+        except TypeError:
+            raise TypeError(f"y must be an array of real numbers; got {type(y).__name__}") from None
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_targets:
             raise ValueError(
                 f"y must be (n_targets,) or (m, n_targets) with n_targets = {self.n_targets}; "

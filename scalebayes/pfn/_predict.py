@@ -340,7 +340,9 @@ class PFNPrediction(Predictive):
         ``y < 0``, which the censored distribution never takes.
         """
         y = self._targets(y)
-        lp = self._eval("log_prob", jnp.asarray(_float32(y / self.y_scale)))
+        with np.errstate(over="ignore"):  # _float32 clips what overflows
+            scaled = y / self.y_scale
+        lp = self._eval("log_prob", jnp.asarray(_float32(scaled)))
         return np.where(y < 0, -np.inf, lp - math.log(self.y_scale))
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
@@ -355,7 +357,9 @@ class PFNPrediction(Predictive):
         y, squeeze = self._cdf_values(y)
         # the masses are normalised once per prediction (_cdf_table); every row of y is then
         # read against them on the host, as the bars' own cdf reads them
-        out = self.bar.cdf_from_table(self._cdf_table, _float32(y / self.y_scale))
+        with np.errstate(over="ignore"):  # _float32 clips what overflows (y up to inf)
+            scaled = y / self.y_scale
+        out = self.bar.cdf_from_table(self._cdf_table, _float32(scaled))
         out = np.clip(np.where(y < 0, 0.0, out.astype(np.float64)), 0.0, 1.0)
         return out[0] if squeeze else out
 

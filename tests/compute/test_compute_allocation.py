@@ -383,3 +383,28 @@ def test_a_loss_that_is_not_finite_at_the_answer_is_refused():
         optimal_allocation(lambda p, T, a: jnp.nan * p, 1e12)
     with pytest.raises(ValueError, match="loss_fn is not finite at the allocation"):
         optimal_allocation(lambda p, T, a: jnp.inf * p, 1e12)
+
+
+def test_jit_with_constant_arguments():
+    """A review: under jit, closing over the fitted law's constants (or a fixed budget) raised
+    TracerArrayConversionError; the checks now run on the host copy. The jit boundary casts
+    the traced inputs to float32 where x64 is off, hence the tolerance."""
+    from scalebayes.compute import chinchilla_allocation
+
+    law = (1.69, 406.4, 410.7, 0.34, 0.28)
+    eager = float(chinchilla_allocation(*law, 1e21).n_params)
+    assert float(jax.jit(lambda c: chinchilla_allocation(*law, c).n_params)(1e21)) == (
+        pytest.approx(eager, rel=1e-5)
+    )
+    fixed = float(chinchilla_allocation(*law, 5.76e23).n_params)
+    assert float(jax.jit(lambda p: chinchilla_allocation(*p, 5.76e23).n_params)(law)) == (
+        pytest.approx(fixed, rel=1e-5)
+    )
+
+    def loss(n, d, p):
+        return p[0] + p[1] / n ** p[3] + p[2] / d ** p[4]
+
+    solved = jax.jit(
+        lambda p: optimal_allocation(loss, 5.76e23, p, flops_per_param_token=6.0).n_params
+    )(law)
+    assert float(solved) == pytest.approx(fixed, rel=1e-5)

@@ -168,3 +168,18 @@ def test_weights_near_the_largest_float_are_normalised_not_zeroed():
     plain = MixturePredictive([a, b], [1.0, 1.0])
     np.testing.assert_array_equal(huge.weights, [0.5, 0.5])
     np.testing.assert_allclose(huge.log_prob([1.5]), plain.log_prob([1.5]), rtol=1e-12)
+
+
+def test_tail_quantiles_are_solved_to_the_levels_own_size():
+    """A review: with an absolute CDF tolerance of 1e-9, the 1e-9 quantile was any y whose
+    CDF lay below 2e-9 (0.0002 where scipy's root is 0.0116)."""
+    mix = MixturePredictive([GaussianPredictive([0.5], [0.05]), GaussianPredictive([0.6], [0.1])])
+
+    def cdf(y):
+        return 0.5 * st.norm.cdf(y, 0.5, 0.05) + 0.5 * st.norm.cdf(y, 0.6, 0.1)
+
+    from scipy.optimize import brentq
+
+    for q in (1e-12, 1e-9, 1e-6, 0.5, 1 - 1e-6):
+        want = brentq(lambda y, q=q: cdf(y) - q, -1.0, 2.0, xtol=1e-14)
+        assert mix.icdf(q)[0] == pytest.approx(want, rel=1e-7), q

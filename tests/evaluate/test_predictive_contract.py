@@ -233,3 +233,20 @@ def test_values_at_float64s_ends_are_read_without_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(pred.cdf([np.inf, 1e300]), [1.0, 1.0])
         assert pred.log_prob([1e300, 0.4])[0] == -np.inf
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda p: p.cdf(["0.5"]), "y must be an array of real numbers"),
+        (lambda p: p.cdf([True]), "y must be an array of real numbers"),
+        (lambda p: p.icdf("0.5"), "`q` must be a probability"),
+        (lambda p: p.quantile([True]), "`q` must be a probability"),
+        (lambda p: p.log_prob(["0.5"]), "`y` must be an array of real numbers"),
+    ],
+)
+def test_strings_and_booleans_are_not_numbers(call, error):
+    """A review: ``cdf`` parsed strings and read True as 1, ``icdf`` parsed "0.5"."""
+    pred = GaussianPredictive([0.5], [0.1])
+    with pytest.raises(TypeError, match=error):
+        call(pred)

@@ -868,3 +868,17 @@ def test_plot_fan_takes_one_number_or_one_curve_and_refuses_a_fan_inside_the_run
     with pytest.raises(ValueError, match="does not lie beyond the runs of c"):
         plot_fan(None, [curve], [4.0], tmp_path / "in.png")
     assert not (tmp_path / "t.png").exists() and not (tmp_path / "in.png").exists()
+
+
+def test_huge_y_reads_as_far_in_the_upper_tail_without_an_overflow_warning():
+    """A review: ``y / y_scale`` overflowed (a RuntimeWarning) before ``_float32`` clipped it;
+    the answers were right (filterwarnings = error makes the warning fail this test)."""
+    from scalebayes.data import load_benchmark
+    from scalebayes.pfn import extrapolate
+
+    c = load_benchmark("ic")[0]
+    near = extrapolate(c.x_context, c.y_context, c.x_context.max() * np.array([2.0]))
+    assert near.cdf([np.inf])[0] == pytest.approx(1.0, abs=1e-12)
+    assert near.log_prob([1e300])[0] == -np.inf
+    pred = PFN.load(DEFAULT_MODEL).predict(c.x_context, c.y_context, [2 * c.x_context.max()])
+    assert pred.cdf([1.7e308])[0] == 1.0
