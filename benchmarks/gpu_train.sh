@@ -9,12 +9,15 @@
 # 2. `scalebayes train-pfn` runs a cosine schedule sized to end after about SECONDS of
 #    training (or STEPS steps), keeping an EMA of the weights (EMA, default 0.999);
 # 3. the EMA weights are exported to $OUT/weights in the form that ships (WEIGHTS_DTYPE:
-#    float32, 15.2 MB for base in one file, or bfloat16, half that; step 4 evaluates that form);
+#    float32, 15.2 MB for base in one file, or bfloat16, half that, with the float32 export
+#    in $OUT/weights-f32 beside it; step 4 evaluates $OUT/weights; meta.json records the JAX
+#    version and the device);
 # 4. benchmarks/pfn_eval.py scores them on held-out prior curves, the NSL-PFN splits and the
 #    far splits and prints the table ($OUT/eval.md), and benchmarks/far_synthetic.py asks the
-#    far question of synthetic LLM-like curves beside the shipped far model
-#    ($OUT/far_synthetic.md; the point fits' rows are in docs/results/far.md); $OUT also gets
-#    log.jsonl and a PNG of the training curve;
+#    far question of synthetic LLM-like curves beside the shipped far model (appended to
+#    $OUT/eval.md; the point fits' rows are in docs/results/far.md); $OUT also gets
+#    log.jsonl and a PNG of the training curve (8 files at most in all: a device call returns
+#    no more);
 # 5. the prior generators alone are timed at the run's batch and their share of the run's
 #    training step is appended to $OUT/eval.md (SHARE=0 skips it).
 # The probe and the main run share one compiled step through the command line's persistent
@@ -40,27 +43,41 @@
 # M4 (1 adds the M4 point fit's row to step 4's table: float64 fits of every curve, device time
 # better spent training; its row, measured on the CPU, is in the README).
 # WEIGHTS_DTYPE (float32 or bfloat16: the exported weights' storage; bfloat16 moved
-# nslpfn-base's RMSLE by up to 0.0001 and its LL by up to 0.003, docs/results/pfn.md).
+# nslpfn-base's RMSLE by up to 0.0001 on the NSL-PFN splits and 0.0012 on far10, its LL by up
+# to 0.004, docs/results/pfn.md: compare both forms on the CPU before choosing).
 # $OUT/weights is the only copy that outlives the session: runs/ and $OUT are not in git and a
 # new session starts from a fresh checkout (the 2026-12-04 H200 weights were lost that way).
 # Commit it in the same session: cp -r $OUT/weights scalebayes/pfn/weights/NAME && git add ...
 # Dry-run on a CPU: ALLOW_CPU=1 STEPS=4 BATCH=8 DTYPE=float32 PYTHON=.venv/bin/python \
 #   bash benchmarks/gpu_train.sh 60 --config tiny
+# Deadline (a device command is killed at 600 s): DEADLINE (570) is when the script should be
+# done, seconds from its start; RESERVE (60) the seconds kept for the export after training.
+# After the probe, training gets min(SECONDS, what is left before DEADLINE - RESERVE), its
+# steps sized to that; it may run on past it to finish the schedule (a slow first step) but
+# is stopped (Ctrl-C, keeping the last checkpoint) at DEADLINE - RESERVE; steps 4 and 5 run
+# only if time is left (so a killed call never loses the trained weights). Exit status 3:
+# training was stopped before its last step (the weights are exported all the same).
+# Every call starts a fresh run in $RUN (a warm machine's earlier run is removed; salvage it
+# first if the earlier call was killed:
+#   python3 -c "from scalebayes.pfn import export_weights; export_weights('runs/gpu/checkpoint', '$OUT/weights', storage_dtype='bfloat16')")
 set -euo pipefail
 seconds=${1:?usage: gpu_train.sh SECONDS [train-pfn options]}
 shift
 out=${OUT:-out/gpu}
 run=${RUN:-runs/gpu}
 batch=${BATCH:-512}
+deadline=${DEADLINE:-570}
+reserve=${RESERVE:-60}
 export PYTHONUNBUFFERED=1
 export SCALEBAYES_CACHE_DIR="${SCALEBAYES_CACHE_DIR-$run.jax-cache}"
 py=${PYTHON:-python3}
 stamp() { echo "[gpu_train.sh at ${SECONDS} s] $*"; }
 mkdir -p "$out" "$(dirname "$run")"
+rm -rf "$run" "$run.probe"  # a fresh run: never export an earlier call's weights
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # benchmarks/ import scalebayes from here
 # a JAX that fell back to the CPU would spend the whole call training there (ALLOW_CPU=1 for
 # the dry run)
-"$py" -c "import jax; print('jax', jax.__version__, jax.devices())
+"$py" -c "import jax, equinox, optax; print('jax', jax.__version__, 'equinox', equinox.__version__, 'optax', optax.__version__, jax.devices())
 if jax.default_backend() == 'cpu' and '${ALLOW_CPU:-0}' != '1':
     raise SystemExit('gpu_train.sh: JAX sees no GPU (backend cpu); set ALLOW_CPU=1 for a CPU dry run')"
 # one-off python -c calls (export, plot) read the run's compiled programs too
@@ -73,9 +90,17 @@ common=(--batch-size "$batch" --dtype "${DTYPE:-bfloat16}" --ema-decay "${EMA:-0
 steps=${STEPS:-}
 if [ -z "$steps" ]; then
   stamp "probe"
-  rm -rf "$run.probe"
-  "$py" -m scalebayes train-pfn --steps 60 --checkpoint-every 20 --out "$run.probe" "${common[@]}"
-  steps=$("$py" - "$run.probe/log.jsonl" "$seconds" "$batch" <<'PY'
+  timeout -s INT -k 10 $(( deadline - reserve - 60 )) \
+    "$py" -m scalebayes train-pfn --steps 60 --checkpoint-every 20 --out "$run.probe" \
+    "${common[@]}" || { stamp "the probe did not finish: nothing trained"; exit 3; }
+fi
+# the training time: SECONDS, or less if the probe left less before the deadline
+left=$(( deadline - reserve - SECONDS ))
+train_s=$(( seconds < left - 20 ? seconds : left - 20 ))
+if [ "$train_s" -lt 20 ]; then stamp "only $left s left before the deadline: no time to train"; exit 3; fi
+if [ "$train_s" != "$seconds" ]; then stamp "training for $train_s s, not $seconds: the deadline"; fi
+if [ -z "$steps" ]; then
+  steps=$("$py" - "$run.probe/log.jsonl" "$train_s" "$batch" <<'PY'
 import json, sys
 records = [json.loads(line) for line in open(sys.argv[1])]
 rate = records[-1]["curves_per_s"]  # the last interval: compiled, steady
@@ -86,32 +111,58 @@ PY
 fi
 stamp "train $steps steps"
 every=$(( steps / 10 > 0 ? steps / 10 : 1 ))
-# --max-seconds is read at checkpoints only; a hard stop 60 s later (Ctrl-C, which keeps the
-# last checkpoint) leaves time to export. A failed or stopped run still exports its last
-# checkpoint: whatever trained comes back.
+# --max-seconds is read at checkpoints only (every tenth of the run), so it is set a tenth of
+# the training time before the hard stop at DEADLINE - RESERVE (Ctrl-C, which keeps the last
+# checkpoint). A failed or stopped run still exports its last checkpoint: whatever trained
+# comes back.
+left=$(( deadline - reserve - SECONDS ))
 train_rc=0
-timeout -s INT -k 30 $(( seconds + 60 )) "$py" -m scalebayes train-pfn --steps "$steps" \
-  --checkpoint-every "$every" --max-seconds "$seconds" --out "$run" "${common[@]}" || train_rc=$?
+timeout -s INT -k 15 "$left" "$py" -m scalebayes train-pfn --steps "$steps" \
+  --checkpoint-every "$every" --max-seconds $(( left - train_s / 10 - 5 )) --out "$run" \
+  "${common[@]}" || train_rc=$?
+if [ "$train_rc" = 124 ]; then train_rc=3; stamp "stopped at the deadline"; fi
 if [ "$train_rc" != 0 ]; then stamp "train-pfn exited $train_rc; exporting its last checkpoint"; fi
 cp "$run/log.jsonl" "$out/log.jsonl" || true
-if [ ! -f "$run/checkpoint/meta.json" ]; then stamp "no checkpoint to export"; exit "$train_rc"; fi
+if [ ! -f "$run/checkpoint/meta.json" ] && [ ! -f "$run/checkpoint.old/meta.json" ]; then
+  stamp "no checkpoint to export"; exit "$train_rc"
+fi
 stamp "export"
-"${py_cached[@]}" -c "from scalebayes.pfn import export_weights; print('exported', export_weights('$run/checkpoint', '$out/weights', storage_dtype='${WEIGHTS_DTYPE:-float32}'))"
+# bfloat16: the float32 export comes back too ($OUT/weights-f32), so that the CPU evaluation
+# can choose the form (bfloat16 moved far10's RMSLE by 0.0012 on nslpfn-base)
+"${py_cached[@]}" - "$run/checkpoint" "$out" "${WEIGHTS_DTYPE:-float32}" <<'PY'
+import sys
+import jax
+from scalebayes.pfn import PFN, export_weights
+checkpoint, out, dtype = sys.argv[1:]
+where = {"jax": jax.__version__, "device": jax.devices()[0].device_kind}
+if dtype == "bfloat16":
+    full = export_weights(checkpoint, f"{out}/weights-f32", **where)
+    print("exported", full, "and", PFN.load(full).save(f"{out}/weights", storage_dtype=dtype))
+else:
+    print("exported", export_weights(checkpoint, f"{out}/weights", storage_dtype=dtype, **where))
+PY
 "${py_cached[@]}" benchmarks/plot_training.py "$run/log.jsonl" "$out/training_curve.png"
 if [ "$train_rc" != 0 ]; then exit "$train_rc"; fi
-if [ "${EVAL:-1}" != 0 ]; then
+if [ $(( deadline - SECONDS )) -lt 300 ] && [ "${EVAL:-1}" != 0 ]; then
+  stamp "skipping the evaluation: $(( deadline - SECONDS )) s left (evaluate on the CPU)"
+elif [ "${EVAL:-1}" != 0 ]; then
   stamp "evaluate"
   m4=()
   if [ "${M4:-0}" != 0 ]; then m4=(--m4); fi
   "$py" benchmarks/pfn_eval.py --models "$out/weights" ${m4[@]+"${m4[@]}"} --out "$out"
   "$py" benchmarks/far_synthetic.py --models "$out/weights,mixture-tiny" --fits "" \
-    | tee "$out/far_synthetic.md"
+    | tee -a "$out/eval.md"  # appended: at most 8 files come back from a device call
 fi
-if [ "${SHARE:-1}" != 0 ]; then
+if [ "${SHARE:-1}" != 0 ] && [ $(( deadline - SECONDS )) -lt 30 ]; then
+  stamp "skipping the generators' timing: $(( deadline - SECONDS )) s left"
+elif [ "${SHARE:-1}" != 0 ]; then
   stamp "time the prior generators"
   # the prior generator's share of this run's training step (issue: at most a quarter)
-  "$py" benchmarks/pfn_train_speed.py --prior-only --configs tiny --priors nslpfn,scalefree,mixture \
-    --batch "$batch" --steps 10 --out "$run.prior.json" > /dev/null
+  if ! timeout -k 5 $(( deadline - SECONDS )) "$py" benchmarks/pfn_train_speed.py --prior-only \
+    --configs tiny --priors nslpfn,scalefree,mixture --batch "$batch" --steps 10 \
+    --out "$run.prior.json" > /dev/null; then
+    stamp "the generators' timing did not finish before the deadline"
+  else
   "$py" - "$run/log.jsonl" "$run.prior.json" <<'PY' | tee -a "$out/eval.md"
 import json, sys
 last = [json.loads(line) for line in open(sys.argv[1])][-1]
@@ -123,6 +174,7 @@ print("| prior | generator alone, ms per batch | share of this run's step |\n|--
 for r in rows:
     print(f"| {r['prior']} | {r['prior_ms']:.2f} | {r['prior_ms'] / step_ms:.2f} |")
 PY
+  fi
 fi
 stamp "done"
 ls -la "$out" "$out/weights"

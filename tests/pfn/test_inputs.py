@@ -2,6 +2,7 @@
 invariance, one encoding."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -153,6 +154,33 @@ def test_warm_start_refuses_another_size(pfn, tmp_path):
         )
 
 
+def test_gpu_recipe_refuses_to_start_training_it_cannot_export(tmp_path):
+    """gpu_train.sh keeps RESERVE seconds before DEADLINE for the export: with less time
+    than that left it trains nothing and exits 3 (not 124, which reads as a killed call)."""
+    (tmp_path / "runs" / "gpu" / "checkpoint").mkdir(parents=True)  # an earlier call's run
+    env = {
+        **os.environ,
+        "OUT": str(tmp_path / "out"),
+        "RUN": str(tmp_path / "runs" / "gpu"),
+        "STEPS": "3",
+        "PYTHON": sys.executable,
+        "ALLOW_CPU": "1",
+        "DEADLINE": "70",
+        "RESERVE": "60",
+    }
+    done = subprocess.run(
+        ["bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "no time to train" in done.stdout
+    assert not (tmp_path / "runs" / "gpu").exists()  # never exported by a later call
+
+
 @pytest.mark.slow
 def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     """benchmarks/gpu_train.sh end to end with a few steps: train, EMA, export, evaluate."""
@@ -181,10 +209,15 @@ def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "out"
     assert (out / "weights" / "meta.json").exists() and (out / "training_curve.png").exists()
+    # bfloat16 ships, the float32 export comes back beside it; both say where they trained
+    meta = json.loads((out / "weights" / "meta.json").read_text())
+    full = json.loads((out / "weights-f32" / "meta.json").read_text())
+    assert meta["storage_dtype"] == "bfloat16" and full.get("storage_dtype", "float32") == "float32"
+    assert meta["device"] == full["device"] and meta["jax"] == full["jax"]
     table = (out / "eval.md").read_text()
     assert "far10" in table and "IC" in table
     assert "| mixture |" in table and "share of this run's step" in table  # generators timed
-    synthetic = (out / "far_synthetic.md").read_text()
+    synthetic = table[table.index("cells: RMSLE / mean log(median / truth)") :]
     assert "| PFN mixture-tiny |" in synthetic and "300x" in synthetic
     assert synthetic.count("| PFN ") == 2 and "point fit" not in synthetic
     # what comes back from the GPU machine: at most 8 files
