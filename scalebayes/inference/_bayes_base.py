@@ -25,7 +25,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-from .._checks import is_integer
+from .._checks import is_integer, is_real
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import (
     irw_conditional,
@@ -180,8 +180,8 @@ class BayesModel:
     def __post_init__(self):
         if self.noise not in NOISE_MODELS:
             raise ValueError(f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
-        if not (isinstance(self.df, int | float) and self.df > 0):
-            raise ValueError(f"df must be a positive number, got {self.df!r}")
+        if not (is_real(self.df) and math.isfinite(self.df) and self.df > 0):
+            raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
 
     # -- interface -------------------------------------------------------------------------
     def priors(self, data: CurveData) -> dict[str, Prior]:  # pragma: no cover - interface

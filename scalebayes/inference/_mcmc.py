@@ -173,8 +173,11 @@ def sample_posterior(
         check_precision(precision)
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
-    if noise == "student_t" and not (is_real(df) and df >= 2):
-        raise ValueError(f"df must be a number >= 2 for Student-t noise, got {df!r}")
+    if noise == "student_t" and not (is_real(df) and np.isfinite(df) and df >= 2):
+        raise ValueError(
+            f"df must be a finite number >= 2 for Student-t noise (normal noise is the "
+            f"infinite-df limit: noise='normal'), got {df!r}"
+        )
     if family != "bnsl" and n_breaks is not None:
         raise ValueError("n_breaks only applies to family 'bnsl'")
     if n_breaks is not None:  # checked before any fit runs
@@ -196,8 +199,9 @@ def sample_posterior(
     names = tuple(names) if names is not None else tuple(f"curve {i}" for i in range(n))
     curve_keys = _as_keys(key, n)
     chunk = _default_chunk() if chunk_size is None else chunk_size
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+    if not is_integer(chunk) or chunk < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk = int(chunk)
 
     # Point fits: the starting points (and, for BNSL, the number of breaks).
     fit_breaks = None
