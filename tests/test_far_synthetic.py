@@ -40,3 +40,16 @@ def test_near_edge_measures_each_answer_against_the_truth():
     for logr in errors.values():
         assert logr.shape == (4, len(near_edge.DISTANCES)) and np.all(np.isfinite(logr))
     assert np.abs(errors["M4 point fit"][:, 0]).max() < 0.05
+
+
+def test_floors_set_the_floors_range_and_default_to_the_published_draws():
+    """``--floors`` moves the floor's range; the default draws are the documented ones."""
+    xs, ys, xq, yq = far_synthetic.draw(20, 0)
+    again = far_synthetic.draw(20, 0, floors=far_synthetic.FLOORS)
+    for a, b in zip((xs, ys, xq, yq), again, strict=True):
+        for u, v in zip(a, b, strict=True):
+            np.testing.assert_array_equal(u, v)
+    _, _, _, near = far_synthetic.draw(20, 0, floors=(0.9, 0.9))
+    # y = f + (1 - f) (x / x_last)^-a: every question lies between the floor and the last run
+    for q in near:
+        assert np.all((q > 0.9) & (q < 1.0))

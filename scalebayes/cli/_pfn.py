@@ -577,7 +577,8 @@ def _shipped_note(curves, targets, method: str = "pfn") -> str:
         f"note: x {where} are answered by the far model ({FAR_MODEL}, trained for up to "
         f"{PFN.load(FAR_MODEL).reach:g}x; measured more accurate there than {DEFAULT_MODEL}); "
         "its median leans low: on synthetic language-model curves it lies below the real loss "
-        "on 67-81% of them, by 1-7% on average at 10-300x (docs/results/far.md)"
+        "on 67-81% of them, by 1-7% on average at 10-300x, and on 96-98% by 5-9% when the "
+        "runs are already near their floor, where an M4 fit is 2x closer (docs/results/far.md)"
         f"{compare}{within}; choose one model with --model"
     )
 
