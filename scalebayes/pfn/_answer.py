@@ -70,8 +70,9 @@ def extrapolate(
     caveats they carry, to read an answer by: far out the far model's median leans low on
     language-model-like curves (below the truth on 67-81% of synthetic ones, by 1-7% at
     10-300x; on 96-98% by 5-9% when the runs are near their floor), its fan can climb or
-    narrow further out, and within 1.1x of the last run the answer lies a few percent above it (docs: far extrapolation, measured); for a second
-    opinion ``scalebayes extrapolate --method pfn+mcmc-m4-irw``.
+    narrow further out, and within 1.1x of the last run the answer lies a few percent above
+    it (docs: far extrapolation, measured); for a second opinion ``scalebayes extrapolate
+    --method pfn+mcmc-m4-irw``.
 
     Args:
         x_context: the runs' sizes, shape ``(n,)``, > 0; with fewer than 3 distinct a
