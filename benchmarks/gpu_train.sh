@@ -56,7 +56,8 @@
 # steps sized to that; it may run on past it to finish the schedule (a slow first step) but
 # is stopped (Ctrl-C, keeping the last checkpoint) at DEADLINE - RESERVE; steps 4 and 5 run
 # only if time is left (so a killed call never loses the trained weights). Exit status 3:
-# training was stopped before its last step (the weights are exported all the same).
+# training was stopped before its last step, at --max-seconds or by the hard stop (the
+# weights are exported all the same, and evaluated if time is left).
 # Every call starts a fresh run in $RUN (a warm machine's earlier run is removed; salvage it
 # first if the earlier call was killed:
 #   python3 -c "from scalebayes.pfn import export_weights; export_weights('runs/gpu/checkpoint', '$OUT/weights', storage_dtype='bfloat16')")
@@ -122,6 +123,19 @@ timeout -s INT -k 15 "$left" "$py" -m scalebayes train-pfn --steps "$steps" \
   "${common[@]}" || train_rc=$?
 if [ "$train_rc" = 124 ]; then train_rc=3; stamp "stopped at the deadline"; fi
 if [ "$train_rc" != 0 ]; then stamp "train-pfn exited $train_rc; exporting its last checkpoint"; fi
+# a clean stop at --max-seconds exits 0 short of the schedule's end: said, and exit 3 at the end
+short=$("$py" - "$run" <<'PY' || true
+import json, pathlib, sys
+for name in ("checkpoint", "checkpoint.old"):
+    path = pathlib.Path(sys.argv[1]) / name / "meta.json"
+    if path.exists():
+        meta = json.loads(path.read_text())
+        done, planned = meta["step"], meta["train_config"]["steps"]
+        print(f"{done} of {planned}" if done < planned else "")
+        break
+PY
+)
+if [ -n "$short" ]; then stamp "training stopped at step $short (the deadline)"; fi
 cp "$run/log.jsonl" "$out/log.jsonl" || true
 if [ ! -f "$run/checkpoint/meta.json" ] && [ ! -f "$run/checkpoint.old/meta.json" ]; then
   stamp "no checkpoint to export"; exit "$train_rc"
@@ -178,3 +192,4 @@ PY
 fi
 stamp "done"
 ls -la "$out" "$out/weights"
+if [ -n "$short" ]; then exit 3; fi

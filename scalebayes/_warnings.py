@@ -52,7 +52,9 @@ class ConvergenceWarning(UserWarning):
 
 
 class RisingCurveWarning(UserWarning):
-    """A curve's y rises at every one of its runs.
+    """A curve's y rises at every one of its runs, or rises with noise (Kendall's tau of y
+    against x at least `RISING_TAU` over at least 4 runs, the last more than `RISING_GAIN`
+    above the first).
 
     scalebayes reads y as a loss or an error that falls with scale (its priors and families
     are Down, Down-Down and Down-Up-Down curves), so it answers a rising curve as the rising

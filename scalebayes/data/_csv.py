@@ -334,9 +334,11 @@ def read_curves_csv(
         The curves in order of first appearance, each with `dataset` = the file stem and
         `metadata` recording the source, line range, merged rows and the headers of the x
         and y columns (`x_column`, `y_column`: a plot's axis labels, `Curve.axis_labels`).
-        A curve whose y rises at every run (all its rows, whatever their split) gets a
-        [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning]: y should fall with
-        scale (a loss or an error, not an accuracy).
+        A curve whose y rises at every run or rises with noise (all its rows, whatever
+        their split) gets a [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning]: y
+        should fall with scale (a loss or an error, not an accuracy); one whose x look like
+        log10 of the sizes (at least 3 runs within 2x of each other, all x <= 40, while y
+        moves by more than 10%) a ``UserWarning``: x is the size itself.
 
     Raises:
         CurveDataError: The file's content cannot be turned into valid curves.

@@ -61,10 +61,12 @@ def extrapolate(
     answers just below and just above 5x come from different models and can differ by more
     than their intervals suggest. Every answer has ``median``, ``mean``, ``quantile``,
     ``interval``, ``log_prob``, ``cdf`` and ``sample``. A context whose y rises
-    at every run gets a [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should
-    be a loss or an error, not an accuracy), one that climbs and then falls an
-    [`EarlyRiseWarning`][scalebayes.data.EarlyRiseWarning], and with no model named one
-    that barely changes a [`FlatCurveWarning`][scalebayes.pfn.FlatCurveWarning].
+    at every run or rises with noise gets a
+    [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning] (y should be a loss or an
+    error, not an accuracy), one whose x look like log10 of the sizes a ``UserWarning``
+    (runs within 2x of each other, x <= 40, y moving by more than 10%), one that climbs and
+    then falls an [`EarlyRiseWarning`][scalebayes.data.EarlyRiseWarning], and with no model
+    named one that barely changes a [`FlatCurveWarning`][scalebayes.pfn.FlatCurveWarning].
 
     The numbers are the command line's; its ``note:`` lines are not raised here. Measured
     caveats they carry, to read an answer by: far out the far model's median leans low on
