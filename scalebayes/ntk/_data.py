@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import is_integer
+
 __all__ = [
     "DATASETS",
     "Dataset",
@@ -56,6 +58,14 @@ class Dataset:
                 f"x must be (n, d) and y (n, k) with the same n, got {self.x.shape} and "
                 f"{self.y.shape}"
             )
+        for name in ("x", "y"):  # a NaN would come back as a NaN loss, or read as divergence
+            values = getattr(self, name)
+            if not np.all(np.isfinite(values)):
+                row = int(np.argwhere(~np.isfinite(values))[0][0])
+                raise ValueError(
+                    f"{self.name}: {name} holds a non-finite value (first in row {row}); "
+                    "drop or fix that row"
+                )
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -72,7 +82,7 @@ class Dataset:
             uniform random training set of size ``N``.
         """
         n = len(self)
-        if not (isinstance(n_test, int) and 1 <= n_test < n):
+        if not (is_integer(n_test) and 1 <= n_test < n):
             raise ValueError(f"n_test must be an integer in [1, {n - 1}], got {n_test!r}")
         order = np.random.default_rng(seed).permutation(n)
         test, pool = order[:n_test], order[n_test:]

@@ -19,6 +19,7 @@ import optax
 from jax.scipy.special import erf
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._checks import is_integer
 from ._kernels import MLPConfig
 
 __all__ = ["FiniteMLP", "ensemble_losses", "init_ensemble", "train_ensemble"]
@@ -53,8 +54,9 @@ class FiniteMLP(eqx.Module):
             out_dim: output channels ``k``.
             key: PRNG key of this member.
         """
-        if width < 1:
-            raise ValueError(f"width must be >= 1, got {width}")
+        if not (is_integer(width) and width >= 1):
+            raise ValueError(f"width must be an integer >= 1, got {width!r}")
+        width = int(width)
         sizes = [in_dim] + [width] * config.depth + [out_dim]
         keys = jax.random.split(key, 2 * (len(sizes) - 1))
         self.weights = tuple(
@@ -142,8 +144,9 @@ def train_ensemble(
         ``(trained, train_mse)``: the trained members and each member's final training MSE
         ``||f(X) - Y||^2 / |Y|``.
     """
-    if not (isinstance(steps, int) and steps >= 1):
+    if not (is_integer(steps) and steps >= 1):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = int(steps)
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate}")
     x = jnp.asarray(x_train, dtype=jnp.float32)

@@ -113,16 +113,21 @@ class Plateau:
 
 
 def find_plateau(n, eps, *, rtol: float = 0.1) -> Plateau:
-    """The size ``N`` beyond which ``eps_L`` changes by less than ``rtol`` between sizes.
+    """The smallest size ``N`` from which on ``eps_L`` stays within ``rtol``: the largest
+    ``eps_L`` at that size and beyond is less than ``1 + rtol`` times the smallest.
+
+    The whole tail is compared, not neighbouring sizes only, so the answer does not depend on
+    how densely the sizes are spaced (a power law falling 4x over 20 sizes has no plateau,
+    though each step changes it by 7%).
 
     Args:
         n: increasing sizes, 1-D.
         eps: ``eps_L`` at each size (> 0).
-        rtol: relative tolerance on ``|eps_{i+1} / eps_i - 1|``.
+        rtol: relative tolerance on ``max / min - 1`` of ``eps_L`` over the tail.
 
     Returns:
-        The [`Plateau`][scalebayes.ntk.Plateau]; it needs at least one step (the last two
-        sizes) within tolerance.
+        The [`Plateau`][scalebayes.ntk.Plateau]; it needs at least the last two sizes within
+        tolerance.
     """
     n = np.asarray(n, dtype=np.float64)
     eps = np.asarray(eps, dtype=np.float64)
@@ -134,10 +139,9 @@ def find_plateau(n, eps, *, rtol: float = 0.1) -> Plateau:
         raise ValueError("eps must be finite and > 0")
     if not rtol > 0:
         raise ValueError(f"rtol must be > 0, got {rtol}")
-    within = np.abs(eps[1:] / eps[:-1] - 1) < rtol  # step i -> i+1
     start = None
-    for i in range(within.size - 1, -1, -1):
-        if not within[i]:
+    for i in range(n.size - 2, -1, -1):  # the tail's spread only grows as it lengthens
+        if not eps[i:].max() / eps[i:].min() - 1 < rtol:
             break
         start = i
     if start is None:

@@ -146,7 +146,7 @@ class NTKStudy:
             # N is marked at the sizes measured while they are few enough to read
             plain_log_ticks(ax.yaxis)
             if len(sizes) <= 10:
-                ax.set_xticks(sizes, [f"{n:g}" for n in sizes])
+                ax.set_xticks(sizes, _spaced_labels(sizes))
                 ax.xaxis.set_minor_formatter(NullFormatter())
             else:
                 plain_log_ticks(ax.xaxis)
@@ -371,3 +371,14 @@ class _CurveStore:
             **arrays,
             **optional,
         )
+
+
+def _spaced_labels(sizes: list[int], min_ratio: float = 1.5) -> list[str]:
+    """Tick labels for ``sizes`` (increasing), blank where a size lies within ``min_ratio``
+    of a larger labelled one (e.g. 1024 beside a pool capped at 1297), so that none
+    overprint; the largest is always labelled."""
+    labels, last = [""] * len(sizes), None
+    for i in range(len(sizes) - 1, -1, -1):
+        if last is None or last / sizes[i] >= min_ratio:
+            labels[i], last = f"{sizes[i]:g}", sizes[i]
+    return labels

@@ -184,3 +184,18 @@ def test_dataset_validation():
         load_digits().split(1797)
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("mnist")
+
+
+def test_non_finite_values_are_refused_and_numpy_counts_accepted():
+    """A review: a NaN target came back as NaN losses (or as "training diverged")."""
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    y = x[:, :1].copy()
+    y[7, 0] = np.nan
+    with pytest.raises(ValueError, match=r"toy: y holds a non-finite value \(first in row 7\)"):
+        Dataset("toy", "regression", x, y)
+    x[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"toy: x holds a non-finite value \(first in row 3\)"):
+        Dataset("toy", "regression", x, np.zeros((20, 1)))
+    x[3, 1] = 0.0
+    pool, test = Dataset("toy", "regression", x, np.zeros((20, 1))).split(np.int64(5))
+    assert len(test) == 5 and len(pool) == 15
