@@ -154,10 +154,8 @@ def test_warm_start_refuses_another_size(pfn, tmp_path):
         )
 
 
-def test_gpu_recipe_refuses_to_start_training_it_cannot_export(tmp_path):
-    """gpu_train.sh keeps RESERVE seconds before DEADLINE for the export: with less time
-    than that left it trains nothing and exits 3 (not 124, which reads as a killed call)."""
-    (tmp_path / "runs" / "gpu" / "checkpoint").mkdir(parents=True)  # an earlier call's run
+def _run_recipe(tmp_path, args: list[str], timeout: int, **env: str):
+    """``benchmarks/gpu_train.sh`` on the CPU with a few steps, into ``tmp_path``."""
     env = {
         **os.environ,
         "OUT": str(tmp_path / "out"),
@@ -165,17 +163,23 @@ def test_gpu_recipe_refuses_to_start_training_it_cannot_export(tmp_path):
         "STEPS": "3",
         "PYTHON": sys.executable,
         "ALLOW_CPU": "1",
-        "DEADLINE": "70",
-        "RESERVE": "60",
+        **env,
     }
-    done = subprocess.run(
-        ["bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny"],
+    return subprocess.run(
+        ["bash", "benchmarks/gpu_train.sh", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def test_gpu_recipe_refuses_to_start_training_it_cannot_export(tmp_path):
+    """gpu_train.sh keeps RESERVE seconds before DEADLINE for the export: with less time
+    than that left it trains nothing and exits 3 (not 124, which reads as a killed call)."""
+    (tmp_path / "runs" / "gpu" / "checkpoint").mkdir(parents=True)  # an earlier call's run
+    done = _run_recipe(tmp_path, ["120", "--config", "tiny"], 300, DEADLINE="70", RESERVE="60")
     assert done.returncode == 3, done.stderr[-3000:]
     assert "no time to train" in done.stdout
     assert not (tmp_path / "runs" / "gpu").exists()  # never exported by a later call
@@ -184,27 +188,16 @@ def test_gpu_recipe_refuses_to_start_training_it_cannot_export(tmp_path):
 @pytest.mark.slow
 def test_gpu_recipe_dry_run_on_cpu(tmp_path):
     """benchmarks/gpu_train.sh end to end with a few steps: train, EMA, export, evaluate."""
-    env = {
-        **os.environ,
-        "OUT": str(tmp_path / "out"),
-        "RUN": str(tmp_path / "runs" / "gpu"),
-        "STEPS": "3",
-        "BATCH": "8",
-        "DTYPE": "float32",
-        "PYTHON": sys.executable,
-        "WEIGHTS_DTYPE": "bfloat16",
-        "ALLOW_CPU": "1",
-    }
-    done = subprocess.run(
+    done = _run_recipe(
+        tmp_path,
         [
-            *("bash", "benchmarks/gpu_train.sh", "120", "--config", "tiny", "--prior", "mixture"),
+            *("120", "--config", "tiny", "--prior", "mixture"),
             *("--scalefree-set", "break_prob=0.25"),  # prior settings pass through the recipe
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3000,
+        3000,
+        BATCH="8",
+        DTYPE="float32",
+        WEIGHTS_DTYPE="bfloat16",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "out"
