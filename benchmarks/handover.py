@@ -36,8 +36,7 @@ DATASETS = ("ic", "nlp", "nano", "dd", "chinchilla")
 def step_at_switch(curves) -> tuple[float, float, float]:
     """Mean and largest |log jump| of the median across ``FAR_SWITCH``, and the median ratio
     of the 90% widths (in log y) above over below."""
-    from scalebayes.pfn import FAR_SWITCH
-    from scalebayes.pfn._stack import predict_shipped
+    from scalebayes.pfn import FAR_SWITCH, predict_shipped
 
     queries = [c.x_context.max() * FAR_SWITCH * np.array([0.999, 1.001]) for c in curves]
     preds = predict_shipped([c.x_context for c in curves], [c.y_context for c in curves], queries)
@@ -64,8 +63,8 @@ def _mixture_quantile(cdfs, t, q, lo, hi, iterations: int = 60) -> np.ndarray:
 
 def score_curve(row: dict, band_start: float, far_model) -> dict[str, tuple[float, float, float]]:
     """RMSLE / LL / 90% coverage of one curve's targets, shipped and with the hand-over."""
-    from scalebayes.pfn import FAR_SWITCH
-    from scalebayes.pfn._stack import predict_shipped
+    from scalebayes.evaluate import JoinedPredictive, rmsle
+    from scalebayes.pfn import FAR_SWITCH, predict_shipped
 
     xc, yc, xt, yt = row["xc"], row["yc"], row["xt"], row["yt"]
     ratio = xt / xc.max()
@@ -75,8 +74,11 @@ def score_curve(row: dict, band_start: float, far_model) -> dict[str, tuple[floa
     band = (ratio > band_start) & (ratio <= FAR_SWITCH)
     median, lo, hi, lp = (np.array(a, np.float64) for a in (median, lo, hi, lp))
     if band.any():
-        inside = np.flatnonzero(ratio <= FAR_SWITCH)  # asked of the near answer together
-        near = predict_shipped([xc], [yc], [xt[inside]])[0]
+        # the shipped near answer, as asked (all the targets within FAR_SWITCH together)
+        if isinstance(shipped, JoinedPredictive):  # parts: near, far
+            near, inside = shipped.parts[0], shipped.index[0]
+        else:
+            near, inside = shipped, np.arange(xt.size)
         far = far_model.predict(xc, yc, xt[band])
         at = np.searchsorted(inside, np.flatnonzero(band))  # the band within ``near``
         filler = near.median()
@@ -102,7 +104,7 @@ def score_curve(row: dict, band_start: float, far_model) -> dict[str, tuple[floa
     out["hand-over"] = (median, lo, hi, lp)
     return {
         key: (
-            float(np.sqrt(np.mean(np.log(m / yt) ** 2))),
+            rmsle(m, yt),
             float(np.mean(p)),
             float(np.mean((yt >= a) & (yt <= b))),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 
@@ -14,6 +15,11 @@ def is_integer(value: object) -> bool:
 def is_real(value: object) -> bool:
     """Whether ``value`` is a real number (Python or NumPy), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_finite_real(value: object) -> bool:
+    """Whether ``value`` is a finite real number (Python or NumPy), not a bool."""
+    return is_real(value) and math.isfinite(value)
 
 
 _PLAIN_NUMBER = re.compile(

@@ -25,7 +25,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-from .._checks import is_integer, is_real
+from .._checks import is_finite_real, is_integer
 from ._discrepancy import OU_VAR_FLOOR as _OU_VAR_FLOOR
 from ._discrepancy import (
     irw_conditional,
@@ -180,7 +180,7 @@ class BayesModel:
     def __post_init__(self):
         if self.noise not in NOISE_MODELS:
             raise ValueError(f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
-        if not (is_real(self.df) and math.isfinite(self.df) and self.df > 0):
+        if not (is_finite_real(self.df) and self.df > 0):
             raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
 
     # -- interface -------------------------------------------------------------------------

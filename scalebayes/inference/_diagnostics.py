@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .._checks import check_integer, is_real
+from .._checks import check_integer, is_finite_real
 from .._warnings import ConvergenceWarning
 
 if TYPE_CHECKING:
@@ -382,7 +382,7 @@ def _per_curve(tree, var_names, reduce) -> np.ndarray:
 def _threshold(name: str, value: object, minimum: float) -> float:
     """``value`` as a float after checking that it is a finite number ``>= minimum`` (a NaN
     threshold would fail every curve, an infinite one pass every curve)."""
-    if not (is_real(value) and math.isfinite(float(value)) and float(value) >= minimum):
+    if not (is_finite_real(value) and value >= minimum):
         raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
     return float(value)
 

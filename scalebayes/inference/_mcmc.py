@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_integer, check_key, is_integer, is_real
+from .._checks import check_integer, check_key, is_finite_real, is_integer, is_real
 from .._precision import check_precision, precision_scope
 from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
@@ -167,13 +167,13 @@ def sample_posterior(
         raise ValueError(
             f"target_accept_prob must be a number in (0, 1), got {target_accept_prob!r}"
         )
-    if not (is_real(init_jitter) and np.isfinite(init_jitter) and init_jitter >= 0):
+    if not (is_finite_real(init_jitter) and init_jitter >= 0):
         raise ValueError(f"init_jitter must be a finite number >= 0, got {init_jitter!r}")
     if precision is not None:
         check_precision(precision)
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
-    if noise == "student_t" and not (is_real(df) and np.isfinite(df) and df >= 2):
+    if noise == "student_t" and not (is_finite_real(df) and df >= 2):
         raise ValueError(
             f"df must be a finite number >= 2 for Student-t noise (normal noise is the "
             f"infinite-df limit: noise='normal'), got {df!r}"

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_key
+from .._checks import check_key, is_finite_real
 from .._precision import float64
 from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
 from ._diagnostics import CurveCheck
@@ -236,13 +236,8 @@ class MCMCPredictive(Predictive):
             object.__setattr__(self, "msce_null", null)
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
-        if self.noise == "student_t":
-            try:
-                df = float(self.df)
-            except (TypeError, ValueError):
-                df = math.nan
-            if not (math.isfinite(df) and df > 0) or isinstance(self.df, bool):
-                raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
+        if self.noise == "student_t" and not (is_finite_real(self.df) and self.df > 0):
+            raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
         if self.weights is not None:
             w = np.array(self.weights, dtype=np.float64, copy=True)
             if w.ndim == 1 and w.shape[0] == loc.shape[0]:

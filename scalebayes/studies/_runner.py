@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import is_real
+from .._checks import is_finite_real, is_real
 from .._interrupt import raise_if_interrupted
 from .._io import (
     append_csv_rows,
@@ -1643,7 +1643,7 @@ reports the scale that made them."""
 
 def _valid_scale(value: object) -> bool:
     """Whether a recorded scale is a finite number > 0 (not a bool)."""
-    return is_real(value) and math.isfinite(float(value)) and float(value) > 0
+    return is_finite_real(value) and value > 0
 
 
 def _recalibration_scales(methods: Sequence[Method], path: Path) -> dict[str, tuple[float, bool]]:
