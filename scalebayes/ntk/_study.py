@@ -242,6 +242,9 @@ def infinite_width_study(
     )
 
 
+_BOOTSTRAP_TAG = 0x626F6F74  # b'boot'
+
+
 def _member_stats(losses: np.ndarray, rng: np.random.Generator):
     n = losses.size
     mu, sigma = losses.mean(), losses.std(ddof=1)
@@ -267,7 +270,7 @@ def finite_width_study(
     At each size ``N`` the ensemble (``n_members`` initialisations, vmapped) is trained on the
     first ``N`` pool points by full-batch GD for ``steps`` steps; the statistics are the mean
     and standard deviation of the members' test MSEs, with standard errors from a bootstrap
-    over members.
+    over members (its resamples drawn from ``key`` too).
 
     Args:
         key: PRNG key (split per size).
@@ -289,7 +292,10 @@ def finite_width_study(
     n_members = int(n_members)
     sizes = _check_sizes(sizes, pool, 1)
     start = time.perf_counter()
-    rng = np.random.default_rng(0)
+    # The bootstrap's generator comes from the caller's key (a tag no per-size key uses), so
+    # a study's standard errors are as reproducible, and as varied, as its key.
+    boot_key = jax.random.fold_in(key, _BOOTSTRAP_TAG)
+    rng = np.random.default_rng(int(jax.random.randint(boot_key, (), 0, 2**31 - 1)))
     rows, train_mse = [], []
     d, k = pool.x.shape[1], pool.y.shape[1]
     for n, sub in zip(sizes, jax.random.split(key, sizes.size), strict=True):

@@ -1,5 +1,6 @@
 """Scaling studies and the ``scalebayes ntk-study`` command."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -264,3 +265,33 @@ def test_a_study_shows_its_progress_curve_by_curve(tmp_path, monkeypatch):
         ("done", 1),
         ("closed",),
     ]
+
+
+def test_finite_width_bootstrap_follows_the_key(split, monkeypatch):
+    """The members' bootstrap standard errors are drawn from the study's key, not a fixed seed:
+    with the members' losses held fixed, two keys give two bootstraps, one key the same."""
+    from scalebayes.ntk import _study, finite_width_study
+
+    fixed = _study.init_ensemble
+    monkeypatch.setattr(
+        _study, "init_ensemble", lambda key, *a: fixed(jax.random.key(0), *a)
+    )  # the same members whatever the key
+    pool, test = split
+
+    def run(seed):
+        return finite_width_study(
+            jax.random.key(seed),
+            MLPConfig(depth=1),
+            16,
+            pool,
+            test,
+            [16],
+            learning_rate=0.5,
+            steps=2,
+            n_members=4,
+        )
+
+    a, b, c = run(0), run(1), run(0)
+    np.testing.assert_array_equal(a.mu, b.mu)  # the members did not move
+    assert a.sigma_se[0] != b.sigma_se[0]
+    assert a.sigma_se[0] == c.sigma_se[0]
