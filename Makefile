@@ -48,8 +48,9 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/point_fits.py
 
-# The measured pictures and the benchmark table the README and the docs open with (minutes on
-# a CPU; the study and the which-run-next benchmark resume where they stopped): the calibration
+# The measured pictures and the benchmark table the README and the docs open with (about an
+# hour on a 2-core CPU, most of it NUTS; the study and the which-run-next benchmark resume
+# where they stopped): the calibration
 # study of every probabilistic method, the near and far fan charts, the table, and the
 # which-run-next plot.
 figures: $(STAMP)
