@@ -18,8 +18,12 @@ def is_real(value: object) -> bool:
 
 
 def is_finite_real(value: object) -> bool:
-    """Whether ``value`` is a finite real number (Python or NumPy), not a bool."""
-    return is_real(value) and math.isfinite(value)
+    """Whether ``value`` is a finite real number (Python or NumPy), not a bool; a Python int
+    beyond the float64 range (``10**400``) is not finite here, where it reaches a float."""
+    try:
+        return is_real(value) and math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 _PLAIN_NUMBER = re.compile(
@@ -81,3 +85,11 @@ def check_key(key: object, name: str = "key"):
         f"{name} must be a JAX PRNG key such as jax.random.key(0); got {type(key).__name__} "
         f"{key!r}"[:200]
     )
+
+
+def beyond_float(value: object) -> str:
+    """How to name a number too large for a float in a message (a Python int such as
+    ``10**400`` is one; its 401 digits are not worth printing)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"an integer of {len(str(abs(value)))} digits, beyond the float64 range (1.8e308)"
+    return "a number beyond the float64 range (1.8e308)"

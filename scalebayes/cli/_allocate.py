@@ -14,6 +14,7 @@ import argparse
 import warnings
 
 from ._argtypes import non_negative_int, positive, positive_floats, probability, readable_file, seed
+from ._notice import say_before_sampling
 
 FAR_ABOVE = 1000.0
 """A compute budget more than this many times the largest run's gets a warning (as far as
@@ -168,6 +169,11 @@ def run_allocate(args: argparse.Namespace) -> int:
             UserWarning,
             stacklevel=2,
         )
+    say_before_sampling(
+        f"sampling the {n_params}-parameter law with NUTS on {len(runs)} runs "
+        f"({args.chains} chains of {args.warmup} + {args.samples} steps): tens of seconds to "
+        "minutes on a CPU"
+    )
     posterior = fit_joint_law(
         jax.random.key(args.seed),
         runs,

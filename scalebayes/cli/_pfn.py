@@ -24,6 +24,7 @@ from ._argtypes import (
     readable_file,
     seed,
 )
+from ._notice import say_before_sampling
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _MCMC_METHODS = tuple(
@@ -397,14 +398,11 @@ def mcmc_fans(
     for name, suffix in NOISE_SUFFIXES.items():
         if suffix and family.endswith(suffix):
             noise, family = name, family.removesuffix(suffix)
-    if sys.stderr.isatty():  # one compiled call for every curve: no per-curve progress to show
-        count = f"{len(curves)} curve{'s' if len(curves) != 1 else ''}"
-        print(
-            f"sampling {family} ({noise} noise) with NUTS on {count}: seconds to a minute per "
-            "curve on a CPU ...",
-            file=sys.stderr,
-            flush=True,
-        )
+    count = f"{len(curves)} curve{'s' if len(curves) != 1 else ''}"
+    say_before_sampling(
+        f"sampling {family} ({noise} noise) with NUTS on {count}: seconds to a minute per "
+        "curve on a CPU"
+    )
     result = sample_posterior(
         curve_keys(seed, [c.name for c in curves]),  # a curve's draws: its name, not its row
         family,

@@ -23,6 +23,7 @@ from ._argtypes import (
     readable_file,
     seed,
 )
+from ._notice import say_before_sampling
 
 _candidates = positive_floats("candidate x values", "3e9,1e10,3e10")
 _positive_float = positive(float)
@@ -175,6 +176,11 @@ def run_suggest(args: argparse.Namespace) -> int:
         )
     if not 4 <= args.fantasies <= MAX_FANTASIES:
         raise ValueError(f"--fantasies must be from 4 to {MAX_FANTASIES}; got {args.fantasies}")
+    if args.model is not None and args.method != "pfn":
+        raise ValueError(
+            f"--model applies only to --method pfn; --method {args.method} fits its own "
+            "model: leave --model out"
+        )
     if args.cost == "x":
         cost = None  # proportional to x
     elif args.cost == "equal":
@@ -200,6 +206,11 @@ def run_suggest(args: argparse.Namespace) -> int:
 
         models, note = load_pfns_for(model, [args.target / float(curve.x.max())], beyond_the_runs)
         model = models[0]
+    if args.method != "pfn":
+        say_before_sampling(
+            f"sampling {args.method.removeprefix('mcmc-')} with NUTS on the runs: seconds to a "
+            "minute on a CPU"
+        )
     result = suggest_next(
         curve.x,
         curve.y,
@@ -278,13 +289,12 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
     """Within ``FAR_SWITCH`` the ranking fantasises with the default model alone, while
     ``scalebayes extrapolate`` answers with both shipped PFNs: print that answer too, so the
     two commands' numbers at the target are not mistaken for a contradiction."""
-    from ..pfn import FAR_SWITCH, ReachWarning, SpanWarning, extrapolate
+    from ..pfn import FAR_SWITCH, extrapolate
 
     if target > FAR_SWITCH * float(curve.x.max()):
         return  # the far model answers both
-    with warnings.catch_warnings():  # said with the ranking's own answer
-        warnings.simplefilter("ignore", ReachWarning)
-        warnings.simplefilter("ignore", SpanWarning)
+    with warnings.catch_warnings():  # the same runs: their warnings were said with the ranking
+        warnings.simplefilter("ignore")
         answer = extrapolate(curve.x, curve.y, [target])
     lower, upper = (float(v[0]) for v in answer.interval(level))
     print(

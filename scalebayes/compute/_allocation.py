@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._checks import is_integer
+from .._checks import beyond_float, is_integer
 from .._precision import float64
 
 #: ``optimal_allocation``'s most bisection steps (100 already reach float64 resolution).
@@ -81,6 +81,8 @@ def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
         array = np.asarray(value, dtype=np.float64)  # a concrete JAX array too (float32 in)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    except OverflowError:  # a Python int beyond float64, e.g. 10**400
+        raise ValueError(f"{name} must be finite; got {beyond_float(value)}") from None
     # checked on the host: under jit, jnp.asarray of a constant can already be a tracer
     host = array.astype(np.dtype(jnp.result_type(float)))  # float32 where x64 is off
     bad = ~np.isfinite(host) | ((host <= 0) if positive else False)

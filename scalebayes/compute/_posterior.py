@@ -26,7 +26,7 @@ import numpy as np
 import numpyro.distributions as dist
 from jaxtyping import Array, ArrayLike
 
-from .._checks import check_integer, check_key, is_integer
+from .._checks import beyond_float, check_integer, check_key, is_integer
 from .._precision import float64
 from .._warnings import ConvergenceWarning
 from ..evaluate import check_level
@@ -215,7 +215,7 @@ class JointLawPosterior:
 
     @float64
     def allocation(
-        self, compute: ArrayLike, *, flops_per_param_token: float = 6.0
+        self, compute: ArrayLike, *, flops_per_param_token: float | None = None
     ) -> AllocationPosterior:
         """The posterior predictive of the compute-optimal allocation at each budget.
 
@@ -226,12 +226,21 @@ class JointLawPosterior:
 
         Args:
             compute: budget(s) ``C`` in FLOPs (> 0).
-            flops_per_param_token: ``k`` in ``C = k N D``.
+            flops_per_param_token: ``k`` in ``C = k N D``; by default the runs' own
+                ([`Runs.flops_per_param_token`][scalebayes.compute.Runs], 6 unless they
+                were read with another).
 
         Returns:
             An [`AllocationPosterior`][scalebayes.compute.AllocationPosterior].
         """
-        budgets = np.atleast_1d(np.asarray(compute, dtype=np.float64)).reshape(-1)
+        if flops_per_param_token is None:
+            flops_per_param_token = self.runs.flops_per_param_token
+        try:
+            budgets = np.atleast_1d(np.asarray(compute, dtype=np.float64)).reshape(-1)
+        except OverflowError:  # a Python int beyond float64, e.g. 10**400
+            raise ValueError(f"compute must be finite; got {beyond_float(compute)}") from None
+        except (TypeError, ValueError):
+            raise ValueError(f"compute must be a number or numbers, got {compute!r}") from None
         if budgets.size == 0 or not np.all(np.isfinite(budgets) & (budgets > 0)):
             raise ValueError(f"compute must be finite and > 0, got {budgets.tolist()}")
         k = float(flops_per_param_token)

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_integer, holds_numbers, is_integer, plain_float
+from .._checks import (
+    beyond_float,
+    check_integer,
+    holds_numbers,
+    is_finite_real,
+    is_integer,
+    plain_float,
+)
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -44,12 +52,18 @@ class Runs:
         D: training tokens, shape ``(n_runs,)``.
         loss: final losses (> 0), shape ``(n_runs,)``.
         source: where the runs came from (a file name or a description).
+        flops_per_param_token: ``k`` in ``C = k N D``, the convention the runs were read
+            with (a ``C`` column becomes ``D = C / (k N)``); what
+            [`compute`][scalebayes.compute.Runs.compute] and a posterior's
+            [`allocation`][scalebayes.compute.JointLawPosterior.allocation] use unless told
+            otherwise.
     """
 
     N: np.ndarray
     D: np.ndarray
     loss: np.ndarray
     source: str = "runs"
+    flops_per_param_token: float = 6.0
 
     def __post_init__(self) -> None:
         """Runs built directly (not by `validate_runs`) are checked too: a NaN or a
@@ -69,14 +83,20 @@ class Runs:
             shapes.add(value.shape)
         if len(shapes) > 1:
             raise ValueError(f"Runs.N, D and loss must have the same length; {hint}")
+        k = self.flops_per_param_token
+        if not (is_finite_real(k) and k > 0):
+            raise ValueError(f"Runs.flops_per_param_token must be finite and > 0, got {k!r}")
+        object.__setattr__(self, "flops_per_param_token", float(k))
         _check_design(np.log(self.D / self.N), np.log(self.N) + np.log(self.D), self.source)
 
     def __len__(self) -> int:
         return int(self.N.shape[0])
 
-    def compute(self, flops_per_param_token: float = 6.0) -> np.ndarray:
-        """Training compute ``C = k N D`` of each run in FLOPs."""
-        return flops_per_param_token * self.N * self.D
+    def compute(self, flops_per_param_token: float | None = None) -> np.ndarray:
+        """Training compute ``C = k N D`` of each run in FLOPs, with ``k`` the runs' own
+        [`flops_per_param_token`][scalebayes.compute.Runs] unless given."""
+        k = self.flops_per_param_token if flops_per_param_token is None else flops_per_param_token
+        return k * self.N * self.D
 
     def __repr__(self) -> str:
         return (
@@ -102,7 +122,15 @@ def _check_distinct(name: str, values: np.ndarray, source: str, min_distinct: in
         )
 
 
-def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_DISTINCT) -> Runs:
+def validate_runs(
+    N,
+    D,
+    loss,
+    *,
+    source: str = "runs",
+    min_distinct: int = MIN_DISTINCT,
+    flops_per_param_token: float = 6.0,
+) -> Runs:
     """Check runs and return them as [`Runs`][scalebayes.compute.Runs].
 
     Args:
@@ -111,6 +139,8 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
         loss: final losses (same length, finite, > 0; the likelihood is on ``log loss``).
         source: a name for messages (e.g. the file name).
         min_distinct: the fewest distinct ``N`` and distinct ``D`` values accepted.
+        flops_per_param_token: ``k`` in ``C = k N D``, recorded with the runs (their
+            [`compute`][scalebayes.compute.Runs.compute] and a posterior's allocation use it).
 
     Returns:
         The validated runs.
@@ -128,16 +158,23 @@ def validate_runs(N, D, loss, *, source: str = "runs", min_distinct: int = MIN_D
             tokens per parameter); when the loss rises with compute.
     """
     min_distinct = check_integer("min_distinct", min_distinct, 1)
-    return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}")
+    k = flops_per_param_token
+    if not (is_finite_real(k) and k > 0):
+        raise ValueError(f"flops_per_param_token must be finite and > 0, got {k!r}")
+    return _validate(N, D, loss, source, min_distinct, lambda i: f"run {i}", float(k))
 
 
-def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
+def _validate(N, D, loss, source: str, min_distinct: int, where, k: float = 6.0) -> Runs:
     arrays = {}
     for name, values in (("N", N), ("D", D), ("loss", loss)):
         raw = np.asarray(values)
         if not holds_numbers(raw):  # Python ints beyond int64 are numbers, text is not
             raise ValueError(f"{source}: {name} must be numbers, got {values!r}")
-        array = raw.astype(np.float64)
+        try:
+            array = raw.astype(np.float64)
+        except OverflowError:  # Python ints beyond float64, e.g. 10**400
+            big = next(v for v in raw.flat if abs(v) > sys.float_info.max)
+            raise ValueError(f"{source}: {name} must be finite; got {beyond_float(big)}") from None
         if array.ndim != 1:
             raise ValueError(f"{source}: {name} must be 1-D, got shape {array.shape}")
         arrays[name] = array
@@ -164,7 +201,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where) -> Runs:
     for name in ("N", "D"):
         _check_distinct(name, arrays[name], source, min_distinct)
     # the design checks (one D/N, one budget) run in Runs.__post_init__, before any warning
-    runs = Runs(*(_read_only(arrays[k]) for k in ("N", "D", "loss")), source=source)
+    runs = Runs(*(_read_only(arrays[n]) for n in ("N", "D", "loss")), source, k)
     ratio = np.log(arrays["D"] / arrays["N"])
     _warn_on_units(arrays["N"], arrays["D"], ratio, source)
     _warn_on_repeats(arrays["N"], arrays["D"], arrays["loss"], source, where)
@@ -487,11 +524,11 @@ def read_runs_csv(
             f"got {drop_highest}"
         )
     if not drop_highest:
-        return _validate(N, x, loss, source, min_distinct, where)
+        return _validate(N, x, loss, source, min_distinct, where, k)
     keep = np.sort(np.argsort(loss, kind="stable")[: len(lines) - int(drop_highest)])
     lines = [lines[i] for i in keep]  # ``where`` names the kept runs' lines
     try:
-        return _validate(N[keep], x[keep], loss[keep], source, min_distinct, where)
+        return _validate(N[keep], x[keep], loss[keep], source, min_distinct, where, k)
     except ValueError as error:
         raise ValueError(
             f"after dropping the {drop_highest} highest-loss runs: {error} (or drop fewer runs)"

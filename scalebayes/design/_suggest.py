@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import is_integer
+from .._checks import beyond_float, is_integer
 from .._warnings import warn_if_two_runs
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ class SuggestResult:
         level: the central interval whose width is reduced.
         median_now: the current predicted median at the target.
         lower_now, upper_now: the current interval at the target.
-        suggestions: the candidates, best first.
+        suggestions: the candidates, best first: those expected to narrow the interval
+            (gain > 0) by gain per cost, then the others by gain.
         n_fantasies: fantasised outcomes per candidate.
         method: the model that fantasised (``"pfn"`` or ``"mcmc-<family>"``).
     """
@@ -147,6 +148,8 @@ def _vector(name: str, value: ArrayLike, minimum: int) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of numbers; got {type(value).__name__}") from None
+    except OverflowError:  # a Python int beyond float64, e.g. 10**400
+        raise ValueError(f"{name} must be finite; one is beyond the float64 range") from None
     if array.ndim != 1 or array.size < minimum:
         raise ValueError(f"{name} must be 1-D with at least {minimum} values; got {array.shape}")
     if not np.all(np.isfinite(array)):
@@ -155,6 +158,13 @@ def _vector(name: str, value: ArrayLike, minimum: int) -> np.ndarray:
 
 
 def _costs(cost, candidates: np.ndarray) -> np.ndarray:
+    if isinstance(cost, str):  # the command line's words
+        if cost not in ("x", "equal"):
+            raise ValueError(
+                f"cost must be 'x' (proportional to x), 'equal', an array with one value per "
+                f"candidate or a function of x; got {cost!r}"
+            )
+        cost = None if cost == "x" else np.ones(candidates.size)
     if cost is None:
         values = candidates / candidates.min()
     elif callable(cost):
@@ -214,8 +224,9 @@ def suggest_next(
             reach is 10x the largest run; further out (the usual 10-300x) pass
             ``model=FAR_MODEL``, as ``scalebayes suggest`` does by itself beyond 5x, and
             check the ranking with ``method="mcmc-m4"`` (why: docs/results/next-run.md).
-        cost: per-candidate cost: ``None`` (proportional to x, as compute is for a fixed
-            recipe), an array with one value per candidate, or a function of x.
+        cost: per-candidate cost: ``None`` or ``"x"`` (proportional to x, as compute is
+            for a fixed recipe), ``"equal"``, an array with one value per candidate, or a
+            function of x.
         model: PFN checkpoint directory or shipped name, or a loaded
             [`PFN`][scalebayes.pfn.PFN]; ``None`` for the default model (``method="pfn"``
             only).
@@ -230,7 +241,8 @@ def suggest_next(
         key: PRNG key of the MCMC run (default ``jax.random.key(0)``); unused by the PFN.
 
     Returns:
-        A [`SuggestResult`][scalebayes.design.SuggestResult], best candidate first.
+        A [`SuggestResult`][scalebayes.design.SuggestResult], best candidate first (by gain
+        per cost among the candidates with a gain > 0, then the rest by gain).
 
     Raises:
         ValueError: on bad input, with a message that says what to change.
@@ -251,7 +263,10 @@ def suggest_next(
     if method not in SUGGEST_METHODS:
         raise ValueError(f"method must be one of {', '.join(SUGGEST_METHODS)}; got {method!r}")
     if method != "pfn" and model is not None:
-        raise ValueError(f"model names a PFN checkpoint; method {method!r} does not use one")
+        raise ValueError(
+            f"model applies only to method='pfn' (command line: --model only with --method "
+            f"pfn); method {method!r} fits its own model: leave model out"
+        )
     xc = _vector("x_context", x_context, 2)
     yc = _vector("y_context", y_context, 2)
     cand = _vector("candidates", candidates, 1)
@@ -287,7 +302,10 @@ def suggest_next(
         target_x = target_x.item()  # a 0-d array (NumPy or JAX) is one number
     if isinstance(target_x, bool) or not isinstance(target_x, int | float | np.number):
         raise TypeError(f"target_x must be a number; got {target_x!r}")
-    target_x = float(target_x)
+    try:
+        target_x = float(target_x)
+    except OverflowError:
+        raise ValueError(f"target_x must be finite; got {beyond_float(target_x)}") from None
     if not (math.isfinite(target_x) and target_x > 0):
         raise ValueError(f"target_x must be finite and > 0; got {target_x}")
     if np.any(cand >= target_x):
@@ -324,7 +342,9 @@ def suggest_next(
         )
         for c, g, se, k, w in zip(cand, gains, ses, costs, widths.mean(axis=1), strict=True)
     ]
-    scored.sort(key=lambda s: (-s.gain_per_cost, s.x))
+    # Gains per cost rank the candidates expected to narrow the interval; a gain <= 0 divided
+    # by a cost would rank the costlier of two harmful runs first, so those follow by gain.
+    scored.sort(key=lambda s: (0, -s.gain_per_cost, s.x) if s.gain > 0 else (1, -s.gain, s.x))
     return SuggestResult(
         target_x=target_x,
         level=level,
@@ -412,14 +432,18 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
             y_scale=y_scale,
             x_range=x_range,
         )
-    # Every fantasy's target in one call: the predictions share the bar and the y scale.
+    # Every fantasy's target in one call: the predictions share the bar, not always the y
+    # scale (a scale-free model reads y relative to the runs it reads, which the fantasy
+    # changes), so the interval is read in each model's units and scaled by each fantasy's.
     stacked = dataclasses.replace(
         after[0],
         x=np.full(len(after), target_x),
         logits=np.concatenate([p.logits for p in after]),
+        y_scale=1.0,
     )
     lower, upper = stacked.interval(level)
-    widths = (upper - lower).reshape(cand.size, n_fantasies) / median_now
+    scales = np.array([p.y_scale for p in after])
+    widths = ((upper - lower) * scales).reshape(cand.size, n_fantasies) / median_now
     return (median_now, lower_now, upper_now), widths
 
 

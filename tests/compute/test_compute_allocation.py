@@ -202,6 +202,14 @@ def test_integers_beyond_int32_are_read_as_numbers():
         (lambda: TwoLayerBound(10, 2)(1e3, -1.0), "n_tokens must be finite and > 0; got -1.0"),
         (lambda: estimation_error(1.0, 0.0), "n_tokens must be finite and > 0; got 0.0"),
         (lambda: estimation_error(-1.0, 5.0), "mutual_information must be finite and >= 0"),
+        (
+            lambda: chinchilla_allocation(1.69, 406.4, 410.7, 0.34, 0.28, 10**400),
+            "compute must be finite; got an integer of 401 digits, beyond the float64 range",
+        ),
+        (
+            lambda: optimal_allocation(linear_bound, 10**400, (1.0, 2.0)),
+            "compute must be finite; got an integer of 401 digits",
+        ),
     ],
 )
 def test_out_of_range_arguments_are_refused_not_answered(call, message):

@@ -188,3 +188,27 @@ def test_a_budget_far_below_the_runs_is_warned_about_before_the_fit(tmp_path, mo
 def _in_millions(row: str) -> str:
     n, d, loss = row.split(",")
     return f"{float(n) / 1e6:.6g},{float(d) / 1e6:.6g},{loss}"
+
+
+def test_allocate_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch):
+    """A review: `allocate` was silent for 27 s on 8 runs, where `extrapolate --method
+    mcmc-m4` says it is sampling."""
+    import scalebayes.compute
+
+    class Sampled(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Sampled
+
+    monkeypatch.setattr(scalebayes.compute, "fit_joint_law", stop)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    args = parser().parse_args(["allocate", str(tiny_file(tmp_path)), "--compute", "1e21"])
+    with pytest.raises(Sampled):
+        run_allocate(args)
+    err = capsys.readouterr().err
+    assert err.startswith("sampling the 5-parameter law with NUTS on 36 runs (4 chains"), err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    with pytest.raises(Sampled):
+        run_allocate(args)
+    assert capsys.readouterr().err == ""  # a log file gets no notice

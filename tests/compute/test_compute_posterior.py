@@ -251,3 +251,23 @@ def test_an_integer_key_gets_the_packages_message():
         fit_joint_law(0, runs)
     with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax\.random\.key"):
         fit_joint_law_mle(runs, n_bootstrap=5, key=0)
+
+
+def test_the_allocation_uses_the_runs_own_flops_per_param_token():
+    """A review: runs read with k = 2 (D = C / 2N) were allocated with k = 6 by default, so
+    D* came in another convention than the fitted D, without a word."""
+    import dataclasses
+
+    post = fake_posterior(chinchilla_law())
+    runs2 = dataclasses.replace(post.runs, flops_per_param_token=2.0)
+    post2 = dataclasses.replace(post, runs=runs2)
+    budgets = np.array([1e21, 5.76e23])
+    np.testing.assert_allclose(runs2.compute(), 2.0 * runs2.N * runs2.D)
+    np.testing.assert_allclose(post.runs.compute(), 6.0 * post.runs.N * post.runs.D)
+    by_default = post2.allocation(budgets)
+    said = post.allocation(budgets, flops_per_param_token=2.0)
+    np.testing.assert_array_equal(by_default.n_params, said.n_params)
+    product = by_default.n_params * by_default.n_tokens * 2.0
+    np.testing.assert_allclose(product, np.broadcast_to(budgets, product.shape))
+    with pytest.raises(ValueError, match="compute must be finite; got an integer of 401"):
+        post.allocation(10**400)

@@ -164,6 +164,8 @@ def test_validate_runs_arrays():
     big = [10**19, 9 * 10**19, 5 * 10**19]  # Python ints beyond int64: an object array
     with pytest.warns(UserWarning, match="plain counts"):  # 1e11 tokens per parameter
         assert validate_runs(n, big, [3.0, 2.8, 2.6]).D[-1] == 5e19
+    with pytest.raises(ValueError, match="runs: D must be finite; got an integer of 401 digits"):
+        validate_runs(n, [1e9, 6e9, 10**400], [3.0, 2.8, 2.6])  # was a bare OverflowError
 
 
 def test_one_budget_is_refused_and_other_units_are_questioned():
@@ -278,3 +280,19 @@ def test_min_distinct_must_be_a_positive_integer():
     for bad in (-1, 0, 2.5, True):
         with pytest.raises(ValueError, match="min_distinct must be an integer >= 1"):
             validate_runs([1e8, 2e8, 4e8], [2e9, 8e9, 3e10], [3.0, 2.8, 2.6], min_distinct=bad)
+
+
+def test_runs_record_the_flops_per_param_token_they_were_read_with(tmp_path):
+    """A review: read with k = 2, the runs' compute() came back 3x the file's C column."""
+    text = "N,C,loss\n2e7,4.8e16,4.6\n6e7,4.32e17,3.8\n2e8,4.8e18,3.1\n6e8,4.32e19,2.7\n"
+    text += "2e8,2.4e19,2.8\n"
+    runs = read_runs_csv(write(tmp_path, text), flops_per_param_token=2)
+    assert runs.flops_per_param_token == 2.0
+    np.testing.assert_allclose(runs.compute(), [4.8e16, 4.32e17, 4.8e18, 4.32e19, 2.4e19])
+    np.testing.assert_allclose(runs.compute(6), 3 * runs.compute())
+    assert read_runs_csv(write(tmp_path, text)).flops_per_param_token == 6.0
+    direct = validate_runs(runs.N, runs.D, runs.loss, flops_per_param_token=2)
+    np.testing.assert_array_equal(direct.compute(), runs.compute())
+    for k in (0, float("nan"), "6"):
+        with pytest.raises(ValueError, match="flops_per_param_token must be finite and > 0"):
+            validate_runs(runs.N, runs.D, runs.loss, flops_per_param_token=k)

@@ -106,7 +106,10 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(y_context=Y[:-1]), "differ in length"),
         (dict(y_context=-Y), "must be >= 0"),
         (dict(method="gp"), "method must be one of pfn, mcmc-m3, mcmc-m4, mcmc-bnsl"),
-        (dict(method="mcmc-m4", model="nslpfn-base"), "does not use one"),
+        (dict(target_x=10**400), "target_x must be finite; got an integer of 401 digits"),
+        (dict(candidates=[10**400]), "candidates must be finite; one is beyond the float64"),
+        (dict(method="mcmc-m4", model="nslpfn-base"), "model applies only to method='pfn'"),
+        (dict(cost="cheap"), "cost must be 'x' \\(proportional to x\\), 'equal', an array"),
         (dict(method="mcmc-m4", y_context=np.append(Y[:-1], 0.0)), "must be > 0"),
     ],
 )
@@ -190,9 +193,13 @@ def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeyp
         (("--cost", "nowhere.csv"), ("run",), "cannot read nowhere.csv"),
         (("--target", "-1"), ("run",), "--target"),
         (("--method", "gp"), ("run",), "--method"),
-        (("--method", "mcmc-m4", "--model", "nslpfn-base"), ("run",), "does not use one"),
         (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
         (("--fantasies", "3"), ("run",), "--fantasies must be from 4 to 1000; got 3"),
+        (
+            ("--model", "mixture-tiny", "--method", "mcmc-m4"),
+            ("run",),
+            "--model applies only to --method pfn; --method mcmc-m4 fits its own model",
+        ),
         (("--fantasies", "100000000"), ("run",), "--fantasies must be from 4 to 1000"),
         (("--candidates", f"{X[-2]:g},{4 * X[-1]:g}"), ("run",), "lie inside the runs"),
         (
@@ -496,3 +503,89 @@ def test_runs_over_many_decades_are_scaled_by_the_runs_the_model_reads():
     assert not [w for w in said if "y_scale" in str(w.message)]
     truth = 10 * (5e18 / 1e14) ** -0.4
     assert abs(np.log(result.median_now / truth)) < 0.1
+
+
+def test_far_model_widths_match_each_fantasy_predicted_alone():
+    """A review: the far model reads y relative to the runs it reads, so each fantasy has its
+    own y scale; reading every fantasy with the first one's scale got an error-rate curve's
+    gains wrong (and could flip the ranking). The widths must equal those of the same
+    fantasised runs predicted one by one."""
+    from scalebayes.pfn import FAR_MODEL, PFN
+
+    x = 1e7 * 4.0 ** np.arange(5)
+    y = np.array([1.0, 0.5, 0.25, 0.12, 0.06])
+    cand, target, n = np.array([2 * x[-1], 4 * x[-1]]), 50 * x[-1], 4
+    result = suggest_next(x, y, cand, target, model=FAR_MODEL, n_fantasies=n, cost=[1, 1])
+    pfn = PFN.load(FAR_MODEL)
+    now = pfn.predict(x, y, np.append(cand, target), x_range=(x.min(), target))
+    assert result.median_now == pytest.approx(float(now.median()[-1]), rel=1e-6)
+    outcomes = now.icdf((np.arange(n) + 0.5) / n)[:, :-1]
+    for s in result.suggestions:
+        i = int(np.flatnonzero(cand == s.x)[0])
+        widths = []
+        for k in range(n):
+            lo, hi = pfn.predict(
+                np.append(x, s.x),
+                np.append(y, outcomes[k, i]),
+                [target],
+                x_range=(x.min(), target),
+            ).interval(0.9)
+            widths.append(float(hi[0] - lo[0]) / result.median_now)
+        assert s.width_after == pytest.approx(np.mean(widths), rel=1e-4)
+
+
+def test_runs_expected_to_widen_the_interval_rank_by_gain_not_per_cost():
+    """A review: gains <= 0 divided by costs put the costlier, more harmful run first, and
+    the command line called its gain 'the best'."""
+    from scalebayes.pfn import FAR_MODEL
+
+    x, y = np.array([1e6, 2e6, 4e6, 8e6]), np.array([3.0, 2.7, 2.45, 2.25])
+    cand = [1.2e7, 1.6e7]  # neither narrows the far model's interval at 1e8 (the CLI test)
+    for cost in ([10.0, 1.0], [1.0, 10.0]):
+        result = suggest_next(x, y, cand, 1e8, model=FAR_MODEL, cost=cost)
+        gains = [s.gain for s in result.suggestions]
+        assert max(gains) <= 0
+        assert gains == sorted(gains, reverse=True)  # whatever the costs
+        assert result.best.gain == max(gains)
+
+
+def test_the_command_lines_cost_words_work_in_python(equal_cost):
+    said = suggest_next(X, Y, CANDIDATES, TARGET, cost="equal")
+    assert [s.gain_per_cost for s in said.suggestions] == [
+        s.gain_per_cost for s in equal_cost.suggestions
+    ]
+    by_x = suggest_next(X, Y, CANDIDATES, TARGET, cost="x")
+    assert [s.cost for s in by_x.suggestions] == [
+        s.cost for s in suggest_next(X, Y, CANDIDATES, TARGET).suggestions
+    ]
+
+
+@pytest.mark.filterwarnings("always::UserWarning")  # the command line prints them
+def test_cli_within_5x_says_each_data_warning_once(tmp_path, capsys):
+    """A review: within 5x the shipped answer printed beside the ranking said the runs'
+    warnings (flat y, here) a second time."""
+    runs = tmp_path / "flat.csv"
+    runs.write_text("x,y\n1,3\n10,3\n100,3\n1000,3\n")
+    assert main(["suggest", str(runs), "--candidates", "2000", "--target", "3000"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("does not change") == 1, err
+
+
+def test_cli_mcmc_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch):
+    """A review: `suggest --method mcmc-m4` was silent for 12 s."""
+    import sys
+
+    import scalebayes.design
+
+    class Sampled(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Sampled
+
+    monkeypatch.setattr(scalebayes.design, "suggest_next", stop)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with pytest.raises(Sampled):
+        main(_argv(_csv(tmp_path / "runs.csv"), "--method", "mcmc-m4"))
+    err = capsys.readouterr().err
+    assert err == "sampling m4 with NUTS on the runs: seconds to a minute on a CPU ...\n", err
