@@ -325,7 +325,7 @@ def fit_curves(
             fit). The default is too small to bias a typical fit, but not every one: it keeps
             a floor of about ``1e-5 min(y)`` that a pure power law does not have, which
             matters only for curves that fall by orders of magnitude beyond the runs (a
-            review: ``y = 3 (x / 1e6)^-3`` from 4 runs, 1.3% off at 10x and 13x at 100x;
+            review: ``y = 3 (x / 1e6)^-3`` from 4 runs, 1.2% off at 10x and 13x at 100x;
             at ``c = -1``, 0.5%); pass ``ridge=0`` for such a curve. Larger values (about
             3e-3) shrink poorly determined directions, which helps some extrapolations
             (BNSL on DD) at the price of biased fits of clean data.
