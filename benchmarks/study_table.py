@@ -1,7 +1,8 @@
 """A compact method x dataset table from a study's ``per_curve.csv`` (for the README).
 
 Each cell is RMSLE for a point method and RMSLE / LL / MSCE / 90% coverage for a
-probabilistic one, means over the curves scored (the latest row of each method and curve: a
+probabilistic one, means over the curves scored (a cell says how many when some were not;
+an infinite LL counts, as in the study's summary.md) (the latest row of each method and curve: a
 study rerun on changed data keeps its stale rows in the file, and the study's own summary.md
 is authoritative where its settings went back to an older row's); the methods ``--names`` labels
 first, in its order, then the others in the order the study wrote them.
@@ -19,9 +20,15 @@ from pathlib import Path
 
 
 def _mean(values: list[str]) -> float | None:
+    """The mean of a column over the scored curves: an infinite score (LL -inf) counts, as
+    in the study's summary.md, a missing one (empty or NaN) does not."""
     numbers = [float(v) for v in values if v != ""]
-    numbers = [v for v in numbers if math.isfinite(v)]
+    numbers = [v for v in numbers if not math.isnan(v)]
     return sum(numbers) / len(numbers) if numbers else None
+
+
+def _scored(row: dict) -> bool:
+    return row["rmsle"] != "" and math.isfinite(float(row["rmsle"]))
 
 
 def table(
@@ -60,15 +67,20 @@ def table(
         cells = []
         for datasets in groups.values():
             cell = [r for r in rows if r["method"] == method and r["dataset"] in datasets]
+            scored = [r for r in cell if _scored(r)]
             rmsle, ll, msce, cov90 = (
-                _mean([r[c] for r in cell]) for c in ("rmsle", "ll", "msce", "cov90")
+                _mean([r[c] for r in scored]) for c in ("rmsle", "ll", "msce", "cov90")
             )
             if rmsle is None:
                 cells.append("–")
-            elif ll is None:
-                cells.append(f"{rmsle:.4f}")
+                continue
+            if ll is None:
+                text = f"{rmsle:.4f}"
             else:
-                cells.append(f"{rmsle:.4f} / {ll:.2f} / {msce:.3f} / {cov90:.2f}")
+                text = f"{rmsle:.4f} / {ll:.2f} / {msce:.3f} / {cov90:.2f}"
+            if len(scored) < len(cell):  # the header counts every curve
+                text += f" ({len(scored)} of {len(cell)} scored)"
+            cells.append(text)
         lines.append(f"| {names.get(method, method)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

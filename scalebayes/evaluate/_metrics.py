@@ -319,7 +319,10 @@ def pit_histogram(
     The bins are cut at the predictive's quantiles at the levels $k / K$, $k = 1 \dots K - 1$
     ($K$ = ``n_bins``), read from its central intervals (``interval(1 - 2k/K)`` gives the
     ``k/K`` and ``1 - k/K`` quantiles) and its median, so every method is binned by the same
-    rule: a target lands in bin $j$ if exactly $j$ of those quantiles lie below it. For a
+    rule: a target lands in bin $j$ if exactly $j$ of those quantiles lie below it, where a
+    target on a lower bound counts as above it and one on an upper bound as below it (both
+    bounds inside their interval, as in
+    [`interval_coverage`][scalebayes.evaluate.interval_coverage]). For a
     calibrated predictive every bin expects ``n_targets / K``; summed over many curves the
     counts are the PIT histogram, and the share of targets in the bins
     ``j .. K - 1 - j`` is the empirical coverage of the central ``1 - 2j/K`` interval (the
@@ -344,7 +347,7 @@ def pit_histogram(
     below = (_check_output("pit_histogram", "median", pred.median(), y.shape) < y).astype(int)
     for level in _pit_levels(n_bins):
         lower, upper = _check_bounds("pit_histogram", *pred.interval(level), y.shape)
-        below += lower < y
+        below += lower <= y  # a target on the lower bound is inside the interval
         below += upper < y
     return np.bincount(below, minlength=n_bins).astype(np.int64)
 

@@ -126,9 +126,10 @@ prediction's ``mixing``; and the null columns ``msce_null`` and ``msce_null95``,
 95th percentile of the MSCE the prediction scores against its own joint paths (its
 ``msce_null``; the MCMC methods set it), empty for others."""
 _INTERVAL_COLUMNS = ("cov50", "cov90", "width50", "width90", "crps")
-# per_curve.csv's shares (in [0, 1]) and its other scores that are finite when not NaN
+# per_curve.csv's shares (in [0, 1]) and its other scores that are finite when not NaN (CRPS
+# may be inf, as the interval widths may: a predictive whose outer quantile overflows)
 _UNIT_COLUMNS = ("msce", "cov50", "cov90", "msce_null", "msce_null95")
-_FINITE_COLUMNS = ("rmsle", "crps")
+_FINITE_COLUMNS = ("rmsle",)
 CALIBRATION_PLOT = "calibration.png"
 """The study's calibration picture beside ``summary.md``: per dataset, the reliability diagram
 (nominal against empirical coverage of the central intervals) and the PIT histogram of each
@@ -1821,8 +1822,9 @@ def _median_table(
 
 
 def _median_cell(values: Iterable[float | None], digits: int) -> str:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return f"{float(np.median(finite)):.{digits}f}" if finite else "–"
+    # an infinite score counts (a curve at LL -inf is the median's business), a missing one not
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    return f"{float(np.median(known)):.{digits}f}" if known else "–"
 
 
 def _mean_cell(group: Sequence[CurveScore], column: str, digits: int) -> str:

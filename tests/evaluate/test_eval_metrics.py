@@ -538,3 +538,17 @@ def test_booleans_are_not_losses():
     """A review: `rmsle([True], [True])` returned 0.0."""
     with pytest.raises(TypeError, match="must be an array of real numbers"):
         rmsle([True], [True])
+
+
+def test_pit_bins_count_both_interval_bounds_inside_as_coverage_does():
+    """A review: a target on a lower bound was binned outside its interval and one on an upper
+    bound inside, while interval_coverage counts both inside."""
+    from scalebayes.evaluate import SamplePredictive, interval_coverage
+
+    draws = np.tile(np.linspace(1.0, 3.0, 21)[:, None], (1, 2))  # k/20 quantiles: draw k
+    pred = SamplePredictive(draws)
+    lower, upper = pred.interval(0.9)
+    y = np.array([lower[0], upper[1]])  # one target on each bound
+    assert interval_coverage(pred, y, 0.9)[0] == 1.0
+    nominal, empirical = coverage_from_pit(pit_histogram(pred, y))
+    assert empirical[np.isclose(nominal, 0.9)][0] == 1.0

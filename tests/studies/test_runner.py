@@ -332,6 +332,24 @@ def test_an_edited_row_that_no_study_writes_is_refused(tmp_path, fake, column, v
         run_study(["fake"], [], out, csv_paths=[data], progress=False)
 
 
+def test_an_infinite_crps_that_a_study_writes_is_read_back(tmp_path, fake):
+    """A review: a predictive whose outer quantile overflows scores CRPS inf, which the study
+    wrote and then refused on resume, so the study could neither resume nor finish."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    rows = _rows(out / "per_curve.csv")
+    rows[1]["crps"] = "inf"
+    with (out / "per_curve.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    calls = len(fake.calls)
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert len(fake.calls) == calls  # resumed: nothing recomputed
+    assert _rows(out / "per_curve.csv")[1]["crps"] == "inf"
+
+
 def test_a_damaged_per_curve_csv_names_file_and_line(tmp_path, fake):
     data = _write_curves(tmp_path / "runs.csv")
     out = tmp_path / "out"
@@ -1377,3 +1395,13 @@ def test_a_second_study_in_one_directory_says_the_first_ones_rows_are_there(tmp_
         "per_curve.csv also holds rows of another study in this directory (1 method and dataset "
         "pair(s); methods other; datasets runs.csv)"
     ) in " ".join(second.summary.split())
+
+
+def test_the_median_over_curves_counts_infinite_scores():
+    """A review: the medians table dropped LL = -inf, so [3, 2, -inf, -inf, -inf] read 2.5."""
+    from scalebayes.studies._runner import _median_cell
+
+    inf = float("inf")
+    assert _median_cell([3.0, 2.0, -inf, -inf, -inf], 3) == "-inf"
+    assert _median_cell([3.0, 2.0, None, float("nan")], 3) == "2.500"  # missing: left out
+    assert _median_cell([None], 3) == "–"
