@@ -13,8 +13,20 @@ def is_integer(value: object) -> bool:
 
 
 def is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (Python or NumPy), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """Whether ``value`` is a real number (Python or NumPy, or a concrete 0-d NumPy or JAX
+    array of one, as ``x.min()`` gives), not a bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if getattr(value, "shape", None) == () and getattr(dtype, "kind", "") in ("i", "u", "f"):
+        try:  # a traced value (under jit) has no number yet
+            float(value)
+        except Exception:
+            return False
+        return True
+    return False
 
 
 def is_finite_real(value: object) -> bool:

@@ -1,9 +1,20 @@
 """Warning classes shared across subpackages (re-exported where they are used), and the
 checks that raise them from more than one layer."""
 
+import os
 import warnings
 
 import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first frame outside this package: the user's line,
+    however many of the package's own calls lie between (``extrapolate`` -> ``predict`` ->
+    ``predict_many``, or ``suggest_next`` -> ...), where a fixed ``stacklevel`` fits one path."""
+    warnings.warn(message, category, stacklevel=2, skip_file_prefixes=(_PACKAGE_DIR,))
+
 
 __all__ = [
     "ConvergenceWarning",
@@ -11,6 +22,7 @@ __all__ = [
     "FlatCurveWarning",
     "RisingCurveWarning",
     "rises_throughout",
+    "warn_at_caller",
     "warn_if_early_rise",
     "warn_if_flat",
     "warn_if_log_x",

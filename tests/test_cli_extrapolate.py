@@ -271,6 +271,16 @@ def test_plot_fans_draws_any_predictive(tmp_path):
         plot_fans(preds, grids, observed, tmp_path / "g.jpg", names=["a", "b"])
     with pytest.raises(ValueError, match="no curves"):
         plot_fans([], [], [], tmp_path / "g.png", names=[])
+    labels = [("compute", "loss"), ("params", "error")]  # one pair per panel
+    path = plot_fans(
+        preds, grids, observed, tmp_path / "l.svg", names=["a", "b"], axis_labels=labels
+    )
+    text = path.read_text()
+    assert all(word in text for word in ("compute", "params", "error"))
+    with pytest.raises(ValueError, match="axis_labels pair"):
+        plot_fans(
+            preds, grids, observed, tmp_path / "g.png", names=["a", "b"], axis_labels=labels[:1]
+        )
 
 
 def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(

@@ -32,6 +32,8 @@ def _as_vector(value: Any, what: str) -> np.ndarray:
         a = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise ValueError(f"Curve.{what} must be a 1-D array of real numbers; got {value!r}") from e
+    except OverflowError:  # a Python int beyond float64, e.g. 10**400
+        raise ValueError(f"Curve.{what} must be finite; one value is beyond float64") from None
     if a.ndim != 1:
         raise ValueError(f"Curve.{what} must be 1-D; got shape {a.shape}")
     return a

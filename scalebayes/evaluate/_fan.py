@@ -57,7 +57,7 @@ def plot_fans(
     label: str = "median",
     x_to: Sequence[float] = (),
     held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
-    axis_labels: tuple[str, str] = ("x", "y"),
+    axis_labels: tuple[str, str] | Sequence[tuple[str, str]] = ("x", "y"),
     marks: Sequence[tuple[float, str]] = (),
     panel_marks: Sequence[Sequence[tuple[float, str]]] | None = None,
 ) -> Path:
@@ -75,7 +75,8 @@ def plot_fans(
         label: the median's legend entry, e.g. ``"PFN median"``.
         x_to: x values marked with dotted vertical lines.
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
-        axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``).
+        axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``), one
+            pair for every panel or one pair per prediction.
         marks: ``(x, label)`` pairs drawn on every panel as dashed vertical lines with a
             legend entry (e.g. the candidate runs of ``scalebayes suggest``).
         panel_marks: ``(x, label)`` pairs per curve, drawn on that curve's panel only, as
@@ -109,10 +110,17 @@ def plot_fans(
                         "plot_fans: panel_marks holds one list of (x, label) pairs per "
                         f"prediction; got {mark!r} in place of a pair"
                     )
+    if len(axis_labels) == 2 and all(isinstance(text, str) for text in axis_labels):
+        axis_labels = [tuple(axis_labels)] * len(predictions)  # one pair for every panel
+    else:
+        axis_labels = [tuple(pair) for pair in axis_labels]
+        lengths.add(len(axis_labels))
+        if any(len(pair) != 2 for pair in axis_labels):
+            raise ValueError("plot_fans: axis_labels is one (x, y) pair or one per prediction")
     if len(lengths) != 1:
         raise ValueError(
             "plot_fans: give one grid, observed pair and name per prediction (and one "
-            "panel_marks entry, if any)"
+            "panel_marks entry and axis_labels pair, if any)"
         )
     cols = min(3, n)
     rows = -(-n // cols)
@@ -138,8 +146,8 @@ def plot_fans(
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
         ax.set_title(str(names[i])[:48], fontsize=9)
-        ax.set_xlabel(axis_labels[0])
-        ax.set_ylabel(axis_labels[1])
+        ax.set_xlabel(axis_labels[i][0])
+        ax.set_ylabel(axis_labels[i][1])
     # one legend, on the first panel, for every labelled element of any panel (a mark drawn
     # on another panel only, such as its own 5x switch, is explained there too)
     handles: dict[str, object] = {}

@@ -21,7 +21,6 @@ itself work without it.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .._checks import check_integer, is_finite_real
-from .._warnings import ConvergenceWarning
+from .._warnings import ConvergenceWarning, warn_at_caller
 
 if TYPE_CHECKING:
     from ._mcmc_result import MCMCResult
@@ -484,10 +483,8 @@ def check_convergence(
     )
     if warn and reasons:
         listed = "; ".join(f"{name!r}: {why}" for name, why in reasons.items())
-        warnings.warn(
-            f"{len(reasons)} of {len(names)} curves did not converge: {listed}",
-            ConvergenceWarning,
-            stacklevel=2,
+        warn_at_caller(
+            f"{len(reasons)} of {len(names)} curves did not converge: {listed}", ConvergenceWarning
         )
     return report
 

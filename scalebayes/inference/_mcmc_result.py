@@ -142,10 +142,24 @@ class MCMCResult:
 
     def _check_targets(self, x_targets, caller: str) -> None:
         """One array of finite x > 0 per curve, or a one-line error naming ``caller``."""
-        if isinstance(x_targets, np.ndarray | jax.Array) and np.ndim(x_targets) == 1:
+        hint = f"for the same x on every curve pass [x] * {self.n_curves}"
+        if (
+            isinstance(x_targets, str | bytes)
+            or np.isscalar(x_targets)
+            or getattr(x_targets, "shape", None) == ()
+        ):
+            raise TypeError(
+                f"{caller}: x_targets must be a list of arrays, one per curve; got "
+                f"{x_targets!r} ({hint})"
+            )
+        array = isinstance(x_targets, np.ndarray | jax.Array)
+        numbers_only = not array and all(np.ndim(v) == 0 for v in x_targets)
+        if (array and np.ndim(x_targets) == 1) or (
+            numbers_only and len(x_targets) != self.n_curves
+        ):  # a flat list as long as the curves reads as one x per curve
             raise TypeError(
                 f"{caller}: x_targets must be a list of arrays, one per curve; got one flat "
-                f"array (for the same x on every curve pass [x] * {self.n_curves})"
+                f"{'array' if array else 'list'} ({hint})"
             )
         if len(x_targets) != self.n_curves:
             raise ValueError(

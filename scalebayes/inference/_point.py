@@ -241,6 +241,8 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             y = y.astype(np.float64).ravel()
         except (TypeError, ValueError) as error:
             raise TypeError(f"{where}: x and y must be arrays of real numbers ({error})") from None
+        except OverflowError:  # a Python int beyond float64, e.g. 10**400
+            raise ValueError(f"{where}: x and y must be finite; one is beyond float64") from None
         if x.shape != y.shape:
             raise ValueError(f"{where}: x has {x.size} points but y has {y.size}")
         if x.size < min_points:
@@ -617,6 +619,10 @@ def predict_fits(
         ValueError: for mismatched lengths, x that is not finite and > 0, or a fit whose
             curve leaves float64's range at one of its x (naming the fit and the x).
     """
+    if isinstance(fits, PointFit):
+        raise TypeError("predict_fits: fits must be a list of PointFits; for one fit pass [fit]")
+    if isinstance(xs, str | bytes) or np.isscalar(xs) or getattr(xs, "shape", None) == ():
+        raise TypeError(f"predict_fits: xs must hold one array of x per fit; got {xs!r}")
     fits, xs = list(fits), list(xs)
     if len(fits) != len(xs):
         raise ValueError(f"predict_fits: got {len(fits)} fits but {len(xs)} x arrays")

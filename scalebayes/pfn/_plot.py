@@ -76,6 +76,35 @@ def shipped_fans(
     return grids, fans
 
 
+def _held_out(x_target, y_target, n_curves: int):
+    """``[(x, y)]`` per curve from ``plot_fan``'s ``x_target`` and ``y_target``: one array per
+    curve, or, for one curve, its array itself."""
+    if x_target is None and y_target is None:
+        return None
+    if x_target is None or y_target is None:
+        raise ValueError("give x_target and y_target together (the held-out points' x and y)")
+    pairs = []
+    for what, value in (("x_target", x_target), ("y_target", y_target)):
+        try:  # one curve's flat array of numbers
+            flat = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            flat = None
+        if flat is not None and flat.ndim <= 1 and n_curves == 1:
+            pairs.append([np.atleast_1d(flat)])
+        else:
+            pairs.append([np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in value])
+        if len(pairs[-1]) != n_curves:
+            raise ValueError(
+                f"{what} must hold one array per curve ({n_curves}); got {len(pairs[-1])}"
+            )
+    for i, (x, y) in enumerate(zip(*pairs, strict=True)):
+        if x.shape != y.shape:
+            raise ValueError(
+                f"x_target and y_target differ in length for curve {i}: {x.size} and {y.size}"
+            )
+    return list(zip(*pairs, strict=True))
+
+
 def plot_fan(
     pfn,
     curves,
@@ -102,8 +131,9 @@ def plot_fan(
             used) and the x values marked on the chart; beyond every curve's runs.
         path: file to write: ``.png``, ``.pdf`` or ``.svg`` (the format follows the
             extension); its directory is created if missing.
-        x_target: optional held-out x to overlay, one array per curve.
-        y_target: the held-out y at ``x_target``.
+        x_target: optional held-out x to overlay, one array per curve (for one curve, its
+            array alone will do).
+        y_target: the held-out y at ``x_target``, in the same shape.
         marks: more ``(x, label)`` pairs drawn as labelled dashed lines (e.g. the candidate
             runs and the target of ``scalebayes suggest``).
 
@@ -111,14 +141,17 @@ def plot_fan(
         The written path.
 
     Raises:
-        ValueError: If there are no curves, ``x_to`` does not lie beyond a curve's runs, or
-            the extension of ``path`` is not supported (checked before any prediction).
+        ValueError: If there are no curves, ``x_to`` does not lie beyond a curve's runs,
+            the held-out points are not one ``x_target`` and ``y_target`` array per curve of
+            equal lengths, or the extension of ``path`` is not supported (checked before any
+            prediction).
         TypeError: If a curve is not a ``Curve``.
     """
     figure_format(path)  # an unsupported extension fails before the predictions
     from ..data import Curve
 
     curves = [curves] if isinstance(curves, Curve) else list(curves)
+    n_given = len(curves)
     bad = next((c for c in curves if not isinstance(c, Curve)), None)
     if bad is not None:
         raise TypeError(
@@ -145,9 +178,8 @@ def plot_fan(
             f"x_to (up to {max(x_to):g}) does not lie beyond the runs of {', '.join(inside[:3])}: "
             "a fan chart extrapolates; ask about a larger x"
         )
-    held_out = None
-    if x_target is not None and y_target is not None:
-        held_out = list(zip(x_target, y_target, strict=False))[: len(curves)]
+    held_out = _held_out(x_target, y_target, n_given)
+    held_out = None if held_out is None else held_out[: len(curves)]
     names = [c.name for c in curves]
     panel_marks = None
     if shipped:
@@ -173,7 +205,7 @@ def plot_fan(
         label=label,
         x_to=x_to,
         held_out=held_out,
-        axis_labels=curves[0].axis_labels,
+        axis_labels=[c.axis_labels for c in curves],
         marks=marks,
         panel_marks=panel_marks,
     )

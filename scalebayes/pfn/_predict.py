@@ -53,7 +53,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_key
+from .._checks import check_key, is_real
+from .._warnings import warn_at_caller
 from ..data import merge_duplicate_x, nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -202,6 +203,18 @@ _MAX_SCALED_Y = 1e6
 _LOW_SCALED_Y = 0.19
 
 
+def refuse_one_flat_curve(lists: dict[str, Sequence]) -> None:
+    """Refuse one curve's flat numbers where a list of arrays, one per curve, is asked: read
+    as curves, each number would be a curve of one point, and the error would say so."""
+    for name, value in lists.items():
+        first = value[0] if len(value) else None
+        if np.isscalar(first) or getattr(first, "shape", None) == ():
+            raise TypeError(
+                f"{name} must be a list of arrays, one per curve; got one flat array "
+                "(for one curve pass [x], [y] and [x_query], or use predict)"
+            )
+
+
 def _as_vector(name: str, value: ArrayLike, *, positive: bool, minimum: int) -> np.ndarray:
     raw = value if isinstance(value, np.ndarray) else None
     if isinstance(value, str | bytes):
@@ -217,6 +230,8 @@ def _as_vector(name: str, value: ArrayLike, *, positive: bool, minimum: int) -> 
     except (TypeError, ValueError):
         kind = type(value).__name__ if raw is None else f"{type(value).__name__} of {raw.dtype}"
         raise TypeError(f"{name} must be an array of numbers, got {kind}") from None
+    except OverflowError:  # a Python int beyond float64, e.g. 10**400
+        raise ValueError(f"{name} must be finite; one value is beyond float64") from None
     if array.ndim != 1:
         hint = f" (one value: pass [{array.item():g}])" if array.ndim == 0 else ""
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}{hint}")
@@ -565,8 +580,9 @@ class PFN:
             TypeError: if ``ratio`` is not a number.
             ValueError: if ``ratio`` is not finite and > 0.
         """
-        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
+        if not is_real(ratio):
             raise TypeError(f"ratio must be a number, got {type(ratio).__name__}")
+        ratio = float(ratio)
         if not (math.isfinite(ratio) and ratio > 0):
             raise ValueError(f"ratio = {ratio!r} must be finite and > 0")
         return _shipped(DEFAULT_MODEL if _at_most(ratio, FAR_SWITCH) else FAR_MODEL)
@@ -742,15 +758,14 @@ class PFN:
                 raise TypeError(f"{name} must be a sequence of arrays, got {type(value).__name__}")
         if not hasattr(x_query, "__len__") or isinstance(x_query, str | bytes):
             raise TypeError(f"x_query must be a sequence of arrays, got {type(x_query).__name__}")
+        refuse_one_flat_curve({"x_context": x_context, "y_context": y_context})
         if not (len(x_context) == len(y_context) == len(x_query)):
             raise ValueError(
                 "x_context, y_context and x_query must list the same number of curves, got "
                 f"{len(x_context)}, {len(y_context)} and {len(x_query)}"
             )
         scales = _per_curve(y_scale, len(x_context), "y_scale")
-        one_range = x_range is None or (
-            len(x_range) == 2 and all(isinstance(v, numbers.Real) for v in x_range)
-        )
+        one_range = x_range is None or (len(x_range) == 2 and all(is_real(v) for v in x_range))
         ranges = [x_range] * len(x_context) if one_range else list(x_range)
         if len(ranges) != len(x_context):
             raise ValueError(
@@ -794,7 +809,7 @@ class PFN:
             [text for _, text in kept.values()] for kept in (repeats, windowed, thinned, far)
         )
         if repeats:
-            warnings.warn(_repeats_message(repeats), UserWarning, stacklevel=3)
+            warn_at_caller(_repeats_message(repeats), UserWarning)
         if far:
             mcmc = (
                 "MCMC (`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
@@ -813,22 +828,20 @@ class PFN:
                     f"; a query {furthest:.3g}x beyond the runs: are the runs' x and the "
                     "queries in the same units (e.g. parameters, not millions of them)?"
                 )
-            warnings.warn(
+            warn_at_caller(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior rarely asked further), so the "
                 f"answer there is outside what it learned; {advice}",
                 ReachWarning,
-                stacklevel=3,
             )
         low = [text for _, text in low.values()]
         if low:
-            warnings.warn(
+            warn_at_caller(
                 f"{'; '.join(low[:5])}{' ...' if len(low) > 5 else ''}: below the largest "
                 f"context y of 99.9% of this PFN's prior curves ({_LOW_SCALED_Y:g}), so the "
                 'answer is outside what it learned (often far too high); use y_scale="auto" '
                 "(the NSL-PFN protocol's 1.0 is for its benchmarks' losses and error rates)",
                 UserWarning,
-                stacklevel=3,
             )
         if windowed:
             listed = f"{', '.join(windowed[:5])}{' ...' if len(windowed) > 5 else ''}"
@@ -847,15 +860,14 @@ class PFN:
                     f"only on the runs with y within {Y_SPAN_GUARD:g}x of the last run's (at "
                     f"least the {_MIN_CONTEXT} largest x): {listed}"
                 )
-            warnings.warn(what, SpanWarning, stacklevel=3)
+            warn_at_caller(what, SpanWarning)
         if thinned:
-            warnings.warn(
+            warn_at_caller(
                 f"the PFN conditions on at most MAX_CONTEXT = {MAX_CONTEXT} context points "
                 f"(attention cost grows with their square, and the model was trained on far "
                 f"fewer); used {', '.join(thinned[:5])}{' ...' if len(thinned) > 5 else ''} "
                 "points, spread evenly in log x with the smallest and largest x kept",
                 UserWarning,
-                stacklevel=3,
             )
         return self._run(curves)
 

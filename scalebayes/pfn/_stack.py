@@ -43,6 +43,7 @@ from ._predict import (
     _merge_repeats,
     _per_curve,
     _shipped,
+    refuse_one_flat_curve,
 )
 
 __all__ = [
@@ -228,6 +229,7 @@ def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> li
     given) names each once; return the names the predictions get: ``names``, else each curve's
     position when there are several (a batch split by model keeps naming the curve at fault
     by its place in the caller's lists), else None."""
+    refuse_one_flat_curve(lists)
     lengths = {name: len(value) for name, value in lists.items()}
     n = next(iter(lengths.values()))
     if len(set(lengths.values())) > 1:

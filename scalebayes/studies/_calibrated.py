@@ -83,6 +83,12 @@ class _Calibrated:
     level: float
     weight: str
 
+    def __repr__(self) -> str:  # not every reference curve
+        return (
+            f"calibrated({self.base.name!r}, {len(self.reference)} reference curves, "
+            f"level={self.level:g}, weight={self.weight!r})"
+        )
+
     @property
     def batch_size(self) -> int | None:
         return self.base.batch_size

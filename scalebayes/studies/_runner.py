@@ -166,6 +166,10 @@ class Method:
     fn: Callable[[Sequence[Curve]], Sequence[Prediction]]
     probabilistic: bool
 
+    def __repr__(self) -> str:  # fn may hold whole reference sets (calibrated, mixtures)
+        kind = "probabilistic" if self.probabilistic else "point"
+        return f"Method({self.name!r}, {kind})"
+
     @property
     def batch_size(self) -> int | None:
         """``fn.batch_size``: curves per call when the caller gives none (None: no preference).
@@ -883,6 +887,15 @@ class StudyResult:
     n_computed: int
     n_stale: int = 0
     calibration_path: Path | None = None
+
+    def __repr__(self) -> str:  # one line in a notebook; the table is .summary
+        methods = len({s.method for s in self.scores})
+        curves = len({(s.dataset, s.curve) for s in self.scores})
+        return (
+            f"StudyResult({len(self.scores)} scores: {methods} method(s) x {curves} curve(s), "
+            f"{self.n_computed} computed, {self.n_resumed} resumed; summary in "
+            f"{str(self.summary_path)!r})"
+        )
 
 
 def _names(value: str | Iterable[str], what: str) -> list[str]:

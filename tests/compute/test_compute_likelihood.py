@@ -124,6 +124,7 @@ def test_large_delta_is_gaussian():
 def test_bad_delta():
     with pytest.raises(ValueError, match="delta"):
         Huber(0.0, 1.0, 0.0)
-    with pytest.raises(TypeError, match="delta"):
-        Huber(0.0, 1.0, jnp.array(0.1))
+    with pytest.raises(TypeError, match="delta"):  # a traced delta has no value to check
+        jax.jit(lambda d: Huber(0.0, 1.0, d).delta)(0.1)
+    assert Huber(0.0, 1.0, jnp.array(0.1)).delta == pytest.approx(0.1)  # a concrete 0-d array
     assert Huber(0.0, 1.0, np.float32(1e-3)).delta == pytest.approx(1e-3)

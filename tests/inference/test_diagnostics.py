@@ -167,8 +167,9 @@ def test_mixing_asks_whether_chains_agree_not_whether_summaries_are_precise():
     half = _iid_tree(NAMES3, shift=("beta", 0.5))
     assert check_convergence(half, warn=False).failed == ("beta",)
     assert check_mixing(half).ok
-    with pytest.warns(ConvergenceWarning, match="'beta': r_hat 1.3[0-9]* > 1.05"):
+    with pytest.warns(ConvergenceWarning, match="'beta': r_hat 1.3[0-9]* > 1.05") as said:
         assert check_mixing(_iid_tree(NAMES3, shift=("beta", 2.0))).failed == ("beta",)
+    assert said[0].filename == __file__  # the caller's line, not check_mixing's (a review)
     assert check_mixing(_iid_tree(NAMES3, divergent=("gamma", 12)), warn=False).ok
     report = check_mixing(_iid_tree(NAMES3, divergent=("gamma", 13)), warn=False)
     assert report.failed == ("gamma",) and report.reasons["gamma"] == "13 divergences > 12"

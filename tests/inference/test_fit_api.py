@@ -613,6 +613,12 @@ def test_predict_fits_validation():
         predict_fits([PREDICT_FITS[5]], [[1e3, np.nan]])
     with pytest.raises(TypeError, match=r"xs\[0\] is not an array of numbers"):
         predict_fits(fits[:1], [["a", "b"]])
+    # a review: one fit gave "'PointFit' object is not iterable", a number "'float' object
+    # is not iterable"
+    with pytest.raises(TypeError, match=r"fits must be a list of PointFits; for one fit pass"):
+        predict_fits(fits[0], [X])
+    with pytest.raises(TypeError, match=r"xs must hold one array of x per fit; got 1e\+21"):
+        predict_fits(fits[:1], 1e21)
 
 
 def test_prediction_beyond_float64_raises_instead_of_inf():

@@ -165,6 +165,10 @@ def test_one_key_per_curve_is_that_curve_s_key():
         ({"x_targets": X_NEW}, TypeError, "sample_paths: x_targets must be a list"),
         ({"x_targets": [X_NEW, X_NEW]}, ValueError, "got 2 target arrays for 1 curves"),
         ({"x_targets": [np.array([1.0, -2.0])]}, ValueError, "finite, > 0"),
+        # a review: a number gave "object of type 'float' has no len()", a flat list of two
+        # numbers for one curve "got 2 target arrays for 1 curves"
+        ({"x_targets": 1e21}, TypeError, "x_targets must be a list of arrays, one per curve"),
+        ({"x_targets": [1e21, 1e22]}, TypeError, "got one flat list \\(for the same x"),
     ],
 )
 def test_bad_arguments_get_one_line_errors(kwargs, error, match):

@@ -882,3 +882,105 @@ def test_huge_y_reads_as_far_in_the_upper_tail_without_an_overflow_warning():
     assert near.log_prob([1e300])[0] == -np.inf
     pred = PFN.load(DEFAULT_MODEL).predict(c.x_context, c.y_context, [2 * c.x_context.max()])
     assert pred.cdf([1.7e308])[0] == 1.0
+
+
+def test_plot_fan_draws_every_held_out_point_and_each_curves_own_axis_labels(tmp_path, monkeypatch):
+    """A review: for one Curve its 3 held-out points came through as one (the flat array was
+    read as one per curve), x_target without y_target drew nothing silently, and every panel
+    carried the first curve's axis labels."""
+    from scalebayes.data import Curve
+    from scalebayes.pfn import _plot
+
+    seen = {}
+    monkeypatch.setattr(_plot, "plot_fans", lambda *a, **k: seen.update(k) or tmp_path)
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    one = Curve(x, 2.0 * x**-0.3, "a", metadata={"x_column": "compute", "y_column": "loss"})
+    other = Curve(x, 3.0 * x**-0.2, "b", metadata={"x_column": "params", "y_column": "error"})
+    xt = np.array([16.0, 32.0, 64.0])
+    _plot.plot_fan(None, one, 100.0, tmp_path / "f.png", x_target=xt, y_target=2.0 * xt**-0.3)
+    (got,) = seen["held_out"]
+    np.testing.assert_array_equal(got[0], xt)
+    _plot.plot_fan(None, [one, other], 100.0, tmp_path / "f.png")
+    assert seen["axis_labels"] == [("compute", "loss"), ("params", "error")]
+    with pytest.raises(ValueError, match="give x_target and y_target together"):
+        _plot.plot_fan(None, one, 100.0, tmp_path / "f.png", x_target=xt)
+    with pytest.raises(ValueError, match="x_target must hold one array per curve \\(2\\)"):
+        _plot.plot_fan(None, [one, other], 100.0, tmp_path / "f.png", x_target=[xt], y_target=[xt])
+
+
+def test_a_0d_array_is_a_number_wherever_a_number_is_asked():
+    """A review: x_range=(jnp.asarray(x).min(), 5e20) was refused with a misleading 'one per
+    curve' error, and PFN.load_for, Curve(y_scale=), far_split and fit_curves(ridge=) refused
+    0-d NumPy or JAX arrays that y_scale and interval(level) accepted."""
+    import jax.numpy as jnp
+
+    from scalebayes._checks import is_real
+    from scalebayes.data import Curve, far_split
+    from scalebayes.inference import fit_curves
+    from scalebayes.pfn import PFN
+
+    assert is_real(np.array(2.0)) and is_real(jnp.asarray(3)) and is_real(np.float32(1))
+    assert not is_real(np.array(True)) and not is_real(np.array([1.0])) and not is_real("1")
+    x = np.geomspace(1e17, 1e20, 5)
+    y = 2 + 30 * (x / 1e15) ** -0.3
+    pfn = PFN.load()
+    want = pfn.predict(x, y, [5e20], x_range=(1e17, 5e20)).median()
+    for bounds in ((jnp.asarray(x).min(), 5e20), (np.array(1e17), np.array(5e20))):
+        np.testing.assert_array_equal(pfn.predict(x, y, [5e20], x_range=bounds).median(), want)
+    assert PFN.load_for(np.array(20.0)) is PFN.load_for(20.0)
+    assert Curve(x, y, "c", y_scale=np.array(2.0)).y_scale == 2.0
+    long = Curve(np.geomspace(1e17, 1e21, 30), 2 + np.geomspace(3, 1, 30), "c")
+    assert far_split(long, np.array(10.0)).n == far_split(long, 10.0).n
+    fit = fit_curves("m2", [x], [y], ridge=np.array(1e-6))[0]
+    assert fit.params == fit_curves("m2", [x], [y])[0].params
+
+
+def test_one_curves_flat_arrays_where_lists_are_asked_say_so():
+    """A review: predict_many(x, y, q) and predict_shipped(x, y, q) with one curve's arrays
+    hinted '(one value: pass [1e+17])' or counted 5 curves against 1."""
+    from scalebayes.pfn import PFN, predict_shipped
+
+    x = np.geomspace(1e17, 1e20, 5)
+    y = 2 + 30 * (x / 1e15) ** -0.3
+    said = r"x_context must be a list of arrays, one per curve; got one flat array"
+    with pytest.raises(TypeError, match=said):
+        PFN.load().predict_many(x, y, [1e21])
+    with pytest.raises(TypeError, match=said):
+        predict_shipped(list(x), y, [1e21])
+    assert len(predict_shipped([x], [y], [[1e21]])) == 1
+
+
+def test_python_ints_beyond_float64_get_one_line_value_errors():
+    """A review: extrapolate, fit_curve and Curve raised a bare OverflowError for 10**400."""
+    from scalebayes.data import Curve
+    from scalebayes.inference import fit_curve
+    from scalebayes.pfn import extrapolate
+
+    x, y = [10**17, 10**18, 10**19, 10**400], [3.0, 2.5, 2.2, 2.0]
+    with pytest.raises(ValueError, match="x_context must be finite; one value is beyond"):
+        extrapolate(x, y, [1e21])
+    with pytest.raises(ValueError, match="x_query must be finite; one value is beyond"):
+        extrapolate(x[:3], y[:3], [10**400])
+    with pytest.raises(ValueError, match="x and y must be finite; one is beyond float64"):
+        fit_curve("m2", x, y)
+    with pytest.raises(ValueError, match=r"Curve\.x must be finite; one value is beyond"):
+        Curve(x, y, "c")
+
+
+def test_the_models_warnings_point_at_the_users_line():
+    """A review: through extrapolate the ReachWarning and SpanWarning were attributed to the
+    package's own lines (_stack.py, _answer.py); a fixed stacklevel fits one call path."""
+    import warnings
+
+    from scalebayes.pfn import PFN, extrapolate
+
+    x = np.geomspace(1e17, 1e20, 5)
+    y = 2 + 30 * (x / 1e15) ** -0.3
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        extrapolate(x, y, [3e20, 1e23], model="nslpfn-base")
+        PFN.load().predict(x, y, [1e23])
+        extrapolate(x, y, [1e23])
+    assert said and all(w.filename == __file__ for w in said), [
+        (w.category.__name__, w.filename) for w in said
+    ]

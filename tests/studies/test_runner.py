@@ -1405,3 +1405,24 @@ def test_the_median_over_curves_counts_infinite_scores():
     assert _median_cell([3.0, 2.0, -inf, -inf, -inf], 3) == "-inf"
     assert _median_cell([3.0, 2.0, None, float("nan")], 3) == "2.500"  # missing: left out
     assert _median_cell([None], 3) == "–"
+
+
+def test_study_objects_read_in_one_line_in_a_notebook(tmp_path, fake):
+    """A review: a StudyResult's repr held every score and the whole summary (16,813
+    characters for 2 methods x 20 curves), a calibrated method's every reference curve."""
+    from scalebayes.studies import calibrated
+
+    data = _write_curves(tmp_path / "runs.csv")
+    result = run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    text = repr(result)
+    assert "\n" not in text and len(text) < 300, text
+    assert text.startswith(f"StudyResult({len(result.scores)} scores: 1 method(s)")
+    from scalebayes.data import Curve
+    from scalebayes.studies import Method
+
+    x = np.arange(1.0, 9.0)
+    curve = Curve(x, 1 / x, "c", is_context=x < 6)
+    base = Method("g", lambda curves: [], probabilistic=True)  # never called: scale is lazy
+    method = calibrated(base, reference=[curve] * 50)
+    assert "\n" not in repr(method) and len(repr(method)) < 200, repr(method)
+    assert repr(method.fn).startswith("calibrated('g', 50 reference curves, level=0.9")
