@@ -94,3 +94,22 @@ def build_once(tmp_path_factory):
         return target
 
     return run
+
+
+class StopHere(Exception):
+    """Raised by a function that `stop_at` replaced: the test has seen what it wanted."""
+
+
+@pytest.fixture
+def stop_at(monkeypatch):
+    """``stop_at(module, name)`` replaces ``module.name`` with a function that raises
+    `StopHere`, so a test can check what a command says before its long work starts."""
+
+    def patch(module, name: str) -> type[StopHere]:
+        def stop(*args, **kwargs):
+            raise StopHere
+
+        monkeypatch.setattr(module, name, stop)
+        return StopHere
+
+    return patch

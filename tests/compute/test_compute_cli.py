@@ -190,18 +190,12 @@ def _in_millions(row: str) -> str:
     return f"{float(n) / 1e6:.6g},{float(d) / 1e6:.6g},{loss}"
 
 
-def test_allocate_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch):
+def test_allocate_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch, stop_at):
     """A review: `allocate` was silent for 27 s on 8 runs, where `extrapolate --method
     mcmc-m4` says it is sampling."""
     import scalebayes.compute
 
-    class Sampled(Exception):
-        pass
-
-    def stop(*args, **kwargs):
-        raise Sampled
-
-    monkeypatch.setattr(scalebayes.compute, "fit_joint_law", stop)
+    Sampled = stop_at(scalebayes.compute, "fit_joint_law")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     args = parser().parse_args(["allocate", str(tiny_file(tmp_path)), "--compute", "1e21"])
     with pytest.raises(Sampled):

@@ -571,19 +571,13 @@ def test_cli_within_5x_says_each_data_warning_once(tmp_path, capsys):
     assert err.count("does not change") == 1, err
 
 
-def test_cli_mcmc_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch):
+def test_cli_mcmc_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatch, stop_at):
     """A review: `suggest --method mcmc-m4` was silent for 12 s."""
     import sys
 
     import scalebayes.design
 
-    class Sampled(Exception):
-        pass
-
-    def stop(*args, **kwargs):
-        raise Sampled
-
-    monkeypatch.setattr(scalebayes.design, "suggest_next", stop)
+    Sampled = stop_at(scalebayes.design, "suggest_next")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     with pytest.raises(Sampled):
         main(_argv(_csv(tmp_path / "runs.csv"), "--method", "mcmc-m4"))
