@@ -168,12 +168,19 @@ class JointLawMLE:
         return {k: float(np.std(v, ddof=1)) for k, v in self.bootstrap.items()}
 
     @float64
-    def allocation(self, compute: ArrayLike, *, flops_per_param_token: float = 6.0) -> Allocation:
+    def allocation(
+        self, compute: ArrayLike, *, flops_per_param_token: float | None = None
+    ) -> Allocation:
         """The compute-optimal allocation of the point estimate (closed form).
+
+        ``flops_per_param_token`` (``k`` in ``C = k N D``) defaults to the runs' own
+        ([`Runs.flops_per_param_token`][scalebayes.compute.Runs]).
 
         Raises:
             ValueError: if a budget is not finite and > 0.
         """
+        if flops_per_param_token is None:
+            flops_per_param_token = self.runs.flops_per_param_token
         p = self.params
         out = chinchilla_allocation(
             p["E"],
@@ -188,9 +195,13 @@ class JointLawMLE:
 
     @float64
     def bootstrap_allocation(
-        self, compute: ArrayLike, *, flops_per_param_token: float = 6.0
+        self, compute: ArrayLike, *, flops_per_param_token: float | None = None
     ) -> Allocation:
-        """The allocation of every bootstrap draw, each field ``(n_bootstrap,) + compute.shape``."""
+        """The allocation of every bootstrap draw, each field ``(n_bootstrap,) + compute.shape``
+        (``flops_per_param_token`` as in
+        [`allocation`][scalebayes.compute.JointLawMLE.allocation])."""
+        if flops_per_param_token is None:
+            flops_per_param_token = self.runs.flops_per_param_token
         if self.bootstrap is None:
             raise ValueError("no bootstrap draws; fit with n_bootstrap > 0")
         b = self.bootstrap

@@ -153,7 +153,8 @@ class TeacherResult:
         return np.array([self.config.n_params(n) for n in self.config.widths], dtype=np.float64)
 
     def runs(self) -> Runs:
-        """Every (seed, width, sample size) as a run ``(N = p, D = T, loss = excess)``."""
+        """Every (seed, width, sample size) as a run ``(N = p, D = T, loss = excess)``, with
+        compute ``C = p T`` (``flops_per_param_token`` 1, the bounds' convention)."""
         sizes = np.asarray(self.config.sample_sizes, dtype=np.float64)
         T, P, _ = np.meshgrid(sizes, self.n_params, np.arange(self.config.n_seeds), indexing="ij")
         return validate_runs(
@@ -161,6 +162,7 @@ class TeacherResult:
             T.reshape(-1),
             self.excess.reshape(-1),
             source="teacher-student experiment",
+            flops_per_param_token=1.0,
         )
 
     def table(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Bool, Float
 
-from .._checks import is_real
+from .._checks import is_finite_real, is_real
 
 PFN_X_LOW = 0.01  # NSL-PFN maps x linearly into [PFN_X_LOW, 1]
 
@@ -127,7 +127,7 @@ class Curve:
             raise ValueError(f"{label}: y_scale must be a number > 0; got {self.y_scale!r}")
         if not isinstance(self.metadata, Mapping):
             raise ValueError(f"{label}: metadata must be a dict; got {self.metadata!r}")
-        y_scale = float(self.y_scale)
+        y_scale = float(self.y_scale) if is_finite_real(self.y_scale) else np.inf
         if not (np.isfinite(y_scale) and y_scale > 0):
             raise ValueError(f"{label}: y_scale must be finite and > 0; got {self.y_scale!r}")
         object.__setattr__(self, "x", _read_only(x))

@@ -182,6 +182,9 @@ class BayesModel:
             raise ValueError(f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
         if not (is_finite_real(self.df) and self.df > 0):
             raise ValueError(f"df must be a finite number > 0, got {self.df!r}")
+        # a plain float: the model is a static (hashed) argument of the compiled sampler, and
+        # a 0-d array, which passes the check above, is not hashable
+        object.__setattr__(self, "df", float(self.df))
 
     # -- interface -------------------------------------------------------------------------
     def priors(self, data: CurveData) -> dict[str, Prior]:  # pragma: no cover - interface

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_integer, holds_numbers, is_integer, is_real
+from .._checks import check_integer, holds_numbers, is_finite_real, is_integer, is_real
 from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -306,6 +306,15 @@ def fit_curves(
 ) -> list[PointFit]:
     """Fit one family to many curves at once (multi-start Levenberg-Marquardt, one jit call).
 
+    The floors (``eps_inf`` of M2 and M4, ``a`` of BNSL) are fitted as a fraction of the
+    lowest fitted y, so a fitted floor lies below every run: on runs that have levelled off
+    with noise it sits at the lowest noisy run (a review: 0.5% noise about a floor of 2 gave
+    floors within 1e-4 of the lowest run on 10-12 of 12 curves, answering 0.15% low 300x
+    out). Runs within about 2% of their floor (the first run at most 2% above it) can stop
+    short of the minimum at the default ``n_iter``: a noise-free M2 curve whose first run is
+    1% above its floor came back with ``eps_inf`` 1.31 instead of 2, 0.7% low at 300x;
+    ``n_iter=400`` recovers it.
+
     Args:
         family: one of ``m1``, ``m2``, ``m3``, ``m4``, ``bnsl``.
         xs: per-curve x of the fitting points (1-D, > 0); curves may have different lengths.
@@ -327,19 +336,11 @@ def fit_curves(
             fit). The default is too small to bias a typical fit, but not every one: it keeps
             a floor of about ``1e-5 min(y)`` that a pure power law does not have, which
             matters only for curves that fall by orders of magnitude beyond the runs (a
-            review: ``y = 3 (x / 1e6)^-3`` from 4 runs, 1.2% off at 10x and 13x at 100x;
-            at ``c = -1``, 0.5%); pass ``ridge=0`` for such a curve. Larger values (about
-            3e-3) shrink poorly determined directions, which helps some extrapolations
-            (BNSL on DD) at the price of biased fits of clean data.
-
-    The floors (``eps_inf`` of M2 and M4, ``a`` of BNSL) are fitted as a fraction of the
-    lowest fitted y, so a fitted floor lies below every run: on runs that have levelled off
-    with noise it sits at the lowest noisy run (a review: 0.5% noise about a floor of 2 gave
-    floors within 1e-4 of the lowest run on 10-12 of 12 curves, answering 0.15% low 300x
-    out). Runs within about 2% of their floor (the first run at most 2% above it) can stop
-    short of the minimum at the default ``n_iter``: a noise-free M2 curve whose first run is
-    1% above its floor came back with ``eps_inf`` 1.31 instead of 2, 0.7% low at 300x;
-    ``n_iter=400`` recovers it.
+            review: ``y = 3 (x / 1e6)^-3`` from 4 runs 5x apart, 1.2% off at 10x and 13x
+            at 100x beyond them; at ``c = -1`` 0.01-0.03% at 10x and 0.1-0.3% at 100x); pass
+            ``ridge=0`` for such a curve. Larger values (about 3e-3) shrink poorly determined
+            directions, which helps some extrapolations (BNSL on DD) at the price of biased
+            fits of clean data.
         names: optional curve names, used in error messages instead of the curve's index.
         pad_to: pad every curve to at least this many points inside the compiled call
             (default: the longest curve's; calls are padded to at least 4 curves of 32
@@ -373,7 +374,7 @@ def fit_curves(
         )
     n_breaks = None if n_breaks is None else int(n_breaks)
     n_iter = check_integer("n_iter", n_iter, 1)
-    if not (is_real(ridge) and np.isfinite(ridge) and ridge >= 0):
+    if not (is_finite_real(ridge) and ridge >= 0):
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
     if not (is_real(holdout_fraction) and 0 < holdout_fraction < 1):
         raise ValueError(f"holdout_fraction must be a number in (0, 1), got {holdout_fraction!r}")

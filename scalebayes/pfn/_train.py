@@ -37,7 +37,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
-from .._checks import is_integer, is_real
+from .._checks import is_finite_real, is_integer
 from .._interrupt import raise_if_interrupted
 from .._io import LockedError as LockedError  # raised by train; exported by the package
 from .._io import exclusive_lock, open_for_lines
@@ -186,8 +186,9 @@ class TrainConfig:
 
         def number(name: str, ok, rule: str) -> None:  # a real number (not a bool) with ok(v)
             value = getattr(self, name)
-            if not (is_real(value) and math.isfinite(value) and ok(value)):
+            if not (is_finite_real(value) and ok(value)):
                 raise ValueError(f"TrainConfig.{name} must be {rule}, got {value!r}")
+            object.__setattr__(self, name, float(value))  # a 0-d array too: meta.json is JSON
 
         number("interpolation", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
         number("lr", lambda v: v > 0, "a finite number > 0")

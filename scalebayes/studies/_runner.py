@@ -714,8 +714,8 @@ class CurveScore:
             ValueError: If a numeric cell does not parse.
         """
 
-        # what a score can be: NaN (a curve the method could not score) or RMSLE and CRPS
-        # finite and >= 0, coverage and MSCE in [0, 1], widths >= 0, LL finite or -inf;
+        # what a score can be: NaN (a curve the method could not score) or RMSLE finite and
+        # >= 0, coverage and MSCE in [0, 1], widths and CRPS >= 0 (inf too), LL finite or -inf;
         # seconds finite and >= 0; R-hat and ESS >= 0 or NaN (a failed diagnostic)
         def number(column: str, optional: bool) -> float | None:
             cell = row[column].strip()

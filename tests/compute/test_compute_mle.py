@@ -115,3 +115,14 @@ def test_bad_arguments():
         fit_joint_law_mle(runs, starts="small", n_bootstrap=1, key=jax.random.key(0))
     with pytest.raises(ValueError, match="refine"):
         fit_joint_law_mle(runs, starts="small", refine=2.5)
+
+
+def test_the_point_allocation_uses_the_runs_own_flops_per_param_token():
+    """A re-read: JointLawMLE.allocation defaulted to k = 6 for runs read with k = 2."""
+    import dataclasses
+
+    fit = fit_joint_law_mle(synthetic(0), starts="small", refine=16)
+    fit2 = dataclasses.replace(fit, runs=dataclasses.replace(fit.runs, flops_per_param_token=2.0))
+    mine, said = fit2.allocation(1e21), fit.allocation(1e21, flops_per_param_token=2.0)
+    assert float(mine.n_params) == float(said.n_params)
+    assert 2.0 * float(mine.n_params) * float(mine.n_tokens) == pytest.approx(1e21, rel=1e-9)

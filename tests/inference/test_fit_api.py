@@ -635,3 +635,19 @@ def test_a_fit_prints_on_one_line():
     text = repr(fit)
     assert "\n" not in text and len(text) < 200, text
     assert text.startswith("PointFit('run', m2, 71 points, loss ") and "c=-0.3" in text
+
+
+def test_the_point_fit_docstring_lists_every_argument():
+    """A re-read: a paragraph inserted among the Args dropped names and pad_to from the
+    API docs (Google-style sections end at a dedented line)."""
+    import inspect
+    import re
+
+    from scalebayes.inference import fit_curves
+
+    doc = inspect.getdoc(fit_curves)
+    args = doc.split("\nArgs:\n")[1].split("\n\n")[0].splitlines()
+    heads = [line for line in args if not line.startswith("        ")]  # each argument's line
+    assert all(re.match(r"    \w+: ", line) for line in heads), heads
+    listed = [line.split(":")[0].strip() for line in heads]
+    assert listed == list(inspect.signature(fit_curves).parameters), listed

@@ -176,3 +176,14 @@ def test_bad_arguments_raise():
         bayes_model("bnsl", n_breaks=3)
     with pytest.raises(ValueError, match="no Bayesian model"):
         bayes_model("m1")
+
+
+def test_a_0d_array_df_is_stored_as_a_float():
+    """A re-read: df=np.array(4.0) passed the check and was stored as given; the model is a
+    static (hashed) argument of the compiled sampler, and an array is not hashable."""
+    import jax.numpy as jnp
+
+    for df in (np.array(4.0), jnp.asarray(4.0)):
+        model = bayes_model("m4", noise="student_t", df=df)
+        assert type(model.df) is float and model.df == 4.0
+        hash(model)

@@ -965,6 +965,10 @@ def test_python_ints_beyond_float64_get_one_line_value_errors():
         fit_curve("m2", x, y)
     with pytest.raises(ValueError, match=r"Curve\.x must be finite; one value is beyond"):
         Curve(x, y, "c")
+    with pytest.raises(ValueError, match="y_scale must be finite and > 0"):
+        Curve(x[:3], y[:3], "c", y_scale=10**400)
+    with pytest.raises(ValueError, match="ridge must be a finite number >= 0"):
+        fit_curve("m2", x[:3], y[:3], ridge=10**400)
 
 
 def test_the_models_warnings_point_at_the_users_line():

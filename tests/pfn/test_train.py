@@ -174,11 +174,22 @@ def test_refuses_to_overwrite_and_validates_config(runs):
         ("clip_norm", 0.0, "clip_norm must be a finite number > 0, got 0.0"),
         ("warmup_steps", -5, "warmup_steps must be None or an integer >= 0, got -5"),
         ("warmup_steps", 2.5, "warmup_steps must be None or an integer >= 0, got 2.5"),
+        ("lr", 10**400, "TrainConfig.lr must be a finite number > 0"),  # beyond float64
     ],
 )
 def test_every_optimiser_setting_is_checked(field, value, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         TrainConfig(**{field: value})
+
+
+def test_a_0d_array_setting_is_stored_as_a_float():
+    """A re-read: a 0-d array passed the check and was stored as given, so the first
+    checkpoint's meta.json failed to serialise it after the training steps had run."""
+    import json
+
+    config = TrainConfig(lr=np.array(1e-3), interpolation=np.float32(0.5))
+    assert type(config.lr) is float and type(config.interpolation) is float
+    assert json.loads(json.dumps(config.to_dict()))["lr"] == 1e-3
 
 
 def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
