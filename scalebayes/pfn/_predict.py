@@ -83,6 +83,12 @@ NSLPFN_REACH = 10.0
 #: the default model's training questions end).
 FAR_SWITCH = 5.0
 
+_FAR_READS_EVERY_RUN = (
+    f"; the far model (`PFN.load({FAR_MODEL!r})`, `--model {FAR_MODEL}`) reads every run"
+)
+"""How a SpanWarning of the default model ends; the shipped answer, which weights the far
+model in already, says that instead."""
+
 
 #: The span of x (largest over smallest, runs and queries together) beyond which a PFN with
 #: the NSL-PFN input (``nslpfn-base``) conditions only on the runs within ``NSLPFN_SPAN`` of
@@ -850,8 +856,7 @@ class PFN:
                     f"the runs and queries span more than {math.log10(SPAN_GUARD):g} decades, "
                     f"beyond the {math.log10(NSLPFN_SPAN):g} of this PFN's prior (NSL-PFN's "
                     f"linear x), so it conditions only on the runs within {NSLPFN_SPAN:g}x of "
-                    f"the furthest x (at least {_MIN_CONTEXT}): {listed}; the far model "
-                    f"(`PFN.load({FAR_MODEL!r})`, `--model {FAR_MODEL}`) reads every run"
+                    f"the furthest x (at least {_MIN_CONTEXT}): {listed}{_FAR_READS_EVERY_RUN}"
                 )
             else:
                 what = (

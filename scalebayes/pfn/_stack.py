@@ -31,12 +31,15 @@ from collections.abc import Sequence
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._warnings import warn_at_caller
 from ..evaluate import JoinedPredictive, MixturePredictive, Predictive, ScaledPredictive
 from ._predict import (
+    _FAR_READS_EVERY_RUN,
     DEFAULT_MODEL,
     FAR_MODEL,
     FAR_SWITCH,
     PFN,
+    SpanWarning,
     _as_vector,
     _at_most,
     _merge_each,
@@ -211,10 +214,22 @@ def predict_stacked(
     labels = _check_curves(lists, names)  # the lengths first: their message, not zip's
     x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     # the members' answers first: they check every input and name the curve at fault
-    answers = [
-        model.predict_many(x_context, y_context, x_query, y_scale=y_scale, names=names)
-        for model in models
-    ]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        answers = [
+            model.predict_many(x_context, y_context, x_query, y_scale=y_scale, names=names)
+            for model in models
+        ]
+    far_inside = any(model.config.input != "nslpfn" for model in models)
+    for w in said:  # said again, as the members said it, but for advice the stack follows
+        text = str(w.message)
+        if far_inside and issubclass(w.category, SpanWarning):
+            text = text.replace(
+                _FAR_READS_EVERY_RUN,
+                "; this answer weights it with the far model, which reads every run, by how "
+                "well each predicts the curve's later runs",
+            )
+        warn_at_caller(text, w.category)
     weights = backtest_weights(
         models, x_context, y_context, ratio=ratio, y_scale=y_scale, names=names
     )

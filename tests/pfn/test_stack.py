@@ -557,3 +557,23 @@ def test_extrapolate_says_repeated_runs_once_at_the_callers_line():
     assert len(repeats) == 1 and repeats[0].filename == __file__
     merged = extrapolate([1.0, 2.0, 4.0, 8.0], [3.0, 2.55, 2.2, 2.0], [12.0, 100.0])
     np.testing.assert_allclose(pred.median(), merged.median(), rtol=1e-6)
+
+
+def test_the_shipped_answers_span_warning_does_not_advise_the_model_it_already_weights():
+    """A review: within 5x the shipped answer weights the default model with the far model,
+    yet its SpanWarning told the user to switch to the far model."""
+    import warnings
+
+    from scalebayes.pfn import SpanWarning, extrapolate
+
+    x = np.geomspace(1e14, 1e18, 9)  # 4 decades: the default model reads a window
+    y = 10 * (x / 1e14) ** -0.2
+    for model, advice in (
+        (None, "this answer weights it with the far model"),
+        ("nslpfn-base", "--model mixture-tiny"),
+    ):
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            extrapolate(x, y, [2e18], model=model)
+        (span,) = [w for w in said if w.category is SpanWarning]
+        assert advice in str(span.message) and span.filename == __file__
