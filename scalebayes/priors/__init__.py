@@ -11,7 +11,8 @@
   family.
 
 The scale-free prior over log-spaced curves, for far extrapolation (x relative to the last
-context point, on a log scale; targets 1.1x-1000x beyond it):
+context point, on a log scale; targets up to 1.1x-1000x beyond it, the nearest of them
+just beyond the context):
 
 - [`scalefree_prior`][scalebayes.priors.scalefree_prior] and the per-family models
   [`scalefree_down_prior`][scalebayes.priors.scalefree_down_prior],

@@ -40,6 +40,10 @@ def _field(name: str, default, size: int | None = 2, kind=float, owner: str = "P
     return eqx.field(default=default, static=True, converter=convert)
 
 
+_UP_LOG_B_MAX = 5.0
+"""The largest upper end of ``PriorConfig.up_log_b`` accepted."""
+
+
 def _check(ok: bool, name: str, rule: str, value, owner: str = "PriorConfig") -> None:
     if not ok:
         raise ValueError(f"{owner}.{name} must {rule}, got {value!r}")
@@ -151,10 +155,11 @@ class PriorConfig(eqx.Module):
             "be ints (lo, hi) with 1 <= lo <= hi <= 8",
             self.dd_breaks,
         )
+        _check(0 < self.piece_max <= 1, "piece_max", "lie in (0, 1]", self.piece_max)
         _check(
-            0 < self.piece_min_cap < self.piece_max <= 1,
+            0 < self.piece_min_cap < self.piece_max,
             "piece_min_cap",
-            f"lie in (0, piece_max = {self.piece_max}) with piece_max <= 1",
+            f"lie in (0, piece_max = {self.piece_max})",
             self.piece_min_cap,
         )
         _check(0 <= self.cutoff_margin < 1, "cutoff_margin", "lie in [0, 1)", self.cutoff_margin)
@@ -162,6 +167,14 @@ class PriorConfig(eqx.Module):
             value = getattr(self, name)
             _check(value[0] < value[1], name, "be an interval (a, b) with a < b", value)
         _check(self.up_slope[0] >= 0, "up_slope", "be non-negative", self.up_slope)
+        # the BetaCDF series unrolls more terms as b grows (32 at the default e^1, 124 at
+        # e^5); beyond e^5 the program grows without bound and near e^10 its bound overflows
+        _check(
+            self.up_log_b[1] <= _UP_LOG_B_MAX,
+            "up_log_b",
+            f"end at most {_UP_LOG_B_MAX:g} (b = e^{_UP_LOG_B_MAX:g}; the default is (0.5, 1.0))",
+            self.up_log_b,
+        )
 
     def length_values(self) -> np.ndarray:
         """The table the curve length is drawn from: ``logspace(a, b, n).astype(int)``."""

@@ -187,7 +187,9 @@ def _segment_sites(family, x, length, cutoff, config: PriorConfig) -> SegmentTab
             pieces = numpyro.sample("piece_length", dist.Uniform(low, config.piece_max))
 
     k = jnp.arange(n_seg)
-    used = (is_down & (k == 0)) | (is_dd & (k <= n_breaks)) | (is_dud & (k != 1))
+    # Down-Up-Down uses its segments 0 and 2 (1 is the Up); a mixture whose Down-Down curves
+    # may have more than 2 breaks has further segments, which no Down-Up-Down curve uses
+    used = (is_down & (k == 0)) | (is_dd & (k <= n_breaks)) | (is_dud & ((k == 0) | (k == 2)))
     with numpyro.plate("segment", n_seg):
         with numpyro.handlers.mask(mask=used):
             kind = numpyro.sample("kind", dist.Bernoulli(probs=config.m4_prob))
@@ -239,6 +241,8 @@ def _segment_sites(family, x, length, cutoff, config: PriorConfig) -> SegmentTab
 
 def _curve_model(family, x, length, context_size, y, config: PriorConfig | None):
     config = PriorConfig() if config is None else config
+    if not isinstance(config, PriorConfig):  # e.g. a ScaleFreePriorConfig
+        raise TypeError(f"config must be a PriorConfig or None, got {type(config).__name__}")
     if x is None:
         if length is not None:
             raise ValueError("length describes a given grid x; it needs x")
@@ -258,6 +262,12 @@ def _curve_model(family, x, length, context_size, y, config: PriorConfig | None)
             f"got {int(length)}"
         )
     if context_size is None:
+        if not isinstance(length, jax.core.Tracer) and int(length) <= config.min_context:
+            raise ValueError(
+                f"PriorConfig.min_context = {config.min_context} needs curves of at least "
+                f"min_context + 1 = {config.min_context + 1} points; this one has {int(length)} "
+                "(a longer grid, or a smaller min_context)"
+            )
         low, high = context_bounds(length, n_points, config)
         context_size = numpyro.sample("context_size", ContextSize(low, high, config.min_context))
     elif not isinstance(context_size, jax.core.Tracer) and not isinstance(length, jax.core.Tracer):

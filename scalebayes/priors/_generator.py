@@ -13,8 +13,8 @@ pending chunks; accepted draws are scattered back. The first pass has every curv
 A chunk with fewer pending curves than slots fills its spare slots with further candidates
 of the same curves (slot ``j`` of ``m`` pending curves draws candidate ``j // m`` of curve
 ``j % m``) and keeps each curve's first valid candidate: the chunk costs the same, and a
-rarely accepted family (Down-Up-Down accepts about a quarter of its candidates, some frames
-far fewer) needs a few passes rather than dozens, which is what a training step on an
+rarely accepted family (Down-Up-Down accepts about a third of its candidates, 0.35-0.39,
+some frames far fewer) needs a few passes rather than dozens, which is what a training step on an
 accelerator waits for.
 Grouping by family lets a Down curve run the cheap one-segment Down model rather than the
 masked three-family mixture; on CPU the chunks also keep the working set in cache. Each
@@ -307,7 +307,7 @@ def sample_curves(
             take their keys per chunk); its distribution does not.
         max_rounds: cap on the number of passes; curves still invalid after it are returned
             with ``accepted == False`` (none are in practice: the worst NSL-PFN family,
-            Down-Up-Down, accepts about a quarter of its candidates).
+            Down-Up-Down, accepts about a third of its candidates).
 
     Returns:
         A [`PriorBatch`][scalebayes.priors.PriorBatch] of arrays of shape ``(n, L)`` and

@@ -29,7 +29,9 @@ with ``softplus``, normalised at ``u = 0``):
 with segment exponents ``a_k`` (the local log-log slope is ``-a_k`` between breaks),
 ``c_i = a_i - a_{i-1}`` the change at break ``i`` (at ``u = b_i`` decades, ``v_i = b_i ln 10``,
 sharpness ``f_i``: small = sharp), ``phi`` the floor as a fraction of ``y_clean(0) = y_end``
-(the floor ``E = phi y_end`` sets in where ``(1 - phi) r = phi``), and ``B(u) =
+(the floor ``E = phi y_end`` sets in where ``(1 - phi) r = phi``; on a Down-Up-Down curve the
+bump's normalisation at ``u = 0`` scales it by ``10^(-h B(0))``, so ``E = phi y_end
+10^(-h B(0))``: a median 0.94 of ``phi y_end``, as low as 0.2), and ``B(u) =
 exp(-(u - m)^2 / (2 w^2))`` a bump of ``h`` decades in y (Down-Up-Down only; ``h = 0`` else).
 Every ``a_k > 0``, so every segment decays; the changes ``c_i`` have either sign (slower or
 faster decay). The value at the last context point is ``y_end ~ U(0.3, 1)``: a PFN sees y
@@ -249,7 +251,8 @@ class ScaleFreeCurve(NamedTuple):
 
     Attributes:
         y_end: ``y_clean`` at the last context point (``u = 0``).
-        floor_fraction: the floor ``E`` as a fraction ``phi`` of ``y_end``, in ``[0, 1]``.
+        floor_fraction: the floor ``E`` as a fraction ``phi`` of ``y_end``, in ``[0, 1]``
+            (of ``y_end 10^(-h B(0))`` on a Down-Up-Down curve: see the module).
         exponents: segment exponents ``a_0, a_1, a_2 > 0``, shape ``(3,)``; those after
             ``n_breaks`` are unused.
         n_breaks: number of breaks, 0, 1 or 2.

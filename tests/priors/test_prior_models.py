@@ -400,3 +400,48 @@ def test_a_given_context_size_must_leave_context_and_targets():
         with pytest.raises(ValueError, match="context_size must be one integer from 1 to"):
             model(x, context_size=bad)
     model(x, context_size=10)  # accepted
+
+
+def test_the_mixture_given_a_family_is_that_familys_model_with_more_breaks():
+    """A review: with dd_breaks allowing 3 breaks the mixture's Down-Up-Down curves counted
+    the Down-Down curves' fourth segment in their log density (off by 0.6-1.8)."""
+    from scalebayes.priors import FAMILY_MODELS
+
+    x = jnp.asarray(np.sort(np.r_[0.01, np.random.default_rng(0).uniform(0.01, 1, 38), 1.0]))
+    config = PriorConfig(dd_breaks=(1, 3))
+    kwargs = dict(context_size=15, config=config)
+    family = DOWN_UP_DOWN
+    model = handlers.condition(nslpfn_prior, data={"family": jnp.asarray(family)})
+    sub = FAMILY_MODELS[family]
+    shapes = handlers.trace(handlers.seed(sub, 0)).get_trace(x, **kwargs)
+    for seed in range(2):
+        tr = handlers.trace(handlers.seed(model, seed)).get_trace(x, **kwargs)
+        values = {k: v["value"] for k, v in tr.items() if v["type"] == "sample"}
+        mixture, _ = log_density(nslpfn_prior, (x,), kwargs, values)
+        own = {}  # the family's own sites: the leading segments and pieces of the mixture's
+        for name, site in shapes.items():
+            if site["type"] == "sample":
+                n = np.shape(site["value"])
+                own[name] = values[name][: n[0]] if len(n) else values[name]
+        alone, _ = log_density(sub, (x,), kwargs, own)
+        assert float(mixture - alone) == pytest.approx(
+            math.log(config.family_probs[family]), abs=1e-4
+        )
+
+
+def test_prior_settings_that_hung_or_misled_are_refused_in_one_line():
+    """A review: up_log_b ending at 10 hung for good (the BetaCDF series' bound overflowed),
+    piece_max = 2 blamed piece_min_cap, a ScaleFreePriorConfig reached an AttributeError, and
+    min_context beyond the grid drew a context longer than the curve."""
+    from scalebayes.priors import ScaleFreePriorConfig, down_prior
+
+    with pytest.raises(ValueError, match=r"up_log_b must end at most 5 .* got \(0\.5, 10\.0\)"):
+        PriorConfig(up_log_b=(0.5, 10))
+    PriorConfig(up_log_b=(0.5, 5.0))  # accepted: 124 series terms
+    with pytest.raises(ValueError, match=r"PriorConfig\.piece_max must lie in \(0, 1\], got 2"):
+        PriorConfig(piece_max=2.0)
+    x = jnp.linspace(0.01, 1, 10)
+    with pytest.raises(TypeError, match="config must be a PriorConfig or None, got ScaleFree"):
+        handlers.seed(down_prior, 0)(x, config=ScaleFreePriorConfig())
+    with pytest.raises(ValueError, match=r"min_context = 20 needs curves of at least .* = 21"):
+        handlers.seed(down_prior, 0)(x, config=PriorConfig(min_context=20))
