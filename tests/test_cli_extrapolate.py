@@ -498,3 +498,16 @@ def test_the_far_note_does_not_point_an_average_at_itself():
     averaged = _shipped_note(curves, [1e12], "pfn+mcmc-m4-irw")
     assert "so compare with --method pfn+mcmc-m4-irw" in alone
     assert "compare with --method" not in averaged and "here averaged with mcmc-m4-irw" in averaged
+
+
+def test_a_plot_of_more_curves_than_panels_says_which_it_shows(tmp_path, capsys):
+    """A review: the table listed 100 curves while the plot silently showed 12."""
+    from scalebayes.evaluate import MAX_PANELS
+
+    x = [1e6, 1e7, 1e8, 1e9]
+    rows = [f"c{i},{v:g},{2 + 5 * (v / 1e6) ** -0.3:.5f}" for i in range(MAX_PANELS + 2) for v in x]
+    path = tmp_path / "many.csv"
+    path.write_text("curve,x,y\n" + "\n".join(rows) + "\n")
+    assert main(["extrapolate", str(path), "--to", "1e10", "--plot", str(tmp_path / "m.png")]) == 0
+    err = capsys.readouterr().err
+    assert f"the plot shows the first {MAX_PANELS} of the {MAX_PANELS + 2} curves" in err

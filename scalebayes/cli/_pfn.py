@@ -796,4 +796,12 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             plot_fan(None if pfns is SHIPPED else pfns, curves, targets, args.plot)
     if args.plot is not None:
         print(f"wrote {args.plot}")
+        from ..evaluate import MAX_PANELS
+
+        if len(curves) > MAX_PANELS:
+            print(
+                f"note: the plot shows the first {MAX_PANELS} of the {len(curves)} curves; draw "
+                "another with --curve NAME",
+                file=sys.stderr,
+            )
     return 0

@@ -6,13 +6,14 @@ import csv
 import io
 import os
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from .._checks import is_integer, plain_float
-from .._warnings import warn_if_early_rise, warn_if_log_x, warn_if_rising
+from .._warnings import warn_at_caller, warn_if_early_rise, warn_if_log_x, warn_if_rising
 from ._curve import Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -48,9 +49,10 @@ def _norm(header: str) -> str:
 def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[str, int]:
     """Column index of each role; ``chosen`` names the column of a role (``x``, ``y``) outright,
     in place of its aliases."""
-    if header and all(_is_number(h) for h in header):
+    cells = [h for h in header if h.strip()]  # a trailing comma leaves a blank cell
+    if cells and all(_is_plain_number(h) for h in cells):
         raise CurveDataError(
-            f"{where}: the first line holds numbers ({', '.join(h.strip() for h in header)}), "
+            f"{where}: the first line holds numbers ({', '.join(h.strip() for h in cells)}), "
             "not column names: the file needs a header line, e.g. x,y (else its first run "
             "would be read as the names)"
         )
@@ -94,7 +96,8 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
     return cols
 
 
-def _is_number(cell: str) -> bool:
+def _is_plain_number(cell: str) -> bool:
+    """Whether a header cell is a number written plainly (a first line of data, not names)."""
     try:
         plain_float(cell)
     except ValueError:
@@ -117,7 +120,11 @@ def _number(cell: str, what: str, where: str) -> float:
         value = plain_float(text)
     except ValueError:
         hint = ""
-        if "," in text and text.replace(",", "").replace(".", "", 1).isdigit():
+        head, _, tail = text.lstrip("+-").partition(",")
+        if head.isdigit() and tail.isdigit() and "," not in tail and len(tail) != 3:
+            # one comma not followed by 3 digits: a decimal comma, not a thousands separator
+            hint = f"; write the decimal point as a point ({text.replace(',', '.')!r})"
+        elif "," in text and text.replace(",", "").replace(".", "", 1).isdigit():
             hint = "; remove the thousands separators (write 1000000 or 1e6)"
         raise CurveDataError(f"{where}: {what} value {text!r} is not a number{hint}") from None
     if not np.isfinite(value):
@@ -175,6 +182,8 @@ def _parse(
         unread = [i for i in range(len(header)) if i not in cols.values()]
         texts: dict[int, set[str]] = {i: set() for i in unread}
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
+        previous = None  # the key of the row above
+        blocks: dict[tuple, list[list[tuple[float, int]]]] = {}  # runs of rows, per curve
         for data_row, (row, line) in enumerate(rows, start=1):
             where = f"{path}: line {line} (data row {data_row})"
             if len(row) < len(header) or any(cell.strip() for cell in row[len(header) :]):
@@ -188,8 +197,14 @@ def _parse(
                 if not curve_id:
                     raise CurveDataError(f"{where}: the curve id is empty; name the curve")
             group = tuple(row[cols[g]].strip() for g in _GROUPS if g in cols)
-            rec = keyed.setdefault((group, curve_id), _Rows())
-            rec.x.append(_number(row[cols["x"]], "x", where))
+            key = (group, curve_id)
+            rec = keyed.setdefault(key, _Rows())
+            x_value = _number(row[cols["x"]], "x", where)
+            if key != previous:
+                blocks.setdefault(key, []).append([])
+            blocks[key][-1].append((x_value, line))
+            previous = key
+            rec.x.append(x_value)
             rec.y.append(_number(row[cols["y"]], "y", where))
             if "split" in cols:
                 rec.ctx.append(_split(row[cols["split"]], where))
@@ -201,11 +216,34 @@ def _parse(
         raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
     if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
+    for (_, curve_id), runs in blocks.items():
+        restart = _restart(runs)
+        if restart is None:
+            continue
+        line, before = restart
+        warn_at_caller(
+            f"{path}: curve {curve_id!r} starts over at line {line}, after other curves' rows "
+            f"(its rows up to line {before} reached a larger x): both blocks are read as one "
+            "curve; if they are two runs (two files pasted together?), give them different "
+            "names",
+            UserWarning,
+        )
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
     text_columns = (  # a file that names its curves has said which column does
         () if "curve" in cols else tuple(header[i].strip() for i in unread if len(texts[i]) > 1)
     )
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
+
+
+def _restart(blocks: list[list[tuple[float, int]]]) -> tuple[int, int] | None:
+    """``(line, line before)`` where one curve's rows start over: a block of its rows (at
+    least 2, x increasing) after another such block that reached a larger x, as when two
+    files of a curve of the same name are pasted together; None for rows merely unsorted."""
+    ordered = [b for b in blocks if len(b) >= 2 and all(p[0] < q[0] for p, q in pairwise(b))]
+    for first, second in pairwise(ordered):
+        if second[0][0] < first[-1][0]:
+            return second[0][1], first[-1][1]
+    return None
 
 
 def _is_number(cell: str) -> bool:

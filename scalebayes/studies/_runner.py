@@ -1973,7 +1973,8 @@ def _format_summary(
             "",
             "The first batch of each method and dataset includes JIT compilation (unless an",
             "earlier dataset compiled the same shapes); compile ≈ first batch − its size ×",
-            "the later batches' s/curve.",
+            "the later batches' s/curve (– where that comes out negative: the later batches were",
+            "slower per curve, and the estimate says nothing).",
             "",
             "| method | dataset | batches | first batch (s) | later batches (s/curve) | "
             "compile ≈ (s) |",
@@ -1984,7 +1985,10 @@ def _format_summary(
             if later:
                 per_curve = sum(b.seconds for b in later) / sum(b.n_curves for b in later)
                 later_cell = f"{per_curve:.3g}"
-                compile_cell = f"{max(first.seconds - first.n_curves * per_curve, 0.0):.3g}"
+                compile_s = first.seconds - first.n_curves * per_curve
+                # negative: the later batches were slower per curve (a busier machine, longer
+                # curves), and the estimate says nothing
+                compile_cell = f"{compile_s:.3g}" if compile_s > 0 else "–"
             else:
                 later_cell = compile_cell = "–"
             lines.append(

@@ -258,6 +258,11 @@ def test_a_header_of_numbers_is_refused_whatever_columns_are_named(tmp_path):
     for kw in ({}, {"x_column": "1e17", "y_column": "3.5"}):
         with pytest.raises(CurveDataError, match=r"line 1 .*the first line holds numbers"):
             read_curves_csv(path, **kw)
+    # a trailing comma's blank cell does not make it names (the module held two _is_number
+    # functions, the second shadowing the first; the check now has its own)
+    path = _write(tmp_path, "1e17,3.5,\n1e18,3.1,\n1e19,2.8,\n")
+    with pytest.raises(CurveDataError, match=r"the first line holds numbers \(1e17, 3\.5\)"):
+        read_curves_csv(path)
 
 
 def test_a_noisy_accuracy_is_warned_about_and_a_bump_or_a_noisy_floor_is_not(tmp_path):
@@ -364,3 +369,41 @@ def test_a_warm_up_at_the_start_gets_one_warning(tmp_path):
         for name in ("ic", "nlp", "nano", "chinchilla"):  # no bundled loss curve warns
             for curve in load_benchmark(name):
                 assert not warn_if_early_rise(curve.x, curve.y, curve.name)
+
+
+def test_the_rising_check_is_kendalls_tau_in_linear_memory():
+    """A review: the check built an n x n sign matrix, 2 GB and 8-15 s for a 10,000-run
+    file; the row-by-row sum must be the same tau (ties count 0) as the pairwise definition."""
+    from scalebayes import _warnings
+
+    rng = np.random.default_rng(0)
+    for n in (4, 7, 30):
+        y = np.round(rng.normal(size=n), 1)  # ties included
+        pairs = [np.sign(y[j] - y[i]) for i in range(n) for j in range(i + 1, n)]
+        tau = sum(pairs) / len(pairs)
+        x = np.arange(1.0, n + 1)
+        rising = tau >= _warnings.RISING_TAU and y[-1] - y[0] > _warnings.RISING_GAIN * abs(y[0])
+        assert (_warnings._trending_up(x, y) is not None) == rising
+    x = np.arange(1.0, 20_001)
+    y = 0.3 + 0.2 * x / x[-1] + 0.001 * rng.normal(size=x.size)  # a long, noisy rise
+    assert _warnings._trending_up(x, y) is not None
+
+
+def test_a_curve_that_starts_over_in_a_second_block_is_said(tmp_path):
+    """A review: two files pasted together, each with a curve 'a', were read as one zig-zag
+    curve without a word; curves interleaved row by row (sorted by x) stay silent."""
+    pasted = "curve,x,y\na,1e6,4\na,1e7,3.1\na,1e8,2.6\nb,1e6,5\nb,1e7,4\nb,1e8,3.5\n"
+    pasted += "a,2e6,6\na,2e7,5.1\na,2e8,4.6\n"
+    with pytest.warns(UserWarning, match=r"curve 'a' starts over at line 8, .* up to line 4 "):
+        curves = read_curves_csv(_write(tmp_path, pasted))
+    assert [c.x.size for c in curves] == [6, 3]
+    interleaved = "curve,x,y\na,1e6,4\nb,1e6,5\na,1e7,3.1\nb,1e7,4\na,1e8,2.6\nb,1e8,3.5\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_curves_csv(_write(tmp_path, interleaved))
+
+
+def test_a_decimal_comma_gets_its_own_hint(tmp_path):
+    """A review: '0,85' got the thousands-separator hint, which turns it into 85."""
+    with pytest.raises(CurveDataError, match=r"'0,85' is not a number; write the decimal point"):
+        read_curves_csv(_write(tmp_path, 'x,y\n1e6,"0,85"\n2e6,"0,80"\n4e6,"0,76"\n'))

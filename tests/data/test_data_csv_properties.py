@@ -124,9 +124,13 @@ def _render(draw, header, rows, *, blank_lines=True):
 
 
 def RANDOM_Y(test):
-    """Random y may rise at every run, or climb from the first run before falling, which
-    read_curves_csv warns about (tested elsewhere)."""
+    """Random y may rise at every run, or climb from the first run before falling, rows in
+    random order may look like one curve starting over in a second block, and random x like
+    log10 of the sizes, which read_curves_csv warns about (tested elsewhere)."""
     test = pytest.mark.filterwarnings("ignore::scalebayes.data.RisingCurveWarning")(test)
+    test = pytest.mark.filterwarnings("ignore:.*starts over at line:UserWarning")(test)
+    # and random x over a narrow range may look like log10 of the sizes
+    test = pytest.mark.filterwarnings("ignore:.*x spans only:UserWarning")(test)
     return pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")(test)
 
 

@@ -1426,3 +1426,17 @@ def test_study_objects_read_in_one_line_in_a_notebook(tmp_path, fake):
     method = calibrated(base, reference=[curve] * 50)
     assert "\n" not in repr(method) and len(repr(method)) < 200, repr(method)
     assert repr(method.fn).startswith("calibrated('g', 50 reference curves, level=0.9")
+
+
+def test_a_negative_compile_estimate_is_not_printed_as_zero():
+    """A review: bnsl's first batch took 10.3 s and its later ones 0.489 s/curve over 36
+    curves, so 'compile ≈ first - size x later' came out negative and was printed as 0."""
+    from scalebayes.studies._runner import _BatchTime, _format_summary
+
+    timings = {
+        ("slow", "d"): [_BatchTime(36, 10.3), _BatchTime(36, 17.6)],
+        ("fast", "d"): [_BatchTime(4, 10.0), _BatchTime(4, 2.0)],
+    }
+    text = _format_summary([], [], {}, timings, {})
+    assert "| slow | d | 2 | 10.3 | 0.489 | – |" in text
+    assert "| fast | d | 2 | 10 | 0.5 | 8 |" in text
