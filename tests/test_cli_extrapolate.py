@@ -500,9 +500,13 @@ def test_the_far_note_does_not_point_an_average_at_itself():
     assert "compare with --method" not in averaged and "here averaged with mcmc-m4-irw" in averaged
 
 
-def test_a_plot_of_more_curves_than_panels_says_which_it_shows(tmp_path, capsys):
+def test_a_plot_of_more_curves_than_panels_says_which_it_shows(tmp_path, capsys, monkeypatch):
     """A review: the table listed 100 curves while the plot silently showed 12."""
+    import scalebayes.pfn
     from scalebayes.evaluate import MAX_PANELS
+
+    drawn = []  # the drawing itself is plot_fan's (tested there): 13 s of fans skipped here
+    monkeypatch.setattr(scalebayes.pfn, "plot_fan", lambda *a, **k: drawn.append(a[1]))
 
     x = [1e6, 1e7, 1e8, 1e9]
     rows = [f"c{i},{v:g},{2 + 5 * (v / 1e6) ** -0.3:.5f}" for i in range(MAX_PANELS + 2) for v in x]
@@ -511,3 +515,4 @@ def test_a_plot_of_more_curves_than_panels_says_which_it_shows(tmp_path, capsys)
     assert main(["extrapolate", str(path), "--to", "1e10", "--plot", str(tmp_path / "m.png")]) == 0
     err = capsys.readouterr().err
     assert f"the plot shows the first {MAX_PANELS} of the {MAX_PANELS + 2} curves" in err
+    assert len(drawn) == 1
