@@ -105,3 +105,14 @@ def beyond_float(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"an integer of {len(str(abs(value)))} digits, beyond the float64 range (1.8e308)"
     return "a number beyond the float64 range (1.8e308)"
+
+
+def is_one_flat_array(value) -> bool:
+    """Whether ``value``, asked for as one array per curve, is one curve's flat numbers: its
+    first entry a single number (Python, NumPy or 0-d array). Read as curves, each number
+    would be a curve of one point."""
+    try:
+        first = value[0] if len(value) else None
+    except (TypeError, KeyError):  # unsized or unindexable: the caller's checks say what
+        return False
+    return is_real(first) or getattr(first, "shape", None) == ()

@@ -36,7 +36,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_integer, holds_numbers, is_finite_real, is_integer, is_real
+from .._checks import (
+    check_integer,
+    holds_numbers,
+    is_finite_real,
+    is_integer,
+    is_one_flat_array,
+    is_real,
+)
 from .._precision import float64
 from ..families import get_family
 from ._lm import levenberg_marquardt
@@ -211,11 +218,7 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
     for what, value in (("xs", xs), ("ys", ys)):
         if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
             raise TypeError(f"{what} must be a list of arrays, one per curve")
-        try:
-            flat = len(value) > 0 and np.ndim(value[0]) == 0
-        except ValueError:  # a ragged first entry: _validate's loop says what is wrong
-            flat = False
-        if flat:
+        if is_one_flat_array(value):
             raise TypeError(
                 f"{what} must be a list of arrays, one per curve; got one flat array (for one "
                 "curve pass [x] and [y], or use fit_curve)"

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import check_key, is_real
+from .._checks import check_key, is_one_flat_array, is_real
 from .._warnings import warn_at_caller
 from ..data import merge_duplicate_x, nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
@@ -213,8 +213,7 @@ def refuse_one_flat_curve(lists: dict[str, Sequence]) -> None:
     """Refuse one curve's flat numbers where a list of arrays, one per curve, is asked: read
     as curves, each number would be a curve of one point, and the error would say so."""
     for name, value in lists.items():
-        first = value[0] if len(value) else None
-        if np.isscalar(first) or getattr(first, "shape", None) == ():
+        if is_one_flat_array(value):
             raise TypeError(
                 f"{name} must be a list of arrays, one per curve; got one flat array "
                 "(for one curve pass [x], [y] and [x_query], or use predict)"
