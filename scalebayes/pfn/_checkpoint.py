@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,24 @@ def _blob_bytes(tree: Any) -> bytes:
     buffer = io.BytesIO()
     eqx.tree_serialise_leaves(buffer, tree)
     return buffer.getvalue()
+
+
+# what a checkpoint directory (or one cut off mid-save) holds, and nothing else
+_CHECKPOINT_FILE = re.compile(r"(meta\.json|(model|opt_state)\.eqx(\.\d{3})?)")
+
+
+def _replaceable(directory: Path) -> bool:
+    """Whether ``directory`` may be deleted to make room for a checkpoint: absent, or a
+    directory holding checkpoint files only (an empty one too). Anything else there (a run's
+    log, the user's notes, a subfolder) would be lost."""
+    if not directory.exists() and not directory.is_symlink():
+        return True
+    if directory.is_symlink() or not directory.is_dir():
+        return False
+    return all(
+        child.is_file() and not child.is_symlink() and _CHECKPOINT_FILE.fullmatch(child.name)
+        for child in directory.iterdir()
+    )
 
 
 def _write_blob(directory: Path, name: str, data: bytes, shard_bytes: int) -> dict:
@@ -69,7 +88,7 @@ def save(
     """Write a checkpoint directory atomically (see the module docstring).
 
     Args:
-        path: the checkpoint directory (created or replaced).
+        path: the checkpoint directory (created, or replaced if it holds a checkpoint).
         model: the Equinox model.
         meta: JSON-serialisable metadata (config, borders, training state); ``format`` and
             ``blobs`` are added.
@@ -78,11 +97,21 @@ def save(
 
     Returns:
         The checkpoint directory.
+
+    Raises:
+        CheckpointError: if ``path`` (or its ``.tmp`` / ``.old`` sibling) exists and holds
+            anything but checkpoint files: nothing is deleted that a save did not write.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     old = path.with_name(path.name + ".old")
+    for where in (path, tmp, old):  # each is deleted below: only if it holds a checkpoint
+        if not _replaceable(where):
+            raise CheckpointError(
+                f"{where} exists and is not a PFN checkpoint (it holds other files); saving "
+                "there would delete them: choose a new directory"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     blobs = {"model.eqx": _write_blob(tmp, "model.eqx", _blob_bytes(model), shard_bytes)}

@@ -832,6 +832,11 @@ def export_weights(
     from ._predict import PFN
 
     pfn = PFN.load(checkpoint)
+    if Path(out).resolve() == Path(pfn.meta["_path"]).resolve():
+        raise _checkpoint.CheckpointError(
+            f"export_weights would write over its own checkpoint {checkpoint} (and its "
+            "optimiser state): choose another output directory"
+        )
     if pfn.meta.get("train_config", {}).get("ema_decay", 0.0) > 0:
         _, _, state, _ = _read_training_checkpoint(Path(pfn.meta["_path"]))
         pfn = PFN(state.ema, pfn.bar, {**pfn.meta, "weights": "ema"})

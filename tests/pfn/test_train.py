@@ -152,6 +152,38 @@ def test_sharded_blobs_round_trip(runs, tmp_path):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+def test_saving_never_deletes_what_a_save_did_not_write(runs, tmp_path):
+    """A review: saving into a folder of the user's deleted everything in it, and exporting a
+    run's checkpoint onto itself lost its optimiser state."""
+    pfn = PFN.load(runs[1])
+    notes = tmp_path / "results"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "notes.txt").write_text("precious")
+    with pytest.raises(CheckpointError, match=r"not a PFN checkpoint .* choose a new directory"):
+        pfn.save(notes)
+    assert sorted(p.name for p in notes.iterdir()) == ["notes.txt", "sub"]
+    (tmp_path / "w.old").mkdir()
+    (tmp_path / "w.old" / "keep.csv").write_text("1")
+    with pytest.raises(CheckpointError, match=r"w\.old exists"):
+        pfn.save(tmp_path / "w")
+    assert (tmp_path / "w.old" / "keep.csv").exists()
+    # an empty folder, or a checkpoint, is replaced as before
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "empty", tmp_path / "empty"):
+        pfn.save(target)
+    np.testing.assert_array_equal(
+        PFN.load(tmp_path / "empty").predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
+        pfn.predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
+    )
+    copy = tmp_path / "run" / "checkpoint"
+    shutil.copytree(runs[1], copy)
+    with pytest.raises(CheckpointError, match="over its own checkpoint"):
+        export_weights(copy, copy)
+    with pytest.raises(CheckpointError, match="not a PFN checkpoint"):
+        export_weights(copy, tmp_path / "run")  # the run folder, holding checkpoint/
+    assert "opt_state.eqx" in _checkpoint.read_checkpoint_meta(copy)["blobs"]
+
+
 def test_refuses_to_overwrite_and_validates_config(runs):
     with pytest.raises(FileExistsError, match="resume"):
         train(CONFIG, runs[0] / "straight", progress=False, log=None)
