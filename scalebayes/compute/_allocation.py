@@ -114,7 +114,9 @@ def chinchilla_allocation(
 
     (Hoffmann et al. 2022, eq. 4), with ``N*`` kept within ``[1, C / k]`` (at least one
     parameter and one token; extreme parameters put the unconstrained optimum outside, and
-    the loss is convex in ``log N``, so the clipped value is the constrained optimum). All
+    the loss is convex in ``log N``, so the clipped value is the constrained optimum). A
+    traced exponent ``<= 0`` (a posterior draw) is answered as the numerical solver does:
+    the same stationary point when both are negative, else the bracket edge of lower loss. All
     arguments broadcast against each other, so posterior
     draws (shape ``(n_draws, 1)``) and a grid of budgets (shape ``(n_budgets,)``) give
     ``(n_draws, n_budgets)``. Computed in log space.
@@ -152,15 +154,32 @@ def chinchilla_allocation(
             f"on one token); got {float(np.min(np.asarray(compute))):g}"
         )
     log_budget = jnp.log(compute) - math.log(k)
-    total = alpha + beta
-    log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / total
+    top = jnp.maximum(log_budget, 0.0)
+
+    def loss_at(log_n):
+        return (
+            E
+            + jnp.exp(jnp.log(A) - alpha * log_n)
+            + jnp.exp(jnp.log(B) - beta * (log_budget - log_n))
+        )
+
+    # A traced exponent <= 0 (a posterior draw of a prior that allows it): with both < 0 the
+    # loss is still convex in log N and the same stationary point (with |alpha|, |beta| in
+    # the logs) is its minimum; with one <= 0 and the other >= 0 the loss is monotone in
+    # log N and its optimum is the bracket edge of lower loss (as optimal_allocation's
+    # bracket gives), not the formula's log of a negative number.
+    interior = alpha * beta > 0
+    a_safe, b_safe = jnp.where(interior, alpha, 1.0), jnp.where(interior, beta, 1.0)
+    total = a_safe + b_safe
+    log_g = (jnp.log(jnp.abs(a_safe)) + jnp.log(A) - jnp.log(jnp.abs(b_safe)) - jnp.log(B)) / total
     # at least one parameter and one token: the loss is convex in log N, so the optimum under
     # that constraint is the clipped one (as optimal_allocation's bracket gives), and N*, D*
     # stay finite and > 0 where exp would under- or overflow
-    log_n = jnp.clip(log_g + beta / total * log_budget, 0.0, jnp.maximum(log_budget, 0.0))
+    log_n = jnp.clip(log_g + b_safe / total * log_budget, 0.0, top)
+    edge = jnp.where(loss_at(top) < loss_at(jnp.zeros_like(top)), top, 0.0)
+    log_n = jnp.where(interior, log_n, edge)
     log_d = log_budget - log_n
-    loss = E + jnp.exp(jnp.log(A) - alpha * log_n) + jnp.exp(jnp.log(B) - beta * log_d)
-    return Allocation(jnp.exp(log_n), jnp.exp(log_d), loss)
+    return Allocation(jnp.exp(log_n), jnp.exp(log_d), loss_at(log_n))
 
 
 class _Settings(NamedTuple):
@@ -423,6 +442,14 @@ def allocation_exponent(
     log_c = jnp.log(jnp.asarray(grid))
     values, local = _log_params_and_slopes(log_c, args, loss_fn=_hashable(loss_fn), options=options)
     values, local = np.asarray(values, dtype=float), np.asarray(local, dtype=float)
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(local))):
+        # the solve under the trace checks nothing: the concrete one says where the loss fails
+        optimal_allocation(loss_fn, grid, args, **dict(options))
+        bad = int(np.argmax(~(np.isfinite(values) & np.isfinite(local))))
+        raise ValueError(
+            f"the local exponent d log p*/d log C is not finite at C = {grid[bad]:g}: check "
+            "that loss_fn is smooth in log p there"
+        )
     x = np.log(grid)
     slope, intercept = np.polyfit(x, values, 1)
     return ExponentFit(float(slope), float(np.exp(intercept)), local, grid, np.exp(values))

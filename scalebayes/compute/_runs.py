@@ -87,7 +87,9 @@ class Runs:
         if not (is_finite_real(k) and k > 0):
             raise ValueError(f"Runs.flops_per_param_token must be finite and > 0, got {k!r}")
         object.__setattr__(self, "flops_per_param_token", float(k))
-        _check_design(np.log(self.D / self.N), np.log(self.N) + np.log(self.D), self.source)
+        _check_design(
+            np.log(self.D / self.N), np.log(self.N) + np.log(self.D), self.source, float(k)
+        )
 
     def __len__(self) -> int:
         return int(self.N.shape[0])
@@ -227,7 +229,7 @@ def _validate(N, D, loss, source: str, min_distinct: int, where, k: float = 6.0)
     return runs
 
 
-def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str) -> None:
+def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str, k: float) -> None:
     """Refuse designs a joint law cannot be fitted to: one tokens-per-parameter ratio, or
     one compute budget (each within 10%)."""
     if log_ratio.size > 1 and np.ptp(log_ratio) < math.log(1.1):
@@ -239,7 +241,7 @@ def _check_design(log_ratio: np.ndarray, log_nd: np.ndarray, source: str) -> Non
         )
     if log_nd.size > 1 and np.ptp(log_nd) < math.log(1.1):
         raise ValueError(
-            f"{source}: every run has compute 6ND = {6 * math.exp(np.median(log_nd)):.3g} "
+            f"{source}: every run has compute {k:g}ND = {k * math.exp(np.median(log_nd)):.3g} "
             "FLOPs (within 10%): along one budget the law's N and D terms are told apart "
             "only through one curve, so the fit is ill-posed (a review's sweep: R-hat 1.75) "
             "and the optimum at another budget rests on the prior; add runs at other budgets "

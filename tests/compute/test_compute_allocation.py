@@ -393,6 +393,19 @@ def test_a_loss_that_is_not_finite_at_the_answer_is_refused():
         optimal_allocation(lambda p, T, a: jnp.inf * p, 1e12)
 
 
+def test_allocation_exponent_refuses_what_optimal_allocation_refuses():
+    """A review: a NaN parameter answered exponent 1.0 (the bracket's edge, local NaN)."""
+
+    def law(n, d, q):
+        return q[0] + q[1] / n ** q[3] + q[2] / d ** q[4]
+
+    q = (1.8169, float("nan"), 2085.43, 0.3478, 0.3658)
+    with pytest.raises(ValueError, match="loss_fn is not finite at the allocation"):
+        allocation_exponent(law, [1e20, 1e21], q, flops_per_param_token=6)
+    fine = allocation_exponent(law, [1e20, 1e21], (1.8169, 482.0, 2085.43, 0.3478, 0.3658))
+    assert np.all(np.isfinite(fine.local)) and 0 < fine.exponent < 1
+
+
 def test_jit_with_constant_arguments():
     """A review: under jit, closing over the fitted law's constants (or a fixed budget) raised
     TracerArrayConversionError; the checks now run on the host copy. The jit boundary casts

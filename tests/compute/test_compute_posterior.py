@@ -158,6 +158,31 @@ def test_numerical_allocation_of_a_user_law_matches_the_closed_form():
     assert "D*/N*" in closed.summary()
 
 
+def test_draws_with_exponents_at_or_below_zero_are_answered_as_the_solver_does():
+    """A review: one draw with beta <= 0 (a prior that allows it) made every cell of the
+    closed form's allocation table NaN, without a word; the numerical solver answered."""
+
+    def my_law(p, n, d):
+        return p["E"] + jnp.exp(p["log_A"]) / n ** p["alpha"] + jnp.exp(p["log_B"]) / d ** p["beta"]
+
+    budgets = np.array([1e19, 5.76e23])
+    posts = [
+        fake_posterior(law)
+        for law in (chinchilla_law(), JointLaw(my_law, chinchilla_law().priors, name="m"))
+    ]
+    for post in posts:  # both signs negative, mixed signs, and zero
+        post.samples["alpha"][0, :4] = [-0.1, 0.3, -0.2, 0.0]
+        post.samples["beta"][0, :4] = [-0.2, -0.1, 0.3, 0.3]
+    with pytest.warns(UserWarning, match="sits at its bound"):
+        closed = posts[0].allocation(budgets)
+    with pytest.warns(UserWarning, match="sits at its bound"):
+        numeric = posts[1].allocation(budgets)
+    for name in ("n_params", "n_tokens", "loss"):
+        assert np.all(np.isfinite(closed.quantity(name)))
+        np.testing.assert_allclose(closed.quantity(name), numeric.quantity(name), rtol=1e-6)
+    assert "nan" not in closed.summary()
+
+
 def test_an_allocation_at_its_bound_is_said(recwarn):
     """A review: runs in billions answered N* = 1 [1, 1] (the bracket's edge) without a word."""
     post = fake_posterior(chinchilla_law())

@@ -176,6 +176,8 @@ def test_one_budget_is_refused_and_other_units_are_questioned():
         ValueError, match=r"every run has compute 6ND = 6e\+18 FLOPs \(within 10%\)"
     ):
         validate_runs(n, 1e18 / n, [3.0, 2.9, 2.95, 3.1])
+    with pytest.raises(ValueError, match=r"every run has compute 2ND = 2e\+18 FLOPs"):
+        validate_runs(n, 1e18 / n, [3.0, 2.9, 2.95, 3.1], flops_per_param_token=2)  # its own k
     d = np.array([2e9, 8e9, 3e10, 2e11])
     with pytest.warns(UserWarning, match=r"the median D/N is 5\.48e\+07 tokens per parameter"):
         validate_runs(n / 1e6, d, [3.0, 2.8, 2.6, 2.5])
