@@ -8,7 +8,8 @@ regression) prints
    finite width and learning rate (ensembles of --members seeds, standard errors from a
    bootstrap over members), with the final training MSE of the finite nets;
 2. the power laws a N^-alpha fitted to mu_L and sigma_L (90% residual-bootstrap intervals)
-   and the N from which eps_L changes by less than --rtol between sizes;
+   and the N from which eps_L stays within --rtol (its largest value from there on is less
+   than 1 + rtol times its smallest);
 3. how close each finite width's eps_L comes to the infinite-width value at the same t;
 4. seconds per curve and the peak memory (process RSS; device memory on a GPU).
 

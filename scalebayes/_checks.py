@@ -7,6 +7,11 @@ import numbers
 import re
 
 
+class MissingDependencyError(ImportError):
+    """An optional dependency is missing or of the wrong version; the message says what to
+    install (the command line prints it in one line, exit 2)."""
+
+
 def is_integer(value: object) -> bool:
     """Whether ``value`` is an integer (Python or NumPy), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)

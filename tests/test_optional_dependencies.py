@@ -23,3 +23,23 @@ def test_missing_scikit_learn_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ImportError, match=r"pip install 'scalebayes\[ntk\]'"):
         load_digits()
+
+
+def test_the_command_line_says_a_missing_dependency_in_one_line(monkeypatch, capsys):
+    """A review: `scalebayes ntk-study` without neural-tangents printed a traceback (exit
+    1) around its install hint."""
+    import importlib.util
+
+    from scalebayes.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name == "neural_tangents" else real(name, *a, **k),
+    )
+    monkeypatch.setitem(sys.modules, "neural_tangents", None)
+    status = main(["ntk-study", "--dataset", "calorimeter", "--sizes", "32:64"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and "needs neural-tangents" in err and "pip install" in err

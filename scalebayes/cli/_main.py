@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .. import __version__
+from .._checks import MissingDependencyError
 from .._interrupt import raise_if_interrupted, watch_interrupts
 from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
 from ._argtypes import (
@@ -756,6 +757,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing to report, no bad input
         _silence_stdout()
         return 141  # as a shell reports a command ended by SIGPIPE
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, MissingDependencyError) as error:
         print(f"{args._prog}: error: {_error_message(error)}", file=sys.stderr)
         return 2

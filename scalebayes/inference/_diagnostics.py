@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .._checks import check_integer, is_finite_real
+from .._checks import MissingDependencyError, check_integer, is_finite_real
 from .._warnings import ConvergenceWarning, warn_at_caller
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _import(name: str):
     try:
         return importlib.import_module(name)
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(f"{name} is missing: {_INSTALL_HINT}") from error
+        raise MissingDependencyError(f"{name} is missing: {_INSTALL_HINT}") from error
 
 
 def _failed_checks(

@@ -47,6 +47,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .._checks import MissingDependencyError
+
 __all__ = ["NT_VERSION", "applied_shims", "neural_tangents"]
 
 NT_VERSION = "0.6.5"
@@ -116,7 +118,7 @@ def _find_core_name(name: str) -> Any:
             return getattr(module, name)
     import jax
 
-    raise ImportError(
+    raise MissingDependencyError(
         f"scalebayes.ntk: jax {jax.__version__} has no jax.core.{name}, and neither "
         f"jax.extend.core nor jax._src.core holds it, so neural-tangents {NT_VERSION} cannot "
         "be loaded; update scalebayes/ntk/_compat.py for this JAX or pin an older jax"
@@ -171,15 +173,17 @@ def _experimental_getattr(name: str) -> Any:
 def _load() -> types.ModuleType:
     spec = importlib.util.find_spec("neural_tangents")
     if spec is None or spec.submodule_search_locations is None:
-        raise ImportError(f"scalebayes.ntk needs neural-tangents {NT_VERSION}; {INSTALL_HINT}")
+        raise MissingDependencyError(
+            f"scalebayes.ntk needs neural-tangents {NT_VERSION}; {INSTALL_HINT}"
+        )
     version = importlib.metadata.version("neural-tangents")
     if version.split(".")[:2] != NT_VERSION.split(".")[:2]:
-        raise ImportError(
+        raise MissingDependencyError(
             f"scalebayes.ntk is written for neural-tangents {NT_VERSION}, found {version}; "
             f"{INSTALL_HINT}"
         )
     if importlib.util.find_spec("frozendict") is None:
-        raise ImportError(f"neural-tangents needs frozendict; {INSTALL_HINT}")
+        raise MissingDependencyError(f"neural-tangents needs frozendict; {INSTALL_HINT}")
 
     applied: list[str] = []
     package = importlib.util.module_from_spec(spec)  # its __init__ is not run

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_integer
+from .._checks import MissingDependencyError, is_integer
 
 __all__ = [
     "DATASETS",
@@ -152,7 +152,7 @@ def load_digits() -> Dataset:
     try:
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as error:
-        raise ImportError(
+        raise MissingDependencyError(
             "load_digits needs scikit-learn; pip install 'scalebayes[ntk]'"
         ) from error
     data = sk_load_digits()

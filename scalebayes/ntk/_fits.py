@@ -96,8 +96,9 @@ class Plateau:
     """Where ``eps_L`` stops changing.
 
     Attributes:
-        n: the smallest size beyond which every step to the next size changes ``eps_L`` by
-            less than ``rtol`` (relative); ``None`` if no such size (no plateau seen).
+        n: the smallest size from which on ``eps_L`` stays within ``rtol``: its largest
+            value there and beyond is less than ``1 + rtol`` times its smallest (the whole
+            tail, not neighbouring steps); ``None`` if no such size (no plateau seen).
         value: mean ``eps_L`` from ``n`` on (``nan`` without a plateau).
         rtol: the tolerance used.
     """

@@ -113,10 +113,22 @@ def mlp_kernels(
         if x2.ndim != 2 or x2.shape[1] != x1.shape[1]:
             raise ValueError(f"x2 must have shape (n2, {x1.shape[1]}), got {x2.shape}")
     _, _, kernel_fn = stax_mlp(config)
-    if batch_size:
-        n1 = x1.shape[0]
-        n2 = n1 if x2 is None else x2.shape[0]
-        if n1 % batch_size == 0 and n2 % batch_size == 0:
-            kernel_fn = neural_tangents().batch(kernel_fn, batch_size=batch_size)
-    k = kernel_fn(x1, x2, ("nngp", "ntk"))
-    return Kernels(nngp=k.nngp, ntk=k.ntk)
+    if not batch_size:
+        k = kernel_fn(x1, x2, ("nngp", "ntk"))
+        return Kernels(nngp=k.nngp, ntk=k.ntk)
+    # neural_tangents.batch needs whole blocks: pad each side with copies of its last row
+    # (every kernel entry depends on its own pair of rows only) and cut the padding off
+    n1 = x1.shape[0]
+    n2 = n1 if x2 is None else x2.shape[0]
+    batched = neural_tangents().batch(kernel_fn, batch_size=batch_size)
+    k = batched(
+        _pad_rows(x1, batch_size),
+        None if x2 is None else _pad_rows(x2, batch_size),
+        ("nngp", "ntk"),
+    )
+    return Kernels(nngp=k.nngp[:n1, :n2], ntk=k.ntk[:n1, :n2])
+
+
+def _pad_rows(x: Array, block: int) -> Array:
+    extra = -x.shape[0] % block
+    return x if not extra else jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)])

@@ -18,8 +18,11 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._checks import is_integer
+from .._precision import float64
 from ._predict import EnsemblePrediction
 
 __all__ = ["LossStats", "loss_statistics", "sample_losses"]
@@ -39,14 +42,25 @@ class LossStats(eqx.Module):
     eps: Float[Array, ""]
 
 
-def _check(prediction: EnsemblePrediction, y_test) -> Array:
-    y_test = jnp.asarray(y_test, dtype=prediction.mean.dtype)
-    if y_test.shape != prediction.mean.shape:
+def _check(prediction: EnsemblePrediction, y_test) -> tuple[Array, Array, Array]:
+    """The prediction's mean and covariance and ``y_test``, in float64, checked."""
+    mean = jnp.asarray(prediction.mean, jnp.float64)
+    cov = jnp.asarray(prediction.cov, jnp.float64)
+    y_test = jnp.asarray(y_test, jnp.float64)
+    if mean.ndim != 2 or 0 in mean.shape or cov.shape != (mean.shape[0],) * 2:
         raise ValueError(
-            f"y_test must have the shape of the predictive mean {prediction.mean.shape}, "
-            f"got {y_test.shape}"
+            f"the prediction must hold a mean of shape (M, k) with M, k >= 1 and a covariance "
+            f"of shape (M, M); got {mean.shape} and {cov.shape}"
         )
-    return y_test
+    if y_test.shape != mean.shape:
+        raise ValueError(
+            f"y_test must have the shape of the predictive mean {mean.shape}, got {y_test.shape}"
+        )
+    if not bool(jnp.all(jnp.isfinite(y_test))):
+        raise ValueError("y_test has NaN or infinite entries; every target must be finite")
+    if not bool(jnp.all(jnp.isfinite(mean)) & jnp.all(jnp.isfinite(cov))):
+        raise ValueError("the prediction's mean or covariance is not finite")
+    return mean, cov, y_test
 
 
 @jax.jit
@@ -60,6 +74,7 @@ def _stats(mean, cov, y_test):
     return mu, sigma, sigma / mu
 
 
+@float64
 def loss_statistics(prediction: EnsemblePrediction, y_test: Float[ArrayLike, "M k"]) -> LossStats:
     """Exact ``mu_L``, ``sigma_L`` and ``eps_L`` of the test MSE over initialisations.
 
@@ -69,13 +84,25 @@ def loss_statistics(prediction: EnsemblePrediction, y_test: Float[ArrayLike, "M 
 
     Returns:
         The [`LossStats`][scalebayes.ntk.LossStats] of ``L = ||f(x_test) - y_test||_F^2 / (M k)``
-        (formulas in the module docstring).
+        (formulas in the module docstring), computed in float64 (NumPy 0-d arrays).
+
+    Raises:
+        ValueError: if ``y_test`` or the prediction is not finite or of the wrong shape, or
+            if ``mu_L`` is not > 0 (a test set the ensemble interpolates exactly: ``eps_L``
+            is undefined there).
     """
-    y_test = _check(prediction, y_test)
-    mu, sigma, eps = _stats(prediction.mean, prediction.cov, y_test)
+    mean, cov, y_test = _check(prediction, y_test)
+    mu, sigma, eps = (np.asarray(a) for a in _stats(mean, cov, y_test))
+    if not mu > 0:
+        raise ValueError(
+            f"the mean test loss is {float(mu):.3g}, not > 0 (test points the ensemble "
+            "interpolates exactly, e.g. copies of training points): eps_L = sigma_L / mu_L "
+            "is undefined; score the ensemble on held-out points"
+        )
     return LossStats(mu=mu, sigma=sigma, eps=eps)
 
 
+@float64
 def sample_losses(
     key: PRNGKeyArray,
     prediction: EnsemblePrediction,
@@ -91,19 +118,22 @@ def sample_losses(
         prediction: the ensemble's predictive mean and covariance.
         y_test: test targets, ``(M, k)``.
         n: number of draws.
-        jitter: ``jitter * mean(diag cov)`` is added to the diagonal before the Cholesky
-            factorisation (the covariance is often numerically singular).
+        jitter: ``jitter * mean(diag cov)`` is added to the diagonal before the covariance's
+            square root is taken (through its eigendecomposition, so a singular covariance
+            is fine).
 
     Returns:
-        ``L`` for each draw, shape ``(n,)``; their mean and standard deviation estimate
-        ``mu_L`` and ``sigma_L``.
+        ``L`` for each draw, shape ``(n,)`` (NumPy float64); their mean and standard deviation
+        estimate ``mu_L`` and ``sigma_L``.
     """
-    if not (isinstance(n, int) and n >= 1):
+    if not (is_integer(n) and n >= 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    y_test = _check(prediction, y_test)
-    mean, cov = prediction.mean, prediction.cov
+    mean, cov, y_test = _check(prediction, y_test)
     m, k = mean.shape
-    chol = jnp.linalg.cholesky(cov + jitter * jnp.mean(jnp.diag(cov)) * jnp.eye(m, dtype=cov.dtype))
-    z = jax.random.normal(key, (n, m, k), dtype=mean.dtype)
-    outputs = mean + jnp.einsum("ij,njk->nik", chol, z)
-    return jnp.mean((outputs - y_test) ** 2, axis=(1, 2))
+    # a square root through the eigendecomposition, negative rounding-level eigenvalues
+    # clipped to 0: a singular covariance (a repeated test input) has no Cholesky factor
+    lam, vec = jnp.linalg.eigh(cov + jitter * jnp.mean(jnp.diag(cov)) * jnp.eye(m))
+    root = vec * jnp.sqrt(jnp.maximum(lam, 0.0))
+    z = jax.random.normal(key, (int(n), m, k), dtype=jnp.float64)
+    outputs = mean + jnp.einsum("ij,njk->nik", root, z)
+    return np.asarray(jnp.mean((outputs - y_test) ** 2, axis=(1, 2)))

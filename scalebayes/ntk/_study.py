@@ -106,7 +106,8 @@ class ScalingCurve:
         return out
 
     def plateau(self, rtol: float = 0.1) -> Plateau:
-        """Where ``eps_L`` stops changing by more than ``rtol`` between sizes."""
+        """Where ``eps_L`` settles: the smallest size from which on its largest value is
+        within ``1 + rtol`` times its smallest ([`find_plateau`][scalebayes.ntk.find_plateau])."""
         return find_plateau(self.sizes, self.eps, rtol=rtol)
 
 

@@ -121,7 +121,7 @@ def test_inputs_that_used_to_answer_nan_are_refused():
     with pytest.raises(ValueError, match=r"x_test must be \(M, d\) with M >= 1"):
         ensemble_losses(ensemble, x[:0], y[:0])
     for diag_reg in (-1.0, float("nan")):
-        with pytest.raises(ValueError, match="diag_reg must be finite and >= 0"):
+        with pytest.raises(ValueError, match="diag_reg must be a finite number >= 0"):
             infinite_ensemble(config, x, y, x[:2], diag_reg=diag_reg)
     with pytest.raises(ValueError, match=r"largest eigenvalue is 0\.0"):
         max_stable_learning_rate(np.zeros((3, 3)), 1)

@@ -119,3 +119,66 @@ def test_bad_shapes_are_named(float64):
     nan[1, 0] = np.nan
     with pytest.raises(ValueError, match="x_train has NaN or infinite entries"):
         infinite_ensemble(MLPConfig(), nan, np.ones((3, 1)), np.ones((2, 2)))
+
+
+def test_the_moments_are_float64_whatever_jax_is_set_to(arccos_relu):
+    """A review: outside a float64 block the ensemble ran in float32, whose pseudo-inverse
+    cut-off (N eps lambda_max) dropped real modes of Theta_XX: mu_L 23% high at N = 1024, and
+    a test set equal to the training set gave mu_L < 0. The precision policy says float64."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((256, 8)) * np.geomspace(1e-2, 1, 8)  # an ill-conditioned kernel
+    y = np.tanh(x @ rng.standard_normal((8, 2)))
+    x_test = rng.standard_normal((64, 8)) * np.geomspace(1e-2, 1, 8)
+    y_test = np.tanh(x_test @ rng.standard_normal((8, 2)))
+    config = MLPConfig(depth=2)
+    assert not jax.config.jax_enable_x64  # the default the users meet
+    pred = infinite_ensemble(config, x, y, x_test)
+    stats = loss_statistics(pred, y_test)
+    assert pred.mean.dtype == np.float64 and np.asarray(stats.mu).dtype == np.float64
+    # the reference: the kernels in float64 and the ensemble's formulas in NumPy
+    k = {}
+    for name, (a, c) in {"xx": (x, x), "tx": (x_test, x), "tt": (x_test, x_test)}.items():
+        k["nngp_" + name], k["ntk_" + name] = arccos_relu(
+            a, c, config.depth, config.W_std, config.b_std
+        )
+    theta_inv = np.linalg.pinv(k["ntk_xx"], rcond=256 * np.finfo(float).eps, hermitian=True)
+    b = k["ntk_tx"] @ theta_inv
+    cov = k["nngp_tt"] + b @ k["nngp_xx"] @ b.T - b @ k["nngp_tx"].T - k["nngp_tx"] @ b.T
+    res = b @ y - y_test
+    mu = (np.sum(res**2) + 2 * np.trace(cov)) / res.size
+    np.testing.assert_allclose(pred.mean, b @ y, rtol=1e-6, atol=1e-9)
+    assert float(stats.mu) == pytest.approx(mu, rel=1e-6)
+
+
+def test_singular_and_degenerate_inputs_are_answered_or_refused():
+    """A review: a repeated test input made every sampled loss NaN (no Cholesky factor in
+    float32); NaN targets gave mu = nan; an empty test set a ZeroDivisionError; a test set
+    the ensemble interpolates exactly an eps_L of rounding noise over rounding noise."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 1))
+    x_test = np.concatenate([rng.standard_normal((5, 3)), x[:1], x[:1]])
+    pred = infinite_ensemble(MLPConfig(), x, y, x_test)
+    y_test = rng.standard_normal((7, 1))
+    losses = sample_losses(jax.random.key(0), pred, y_test, np.int64(2000))
+    assert losses.shape == (2000,) and np.all(np.isfinite(losses))
+    with pytest.raises(ValueError, match="y_test has NaN"):
+        loss_statistics(pred, np.full((7, 1), np.nan))
+    with pytest.raises(ValueError, match=r"x_test must have shape \(M, d\) with M >= 1"):
+        infinite_ensemble(MLPConfig(), x, y, x_test[:0])
+    with pytest.raises(ValueError, match=r"y_train must have shape \(20, k\) with k >= 1"):
+        infinite_ensemble(MLPConfig(), x, y[:, :0], x_test)
+    with pytest.raises(ValueError, match="eps_L = sigma_L / mu_L is undefined"):
+        loss_statistics(
+            EnsemblePrediction(mean=np.ones((3, 1)), cov=np.zeros((3, 3))), np.ones((3, 1))
+        )
+
+
+def test_kernels_in_blocks_cover_every_row():
+    """A review: a batch_size that did not divide the rows was ignored without a word."""
+    rng = np.random.default_rng(1)
+    x, x2 = rng.standard_normal((50, 4)), rng.standard_normal((23, 4))
+    whole = mlp_kernels(MLPConfig(), x, x2)
+    blocks = mlp_kernels(MLPConfig(), x, x2, batch_size=16)
+    assert blocks.ntk.shape == (50, 23)
+    np.testing.assert_allclose(blocks.ntk, whole.ntk, rtol=1e-5)
+    np.testing.assert_allclose(blocks.nngp, whole.nngp, rtol=1e-5)
