@@ -314,7 +314,7 @@ def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[d
         if len(cells) != len(header):
             raise ValueError(
                 f"{path}, line {reader.line_num}: expected {len(header)} cells "
-                f"({','.join(header)}), found {len(cells)}"
+                f"({','.join(header)}), found {len(cells)}; fix or delete that line"
             )
         rows.append(dict(zip(header, cells, strict=True)))
     return rows

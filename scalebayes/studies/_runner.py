@@ -1485,6 +1485,10 @@ def run_study(
     with exclusive_lock(out_dir):
         stored = _read_rows(per_curve_path)
         done = {key: stored[(key, fp)] for key, fp in fingerprints.items() if (key, fp) in stored}
+        if len(done) < len(fingerprints) and per_curve_path.exists():
+            # a file that cannot take a row is said now, not after the first batch's work
+            with open(per_curve_path, "ab"):
+                pass
         n_resumed = len(done)
         stale_keys = {key for key, _ in stored} - set(done)
         n_stale = sum(key in stale_keys for key in fingerprints)
@@ -1511,6 +1515,12 @@ def run_study(
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
         if calibration is None:  # not this study's picture: an earlier one's would mislead
             (out_dir / CALIBRATION_PLOT).unlink(missing_ok=True)
+            if any(score.ll is not None and score.pit is None for score in scores):
+                summary += (
+                    "\nNo calibration picture: the probabilistic rows resumed here predate the "
+                    "`pit` column of per_curve.csv; move the file away and rerun to recompute "
+                    "them with it.\n"
+                )
         else:
             summary += (
                 f"\nCalibration (reliability diagram and PIT histogram per dataset, from the "

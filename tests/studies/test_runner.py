@@ -676,9 +676,35 @@ def test_a_per_curve_csv_without_pit_is_upgraded_and_resumed(tmp_path, fake, fak
     if dropped == 8:
         assert [r["pit"] for r in rows] == [""] * 6  # kept as they were, counts unknown
         assert again.calibration_path is None and not (out / "calibration.png").exists()
+        assert (
+            "No calibration picture: the probabilistic rows resumed here predate" in again.summary
+        )
     else:
+        assert "No calibration picture" not in again.summary
         assert [r["pit"] for r in rows] == [r["pit"] for r in _rows_of(lines)]
     assert {r[c] for r in rows for c in PER_CURVE_COLUMNS[-7:]} == {""}
+
+
+def test_a_per_curve_csv_that_cannot_take_rows_is_said_before_any_work(tmp_path, fake, monkeypatch):
+    """A review: a read-only per_curve.csv was found at the first append, after the first
+    batch's work (a whole PFN dataset, or minutes of NUTS)."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    real_open = open
+
+    def refusing(file, mode="r", *args, **kwargs):
+        if str(file).endswith("per_curve.csv") and "a" in mode:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing)
+    calls = len(fake.calls)
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)  # all resumed: no append
+    more = _write_curves(tmp_path / "more.csv")  # new curves: rows to append
+    with pytest.raises(PermissionError, match=r"per_curve\.csv"):
+        run_study(["fake"], [], out, csv_paths=[data, more], progress=False)
+    assert len(fake.calls) == calls
 
 
 def _rows_of(lines: list[str]) -> list[dict[str, str]]:
