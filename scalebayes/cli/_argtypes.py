@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .._checks import plain_float
 from .._io import FIGURE_FORMATS
 
 
@@ -24,8 +25,8 @@ def positive(kind: type = int) -> Callable[[str], int | float]:
     name = "integer" if kind is int else "number"
 
     def parse(text: str):
-        try:
-            value = kind(text)
+        try:  # a float as written plainly: 2_5 and full-width digits are typos, not numbers
+            value = plain_float(text) if kind is float else kind(text)
         except ValueError:
             value = 0
         if not (math.isfinite(value) and value > 0):
@@ -63,7 +64,7 @@ def seed(text: str) -> int:
 def probability(text: str) -> float:
     """A parser of a probability strictly between 0 and 1."""
     try:
-        value = float(text)
+        value = plain_float(text)
     except ValueError:
         value = math.nan
     if not 0 < value < 1:
@@ -84,7 +85,7 @@ def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str
         values = []
         for item in text.split(","):
             try:
-                value = float(item)
+                value = plain_float(item)
             except ValueError:
                 raise argparse.ArgumentTypeError(
                     f"{item.strip()!r} in {text!r} is not a number; give comma-separated "

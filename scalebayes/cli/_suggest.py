@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .._checks import plain_float
 from ._argtypes import (
     add_csv_options,
     csv_options,
@@ -120,7 +121,7 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
         if keys["x"] is None or keys["cost"] is None:
             raise ValueError(f"{path} line {line}: the row has too few cells; give x,cost")
         try:
-            x, cost = float(keys["x"]), float(keys["cost"])
+            x, cost = plain_float(keys["x"]), plain_float(keys["cost"])
         except ValueError:
             raise ValueError(
                 f"{path} line {line}: x and cost must be numbers; got "

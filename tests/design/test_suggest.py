@@ -195,6 +195,7 @@ def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeyp
         (("--method", "gp"), ("run",), "--method"),
         (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
         (("--fantasies", "3"), ("run",), "--fantasies must be from 4 to 1000; got 3"),
+        (("--target", "1_0e9"), ("run",), "expected a positive number, got '1_0e9'"),
         (
             ("--model", "mixture-tiny", "--method", "mcmc-m4"),
             ("run",),
@@ -231,6 +232,9 @@ def _cost_file(path, text, encoding="utf-8"):
         ("x,cost\n4e+08,-5\n", "utf-8", "line 2: cost -5 must be finite and > 0"),
         ("x,cost\n4e+08,nan\n", "utf-8", "line 2: cost nan must be finite and > 0"),
         ("x,cost\n4e+08,5\n4e+08,6\n", "utf-8", "lines 2 and 3: x = 4e+08 costs 5 and 6"),
+        # a review: Python's float read 2_5 as 25 and full-width digits as digits
+        ("x,cost\n4e+08,2_5\n", "utf-8", "line 2: x and cost must be numbers"),
+        ("x,cost\n\uff14e+08,1\n", "utf-8", "line 2: x and cost must be numbers"),
     ],
 )
 def test_a_bad_cost_file_is_one_line_naming_file_and_row(tmp_path, capsys, text, encoding, message):
