@@ -596,6 +596,11 @@ class PFN:
     def load(cls, path_or_name: str | os.PathLike | None = None) -> PFN:
         """Load a PFN checkpoint (weights-only or training), verifying its checksum.
 
+        A training checkpoint of a run with ``ema_decay > 0`` answers with its moving average
+        of the weights, the weights [`export_weights`][scalebayes.pfn.export_weights] ships
+        (``meta["weights"]`` says ``"ema"``); its raw weights are the optimiser's, for
+        resuming.
+
         Args:
             path_or_name: a checkpoint directory, a training run directory (its
                 ``checkpoint/`` is used), the name of a shipped model, or ``None`` for
@@ -647,10 +652,28 @@ class PFN:
             )
         skeleton = _cast_floats(skeleton, jnp.dtype(stored))
         model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
+        train_config = meta.get("train_config")
+        if (
+            not members
+            and isinstance(train_config, dict)
+            and is_real(train_config.get("ema_decay"))
+            and train_config["ema_decay"] > 0
+            and "opt_state.eqx" in meta.get("blobs", {})
+        ):  # a training checkpoint: the moving average is what the run would ship
+            from ._train import read_ema_weights
+
+            model = read_ema_weights(meta)
+            meta = {**meta, "weights": "ema"}
         _checkpoint.check_finite(model, meta["_path"])
         bar = _checkpoint.require(
             meta, ("borders",), lambda m: BarDistribution(m["borders"], m.get("tail_scales"))
         )
+        if bar.n_buckets != config.n_buckets:
+            raise _checkpoint.CheckpointError(
+                f"{meta['_path']}/meta.json holds {len(bar.borders)} borders, a bar of "
+                f"{bar.n_buckets} buckets, but the model has {config.n_buckets}: the metadata "
+                "is damaged or was edited"
+            )
         return cls(model, bar, meta)
 
     def save(self, path: str | os.PathLike, *, storage_dtype: str = "float32") -> Path:

@@ -565,6 +565,13 @@ def _read_training_checkpoint(path: Path):
     return config, np.asarray(meta["borders"]), state, meta.get("training", {})
 
 
+def read_ema_weights(meta: dict) -> PFNModel:
+    """The moving average of the weights stored in a training checkpoint (``meta`` as
+    ``read_checkpoint_meta`` returns it)."""
+    _, _, state, _ = _read_training_checkpoint(Path(meta["_path"]))
+    return state.ema
+
+
 def train(
     config: TrainConfig,
     out: str | os.PathLike,
@@ -588,7 +595,8 @@ def train(
         resume: continue from ``out/checkpoint`` (error if there is none).
         init_from: warm start: a PFN checkpoint or shipped name whose weights (and bar
             borders) start this run, with a fresh optimiser and schedule; its size and input
-            encoding must be ``config``'s.
+            encoding must be ``config``'s. A training run with ``ema_decay > 0`` lends its
+            moving average (what it would ship; see [`PFN.load`][scalebayes.pfn.PFN.load]).
         borders_from: a PFN checkpoint or shipped name whose bar borders this run uses in
             place of computing them from the prior (fresh weights): models that share
             borders average into one bar distribution
@@ -831,15 +839,12 @@ def export_weights(
     """
     from ._predict import PFN
 
-    pfn = PFN.load(checkpoint)
+    pfn = PFN.load(checkpoint)  # a run with ema_decay > 0 loads its moving average
     if Path(out).resolve() == Path(pfn.meta["_path"]).resolve():
         raise _checkpoint.CheckpointError(
             f"export_weights would write over its own checkpoint {checkpoint} (and its "
             "optimiser state): choose another output directory"
         )
-    if pfn.meta.get("train_config", {}).get("ema_decay", 0.0) > 0:
-        _, _, state, _ = _read_training_checkpoint(Path(pfn.meta["_path"]))
-        pfn = PFN(state.ema, pfn.bar, {**pfn.meta, "weights": "ema"})
     if "tail_scales" not in pfn.meta and "train_config" in pfn.meta:
         config = TrainConfig.from_dict(pfn.meta["train_config"])
         pfn.meta["tail_scales"] = list(prior_tail_scales(config, pfn.meta["borders"]))

@@ -103,6 +103,42 @@ def test_round_trip_gives_identical_predictions(runs, tmp_path):
     np.testing.assert_array_equal(PFN.load(saved).predict(x, y, xq).quantile(0.5), b[1])
 
 
+def test_a_run_with_an_ema_answers_with_the_weights_it_ships(runs, tmp_path):
+    """A review: PFN.load of a training checkpoint (extrapolate --model RUN, --init-from RUN,
+    pfn_eval.py RUN/checkpoint) answered with the raw weights while export_weights shipped
+    their moving average: medians 1.9% apart on average, 4% at most."""
+    from scalebayes.pfn._train import _read_training_checkpoint
+
+    _, straight, _, _ = runs
+    meta = _checkpoint.read_checkpoint_meta(straight)
+    _, _, state, _ = _read_training_checkpoint(straight)
+    ema = jax.tree.map(lambda a: a * 0.9 if eqx.is_inexact_array(a) else a, state.model)
+    meta = {k: v for k, v in meta.items() if k not in ("_path", "blobs", "format")}
+    meta["train_config"] = {**meta["train_config"], "ema_decay": 0.99}
+    run = tmp_path / "run" / "checkpoint"
+    _checkpoint.save(run, model=state.model, meta=meta, opt_state=(state.opt_state, ema))
+    loaded = PFN.load(tmp_path / "run")
+    assert loaded.meta["weights"] == "ema"
+    for a, b in zip(jax.tree.leaves(loaded.model), jax.tree.leaves(ema), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    shipped = PFN.load(export_weights(run, tmp_path / "weights"))
+    x, y, xq = np.array([1.0, 2, 3, 4]), np.array([0.9, 0.7, 0.6, 0.55]), np.array([6.0, 9.0])
+    np.testing.assert_array_equal(
+        loaded.predict(x, y, xq).median(), shipped.predict(x, y, xq).median()
+    )
+    assert "weights" not in PFN.load(straight).meta  # a run without an EMA: its weights
+
+
+def test_borders_that_do_not_fit_the_model_are_refused(runs, tmp_path):
+    """A review: a meta.json whose borders were cut to 50 loaded and answered nonsense."""
+    exported = export_weights(runs[1], tmp_path / "w")
+    meta = json.loads((exported / "meta.json").read_text())
+    meta["borders"] = meta["borders"][:50]
+    (exported / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="holds 50 borders, a bar of 49 buckets"):
+        PFN.load(exported)
+
+
 def test_bfloat16_storage_halves_the_files_and_rounds_each_weight_once(runs, tmp_path):
     _, straight, _, _ = runs
     full = export_weights(straight, tmp_path / "f32")
