@@ -717,7 +717,7 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
         ("break_prob=0,2", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
         ("brake_prob=0.2", "mixture", "ScaleFreePriorConfig has no field brake_prob"),
         ("break_prob=2", "mixture", "break_prob must lie in [0, 1]"),
-        ("break_prob=0.2", "nslpfn", "this run's prior is 'nslpfn'"),
+        ("break_prob=0.2", "nslpfn", "this run's prior is 'nslpfn': add --prior mixture"),
     ],
 )
 def test_a_bad_scalefree_setting_is_one_line_before_any_work(

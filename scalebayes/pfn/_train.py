@@ -171,8 +171,10 @@ class TrainConfig:
             object.__setattr__(self, name, pairs)
         if self.scalefree_overrides and self.prior == "nslpfn":
             raise ValueError(
-                "TrainConfig.scalefree_overrides change the scale-free curves of a 'scalefree' "
-                "or 'mixture' run; this run's prior is 'nslpfn' (use prior_overrides)"
+                "TrainConfig.scalefree_overrides (--scalefree-set) change the scale-free "
+                "curves, which only a 'scalefree' or 'mixture' run draws; this run's prior is "
+                "'nslpfn': add --prior mixture (or scalefree), or set the NSL-PFN prior's "
+                "fields with TrainConfig.prior_overrides"
             )
         if "log10_length_range" in dict(self.prior_overrides):
             raise ValueError("set the prior's length range with TrainConfig.log10_length_range")
@@ -556,6 +558,13 @@ def _read_training_checkpoint(path: Path):
         ("train_config", "step", "borders"),
         lambda m: TrainConfig.from_dict(m["train_config"]),
     )
+    blobs = meta.get("blobs")
+    if not (isinstance(blobs, dict) and "opt_state.eqx" in blobs):
+        raise _checkpoint.CheckpointError(
+            f"{meta['_path']} holds exported weights (no optimiser state), not a training run "
+            f"to resume: start a new run from them with --init-from {meta['_path']} (Python: "
+            "init_from=)"
+        )
     skeleton = init_state(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
     opt_state, ema = _checkpoint.load_tree(

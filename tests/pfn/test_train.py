@@ -129,6 +129,15 @@ def test_a_run_with_an_ema_answers_with_the_weights_it_ships(runs, tmp_path):
     assert "weights" not in PFN.load(straight).meta  # a run without an EMA: its weights
 
 
+def test_resuming_exported_weights_says_to_warm_start_instead(runs, tmp_path):
+    """A review: --resume on an exported folder said 'has no opt_state.eqx' (float32) or
+    'changed dtype from float32 to bfloat16' (bfloat16), with no way forward."""
+    for dtype in ("float32", "bfloat16"):
+        export_weights(runs[1], tmp_path / dtype / "checkpoint", storage_dtype=dtype)
+        with pytest.raises(CheckpointError, match=r"holds exported weights .* --init-from"):
+            train(CONFIG, tmp_path / dtype, resume=True, progress=False, log=None)
+
+
 def test_borders_that_do_not_fit_the_model_are_refused(runs, tmp_path):
     """A review: a meta.json whose borders were cut to 50 loaded and answered nonsense."""
     exported = export_weights(runs[1], tmp_path / "w")
