@@ -26,9 +26,10 @@ and query points are packed into token slots padded to a power of two, and rows 
 into batches of a bounded number of slots and of attention scores. Queries never attend to
 each other, so a curve with many queries is split into rows of at most a few hundred
 queries, each repeating the context, without changing any prediction. A context longer than
-``MAX_CONTEXT`` points is thinned (with a warning) to that many points spread evenly in
-log x, keeping the smallest and the largest x, since attention cost grows with the square of
-the number of slots.
+``MAX_CONTEXT`` points is thinned (with a warning) to at most that many points spread evenly
+in log x, keeping the smallest and the largest x (each of ``MAX_CONTEXT`` log-spaced nodes
+keeps its nearest point, so x clustered in a narrow range keep fewer), since attention cost
+grows with the square of the number of slots.
 
 A PFN knows only what its training prior showed it. [`PFN.reach`][scalebayes.pfn.PFN.reach]
 is how far beyond the context's largest x that prior put queries; asking further gives a
@@ -187,8 +188,9 @@ class ReachWarning(UserWarning):
     context than (almost) all of its training prior's questions."""
 
 
-#: The most context points the network conditions on; a longer context is thinned to this
-#: many points spread evenly in log x (keeping the smallest and largest x), with a warning.
+#: The most context points the network conditions on; a longer context is thinned to at most
+#: this many points spread evenly in log x (keeping the smallest and largest x; clustered x
+#: keep fewer), with a warning.
 #: The shipped models were trained on curves of at most 128 points; attention cost grows with
 #: the square of the number of slots.
 MAX_CONTEXT = 1000
@@ -727,8 +729,10 @@ class PFN:
         Args:
             x_context: observed x, shape ``(n,)``, > 0, at least 2 distinct; runs repeated
                 at one x (seeds) are averaged, with a ``UserWarning``.
-                More than ``MAX_CONTEXT`` points are thinned to that many, evenly in log x
-                (keeping the smallest and largest x), with a ``UserWarning``.
+                More than ``MAX_CONTEXT`` points are thinned to at most that many, evenly in
+                log x (keeping the smallest and largest x; each of ``MAX_CONTEXT`` log-spaced
+                nodes keeps its nearest point, so clustered x keep fewer), with a
+                ``UserWarning``.
             y_context: observed y (loss, error), shape ``(n,)``, >= 0.
             x_query: where to predict, shape ``(q,)``, > 0; beyond the largest context x
                 unless the model was trained for interpolation. A query more than
