@@ -53,6 +53,7 @@ def encode(
     y: Float[Array, " T"],
     is_context: Bool[Array, " T"],
     valid: Bool[Array, " T"],
+    xp=jnp,
 ) -> tuple[Float[Array, " T"], Float[Array, " T"], Float[Array, ""]]:
     """One curve's slots as the network sees them.
 
@@ -63,6 +64,9 @@ def encode(
         y: y of every slot (only context slots are read), shape ``(T,)``, >= 0.
         is_context: context slots.
         valid: used slots (padding is False).
+        xp: the array module, ``jax.numpy`` (training, under ``jit``) or ``numpy`` (one
+            curve's prediction on the host: the same formula, and no compilation for every
+            new number of slots).
 
     Returns:
         ``(x_enc, y_enc, y_ref)``: encoded x and y (targets in ``y / y_ref``) and the y
@@ -71,14 +75,15 @@ def encode(
         by `normalise`.
     """
     if name == "nslpfn":
-        return x, y, jnp.ones((), y.dtype)
+        return x, y, xp.ones((), y.dtype)
     check_input(name)
     ctx = is_context & valid
-    x_ref = jnp.max(jnp.where(ctx, x, 0.0))
-    y_ref = jnp.max(jnp.where(ctx, y, 0.0))
-    y_ref = jnp.where(y_ref > 0, y_ref, 1.0)
-    x_safe = jnp.where(valid & (x > 0), x, x_ref)
-    x_enc = jnp.where(valid, jnp.log10(x_safe / x_ref), 0.0)
+    zero = xp.zeros((), x.dtype)  # keeps NumPy's float32 float32, as JAX's is
+    x_ref = xp.max(xp.where(ctx, x, zero))
+    y_ref = xp.max(xp.where(ctx, y, zero))
+    y_ref = xp.where(y_ref > 0, y_ref, xp.ones((), y.dtype))
+    x_safe = xp.where(valid & (x > 0), x, x_ref)
+    x_enc = xp.where(valid, xp.log10(x_safe / x_ref), zero)
     return x_enc, y / y_ref, y_ref
 
 

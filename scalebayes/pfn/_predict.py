@@ -970,11 +970,14 @@ class PFN:
             is_context = np.arange(n + xq.size) < n
             # x / max x_context in float64 first: the encoding is scale-free, and JAX's float32
             # would turn x beyond 3e38 or below 1e-45 into inf or 0
-            x_all = np.concatenate([xc, xq]) / xc.max()
-            y_all = np.concatenate([yc / scale, np.zeros(xq.size)])
+            # (then in float32 on the host, as the network's inputs are)
+            x_all = (np.concatenate([xc, xq]) / xc.max()).astype(np.float32)
+            y_all = np.concatenate([yc / scale, np.zeros(xq.size)]).astype(np.float32)
             x_enc, y_enc, y_ref = (
                 np.asarray(a, np.float64)
-                for a in encode(self.config.input, x_all, y_all, is_context, is_context | True)
+                for a in encode(
+                    self.config.input, x_all, y_all, is_context, is_context | True, xp=np
+                )
             )
             curve = x_enc[:n], y_enc[:n], x_enc[n:], xq, scale * float(y_ref)
         return curve, n_given, float(xq.max() / xc.max()), window, merged

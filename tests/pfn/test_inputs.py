@@ -80,6 +80,23 @@ def test_host_encoding_matches_the_training_layout():
     assert LOG_X_SCALE > 0
 
 
+@pytest.mark.parametrize("name", ["log-relative", "log-log", "nslpfn"])
+def test_numpy_encoding_is_the_training_formula(name):
+    """Predictions encode on the host with NumPy (a review: JAX compiled 5 programs for every
+    new number of slots, 0.14-0.7 s a first call); training encodes with JAX under jit."""
+    rng = np.random.default_rng(0)
+    for n, q in ((3, 1), (17, 5), (64, 64)):
+        x = np.sort(10 ** rng.uniform(-5, 5, n + q)).astype(np.float32)
+        y = rng.uniform(0.0, 3.0, n + q).astype(np.float32)
+        ctx = np.arange(n + q) < n
+        valid = np.arange(n + q) < n + q - 1  # one padded slot
+        host = encode(name, x, y, ctx, valid, xp=np)
+        device = jax.jit(lambda a, b, c, d: encode(name, a, b, c, d))(x, y, ctx, valid)
+        for h, d in zip(host, device, strict=True):
+            assert np.asarray(h).dtype == np.float32
+            np.testing.assert_allclose(h, np.asarray(d), rtol=1e-6, atol=2e-6)
+
+
 def test_all_zero_context_has_unit_reference():
     x = jnp.array([1.0, 2.0, 4.0])
     _, y_enc, y_ref = encode(
