@@ -351,7 +351,11 @@ class PFNPrediction(Predictive):
         gives 0.
         """
         qs = check_probabilities(q)
-        out = self._eval("quantiles", jnp.asarray(np.atleast_1d(qs), jnp.float32))
+        levels = np.atleast_1d(qs).astype(np.float32)
+        # padded to a power of two (with the median), so new numbers of levels share programs
+        padded = np.full(_bucket(levels.size, smallest=4), 0.5, np.float32)
+        padded[: levels.size] = levels
+        out = self._eval("quantiles", jnp.asarray(padded))[:, : levels.size]
         out = np.maximum(out.T, 0.0) * self.y_scale
         return out[0] if qs.ndim == 0 else out
 
@@ -404,8 +408,13 @@ class PFNPrediction(Predictive):
         size = int(np.prod(shape, dtype=np.int64))
         if size == 0:
             return np.zeros((*shape, self.n_targets))
-        draws = np.asarray(self.bar.sample(key, jnp.asarray(self.logits), size), np.float64)
-        return np.maximum(draws, 0.0).reshape(*shape, self.n_targets) * self.y_scale
+        # queries and draws padded to powers of two: one compiled program serves many shapes
+        n = self.n_targets
+        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits[:n] = self.logits
+        draws = _sample_bars(self.bar, key, jnp.asarray(logits), _bucket(size))
+        draws = np.asarray(draws, np.float64)[:size, :n]
+        return np.maximum(draws, 0.0).reshape(*shape, n) * self.y_scale
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -482,9 +491,16 @@ def query_ratio(x_context, x_query) -> float:
 
 
 @functools.partial(jax.jit, static_argnames="fn")
+@eqx.filter_jit
 def _bar_call(bar, fn, logits, arg):
+    # compiled per padded shape (see _eval): eager, every new shape compiled each primitive
     method = getattr(bar, fn)
     return method(logits) if arg is None else method(logits, arg)
+
+
+@eqx.filter_jit
+def _sample_bars(bar, key, logits, n):
+    return bar.sample(key, logits, n)
 
 
 @eqx.filter_jit
@@ -492,8 +508,8 @@ def _forward(model: PFNModel, x, y, context, valid):
     return jax.vmap(model)(x, y, context, valid)
 
 
-def _bucket(n: int) -> int:
-    return max(16, 1 << (n - 1).bit_length())
+def _bucket(n: int, smallest: int = 16) -> int:
+    return max(smallest, 1 << (n - 1).bit_length())
 
 
 STORAGE_DTYPES: tuple[str, ...] = ("float32", "bfloat16")
