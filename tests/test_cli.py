@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scalebayes.cli import main
-from scalebayes.studies._runner import METHODS, Method
+from scalebayes.studies import METHODS, Method
 
 BETA, C = (2.0, 3.0), -0.3  # curve i: y = BETA[i] * x^C exactly, so M1 recovers it
 

@@ -22,7 +22,7 @@ import pytest
 from scalebayes.cli import _main as cli
 from scalebayes.cli import main
 from scalebayes.data import CurveDataError
-from scalebayes.studies._runner import METHODS, Method
+from scalebayes.studies import METHODS, Method
 
 BETA, C = (2.0, 3.0), -0.3  # curve i: y = BETA[i] * x^C
 

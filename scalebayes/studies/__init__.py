@@ -22,19 +22,9 @@ and below the command line; nothing in the library imports it.
 from .._io import LockedError
 from ._calibrated import CALIBRATION_WEIGHTS, calibrated
 from ._demo import DEMO_FAMILIES, FAR_PLOT_NAME, PLOT_NAME, run_demo
-from ._runner import (
-    CALIBRATION_PLOT,
-    DEFAULT_BATCH_SIZE,
-    METHODS,
-    PER_CURVE_COLUMNS,
-    CurveScore,
-    Method,
-    MethodTable,
-    StudyResult,
-    mixture,
-    register_method,
-    run_study,
-)
+from ._methods import DEFAULT_BATCH_SIZE, METHODS, Method, MethodTable, mixture, register_method
+from ._rows import PER_CURVE_COLUMNS, CurveScore
+from ._runner import CALIBRATION_PLOT, StudyResult, run_study
 
 __all__ = [
     "CALIBRATION_PLOT",

@@ -16,14 +16,8 @@ from dataclasses import dataclass
 
 from ..data import Curve, load_benchmark, load_far_benchmark, parse_split
 from ..evaluate import ScaledPredictive, check_level, conformal_scale
-from ._runner import (
-    DEFAULT_BATCH_SIZE,
-    METHODS,
-    Method,
-    _fingerprint,
-    _is_method_name,
-    _resolve_methods,
-)
+from ._methods import DEFAULT_BATCH_SIZE, METHODS, Method, _is_method_name, _resolve_methods
+from ._rows import _fingerprint
 
 CALIBRATION_WEIGHTS = ("curve", "dataset", "target")
 """How the reference targets are weighed: every curve, every dataset or every target alike."""

@@ -20,7 +20,7 @@ from .._io import write_figure
 from ..evaluate import coverage_from_pit
 
 if TYPE_CHECKING:
-    from ._runner import CurveScore
+    from ._rows import CurveScore
 
 
 def pooled_pit(

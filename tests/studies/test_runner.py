@@ -24,15 +24,9 @@ from scalebayes._io import (
 from scalebayes.data import Curve, CurveDataError, load_benchmark
 from scalebayes.evaluate import MSCE_LEVELS, GaussianPredictive
 from scalebayes.inference import CurveCheck, MCMCPredictive
-from scalebayes.studies._runner import (
-    METHODS,
-    PER_CURVE_COLUMNS,
-    Method,
-    MethodTable,
-    _batches,
-    register_method,
-    run_study,
-)
+from scalebayes.studies._methods import METHODS, Method, MethodTable, register_method
+from scalebayes.studies._rows import PER_CURVE_COLUMNS
+from scalebayes.studies._runner import _batches, run_study
 
 HEADER_LINE = (
     "method,dataset,curve,rmsle,ll,msce,seconds,fingerprint,cov50,cov90,width50,width90,crps,pit,"
@@ -427,8 +421,8 @@ def test_method_output_is_checked(tmp_path, monkeypatch):
 
 
 def test_register_method(monkeypatch):
-    monkeypatch.setattr("scalebayes.studies._runner.METHODS", dict(METHODS))
-    from scalebayes.studies import _runner
+    monkeypatch.setattr("scalebayes.studies._methods.METHODS", dict(METHODS))
+    from scalebayes.studies import _methods as _runner
 
     method = register_method("new", lambda curves: [], probabilistic=True)
     assert _runner.METHODS["new"] is method and method.probabilistic
@@ -598,7 +592,7 @@ def test_fingerprint_covers_every_input_bit(tmp_path):
     """Changing one bit of x, y, the split or y_scale, the method or its settings changes it."""
     import hashlib
 
-    from scalebayes.studies._runner import _fingerprint
+    from scalebayes.studies._rows import _fingerprint
 
     x = np.geomspace(1.0, 100.0, 6)
     base = Curve(x, x**-0.5, "c").with_default_split()
@@ -947,7 +941,7 @@ def test_a_full_disk_while_appending_rows_names_the_file(tmp_path, monkeypatch):
     ],
 )
 def test_a_damaged_recorded_scale_counts_as_not_recorded(value, valid):
-    from scalebayes.studies._runner import _valid_scale
+    from scalebayes.studies._summary import _valid_scale
 
     assert _valid_scale(value) is valid
 
@@ -1144,7 +1138,7 @@ def test_read_csv_rows_names_a_malformed_line(tmp_path):
 
 def test_nothing_is_registered_at_import():
     code = (
-        "import scalebayes.studies._runner as r\n"
+        "import scalebayes.studies._methods as r\n"
         "assert r._builtin_methods.cache_info().currsize == 0, 'built at import'\n"
         "assert not r.METHODS._added\n"
         "assert 'pfn' in r.METHODS and r._builtin_methods.cache_info().currsize == 1\n"
@@ -1246,6 +1240,7 @@ def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
     # second method never scored; and rows were written a batch at a time (a long IC batch
     # of the PFN scored for minutes before its first row). A method stored under a key is
     # named by it (a later review: METHODS['mine'] = calibrated(...) wrote 'pfn-far+cal' rows)
+    import scalebayes.studies._methods as methods_module
     import scalebayes.studies._runner as runner
 
     data = _write_curves(tmp_path / "runs.csv")
@@ -1253,7 +1248,9 @@ def test_two_methods_of_one_name_are_refused_and_rows_are_kept_one_by_one(
     assert METHODS["again"].name == "again"
     both = run_study(["fake", "again"], [], tmp_path / "both", csv_paths=[data], progress=False)
     assert {s.method for s in both.scores} == {"fake", "again"}
-    monkeypatch.setattr(runner, "METHODS", {"fake": METHODS["fake"], "again": METHODS["fake"]})
+    monkeypatch.setattr(
+        methods_module, "METHODS", {"fake": METHODS["fake"], "again": METHODS["fake"]}
+    )
     with pytest.raises(ValueError, match=r"methods 'fake' and 'again' are both named 'fake'"):
         run_study(["fake", "again"], [], tmp_path / "out", csv_paths=[data], progress=False)
     writes = []
@@ -1274,7 +1271,7 @@ def test_the_code_digest_sees_closed_over_values():
     log what it did; its settings() names what matters)."""
     import jax.numpy as jnp
 
-    from scalebayes.studies._runner import _code_digest
+    from scalebayes.studies._methods import _code_digest
 
     def make(scale):
         def method(curves):
@@ -1307,7 +1304,7 @@ def test_the_code_digest_sees_wrapped_code_and_defaults_and_no_addresses():
     import subprocess
     import sys
 
-    from scalebayes.studies._runner import _code_digest
+    from scalebayes.studies._methods import _code_digest
 
     def wrap(f):
         @functools.wraps(f)
@@ -1327,7 +1324,7 @@ def test_the_code_digest_sees_wrapped_code_and_defaults_and_no_addresses():
     assert _code_digest(functools.partial(f, t=object())) == ""  # an address: nothing stable
     assert _code_digest(print) == ""
     code = "def g(cs):\n    return cs in {'a', 'b', 'c'}\nprint(_code_digest(g))"
-    run = "from scalebayes.studies._runner import _code_digest\n" + code
+    run = "from scalebayes.studies._methods import _code_digest\n" + code
     seen = {
         subprocess.run(
             [sys.executable, "-c", run],
@@ -1425,7 +1422,7 @@ def test_a_second_study_in_one_directory_says_the_first_ones_rows_are_there(tmp_
 
 def test_the_median_over_curves_counts_infinite_scores():
     """A review: the medians table dropped LL = -inf, so [3, 2, -inf, -inf, -inf] read 2.5."""
-    from scalebayes.studies._runner import _median_cell
+    from scalebayes.studies._summary import _median_cell
 
     inf = float("inf")
     assert _median_cell([3.0, 2.0, -inf, -inf, -inf], 3) == "-inf"
@@ -1457,7 +1454,7 @@ def test_study_objects_read_in_one_line_in_a_notebook(tmp_path, fake):
 def test_a_negative_compile_estimate_is_not_printed_as_zero():
     """A review: bnsl's first batch took 10.3 s and its later ones 0.489 s/curve over 36
     curves, so 'compile ≈ first - size x later' came out negative and was printed as 0."""
-    from scalebayes.studies._runner import _BatchTime, _format_summary
+    from scalebayes.studies._summary import _BatchTime, _format_summary
 
     timings = {
         ("slow", "d"): [_BatchTime(36, 10.3), _BatchTime(36, 17.6)],
