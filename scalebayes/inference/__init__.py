@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         to_datatree,
     )
     from ._mcmc import sample_posterior
-    from ._mcmc_methods import curve_keys, mcmc_method
+    from ._mcmc_methods import MCMCMethod, curve_keys, mcmc_method
     from ._mcmc_predictive import MCMCPredictive
     from ._mcmc_result import MCMCResult
     from ._sample_model import ModelPosterior, sample_model
@@ -80,6 +80,7 @@ __all__ = [
     "CurveData",
     "Diagnostics",
     "LMState",
+    "MCMCMethod",
     "MCMCPredictive",
     "MCMCResult",
     "ModelPosterior",
@@ -129,7 +130,7 @@ _MODULES = {
         "diagnose",
         "to_datatree",
     ),
-    "_mcmc_methods": ("curve_keys", "mcmc_method"),
+    "_mcmc_methods": ("MCMCMethod", "curve_keys", "mcmc_method"),
     "_mcmc_predictive": ("MCMCPredictive",),
     "_mcmc_result": ("MCMCResult",),
     "_sample_model": ("ModelPosterior", "sample_model"),

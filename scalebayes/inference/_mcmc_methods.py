@@ -86,8 +86,11 @@ def _with_null(result, predictives, targets, keys: jax.Array) -> list:
 
 
 @dataclass(frozen=True, eq=False)
-class _MCMCMethod:
-    """The callable `mcmc_method` returns (see there); a study reads its attributes."""
+class MCMCMethod:
+    """A study method of NUTS on one family, as
+    [`mcmc_method`][scalebayes.inference.mcmc_method] returns it: called on a batch of
+    curves, it samples each curve's posterior from its context points and returns its
+    predictive at the targets. Its fields are `mcmc_method`'s arguments."""
 
     family: str
     seed: int
@@ -152,9 +155,7 @@ class _MCMCMethod:
             )
 
 
-def mcmc_method(
-    family: str, *, seed: int = 0, check: bool = False, **sampler_kwargs
-) -> _MCMCMethod:
+def mcmc_method(family: str, *, seed: int = 0, check: bool = False, **sampler_kwargs) -> MCMCMethod:
     """A study method: NUTS on each curve's context points, predictive at its targets.
 
     Args:
@@ -190,4 +191,4 @@ def mcmc_method(
             f"mcmc_method got unknown sampler setting(s) {unknown}; see sample_posterior for "
             "the valid ones"
         )
-    return _MCMCMethod(family, seed, check, MappingProxyType(dict(sampler_kwargs)))
+    return MCMCMethod(family, seed, check, MappingProxyType(dict(sampler_kwargs)))

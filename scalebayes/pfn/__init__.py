@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._bar import BarDistribution, fit_tail_scales, make_borders
     from ._checkpoint import CheckpointError, read_checkpoint_meta
     from ._ensemble import EnsembleModel, ensemble
-    from ._method import pfn_method, protocol_scale
+    from ._method import PFNMethod, pfn_method, protocol_scale
     from ._model import CONFIGS, PFNConfig, PFNModel, count_parameters, get_config
     from ._plot import plot_fan, shipped_fans
     from ._predict import (
@@ -96,6 +96,7 @@ __all__ = [
     "FlatCurveWarning",
     "LockedError",
     "PFNConfig",
+    "PFNMethod",
     "PFNModel",
     "PFNPrediction",
     "ReachWarning",
@@ -131,7 +132,7 @@ _MODULES = {
     "_bar": ("BarDistribution", "fit_tail_scales", "make_borders"),
     "_checkpoint": ("CheckpointError", "read_checkpoint_meta"),
     "_ensemble": ("EnsembleModel", "ensemble"),
-    "_method": ("pfn_method", "protocol_scale"),
+    "_method": ("PFNMethod", "pfn_method", "protocol_scale"),
     "_model": ("CONFIGS", "PFNConfig", "PFNModel", "count_parameters", "get_config"),
     "_plot": ("plot_fan", "shipped_fans"),
     "_stack": (

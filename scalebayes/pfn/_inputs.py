@@ -14,9 +14,9 @@ A PFN's [`PFNConfig.input`][scalebayes.pfn.PFNConfig] names one of:
   x (or all y) by a constant changes nothing (y's predictive scales with it). The bar
   distribution lives in the ``y / y_ref`` space.
 
-`scalebayes.pfn._inputs.encode` is the one implementation, used by training (on
-prior batches, inside the compiled step) and by the predictor (on real curves), so the two
-can never disagree.
+One function, ``encode``, is the one implementation, used by training (on prior batches,
+inside the compiled step, in JAX) and by the predictor (on real curves, in NumPy on the
+host), so the two can never disagree.
 """
 
 from __future__ import annotations

@@ -81,8 +81,19 @@ def _describe(pfn: PFN) -> str:
 
 
 @dataclass(frozen=True)
-class _PFNMethod:
-    """The callable `pfn_method` returns (see there); a study reads its attributes."""
+class PFNMethod:
+    """A study method of the PFN, as [`pfn_method`][scalebayes.pfn.pfn_method] returns it:
+    called on a batch of curves, it returns one predictive per curve at its targets.
+
+    Attributes:
+        model: a shipped model's name or a checkpoint directory; ``None`` answers as the
+            shipped PFNs do (each curve by the model for its distance).
+        stack: within ``FAR_SWITCH``, weigh both shipped models per curve by a back-test
+            ([`predict_stacked`][scalebayes.pfn.predict_stacked]).
+        batch_size: curves per call a study sends.
+        pad_batches: whether a study pads batches to one size (no: the predictor groups
+            curves by length itself).
+    """
 
     model: str | None
     stack: bool = False
@@ -139,7 +150,7 @@ class _PFNMethod:
             )
 
 
-def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = None) -> _PFNMethod:
+def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = None) -> PFNMethod:
     """A study method: condition on each curve's context, predict its targets.
 
     The study passes curves in the protocol's normalised y-space; ``y_scale`` is 1 for a curve
@@ -172,5 +183,5 @@ def pfn_method(model: str | os.PathLike | None = None, *, stack: bool | None = N
     if stack and model is not None:
         raise ValueError("stack=True stacks the two shipped models; name no model")
     if model is not None:
-        return _PFNMethod(str(model), stack=False)
-    return _PFNMethod(None, stack=stack is None or bool(stack))
+        return PFNMethod(str(model), stack=False)
+    return PFNMethod(None, stack=stack is None or bool(stack))

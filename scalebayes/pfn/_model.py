@@ -219,7 +219,7 @@ class PFNModel(eqx.Module):
         """Bar-distribution logits at every slot.
 
         Args:
-            x: encoded x of each slot (see `scalebayes.pfn._inputs.encode`: in
+            x: encoded x of each slot (see `PFNConfig.input`: in
                 [0.01, 1] for ``"nslpfn"``, ``log10(x / x_ref)`` for the scale-free inputs).
             y: encoded y at context slots (ignored elsewhere).
             is_context: which slots are context points.

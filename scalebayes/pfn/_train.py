@@ -383,7 +383,7 @@ def prior_tail_scales(config: TrainConfig, borders: ArrayLike) -> tuple[float, f
 def layout(batch, key, interpolation: float, input: str = "nslpfn"):
     """Token slots of a prior batch: ``(x, y, is_context, valid, is_target)``, each ``(n, L)``.
 
-    x and y are encoded by ``input`` (see `scalebayes.pfn._inputs.encode`); the
+    x and y are encoded by ``input`` (see `PFNConfig.input`); the
     targets' y are in the space the bar distribution models.
     """
     n, length = batch.x.shape

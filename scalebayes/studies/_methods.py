@@ -87,7 +87,7 @@ class Method:
 
     def settings(self) -> str:
         """``fn.settings()``: what besides the data changes the predictions. Without one, a
-        digest of ``fn``'s code (`_code_digest`), so that a study recomputes the rows of a
+        digest of ``fn``'s code, so that a study recomputes the rows of a
         method whose code changed, or the numbers, strings, tuples, arrays or functions it
         closes over changed; other values (lists, dicts, a callable object's attributes,
         objects that print their address, e.g. a model) it does not read: give those in
