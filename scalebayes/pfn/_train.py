@@ -738,15 +738,14 @@ def _train(
     start = int(state.step)
     stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
     bar_iter = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar_iter = tqdm(total=stop - start, desc="train-pfn", unit="step", leave=False)
     t_start = time.perf_counter()
-    # t_last: end of the last checkpoint save (the rate counts training steps alone);
-    # t_wall: what history["seconds"] has counted up to (saves included)
-    t_last = t_wall = t_start
+    # t_last: end of the last checkpoint save (the rate counts training steps alone, and in
+    # the first window those after the first, which compiles: from t_compiled on);
+    # t_wall: what history["seconds"] has counted up to (saves and compiling included)
+    t_last = t_wall = t_compiled = t_start
     step_last = start
+    if start < stop:
+        say("compiling the training step ...")
     losses = []
     log_file = open_for_lines(out / "log.jsonl")  # a line a crash cut short is dropped
     try:
@@ -754,7 +753,16 @@ def _train(
             raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
             state, loss = step_fn(state)
             losses.append(loss)
-            if bar_iter is not None:
+            if s == start and s + 1 < stop:  # compiled: the bar and the rate start here
+                jax.block_until_ready(loss)
+                t_compiled = time.perf_counter()
+                if progress:
+                    from tqdm.auto import tqdm
+
+                    bar_iter = tqdm(
+                        total=stop - start, initial=1, desc="train-pfn", unit="step", leave=False
+                    )
+            elif bar_iter is not None:
                 bar_iter.update(1)
             done = s + 1
             boundary = done % config.checkpoint_every == 0 or done == stop
@@ -783,7 +791,11 @@ def _train(
                         "lower the learning rate (--lr) and start again"
                     )
                 now = time.perf_counter()
-                rate = (done - step_last) * config.batch_size / max(now - t_last, 1e-9)
+                if step_last == start and done > start + 1:  # the compiling step left out
+                    steps, since = done - start - 1, t_compiled
+                else:
+                    steps, since = done - step_last, t_last
+                rate = steps * config.batch_size / max(now - since, 1e-9)
                 history["seconds"] = history.get("seconds", 0.0) + (now - t_wall)
                 history["curves"] = (
                     history.get("curves", 0) + (done - step_last) * config.batch_size

@@ -1010,10 +1010,16 @@ def test_quantiles_and_draws_of_new_shapes_reuse_one_compiled_program(monkeypatc
     first = pfn.predict(x, y, [1e10, 3e10, 1e11])
     other = pfn.predict(x[1:], y[1:], [2e10, 5e10, 8e10, 9e10, 1e11])
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
-    q5, q7 = first.quantile(levels), other.quantile(np.linspace(0.1, 0.9, 7))
-    assert traced["quantiles"] == 1 and q5.shape == (5, 3) and q7.shape == (7, 5)
+    q5 = first.quantile(levels)
+    seen = dict(traced)  # 1, or 0 where another test compiled these shapes in this process
+    q7 = other.quantile(np.linspace(0.1, 0.9, 7))
+    assert traced["quantiles"] == seen["quantiles"] <= 1
+    assert q5.shape == (5, 3) and q7.shape == (7, 5)
     np.testing.assert_array_equal(q5[2], first.median())
-    draws = [p.sample(jax.random.key(0), n) for p, n in ((first, 1000), (other, 1010))]
-    assert traced["sample"] == 1 and draws[0].shape == (1000, 3) and draws[1].shape == (1010, 5)
+    draws = [first.sample(jax.random.key(0), 1000)]
+    seen = dict(traced)
+    draws.append(other.sample(jax.random.key(0), 1010))
+    assert traced["sample"] == seen["sample"] <= 1
+    assert draws[0].shape == (1000, 3) and draws[1].shape == (1010, 5)
     np.testing.assert_array_equal(draws[0], first.sample(jax.random.key(0), 1000))
     assert np.all(np.abs(np.median(draws[0], 0) / first.median() - 1) < 0.05)
