@@ -121,11 +121,20 @@ def _number(cell: str, what: str, where: str) -> float:
     except ValueError:
         hint = ""
         head, _, tail = text.lstrip("+-").partition(",")
-        if head.isdigit() and tail.isdigit() and "," not in tail and len(tail) != 3:
-            # one comma not followed by 3 digits: a decimal comma, not a thousands separator
-            hint = f"; write the decimal point as a point ({text.replace(',', '.')!r})"
-        elif "," in text and text.replace(",", "").replace(".", "", 1).isdigit():
-            hint = "; remove the thousands separators (write 1000000 or 1e6)"
+        point = text.replace(",", ".")
+        joined = text.replace(",", "")
+        if head.isdigit() and tail.isdigit() and "," not in tail:
+            if len(tail) != 3 or head == "0" or len(head) > 3:
+                # not a thousands separator (not 3 digits after it, or none before it
+                # that one would separate): a decimal comma
+                hint = f"; write the decimal point as a point ({point!r})"
+            else:  # 2,715: either reading is a number; a wrong guess would be 1000x off
+                hint = (
+                    f"; if ',' is a decimal comma write {point!r}, if it separates "
+                    f"thousands write {joined!r}"
+                )
+        elif "," in text and joined.lstrip("+-").replace(".", "", 1).isdigit():
+            hint = f"; remove the thousands separators (write {joined!r})"
         raise CurveDataError(f"{where}: {what} value {text!r} is not a number{hint}") from None
     if not np.isfinite(value):
         raise CurveDataError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,13 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _some(values: np.ndarray, most: int = 5) -> str:
+    """The first ``most`` of ``values`` and how many there are in all (a message stays one
+    readable line however many are bad)."""
+    head = values[:most].tolist()
+    return str(head) if values.size <= most else f"{str(head)[:-1]}, ... ({values.size} in all)]"
+
+
 def _as_vector(value: Any, what: str) -> np.ndarray:
     try:
         raw = np.asarray(value)
@@ -31,7 +39,8 @@ def _as_vector(value: Any, what: str) -> np.ndarray:
             raise TypeError("complex")
         a = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"Curve.{what} must be a 1-D array of real numbers; got {value!r}") from e
+        shown = reprlib.repr(value).replace("\n", " ")  # one line, a few values
+        raise ValueError(f"Curve.{what} must be a 1-D array of real numbers; got {shown}") from e
     except OverflowError:  # a Python int beyond float64, e.g. 10**400
         raise ValueError(f"Curve.{what} must be finite; one value is beyond float64") from None
     if a.ndim != 1:
@@ -99,9 +108,9 @@ class Curve:
             raise ValueError(f"{label}: needs at least 3 points; got {x.size}")
         if not np.isfinite(x).all() or (x <= 0).any():
             bad = x[~(np.isfinite(x) & (x > 0))]
-            raise ValueError(f"{label}: every x must be finite and > 0; got {bad.tolist()}")
+            raise ValueError(f"{label}: every x must be finite and > 0; got {_some(bad)}")
         if not np.isfinite(y).all():
-            raise ValueError(f"{label}: every y must be finite; got {y[~np.isfinite(y)].tolist()}")
+            raise ValueError(f"{label}: every y must be finite; got {_some(y[~np.isfinite(y)])}")
         for name, values in (("x", x), ("y", y)):  # subnormal: ratios of them overflow
             tiny = values[(values != 0) & (np.abs(values) < _SMALLEST)]
             if tiny.size:

@@ -137,3 +137,13 @@ def test_nslpfn_normalise_x_rejects_degenerate_reference(x_ref, message):
 def test_repr_is_short():
     text = repr(_curve(is_context=[1, 1, 1, 0], dataset="IC"))
     assert text == "Curve(name='c', dataset='IC', n=4, 3 context, x=[1, 8], y_scale=1)"
+
+
+def test_messages_stay_one_short_line_however_many_values_are_bad():
+    """A review: 5,000 NaN x made a 25,047-character message; a 2-D text array five lines."""
+    many = r"got \[nan, nan, nan, nan, nan, \.\.\. \(5000 in all\)\]$"
+    with pytest.raises(ValueError, match=many):
+        Curve(np.r_[np.full(5000, np.nan), 1.0, 2.0, 3.0], np.ones(5003), "c")
+    with pytest.raises(ValueError, match="must be a 1-D array of real numbers") as error:
+        Curve(np.array([["a", "b"], ["c", "d"]]), np.ones(2), "c")
+    assert "\n" not in str(error.value) and len(str(error.value)) < 200
