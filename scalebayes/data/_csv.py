@@ -14,7 +14,7 @@ import numpy as np
 
 from .._checks import is_integer, plain_float
 from .._warnings import warn_at_caller, warn_if_early_rise, warn_if_log_x, warn_if_rising
-from ._curve import Curve, CurveDataError
+from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
 # Normalised header (stripped, lower case, spaces and hyphens as "_") -> column role.
@@ -148,6 +148,11 @@ def _number(cell: str, what: str, where: str) -> float:
             else "y is a loss and log-space metrics (RMSLE, log-likelihood) need y > 0"
         )
         raise CurveDataError(f"{where}: {what} = {text} must be > 0 ({reason})")
+    if value < _SMALLEST:  # as Curve refuses it, but naming the file and line
+        raise CurveDataError(
+            f"{where}: {what} = {text} is below {_SMALLEST:g}, where ratios of values "
+            "overflow; rescale the column (e.g. to other units)"
+        )
     return value
 
 

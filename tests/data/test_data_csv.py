@@ -99,6 +99,8 @@ def test_round_trip_of_a_bundled_curve(tmp_path):
         # Python's float reads these as 25 and 10: in a data file they are typos
         ("x,y\n1,2\n2_5,3\n", {}, "line 3 (data row 2): x value '2_5' is not a number"),
         ("x,y\n1,2\n\uff11\uff10,3\n", {}, "x value '\uff11\uff10' is not a number"),
+        # a review: Curve refused it without the file and line
+        ("x,y\n1,2\n2,1e-320\n", {}, "line 3 (data row 2): y = 1e-320 is below 1e-300"),
         ("x,y\n1,2\n2, \n", {}, "line 3 (data row 2): y is empty; fill in a number"),
         ("x,y\nnan,2\n", {}, "line 2 (data row 1): x is 'nan'; only finite numbers"),
         ("x,y\n1,2\n2,inf\n", {}, "line 3 (data row 2): y is 'inf'; only finite numbers"),
