@@ -244,6 +244,12 @@ def test_fit_warns_when_a_family_has_as_many_parameters_as_points(tmp_path, caps
     assert err.count("\n") == 1 and "m4 has 5 parameters and the fit 4 points" in err, err
     assert main(["fit", str(data), "--family", "m2"]) == 0  # 3 parameters, 4 points: silent
     assert capsys.readouterr().err == ""
+    assert "fewer parameters (m3 has 3, m2 has 3, m1 has 2)" in err
+    # a review: three runs fitted with m2 were told to fit m2 instead
+    three = tmp_path / "three.csv"
+    three.write_text("x,y\n1e8,3.9\n1e9,3.2\n1e10,2.8\n")
+    assert main(["fit", str(three), "--family", "m2"]) == 0
+    assert "fit a family with fewer parameters (m1 has 2)" in capsys.readouterr().err
 
 
 @pytest.mark.filterwarnings("default::UserWarning")

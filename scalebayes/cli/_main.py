@@ -477,11 +477,22 @@ def _run_fit(args: argparse.Namespace) -> int:
                 stacklevel=2,
             )
         if x.size <= len(fit.params):
+            from ..families import get_family
+
+            fewer = [
+                f"{name} has {n}"
+                for name in ("m3", "m2", "m1")
+                if (n := len(get_family(name).params)) < len(fit.params)
+            ]
+            advice = (
+                f"add runs or fit a family with fewer parameters ({', '.join(fewer)})"
+                if fewer
+                else "add runs"
+            )
             warnings.warn(
                 f"curve {curve.name!r}: {family} has {len(fit.params)} parameters and the fit "
                 f"{x.size} points, so it can pass through every point and its extrapolation is "
-                "not pinned by the data; add runs or fit a family with fewer parameters (m2 "
-                "has 3, m1 2)",
+                f"not pinned by the data; {advice}",
                 UserWarning,
                 stacklevel=2,
             )
