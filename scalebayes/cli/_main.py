@@ -317,8 +317,9 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=int,
         choices=range(4),
         metavar="{0,1,2,3}",
-        help="bnsl only: the number of breaks (default: chosen by held-out error, and one, the "
-        "published form, for a curve too short to test a break on held-out points)",
+        help="bnsl only: the number of breaks (default: chosen by held-out error; one, the "
+        "published form, for a curve too short to test a break on held-out points but of at "
+        "least six; none for fewer)",
     )
     parser.add_argument(
         "--plot",

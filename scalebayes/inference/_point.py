@@ -127,7 +127,10 @@ class PointFit:
             ValueError: for x that is not finite and > 0, or where the fitted curve grows
                 beyond float64's range (a value below its smallest underflows to 0).
         """
-        x = np.asarray(x, dtype=np.float64)
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except OverflowError:  # a Python int beyond float64, e.g. 10**400
+            raise ValueError("predict: x must be finite and > 0; one is beyond float64") from None
         if np.any(~np.isfinite(x)) or np.any(x <= 0):
             raise ValueError("predict: x must be finite and > 0")
         return predict_fits([self], [x.ravel()])[0].reshape(x.shape)
@@ -240,6 +243,7 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             for a in (x, y):  # not bools, text or objects other than numbers
                 if not holds_numbers(a):
                     raise TypeError(f"not {a.dtype} values")
+            shapes = (x.shape, y.shape)
             x = x.astype(np.float64).ravel()
             y = y.astype(np.float64).ravel()
         except (TypeError, ValueError) as error:
@@ -248,6 +252,10 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             raise ValueError(f"{where}: x and y must be finite; one is beyond float64") from None
         if x.shape != y.shape:
             raise ValueError(f"{where}: x has {x.size} points but y has {y.size}")
+        if shapes[0] != shapes[1]:  # flattened alike, they would pair other points
+            raise ValueError(
+                f"{where}: x and y must have one shape, got {shapes[0]} and {shapes[1]}"
+            )
         if x.size < min_points:
             raise ValueError(f"{where}: needs at least {min_points} points, got {x.size}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
@@ -256,6 +264,11 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             raise ValueError(f"{where}: x and y must be > 0 (fits are in log space)")
         if np.ptp(x) == 0:
             raise ValueError(f"{where}: x must hold at least two distinct values")
+        if (distinct := np.unique(x).size) < min_points:  # repeats pin no further parameter
+            raise ValueError(
+                f"{where}: needs at least {min_points} distinct x, got {distinct} (in "
+                f"{x.size} points)"
+            )
         order = np.argsort(x, kind="stable")
         out_x.append(x[order])
         out_y.append(y[order])
@@ -639,6 +652,10 @@ def predict_fits(
             x = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise TypeError(f"predict_fits: xs[{i}] is not an array of numbers") from error
+        except OverflowError:  # a Python int beyond float64, e.g. 10**400
+            raise ValueError(
+                f"predict_fits: xs[{i}] ({labels[i]}) must be finite and > 0; one is beyond float64"
+            ) from None
         if np.any(~np.isfinite(x)) or np.any(x <= 0):
             raise ValueError(f"predict_fits: xs[{i}] ({labels[i]}) must be finite and > 0")
         arrays.append(x)

@@ -352,6 +352,21 @@ def test_too_few_points_names_the_curve(family, minimum):
         fit_curves(family, xs, ys)
 
 
+def test_repeated_x_and_mismatched_shapes_are_refused():
+    """A review: 3 points at 2 distinct x fitted M2's 3 parameters without a word, and x and
+    y of shapes (2, 3) and (3, 2) were flattened and paired point by point."""
+    with pytest.raises(ValueError, match=r"needs at least 3 distinct x, got 2 \(in 3 points\)"):
+        fit_curves("m2", [np.array([1e6, 1e6, 1e9])], [np.array([3.0, 3.1, 2.0])])
+    x, y = np.geomspace(1e6, 1e9, 6), np.geomspace(3.0, 2.0, 6)
+    with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(3, 2\)"):
+        fit_curves("m2", [x.reshape(2, 3)], [y.reshape(3, 2)])
+    fit = fit_curves("m2", [x], [y])[0]
+    with pytest.raises(ValueError, match="beyond float64"):  # was a bare OverflowError
+        fit.predict([10**400])
+    with pytest.raises(ValueError, match="beyond float64"):
+        predict_fits([fit], [[10**400]])
+
+
 def test_predict_rejects_non_positive_x():
     xs, ys = _curves(n=3, size=30)
     fit = fit_curves("m1", xs, ys)[0]
