@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -133,8 +134,11 @@ def _number(cell: str, what: str, where: str) -> float:
                     f"; if ',' is a decimal comma write {point!r}, if it separates "
                     f"thousands write {joined!r}"
                 )
-        elif "," in text and joined.lstrip("+-").replace(".", "", 1).isdigit():
+        elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
             hint = f"; remove the thousands separators (write {joined!r})"
+        elif re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})*,\d+", text):  # 1.234,5: points group
+            european = text.replace(".", "").replace(",", ".")
+            hint = f"; write it with a decimal point and no separators ({european!r})"
         raise CurveDataError(f"{where}: {what} value {text!r} is not a number{hint}") from None
     if not np.isfinite(value):
         raise CurveDataError(

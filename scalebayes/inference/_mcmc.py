@@ -186,7 +186,8 @@ def sample_posterior(
             raise ValueError(
                 f"n_breaks must be None, 1 or 2, or one of those per curve; got {n_breaks!r}"
             )
-    xs, ys = _validate(xs, ys, min_points=3, names=names)
+    # a posterior needs no distinct x per parameter: the priors pin what the data do not
+    xs, ys = _validate(xs, ys, min_points=3, names=names, distinct=False)
     if noise in OU_NOISE_MODELS:
         _refuse_repeated_x(xs, names, noise)
     if names is not None:  # they key the convergence report and the ArviZ coordinates

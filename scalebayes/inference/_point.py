@@ -217,7 +217,13 @@ def _log_predict_batch(par: Parametrisation, theta, st: Stats, log_x):
     return jax.vmap(one)(theta, st, log_x)
 
 
-def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for n in shape if n != 1)
+
+
+def _validate(
+    xs, ys, min_points: int, names=None, *, distinct: bool = True
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     for what, value in (("xs", xs), ("ys", ys)):
         if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
             raise TypeError(f"{what} must be a list of arrays, one per curve")
@@ -252,7 +258,7 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             raise ValueError(f"{where}: x and y must be finite; one is beyond float64") from None
         if x.shape != y.shape:
             raise ValueError(f"{where}: x has {x.size} points but y has {y.size}")
-        if shapes[0] != shapes[1]:  # flattened alike, they would pair other points
+        if _squeezed(shapes[0]) != _squeezed(shapes[1]):  # (2, 3), (3, 2) would mispair
             raise ValueError(
                 f"{where}: x and y must have one shape, got {shapes[0]} and {shapes[1]}"
             )
@@ -264,10 +270,9 @@ def _validate(xs, ys, min_points: int, names=None) -> tuple[list[np.ndarray], li
             raise ValueError(f"{where}: x and y must be > 0 (fits are in log space)")
         if np.ptp(x) == 0:
             raise ValueError(f"{where}: x must hold at least two distinct values")
-        if (distinct := np.unique(x).size) < min_points:  # repeats pin no further parameter
+        if distinct and (n_x := np.unique(x).size) < min_points:  # repeats pin nothing more
             raise ValueError(
-                f"{where}: needs at least {min_points} distinct x, got {distinct} (in "
-                f"{x.size} points)"
+                f"{where}: needs at least {min_points} distinct x, got {n_x} (in {x.size} points)"
             )
         order = np.argsort(x, kind="stable")
         out_x.append(x[order])

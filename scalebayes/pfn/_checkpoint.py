@@ -46,8 +46,11 @@ def _blob_bytes(tree: Any) -> bytes:
     return buffer.getvalue()
 
 
-# what a checkpoint directory (or one cut off mid-save) holds, and nothing else
-_CHECKPOINT_FILE = re.compile(r"(meta\.json|(model|opt_state)\.eqx(\.\d{3})?)")
+# what a checkpoint directory (or one cut off mid-save) holds, and nothing else but the files
+# a desktop drops into any folder it shows
+_CHECKPOINT_FILE = re.compile(
+    r"(meta\.json|(model|opt_state)\.eqx(\.\d{3})?|\.DS_Store|Thumbs\.db|desktop\.ini)"
+)
 
 
 def _replaceable(directory: Path) -> bool:

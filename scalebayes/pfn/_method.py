@@ -61,7 +61,11 @@ def protocol_scale(y_context) -> float | str:
 
 def _describe(pfn: PFN) -> str:
     """The model blob's sha256, hashes of the config and bar borders, the interpolation flag."""
-    blob = pfn.meta.get("blobs", {}).get("model.eqx", {}).get("sha256", "unknown")
+    blobs = pfn.meta.get("blobs", {})
+    blob = blobs.get("model.eqx", {}).get("sha256", "unknown")
+    if pfn.meta.get("weights") == "ema" and "opt_state.eqx" in blobs:
+        # a training checkpoint answers with the moving average stored beside the weights
+        blob += f", weights ema in opt_state.eqx sha256={blobs['opt_state.eqx'].get('sha256')}"
     borders = pfn.meta.get("borders", pfn.bar.borders)  # the exact float64 ones if stored
     borders = np.ascontiguousarray(borders, dtype="<f8").tobytes()
     config = json.dumps(pfn.config.to_dict(), sort_keys=True).encode()

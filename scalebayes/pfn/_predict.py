@@ -408,12 +408,17 @@ class PFNPrediction(Predictive):
         size = int(np.prod(shape, dtype=np.int64))
         if size == 0:
             return np.zeros((*shape, self.n_targets))
-        # queries and draws padded to powers of two: one compiled program serves many shapes
+        # queries padded to a power of two and draws made in fixed chunks (a key folded in per
+        # chunk): one compiled program serves every size, in memory bounded by the chunk
         n = self.n_targets
-        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits = np.zeros((_bucket(n, smallest=1), self.logits.shape[1]), np.float32)
         logits[:n] = self.logits
-        draws = _sample_bars(self.bar, key, jnp.asarray(logits), _bucket(size))
-        draws = np.asarray(draws, np.float64)[:size, :n]
+        logits = jnp.asarray(logits)
+        chunks = [
+            np.asarray(_sample_bars(self.bar, jax.random.fold_in(key, i), logits))[:, :n]
+            for i in range(-(-size // _SAMPLE_CHUNK))
+        ]
+        draws = np.concatenate(chunks)[:size].astype(np.float64)
         return np.maximum(draws, 0.0).reshape(*shape, n) * self.y_scale
 
 
@@ -491,16 +496,18 @@ def query_ratio(x_context, x_query) -> float:
 
 
 @functools.partial(jax.jit, static_argnames="fn")
-@eqx.filter_jit
 def _bar_call(bar, fn, logits, arg):
-    # compiled per padded shape (see _eval): eager, every new shape compiled each primitive
+    # compiled once per padded shape (see _eval and icdf): callers pad queries and levels
     method = getattr(bar, fn)
     return method(logits) if arg is None else method(logits, arg)
 
 
-@eqx.filter_jit
-def _sample_bars(bar, key, logits, n):
-    return bar.sample(key, logits, n)
+_SAMPLE_CHUNK = 1024  # draws per compiled call: the icdf holds (draws, queries, buckets)
+
+
+@jax.jit
+def _sample_bars(bar, key, logits):
+    return bar.sample(key, logits, _SAMPLE_CHUNK)
 
 
 @eqx.filter_jit

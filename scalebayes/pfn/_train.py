@@ -861,7 +861,8 @@ def export_weights(
     from ._predict import PFN
 
     pfn = PFN.load(checkpoint)  # a run with ema_decay > 0 loads its moving average
-    if Path(out).resolve() == Path(pfn.meta["_path"]).resolve():
+    source = Path(pfn.meta["_path"]).resolve()  # <dir>.old if a save was cut off: <dir> too
+    if Path(out).resolve() in (source, source.with_name(source.name.removesuffix(".old"))):
         raise _checkpoint.CheckpointError(
             f"export_weights would write over its own checkpoint {checkpoint} (and its "
             "optimiser state): choose another output directory"

@@ -420,3 +420,6 @@ def test_a_decimal_comma_gets_its_own_hint(tmp_path):
         read_curves_csv(_write(tmp_path, 'x,y\n1e6,"0,125"\n2e6,"0,120"\n'))
     with pytest.raises(CurveDataError, match=r"if ',' is a decimal comma write '2\.715'"):
         read_curves_csv(_write(tmp_path, 'x,y\n2000,"2,715"\n1000,3\n4000,2.1\n'))
+    # a re-read: points grouping thousands got "write '1.2345'"
+    with pytest.raises(CurveDataError, match=r"a decimal point and no separators \('1234\.5'\)"):
+        read_curves_csv(_write(tmp_path, 'x,y\n"1.234,5",2\n2e6,1.9\n'))

@@ -361,6 +361,8 @@ def test_repeated_x_and_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(3, 2\)"):
         fit_curves("m2", [x.reshape(2, 3)], [y.reshape(3, 2)])
     fit = fit_curves("m2", [x], [y])[0]
+    column = fit_curves("m2", [x[:, None]], [y])[0]  # a re-read: (n, 1) against (n,) pairs right
+    np.testing.assert_allclose(column.predict([1e10]), fit.predict([1e10]), rtol=1e-9)
     with pytest.raises(ValueError, match="beyond float64"):  # was a bare OverflowError
         fit.predict([10**400])
     with pytest.raises(ValueError, match="beyond float64"):

@@ -127,6 +127,11 @@ def test_a_run_with_an_ema_answers_with_the_weights_it_ships(runs, tmp_path):
         loaded.predict(x, y, xq).median(), shipped.predict(x, y, xq).median()
     )
     assert "weights" not in PFN.load(straight).meta  # a run without an EMA: its weights
+    # a re-read: a study's fingerprint of the run read the raw weights' hash only
+    from scalebayes.pfn._method import _describe
+
+    assert "weights ema in opt_state.eqx sha256=" in _describe(loaded)
+    assert "weights ema" not in _describe(PFN.load(straight))
 
 
 def test_resuming_exported_weights_says_to_warm_start_instead(runs, tmp_path):
@@ -220,6 +225,12 @@ def test_saving_never_deletes_what_a_save_did_not_write(runs, tmp_path):
         PFN.load(tmp_path / "empty").predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
         pfn.predict([1.0, 2.0, 4.0], [3.0, 2.5, 2.2], [8.0]).median(),
     )
+    (tmp_path / "empty" / ".DS_Store").write_text("")  # a desktop's: no reason to refuse
+    pfn.save(tmp_path / "empty")
+    cut = tmp_path / "cut"  # a save cut off between its renames: only checkpoint.old
+    shutil.copytree(runs[1], cut / "checkpoint.old")
+    with pytest.raises(CheckpointError, match="over its own checkpoint"):
+        export_weights(cut / "checkpoint", cut / "checkpoint")
     copy = tmp_path / "run" / "checkpoint"
     shutil.copytree(runs[1], copy)
     with pytest.raises(CheckpointError, match="over its own checkpoint"):
