@@ -675,8 +675,6 @@ class PFN:
                 f"{meta['_path']} stores its weights as {stored!r}; this scalebayes reads "
                 f"{', '.join(STORAGE_DTYPES)}"
             )
-        skeleton = _cast_floats(skeleton, jnp.dtype(stored))
-        model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
         train_config = meta.get("train_config")
         if (
             not members
@@ -687,8 +685,11 @@ class PFN:
         ):  # a training checkpoint: the moving average is what the run would ship
             from ._train import read_ema_weights
 
-            model = read_ema_weights(meta)
+            model = read_ema_weights(meta)  # its raw weights (model.eqx) are not read
             meta = {**meta, "weights": "ema"}
+        else:
+            skeleton = _cast_floats(skeleton, jnp.dtype(stored))
+            model = _cast_floats(_checkpoint.load_tree(meta, "model.eqx", skeleton), jnp.float32)
         _checkpoint.check_finite(model, meta["_path"])
         bar = _checkpoint.require(
             meta, ("borders",), lambda m: BarDistribution(m["borders"], m.get("tail_scales"))

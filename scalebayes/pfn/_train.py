@@ -567,18 +567,23 @@ def _read_training_checkpoint(path: Path):
         )
     skeleton = init_state(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
-    opt_state, ema = _checkpoint.load_tree(
-        meta, "opt_state.eqx", (skeleton.opt_state, skeleton.ema)
-    )
+    opt_state, ema = _optimiser_blob(meta, skeleton)
     state = TrainState(model, opt_state, jnp.asarray(meta["step"], jnp.int32), ema)
     return config, np.asarray(meta["borders"]), state, meta.get("training", {})
 
 
+def _optimiser_blob(meta: dict, skeleton: TrainState):
+    """``(opt_state, ema)`` of a training checkpoint, read into ``skeleton``'s structure."""
+    return _checkpoint.load_tree(meta, "opt_state.eqx", (skeleton.opt_state, skeleton.ema))
+
+
 def read_ema_weights(meta: dict) -> PFNModel:
     """The moving average of the weights stored in a training checkpoint (``meta`` as
-    ``read_checkpoint_meta`` returns it)."""
-    _, _, state, _ = _read_training_checkpoint(Path(meta["_path"]))
-    return state.ema
+    ``read_checkpoint_meta`` returns it; only its optimiser blob is read)."""
+    config = _checkpoint.require(
+        meta, ("train_config",), lambda m: TrainConfig.from_dict(m["train_config"])
+    )
+    return _optimiser_blob(meta, init_state(config))[1]
 
 
 def train(
