@@ -99,12 +99,13 @@ class Plateau:
         n: the smallest size from which on ``eps_L`` stays within ``rtol``: its largest
             value there and beyond is less than ``1 + rtol`` times its smallest (the whole
             tail, not neighbouring steps); ``None`` if no such size (no plateau seen).
-        value: mean ``eps_L`` from ``n`` on (``nan`` without a plateau).
+        value: mean ``eps_L`` from ``n`` on; ``None`` without a plateau (there is no value
+            to report, and a NaN would pass for one in arithmetic).
         rtol: the tolerance used.
     """
 
     n: float | None
-    value: float
+    value: float | None
     rtol: float
 
     def __str__(self) -> str:
@@ -146,5 +147,5 @@ def find_plateau(n, eps, *, rtol: float = 0.1) -> Plateau:
             break
         start = i
     if start is None:
-        return Plateau(None, float("nan"), rtol)
+        return Plateau(None, None, rtol)
     return Plateau(float(n[start]), float(eps[start:].mean()), rtol)

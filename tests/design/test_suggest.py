@@ -310,7 +310,7 @@ def test_mcmc_gain_matches_the_gaussian_closed_form():
     from scalebayes.design._suggest import _fantasise_draws
     from scalebayes.inference import MCMCPredictive
 
-    s, c, t, n = 0.3, 0.1, 0.02, 20_000
+    s, c, t, n = 0.3, 0.1, 0.02, 12_000
     theta = s * norm.ppf((np.arange(n) + 0.5) / n)
     loc = np.stack([theta, theta], axis=1)
     scale = np.broadcast_to(np.array([c, t]), loc.shape)

@@ -105,7 +105,13 @@ def test_student_t_has_no_gaussian_joint_law():
         result.model.predictive_joint(_one_draw(result), _v(data, X_NEW), data)
 
 
-@pytest.mark.parametrize("noise", ["ou", "ou_irw", "ou_walk"])
+# sample_posterior's default noise (ou) in the default run; the other kernels in the slow run
+_SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "noise", ["ou", pytest.param("ou_irw", marks=_SLOW), pytest.param("ou_walk", marks=_SLOW)]
+)
 def test_paths_of_one_draw_have_its_joint_law(noise):
     """Mean and covariance of 4000 paths within 5 Monte Carlo standard errors of the law's."""
     result = _result(noise, 1, seed=3)
@@ -123,7 +129,11 @@ def test_paths_of_one_draw_have_its_joint_law(noise):
     assert np.all(np.abs(np.cov(log_y.T) - cov) < 5 * se)
 
 
-@pytest.mark.parametrize("noise", [*GAUSSIAN, "student_t"])
+@pytest.mark.parametrize(
+    "noise",
+    [n if n != "ou_walk" else pytest.param(n, marks=_SLOW) for n in GAUSSIAN]
+    + [pytest.param("student_t", marks=_SLOW)],
+)
 def test_each_target_of_the_paths_follows_the_per_target_predictive(noise):
     """Over 50 distinct draws: the share of paths below the predictive's 10/50/90% quantiles
     is within 5 binomial standard errors of 10/50/90%."""

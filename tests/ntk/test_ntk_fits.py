@@ -33,7 +33,9 @@ def test_plateau():
     plateau = find_plateau(SIZES, eps, rtol=0.1)
     assert plateau.n == SIZES[3]  # 0.12 -> 0.105 is the last step over 10%
     assert plateau.value == pytest.approx(eps[3:].mean())
-    assert find_plateau(SIZES, eps, rtol=0.01).n is None
+    none = find_plateau(SIZES, eps, rtol=0.01)
+    assert none.n is None and none.value is None  # not NaN: no value is an answer
+    assert str(none) == "no plateau (rtol 0.01)"
     growing = 0.05 * SIZES**0.1
     assert find_plateau(SIZES, growing, rtol=0.05).n is None
     # each doubling grows it by 7%, but it grows 62% in all: only the last two sizes agree

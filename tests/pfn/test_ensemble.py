@@ -19,6 +19,9 @@ from scalebayes.pfn import (
     train,
 )
 
+# one worker runs this file and test_train.py (one compiled train step; see tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("pfn-train-step")
+
 CONFIG = dataclasses.replace(get_config("tiny"), input="log-relative")
 BORDERS = np.linspace(0.0, 2.0, CONFIG.n_buckets + 1)
 X = np.geomspace(1e16, 1e19, 5)
@@ -126,17 +129,22 @@ def test_members_that_cannot_be_averaged_are_refused(members, make, error, messa
 
 def test_a_run_on_another_models_borders_trains_an_ensemble_member(members, tmp_path):
     donor = members[0].save(tmp_path / "donor")
+    # test_train.py's run (one step of it): the same train step, compiled once in the run
     config = TrainConfig(
         model="tiny",
-        steps=1,
+        steps=4,
         batch_size=8,
         n_points=32,
         log10_length_range=(1.0, 1.5),
         border_curves=200,
+        checkpoint_every=2,
+        lr=3e-3,
         prior="scalefree",
         scalefree_overrides={"length_range": (3, 32)},
     )
-    path = train(config, tmp_path / "run", borders_from=donor, progress=False, log=None)
+    path = train(
+        config, tmp_path / "run", borders_from=donor, max_steps=1, progress=False, log=None
+    )
     member = PFN.load(path)
     np.testing.assert_array_equal(member.bar.borders, members[0].bar.borders)
     assert member.meta["training"]["borders_from"] == str(donor)

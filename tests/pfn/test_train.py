@@ -24,6 +24,9 @@ from scalebayes.pfn import (
 )
 from scalebayes.priors import ScaleFreePriorConfig
 
+# one worker runs this file and test_ensemble.py (one compiled train step; see tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("pfn-train-step")
+
 # The scale-free prior (curves of 3-32 points): resuming, checkpoints and export do not depend
 # on the prior, and its generator compiles in about half the time of NSL-PFN's rejection
 # loops (a cold run of this fixture: 17 s against 33 s). NSL-PFN's prior trains in the
