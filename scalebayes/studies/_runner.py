@@ -44,7 +44,7 @@ import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,7 @@ from ._summary import (
     _format_summary,
     _left_out,
     _recalibration_scales,
+    _restore_recalibration_scales,
 )
 
 if TYPE_CHECKING:
@@ -461,12 +462,12 @@ def run_study(
     occurs inside another of the study's methods (the base of ``M+cal``, a mixture's member)
     predicts each batch once when both ask for the same batch (a mixture asks its members
     in the smallest of their batch sizes; a method that pads its batches is not shared); the
-    other reuses it, timed with the seconds it took. At the end
-    ``DIR/summary.md`` is rewritten atomically (see the returned ``summary``), and
-    ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT histograms of the
-    probabilistic methods) beside it, and with a recalibrated method ``DIR/recalibration.json``
-    (`RECALIBRATION_FILE`: its fitted scale, so that a study resumed without refitting still
-    reports it).
+    other reuses it, timed with the seconds it took. A recalibrated method's fitted scale is
+    written to ``DIR/recalibration.json`` (`RECALIBRATION_FILE`) as soon as it is fitted, and
+    a rerun with the same settings takes it from there instead of predicting the reference
+    curves again. At the end ``DIR/summary.md`` is rewritten atomically (see the returned
+    ``summary``), and ``DIR/calibration.png`` (`CALIBRATION_PLOT`: reliability diagrams and PIT
+    histograms of the probabilistic methods) beside it.
 
     Metrics are those of [`score_curve`][scalebayes.evaluate.score_curve] in the curves'
     normalised y-space (``Curve.y``). A prediction the metrics reject (non-finite or
@@ -538,7 +539,9 @@ def run_study(
     per_curve_path = out_dir / "per_curve.csv"
     summary_path = out_dir / "summary.md"
 
+    recalibration_path = out_dir / RECALIBRATION_FILE
     with exclusive_lock(out_dir):
+        restored = _restore_recalibration_scales(method_list, recalibration_path)
         stored = _read_rows(per_curve_path)
         done = {key: stored[(key, fp)] for key, fp in fingerprints.items() if (key, fp) in stored}
         if len(done) < len(fingerprints) and per_curve_path.exists():
@@ -559,12 +562,19 @@ def run_study(
             calls = [(m, call) for m in method_list for _, c, _ in plan[m.name] for _, call in c]
             with sharing(calls) as shared:
                 timings, errors = _run_pending(
-                    method_list, plan, done, fingerprints, per_curve_path, bar, shared
+                    method_list,
+                    plan,
+                    done,
+                    fingerprints,
+                    per_curve_path,
+                    bar,
+                    shared,
+                    lambda: _recalibration_scales(method_list, recalibration_path, restored),
                 )
         scores = tuple(done[key] for key in fingerprints)
         asked = {(m.name, d) for m in method_list for d in data}
         others = sorted({(m, d) for (m, d, _), _ in stored} - asked)
-        scales = _recalibration_scales(method_list, out_dir / RECALIBRATION_FILE)
+        scales = _recalibration_scales(method_list, recalibration_path, restored)
         summary = _format_summary(
             scores, method_list, data, timings, errors, n_stale, others, split_notes, scales
         )
@@ -628,9 +638,11 @@ def _run_pending(
     per_curve_path: Path,
     bar: Any,
     shared: SharedPredictions,
+    record_scales: Callable[[], object],
 ) -> tuple[dict[tuple[str, str], list[_BatchTime]], dict[tuple[str, str], str]]:
     """Make the calls of ``plan`` (per method, `_pending_calls`: the curves without a row in
-    ``done``), appending each row as it is scored.
+    ``done``), appending each row as it is scored; ``record_scales`` keeps a recalibration's
+    fit as soon as it is made (a study stopped after it resumes without refitting).
 
     Updates ``done`` in place; returns the batch timings and the first scoring error per
     (method, dataset). A batch whose predictions another method of the study made already
@@ -642,6 +654,7 @@ def _run_pending(
         for dataset, calls, shape in plan[method.name]:
             bar.set_description(f"{method.name} on {dataset}")
             method.prepare()  # untimed one-off work (cached by the method: once per study)
+            record_scales()
             for batch, call in calls:
                 raise_if_interrupted()  # a Ctrl-C that a callback swallowed stops here
                 last = batch[-1]

@@ -84,8 +84,9 @@ def _recalibrated(methods: Sequence[Method]) -> list[Method]:
 
 RECALIBRATION_FILE = "recalibration.json"
 """Beside ``per_curve.csv``: each recalibrated method's fitted scale, keyed by a hash of its
-settings (base, level, weighting, reference data), so that a study whose rows all resume still
-reports the scale that made them."""
+settings (base, level, weighting, reference data), written as soon as it is fitted: a resumed
+study takes it back instead of refitting, and one whose rows all resume still reports the
+scale that made them."""
 
 
 def _valid_scale(value: object) -> bool:
@@ -93,20 +94,46 @@ def _valid_scale(value: object) -> bool:
     return is_finite_real(value) and value > 0
 
 
-def _recalibration_scales(methods: Sequence[Method], path: Path) -> dict[str, tuple[float, bool]]:
-    """Method name -> (scale, fitted in this run) for each recalibrated method whose scale
-    is known: fitted now (and then recorded in ``path``, atomically) or recorded by an earlier
-    run with the same settings."""
+def _recorded_scales(path: Path) -> dict:
     try:
         recorded = json.loads(path.read_text())
-        recorded = recorded if isinstance(recorded, dict) else {}
     except (OSError, ValueError):
-        recorded = {}
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _scale_key(method: Method) -> str:
+    return hashlib.sha256(method.settings().encode()).hexdigest()[:16]
+
+
+def _restore_recalibration_scales(methods: Sequence[Method], path: Path) -> frozenset[str]:
+    """Give each recalibrated method not yet fitted the scale an earlier run with the same
+    settings recorded in ``path``, so that a resumed study does not refit it (for a NUTS base,
+    hours of predicting the reference curves); returns the names of the methods restored."""
+    recorded = _recorded_scales(path)
+    restored = set()
+    for method in _recalibrated(methods):
+        value = recorded.get(_scale_key(method))
+        if "scale" not in vars(method.fn) and _valid_scale(value):
+            vars(method.fn)["scale"] = float(value)  # the cached_property's own slot
+            restored.add(method.name)
+    return frozenset(restored)
+
+
+def _recalibration_scales(
+    methods: Sequence[Method], path: Path, restored: frozenset[str] = frozenset()
+) -> dict[str, tuple[float, bool]]:
+    """Method name -> (scale, fitted in this run) for each recalibrated method whose scale
+    is known: fitted now (and then recorded in ``path``, atomically) or recorded by an earlier
+    run with the same settings (``restored`` names those given back to their methods)."""
+    recorded = _recorded_scales(path)
     out, changed = {}, False
     for method in _recalibrated(methods):
-        key = hashlib.sha256(method.settings().encode()).hexdigest()[:16]
-        fitted = method.fn.__dict__.get("scale")  # fitted in this run, or not at all
-        if fitted is not None:
+        key = _scale_key(method)
+        fitted = method.fn.__dict__.get("scale")  # fitted in this run, restored, or neither
+        if fitted is not None and method.name in restored:
+            out[method.name] = (float(fitted), False)
+        elif fitted is not None:
             out[method.name] = (float(fitted), True)
             changed |= recorded.get(key) != float(fitted)
             recorded[key] = float(fitted)

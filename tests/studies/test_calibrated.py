@@ -28,6 +28,14 @@ def _curves(seed, n_curves=40, dataset="toy"):
     return out
 
 
+def _write_runs(path):
+    """Four toy curves (c0-c3) as a runs file."""
+    curves = _curves(3, 4)
+    rows = [f"{x:.17g},{y:.17g},{c.name}" for c in curves for x, y in zip(c.x, c.y, strict=True)]
+    path.write_text("x,y,curve\n" + "\n".join(rows) + "\n")
+    return path
+
+
 class Toy:
     """A probabilistic method: log-normal at the curve's true mean, sd SD; counts its calls."""
 
@@ -142,6 +150,45 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     assert "| toy+cal | toy | toy (40 curves) | 0.9 | curve | not fitted" in bare.summary
 
 
+class Stopping(Toy):
+    """The toy, interrupted at its call number ``stop_at`` (a Ctrl-C mid-study)."""
+
+    def __init__(self, stop_at):
+        super().__init__()
+        self.stop_at = stop_at
+
+    def __call__(self, curves):
+        if self.calls + 1 == self.stop_at:
+            raise KeyboardInterrupt
+        return super().__call__(curves)
+
+
+@pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy curves
+def test_a_study_stopped_after_the_fit_resumes_without_refitting(tmp_path, monkeypatch):
+    """The fit is recorded as soon as it is made, and a resumed study (a new process: new
+    method objects) takes it back instead of predicting every reference curve again (hours
+    for a NUTS base); its rows are a straight run's."""
+    path = _write_runs(tmp_path / "runs.csv")
+
+    def study(fn, out):
+        monkeypatch.setitem(METHODS, "toy", Method("toy", fn, probabilistic=True))
+        monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", _curves(0)))
+        return run_study(["toy+cal"], [], out, csv_paths=[path], progress=False, batch_size=1)
+
+    fit_calls = -(-40 // Toy.batch_size)  # the 40 reference curves in batches of 7
+    with pytest.raises(KeyboardInterrupt):  # after the fit and the first curve's row
+        study(Stopping(fit_calls + 2), tmp_path / "out")
+    assert (tmp_path / "out" / "recalibration.json").exists()
+    again = Toy()
+    resumed = study(again, tmp_path / "out")
+    assert (resumed.n_resumed, resumed.n_computed) == (1, 3)
+    assert again.calls == 3  # the three curves left, no reference curve
+    assert "(fitted by an earlier run)" in resumed.summary
+    straight = study(Toy(), tmp_path / "straight")
+    assert [r.ll for r in resumed.scores] == [r.ll for r in straight.scores]
+    assert "(fitted by an earlier run)" not in straight.summary
+
+
 @pytest.mark.filterwarnings("ignore::scalebayes.data.EarlyRiseWarning")  # noisy toy runs
 def test_a_study_refuses_to_score_a_recalibration_on_its_own_reference(tmp_path, toy, monkeypatch):
     # in-sample: the scale fitted on the very curves it is judged on (a review found the
@@ -149,11 +196,7 @@ def test_a_study_refuses_to_score_a_recalibration_on_its_own_reference(tmp_path,
     from scalebayes.data import read_curves_csv
     from scalebayes.studies import mixture
 
-    path = tmp_path / "runs.csv"
-    rows = [
-        f"{x:.17g},{y:.17g},{c.name}" for c in _curves(3, 4) for x, y in zip(c.x, c.y, strict=True)
-    ]
-    path.write_text("x,y,curve\n" + "\n".join(rows) + "\n")
+    path = _write_runs(tmp_path / "runs.csv")
     own = [c.with_default_split(0.3) for c in read_curves_csv(path)]  # raw y, unnormalised
     monkeypatch.setitem(METHODS, "toy+cal", calibrated("toy", [*_curves(0, 12), own[2]]))
     monkeypatch.setitem(METHODS, "avg", mixture("toy", "toy+cal"))
@@ -189,11 +232,7 @@ def test_a_study_predicts_each_batch_once_for_a_method_and_those_built_on_it(
 
     from scalebayes.studies import mixture
 
-    path = tmp_path / "runs.csv"
-    rows = [
-        f"{x:.17g},{y:.17g},{c.name}" for c in _curves(3, 4) for x, y in zip(c.x, c.y, strict=True)
-    ]
-    path.write_text("x,y,curve\n" + "\n".join(rows) + "\n")
+    path = _write_runs(tmp_path / "runs.csv")
     seen = []
     real = Toy.__call__
 
