@@ -139,6 +139,42 @@ def test_mcmc_fan_chart_is_drawn_from_the_same_posterior(tmp_path, capsys, monke
     assert f"wrote {png}" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
+def test_mcmc_inside_and_below_the_runs_is_drawn_and_below_is_warned(
+    tmp_path, capsys, monkeypatch, fake_nuts
+):
+    """A review: an x asked inside or below the runs got a chart with no fan (the grid began
+    past the last run), and one below the runs no word, where `fit --predict` warns."""
+    grids = []
+    monkeypatch.setattr(evaluate_module, "plot_fans", lambda *a, **k: grids.extend(a[1]) or a[3])
+    runs = str(_runs(tmp_path))
+    for asked, warned in ((X[2] * 1.5, False), (X[0] / 10, True)):
+        grids.clear()
+        argv = ["extrapolate", runs, "--to", f"{asked:g}", "--method", "mcmc-m4"]
+        assert main([*argv, "--plot", str(tmp_path / "f.png")]) == 0
+        err = capsys.readouterr().err
+        assert grids[0][0] == pytest.approx(asked) and grids[0][-1] > X[-1], grids[0]
+        said = f"--to {asked:g} lies below its smallest run ({X[0]:g}); the model extrapolates"
+        assert (said in err) == warned and err.count("\n") == warned, err
+    grids.clear()
+    assert (
+        main(
+            [
+                "extrapolate",
+                runs,
+                "--to",
+                "1e11",
+                "--method",
+                "mcmc-m4",
+                "--plot",
+                str(tmp_path / "f.png"),
+            ]
+        )
+        == 0
+    )
+    assert grids[0][0] == pytest.approx(X[-1] * 1.0001)  # beyond the runs: as before
+
+
 def test_irw_methods_sample_the_growing_misfit_model(tmp_path, capsys, monkeypatch, fake_nuts):
     labels = []
     monkeypatch.setattr(
@@ -516,3 +552,14 @@ def test_a_plot_of_more_curves_than_panels_says_which_it_shows(tmp_path, capsys,
     err = capsys.readouterr().err
     assert f"the plot shows the first {MAX_PANELS} of the {MAX_PANELS + 2} curves" in err
     assert len(drawn) == 1
+
+
+def test_fan_grid_starts_where_the_model_may_answer():
+    beyond = fan_grid(X, [3e9, 1e11], n=5)
+    np.testing.assert_allclose(beyond[[0, -1]], [X[-1] * 1.0001, 1e11])
+    assert np.all(np.diff(np.log(beyond)) > 0)
+    inside = fan_grid(X, [3e7, 1e11], n=5, inside=True)  # NUTS answers inside the runs
+    np.testing.assert_allclose(inside[[0, -1]], [3e7, 1e11])
+    assert fan_grid(X, [1e11], n=5, inside=True)[0] == beyond[0]  # nothing asked inside
+    # only inside: to 1% past the last run, as without
+    np.testing.assert_allclose(fan_grid(X, [3e7], n=2, inside=True), [3e7, X[-1] * 1.01])

@@ -72,6 +72,20 @@ def probability(text: str) -> float:
     return value
 
 
+class Once(argparse.Action):
+    """Store an option's value, refusing a second one: a repeated single-valued option
+    would otherwise keep its last value and drop the others without a word."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        earlier = getattr(namespace, self.dest, None)
+        if earlier is not None and earlier != self.default:
+            shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (earlier, values)]
+            raise argparse.ArgumentError(
+                self, f"given twice ({shown[0]} and {shown[1]}); give it once"
+            )
+        setattr(namespace, self.dest, values)
+
+
 def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str], list[float]]:
     """A parser of comma-separated finite positive numbers, e.g. ``"1e10,1e11"``.
 

@@ -355,7 +355,13 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="one PFN to answer with, a checkpoint directory or shipped name (--method pfn "
         "or pfn+mcmc-*; default: the shipped answer, see --method)",
     )
-    parser.add_argument("--seed", type=seed, default=0, help="seed of the MCMC run")
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        help="seed of the MCMC run (default: 0); a curve's key is "
+        "scalebayes.inference.curve_keys(SEED, [curve name])",
+    )
     parser.add_argument(
         "--plot",
         type=figure_file(),
@@ -431,7 +437,7 @@ def mcmc_fans(
                 names=[c.name for c in shown],
             )
         else:
-            grids = [fan_grid(c.x, targets) for c in shown]
+            grids = [fan_grid(c.x, targets, inside=pfns is None) for c in shown]
         rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
@@ -760,6 +766,17 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
         mcmc = args.method.removeprefix("pfn+")
+        below = [c for c in curves if targets[0] < float(np.min(c.x))]
+        if below:  # as `fit --predict` says it: usually a units mistake
+            c = below[0]
+            more = f" (and {len(below) - 1} more curves)" if len(below) > 1 else ""
+            warnings.warn(
+                f"curve {c.name!r}{more}: --to {targets[0]:g} lies below its smallest run "
+                f"({float(np.min(c.x)):g}); the model extrapolates backwards, where its form "
+                "was not tested (are --to and the runs in the same units?)",
+                UserWarning,
+                stacklevel=2,
+            )
         preds = mcmc_fans(
             curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .._checks import plain_float
 from ._argtypes import (
+    Once,
     add_csv_options,
     csv_options,
     figure_file,
@@ -53,10 +54,18 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
     add_csv_options(parser)
     parser.add_argument(
-        "--candidates", type=_candidates, required=True, help="x of the possible next runs"
+        "--candidates",
+        type=_candidates,
+        required=True,
+        action="extend",
+        help="x of the possible next runs, comma-separated (repeat to add more)",
     )
     parser.add_argument(
-        "--target", type=_positive_float, required=True, help="x of the run you care about"
+        "--target",
+        type=_positive_float,
+        required=True,
+        action=Once,
+        help="x of the run you care about",
     )
     parser.add_argument(
         "--cost",
@@ -73,7 +82,13 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="model that fantasises the outcomes: the PFN (default, one forward pass) or NUTS "
         "on a Bayesian family (tens of seconds on a CPU; candidates may lie inside the runs)",
     )
-    parser.add_argument("--seed", type=seed, default=0, help="seed of the MCMC run")
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        help="seed of the MCMC run (default: 0); the run's key is "
+        "scalebayes.inference.curve_keys(SEED, [curve name]), as in extrapolate",
+    )
     parser.add_argument(
         "--model",
         default=None,
@@ -235,6 +250,10 @@ def run_suggest(args: argparse.Namespace) -> int:
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
     best = result.best
     runner = result.suggestions[1] if len(result.suggestions) > 1 else None
+    other = "--method mcmc-m4" if args.method == "pfn" else "--method pfn, or another --seed"
+    # a coherent model's expected narrowing is not negative: one beyond its standard error,
+    # at any candidate, means the model's fantasies disagree with its own answer
+    widening = [s for s in result.suggestions if s.gain < -2 * s.gain_se]
     if best.gain > 2 * best.gain_se and runner is not None and _close(best, runner):
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
@@ -254,19 +273,28 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"(outcomes fantasised by {by})"
         )
     else:  # a ranking of non-gains recommends nothing
-        other = "--method mcmc-m4" if args.method == "pfn" else "--method pfn, or another --seed"
-        advice = f"run the target itself, or check with {other}"
-        if best.gain < -2 * best.gain_se:  # the model contradicts itself: no ranking from it
+        advice = (
+            f"check with {other}; if it agrees, no run short of the target is expected to "
+            "narrow its interval"
+        )
+        if widening:  # the model contradicts itself: no ranking from it
             advice = (
-                "a gain below zero beyond its standard error means the model's fantasies "
-                "disagree with its own answer (a coherent model's expected narrowing is not "
-                f"negative), so this ranking says nothing: rank the candidates with {other} "
-                "instead"
+                f"the gain at x = {widening[0].x:.4g} ({widening[0].gain:.4f} +- "
+                f"{widening[0].gain_se:.4f}) is below zero beyond its standard error, so the "
+                "model's fantasies disagree with its own answer (a coherent model's expected "
+                f"narrowing is not negative) and this ranking says nothing: rank the "
+                f"candidates with {other} instead"
             )
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "
             f"target (the best gain, at x = {best.x:.4g}, is {best.gain:.4f} +- "
             f"{best.gain_se:.4f}; outcomes fantasised by {by}): {advice}"
+        )
+    if widening and best.gain > 0:
+        print(
+            f"note: the gain at x = {widening[0].x:.4g} ({widening[0].gain:.4f} +- "
+            f"{widening[0].gain_se:.4f}) is below zero beyond its standard error, which a "
+            f"coherent model's is not: check this ranking with {other}"
         )
     if args.plot is not None:
         marked = [*candidates, args.target]

@@ -239,6 +239,9 @@ def suggest_next(
             importance weights; needs y > 0 and at least 3 runs; the first call compiles the
             sampler, tens of seconds on a CPU).
         key: PRNG key of the MCMC run (default ``jax.random.key(0)``); unused by the PFN.
+            ``scalebayes suggest --seed S`` uses ``curve_keys(S, [curve name])`` (see
+            [`curve_keys`][scalebayes.inference.curve_keys]), as ``extrapolate`` does: pass
+            that key to reproduce the command's numbers.
 
     Returns:
         A [`SuggestResult`][scalebayes.design.SuggestResult], best candidate first (by gain

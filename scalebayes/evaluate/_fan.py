@@ -20,7 +20,9 @@ MAX_PANELS = 12
 """At most this many curves are drawn in one fan chart."""
 
 
-def fan_grid(x_observed: np.ndarray, x_to: float | Sequence[float], n: int = 60) -> np.ndarray:
+def fan_grid(
+    x_observed: np.ndarray, x_to: float | Sequence[float], n: int = 60, *, inside: bool = False
+) -> np.ndarray:
     """Log-spaced query points from just beyond the last observation to the furthest target.
 
     Args:
@@ -28,6 +30,9 @@ def fan_grid(x_observed: np.ndarray, x_to: float | Sequence[float], n: int = 60)
         x_to: the x value(s) asked about; the grid ends at the largest (or 1% beyond the
             last observation, if that is further).
         n: number of points.
+        inside: for a model that also answers inside (or below) the runs, such as NUTS: the
+            grid starts at the smallest x asked where that lies before the last observation,
+            so that a fan is drawn there too.
 
     Returns:
         ``(n,)`` increasing x.
@@ -44,7 +49,8 @@ def fan_grid(x_observed: np.ndarray, x_to: float | Sequence[float], n: int = 60)
         raise ValueError(f"fan_grid: n must be an integer >= 2 (the grid's two ends), got {n!r}")
     lo = float(np.max(observed))
     hi = max(float(np.max(asked)), lo * 1.01)
-    return np.geomspace(lo * 1.0001, hi, n)
+    first = float(np.min(asked))
+    return np.geomspace(first if inside and first < lo else lo * 1.0001, hi, n)
 
 
 def plot_fans(
