@@ -578,6 +578,9 @@ def test_far_model_widths_match_each_fantasy_predicted_alone():
             ).interval(0.9)
             widths.append(float(hi[0] - lo[0]) / result.median_now)
         assert s.width_after == pytest.approx(np.mean(widths), rel=1e-4)
+        # the gain's Monte Carlo standard error (an audit: twice or half of it passed every
+        # test, though it decides what the command line advises): that of the widths' mean
+        assert s.gain_se == pytest.approx(np.std(widths, ddof=1) / np.sqrt(n), rel=1e-3)
 
 
 def test_runs_expected_to_widen_the_interval_rank_by_gain_not_per_cost():

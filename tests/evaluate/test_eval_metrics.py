@@ -171,6 +171,19 @@ def test_sample_median_and_interval_by_hand():
     np.testing.assert_allclose(pred.interval(0.5), [[25.0], [75.0]], rtol=1e-12)
 
 
+def test_sample_resamples_every_stored_draw_alike():
+    """An audit: drawing row indices from 0 to n - 2 (the last stored draw never redrawn)
+    passed every test; with two stored draws it returns only the first."""
+    import jax
+
+    pred = SamplePredictive(np.array([[0.0], [1.0]]))
+    n = 4000
+    share = float(np.mean(pred.sample(jax.random.key(0), (n,))))
+    assert abs(share - 0.5) < 5 * 0.5 / math.sqrt(n)
+    three = SamplePredictive(np.array([[0.0], [1.0], [2.0]])).sample(jax.random.key(1), (300,))
+    assert set(np.unique(three).tolist()) == {0.0, 1.0, 2.0}
+
+
 def test_sample_kde_two_draws_by_hand():
     # draws 0 and 1: s = sqrt(((0 - .5)^2 + (1 - .5)^2) / 1) = sqrt(0.5); h = s * 2^(-1/5)
     # p(0) = (phi(0) + phi(1 / h)) / (2 h), with phi the standard normal density

@@ -1,7 +1,8 @@
 """The ``"ou_irw"`` noise model (OU residuals plus a random walk of the log-log slope): its
 Kalman likelihood against a dense Gaussian density from scipy, its predictive against dense
 conditioning in numpy and against the OU model, its replicates against the covariance by
-Monte Carlo, and a short sampler run."""
+Monte Carlo (and the other noise models' replicates against theirs), and a short sampler
+run."""
 
 import math
 
@@ -176,6 +177,49 @@ def test_replicates_have_the_process_covariance():
     emp = resid.T @ resid / n  # known zero mean
     se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / n)
     assert np.all(np.abs(emp - cov) < 5 * se)
+
+
+def _replicates(noise: str, n: int):
+    """``n`` replicates of one draw of an M4 model with ``noise``: (residuals at the real
+    points, their v, sigma, the draw)."""
+    model = bayes_model("m4", noise=noise, df=4.0)
+    data = curve_data(X, Y, 16)
+    rng = np.random.default_rng(11)
+    z = {
+        k: float(p.loc) + 0.5 * p.scale * rng.standard_normal()
+        for k, p in model.all_priors(data).items()
+    }
+    with jax.enable_x64(True):
+        zj = {k: jnp.asarray(v) for k, v in z.items()}
+        mu = np.asarray(model.log_mean(zj, data.v, data))
+        keys = jax.random.split(jax.random.key(3), n)
+        reps = np.asarray(jax.vmap(lambda k: model.replicate(k, zj, data))(keys))
+        sigma = float(model.noise_scale(zj))
+    real = data.mask > 0
+    return reps[:, real] - mu[real], np.asarray(data.v)[real], sigma, z
+
+
+@pytest.mark.parametrize("noise", ["normal", "ou"])
+def test_replicates_of_the_other_gaussian_models_have_their_covariance(noise):
+    """An audit: only ``ou_irw``'s replicates (the posterior predictive checks' data) had
+    their spread checked; twice the noise sd, or a wrong OU step variance, went unseen."""
+    n = 4000
+    resid, v, sigma, z = _replicates(noise, n)
+    gap = np.abs(v[:, None] - v[None, :])
+    ell = math.exp(z["log_corr_length"]) if noise == "ou" else 0.0
+    cov = sigma**2 * (np.exp(-gap / ell) if noise == "ou" else np.eye(v.size))
+    emp = resid.T @ resid / n  # known zero mean
+    se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / n)
+    assert np.all(np.abs(emp - cov) < 5 * se)
+
+
+def test_student_t_replicates_have_t_noise():
+    n = 4000
+    resid, _, sigma, _ = _replicates("student_t", n)
+    z = resid.ravel() / sigma  # independent t(4) draws, n per point
+    for q in (0.01, 0.1, 0.5, 0.9, 0.99):
+        share = np.mean(z < stats.t(4.0).ppf(q))
+        assert abs(share - q) < 5 * np.sqrt(q * (1 - q) / z.size), (q, share)
 
 
 # End to end through NUTS: about a minute of compilation on a 2-core CPU, so with the slow

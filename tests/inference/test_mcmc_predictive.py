@@ -100,6 +100,32 @@ def test_draws_follow_the_quantiles(seed):
     np.testing.assert_allclose(inside, 0.8, atol=0.014)
 
 
+def test_student_t_draws_have_the_t_noise_tails():
+    """An audit: the draws took Normal noise whatever ``noise`` said, and no test saw it; the
+    tail levels are what tell a t(4) from a Normal."""
+    import jax
+
+    pred = MCMCPredictive(loc=np.zeros((1, 1)), scale=np.full(1, 0.1), noise="student_t", df=4.0)
+    n = 20000
+    z = np.log(pred.sample(jax.random.key(0), (n,))[:, 0]) / 0.1
+    for q in (0.01, 0.1, 0.5, 0.9, 0.99):
+        share = np.mean(z < stats.t(4.0).ppf(q))
+        assert abs(share - q) < 5 * np.sqrt(q * (1 - q) / n), (q, share)
+
+
+def test_weighted_draws_follow_their_weights_per_target():
+    """An audit: draws picked uniformly, ignoring the importance weights, went unseen."""
+    import jax
+
+    loc = np.log(np.array([[1.0, 1.0], [10.0, 10.0]]))
+    weights = np.array([[0.2, 0.9], [0.8, 0.1]])
+    pred = MCMCPredictive(loc=loc, scale=np.full(2, 0.01), weights=weights)
+    n = 20000
+    share = np.mean(pred.sample(jax.random.key(1), (n,)) < 3.0, axis=0)
+    p = weights[0]
+    np.testing.assert_array_less(np.abs(share - p), 5 * np.sqrt(p * (1 - p) / n))
+
+
 def test_satisfies_the_protocol_and_scores():
     pred = _mixture("normal", False)
     assert isinstance(pred, PredictiveDistribution)
