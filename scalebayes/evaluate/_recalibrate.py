@@ -170,7 +170,7 @@ def conformal_scale(
 
     - ``weight="curve"`` (default): every curve weighs the same, its targets sharing its
       weight; ``N`` curves. Coverage is then what the studies report, a mean over curves, and
-      a curve with many targets (IC has up to 500) does not set the scale alone.
+      a curve with many targets (an IC curve has up to 710) does not set the scale alone.
     - ``weight="target"``: every target weighs the same (classic split conformal, the
       ``ceil((n + 1) level)``-th smallest of ``n`` scores).
     - ``weight="group"``: every group (``groups``, one label per prediction, e.g. its

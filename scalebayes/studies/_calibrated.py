@@ -65,7 +65,12 @@ def _reference_curves(
     for curve in curves:
         if curve.x_target.size == 0:
             raise ValueError(f"calibrated: reference curve {curve.name!r} has no targets")
-    return tuple(curves)
+    # a curve named twice (a benchmark and one of its parts, "nlp,nmt"; a name repeated)
+    # counts once: a copy would weigh it twice in the scale and hide a too-small reference
+    once: dict[str, Curve] = {}
+    for curve in curves:
+        once.setdefault(_fingerprint(curve.dataset, curve.name, curve), curve)
+    return tuple(once.values())
 
 
 @dataclass(frozen=True, eq=False)

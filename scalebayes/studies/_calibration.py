@@ -39,6 +39,23 @@ def pooled_pit(
     return pooled
 
 
+def _looks(methods: list[str]) -> tuple[dict[str, object], dict[str, str]]:
+    """A colour and a line style per method, every method told apart: a recalibrated twin
+    ("M+cal") wears its base's colour dashed, and beyond the 10 default colours (matplotlib's
+    C10 is C0 again) the 20 of ``tab20``, then dotted and dash-dotted lines."""
+    from matplotlib import colormaps
+
+    bases = list(dict.fromkeys(m.removesuffix("+cal") for m in methods))
+    palette = [f"C{i}" for i in range(10)] if len(bases) <= 10 else list(colormaps["tab20"].colors)
+    colours, styles = {}, {}
+    for method in methods:
+        k = bases.index(method.removesuffix("+cal"))
+        colours[method] = palette[k % len(palette)]
+        base_style = ("-", ":", "-.")[(k // len(palette)) % 3]
+        styles[method] = "--" if method.endswith("+cal") else base_style
+    return colours, styles
+
+
 def write_calibration_figure(
     scores: Sequence[CurveScore], datasets: Sequence[str], path: str | Path
 ) -> Path | None:
@@ -63,7 +80,7 @@ def write_calibration_figure(
     fig = Figure(figsize=(width, 6.4), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, len(columns), squeeze=False)
-    colours = {m: f"C{i}" for i, m in enumerate(methods)}
+    colours, styles = _looks(methods)
     for j, dataset in enumerate(columns):
         top, bottom = axes[0, j], axes[1, j]
         top.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
@@ -73,10 +90,11 @@ def write_calibration_figure(
             counts, n_curves = pooled[(dataset, method)]
             nominal, empirical = coverage_from_pit(counts)
             label = f"{method} ({n_curves} curves, {int(counts.sum())} targets)"
-            top.plot(nominal, empirical, marker="o", ms=3, color=colours[method], label=label)
+            look = dict(color=colours[method], ls=styles[method])
+            top.plot(nominal, empirical, marker="o", ms=3, label=label, **look)
             density = counts / counts.sum() * counts.size
             edges = np.linspace(0, 1, counts.size + 1)
-            bottom.stairs(density, edges, color=colours[method], lw=1.5)
+            bottom.stairs(density, edges, lw=1.5, **look)
         bottom.axhline(1.0, color="0.6", lw=1, ls="--")
         top.set(
             title=dataset,

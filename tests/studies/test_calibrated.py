@@ -150,6 +150,26 @@ def test_runs_in_a_study(tmp_path, toy, monkeypatch):
     assert "| toy+cal | toy | toy (40 curves) | 0.9 | curve | not fitted" in bare.summary
 
 
+def test_a_curve_named_twice_in_the_reference_counts_once(toy):
+    """A review: "nlp,nmt" (NMT is part of NLP) fitted on 25 curves, NMT's five twice, and
+    "nmt,nmt" on 10 copies of 5, without the too-few-curves warning."""
+    from scalebayes.data import load_benchmark
+
+    nlp = calibrated("toy", "nlp")
+    assert len(calibrated("toy", "nlp,nmt").fn.reference) == len(nlp.fn.reference) == 20
+    twice = calibrated("toy", ["nmt", "nmt"]).fn.reference
+    assert [c.name for c in twice] == [c.name for c in calibrated("toy", "nmt").fn.reference]
+    curves = _curves(0, 12)
+    assert calibrated("toy", [*curves, curves[3]]).fn.reference == tuple(curves)  # the objects
+    copy = Curve(curves[3].x, curves[3].y, name="c3", dataset="toy", is_context=np.arange(8) < 5)
+    assert len(calibrated("toy", [*curves, copy]).fn.reference) == 12  # the same data and name
+    other = Curve(curves[3].x, curves[3].y, name="c3", dataset="toy", is_context=np.arange(8) < 4)
+    assert len(calibrated("toy", [*curves, other]).fn.reference) == 13  # another split: another
+    with pytest.warns(UserWarning, match="5 reference curves are too few"):
+        calibrated("toy", "nmt,nmt").prepare()
+    assert len(load_benchmark("nmt")) == 5
+
+
 class Stopping(Toy):
     """The toy, interrupted at its call number ``stop_at`` (a Ctrl-C mid-study)."""
 

@@ -1463,3 +1463,20 @@ def test_a_negative_compile_estimate_is_not_printed_as_zero():
     text = _format_summary([], [], {}, timings, {})
     assert "| slow | d | 2 | 10.3 | 0.489 | – |" in text
     assert "| fast | d | 2 | 10 | 0.5 | 8 |" in text
+
+
+def test_every_method_of_the_calibration_picture_is_told_apart():
+    """A review: with more than 10 probabilistic methods (six and their `+cal` twins) the
+    picture reused colours (matplotlib's C10 is C0), with no legend under the PIT row."""
+    from scalebayes.studies._calibration import _looks
+
+    bases = ["pfn", "pfn-default", "pfn-far", "pfn-switch", "mcmc-m4", "mcmc-m4-irw"]
+    methods = bases + [f"{m}+cal" for m in bases]
+    colours, styles = _looks(methods)
+    assert len({colours[m] for m in bases}) == len(bases)
+    for m in bases:  # a twin: its base's colour, dashed
+        assert colours[f"{m}+cal"] == colours[m] and (styles[m], styles[f"{m}+cal"]) == ("-", "--")
+    many = [f"method-{i}" for i in range(25)]
+    colours, styles = _looks(many)
+    looks = {(str(colours[m]), styles[m]) for m in many}
+    assert len(looks) == 25 and len({str(colours[m]) for m in many}) == 20
