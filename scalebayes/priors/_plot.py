@@ -58,7 +58,7 @@ def plot_prior_predictive(
             ax.plot(x[i, c], yc[i, c], "o", ms=4.5, mfc=color, mec="black", mew=0.7)
         ax.set_title(f"{title} ({n_per_family} curves)")
         ax.set_xlabel("normalised x")
-        ax.set_xlim(0.0, 1.0)
+        ax.set_xlim(0.0, (config or PriorConfig()).x_range[1])  # the grid's own upper end
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("y")
     axes[0].set_ylim(bottom=0.0)

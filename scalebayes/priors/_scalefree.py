@@ -366,17 +366,25 @@ class _CurveNoise(dist.Distribution):
 # The model
 
 
+def _uniform_site(name: str, lo, hi):
+    """``U(lo, hi)``, or the constant ``lo`` where the config gives the range no width (a
+    zero-width Uniform's density is infinite; ``max_jitter=0`` means an exact grid)."""
+    if isinstance(hi, int | float) and lo == hi:
+        return numpyro.deterministic(name, jnp.asarray(float(lo)))
+    return numpyro.sample(name, dist.Uniform(lo, hi))
+
+
 def _grid_sites(n_points: int, config: ScaleFreePriorConfig):
     """The grid: length, context size and ``u`` (padded to ``n_points`` with zeros)."""
     lo, hi = config.length_range
     log_length = numpyro.sample("log_length", dist.Uniform(math.log(lo), math.log(hi + 1)))
     length = jnp.clip(jnp.floor(jnp.exp(log_length)).astype(jnp.int32), lo, hi)
     length = numpyro.deterministic("length", length)
-    span = numpyro.sample("span", dist.Uniform(*config.span))
+    span = _uniform_site("span", *config.span)
     r_lo, r_hi = config.reach
-    reach = numpyro.sample(
-        "reach", dist.Uniform(r_lo, jnp.minimum(r_hi, config.max_reach_fraction * span))
-    )
+    # validated r_lo < max_reach_fraction * span: the range is empty only where r_lo == r_hi
+    r_top = r_hi if r_lo == r_hi else jnp.minimum(r_hi, config.max_reach_fraction * span)
+    reach = _uniform_site("reach", r_lo, r_top)
     regular = numpyro.sample("regular_grid", dist.Bernoulli(probs=config.regular_grid_prob))
     regular = regular.astype(bool)
     ctx_len = span - reach
@@ -396,7 +404,7 @@ def _grid_sites(n_points: int, config: ScaleFreePriorConfig):
 
     pinned = (i == 0) | (i == context - 1) | (i >= length - 1)
     with numpyro.handlers.mask(mask=regular):
-        scale = numpyro.sample("jitter_scale", dist.Uniform(0.0, config.max_jitter))
+        scale = _uniform_site("jitter_scale", 0.0, config.max_jitter)
     with numpyro.plate("point", n_points), numpyro.handlers.mask(mask=regular & ~pinned):
         jitter = numpyro.sample("jitter", dist.Uniform(-0.5, 0.5))
     z = jnp.where(pinned, 0.0, scale * jitter)

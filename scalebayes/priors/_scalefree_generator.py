@@ -109,7 +109,7 @@ def sample_scalefree_curves(
     key: Array,
     n: int,
     *,
-    n_points: int = 128,
+    n_points: int | None = None,
     config: ScaleFreePriorConfig | None = None,
     family: int | None = None,
 ) -> ScaleFreeBatch:
@@ -123,7 +123,8 @@ def sample_scalefree_curves(
     Args:
         key: a JAX PRNG key.
         n: number of curves, >= 1.
-        n_points: padded length, >= ``config.length_range[1]`` (128 by default).
+        n_points: padded length, >= ``config.length_range[1]``; ``None`` (default) is
+            ``config.length_range[1]`` (128 for the default config).
         config: hyperparameters; ``None`` is
             [`ScaleFreePriorConfig()`][scalebayes.priors.ScaleFreePriorConfig].
         family: ``None`` for the mixture, or a family id (0 Down, 1 Down-Down,
@@ -143,7 +144,8 @@ def sample_scalefree_curves(
         raise TypeError(f"config must be a ScaleFreePriorConfig, got {type(config).__name__}")
     key = check_key(key)
     n = _int("n", n, 1)
-    n_points = _int("n_points", n_points, config.length_range[1])
+    longest = config.length_range[1]
+    n_points = _int("n_points", longest if n_points is None else n_points, longest)
     if family is not None:
         family = _int("family", family, 0)
         if family >= len(SCALEFREE_FAMILY_MODELS):

@@ -3,7 +3,7 @@
 import jax
 import pytest
 
-from scalebayes.priors import plot_prior_predictive
+from scalebayes.priors import PriorConfig, plot_prior_predictive
 
 
 @pytest.mark.slow
@@ -19,3 +19,8 @@ def test_plot_prior_predictive_writes_three_panels(tmp_path):
     ]
     for ax in axes:
         assert len(ax.lines) == 5 * 4  # noisy dots, context, targets, cutoff per curve
+    # a review: the x axis stopped at 1 whatever the config's grid (x_range=(1, 100))
+    wide = plot_prior_predictive(
+        jax.random.key(0), n_per_family=2, length=40, config=PriorConfig(x_range=(1.0, 100.0))
+    )
+    assert all(ax.get_xlim()[1] == 100.0 for ax in wide.get_axes())

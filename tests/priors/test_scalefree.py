@@ -546,3 +546,29 @@ def test_plot_scalefree_prior_writes_a_png(tmp_path):
     fig = plot_scalefree_prior(jax.random.key(0), n_curves=4, path=path, n_summary=64)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(fig.get_axes()) == 4 + 3
+    # a review: curves longer than 128 points were refused (the padded length was fixed)
+    config = ScaleFreePriorConfig(length_range=(3, 160))
+    assert sample_scalefree_curves(jax.random.key(1), 2, config=config).x.shape == (2, 160)
+    plot_scalefree_prior(jax.random.key(0), n_curves=2, n_summary=8, config=config)
+
+
+def test_ranges_without_width_are_constants_with_a_finite_density():
+    """A review: the config accepts span=(a, a), reach=(a, a) and max_jitter=0 (an exact
+    grid), but the model sampled U(a, a) there, whose log density is +inf."""
+    config = ScaleFreePriorConfig(
+        span=(3.0, 3.0), reach=(0.5, 0.5), max_jitter=0.0, regular_grid_prob=1.0
+    )
+
+    @jax.jit
+    def traced(key):
+        tr = handlers.trace(handlers.seed(scalefree_prior, key)).get_trace(config=config)
+        values = {k: s["value"] for k, s in tr.items() if s["type"] == "sample"}
+        total, _ = log_density(scalefree_prior, (), {"config": config}, values)
+        return total, tr["span"]["value"], tr["reach"]["value"], tr["x"]["value"]
+
+    for seed in range(3):
+        total, span, reach, x = traced(jax.random.key(seed))
+        assert np.isfinite(float(total)) and (float(span), float(reach)) == (3.0, 0.5)
+        x = np.asarray(x)[x > 0]
+        steps = np.diff(np.log10(x))  # an exact log-spaced grid in each part: two step sizes
+        assert len(np.unique(np.round(steps, 4))) <= 2, steps
