@@ -1444,9 +1444,9 @@ def test_study_objects_read_in_one_line_in_a_notebook(tmp_path, fake):
     from scalebayes.studies import Method
 
     x = np.arange(1.0, 9.0)
-    curve = Curve(x, 1 / x, "c", is_context=x < 6)
+    curves = [Curve(x, 1 / x, f"c{i}", is_context=x < 6) for i in range(50)]
     base = Method("g", lambda curves: [], probabilistic=True)  # never called: scale is lazy
-    method = calibrated(base, reference=[curve] * 50)
+    method = calibrated(base, reference=curves)
     assert "\n" not in repr(method) and len(repr(method)) < 200, repr(method)
     assert repr(method.fn).startswith("calibrated('g', 50 reference curves, level=0.9")
 
