@@ -182,8 +182,10 @@ def test_bnsl_auto_prefers_few_breaks_for_a_power_law(auto_fits):
             rmsle = np.sqrt(np.mean((np.log(fit.predict(X_EXT)) - np.log(2.0 * X_EXT**-0.15)) ** 2))
             assert rmsle < 6 * 0.0064, (rmsle, fit)
     # Held-out selection on ~6 noisy points is itself random: bound its failure rate rather
-    # than demand that every seed picks the right answer.
-    assert sum(k >= 2 for k in chosen) <= 1, chosen
+    # than demand that every seed picks the right answer. An audit measured 3 picks of 2-3
+    # breaks in 160 other seeds (p ~ 0.019 a curve): "at most 1 of 9" fails ~1.3% of seed
+    # sets, "at most 2" ~0.06%.
+    assert sum(k >= 2 for k in chosen) <= 2, chosen
     assert chosen.count(0) >= 7, chosen
 
 
