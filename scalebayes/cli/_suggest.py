@@ -254,6 +254,13 @@ def run_suggest(args: argparse.Namespace) -> int:
     # a coherent model's expected narrowing is not negative: one beyond its standard error,
     # at any candidate, means the model's fantasies disagree with its own answer
     widening = [s for s in result.suggestions if s.gain < -2 * s.gain_se]
+    w = widening[0] if widening else None
+    widens = (
+        ""
+        if w is None
+        else f"the gain at x = {w.x:.4g} ({w.gain:.4f} +- {w.gain_se:.4f}) is below zero "
+        "beyond its standard error"
+    )
     if best.gain > 2 * best.gain_se and runner is not None and _close(best, runner):
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
@@ -279,11 +286,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         )
         if widening:  # the model contradicts itself: no ranking from it
             advice = (
-                f"the gain at x = {widening[0].x:.4g} ({widening[0].gain:.4f} +- "
-                f"{widening[0].gain_se:.4f}) is below zero beyond its standard error, so the "
-                "model's fantasies disagree with its own answer (a coherent model's expected "
-                f"narrowing is not negative) and this ranking says nothing: rank the "
-                f"candidates with {other} instead"
+                f"{widens}, so the model's fantasies disagree with its own answer (a coherent "
+                "model's expected narrowing is not negative) and this ranking says nothing: "
+                f"rank the candidates with {other} instead"
             )
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "
@@ -291,11 +296,7 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"{best.gain_se:.4f}; outcomes fantasised by {by}): {advice}"
         )
     if widening and best.gain > 0:
-        print(
-            f"note: the gain at x = {widening[0].x:.4g} ({widening[0].gain:.4f} +- "
-            f"{widening[0].gain_se:.4f}) is below zero beyond its standard error, which a "
-            f"coherent model's is not: check this ranking with {other}"
-        )
+        print(f"note: {widens}, which a coherent model's is not: check this ranking with {other}")
     if args.plot is not None:
         marked = [*candidates, args.target]
         marks = [(c, f"candidate {c:.3g}") for c in candidates] + [(args.target, "target")]
