@@ -37,7 +37,14 @@ from ._predict import (
     _load_current,
     query_ratio,
 )
-from ._stack import _MIN_PREFIX, NEAR_SCALE, STACK_RATIO, predict_each, predict_shipped
+from ._stack import (
+    _MIN_PREFIX,
+    NEAR_SCALE,
+    STACK_RATIO,
+    predict_each,
+    predict_shipped,
+    refuse_a_zero_loss,
+)
 
 if TYPE_CHECKING:
     from ..data import Curve
@@ -144,7 +151,10 @@ class PFNMethod:
         return f"shipped pfn by distance(up to {FAR_SWITCH:g}x: {near}; beyond: {far})"
 
     def validate(self, curve: Curve) -> None:
-        """Reject targets inside the context range unless the model interpolates."""
+        """Reject targets inside the context range unless the model interpolates, and for
+        the shipped answer a run whose loss is 0 (as ``predict_shipped`` does)."""
+        if self.model is None and self.stack:
+            refuse_a_zero_loss(curve.y_context)
         if not self._model_for(curve).interpolation and (
             curve.x_target.min() <= curve.x_context.max()
         ):

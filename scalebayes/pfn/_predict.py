@@ -150,8 +150,8 @@ def _merge_each(x_context, y_context, labels, *, stacklevel: int) -> tuple[list,
             y = _as_vector("y_context", yc, positive=False, minimum=1)
         except (TypeError, ValueError):
             continue
-        if x.shape != y.shape:
-            continue
+        if x.shape != y.shape or np.unique(x).size < 2:
+            continue  # (one distinct x: the prediction says so, not "1 point")
         mx, my, what = _merge_repeats(x, y)
         if what is not None:
             xs[i], ys[i] = mx, my
@@ -448,12 +448,20 @@ def _shipped(name: str) -> PFN:
     return PFN.load(name)
 
 
+def _shipped_dir(name) -> Path | None:
+    """The shipped model's directory if ``name`` is a shipped model's name as a string (a
+    folder of that name in the working directory does not replace it: write ``./NAME``)."""
+    if isinstance(name, str) and name and name == Path(name).name and name not in (".", ".."):
+        path = WEIGHTS_DIR / name
+        if path.is_dir():
+            return path
+    return None
+
+
 def _locate(name: str | os.PathLike) -> Path:
-    """The directory `PFN.load` reads for ``name``: the path itself, else the shipped model of
-    that name, and a training run's ``checkpoint/`` (it may not exist)."""
-    path = Path(name)
-    if not path.exists() and (WEIGHTS_DIR / str(name)).exists():
-        path = WEIGHTS_DIR / str(name)
+    """The directory `PFN.load` reads for ``name``: the shipped model of that name, else the
+    path itself, and a training run's ``checkpoint/`` (it may not exist)."""
+    path = _shipped_dir(name) or Path(name)
     if not (path / "meta.json").exists() and any(
         (path / child).is_dir() for child in ("checkpoint", "checkpoint.old")
     ):  # a training run (``.old``: its last save was cut between two renames)
@@ -471,7 +479,7 @@ def _load_current(name: str) -> PFN:
     copy is keyed on the bytes of its ``meta.json`` (which records the weights' sha256, so a
     checkpoint retrained or replaced at the same path is read again, not answered from the
     old copy). A shipped model's name gives the copy the predictions share."""
-    if isinstance(name, str) and not Path(name).exists() and (WEIGHTS_DIR / name).is_dir():
+    if _shipped_dir(name) is not None:
         return _shipped(name)
     try:  # the metadata PFN.load reads (a checkpoint.old after a cut save)
         where = _checkpoint._resolve(_locate(name))
@@ -628,8 +636,9 @@ class PFN:
 
         Args:
             path_or_name: a checkpoint directory, a training run directory (its
-                ``checkpoint/`` is used), the name of a shipped model, or ``None`` for
-                the default (``DEFAULT_MODEL``).
+                ``checkpoint/`` is used), the name of a shipped model (a folder of that
+                name in the working directory does not replace it: write ``./NAME`` for the
+                folder), or ``None`` for the default (``DEFAULT_MODEL``).
 
         Raises:
             scalebayes.pfn.CheckpointError: if nothing is found there or the files are
@@ -700,7 +709,15 @@ class PFN:
                 f"{bar.n_buckets} buckets, but the model has {config.n_buckets}: the metadata "
                 "is damaged or was edited"
             )
-        return cls(model, bar, meta)
+        for key, kind in (("train_config", dict), ("interpolation", bool)):
+            if meta.get(key) is not None and not isinstance(meta[key], kind):
+                raise _checkpoint.CheckpointError(
+                    f"{meta['_path']}/meta.json: {key!r} must be a {kind.__name__}, got "
+                    f"{type(meta[key]).__name__}: the metadata is damaged or was edited"
+                )
+        pfn = cls(model, bar, meta)
+        _checkpoint.require(meta, (), lambda _: pfn.reach)  # its prior's record reads now
+        return pfn
 
     def save(self, path: str | os.PathLike, *, storage_dtype: str = "float32") -> Path:
         """Write the model (weights only) as a checkpoint directory.
@@ -821,6 +838,10 @@ class PFN:
                 f"{len(x_context)}, {len(y_context)} and {len(x_query)}"
             )
         scales = _per_curve(y_scale, len(x_context), "y_scale")
+        if x_range is not None and (isinstance(x_range, str | bytes) or np.ndim(x_range) == 0):
+            raise TypeError(
+                f"x_range must be (x_min, x_max) or one per curve, got {type(x_range).__name__}"
+            )
         one_range = x_range is None or (len(x_range) == 2 and all(is_real(v) for v in x_range))
         ranges = [x_range] * len(x_context) if one_range else list(x_range)
         if len(ranges) != len(x_context):
@@ -946,9 +967,9 @@ class PFN:
             if np.ndim(bounds) != 1 or len(bounds) != 2:
                 raise ValueError(f"x_range must be (x_min, x_max), got {bounds!r}")
             lo, hi = (float(v) for v in bounds)
-            if not (0 < lo < hi and lo <= ref.min() and ref.max() <= hi):
+            if not (0 < lo < hi < np.inf and lo <= ref.min() and ref.max() <= hi):
                 raise ValueError(
-                    f"x_range {bounds} must satisfy 0 < x_min < x_max and contain every "
+                    f"x_range {bounds} must satisfy 0 < x_min < x_max < inf and contain every "
                     f"context and query x ({ref.min():g} .. {ref.max():g})"
                 )
             ref = np.array([lo, hi])

@@ -26,7 +26,7 @@ its median by [`NEAR_SCALE`][scalebayes.pfn.NEAR_SCALE]: the mixture alone is to
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from jaxtyping import ArrayLike
@@ -131,18 +131,18 @@ def backtest_weights(
         two distinct x among them).
 
     Raises:
+        TypeError: if ``models`` is not a list of [`PFN`][scalebayes.pfn.PFN] s.
         ValueError: for fewer than two models, a ``ratio`` not above 1, or mismatched
             inputs.
     """
-    models = list(models)
-    if len(models) < 2 or not all(isinstance(m, PFN) for m in models):
-        raise ValueError(f"backtest_weights needs at least two PFNs, got {len(models)} models")
+    models = _check_models(models, "backtest_weights")
     try:
         ratio = float(ratio)
     except (TypeError, ValueError):
         raise ValueError(f"ratio must be a finite number > 1, got {ratio!r}") from None
     if not (np.isfinite(ratio) and ratio > 1):
         raise ValueError(f"ratio must be a finite number > 1, got {ratio}")
+    refuse_one_flat_curve({"x_context": x_context, "y_context": y_context})
     if len(x_context) != len(y_context):
         raise ValueError(
             f"x_context and y_context list {len(x_context)} and {len(y_context)} curves"
@@ -209,7 +209,7 @@ def predict_stacked(
         One [`MixturePredictive`][scalebayes.evaluate.MixturePredictive] per curve, whose
         ``weights`` are the curve's back-test weights.
     """
-    models = list(models)
+    models = _check_models(models, "predict_stacked")
     lists = {"x_context": x_context, "y_context": y_context, "x_query": x_query}
     labels = _check_curves(lists, names)  # the lengths first: their message, not zip's
     x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
@@ -237,6 +237,37 @@ def predict_stacked(
         MixturePredictive(list(members), weights=w)
         for members, w in zip(zip(*answers, strict=True), weights, strict=True)
     ]
+
+
+def _check_models(models, who: str) -> list[PFN]:
+    """``models`` as a list of at least two PFNs, else an error that names the entry at
+    fault."""
+    if isinstance(models, PFN | str) or not isinstance(models, Iterable):
+        raise TypeError(f"{who} takes a list of PFNs, got {type(models).__name__}")
+    models = list(models)
+    for i, model in enumerate(models):
+        if not isinstance(model, PFN):
+            hint = f" (load it: PFN.load({model!r}))" if isinstance(model, str) else ""
+            raise TypeError(f"{who}: models[{i}] must be a PFN, got {type(model).__name__}{hint}")
+    if len(models) < 2:
+        raise ValueError(f"{who} needs at least two PFNs, got {len(models)}")
+    return models
+
+
+def refuse_a_zero_loss(y_context, where: str = "") -> None:
+    """Refuse runs whose loss is 0 (``where`` prefixes the message): the shipped answer
+    weighs its models by log-y errors and the far model reads y relative to the runs, so a 0
+    reads as a floor reached. Input a prediction refuses anyway is left to its message."""
+    try:
+        y = np.asarray(y_context, dtype=float)
+    except (TypeError, ValueError):
+        return
+    if y.ndim == 1 and np.any(y == 0):
+        raise ValueError(
+            f"{where}y_context is 0 at run {int(np.argmax(y == 0))}: the shipped answer weighs "
+            "its models by log-y errors and reads a 0 as a floor reached; give the measured "
+            f"loss, or predict with one model (PFN.load({DEFAULT_MODEL!r}))"
+        )
 
 
 def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> list[str] | None:
@@ -388,6 +419,8 @@ def predict_shipped(
     """
     lists = {"x_context": x_context, "y_context": y_context, "x_query": x_query}
     labels = _check_curves(lists, names)
+    for i, y in enumerate(y_context):
+        refuse_a_zero_loss(y, f"curve {labels[i]!r}: " if labels else "")
     x_context, y_context = _merge_each(x_context, y_context, labels, stacklevel=2)
     n = len(x_context)
     scales = None if y_scale is None else _per_curve(y_scale, n, "y_scale")

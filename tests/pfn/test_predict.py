@@ -16,6 +16,7 @@ from scalebayes.pfn import (
     NEAR_SCALE,
     PFN,
     BarDistribution,
+    CheckpointError,
     PFNModel,
     PFNPrediction,
     StackedPrediction,
@@ -63,6 +64,24 @@ def test_x_normalisation_makes_units_irrelevant(pfn):
 def test_load_names_what_it_takes():
     with pytest.raises(TypeError, match=r"a str or a path\); got int"):
         PFN.load(3)
+
+
+def test_a_folder_named_like_a_shipped_model_does_not_replace_it(tmp_path, monkeypatch):
+    """A review: an empty ``mixture-tiny/`` in the working directory made every far answer
+    of ``extrapolate`` (no model named) fail, and a copy of another model there answered in
+    the far model's place."""
+    from scalebayes.pfn import extrapolate
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / FAR_MODEL).mkdir()
+    (tmp_path / DEFAULT_MODEL).mkdir()
+    assert PFN.load(FAR_MODEL).meta["_path"] == str(predict_module.WEIGHTS_DIR / FAR_MODEL)
+    assert PFN.load().meta["_path"] == str(predict_module.WEIGHTS_DIR / DEFAULT_MODEL)
+    pred = extrapolate(X, Y, [2 * X[-1], 100 * X[-1]])
+    assert np.all(np.isfinite(pred.median()))
+    # the folder is still read when written as a path
+    with pytest.raises(CheckpointError, match=f"expected .*{FAR_MODEL}"):
+        PFN.load(f"./{FAR_MODEL}")
 
 
 def test_a_0d_array_is_a_y_scale(pfn):
@@ -190,6 +209,12 @@ def test_explicit_x_range_decouples_predictions_from_the_query_horizon(pfn):
     np.testing.assert_allclose(b, far, rtol=1e-6)
     with pytest.raises(ValueError, match="must satisfy"):
         pfn.predict(X, Y, [6.4e7], x_range=(2e6, 1e8))
+    # a review: an infinite bound passed, a number or a string was read as a sequence
+    with pytest.raises(ValueError, match="must satisfy 0 < x_min < x_max < inf"):
+        pfn.predict(X, Y, [6.4e7], x_range=(1e6, np.inf))
+    for bad in (5, "ab", np.array(3.0)):
+        with pytest.raises(TypeError, match=r"x_range must be \(x_min, x_max\) or one per"):
+            pfn.predict(X, Y, [6.4e7], x_range=bad)
 
 
 LEVELS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]

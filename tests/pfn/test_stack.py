@@ -66,6 +66,14 @@ def test_one_model_twice_weighs_half_each_and_the_answer_is_the_mixture(models):
 def test_bad_input(models):
     with pytest.raises(ValueError, match="at least two PFNs"):
         backtest_weights(models[:1], [X], [Y])
+    # a name where a PFN belongs: the entry named, and how to load it
+    for call in (backtest_weights, predict_stacked):
+        args = ([X], [Y]) if call is backtest_weights else ([X], [Y], [[2 * X[-1]]])
+        with pytest.raises(TypeError, match=r"models\[1\] must be a PFN, got str \(load it"):
+            call([models[0], "mixture-tiny"], *args)
+    # one curve's flat arrays: the advice to wrap them, as the other functions give it
+    with pytest.raises(TypeError, match="x_context must be a list of arrays, one per curve"):
+        backtest_weights(models, X, Y)
     with pytest.raises(ValueError, match="ratio must be a finite number > 1"):
         backtest_weights(models, [X], [Y], ratio=1.0)
     with pytest.raises(ValueError, match="list 1 and 2 curves"):
@@ -557,6 +565,34 @@ def test_extrapolate_says_repeated_runs_once_at_the_callers_line():
     assert len(repeats) == 1 and repeats[0].filename == __file__
     merged = extrapolate([1.0, 2.0, 4.0, 8.0], [3.0, 2.55, 2.2, 2.0], [12.0, 100.0])
     np.testing.assert_allclose(pred.median(), merged.median(), rtol=1e-6)
+
+
+def test_runs_at_one_x_are_named_as_such():
+    """A review: two runs at one x were merged first, then refused as "at least 2 point(s),
+    got 1", though the user gave two."""
+    from scalebayes.pfn import extrapolate, predict_shipped
+
+    for call in (
+        lambda: extrapolate([1e8, 1e8], [2.0, 2.1], [2e8]),
+        lambda: predict_shipped([[1e8, 1e8]], [[2.0, 2.1]], [[2e8]]),
+    ):
+        with pytest.raises(ValueError, match="at least two distinct x values"):
+            call()
+
+
+def test_the_shipped_answer_refuses_a_zero_loss_wherever_it_is_asked():
+    """A review: `extrapolate` refused a run whose loss is 0, but `predict_shipped` (and so
+    the study method `pfn`) answered a curve near 2.15 with medians 1.745 and 0.522."""
+    from scalebayes.data import Curve
+    from scalebayes.pfn import DEFAULT_MODEL, pfn_method, predict_shipped
+
+    x, y = np.array([1.0, 2.0, 4.0, 8.0]), np.array([2.4, 2.3, 2.2, 0.0])
+    with pytest.raises(ValueError, match=r"curve 'c': y_context is 0 at run 3"):
+        predict_shipped([x], [y], [[12.0, 24.0]], names=["c"])
+    curve = Curve(np.r_[x, 12.0], np.r_[y, 2.1], "c", is_context=np.arange(5) < 4)
+    with pytest.raises(ValueError, match="y_context is 0 at run 3"):
+        pfn_method().validate(curve)
+    pfn_method(DEFAULT_MODEL).validate(curve)  # one model named answers anyway
 
 
 def test_the_shipped_answers_span_warning_does_not_advise_the_model_it_already_weights():

@@ -305,6 +305,16 @@ def test_damaged_metadata_is_one_checkpoint_error(runs, tmp_path):
         ("a list", lambda m: [1, 2]),
         ("no parts", lambda m: {**m, "blobs": {"model.eqx": {"bytes": 1, "sha256": "0"}}}),
         ("members", lambda m: {**m, "members": 5}),
+        # loaded, then every prediction raised on its reach (a review, session 38)
+        ("train_config", lambda m: {**m, "train_config": "x"}),
+        (
+            "overrides",
+            lambda m: {
+                **m,
+                "train_config": {"prior": "scalefree", "scalefree_overrides": {"nope": 1}},
+            },
+        ),
+        ("interpolation", lambda m: {**m, "interpolation": "false"}),  # bool("false") is True
     ):
         copy = tmp_path / case.replace(" ", "_")
         shutil.copytree(runs[1], copy)
