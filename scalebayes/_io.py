@@ -80,6 +80,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
+        except OSError as error:  # name the file being written, not the hidden temporary one
+            raise OSError(error.errno, error.strerror, str(path)) from error
         break
     try:
         with os.fdopen(fd, "wb") as f:
@@ -170,7 +172,13 @@ def open_for_lines(path: str | os.PathLike[str]) -> io.BufferedRandom:
     return f
 
 
+def _without_bom(cells: list[str]) -> list[str]:
+    """A header's cells without the byte-order mark a spreadsheet's "CSV UTF-8" puts first."""
+    return [cells[0].removeprefix("\ufeff"), *cells[1:]] if cells else cells
+
+
 def _check_header(path: Path, found: list[str], header: tuple[str, ...]) -> None:
+    found = _without_bom(found)
     if tuple(found) != header:
         raise ValueError(
             f"{path}: the CSV header is {','.join(found)!r} but {','.join(header)!r} was "
@@ -376,7 +384,7 @@ def read_csv_header(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
         return None
     if not first.endswith(b"\n"):
         return None
-    return tuple(_parse_line(first, Path(path)))
+    return tuple(_without_bom(_parse_line(first, Path(path))))
 
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")

@@ -129,8 +129,12 @@ class MCMCMethod:
         how the ``msce_null`` paths are drawn.
 
         ``chunk_size=None`` is written as the width it resolves to on this backend, since the
-        draws depend on it.
+        draws depend on it; ``precision=None`` inside a
+        [`scalebayes.precision("float64")`][scalebayes.precision] block as the
+        ``"float64"`` it resolves to (outside one it means float32, as it always has, so
+        rows stored before this was recorded still resume).
         """
+        from .._precision import current_precision
         from ._mcmc import _default_chunk, sample_posterior
 
         options = {
@@ -141,6 +145,8 @@ class MCMCMethod:
         options.update(self.sampler_kwargs)
         if options.get("chunk_size") is None:
             options["chunk_size"] = _default_chunk()
+        if options.get("precision") is None and current_precision("float32") != "float32":
+            options["precision"] = current_precision("float32")  # the draws depend on it
         listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
         # the msce_null paths' key: rows drawn with another key are not resumed
         paths = f"null paths fold_in({_PATHS_TAG:#x}) x {NULL_PATHS}"

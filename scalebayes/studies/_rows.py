@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import read_csv_header, read_csv_rows, write_csv_atomically
+from ..evaluate import PIT_BINS
 from ._methods import Prediction
 
 if TYPE_CHECKING:
@@ -207,16 +208,33 @@ class CurveScore:
                 ) from None
             return value
 
+        rmsle, ll, msce = number("rmsle", False), number("ll", True), number("msce", True)
+        intervals = {name: number(name, True) for name in _INTERVAL_COLUMNS}
+        # as written: a point method's row leaves LL, MSCE and the intervals empty, a
+        # probabilistic one fills them all, and only a curve it could not score (RMSLE NaN)
+        # has a NaN LL or MSCE
+        given = [value is not None for value in (ll, msce, *intervals.values())]
+        if any(given) and not all(given):
+            empty = [c for c, g in zip(("ll", "msce", *intervals), given, strict=True) if not g]
+            raise ValueError(
+                f"{where}: column(s) {', '.join(map(repr, empty))} are empty while the row's "
+                "other scores are given; fix or delete the row (it will be recomputed)"
+            )
+        if not math.isnan(rmsle) and any(v is not None and math.isnan(v) for v in (ll, msce)):
+            raise ValueError(
+                f"{where}: a NaN LL or MSCE beside the RMSLE {rmsle!r}; fix or delete the row "
+                "(it will be recomputed)"
+            )
         return cls(
             method=row["method"],
             dataset=row["dataset"],
             curve=row["curve"],
-            rmsle=number("rmsle", False),
-            ll=number("ll", True),
-            msce=number("msce", True),
+            rmsle=rmsle,
+            ll=ll,
+            msce=msce,
             seconds=number("seconds", False),
             fingerprint=row["fingerprint"].strip(),
-            **{name: number(name, True) for name in _INTERVAL_COLUMNS},
+            **intervals,
             pit=_pit_cell(row.get("pit", ""), where),
             **{name: number(name, True) for name in ("r_hat", "ess_bulk", "ess_tail")},
             divergences=_count_cell(row, "divergences", where),
@@ -233,12 +251,12 @@ def _pit_cell(cell: str, where: str) -> tuple[int, ...] | None:
         counts = tuple(int(c) for c in cell.split(";"))
     except ValueError:
         counts = ()
-    # as written: an even number of bins (the histogram's halves give the central
-    # intervals' coverage), counts >= 0, at least one target
-    if len(counts) < 2 or len(counts) % 2 or any(c < 0 for c in counts) or sum(counts) == 0:
+    # as written: PIT_BINS counts >= 0 (a row binned otherwise would drop out of the
+    # pooled picture), at least one target
+    if len(counts) != PIT_BINS or any(c < 0 for c in counts) or sum(counts) == 0:
         raise ValueError(
-            f"{where}: column 'pit' holds {cell!r}, not counts joined by ';'; fix or delete "
-            "the row (it will be recomputed)"
+            f"{where}: column 'pit' holds {cell!r}, not {PIT_BINS} counts joined by ';'; fix "
+            "or delete the row (it will be recomputed)"
         )
     return counts
 

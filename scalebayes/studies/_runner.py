@@ -543,11 +543,20 @@ def run_study(
     with exclusive_lock(out_dir):
         restored = _restore_recalibration_scales(method_list, recalibration_path)
         stored = _read_rows(per_curve_path)
-        done = {key: stored[(key, fp)] for key, fp in fingerprints.items() if (key, fp) in stored}
-        if len(done) < len(fingerprints) and per_curve_path.exists():
-            # a file that cannot take a row is said now, not after the first batch's work
+        probabilistic = {m.name: m.probabilistic for m in method_list}
+        done = {  # a row of the other kind (a point row for a predictive) is recomputed
+            key: stored[(key, fp)]
+            for key, fp in fingerprints.items()
+            if (key, fp) in stored and (stored[(key, fp)].ll is not None) == probabilistic[key[0]]
+        }
+        if len(done) < len(fingerprints):
+            # a file (or directory) that cannot take a row is said now, not after the first
+            # batch's work
+            existed = per_curve_path.exists()
             with open(per_curve_path, "ab"):
                 pass
+            if not existed:
+                per_curve_path.unlink()
         n_resumed = len(done)
         stale_keys = {key for key, _ in stored} - set(done)
         n_stale = sum(key in stale_keys for key in fingerprints)
@@ -593,6 +602,15 @@ def run_study(
                 f"`pit` column, every target of a dataset pooled, where the coverage columns "
                 f"above average per curve): ![calibration]({CALIBRATION_PLOT})\n"
             )
+            unpictured = sum(
+                s.ll is not None and s.pit is None and not math.isnan(s.rmsle) for s in scores
+            )
+            if unpictured:
+                summary += (
+                    f"The picture leaves out {unpictured} scored row(s) resumed from before the "
+                    "`pit` column of per_curve.csv; move the file away and rerun to recompute "
+                    "them with it.\n"
+                )
         atomic_write_text(summary_path, summary)
     return StudyResult(
         scores=scores,
@@ -624,7 +642,9 @@ def _pending_calls(
         # Balanced batches differ in size by at most one curve; padding the smaller ones
         # (with copies of their longest curve) gives every call of the dataset one shape.
         padded_size = max(len(batch) for batch in batches)
-        shape = (max(c.n_context for c in pending), max(c.x_target.size for c in pending))
+        # the whole dataset's longest curve, not the pending ones': a resumed study pads (and
+        # so fits) as an uninterrupted one does
+        shape = (max(c.n_context for c in curves), max(c.x_target.size for c in curves))
         pad = method.pad_batches
         calls = [(b, b + [b[-1]] * (padded_size - len(b)) if pad else list(b)) for b in batches]
         yield dataset, calls, shape

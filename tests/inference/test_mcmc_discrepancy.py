@@ -256,3 +256,20 @@ def test_study_methods_offer_the_noise_model_for_every_family():
         assert method.settings() == mcmc_method(family, noise="ou_irw").settings()
         assert "noise='ou_irw'" in method.settings()
         assert METHODS[f"mcmc-{family}"].settings() != method.settings()
+
+
+def test_a_study_tells_float64_rows_from_float32_ones():
+    """A review: `precision=None` was recorded literally, so a study run inside
+    `scalebayes.precision("float64")` and resumed outside it mixed float64 and float32 rows
+    (medians 2.8% apart on a DD curve) without a word."""
+    import scalebayes
+
+    method = mcmc_method("m4")
+    plain = method.settings()
+    assert "precision=None" in plain  # as recorded before: stored rows still resume
+    with scalebayes.precision("float64"):
+        wide = method.settings()
+    with scalebayes.precision("float32"):
+        assert method.settings() == plain
+    assert "precision='float64'" in wide and wide != plain
+    assert mcmc_method("m4", precision="float64").settings() == wide

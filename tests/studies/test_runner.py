@@ -308,8 +308,8 @@ def test_a_csv_file_name_with_a_bar_is_refused_before_any_work(tmp_path, fake):
         ("ll", "inf", "column 'll' holds 'inf', not a valid value"),
         ("cov50", "7.5", "column 'cov50' holds '7.5', not a valid value"),
         ("msce", "1.5", "column 'msce' holds '1.5', not a valid value"),
-        ("pit", "0;0;0;0", "column 'pit' holds '0;0;0;0', not counts"),
-        ("pit", "1;2;3", "column 'pit' holds '1;2;3', not counts"),
+        ("pit", "0;0;0;0", "column 'pit' holds '0;0;0;0', not 20 counts"),
+        ("pit", "1;2;3", "column 'pit' holds '1;2;3', not 20 counts"),
     ],
 )
 def test_an_edited_row_that_no_study_writes_is_refused(tmp_path, fake, column, value, message):
@@ -326,22 +326,75 @@ def test_an_edited_row_that_no_study_writes_is_refused(tmp_path, fake, column, v
         run_study(["fake"], [], out, csv_paths=[data], progress=False)
 
 
-def test_an_infinite_crps_that_a_study_writes_is_read_back(tmp_path, fake):
+def _rewrite(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_an_infinite_crps_that_a_study_writes_is_read_back(tmp_path, fake_prob):
     """A review: a predictive whose outer quantile overflows scores CRPS inf, which the study
     wrote and then refused on resume, so the study could neither resume nor finish."""
     data = _write_curves(tmp_path / "runs.csv")
     out = tmp_path / "out"
-    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
     rows = _rows(out / "per_curve.csv")
     rows[1]["crps"] = "inf"
-    with (out / "per_curve.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    calls = len(fake.calls)
-    run_study(["fake"], [], out, csv_paths=[data], progress=False)
-    assert len(fake.calls) == calls  # resumed: nothing recomputed
+    _rewrite(out / "per_curve.csv", rows)
+    again = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert again.n_computed == 0  # resumed: nothing recomputed
     assert _rows(out / "per_curve.csv")[1]["crps"] == "inf"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ({"ll": ""}, "column(s) 'll' are empty while the row's other scores are given"),
+        ({"msce": "", "crps": ""}, "column(s) 'msce', 'crps' are empty"),
+        ({"ll": "nan"}, "a NaN LL or MSCE beside the RMSLE"),
+        ({"pit": "1;2"}, "column 'pit' holds '1;2', not 20 counts"),
+    ],
+)
+def test_a_probabilistic_row_missing_a_score_is_refused(tmp_path, fake_prob, edit, message):
+    """A review: an empty LL on one row averaged the table's LL over the other curves with
+    no word, a NaN LL made the cell NaN, and a PIT of 2 bins dropped the row from the
+    calibration picture."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    rows = _rows(out / "per_curve.csv")
+    rows[1].update(edit)
+    _rewrite(out / "per_curve.csv", rows)
+    with pytest.raises(ValueError, match=rf"per_curve.csv, line 3: {re.escape(message)}"):
+        run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+
+
+def test_a_row_of_the_other_kind_is_recomputed(tmp_path, fake_prob):
+    """A point row (no LL, MSCE or intervals) under a probabilistic method's name is not
+    resumed as that method's score: it is recomputed."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    first = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    rows = _rows(out / "per_curve.csv")
+    for column in ("ll", "msce", "cov50", "cov90", "width50", "width90", "crps", "pit"):
+        rows[1][column] = ""
+    _rewrite(out / "per_curve.csv", rows)
+    again = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert again.n_computed == 1
+    assert again.summary.split("\n")[:8] == first.summary.split("\n")[:8]
+
+
+def test_a_byte_order_mark_before_the_header_is_read(tmp_path, fake):
+    """A review: per_curve.csv saved by a spreadsheet as "CSV UTF-8" starts with a BOM, and
+    the study refused it with two headers that looked identical."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    path = out / "per_curve.csv"
+    path.write_bytes("\ufeff".encode() + path.read_bytes())
+    again = run_study(["fake"], [], out, csv_paths=[data], progress=False)
+    assert again.n_computed == 0
 
 
 def test_a_damaged_per_curve_csv_names_file_and_line(tmp_path, fake):
@@ -1068,6 +1121,14 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch, failing):
     assert sorted(os.listdir(tmp_path)) == ["summary.md"]
 
 
+def test_atomic_write_names_the_file_it_could_not_write(tmp_path):
+    """A review: a directory gone mid-run was reported as its hidden temporary file."""
+    path = tmp_path / "gone" / "summary.md"
+    with pytest.raises(FileNotFoundError) as error:
+        atomic_write_text(path, "x")
+    assert error.value.filename == str(path) and ".tmp" not in str(error.value)
+
+
 def test_atomic_write_rejects_wrong_types(tmp_path):
     with pytest.raises(TypeError, match="text must be a str"):
         atomic_write_text(tmp_path / "a", b"bytes")
@@ -1480,3 +1541,18 @@ def test_every_method_of_the_calibration_picture_is_told_apart():
     colours, styles = _looks(many)
     looks = {(str(colours[m]), styles[m]) for m in many}
     assert len(looks) == 25 and len({str(colours[m]) for m in many}) == 20
+
+
+def test_the_summary_says_which_rows_the_calibration_picture_leaves_out(tmp_path, fake_prob):
+    """A review: rows resumed without PIT counts beside rows with them dropped out of the
+    picture with no word (the note came only when every row lacked them)."""
+    data = _write_curves(tmp_path / "runs.csv")
+    out = tmp_path / "out"
+    first = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert "leaves out" not in first.summary
+    rows = _rows(out / "per_curve.csv")
+    rows[1]["pit"] = ""
+    _rewrite(out / "per_curve.csv", rows)
+    again = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
+    assert again.n_computed == 0 and again.calibration_path is not None
+    assert "The picture leaves out 1 scored row(s)" in again.summary
