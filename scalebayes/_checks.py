@@ -64,6 +64,33 @@ def plain_float(text: str) -> float:
     return float(text)
 
 
+_PLAIN_INTEGER = re.compile(r"[+-]?\d+", re.A)
+
+
+def plain_int(text: str) -> int:
+    """``int(text)`` for an integer written plainly in ASCII digits (``int`` also reads
+    ``1_6`` as 16 and full-width digits as digits: typos on a command line, not numbers).
+
+    Raises:
+        ValueError: if ``text`` (stripped) is not such an integer.
+    """
+    text = text.strip()
+    if not _PLAIN_INTEGER.fullmatch(text):
+        raise ValueError(f"not a plain integer: {text!r}")
+    return int(text)
+
+
+def shown_cell(text: str, limit: int = 40) -> str:
+    """A data file's cell for an error message: its ``repr``, cut to ``limit`` characters,
+    and a hint where it holds a line break (a quote left open swallows the lines after it
+    into one cell, which the message would otherwise print whole)."""
+    text = text.strip()
+    shown = repr(text if len(text) <= limit else text[:limit] + "...")
+    if "\n" in text or "\r" in text:
+        shown += ' (a cell across lines: is a quote (") left unclosed there?)'
+    return shown
+
+
 def holds_numbers(array) -> bool:
     """Whether a NumPy array holds real numbers: an integer or float dtype, or objects that are
     each a real number (Python ints beyond int64, e.g. FLOPs written as ``10**21``)."""

@@ -717,7 +717,15 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
         ("break_prob=0,2", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
         ("brake_prob=0.2", "mixture", "ScaleFreePriorConfig has no field brake_prob"),
         ("break_prob=2", "mixture", "break_prob must lie in [0, 1]"),
-        ("break_prob=0.2", "nslpfn", "this run's prior is 'nslpfn': add --prior mixture"),
+        # a review: "--prior_overrides" (no such option) and "--scalefree-set (--scalefree-set)"
+        (
+            "break_prob=0.2",
+            "nslpfn",
+            "--scalefree-set change the scale-free curves, which only a 'scalefree' or "
+            "'mixture' run draws; this run's prior is 'nslpfn': set --prior to 'mixture' (or "
+            "'scalefree'), or set the NSL-PFN prior's fields with TrainConfig.prior_overrides "
+            "(in Python)",
+        ),
     ],
 )
 def test_a_bad_scalefree_setting_is_one_line_before_any_work(
@@ -849,3 +857,35 @@ def test_a_full_disk_names_the_file_and_the_way_on(tmp_path, monkeypatch):
     assert caught.value.filename == str(target) and not list(tmp_path.iterdir())
     message = _error_message(caught.value)
     assert message.startswith(f"cannot access {target}: No space left on device; free some")
+
+
+@pytest.mark.parametrize("typo", ["1_6", "\uff11\uff16"])  # 16 with an underscore, full-width
+@pytest.mark.parametrize(
+    ("prog", "argv"),
+    [
+        ("suggest", ["--candidates", "2e6", "--target", "1e7", "--fantasies", "{}"]),
+        ("allocate", ["--compute", "1e21", "--samples", "{}"]),
+        ("study", ["--methods", "m1", "--datasets", "dd", "--out", "o", "--batch-size", "{}"]),
+        ("extrapolate", ["--to", "2e6", "--seed", "{}"]),
+        ("ntk-study", ["--dataset", "digits", "--sizes", "{}:64"]),
+    ],
+)
+def test_integer_options_refuse_typos_as_number_options_do(tmp_path, capsys, typo, prog, argv):
+    """A review: `int` read 1_6 as 16 and full-width digits as digits, so `--fantasies 1_6`
+    ran 16 fantasies, where a number option (plain_float) refused such typos."""
+    data = str(_write_laws(tmp_path / "laws.csv"))
+    files = [] if prog in ("study", "ntk-study") else [data]
+    assert main([prog, *files, *(a.format(typo) for a in argv)]) == 2
+    assert typo in _one_error_line(capsys, prog)
+
+
+def test_result_tables_tell_close_x_apart(tmp_path, capsys):
+    """A review: x printed to 6 digits, so a question at 1.0000001e10 read as the run at 1e10
+    (which the PFN refuses to answer at)."""
+    from scalebayes.cli._argtypes import x_text
+
+    shown = [x_text(v) for v in (1e10, 2.5e-3, 1.0000001e10, 1 / 3)]
+    assert shown == ["1e+10", "0.0025", "1.0000001e+10", "0.3333333333333333"]
+    data = _write_laws(tmp_path / "laws.csv")
+    assert main(["fit", str(data), "--family", "m2", "--curve", "a", "--to", "1.0000003e6"]) == 0
+    assert "1000000.3" in capsys.readouterr().out

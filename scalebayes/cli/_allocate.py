@@ -48,8 +48,9 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         "--compute",
         required=True,
         type=_budgets,
+        action="extend",
         metavar="C[,C...]",
-        help="compute budget(s) in FLOPs, e.g. 5.76e23",
+        help="compute budget(s) in FLOPs, e.g. 5.76e23 (repeat --compute to add more)",
     )
     parser.add_argument(
         "--likelihood",

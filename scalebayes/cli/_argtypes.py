@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .._checks import plain_float
+from .._checks import plain_float, plain_int
 from .._io import FIGURE_FORMATS
 
 
@@ -25,8 +25,8 @@ def positive(kind: type = int) -> Callable[[str], int | float]:
     name = "integer" if kind is int else "number"
 
     def parse(text: str):
-        try:  # a float as written plainly: 2_5 and full-width digits are typos, not numbers
-            value = plain_float(text) if kind is float else kind(text)
+        try:  # a number as written plainly: 2_5 and full-width digits are typos, not numbers
+            value = plain_float(text) if kind is float else plain_int(text)
         except ValueError:
             value = 0
         if not (math.isfinite(value) and value > 0):
@@ -36,10 +36,20 @@ def positive(kind: type = int) -> Callable[[str], int | float]:
     return parse
 
 
+def x_text(x: float) -> str:
+    """An x for a result table: 6 significant digits, more where those would not tell it
+    from its neighbours (a run at 1e10 and a question at 1.0000001e10 both read 1e+10)."""
+    for digits in range(6, 18):
+        text = f"{x:.{digits}g}"
+        if float(text) == x:
+            return text
+    return repr(float(x))
+
+
 def non_negative_int(text: str) -> int:
     """A parser of an integer >= 0."""
     try:
-        value = int(text)
+        value = plain_int(text)
     except ValueError:
         value = -1
     if value < 0:
@@ -53,7 +63,7 @@ SEED_MAX = 2**63 - 1
 def seed(text: str) -> int:
     """A parser of a PRNG seed: an integer in [0, 2**63 - 1] (what a JAX key takes)."""
     try:
-        value = int(text)
+        value = plain_int(text)
     except ValueError:
         value = -1
     if not 0 <= value <= SEED_MAX:

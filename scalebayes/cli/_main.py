@@ -44,6 +44,7 @@ from .._checks import MissingDependencyError
 from .._interrupt import raise_if_interrupted, watch_interrupts
 from ._allocate import add_allocate  # light: JAX and NumPyro load only when it runs
 from ._argtypes import (
+    Once,
     add_csv_options,
     csv_options,
     figure_file,
@@ -51,6 +52,7 @@ from ._argtypes import (
     positive,
     positive_floats,
     readable_file,
+    x_text,
 )
 from ._cache import (  # JAX only when a command runs
     add_cache,
@@ -299,7 +301,9 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("file", metavar="FILE.csv", type=readable_file, help="the curves to fit")
-    parser.add_argument("--family", required=True, help="family to fit: m1, m2, m3, m4 or bnsl")
+    parser.add_argument(
+        "--family", required=True, action=Once, help="family to fit: m1, m2, m3, m4 or bnsl"
+    )
     parser.add_argument(
         "--predict",
         "--to",
@@ -517,7 +521,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     if args.predict:
         predictions = predict_fits(fits, [args.predict] * len(fits))  # one batched call
         rows = [
-            [curve.name, f"{x:.6g}", f"{y * curve.y_scale:.6g}"]
+            [curve.name, x_text(x), f"{y * curve.y_scale:.6g}"]
             for curve, ys in zip(curves, predictions, strict=True)
             for x, y in zip(args.predict, ys, strict=True)
         ]

@@ -12,6 +12,7 @@ import argparse
 import math
 from pathlib import Path
 
+from .._checks import plain_float, plain_int
 from .._precision import float64
 from ._argtypes import check_readable, figure_file, output_dir, positive, seed
 
@@ -20,7 +21,7 @@ def _sizes(text: str) -> tuple[int, int]:
     """Parse ``"32:2048"`` into ``(32, 2048)``."""
     lo, sep, hi = text.partition(":")
     try:
-        lo_n, hi_n = int(lo), int(hi)
+        lo_n, hi_n = plain_int(lo), plain_int(hi)
     except ValueError:
         lo_n = hi_n = 0
     if not sep or not 2 <= lo_n < hi_n:
@@ -36,7 +37,7 @@ _MEMBERS = 32
 
 def _ints(text: str) -> list[int]:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [plain_int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = [0]
     if not values or any(v < 1 for v in values):
@@ -48,7 +49,7 @@ def _ints(text: str) -> list[int]:
 
 def _floats(text: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [plain_float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = [math.nan]
     if not values or any(not (math.isfinite(v) and v > 0) for v in values):

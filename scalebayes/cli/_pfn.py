@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import warnings
 
 from .._mcmc_names import NOISE_SUFFIXES
 from ._argtypes import (
+    Once,
     add_csv_options,
     csv_options,
     figure_file,
@@ -23,6 +25,7 @@ from ._argtypes import (
     positive_floats,
     readable_file,
     seed,
+    x_text,
 )
 from ._notice import say_before_sampling
 
@@ -210,8 +213,8 @@ def _train_config(given: dict):
         return TrainConfig(**given)
     except (TypeError, ValueError) as error:
         message = str(error)
-        for name in sorted(_TRAIN_OPTIONS, key=len, reverse=True):  # prior_mix before prior
-            message = message.replace(f"TrainConfig.{name}", _TRAIN_OPTIONS[name])
+        for name, option in _TRAIN_OPTIONS.items():  # whole names: not prior in prior_mix
+            message = re.sub(rf"TrainConfig\.{name}\b", option, message)
         if "ScaleFreePriorConfig" in message and not message.startswith("--scalefree-set"):
             message = f"--scalefree-set: {message}"
         raise ValueError(message) from None
@@ -339,6 +342,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--method",
         choices=EXTRAPOLATE_METHODS,
         default="pfn",
+        action=Once,
         help="the shipped PFNs (default: forward passes, no sampling; within 5x of the "
         "largest run both shipped PFNs, each weighted by how well it predicts the curve's own "
         "later runs, beyond it the far model, up to 1000x; see --model) or "
@@ -352,6 +356,7 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
     parser.add_argument(
         "--model",
         default=None,
+        action=Once,
         help="one PFN to answer with, a checkpoint directory or shipped name (--method pfn "
         "or pfn+mcmc-*; default: the shipped answer, see --method)",
     )
@@ -792,7 +797,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             print(f"note: curve {curve.name!r}: {text}", file=sys.stderr)
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
     x_label = curves[0].axis_labels[0]  # the CSV's x column, as on the fan chart's axis
-    x_width = max(12, len(x_label))
+    x_width = max(12, len(x_label), *(len(x_text(x)) for x in targets))
     header = f"{'curve':<{width}} {x_label:>{x_width}} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
     )
@@ -801,7 +806,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(targets, qs, strict=True):
             cells = " ".join(f"{v:>10.4g}" for v in row)
-            print(f"{curve.name:<{width}} {x:>{x_width}.6g} {cells}")
+            print(f"{curve.name:<{width}} {x_text(x):>{x_width}} {cells}")
     if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, SpanWarning, plot_fan
 

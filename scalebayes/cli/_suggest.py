@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._checks import plain_float
+from .._checks import plain_float, shown_cell
 from ._argtypes import (
     Once,
     add_csv_options,
@@ -46,9 +46,9 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="rank candidate next runs by what they tell about a target run, per cost",
         description=(
             "Read one curve from a CSV file (columns x, y and optionally curve; --x-column / "
-            "--y-column name others), and rank "
-            "the --candidates by the expected narrowing of the 90% interval at --target per "
-            "unit cost, fantasised by the PFN or by MCMC (see scalebayes.design.suggest_next)."
+            "--y-column name others), and rank the --candidates by the expected narrowing of "
+            "the --level interval (default 90%) at --target per unit cost, fantasised by the "
+            "PFN or by MCMC (see scalebayes.design.suggest_next)."
         ),
     )
     parser.add_argument("csv", type=readable_file, metavar="FILE.csv", help="runs so far")
@@ -79,6 +79,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "--method",
         choices=("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl"),
         default="pfn",
+        action=Once,
         help="model that fantasises the outcomes: the PFN (default, one forward pass) or NUTS "
         "on a Bayesian family (tens of seconds on a CPU; candidates may lie inside the runs)",
     )
@@ -92,6 +93,7 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     parser.add_argument(
         "--model",
         default=None,
+        action=Once,
         help="PFN checkpoint directory or shipped name (default: nslpfn-base, or the far model "
         "mixture-tiny when --target lies beyond 5x the largest run; one model fantasises "
         "every outcome, so within 5x the interval is the default model's, not the weighted "
@@ -124,6 +126,10 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
         raise ValueError(
             f"{path}: not UTF-8 text ({err.reason}); save the cost file as UTF-8"
         ) from None
+    except csv.Error as err:  # e.g. a quote left open swallowing the rest of the file
+        raise ValueError(
+            f'{path}, line {reader.line_num}: not valid CSV ({err}); is a quote (") left unclosed?'
+        ) from None
     if not rows:
         raise ValueError(
             f"{path}: the cost file has no rows; give the columns x,cost and one row per candidate"
@@ -140,7 +146,7 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
         except ValueError:
             raise ValueError(
                 f"{path} line {line}: x and cost must be numbers; got "
-                f"{keys['x']!r}, {keys['cost']!r}"
+                f"{shown_cell(keys['x'])}, {shown_cell(keys['cost'])}"
             ) from None
         if not (math.isfinite(cost) and cost > 0):
             raise ValueError(f"{path} line {line}: cost {cost:g} must be finite and > 0")

@@ -27,6 +27,7 @@ from .._checks import (
     is_finite_real,
     is_integer,
     plain_float,
+    shown_cell,
 )
 
 MIN_DISTINCT = 3
@@ -200,6 +201,16 @@ def _validate(N, D, loss, source: str, min_distinct: int, where, k: float = 6.0)
             )
     if sizes["N"] == 0:
         raise ValueError(f"{source}: no runs")
+    with np.errstate(over="ignore"):
+        compute = k * arrays["N"] * arrays["D"]
+    bad = np.flatnonzero(~np.isfinite(compute))
+    if bad.size:  # the allocation reads the runs' compute
+        i = int(bad[0])
+        raise ValueError(
+            f"{source}, {where(i)}: its compute {k:g} N D (N = {arrays['N'][i]:.6g}, D = "
+            f"{arrays['D'][i]:.6g}) is beyond float64; are N and D counts of parameters and "
+            "tokens?"
+        )
     for name in ("N", "D"):
         _check_distinct(name, arrays[name], source, min_distinct)
     # the design checks (one D/N, one budget) run in Runs.__post_init__, before any warning
@@ -340,7 +351,7 @@ def _parse_cell(text: str, column: str, line: int, source: str) -> float:
     try:
         value = plain_float(text)
     except ValueError:
-        shown = repr(text.strip()) if text.strip() else "an empty cell"
+        shown = shown_cell(text) if text.strip() else "an empty cell"
         raise ValueError(
             f"{source}, line {line}, column {column!r}: {shown} is not a number; write a plain "
             "number such as 7e10"
@@ -473,18 +484,24 @@ def read_runs_csv(
         names["c"] = header[columns["c"]].strip()
     values: dict[str, list[float]] = {key: [] for key in wanted}
     lines: list[int] = []
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(header):
-            raise ValueError(
-                f"{source}, line {line}: {len(cells)} cells but the header has {len(header)} "
-                "columns; fix the row (a missing or extra comma?)"
-            )
-        for key, index in wanted.items():
-            values[key].append(_parse_cell(cells[index], names[key], line, source))
-        lines.append(line)
+    try:
+        for cells in reader:
+            line = reader.line_num - sum(cell.count("\n") for cell in cells)  # where it starts
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                raise ValueError(
+                    f"{source}, line {line}: {len(cells)} cells but the header has "
+                    f"{len(header)} columns; fix the row (a missing or extra comma?)"
+                )
+            for key, index in wanted.items():
+                values[key].append(_parse_cell(cells[index], names[key], line, source))
+            lines.append(line)
+    except csv.Error as error:  # e.g. a quote left open swallowing the rest of the file
+        raise ValueError(
+            f'{source}, line {reader.line_num}: not valid CSV ({error}); is a quote (") left '
+            "unclosed?"
+        ) from None
     if not lines:
         raise ValueError(f"{source}: the file has a header but no runs")
     N = np.array(values["n"])

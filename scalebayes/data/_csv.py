@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import is_integer, plain_float
+from .._checks import is_integer, plain_float, shown_cell
 from .._warnings import warn_at_caller, warn_if_early_rise, warn_if_log_x, warn_if_rising
 from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
@@ -139,7 +139,9 @@ def _number(cell: str, what: str, where: str) -> float:
         elif re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})*,\d+", text):  # 1.234,5: points group
             european = text.replace(".", "").replace(",", ".")
             hint = f"; write it with a decimal point and no separators ({european!r})"
-        raise CurveDataError(f"{where}: {what} value {text!r} is not a number{hint}") from None
+        raise CurveDataError(
+            f"{where}: {what} value {shown_cell(text)} is not a number{hint}"
+        ) from None
     if not np.isfinite(value):
         raise CurveDataError(
             f"{where}: {what} is {text!r}; only finite numbers are allowed, so remove the row "

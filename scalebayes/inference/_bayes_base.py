@@ -81,10 +81,11 @@ def curve_data(
 ) -> CurveData:
     """Normalise one curve's context points (a [`CurveData`][scalebayes.inference.CurveData]).
 
-    The leaves are float64 numpy arrays.
+    The leaves are float64 numpy arrays. The points are sorted by x here: the correlated
+    noise models read them in order (their likelihood of unsorted points was garbage).
 
     Args:
-        x: context x, 1-D, > 0.
+        x: context x, 1-D, > 0, in any order.
         y: context y, 1-D, > 0, the length of ``x``.
         n_points: pad to this many points (at least ``len(x)``); default ``len(x)``.
         break_mask: BNSL only: 1/0 per break slot.
@@ -103,6 +104,8 @@ def curve_data(
         )
     if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
         raise ValueError("curve_data: x and y must be finite and > 0 (the model is in log space)")
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
     n = x.size
     n_points = n if n_points is None else n_points
     if not is_integer(n_points) or n_points < n:

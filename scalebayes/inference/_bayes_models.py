@@ -56,6 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import is_integer
 from ..families import m4_solve_logit as solve_logit
 from ._bayes_base import BayesModel, Prior
 
@@ -242,14 +243,14 @@ class _BNSL(BayesModel):
 
 
 def bayes_model(
-    family: str, *, n_breaks: int = 1, noise: str = "normal", df: float = 5.0
+    family: str, *, n_breaks: int | None = None, noise: str = "normal", df: float = 5.0
 ) -> BayesModel:
     """The Bayesian model of a family.
 
     Args:
         family: ``"m3"``, ``"m4"`` or ``"bnsl"``.
-        n_breaks: BNSL only: break slots, 1 or 2 (per-curve ``break_mask`` can switch the
-            second off).
+        n_breaks: BNSL only: break slots, 1 or 2 (default 1; per-curve ``break_mask`` can
+            switch the second off).
         noise: the noise model on log y: ``"normal"``, ``"student_t"``, ``"ou"``,
             ``"ou_irw"`` or ``"ou_walk"`` (see [`BayesModel`][scalebayes.inference.BayesModel]).
         df: degrees of freedom of the Student-t noise.
@@ -261,12 +262,15 @@ def bayes_model(
         ValueError: for an unknown family, noise model or number of breaks.
     """
     family = str(family).lower()
+    if family in ("m3", "m4") and n_breaks is not None:
+        raise ValueError(f"n_breaks only applies to family 'bnsl', not {family!r}")
     if family == "m3":
         return _M3("m3", noise, df)
     if family == "m4":
         return _M4("m4", noise, df)
     if family == "bnsl":
-        if not (isinstance(n_breaks, int) and 1 <= n_breaks <= MAX_BAYES_BREAKS):
+        n_breaks = 1 if n_breaks is None else n_breaks
+        if not (is_integer(n_breaks) and 1 <= n_breaks <= MAX_BAYES_BREAKS):
             raise ValueError(f"n_breaks must be 1 or {MAX_BAYES_BREAKS}, got {n_breaks!r}")
-        return _BNSL("bnsl", noise, df, n_breaks)
+        return _BNSL("bnsl", noise, df, int(n_breaks))
     raise ValueError(f"no Bayesian model for family {family!r}; choose one of {BAYES_FAMILIES}")

@@ -32,13 +32,18 @@ def levenberg_marquardt(
 
     Args:
         residual_fn: ``theta (p,) -> residuals (n,)``.
-        theta0: starting point, shape ``(p,)``.
+        theta0: starting point, shape ``(p,)`` (a list or integers are read as floats).
         n_iter: number of iterations.
         damping0: initial damping.
 
     Returns:
         The final [`LMState`][scalebayes.inference.LMState] (best point found).
     """
+    theta0 = jnp.asarray(theta0)
+    if not jnp.issubdtype(theta0.dtype, jnp.floating):
+        theta0 = theta0.astype(jnp.result_type(float))
+    if theta0.ndim != 1:
+        raise ValueError(f"theta0 must be 1-D, shape (p,); got shape {theta0.shape}")
     p = theta0.shape[0]
     eye = jnp.eye(p, dtype=theta0.dtype)
 

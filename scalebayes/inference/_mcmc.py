@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check_integer, check_key, is_finite_real, is_integer, is_real
 from .._precision import check_precision, precision_scope
+from .._warnings import warn_at_caller
 from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
@@ -65,6 +66,31 @@ def _refuse_repeated_x(xs, names, noise: str) -> None:
                 "its residuals as one path in x, so average repeated runs first "
                 "(scalebayes.data.merge_duplicate_x) or use noise='normal'"
             )
+
+
+def _start_fits(fit_curves, family, xs, ys, n_breaks, names) -> list:
+    """The point fits the chains start from: one batched call, else (one curve's fit failed,
+    which would lose the batch) each curve alone, None for a curve whose fit fails, whose
+    chains then start at the prior's locations (a ``UserWarning`` names it)."""
+    try:
+        return fit_curves(family, xs, ys, n_breaks=n_breaks, names=list(names))
+    except ValueError:
+        pass
+    fits, failed = [], []
+    for x, y, name in zip(xs, ys, names, strict=True):
+        try:
+            (fit,) = fit_curves(family, [x], [y], n_breaks=n_breaks, names=[name])
+        except ValueError as error:
+            fit = None
+            failed.append(f"{name!r} ({str(error).removeprefix(f'curve {name!r}: ')})")
+        fits.append(fit)
+    if failed:
+        warn_at_caller(
+            f"no {family} point fit for curve(s) {'; '.join(failed)}: their chains start at "
+            "the prior's locations",
+            UserWarning,
+        )
+    return fits
 
 
 def sample_posterior(
@@ -210,10 +236,10 @@ def sample_posterior(
         if n_breaks is None or np.ndim(n_breaks) == 0:
             fit_breaks = None if n_breaks is None else int(n_breaks)
         breaks_arg = n_breaks
-    fits = fit_curves(family, xs, ys, n_breaks=fit_breaks, names=list(names))
+    fits = _start_fits(fit_curves, family, xs, ys, fit_breaks, names)
     if family == "bnsl":
-        if breaks_arg is None:
-            per_curve = np.clip([f.n_breaks for f in fits], 1, MAX_BAYES_BREAKS)
+        if breaks_arg is None:  # a curve without a fit: one break
+            per_curve = np.clip([1 if f is None else f.n_breaks for f in fits], 1, MAX_BAYES_BREAKS)
         else:
             per_curve = np.broadcast_to(np.asarray(breaks_arg), (n,)).astype(int)
             if np.any((per_curve < 1) | (per_curve > MAX_BAYES_BREAKS)):
@@ -230,8 +256,11 @@ def sample_posterior(
     datas = [curve_data(x, y, n_points, m) for x, y, m in zip(xs, ys, masks, strict=True)]
     starts, lows, highs = [], [], []
     for fit, d in zip(fits, datas, strict=True):
-        sigma = math.sqrt(fit.loss) if np.isfinite(fit.loss) else None
-        starts.append(_flatten(model, model.init_latents(fit.params, sigma, d)))
+        if fit is None:  # the prior's locations
+            params, sigma = None, None
+        else:
+            params, sigma = fit.params, math.sqrt(fit.loss) if np.isfinite(fit.loss) else None
+        starts.append(_flatten(model, model.init_latents(params, sigma, d)))
         lo, hi = _prior_box(model, d)
         lows.append(lo)
         highs.append(hi)

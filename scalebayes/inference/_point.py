@@ -13,7 +13,11 @@ The objective is the reference estimators' space: log residuals,
 (normalised, unconstrained) parameters that keeps unidentifiable directions finite.
 
 A fit never returns a non-finite parameter or prediction: the parametrisations work in log y
-relative to the curve's largest y (so magnitudes from 1e-300 to 1e308 fit alike), every fit is
+relative to the curve's largest y (so magnitudes from 1e-300 to 1e308 fit alike, up to where a
+natural parameter leaves float64: M4's ``beta`` scales as ``y^(1 - alpha)``, so a clean M4
+curve with ``alpha = 8`` fits alike from 1e-30 to 1e70 times its y, 0.19988 at 100x beyond its
+runs, and at 1e-100 or 1e78 times its y takes the retries' larger ridge, recorded in
+``PointFit.ridge``, and 0.19675 there), every fit is
 checked by evaluating the public family at its fitting points, a curve that fails is refitted
 from other starts (shrunk towards the normalised origin, with larger ridges), and a curve that
 still fails (e.g. y near 1e308, whose natural parameters are beyond float64) raises a
@@ -359,9 +363,12 @@ def fit_curves(
             matters only for curves that fall by orders of magnitude beyond the runs (a
             review: ``y = 3 (x / 1e6)^-3`` from 4 runs 5x apart, 1.2% off at 10x and 13x
             at 100x beyond them; at ``c = -1`` 0.01-0.03% at 10x and 0.1-0.3% at 100x); pass
-            ``ridge=0`` for such a curve. Larger values (about 3e-3) shrink poorly determined
-            directions, which helps some extrapolations (BNSL on DD) at the price of biased
-            fits of clean data.
+            ``ridge=0`` for such a curve. On an exactly flat curve (no noise) M4's slope is
+            not identified and the ridge chooses one: six runs at one y over two decades
+            fall 0.02% / 3% / 17% / 29% at 10x / 100x / 1000x / 10^4x beyond them, where
+            ``ridge=0`` (and M2, M3, BNSL) stay flat. Larger values (about 3e-3) shrink
+            poorly determined directions, which helps some extrapolations (BNSL on DD) at the
+            price of biased fits of clean data.
         names: optional curve names, used in error messages instead of the curve's index.
         pad_to: pad every curve to at least this many points inside the compiled call
             (default: the longest curve's; calls are padded to at least 4 curves of 32

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._checks import is_integer, is_real
+from .._checks import check_integer, check_key, is_integer, is_real
 from .._precision import precision_scope
 from ._diagnostics import Diagnostics, diagnose
 from ._nuts import nuts_chain
@@ -54,11 +54,6 @@ class ModelPosterior:
     def diagnostics(self) -> Diagnostics:
         """R-hat and bulk/tail ESS of the latent sites, and the divergences (needs ArviZ)."""
         return diagnose({k: self.samples[k] for k in self.latent}, self.n_divergent)
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def sample_model(
@@ -109,9 +104,10 @@ def sample_model(
     from numpyro.infer import init_to_median
     from numpyro.infer.util import initialize_model
 
-    _check_int("num_warmup", num_warmup, 0)
-    _check_int("num_samples", num_samples, 1)
-    _check_int("num_chains", num_chains, 2)  # R-hat compares chains
+    key = check_key(key)
+    num_warmup = check_integer("num_warmup", num_warmup, 0)
+    num_samples = check_integer("num_samples", num_samples, 1)
+    num_chains = check_integer("num_chains", num_chains, 2)  # R-hat compares chains
     if not (is_real(target_accept_prob) and 0 < target_accept_prob < 1):
         raise ValueError(
             f"target_accept_prob must be a number in (0, 1), got {target_accept_prob!r}"

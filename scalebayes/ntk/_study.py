@@ -181,9 +181,9 @@ def infinite_width_study(
     )
     if not finite:
         raise ValueError(
-            f"the kernels are not finite (W_std = {config.W_std:g}, depth {config.depth}, "
-            f"largest |x| {float(jnp.max(jnp.abs(x_pool))):.3g}): lower W_std (--W-std) or "
-            "rescale x"
+            f"the kernels are not finite (W_std = {config.W_std:g}, b_std = {config.b_std:g}, "
+            f"depth {config.depth}, largest |x| {float(jnp.max(jnp.abs(x_pool))):.3g}): lower "
+            "W_std or b_std (--W-std, --b-std) or rescale x"
         )
     y_test = jnp.asarray(test.y, jnp.float64)
     rows = []

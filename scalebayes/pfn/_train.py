@@ -171,10 +171,10 @@ class TrainConfig:
             object.__setattr__(self, name, pairs)
         if self.scalefree_overrides and self.prior == "nslpfn":
             raise ValueError(
-                "TrainConfig.scalefree_overrides (--scalefree-set) change the scale-free "
-                "curves, which only a 'scalefree' or 'mixture' run draws; this run's prior is "
-                "'nslpfn': add --prior mixture (or scalefree), or set the NSL-PFN prior's "
-                "fields with TrainConfig.prior_overrides"
+                "TrainConfig.scalefree_overrides change the scale-free curves, which only a "
+                "'scalefree' or 'mixture' run draws; this run's prior is 'nslpfn': set "
+                "TrainConfig.prior to 'mixture' (or 'scalefree'), or set the NSL-PFN prior's "
+                "fields with TrainConfig.prior_overrides (in Python)"
             )
         if "log10_length_range" in dict(self.prior_overrides):
             raise ValueError("set the prior's length range with TrainConfig.log10_length_range")

@@ -93,6 +93,18 @@ def test_a_c_column_beside_d_is_checked_against_6nd(tmp_path):
         (GOOD.replace("4e8,8e9,2.7", "-4e8,8e9,2.7"), r"line 5: N = -4e\+08 must be > 0"),
         (GOOD.replace("4e8,8e9,2.7", "4e8,0,2.7"), "line 5: D = 0 must be > 0"),
         (GOOD.replace("4e8,8e9,2.7", "4e8,8e9,0"), "line 5: loss = 0 must be > 0"),
+        (  # a review: 6 N D overflowed, a raw NumPy warning and "inf" in the report
+            GOOD.replace("4e8,8e9,2.7", "4e297,8e9,2.7"),
+            r"line 5: its compute 6 N D \(N = 4e\+297, D = 8e\+09\) is beyond float64",
+        ),
+        (  # a review: a quote left open swallowed the file into one cell, echoed whole
+            GOOD.replace("4e8,8e9,2.7", '4e8,8e9,"2.7') + "\n".join(["1e9,2e10,2.5"] * 50),
+            r"line 5, column 'loss': '2\.7\\n.*\.\.\.' \(a cell across lines: is a quote",
+        ),
+        (  # ... and past the csv module's field limit, a traceback
+            GOOD.replace("4e8,8e9,2.7", '4e8,8e9,"2.7') + "\n".join(["1e9,2e10,2.5"] * 12000),
+            r"line .*: not valid CSV \(field larger than field limit .*\); is a quote",
+        ),
         (
             "N,D,loss\n1e8,1e9,3\n1e8,2e9,2.9\n2e8,4e9,2.8\n2e8,8e9,2.7\n",
             "only 2 distinct N value",

@@ -242,6 +242,8 @@ def _cost_file(path, text, encoding="utf-8"):
         # a review: Python's float read 2_5 as 25 and full-width digits as digits
         ("x,cost\n4e+08,2_5\n", "utf-8", "line 2: x and cost must be numbers"),
         ("x,cost\n\uff14e+08,1\n", "utf-8", "line 2: x and cost must be numbers"),
+        # a review: a quote left open past the csv module's field limit was a traceback
+        ('x,cost\n4e+08,"1\n' + "9e8,2\n" * 25000, "utf-8", "not valid CSV (field larger"),
     ],
 )
 def test_a_bad_cost_file_is_one_line_naming_file_and_row(tmp_path, capsys, text, encoding, message):

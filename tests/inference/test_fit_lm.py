@@ -40,6 +40,20 @@ def test_rosenbrock_converges(start):
     assert float(state.loss) < 1e-16
 
 
+def test_a_list_or_integer_start_is_read_as_floats():
+    """A review: a list start raised AttributeError, an integer array jacfwd's TypeError."""
+
+    def residual(th):
+        return jnp.stack([10.0 * (th[1] - th[0] ** 2), 1.0 - th[0]])
+
+    want = levenberg_marquardt(residual, jnp.asarray([0.0, 1.0]), n_iter=50).theta
+    for start in ([0, 1], jnp.array([0, 1]), (0.0, 1.0)):
+        got = levenberg_marquardt(residual, start, n_iter=50).theta
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    with pytest.raises(ValueError, match=r"theta0 must be 1-D"):
+        levenberg_marquardt(residual, jnp.zeros((2, 2)))
+
+
 def test_loss_is_half_sum_of_squares_and_never_increases():
     rng = np.random.default_rng(3)
     x = np.linspace(0.0, 2.0, 25)

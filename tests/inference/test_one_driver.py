@@ -87,6 +87,14 @@ def test_settings_are_checked():
         sample_model(jax.random.key(0), _model, np.ones(3), target_accept_prob=1.5)
     with pytest.raises(ValueError, match="precision"):
         sample_model(jax.random.key(0), _model, np.ones(3), precision="float16")
+    # a review: a NumPy integer was refused as "not an integer", a plain int key got JAX's
+    # message about key data (here the check passes on to the next bad setting)
+    with pytest.raises(ValueError, match="target_accept_prob"):
+        sample_model(
+            jax.random.key(0), _model, np.ones(3), num_warmup=np.int64(10), target_accept_prob=2
+        )
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        sample_model(0, _model, np.ones(3))
 
 
 def test_diagnostics_flag_bad_chains():

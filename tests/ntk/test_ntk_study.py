@@ -171,7 +171,14 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
         (["--dataset", "digits", "--plot", "afile/p.png"], "afile is a file, so"),
         (["--dataset", "digits", "--W-std", "1e300"], "--W-std"),
         (["--dataset", "digits", "--b-std", "-1"], "--b-std"),
-        (["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"], "lower W_std (--W-std)"),
+        (
+            ["--dataset", "digits", "--sizes", "32:64", "--W-std", "1e60"],
+            "lower W_std or b_std (--W-std, --b-std)",
+        ),
+        (  # a review: b_std's overflow was blamed on W_std alone
+            ["--dataset", "digits", "--sizes", "32:64", "--b-std", "1e80"],
+            "b_std = 1e+80",
+        ),
         (["--dataset", "digits", "--b-std", "1e300"], "--b-std"),
         (["--dataset", "digits", "--steps", "5"], "--steps applies only to the finite-width"),
         (
