@@ -1,6 +1,7 @@
 """Benchmark scripts whose output the docs quote, where a cheap check can run."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # a dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 
@@ -136,3 +138,34 @@ def test_handover_mixture_quantiles_are_the_mixture_cdf_roots():
         got = handover._mixture_quantile((near.cdf, far.cdf), t, q, lo, hi)
         np.testing.assert_allclose((1 - t) * near.cdf(got) + t * far.cdf(got), q, atol=1e-9)
         np.testing.assert_allclose(got[[0, 2]], [near.ppf(q)[0], far.ppf(q)[0]], rtol=1e-9)
+
+
+def test_far_backtest_rules_choose_by_the_back_test_alone():
+    """`far_backtest.py` (issue 12's question: can the context say which method to trust?):
+    a back-test re-splits the context, selection takes the least back-test error, weighting
+    leans towards it, and the targets never enter a rule."""
+    from scalebayes.data import Curve
+
+    bt = _script("far_backtest")
+    x = np.geomspace(1.0, 1000.0, 8)
+    curve = Curve(x=x, y=2.0 * x**-0.2, name="c", is_context=np.arange(8) < 6)
+    k2 = bt.backtest_curve(curve, "k2")
+    assert k2.n_context == 4 and np.array_equal(k2.x_target, x[4:6])
+    r10 = bt.backtest_curve(curve, "r10")
+    assert np.array_equal(r10.x_context, x[x <= x[5] / 10 * (1 + 1e-9)])
+    short = Curve(x=x[:4], y=x[:4] ** -0.2, name="s", is_context=np.arange(4) < 3)
+    assert bt.backtest_curve(short, "k2") is None  # one run would be left
+
+    n = len(bt.METHOD_NAMES)
+    log_pred = np.log(np.linspace(1.0, 2.0, n))[:, None] * np.ones((1, 2))
+    errors = {(t, s): np.full(n, 0.5) for t in (*bt.TESTS, "all") for s in bt.SCALES}
+    errors[("k1", "raw")][3] = 0.1  # the back-test favours method 3 (m4)
+    s = bt.Scored("d", log_pred, np.zeros(2), errors)
+    rules = bt.rules()
+    answer, chosen, fell_back = rules["select/k1/raw"](s)
+    assert chosen == 3 and not fell_back and np.array_equal(answer, log_pred[3])
+    weighted, _, _ = rules["weight/k1/raw"](s)
+    equal, _, _ = rules["geo(all 7)"](s)
+    assert abs(weighted[0] - log_pred[3, 0]) < abs(equal[0] - log_pred[3, 0])
+    moved = bt.Scored("d", log_pred, np.full(2, 9.0), errors)  # other targets: same choice
+    assert rules["select/k1/raw"](moved)[1] == 3
