@@ -170,6 +170,14 @@ def test_a_budget_far_below_the_runs_is_warned_about_before_the_fit(tmp_path, mo
             run_allocate(parser().parse_args(["allocate", str(path), "--compute", "1e10,1e21"]))
     with pytest.raises(Fitted):  # 1e21 alone: no warning (pytest turns one into an error)
         run_allocate(parser().parse_args(["allocate", str(path), "--compute", "1e21"]))
+    # a review: a repeated --compute kept its last value, dropping the first; now it adds
+    repeated = parser().parse_args(
+        ["allocate", str(path), "--compute", "1e10", "--compute", "1e21"]
+    )
+    assert repeated.compute == [1e10, 1e21]
+    with pytest.warns(UserWarning, match=r"--compute 1e\+10 lies more than 10x below"):
+        with pytest.raises(Fitted):
+            run_allocate(repeated)
     # the largest run: 6 x 1e10 x 2e11 = 1.2e22 FLOPs; 1e26 is 8,300x above it
     with pytest.warns(
         UserWarning, match=r"--compute 1e\+26 lies more than 1000x above .*1\.2e\+22"
