@@ -45,8 +45,10 @@ class JoinedPredictive(Predictive):
                 raise TypeError(f"parts must be Predictives, got {type(part).__name__}")
         if len(index) != len(parts):
             raise ValueError(f"give one index per part: {len(parts)} parts, {len(index)} indices")
-        for part, ix in zip(parts, index, strict=True):
-            if ix.ndim != 1 or ix.size != part.n_targets or ix.dtype.kind not in "iu":
+        for k, (part, ix) in enumerate(zip(parts, index, strict=True)):
+            if ix.dtype.kind not in "iu":
+                raise ValueError(f"index {k} must hold integers, got {ix.dtype}")
+            if ix.ndim != 1 or ix.size != part.n_targets:
                 raise ValueError(
                     f"each index must be 1-D integers, one per target of its part; got "
                     f"{ix.size} positions for a part of {part.n_targets} targets"
@@ -113,12 +115,11 @@ class JoinedPredictive(Predictive):
         return all(part.finite_mean for part in self.parts)
 
     def mean(self) -> np.ndarray:
-        """Per-target means, each its part's (every part must have ``mean``: a method, or an
-        array as [`GaussianPredictive`][scalebayes.evaluate.GaussianPredictive] holds)."""
+        """Per-target means, each its part's (every part must have a ``mean()``)."""
         means = [getattr(part, "mean", None) for part in self.parts]
         missing = [type(p).__name__ for p, m in zip(self.parts, means, strict=True) if m is None]
         if missing:
             raise TypeError(
                 f"a part has no mean ({', '.join(missing)}); use median() or quantile()"
             )
-        return self._join([np.asarray(m() if callable(m) else m, np.float64) for m in means])
+        return self._join([np.asarray(m(), np.float64) for m in means])

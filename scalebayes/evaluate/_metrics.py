@@ -48,8 +48,8 @@ def _check_output(function: str, method: str, value: ArrayLike, shape: tuple[int
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
         raise ValueError(
-            f"{function}: `pred.{method}` must return shape {shape} to match `y`; "
-            f"got shape {array.shape}."
+            f"{function}: `y` has shape {shape} but `pred.{method}` returned shape "
+            f"{array.shape}: is `y` the targets this predictive was made for?"
         )
     return array
 

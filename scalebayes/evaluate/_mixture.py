@@ -123,7 +123,7 @@ class MixturePredictive(Predictive):
                     f"a {type(member).__name__} member has no mean; estimate it from "
                     "sample(key, n).mean(0)"
                 )
-            total = total + w * np.asarray(mean() if callable(mean) else mean, np.float64)
+            total = total + w * np.asarray(mean(), np.float64)
         return total
 
     def log_prob(self, y: ArrayLike) -> np.ndarray:

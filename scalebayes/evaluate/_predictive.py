@@ -317,7 +317,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, init=False)
 class GaussianPredictive(Predictive):
     r"""Independent Normal predictive distribution per target.
 
@@ -330,7 +330,8 @@ class GaussianPredictive(Predictive):
       $z = \Phi^{-1}((1 + \ell)/2)$.
 
     Args:
-        mean: Per-target means $\mu$, shape ``(n_targets,)``, finite.
+        mean: Per-target means $\mu$, shape ``(n_targets,)``, finite (kept as ``loc``;
+            ``mean()`` returns them, as every predictive's ``mean()`` does).
         std: Per-target standard deviations $\sigma$, shape ``(n_targets,)`` or a scalar
             broadcast to it; finite and strictly positive.
 
@@ -338,12 +339,12 @@ class GaussianPredictive(Predictive):
         ValueError: If a shape is wrong, a value is not finite, or a ``std`` is not > 0.
     """
 
-    mean: Float[np.ndarray, " n_targets"]
+    loc: Float[np.ndarray, " n_targets"]
     std: Float[np.ndarray, " n_targets"]
 
-    def __post_init__(self) -> None:
-        mean = _as_finite_array("mean", self.mean, ndim=1)
-        std = np.asarray(self.std, dtype=np.float64)
+    def __init__(self, mean: ArrayLike, std: ArrayLike) -> None:
+        mean = _as_finite_array("mean", mean, ndim=1)
+        std = np.asarray(std, dtype=np.float64)
         if std.ndim == 0:
             std = np.full_like(mean, std)
         std = _as_finite_array("std", std, ndim=1)
@@ -355,29 +356,33 @@ class GaussianPredictive(Predictive):
         if np.any(std <= 0.0):
             index = int(np.argmax(std <= 0.0))
             raise ValueError(f"`std` must be strictly positive; got {std[index]} at index {index}.")
-        object.__setattr__(self, "mean", _read_only(mean))
+        object.__setattr__(self, "loc", _read_only(mean))
         object.__setattr__(self, "std", _read_only(std))
+
+    def mean(self) -> np.ndarray:
+        r"""Per-target means $\mu$, shape ``(n_targets,)`` (a copy)."""
+        return self.loc.copy()
 
     @property
     def n_targets(self) -> int:
         """Number of target points."""
-        return self.mean.shape[0]
+        return self.loc.shape[0]
 
     def _head(self, k: int) -> "GaussianPredictive":
-        return GaussianPredictive(self.mean[:k], self.std[:k])
+        return GaussianPredictive(self.loc[:k], self.std[:k])
 
     def icdf(self, q: float | ArrayLike) -> np.ndarray:
         r"""Per-target quantiles $\mu + \Phi^{-1}(q)\,\sigma$ (see `Predictive`)."""
         qs = check_probabilities(q)
         z = np.array([NormalDist().inv_cdf(p) for p in np.atleast_1d(qs)])
-        out = self.mean[None, :] + z[:, None] * self.std[None, :]
+        out = self.loc[None, :] + z[:, None] * self.std[None, :]
         return out[0] if qs.ndim == 0 else out
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
         r"""Per-target $\Phi((y - \mu) / \sigma)$; ``y``: ``(n_targets,)`` or ``(m, n_targets)``."""
         y, squeeze = self._cdf_values(y)
         with np.errstate(over="ignore"):  # y at float64's ends: z is +-inf, read as 1 or 0
-            out = _normal_cdf((y - self.mean) / self.std)
+            out = _normal_cdf((y - self.loc) / self.std)
         return out[0] if squeeze else out
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
@@ -386,7 +391,7 @@ class GaussianPredictive(Predictive):
 
         shape = (*self._sample_shape(sample_shape), self.n_targets)
         z = np.asarray(jax.random.normal(check_key(key), shape), np.float64)
-        return self.mean + z * self.std
+        return self.loc + z * self.std
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
         r"""Per-target Normal log density of ``y``.
@@ -399,7 +404,7 @@ class GaussianPredictive(Predictive):
         """
         y = _as_targets("y", y, self.n_targets)
         with np.errstate(over="ignore"):  # -inf, not a warning, for a y beyond ~1e154 sd
-            z = (y - self.mean) / self.std
+            z = (y - self.loc) / self.std
             return -0.5 * z**2 - np.log(self.std) - _HALF_LOG_2PI
 
 
@@ -440,7 +445,11 @@ class SamplePredictive(Predictive):
                 "`samples` needs at least 2 draws per target (rows) for a kernel density "
                 f"estimate; got shape {samples.shape}."
             )
-        spread = np.std(samples, axis=0, ddof=1)
+        # in units of each target's largest |draw|: np.std squares the deviations, which
+        # underflow near 1e-170 (distinct draws read as equal) and overflow near 1e200
+        unit = np.max(np.abs(samples), axis=0)
+        unit = np.where(unit > 0, unit, 1.0)
+        spread = np.std(samples / unit, axis=0, ddof=1) * unit
         if np.any(spread <= 0.0):
             index = int(np.argmax(spread <= 0.0))
             raise ValueError(

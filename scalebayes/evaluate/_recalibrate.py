@@ -25,7 +25,13 @@ from collections.abc import Sequence
 import numpy as np
 from jaxtyping import ArrayLike
 
-from ._predictive import Predictive, PredictiveDistribution, _as_finite_array, check_level
+from ._predictive import (
+    Predictive,
+    PredictiveDistribution,
+    _as_finite_array,
+    _normal_cdf,
+    check_level,
+)
 
 __all__ = ["WEIGHTINGS", "ScaledPredictive", "conformal_scale"]
 
@@ -33,7 +39,7 @@ __all__ = ["WEIGHTINGS", "ScaledPredictive", "conformal_scale"]
 _TINY = np.finfo(np.float64).tiny
 _LOG_TINY = float(np.log(_TINY))
 _LOG_HUGE = float(np.log(np.finfo(np.float64).max))
-_MEAN_LEVELS = 512
+_MEAN_NODES = 64  # Gauss-Hermite nodes of ScaledPredictive.mean (levels down to ~1e-28)
 
 
 class ScaledPredictive(Predictive):
@@ -136,9 +142,11 @@ class ScaledPredictive(Predictive):
         return self._stretch(np.asarray(self.base.sample(key, sample_shape)))
 
     def mean(self) -> np.ndarray:
-        """Per-target mean, by the midpoint rule over 512 equal-mass quantiles (the stretch
-        has no closed-form mean; on the shipped near answers at scale 1 within 0.2% of the
-        exact mixture mean); at scale 1 the base's own mean, where it has one."""
+        """Per-target mean ``E[Q(Phi(Z))]`` for a standard normal ``Z`` (``Q`` the quantile
+        function), by 64-node Gauss-Hermite quadrature, whose outer nodes reach levels near
+        1e-28 (the stretch has no closed-form mean; on a log-normal base exact to 1e-12
+        relative up to a stretched log-sd of 1.5, where equal-mass levels missed the upper
+        tail: -1.8% at 1.5); at scale 1 the base's own mean, where it has one."""
         if not self.finite_mean:  # a stretch does not give a log-t predictive a mean
             raise TypeError(
                 f"this {type(self.base).__name__} has no finite mean (a heavy-tailed member, "
@@ -146,8 +154,11 @@ class ScaledPredictive(Predictive):
             )
         if np.all(self._s == 1.0) and callable(getattr(self.base, "mean", None)):
             return np.asarray(self.base.mean(), np.float64)
-        levels = (np.arange(_MEAN_LEVELS) + 0.5) / _MEAN_LEVELS
-        return np.asarray(self.icdf(levels), np.float64).mean(axis=0)
+        z, w = np.polynomial.hermite_e.hermegauss(_MEAN_NODES)
+        levels = _normal_cdf(z)
+        inside = (levels > 0) & (levels < 1)  # rounded to 0 or 1: weight ~1e-100, dropped
+        values = np.asarray(self.icdf(levels[inside]), np.float64)
+        return (w[inside] / w[inside].sum()) @ values
 
 
 WEIGHTINGS = ("curve", "target", "group")
@@ -209,7 +220,10 @@ def conformal_scale(
                 f"conformal_scale: prediction {i} is a {type(pred).__name__}, not a predictive "
                 "distribution (it needs median() and interval(level))"
             )
-        y = _as_finite_array("y", y, ndim=1)
+        try:
+            y = _as_finite_array("y", y, ndim=1)
+        except ValueError as error:  # name the curve among the reference's many
+            raise ValueError(f"conformal_scale: curve {i}: {error}") from None
         median = np.asarray(pred.median(), np.float64)
         if y.shape != median.shape:
             raise ValueError(

@@ -134,8 +134,12 @@ def _mixture_quantiles(loc, scale, weight, q, *, noise: str, df: float, width: f
         below = f < target
         lo = jnp.where(below, t, lo)
         hi = jnp.where(below, hi, t)
-        newton = t - (f - target) / jnp.where(p > 0, p, 1.0)
-        ok = (p > 0) & (newton > lo) & (newton < hi)
+        # Newton on log F: in a far tail (q ~ 1e-100) log F is near quadratic in t, where a
+        # step on F itself advanced only ~1/|z| and stopped short of the root (a review)
+        live = (p > 0) & (f > 0)
+        safe_f = jnp.where(live, f, 1.0)
+        newton = t - (jnp.log(safe_f) - jnp.log(target)) * safe_f / jnp.where(live, p, 1.0)
+        ok = live & (newton > lo) & (newton < hi)
         converged = done | (jnp.abs(f - target) < 1e-10 * target) | (hi - lo < 1e-12)
         t = jnp.where(converged, t, jnp.where(ok, newton, 0.5 * (lo + hi)))
         return i + 1, t, lo, hi, converged

@@ -12,7 +12,7 @@ LEVELS = np.array(MSCE_LEVELS)
 def test_each_path_scores_what_msce_scores_against_it():
     rng = np.random.default_rng(0)
     pred = GaussianPredictive(mean=np.linspace(1.0, 2.0, 9), std=np.linspace(0.1, 0.5, 9))
-    paths = pred.mean + pred.std * rng.standard_normal((25, 9)) * 1.3
+    paths = pred.loc + pred.std * rng.standard_normal((25, 9)) * 1.3
     got = calibrated_msce(pred, paths)
     assert got.shape == (25,)
     np.testing.assert_array_equal(got, [msce(pred, p) for p in paths])

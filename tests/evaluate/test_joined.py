@@ -45,7 +45,7 @@ def test_draws_place_each_parts_draws_at_its_targets():
         ([A, B], [[0], [1]], ValueError, "1 positions for a part of 2 targets"),
         ([A, B], [[0, 1], [1]], ValueError, "cover the targets 0 .. n - 1, each once"),
         ([A, B], [[0, 3], [1]], ValueError, "cover the targets 0 .. n - 1, each once"),
-        ([A, B], [[0.0, 2.0], [1]], ValueError, "1-D integers"),
+        ([A, B], [[0.0, 2.0], [1]], ValueError, "index 0 must hold integers, got float64"),
     ],
 )
 def test_bad_parts(parts, index, error, message):

@@ -16,6 +16,8 @@ PRED = GaussianPredictive([1.0, 2.0, 3.0], 0.3)
         ([object()], [[1.0]], TypeError, "not a predictive distribution"),
         ([PRED], [[1.0, -2.0, 3.0]], ValueError, "target <= 0"),
         ([PRED], [[1.0, 2.0, 3.0]], ValueError, "are covered at any scale"),
+        # a review: a NaN in one of many reference curves was not traced to its curve
+        ([PRED, PRED], [[1.1, 2, 3], [1.0, np.nan, 3]], ValueError, "curve 1: `y` must be fin"),
     ],
 )
 def test_conformal_scale_checks_its_inputs(predictions, ys, error, message):
@@ -73,3 +75,17 @@ def test_intervals_that_are_not_intervals_are_not_scored(lower, upper, message):
     ):
         with pytest.raises(ValueError, match=message):
             score()
+
+
+@pytest.mark.parametrize("k", [1e-170, 1e200])
+def test_sample_predictive_reads_draws_at_any_magnitude(k):
+    """A review: the bandwidth's squared deviations underflowed near 1e-170 (three distinct
+    draws refused as all equal) and overflowed near 1e200 (log_prob -inf at the median)."""
+    from scalebayes.evaluate import SamplePredictive
+
+    draws = np.array([[1.0], [2.0], [3.0]])
+    unit, scaled = SamplePredictive(draws), SamplePredictive(k * draws)
+    np.testing.assert_allclose(scaled.bandwidth, k * unit.bandwidth, rtol=1e-12)
+    np.testing.assert_allclose(
+        scaled.log_prob([2.0 * k]), unit.log_prob([2.0]) - np.log(k), rtol=1e-12
+    )

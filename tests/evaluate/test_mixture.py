@@ -22,7 +22,7 @@ def _pair():
 
 
 def _reference_cdf(y, a, b, w):
-    return w[0] * st.norm.cdf(y, a.mean, a.std) + w[1] * st.norm.cdf(y, b.mean, b.std)
+    return w[0] * st.norm.cdf(y, a.loc, a.std) + w[1] * st.norm.cdf(y, b.loc, b.std)
 
 
 @pytest.mark.parametrize("w", [(0.5, 0.5), (0.3, 0.7), (0.999, 0.001)])
@@ -33,7 +33,7 @@ def test_quantiles_are_roots_of_the_mixture_cdf(w):
     table = mix.icdf(qs)
     # the solver stops at |F - q| <= 1e-9 or at a bracket 1e-8 of its magnitude wide, where
     # F can be off by up to the density times that width
-    pdf = w[0] * st.norm.pdf(table, a.mean, a.std) + w[1] * st.norm.pdf(table, b.mean, b.std)
+    pdf = w[0] * st.norm.pdf(table, a.loc, a.std) + w[1] * st.norm.pdf(table, b.loc, b.std)
     error = np.abs(_reference_cdf(table, a, b, w) - qs[:, None])
     assert np.all(error <= 2e-9 + 1.01e-8 * np.abs(table) * pdf), error.max()
     assert np.median(error) <= 2e-9
@@ -47,7 +47,7 @@ def test_log_prob_matches_the_mixture_density():
     a, b = _pair()
     mix = MixturePredictive([a, b], [1.0, 3.0])  # normalised to 0.25 / 0.75
     y = np.array([1.2, -1.0, 3.05, 2.0])
-    expected = np.log(0.25 * st.norm.pdf(y, a.mean, a.std) + 0.75 * st.norm.pdf(y, b.mean, b.std))
+    expected = np.log(0.25 * st.norm.pdf(y, a.loc, a.std) + 0.75 * st.norm.pdf(y, b.loc, b.std))
     np.testing.assert_allclose(mix.log_prob(y), expected, rtol=1e-12)
     np.testing.assert_allclose(mix.weights, [0.25, 0.75])
 
@@ -55,10 +55,10 @@ def test_log_prob_matches_the_mixture_density():
 def test_mean_is_the_weighted_mean_of_the_members_means():
     a, b = _pair()
     mix = MixturePredictive([a, b], [1.0, 3.0])
-    np.testing.assert_allclose(mix.mean(), 0.25 * a.mean + 0.75 * b.mean, rtol=1e-12)
+    np.testing.assert_allclose(mix.mean(), 0.25 * a.loc + 0.75 * b.loc, rtol=1e-12)
     draws = np.random.default_rng(0).normal(size=(50, 4))
     with_draws = MixturePredictive([a, SamplePredictive(draws)]).mean()
-    np.testing.assert_allclose(with_draws, 0.5 * a.mean + 0.5 * draws.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(with_draws, 0.5 * a.loc + 0.5 * draws.mean(axis=0), rtol=1e-12)
 
     class NoMean(SamplePredictive):
         mean = None
@@ -72,11 +72,11 @@ def test_limits():
     qs = np.array([0.05, 0.5, 0.95])
     same = MixturePredictive([a, a])  # a mixture of a model with itself is the model
     np.testing.assert_allclose(same.icdf(qs), a.icdf(qs), rtol=1e-12)
-    np.testing.assert_allclose(same.log_prob(a.mean), a.log_prob(a.mean), rtol=1e-12)
+    np.testing.assert_allclose(same.log_prob(a.loc), a.log_prob(a.loc), rtol=1e-12)
     only_a = MixturePredictive([a, b], [1.0, 0.0])  # a weight of 0 removes a member
     # (the solver's tolerance is on the CDF: within 1e-9 of the level)
-    np.testing.assert_allclose(a.cdf(only_a.icdf(qs)), qs[:, None] + 0 * a.mean, atol=2e-9)
-    np.testing.assert_allclose(only_a.log_prob(b.mean), a.log_prob(b.mean), rtol=1e-12)
+    np.testing.assert_allclose(a.cdf(only_a.icdf(qs)), qs[:, None] + 0 * a.loc, atol=2e-9)
+    np.testing.assert_allclose(only_a.log_prob(b.loc), a.log_prob(b.loc), rtol=1e-12)
     # LL of the mixture is at least the weighted mean of the members' (Jensen)
     y = np.array([1.1, 0.5, 3.2, 2.0])
     for w in ((0.5, 0.5), (0.2, 0.8)):

@@ -198,7 +198,7 @@ def test_the_checks_themselves():
 def test_gaussian_quantiles_match_scipy():
     pred = _gaussian()
     q = np.array([0.01, 0.3, 0.99])
-    expected = st.norm.ppf(q[:, None], loc=pred.mean, scale=pred.std)
+    expected = st.norm.ppf(q[:, None], loc=pred.loc, scale=pred.std)
     np.testing.assert_allclose(pred.icdf(q), expected, rtol=1e-9)
 
 
