@@ -48,6 +48,14 @@ _PLAIN_NUMBER = re.compile(
 )
 
 
+def _plain(text: str, pattern: re.Pattern, what: str) -> str:
+    """``text`` stripped, after checking that ``pattern`` matches all of it."""
+    text = text.strip()
+    if not pattern.fullmatch(text):
+        raise ValueError(f"not a plain {what}: {text!r}")
+    return text
+
+
 def plain_float(text: str) -> float:
     """``float(text)`` for a number written plainly (ASCII digits, an optional point and
     exponent; ``inf`` and ``nan`` are left to the caller's finiteness check).
@@ -58,10 +66,7 @@ def plain_float(text: str) -> float:
     Raises:
         ValueError: if ``text`` (stripped) is not such a number.
     """
-    text = text.strip()
-    if not _PLAIN_NUMBER.fullmatch(text):
-        raise ValueError(f"not a plain number: {text!r}")
-    return float(text)
+    return float(_plain(text, _PLAIN_NUMBER, "number"))
 
 
 _PLAIN_INTEGER = re.compile(r"[+-]?\d+", re.A)
@@ -74,10 +79,7 @@ def plain_int(text: str) -> int:
     Raises:
         ValueError: if ``text`` (stripped) is not such an integer.
     """
-    text = text.strip()
-    if not _PLAIN_INTEGER.fullmatch(text):
-        raise ValueError(f"not a plain integer: {text!r}")
-    return int(text)
+    return int(_plain(text, _PLAIN_INTEGER, "integer"))
 
 
 def shown_cell(text: str, limit: int = 40) -> str:
