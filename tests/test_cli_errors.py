@@ -889,3 +889,22 @@ def test_result_tables_tell_close_x_apart(tmp_path, capsys):
     data = _write_laws(tmp_path / "laws.csv")
     assert main(["fit", str(data), "--family", "m2", "--curve", "a", "--to", "1.0000003e6"]) == 0
     assert "1000000.3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("prog", "argv", "shown"),
+    [
+        ("extrapolate", ["--to", "2e6", "--method", "pfn", "--method", "mcmc-m3"], "pfn and"),
+        ("extrapolate", ["--to", "2e6", "--method", "mcmc-m3", "--method", "pfn"], "mcmc-m3 and"),
+        ("extrapolate", ["--to", "2e6", "--model", "a", "--model", "b"], "a and b"),
+        ("fit", ["--family", "m1", "--family", "m3"], "m1 and m3"),
+        ("suggest", ["--candidates", "2e6", "--target", "1e7", "--method", "pfn", "--method",
+                     "mcmc-m4"], "pfn and mcmc-m4"),
+    ],
+)  # fmt: skip
+def test_a_single_valued_option_given_twice_is_refused(tmp_path, capsys, prog, argv, shown):
+    """A review: `--method pfn --method mcmc-m3` ran NUTS without a word (the last value
+    won), also when the first value was the option's default."""
+    data = str(_write_laws(tmp_path / "laws.csv"))
+    assert main([prog, data, *argv]) == 2
+    assert f"given twice ({shown}" in _one_error_line(capsys, prog)

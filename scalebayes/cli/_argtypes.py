@@ -87,12 +87,14 @@ class Once(argparse.Action):
     would otherwise keep its last value and drop the others without a word."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        earlier = getattr(namespace, self.dest, None)
-        if earlier is not None and earlier != self.default:
+        given = vars(namespace).setdefault("_given_once", set())  # a default is not "given"
+        if self.dest in given:
+            earlier = getattr(namespace, self.dest)
             shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (earlier, values)]
             raise argparse.ArgumentError(
                 self, f"given twice ({shown[0]} and {shown[1]}); give it once"
             )
+        given.add(self.dest)
         setattr(namespace, self.dest, values)
 
 

@@ -484,15 +484,19 @@ def read_runs_csv(
         names["c"] = header[columns["c"]].strip()
     values: dict[str, list[float]] = {key: [] for key in wanted}
     lines: list[int] = []
+    last = header_line
     try:
         for cells in reader:
-            line = reader.line_num - sum(cell.count("\n") for cell in cells)  # where it starts
+            line, last = last + 1, reader.line_num  # where the row starts (a cell may span)
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
+                spans = any("\n" in cell or "\r" in cell for cell in cells)
                 raise ValueError(
                     f"{source}, line {line}: {len(cells)} cells but the header has "
-                    f"{len(header)} columns; fix the row (a missing or extra comma?)"
+                    f"{len(header)} columns; fix the row ("
+                    + ('a quote (") left unclosed?' if spans else "a missing or extra comma?")
+                    + ")"
                 )
             for key, index in wanted.items():
                 values[key].append(_parse_cell(cells[index], names[key], line, source))

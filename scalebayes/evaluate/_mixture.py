@@ -107,7 +107,7 @@ class MixturePredictive(Predictive):
 
     def mean(self) -> np.ndarray:
         """``sum_k w_k mean_k`` per target, for members that know their mean (a ``mean()``
-        method, as a PFN's prediction has, or a ``mean`` array, as a Gaussian has).
+        method, as the package's predictives have).
 
         Raises:
             TypeError: if a member does not (samples only: estimate the mixture's mean from
@@ -118,7 +118,7 @@ class MixturePredictive(Predictive):
             if w == 0:  # a member with no weight adds nothing, whatever its tails
                 continue
             mean = getattr(member, "mean", None)
-            if mean is None:
+            if not callable(mean):
                 raise TypeError(
                     f"a {type(member).__name__} member has no mean; estimate it from "
                     "sample(key, n).mean(0)"

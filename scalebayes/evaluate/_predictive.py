@@ -342,8 +342,12 @@ class GaussianPredictive(Predictive):
     loc: Float[np.ndarray, " n_targets"]
     std: Float[np.ndarray, " n_targets"]
 
-    def __init__(self, mean: ArrayLike, std: ArrayLike) -> None:
-        mean = _as_finite_array("mean", mean, ndim=1)
+    def __init__(
+        self, mean: ArrayLike | None = None, std: ArrayLike | None = None, *, loc=None
+    ) -> None:
+        if (mean is None) == (loc is None) or std is None:  # loc: dataclasses.replace's name
+            raise TypeError("GaussianPredictive takes mean (or loc) and std")
+        mean = _as_finite_array("mean", mean if loc is None else loc, ndim=1)
         std = np.asarray(std, dtype=np.float64)
         if std.ndim == 0:
             std = np.full_like(mean, std)

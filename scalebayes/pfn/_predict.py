@@ -459,9 +459,12 @@ def _shipped_dir(name) -> Path | None:
 
 
 def _locate(name: str | os.PathLike) -> Path:
-    """The directory `PFN.load` reads for ``name``: the shipped model of that name, else the
-    path itself, and a training run's ``checkpoint/`` (it may not exist)."""
+    """The directory `PFN.load` reads for ``name``: the shipped model named by a string,
+    else the path itself, else a shipped model of that name, and a training run's
+    ``checkpoint/`` (it may not exist)."""
     path = _shipped_dir(name) or Path(name)
+    if not path.exists() and (WEIGHTS_DIR / str(name)).is_dir():  # e.g. Path("nslpfn-base")
+        path = WEIGHTS_DIR / str(name)
     if not (path / "meta.json").exists() and any(
         (path / child).is_dir() for child in ("checkpoint", "checkpoint.old")
     ):  # a training run (``.old``: its last save was cut between two renames)
@@ -838,7 +841,10 @@ class PFN:
                 f"{len(x_context)}, {len(y_context)} and {len(x_query)}"
             )
         scales = _per_curve(y_scale, len(x_context), "y_scale")
-        if x_range is not None and (isinstance(x_range, str | bytes) or np.ndim(x_range) == 0):
+        if x_range is not None and (
+            isinstance(x_range, str | bytes)
+            or (not isinstance(x_range, list | tuple) and np.ndim(x_range) == 0)
+        ):
             raise TypeError(
                 f"x_range must be (x_min, x_max) or one per curve, got {type(x_range).__name__}"
             )

@@ -588,9 +588,14 @@ def run_study(
             scores, method_list, data, timings, errors, n_stale, others, split_notes, scales
         )
         calibration = write_calibration_figure(scores, list(data), out_dir / CALIBRATION_PLOT)
+        # scored probabilistic rows without PIT counts (rows the method could not score have
+        # none to show)
+        unpictured = sum(
+            s.ll is not None and s.pit is None and not math.isnan(s.rmsle) for s in scores
+        )
         if calibration is None:  # not this study's picture: an earlier one's would mislead
             (out_dir / CALIBRATION_PLOT).unlink(missing_ok=True)
-            if any(score.ll is not None and score.pit is None for score in scores):
+            if unpictured:
                 summary += (
                     "\nNo calibration picture: the probabilistic rows resumed here predate the "
                     "`pit` column of per_curve.csv; move the file away and rerun to recompute "
@@ -601,9 +606,6 @@ def run_study(
                 f"\nCalibration (reliability diagram and PIT histogram per dataset, from the "
                 f"`pit` column, every target of a dataset pooled, where the coverage columns "
                 f"above average per curve): ![calibration]({CALIBRATION_PLOT})\n"
-            )
-            unpictured = sum(
-                s.ll is not None and s.pit is None and not math.isnan(s.rmsle) for s in scores
             )
             if unpictured:
                 summary += (

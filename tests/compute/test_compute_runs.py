@@ -101,6 +101,10 @@ def test_a_c_column_beside_d_is_checked_against_6nd(tmp_path):
             GOOD.replace("4e8,8e9,2.7", '4e8,8e9,"2.7') + "\n".join(["1e9,2e10,2.5"] * 50),
             r"line 5, column 'loss': '2\.7\\n.*\.\.\.' \(a cell across lines: is a quote",
         ),
+        (  # ... opened in a cell that is not the last: the row's own line, a hint
+            GOOD.replace("4e8,8e9,2.7", '4e8,"8e9,2.7'),
+            r"line 5: 2 cells but the header has 3 columns; fix the row \(a quote",
+        ),
         (  # ... and past the csv module's field limit, a traceback
             GOOD.replace("4e8,8e9,2.7", '4e8,8e9,"2.7') + "\n".join(["1e9,2e10,2.5"] * 12000),
             r"line .*: not valid CSV \(field larger than field limit .*\); is a quote",

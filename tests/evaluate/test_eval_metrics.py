@@ -4,6 +4,7 @@ References are independent of the code under test: hand arithmetic written out b
 scipy.stats (norm, gaussian_kde) and Monte Carlo bounds derived from binomial standard errors.
 """
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -126,6 +127,9 @@ def test_gaussian_is_immutable_and_copies_its_input():
     # a review: `mean` was the array, where every other predictive's mean() is a method
     pred.mean()[0] = 7.0
     np.testing.assert_array_equal(pred.mean(), [1.0, 2.0])
+    wider = dataclasses.replace(pred, std=[2.0, 2.0])  # the frozen dataclass's own way
+    np.testing.assert_array_equal(wider.mean(), [1.0, 2.0])
+    assert np.all(wider.std == 2.0)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import itertools
 import warnings
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -82,6 +83,8 @@ def test_a_folder_named_like_a_shipped_model_does_not_replace_it(tmp_path, monke
     # the folder is still read when written as a path
     with pytest.raises(CheckpointError, match=f"expected .*{FAR_MODEL}"):
         PFN.load(f"./{FAR_MODEL}")
+    # and a Path that names no folder here is the shipped model, as before
+    assert PFN.load(Path("nslpfn-small")).meta["_path"].endswith("nslpfn-small")
 
 
 def test_a_0d_array_is_a_y_scale(pfn):
@@ -215,6 +218,10 @@ def test_explicit_x_range_decouples_predictions_from_the_query_horizon(pfn):
     for bad in (5, "ab", np.array(3.0)):
         with pytest.raises(TypeError, match=r"x_range must be \(x_min, x_max\) or one per"):
             pfn.predict(X, Y, [6.4e7], x_range=bad)
+    # one range per curve, None for a curve that maps its own x (as before that check)
+    mixed = pfn.predict_many([X, X], [Y, Y], [[6.4e7]] * 2, x_range=[None, bounds])
+    np.testing.assert_allclose(mixed[0].median(), near, rtol=1e-6)
+    np.testing.assert_allclose(mixed[1].median(), a, rtol=1e-6)
 
 
 LEVELS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]

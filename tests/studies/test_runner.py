@@ -1556,3 +1556,17 @@ def test_the_summary_says_which_rows_the_calibration_picture_leaves_out(tmp_path
     again = run_study(["fake-prob"], [], out, csv_paths=[data], progress=False)
     assert again.n_computed == 0 and again.calibration_path is not None
     assert "The picture leaves out 1 scored row(s)" in again.summary
+
+
+def test_rows_the_method_could_not_score_are_not_said_to_predate_the_pit(tmp_path, monkeypatch):
+    """A review: a probabilistic method whose every prediction failed scoring (no PIT counts,
+    NaN scores) got the note "the rows resumed here predate the `pit` column" on a first run."""
+
+    def negative(curves):
+        return [GaussianPredictive(-c.y_target, SIGMA) for c in curves]
+
+    monkeypatch.setitem(METHODS, "neg", Method("neg", negative, probabilistic=True))
+    data = _write_curves(tmp_path / "runs.csv")
+    result = run_study(["neg"], [], tmp_path / "out", csv_paths=[data], progress=False)
+    assert all(math.isnan(s.rmsle) for s in result.scores)
+    assert "predate" not in result.summary and "leaves out" not in result.summary
