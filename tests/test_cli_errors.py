@@ -908,3 +908,13 @@ def test_a_single_valued_option_given_twice_is_refused(tmp_path, capsys, prog, a
     data = str(_write_laws(tmp_path / "laws.csv"))
     assert main([prog, data, *argv]) == 2
     assert f"given twice ({shown}" in _one_error_line(capsys, prog)
+
+
+@pytest.mark.parametrize("option", ["--x-column", "--y-column"])
+def test_an_empty_column_name_is_said_in_the_options_words(tmp_path, capsys, option):
+    """A review: `--x-column ""` was refused as "x_column must be a column's header" (the
+    Python argument's name, not the option's)."""
+    data = str(_write_laws(tmp_path / "laws.csv"))
+    assert main(["fit", data, "--family", "m2", option, " "]) == 2
+    err = _one_error_line(capsys, "fit")
+    assert f"argument {option}: expected a column's name from the CSV header, got ' '" in err

@@ -249,6 +249,15 @@ def _check_creatable_dir(directory: Path, text: str, fix: str) -> None:
     _check_writable_dir(existing)
 
 
+def _column_name(text: str) -> str:
+    """A CSV column's name as an option gives it: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected a column's name from the CSV header, got {text!r}"
+        )
+    return text
+
+
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
     """Add the options of reading a CSV file: ``--dedupe {error,mean}`` (what to do with
     repeated x within a curve) and ``--x-column`` / ``--y-column`` (which columns hold x and y,
@@ -262,12 +271,14 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--x-column",
         metavar="NAME",
+        type=_column_name,
         default=None,
         help="the CSV column that holds x, e.g. compute (default: the column named x)",
     )
     parser.add_argument(
         "--y-column",
         metavar="NAME",
+        type=_column_name,
         default=None,
         help="the CSV column that holds y, e.g. val_loss (default: the column named y or loss)",
     )
