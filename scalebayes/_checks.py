@@ -82,6 +82,15 @@ def plain_int(text: str) -> int:
     return int(_plain(text, _PLAIN_INTEGER, "integer"))
 
 
+UNCLOSED_QUOTE = 'a quote (") left unclosed'
+"""The likeliest cause of a CSV cell across lines or a ``csv.Error``, for messages."""
+
+
+def not_valid_csv(where: str, error: Exception) -> str:
+    """The message for a ``csv.Error`` at ``where`` (a file and its line)."""
+    return f"{where}: not valid CSV ({error}); is {UNCLOSED_QUOTE}?"
+
+
 def shown_cell(text: str, limit: int = 40) -> str:
     """A data file's cell for an error message: its ``repr``, cut to ``limit`` characters,
     and a hint where it holds a line break (a quote left open swallows the lines after it
@@ -89,7 +98,7 @@ def shown_cell(text: str, limit: int = 40) -> str:
     text = text.strip()
     shown = repr(text if len(text) <= limit else text[:limit] + "...")
     if "\n" in text or "\r" in text:
-        shown += ' (a cell across lines: is a quote (") left unclosed there?)'
+        shown += f" (a cell across lines: is {UNCLOSED_QUOTE} there?)"
     return shown
 
 

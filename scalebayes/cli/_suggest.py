@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._checks import plain_float, shown_cell
+from .._checks import not_valid_csv, plain_float, shown_cell
 from ._argtypes import (
     Once,
     add_csv_options,
@@ -127,9 +127,7 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
             f"{path}: not UTF-8 text ({err.reason}); save the cost file as UTF-8"
         ) from None
     except csv.Error as err:  # e.g. a quote left open swallowing the rest of the file
-        raise ValueError(
-            f'{path}, line {reader.line_num}: not valid CSV ({err}); is a quote (") left unclosed?'
-        ) from None
+        raise ValueError(not_valid_csv(f"{path}, line {reader.line_num}", err)) from None
     if not rows:
         raise ValueError(
             f"{path}: the cost file has no rows; give the columns x,cost and one row per candidate"

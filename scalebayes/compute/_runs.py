@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import (
+    UNCLOSED_QUOTE,
     beyond_float,
     check_integer,
     holds_numbers,
     is_finite_real,
     is_integer,
+    not_valid_csv,
     plain_float,
     shown_cell,
 )
@@ -495,17 +497,14 @@ def read_runs_csv(
                 raise ValueError(
                     f"{source}, line {line}: {len(cells)} cells but the header has "
                     f"{len(header)} columns; fix the row ("
-                    + ('a quote (") left unclosed?' if spans else "a missing or extra comma?")
+                    + (f"{UNCLOSED_QUOTE}?" if spans else "a missing or extra comma?")
                     + ")"
                 )
             for key, index in wanted.items():
                 values[key].append(_parse_cell(cells[index], names[key], line, source))
             lines.append(line)
     except csv.Error as error:  # e.g. a quote left open swallowing the rest of the file
-        raise ValueError(
-            f'{source}, line {reader.line_num}: not valid CSV ({error}); is a quote (") left '
-            "unclosed?"
-        ) from None
+        raise ValueError(not_valid_csv(f"{source}, line {reader.line_num}", error)) from None
     if not lines:
         raise ValueError(f"{source}: the file has a header but no runs")
     N = np.array(values["n"])

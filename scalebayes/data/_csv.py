@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import is_integer, plain_float, shown_cell
+from .._checks import is_integer, not_valid_csv, plain_float, shown_cell
 from .._warnings import warn_at_caller, warn_if_early_rise, warn_if_log_x, warn_if_rising
 from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
@@ -233,7 +233,7 @@ def _parse(
                 if len(texts[i]) < 2 and not _is_number(row[i]):
                     texts[i].add(row[i].strip())
     except csv.Error as e:
-        raise CurveDataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from e
+        raise CurveDataError(not_valid_csv(f"{path}: line {reader.line_num}", e)) from e
     if not keyed:
         raise CurveDataError(f"{path}: the file has a header but no data rows")
     for (_, curve_id), runs in blocks.items():

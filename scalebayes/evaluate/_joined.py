@@ -117,7 +117,9 @@ class JoinedPredictive(Predictive):
     def mean(self) -> np.ndarray:
         """Per-target means, each its part's (every part must have a ``mean()``)."""
         means = [getattr(part, "mean", None) for part in self.parts]
-        missing = [type(p).__name__ for p, m in zip(self.parts, means, strict=True) if m is None]
+        missing = [
+            type(p).__name__ for p, m in zip(self.parts, means, strict=True) if not callable(m)
+        ]
         if missing:
             raise TypeError(
                 f"a part has no mean ({', '.join(missing)}); use median() or quantile()"

@@ -77,9 +77,10 @@ def _start_fits(fit_curves, family, xs, ys, n_breaks, names) -> list:
     except ValueError:
         pass
     fits, failed = [], []
+    longest = max(x.size for x in xs)  # one compiled shape for every curve, the batch's
     for x, y, name in zip(xs, ys, names, strict=True):
         try:
-            (fit,) = fit_curves(family, [x], [y], n_breaks=n_breaks, names=[name])
+            (fit,) = fit_curves(family, [x], [y], n_breaks=n_breaks, names=[name], pad_to=longest)
         except ValueError as error:
             fit = None
             failed.append(f"{name!r} ({str(error).removeprefix(f'curve {name!r}: ')})")

@@ -145,8 +145,9 @@ class MCMCMethod:
         options.update(self.sampler_kwargs)
         if options.get("chunk_size") is None:
             options["chunk_size"] = _default_chunk()
-        if options.get("precision") is None and current_precision("float32") != "float32":
-            options["precision"] = current_precision("float32")  # the draws depend on it
+        resolved = current_precision("float32")
+        if options.get("precision") is None and resolved != "float32":
+            options["precision"] = resolved  # the draws depend on it
         listed = ", ".join(f"{name}={value!r}" for name, value in sorted(options.items()))
         # the msce_null paths' key: rows drawn with another key are not resumed
         paths = f"null paths fold_in({_PATHS_TAG:#x}) x {NULL_PATHS}"

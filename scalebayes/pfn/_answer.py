@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 from jaxtyping import ArrayLike
 
 from .._warnings import (
@@ -27,7 +26,7 @@ from .._warnings import (
 )
 from ..evaluate import Predictive
 from ._predict import DEFAULT_MODEL, FAR_SWITCH, PFN, _as_vector, _merge_each
-from ._stack import predict_shipped
+from ._stack import predict_shipped, refuse_a_zero_loss
 
 __all__ = ["FlatCurveWarning", "extrapolate"]
 
@@ -109,14 +108,11 @@ def extrapolate(
             "(scalebayes.inference.fit_curve, or sample_posterior for intervals)"
         )
     if model is None:
-        yc0 = _as_vector("y_context", y_context, positive=False, minimum=1)
-        if yc0.shape == xc.shape and np.any(yc0 == 0):  # other shapes: predict's message
-            raise ValueError(
-                f"y_context is 0 at x = {xc[np.argmax(yc0 == 0)]:g}: the shipped answer weighs "
-                "its models by log-y errors and reads a 0 as a floor reached, as the command "
-                "line refuses it; give the measured loss, or name a model (model="
-                f"{DEFAULT_MODEL!r}) to answer anyway"
-            )
+        refuse_a_zero_loss(
+            _as_vector("y_context", y_context, positive=False, minimum=1),
+            x_context=xc,
+            instead=f"name a model (model={DEFAULT_MODEL!r}) to answer anyway",
+        )
     if model is None and x_range is not None:
         raise ValueError(
             "x_range fixes one model's x mapping, but with no model named two models answer "

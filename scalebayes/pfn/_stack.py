@@ -254,20 +254,31 @@ def _check_models(models, who: str) -> list[PFN]:
     return models
 
 
-def refuse_a_zero_loss(y_context, where: str = "") -> None:
-    """Refuse runs whose loss is 0 (``where`` prefixes the message): the shipped answer
-    weighs its models by log-y errors and the far model reads y relative to the runs, so a 0
-    reads as a floor reached. Input a prediction refuses anyway is left to its message."""
+def refuse_a_zero_loss(
+    y_context,
+    where: str = "",
+    *,
+    x_context=None,
+    instead: str = f"predict with one model (PFN.load({DEFAULT_MODEL!r}))",
+) -> None:
+    """Refuse runs whose loss is 0 (``where`` prefixes the message; the run is named by its x
+    where ``x_context`` is given, else by its place): the shipped answer weighs its models by
+    log-y errors and the far model reads y relative to the runs, so a 0 reads as a floor
+    reached. ``instead`` is the advice. Input a prediction refuses anyway (another shape, not
+    numbers) is left to its message."""
     try:
         y = np.asarray(y_context, dtype=float)
+        x = None if x_context is None else np.asarray(x_context, dtype=float)
     except (TypeError, ValueError):
         return
-    if y.ndim == 1 and np.any(y == 0):
-        raise ValueError(
-            f"{where}y_context is 0 at run {int(np.argmax(y == 0))}: the shipped answer weighs "
-            "its models by log-y errors and reads a 0 as a floor reached; give the measured "
-            f"loss, or predict with one model (PFN.load({DEFAULT_MODEL!r}))"
-        )
+    if y.ndim != 1 or not np.any(y == 0) or (x is not None and x.shape != y.shape):
+        return
+    i = int(np.argmax(y == 0))
+    run = f"run {i}" if x is None else f"x = {x[i]:g}"
+    raise ValueError(
+        f"{where}y_context is 0 at {run}: the shipped answer weighs its models by log-y errors "
+        f"and reads a 0 as a floor reached; give the measured loss, or {instead}"
+    )
 
 
 def _check_curves(lists: dict[str, Sequence], names: Sequence[str] | None) -> list[str] | None:
