@@ -16,8 +16,9 @@ Where, in order:
 
 A directory that cannot be created or written leaves the cache off; the command runs as
 without it. JAX writes its entries in place, so a command killed while writing one can leave
-it damaged: JAX then warns on every read and compiles the program again, and the command line
-says so once per run, naming the directory to delete (``cache_warning``). JAX stores
+it damaged, and a command reading an entry that another one is still writing reads it cut
+short: JAX then warns and compiles the program again, and the command line says so once per
+run, naming the directory to delete (``cache_warning``). JAX stores
 serialised executables keyed by the program, the JAX version and the backend (nothing is
 unpickled); deleting the directory is always safe.
 """
@@ -109,8 +110,9 @@ def cache_warning(text: str, environ: Mapping[str, str] | None = None) -> str | 
     reading = match["verb"] == "reading"
     if reading and any(word in reason.lower() for word in ("decompress", "deserializ")):
         return (
-            f"the compilation cache {where} has a damaged entry; the program was compiled "
-            "again (`scalebayes cache --clear` empties the cache)"
+            f"the compilation cache {where} has a damaged entry (or one another process was "
+            "still writing); the program was compiled again (`scalebayes cache --clear` "
+            "empties the cache)"
         )
     if environ.get("JAX_COMPILATION_CACHE_DIR"):
         fix = "set JAX_COMPILATION_CACHE_DIR to another directory, or unset it"
