@@ -715,14 +715,15 @@ def test_calibrate_on_adds_a_recalibrated_twin(tmp_path, capsys, monkeypatch):
     [
         ("break_prob", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
         ("break_prob=0,2", "mixture", "expected FIELD=VALUE with VALUE in JSON"),
-        ("brake_prob=0.2", "mixture", "ScaleFreePriorConfig has no field brake_prob"),
+        ("brake_prob=0.2", "mixture", "--scalefree-set: the scale-free prior has no field brake"),
         ("break_prob=2", "mixture", "break_prob must lie in [0, 1]"),
+        ("break_prob=NaN", "mixture", "break_prob must be a finite number, got nan"),
         # a review: "--prior_overrides" (no such option) and "--scalefree-set (--scalefree-set)"
         (
             "break_prob=0.2",
             "nslpfn",
-            "--scalefree-set change the scale-free curves, which only a 'scalefree' or "
-            "'mixture' run draws; this run's prior is 'nslpfn': set --prior to 'mixture' (or "
+            "--scalefree-set: only a 'scalefree' or 'mixture' run draws the scale-free curves "
+            "these settings change; this run's prior is 'nslpfn': set --prior to 'mixture' (or "
             "'scalefree'), or set the NSL-PFN prior's fields with TrainConfig.prior_overrides "
             "(in Python)",
         ),

@@ -217,6 +217,9 @@ def _train_config(given: dict):
             message = re.sub(rf"TrainConfig\.{name}\b", option, message)
         if "ScaleFreePriorConfig" in message and not message.startswith("--scalefree-set"):
             message = f"--scalefree-set: {message}"
+        # the option's fields by their own names (FIELD of FIELD=VALUE), not the Python class's
+        message = message.replace("ScaleFreePriorConfig has no", "the scale-free prior has no")
+        message = message.replace("ScaleFreePriorConfig.", "")
         raise ValueError(message) from None
 
 

@@ -171,8 +171,8 @@ class TrainConfig:
             object.__setattr__(self, name, pairs)
         if self.scalefree_overrides and self.prior == "nslpfn":
             raise ValueError(
-                "TrainConfig.scalefree_overrides change the scale-free curves, which only a "
-                "'scalefree' or 'mixture' run draws; this run's prior is 'nslpfn': set "
+                "TrainConfig.scalefree_overrides: only a 'scalefree' or 'mixture' run draws "
+                "the scale-free curves these settings change; this run's prior is 'nslpfn': set "
                 "TrainConfig.prior to 'mixture' (or 'scalefree'), or set the NSL-PFN prior's "
                 "fields with TrainConfig.prior_overrides (in Python)"
             )

@@ -28,7 +28,10 @@ def _numbers(name: str, size: int, kind=float, owner: str = "PriorConfig"):
 
 def _number(name: str, kind=float, owner: str = "PriorConfig"):
     def convert(value):
-        (out,) = _numbers(name, 1, kind, owner)((value,))
+        try:
+            (out,) = _numbers(name, 1, kind, owner)((value,))
+        except (TypeError, ValueError) as error:  # say the value given, not a 1-tuple of it
+            raise type(error)(str(error).replace(f"got {(value,)!r}", f"got {value!r}")) from None
         return out
 
     return convert
