@@ -63,6 +63,9 @@ def _check(prediction: EnsemblePrediction, y_test) -> tuple[Array, Array, Array]
     return mean, cov, y_test
 
 
+_ROUNDING = 1e-12  # of the targets' and predictions' mean square: loss_statistics
+
+
 @jax.jit
 def _stats(mean, cov, y_test):
     m, k = mean.shape
@@ -88,16 +91,22 @@ def loss_statistics(prediction: EnsemblePrediction, y_test: Float[ArrayLike, "M 
 
     Raises:
         ValueError: if ``y_test`` or the prediction is not finite or of the wrong shape, or
-            if ``mu_L`` is not > 0 (a test set the ensemble interpolates exactly: ``eps_L``
-            is undefined there).
+            if ``mu_L`` is not above float64 rounding (1e-12 of the mean square of the
+            targets and predictions: a test set the ensemble interpolates exactly, where
+            ``eps_L`` is undefined).
     """
     mean, cov, y_test = _check(prediction, y_test)
     mu, sigma, eps = (np.asarray(a) for a in _stats(mean, cov, y_test))
-    if not mu > 0:
+    # the loss's own scale: a mean test loss below _ROUNDING of it is float64 rounding in the
+    # kernel solve (copies of training points score ~1e-28 against targets of order 1), and
+    # eps_L would be rounding noise over rounding noise (it read 9e11 before)
+    scale = float(np.mean(np.square(y_test)) + np.mean(np.square(mean)))
+    if not mu > _ROUNDING * scale:
         raise ValueError(
-            f"the mean test loss is {float(mu):.3g}, not > 0 (test points the ensemble "
-            "interpolates exactly, e.g. copies of training points): eps_L = sigma_L / mu_L "
-            "is undefined; score the ensemble on held-out points"
+            f"the mean test loss is {float(mu):.3g}, "
+            f"{'not > 0' if not mu > 0 else 'at float64 rounding level'} (test points the "
+            "ensemble interpolates exactly, e.g. copies of training points): eps_L = sigma_L "
+            "/ mu_L is undefined; score the ensemble on held-out points"
         )
     return LossStats(mu=mu, sigma=sigma, eps=eps)
 

@@ -171,6 +171,15 @@ def test_singular_and_degenerate_inputs_are_answered_or_refused():
         loss_statistics(
             EnsemblePrediction(mean=np.ones((3, 1)), cov=np.zeros((3, 3))), np.ones((3, 1))
         )
+    # copies of training points: a loss of float64 rounding (~1e-28), not an eps_L of ~1e12
+    y_train = 3.0 * np.sin(x[:, :1])
+    copies = infinite_ensemble(MLPConfig(), x, y_train, x[:5])
+    with pytest.raises(ValueError, match=r"at float64 rounding level .* eps_L = sigma_L / mu_L"):
+        loss_statistics(copies, y_train[:5])
+    # one held-out point among the copies makes the loss real again
+    mixed = infinite_ensemble(MLPConfig(), x, y_train, np.concatenate([x[:5], x_test[:1]]))
+    stats = loss_statistics(mixed, np.concatenate([y_train[:5], y_test[:1]]))
+    assert float(stats.mu) > 1e-6 and 0 < float(stats.eps) < 10
 
 
 def test_kernels_in_blocks_cover_every_row():
