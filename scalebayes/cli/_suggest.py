@@ -263,12 +263,12 @@ def run_suggest(args: argparse.Namespace) -> int:
         ""
         if w is None
         else f"the gain at x = {w.x:.4g} ({w.gain:.4f} +- {w.gain_se:.4f}) is below zero "
-        "beyond its standard error"
+        "beyond two standard errors"
     )
     if best.gain > 2 * best.gain_se and runner is not None and _close(best, runner):
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
-            f"is within two Monte Carlo standard errors of it in gain per cost "
+            f"is within two standard errors of it in gain per cost "
             f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with more "
             f"--fantasies (now {result.n_fantasies}) to tell them apart, or choose between "
             f"them by other reasons (outcomes fantasised by {by})"
@@ -278,7 +278,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
-            f"{best.gain_se:.4f}) cannot be told from zero (it is within two Monte Carlo "
+            f"{best.gain_se:.4f}) cannot be told from zero (it is within two "
             f"standard errors of it): rerun "
             f"with more --fantasies (now {result.n_fantasies}) to tell the candidates apart "
             f"(outcomes fantasised by {by})"
@@ -341,7 +341,7 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
 
 
 def _close(best, runner) -> bool:
-    """Whether two candidates' gains per cost lie within two Monte Carlo standard errors of
+    """Whether two candidates' gains per cost lie within two standard errors of
     each other (their fantasies drawn apart, so the errors add in quadrature)."""
     se = ((best.gain_se / best.cost) ** 2 + (runner.gain_se / runner.cost) ** 2) ** 0.5
     return best.gain_per_cost - runner.gain_per_cost < 2 * se
