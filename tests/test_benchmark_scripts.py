@@ -169,3 +169,19 @@ def test_far_backtest_rules_choose_by_the_back_test_alone():
     assert abs(weighted[0] - log_pred[3, 0]) < abs(equal[0] - log_pred[3, 0])
     moved = bt.Scored("d", log_pred, np.full(2, 9.0), errors)  # other targets: same choice
     assert rules["select/k1/raw"](moved)[1] == 3
+
+
+def test_suggest_error_pairs_slices_and_the_probs_hook_is_the_default_rule():
+    """`suggest_error.py`'s paired-slice error against a hand count, and `_fantasise_pfn`'s
+    ``probs`` hook: the midpoints given explicitly are the default's answer."""
+    suggest_error = _script("suggest_error")
+    values = np.array([[1.0, 2.0, 4.0, 8.0], [1.0, 1.0, 1.0, 4.0]])
+    np.testing.assert_allclose(suggest_error.paired_se(values), [np.hypot(1, 4) / 4, 3 / 4])
+    odd = np.array([1.0, 3.0, 0.0, 3.0, 6.0])  # a pair, then a group of three (mean 3)
+    np.testing.assert_allclose(suggest_error.paired_se(odd), np.sqrt(4 + 1.5 * 18) / 5)
+    n = 4
+    default, widths = suggest_error.gains(None, n)
+    given, _ = suggest_error.gains(None, n, probs=(np.arange(n) + 0.5) / n)
+    np.testing.assert_array_equal(default, given)
+    other, _ = suggest_error.gains(None, n, probs=(np.arange(n) + 0.1) / n)
+    assert widths.shape == (3, n) and not np.array_equal(default, other)

@@ -24,10 +24,11 @@ The value of a candidate is the expected reduction of the width of the target's 
 estimated by the average over the fantasies. The error reported with it is the spread of the
 fantasies' widths over ``sqrt(n)``, the standard error of ``n`` independent draws; the
 fantasies are equal-mass midpoints, not random draws, so it is a scale of the error, not an
-estimate of it. Measured against 1000 fantasies (docs/results/next-run.md), at 16 fantasies it
-overstates the error 8-47x where the width changes smoothly with the outcome (the default
-model 2-8x beyond the runs) and understates it by up to 4x for the far model, whose widths
-grow in the outer slices that midpoints leave out (errors 0.007-0.013, all one sign).
+estimate of it. Measured against 4000 fantasies (``benchmarks/suggest_error.py``), at 16
+fantasies it overstates the error 8-48x where the width changes smoothly with the outcome
+(the default model 2-8x beyond the runs) and understates it by up to 4x for the far model,
+whose widths grow in the outer slices that midpoints leave out (errors 0.007-0.013, all one
+sign).
 Why this and not the expected reduction of the predictive entropy: the question is "how
 sure are we about the big run", which the 90% interval answers in the user's units; the
 PFN's predictive is censored at 0 (a point mass), which has no differential entropy; and the
@@ -376,8 +377,16 @@ def _check_median(median_now: float) -> None:
         )
 
 
-def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
-    """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``."""
+def _midpoints(n: int) -> np.ndarray:
+    """The fantasies' probabilities: the midpoints of ``n`` equal-mass slices."""
+    return (np.arange(n) + 0.5) / n
+
+
+def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level, probs=None):
+    """``((median, lower, upper) now, widths (n_candidates, n_fantasies) / median)``.
+
+    ``probs``: the fantasies' probabilities, ``_midpoints(n_fantasies)`` by default (other
+    rules are measured with it: ``benchmarks/suggest_error.py``)."""
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, PFN, ReachWarning, SpanWarning
 
     pfn = model if isinstance(model, PFN) else PFN.load(model)
@@ -425,7 +434,7 @@ def _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level):
     median_now = float(now.median()[-1])
     _check_median(median_now)
 
-    probs = (np.arange(n_fantasies) + 0.5) / n_fantasies
+    probs = _midpoints(n_fantasies) if probs is None else np.asarray(probs, dtype=np.float64)
     fantasies = now.icdf(probs)[:, :-1]  # (n_fantasies, n_candidates)
     contexts_x, contexts_y = [], []
     for i, c in enumerate(cand):
@@ -501,8 +510,7 @@ def _fantasise_draws(now, n_fantasies: int, level: float):
     lower_now, upper_now = (float(v[-1]) for v in now.interval(level))
     median_now = float(now.median()[-1])
     _check_median(median_now)
-    probs = (np.arange(n_fantasies) + 0.5) / n_fantasies
-    fantasies = now.icdf(probs)  # (n_fantasies, n_candidates + 1); the last column unused
+    fantasies = now.icdf(_midpoints(n_fantasies))  # (n_fantasies, n_candidates + 1); last unused
     loglik = now.draw_log_prob(fantasies)[..., :n_cand]  # (n_fantasies, n_draws, n_cand)
     log_w = loglik - loglik.max(axis=1, keepdims=True)
     weights = np.exp(log_w)  # normalised per column by MCMCPredictive
