@@ -54,8 +54,8 @@ def _row(*cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _three(values) -> str:
-    return ", ".join(f"{v:+.4f}" if v < 0 or v > 0 else "0" for v in values)
+def _signed(values) -> str:
+    return ", ".join(f"{v:+.4f}" for v in values)
 
 
 def _plain(values) -> str:
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                     _row(
                         "midpoints",
                         str(n),
-                        _three(g - ref),
+                        _signed(g - ref),
                         _plain(np.abs(g - ref)),
                         _plain(spread),
                         _plain(paired_se(widths)),
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
                     _row(
                         f"one random draw per slice ({args.seeds} seeds)",
                         str(n),
-                        _three(errors.mean(axis=0)),
+                        _signed(errors.mean(axis=0)),
                         _plain(np.sqrt(np.mean(errors**2, axis=0))),
                         "-",
                         _plain(ses.mean(axis=0)),
