@@ -171,17 +171,33 @@ def test_far_backtest_rules_choose_by_the_back_test_alone():
     assert rules["select/k1/raw"](moved)[1] == 3
 
 
-def test_suggest_error_pairs_slices_and_the_probs_hook_is_the_default_rule():
-    """`suggest_error.py`'s paired-slice error against a hand count, and `_fantasise_pfn`'s
-    ``probs`` hook: the midpoints given explicitly are the default's answer."""
+def test_suggest_error_rule_is_the_shipped_one_and_the_probs_hook_its_default():
+    """`suggest_error.py`'s normal-score rule (written out with scipy.stats) is the library's
+    at the shipped span, its error estimate matches a hand count, and `_fantasise_pfn`'s
+    ``probs`` hook given the rule's probabilities answers as its default does."""
+    from scalebayes.design._suggest import _expectation, _fantasise_pfn, _fantasy_rule
+
     suggest_error = _script("suggest_error")
-    values = np.array([[1.0, 2.0, 4.0, 8.0], [1.0, 1.0, 1.0, 4.0]])
-    np.testing.assert_allclose(suggest_error.paired_se(values), [np.hypot(1, 4) / 4, 3 / 4])
-    odd = np.array([1.0, 3.0, 0.0, 3.0, 6.0])  # a pair, then a group of three (mean 3)
-    np.testing.assert_allclose(suggest_error.paired_se(odd), np.sqrt(4 + 1.5 * 18) / 5)
+    for n in (4, 16, 17):
+        probs, weights = suggest_error.normal_score_rule(4.0, n)
+        shipped = _fantasy_rule(n)
+        np.testing.assert_allclose(probs, shipped[0], rtol=1e-12)
+        np.testing.assert_allclose(weights, shipped[1], rtol=1e-12)
+    values = np.array([[1.0, 2.0, 4.0, 8.0]])
+    weights = np.array([0.1, 0.4, 0.4, 0.1])
+    even, odd = (1 * 0.1 + 4 * 0.4) / 0.5, (2 * 0.4 + 8 * 0.1) / 0.5  # 3.4 and 3.2
+    # second differences 1 (nodes 0 and 1) and 2 (nodes 2 and 3), by the squared weights
+    scatter = np.sqrt((0.1**2 * 1 + 0.4**2 * 1 + 0.4**2 * 4 + 0.1**2 * 4) / 6)
+    hand = np.hypot(abs(even - odd) / 2, scatter)
+    np.testing.assert_allclose(suggest_error.rule_error(values, weights, True), hand)
+    np.testing.assert_allclose(_expectation(values, weights, scattered=True)[1], hand)
+    np.testing.assert_allclose(suggest_error.rule_error(values, weights), abs(even - odd) / 2)
+    np.testing.assert_allclose(_expectation(values, weights)[1], abs(even - odd) / 2)
+    x, y = suggest_error.SYNTHETIC_X, suggest_error.SYNTHETIC_Y
     n = 4
-    default, widths = suggest_error.gains(None, n)
-    given, _ = suggest_error.gains(None, n, probs=(np.arange(n) + 0.5) / n)
-    np.testing.assert_array_equal(default, given)
-    other, _ = suggest_error.gains(None, n, probs=(np.arange(n) + 0.1) / n)
-    assert widths.shape == (3, n) and not np.array_equal(default, other)
+    default = suggest_error.widths(None, x, y, 9.0, _fantasy_rule(n)[0])
+    cand = x.max() * suggest_error.CANDIDATE_FACTORS
+    own = _fantasise_pfn(x, y, cand, 9.0 * x.max(), None, n, 0.9)[1]
+    np.testing.assert_array_equal(default, own)
+    other = suggest_error.widths(None, x, y, 9.0, (np.arange(n) + 0.5) / n)
+    assert default.shape == (3, n) and not np.array_equal(default, other)

@@ -255,31 +255,31 @@ def run_suggest(args: argparse.Namespace) -> int:
     best = result.best
     runner = result.suggestions[1] if len(result.suggestions) > 1 else None
     other = "--method mcmc-m4" if args.method == "pfn" else "--method pfn, or another --seed"
-    # a coherent model's expected narrowing is not negative: one beyond its standard error,
-    # at any candidate, means the model's fantasies disagree with its own answer
-    widening = [s for s in result.suggestions if s.gain < -2 * s.gain_se]
+    # a coherent model's expected narrowing is not negative: one below zero by more than
+    # twice its error, at any candidate, means the model's fantasies disagree with its answer
+    widening = [s for s in result.suggestions if s.gain < -2 * s.gain_error]
     w = widening[0] if widening else None
     widens = (
         ""
         if w is None
-        else f"the gain at x = {w.x:.4g} ({w.gain:.4f} +- {w.gain_se:.4f}) is below zero "
-        "beyond two standard errors"
+        else f"the gain at x = {w.x:.4g} ({w.gain:.4f} +- {w.gain_error:.4f}) is below zero "
+        "by more than twice its estimated error"
     )
-    if best.gain > 2 * best.gain_se and runner is not None and _close(best, runner):
+    if best.gain > 2 * best.gain_error and runner is not None and _close(best, runner):
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
-            f"is within two standard errors of it in gain per cost "
+            f"is within twice their estimated error of it in gain per cost "
             f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with more "
             f"--fantasies (now {result.n_fantasies}) to tell them apart, or choose between "
             f"them by other reasons (outcomes fantasised by {by})"
         )
-    elif best.gain > 2 * best.gain_se:
+    elif best.gain > 2 * best.gain_error:
         print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
     elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
-            f"{best.gain_se:.4f}) cannot be told from zero (it is within two "
-            f"standard errors of it): rerun "
+            f"{best.gain_error:.4f}) cannot be told from zero (it is within twice its "
+            f"estimated error of it): rerun "
             f"with more --fantasies (now {result.n_fantasies}) to tell the candidates apart "
             f"(outcomes fantasised by {by})"
         )
@@ -297,7 +297,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(
             f"\nnext run: none of the candidates is expected to narrow the interval at the "
             f"target (the best gain, at x = {best.x:.4g}, is {best.gain:.4f} +- "
-            f"{best.gain_se:.4f}; outcomes fantasised by {by}): {advice}"
+            f"{best.gain_error:.4f}; outcomes fantasised by {by}): {advice}"
         )
     if widening and best.gain > 0:
         print(f"note: {widens}, which a coherent model's is not: check this ranking with {other}")
@@ -341,7 +341,7 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
 
 
 def _close(best, runner) -> bool:
-    """Whether two candidates' gains per cost lie within two standard errors of
-    each other (their fantasies drawn apart, so the errors add in quadrature)."""
-    se = ((best.gain_se / best.cost) ** 2 + (runner.gain_se / runner.cost) ** 2) ** 0.5
-    return best.gain_per_cost - runner.gain_per_cost < 2 * se
+    """Whether two candidates' gains per cost lie within twice their estimated error of
+    each other (each candidate's error its own, so they add in quadrature)."""
+    error = ((best.gain_error / best.cost) ** 2 + (runner.gain_error / runner.cost) ** 2) ** 0.5
+    return best.gain_per_cost - runner.gain_per_cost < 2 * error
