@@ -83,7 +83,7 @@ def _run_policy(policy, pfn, curve, runs, rng, target_x):
             pick = min(eligible, key=lambda i: x[i])
         else:
             result = suggest_next(
-                x[done], y[done], x[eligible], target_x, model=None, n_fantasies=16
+                x[done], y[done], x[eligible], target_x, model=None, n_fantasies=17
             )
             pick = eligible[int(np.flatnonzero(x[eligible] == result.best.x)[0])]
         done.append(pick)

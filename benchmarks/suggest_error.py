@@ -17,7 +17,7 @@ error lies within twice the reported one.
   `suggest_next` adds the nodes' scatter, which ``--scatter`` adds here to show what it
   would make of a PFN's error).
 
-    python benchmarks/suggest_error.py [--fantasies 16] [--per-dataset 2]   # ~3 min, 2 CPUs
+    python benchmarks/suggest_error.py [--fantasies 17] [--per-dataset 2]   # ~3 min, 2 CPUs
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _row(*cells) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fantasies", type=int, default=16, help="nodes per rule")
+    parser.add_argument("--fantasies", type=int, default=17, help="nodes per rule")
     parser.add_argument("--per-dataset", type=int, default=2, help="far10 curves per dataset")
     parser.add_argument("--spans", default="3.5,4", help="normal-score spans to compare")
     parser.add_argument(

@@ -3,7 +3,7 @@
 Five runs, each 4x larger than the last, of ``y = 1.7 + 30 x^-0.25``; the question is a run
 100x beyond the largest. Prints `suggest_next`'s ranking of runs 2x, 4x, 16x and 50x beyond
 the largest, at equal cost and at cost proportional to x, for the default model and the far
-model (16 and 64 fantasised outcomes), and the time of a call once compiled.
+model (17 and 65 fantasised outcomes), and the time of a call once compiled.
 
     python benchmarks/suggest_example.py
 """
@@ -30,8 +30,8 @@ def main() -> None:
         ("default model, cost proportional to x", dict(cost="x")),
         (f"far model {FAR_MODEL}, equal cost", dict(cost="equal", model=FAR_MODEL)),
         (
-            f"far model {FAR_MODEL}, equal cost, 64 fantasies",
-            dict(cost="equal", model=FAR_MODEL, n_fantasies=64),
+            f"far model {FAR_MODEL}, equal cost, 65 fantasies",
+            dict(cost="equal", model=FAR_MODEL, n_fantasies=65),
         ),
     ]
     with warnings.catch_warnings():  # 100x is beyond the default model's reach: said here

@@ -100,7 +100,10 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "pair that extrapolate answers with)",
     )
     parser.add_argument(
-        "--fantasies", type=_positive_int, default=16, help="outcomes per candidate (4 to 1000)"
+        "--fantasies",
+        type=_positive_int,
+        default=17,
+        help="outcomes per candidate (7 to 1001; an even number is rounded up to the next odd)",
     )
     parser.add_argument(
         "--level", type=probability, default=0.9, help="interval to narrow (default 0.9)"
@@ -172,7 +175,7 @@ def _key(seed: int, name: str):
 def run_suggest(args: argparse.Namespace) -> int:
     """Run ``suggest``."""
     from ..data import read_curves_csv
-    from ..design import MAX_FANTASIES, suggest_next
+    from ..design import MAX_FANTASIES, MIN_FANTASIES, suggest_next
 
     curves = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
     if len(curves) != 1:
@@ -194,8 +197,10 @@ def run_suggest(args: argparse.Namespace) -> int:
             f"{', '.join(f'{c:g}' for c in candidates if c >= args.target)} (running the "
             "target itself answers the question: compare its cost directly)"
         )
-    if not 4 <= args.fantasies <= MAX_FANTASIES:
-        raise ValueError(f"--fantasies must be from 4 to {MAX_FANTASIES}; got {args.fantasies}")
+    if not MIN_FANTASIES <= args.fantasies <= MAX_FANTASIES:
+        raise ValueError(
+            f"--fantasies must be from {MIN_FANTASIES} to {MAX_FANTASIES}; got {args.fantasies}"
+        )
     if args.model is not None and args.method != "pfn":
         raise ValueError(
             f"--model applies only to --method pfn; --method {args.method} fits its own "
@@ -255,6 +260,9 @@ def run_suggest(args: argparse.Namespace) -> int:
     best = result.best
     runner = result.suggestions[1] if len(result.suggestions) > 1 else None
     other = "--method mcmc-m4" if args.method == "pfn" else "--method pfn, or another --seed"
+    rerun = f"more --fantasies (now {result.n_fantasies})"
+    if args.method != "pfn":  # the +- holds the fantasies' error, not the draws'
+        rerun += " and another --seed (the +- leaves out the draws' own Monte Carlo error)"
     # a coherent model's expected narrowing is not negative: one below zero by more than
     # twice its error, at any candidate, means the model's fantasies disagree with its answer
     widening = [s for s in result.suggestions if s.gain < -2 * s.gain_error]
@@ -269,9 +277,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
             f"is within twice their estimated error of it in gain per cost "
-            f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with more "
-            f"--fantasies (now {result.n_fantasies}) to tell them apart, or choose between "
-            f"them by other reasons (outcomes fantasised by {by})"
+            f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with "
+            f"{rerun} to tell them apart, or choose between them by other reasons (outcomes "
+            f"fantasised by {by})"
         )
     elif best.gain > 2 * best.gain_error:
         print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
@@ -279,8 +287,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
             f"{best.gain_error:.4f}) cannot be told from zero (it is within twice its "
-            f"estimated error of it): rerun "
-            f"with more --fantasies (now {result.n_fantasies}) to tell the candidates apart "
+            f"estimated error of it): rerun with {rerun} to tell the candidates apart "
             f"(outcomes fantasised by {by})"
         )
     else:  # a ranking of non-gains recommends nothing
@@ -342,6 +349,7 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
 
 def _close(best, runner) -> bool:
     """Whether two candidates' gains per cost lie within twice their estimated error of
-    each other (each candidate's error its own, so they add in quadrature)."""
+    each other (the errors added in quadrature, as if independent: a heuristic, since both
+    come from the same rule)."""
     error = ((best.gain_error / best.cost) ** 2 + (runner.gain_error / runner.cost) ** 2) ** 0.5
     return best.gain_per_cost - runner.gain_per_cost < 2 * error

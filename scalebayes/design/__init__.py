@@ -10,6 +10,20 @@ This package sits beside ``scalebayes.studies``, above the library packages it u
 (``pfn``, ``inference``, ``evaluate``).
 """
 
-from ._suggest import MAX_FANTASIES, SUGGEST_METHODS, Suggestion, SuggestResult, suggest_next
+from ._suggest import (
+    MAX_FANTASIES,
+    MIN_FANTASIES,
+    SUGGEST_METHODS,
+    Suggestion,
+    SuggestResult,
+    suggest_next,
+)
 
-__all__ = ["MAX_FANTASIES", "SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
+__all__ = [
+    "MAX_FANTASIES",
+    "MIN_FANTASIES",
+    "SUGGEST_METHODS",
+    "SuggestResult",
+    "Suggestion",
+    "suggest_next",
+]

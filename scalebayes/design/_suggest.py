@@ -24,20 +24,25 @@ The value of a candidate is the expected reduction of the width of the target's 
 where the expectation over the candidate's outcome y is an integral over its probability
 ``p``. It is computed by the trapezoid rule in the normal score ``z = Phi^-1(p)``: ``n``
 nodes evenly spaced on ``[-4, 4]`` (``p`` from 0.00003 to 0.99997), each weighted by the
-standard normal density there. Its error is estimated by the two interleaved rules of twice
-the step, on the even and on the odd nodes: half their difference (the error of the coarser
-rules, so usually larger than the error of the rule used); with MCMC, whose reweighted
-draws make the widths scatter about a smooth curve when a fantasy's weights fall on a few
-draws, it adds in quadrature that scatter (from the nodes' second differences). Measured by
-``benchmarks/suggest_error.py --per-dataset 6`` (the synthetic runs and the far10 contexts
-of 30 bundled curves, 3 candidates each, 16 fantasies, against 1001 nodes), the gains' RMSE
-is 0.0019 with the default model 9x out and 0.0027 with the far model 30x out (largest
-errors 0.0074 and 0.0073), and the error lies within twice the estimate for 91% and 85% of
-the gains. Why not equal-mass slices and their midpoints, the rule until 2026-12-07: their
-outermost node lies at ``p = 1 / (2 n)``, and the far model's interval widens most after
-an outcome beyond it, so that rule overstated the far model's gains by 0.0070 on average
-(RMSE 0.0087), and the error it reported, the spread of the fantasies over ``sqrt(n)``, was
-4.5-14 times the median error.
+standard normal density there; ``n`` is odd (an even request is rounded up), so that a node
+lies at the centre. Its error is estimated by the two interleaved rules of twice the step,
+on the even nodes (the ends and the centre) and on the odd ones: half their difference,
+which estimates the error of the coarser rules and is a heuristic for the rule used (with
+an even ``n`` the two halves would be mirror images, and their difference would miss every
+error of an integrand symmetric in z, such as widths that grow after an outcome in either
+tail). With MCMC, whose reweighted draws make the widths scatter about a smooth curve when a
+fantasy's weights fall on a few draws, it adds in quadrature that scatter (from the nodes'
+second differences); the draws' own Monte Carlo error is not in it (another key is the
+check). Measured by ``benchmarks/suggest_error.py --per-dataset 6`` (the synthetic runs
+and the far10 contexts of 30 bundled curves, 3 candidates each, 17 fantasies, against 1001
+nodes), the gains' RMSE is 0.0025 with the default model 9x out and with the far model 30x
+out (largest errors 0.0085 and 0.0077); the median estimate is 6 and 3 times the median
+error, and the error lies within twice the estimate for 97% and 87% of the gains. Why not
+equal-mass slices and their midpoints, the rule until 2026-12-07: their outermost node lies
+at ``p = 1 / (2 n)``, and the far model's interval widens most after an outcome beyond it,
+so that rule overstated the far model's gains by 0.0070 on average (RMSE 0.0084), and the
+error it reported, the spread of the fantasies over ``sqrt(n)``, was 4.5-15 times the
+median error.
 
 Why the interval width and not the expected reduction of the predictive entropy: the question
 is "how sure are we about the big run", which the 90% interval answers in the user's units;
@@ -67,20 +72,31 @@ from .._warnings import warn_if_two_runs
 if TYPE_CHECKING:
     from ..pfn import PFN
 
-__all__ = ["MAX_FANTASIES", "SUGGEST_METHODS", "SuggestResult", "Suggestion", "suggest_next"]
+__all__ = [
+    "MAX_FANTASIES",
+    "MIN_FANTASIES",
+    "SUGGEST_METHODS",
+    "SuggestResult",
+    "Suggestion",
+    "suggest_next",
+]
 
 SUGGEST_METHODS = ("pfn", "mcmc-m3", "mcmc-m4", "mcmc-bnsl")
 """The models ``suggest_next`` can fantasise with."""
 
 #: The most fantasised outcomes per candidate: the nodes of a quadrature rule, so a few dozen
 #: already resolve the predictive; each is a forward pass (or a reweighting) of its own.
-MAX_FANTASIES = 1000
+MAX_FANTASIES = 1001
+
+#: The fewest: with fewer nodes on [-4, 4] the step is 2 normal scores or more and the rule
+#: is off by 14% already for E[Z^2] (7 nodes: 0.07%).
+MIN_FANTASIES = 7
 
 #: The fantasies' normal scores run from ``-_Z_SPAN`` to ``_Z_SPAN`` (probabilities 0.00003 to
-#: 0.99997; the standard normal's mass beyond is 0.006%). On 31 cases at 16 fantasies
-#: (``benchmarks/suggest_error.py --per-dataset 6 --spans 3,3.5,4``) the gains' RMSE is
-#: 0.0019 / 0.0027 (default / far model) with 4, 0.0026 / 0.0036 with 3.5; 3 cuts off the
-#: far model's tails (mean error +0.0014, within twice its +- for 74% of the gains).
+#: 0.99997; the standard normal's mass beyond is 0.006%). On 31 cases at 17 fantasies
+#: (``benchmarks/suggest_error.py --per-dataset 6 --spans 3.5,4``) the gains' RMSE is
+#: 0.0025 / 0.0025 (default / far model) with 4 and 0.0012 / 0.0042 with 3.5: 4 for the far
+#: model's tails, which a far question needs (at 16 fantasies 3 cut them off: bias +0.0014).
 _Z_SPAN = 4.0
 
 
@@ -96,7 +112,7 @@ class Suggestion:
             outcome (half the gap between the rules on the even and the odd fantasies, with
             MCMC also the reweighted draws' scatter; see the module's docstring): not a
             standard error, but measured on bundled curves the PFN's error lies within
-            twice it for 85-91% of the gains.
+            twice it for 87-97% of the gains.
         cost: the candidate's cost (relative units: the cheapest candidate costs 1 with the
             default cost, proportional to x).
         gain_per_cost: ``gain / cost``, the ranking key.
@@ -134,7 +150,7 @@ class SuggestResult:
         lower_now, upper_now: the current interval at the target.
         suggestions: the candidates, best first: those expected to narrow the interval
             (gain > 0) by gain per cost, then the others by gain.
-        n_fantasies: fantasised outcomes per candidate.
+        n_fantasies: fantasised outcomes per candidate (odd: the number used).
         method: the model that fantasised (``"pfn"`` or ``"mcmc-<family>"``).
     """
 
@@ -242,7 +258,7 @@ def suggest_next(
     *,
     cost: ArrayLike | Callable[[float], float] | None = None,
     model: str | os.PathLike | PFN | None = None,
-    n_fantasies: int = 16,
+    n_fantasies: int = 17,
     level: float = 0.9,
     method: str = "pfn",
     key=None,
@@ -271,8 +287,9 @@ def suggest_next(
             [`PFN`][scalebayes.pfn.PFN]; ``None`` for the default model (``method="pfn"``
             only).
         n_fantasies: fantasised outcomes per candidate (the nodes of the quadrature rule
-            over the outcome's probability, see the module's docstring; 4 to
-            ``MAX_FANTASIES`` = 1000).
+            over the outcome's probability, see the module's docstring; ``MIN_FANTASIES`` = 7
+            to ``MAX_FANTASIES`` = 1001; an even number is rounded up to the next odd one,
+            which ``SuggestResult.n_fantasies`` records).
         level: the central interval whose width is reduced, in (0, 1).
         method: ``"pfn"`` (default: one batched forward pass) or ``"mcmc-m4"``,
             ``"mcmc-bnsl"``, ``"mcmc-m3"`` (NUTS on the context with
@@ -358,11 +375,12 @@ def suggest_next(
             f"{cand[cand >= target_x].tolist()} (running the target itself answers the "
             "question: compare its cost directly)"
         )
-    if not is_integer(n_fantasies) or not 4 <= n_fantasies <= MAX_FANTASIES:
+    if not is_integer(n_fantasies) or not MIN_FANTASIES <= n_fantasies <= MAX_FANTASIES:
         raise ValueError(
-            f"n_fantasies must be an integer from 4 to {MAX_FANTASIES}; got {n_fantasies!r}"
+            f"n_fantasies must be an integer from {MIN_FANTASIES} to {MAX_FANTASIES}; got "
+            f"{n_fantasies!r}"
         )
-    n_fantasies = int(n_fantasies)
+    n_fantasies = int(n_fantasies) | 1  # odd: see the module's docstring
     costs = _costs(cost, cand)
     if method == "pfn":
         now, widths = _fantasise_pfn(xc, yc, cand, target_x, model, n_fantasies, level)
@@ -413,7 +431,8 @@ def _check_median(median_now: float) -> None:
 def _fantasy_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(probabilities, weights)`` of ``n`` fantasies: the trapezoid rule in the normal score,
     ``n`` nodes evenly spaced on ``[-_Z_SPAN, _Z_SPAN]``, weighted by the standard normal
-    density there (normalised to sum to 1)."""
+    density there (normalised to sum to 1). ``suggest_next`` asks for an odd ``n``, which
+    `_expectation`'s error estimate needs."""
     from scipy.special import ndtr
 
     z = np.linspace(-_Z_SPAN, _Z_SPAN, n)
@@ -427,15 +446,19 @@ def _expectation(
     """``(mean, error)`` over the last axis of ``widths`` by the rule's ``weights``.
 
     The error is the rule's: half the gap between the two rules of twice the step on the
-    even and the odd nodes (each with its weights normalised). With ``scattered`` (widths
+    even and the odd nodes (each with its weights normalised; with an odd number of nodes
+    both are symmetric about the centre, with an even number they mirror each other and
+    their gap misses every error of an integrand symmetric in the score). With ``scattered`` (widths
     from a finite set of draws reweighted by each fantasy, which scatter about a smooth
     curve when the weights fall on a few draws) it adds in quadrature the scatter's: each
     node's from the second difference centred on it (``6 s^2`` is the variance of a second
     difference of independent scatter ``s``; an end node takes its neighbour's), weighed as
-    the mean weighs the nodes, ``sqrt(sum(weights^2 s^2))``. Not for a PFN's widths: they
+    the mean weighs the nodes, ``sqrt(sum(weights^2 s^2))`` (neighbouring fantasies reweight
+    the same draws, so their scatter is correlated and this understates it; it does not
+    include the draws' own Monte Carlo error either). Not for a PFN's widths: they
     are a deterministic function of the outcome, whose second differences in the tails are
-    its curvature, not scatter (that term made the PFN's reported error 10-24 times its real
-    error, measured with ``benchmarks/suggest_error.py``)."""
+    its curvature, not scatter (with that term the PFN's median reported error was 10-24
+    times its median error on the 11 cases of ``benchmarks/suggest_error.py --scatter``)."""
 
     def coarse(nodes: slice) -> np.ndarray:
         return widths[..., nodes] @ (weights[nodes] / weights[nodes].sum())

@@ -42,7 +42,7 @@ def test_beyond_the_far_model_the_advice_is_mcmc_alone():
     with warnings.catch_warnings():  # raised where it is said: no fantasies need computing
         warnings.simplefilter("error", ReachWarning)
         with pytest.raises(ReachWarning) as caught:
-            suggest_next(X, Y, CANDIDATES, target, model=FAR_MODEL, n_fantasies=4)
+            suggest_next(X, Y, CANDIDATES, target, model=FAR_MODEL, n_fantasies=7)
     message = str(caught.value)
     assert "no shipped PFN reaches further; check it with method='mcmc-m4'" in message, message
     assert "far model" not in message
@@ -101,8 +101,8 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
         (dict(cost=[1.0, 0.0, 1.0]), "finite and > 0"),
         (dict(cost=[1.0, 1e-320, 1.0]), "at least 1e-300; got 9.99989e-321"),  # gain/cost: inf
         (dict(cost=lambda x: "cheap"), "cost\\(x\\) must return a number for each candidate"),
-        (dict(n_fantasies=2), "n_fantasies must be an integer from 4 to 1000"),
-        (dict(n_fantasies=10**8), "n_fantasies must be an integer from 4 to 1000"),
+        (dict(n_fantasies=6), "n_fantasies must be an integer from 7 to 1001"),
+        (dict(n_fantasies=10**8), "n_fantasies must be an integer from 7 to 1001"),
         (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
         (dict(y_context=Y[:-1]), "differ in length"),
         (dict(y_context=-Y), "must be >= 0"),
@@ -202,14 +202,14 @@ def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeyp
         (("--target", "-1"), ("run",), "--target"),
         (("--method", "gp"), ("run",), "--method"),
         (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
-        (("--fantasies", "3"), ("run",), "--fantasies must be from 4 to 1000; got 3"),
+        (("--fantasies", "3"), ("run",), "--fantasies must be from 7 to 1001; got 3"),
         (("--target", "1_0e9"), ("run",), "expected a positive number, got '1_0e9'"),
         (
             ("--model", "mixture-tiny", "--method", "mcmc-m4"),
             ("run",),
             "--model applies only to --method pfn; --method mcmc-m4 fits its own model",
         ),
-        (("--fantasies", "100000000"), ("run",), "--fantasies must be from 4 to 1000"),
+        (("--fantasies", "100000000"), ("run",), "--fantasies must be from 7 to 1001"),
         (("--candidates", f"{X[-2]:g},{4 * X[-1]:g}"), ("run",), "lie inside the runs"),
         (
             ("--candidates", f"{X[1]:g}", "--target", f"{X[-1]:g}"),
@@ -298,9 +298,9 @@ def _draw_predictive(seed, n_draws=600):
 def test_mcmc_gain_is_zero_for_a_certain_outcome_and_ranks_the_informative_run():
     from scalebayes.design._suggest import _fantasise_draws, _fantasy_rule
 
-    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(0), 16, 0.9)
+    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(0), 17, 0.9)
     width_now = (upper - lower) / median
-    gains = width_now - widths @ _fantasy_rule(16)[1]
+    gains = width_now - widths @ _fantasy_rule(17)[1]
     # a certain outcome leaves every draw its weight: the target's interval is unchanged
     np.testing.assert_allclose(widths[0], width_now, rtol=1e-9)
     assert gains[1] > 0.5 * width_now  # it pins the target down
@@ -324,20 +324,20 @@ def test_mcmc_gain_matches_the_gaussian_closed_form():
     theta = s * norm.ppf((np.arange(n) + 0.5) / n)
     loc = np.stack([theta, theta], axis=1)
     scale = np.broadcast_to(np.array([c, t]), loc.shape)
-    (median, lower, upper), widths = _fantasise_draws(MCMCPredictive(loc=loc, scale=scale), 16, 0.9)
+    (median, lower, upper), widths = _fantasise_draws(MCMCPredictive(loc=loc, scale=scale), 17, 0.9)
     z90 = norm.ppf(0.95)
     np.testing.assert_allclose(median, 1.0, rtol=1e-6)
     np.testing.assert_allclose(upper - lower, 2 * np.sinh(z90 * np.hypot(s, t)), rtol=1e-6)
     k = s**2 / (s**2 + c**2)
     factor = 2 * np.sinh(z90 * np.sqrt(k * c**2 + t**2))
-    after, error = _expectation(widths, _fantasy_rule(16)[1], scattered=True)  # as for MCMC
-    # 16 fantasies integrate the smooth exp(k z) to the draws' own accuracy (0.01% here)
+    after, error = _expectation(widths, _fantasy_rule(17)[1], scattered=True)  # as for MCMC
+    # 17 fantasies integrate the smooth exp(k z) to the draws' own accuracy (0.01% here)
     np.testing.assert_allclose(after, np.exp(k * s**2 / 2) * factor, rtol=5e-4)
     # fantasy by fantasy: the width is exp(k z) times the same factor; the fantasies lie at
     # normal scores evenly spaced on [-4, 4], z = sqrt(s^2 + c^2) times the score (the
-    # outer three at each end reweight onto the draws' last few, which reach 3.9 s, so only
-    # the inner ten are exact; their weight in the mean is 0.4%)
-    scores = np.linspace(-4.0, 4.0, 16)
+    # outer four at each end reweight onto the draws' last few, which reach 3.9 s, so only
+    # the inner nine are exact; the outer eight weigh 2.3% in the mean)
+    scores = np.linspace(-4.0, 4.0, 17)
     inner = np.abs(scores) < 2.5
     ratio = widths / np.exp(k * scores * np.hypot(s, c))
     np.testing.assert_allclose(ratio[:, inner], factor, rtol=1e-6)
@@ -347,37 +347,48 @@ def test_mcmc_gain_matches_the_gaussian_closed_form():
 
 
 def test_the_rule_integrates_a_known_expectation_and_estimates_its_error():
-    """E exp(a Z) = exp(a^2 / 2) for Z standard normal, written out; the rule's nodes are the
-    standard normal's quantiles at evenly spaced scores, and its error estimate (half the gap
-    between the rules on the even and the odd nodes) bounds the error for smooth integrands;
-    a step in the far tail (u > 0.999, where a far model's interval widens most) is seen by
-    the outermost nodes, which the equal-mass midpoints (at u = 1 - 1 / 32) were not."""
+    """Expectations over Z standard normal written out: E exp(a Z) = exp(a^2 / 2) and the
+    symmetric E Z^2 = 1, E cosh(a Z) = exp(a^2 / 2), E |Z| = sqrt(2 / pi). The rule's nodes
+    are the standard normal's quantiles at evenly spaced scores; with an odd number of them
+    the error estimate (half the gap between the rules on the even and the odd nodes) bounds
+    the error of smooth integrands, symmetric ones included (with 16 nodes the halves mirror
+    each other and it was 0 for every symmetric integrand: a review); a step in the far tail
+    (u > 0.999, where a far model's interval widens most) is seen by the outermost nodes,
+    which the equal-mass midpoints (at u = 1 - 1 / 32) were not."""
     from scipy.stats import norm
 
+    from scalebayes.design import MIN_FANTASIES
     from scalebayes.design._suggest import _expectation, _fantasy_rule
 
-    probs, weights = _fantasy_rule(16)
+    probs, weights = _fantasy_rule(17)
     scores = norm.ppf(probs)
-    np.testing.assert_allclose(scores, np.linspace(-4.0, 4.0, 16), rtol=1e-9)
+    np.testing.assert_allclose(scores, np.linspace(-4.0, 4.0, 17), rtol=1e-9)
     assert weights.sum() == pytest.approx(1.0) and np.all(weights > 0)
-    for a in (0.1, 0.5, 1.0):
-        mean, error = _expectation(np.exp(a * scores), weights)
-        exact = np.exp(a**2 / 2)
-        assert abs(mean - exact) <= 2 * error + 1e-12, (a, mean, exact, error)
-        assert abs(mean - exact) < 0.01 * exact
+    for values, exact in [
+        *[(np.exp(a * scores), np.exp(a**2 / 2)) for a in (0.1, 0.5, 1.0)],
+        *[(np.cosh(a * scores), np.exp(a**2 / 2)) for a in (0.5, 1.0)],
+        (scores**2, 1.0),
+        (np.abs(scores), np.sqrt(2 / np.pi)),
+    ]:
+        mean, error = _expectation(values, weights)
+        assert abs(mean - exact) <= 2 * error + 1e-12, (values, mean, exact, error)
+        assert abs(mean - exact) < 0.03 * exact
     step, _ = _expectation((probs > 0.999) * 1.0, weights)
     assert 0.0002 < step < 0.005  # the truth, 0.001; midpoints at 16 say 0
+    # the fewest nodes allowed still integrate a smooth integrand to 0.1%
+    few = norm.ppf(_fantasy_rule(MIN_FANTASIES)[0])
+    assert _expectation(few**2, _fantasy_rule(MIN_FANTASIES)[1])[0] == pytest.approx(1, rel=1e-3)
     # a constant has no error, and the rule holds for any number of fantasies
-    for n, scattered in itertools.product((4, 5, 1000), (False, True)):
+    for n, scattered in itertools.product((7, 9, 1001), (False, True)):
         mean, error = _expectation(np.full((2, n), 3.0), _fantasy_rule(n)[1], scattered=scattered)
         np.testing.assert_allclose(mean, 3.0, rtol=1e-12)
         np.testing.assert_allclose(error, 0.0, atol=1e-12)
     # scatter about a smooth curve is what the MCMC path adds: independent noise of sd 0.1
-    # on a constant, 16 nodes, 200 seeds; the weighted mean's error has sd
+    # on a constant, 17 nodes, 200 seeds; the weighted mean's error has sd
     # 0.1 * sqrt(sum(w^2)), and the estimate should be of that size (the rule's alone, half
     # the gap between two noisy halves, is about as large by chance and can be tiny)
     rng = np.random.default_rng(0)
-    noisy = 1.0 + 0.1 * rng.standard_normal((200, 16))
+    noisy = 1.0 + 0.1 * rng.standard_normal((200, 17))
     mean, error = _expectation(noisy, weights, scattered=True)
     sd = 0.1 * np.sqrt(np.sum(weights**2))
     assert 0.7 * sd < np.sqrt(np.mean(error**2)) < 2.0 * sd
@@ -388,8 +399,8 @@ def test_the_rule_integrates_a_known_expectation_and_estimates_its_error():
 def test_mcmc_gain_is_not_negative_beyond_its_error(seed):
     from scalebayes.design._suggest import _expectation, _fantasise_draws, _fantasy_rule
 
-    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(seed), 16, 0.9)
-    after, error = _expectation(widths, _fantasy_rule(16)[1], scattered=True)  # as for MCMC
+    (median, lower, upper), widths = _fantasise_draws(_draw_predictive(seed), 17, 0.9)
+    after, error = _expectation(widths, _fantasy_rule(17)[1], scattered=True)  # as for MCMC
     gains = (upper - lower) / median - after
     assert np.all(gains > -3 * error - 1e-12), (gains, error)
 
@@ -495,7 +506,7 @@ def test_a_significant_widening_anywhere_disowns_the_ranking(tmp_path, capsys, m
     assert "this ranking says nothing: rank the candidates with --method mcmc-m4" in out
 
     def ranking(x_context, y_context, candidates, target_x, **kwargs):
-        said = [(-0.001, 0.002), (-0.05, 0.004), (-0.06, 0.03)]  # only the second says it
+        said = [(-0.001, 0.002), (-0.05, 0.004), (-0.04, 0.03)]  # only the second says it
         scored = tuple(
             Suggestion(x=float(c), gain=g, gain_error=e, cost=1.0, gain_per_cost=g, width_after=1)
             for c, (g, e) in zip(candidates, said, strict=True)
@@ -616,7 +627,7 @@ def test_runs_over_many_decades_are_scaled_by_the_runs_the_model_reads():
     y = 10 * (x / 1e14) ** -0.4
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        result = suggest_next(x, y, [2e18, 3e18], 5e18, n_fantasies=4)
+        result = suggest_next(x, y, [2e18, 3e18], 5e18, n_fantasies=7)
     assert not [w for w in said if "y_scale" in str(w.message)]
     truth = 10 * (5e18 / 1e14) ** -0.4
     assert abs(np.log(result.median_now / truth)) < 0.1
@@ -633,7 +644,7 @@ def test_far_model_widths_match_each_fantasy_predicted_alone():
 
     x = 1e7 * 4.0 ** np.arange(5)
     y = np.array([1.0, 0.5, 0.25, 0.12, 0.06])
-    cand, target, n = np.array([2 * x[-1], 4 * x[-1]]), 50 * x[-1], 4
+    cand, target, n = np.array([2 * x[-1], 4 * x[-1]]), 50 * x[-1], 7
     result = suggest_next(x, y, cand, target, model=FAR_MODEL, n_fantasies=n, cost=[1, 1])
     pfn = PFN.load(FAR_MODEL)
     now = pfn.predict(x, y, np.append(cand, target), x_range=(x.min(), target))
@@ -715,3 +726,12 @@ def test_cli_mcmc_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatc
         main(_argv(_csv(tmp_path / "runs.csv"), "--method", "mcmc-m4"))
     err = capsys.readouterr().err
     assert err == "sampling m4 with NUTS on the runs: seconds to a minute on a CPU ...\n", err
+
+
+def test_an_even_number_of_fantasies_is_rounded_up_to_the_next_odd():
+    """The rule's error estimate compares its even and odd nodes, which needs a node at the
+    centre: 8 fantasies asked are 9 used, and the result says so."""
+    result = suggest_next(X, Y, [2 * X[-1], 4 * X[-1]], 8 * X[-1], n_fantasies=8)
+    assert result.n_fantasies == 9
+    assert "over 9 fantasised outcomes per candidate" in result.table()
+    assert suggest_next(X, Y, [2 * X[-1]], 8 * X[-1]).n_fantasies == 17  # the default
