@@ -276,18 +276,18 @@ def run_suggest(args: argparse.Namespace) -> int:
     if best.gain > 2 * best.gain_error and runner is not None and _close(best, runner):
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but the runner-up x = {runner.x:.4g} "
-            f"is within twice their estimated error of it in gain per cost "
-            f"({best.gain_per_cost:.4g} against {runner.gain_per_cost:.4g}): rerun with "
-            f"{rerun} to tell them apart, or choose between them by other reasons (outcomes "
-            f"fantasised by {by})"
+            f"is not told apart from it: their gains per cost, {best.gain_per_cost:.4g} and "
+            f"{runner.gain_per_cost:.4g}, differ by less than twice their estimated error "
+            f"({_combined_error(best, runner):.2g}): rerun with {rerun} to tell them apart, or "
+            f"choose between them by other reasons (outcomes fantasised by {by})"
         )
     elif best.gain > 2 * best.gain_error:
         print(f"\nnext run: x = {best.x:.4g} (outcomes fantasised by {by})")
     elif best.gain > 0:  # not told apart from no gain by the fantasies drawn
         print(
             f"\nnext run: x = {best.x:.4g} ranks first, but its gain ({best.gain:.4f} +- "
-            f"{best.gain_error:.4f}) cannot be told from zero (it is within twice its "
-            f"estimated error of it): rerun with {rerun} to tell the candidates apart "
+            f"{best.gain_error:.4f}) cannot be told from zero (it is less than twice its "
+            f"estimated error): rerun with {rerun} to tell the candidates apart "
             f"(outcomes fantasised by {by})"
         )
     else:  # a ranking of non-gains recommends nothing
@@ -347,9 +347,13 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
     )
 
 
+def _combined_error(best, runner) -> float:
+    """The estimated error of the difference of two gains per cost: the two errors added in
+    quadrature, as if independent (a heuristic: both come from the same rule)."""
+    return math.hypot(best.gain_error / best.cost, runner.gain_error / runner.cost)
+
+
 def _close(best, runner) -> bool:
-    """Whether two candidates' gains per cost lie within twice their estimated error of
-    each other (the errors added in quadrature, as if independent: a heuristic, since both
-    come from the same rule)."""
-    error = ((best.gain_error / best.cost) ** 2 + (runner.gain_error / runner.cost) ** 2) ** 0.5
-    return best.gain_per_cost - runner.gain_per_cost < 2 * error
+    """Whether two candidates' gains per cost differ by less than twice their combined
+    estimated error."""
+    return best.gain_per_cost - runner.gain_per_cost < 2 * _combined_error(best, runner)

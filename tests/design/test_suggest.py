@@ -551,7 +551,8 @@ def test_cli_says_when_the_runner_up_is_not_told_apart(tmp_path, capsys):
     assert main([*argv, "--cost", str(costs)]) == 0
     out = capsys.readouterr().out
     assert "ranks first, but the runner-up x = " in out
-    assert "is within twice their estimated error of it in gain per cost" in out
+    assert "is not told apart from it: their gains per cost, " in out
+    assert "differ by less than twice their estimated error (" in out
 
 
 def test_two_runs_rank_with_a_warning():
