@@ -28,7 +28,6 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._io import fsync_dir
 
@@ -193,10 +192,14 @@ def non_finite_arrays(tree: Any) -> int:
     """How many floating-point arrays of ``tree`` hold a value that is not finite (one
     reduction, one transfer to the host)."""
     leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
-    if not leaves:
-        return 0
-    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves])
-    return int(np.sum(~np.asarray(finite)))
+    return int(_count_non_finite(leaves)) if leaves else 0
+
+
+@jax.jit
+def _count_non_finite(leaves: list) -> jax.Array:
+    # One program per tree of shapes (an eager reduction per leaf compiled one per shape:
+    # 0.7 s of a cold PFN.load)
+    return sum(jnp.any(~jnp.isfinite(leaf)).astype(jnp.int32) for leaf in leaves)
 
 
 def check_finite(tree: Any, path: str) -> None:

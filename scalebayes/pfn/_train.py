@@ -565,11 +565,17 @@ def _read_training_checkpoint(path: Path):
             f"to resume: start a new run from them with --init-from {meta['_path']} (Python: "
             "init_from=)"
         )
-    skeleton = init_state(config)
+    skeleton = _state_skeleton(config)
     model = _checkpoint.load_tree(meta, "model.eqx", skeleton.model)
     opt_state, ema = _optimiser_blob(meta, skeleton)
     state = TrainState(model, opt_state, jnp.asarray(meta["step"], jnp.int32), ema)
     return config, np.asarray(meta["borders"]), state, meta.get("training", {})
+
+
+def _state_skeleton(config: TrainConfig) -> TrainState:
+    """``init_state(config)``'s structure, shapes and dtypes, with no weights drawn: what a
+    training checkpoint is read into."""
+    return eqx.filter_eval_shape(init_state, config)
 
 
 def _optimiser_blob(meta: dict, skeleton: TrainState):
@@ -583,7 +589,7 @@ def read_ema_weights(meta: dict) -> PFNModel:
     config = _checkpoint.require(
         meta, ("train_config",), lambda m: TrainConfig.from_dict(m["train_config"])
     )
-    return _optimiser_blob(meta, init_state(config))[1]
+    return _optimiser_blob(meta, _state_skeleton(config))[1]
 
 
 def train(
