@@ -184,6 +184,11 @@ class _Layer(eqx.Module):
 class PFNModel(eqx.Module):
     """The encoder and decoder; call it on one curve's slots (``vmap`` it over curves).
 
+    Its weights (an Equinox module, a pytree of arrays): ``x_embed`` and ``y_embed`` embed
+    a slot's x and y into ``config.d_model``, ``layers`` are the encoder's
+    ``config.n_layers`` layers, and ``dec1`` and ``dec2`` decode a query's token into the
+    bar distribution's ``config.n_buckets`` logits.
+
     Args:
         key: PRNG key for the initialisation.
         config: the size.
