@@ -31,6 +31,7 @@ import pytest
 
 _CACHE_DIR = "JAX_COMPILATION_CACHE_DIR"
 _MIN_SECONDS = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
+_COMPILE_LOG = "SCALEBAYES_TEST_COMPILE_LOG"
 
 
 def pytest_configure(config) -> None:
@@ -49,6 +50,35 @@ def pytest_configure(config) -> None:
 
     jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_DIR])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ[_MIN_SECONDS]))
+    if os.environ.get(_COMPILE_LOG):
+        _log_compilations(Path(os.environ[_COMPILE_LOG]))
+
+
+def _log_compilations(directory: Path) -> None:
+    """``SCALEBAYES_TEST_COMPILE_LOG=DIR``: every process writes JAX's compilation log to
+    ``DIR/compile.<worker>.<pid>``, one line per traced, lowered or compiled program with the
+    test (and phase) that was running; ``python tools/compile_profile.py DIR`` sums it."""
+    import logging
+
+    import jax
+
+    directory.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = open(directory / f"compile.{worker}.{os.getpid()}", "a")
+
+    class ToFile(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message.startswith("Finished "):
+                test = os.environ.get("PYTEST_CURRENT_TEST", "(collection)")
+                out.write(f"{test}\t{message}\n")
+                out.flush()
+
+    jax.config.update("jax_log_compiles", True)
+    logger = logging.getLogger("jax")
+    logger.addHandler(ToFile(logging.DEBUG))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # the log goes to the file, not to pytest's captured output
 
 
 @pytest.hookimpl(optionalhook=True)
