@@ -57,6 +57,7 @@ _STEP = textwrap.dedent(
 )
 
 
+_IMPORT = "import numpy, scalebayes.inference, scalebayes.pfn (every step's process)"
 _CLI = "import sys; from scalebayes.cli import main; sys.exit(main())"
 
 
@@ -86,7 +87,7 @@ def main() -> None:
         for step in ("pfn:nslpfn-base", "pfn:mixture-tiny", "m2", "m4", "bnsl"):
             _, printed = _run(args.python, root, ["-c", script, step], env)
             for what, seconds in json.loads(printed.strip().splitlines()[-1]).items():
-                key = "import scalebayes" if what == "import" else f"{step} {what}"
+                key = _IMPORT if what == "import" else f"{step} {what}"
                 rows.setdefault(key, []).append(seconds)
         with tempfile.TemporaryDirectory() as tmp:
             csv = Path(tmp) / "runs.csv"
@@ -98,7 +99,7 @@ def main() -> None:
             _run(args.python, root, cli, warm)  # fills the cache
             wall, _ = _run(args.python, root, cli, warm)
             rows.setdefault("scalebayes extrapolate, warm cache", []).append(wall)
-    print(f"cold start, {root} (median of {args.repeats}, seconds)\n")
+    print(f"cold start, {root} (medians over {args.repeats} repeats, seconds)\n")
     print("| step | median | range |\n|---|---|---|")
     for what, values in rows.items():
         print(f"| {what} | {statistics.median(values):.2f} | {min(values):.2f}-{max(values):.2f} |")

@@ -186,7 +186,7 @@ class PFNModel(eqx.Module):
 
     Its weights (an Equinox module, a pytree of arrays): ``x_embed`` and ``y_embed`` embed
     a slot's x and y into ``config.d_model``, ``layers`` are the encoder's
-    ``config.n_layers`` layers, and ``dec1`` and ``dec2`` decode a query's token into the
+    ``config.n_layers`` layers, and ``dec1`` and ``dec2`` decode each slot's token into the
     bar distribution's ``config.n_buckets`` logits.
 
     Args:
@@ -200,6 +200,7 @@ class PFNModel(eqx.Module):
     dec1: _Dense
     dec2: _Dense
     config: PFNConfig = eqx.field(static=True)
+    """The size and input mapping (a [`PFNConfig`][scalebayes.pfn.PFNConfig])."""
 
     def __init__(self, key: Array, config: PFNConfig):
         keys = jax.random.split(key, config.n_layers + 4)

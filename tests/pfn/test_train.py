@@ -17,6 +17,7 @@ from scalebayes.pfn import (
     BarDistribution,
     CheckpointError,
     TrainConfig,
+    TrainState,
     _checkpoint,
     export_weights,
     get_config,
@@ -106,17 +107,31 @@ def test_round_trip_gives_identical_predictions(runs, tmp_path):
     np.testing.assert_array_equal(PFN.load(saved).predict(x, y, xq).quantile(0.5), b[1])
 
 
-def test_loading_reads_weights_into_shapes_and_draws_none(runs, monkeypatch):
-    """Loading a shipped model, a training run (its moving average) or a run to resume
-    builds no model of random weights only to overwrite them (each weight shape compiled a
-    random program: 2.7 s of a cold load, 0.9 s without), and answers as before."""
-    from scalebayes.pfn._train import _read_training_checkpoint
+def test_loading_reads_weights_into_shapes_and_draws_none(runs, tmp_path, monkeypatch):
+    """Loading a shipped model, a run's moving average or a run to resume builds no model of
+    random weights only to overwrite them (each weight shape compiled a random program: 2.7
+    s of a cold load, 0.9 s without), and reads what a drawn model read the weights into."""
+    from scalebayes.pfn._model import PFNModel
+    from scalebayes.pfn._predict import _cast_floats
+    from scalebayes.pfn._train import _read_training_checkpoint, read_ema_weights
 
     _, straight, _, _ = runs
-    x, y, xq = np.array([1.0, 2, 3, 4]), np.array([0.9, 0.7, 0.6, 0.55]), np.array([6.0, 9.0])
-    before = {name: PFN.load(name).predict(x, y, xq).median() for name in ("mixture-tiny",)}
-    before[straight] = PFN.load(straight).predict(x, y, xq).median()
-    state_before = _read_training_checkpoint(straight)[2]
+    meta = _checkpoint.read_checkpoint_meta(straight)
+    _, _, state, _ = _read_training_checkpoint(straight)
+    ema = jax.tree.map(lambda a: a * 0.9 if eqx.is_inexact_array(a) else a, state.model)
+    meta = {k: v for k, v in meta.items() if k not in ("_path", "blobs", "format")}
+    meta["train_config"] = {**meta["train_config"], "ema_decay": 0.99}
+    averaged = tmp_path / "averaged" / "checkpoint"
+    _checkpoint.save(averaged, model=state.model, meta=meta, opt_state=(state.opt_state, ema))
+
+    def drawn(name):  # a checkpoint read the old way, into drawn weights
+        pfn = PFN.load(name)
+        m = _checkpoint.read_checkpoint_meta(pfn.meta["_path"])
+        stored = jnp.dtype(m.get("storage_dtype", "float32"))
+        like = _cast_floats(PFNModel(jax.random.PRNGKey(0), pfn.config), stored)
+        return _cast_floats(_checkpoint.load_tree(m, "model.eqx", like), jnp.float32)
+
+    references = {name: drawn(name) for name in ("nslpfn-base", "mixture-tiny", straight)}
 
     def traced_only(draw):
         def checked(key, *args, **kwargs):  # shapes may be traced, nothing may be drawn
@@ -125,13 +140,24 @@ def test_loading_reads_weights_into_shapes_and_draws_none(runs, monkeypatch):
 
         return checked
 
-    for name in ("normal", "uniform", "truncated_normal", "split"):
-        monkeypatch.setattr(jax.random, name, traced_only(getattr(jax.random, name)))
-    for name, median in before.items():
-        np.testing.assert_array_equal(PFN.load(name).predict(x, y, xq).median(), median)
-    state = _read_training_checkpoint(straight)[2]
-    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(state_before), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with monkeypatch.context() as patched:
+        for name in ("normal", "uniform", "truncated_normal", "split"):
+            patched.setattr(jax.random, name, traced_only(getattr(jax.random, name)))
+        loaded = {name: PFN.load(name).model for name in references}
+        moving_average = read_ema_weights(_checkpoint.read_checkpoint_meta(averaged))
+        resumed = _read_training_checkpoint(averaged)[2]
+    for name, reference in references.items():
+        _same_leaves(loaded[name], reference)
+    _same_leaves(moving_average, ema)
+    _same_leaves(resumed, TrainState(state.model, state.opt_state, state.step, ema))
+
+
+def _same_leaves(a, b):
+    leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(leaves_a) == len(leaves_b)
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        assert isinstance(x, jax.Array | np.ndarray | int | float), type(x)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_a_run_with_an_ema_answers_with_the_weights_it_ships(runs, tmp_path):
@@ -333,6 +359,8 @@ def test_damaged_metadata_is_one_checkpoint_error(runs, tmp_path):
         ("a list", lambda m: [1, 2]),
         ("no parts", lambda m: {**m, "blobs": {"model.eqx": {"bytes": 1, "sha256": "0"}}}),
         ("members", lambda m: {**m, "members": 5}),
+        ("one member", lambda m: {**m, "members": ["a"]}),  # was a ValueError (session 41)
+        ("storage", lambda m: {**m, "storage_dtype": "float16"}),
         # loaded, then every prediction raised on its reach (a review, session 38)
         ("train_config", lambda m: {**m, "train_config": "x"}),
         (
@@ -347,7 +375,8 @@ def test_damaged_metadata_is_one_checkpoint_error(runs, tmp_path):
         copy = tmp_path / case.replace(" ", "_")
         shutil.copytree(runs[1], copy)
         (copy / "meta.json").write_text(json.dumps(edit(dict(meta))))
-        with pytest.raises(CheckpointError, match=r"meta\.json"):
+        expected = "stores its weights as 'float16'" if case == "storage" else r"meta\.json"
+        with pytest.raises(CheckpointError, match=expected):
             PFN.load(copy)
 
 
