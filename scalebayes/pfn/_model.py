@@ -112,12 +112,15 @@ class _Dense(eqx.Module):
     bias: Float[Array, " d_out"]
 
     def __init__(self, key: Array, d_in: int, d_out: int, zero: bool = False):
+        # float32 weights whether or not float64 is on (numpyro.enable_x64, a fit's scope):
+        # checkpoints hold float32, and PFN.load reads a run into float32 shapes
         bound = 1.0 / math.sqrt(d_in)
+        f32 = jnp.float32
         if zero:
-            self.weight = jnp.zeros((d_in, d_out))
+            self.weight = jnp.zeros((d_in, d_out), f32)
         else:
-            self.weight = jax.random.uniform(key, (d_in, d_out), minval=-bound, maxval=bound)
-        self.bias = jnp.zeros((d_out,))
+            self.weight = jax.random.uniform(key, (d_in, d_out), f32, -bound, bound)
+        self.bias = jnp.zeros((d_out,), f32)
 
     def __call__(self, h: Array, dtype) -> Array:
         return h.astype(dtype) @ self.weight.astype(dtype) + self.bias.astype(dtype)
@@ -128,8 +131,8 @@ class _LayerNorm(eqx.Module):
     shift: Float[Array, " d"]
 
     def __init__(self, d: int):
-        self.scale = jnp.ones((d,))
-        self.shift = jnp.zeros((d,))
+        self.scale = jnp.ones((d,), jnp.float32)
+        self.shift = jnp.zeros((d,), jnp.float32)
 
     def __call__(self, h: Array) -> Array:
         h32 = h.astype(jnp.float32)

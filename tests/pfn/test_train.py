@@ -150,6 +150,11 @@ def test_loading_reads_weights_into_shapes_and_draws_none(runs, tmp_path, monkey
         _same_leaves(loaded[name], reference)
     _same_leaves(moving_average, ema)
     _same_leaves(resumed, TrainState(state.model, state.opt_state, state.step, ema))
+    # float64 on (numpyro.enable_x64, a fit's scope) read a run's float32 moving average
+    # into float64 shapes and refused it (a review, session 41)
+    from scalebayes._precision import float64
+
+    _same_leaves(float64(PFN.load)(averaged.parent).model, ema)
 
 
 def _same_leaves(a, b):
