@@ -107,6 +107,20 @@ def test_round_trip_gives_identical_predictions(runs, tmp_path):
     np.testing.assert_array_equal(PFN.load(saved).predict(x, y, xq).quantile(0.5), b[1])
 
 
+def _with_moving_average(run, out):
+    """``run``'s training checkpoint written to ``out`` with a moving average of 0.9 times its
+    weights, as a run with ``ema_decay`` > 0 stores it; returns (its state, the average)."""
+    from scalebayes.pfn._train import _read_training_checkpoint
+
+    meta = _checkpoint.read_checkpoint_meta(run)
+    _, _, state, _ = _read_training_checkpoint(run)
+    ema = jax.tree.map(lambda a: a * 0.9 if eqx.is_inexact_array(a) else a, state.model)
+    meta = {k: v for k, v in meta.items() if k not in ("_path", "blobs", "format")}
+    meta["train_config"] = {**meta["train_config"], "ema_decay": 0.99}
+    _checkpoint.save(out, model=state.model, meta=meta, opt_state=(state.opt_state, ema))
+    return state, ema
+
+
 def test_loading_reads_weights_into_shapes_and_draws_none(runs, tmp_path, monkeypatch):
     """Loading a shipped model, a run's moving average or a run to resume builds no model of
     random weights only to overwrite them (each weight shape compiled a random program: 2.7
@@ -116,13 +130,8 @@ def test_loading_reads_weights_into_shapes_and_draws_none(runs, tmp_path, monkey
     from scalebayes.pfn._train import _read_training_checkpoint, read_ema_weights
 
     _, straight, _, _ = runs
-    meta = _checkpoint.read_checkpoint_meta(straight)
-    _, _, state, _ = _read_training_checkpoint(straight)
-    ema = jax.tree.map(lambda a: a * 0.9 if eqx.is_inexact_array(a) else a, state.model)
-    meta = {k: v for k, v in meta.items() if k not in ("_path", "blobs", "format")}
-    meta["train_config"] = {**meta["train_config"], "ema_decay": 0.99}
     averaged = tmp_path / "averaged" / "checkpoint"
-    _checkpoint.save(averaged, model=state.model, meta=meta, opt_state=(state.opt_state, ema))
+    state, ema = _with_moving_average(straight, averaged)
 
     def drawn(name):  # a checkpoint read the old way, into drawn weights
         pfn = PFN.load(name)
@@ -169,16 +178,9 @@ def test_a_run_with_an_ema_answers_with_the_weights_it_ships(runs, tmp_path):
     """A review: PFN.load of a training checkpoint (extrapolate --model RUN, --init-from RUN,
     pfn_eval.py RUN/checkpoint) answered with the raw weights while export_weights shipped
     their moving average: medians 1.9% apart on average, 4% at most."""
-    from scalebayes.pfn._train import _read_training_checkpoint
-
     _, straight, _, _ = runs
-    meta = _checkpoint.read_checkpoint_meta(straight)
-    _, _, state, _ = _read_training_checkpoint(straight)
-    ema = jax.tree.map(lambda a: a * 0.9 if eqx.is_inexact_array(a) else a, state.model)
-    meta = {k: v for k, v in meta.items() if k not in ("_path", "blobs", "format")}
-    meta["train_config"] = {**meta["train_config"], "ema_decay": 0.99}
     run = tmp_path / "run" / "checkpoint"
-    _checkpoint.save(run, model=state.model, meta=meta, opt_state=(state.opt_state, ema))
+    _, ema = _with_moving_average(straight, run)
     loaded = PFN.load(tmp_path / "run")
     assert loaded.meta["weights"] == "ema"
     for a, b in zip(jax.tree.leaves(loaded.model), jax.tree.leaves(ema), strict=True):
