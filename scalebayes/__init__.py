@@ -13,11 +13,14 @@ Subpackages (import what you need; nothing heavy is imported here):
 - ``scalebayes.design``: which run to do next (``suggest_next``).
 - ``scalebayes.studies``: comparison studies (``run_study``), recalibration, the demo.
 
-[`precision`][scalebayes.precision] is the one precision switch (see its policy).
+[`precision`][scalebayes.precision] is the one precision switch (see its policy);
+[`enable_compilation_cache`][scalebayes.enable_compilation_cache] keeps compiled programs on
+disk for the next process (the command line does it for every command).
 """
 
+from ._compile_cache import enable_compilation_cache
 from ._precision import precision
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "precision"]
+__all__ = ["__version__", "enable_compilation_cache", "precision"]

@@ -109,6 +109,37 @@ def test_a_cache_jax_already_uses_is_left_alone(tmp_path):
     assert not (tmp_path / "unused").exists()
 
 
+def test_python_users_turn_on_the_same_cache(tmp_path):
+    """``scalebayes.enable_compilation_cache()`` (a notebook, a script): the command line's
+    directory, every program kept, and a second process loads what the first compiled."""
+    script = (
+        "import sys, jax, jax.numpy as jnp, scalebayes\n"
+        "print(scalebayes.enable_compilation_cache())\n"
+        "print(float(jax.jit(lambda v: jnp.sin(v) * 2.0)(jnp.arange(3.0)).sum()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env = {**env, CACHE_ENV: str(tmp_path / "cache"), "JAX_LOG_COMPILES": "1"}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines()[0] == str(tmp_path / "cache")
+    assert runs[0].stdout == runs[1].stdout
+    assert any(p.name.endswith("-cache") for p in (tmp_path / "cache").iterdir())
+    compiled = runs[1].stderr.count("Finished XLA compilation of")
+    hits = runs[1].stderr.count("Persistent compilation cache hit for")
+    assert compiled >= 1 and hits == compiled, runs[1].stderr[-2000:]
+    off = subprocess.run(
+        [sys.executable, "-c", "import scalebayes; print(scalebayes.enable_compilation_cache())"],
+        env={**env, CACHE_ENV: ""},
+        capture_output=True,
+        text=True,
+    )
+    assert off.stdout.strip() == "None", off.stderr
+
+
 def test_jax_cache_warnings_are_said_once_in_the_command_lines_words(capsys):
     import warnings
 

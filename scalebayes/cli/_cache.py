@@ -3,16 +3,9 @@
 Most of a command's time on a CPU is XLA compiling the same programs every run (a point fit
 or an extrapolation: 3-5 s of a 6-8 s command). The command line therefore keeps JAX's
 persistent compilation cache on disk, so that the second run of a command loads the compiled
-programs instead. Only the command line does this: a library must not change JAX's global
-configuration on import, so Python users who want the same set ``JAX_COMPILATION_CACHE_DIR``
-(JAX's own switch) and ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0`` (JAX keeps only
-programs that took a second or more to compile by default) before their first computation.
-
-Where, in order:
-
-1. a cache JAX already uses (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is left alone;
-2. ``SCALEBAYES_CACHE_DIR``: that directory; set but empty turns the cache off;
-3. else ``$XDG_CACHE_HOME/scalebayes/jax`` (``~/.cache/scalebayes/jax`` without it).
+programs instead. Where it lives, and how Python users turn on the same cache, is
+``scalebayes._compile_cache`` ([`enable_compilation_cache`][scalebayes.enable_compilation_cache];
+a library must not change JAX's global configuration on import, so Python users call it).
 
 A directory that cannot be created or written leaves the cache off; the command runs as
 without it. JAX writes its entries in place, so a command killed while writing one can leave
@@ -30,6 +23,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from .._compile_cache import CACHE_ENV, cache_directory, enable_compilation_cache
+
 __all__ = [
     "CACHE_ENV",
     "add_cache",
@@ -38,50 +33,6 @@ __all__ = [
     "enable_compilation_cache",
     "run_cache",
 ]
-
-CACHE_ENV = "SCALEBAYES_CACHE_DIR"
-
-
-def cache_directory(environ: Mapping[str, str], *, create: bool = True) -> Path | None:
-    """The command line's cache directory, created if missing (``create``); ``None`` when the
-    environment turns the cache off or the directory cannot be found, created or written."""
-    chosen = environ.get(CACHE_ENV)
-    if chosen is not None and not chosen.strip():
-        return None
-    try:
-        if chosen is not None:  # absolute: a relative one means the directory it was set in
-            directory = Path(chosen).expanduser().absolute()
-        else:
-            base = environ.get("XDG_CACHE_HOME", "").strip()
-            directory = (Path(base) if base else Path.home() / ".cache") / "scalebayes" / "jax"
-        if not create:
-            return directory
-        directory.mkdir(parents=True, exist_ok=True)
-    except (OSError, RuntimeError, KeyError):  # RuntimeError, KeyError: no home directory
-        return None
-    return directory if os.access(directory, os.W_OK | os.X_OK) else None
-
-
-def enable_compilation_cache(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Point JAX's persistent compilation cache at the command line's directory.
-
-    Call before the first JAX computation of the process (JAX decides whether it caches at
-    its first compilation). Returns the directory in use, ``None`` when the cache is off.
-    """
-    import jax
-
-    current = jax.config.jax_compilation_cache_dir
-    if current:
-        return Path(current)
-    directory = cache_directory(os.environ if environ is None else environ)
-    if directory is None:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    # every program: the small ones add up to a second per command (measured: extrapolate
-    # 3.6 s with only programs that took 0.1 s or more to compile cached, 2.5 s with all)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    return directory
-
 
 _JAX_CACHE_WARNING = re.compile(
     r"Error (?P<verb>reading|writing) persistent compilation cache entry for '[^']*': "
