@@ -131,13 +131,18 @@ def test_python_users_turn_on_the_same_cache(tmp_path):
     compiled = runs[1].stderr.count("Finished XLA compilation of")
     hits = runs[1].stderr.count("Persistent compilation cache hit for")
     assert compiled >= 1 and hits == compiled, runs[1].stderr[-2000:]
-    off = subprocess.run(
-        [sys.executable, "-c", "import scalebayes; print(scalebayes.enable_compilation_cache())"],
+    off = subprocess.run(  # and importing it imports neither JAX nor NumPy
+        [
+            sys.executable,
+            "-c",
+            "import sys, scalebayes, scalebayes.cli; heavy = {'jax', 'numpy'} & set(sys.modules);"
+            " print(scalebayes.enable_compilation_cache(), sorted(heavy))",
+        ],
         env={**env, CACHE_ENV: ""},
         capture_output=True,
         text=True,
     )
-    assert off.stdout.strip() == "None", off.stderr
+    assert off.stdout.strip() == "None []", off.stderr
 
 
 def test_jax_cache_warnings_are_said_once_in_the_command_lines_words(capsys):
