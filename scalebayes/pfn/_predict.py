@@ -542,7 +542,8 @@ def _cast_floats(tree, dtype):
 def _skeleton(config: PFNConfig, dtype) -> PFNModel:
     """The model's structure for a checkpoint to be read into: its arrays' shapes, the
     floating-point ones as ``dtype``, and no weights drawn (drawing them only to overwrite
-    them compiled one random program per weight shape: 1.8 s of a cold ``load``)."""
+    them compiled one random program per weight shape; with the NaN check on the host a cold
+    ``load`` of the default model fell from 3.2 s to 0.35 s, ``benchmarks/cold_start.py``)."""
     return eqx.filter_eval_shape(
         lambda key: _cast_floats(PFNModel(key, config), dtype), jax.random.PRNGKey(0)
     )
