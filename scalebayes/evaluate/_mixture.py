@@ -19,6 +19,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
+from .._random import draw_choice
 from ._predictive import Predictive, check_probabilities
 
 __all__ = ["MixturePredictive"]
@@ -205,9 +206,7 @@ class MixturePredictive(Predictive):
 
         keys = jax.random.split(check_key(key), len(self.members) + 1)
         shape = self._sample_shape(sample_shape)
-        pick = np.asarray(
-            jax.random.choice(keys[0], len(self.members), shape, p=np.asarray(self.weights))
-        )
+        pick = draw_choice(keys[0], len(self.members), shape, np.asarray(self.weights))
         out = np.zeros((*shape, self.n_targets))
         for k, member in enumerate(self.members):
             if np.any(pick == k):

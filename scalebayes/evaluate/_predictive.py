@@ -22,6 +22,7 @@ import numpy as np
 from jaxtyping import ArrayLike, Float
 
 from .._checks import check_key, is_integer
+from .._random import draw_normal, draw_randint
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -391,10 +392,8 @@ class GaussianPredictive(Predictive):
 
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Normal draws, shape ``(*sample_shape, n_targets)``; ``key`` is a JAX PRNG key."""
-        import jax
-
         shape = (*self._sample_shape(sample_shape), self.n_targets)
-        z = np.asarray(jax.random.normal(check_key(key), shape), np.float64)
+        z = np.asarray(draw_normal(check_key(key), shape), np.float64)
         return self.loc + z * self.std
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
@@ -495,11 +494,8 @@ class SamplePredictive(Predictive):
     def sample(self, key, sample_shape: int | tuple[int, ...] = ()) -> np.ndarray:
         """Draws resampled (with replacement) from the stored rows, ``(*sample_shape,
         n_targets)``: each draw is one row, so the targets keep their joint draws."""
-        import jax
-
         shape = self._sample_shape(sample_shape)
-        idx = jax.random.randint(check_key(key), shape, 0, self.samples.shape[0])
-        return self.samples[np.asarray(idx)]
+        return self.samples[draw_randint(check_key(key), shape, 0, self.samples.shape[0])]
 
     def log_prob(self, y: Float[ArrayLike, " n_targets"]) -> Float[np.ndarray, " n_targets"]:
         r"""Per-target Gaussian-KDE log density of ``y`` (Scott's bandwidth, log-sum-exp).

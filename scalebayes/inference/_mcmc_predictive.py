@@ -12,6 +12,7 @@ import numpy as np
 
 from .._checks import check_key, is_finite_real
 from .._precision import float64
+from .._random import draw_normal, draw_randint
 from ..evaluate import MSCE_LEVELS, Predictive, check_probabilities
 from ._diagnostics import CurveCheck
 
@@ -453,9 +454,8 @@ class MCMCPredictive(Predictive):
         key_draw, key_noise = jax.random.split(check_key(key))
         shape = self._sample_shape(sample_shape)
         if self.weights is None:
-            idx = jax.random.randint(key_draw, shape, 0, self.n_draws)
-            loc = jnp.asarray(self.loc)[idx]
-            scale = jnp.asarray(self.scale)[idx]
+            idx = draw_randint(key_draw, shape, 0, self.n_draws)
+            loc, scale = self.loc[idx], self.scale[idx]
         else:  # a draw per target, by its weights
             with np.errstate(divide="ignore"):
                 logits = jnp.asarray(np.log(self.weights).T)  # (n_targets, n_draws)
@@ -463,5 +463,8 @@ class MCMCPredictive(Predictive):
             columns = jnp.arange(self.n_targets)
             loc = jnp.asarray(self.loc)[idx, columns]
             scale = jnp.asarray(self.scale)[idx, columns]
-        log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)
+        if self.noise == "normal":  # numpyro's Normal.sample: loc + eps * scale
+            log_y = loc + draw_normal(key_noise, np.shape(loc), np.float64) * scale
+        else:
+            log_y = _noise(self.noise, float(self.df), loc, scale).sample(key_noise)
         return np.exp(np.asarray(log_y, np.float64))

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._checks import check_key, is_integer
 from .._precision import float64
+from .._random import draw_randint
 from ._bayes_base import BayesModel, CurveData
 from ._discrepancy import psd_sample
 from ._mcmc_predictive import MCMCPredictive, _target_blocks
@@ -240,9 +241,7 @@ class MCMCResult:
             z = {site: a[i].reshape(-1, *a.shape[3:]) for site, a in self.samples.items()}
             curve_key = key[i] if key.shape else jax.random.fold_in(key, i)
             key_draw, key_noise = jax.random.split(curve_key)
-            idx = np.asarray(
-                jax.random.randint(key_draw, (n_paths,), 0, self.n_chains * self.n_draws)
-            )
+            idx = draw_randint(key_draw, (n_paths,), 0, self.n_chains * self.n_draws)
             chosen = _as_f64({k: a[idx] for k, a in z.items()})
             if self.model.noise == "student_t":
                 loc, scale = moments_at(self.model, chosen, data, xt)

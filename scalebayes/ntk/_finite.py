@@ -95,6 +95,16 @@ def init_ensemble(
     Returns:
         A [`FiniteMLP`][scalebayes.ntk.FiniteMLP] whose arrays have a leading axis of size ``n``.
     """
+    # sizes as Python ints: the compiled program is built per architecture (a NumPy integer
+    # would be traced); anything else goes on to FiniteMLP's own checks
+    sizes = (int(v) if is_integer(v) else v for v in (in_dim, width, out_dim, n))
+    return _init_ensemble(key, config, *sizes)
+
+
+@eqx.filter_jit
+def _init_ensemble(key, config, in_dim, width, out_dim, n):
+    # one compiled program per architecture: drawn op by op, every weight shape compiled
+    # its own normal-draw program (0.3-0.5 s each on a CPU)
     keys = jax.random.split(key, n)
     return eqx.filter_vmap(lambda k: FiniteMLP(config, in_dim, width, out_dim, key=k))(keys)
 

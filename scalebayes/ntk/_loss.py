@@ -23,6 +23,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import is_integer
 from .._precision import float64
+from .._random import draw_normal
 from ._predict import EnsemblePrediction
 
 __all__ = ["LossStats", "loss_statistics", "sample_losses"]
@@ -143,6 +144,6 @@ def sample_losses(
     # clipped to 0: a singular covariance (a repeated test input) has no Cholesky factor
     lam, vec = jnp.linalg.eigh(cov + jitter * jnp.mean(jnp.diag(cov)) * jnp.eye(m))
     root = vec * jnp.sqrt(jnp.maximum(lam, 0.0))
-    z = jax.random.normal(key, (int(n), m, k), dtype=jnp.float64)
+    z = jnp.asarray(draw_normal(key, (int(n), m, k), jnp.float64))
     outputs = mean + jnp.einsum("ij,njk->nik", root, z)
     return np.asarray(jnp.mean((outputs - y_test) ** 2, axis=(1, 2)))
