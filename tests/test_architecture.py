@@ -59,7 +59,7 @@ def _unit(module: str, package: Path = PACKAGE) -> str:
         return "cli"
     if (package / head).is_dir():
         return head
-    return INTERNAL  # _checks, _compile_cache, _interrupt, _io, _lazy, _mcmc_names, _precision, _random, ...
+    return INTERNAL  # _checks, _compile_cache, _interrupt, _io, _lazy, _precision, _random, ...
 
 
 def _is_module(name: str, package: Path = PACKAGE) -> bool:
