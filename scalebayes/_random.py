@@ -18,13 +18,11 @@ import math
 
 import numpy as np
 
+from ._shapes import bucket
+
 __all__ = ["draw_choice", "draw_normal", "draw_randint", "draw_uniform"]
 
-_SMALLEST = 16
-
-
-def _bucket(n: int) -> int:
-    return max(_SMALLEST, 1 << (n - 1).bit_length())
+_SMALLEST = 16  # values drawn at least
 
 
 def _prefix_consistent(key) -> bool:
@@ -42,7 +40,7 @@ def _draw(sampler, key, shape, *args, **kwargs) -> np.ndarray:
     size = math.prod(shape)
     if size == 0 or not _prefix_consistent(key):
         return np.asarray(sampler(key, shape, *args, **kwargs))
-    flat = np.asarray(sampler(key, (_bucket(size),), *args, **kwargs))
+    flat = np.asarray(sampler(key, (bucket(size, _SMALLEST),), *args, **kwargs))
     return flat[:size].reshape(shape)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check_integer, check_key, is_finite_real, is_integer, is_real
 from .._precision import check_precision, precision_scope
+from .._shapes import bucket
 from .._warnings import warn_at_caller
 from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
@@ -275,7 +276,7 @@ def sample_posterior(
     chunks = []
     for size in np.unique(buckets):
         members = np.flatnonzero(buckets == size)
-        width = min(chunk, 1 << (int(members.size) - 1).bit_length())
+        width = min(chunk, bucket(members.size, 1))
         for begin in range(0, members.size, width):
             part = members[begin : begin + width]
             chunks.append(

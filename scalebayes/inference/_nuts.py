@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._shapes import bucket
 from ._bayes_base import BayesModel, CurveData
 
 _NEWTON_ITER = 25
@@ -37,7 +38,7 @@ _LAPLACE_EIG_MAX_F32 = 1e6  # keeps the covariance's condition number within flo
 
 def _bucket_points(n: int) -> int:
     """Points a curve is padded to: the next power of two, at least 8 (few compiled shapes)."""
-    return max(8, 1 << (int(n) - 1).bit_length())
+    return bucket(n, 8)
 
 
 # -- layout of the flat latent vector --------------------------------------------------------

@@ -49,6 +49,7 @@ from .._checks import (
     is_real,
 )
 from .._precision import float64
+from .._shapes import bucket
 from ..families import get_family
 from ._lm import levenberg_marquardt
 from ._parametrise import Parametrisation, Stats, get_parametrisation
@@ -149,10 +150,6 @@ class PointFit:
 # reuses one compiled program per family (measured, M4: compilation 6.4 s at (1, 8) and 6.9 s
 # at (4, 32); a compiled call 5 ms and 69 ms).
 _FIT_MIN_SHAPE = (4, 32)
-
-
-def _bucket(n: int, minimum: int = 8) -> int:
-    return max(minimum, 1 << (int(n) - 1).bit_length())
 
 
 def _stats(v_raw, w) -> Stats:
@@ -291,8 +288,8 @@ def _label(i: int, names) -> str:
 def _pad(xs, ys, masks=None, pad=(1, 0)):
     """Pad curves into ``(n_curves, n_points)`` arrays: each size is the bucket of the larger
     of the data's and ``pad``'s (minimum rows, minimum points)."""
-    n_curves = _bucket(max(len(xs), pad[0]), minimum=1)
-    n_points = _bucket(max(max(x.size for x in xs), pad[1]))
+    n_curves = bucket(max(len(xs), pad[0]), 1)
+    n_points = bucket(max(max(x.size for x in xs), pad[1]), 8)
     log_x = np.zeros((n_curves, n_points))
     log_y = np.zeros((n_curves, n_points))
     w = np.zeros((n_curves, n_points))
@@ -607,8 +604,8 @@ def _predict_raw(
         groups.setdefault((fit.family, fit.n_breaks), []).append(i)
     for (family, n_breaks), idx in groups.items():
         names = get_family(family, n_breaks=n_breaks).param_names
-        n_fits = _bucket(max(len(idx), pad[0]), minimum=1)
-        n_x = _bucket(max(max(xs[i].size for i in idx), pad[1]))
+        n_fits = bucket(max(len(idx), pad[0]), 1)
+        n_x = bucket(max(max(xs[i].size for i in idx), pad[1]), 8)
         rows = [idx[j] if j < len(idx) else idx[0] for j in range(n_fits)]
         params = {
             name: jnp.asarray(np.array([fits[i].params[name] for i in rows], np.float64))

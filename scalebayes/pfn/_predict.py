@@ -55,6 +55,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key, is_one_flat_array, is_real
+from .._shapes import bucket
 from .._warnings import warn_at_caller
 from ..data import merge_duplicate_x, nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
@@ -320,7 +321,7 @@ class PFNPrediction(Predictive):
         # pad the queries to a power of two, so that curves with different numbers of
         # queries share one compiled program (rows are independent; the padding is dropped)
         n = self.logits.shape[0]
-        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits = np.zeros((bucket(n, 16), self.logits.shape[1]), np.float32)
         logits[:n] = self.logits
         if fn == "log_prob":
             arg = jnp.concatenate([arg, jnp.ones(logits.shape[0] - n, arg.dtype)])
@@ -353,7 +354,7 @@ class PFNPrediction(Predictive):
         qs = check_probabilities(q)
         levels = np.atleast_1d(qs).astype(np.float32)
         # padded to a power of two (with the median), so new numbers of levels share programs
-        padded = np.full(_bucket(levels.size, smallest=4), 0.5, np.float32)
+        padded = np.full(bucket(levels.size, 4), 0.5, np.float32)
         padded[: levels.size] = levels
         out = self._eval("quantiles", jnp.asarray(padded))[:, : levels.size]
         out = np.maximum(out.T, 0.0) * self.y_scale
@@ -393,7 +394,7 @@ class PFNPrediction(Predictive):
     def _cdf_table(self) -> tuple[np.ndarray, np.ndarray]:
         """The queries' bucket masses and the mass below each bucket (``bar.cdf_table``)."""
         n = self.logits.shape[0]
-        logits = np.zeros((_bucket(n), self.logits.shape[1]), np.float32)
+        logits = np.zeros((bucket(n, 16), self.logits.shape[1]), np.float32)
         logits[:n] = self.logits
         p, below = _bar_call(self.bar, "cdf_table", jnp.asarray(logits), None)
         return np.asarray(p)[:n].copy(), np.asarray(below)[:n].copy()  # not the padding
@@ -411,7 +412,7 @@ class PFNPrediction(Predictive):
         # queries padded to a power of two and draws made in fixed chunks (a key folded in per
         # chunk): one compiled program serves every size, in memory bounded by the chunk
         n = self.n_targets
-        logits = np.zeros((_bucket(n, smallest=1), self.logits.shape[1]), np.float32)
+        logits = np.zeros((bucket(n, 1), self.logits.shape[1]), np.float32)
         logits[:n] = self.logits
         logits = jnp.asarray(logits)
         chunks = [
@@ -524,10 +525,6 @@ def _sample_bars(bar, key, logits):
 @eqx.filter_jit
 def _forward(model: PFNModel, x, y, context, valid):
     return jax.vmap(model)(x, y, context, valid)
-
-
-def _bucket(n: int, smallest: int = 16) -> int:
-    return max(smallest, 1 << (n - 1).bit_length())
 
 
 STORAGE_DTYPES: tuple[str, ...] = ("float32", "bfloat16")
@@ -1048,7 +1045,7 @@ class PFN:
         rows: dict[int, list[tuple[int, int, int]]] = {}  # slots -> [(curve, start, stop)]
         for i, (xc, _, xq, _, _) in enumerate(curves):
             n, q = xc.size, xq.size
-            slots = _bucket(n + min(q, _MAX_QUERIES_PER_ROW))
+            slots = bucket(n + min(q, _MAX_QUERIES_PER_ROW), 16)
             width = slots - n
             for start in range(0, q, width):
                 rows.setdefault(slots, []).append((i, start, min(start + width, q)))
@@ -1058,7 +1055,7 @@ class PFN:
             per_call = max(1, min(_MAX_SLOTS_PER_CALL // slots, _MAX_SCORES_PER_CALL // slots**2))
             for first in range(0, len(members), per_call):
                 chunk = members[first : first + per_call]
-                batch = _bucket(len(chunk)) if len(chunk) > 1 else 1
+                batch = bucket(len(chunk), 16) if len(chunk) > 1 else 1
                 x = np.full((batch, slots), 0.5, np.float32)
                 y = np.full((batch, slots), 0.5, np.float32)
                 context = np.zeros((batch, slots), bool)
