@@ -8,8 +8,9 @@ draw's values depend only on the key and each element's flat index, so the first
 values of a draw of ``m >= n`` are the draw of ``n``, in any shape. These helpers draw a
 power-of-two number of values and keep the first ``n``, on the host: the same numbers as a
 direct draw of ``shape``, from one compiled program per bucket. Where that identity does not
-hold (another PRNG implementation, the non-partitionable threefry) or inside a trace, they
-draw ``shape`` directly.
+hold (another PRNG implementation, the non-partitionable threefry) or where the bounds are
+arrays that broadcast against ``shape``, they draw ``shape`` directly; inside a trace they
+return that direct draw as the traced array it is.
 """
 
 from __future__ import annotations
@@ -28,20 +29,28 @@ _SMALLEST = 16  # values drawn at least
 def _prefix_consistent(key) -> bool:
     import jax
 
-    if isinstance(key, jax.core.Tracer) or not jax.config.jax_threefry_partitionable:
-        return False
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+    dtype = getattr(key, "dtype", None)
+    if dtype is None or not jax.config.jax_threefry_partitionable:
+        return False  # not a key: the direct draw raises JAX's own error
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         return str(jax.random.key_impl(key)) == "threefry2x32"
     return str(jax.config.jax_default_prng_impl) == "threefry2x32"
 
 
 def _draw(sampler, key, shape, *args, **kwargs) -> np.ndarray:
+    import jax
+
     shape = tuple(int(n) for n in shape)
     size = math.prod(shape)
-    if size == 0 or not _prefix_consistent(key):
+    traced = any(isinstance(a, jax.core.Tracer) for a in (key, *args, *kwargs.values()))
+    if traced:
+        return sampler(key, shape, *args, **kwargs)
+    arrays = any(np.ndim(a) for a in (*args, *kwargs.values()))  # bounds broadcast to shape
+    if size == 0 or arrays or not _prefix_consistent(key):
         return np.asarray(sampler(key, shape, *args, **kwargs))
     flat = np.asarray(sampler(key, (bucket(size, _SMALLEST),), *args, **kwargs))
-    return flat[:size].reshape(shape)
+    # a copy, so that the returned array does not keep the whole bucket alive
+    return flat[:size].reshape(shape).copy()
 
 
 def draw_normal(key, shape, dtype=None) -> np.ndarray:

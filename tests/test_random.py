@@ -66,11 +66,44 @@ def test_other_generators_and_traces_draw_the_shape_itself():
         )
     finally:
         jax.config.update("jax_threefry_partitionable", old)
-    # under a trace the helpers are not asked to return host arrays: a vmapped caller
-    # gets its traced draw from JAX itself
-    from scalebayes._random import _prefix_consistent
+    # under a trace the helpers return JAX's own traced draw
+    key = jax.random.key(0)
+    got = jax.jit(lambda k: draw_normal(k, (3, 2)))(key)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(jax.random.normal(key, (3, 2))))
+    keys = jax.random.split(key, 2)
+    got = jax.vmap(lambda k: draw_uniform(k, (5,), -1.0, 2.0))(keys)
+    want = jax.vmap(lambda k: jax.random.uniform(k, (5,), minval=-1.0, maxval=2.0))(keys)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
-    assert jax.jit(lambda k: jnp.asarray(_prefix_consistent(k)))(jax.random.key(0)) == 0
+
+def test_bounds_that_broadcast_against_the_shape():
+    key = jax.random.key(4)
+    low, high = np.zeros(3), np.array([1.0, 5.0, 9.0])
+    np.testing.assert_array_equal(
+        draw_uniform(key, (2, 3), low, high),
+        np.asarray(jax.random.uniform(key, (2, 3), minval=low, maxval=high)),
+    )
+    np.testing.assert_array_equal(
+        draw_randint(key, (4, 3), 0, np.array([1, 5, 9])),
+        np.asarray(jax.random.randint(key, (4, 3), 0, np.array([1, 5, 9]))),
+    )
+
+
+def test_a_draw_does_not_keep_its_bucket_alive():
+    got = draw_normal(jax.random.key(5), (5,))  # drawn as 16 values
+    assert got.base is None or got.base.size == got.size
+
+
+def test_something_else_than_a_key_gets_jaxs_own_error():
+    with pytest.raises(TypeError):
+        draw_normal(0, (3,))
+
+
+def test_bucket_sizes():
+    from scalebayes._shapes import bucket
+
+    assert [bucket(n, 1) for n in range(10)] == [1, 1, 2, 4, 4, 8, 8, 8, 8, 16]
+    assert [bucket(n, 16) for n in (0, 1, 16, 17)] == [16, 16, 16, 32]
 
 
 def test_shapes_of_one_bucket_share_one_compiled_program():

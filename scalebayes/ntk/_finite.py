@@ -19,7 +19,7 @@ import optax
 from jax.scipy.special import erf
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._checks import is_integer
+from .._checks import check_key, is_integer
 from ._kernels import MLPConfig
 
 __all__ = ["FiniteMLP", "ensemble_losses", "init_ensemble", "train_ensemble"]
@@ -95,10 +95,23 @@ def init_ensemble(
     Returns:
         A [`FiniteMLP`][scalebayes.ntk.FiniteMLP] whose arrays have a leading axis of size ``n``.
     """
-    # sizes as Python ints: the compiled program is built per architecture (a NumPy integer
-    # would be traced); anything else goes on to FiniteMLP's own checks
-    sizes = (int(v) if is_integer(v) else v for v in (in_dim, width, out_dim, n))
-    return _init_ensemble(key, config, *sizes)
+    # sizes as Python ints: the compiled program is built per architecture (a NumPy or JAX
+    # integer would be traced); anything else goes on to FiniteMLP's own checks
+    key = check_key(key)
+    return _init_ensemble(key, config, *map(_python_int, (in_dim, width, out_dim, n)))
+
+
+def _python_int(value):
+    if is_integer(value):
+        return int(value)
+    if (
+        isinstance(value, jax.Array)
+        and not isinstance(value, jax.core.Tracer)
+        and value.ndim == 0
+        and jnp.issubdtype(value.dtype, jnp.integer)
+    ):
+        return int(value)
+    return value
 
 
 @eqx.filter_jit

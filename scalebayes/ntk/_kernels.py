@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import is_real
 from ._compat import neural_tangents
 
 __all__ = ["ACTIVATIONS", "Kernels", "MLPConfig", "mlp_kernels", "stax_mlp"]
@@ -45,12 +46,21 @@ class MLPConfig(eqx.Module):
             raise TypeError(f"depth must be an integer, got {type(self.depth).__name__}")
         if self.depth < 1:
             raise ValueError(f"depth must be >= 1 hidden layer, got {self.depth}")
+        for name in ("W_std", "b_std"):
+            if not is_real(getattr(self, name)):
+                raise TypeError(f"{name} must be a number, got {getattr(self, name)!r}")
+        # plain Python values (compared in float64, a float32 one too): the architecture is
+        # static in every compiled program, where a NumPy scalar would be traced
+        self.depth = int(self.depth)
+        self.W_std = float(self.W_std)
+        self.b_std = float(self.b_std)
         if not (math.isfinite(self.W_std) and 0 < self.W_std < 1e100):
             raise ValueError(f"W_std (--W-std) must be > 0 and < 1e100, got {self.W_std}")
         if not (math.isfinite(self.b_std) and 0 <= self.b_std < 1e100):
             raise ValueError(f"b_std (--b-std) must be >= 0 and < 1e100, got {self.b_std}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        self.activation = str(self.activation)
 
 
 class Kernels(eqx.Module):

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._checks import is_integer
+from .._checks import check_key, is_integer
 from .._precision import float64
 from .._random import draw_normal
 from ._predict import EnsemblePrediction
@@ -136,6 +136,7 @@ def sample_losses(
         ``L`` for each draw, shape ``(n,)`` (NumPy float64); their mean and standard deviation
         estimate ``mu_L`` and ``sigma_L``.
     """
+    key = check_key(key)
     if not (is_integer(n) and n >= 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
     mean, cov, y_test = _check(prediction, y_test)

@@ -134,3 +134,20 @@ def test_inputs_that_used_to_answer_nan_are_refused():
     assert fit_power_law([1, 2, 4], [1.0, 0.5, 0.25], n_boot=np.int64(8)).alpha == pytest.approx(1)
     with pytest.raises(ValueError, match=r"b_std \(--b-std\) must be >= 0 and < 1e100"):
         MLPConfig(b_std=1e300)
+
+
+def test_numpy_and_jax_scalars_build_the_same_ensemble():
+    """A review's cases: NumPy scalars in the config and a JAX integer size failed inside the
+    compiled initialisation (traced where the architecture must be static)."""
+    key = jax.random.key(0)
+    plain = init_ensemble(key, MLPConfig(depth=2, W_std=1.5, b_std=0.1), 3, 8, 1, 4)
+    config = MLPConfig(depth=np.int64(2), W_std=np.float64(1.5), b_std=np.float32(0.1))
+    assert config == MLPConfig(depth=2, W_std=1.5, b_std=float(np.float32(0.1)))
+    assert type(config.depth) is int and type(config.W_std) is float
+    other = init_ensemble(key, MLPConfig(depth=np.int64(2), W_std=np.float64(1.5)), 3, 8, 1, 4)
+    sized = init_ensemble(key, MLPConfig(depth=2, W_std=1.5), 3, np.int64(8), 1, jnp.int32(4))
+    for tree in (other, sized):
+        for got, want in zip(jax.tree.leaves(tree), jax.tree.leaves(plain), strict=True):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        init_ensemble(0, MLPConfig(), 3, 8, 1, 4)

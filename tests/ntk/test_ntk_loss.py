@@ -191,3 +191,9 @@ def test_kernels_in_blocks_cover_every_row():
     assert blocks.ntk.shape == (50, 23)
     np.testing.assert_allclose(blocks.ntk, whole.ntk, rtol=1e-5)
     np.testing.assert_allclose(blocks.nngp, whole.nngp, rtol=1e-5)
+
+
+def test_a_key_that_is_not_a_key_is_named():
+    pred = _random_prediction(0, m=3, k=1)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        sample_losses(0, pred, np.ones((3, 1)), 4)
