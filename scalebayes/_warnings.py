@@ -22,9 +22,11 @@ __all__ = [
     "FlatCurveWarning",
     "RisingCurveWarning",
     "rises_throughout",
+    "units_hint",
     "warn_at_caller",
     "warn_if_early_rise",
     "warn_if_flat",
+    "warn_if_late_rise",
     "warn_if_log_x",
     "warn_if_rising",
     "warn_if_two_runs",
@@ -32,6 +34,20 @@ __all__ = [
 
 EARLY_RISE = 0.01
 """How far (relative) y must climb above its first run's for `EarlyRiseWarning`."""
+
+UNITS_HINT = 1e5
+"""A query this many times beyond the largest run more likely mixes units than asks (the
+furthest scaling studies ask about 3000x: ../reference FAR.md), so `units_hint` says so."""
+
+LATE_RISE = 0.02
+"""How far (relative) the largest run's y must lie above the lowest y of a smaller run, the
+runs ending rising (see `LATE_GIVE_BACK` too), for the late-rise case of `RisingCurveWarning`
+(1 of the 16 DD contexts of the NSL-PFN protocol, which ends on the rising side of a
+double-descent bump, and none of the other 127 bundled contexts)."""
+
+LATE_GIVE_BACK = 0.1
+"""The share of the runs' fall (from the highest earlier y to the lowest) a late rise must
+give back to be named (a noisy floor's last run lies above its lowest by chance)."""
 
 RISING_TAU = 0.6
 """`RisingCurveWarning` for a curve that rises with noise: Kendall's tau of y against x at
@@ -66,7 +82,8 @@ class ConvergenceWarning(UserWarning):
 class RisingCurveWarning(UserWarning):
     """A curve's y rises at every one of its runs, or rises with noise (Kendall's tau of y
     against x at least `RISING_TAU` over at least 4 runs, the last more than `RISING_GAIN`
-    above the first).
+    above the first), or its runs end rising, the largest run's y more than `LATE_RISE` above
+    a smaller run's (a late rise: a double-descent bump, or a largest run that went wrong).
 
     scalebayes reads y as a loss or an error that falls with scale (its priors and families
     are Down, Down-Down and Down-Up-Down curves), so it answers a rising curve as the rising
@@ -208,6 +225,49 @@ def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2
         stacklevel=stacklevel + 1,
     )
     return True
+
+
+def warn_if_late_rise(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+    """Warn (`RisingCurveWarning`) if the runs end rising (at least 3 runs): the largest
+    run's ``y`` above the run's before it, more than `LATE_RISE` (relative) above the lowest
+    ``y`` of a smaller run, and giving back more than `LATE_GIVE_BACK` of the fall from the
+    highest earlier ``y`` to that lowest (so that a noisy floor's last draw is not named).
+    ``label`` and ``stacklevel`` as in `warn_if_rising`. Returns whether it warned."""
+    x, y = _by_x(x, y)
+    if y.size < 3:
+        return False
+    low = int(np.argmin(y[:-1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rise = y[-1] - y[low]
+        ends_rising = (
+            y[-1] > y[-2]
+            and y[low] > 0
+            and rise > LATE_RISE * y[low]
+            and rise > LATE_GIVE_BACK * (np.max(y[:-1]) - y[low])
+        )
+        share = f" ({y[-1] / y[low] - 1:+.0%})" if np.isfinite(y[-1] / y[low]) else ""
+    if not ends_rising:
+        return False
+    warnings.warn(
+        f"{label}: y rises from {y[low]:.4g} at x = {x[low]:.4g} to {y[-1]:.4g} at its "
+        f"largest run (x = {x[-1]:.4g}){share}; every model reads that as the rising side of "
+        "a double-descent bump, which moves a far answer: if the largest run went wrong "
+        "(diverged or stopped early), fix or drop it",
+        RisingCurveWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
+def units_hint(ratio: float) -> str:
+    """The question a query ``ratio`` times beyond the largest run raises, if beyond
+    `UNITS_HINT` (else "")."""
+    if not ratio > UNITS_HINT:
+        return ""
+    return (
+        f"a query {ratio:.3g}x beyond the runs: are the runs' x and the queries in the same "
+        "units (e.g. parameters, not millions of them)?"
+    )
 
 
 def warn_if_log_x(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:

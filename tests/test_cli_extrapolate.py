@@ -563,3 +563,44 @@ def test_fan_grid_starts_where_the_model_may_answer():
     assert fan_grid(X, [1e11], n=5, inside=True)[0] == beyond[0]  # nothing asked inside
     # only inside: to 1% past the last run, as without
     np.testing.assert_allclose(fan_grid(X, [3e7], n=2, inside=True), [3e7, X[-1] * 1.01])
+
+
+def test_far_notes_read_the_way_to_a_single_far_x():
+    """A new-user audit: asked one x 1e4x out, the far model's median there (2.245) lay above
+    its own median at 1e3x (2.179) with no note, since the climb was checked between the x
+    asked only; the medians on a grid on the way out are checked too."""
+    from scalebayes.cli._pfn import _far_roughness
+
+    curve = SimpleNamespace(x=np.array([1.0, 2, 4]), y=np.array([3.0, 2.8, 2.6]))
+    pred = SimpleNamespace(median=lambda: np.array([2.3]), interval=lambda level: ([2.0], [2.6]))
+    assert _far_roughness(curve, [4000.0], pred) == []  # one x asked: nothing to compare
+    grid = (np.array([20.0, 200.0, 4000.0]), np.array([2.25, 2.2, 2.3]))
+    (note,) = _far_roughness(curve, [4000.0], pred, grid)
+    assert "climbs from 2.2 (x = 200, not asked) to 2.3 (x = 4000) although the runs fall" in note
+    falling = (grid[0], np.array([2.4, 2.35, 2.3]))
+    assert _far_roughness(curve, [4000.0], pred, falling) == []
+
+
+def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):
+    from scalebayes.cli._pfn import SHIPPED, _far_grids, _pfn_answers
+    from scalebayes.data import read_curves_csv
+
+    curves = read_curves_csv(_runs(tmp_path))
+    asked = [X[-1] * 7, X[-1] * 300]
+    ((xs, medians),) = _far_grids(curves, asked)
+    assert xs[0] > 5 * X[-1] and xs[-1] == pytest.approx(asked[-1]) and np.all(np.diff(xs) > 0)
+    (pred,) = _pfn_answers(SHIPPED, curves, [np.asarray(asked)])
+    assert medians[-1] == pytest.approx(np.asarray(pred.median())[-1], rel=1e-6)
+    assert _far_grids(curves, [X[-1] * 2]) == [None]  # nothing beyond the switch
+
+
+@pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
+def test_mcmc_asks_about_units_far_beyond_any_study(tmp_path, capsys, fake_nuts):
+    """A new-user audit: NUTS answered 1e6x and 1e10x beyond the runs with no word, where the
+    PFN asks whether the units match."""
+    runs = str(_runs(tmp_path))
+    for factor, said in ((1e3, False), (1e6, True)):
+        argv = ["extrapolate", runs, "--to", f"{X[-1] * factor:g}", "--method", "mcmc-m4"]
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert ("are the runs' x and the queries in the same units" in err) == said, err

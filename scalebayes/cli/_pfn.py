@@ -586,12 +586,11 @@ def _shipped_note(curves, targets, method: str = "pfn") -> str:
         else f", here averaged with {method.removeprefix('pfn+')}"
     )
     return (
-        f"note: x {where} are answered by the far model ({FAR_MODEL}, trained for up to "
-        f"{PFN.load(FAR_MODEL).reach:g}x; measured more accurate there than {DEFAULT_MODEL}); "
-        "its median leans low: on synthetic language-model curves it lies below the real loss "
-        "on 67-81% of them, by 1-7% on average at 10-300x, and on 96-98% by 5-9% when the "
-        "runs are already near their floor, where an M4 fit is 2x closer (docs/results/far.md)"
-        f"{compare}{within}; choose one model with --model"
+        f"note: x {where} are answered by the far model ({FAR_MODEL}, reach "
+        f"{PFN.load(FAR_MODEL).reach:g}x, more accurate there than {DEFAULT_MODEL}); its "
+        "median tends to lie low (1-7% on synthetic language-model curves 10-300x out, 5-9% "
+        f"when the runs near their floor: docs/results/far.md){compare}{within}; choose one "
+        "model with --model"
     )
 
 
@@ -682,18 +681,53 @@ def _first_departure(values, best, departs) -> tuple[int, int] | None:
     return int(np.argmin(values[:j]) if best is np.minimum else np.argmax(values[:j])), j
 
 
-def _far_roughness(curve, targets, pred) -> list[str]:
+_GRID_PER_DECADE = 4  # x read between the far switch and the furthest x asked
+_GRID_MOST = 24
+
+
+def _far_grids(curves, targets) -> list:
+    """Per curve, the shipped answer's medians on a log grid of x from ``FAR_SWITCH`` times
+    its largest run to the furthest x asked there, ``(x, median)`` (None where no x asked
+    lies beyond the switch): the far model's answer at one x does not depend on the others,
+    so these show how it moves on the way to the x asked without moving the answers."""
+    import numpy as np
+
+    from ..pfn import FAR_SWITCH
+
+    grids = []
+    for c in curves:
+        start, end = FAR_SWITCH * float(np.max(c.x)), float(targets[-1])
+        if not end > start:
+            grids.append(None)
+            continue
+        decades = np.log10(end / start)
+        n = int(min(_GRID_MOST, max(2, np.ceil(_GRID_PER_DECADE * decades) + 1)))
+        grids.append(np.geomspace(start * (1 + 1e-9), end, n))
+    todo = [i for i, g in enumerate(grids) if g is not None]
+    if not todo:
+        return grids
+    with warnings.catch_warnings():  # the answers at the x asked have said what they need
+        warnings.simplefilter("ignore")
+        preds = _pfn_answers(SHIPPED, [curves[i] for i in todo], [grids[i] for i in todo])
+    for i, pred in zip(todo, preds, strict=True):
+        grids[i] = (grids[i], np.asarray(pred.median()))
+    return grids
+
+
+def _far_roughness(curve, targets, pred, grid=None) -> list[str]:
     """Where the far model's answers at the x asked beyond ``FAR_SWITCH`` are not what a
-    falling curve's should be: its median climbs by more than 1% between two of them (a
-    climb on a curve that rises may be real), or its 90% interval narrows to less than 90% of
-    its width (in log y) at a nearer one. Said, since its answers there are not smooth in x
-    (docs/results/far.md: the median climbs on 48 of 132 far10 curves), not hidden."""
+    falling curve's should be: its median climbs by more than 1% on the way out (between two
+    x asked, or the x of ``grid``, ``(x, median)`` from `_far_grids`, read on the way to
+    them: a climb on a curve that rises may be real), or its 90% interval narrows to less
+    than 90% of its width (in log y) at a further x asked. Said, since its answers there are
+    not smooth in x (docs/results/far.md: the median climbs on 48 of 132 far10 curves), not
+    hidden."""
     import numpy as np
 
     from ..pfn import FAR_SWITCH
 
     far = np.asarray(targets) > FAR_SWITCH * float(np.max(curve.x))
-    if np.sum(far) < 2:
+    if not far.any():
         return []
     xs = np.asarray(targets)[far]
     ms = np.asarray(pred.median())[far]
@@ -701,14 +735,25 @@ def _far_roughness(curve, targets, pred) -> list[str]:
     rough = f"its answers beyond {FAR_SWITCH:g}x are not smooth in x (a CPU-trained model)"
     notes = []
     if _falls(curve):
-        climb = _first_departure(ms, np.minimum, lambda m, low: m > 1.01 * low)
+        asked = np.ones(xs.size, bool)
+        path_x, path_m = xs, ms
+        if grid is not None:
+            path_x = np.concatenate([xs, grid[0]])
+            path_m = np.concatenate([ms, grid[1]])
+            asked = np.concatenate([asked, np.zeros(grid[0].size, bool)])
+            order = np.argsort(path_x, kind="stable")
+            path_x, path_m, asked = path_x[order], path_m[order], asked[order]
+        climb = _first_departure(path_m, np.minimum, lambda m, low: m > 1.01 * low)
         if climb is not None:
             i, j = climb
+            where = [f"x = {path_x[k]:.4g}" + ("" if asked[k] else ", not asked") for k in (i, j)]
             notes.append(
-                f"the far model's median climbs from {ms[i]:.4g} at x = {xs[i]:.4g} to "
-                f"{ms[j]:.4g} at x = {xs[j]:.4g} although the runs fall; {rough}: compare "
+                f"the far model's median climbs from {path_m[i]:.4g} ({where[0]}) to "
+                f"{path_m[j]:.4g} ({where[1]}) although the runs fall; {rough}: compare "
                 "with --method mcmc-m4-irw"
             )
+    if xs.size < 2:
+        return notes
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.log(hi / lo)
     finite = np.flatnonzero(np.isfinite(width))  # an interval reaching 0 has no width in log
@@ -724,6 +769,21 @@ def _far_roughness(curve, targets, pred) -> list[str]:
     return notes
 
 
+def say_every_point_counts(curves, csv, command: str) -> None:
+    """A note where the CSV's split column marks targets: ``command`` reads every point (a
+    split is for studies), and how to score the held-out points instead."""
+    import numpy as np
+
+    held = sum(int(np.sum(~c.is_context)) for c in curves if c.is_context is not None)
+    if held:
+        print(
+            f"note: {held} point(s) marked as targets in the split column condition the answer "
+            f"too ({command} reads every point); to score the held-out points instead, run "
+            f"`scalebayes study --methods pfn --csv {csv} --out DIR`",
+            file=sys.stderr,
+        )
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -736,15 +796,8 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
     # every point conditions the answer (a split column, if any, is for studies)
     read = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
+    say_every_point_counts(read, args.csv, "extrapolate")
     curves = [c.with_split(None) for c in read]
-    held = sum(int(np.sum(~c.is_context)) for c in read if c.is_context is not None)
-    if held:
-        print(
-            f"note: {held} point(s) marked as targets in the split column condition the answer "
-            "too (extrapolate reads every point); to score the held-out points instead, run "
-            f"`scalebayes study --methods pfn --csv {args.csv} --out DIR`",
-            file=sys.stderr,
-        )
     if uses_pfn and args.model is None:  # a named model answers as asked
         from .._warnings import warn_if_flat
 
@@ -785,15 +838,26 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 UserWarning,
                 stacklevel=2,
             )
+        if not uses_pfn:  # (the PFN's answer says it in its own warning)
+            from .._warnings import units_hint
+
+            ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
+            k = int(np.argmax(ratios))
+            if units_hint(ratios[k]):
+                warnings.warn(
+                    f"curve {curves[k].name!r}, --to {targets[-1]:g}: {units_hint(ratios[k])}",
+                    UserWarning,
+                    stacklevel=2,
+                )
         preds = mcmc_fans(
             curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
         )
     if uses_pfn and note:
         print(note, file=sys.stderr)
-    for curve, pred in zip(curves, preds, strict=True):
-        notes = (
-            _far_roughness(curve, targets, pred) if args.method == "pfn" and pfns is SHIPPED else []
-        )
+    shipped = args.method == "pfn" and pfns is SHIPPED
+    grids = _far_grids(curves, targets) if shipped else [None] * len(curves)
+    for curve, pred, grid in zip(curves, preds, grids, strict=True):
+        notes = _far_roughness(curve, targets, pred, grid) if shipped else []
         notes += _above_every_run(curve, targets, pred, args.method)
         notes += _implausible(curve, targets, pred, args.method)
         for text in notes:

@@ -183,7 +183,10 @@ def run_suggest(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.csv} holds {len(curves)} curves ({names}...): choose one with --curve NAME"
         )
-    curve = curves[0]
+    from ._pfn import say_every_point_counts
+
+    say_every_point_counts(curves, args.csv, "suggest")
+    curve = curves[0].with_split(None)
     candidates = sorted(args.candidates)
     # the command line's own words for what suggest_next would reject in Python's
     if args.target <= float(curve.x.max()):

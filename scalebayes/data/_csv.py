@@ -14,7 +14,13 @@ from typing import Literal
 import numpy as np
 
 from .._checks import is_integer, not_valid_csv, plain_float, shown_cell
-from .._warnings import warn_at_caller, warn_if_early_rise, warn_if_log_x, warn_if_rising
+from .._warnings import (
+    warn_at_caller,
+    warn_if_early_rise,
+    warn_if_late_rise,
+    warn_if_log_x,
+    warn_if_rising,
+)
 from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
@@ -342,6 +348,7 @@ def _to_curve(
     # every point: a command may drop the split
     if not warn_if_rising(m.x, m.y, label, stacklevel=3):
         warn_if_early_rise(m.x, m.y, label, stacklevel=3)
+        warn_if_late_rise(m.x, m.y, label, stacklevel=3)
     warn_if_log_x(m.x, m.y, label, stacklevel=3)
     metadata = {
         "source": str(path),

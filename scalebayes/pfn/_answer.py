@@ -20,6 +20,7 @@ from .._warnings import (
     FlatCurveWarning,
     warn_if_early_rise,
     warn_if_flat,
+    warn_if_late_rise,
     warn_if_log_x,
     warn_if_rising,
     warn_if_two_runs,
@@ -131,6 +132,7 @@ def extrapolate(
     yc = _as_vector("y_context", y_context, positive=False, minimum=1)
     if not warn_if_rising(xc, yc, "the context"):
         warn_if_early_rise(xc, yc, "the context")
+        warn_if_late_rise(xc, yc, "the context")
     warn_if_log_x(xc, yc, "the context")
     if model is None:  # a named model answers as asked
         warn_if_flat(xc, yc, "the context")

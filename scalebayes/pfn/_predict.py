@@ -56,7 +56,7 @@ from jaxtyping import ArrayLike
 
 from .._checks import check_key, is_one_flat_array, is_real
 from .._shapes import bucket
-from .._warnings import warn_at_caller
+from .._warnings import units_hint, warn_at_caller
 from ..data import merge_duplicate_x, nslpfn_normalise_x
 from ..evaluate import Predictive, check_probabilities
 from . import _checkpoint
@@ -196,7 +196,6 @@ class ReachWarning(UserWarning):
 #: the square of the number of slots.
 MAX_CONTEXT = 1000
 _MIN_CONTEXT = 2
-_UNITS_HINT = 1e5  # a query this far beyond the runs more likely mixes units than asks
 #: Queries per row before a curve's queries are split over several rows (the row is then
 #: widened to its padded slot count, so a row holds fewer than ``2 * (n + 256)`` queries).
 _MAX_QUERIES_PER_ROW = 256
@@ -913,11 +912,8 @@ class PFN:
                 )
             else:  # no shipped PFN reaches further: only a model of the curve's form does
                 advice = f"no shipped PFN reaches further; compare with {mcmc}"
-            if furthest > _UNITS_HINT:  # further than any scaling study asks (FAR.md: 3000x)
-                advice += (
-                    f"; a query {furthest:.3g}x beyond the runs: are the runs' x and the "
-                    "queries in the same units (e.g. parameters, not millions of them)?"
-                )
+            if units_hint(furthest):
+                advice += f"; {units_hint(furthest)}"
             warn_at_caller(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior rarely asked further), so the "

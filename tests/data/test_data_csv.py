@@ -236,8 +236,9 @@ def test_missing_file_raises_file_not_found(tmp_path):
 
 def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
     """An accuracy given for a loss: one warning naming the curve and what to give instead,
-    judged on all its rows (a command may drop the split); falling curves, a double-descent
-    dip and rise, and a rising context before a falling target read silently."""
+    judged on all its rows (a command may drop the split); falling curves, a bump the runs
+    come down from and a rising context before a falling target read silently, a dip that
+    ends rising gets the late-rise warning."""
     text = (
         "curve,x,y,split\n"
         "acc,1e6,0.50,context\nacc,1e7,0.60,context\nacc,1e8,0.70,target\n"
@@ -245,9 +246,14 @@ def test_a_curve_that_rises_at_every_run_is_warned_about(tmp_path):
         "dd,1e6,3.0,context\ndd,1e7,2.0,context\ndd,1e8,2.6,context\ndd,1e9,2.8,context\n"
         "bump,1e6,2.0,context\nbump,1e7,2.5,context\nbump,1e8,2.9,context\nbump,1e9,2.2,target\n"
     )
-    with pytest.warns(RisingCurveWarning, match=r"curve 'acc'.*0\.5 -> 0\.7.*1 - accuracy") as rec:
+    with pytest.warns(RisingCurveWarning) as rec:
         curves = read_curves_csv(_write(tmp_path, text))
-    assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller's line
+    # the dip that ends rising is named as one (a new-user audit), the bump that came down not
+    assert len(rec) == 2 and all(r.filename == __file__ for r in rec)  # the caller's line
+    assert re.search(r"curve 'acc'.*0\.5 -> 0\.7.*1 - accuracy", str(rec[0].message))
+    assert "curve 'dd': y rises from 2 at x = 1e+07 to 2.8 at its largest run" in str(
+        rec[1].message
+    )
     assert [c.name for c in curves] == ["acc", "loss", "dd", "bump"]
 
 
@@ -402,7 +408,10 @@ def test_a_curve_that_starts_over_in_a_second_block_is_said(tmp_path):
     curve without a word; curves interleaved row by row (sorted by x) stay silent."""
     pasted = "curve,x,y\na,1e6,4\na,1e7,3.1\na,1e8,2.6\nb,1e6,5\nb,1e7,4\nb,1e8,3.5\n"
     pasted += "a,2e6,6\na,2e7,5.1\na,2e8,4.6\n"
-    with pytest.warns(UserWarning, match=r"curve 'a' starts over at line 8, .* up to line 4 "):
+    with (
+        pytest.warns(UserWarning, match=r"curve 'a' starts over at line 8, .* up to line 4 "),
+        pytest.warns(RisingCurveWarning, match=r"curve 'a': y rises from 2\.6"),  # zig-zag
+    ):
         curves = read_curves_csv(_write(tmp_path, pasted))
     assert [c.x.size for c in curves] == [6, 3]
     interleaved = "curve,x,y\na,1e6,4\nb,1e6,5\na,1e7,3.1\nb,1e7,4\na,1e8,2.6\nb,1e8,3.5\n"
@@ -423,3 +432,23 @@ def test_a_decimal_comma_gets_its_own_hint(tmp_path):
     # a re-read: points grouping thousands got "write '1.2345'"
     with pytest.raises(CurveDataError, match=r"a decimal point and no separators \('1234\.5'\)"):
         read_curves_csv(_write(tmp_path, 'x,y\n"1.234,5",2\n2e6,1.9\n'))
+
+
+def test_a_late_rise_gets_one_warning(tmp_path):
+    """A new-user audit: runs falling then climbing at the end (3.9, 3.2, 3.4, 3.6) were read
+    without a word; a largest run more than 2% above a smaller run's loss is named."""
+    from scalebayes._warnings import warn_if_late_rise
+    from scalebayes.pfn import extrapolate
+
+    text = "x,y\n1e17,3.9\n1e18,3.2\n1e19,3.4\n1e20,3.6\n"
+    with pytest.warns(RisingCurveWarning, match=r"rises from 3\.2 at x = 1e\+18 to 3\.6 at its"):
+        read_curves_csv(_write(tmp_path, text))
+    with pytest.warns(RisingCurveWarning, match=r"the context: y rises from 3\.2"):
+        extrapolate([1e17, 1e18, 1e19, 1e20], [3.9, 3.2, 3.4, 3.6], [1e21])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within 2%, or falling: no word
+        read_curves_csv(_write(tmp_path, "x,y\n1e17,3.9\n1e18,3.2\n1e19,3.25\n"))
+        for name in ("ic", "nlp", "nano", "chinchilla"):  # no bundled context warns
+            for curve in load_benchmark(name):
+                x, y = curve.x[curve.is_context], curve.y[curve.is_context]
+                assert not warn_if_late_rise(x, y, curve.name)

@@ -170,6 +170,21 @@ def test_cli_prints_the_ranking_and_plots(tmp_path, capsys):
     assert "(outcomes fantasised by the PFN mixture-tiny)" in out
 
 
+def test_cli_says_that_points_a_split_column_holds_out_count(tmp_path, capsys):
+    """A new-user audit: `extrapolate` said that a split column's targets condition the
+    answer too, `suggest` read them without a word."""
+    lines = _csv(tmp_path / "runs.csv").read_text().splitlines()
+    path = tmp_path / "split.csv"
+    path.write_text(
+        f"{lines[0]},split\n"
+        + "".join(f"{row},{'target' if i >= 3 else 'context'}\n" for i, row in enumerate(lines[1:]))
+    )
+    assert main(_argv(path, "--cost", "equal")) == 0
+    out, err = capsys.readouterr()
+    assert "note: 2 point(s) marked as targets in the split column condition the answer too" in err
+    assert "(suggest reads every point)" in err and f"run: {X.size} runs" in out
+
+
 def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeypatch):
     # a review: candidates and target were the same unlabelled dotted lines
     import scalebayes.pfn._plot as plot_module

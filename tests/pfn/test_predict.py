@@ -536,7 +536,7 @@ def test_cli_answers_beyond_the_default_reach_with_the_far_model(tmp_path, capsy
         assert main(["extrapolate", str(runs), "--to", f"{X[-1] * 100:g}"]) == 0
     out, err = capsys.readouterr()
     assert err.startswith(f"note: x beyond {X[-1] * 5:.4g} (5x the largest run) are answered") and (
-        "by the far model (mixture-tiny, trained for up to 1000x; measured more accurate" in err
+        "by the far model (mixture-tiny, reach 1000x, more accurate there" in err
         and err.count("\n") == 1
     ), err
     far_row = out.splitlines()[1].split()
