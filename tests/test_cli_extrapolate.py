@@ -273,8 +273,8 @@ def test_suggest_says_once_that_its_chains_did_not_mix(tmp_path, capsys, monkeyp
     assert "1e+10" in out or "1e10" in out
     assert err.splitlines() == [
         "warning: NUTS on the runs did not mix (r_hat 1.300 > 1.05), so the ranking rests on "
-        "draws that may not be the posterior's: try another key (command line: --seed) and "
-        "compare with method='pfn' (command line: --method pfn)"
+        "draws that may not be the posterior's: try another --seed and compare with --method "
+        "pfn"
     ]
 
 
@@ -604,3 +604,29 @@ def test_mcmc_asks_about_units_far_beyond_any_study(tmp_path, capsys, fake_nuts)
         assert main(argv) == 0
         err = capsys.readouterr().err
         assert ("are the runs' x and the queries in the same units" in err) == said, err
+
+
+def test_warnings_are_printed_in_the_command_lines_words():
+    """A new-user audit: the command line printed the library's Python names (x_query,
+    `sample_posterior(...)`, method='pfn') beside its own flags."""
+    from scalebayes.cli._main import cli_words
+
+    assert cli_words(
+        "curve 'a': x_query up to 1e+04x the largest context x: use the far model "
+        "(`PFN.load('mixture-tiny')`, reach 1000x; command line: `--model mixture-tiny`) or "
+        "compare with MCMC (`sample_posterior(..., noise='ou_irw')`; command line: `scalebayes "
+        "extrapolate --method mcmc-m4-irw`)"
+    ) == (
+        "curve 'a': --to up to 1e+04x the largest run: use the far model (`--model "
+        "mixture-tiny`, reach 1000x) or compare with MCMC (`scalebayes extrapolate --method "
+        "mcmc-m4-irw`)"
+    )
+    assert cli_words(
+        "target_x is 2e+03x the largest run: use the far model (model='mixture-tiny', reach "
+        "1000x; command line: --model mixture-tiny) or check it with method='mcmc-m4' (command "
+        "line: --method mcmc-m4); try another key (command line: --seed)"
+    ) == (
+        "--target is 2e+03x the largest run: use the far model (--model mixture-tiny, reach "
+        "1000x) or check it with --method mcmc-m4; try another --seed"
+    )
+    assert cli_words("nothing to change (x = 3)") == "nothing to change (x = 3)"

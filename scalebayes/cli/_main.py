@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -663,6 +664,23 @@ def _is_negative_number(text: str) -> bool:
     return True
 
 
+# The library's warnings name the Python call and the command line's flag side by side; the
+# command line keeps its own words: "(`PFN.load(...)`, reach 1000x; command line: `--model
+# M`)" -> "(`--model M`, reach 1000x)", "method='pfn' (command line: --method pfn)" ->
+# "--method pfn"; x_query and target_x (PFN.predict's and suggest_next's) are --to and --target.
+_BOTH = re.compile(r"\((?:`[^`]+`|\w+=\S+?)(, [^;()`]+)?; command line: (`[^`]+`|[^()`]+?)\)")
+_PYTHON_THEN_FLAG = re.compile(r"[\w.]+(?:=\S+?)? \(command line: ([^()]+)\)")
+
+
+def cli_words(text: str) -> str:
+    """A library warning's ``text`` in the command line's words (see above)."""
+    text = _BOTH.sub(lambda m: f"({m.group(2)}{m.group(1) or ''})", text)
+    text = _PYTHON_THEN_FLAG.sub(lambda m: m.group(1), text)
+    text = text.replace("x_query", "--to").replace("the largest context x", "the largest run")
+    text = text.replace("target_x", "--target")
+    return text
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """``warnings.showwarning`` for the command line: ``warning: <message>`` in one line."""
     text = " ".join(str(message).split())
@@ -678,7 +696,7 @@ def _one_line_warnings() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         text = " ".join(str(message).split())
-        text = cache_warning(text) or text
+        text = cache_warning(text) or cli_words(text)
         if text in shown:  # the same words from two places (e.g. the near and far answers)
             return
         shown.add(text)
