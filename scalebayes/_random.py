@@ -82,4 +82,6 @@ def draw_choice(key, n: int, shape, p) -> np.ndarray:
     def sampler(k, s):
         return jax.random.choice(k, n, s, p=p)
 
+    if isinstance(p, jax.core.Tracer):  # (p is not an argument _draw sees)
+        return sampler(key, tuple(shape))
     return _draw(sampler, key, shape)

@@ -583,7 +583,8 @@ def test_far_notes_read_the_way_to_a_single_far_x():
 
 def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):
     from scalebayes.cli._pfn import SHIPPED, _far_grids, _pfn_answers
-    from scalebayes.data import read_curves_csv
+    from scalebayes.data import Curve, read_curves_csv
+    from scalebayes.pfn import FAR_MODEL, extrapolate
 
     curves = read_curves_csv(_runs(tmp_path))
     asked = [X[-1] * 7, X[-1] * 300]
@@ -591,7 +592,13 @@ def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):
     assert xs[0] > 5 * X[-1] and xs[-1] == pytest.approx(asked[-1]) and np.all(np.diff(xs) > 0)
     (pred,) = _pfn_answers(SHIPPED, curves, [np.asarray(asked)])
     assert medians[-1] == pytest.approx(np.asarray(pred.median())[-1], rel=1e-6)
+    # every x of the grid is the far model's (a review: the first, 5x within 1e-9, was the
+    # near answer's, and its lower median read as a climb of the far model's)
+    alone = extrapolate(curves[0].x, curves[0].y, xs, model=FAR_MODEL)
+    np.testing.assert_allclose(medians, np.asarray(alone.median()), rtol=1e-6)
     assert _far_grids(curves, [X[-1] * 2]) == [None]  # nothing beyond the switch
+    rising = Curve(X, truth(X)[::-1], name="up")  # no climb is said on it: no grid read
+    assert _far_grids([rising], asked) == [None]
 
 
 @pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it

@@ -696,13 +696,14 @@ def _far_grids(curves, targets) -> list:
 
     grids = []
     for c in curves:
-        start, end = FAR_SWITCH * float(np.max(c.x)), float(targets[-1])
-        if not end > start:
+        # from just beyond the switch's tolerance (x at 5x within 1e-9 is the near answer's)
+        start, end = FAR_SWITCH * float(np.max(c.x)) * (1 + 1e-6), float(targets[-1])
+        if not (end > start and _falls(c)):  # (a climb is said only on a falling curve)
             grids.append(None)
             continue
         decades = np.log10(end / start)
         n = int(min(_GRID_MOST, max(2, np.ceil(_GRID_PER_DECADE * decades) + 1)))
-        grids.append(np.geomspace(start * (1 + 1e-9), end, n))
+        grids.append(np.geomspace(start, end, n))
     todo = [i for i, g in enumerate(grids) if g is not None]
     if not todo:
         return grids
