@@ -471,17 +471,6 @@ def _run_fit(args: argparse.Namespace) -> int:
                 UserWarning,
                 stacklevel=2,
             )
-        untested = fit.heldout_errors is not None and not np.isfinite(fit.heldout_errors[1:]).any()
-        if untested and fit.n_breaks:
-            warnings.warn(
-                f"curve {curve.name!r}: {x.size} points are too few to test a break on held-out "
-                "points, so bnsl takes the published one-break form; such a break can send the "
-                "curve anywhere beyond the runs (on the far10 splits, curves of at most 8 runs: "
-                "RMSLE 0.32 with it, 0.15 without on IC, docs/results/baselines.md): compare "
-                "with --breaks 0",
-                UserWarning,
-                stacklevel=2,
-            )
         if x.size <= len(fit.params):
             from ..families import get_family
 

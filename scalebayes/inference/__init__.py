@@ -35,9 +35,11 @@ from ._point import (
     MAX_BREAKS,
     POINT_FAMILIES,
     PointFit,
+    UntestedBreakWarning,
     fit_curve,
     fit_curves,
     predict_fits,
+    untested_break,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ __all__ = [
     "MCMCResult",
     "ModelPosterior",
     "PointFit",
+    "UntestedBreakWarning",
     "bayes_model",
     "check_convergence",
     "check_mixing",
@@ -99,6 +102,7 @@ __all__ = [
     "sample_model",
     "sample_posterior",
     "to_datatree",
+    "untested_break",
 ]
 
 # the MCMC names import NumPyro (and through it tqdm.auto): loaded on first use
@@ -110,9 +114,11 @@ _MODULES = {
         "MAX_BREAKS",
         "POINT_FAMILIES",
         "PointFit",
+        "UntestedBreakWarning",
         "fit_curve",
         "fit_curves",
         "predict_fits",
+        "untested_break",
     ),
     "_bayes_base": ("NOISE_MODELS", "BayesModel", "CurveData", "curve_data"),
     "_bayes_models": ("BAYES_FAMILIES", "MAX_BAYES_BREAKS", "bayes_model"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
 from ._nuts import _bucket_points, _flatten, _prior_box, _sample_chunk, _unflatten
+from ._point import UntestedBreakWarning
 
 
 def _take(data: CurveData, idx: np.ndarray, size: int) -> CurveData:
@@ -73,6 +75,12 @@ def _start_fits(fit_curves, family, xs, ys, n_breaks, names) -> list:
     """The point fits the chains start from: one batched call, else (one curve's fit failed,
     which would lose the batch) each curve alone, None for a curve whose fit fails, whose
     chains then start at the prior's locations (a ``UserWarning`` names it)."""
+    with warnings.catch_warnings():  # a start, not an answer: its untested break is no news
+        warnings.simplefilter("ignore", UntestedBreakWarning)
+        return _start_fits_quietly(fit_curves, family, xs, ys, n_breaks, names)
+
+
+def _start_fits_quietly(fit_curves, family, xs, ys, n_breaks, names) -> list:
     try:
         return fit_curves(family, xs, ys, n_breaks=n_breaks, names=list(names))
     except ValueError:

@@ -4,6 +4,7 @@ settings."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -369,6 +370,19 @@ def register_method(
     return method
 
 
+@contextlib.contextmanager
+def _published_breaks() -> Iterator[None]:
+    """A study scores BNSL's automatic breaks as the protocol defines them: a curve's untested
+    break (``UntestedBreakWarning``) is part of the method, not news for each batch."""
+    import warnings
+
+    from ..inference import UntestedBreakWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntestedBreakWarning)
+        yield
+
+
 @dataclass(frozen=True)
 class _PointFit:
     """Study method of a point-fit family: ``fit_curves`` on the context, predict the targets.
@@ -389,13 +403,14 @@ class _PointFit:
 
         n_context, n_target = (None, None) if pad_to is None else pad_to
         try:
-            fits = fit_curves(
-                self.family,
-                [c.x_context for c in curves],
-                [c.y_context for c in curves],
-                names=[c.name for c in curves],
-                pad_to=n_context,
-            )
+            with _published_breaks():
+                fits = fit_curves(
+                    self.family,
+                    [c.x_context for c in curves],
+                    [c.y_context for c in curves],
+                    names=[c.name for c in curves],
+                    pad_to=n_context,
+                )
             return predict_fits(fits, [c.x_target for c in curves], pad_to=n_target)
         except ValueError:  # a curve without a finite fit: the others still count
             return [self._one(c) for c in curves]
@@ -405,7 +420,8 @@ class _PointFit:
         from ..inference import fit_curves, predict_fits
 
         try:
-            fit = fit_curves(self.family, [curve.x_context], [curve.y_context])
+            with _published_breaks():
+                fit = fit_curves(self.family, [curve.x_context], [curve.y_context])
             return predict_fits(fit, [curve.x_target])[0]
         except ValueError:
             return np.full(curve.x_target.shape, np.nan)

@@ -362,6 +362,9 @@ def test_repeated_x_and_mismatched_shapes_are_refused():
     x, y = np.geomspace(1e6, 1e9, 6), np.geomspace(3.0, 2.0, 6)
     with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(3, 2\)"):
         fit_curves("m2", [x.reshape(2, 3)], [y.reshape(3, 2)])
+    # a new-user audit: two curves stacked as one (2, n) array fitted as one curve
+    with pytest.raises(ValueError, match=r"must each hold one curve \(1-D\), got shape \(2, 6\)"):
+        fit_curve("m2", np.stack([x, x]), np.stack([y, 1.1 * y]))
     fit = fit_curves("m2", [x], [y])[0]
     column = fit_curves("m2", [x[:, None]], [y])[0]  # a re-read: (n, 1) against (n,) pairs right
     np.testing.assert_allclose(column.predict([1e10]), fit.predict([1e10]), rtol=1e-9)
@@ -676,3 +679,20 @@ def test_the_point_fit_docstring_lists_every_argument():
     assert all(re.match(r"    \w+: ", line) for line in heads), heads
     listed = [line.split(":")[0].strip() for line in heads]
     assert listed == list(inspect.signature(fit_curves).parameters), listed
+
+
+def test_an_untested_break_is_said_in_python_too():
+    """A new-user audit: BNSL on 6 noisy log-spaced runs put its untested break past the last
+    run and answered 1.4e25 at 300x with no word in Python (the command line said it)."""
+    from scalebayes.inference import UntestedBreakWarning, untested_break
+
+    x = np.logspace(17, 20, 6)
+    y = (1.7 + 1e3 * x**-0.15) * (1 + 0.005 * np.random.default_rng(0).standard_normal(6))
+    with pytest.warns(UntestedBreakWarning, match=r"6 points are too few .* pass n_breaks=0") as w:
+        fit = fit_curve("bnsl", x, y)
+    assert w[0].filename == __file__ and untested_break(fit) and fit.n_breaks == 1
+    plain = fit_curve("bnsl", x, y, n_breaks=0)  # chosen: no word
+    assert not untested_break(plain)
+    np.testing.assert_allclose(plain.predict(300 * x[-1]), 2.12, rtol=0.02)  # truth 2.13
+    long = np.logspace(17, 20, 12)  # enough points to test a break: no word either
+    assert not untested_break(fit_curve("bnsl", long, 1.7 + 1e3 * long**-0.15))
