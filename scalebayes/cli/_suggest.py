@@ -254,9 +254,9 @@ def run_suggest(args: argparse.Namespace) -> int:
     if args.method == "pfn" and note:
         print(note, file=sys.stderr)
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
-    print(result.table())
     if args.method == "pfn" and args.model is None:
         _say_the_shipped_answer(curve, args.target, args.level)
+    print(result.table())
     by = result.method
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
         by = f"the PFN {args.model or Path(model.meta['_path']).name}"
@@ -331,9 +331,10 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 def _say_the_shipped_answer(curve, target: float, level: float) -> None:
     """Within ``FAR_SWITCH`` the ranking fantasises with the default model alone, while
-    ``scalebayes extrapolate`` answers with both shipped PFNs: print that answer too, so the
-    two commands' numbers at the target are not mistaken for a contradiction."""
-    from ..pfn import FAR_SWITCH, extrapolate
+    ``scalebayes extrapolate`` answers with both shipped PFNs: print that answer first (it is
+    the answer; a new user's audit read the default model's interval, [1, 2.828] where
+    extrapolate says [1.769, 2.692], as the headline), then say whose the ranking's is."""
+    from ..pfn import DEFAULT_MODEL, FAR_SWITCH, extrapolate
 
     if target > FAR_SWITCH * float(curve.x.max()):
         return  # the far model answers both
@@ -342,11 +343,11 @@ def _say_the_shipped_answer(curve, target: float, level: float) -> None:
         answer = extrapolate(curve.x, curve.y, [target])
     lower, upper = (float(v[0]) for v in answer.interval(level))
     print(
-        f"(scalebayes extrapolate answers x = {target:.4g} with both shipped PFNs weighted by "
-        f"a back-test on the runs: median {float(answer.median()[0]):.4g}, "
-        f"{100 * level:g}% interval [{lower:.4g}, {upper:.4g}]; the ranking fantasises with "
-        "the default model alone, whose answer is the one above, since a fantasised run would "
-        "change the back-test that weighs the two)"
+        f"the answer at x = {target:.4g} (as scalebayes extrapolate gives it: both shipped PFNs "
+        f"weighted by a back-test on the runs): median {float(answer.median()[0]):.4g}, "
+        f"{100 * level:g}% interval [{lower:.4g}, {upper:.4g}]\n"
+        f"the ranking below fantasises with the default model ({DEFAULT_MODEL}) alone, since "
+        "a fantasised run would change the back-test that weighs the two; its own answer:"
     )
 
 

@@ -586,14 +586,16 @@ def test_cli_within_5x_also_prints_extrapolates_answer(tmp_path, capsys):
     runs.write_text("x,y\n1e6,3.0\n2e6,2.7\n4e6,2.45\n8e6,2.25\n1.6e7,2.1\n")
     assert main(["suggest", str(runs), "--candidates", "3e7,5e7", "--target", "6e7"]) == 0
     out = capsys.readouterr().out
-    said = out.split("(scalebayes extrapolate answers x = 6e+07")[1]
+    # the shipped answer is the headline, before the ranking's own (a new user's audit)
+    assert out.index("the answer at x = 6e+07 (as scalebayes extrapolate") < out.index("target x")
+    said = out.split("the answer at x = 6e+07 (as scalebayes extrapolate")[1]
     median = float(said.split("median ")[1].split(",")[0])
     assert main(["extrapolate", str(runs), "--to", "6e7"]) == 0
     q50 = float(capsys.readouterr().out.splitlines()[-1].split()[4])
     assert median == pytest.approx(q50, rel=5e-4)  # both printed to 4 digits
     # beyond 5x the far model answers both: no second answer
     assert main(["suggest", str(runs), "--candidates", "3e7,5e7", "--target", "2e8"]) == 0
-    assert "scalebayes extrapolate answers" not in capsys.readouterr().out
+    assert "as scalebayes extrapolate gives it" not in capsys.readouterr().out
 
 
 def test_mcmc_averages_runs_repeated_at_one_x(monkeypatch):
