@@ -296,3 +296,27 @@ def test_the_allocation_uses_the_runs_own_flops_per_param_token():
     np.testing.assert_allclose(product, np.broadcast_to(budgets, product.shape))
     with pytest.raises(ValueError, match="compute must be finite; got an integer of 401"):
         post.allocation(10**400)
+
+
+def test_printed_medians_spend_the_budget():
+    """A new user's audit: with an even number of draws from two chains apart, the medians of
+    N* and D* taken apart put 6 N* D* at 3.3 times the budget and D*/N* at 30.8 where the
+    two medians gave 5.5; they are read from N*'s median now, as every draw has them."""
+    from scalebayes.compute import AllocationPosterior
+
+    c = np.array([1e21, 1e22])
+    n = np.concatenate([np.full((50, 2), 1.51e9), np.full((50, 2), 7.69e9)])
+    n = n * np.exp(0.01 * np.random.default_rng(0).standard_normal(n.shape))
+    d = c / (6 * n)
+    post = AllocationPosterior(c, n, d, np.full_like(n, 2.0), np.full_like(n, 0.5), 6.0)
+    np.testing.assert_allclose(6 * post.median("n_params") * post.median("n_tokens"), c)
+    np.testing.assert_allclose(
+        post.median("ratio"), post.median("n_tokens") / post.median("n_params")
+    )
+    for name in ("n_params", "n_tokens", "ratio"):
+        lo, hi = post.interval(name, 0.9)
+        assert np.all(lo <= post.median(name)) and np.all(post.median(name) <= hi)
+        # an equal-tailed interval of the draws themselves (monotone in N*)
+        np.testing.assert_allclose(
+            sorted([lo[0], hi[0]]), np.quantile(post.quantity(name)[:, 0], [0.05, 0.95]), rtol=0.02
+        )
