@@ -919,3 +919,16 @@ def test_an_empty_column_name_is_said_in_the_options_words(tmp_path, capsys, opt
     assert main(["fit", data, "--family", "m2", option, " "]) == 2
     err = _one_error_line(capsys, "fit")
     assert f"argument {option}: expected a column's name from the CSV header, got ' '" in err
+
+
+def test_an_interrupted_ntk_study_says_how_to_resume(tmp_path):
+    """A new user's audit: `ntk-study --out DIR` resumes when rerun, but its interrupt said
+    only "interrupted" (a study's says how to resume)."""
+    from argparse import Namespace
+
+    from scalebayes.cli._main import _resume_hint
+
+    assert _resume_hint(Namespace(command="ntk-study", out=tmp_path)) == (
+        "; rerun the same command to resume"
+    )
+    assert _resume_hint(Namespace(command="ntk-study", out=None)) == ""  # nothing kept

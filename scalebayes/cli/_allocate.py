@@ -108,6 +108,7 @@ def run_allocate(args: argparse.Namespace) -> int:
 
     from ..compute import chinchilla_law, fit_joint_law, read_runs_csv
 
+    args.compute = list(dict.fromkeys(args.compute))  # a repeated budget is one question
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
     if min(args.compute) < 6.0:  # the allocation's own check, before the fit rather than after

@@ -718,9 +718,9 @@ def _listed(values: Sequence[float], most: int = 3) -> str:
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
-    """What to rerun after a Ctrl-C: a study resumes; a training run resumes from its last
-    checkpoint if it wrote one, else starts again."""
-    if args.command == "study":
+    """What to rerun after a Ctrl-C: a study, and an NTK study writing to --out, resume; a
+    training run resumes from its last checkpoint if it wrote one, else starts again."""
+    if args.command == "study" or (args.command == "ntk-study" and args.out is not None):
         return "; rerun the same command to resume"
     if args.command != "train-pfn":
         return ""

@@ -214,3 +214,15 @@ def test_allocate_says_it_is_sampling_on_a_terminal(tmp_path, capsys, monkeypatc
     with pytest.raises(Sampled):
         run_allocate(args)
     assert capsys.readouterr().err == ""  # a log file gets no notice
+
+
+def test_a_repeated_budget_is_one_question(tmp_path, stop_at):
+    """A new user's audit: `--compute 1e21 --compute 1e22,1e22` printed the 1e22 row twice."""
+    import scalebayes.compute
+
+    Sampled = stop_at(scalebayes.compute, "fit_joint_law")
+    argv = ["allocate", str(tiny_file(tmp_path)), "--compute", "1e22", "--compute", "1e21,1e22"]
+    args = parser().parse_args(argv)
+    with pytest.raises(Sampled):
+        run_allocate(args)
+    assert args.compute == [1e22, 1e21]  # in the order asked, once each
