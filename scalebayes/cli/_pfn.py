@@ -844,9 +844,9 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
             ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
             k = int(np.argmax(ratios))
-            if units_hint(ratios[k]):
+            if hint := units_hint(ratios[k]):
                 warnings.warn(
-                    f"curve {curves[k].name!r}, --to {targets[-1]:g}: {units_hint(ratios[k])}",
+                    f"curve {curves[k].name!r}, --to {targets[-1]:g}: {hint}",
                     UserWarning,
                     stacklevel=2,
                 )

@@ -113,19 +113,20 @@ class AllocationPosterior:
     def summary(self, level: float = 0.9) -> str:
         """A table of posterior medians and ``level`` intervals of N*, D*, L* and D*/N*."""
         pct = f"{100 * level:g}%"
-        rows = []
-        for j, c in enumerate(self.compute):
-            cells = [f"{c:.3g}"]
+        columns = [
+            (fmt, self.median(name), *self.interval(name, level))  # every budget at once
             for name, fmt in (
                 ("n_params", ".3g"),
                 ("n_tokens", ".3g"),
                 ("loss", ".4g"),
                 ("ratio", ".3g"),
-            ):
-                lo, hi = self.interval(name, level)
-                med = self.median(name)
-                cells.append(f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]")
-            rows.append(cells)
+            )
+        ]
+        rows = [
+            [f"{c:.3g}"]
+            + [f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]" for fmt, med, lo, hi in columns]
+            for j, c in enumerate(self.compute)
+        ]
         header = [
             "C (FLOPs)",
             f"N* params [{pct}]",

@@ -77,23 +77,21 @@ def _start_fits(fit_curves, family, xs, ys, n_breaks, names) -> list:
     chains then start at the prior's locations (a ``UserWarning`` names it)."""
     with warnings.catch_warnings():  # a start, not an answer: its untested break is no news
         warnings.simplefilter("ignore", UntestedBreakWarning)
-        return _start_fits_quietly(fit_curves, family, xs, ys, n_breaks, names)
-
-
-def _start_fits_quietly(fit_curves, family, xs, ys, n_breaks, names) -> list:
-    try:
-        return fit_curves(family, xs, ys, n_breaks=n_breaks, names=list(names))
-    except ValueError:
-        pass
-    fits, failed = [], []
-    longest = max(x.size for x in xs)  # one compiled shape for every curve, the batch's
-    for x, y, name in zip(xs, ys, names, strict=True):
         try:
-            (fit,) = fit_curves(family, [x], [y], n_breaks=n_breaks, names=[name], pad_to=longest)
-        except ValueError as error:
-            fit = None
-            failed.append(f"{name!r} ({str(error).removeprefix(f'curve {name!r}: ')})")
-        fits.append(fit)
+            return fit_curves(family, xs, ys, n_breaks=n_breaks, names=list(names))
+        except ValueError:
+            pass
+        fits, failed = [], []
+        longest = max(x.size for x in xs)  # one compiled shape for every curve, the batch's
+        for x, y, name in zip(xs, ys, names, strict=True):
+            try:
+                (fit,) = fit_curves(
+                    family, [x], [y], n_breaks=n_breaks, names=[name], pad_to=longest
+                )
+            except ValueError as error:
+                fit = None
+                failed.append(f"{name!r} ({str(error).removeprefix(f'curve {name!r}: ')})")
+            fits.append(fit)
     if failed:
         warn_at_caller(
             f"no {family} point fit for curve(s) {'; '.join(failed)}: their chains start at "

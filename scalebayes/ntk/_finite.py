@@ -11,6 +11,7 @@ of steps, the loss and time convention of [`infinite_ensemble`][scalebayes.ntk.i
 from __future__ import annotations
 
 import math
+import operator
 
 import equinox as eqx
 import jax
@@ -102,16 +103,12 @@ def init_ensemble(
 
 
 def _python_int(value):
-    if is_integer(value):
-        return int(value)
-    if (
-        isinstance(value, jax.Array)
-        and not isinstance(value, jax.core.Tracer)
-        and value.ndim == 0
-        and jnp.issubdtype(value.dtype, jnp.integer)
-    ):
-        return int(value)
-    return value
+    if isinstance(value, bool):
+        return value
+    try:  # a Python, NumPy or concrete 0-d JAX integer
+        return operator.index(value)
+    except TypeError:  # (a float, or a traced value): FiniteMLP says what is wrong
+        return value
 
 
 @eqx.filter_jit

@@ -912,8 +912,8 @@ class PFN:
                 )
             else:  # no shipped PFN reaches further: only a model of the curve's form does
                 advice = f"no shipped PFN reaches further; compare with {mcmc}"
-            if units_hint(furthest):
-                advice += f"; {units_hint(furthest)}"
+            if hint := units_hint(furthest):
+                advice += f"; {hint}"
             warn_at_caller(
                 f"{'; '.join(far[:5])}{' ...' if len(far) > 5 else ''}: beyond this PFN's "
                 f"reach ({self.reach:g}x; its training prior rarely asked further), so the "
