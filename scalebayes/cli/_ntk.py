@@ -285,6 +285,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     for note in notes:
         print(f"note: {note}")
+    if study.n_resumed:
+        print(
+            f"note: {study.n_resumed} of {len(study.curves)} curves read back from {args.out}, "
+            "finished by an earlier run with these settings"
+        )
     print()
     print(study.table())
     print("\npower laws a N^-alpha (bootstrap intervals) and the eps_L plateau:")

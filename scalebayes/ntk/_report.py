@@ -52,6 +52,9 @@ class NTKStudy:
         curves: ``"infinite"`` first, then the infinite width at ``t = steps`` for each
             learning rate, then each finite width and learning rate.
         rtol: tolerance of the ``eps_L`` plateau.
+        n_resumed: how many of ``curves`` were read back from ``run_ntk_study``'s
+            ``out_dir`` (finished by an earlier run with the same settings) instead of
+            computed.
     """
 
     dataset: str
@@ -59,6 +62,7 @@ class NTKStudy:
     n_test: int
     curves: tuple[ScalingCurve, ...]
     rtol: float = 0.1
+    n_resumed: int = 0
 
     def table(self) -> str:
         """``mu_L``, ``sigma_L``, ``eps_L`` against ``N`` for every curve, one row per size."""
@@ -288,7 +292,8 @@ def run_ntk_study(
     finally:
         if bar is not None:
             bar.close()
-    return NTKStudy(dataset.name, config, n_test, tuple(curves), rtol)
+    n_resumed = 0 if store is None else store.n_read
+    return NTKStudy(dataset.name, config, n_test, tuple(curves), rtol, n_resumed)
 
 
 class _CurveStore:
@@ -303,6 +308,7 @@ class _CurveStore:
             raise ValueError(f"{directory} is a file; give a directory for the study")
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.n_read = 0  # curves read back rather than made
         data = hashlib.sha256()
         for array in (dataset.x, dataset.y):
             data.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
@@ -327,7 +333,9 @@ class _CurveStore:
             try:
                 stored = json.loads(path.read_text())
                 if stored.get("fingerprint") == fingerprint:
-                    return self._curve(stored["curve"])
+                    curve = self._curve(stored["curve"])
+                    self.n_read += 1
+                    return curve
             except (OSError, ValueError, KeyError, TypeError):  # unreadable: made again
                 pass
         made = make()

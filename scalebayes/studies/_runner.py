@@ -307,14 +307,16 @@ def _check_out_dir(out_dir: Path) -> None:
         if (out_dir / name).is_dir():
             raise ValueError(
                 f"{out_dir / name} is a directory, where the study writes its {name}; move it "
-                "away or give another out_dir"
+                "away or give another out_dir (--out)"
             )
     for path in (out_dir, *out_dir.parents):
         if path.exists():
             if path == out_dir and not path.is_dir():
-                raise ValueError(f"out_dir {out_dir} is a file; give a directory")
+                raise ValueError(f"out_dir (--out) {out_dir} is a file; give a directory")
             if not path.is_dir():
-                raise ValueError(f"out_dir {out_dir} lies under the file {path}; give a directory")
+                raise ValueError(
+                    f"out_dir (--out) {out_dir} lies under the file {path}; give a directory"
+                )
             return
 
 

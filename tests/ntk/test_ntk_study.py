@@ -160,6 +160,19 @@ def test_cli_runs_and_writes_the_plot(tmp_path, capsys):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_cli_says_when_a_rerun_reads_its_curves_back(tmp_path, capsys):
+    """A new user's audit: a rerun of `ntk-study --out DIR` read its finished curves back
+    without a word, so its instant answer looked like a computation."""
+    argv = ["ntk-study", "--dataset", "calorimeter", "--calorimeter-n", "120", "--n-test", "30"]
+    argv += ["--sizes", "4:16", "--depth", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "read back" not in capsys.readouterr().out
+    assert main(argv) == 0
+    assert f"note: 1 of 1 curves read back from {tmp_path}, finished by an earlier run" in (
+        capsys.readouterr().out
+    )
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -224,6 +237,7 @@ def test_a_study_with_an_out_dir_resumes_from_its_finished_curves(tmp_path, monk
         for name in ("sizes", "mu", "sigma", "eps", "mu_se", "sigma_se", "eps_se"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert again.table() == first.table()
+    assert (first.n_resumed, again.n_resumed) == (0, 3)
     with pytest.raises(AssertionError, match="recomputed"):  # another width: that curve again
         run_ntk_study(
             MLPConfig(depth=1), data, [4, 8, 16], out_dir=tmp_path, **{**kwargs, "widths": [16]}
