@@ -21,6 +21,7 @@ __all__ = [
     "EarlyRiseWarning",
     "FlatCurveWarning",
     "RisingCurveWarning",
+    "rises",
     "rises_throughout",
     "units_hint",
     "warn_at_caller",
@@ -181,6 +182,11 @@ def rises_throughout(x: np.ndarray, y: np.ndarray) -> bool:
     return _rising(x, y) is not None
 
 
+def rises(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether `warn_if_rising` would warn: ``y`` rises at every run, or with noise."""
+    return _rising(x, y) is not None or _trending_up(x, y) is not None
+
+
 def _trending_up(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     """``y`` ordered by ``x`` if it rises with noise: at least 4 points, Kendall's tau of y
     against x at least `RISING_TAU` and the last run more than `RISING_GAIN` (relative)
@@ -199,13 +205,21 @@ def _trending_up(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     return y if tau >= RISING_TAU and gain else None
 
 
-def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+def warn_if_rising(
+    x: np.ndarray,
+    y: np.ndarray,
+    label: str,
+    stacklevel: int | None = 2,
+    reading: str = "read as the rising side of a double-descent bump",
+) -> bool:
     """Warn (`RisingCurveWarning`) if ``y`` rises at every run (see `rises_throughout`) or
     rises with noise (Kendall's tau at least `RISING_TAU` over at least 4 runs, the last more
     than `RISING_GAIN` above the first).
 
     ``label`` names the curve; ``stacklevel`` counts from the caller of this function (1:
-    that caller, 2: its caller, as for ``warnings.warn`` called there). Returns whether it
+    that caller, 2: its caller, as for ``warnings.warn`` called there), and ``None``
+    attributes the warning to the first frame outside the package (`warn_at_caller`).
+    ``reading`` says what the caller's model makes of such a curve. Returns whether it
     warned.
     """
     y_all = _rising(x, y)
@@ -218,14 +232,16 @@ def warn_if_rising(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2
         ups = int(np.sum(np.diff(y_all) > 0))
         how = f"rises over its {y_all.size} runs, up at {ups} of {y_all.size - 1} steps"
     y = y_all
-    warnings.warn(
-        f"{label}: y {how} ({y[0]:.4g} -> {y[-1]:.4g}), "
-        "read as the rising side of a double-descent bump; scalebayes models a loss or error "
+    message = (
+        f"{label}: y {how} ({y[0]:.4g} -> {y[-1]:.4g}), {reading}; "
+        "scalebayes models a loss or error "
         "that falls with scale, so if y is an accuracy or a score give 1 - accuracy or the "
-        "loss instead",
-        RisingCurveWarning,
-        stacklevel=stacklevel + 1,
+        "loss instead"
     )
+    if stacklevel is None:
+        warn_at_caller(message, RisingCurveWarning)
+    else:
+        warnings.warn(message, RisingCurveWarning, stacklevel=stacklevel + 1)
     return True
 
 

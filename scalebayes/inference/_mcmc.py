@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import check_integer, check_key, is_finite_real, is_integer, is_real
 from .._precision import check_precision, precision_scope
 from .._shapes import bucket
-from .._warnings import warn_at_caller
+from .._warnings import RisingCurveWarning, warn_at_caller
 from ._bayes_base import NOISE_MODELS, OU_NOISE_MODELS, CurveData, curve_data
 from ._bayes_models import BAYES_FAMILIES, MAX_BAYES_BREAKS, bayes_model
 from ._mcmc_result import MCMCResult
@@ -77,6 +77,7 @@ def _start_fits(fit_curves, family, xs, ys, n_breaks, names) -> list:
     chains then start at the prior's locations (a ``UserWarning`` names it)."""
     with warnings.catch_warnings():  # a start, not an answer: its untested break is no news
         warnings.simplefilter("ignore", UntestedBreakWarning)
+        warnings.simplefilter("ignore", RisingCurveWarning)
         try:
             return fit_curves(family, xs, ys, n_breaks=n_breaks, names=list(names))
         except ValueError:

@@ -50,7 +50,7 @@ from .._checks import (
 )
 from .._precision import float64
 from .._shapes import bucket
-from .._warnings import warn_at_caller
+from .._warnings import rises, warn_at_caller, warn_if_rising
 from ..families import get_family
 from ._lm import levenberg_marquardt
 from ._parametrise import Parametrisation, Stats, get_parametrisation
@@ -389,6 +389,14 @@ def fit_curves(
     Returns:
         One [`PointFit`][scalebayes.inference.PointFit] per curve, in order.
 
+    Warns:
+        RisingCurveWarning: once per call, naming the first curve whose y rises with x (an
+            accuracy or a score, which the families fit into nonsense: give
+            1 - accuracy or the loss), see
+            [`RisingCurveWarning`][scalebayes.data.RisingCurveWarning].
+        UntestedBreakWarning: BNSL with automatic breaks on curves too short to test the
+            break it takes (see [`untested_break`][scalebayes.inference.untested_break]).
+
     Raises:
         ValueError: for an unknown family or bad data, naming the curve; also for a curve
             whose fit has no finite representation even after a retry from other starts
@@ -415,6 +423,7 @@ def fit_curves(
         raise ValueError(f"pad_to must be None or a positive integer, got {pad_to!r}")
     xs, ys = _validate(xs, ys, min_points=2 if family == "m1" else 3, names=names)
     labels = [_label(i, names) for i in range(len(xs))]
+    _warn_if_rising(xs, ys, labels)
     names = None if names is None else [str(n) for n in names]
     # Internal groups (BNSL's break choice, retries, the finiteness check) are padded to the
     # whole call's shape, and every call to at least _FIT_MIN_SHAPE.
@@ -580,12 +589,29 @@ def untested_break(fit: PointFit) -> bool:
     return bool(fit.n_breaks) and errors is not None and not np.isfinite(errors[1:]).any()
 
 
+def _warn_if_rising(xs, ys, labels: Sequence[str]) -> None:
+    """One `RisingCurveWarning` for a call's curves whose y rises (an accuracy, a score): the
+    families fall, so such a fit answers nonsense (a review: an accuracy fitted by M2 passed
+    1 at 100x, by M4 lay below the last run at every x, without a word)."""
+    rising = [i for i, (x, y) in enumerate(zip(xs, ys, strict=True)) if rises(x, y)]
+    if rising:
+        i = rising[0]
+        reading = "which the scaling-law families are not made for (a fitted accuracy can pass 1)"
+        label = f"{labels[i]}{_more(len(rising) - 1)}"
+        warn_if_rising(xs[i], ys[i], label, stacklevel=None, reading=reading)
+
+
+def _more(n: int) -> str:
+    """`` (and n more curves)`` for a warning that names one curve of ``n + 1``."""
+    return "" if n < 1 else f" (and {n} more curve{'s' if n > 1 else ''})"
+
+
 def _warn_if_untested(fits: Sequence[PointFit], labels: Sequence[str]) -> None:
     untested = [i for i, fit in enumerate(fits) if untested_break(fit)]
     if not untested:
         return
     i = untested[0]
-    more = f" (and {len(untested) - 1} more curves)" if len(untested) > 1 else ""
+    more = _more(len(untested) - 1)
     warn_at_caller(
         f"{labels[i]}{more}: {fits[i].x.size} points are too few to test a break on held-out "
         "points, so bnsl takes the published one-break form; such a break can send the curve "

@@ -373,13 +373,16 @@ def register_method(
 @contextlib.contextmanager
 def _published_breaks() -> Iterator[None]:
     """A study scores BNSL's automatic breaks as the protocol defines them: a curve's untested
-    break (``UntestedBreakWarning``) is part of the method, not news for each batch."""
+    break (``UntestedBreakWarning``) is part of the method, not news for each batch; nor is a
+    rising context (``RisingCurveWarning``: double-descent curves rise before they fall)."""
     import warnings
 
+    from ..data import RisingCurveWarning
     from ..inference import UntestedBreakWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntestedBreakWarning)
+        warnings.simplefilter("ignore", RisingCurveWarning)
         yield
 
 

@@ -706,3 +706,24 @@ def test_an_untested_break_is_said_in_python_too():
     np.testing.assert_allclose(plain.predict(300 * x[-1]), 2.12, rtol=0.02)  # truth 2.13
     long = np.logspace(17, 20, 12)  # enough points to test a break: no word either
     assert not untested_break(fit_curve("bnsl", long, 1.7 + 1e3 * long**-0.15))
+
+
+def test_a_rising_curve_is_named_once_per_call():
+    """A new user's audit: an accuracy (rising with scale) given to fit_curve came back as M2
+    passing 1 at 100x and M4 below the last run at every x, without a word (extrapolate and
+    read_curves_csv named it)."""
+    from scalebayes.data import RisingCurveWarning
+    from scalebayes.ntk import fit_power_law
+
+    x = 1e18 * 4.0 ** np.arange(5)
+    accuracy = np.array([0.5, 0.6, 0.68, 0.74, 0.78])
+    with pytest.warns(RisingCurveWarning, match=r"curve 0: y rises .* can pass 1\); .* 1 - acc"):
+        fit_curve("m2", x, accuracy)
+    with pytest.warns(RisingCurveWarning) as w:
+        fit_curves("m4", [x] * 3, [accuracy, accuracy, 3 - accuracy], names=["a", "b", "c"])
+    assert len(w) == 1 and w[0].filename == __file__
+    assert str(w[0].message).startswith("curve 'a' (and 1 more curve): y rises at every one")
+    fit_curves("m4", [x], [3 - accuracy])  # a loss: no word (warnings are errors here)
+    # a statistic that grows with N is a power law all the same: no word from the NTK fits
+    fit = fit_power_law(np.array([16, 32, 64, 128]), np.array([0.1, 0.12, 0.15, 0.18]))
+    assert fit.alpha < 0
