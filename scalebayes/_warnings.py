@@ -21,6 +21,7 @@ __all__ = [
     "EarlyRiseWarning",
     "FlatCurveWarning",
     "RisingCurveWarning",
+    "ends_rising",
     "rises",
     "rises_throughout",
     "units_hint",
@@ -245,26 +246,33 @@ def warn_if_rising(
     return True
 
 
-def warn_if_late_rise(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
-    """Warn (`RisingCurveWarning`) if the runs end rising (at least 3 runs): the largest
-    run's ``y`` above the run's before it, more than `LATE_RISE` (relative) above the lowest
-    ``y`` of a smaller run, and giving back more than `LATE_GIVE_BACK` of the fall from the
-    highest earlier ``y`` to that lowest (so that a noisy floor's last draw is not named).
-    ``label`` and ``stacklevel`` as in `warn_if_rising`. Returns whether it warned."""
+def ends_rising(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the runs end rising, as `warn_if_late_rise` says it (at least 3 runs)."""
     x, y = _by_x(x, y)
     if y.size < 3:
         return False
     low = int(np.argmin(y[:-1]))
     with np.errstate(all="ignore"):
         rise = y[-1] - y[low]
-        ends_rising = (
+        return bool(
             y[-1] > y[-2]
             and y[low] > 0
             and rise > LATE_RISE * y[low]
             and rise > LATE_GIVE_BACK * (np.max(y[:-1]) - y[low])
         )
-        if not ends_rising:
-            return False
+
+
+def warn_if_late_rise(x: np.ndarray, y: np.ndarray, label: str, stacklevel: int = 2) -> bool:
+    """Warn (`RisingCurveWarning`) if the runs end rising (at least 3 runs): the largest
+    run's ``y`` above the run's before it, more than `LATE_RISE` (relative) above the lowest
+    ``y`` of a smaller run, and giving back more than `LATE_GIVE_BACK` of the fall from the
+    highest earlier ``y`` to that lowest (so that a noisy floor's last draw is not named).
+    ``label`` and ``stacklevel`` as in `warn_if_rising`. Returns whether it warned."""
+    if not ends_rising(x, y):
+        return False
+    x, y = _by_x(x, y)
+    low = int(np.argmin(y[:-1]))
+    with np.errstate(all="ignore"):
         share = f" ({y[-1] / y[low] - 1:+.1%})" if np.isfinite(y[-1] / y[low]) else ""
     warnings.warn(
         f"{label}: y rises from {y[low]:.4g} at x = {x[low]:.4g} to {y[-1]:.4g} at its "

@@ -160,7 +160,8 @@ def test_csv_columns_named_on_the_command_line(tmp_path, capsys, command):
     if command == "suggest":
         argv += ["--model", str(tmp_path)]
     assert main(argv) == 2
-    assert "(command line: --x-column NAME --y-column NAME;" in _one_error_line(capsys, command)
+    err = _one_error_line(capsys, command)
+    assert "(--x-column NAME --y-column NAME)" in err and "x_column" not in err
     # with the columns named the file is read: a PFN command's next error is the missing model
     rc = main([*argv, "--x-column", "Compute", "--y-column", "val_loss"])
     if command in ("fit", "study"):
@@ -179,7 +180,7 @@ def test_repeated_x_names_the_command_line_option(tmp_path, capsys, command):
     argv += ["--to", "10"] if command == "extrapolate" else ["--candidates", "5", "--target", "9"]
     assert main([*argv, "--model", str(tmp_path)]) == 2
     err = _one_error_line(capsys, command)
-    assert "x = 2 appears on lines 3, 4" in err and "(command line: --dedupe mean)" in err
+    assert "x = 2 appears on lines 3, 4" in err and "their y with --dedupe mean" in err
     # with --dedupe mean the file is read: the next error is the missing model
     assert main([*argv, "--model", str(tmp_path), "--dedupe", "mean"]) == 2
     assert "no checkpoint at" in _one_error_line(capsys, command)
@@ -932,3 +933,65 @@ def test_an_interrupted_ntk_study_says_how_to_resume(tmp_path):
         "; rerun the same command to resume"
     )
     assert _resume_hint(Namespace(command="ntk-study", out=None)) == ""  # nothing kept
+
+
+@pytest.mark.parametrize(
+    ("argv", "text", "said", "not_said"),
+    [
+        (
+            ["extrapolate", "{}", "--to", "1e20"],
+            "x,y\n1e17,3\n1e17,2.9\n1e18,2.5\n1e19,2.2\n",
+            "average their y with --dedupe mean",
+            "dedupe=",
+        ),
+        (
+            ["extrapolate", "{}", "--to", "1e20"],
+            "Compute,Loss\n1e17,3\n1e18,2.5\n1e19,2.2\n",
+            "or name the columns to use (--x-column NAME)",
+            "x_column",
+        ),
+        (
+            ["extrapolate", "{}", "--to", "1e20"],
+            "x,y,loss\n1e17,3,3\n1e18,2.5,2.5\n1e19,2,2\n",
+            "keep one, or name the one to read (--y-column NAME)",
+            "y_column",
+        ),
+        (
+            ["allocate", "{}", "--compute", "1e21"],
+            "a,b\n1,2\n",
+            "or name yours (--n-column, --d-column, --c-column, --loss-column)",
+            "read_runs_csv",
+        ),
+    ],
+    ids=["dedupe", "x-column", "y-column", "allocate-columns"],
+)
+def test_errors_are_in_the_command_lines_words(tmp_path, capsys, argv, text, said, not_said):
+    """A new user's audit: errors named Python arguments (dedupe='mean', x_column=NAME,
+    read_runs_csv(columns=...)) beside or instead of the flags; warnings had been mended."""
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    assert main([a.replace("{}", str(path)) for a in argv]) == 2
+    err = _one_error_line(capsys, argv[0])
+    assert said in err and not_said not in err, err
+
+
+def test_the_far_models_words_and_the_fits_table_in_the_command_lines_terms(tmp_path, capsys):
+    """The same audit: the far model's span note kept a Python call; `fit --to X --predict
+    X,Y` printed X twice, unsorted; `study --methods M4` was refused where `--family M4` was
+    not; repeated suggest candidates were named without their flag."""
+    from scalebayes.pfn._predict import _FAR_READS_EVERY_RUN
+
+    assert cli.cli_words(_FAR_READS_EVERY_RUN) == (
+        "; the far model (`--model mixture-tiny`) reads every run"
+    )
+    assert cli.cli_words("candidates (command line: --candidates) must be distinct") == (
+        "--candidates must be distinct"
+    )
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n1e17,3.9\n3e17,3.62\n1e18,3.35\n3e18,3.15\n1e19,2.97\n")
+    assert main(["fit", str(path), "--family", "m2", "--to", "1e21", "--predict", "1e20,1e21"]) == 0
+    rows = [line.split()[1] for line in capsys.readouterr().out.splitlines() if "e+2" in line]
+    assert rows == ["1e+20", "1e+21"]
+    out = tmp_path / "study"
+    assert main(["study", "--methods", "M1", "--csv", str(path), "--out", str(out)]) == 0
+    assert "| m1 |" in (out / "summary.md").read_text()

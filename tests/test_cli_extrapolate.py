@@ -637,3 +637,16 @@ def test_warnings_are_printed_in_the_command_lines_words():
         "1000x) or check it with --method mcmc-m4; try another --seed"
     )
     assert cli_words("nothing to change (x = 3)") == "nothing to change (x = 3)"
+
+
+def test_a_climb_is_not_news_on_runs_that_end_rising():
+    """A new user's audit: on runs that end rising (3.90 ... 3.15, then 3.40), the far model's
+    climb was noted 'although the runs fall', after a RisingCurveWarning had said they rise."""
+    from types import SimpleNamespace
+
+    from scalebayes.cli._pfn import _falls
+
+    x = np.array([1e17, 3e17, 1e18, 3e18, 1e19])
+    assert _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 2.97])))
+    assert not _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.40])))
+    assert _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.16])))  # noise

@@ -255,7 +255,7 @@ def _run_study(args: argparse.Namespace) -> int:
 
     if not args.datasets.strip() and not args.csv:
         raise ValueError("name --datasets (e.g. ic,nlp,nano,dd) and/or give --csv FILE")
-    methods = args.methods
+    methods = args.methods.lower()  # as --family: M4 is m4
     if args.calibrate_weight is not None and not args.calibrate_on.strip():
         raise ValueError(
             "--calibrate-weight says how --calibrate-on weighs its targets: give --calibrate-on "
@@ -263,9 +263,7 @@ def _run_study(args: argparse.Namespace) -> int:
         )
     if args.calibrate_on.strip():
         weight = args.calibrate_weight or "curve"
-        methods = _with_calibrated(
-            args.methods, args.datasets, args.calibrate_on, args.split, weight
-        )
+        methods = _with_calibrated(methods, args.datasets, args.calibrate_on, args.split, weight)
     result = run_study(
         methods,
         args.datasets,
@@ -415,6 +413,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     from ..data import read_curves_csv
     from ..inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
 
+    predict = sorted(set(args.predict))  # as extrapolate: each x once, in order
     family = args.family.strip().lower()
     if family not in POINT_FAMILIES:
         raise ValueError(
@@ -444,7 +443,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         raise
 
     for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
-        far = [v for v in args.predict if v > _FAR_FIT * float(x.max())]
+        far = [v for v in predict if v > _FAR_FIT * float(x.max())]
         if far:
             warnings.warn(
                 f"curve {curve.name!r}: x = {_listed(far)} lies more than "
@@ -454,7 +453,7 @@ def _run_fit(args: argparse.Namespace) -> int:
                 UserWarning,
                 stacklevel=2,
             )
-        below = [v for v in args.predict if v < float(x.min())]
+        below = [v for v in predict if v < float(x.min())]
         if below:
             warnings.warn(
                 f"curve {curve.name!r}: x = {_listed(below)} lies below its "
@@ -464,7 +463,7 @@ def _run_fit(args: argparse.Namespace) -> int:
                 stacklevel=2,
             )
         span = float(np.log(x.max() / x.min()))
-        narrow = [v for v in args.predict if np.log(v / x.max()) > _SPANS_BEYOND * span]
+        narrow = [v for v in predict if np.log(v / x.max()) > _SPANS_BEYOND * span]
         if narrow:
             warnings.warn(
                 f"curve {curve.name!r}: x = {_listed(narrow)} lies more "
@@ -511,17 +510,17 @@ def _run_fit(args: argparse.Namespace) -> int:
         width = max(map(len, params), default=0)
         for name, value in params.items():
             print(f"  {name.ljust(width)} = {_format_value(value)}")
-    if args.predict:
-        predictions = predict_fits(fits, [args.predict] * len(fits))  # one batched call
+    if predict:
+        predictions = predict_fits(fits, [predict] * len(fits))  # one batched call
         rows = [
             [curve.name, x_text(x), f"{y * curve.y_scale:.6g}"]
             for curve, ys in zip(curves, predictions, strict=True)
-            for x, y in zip(args.predict, ys, strict=True)
+            for x, y in zip(predict, ys, strict=True)
         ]
         print(f"\npredictions ({family}):")
         print(_table(["curve", *curves[0].axis_labels], rows))  # the CSV's column names
     if args.plot is not None:
-        _plot(args.plot, curves, fits, args.predict, f"{family} fit of {args.file.name}")
+        _plot(args.plot, curves, fits, predict, f"{family} fit of {args.file.name}")
         print(f"\nwrote {args.plot}")
     return 0
 
@@ -656,17 +655,20 @@ def _is_negative_number(text: str) -> bool:
     return True
 
 
-# The library's warnings name the Python call and the command line's flag side by side; the
-# command line keeps its own words: "(`PFN.load(...)`, reach 1000x; command line: `--model
-# M`)" -> "(`--model M`, reach 1000x)", "method='pfn' (command line: --method pfn)" ->
-# "--method pfn"; x_query and target_x (PFN.predict's and suggest_next's) are --to and --target.
+# The library's warnings and errors name the Python call and the command line's flag side by
+# side; the command line keeps its own words: "(`PFN.load(...)`, reach 1000x; command line:
+# `--model M`)" -> "(`--model M`, reach 1000x)", "method='pfn' (command line: --method pfn)" ->
+# "--method pfn", "(command line: --x-column NAME; Python: x_column=NAME)" -> "(--x-column
+# NAME)"; x_query and target_x (PFN.predict's and suggest_next's) are --to and --target.
 _BOTH = re.compile(r"\((?:`[^`]+`|\w+=\S+?)(, [^;()`]+)?; command line: (`[^`]+`|[^()`]+?)\)")
 _PYTHON_THEN_FLAG = re.compile(r"[\w.]+(?:=\S+?)? \(command line: ([^()]+)\)")
+_FLAG_THEN_PYTHON = re.compile(r"\(command line: ([^();]+); Python: [^()]+\)")
 
 
 def cli_words(text: str) -> str:
-    """A library warning's ``text`` in the command line's words (see above)."""
+    """A library warning's or error's ``text`` in the command line's words (see above)."""
     text = _BOTH.sub(lambda m: f"({m.group(2)}{m.group(1) or ''})", text)
+    text = _FLAG_THEN_PYTHON.sub(lambda m: f"({m.group(1)})", text)
     text = _PYTHON_THEN_FLAG.sub(lambda m: m.group(1), text)
     text = text.replace("x_query", "--to").replace("the largest context x", "the largest run")
     text = text.replace("target_x", "--target")
@@ -710,7 +712,7 @@ def _error_message(error: Exception) -> str:
             text += "; free some space and rerun (a study, ntk-study or train-pfn --resume goes on"
             text += " from what it wrote)"
     else:
-        text = str(error) or type(error).__name__
+        text = cli_words(str(error)) or type(error).__name__
     return " ".join(text.split())
 
 

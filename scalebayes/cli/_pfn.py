@@ -660,11 +660,14 @@ _ABOVE_LAST = 1.5
 
 
 def _falls(curve) -> bool:
-    """Whether the curve's largest run has a lower loss than its smallest."""
+    """Whether the curve's largest run has a lower loss than its smallest, and the runs do not
+    end rising (`RisingCurveWarning` has said that; a climb then follows the runs)."""
     import numpy as np
 
+    from .._warnings import ends_rising
+
     x, y = np.asarray(curve.x), np.asarray(curve.y)
-    return bool(y[np.argmax(x)] < y[np.argmin(x)])
+    return bool(y[np.argmax(x)] < y[np.argmin(x)]) and not ends_rising(x, y)
 
 
 def _first_departure(values, best, departs) -> tuple[int, int] | None:

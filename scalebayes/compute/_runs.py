@@ -474,8 +474,8 @@ def read_runs_csv(
         raise ValueError(
             f"{source}: missing column(s) {', '.join(missing)}; "
             f"the header has {found} but {_CSV_COLUMNS} are needed (names are case-insensitive; "
-            "or name yours: read_runs_csv(columns=...), command line --n-column, --d-column, "
-            f"--c-column, --loss-column){hint}"
+            "or name yours (`read_runs_csv(columns=...)`; command line: --n-column, --d-column, "
+            f"--c-column, --loss-column)){hint}"
         )
     use_c = "d" not in columns
     names = {"n": header[columns["n"]].strip(), "loss": header[columns["loss"]].strip()}

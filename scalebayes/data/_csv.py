@@ -25,6 +25,9 @@ from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
 # Normalised header (stripped, lower case, spaces and hyphens as "_") -> column role.
+_MAX_NAMES = 50
+"""An unread text column with more distinct values than this holds notes, not curve names."""
+
 _ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x",),
     "y": ("y", "loss"),
@@ -82,7 +85,8 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
         hits = [i for i, name in enumerate(names) if name in aliases and i not in taken]
         if len(hits) > 1:
             found = ", ".join(repr(header[i]) for i in hits)
-            raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one of them")
+            named = f", or name the one to read ({_naming([role])})" if role in ("x", "y") else ""
+            raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one{named}")
         if hits:
             cols[role] = hits[0]
     missing = [role for role in ("x", "y") if role not in cols]
@@ -193,9 +197,10 @@ def _lines(lines: np.ndarray) -> str:
 
 def _parse(
     path: Path, text: str, chosen: dict[str, str]
-) -> tuple[dict[str, _Rows], bool, dict[str, str], tuple[str, ...]]:
+) -> tuple[dict[str, _Rows], bool, dict[str, str], dict[str, dict[str, int] | None]]:
     """The file's curves by name, whether it has a split column, the headers of x and y, and
-    the headers of unread columns that hold differing text (names a user may mean as curves)."""
+    the unread columns that hold differing text (names a user may mean as curves), each with
+    its texts and their row counts (None: too many texts to be names)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = ((row, reader.line_num) for row in reader if any(cell.strip() for cell in row))
     try:
@@ -206,7 +211,8 @@ def _parse(
             )
         cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
         unread = [i for i in range(len(header)) if i not in cols.values()]
-        texts: dict[int, set[str]] = {i: set() for i in unread}
+        # text in each unread column and how many rows hold it (None: too many to be names)
+        texts: dict[int, dict[str, int] | None] = {i: {} for i in unread}
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         previous = None  # the key of the row above
         blocks: dict[tuple, list[list[tuple[float, int]]]] = {}  # runs of rows, per curve
@@ -236,8 +242,12 @@ def _parse(
                 rec.ctx.append(_split(row[cols["split"]], where))
             rec.lines.append(line)
             for i in unread:
-                if len(texts[i]) < 2 and not _is_number(row[i]):
-                    texts[i].add(row[i].strip())
+                seen = texts[i]
+                if seen is not None and not _is_number(row[i]):
+                    value = row[i].strip()
+                    seen[value] = seen.get(value, 0) + 1
+                    if len(seen) > _MAX_NAMES:
+                        texts[i] = None
     except csv.Error as e:
         raise CurveDataError(not_valid_csv(f"{path}: line {reader.line_num}", e)) from e
     if not keyed:
@@ -255,10 +265,30 @@ def _parse(
             UserWarning,
         )
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
-    text_columns = (  # a file that names its curves has said which column does
-        () if "curve" in cols else tuple(header[i].strip() for i in unread if len(texts[i]) > 1)
-    )
+    text_columns: dict[str, dict[str, int] | None] = {}  # a curve column says which names
+    if "curve" not in cols:
+        text_columns = {
+            header[i].strip(): texts[i] for i in unread if texts[i] is None or len(texts[i]) > 1
+        }
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
+
+
+def _warn_if_names_unread(path: Path, columns: dict[str, dict[str, int] | None]) -> None:
+    """Warn where an unread column sorts the rows into groups (2 to `_MAX_NAMES` texts, each
+    on at least 2 rows) that a file without a curve column reads as one curve (a new user's
+    audit: runs of models A and B under a column 'model' were fitted as one curve)."""
+    for name, seen in columns.items():
+        if seen is None or min(seen.values()) < 2:
+            continue
+        shown = ", ".join(f"{text!r} ({n} rows)" for text, n in list(seen.items())[:3])
+        more = f" and {len(seen) - 3} more" if len(seen) > 3 else ""
+        warn_at_caller(
+            f"{path}: column {name!r} sorts the rows into {len(seen)} groups ({shown}{more}) "
+            "that are read as one curve; if they are different runs, name the column curve "
+            "(or curve_id) so that they are read apart",
+            UserWarning,
+        )
+        return
 
 
 def _restart(blocks: list[list[tuple[float, int]]]) -> tuple[int, int] | None:
@@ -379,7 +409,9 @@ def read_curves_csv(
     with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
     curves have no split). Optional `dataset` and `subset` columns tell apart curves that
     share an id: an id used under several of them names its curves `dataset|subset|id`.
-    Other columns are ignored and blank lines skipped. Each curve is
+    Other columns are ignored (a file without a curve column whose other column sorts the
+    rows into groups of text, e.g. `model` with A and B on several rows each, gets a
+    ``UserWarning`` saying to name it `curve`) and blank lines skipped. Each curve is
     sorted by x. Errors name the file, the line number (1 = the header line) and, for a row,
     its data row number (1 = the first non-blank row after the header).
 
@@ -443,7 +475,9 @@ def read_curves_csv(
             f"{path}: {len(short)} curves have fewer than {min_points} distinct x ({shown}); "
             "add points or drop those curves"
         )
-    return [
-        _to_curve(path, curve_id, rec, has_split, dedupe, min_points, headers, text_columns)
+    out = [
+        _to_curve(path, curve_id, rec, has_split, dedupe, min_points, headers, tuple(text_columns))
         for curve_id, rec in curves.items()
     ]
+    _warn_if_names_unread(path, text_columns)
+    return out

@@ -358,7 +358,9 @@ def suggest_next(
     if np.unique(cand).size != cand.size:
         values, counts = np.unique(cand, return_counts=True)
         repeated = ", ".join(f"{v:g}" for v in values[counts > 1])
-        raise ValueError(f"candidates must be distinct; repeated: {repeated}")
+        raise ValueError(
+            f"candidates (command line: --candidates) must be distinct; repeated: {repeated}"
+        )
     if hasattr(target_x, "shape") and np.shape(target_x) == ():
         target_x = target_x.item()  # a 0-d array (NumPy or JAX) is one number
     if isinstance(target_x, bool) or not isinstance(target_x, int | float | np.number):

@@ -86,7 +86,8 @@ NSLPFN_REACH = 10.0
 FAR_SWITCH = 5.0
 
 _FAR_READS_EVERY_RUN = (
-    f"; the far model (`PFN.load({FAR_MODEL!r})`, `--model {FAR_MODEL}`) reads every run"
+    f"; the far model (`PFN.load({FAR_MODEL!r})`; command line: `--model {FAR_MODEL}`) reads "
+    "every run"
 )
 """How a SpanWarning of the default model ends; the shipped answer, which weights the far
 model in already, says that instead."""

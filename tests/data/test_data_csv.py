@@ -460,3 +460,26 @@ def test_a_late_rise_gets_one_warning(tmp_path):
         warnings.simplefilter("ignore")
         named = sum(warn_if_late_rise(np.arange(1.0, 9), f, "floor") for f in floors)
     assert named <= 4, named
+
+
+def test_a_column_that_sorts_the_rows_into_runs_is_named(tmp_path):
+    """A new user's audit: runs of two models under a column 'model' (not 'curve') were read
+    as one curve without a word when their x did not collide."""
+    rows = ["model,params,loss,note"]
+    rows += [f"A,{x},{4 - k * 0.2},run {k}" for k, x in enumerate([1e8, 3e8, 1e9, 3e9])]
+    rows += [f"B,{x},{3.9 - k * 0.2},run {k + 4}" for k, x in enumerate([2e8, 6e8, 2e9, 6e9])]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"column 'model' sorts the rows into 2 groups \('A' \(4"):
+        (curve,) = read_curves_csv(path, x_column="params")
+    assert curve.x.size == 8  # read as asked: one curve; 'note' (a text per row) is not named
+    path.write_text("\n".join(r.replace("model,", "curve,", 1) for r in rows) + "\n")
+    assert [c.name for c in read_curves_csv(path, x_column="params")] == ["A", "B"]  # no word
+
+
+def test_two_columns_for_y_point_at_the_option_that_chooses(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("x,y,loss\n1,3,2.9\n2,2,1.9\n3,1.5,1.4\n")
+    with pytest.raises(CurveDataError, match=r"keep one, or name the one to read \(command line"):
+        read_curves_csv(path)
+    assert read_curves_csv(path, y_column="loss")[0].y.tolist() == [2.9, 1.9, 1.4]
