@@ -139,7 +139,13 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
     for line, row in rows:
         keys = {k.strip().lower(): v for k, v in row.items() if k is not None}
         if "x" not in keys or "cost" not in keys:
-            raise ValueError(f"{path}: a cost file needs the columns x and cost")
+            found = ", ".join(repr(k) for k in keys)
+            hint = ""
+            if len(keys) == 1 and any(sep in next(iter(keys)) for sep in ";\t|"):
+                hint = "; the header looks like it uses another separator: save it with commas"
+            raise ValueError(
+                f"{path}: a cost file needs the columns x and cost; its header has {found}{hint}"
+            )
         if keys["x"] is None or keys["cost"] is None:
             raise ValueError(f"{path} line {line}: the row has too few cells; give x,cost")
         try:

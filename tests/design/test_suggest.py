@@ -251,7 +251,9 @@ def _cost_file(path, text, encoding="utf-8"):
         ("x,cost\n4e+08,one\n", "utf-8", "line 2: x and cost must be numbers"),
         ("x,cost\n", "utf-8", "has no rows"),
         ("x,co\u00fbt\n4e+08,1\n", "latin-1", "not UTF-8 text"),
-        ("x,price\n4e+08,1\n", "utf-8", "needs the columns x and cost"),
+        ("x,price\n4e+08,1\n", "utf-8", "needs the columns x and cost; its header has 'x', "),
+        # a new user's audit: a semicolon file was not told why
+        ("x;cost\n4e+08;1\n", "utf-8", "'x;cost'; the header looks like it uses another sep"),
         ("x,cost\n4e+08,-5\n", "utf-8", "line 2: cost -5 must be finite and > 0"),
         ("x,cost\n4e+08,nan\n", "utf-8", "line 2: cost nan must be finite and > 0"),
         ("x,cost\n4e+08,5\n4e+08,6\n", "utf-8", "lines 2 and 3: x = 4e+08 costs 5 and 6"),
