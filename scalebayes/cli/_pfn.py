@@ -347,7 +347,8 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         default="pfn",
         action=Once,
         help="the shipped PFNs (default: forward passes, no sampling; within 5x of the "
-        "largest run both shipped PFNs, each weighted by how well it predicts the curve's own "
+        "largest run the two shipped PFNs (nslpfn-base, mixture-tiny), each weighted by how "
+        "well it predicts the curve's own "
         "later runs, beyond it the far model, up to 1000x; see --model) or "
         "NUTS on a Bayesian family (seconds to a minute per curve on a CPU; any distance); "
         "-irw adds a misfit that grows beyond the runs (noise ou_irw: wider, better "
