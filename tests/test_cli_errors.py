@@ -995,3 +995,14 @@ def test_the_far_models_words_and_the_fits_table_in_the_command_lines_terms(tmp_
     out = tmp_path / "study"
     assert main(["study", "--methods", "M1", "--csv", str(path), "--out", str(out)]) == 0
     assert "| m1 |" in (out / "summary.md").read_text()
+
+
+def test_nuts_is_not_asked_about_a_run_the_user_has(tmp_path, capsys):
+    """A review: `extrapolate --method mcmc-m4 --to X` at one of the runs answered that run's
+    loss with q05 = q95 (the misfit path passes through every run)."""
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n1e21,4.2\n4e21,3.9\n1.6e22,3.7\n6.4e22,3.505\n2.56e23,2.895\n")
+    argv = ["extrapolate", str(path), "--to", "1e23,6.4e22", "--method", "mcmc-m4-irw"]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, "extrapolate")
+    assert "--to 6.4e+22 is a run of curve 'runs' (its loss there is 3.505)" in err

@@ -832,6 +832,16 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
         mcmc = args.method.removeprefix("pfn+")
+        for c in curves:  # (a review: the answer echoed the run, q05 = q95)
+            ran = np.isclose(np.asarray(targets)[:, None], c.x[None, :], rtol=1e-9, atol=0)
+            if ran.any():
+                i, j = np.argwhere(ran)[0]
+                raise ValueError(
+                    f"--to {targets[i]:g} is a run of curve {c.name!r} (its loss there is "
+                    f"{c.y[j]:.4g}): NUTS reads the misfit as a path in x that passes through "
+                    "every run, so it would answer that loss with no width; ask x between or "
+                    "beyond the runs"
+                )
         below = [c for c in curves if targets[0] < float(np.min(c.x))]
         if below:  # as `fit --predict` says it: usually a units mistake
             c = below[0]

@@ -345,6 +345,14 @@ def suggest_next(
     from ..data import merge_duplicate_x
 
     runs = merge_duplicate_x(xc, yc)
+    ran = np.isclose(cand[:, None], runs.x[None, :], rtol=1e-9, atol=0).any(axis=1)
+    if ran.any():  # (a review: NUTS's path of misfits passes through each run, so a repeat's
+        # fantasies were that run's loss, and a float floor's noise was ranked as a gain)
+        shown = ", ".join(f"{v:g}" for v in cand[ran][:5])
+        raise ValueError(
+            f"candidates (command line: --candidates) {shown} are runs you have: a repeat at "
+            "the same x is read as the same run, so it has no gain to rank; choose new x"
+        )
     if runs.x.size < xc.size:
         repeated = ", ".join(f"{v:g}" for v in runs.x[runs.counts > 1][:5])
         warnings.warn(

@@ -87,13 +87,17 @@ def test_a_loaded_pfn_is_the_same_model_as_its_name(equal_cost):
     loaded = suggest_next(X, Y, CANDIDATES, TARGET, cost=[1.0, 1.0, 1.0], model=PFN.load())
     assert loaded == equal_cost
     with pytest.raises(ValueError, match="nslpfn-small' was trained for extrapolation only"):
-        suggest_next(X, Y, [X[-2], 4 * X[-1]], TARGET, model=PFN.load("nslpfn-small"))
+        suggest_next(X, Y, [X[-1] / 2, 4 * X[-1]], TARGET, model=PFN.load("nslpfn-small"))
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(candidates=[X[-2], 4 * X[-1]]), "inside the observed range"),
+        (dict(candidates=[np.sqrt(X[-2] * X[-1]), 4 * X[-1]]), "inside the observed range"),
+        # a review: NUTS's fantasies of a repeat were the run's loss, a float floor's noise
+        # ranked as a gain (and first, as the cheapest)
+        (dict(candidates=[X[0], 4 * X[-1]], method="mcmc-m4"), r"\) 1e\+07 are runs you have"),
+        (dict(candidates=[X[-2], 4 * X[-1]]), "are runs you have: a repeat at the same x"),
         (dict(candidates=[4 * X[-1], 2 * TARGET]), "must lie below target_x"),
         (dict(candidates=[4 * X[-1], 4 * X[-1]]), "must be distinct"),
         (dict(x_context=np.full(X.size, X[-1])), "at least two distinct x"),
