@@ -935,43 +935,29 @@ def test_an_interrupted_ntk_study_says_how_to_resume(tmp_path):
     assert _resume_hint(Namespace(command="ntk-study", out=None)) == ""  # nothing kept
 
 
-@pytest.mark.parametrize(
-    ("argv", "text", "said", "not_said"),
-    [
-        (
-            ["extrapolate", "{}", "--to", "1e20"],
-            "x,y\n1e17,3\n1e17,2.9\n1e18,2.5\n1e19,2.2\n",
-            "average their y with --dedupe mean",
-            "dedupe=",
-        ),
-        (
-            ["extrapolate", "{}", "--to", "1e20"],
-            "Compute,Loss\n1e17,3\n1e18,2.5\n1e19,2.2\n",
-            "or name the columns to use (--x-column NAME)",
-            "x_column",
-        ),
-        (
-            ["extrapolate", "{}", "--to", "1e20"],
-            "x,y,loss\n1e17,3,3\n1e18,2.5,2.5\n1e19,2,2\n",
-            "keep one, or name the one to read (--y-column NAME)",
-            "y_column",
-        ),
-        (
-            ["allocate", "{}", "--compute", "1e21"],
-            "a,b\n1,2\n",
-            "or name yours (--n-column, --d-column, --c-column, --loss-column)",
-            "read_runs_csv",
-        ),
-    ],
-    ids=["dedupe", "x-column", "y-column", "allocate-columns"],
-)
-def test_errors_are_in_the_command_lines_words(tmp_path, capsys, argv, text, said, not_said):
+_PYTHON_WORDS = {  # the file, what the error says, the Python word it no longer says
+    "dedupe": ("x,y\n1e17,3\n1e17,2.9\n1e18,2.5\n", "their y with --dedupe mean", "dedupe="),
+    "x-column": ("Compute,Loss\n1e17,3\n1e18,2.5\n", "to use (--x-column NAME)", "x_column"),
+    "y-column": ("x,y,loss\n1e17,3,3\n1e18,2.5,2.5\n", "to read (--y-column NAME)", "y_column"),
+    "allocate": ("a,b\n1,2\n", "yours (--n-column, --d-column, --c-column,", "read_runs_csv"),
+}
+
+
+@pytest.mark.parametrize("case", list(_PYTHON_WORDS))
+def test_errors_are_in_the_command_lines_words(tmp_path, capsys, case):
     """A new user's audit: errors named Python arguments (dedupe='mean', x_column=NAME,
     read_runs_csv(columns=...)) beside or instead of the flags; warnings had been mended."""
+    text, said, not_said = _PYTHON_WORDS[case]
     path = tmp_path / "runs.csv"
     path.write_text(text)
-    assert main([a.replace("{}", str(path)) for a in argv]) == 2
-    err = _one_error_line(capsys, argv[0])
+    command = "allocate" if case == "allocate" else "extrapolate"
+    argv = [
+        command,
+        str(path),
+        *(["--compute", "1e21"] if case == "allocate" else ["--to", "1e20"]),
+    ]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, command)
     assert said in err and not_said not in err, err
 
 
