@@ -94,7 +94,9 @@ class RisingCurveWarning(UserWarning):
     side of a double-descent bump. A curve that rises throughout is more often an accuracy
     or a score given by mistake: give ``1 - accuracy`` or the loss instead. Warned by
     [`read_curves_csv`][scalebayes.data.read_curves_csv] (so by every command that reads a
-    CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate].
+    CSV) and by [`extrapolate`][scalebayes.pfn.extrapolate]; a curve that rises throughout
+    or with noise by [`fit_curves`][scalebayes.inference.fit_curves] too, once per call
+    (the point-fit families are not made for it).
     """
 
 

@@ -637,6 +637,9 @@ def test_warnings_are_printed_in_the_command_lines_words():
         "1000x) or check it with --method mcmc-m4; try another --seed"
     )
     assert cli_words("nothing to change (x = 3)") == "nothing to change (x = 3)"
+    # errors pass through it too: a file or curve the user named keeps its name (a review)
+    for text in ("target_x.csv: line 3", "no curve 'x_query'", "/tmp/x_query/a.csv"):
+        assert cli_words(text) == text
 
 
 def test_a_climb_is_not_news_on_runs_that_end_rising():
@@ -644,9 +647,11 @@ def test_a_climb_is_not_news_on_runs_that_end_rising():
     climb was noted 'although the runs fall', after a RisingCurveWarning had said they rise."""
     from types import SimpleNamespace
 
-    from scalebayes.cli._pfn import _falls
+    from scalebayes.cli._pfn import _falls, _falls_to_the_end
 
     x = np.array([1e17, 3e17, 1e18, 3e18, 1e19])
-    assert _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 2.97])))
-    assert not _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.40])))
-    assert _falls(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.16])))  # noise
+    assert _falls_to_the_end(SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 2.97])))
+    rising = SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.40]))
+    assert _falls(rising) and not _falls_to_the_end(rising)  # the other notes still apply
+    noisy = SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.16]))
+    assert _falls_to_the_end(noisy)

@@ -663,6 +663,9 @@ def _is_negative_number(text: str) -> bool:
 _BOTH = re.compile(r"\((?:`[^`]+`|\w+=\S+?)(, [^;()`]+)?; command line: (`[^`]+`|[^()`]+?)\)")
 _PYTHON_THEN_FLAG = re.compile(r"[\w.]+(?:=\S+?)? \(command line: ([^()]+)\)")
 _FLAG_THEN_PYTHON = re.compile(r"\(command line: ([^();]+); Python: [^()]+\)")
+_FLAGS = {"x_query": "--to", "target_x": "--target"}
+# the argument's name standing alone: not inside a path, a file name or a quoted curve name
+_PYTHON_NAME = re.compile(r"(?<![\w/.'\"-])(?:x_query|target_x)(?![\w.'\"/-])")
 
 
 def cli_words(text: str) -> str:
@@ -670,9 +673,8 @@ def cli_words(text: str) -> str:
     text = _BOTH.sub(lambda m: f"({m.group(2)}{m.group(1) or ''})", text)
     text = _FLAG_THEN_PYTHON.sub(lambda m: f"({m.group(1)})", text)
     text = _PYTHON_THEN_FLAG.sub(lambda m: m.group(1), text)
-    text = text.replace("x_query", "--to").replace("the largest context x", "the largest run")
-    text = text.replace("target_x", "--target")
-    return text
+    text = _PYTHON_NAME.sub(lambda m: _FLAGS[m.group(0)], text)
+    return text.replace("the largest context x", "the largest run")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -661,14 +661,19 @@ _ABOVE_LAST = 1.5
 
 
 def _falls(curve) -> bool:
-    """Whether the curve's largest run has a lower loss than its smallest, and the runs do not
-    end rising (`RisingCurveWarning` has said that; a climb then follows the runs)."""
+    """Whether the curve's largest run has a lower loss than its smallest."""
     import numpy as np
 
+    x, y = np.asarray(curve.x), np.asarray(curve.y)
+    return bool(y[np.argmax(x)] < y[np.argmin(x)])
+
+
+def _falls_to_the_end(curve) -> bool:
+    """`_falls`, and the runs do not end rising: where they do, `RisingCurveWarning` has said
+    so, and a far answer that climbs follows the runs (no news)."""
     from .._warnings import ends_rising
 
-    x, y = np.asarray(curve.x), np.asarray(curve.y)
-    return bool(y[np.argmax(x)] < y[np.argmin(x)]) and not ends_rising(x, y)
+    return _falls(curve) and not ends_rising(curve.x, curve.y)
 
 
 def _first_departure(values, best, departs) -> tuple[int, int] | None:
@@ -702,7 +707,7 @@ def _far_grids(curves, targets) -> list:
     for c in curves:
         # from just beyond the switch's tolerance (x at 5x within 1e-9 is the near answer's)
         start, end = FAR_SWITCH * float(np.max(c.x)) * (1 + 1e-6), float(targets[-1])
-        if not (end > start and _falls(c)):  # (a climb is said only on a falling curve)
+        if not (end > start and _falls_to_the_end(c)):  # (a climb is said only then)
             grids.append(None)
             continue
         decades = np.log10(end / start)
@@ -739,7 +744,7 @@ def _far_roughness(curve, targets, pred, grid=None) -> list[str]:
     lo, hi = (np.asarray(v)[far] for v in pred.interval(0.9))
     rough = f"its answers beyond {FAR_SWITCH:g}x are not smooth in x (a CPU-trained model)"
     notes = []
-    if _falls(curve):
+    if _falls_to_the_end(curve):
         asked = np.ones(xs.size, bool)
         path_x, path_m = xs, ms
         if grid is not None:

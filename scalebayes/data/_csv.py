@@ -25,9 +25,6 @@ from ._curve import _SMALLEST, Curve, CurveDataError
 from ._merge import merge_duplicate_x
 
 # Normalised header (stripped, lower case, spaces and hyphens as "_") -> column role.
-_MAX_NAMES = 50
-"""An unread text column with more distinct values than this holds notes, not curve names."""
-
 _ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x",),
     "y": ("y", "loss"),
@@ -38,6 +35,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 # Columns that tell apart curves sharing an id (the NSL-PFN release's long format has both).
 _GROUPS = ("dataset", "subset")
+_MAX_NAMES = 50
+"""An unread text column with more distinct values than this holds notes, not curve names."""
 _SPLIT_LABELS = {"context": True, "train": True, "fit": True, "target": False, "test": False}
 _EXPECTED = "x, y, and optionally curve (or curve_id) and split (context/target)"
 
@@ -197,10 +196,10 @@ def _lines(lines: np.ndarray) -> str:
 
 def _parse(
     path: Path, text: str, chosen: dict[str, str]
-) -> tuple[dict[str, _Rows], bool, dict[str, str], dict[str, dict[str, int] | None]]:
+) -> tuple[dict[str, _Rows], bool, dict[str, str], dict[str, dict[str, list[float]] | None]]:
     """The file's curves by name, whether it has a split column, the headers of x and y, and
     the unread columns that hold differing text (names a user may mean as curves), each with
-    its texts and their row counts (None: too many texts to be names)."""
+    its texts and the x of their rows (None: too many texts to be names)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = ((row, reader.line_num) for row in reader if any(cell.strip() for cell in row))
     try:
@@ -211,8 +210,8 @@ def _parse(
             )
         cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
         unread = [i for i in range(len(header)) if i not in cols.values()]
-        # text in each unread column and how many rows hold it (None: too many to be names)
-        texts: dict[int, dict[str, int] | None] = {i: {} for i in unread}
+        # text in each unread column and the x of its rows (None: too many texts to be names)
+        texts: dict[int, dict[str, list[float]] | None] = {i: {} for i in unread}
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         previous = None  # the key of the row above
         blocks: dict[tuple, list[list[tuple[float, int]]]] = {}  # runs of rows, per curve
@@ -244,8 +243,7 @@ def _parse(
             for i in unread:
                 seen = texts[i]
                 if seen is not None and not _is_number(row[i]):
-                    value = row[i].strip()
-                    seen[value] = seen.get(value, 0) + 1
+                    seen.setdefault(row[i].strip(), []).append(x_value)
                     if len(seen) > _MAX_NAMES:
                         texts[i] = None
     except csv.Error as e:
@@ -265,7 +263,7 @@ def _parse(
             UserWarning,
         )
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
-    text_columns: dict[str, dict[str, int] | None] = {}  # a curve column says which names
+    text_columns: dict[str, dict[str, list[float]] | None] = {}  # a curve column names them
     if "curve" not in cols:
         text_columns = {
             header[i].strip(): texts[i] for i in unread if texts[i] is None or len(texts[i]) > 1
@@ -273,14 +271,19 @@ def _parse(
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
 
 
-def _warn_if_names_unread(path: Path, columns: dict[str, dict[str, int] | None]) -> None:
+def _warn_if_names_unread(path: Path, columns: dict[str, dict[str, list[float]] | None]) -> None:
     """Warn where an unread column sorts the rows into groups (2 to `_MAX_NAMES` texts, each
-    on at least 2 rows) that a file without a curve column reads as one curve (a new user's
-    audit: runs of models A and B under a column 'model' were fitted as one curve)."""
+    on at least 2 rows) whose x ranges overlap, which a file without a curve column reads as
+    one curve (a new user's audit: runs of models A and B under a column 'model' were fitted
+    as one curve). Groups that follow each other in x (a column 'phase' or 'gpu' that changed
+    as the runs grew) are one curve's parts: not named."""
     for name, seen in columns.items():
-        if seen is None or min(seen.values()) < 2:
+        if seen is None or min(len(xs) for xs in seen.values()) < 2:
             continue
-        shown = ", ".join(f"{text!r} ({n} rows)" for text, n in list(seen.items())[:3])
+        spans = sorted((min(xs), max(xs)) for xs in seen.values())
+        if all(low >= high for (_, high), (low, _) in pairwise(spans)):
+            continue
+        shown = ", ".join(f"{text!r} ({len(xs)} rows)" for text, xs in list(seen.items())[:3])
         more = f" and {len(seen) - 3} more" if len(seen) > 3 else ""
         warn_at_caller(
             f"{path}: column {name!r} sorts the rows into {len(seen)} groups ({shown}{more}) "

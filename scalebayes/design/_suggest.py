@@ -273,9 +273,10 @@ def suggest_next(
             ``UserWarning``: the command line asks for 3); runs repeated at one x (seeds)
             are averaged.
         y_context: their y (loss, error), >= 0.
-        candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``;
-            with the PFN, beyond the largest context x unless the model was trained for
-            interpolation (MCMC conditions on any x).
+        candidates: x of the runs you could do next, 1-D, distinct, each below ``target_x``
+            and none at a run you have (a repeat at the same x is read as that run: no
+            gain); with the PFN, beyond the largest context x unless the model was trained
+            for interpolation (MCMC conditions on any x).
         target_x: the run you care about. ``model=None`` is the default model, whose
             reach is 10x the largest run; further out (the usual 10-300x) pass
             ``model=FAR_MODEL``, as ``scalebayes suggest`` does by itself beyond 5x, and

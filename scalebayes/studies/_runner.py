@@ -200,7 +200,7 @@ def _load_datasets(
     if unknown:
         raise ValueError(
             f"unknown dataset(s) {', '.join(map(repr, unknown))}; valid datasets: "
-            f"{', '.join(BENCHMARKS)}, or CSV files given with csv_paths (--csv)"
+            f"{', '.join(BENCHMARKS)}, or CSV files given with csv_paths (command line: --csv)"
         )
     notes = {} if notes is None else notes
     far_words = (
@@ -307,15 +307,18 @@ def _check_out_dir(out_dir: Path) -> None:
         if (out_dir / name).is_dir():
             raise ValueError(
                 f"{out_dir / name} is a directory, where the study writes its {name}; move it "
-                "away or give another out_dir (--out)"
+                "away or give another out_dir (command line: --out)"
             )
     for path in (out_dir, *out_dir.parents):
         if path.exists():
             if path == out_dir and not path.is_dir():
-                raise ValueError(f"out_dir (--out) {out_dir} is a file; give a directory")
+                raise ValueError(
+                    f"out_dir (command line: --out) {out_dir} is a file; give a directory"
+                )
             if not path.is_dir():
                 raise ValueError(
-                    f"out_dir (--out) {out_dir} lies under the file {path}; give a directory"
+                    f"out_dir (command line: --out) {out_dir} lies under the file {path}; give a "
+                    "directory"
                 )
             return
 

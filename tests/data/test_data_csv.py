@@ -472,9 +472,16 @@ def test_a_column_that_sorts_the_rows_into_runs_is_named(tmp_path):
     path.write_text("\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match=r"column 'model' sorts the rows into 2 groups \('A' \(4"):
         (curve,) = read_curves_csv(path, x_column="params")
-    assert curve.x.size == 8  # read as asked: one curve; 'note' (a text per row) is not named
+    assert curve.x.size == 8  # read as asked: one curve
     path.write_text("\n".join(r.replace("model,", "curve,", 1) for r in rows) + "\n")
     assert [c.name for c in read_curves_csv(path, x_column="params")] == ["A", "B"]  # no word
+    # a text per row, or groups that follow each other in x (a review: a column 'phase' or
+    # 'gpu' that changed as the runs grew), are one curve's notes: no word either
+    rows = ["x,y,note,phase"] + [
+        f"{10.0**k},{4 - 0.3 * k},run {k},{'small' if k < 3 else 'large'}" for k in range(6)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    assert read_curves_csv(path)[0].x.size == 6
 
 
 def test_two_columns_for_y_point_at_the_option_that_chooses(tmp_path):

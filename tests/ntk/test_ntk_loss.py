@@ -193,6 +193,21 @@ def test_kernels_in_blocks_cover_every_row():
     np.testing.assert_allclose(blocks.nngp, whole.nngp, rtol=1e-5)
 
 
+def test_the_kernels_compile_once_per_architecture_and_shape():
+    """The kernel function is jitted once per architecture (it ran one compiled program per
+    operation eagerly): a second call of one shape compiles nothing."""
+    from scalebayes.ntk._kernels import _compiled_kernel_fn
+
+    config = MLPConfig(depth=3, activation="erf")  # an architecture no other test asks
+    x = np.random.default_rng(2).standard_normal((7, 3))
+    first = mlp_kernels(config, x)
+    compiled = _compiled_kernel_fn(config.depth, config.W_std, config.b_std, config.activation)
+    assert compiled._cache_size() == 1
+    again = mlp_kernels(config, x)
+    assert compiled._cache_size() == 1
+    np.testing.assert_array_equal(again.ntk, first.ntk)
+
+
 def test_a_key_that_is_not_a_key_is_named():
     pred = _random_prediction(0, m=3, k=1)
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):

@@ -952,13 +952,17 @@ def test_a_pfn_target_inside_the_context_is_rejected_before_any_work(tmp_path, f
 def test_out_dir_that_is_a_file_is_refused_before_any_work(tmp_path, fake):
     data = _write_curves(tmp_path / "runs.csv")
     (tmp_path / "taken").write_text("not a directory\n")
-    with pytest.raises(ValueError, match=r"out_dir \(--out\) .*taken is a file; give a directory"):
+    with pytest.raises(
+        ValueError, match=r"out_dir \(command line: --out\) .*taken is a file; give a"
+    ):
         run_study(["fake"], [], tmp_path / "taken", csv_paths=[data], progress=False)
     with pytest.raises(ValueError, match=r"taken/sub lies under the file .*taken; give a"):
         run_study(["fake"], [], tmp_path / "taken" / "sub", csv_paths=[data], progress=False)
     assert fake.calls == [] and (tmp_path / "taken").read_text() == "not a directory\n"
     (tmp_path / "out" / "summary.md").mkdir(parents=True)  # a review: refused after the work
-    with pytest.raises(ValueError, match=r"out/summary.md is a directory, .* out_dir \(--out\)"):
+    with pytest.raises(
+        ValueError, match=r"out/summary.md is a directory, .* out_dir \(command line: --out\)"
+    ):
         run_study(["fake"], [], tmp_path / "out", csv_paths=[data], progress=False)
     (tmp_path / "out2" / "recalibration.json").mkdir(parents=True)
     with pytest.raises(ValueError, match=r"out2/recalibration.json is a directory, where"):
