@@ -413,8 +413,8 @@ def read_curves_csv(
     curves have no split). Optional `dataset` and `subset` columns tell apart curves that
     share an id: an id used under several of them names its curves `dataset|subset|id`.
     Other columns are ignored (a file without a curve column whose other column sorts the
-    rows into groups of text, e.g. `model` with A and B on several rows each, gets a
-    ``UserWarning`` saying to name it `curve`) and blank lines skipped. Each curve is
+    rows into groups of text that overlap in x, e.g. `model` with A and B on several rows
+    each, gets a ``UserWarning`` saying to name it `curve`) and blank lines skipped. Each curve is
     sorted by x. Errors name the file, the line number (1 = the header line) and, for a row,
     its data row number (1 = the first non-blank row after the header).
 

@@ -94,7 +94,7 @@ def write_calibration_figure(
             top.plot(nominal, empirical, marker="o", ms=3, label=label, **look)
             density = counts / counts.sum() * counts.size
             edges = np.linspace(0, 1, counts.size + 1)
-            bottom.stairs(density, edges, lw=1.5, **look)
+            bottom.stairs(density, edges, lw=1.5, label=method, **look)
         bottom.axhline(1.0, color="0.6", lw=1, ls="--")
         top.set(
             title=dataset,
@@ -103,7 +103,10 @@ def write_calibration_figure(
             xlim=(0, 1),
             ylim=(0, 1),
         )
-        top.legend(fontsize=7, loc="best")  # where it hides the fewest points
+        # where it hides the fewest points; handles long enough to show a twin's dashes (a
+        # new user's audit read "pfn" and "pfn+cal" as two identical solid lines)
+        top.legend(fontsize=7, loc="best", handlelength=3.5)
+        bottom.legend(fontsize=7, loc="best", handlelength=3.5)
         bottom.set(xlabel="PIT, F(y) at the target", ylabel="density (1 = calibrated)")
     title = (
         "Calibration: reliability (top) and PIT histogram (bottom), every target of a "

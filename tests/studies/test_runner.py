@@ -1574,3 +1574,20 @@ def test_rows_the_method_could_not_score_are_not_said_to_predate_the_pit(tmp_pat
     result = run_study(["neg"], [], tmp_path / "out", csv_paths=[data], progress=False)
     assert all(math.isnan(s.rmsle) for s in result.scores)
     assert "predate" not in result.summary and "leaves out" not in result.summary
+
+
+def test_both_rows_of_the_calibration_picture_have_a_legend_that_shows_dashes(
+    tmp_path, fake_prob, monkeypatch
+):
+    """A new user's audit: the legend's short handles drew a `+cal` twin's dashed line as a
+    solid one, and the PIT histograms had no legend."""
+    import scalebayes.studies._calibration as calibration
+
+    drawn = []
+    monkeypatch.setattr(calibration, "write_figure", lambda fig, path, dpi: drawn.append(fig))
+    run_study(["fake-prob"], [], tmp_path / "out", csv_paths=[_write_curves(tmp_path / "r.csv")])
+    (fig,) = drawn
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None and legend.handlelength == 3.5
+        assert any("fake-prob" in t.get_text() for t in legend.get_texts())
