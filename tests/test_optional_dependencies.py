@@ -43,3 +43,20 @@ def test_the_command_line_says_a_missing_dependency_in_one_line(monkeypatch, cap
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
     assert err.count("\n") == 1 and "needs neural-tangents" in err and "pip install" in err
+
+
+def test_the_kernels_check_the_dependency_after_their_cache_is_filled(monkeypatch):
+    """A jitted kernel function kept from an earlier call must not hide a missing
+    neural-tangents (the cache answered without asking for it)."""
+    import scalebayes.ntk._compat as compat
+    from scalebayes.ntk import MLPConfig, mlp_kernels
+
+    mlp_kernels(MLPConfig(), np.ones((2, 3)))  # the cache filled
+
+    def missing():
+        raise ImportError("neural-tangents is missing")
+
+    monkeypatch.setattr(compat, "_load", missing)
+    monkeypatch.setitem(sys.modules, "neural_tangents", None)
+    with pytest.raises(ImportError, match="neural-tangents is missing"):
+        mlp_kernels(MLPConfig(), np.ones((2, 3)))

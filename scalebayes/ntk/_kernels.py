@@ -124,6 +124,7 @@ def mlp_kernels(
         x2 = jnp.asarray(x2)
         if x2.ndim != 2 or x2.shape[1] != x1.shape[1]:
             raise ValueError(f"x2 must have shape (n2, {x1.shape[1]}), got {x2.shape}")
+    neural_tangents()  # its check on every call, not only when the cache below is filled
     kernel_fn = _compiled_kernel_fn(config.depth, config.W_std, config.b_std, config.activation)
     if not batch_size:
         k = kernel_fn(x1, x2, ("nngp", "ntk"))
