@@ -28,7 +28,7 @@ from jaxtyping import Array, ArrayLike
 
 from .._checks import beyond_float, check_integer, check_key, is_integer
 from .._precision import float64
-from .._warnings import ConvergenceWarning
+from .._warnings import ConvergenceWarning, warn_at_caller
 from ..evaluate import check_level
 from ..inference import R_HAT_MAX, Diagnostics, sample_model
 from ._allocation import _as_float, optimal_allocation
@@ -409,10 +409,12 @@ def fit_joint_law(
     diagnostics = draws.diagnostics()
     problems = diagnostics.problems(max_r_hat, min_ess)
     if problems:
-        warnings.warn(
+        warn_at_caller(  # the user's line, past the precision wrapper (a new user's audit)
             f"NUTS on {runs.source}: {'; '.join(problems)}; the draws may not represent the "
-            "posterior: run more warm-up and samples, or check the law and priors",
+            "posterior: run more warm-up and samples (`num_warmup=, num_samples=`; command "
+            "line: `--warmup, --samples`), or, where that does not help, give runs at more "
+            "model sizes and budgets (a few runs leave the law's exponents trading off "
+            "against each other, which more draws do not change), or check the law and priors",
             ConvergenceWarning,
-            stacklevel=2,
         )
     return JointLawPosterior(law, runs, likelihood, samples, diagnostics)

@@ -294,9 +294,11 @@ def _warn_on_units(n: np.ndarray, d: np.ndarray, log_ratio: np.ndarray, source: 
     other units alike (millions and billions) move D/N by 1e-3 only and pass that test, so
     also warn where a run has fewer than one parameter or token: not a count."""
     if n.min() < 1 or d.min() < 1:
+        counts = [f"N = {n.min():.3g} parameters"] if n.min() < 1 else []
+        counts += [f"D = {d.min():.3g} tokens"] if d.min() < 1 else []
         warnings.warn(
-            f"{source}: a run has N = {n.min():.3g} parameters or D = {d.min():.3g} tokens, "
-            "fewer than one: are N and D in millions or billions? Give plain counts; a law "
+            f"{source}: a run has {' and '.join(counts)}, fewer than one: are N and D in "
+            "millions or billions? Give plain counts; a law "
             "fitted in other units answers in them, 6ND is then not the compute in FLOPs, and "
             "an allocation keeps at least one parameter and one token",
             UserWarning,

@@ -255,8 +255,14 @@ def test_user_law_with_student_t_fits_and_short_chains_warn():
     )
     lo, hi = post.interval("alpha", 0.99)
     assert lo < TRUTH["alpha"] < hi
-    with pytest.warns(ConvergenceWarning, match="r_hat|ess_"):
+    with pytest.warns(ConvergenceWarning, match="r_hat|ess_") as w:
         fit_joint_law(jax.random.key(0), synthetic(1), num_warmup=5, num_samples=20)
+    # an audit: the warning pointed into the package (its precision wrapper), and the command
+    # line's words did not name its own flags
+    assert w[0].filename == __file__
+    from scalebayes.cli._main import cli_words
+
+    assert "more warm-up and samples (`--warmup, --samples`)" in cli_words(str(w[0].message))
 
 
 def test_predict_refuses_sizes_that_are_not_positive():
