@@ -836,9 +836,11 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     if args.method == "pfn":
         preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
     else:
+        from .._checks import matches_runs
+
         mcmc = args.method.removeprefix("pfn+")
         for c in curves:  # (a review: the answer echoed the run, q05 = q95)
-            ran = np.isclose(np.asarray(targets)[:, None], c.x[None, :], rtol=1e-9, atol=0)
+            ran = matches_runs(targets, c.x)
             if ran.any():
                 i, j = np.argwhere(ran)[0]
                 raise ValueError(

@@ -209,8 +209,11 @@ def _parse(
                 f"{path}: the file is empty; expected a header line with {_EXPECTED}"
             )
         cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
-        unread = [i for i in range(len(header)) if i not in cols.values()]
-        # text in each unread column and the x of its rows (None: too many texts to be names)
+        # text in each unread column and the x of its rows (None: too many texts to be names),
+        # where no curve column has said which names the curves
+        unread = (
+            [] if "curve" in cols else [i for i in range(len(header)) if i not in cols.values()]
+        )
         texts: dict[int, dict[str, list[float]] | None] = {i: {} for i in unread}
         keyed: dict[tuple[tuple[str, ...], str], _Rows] = {}
         previous = None  # the key of the row above
@@ -263,11 +266,9 @@ def _parse(
             UserWarning,
         )
     headers = {f"{role}_column": header[cols[role]].strip() for role in ("x", "y")}
-    text_columns: dict[str, dict[str, list[float]] | None] = {}  # a curve column names them
-    if "curve" not in cols:
-        text_columns = {
-            header[i].strip(): texts[i] for i in unread if texts[i] is None or len(texts[i]) > 1
-        }
+    text_columns = {
+        header[i].strip(): texts[i] for i in unread if texts[i] is None or len(texts[i]) > 1
+    }
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
 
 

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import beyond_float, is_integer
+from .._checks import beyond_float, is_integer, matches_runs
 from .._warnings import warn_if_two_runs
 
 if TYPE_CHECKING:
@@ -346,7 +346,7 @@ def suggest_next(
     from ..data import merge_duplicate_x
 
     runs = merge_duplicate_x(xc, yc)
-    ran = np.isclose(cand[:, None], runs.x[None, :], rtol=1e-9, atol=0).any(axis=1)
+    ran = matches_runs(cand, runs.x).any(axis=1)
     if ran.any():  # (a review: NUTS's path of misfits passes through each run, so a repeat's
         # fantasies were that run's loss, and a float floor's noise was ranked as a gain)
         shown = ", ".join(f"{v:g}" for v in cand[ran][:5])

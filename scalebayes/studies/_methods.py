@@ -371,8 +371,9 @@ def register_method(
 
 
 @contextlib.contextmanager
-def _published_breaks() -> Iterator[None]:
-    """A study scores BNSL's automatic breaks as the protocol defines them: a curve's untested
+def _as_the_protocol_fits() -> Iterator[None]:
+    """The point fits as a study scores them, without the warnings meant for a user's own
+    runs. It scores BNSL's automatic breaks as the protocol defines them: a curve's untested
     break (``UntestedBreakWarning``) is part of the method, not news for each batch; nor is a
     rising context (``RisingCurveWarning``: double-descent curves rise before they fall)."""
     import warnings
@@ -406,7 +407,7 @@ class _PointFit:
 
         n_context, n_target = (None, None) if pad_to is None else pad_to
         try:
-            with _published_breaks():
+            with _as_the_protocol_fits():
                 fits = fit_curves(
                     self.family,
                     [c.x_context for c in curves],
@@ -423,7 +424,7 @@ class _PointFit:
         from ..inference import fit_curves, predict_fits
 
         try:
-            with _published_breaks():
+            with _as_the_protocol_fits():
                 fit = fit_curves(self.family, [curve.x_context], [curve.y_context])
             return predict_fits(fit, [curve.x_target])[0]
         except ValueError:
