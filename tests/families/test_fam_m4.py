@@ -165,6 +165,17 @@ def test_solve_logit_against_mpmath():
             assert abs(float(g - mp.mpf(ri))) <= 1e-13 * max(1.0, abs(ri)), (ai, ri, ti)
 
 
+@pytest.mark.parametrize("n", [8, 13])
+def test_solve_logit_is_right_in_every_position_of_a_vector(n):
+    # jaxlib 0.11.2's CPU compiler got 2 of these 8 roots wrong with (t, lo, hi) carried as
+    # three arrays (each alone, or under jaxlib 0.12.1, was right): every element is checked
+    alpha = np.resize(np.geomspace(1e-3, 50.0, 13), n)
+    rhs = np.full(n, -1e-8)
+    t = np.asarray(m4_solve_logit(jnp.asarray(rhs), jnp.asarray(alpha)))
+    g = t + (alpha - 1.0) * np.logaddexp(0.0, t)
+    np.testing.assert_allclose(g, rhs, rtol=0, atol=1e-13)
+
+
 def test_m4_alpha_below_clip_is_clipped():
     x = np.geomspace(1e3, 1e9, 7)
     np.testing.assert_array_equal(

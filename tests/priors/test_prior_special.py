@@ -90,8 +90,10 @@ def test_beta_cdf_matches_scipy_in_float32(b):
     assert got[0] == 0.0
     # float32 rounding of values up to 1 (eps 1.2e-7) through a few operations.
     assert np.max(np.abs(got - ref)) < 1.5e-6
+    # and as close to JAX's own float32 betainc as that is to scipy (its error moves with
+    # the JAX version: up to 5e-7 from scipy under jax 0.12.1, 2.7e-6 under 0.11.2)
     jax_ref = np.asarray(jax.scipy.special.betainc(b, b, jnp.asarray(x)))
-    assert np.max(np.abs(got - jax_ref)) < 1.5e-6
+    assert np.max(np.abs(got - jax_ref)) < 1.5e-6 + np.max(np.abs(jax_ref - ref))
 
 
 def test_beta_cdf_matches_scipy_in_float64():
