@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint format docs bench figures tutorials screenshots clean
+.PHONY: demo test test-all test-device-stack lint format docs bench figures tutorials screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
@@ -33,6 +33,23 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PYTEST) -m ""
+
+# The default suite under the versions the GPU machine has preinstalled (seen there: jax and
+# jaxlib 0.11.2, numpyro 0.21.0), in a second environment: weights are trained there, and
+# jaxlib 0.11.2's CPU compiler once got M4 roots wrong that 0.12.1 got right (reliability.md).
+DEVICE_VENV := .venv-device
+DEVICE_PINS := jax==0.11.2 jaxlib==0.11.2 numpyro==0.21.0
+
+$(DEVICE_VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DEVICE_VENV)/bin/python -m pip install -q -e '.[dev]' $(DEVICE_PINS)
+	$(DEVICE_VENV)/bin/python -m pip install -q --no-deps neural-tangents==0.6.5
+	@touch $@
+
+test-device-stack: $(DEVICE_VENV)/.installed
+	$(DEVICE_VENV)/bin/python -m pytest -q -n 2 --dist loadgroup --durations=12
 
 lint: $(STAMP)
 	$(BIN)/ruff check scalebayes tests benchmarks tutorials tools
@@ -70,4 +87,4 @@ screenshots: $(STAMP)
 	$(BIN)/python tools/screenshot_docs.py
 
 clean:
-	rm -rf $(VENV) site demo_out figures_out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEVICE_VENV) site demo_out figures_out .pytest_cache .ruff_cache
