@@ -8,8 +8,9 @@ import re
 
 
 class MissingDependencyError(ImportError):
-    """An optional dependency is missing or of the wrong version; the message says what to
-    install (the command line prints it in one line, exit 2)."""
+    """A dependency (optional, or one that does not suit the installed JAX) is missing or of
+    the wrong version; the message says what to install (the command line prints it in one
+    line, exit 2)."""
 
 
 def is_integer(value: object) -> bool:

@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ._checks import MissingDependencyError
+
 
 def lazy_exports(
     namespace: dict[str, Any], modules: Mapping[str, Sequence[str]]
@@ -31,7 +33,16 @@ def lazy_exports(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f".{module}", package), name)
+        try:
+            imported = importlib.import_module(f".{module}", package)
+        except MissingDependencyError:
+            raise
+        except (AttributeError, ImportError) as error:
+            # raised while the module (or a dependency) was being imported: Python's `from
+            # package import name` would read an AttributeError as "cannot import name" and
+            # hide the cause; either way the command line says it in one line
+            raise MissingDependencyError(_failed_import(package, module, name, error)) from error
+        value = getattr(imported, name)
         namespace[name] = value  # later look-ups skip __getattr__
         return value
 
@@ -39,3 +50,19 @@ def lazy_exports(
         return sorted({*namespace, *namespace["__all__"]})
 
     return getattr_, dir_
+
+
+def _failed_import(package: str, module: str, name: str, error: Exception) -> str:
+    """The message for a public name whose module raised ``error`` while it was imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        jax = f"jax {version('jax')}"
+    except PackageNotFoundError:  # pragma: no cover - jax is a dependency
+        jax = "no jax installed"
+    return (
+        f"{package}.{name} could not be imported: {package}.{module} raised "
+        f"{type(error).__name__}: {error} ({jax}; a dependency that is missing or was built "
+        "for another JAX version does this: install jax, equinox, numpyro and optax in "
+        "versions that suit each other, e.g. upgrade them together)"
+    )

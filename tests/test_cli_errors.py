@@ -208,6 +208,24 @@ def test_unreadable_input_files(tmp_path, capsys, argv, kind):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_dependency_that_cannot_be_imported_is_one_line(tmp_path):
+    # e.g. equinox 0.11.10 under jax 0.11.2 (module 'jax.core' has no attribute 'Primitive'):
+    # the command line printed a traceback ending in "cannot import name 'PFN'"
+    runs = tmp_path / "runs.csv"
+    runs.write_text("x,y\n1,3\n10,2\n100,1.5\n")
+    code = (
+        "import sys; sys.modules['equinox'] = None; from scalebayes.cli import main; "
+        f"sys.exit(main(['extrapolate', {str(runs)!r}, '--to', '1000']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("scalebayes extrapolate: error: scalebayes.pfn.")
+    assert "could not be imported" in result.stderr and "equinox" in result.stderr
+
+
 def test_entry_point_reports_a_missing_file_without_a_traceback(tmp_path):
     missing = tmp_path / "missing.csv"
     result = subprocess.run(
