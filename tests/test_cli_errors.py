@@ -150,7 +150,7 @@ def test_bad_csv_data_in_extrapolate_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("command", ["extrapolate", "suggest", "fit", "study"])
 def test_csv_columns_named_on_the_command_line(tmp_path, capsys, command):
     path = tmp_path / "runs.csv"
-    path.write_text("compute,val_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.25\n")
+    path.write_text("budget,dev_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.25\n")
     argv = {
         "extrapolate": ["extrapolate", str(path), "--to", "10", "--model", str(tmp_path)],
         "suggest": ["suggest", str(path), "--candidates", "5", "--target", "9"],
@@ -163,7 +163,7 @@ def test_csv_columns_named_on_the_command_line(tmp_path, capsys, command):
     err = _one_error_line(capsys, command)
     assert "(--x-column NAME --y-column NAME)" in err and "x_column" not in err
     # with the columns named the file is read: a PFN command's next error is the missing model
-    rc = main([*argv, "--x-column", "Compute", "--y-column", "val_loss"])
+    rc = main([*argv, "--x-column", "Budget", "--y-column", "dev_loss"])
     if command in ("fit", "study"):
         assert rc == 0
         assert "runs" in capsys.readouterr().out
@@ -955,7 +955,7 @@ def test_an_interrupted_ntk_study_says_how_to_resume(tmp_path):
 
 _PYTHON_WORDS = {  # the file, what the error says, the Python word it no longer says
     "dedupe": ("x,y\n1e17,3\n1e17,2.9\n1e18,2.5\n", "their y with --dedupe mean", "dedupe="),
-    "x-column": ("Compute,Loss\n1e17,3\n1e18,2.5\n", "to use (--x-column NAME)", "x_column"),
+    "x-column": ("Budget,Loss\n1e17,3\n1e18,2.5\n", "to use (--x-column NAME)", "x_column"),
     "y-column": ("x,y,loss\n1e17,3,3\n1e18,2.5,2.5\n", "to read (--y-column NAME)", "y_column"),
     "allocate": ("a,b\n1,2\n", "yours (--n-column, --d-column, --c-column,", "read_runs_csv"),
 }

@@ -273,14 +273,16 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         type=_column_name,
         default=None,
-        help="the CSV column that holds x, e.g. compute (default: the column named x)",
+        help="the CSV column that holds x, e.g. tokens (default: the column named x, else "
+        "the one named compute, flops, params or tokens)",
     )
     parser.add_argument(
         "--y-column",
         metavar="NAME",
         type=_column_name,
         default=None,
-        help="the CSV column that holds y, e.g. val_loss (default: the column named y or loss)",
+        help="the CSV column that holds y, e.g. dev_loss (default: the column named y or "
+        "loss, else the one named val_loss, test_loss, error or perplexity)",
     )
 
 

@@ -33,6 +33,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "dataset": ("dataset",),
     "subset": ("subset",),
 }
+# Read as x or y only when no column has one of the names above: the scale axes and losses
+# people log their runs under. Two of them in one file (params and tokens) are not guessed at.
+_OTHER_NAMES: dict[str, tuple[str, ...]] = {
+    "x": (
+        "compute", "flops", "params", "parameters", "n_params", "num_params", "tokens",
+        "n_tokens", "num_tokens", "data_size", "dataset_size",
+    ),
+    "y": (
+        "val_loss", "validation_loss", "test_loss", "eval_loss", "error", "test_error",
+        "val_error", "perplexity",
+    ),
+}  # fmt: skip
 # Columns that tell apart curves sharing an id (the NSL-PFN release's long format has both).
 _GROUPS = ("dataset", "subset")
 _MAX_NAMES = 50
@@ -88,6 +100,18 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
             raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one{named}")
         if hits:
             cols[role] = hits[0]
+    for role, others in _OTHER_NAMES.items():
+        if role in cols:
+            continue
+        hits = [i for i, name in enumerate(names) if name in others and i not in cols.values()]
+        if len(hits) > 1:
+            found = ", ".join(repr(header[i]) for i in hits)
+            raise CurveDataError(
+                f"{where}: no column named {role}, and columns {found} could each be {role}: "
+                f"name the one to read ({_naming([role])})"
+            )
+        if hits:
+            cols[role] = hits[0]
     missing = [role for role in ("x", "y") if role not in cols]
     if missing:
         hint = ""
@@ -100,8 +124,10 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
             )
         raise CurveDataError(
             f"{where}: no column for {' and '.join(missing)}. Found columns {header}; "
-            f"expected {_EXPECTED} (case and surrounding spaces are ignored), or name the "
-            f"columns to use ({_naming(missing)}).{hint}"
+            f"expected {_EXPECTED} (case and surrounding spaces are ignored; x may also be "
+            "one column named compute, flops, params or tokens, y one named val_loss, "
+            f"test_loss, error or perplexity), or name the columns to use "
+            f"({_naming(missing)}).{hint}"
         )
     return cols
 
@@ -407,9 +433,13 @@ def read_curves_csv(
     """Read one or more learning curves from a CSV file.
 
     Columns (header names are matched ignoring case and surrounding spaces): `x` (> 0;
-    or the column named by `x_column`, e.g. `"compute"`), `y` (> 0; alias `loss`, or the
-    column named by `y_column`), optional `curve` (aliases `curve_id`, `curve_name`, `series`;
-    without it the whole file is one curve named after the file stem) and optional `split`
+    or the column named by `x_column`; without either, one column named `compute`, `flops`,
+    `params`, `parameters`, `n_params`, `num_params`, `tokens`, `n_tokens`, `num_tokens`,
+    `data_size` or `dataset_size`), `y` (> 0; alias `loss`, or the column named by
+    `y_column`; without either, one column named `val_loss`, `validation_loss`,
+    `test_loss`, `eval_loss`, `error`, `test_error`, `val_error` or `perplexity`), optional
+    `curve` (aliases `curve_id`, `curve_name`, `series`; without it the whole file is one
+    curve named after the file stem) and optional `split`
     with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
     curves have no split). Optional `dataset` and `subset` columns tell apart curves that
     share an id: an id used under several of them names its curves `dataset|subset|id`.

@@ -187,6 +187,23 @@ def test_columns_named_by_the_caller(tmp_path):
     assert c.axis_labels == ("Compute", "x")  # the file's headers, stripped
 
 
+def test_scale_axes_and_losses_under_their_usual_names(tmp_path):
+    # a first user's file: runs logged as compute and loss read without --x-column
+    (c,) = read_curves_csv(_write(tmp_path, "Compute,Loss\n1e17,3.5\n1e18,3.1\n1e19,2.8\n"))
+    np.testing.assert_array_equal(c.x, [1e17, 1e18, 1e19])
+    assert c.axis_labels == ("Compute", "Loss")
+    (c,) = read_curves_csv(_write(tmp_path, "n_params,train_loss,val_loss\n1,5,4\n2,4,3\n3,3,2\n"))
+    np.testing.assert_array_equal(c.y, [4.0, 3.0, 2.0])  # the held-out loss, not train_loss
+    # x and y (and loss) come first: another scale column beside them is only a column
+    (c,) = read_curves_csv(_write(tmp_path, "tokens,x,error,y\n9,1,9,3\n9,2,9,2\n9,3,9,1\n"))
+    np.testing.assert_array_equal(c.x, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(c.y, [3.0, 2.0, 1.0])
+    (c,) = read_curves_csv(  # and a named column wins over every name
+        _write(tmp_path, "params,tokens,loss\n1,10,3\n2,20,2\n3,40,1\n"), x_column="tokens"
+    )
+    np.testing.assert_array_equal(c.x, [10.0, 20.0, 40.0])
+
+
 def test_axis_labels_are_the_headers_read(tmp_path):
     (c,) = read_curves_csv(_write(tmp_path, " X ,Loss\n1,3\n2,2\n3,1\n"))
     assert c.axis_labels == ("X", "Loss")
@@ -198,10 +215,17 @@ def test_axis_labels_are_the_headers_read(tmp_path):
     ("text", "kw", "message"),
     [
         (
-            "compute,loss\n1,2\n",
+            "size,loss\n1,2\n",
             {},
             "or name the columns to use (command line: --x-column NAME; Python: x_column=NAME)",
         ),
+        (  # scale axes named two ways are not guessed at
+            "params,tokens,loss\n1,2,3\n",
+            {},
+            "no column named x, and columns 'params', 'tokens' could each be x: name the one to "
+            "read (command line: --x-column NAME; Python: x_column=NAME)",
+        ),
+        ("flops,error,perplexity\n1,2,3\n", {}, "columns 'error', 'perplexity' could each be y"),
         (
             "compute,loss\n1,2\n",
             {"x_column": "flops"},
