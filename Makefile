@@ -9,13 +9,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-all test-device-stack lint format docs bench figures tutorials screenshots clean
 
-$(STAMP): pyproject.toml
+# An environment in folder $(1) with the project, its extras and the pins $(2).
+define install_venv
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m pip install -q --no-deps neural-tangents==0.6.5  # without its TensorFlow
-	@touch $(STAMP)
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip
+	$(1)/bin/python -m pip install -q -e '.[dev]' $(2)
+	$(1)/bin/python -m pip install -q --no-deps neural-tangents==0.6.5  # without its TensorFlow
+	@touch $(1)/.installed
+endef
+
+$(STAMP): pyproject.toml
+	$(call install_venv,$(VENV))
 
 demo: $(STAMP)
 	$(BIN)/scalebayes demo --out demo_out
@@ -41,12 +46,7 @@ DEVICE_VENV := .venv-device
 DEVICE_PINS := jax==0.11.2 jaxlib==0.11.2 numpyro==0.21.0
 
 $(DEVICE_VENV)/.installed: pyproject.toml
-	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found; set PYTHON=/path/to/python3.12"; exit 1; }
-	$(PYTHON) -m venv $(DEVICE_VENV)
-	$(DEVICE_VENV)/bin/python -m pip install -q --upgrade pip
-	$(DEVICE_VENV)/bin/python -m pip install -q -e '.[dev]' $(DEVICE_PINS)
-	$(DEVICE_VENV)/bin/python -m pip install -q --no-deps neural-tangents==0.6.5
-	@touch $@
+	$(call install_venv,$(DEVICE_VENV),$(DEVICE_PINS))
 
 test-device-stack: $(DEVICE_VENV)/.installed
 	$(DEVICE_VENV)/bin/python -m pytest -q -n 2 --dist loadgroup --durations=12

@@ -89,27 +89,27 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
         if len(hits) > 1:
             raise CurveDataError(f"{where}: {len(hits)} columns are named {column!r}; keep one")
         cols[role] = hits[0]
-    taken = set(cols.values())
+
+    def named(aliases) -> list[int]:  # the columns of these names that no role has yet
+        return [i for i, name in enumerate(names) if name in aliases and i not in cols.values()]
+
     for role, aliases in _ALIASES.items():
         if role in cols:
             continue
-        hits = [i for i, name in enumerate(names) if name in aliases and i not in taken]
+        hits = named(aliases)
         if len(hits) > 1:
             found = ", ".join(repr(header[i]) for i in hits)
-            named = f", or name the one to read ({_naming([role])})" if role in ("x", "y") else ""
-            raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one{named}")
-        if hits:
-            cols[role] = hits[0]
-    for role, others in _OTHER_NAMES.items():
-        if role in cols:
-            continue
-        hits = [i for i, name in enumerate(names) if name in others and i not in cols.values()]
-        if len(hits) > 1:
-            found = ", ".join(repr(header[i]) for i in hits)
-            raise CurveDataError(
-                f"{where}: no column named {role}, and columns {found} could each be {role}: "
-                f"name the one to read ({_naming([role])})"
-            )
+            which = f", or name the one to read ({_naming([role])})" if role in ("x", "y") else ""
+            raise CurveDataError(f"{where}: columns {found} all mean {role!r}; keep one{which}")
+        others = _OTHER_NAMES.get(role, ())
+        if not hits and others:  # the usual names of the scale axes and losses, one of them
+            hits = named(others)
+            if len(hits) > 1:
+                found = ", ".join(repr(header[i]) for i in hits)
+                raise CurveDataError(
+                    f"{where}: no column named {role}, and columns {found} could each be "
+                    f"{role}: name the one to read ({_naming([role])})"
+                )
         if hits:
             cols[role] = hits[0]
     missing = [role for role in ("x", "y") if role not in cols]
