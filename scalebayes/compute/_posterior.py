@@ -114,17 +114,15 @@ class AllocationPosterior:
         """A table of posterior medians and ``level`` intervals of N*, D*, L* and D*/N*."""
         pct = f"{100 * level:g}%"
         columns = [
-            (fmt, self.median(name), *self.interval(name, level))  # every budget at once
-            for name, fmt in (
-                ("n_params", ".3g"),
-                ("n_tokens", ".3g"),
-                ("loss", ".4g"),
-                ("ratio", ".3g"),
-            )
+            (digits, self.median(name), *self.interval(name, level))  # every budget at once
+            for name, digits in (("n_params", 3), ("n_tokens", 3), ("loss", 4), ("ratio", 3))
         ]
         rows = [
-            [f"{c:.3g}"]
-            + [f"{med[j]:{fmt}} [{lo[j]:{fmt}}, {hi[j]:{fmt}}]" for fmt, med, lo, hi in columns]
+            [_figures(c, 3)]
+            + [
+                f"{_figures(med[j], d)} [{_figures(lo[j], d)}, {_figures(hi[j], d)}]"
+                for d, med, lo, hi in columns
+            ]
             for j, c in enumerate(self.compute)
         ]
         header = [
@@ -135,6 +133,12 @@ class AllocationPosterior:
             f"D*/N* [{pct}]",
         ]
         return _table(header, rows)
+
+
+def _figures(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant figures, trailing zeros kept (26.0 beside 11.7,
+    where ``g`` writes 26) and no bare trailing point (555, where ``#g`` writes 555.)."""
+    return f"{value:#.{digits}g}".rstrip(".")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

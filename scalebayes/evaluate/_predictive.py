@@ -111,7 +111,10 @@ def _as_finite_array(name: str, value: ArrayLike, ndim: int) -> np.ndarray:
 
 
 def _as_targets(name: str, value: ArrayLike, n_targets: int) -> np.ndarray:
-    """Convert observed targets to a finite float64 vector of length ``n_targets``."""
+    """Convert observed targets to a finite float64 vector of length ``n_targets``; a scalar
+    is the same value at every target ("the density of loss 2.5 at each x asked")."""
+    if np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iuf":
+        value = np.full(n_targets, value, dtype=np.float64)
     array = _as_finite_array(name, value, ndim=1)
     if array.shape != (n_targets,):
         raise ValueError(
@@ -169,7 +172,9 @@ class Predictive:
       n_targets)`` for a 1-D one (levels lead, as in ``numpy.quantile``);
     - ``median()``: ``icdf(0.5)``;
     - ``interval(level)``: ``(icdf((1 - level) / 2), icdf((1 + level) / 2))``;
-    - ``log_prob(y)``: per-target log density of ``y``, ``(n_targets,)``;
+    - ``log_prob(y)``: per-target log density of ``y``, ``(n_targets,)`` (a scalar ``y`` is
+      that value at every target);
+    - ``cdf(y)``: per-target ``P(Y <= y)``, the shape of ``y`` (a scalar: ``(n_targets,)``);
     - ``sample(key, sample_shape)``: ``(*sample_shape, n_targets)`` draws (a JAX PRNG key,
       numpyro's convention).
 
@@ -206,7 +211,8 @@ class Predictive:
         raise NotImplementedError
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
-        """Per-target CDF ``P(Y_j <= y_j)``; ``y`` is ``(n_targets,)`` or ``(m, n_targets)``.
+        """Per-target CDF ``P(Y_j <= y_j)``; ``y`` is a scalar (one value at every target,
+        answered ``(n_targets,)``), ``(n_targets,)`` or ``(m, n_targets)``.
 
         The package's predictives compute it in closed form. This fallback, for a subclass
         that defines only ``icdf``, inverts ``icdf`` by bisection on the level (50 halvings,
@@ -228,15 +234,18 @@ class Predictive:
         return out[0] if squeeze else out
 
     def _cdf_values(self, y: ArrayLike) -> tuple[np.ndarray, bool]:
-        """``y`` for ``cdf`` as ``(m, n_targets)`` float64 with no NaN, and whether it was 1-D."""
+        """``y`` for ``cdf`` as ``(m, n_targets)`` float64 with no NaN, and whether it was 1-D
+        (a scalar is the same value at every target, so it answers ``(n_targets,)``)."""
         try:
             arr = _real_array(y)
         except TypeError:
             raise TypeError(f"y must be an array of real numbers; got {type(y).__name__}") from None
+        if arr.ndim == 0:
+            arr = np.full(self.n_targets, arr)
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_targets:
             raise ValueError(
-                f"y must be (n_targets,) or (m, n_targets) with n_targets = {self.n_targets}; "
-                f"got shape {arr.shape}"
+                f"y must be a scalar, (n_targets,) or (m, n_targets) with n_targets = "
+                f"{self.n_targets}; got shape {arr.shape}"
             )
         if np.isnan(arr).any():
             where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])

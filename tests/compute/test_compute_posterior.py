@@ -10,6 +10,7 @@
 """
 
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -156,6 +157,10 @@ def test_numerical_allocation_of_a_user_law_matches_the_closed_form():
     lo, hi = closed.interval("ratio", 0.9)
     assert np.all(lo < closed.median("ratio")) and np.all(closed.median("ratio") < hi)
     assert "D*/N*" in closed.summary()
+    # every cell shows its significant figures, trailing zeros too (26.0, not 26)
+    table = closed.summary().splitlines()[2:]
+    cells = [c for row in table for c in re.findall(r"[0-9][0-9.e+-]*", row)]
+    assert cells and all(len(re.sub(r"e.*|[.]", "", c).lstrip("0")) in (3, 4) for c in cells)
 
 
 def test_draws_with_exponents_at_or_below_zero_are_answered_as_the_solver_does():

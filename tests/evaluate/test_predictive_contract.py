@@ -219,7 +219,7 @@ def test_sample_predictive_mean_and_a_nan_named_by_its_place():
         pred.cdf([1.0, np.nan])
     with pytest.raises(ValueError, match=r"y holds NaN \(first at index \(1, 0\)\)"):
         pred.cdf([[1.0, 1.0], [np.nan, 1.0]])
-    with pytest.raises(ValueError, match=r"y must be \(n_targets,\) or \(m, n_targets\)"):
+    with pytest.raises(ValueError, match=r"y must be a scalar, \(n_targets,\) or \(m, n_targets\)"):
         pred.cdf([1.0, 1.0, 1.0])
 
 
@@ -250,3 +250,15 @@ def test_strings_and_booleans_are_not_numbers(call, error):
     pred = GaussianPredictive([0.5], [0.1])
     with pytest.raises(TypeError, match=error):
         call(pred)
+
+
+def test_a_scalar_is_the_same_value_at_every_target(pred):
+    """ "How likely is a loss below 2.5 at each x I asked?" takes one number, as in numpyro."""
+    value = float(pred.median()[1])
+    everywhere = np.full(N_TARGETS, value)
+    np.testing.assert_array_equal(pred.cdf(value), pred.cdf(everywhere))
+    np.testing.assert_array_equal(pred.log_prob(value), pred.log_prob(everywhere))
+    assert pred.cdf(np.float32(value)).shape == pred.log_prob(int(value > 0)).shape == (N_TARGETS,)
+    for bad in ("2.5", None, True):
+        with pytest.raises(TypeError, match="real numbers"):
+            pred.cdf(bad)
