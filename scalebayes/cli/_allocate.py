@@ -38,7 +38,9 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         help="compute-optimal model and data size from a CSV of training runs",
         description=(
             "Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs (a CSV file with columns "
-            "N, D and loss, or N, C and loss with D = C/(6N); names are case-insensitive) "
+            "N, D and loss, or N, C and loss with D = C/(6N); names are case-insensitive, "
+            "and usual names are read too: params or parameters as N, tokens as D, flops or "
+            "compute as C, val_loss or eval_loss as loss) "
             "by NUTS with a robust likelihood on log loss, and print the compute-optimal "
             "N*, D*, L* and D*/N* at each budget with credible intervals."
         ),
@@ -81,7 +83,10 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         parser.add_argument(
             f"--{role.lower()}-column",
             metavar="NAME",
-            help=f"the file's name for the {role} column (e.g. {example}; default {role})",
+            help=(
+                f"the file's name for the {role} column (e.g. {example}; default {role}, or "
+                "one column with a usual name of it)"
+            ),
         )
     return parser
 

@@ -369,6 +369,18 @@ def _parse_cell(text: str, column: str, line: int, source: str) -> float:
 
 
 _ROLES = ("n", "d", "c", "loss")
+# The usual names of each role, read when no column has the role's own name (N, D, C, loss)
+# and exactly one column has one of these (compared in lower case, spaces and hyphens as _).
+_USUAL_NAMES: dict[str, tuple[str, ...]] = {
+    "n": ("params", "parameters", "n_params", "num_params", "model_size"),
+    "d": ("tokens", "n_tokens", "num_tokens", "training_tokens", "data_size", "dataset_size"),
+    "c": ("compute", "flops", "training_flops", "training_flop"),
+    "loss": ("val_loss", "validation_loss", "eval_loss", "test_loss", "train_loss"),
+}
+
+
+def _usual(name: str) -> str:
+    return "_".join(name.strip().lower().replace("-", " ").split())
 
 
 def _renamed_columns(columns: Mapping[str, str] | None) -> dict[str, str]:
@@ -395,6 +407,13 @@ def read_runs_csv(
     drop_highest: int = 0,
 ) -> Runs:
     """Read runs from a CSV file with columns ``N``, ``D`` and ``loss`` (in any case).
+
+    Where no column has a role's own name, one column with a usual name of it is read:
+    ``params``, ``parameters``, ``n_params``, ``num_params`` or ``model_size`` as ``N``;
+    ``tokens``, ``n_tokens``, ``num_tokens``, ``training_tokens``, ``data_size`` or
+    ``dataset_size`` as ``D``; ``compute``, ``flops`` or ``training_flops`` as ``C``;
+    ``val_loss``, ``validation_loss``, ``eval_loss``, ``test_loss`` or ``train_loss`` as
+    ``loss`` (two such columns for one role are an error that asks which).
 
     A column ``C`` (training FLOPs) may replace ``D``: then ``D = C / (k N)``. If both are
     present, ``D`` is read and ``C`` only checked: a warning names the runs where ``C`` is not
@@ -451,6 +470,21 @@ def read_runs_csv(
         if key in columns and key in _ROLES:
             raise ValueError(f"{source}, line {header_line}: column {cell.strip()!r} appears twice")
         columns.setdefault(key, index)
+    for role, usual in _USUAL_NAMES.items():
+        if role in columns or role in renamed.values():
+            continue
+        claimed = {columns[key] for key in _ROLES if key in columns}
+        hits = [i for i, cell in enumerate(header) if _usual(cell) in usual and i not in claimed]
+        if len(hits) > 1:
+            label = {"n": "N", "d": "D", "c": "C"}.get(role, role)
+            found = ", ".join(repr(header[i].strip()) for i in hits)
+            raise ValueError(
+                f"{source}: no column named {label}, and columns {found} could each be it: name "
+                f"the one to read (--{role}-column NAME; in Python "
+                f"read_runs_csv(columns={{{label!r}: NAME}}))"
+            )
+        if hits:
+            columns[role] = hits[0]
     for name, role in renamed.items():
         if role not in columns:
             found = ", ".join(repr(c.strip()) for c in header)

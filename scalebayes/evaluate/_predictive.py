@@ -171,10 +171,11 @@ class Predictive:
     - ``icdf(q)`` / ``quantile(q)``: ``(n_targets,)`` for a scalar ``q``, ``(len(q),
       n_targets)`` for a 1-D one (levels lead, as in ``numpy.quantile``);
     - ``median()``: ``icdf(0.5)``;
-    - ``interval(level)``: ``(icdf((1 - level) / 2), icdf((1 + level) / 2))``;
+    - ``interval(level=0.9)``: ``(icdf((1 - level) / 2), icdf((1 + level) / 2))``;
     - ``log_prob(y)``: per-target log density of ``y``, ``(n_targets,)`` (a scalar ``y`` is
       that value at every target);
-    - ``cdf(y)``: per-target ``P(Y <= y)``, the shape of ``y`` (a scalar: ``(n_targets,)``);
+    - ``cdf(y)``: per-target ``P(Y <= y)``, ``y`` broadcast against ``(n_targets,)`` (a
+      scalar: ``(n_targets,)``; a column ``(m, 1)``: ``(m, n_targets)``);
     - ``sample(key, sample_shape)``: ``(*sample_shape, n_targets)`` draws (a JAX PRNG key,
       numpyro's convention).
 
@@ -211,8 +212,10 @@ class Predictive:
         raise NotImplementedError
 
     def cdf(self, y: ArrayLike) -> np.ndarray:
-        """Per-target CDF ``P(Y_j <= y_j)``; ``y`` is a scalar (one value at every target,
-        answered ``(n_targets,)``), ``(n_targets,)`` or ``(m, n_targets)``.
+        """Per-target CDF ``P(Y_j <= y_j)``, ``y`` broadcast against ``(n_targets,)`` as numpy
+        does: a scalar is one value at every target (answered ``(n_targets,)``), a column
+        ``(m, 1)`` each of ``m`` values at every target (``(m, n_targets)``); or give
+        ``(n_targets,)`` or ``(m, n_targets)`` values outright.
 
         The package's predictives compute it in closed form. This fallback, for a subclass
         that defines only ``icdf``, inverts ``icdf`` by bisection on the level (50 halvings,
@@ -235,18 +238,22 @@ class Predictive:
 
     def _cdf_values(self, y: ArrayLike) -> tuple[np.ndarray, bool]:
         """``y`` for ``cdf`` as ``(m, n_targets)`` float64 with no NaN, and whether it was 1-D
-        (a scalar is the same value at every target, so it answers ``(n_targets,)``)."""
+        after broadcasting against ``(n_targets,)`` as numpy does (a scalar is the same value
+        at every target, a column ``(m, 1)`` asks each of its values at every target)."""
         try:
             arr = _real_array(y)
         except TypeError:
             raise TypeError(f"y must be an array of real numbers; got {type(y).__name__}") from None
-        if arr.ndim == 0:
-            arr = np.full(self.n_targets, arr)
-        if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_targets:
+        try:  # numpy's broadcasting against the targets: a scalar, (m, 1), ...
+            shape = np.broadcast_shapes(arr.shape, (self.n_targets,))
+        except ValueError:
+            shape = None
+        if shape is None or len(shape) > 2:
             raise ValueError(
-                f"y must be a scalar, (n_targets,) or (m, n_targets) with n_targets = "
+                f"y must be a scalar, (n_targets,), (m, n_targets) or (m, 1) with n_targets = "
                 f"{self.n_targets}; got shape {arr.shape}"
             )
+        arr = np.array(np.broadcast_to(arr, shape))  # a writable copy
         if np.isnan(arr).any():
             where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
             raise ValueError(f"y holds NaN (first at index {where if arr.ndim == 2 else where[0]})")
@@ -282,8 +289,9 @@ class Predictive:
         """Per-target medians, shape ``(n_targets,)``."""
         return self.icdf(0.5)
 
-    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """Central interval ``(lower, upper)`` at probability ``level``, each ``(n_targets,)``.
+    def interval(self, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Central interval ``(lower, upper)`` at probability ``level`` (by default 90%, as the
+        command line prints), each ``(n_targets,)``.
 
         Raises:
             TypeError, ValueError: If ``level`` is not a number strictly between 0 and 1.

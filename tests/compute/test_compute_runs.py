@@ -77,7 +77,7 @@ def test_a_c_column_beside_d_is_checked_against_6nd(tmp_path):
     [
         ("", "empty"),
         ("N,loss\n1,2\n", r"missing column\(s\) D \(or C\)"),
-        ("params,D,loss\n1,2,3\n", r"missing column\(s\) N; the header has 'params'"),
+        ("width,D,loss\n1,2,3\n", r"missing column\(s\) N; the header has 'width'"),
         ("N,D\n1,2\n", r"missing column\(s\) loss"),
         ("N,D,loss,n\n1,2,3,4\n", "column 'n' appears twice"),
         ("N,D,loss\n", "no runs"),
@@ -290,6 +290,27 @@ def test_the_file_may_name_its_own_columns(tmp_path):
         read_runs_csv(path, columns={"N": "size", "D": "tokens", "loss": "val_loss"})
     with pytest.raises(ValueError, match="unknown key 'tokens'"):
         read_runs_csv(path, columns={"tokens": "D"})
+
+
+def test_usual_names_are_read_when_the_roles_own_are_absent(tmp_path):
+    # a review: `allocate` refused params,tokens,val_loss, which `extrapolate` reads
+    rows = [(1e8, 2e9, 3.0), (2e8, 8e9, 2.8), (4e8, 3e10, 2.6), (8e8, 2e11, 2.5)]
+    body = "".join(f"{a},{b},{c}\n" for a, b, c in rows)
+    runs = read_runs_csv(write(tmp_path, "Params,num-tokens,val_loss\n" + body))
+    np.testing.assert_array_equal(runs.N, [r[0] for r in rows])
+    np.testing.assert_array_equal(runs.D, [r[1] for r in rows])
+    np.testing.assert_array_equal(runs.loss, [r[2] for r in rows])
+    flops = "".join(f"{a},{6 * a * b},{c}\n" for a, b, c in rows)
+    by_flops = read_runs_csv(write(tmp_path, "model size,Training FLOPs,eval_loss\n" + flops))
+    np.testing.assert_allclose(by_flops.D, runs.D, rtol=1e-12)
+    # a role's own name wins over a usual one, which is then an ordinary column
+    own = read_runs_csv(
+        write(tmp_path, "params,N,D,loss\n" + "".join(f"7,{r}" for r in body.splitlines(True)))
+    )
+    np.testing.assert_array_equal(own.N, runs.N)
+    both = "N,D,val_loss,test_loss\n" + body.replace("\n", ",1\n")
+    with pytest.raises(ValueError, match=r"columns 'val_loss', 'test_loss' could each be it"):
+        read_runs_csv(write(tmp_path, both))
 
 
 def test_min_distinct_must_be_a_positive_integer():

@@ -219,7 +219,7 @@ def test_sample_predictive_mean_and_a_nan_named_by_its_place():
         pred.cdf([1.0, np.nan])
     with pytest.raises(ValueError, match=r"y holds NaN \(first at index \(1, 0\)\)"):
         pred.cdf([[1.0, 1.0], [np.nan, 1.0]])
-    with pytest.raises(ValueError, match=r"y must be a scalar, \(n_targets,\) or \(m, n_targets\)"):
+    with pytest.raises(ValueError, match=r"y must be a scalar, \(n_targets,\), \(m, n_targets\)"):
         pred.cdf([1.0, 1.0, 1.0])
 
 
@@ -262,3 +262,14 @@ def test_a_scalar_is_the_same_value_at_every_target(pred):
     for bad in ("2.5", None, True):
         with pytest.raises(TypeError, match="real numbers"):
             pred.cdf(bad)
+    # a column asks each of its values at every target, as numpy broadcasts
+    column = pred.median()[:, None]
+    np.testing.assert_array_equal(pred.cdf(column), pred.cdf(np.repeat(column, N_TARGETS, axis=1)))
+    np.testing.assert_array_equal(np.diag(pred.cdf(column)), pred.cdf(pred.median()))
+    with pytest.raises(ValueError, match=r"y must be a scalar, \(n_targets,\)"):
+        pred.cdf(np.ones((2, 1, 1)))
+
+
+def test_an_interval_is_90_percent_unless_asked():
+    pred = _gaussian()
+    np.testing.assert_array_equal(pred.interval(), pred.interval(0.9))
