@@ -582,10 +582,13 @@ def test_allocate_reads_the_files_own_column_names(tmp_path, capsys, monkeypatch
     monkeypatch.setattr("scalebayes.compute.fit_joint_law", no_nuts)
     path = _write_runs(tmp_path / "runs.csv", 8)
     text = path.read_text().splitlines()
-    path.write_text("\n".join(["params,tokens,val_loss", *text[1:]]) + "\n")
+    path.write_text("\n".join(["width,tokens,val_loss", *text[1:]]) + "\n")
     argv = ["allocate", str(path), "--compute", "1e21"]
+    assert main(argv) == 2  # tokens and val_loss are usual names of D and loss; width is not N
+    assert "missing column(s) N; the header has 'width'" in capsys.readouterr().err
+    path.write_text("\n".join(["params,tokens,val_loss", *text[1:]]) + "\n")
     assert main(argv) == 2
-    assert "missing column(s) N, D (or C), loss" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == "scalebayes allocate: error: stopped before NUTS"
     names = ["--n-column", "params", "--d-column", "tokens", "--loss-column", "val_loss"]
     assert main([*argv, *names]) == 2
     assert capsys.readouterr().err.strip() == "scalebayes allocate: error: stopped before NUTS"

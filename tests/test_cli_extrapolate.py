@@ -343,6 +343,7 @@ def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(
         names=["a", "b"],
         marks=[(3e11, "target")],
         panel_marks=[[], [(5 * X[2], switch)]],  # only the second panel crosses its 5x
+        x_to=[1e12],
     )
     (fig,) = figures
     first, second = fig.axes[:2]
@@ -354,9 +355,17 @@ def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(
 
     assert dashed(first) == [pytest.approx(3e11)]
     assert dashed(second) == [pytest.approx(5 * X[2]), pytest.approx(3e11)]  # sorted
-    legend = [t.get_text() for t in first.get_legend().get_texts()]
+    # one legend, below the panels (a review: on the first panel it hid the lower band)
+    (figure_legend,) = fig.legends
+    legend = [t.get_text() for t in figure_legend.get_texts()]
     assert "target" in legend and switch in legend  # the second panel's mark, explained
-    assert second.get_legend() is None and len(legend) == len(set(legend))
+    assert first.get_legend() is None and second.get_legend() is None
+    assert len(legend) == len(set(legend))
+    # the x asked, on a panel's grid, is drawn as the answer: its median and 90% interval
+    (bar,) = first.containers
+    median = float(bar.lines[0].get_ydata()[0])
+    assert median == pytest.approx(float(preds[0].quantile(0.5)[np.argmin(abs(grids[0] - 1e12))]))
+    assert "asked: median and 90% interval" in legend and not second.containers
     with pytest.raises(ValueError, match="one grid, observed pair and name per prediction"):
         plot_fans(preds, grids, observed, tmp_path / "g.png", names=["a", "b"], panel_marks=[[]])
     with pytest.raises(ValueError, match=r"one list of \(x, label\) pairs per prediction"):

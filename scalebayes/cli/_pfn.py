@@ -15,6 +15,7 @@ import sys
 import warnings
 
 from .._mcmc_names import NOISE_SUFFIXES
+from .._text import significant
 from ._argtypes import (
     Once,
     add_csv_options,
@@ -894,7 +895,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     for curve, pred in zip(curves, preds, strict=True):
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(targets, qs, strict=True):
-            cells = " ".join(f"{v:>10.4g}" for v in row)
+            cells = " ".join(f"{significant(v, 4):>10}" for v in row)
             print(f"{curve.name:<{width}} {x_text(x):>{x_width}} {cells}")
     if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, SpanWarning, plot_fan

@@ -36,7 +36,12 @@ def _cost(text: str) -> str | Path:
     """``x`` (cost proportional to x), ``equal``, or a readable CSV file with columns x, cost."""
     if text in ("x", "equal"):
         return text
-    return readable_file(text)
+    try:
+        return readable_file(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"{error}; give x (cost proportional to x), equal, or a CSV file with columns x,cost"
+        ) from None
 
 
 def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

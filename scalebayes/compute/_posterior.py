@@ -28,6 +28,7 @@ from jaxtyping import Array, ArrayLike
 
 from .._checks import beyond_float, check_integer, check_key, is_integer
 from .._precision import float64
+from .._text import significant
 from .._warnings import ConvergenceWarning, warn_at_caller
 from ..evaluate import check_level
 from ..inference import R_HAT_MAX, Diagnostics, sample_model
@@ -118,9 +119,9 @@ class AllocationPosterior:
             for name, digits in (("n_params", 3), ("n_tokens", 3), ("loss", 4), ("ratio", 3))
         ]
         rows = [
-            [_figures(c, 3)]
+            [significant(c, 3)]
             + [
-                f"{_figures(med[j], d)} [{_figures(lo[j], d)}, {_figures(hi[j], d)}]"
+                f"{significant(med[j], d)} [{significant(lo[j], d)}, {significant(hi[j], d)}]"
                 for d, med, lo, hi in columns
             ]
             for j, c in enumerate(self.compute)
@@ -133,12 +134,6 @@ class AllocationPosterior:
             f"D*/N* [{pct}]",
         ]
         return _table(header, rows)
-
-
-def _figures(value: float, digits: int) -> str:
-    """``value`` to ``digits`` significant figures, trailing zeros kept (26.0 beside 11.7,
-    where ``g`` writes 26) and no bare trailing point (555, where ``#g`` writes 555.)."""
-    return f"{value:#.{digits}g}".rstrip(".")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -67,6 +67,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import beyond_float, is_integer, matches_runs
+from .._text import significant
 from .._warnings import warn_if_two_runs
 
 if TYPE_CHECKING:
@@ -181,20 +182,21 @@ class SuggestResult:
             f"[{self.lower_now:.4g}, {self.upper_now:.4g}] (width {self.width_now:.3f} of the "
             "median)",
             "",
-            f"{'rank':>4}  {'x':>10}  {'gain':>14}  {'width after':>11}  {'cost':>8}  "
+            f"{'rank':>4}  {'x':>10}  {'gain':>15}  {'width after':>11}  {'cost':>8}  "
             f"{'gain/cost':>10}",
         ]
         for rank, s in enumerate(self.suggestions, 1):
             gain = f"{s.gain:.4f}+-{s.gain_error:.4f}"
             lines.append(
-                f"{rank:>4}  {s.x:>10.4g}  {gain:>14}  {s.width_after:>11.4f}  {s.cost:>8.3g}  "
-                f"{s.gain_per_cost:>10.4g}"
+                f"{rank:>4}  {s.x:>10.4g}  {gain:>15}  {s.width_after:>11.4f}  "
+                f"{significant(s.cost, 3):>8}  {significant(s.gain_per_cost, 4):>10}"
             )
         lines.append("")
         lines.append(
             f"gain: expected narrowing of the {pct} interval at the target, in units of its "
             f"median, over {self.n_fantasies} fantasised outcomes per candidate (+- its "
-            "estimated error as an integral over the outcome)"
+            "estimated error as an integral over the outcome); cost: in units of the "
+            "cheapest candidate's when cost is proportional to x (the default), else as given"
         )
         return "\n".join(lines)
 

@@ -79,7 +79,9 @@ def plot_fans(
             extension); its directory is created if missing.
         names: a title per curve.
         label: the median's legend entry, e.g. ``"PFN median"``.
-        x_to: x values marked with dotted vertical lines.
+        x_to: x values marked with dotted vertical lines; where an x lies on a curve's grid
+            (as [`fan_grid`][scalebayes.evaluate.fan_grid] puts it), the prediction there is
+            drawn as a marker with its 90% interval, the answer as a table prints it.
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
         axis_labels: the x and y axes' labels (e.g. a curve's ``Curve.axis_labels``), one
             pair for every panel or one pair per prediction.
@@ -145,6 +147,21 @@ def plot_fans(
             ax.plot(*held_out[i], "x", color="C3", ms=4, label="held out")
         for xv in x_to:
             ax.axvline(xv, color="0.6", lw=0.6, ls=":")
+            at = np.flatnonzero(np.isclose(grid, xv, rtol=1e-9, atol=0.0))
+            if at.size:  # the answer printed for an x asked: its median and 90% interval
+                j = at[0]
+                ax.errorbar(
+                    grid[j],
+                    qs[2, j],
+                    yerr=[[qs[2, j] - qs[0, j]], [qs[4, j] - qs[2, j]]],
+                    fmt="D",
+                    color="0.15",
+                    ms=4,
+                    capsize=3,
+                    lw=1,
+                    zorder=5,
+                    label="asked: median and 90% interval",
+                )
         own = [] if panel_marks is None else list(panel_marks[i])
         for k, (xv, text) in enumerate([*marks, *own]):
             ax.axvline(xv, color=f"C{k + 1}", lw=0.9, ls="--", label=text)
@@ -160,7 +177,15 @@ def plot_fans(
     for ax in axes[:n]:
         for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(text, handle)
-    axes[0].legend(list(handles.values()), list(handles), fontsize=7)
+    # below the panels, where it hides no band (on the first panel it covered the lower one)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        fontsize=7,
+        loc="outside lower center",
+        ncol=min(2 * cols, len(handles)),
+        frameon=False,
+    )
     for ax in axes[n:]:
         ax.set_visible(False)
     path = Path(path)
