@@ -46,3 +46,28 @@ def test_a_quoted_recipe_parses(page, command):
             build_parser().parse_args(shlex.split(command)[1:])
     except SystemExit:
         pytest.fail(f"{page}: `{command}` does not parse: {err.getvalue().strip()}")
+
+
+def _ten_lines(page: Path) -> str:
+    text = page.read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index("## In ten lines")) + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_ten_line_example_runs_and_prints_what_the_pages_say():
+    """The README's first example is the user's question; run as written, it prints the
+    figures the README and the landing page quote (float32 PFN: to the printed digits)."""
+    code = _ten_lines(ROOT / "README.md")
+    assert code == _ten_lines(ROOT / "docs" / "index.md")
+    assert len(code.strip().splitlines()) <= 10
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    printed = [float(v) for v in re.findall(r"-?\d+\.\d+", out.getvalue())]
+    median, lower, upper, fit = printed[0:2], printed[2:4], printed[4:6], printed[6:8]
+    quoted = {"median": [1.759, 1.633], "lower": [1.148, 1.182], "upper": [1.951, 1.817]}
+    quoted["fit"] = [1.838, 1.794]
+    for name, values in zip(quoted, (median, lower, upper, fit), strict=True):
+        assert values == pytest.approx(quoted[name], abs=1.5e-3), name
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "prints medians 1.759 and 1.633 with 90% intervals [1.148, 1.951] and" in readme
