@@ -428,7 +428,7 @@ def mcmc_fans(
         noise=noise,
     )
     if warn:
-        warn_unmixed(result)
+        warn_unmixed(result, method, averaged=pfn is not None)
     preds = result.predictive([np.asarray(targets)] * len(curves))
     pfns = pfn  # None, SHIPPED, or one PFN per curve
     if pfn is not None and pfn is not SHIPPED:
@@ -499,17 +499,26 @@ def _pfn_answers(pfns, curves, xs) -> list:
     return predict_each(pfns, *data, names=names)
 
 
-def warn_unmixed(result) -> None:
+def warn_unmixed(result, method: str = "mcmc-m4", *, averaged: bool = False) -> None:
     """One ``ConvergenceWarning`` per curve whose NUTS chains did not mix
-    ([`check_mixing`][scalebayes.inference.check_mixing]), saying what to do."""
+    ([`check_mixing`][scalebayes.inference.check_mixing]), saying what to do: NUTS alone
+    (``method``) is pointed at the PFN and at the average of both, which scored best 10x out
+    even where the chains did not mix; an average (``averaged``) at the PFN alone."""
     from ..inference import ConvergenceWarning, check_mixing
 
+    if averaged:
+        then = "the average's NUTS half may move; --method pfn answers without it"
+    else:
+        then = (
+            f"and compare with --method pfn, or average the two: --method pfn+{method} (the "
+            "most accurate answer measured 10x beyond a few runs, docs/results/far.md)"
+        )
     report = check_mixing(result, warn=False)
     for name in report.failed:
         warnings.warn(
             f"curve {name!r}: the NUTS chains did not mix ({report.reasons[name]}), so its "
             "quantiles may not be the posterior's: rerun with another --seed to see how far they "
-            "move, and compare with --method pfn",
+            f"move, {then}",
             ConvergenceWarning,
             stacklevel=2,
         )
