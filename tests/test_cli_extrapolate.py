@@ -592,6 +592,11 @@ def test_far_notes_read_the_way_to_a_single_far_x():
     assert "climbs from 2.2 (x = 200, not asked) to 2.3 (x = 4000) although the runs fall" in note
     falling = (grid[0], np.array([2.4, 2.35, 2.3]))
     assert _far_roughness(curve, [4000.0], pred, falling) == []
+    # a review: the note named the first step up from the low, between two x not asked
+    # (1.526 to 1.545), where the table showed 1.675 at the x asked: it names the top instead
+    grid = (np.array([20.0, 200.0, 300.0, 4000.0]), np.array([2.25, 2.2, 2.25, 2.3]))
+    (note,) = _far_roughness(curve, [4000.0], pred, grid)
+    assert "climbs from 2.2 (x = 200, not asked) to 2.3 (x = 4000) although" in note
 
 
 def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):

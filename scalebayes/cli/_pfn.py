@@ -766,6 +766,7 @@ def _far_roughness(curve, targets, pred, grid=None) -> list[str]:
         climb = _first_departure(path_m, np.minimum, lambda m, low: m > 1.01 * low)
         if climb is not None:
             i, j = climb
+            j += int(np.argmax(path_m[j:]))  # to the top of the climb (an asked x, as a rule)
             where = [f"x = {path_x[k]:.4g}" + ("" if asked[k] else ", not asked") for k in (i, j)]
             notes.append(
                 f"the far model's median climbs from {path_m[i]:.4g} ({where[0]}) to "
