@@ -381,6 +381,11 @@ def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(
             names=["a", "b"],
             panel_marks=[(5.0, "far"), (6.0, "far")],
         )
+    # a review: these two reached matplotlib and len() nine frames down
+    with pytest.raises(ValueError, match="grid 1 holds 5 x but its prediction 60 targets"):
+        plot_fans(preds, [grids[0], grids[1][:5]], observed, tmp_path / "h.png", names=["a", "b"])
+    with pytest.raises(TypeError, match=r"one per curve \(for one curve, \[prediction\]\)"):
+        plot_fans(preds[0], grids[0], observed[0], tmp_path / "i.png", names=["a"])
 
 
 @pytest.mark.slow

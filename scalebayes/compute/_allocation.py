@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -326,6 +326,7 @@ def optimal_allocation(
                 f"{float(np.min(np.asarray(compute))):g}"
             )
     log_c = jnp.log(compute)
+    args = _plain_containers(args)
     p, t, loss = _solve(log_c.reshape(-1), args, loss_fn=_hashable(loss_fn), settings=settings)
     if not isinstance(loss, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(loss))):
         bad = int(np.argmax(~np.isfinite(np.asarray(loss))))
@@ -337,6 +338,17 @@ def optimal_allocation(
         )
     shape = log_c.shape
     return Allocation(p.reshape(shape), t.reshape(shape), loss.reshape(shape))
+
+
+def _plain_containers(args: Any) -> Any:
+    """``args`` with every mapping that is not a dict (such as the read-only
+    ``HOFFMANN_2022``, a ``MappingProxyType``) as a dict, inside tuples and lists too: JAX
+    reads dicts, tuples and lists as pytrees, and refused the package's own constants."""
+    if isinstance(args, Mapping):
+        return {key: _plain_containers(value) for key, value in args.items()}
+    if isinstance(args, tuple | list) and not hasattr(args, "_fields"):  # not a NamedTuple
+        return type(args)(_plain_containers(value) for value in args)
+    return args
 
 
 class _ByIdentity:

@@ -102,6 +102,11 @@ def plot_fans(
     from matplotlib.figure import Figure
 
     figure_format(path)
+    if isinstance(predictions, Predictive) or not isinstance(predictions, Sequence):
+        raise TypeError(
+            "plot_fans: predictions is a list of predictives, one per curve (for one curve, "
+            f"[prediction]); got {type(predictions).__name__}"
+        )
     n = min(len(predictions), MAX_PANELS)
     if n == 0:
         raise ValueError("no curves to plot")
@@ -130,6 +135,12 @@ def plot_fans(
             "plot_fans: give one grid, observed pair and name per prediction (and one "
             "panel_marks entry and axis_labels pair, if any)"
         )
+    for i, (pred, grid) in enumerate(zip(predictions, grids, strict=True)):
+        if np.ndim(grid) != 1 or np.size(grid) != getattr(pred, "n_targets", np.size(grid)):
+            raise ValueError(
+                f"plot_fans: grid {i} holds {np.size(grid)} x but its prediction "
+                f"{getattr(pred, 'n_targets', '?')} targets; predict at the grid's x"
+            )
     cols = min(3, n)
     rows = -(-n // cols)
     fig = Figure(figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True)

@@ -112,6 +112,13 @@ def bnsl(
     """
     x = jnp.asarray(x)
     c, d, f = jnp.asarray(c), jnp.asarray(d), jnp.asarray(f)
+    counts = {name: v.shape[-1] for name, v in (("c", c), ("d", d), ("f", f)) if v.ndim}
+    if len(set(counts.values())) > 1:  # shapes are static: checked under jit too
+        shown = ", ".join(f"{name} {n}" for name, n in counts.items())
+        raise ValueError(
+            f"bnsl: c, d and f hold one value per break (the last axis), so their last axes "
+            f"must agree; got {shown}"
+        )
     log_x = jnp.log(x)[..., None]
     breaks = -c * f * jax.nn.softplus((log_x - jnp.log(d)) / f)
     log_body = jnp.log(b) - c0 * jnp.log(x) + jnp.sum(breaks, axis=-1)

@@ -166,11 +166,14 @@ def get_family(name: str, *, n_breaks: int | None = None) -> Family:
     """Look up a family by name (case-insensitive); ``n_breaks`` selects a BNSL spec.
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        ValueError: for an unknown name, listing the known ones, or ``n_breaks`` given for
+            a family without breaks.
     """
     key = str(name).lower().replace("-", "_")
     if key == "bnsl" and n_breaks is not None:
         return bnsl_family(n_breaks)
     if key not in FAMILIES:
         raise ValueError(f"unknown family {name!r}; choose one of {sorted(FAMILIES)}")
+    if n_breaks is not None:
+        raise ValueError(f"n_breaks is for bnsl; {key} has no breaks (leave n_breaks out)")
     return FAMILIES[key]

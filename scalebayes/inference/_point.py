@@ -640,6 +640,12 @@ def _choose_breaks(errors: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def fit_curve(family: str, x, y, **kwargs) -> PointFit:
     """Fit one curve; see [`fit_curves`][scalebayes.inference.fit_curves] for the arguments."""
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, str | bytes) and np.ndim(value) == 0:
+            raise TypeError(
+                f"fit_curve: {name} is one curve's points, an array of them; got the single "
+                f"value {value!r}"
+            )
     return fit_curves(family, [x], [y], **kwargs)[0]
 
 

@@ -180,6 +180,11 @@ def infinite_ensemble(
         raise ValueError("x_train has no rows: the ensemble needs at least one training point")
     if x_test.ndim != 2 or x_test.shape[0] == 0:
         raise ValueError(f"x_test must have shape (M, d) with M >= 1, got {x_test.shape}")
+    if x_train.ndim == 2 and x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(
+            f"x_train and x_test must have the same number of features d; got x_train "
+            f"{x_train.shape} and x_test {x_test.shape}"
+        )
     for name, a in (("x_train", x_train), ("y_train", y_train), ("x_test", x_test)):
         if not bool(jnp.all(jnp.isfinite(a))):
             raise ValueError(f"{name} has NaN or infinite entries; every input must be finite")

@@ -979,8 +979,8 @@ class PFN:
             lo, hi = (float(v) for v in bounds)
             if not (0 < lo < hi < np.inf and lo <= ref.min() and ref.max() <= hi):
                 raise ValueError(
-                    f"x_range {bounds} must satisfy 0 < x_min < x_max < inf and contain every "
-                    f"context and query x ({ref.min():g} .. {ref.max():g})"
+                    f"x_range ({lo:g}, {hi:g}) must satisfy 0 < x_min < x_max < inf and "
+                    f"contain every context and query x ({ref.min():g} .. {ref.max():g})"
                 )
             ref = np.array([lo, hi])
         window, keep = None, None  # the runs the network reads (SpanWarning)

@@ -131,6 +131,21 @@ def test_chinchilla_closed_form_matches_check_values_and_solver():
         np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
+def test_the_package_constants_are_arguments_a_loss_can_take():
+    """A review: HOFFMANN_2022 (a read-only mapping) raised from inside JAX as `args`."""
+    from scalebayes.compute import HOFFMANN_2022
+
+    def law(n, d, h):
+        return h["E"] + h["A"] / n ** h["alpha"] + h["B"] / d ** h["beta"]
+
+    closed = chinchilla_allocation(**HOFFMANN_2022, compute=5.76e23)
+    for args, take in ((HOFFMANN_2022, lambda a: a), ([HOFFMANN_2022], lambda a: a[0])):
+        numeric = optimal_allocation(
+            lambda n, d, a, take=take: law(n, d, take(a)), 5.76e23, args, flops_per_param_token=6
+        )
+        np.testing.assert_allclose(numeric.n_params, closed.n_params, rtol=1e-9)
+
+
 def test_solver_jit_vmap_and_float32_agree():
     grid = jnp.asarray(np.geomspace(1e6, 1e12, 4), dtype=jnp.float32)
     eager = optimal_allocation(linear_bound, grid, (1.0, 2.0))

@@ -123,6 +123,16 @@ def test_bnsl_two_breaks_matches_numpy():
     np.testing.assert_allclose(_np(bnsl(X, 0.05, 4.0, 0.1, c, d, f)), ref, rtol=1e-11)
 
 
+def test_bnsl_break_arrays_must_agree():
+    """A review: d = [1e7] beside two c and f put both breaks at 1e7 without a word, and
+    three c beside two d raised a broadcasting error from deep in JAX."""
+    for c, d, f in (([0.2, 0.1], [1e7], [0.5, 0.5]), ([0.2, 0.1, 0.1], [1e4, 1e7], [0.5, 0.5])):
+        with pytest.raises(ValueError, match=r"their last axes must agree; got c .*, d .*, f"):
+            bnsl(X, 0.1, 2.0, 0.1, np.array(c), np.array(d), np.array(f))
+        with pytest.raises(ValueError, match="their last axes must agree"):  # under jit too
+            jax.jit(bnsl)(X, 0.1, 2.0, 0.1, np.array(c), np.array(d), np.array(f))
+
+
 def test_bnsl_batched_parameters_broadcast():
     # a batch of 3 curves: scalars of shape (3, 1), breaks of shape (3, 1, n)
     a = np.array([0.0, 0.1, 0.2])[:, None]

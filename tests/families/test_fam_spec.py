@@ -54,6 +54,9 @@ def test_get_family_unknown_name_lists_known_names():
         get_family("m9")
     for name in FAMILIES:
         assert repr(name) in str(info.value)
+    # a review: n_breaks beside a family without breaks was ignored
+    with pytest.raises(ValueError, match="n_breaks is for bnsl; m4 has no breaks"):
+        get_family("m4", n_breaks=1)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scalebayes.inference import fit_curves, predict_fits
+from scalebayes.inference import fit_curve, fit_curves, predict_fits
 
 FAMILIES = ("m1", "m2", "m3", "m4", "bnsl")
 ANCHOR_X = np.geomspace(1e3, 1e9, 20)
@@ -150,6 +150,9 @@ def test_malformed_arguments_raise_value_or_type_error(family):
         fit_curves(family, [x], [[x, x[:2]]])  # ragged
     with pytest.raises(TypeError, match="one per curve; got one flat array"):
         fit_curves(family, x, x)
+    # a review: fit_curve of a scalar was told to "use fit_curve"
+    with pytest.raises(TypeError, match=r"fit_curve: x is one curve's points, .* value 5\.0"):
+        fit_curve(family, 5.0, 1.0)
     with pytest.raises(TypeError, match=r"curve 0: .*not complex"):
         fit_curves(family, [x], [x + 1j])
     with pytest.raises(ValueError, match="curve 0: x must hold at least two distinct values"):
