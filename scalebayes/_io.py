@@ -318,11 +318,14 @@ def read_csv_rows(path: str | os.PathLike[str], header: Sequence[str]) -> list[d
     reader = csv.reader(io.StringIO(text, newline=""))
     _check_header(path, next(reader), header)
     rows = []
+    last = reader.line_num
     for cells in reader:
+        start, last = last + 1, reader.line_num  # where the row starts (a quote may span)
         if len(cells) != len(header):
+            spans = f" (a quote opened there runs on to line {last})" if last > start else ""
             raise ValueError(
-                f"{path}, line {reader.line_num}: expected {len(header)} cells "
-                f"({','.join(header)}), found {len(cells)}; fix or delete that line"
+                f"{path}, line {start}: expected {len(header)} cells "
+                f"({','.join(header)}), found {len(cells)}{spans}; fix or delete that line"
             )
         rows.append(dict(zip(header, cells, strict=True)))
     return rows

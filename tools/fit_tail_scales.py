@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from scalebayes._io import atomic_write_text
 from scalebayes.pfn import PFN, TrainConfig
+from scalebayes.pfn._checkpoint import write_meta
 from scalebayes.pfn._train import prior_tail_scales
 
 
@@ -33,7 +33,7 @@ def main() -> None:
         scales = prior_tail_scales(config, meta["borders"])
         before = [float(s) for s in pfn.bar.scales]
         meta["tail_scales"] = [float(s) for s in scales]
-        atomic_write_text(path, json.dumps(meta, indent=1, sort_keys=True))
+        write_meta(path.parent, meta)  # its meta_sha256 recomputed
         print(
             f"{name}: tail scales {before[0]:.4g}, {before[1]:.4g} (outer widths) -> "
             f"{scales[0]:.4g}, {scales[1]:.4g} ({time.perf_counter() - start:.0f} s)"

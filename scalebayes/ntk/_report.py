@@ -333,7 +333,7 @@ class _CurveStore:
             try:
                 stored = json.loads(path.read_text())
                 if stored.get("fingerprint") == fingerprint:
-                    curve = self._curve(stored["curve"])
+                    curve = self._curve(stored["curve"], spec.get("sizes"))
                     self.n_read += 1
                     return curve
             except (OSError, ValueError, KeyError, TypeError):  # unreadable: made again
@@ -362,13 +362,27 @@ class _CurveStore:
         )
         return out
 
-    def _curve(self, d: dict) -> ScalingCurve:
+    def _curve(self, d: dict, sizes=None) -> ScalingCurve:
+        """The stored curve, checked as a result must be (a file edited or damaged by hand
+        raises ValueError, and the curve is made again): every array one value per size,
+        the sizes those asked, the loss statistics finite and >= 0 (standard errors may be
+        NaN, where one draw has none)."""
         arrays = {name: np.asarray(d[name], np.float64) for name in self._ARRAYS}
-        arrays["sizes"] = arrays["sizes"].astype(np.int64)
         optional = {
             name: None if d[name] is None else np.asarray(d[name], np.float64)
             for name in self._OPTIONAL
         }
+        n = arrays["sizes"].shape
+        present = {**arrays, **{k: v for k, v in optional.items() if v is not None}}
+        if len(n) != 1 or n[0] == 0 or any(v.shape != n for v in present.values()):
+            raise ValueError("arrays of different lengths")
+        if sizes is not None and arrays["sizes"].tolist() != [float(v) for v in sizes]:
+            raise ValueError("other sizes than asked")
+        for name, v in present.items():
+            ok = np.isfinite(v) | (np.isnan(v) & name.endswith("_se"))
+            if not np.all(ok & ~(v < 0)):
+                raise ValueError(f"{name} is not finite and >= 0")
+        arrays["sizes"] = arrays["sizes"].astype(np.int64)
         return ScalingCurve(
             label=d["label"],
             width=d["width"],

@@ -3,7 +3,8 @@
 A checkpoint is a directory::
 
     meta.json        format version, model config, bar borders, training config and step,
-                     and for every blob its sha256, size and parts
+                     for every blob its sha256, size and parts, and the sha256 of the rest
+                     of meta.json itself (``meta_sha256``, checked on reading)
     model.eqx        the model's arrays (``eqx.tree_serialise_leaves``), possibly split into
                      ``model.eqx.000``, ``model.eqx.001``, ... of at most ``shard_bytes`` each
     opt_state.eqx    the optimiser state (training checkpoints only), split likewise
@@ -122,7 +123,7 @@ def save(
             tmp, "opt_state.eqx", _blob_bytes(opt_state), shard_bytes
         )
     full = dict(meta, format=FORMAT_VERSION, blobs=blobs)
-    (tmp / "meta.json").write_text(json.dumps(full, indent=1, sort_keys=True))
+    (tmp / "meta.json").write_text(_meta_text(full))
     for child in tmp.iterdir():
         with open(child, "rb") as handle:
             os.fsync(handle.fileno())
@@ -134,6 +135,28 @@ def save(
     fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def _meta_digest(meta: dict) -> str:
+    """The sha256 of the metadata's content (its JSON with sorted keys and no spaces), less
+    the digest itself and the ``_path`` a reader adds: the bar borders, the config and the
+    tail scales shape every answer, so they are checked as the weights are."""
+    content = {k: v for k, v in meta.items() if k not in ("meta_sha256", "_path")}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _meta_text(meta: dict) -> str:
+    content = {k: v for k, v in meta.items() if k not in ("meta_sha256", "_path")}
+    return json.dumps(dict(content, meta_sha256=_meta_digest(content)), indent=1, sort_keys=True)
+
+
+def write_meta(path: str | os.PathLike, meta: dict) -> None:
+    """Replace a checkpoint's ``meta.json`` with ``meta`` (atomically), its digest
+    recomputed: how a tool changes a checkpoint's metadata (``tools/fit_tail_scales.py``)."""
+    from .._io import atomic_write_text
+
+    atomic_write_text(_resolve(Path(path)) / "meta.json", _meta_text(meta))
 
 
 def _resolve(path: Path) -> Path:
@@ -166,6 +189,13 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
         raise CheckpointError(
             f"{path} has checkpoint format {meta.get('format')!r}; this scalebayes reads "
             f"format {FORMAT_VERSION}"
+        )
+    # checkpoints written before 2026-12-07 have no digest of their metadata: read as before
+    if "meta_sha256" in meta and meta["meta_sha256"] != _meta_digest(meta):
+        raise CheckpointError(
+            f"{path / 'meta.json'} was modified after it was written (its content no longer "
+            "matches its meta_sha256): its borders or config may have changed; restore the "
+            "file, or export the checkpoint again"
         )
     meta["_path"] = str(path)
     return meta

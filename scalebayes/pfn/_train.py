@@ -733,6 +733,9 @@ def _train(
         out.mkdir(parents=True, exist_ok=True)  # once the start is known to load
         hold()
         _refuse_a_checkpoint(out)  # another run may have begun here meanwhile, and finished
+        kept = _keep_an_earlier_log(out)
+        if kept is not None:
+            say(f"{out / 'log.jsonl'} held an earlier run's log: kept as {kept.name}")
         if init_from is not None:
             origin = f"weights and borders from {init_from}"
         elif borders_from is not None:
@@ -841,6 +844,21 @@ def _train(
         f"{training.get('curves', 0):,} curves in {training.get('seconds', 0.0):.0f} s"
     )
     return ckpt
+
+
+def _keep_an_earlier_log(out: Path) -> Path | None:
+    """Move an earlier run's ``log.jsonl`` (one whose checkpoint is gone, or that stopped
+    before its first) to ``log.N.jsonl`` for a fresh run, so that the two runs' lines are not
+    read as one run (a review saw steps 10, 20, 30, 10), and nothing is lost."""
+    log = out / "log.jsonl"
+    if not log.is_file() or log.stat().st_size == 0:
+        return None
+    n = 1
+    while (out / f"log.{n}.jsonl").exists():
+        n += 1
+    kept = out / f"log.{n}.jsonl"
+    log.rename(kept)
+    return kept
 
 
 def _refuse_a_checkpoint(out: Path) -> None:

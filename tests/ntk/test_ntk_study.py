@@ -1,5 +1,7 @@
 """Scaling studies and the ``scalebayes ntk-study`` command."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -171,6 +173,22 @@ def test_cli_says_when_a_rerun_reads_its_curves_back(tmp_path, capsys):
     assert f"note: 1 of 1 curves read back from {tmp_path}, finished by an earlier run" in (
         capsys.readouterr().out
     )
+    # a review: a curve file edited by hand (a NaN, a negative eps, a shortened array) was
+    # printed as a result, or raised IndexError; such a file is made again
+    (path,) = tmp_path.glob("curve-*.json")
+    good = json.loads(path.read_text())
+    for edit in (
+        lambda c: c["mu"].__setitem__(1, float("nan")),
+        lambda c: c["eps"].__setitem__(0, -5.0),
+        lambda c: c.__setitem__("mu", c["mu"][:2]),
+        lambda c: c.__setitem__("sizes", [v + 1 for v in c["sizes"]]),
+    ):
+        bad = json.loads(json.dumps(good))
+        edit(bad["curve"])
+        path.write_text(json.dumps(bad))
+        assert main(argv) == 0
+        assert "read back" not in capsys.readouterr().out
+        assert json.loads(path.read_text())["curve"]["mu"] == good["curve"]["mu"]
 
 
 @pytest.mark.parametrize(

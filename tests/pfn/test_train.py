@@ -4,6 +4,7 @@ import dataclasses
 import json
 import re
 import shutil
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -212,7 +213,7 @@ def test_borders_that_do_not_fit_the_model_are_refused(runs, tmp_path):
     exported = export_weights(runs[1], tmp_path / "w")
     meta = json.loads((exported / "meta.json").read_text())
     meta["borders"] = meta["borders"][:50]
-    (exported / "meta.json").write_text(json.dumps(meta))
+    _checkpoint.write_meta(exported, meta)  # its digest anew: the borders' check is reached
     with pytest.raises(CheckpointError, match="holds 50 borders, a bar of 49 buckets"):
         PFN.load(exported)
 
@@ -358,10 +359,46 @@ def test_a_save_cut_off_mid_rename_is_a_checkpoint_too(runs, tmp_path):
     )
 
 
+def test_metadata_edited_after_it_was_written_is_refused(runs, tmp_path):
+    """A review: halving the bar borders in meta.json (still increasing) loaded without a
+    word and halved every answer; the metadata carries its own sha256 now."""
+    meta = json.loads((runs[1] / "meta.json").read_text())
+    assert len(meta["meta_sha256"]) == 64
+    edited = tmp_path / "edited"
+    shutil.copytree(runs[1], edited)
+    borders = [b / 2 for b in meta["borders"]]
+    (edited / "meta.json").write_text(json.dumps({**meta, "borders": borders}))
+    with pytest.raises(CheckpointError, match="was modified after it was written"):
+        PFN.load(edited)
+    # a checkpoint written before the digest (none in its meta.json) reads as before
+    older = tmp_path / "older"
+    shutil.copytree(runs[1], older)
+    (older / "meta.json").write_text(
+        json.dumps({k: v for k, v in meta.items() if k != "meta_sha256"})
+    )
+    x, y = [1.0, 2.0, 4.0], [3.0, 2.5, 2.2]
+    np.testing.assert_array_equal(
+        PFN.load(older).predict(x, y, [8.0]).median(),
+        PFN.load(runs[1]).predict(x, y, [8.0]).median(),
+    )
+    # and a tool that changes the metadata on purpose writes its digest anew
+    from scalebayes.pfn._checkpoint import write_meta
+
+    write_meta(edited, {**meta, "borders": borders})
+    assert PFN.load(edited).bar.borders[-1] == pytest.approx(borders[-1])
+    for name in ("nslpfn-base", "nslpfn-small", "mixture-tiny"):  # the shipped ones: checked
+        assert "meta_sha256" in json.loads(
+            (Path(PFN.load(name).meta["_path"]) / "meta.json").read_text()
+        )
+
+
 def test_damaged_metadata_is_one_checkpoint_error(runs, tmp_path):
     """A review: a meta.json that is a list, a blob without its parts, or 'members' that is
-    not a list raised AttributeError, KeyError and TypeError (tracebacks)."""
+    not a list raised AttributeError, KeyError and TypeError (tracebacks). (Each edit drops
+    the metadata's own digest, as a checkpoint written before it had none, so that each
+    check is reached.)"""
     meta = json.loads((runs[1] / "meta.json").read_text())
+    meta.pop("meta_sha256")
     for case, edit in (
         ("a list", lambda m: [1, 2]),
         ("no parts", lambda m: {**m, "blobs": {"model.eqx": {"bytes": 1, "sha256": "0"}}}),
@@ -569,6 +606,37 @@ def test_logged_rate_counts_training_steps_not_checkpoint_saves(tmp_path, monkey
     np.testing.assert_allclose(history["seconds"], 9 * 0.01 + 2 * 0.3 + 5.0, rtol=1e-9)
 
 
+def test_a_fresh_run_keeps_an_earlier_runs_log_apart(tmp_path, monkeypatch):
+    """A review: a fresh run in a directory whose checkpoint was deleted appended to the old
+    log.jsonl (steps 10, 20, 30, 10: two runs read as one); the old log is kept beside it."""
+    import dataclasses
+    import shutil
+
+    import scalebayes.pfn._train as train_module
+
+    def quick_step(config, bar, key):
+        def step(state):
+            return dataclasses.replace(state, step=state.step + 1), jax.numpy.asarray(0.5)
+
+        return step
+
+    monkeypatch.setattr(train_module, "make_step", quick_step)
+    n_buckets = CONFIG.model_config.n_buckets
+    monkeypatch.setattr(train_module, "prior_borders", lambda c: np.linspace(0, 1, n_buckets + 1))
+    run = tmp_path / "run"
+    said = []
+    for steps in (6, 4):
+        config = dataclasses.replace(CONFIG, steps=steps, checkpoint_every=2)
+        train(config, run, progress=False, log=said.append)
+        shutil.rmtree(run / "checkpoint")
+
+    def steps_in(name):
+        return [json.loads(line)["step"] for line in (run / name).read_text().splitlines()]
+
+    assert steps_in("log.1.jsonl") == [2, 4, 6] and steps_in("log.jsonl") == [2, 4]
+    assert any("held an earlier run's log: kept as log.1.jsonl" in line for line in said)
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -607,7 +675,7 @@ def test_resume_reads_pairs_in_any_order_and_refuses_a_mix_or_unreadable_setting
     meta_path = run / "checkpoint" / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["train_config"]["scalefree_overrides"] = {"break_prob": 0.25, "length_range": [3, 32]}
-    meta_path.write_text(json.dumps(meta))
+    _checkpoint.write_meta(meta_path.parent, meta)
     pairs = ["--scalefree-set", "length_range=[3,32]", "--scalefree-set", "break_prob=0.25"]
     assert main(["train-pfn", "--out", str(run), "--resume", *pairs]) == 0
     capsys.readouterr()
@@ -615,7 +683,7 @@ def test_resume_reads_pairs_in_any_order_and_refuses_a_mix_or_unreadable_setting
     err = capsys.readouterr().err
     assert "this run's prior is 'scalefree': drop --prior-mix" in err and err.count("\n") == 1
     meta["train_config"] = {"steps": 4}  # not a TrainConfig this scalebayes reads
-    meta_path.write_text(json.dumps(meta))
+    _checkpoint.write_meta(meta_path.parent, meta)
     assert main(["train-pfn", "--out", str(run), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "holds no train-pfn run's settings" in err and err.count("\n") == 1, err

@@ -1169,6 +1169,18 @@ def test_append_csv_row_rejects_bad_rows(tmp_path):
     assert not path.exists()
 
 
+def test_a_damaged_row_is_named_by_the_line_it_starts_on(tmp_path):
+    """A review: a quote opened on line 3 ran to the end of the file, and the error named the
+    last line, whose deletion would not fix it and would lose a good row."""
+    path = tmp_path / "t.csv"
+    path.write_text('a,b\n1,2\n"3,4\n5,6\n7,8\n')
+    with pytest.raises(ValueError, match=r"line 3: .*found 1 \(a quote opened there runs on"):
+        read_csv_rows(path, ["a", "b"])
+    path.write_text("a,b\n1,2\n3\n5,6\n")
+    with pytest.raises(ValueError, match=r"line 3: expected 2 cells \(a,b\), found 1; fix"):
+        read_csv_rows(path, ["a", "b"])
+
+
 def test_row_cut_short_by_a_crash_is_dropped(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b\n1,2\n3,")  # the last row was being written when the process died
