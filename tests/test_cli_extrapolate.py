@@ -678,3 +678,19 @@ def test_a_climb_is_not_news_on_runs_that_end_rising():
     assert _falls(rising) and not _falls_to_the_end(rising)  # the other notes still apply
     noisy = SimpleNamespace(x=x, y=np.array([3.90, 3.62, 3.35, 3.15, 3.16]))
     assert _falls_to_the_end(noisy)
+
+
+def test_the_curve_column_can_be_named(tmp_path, capsys):
+    """A review: a sweep's `model` column could not be named as the curves' names."""
+    rows = "".join(
+        f"{m},{x:.17g},{y:.17g}\n" for m in ("a", "b") for x, y in zip(X, truth(X), strict=True)
+    )
+    path = tmp_path / "sweep.csv"
+    path.write_text("model,compute,val_loss\n" + rows)
+    to = f"{2 * X[-1]:g}"
+    assert main(["extrapolate", str(path), "--to", to, "--curve-column", "model"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["a", "b"] and err == ""
+    argv = ["extrapolate", str(path), "--to", to, "--curve-column", "compute"]
+    assert main([*argv, "--x-column", "compute"]) == 2
+    assert capsys.readouterr().err.strip().endswith("also holds x or y; give its own column")

@@ -260,8 +260,8 @@ def _column_name(text: str) -> str:
 
 def add_csv_options(parser: argparse.ArgumentParser) -> None:
     """Add the options of reading a CSV file: ``--dedupe {error,mean}`` (what to do with
-    repeated x within a curve) and ``--x-column`` / ``--y-column`` (which columns hold x and y,
-    when they are not named x and y)."""
+    repeated x within a curve), ``--x-column`` / ``--y-column`` (which columns hold x and y,
+    when they are not named x and y) and ``--curve-column`` (which names the curves)."""
     parser.add_argument(
         "--dedupe",
         choices=("error", "mean"),
@@ -284,6 +284,14 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
         help="the CSV column that holds y, e.g. dev_loss (default: the column named y or "
         "loss, else the one named val_loss, test_loss, error or perplexity)",
     )
+    parser.add_argument(
+        "--curve-column",
+        metavar="NAME",
+        type=_column_name,
+        default=None,
+        help="the CSV column that names the curves, e.g. model (default: the column named "
+        "curve; else, where x repeats, the one column of names that tells the repeats apart)",
+    )
 
 
 def csv_options(args: argparse.Namespace) -> dict[str, str | None]:
@@ -291,4 +299,10 @@ def csv_options(args: argparse.Namespace) -> dict[str, str | None]:
     x, y = args.x_column, args.y_column
     if x is not None and y is not None and x.strip().lower() == y.strip().lower():
         raise ValueError(f"--x-column and --y-column both name {x!r}; give two columns")
-    return {"dedupe": args.dedupe, "x_column": x, "y_column": y}
+    names = {"dedupe": args.dedupe, "x_column": x, "y_column": y}
+    curve = getattr(args, "curve_column", None)
+    if curve is not None:
+        if curve.strip().lower() in {c.strip().lower() for c in (x, y) if c is not None}:
+            raise ValueError(f"--curve-column {curve!r} also holds x or y; give its own column")
+        names["curve_column"] = curve
+    return names

@@ -275,6 +275,7 @@ def _run_study(args: argparse.Namespace) -> int:
         split=args.split,
         x_column=args.x_column,
         y_column=args.y_column,
+        curve_column=args.curve_column,
     )
     print(result.summary, end="")
     print(

@@ -298,6 +298,29 @@ def _parse(
     return _name_curves(path, keyed), "split" in cols, headers, text_columns
 
 
+def _grouping_column(
+    curves: dict[str, _Rows], columns: dict[str, dict[str, list[float]] | None]
+) -> str | None:
+    """The one unread column of names (2 to `_MAX_NAMES` texts) that tells apart the repeated
+    x of a file without a curve column: within each of its names every x is distinct, while
+    the file read as one curve repeats some x (a review: `model,params,loss` exported from a
+    sweep of four models failed on its repeated x, with no way to name the column). None
+    where the file has a curve column, no repeated x, or not exactly one such column."""
+    if len(curves) != 1:
+        return None
+    (rec,) = curves.values()
+    if np.unique(rec.x).size == len(rec.x):
+        return None
+    found = [
+        name
+        for name, seen in columns.items()
+        if seen is not None
+        and sum(map(len, seen.values())) == len(rec.x)  # a name on every row
+        and all(len(set(xs)) == len(xs) for xs in seen.values())
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _warn_if_names_unread(path: Path, columns: dict[str, dict[str, list[float]] | None]) -> None:
     """Warn where an unread column sorts the rows into groups (2 to `_MAX_NAMES` texts, each
     on at least 2 rows) whose x ranges overlap, which a file without a curve column reads as
@@ -429,6 +452,7 @@ def read_curves_csv(
     curve: str | None = None,
     x_column: str | None = None,
     y_column: str | None = None,
+    curve_column: str | None = None,
 ) -> list[Curve]:
     """Read one or more learning curves from a CSV file.
 
@@ -438,8 +462,11 @@ def read_curves_csv(
     `data_size` or `dataset_size`), `y` (> 0; alias `loss`, or the column named by
     `y_column`; without either, one column named `val_loss`, `validation_loss`,
     `test_loss`, `eval_loss`, `error`, `test_error`, `val_error` or `perplexity`), optional
-    `curve` (aliases `curve_id`, `curve_name`, `series`; without it the whole file is one
-    curve named after the file stem) and optional `split`
+    `curve` (aliases `curve_id`, `curve_name`, `series`, or the column named by
+    `curve_column`; without one the whole file is one curve named after the file stem,
+    unless x repeats and exactly one other column of names, e.g. `model` or `run`, tells the
+    repeats apart: its names are then the curves, with a ``UserWarning`` saying so) and
+    optional `split`
     with labels `context` / `target` (`train`, `fit` / `test` also accepted; without it
     curves have no split). Optional `dataset` and `subset` columns tell apart curves that
     share an id: an id used under several of them names its curves `dataset|subset|id`.
@@ -460,6 +487,8 @@ def read_curves_csv(
             ``None`` (default) takes the column named `x`.
         y_column: The header of the column that holds y (e.g. ``"val_loss"``); ``None``
             (default) takes the column named `y` or `loss`.
+        curve_column: The header of the column that names the curves (e.g. ``"model"``);
+            ``None`` (default) takes the column named `curve` (or an alias).
 
     Returns:
         The curves in order of first appearance, each with `dataset` = the file stem and
@@ -479,13 +508,19 @@ def read_curves_csv(
     if not is_integer(min_points) or min_points < 3:
         raise ValueError(f"min_points must be an integer >= 3; got {min_points!r}")
     chosen = {}
-    for role, column in (("x", x_column), ("y", y_column)):
+    for role, column in (("x", x_column), ("y", y_column), ("curve", curve_column)):
         if column is not None:
             if not isinstance(column, str) or not _norm(column):
                 raise ValueError(f"{role}_column must be a column's header; got {column!r}")
             chosen[role] = column
-    if len(chosen) == 2 and _norm(x_column) == _norm(y_column):
+    if x_column is not None and y_column is not None and _norm(x_column) == _norm(y_column):
         raise ValueError(f"x_column and y_column both name {x_column!r}; give two columns")
+    if curve_column is not None and _norm(curve_column) in {
+        _norm(c) for c in (x_column, y_column) if c is not None
+    }:
+        raise ValueError(
+            f"curve_column {curve_column!r} is also x_column or y_column; give it its own column"
+        )
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -496,6 +531,16 @@ def read_curves_csv(
             "save the file as UTF-8 CSV"
         ) from None
     curves, has_split, headers, text_columns = _parse(path, text, chosen)
+    grouping = _grouping_column(curves, text_columns)
+    if grouping is not None:  # x repeats, and one column of names tells the repeats apart
+        warn_at_caller(
+            f"{path}: no column is named curve, and x repeats; column {grouping!r} tells the "
+            f"repeats apart, so its {len(text_columns[grouping])} names are read as the curves "
+            f"(name it curve, or --curve-column {grouping}, to say so)",
+            UserWarning,
+        )
+        chosen = {**chosen, "curve": grouping}
+        curves, has_split, headers, text_columns = _parse(path, text, chosen)
     if curve is not None:
         if curve not in curves:
             names = list(curves)

@@ -451,6 +451,7 @@ def run_study(
     split: str = "default",
     x_column: str | None = None,
     y_column: str | None = None,
+    curve_column: str | None = None,
 ) -> StudyResult:
     """Score methods on datasets, resuming from earlier rows, and write the tables.
 
@@ -505,6 +506,7 @@ def run_study(
         x_column: The column of every CSV file that holds x, when it is not named ``x``
             (``read_curves_csv``'s ``x_column``).
         y_column: The column that holds y, when it is not named ``y`` or ``loss``.
+        curve_column: The column that names the curves, when it is not named ``curve``.
 
     Returns:
         A `StudyResult` with every score of the study and the summary.
@@ -528,6 +530,8 @@ def run_study(
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     columns = {"x_column": x_column, "y_column": y_column}
+    if curve_column is not None:
+        columns["curve_column"] = curve_column
     split_notes: dict[str, str] = {}
     data = _load_datasets(datasets, csv_paths, dedupe, split, columns, notes=split_notes)
     sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}

@@ -508,6 +508,48 @@ def test_a_column_that_sorts_the_rows_into_runs_is_named(tmp_path):
     assert read_curves_csv(path)[0].x.size == 6
 
 
+def test_a_column_of_names_that_tells_repeated_x_apart_is_read_as_the_curves(tmp_path):
+    """A review: a sweep exported as `model,params,loss` (four models at the same sizes)
+    stopped on its repeated x, and no option could name the column."""
+    sizes = [1e8, 3e8, 1e9, 3e9]
+    rows = ["model,params,loss,note"]
+    rows += [
+        f"{m},{x},{4 - k * 0.2 - j * 0.1},run {k}"
+        for j, m in enumerate("AB")
+        for k, x in enumerate(sizes)
+    ]
+    path = _write(tmp_path, "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"column 'model' tells the repeats apart, so its 2 names"):
+        curves = read_curves_csv(path)
+    assert [(c.name, c.x.size) for c in curves] == [("A", 4), ("B", 4)]
+    np.testing.assert_allclose(curves[1].y, [3.9, 3.7, 3.5, 3.3])
+    # named outright: no word (the note column, one text per row, is no curve name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        named = read_curves_csv(path, curve_column="model")
+    assert [c.name for c in named] == ["A", "B"]
+    with pytest.raises(ValueError, match="curve_column 'params' is also x_column"):
+        read_curves_csv(path, x_column="params", curve_column="params")
+    # one row per model, no x repeated: the models are the runs of one curve, as before
+    one = _write(
+        tmp_path,
+        "model,params,loss\n" + "".join(f"m{k},{x},{4 - k * 0.2}\n" for k, x in enumerate(sizes)),
+        "one.csv",
+    )
+    assert [c.x.size for c in read_curves_csv(one)] == [4]
+    # two columns that could each tell the repeats apart: none is guessed
+    both = _write(
+        tmp_path,
+        "\n".join(
+            r.replace(",run ", ",r") + f",{r[0]}" if i else r + ",arch" for i, r in enumerate(rows)
+        )
+        + "\n",
+        "both.csv",
+    )
+    with pytest.raises(CurveDataError, match="appears on"):
+        read_curves_csv(both)
+
+
 def test_two_columns_for_y_point_at_the_option_that_chooses(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("x,y,loss\n1,3,2.9\n2,2,1.9\n3,1.5,1.4\n")
