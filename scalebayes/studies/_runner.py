@@ -357,12 +357,22 @@ def _check_out_of_sample(methods: Sequence[Method], data: Mapping[str, Sequence[
             )
 
 
-def _check_inputs(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]) -> None:
-    """Check every name and every curve against every method before any work.
+def _check_inputs(
+    methods: Sequence[Method],
+    data: Mapping[str, Sequence[Curve]],
+    notes: dict[str, str] | None = None,
+) -> dict[str, list[Curve]]:
+    """Check every name and every curve against every method before any work; the data
+    without the curves some method cannot predict (e.g. two context points for a three-point
+    minimum), each left out with a ``UserWarning`` and a note on its dataset in ``notes``, so
+    that every method scores the same curves (a review: one short curve of a user's file
+    stopped the whole study).
 
     Raises:
-        ValueError: Naming the first method, dataset or curve that cannot be run or stored.
+        ValueError: Naming the first method, dataset or curve that cannot be stored, or a
+            dataset none of whose curves every method can predict.
     """
+    kept: dict[str, list[Curve]] = {}
     for method in methods:
         if not _storable(method.name):
             raise ValueError(f"method name {method.name!r} cannot be stored in per_curve.csv")
@@ -372,20 +382,43 @@ def _check_inputs(methods: Sequence[Method], data: Mapping[str, Sequence[Curve]]
                 f"dataset name {dataset!r} cannot be stored in per_curve.csv (it holds a line "
                 "break or is not valid UTF-8); rename the file"
             )
+        keep, left = [], []
         for curve in curves:
             if not _storable(curve.name):
                 raise ValueError(
                     f"dataset {dataset!r}: curve name {curve.name!r} cannot be stored in "
                     "per_curve.csv (it holds a line break or is not valid UTF-8); rename it"
                 )
+            why = None
             for method in methods:
                 try:
                     method.validate(curve)
                 except ValueError as error:
-                    raise ValueError(
-                        f"dataset {dataset!r}, curve {curve.name!r}: method {method.name!r} "
-                        f"cannot predict it: {error}"
-                    ) from None
+                    why = f"method {method.name!r} cannot predict it: {error}"
+                    break
+            (keep if why is None else left).append((curve, why))
+        if left and not keep:
+            curve, why = left[0]
+            raise ValueError(f"dataset {dataset!r}, curve {curve.name!r}: {why}")
+        if left:
+            shown = "; ".join(f"{c.name!r}: {why}" for c, why in left[:2])
+            more = f"; and {len(left) - 2} more" if len(left) > 2 else ""
+            warnings.warn(
+                f"dataset {dataset!r}: {len(left)} of {len(curves)} curves left out, which not "
+                f"every method can predict ({shown}{more})",
+                UserWarning,
+                stacklevel=3,
+            )
+            if notes is not None:
+                names = ", ".join(repr(c.name) for c, _ in left[:5])
+                names += " ..." if len(left) > 5 else ""
+                said = (
+                    f"{len(left)} of {len(curves)} curves left out that not every method can "
+                    f"predict ({names})"
+                )
+                notes[dataset] = f"{notes[dataset]}; {said}" if notes.get(dataset) else said
+        kept[dataset] = [curve for curve, _ in keep]
+    return kept
 
 
 def _batches(curves: Sequence[Curve], batch_size: int) -> list[list[Curve]]:
@@ -514,8 +547,10 @@ def run_study(
     Raises:
         ValueError: For an unknown method or dataset (listing the valid names), a CSV file
             that cannot be used (``CurveDataError``), a name that ``per_curve.csv`` cannot
-            hold (a line break), a curve a method cannot predict (e.g. too few context
-            points; naming the dataset and curve), an ``out_dir`` that is a file, or an
+            hold (a line break), a dataset none of whose curves every method can predict
+            (e.g. too few context points; naming the dataset and curve: a dataset where
+            only some curves are so is scored without them, with a ``UserWarning`` and a
+            note in the summary), an ``out_dir`` that is a file, or an
             existing ``per_curve.csv`` with another header (including one without the
             fingerprint column). Nothing is computed before these checks pass.
         LockedError: If another process is running a study in ``out_dir``.
@@ -536,7 +571,7 @@ def run_study(
     data = _load_datasets(datasets, csv_paths, dedupe, split, columns, notes=split_notes)
     sizes = {m.name: batch_size or m.batch_size or DEFAULT_BATCH_SIZE for m in method_list}
     settings = {method.name: method.settings() for method in method_list}
-    _check_inputs(method_list, data)
+    data = _check_inputs(method_list, data, split_notes)
     _check_out_of_sample(method_list, data)
     fingerprints = {
         (method.name, dataset, curve.name): _fingerprint(method.name, settings[method.name], curve)

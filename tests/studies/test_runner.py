@@ -926,16 +926,27 @@ def test_a_dataset_name_with_a_line_break_is_rejected_before_any_work(tmp_path, 
     assert fake.calls == [] and not (tmp_path / "out").exists()
 
 
-def test_a_curve_too_short_for_a_method_stops_the_study_before_any_work(tmp_path, fake):
-    """m2 needs 3 context points; a 3-point curve keeps 2 after the default hold-out."""
-    good = _write_curves(tmp_path / "good.csv")
+def test_a_curve_too_short_for_a_method_is_left_out_with_a_note(tmp_path, fake):
+    """m2 needs 3 context points; a 3-point curve keeps 2 after the default hold-out. A
+    review: one such curve of a user's file stopped the whole study; it is left out of every
+    method's scores, said in a warning and in the summary, and a dataset of only such curves
+    still stops the study before any work."""
     short = _write_curves(tmp_path / "short.csv", n_curves=2, n_points=[8, 3])
-    with pytest.raises(ValueError, match=r"dataset 'short\.csv', curve 'c1': method 'm2'") as info:
-        run_study(["fake", "m2"], ["nano"], tmp_path / "out", csv_paths=[good, short])
-    assert "at least 3 context points, it has 2" in str(info.value)
+    with pytest.warns(
+        UserWarning,
+        match=r"'short\.csv': 1 of 2 curves left out, .*'c1': method 'm2' cannot predict it: "
+        r".*at least 3 context points, it has 2",
+    ):
+        result = run_study(["fake", "m2"], [], tmp_path / "out", csv_paths=[short], progress=False)
+    assert {(s.method, s.curve) for s in result.scores} == {("fake", "c0"), ("m2", "c0")}
+    assert "1 of 2 curves left out that not every method can predict ('c1')" in result.summary
+    only = _write_curves(tmp_path / "only.csv", n_curves=1, n_points=[3])
+    calls = len(fake.calls)
+    with pytest.raises(ValueError, match=r"dataset 'only\.csv', curve 'c0': method 'm2'") as info:
+        run_study(["fake", "m2"], [], tmp_path / "out2", csv_paths=[only])
     assert "\n" not in str(info.value)
-    assert fake.calls == [] and not (tmp_path / "out").exists()
-    result = run_study(["fake", "m1"], [], tmp_path / "out", csv_paths=[short], progress=False)
+    assert len(fake.calls) == calls and not (tmp_path / "out2").exists()
+    result = run_study(["fake", "m1"], [], tmp_path / "out3", csv_paths=[short], progress=False)
     assert result.n_computed == 4  # M1 fits 2 points
 
 
