@@ -694,3 +694,16 @@ def test_the_curve_column_can_be_named(tmp_path, capsys):
     argv = ["extrapolate", str(path), "--to", to, "--curve-column", "compute"]
     assert main([*argv, "--x-column", "compute"]) == 2
     assert capsys.readouterr().err.strip().endswith("also holds x or y; give its own column")
+
+
+def test_curves_that_end_at_other_x_are_pointed_at_curve(tmp_path, capsys):
+    """A review: a sweep whose curves end at different x was refused for an x beyond some of
+    them, and the message did not say how to ask those alone."""
+    rows = [f"a,{x:.17g},{y:.17g}\n" for x, y in zip(X, truth(X), strict=True)]
+    rows += [f"b,{x:.17g},{y:.17g}\n" for x, y in zip(X[:4], truth(X[:4]), strict=True)]
+    path = tmp_path / "sweep.csv"
+    path.write_text("curve,x,y\n" + "".join(rows))
+    assert main(["extrapolate", str(path), "--to", f"{2 * X[3]:g}"]) == 2
+    err = capsys.readouterr().err
+    assert f"ask beyond every curve's runs (above {X[-1]:g}), or ask the others alone" in err
+    assert len(err.splitlines()) == 1

@@ -830,10 +830,16 @@ def run_extrapolate(args: argparse.Namespace) -> int:
             inside = [c for c in curves if targets[0] <= float(np.max(c.x))]
             if inside and not pfn.interpolation:
                 c = inside[0]
+                top = max(float(np.max(c.x)) for c in curves)
+                others = (  # a review: a sweep's curves end at different x
+                    f" (above {top:g}), or ask the others alone with --curve NAME"
+                    if len(inside) < len(curves)
+                    else ""
+                )
                 raise ValueError(
                     f"--to {targets[0]:g} is not beyond the largest x of curve {c.name!r} "
                     f"({float(np.max(c.x)):g}); the PFN extrapolates only: ask beyond every "
-                    "curve's runs, or use --method mcmc-m4 for x inside them"
+                    f"curve's runs{others}, or use --method mcmc-m4 for x inside them"
                 )
 
         if args.model is not None:
