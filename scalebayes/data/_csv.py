@@ -404,8 +404,8 @@ def _to_curve(
         if text_columns:  # a column of names under a header that is not read as curve names
             shown = ", ".join(map(repr, text_columns[:3]))
             named = (
-                f"; if column {shown} names the curves, call it curve (or curve_id) so that "
-                "they are read apart"
+                f"; if column {shown} names the curves, call it curve (or curve_id, or name "
+                f"it: --curve-column {text_columns[0]}) so that they are read apart"
             )
         raise CurveDataError(
             f"{label}: x = {m.x[k]:.10g} appears on {_lines(lines[m.inverse == k])} "

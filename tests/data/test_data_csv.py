@@ -109,9 +109,11 @@ def test_round_trip_of_a_bundled_curve(tmp_path):
         ("x,y\n1,2\n\n2,0\n", {}, "line 4 (data row 2): y = 0 must be > 0"),  # blank line
         ("x,y\n1,2\n2,3\n1,1\n3,1\n", {}, "x = 1 appears on lines 2, 4 (1 repeated x in all)"),
         (  # a review: names under an unread header read as one curve; say so, not only dedupe
-            "model_family,x,y,seed\nA,1,3,0\nA,2,2,0\nB,1,4,0\nB,2,3,0\n",
+            # (names whose own rows repeat an x do not tell the repeats apart: not read)
+            "model_family,x,y,seed\nA,1,3,0\nA,1,2,1\nB,2,4,0\nB,2,3,1\n",
             {},
-            "(2 repeated x in all); if column 'model_family' names the curves, call it curve",
+            "(2 repeated x in all); if column 'model_family' names the curves, call it curve "
+            "(or curve_id, or name it: --curve-column model_family)",
         ),
         (
             "x,y,split\n1,2,context\n2,3,context\n2,3,target\n4,1,target\n",
