@@ -146,6 +146,19 @@ def test_fit_names_the_curve_a_family_cannot_fit(tmp_path, capsys):
     assert "curve 'short'" in err and "has a split column: only its context rows are fitted" in err
 
 
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_fit_leaves_out_a_curve_too_short_beside_others(tmp_path, capsys):
+    """A review: one curve too short for the family stopped the fit of a whole file."""
+    path = tmp_path / "short.csv"
+    short = ["short,1,0.5,context", "short,2,0.4,context", "short,3,0.3,target"]
+    long = [f"long,{x},{2 * x**-0.3},context" for x in (1, 2, 4, 8, 16)]
+    path.write_text("curve,x,y,split\n" + "\n".join(short + long) + "\n")
+    assert main(["fit", str(path), "--family", "m2"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: curve 'short' left out: m2 fits need at least 3 distinct x" in err
+    assert "curve 'long': m2 fitted to 5 points" in out and "'short'" not in out
+
+
 def test_study_prints_summary_and_writes_files(tmp_path, capsys, monkeypatch):
     def half_off(curves):
         return [1.5 * c.y_target for c in curves]
