@@ -98,6 +98,41 @@ def test_fit_writes_a_png(tmp_path, capsys):
     assert f"wrote {png}" in capsys.readouterr().out
 
 
+def test_the_fit_plot_says_what_its_marks_are(tmp_path, monkeypatch):
+    """A review: open circles (held out) and crosses (predicted) went unexplained, and the
+    fit's line stayed solid over the held-out targets."""
+    import scalebayes._io as io_module
+    from scalebayes.data import read_curves_csv
+
+    figures = []
+    real = io_module.write_figure
+    monkeypatch.setattr(
+        io_module,
+        "write_figure",
+        lambda fig, path, **kw: figures.append(fig) or real(fig, path, **kw),
+    )
+    data = _write_laws(tmp_path / "split.csv", split=True)
+    png = tmp_path / "fit.png"
+    assert main(["fit", str(data), "--family", "m1", "--predict", "1e8", "--plot", str(png)]) == 0
+    (ax,) = figures[0].axes
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [
+        "a",
+        "b",
+        "runs fitted",
+        "held out",
+        "fit",
+        "beyond the runs fitted",
+        "predicted",
+    ]
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    curves = read_curves_csv(data)
+    assert max(float(line.get_xdata().max()) for line in solid) == pytest.approx(
+        max(float(c.x_context.max()) for c in curves)
+    )
+    assert curves[0].x.max() > curves[0].x_context.max()  # the targets lie beyond: dashed
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

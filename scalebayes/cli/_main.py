@@ -365,7 +365,10 @@ def _plot(
     predict_x: Sequence[float],
     title: str,
 ) -> None:
-    """Log-log plot of each curve, its fit over the data and the extrapolation (dashed).
+    """Log-log plot of each curve, its fit over the fitted points (solid) and beyond them
+    (dashed: to the held-out targets and the x asked), with a legend of the curves and of
+    the marks (a review: open circles and crosses went unexplained, and the line stayed solid
+    over the held-out targets).
 
     Written in the format ``path``'s extension names (``.png``, ``.pdf`` or ``.svg``).
     """
@@ -386,15 +389,17 @@ def _plot(
         else:
             ax.plot(curve.x_context, curve.y_context * scale, "o", color=color, label=curve.name)
             ax.plot(curve.x_target, curve.y_target * scale, "o", mfc="none", color=color)
-        lo, hi = curve.x[0], curve.x[-1]
+        fitted = curve.x if curve.is_context is None else curve.x_context
+        lo, hi = float(np.min(fitted)), float(np.max(fitted))
         grid = np.geomspace(lo, hi, 200)
         ax.plot(grid, fit.predict(grid) * scale, "-", color=color)
-        if predict_x:
-            x = np.asarray(predict_x)
-            for a, b in ((min(x.min(), lo), lo), (hi, max(x.max(), hi))):
-                if b > a:
-                    grid = np.geomspace(a, b, 100)
-                    ax.plot(grid, fit.predict(grid) * scale, "--", color=color)
+        x = np.asarray(predict_x if predict_x else [], np.float64)
+        reach = np.concatenate([x, curve.x])
+        for a, b in ((float(reach.min()), lo), (hi, float(reach.max()))):
+            if b > a:
+                grid = np.geomspace(a, b, 100)
+                ax.plot(grid, fit.predict(grid) * scale, "--", color=color)
+        if x.size:
             ax.plot(x, fit.predict(x) * scale, "x", color=color)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -402,8 +407,19 @@ def _plot(
     ax.set_xlabel(curves[0].axis_labels[0])
     ax.set_ylabel(curves[0].axis_labels[1])
     ax.set_title(title)
-    if len(curves) <= 10:
-        ax.legend(fontsize="small")
+    from matplotlib.lines import Line2D
+
+    marks = [Line2D([], [], color="0.3", marker="o", ls="", label="runs fitted")]
+    if any(c.is_context is not None for c in curves):
+        marks.append(Line2D([], [], color="0.3", marker="o", mfc="none", ls="", label="held out"))
+    marks += [
+        Line2D([], [], color="0.3", ls="-", label="fit"),
+        Line2D([], [], color="0.3", ls="--", label="beyond the runs fitted"),
+    ]
+    if predict_x:
+        marks.append(Line2D([], [], color="0.3", marker="x", ls="", label="predicted"))
+    shown = ax.get_legend_handles_labels()[0] if len(curves) <= 10 else []
+    ax.legend(handles=[*shown, *marks], fontsize="small")
     write_figure(fig, path, dpi=120)
 
 
