@@ -45,6 +45,9 @@ _OTHER_NAMES: dict[str, tuple[str, ...]] = {
         "val_error", "perplexity",
     ),
 }  # fmt: skip
+# Losses on held-out data, which a column named plain "loss" (often the training loss) may
+# stand beside: reading "loss" then is said.
+_HELD_OUT_LOSSES = ("val_loss", "validation_loss", "test_loss", "eval_loss")
 # Columns that tell apart curves sharing an id (the NSL-PFN release's long format has both).
 _GROUPS = ("dataset", "subset")
 _MAX_NAMES = 50
@@ -67,9 +70,13 @@ def _norm(header: str) -> str:
     return "_".join(header.strip().lower().replace("-", " ").split())
 
 
-def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[str, int]:
+def _map_header(
+    header: list[str], where: str, chosen: dict[str, str], warn: bool = True
+) -> dict[str, int]:
     """Column index of each role; ``chosen`` names the column of a role (``x``, ``y``) outright,
-    in place of its aliases."""
+    in place of its aliases. With ``warn``, a ``UserWarning`` where y is read from a column
+    named loss beside one named val_loss (or another held-out loss): often a training loss
+    beside the one the user means (a review: `params,loss,val_loss` read `loss` silently)."""
     cells = [h for h in header if h.strip()]  # a trailing comma leaves a blank cell
     if cells and all(_is_plain_number(h) for h in cells):
         raise CurveDataError(
@@ -112,6 +119,14 @@ def _map_header(header: list[str], where: str, chosen: dict[str, str]) -> dict[s
                 )
         if hits:
             cols[role] = hits[0]
+    held_out = named(_HELD_OUT_LOSSES)
+    if warn and "y" not in chosen and "y" in cols and names[cols["y"]] == "loss" and held_out:
+        warn_at_caller(
+            f"{where}: y is read from column {header[cols['y']].strip()!r}; column "
+            f"{header[held_out[0]].strip()!r} is there too: to read it instead, "
+            f"--y-column {header[held_out[0]].strip()} (Python: y_column=...)",
+            UserWarning,
+        )
     missing = [role for role in ("x", "y") if role not in cols]
     if missing:
         hint = ""
@@ -221,7 +236,7 @@ def _lines(lines: np.ndarray) -> str:
 
 
 def _parse(
-    path: Path, text: str, chosen: dict[str, str]
+    path: Path, text: str, chosen: dict[str, str], warn: bool = True
 ) -> tuple[dict[str, _Rows], bool, dict[str, str], dict[str, dict[str, list[float]] | None]]:
     """The file's curves by name, whether it has a split column, the headers of x and y, and
     the unread columns that hold differing text (names a user may mean as curves), each with
@@ -234,7 +249,7 @@ def _parse(
             raise CurveDataError(
                 f"{path}: the file is empty; expected a header line with {_EXPECTED}"
             )
-        cols = _map_header(header, f"{path}: line {header_line} (header)", chosen)
+        cols = _map_header(header, f"{path}: line {header_line} (header)", chosen, warn)
         # text in each unread column and the x of its rows (None: too many texts to be names),
         # where no curve column has said which names the curves
         unread = (
@@ -540,7 +555,7 @@ def read_curves_csv(
             UserWarning,
         )
         chosen = {**chosen, "curve": grouping}
-        curves, has_split, headers, text_columns = _parse(path, text, chosen)
+        curves, has_split, headers, text_columns = _parse(path, text, chosen, warn=False)
     if curve is not None:
         if curve not in curves:
             names = list(curves)

@@ -552,6 +552,18 @@ def test_a_column_of_names_that_tells_repeated_x_apart_is_read_as_the_curves(tmp
         read_curves_csv(both)
 
 
+def test_a_loss_read_beside_a_held_out_loss_is_said(tmp_path):
+    """A review: with `params,loss,val_loss` the training loss was read without a word."""
+    path = _write(tmp_path, "params,loss,val_loss\n1,3,3.2\n2,2,2.3\n4,1.5,1.8\n")
+    with pytest.warns(UserWarning, match=r"y is read from column 'loss'; column 'val_loss' is"):
+        (curve,) = read_curves_csv(path)
+    assert curve.y.tolist() == [3.0, 2.0, 1.5]
+    with warnings.catch_warnings():  # named: no word
+        warnings.simplefilter("error")
+        assert read_curves_csv(path, y_column="val_loss")[0].y.tolist() == [3.2, 2.3, 1.8]
+        assert read_curves_csv(path, y_column="loss")[0].y.tolist() == [3.0, 2.0, 1.5]
+
+
 def test_two_columns_for_y_point_at_the_option_that_chooses(tmp_path):
     path = tmp_path / "two.csv"
     path.write_text("x,y,loss\n1,3,2.9\n2,2,1.9\n3,1.5,1.4\n")
