@@ -143,3 +143,23 @@ def stop_at(monkeypatch):
         return StopHere
 
     return patch
+
+
+@pytest.fixture
+def written_figures(monkeypatch):
+    """``written_figures(module, ...)``: the list that every figure the modules hand to their
+    ``write_figure`` is appended to, each still written (a test reads the figure's axes)."""
+    figures = []
+
+    def capture(*modules):
+        for module in modules:
+            real = module.write_figure
+
+            def keep(fig, path, real=real, **kwargs):
+                figures.append(fig)
+                return real(fig, path, **kwargs)
+
+            monkeypatch.setattr(module, "write_figure", keep)
+        return figures
+
+    return capture

@@ -98,19 +98,13 @@ def test_fit_writes_a_png(tmp_path, capsys):
     assert f"wrote {png}" in capsys.readouterr().out
 
 
-def test_the_fit_plot_says_what_its_marks_are(tmp_path, monkeypatch):
+def test_the_fit_plot_says_what_its_marks_are(tmp_path, written_figures):
     """A review: open circles (held out) and crosses (predicted) went unexplained, and the
     fit's line stayed solid over the held-out targets."""
     import scalebayes._io as io_module
     from scalebayes.data import read_curves_csv
 
-    figures = []
-    real = io_module.write_figure
-    monkeypatch.setattr(
-        io_module,
-        "write_figure",
-        lambda fig, path, **kw: figures.append(fig) or real(fig, path, **kw),
-    )
+    figures = written_figures(io_module)  # the fit plot imports write_figure when it draws
     data = _write_laws(tmp_path / "split.csv", split=True)
     png = tmp_path / "fit.png"
     assert main(["fit", str(data), "--family", "m1", "--predict", "1e8", "--plot", str(png)]) == 0

@@ -324,17 +324,11 @@ def test_plot_fans_draws_any_predictive(tmp_path):
 
 
 def test_plot_fans_draws_each_panels_own_marks_and_explains_them_in_one_legend(
-    tmp_path, monkeypatch
+    tmp_path, written_figures
 ):
     import scalebayes.evaluate._fan as fan_module
 
-    figures = []
-    real = fan_module.write_figure
-    monkeypatch.setattr(
-        fan_module,
-        "write_figure",
-        lambda fig, path, **kw: figures.append(fig) or real(fig, path, **kw),
-    )
+    figures = written_figures(fan_module)
     grids = [fan_grid(X, [1e12]), fan_grid(X[:3], [1e10])]
     preds = [GaussianPredictive(truth(g), 0.05 * truth(g)) for g in grids]
     observed = [(X, truth(X)), (X[:3], truth(X[:3]))]
