@@ -428,7 +428,13 @@ def _run_fit(args: argparse.Namespace) -> int:
 
     from .._warnings import RisingCurveWarning
     from ..data import read_curves_csv
-    from ..inference import DEFAULT_RIDGE, POINT_FAMILIES, fit_curves, predict_fits
+    from ..inference import (
+        DEFAULT_RIDGE,
+        POINT_FAMILIES,
+        fit_curves,
+        min_fit_points,
+        predict_fits,
+    )
 
     predict = sorted(set(args.predict))  # as extrapolate: each x once, in order
     family = args.family.strip().lower()
@@ -442,7 +448,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     curves = read_curves_csv(args.file, curve=args.curve, **csv_options(args))
     # a review: one curve too short for the family stopped the whole file; it is left out
     # with a warning when others can be fitted (all too short: fit_curves' error below)
-    fewest = 2 if family == "m1" else 3
+    fewest = min_fit_points(family)
     short = [c for c in curves if np.unique(_fit_points(c)[0]).size < fewest]
     if short and len(short) < len(curves):
         split = " (only its context rows are fitted)" if short[0].is_context is not None else ""

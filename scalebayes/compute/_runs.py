@@ -31,6 +31,7 @@ from .._checks import (
     plain_float,
     shown_cell,
 )
+from .._text import header_key
 
 MIN_DISTINCT = 3
 """The fewest distinct ``N`` (and ``D``) values that identify an exponent and its offset."""
@@ -379,10 +380,6 @@ _USUAL_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _usual(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").split())
-
-
 def _renamed_columns(columns: Mapping[str, str] | None) -> dict[str, str]:
     """``columns`` ({"N": "params", ...}) as the file's lower-case name -> our key."""
     if not columns:
@@ -474,7 +471,9 @@ def read_runs_csv(
         if role in columns or role in renamed.values():
             continue
         claimed = {columns[key] for key in _ROLES if key in columns}
-        hits = [i for i, cell in enumerate(header) if _usual(cell) in usual and i not in claimed]
+        hits = [
+            i for i, cell in enumerate(header) if header_key(cell) in usual and i not in claimed
+        ]
         if len(hits) > 1:
             label = {"n": "N", "d": "D", "c": "C"}.get(role, role)
             found = ", ".join(repr(header[i].strip()) for i in hits)

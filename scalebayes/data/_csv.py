@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from .._checks import is_integer, not_valid_csv, plain_float, shown_cell
+from .._text import header_key
 from .._warnings import (
     warn_at_caller,
     warn_if_early_rise,
@@ -66,10 +67,6 @@ class _Rows:
     lines: list[int] = field(default_factory=list)
 
 
-def _norm(header: str) -> str:
-    return "_".join(header.strip().lower().replace("-", " ").split())
-
-
 def _map_header(
     header: list[str], where: str, chosen: dict[str, str], warn: bool = True
 ) -> dict[str, int]:
@@ -84,10 +81,10 @@ def _map_header(
             "not column names: the file needs a header line, e.g. x,y (else its first run "
             "would be read as the names)"
         )
-    names = [_norm(h) for h in header]
+    names = [header_key(h) for h in header]
     cols: dict[str, int] = {}
     for role, column in chosen.items():
-        hits = [i for i, name in enumerate(names) if name == _norm(column)]
+        hits = [i for i, name in enumerate(names) if name == header_key(column)]
         if not hits:
             raise CurveDataError(
                 f"{where}: no column {column!r} for {role}; the columns are {header}, "
@@ -525,13 +522,17 @@ def read_curves_csv(
     chosen = {}
     for role, column in (("x", x_column), ("y", y_column), ("curve", curve_column)):
         if column is not None:
-            if not isinstance(column, str) or not _norm(column):
+            if not isinstance(column, str) or not header_key(column):
                 raise ValueError(f"{role}_column must be a column's header; got {column!r}")
             chosen[role] = column
-    if x_column is not None and y_column is not None and _norm(x_column) == _norm(y_column):
+    if (
+        x_column is not None
+        and y_column is not None
+        and header_key(x_column) == header_key(y_column)
+    ):
         raise ValueError(f"x_column and y_column both name {x_column!r}; give two columns")
-    if curve_column is not None and _norm(curve_column) in {
-        _norm(c) for c in (x_column, y_column) if c is not None
+    if curve_column is not None and header_key(curve_column) in {
+        header_key(c) for c in (x_column, y_column) if c is not None
     }:
         raise ValueError(
             f"curve_column {curve_column!r} is also x_column or y_column; give it its own column"

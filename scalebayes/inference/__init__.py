@@ -38,6 +38,7 @@ from ._point import (
     UntestedBreakWarning,
     fit_curve,
     fit_curves,
+    min_fit_points,
     predict_fits,
     untested_break,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "fit_curves",
     "levenberg_marquardt",
     "mcmc_method",
+    "min_fit_points",
     "predict_fits",
     "sample_model",
     "sample_posterior",
@@ -117,6 +119,7 @@ _MODULES = {
         "UntestedBreakWarning",
         "fit_curve",
         "fit_curves",
+        "min_fit_points",
         "predict_fits",
         "untested_break",
     ),

@@ -421,7 +421,7 @@ def fit_curves(
         isinstance(pad_to, bool) or not isinstance(pad_to, int | np.integer) or pad_to < 1
     ):
         raise ValueError(f"pad_to must be None or a positive integer, got {pad_to!r}")
-    xs, ys = _validate(xs, ys, min_points=2 if family == "m1" else 3, names=names)
+    xs, ys = _validate(xs, ys, min_points=min_fit_points(family), names=names)
     labels = [_label(i, names) for i in range(len(xs))]
     _warn_if_rising(xs, ys, labels)
     names = None if names is None else [str(n) for n in names]
@@ -636,6 +636,12 @@ def _choose_breaks(errors: np.ndarray, n: np.ndarray) -> np.ndarray:
     one_break_ok = n >= get_parametrisation("bnsl", 1).n_params
     choice = np.where(too_short, np.where(one_break_ok, 1, 0), choice)
     return choice
+
+
+def min_fit_points(family: str) -> int:
+    """The fewest distinct x a point fit of ``family`` takes: 2 for M1 (two parameters, a
+    pure power law), 3 for the others (a floor, an offset or breaks beside the power law)."""
+    return 2 if str(family).strip().lower() == "m1" else 3
 
 
 def fit_curve(family: str, x, y, **kwargs) -> PointFit:

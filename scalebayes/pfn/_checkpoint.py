@@ -147,8 +147,10 @@ def _meta_digest(meta: dict) -> str:
 
 
 def _meta_text(meta: dict) -> str:
-    content = {k: v for k, v in meta.items() if k not in ("meta_sha256", "_path")}
-    return json.dumps(dict(content, meta_sha256=_meta_digest(content)), indent=1, sort_keys=True)
+    """``meta.json``'s text: ``meta`` (less a reader's ``_path``) with its digest."""
+    content = {k: v for k, v in meta.items() if k != "_path"}
+    content["meta_sha256"] = _meta_digest(content)
+    return json.dumps(content, indent=1, sort_keys=True)
 
 
 def write_meta(path: str | os.PathLike, meta: dict) -> None:

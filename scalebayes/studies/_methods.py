@@ -20,7 +20,7 @@ import numpy as np
 
 from .._checks import is_real
 from ..evaluate import PredictiveDistribution
-from ..inference import BAYES_FAMILIES, NOISE_SUFFIXES, POINT_FAMILIES
+from ..inference import BAYES_FAMILIES, NOISE_SUFFIXES, POINT_FAMILIES, min_fit_points
 from ._shared import active as active_sharing
 
 if TYPE_CHECKING:
@@ -446,7 +446,7 @@ class _PointFit:
 
     def validate(self, curve: Curve) -> None:
         """Reject a curve with fewer context points than ``fit_curves`` needs (2 for M1, else 3)."""
-        need = 2 if self.family == "m1" else 3
+        need = min_fit_points(self.family)
         if curve.n_context < need:
             raise ValueError(
                 f"{self.family} fits need at least {need} context points, it has "
