@@ -132,7 +132,7 @@ def test_the_fit_plot_says_what_its_marks_are(tmp_path, written_figures):
     [
         (
             ["--family", "m1", "--predict", "1e10,abc"],
-            "--predict/--to: 'abc' in '1e10,abc' is not a",
+            "--predict/--to: 'abc' in '1e10,abc' is neither a number nor a multiple",
         ),
         (["--family", "m1", "--predict", "1e10,0"], "--predict/--to: x = 0 must be finite and > 0"),
         (["--family", "m1", "--predict", "1e10,-5"], "x = -5 must be finite and > 0"),

@@ -542,8 +542,8 @@ def test_the_far_note_does_not_point_an_average_at_itself():
     from scalebayes.cli._pfn import _shipped_note
 
     curves = [SimpleNamespace(x=np.array([1e9, 4e9, 1.6e10]))]
-    alone = _shipped_note(curves, [1e12], "pfn")
-    averaged = _shipped_note(curves, [1e12], "pfn+mcmc-m4-irw")
+    alone = _shipped_note(curves, [[1e12]], "pfn")
+    averaged = _shipped_note(curves, [[1e12]], "pfn+mcmc-m4-irw")
     assert "so compare with --method pfn+mcmc-m4-irw" in alone
     assert "compare with --method" not in averaged and "here averaged with mcmc-m4-irw" in averaged
 
@@ -605,7 +605,7 @@ def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):
 
     curves = read_curves_csv(_runs(tmp_path))
     asked = [X[-1] * 7, X[-1] * 300]
-    ((xs, medians),) = _far_grids(curves, asked)
+    ((xs, medians),) = _far_grids(curves, [asked])
     assert xs[0] > 5 * X[-1] and xs[-1] == pytest.approx(asked[-1]) and np.all(np.diff(xs) > 0)
     (pred,) = _pfn_answers(SHIPPED, curves, [np.asarray(asked)])
     assert medians[-1] == pytest.approx(np.asarray(pred.median())[-1], rel=1e-6)
@@ -613,9 +613,9 @@ def test_the_far_grid_reads_the_answers_the_table_prints(tmp_path, capsys):
     # near answer's, and its lower median read as a climb of the far model's)
     alone = extrapolate(curves[0].x, curves[0].y, xs, model=FAR_MODEL)
     np.testing.assert_allclose(medians, np.asarray(alone.median()), rtol=1e-6)
-    assert _far_grids(curves, [X[-1] * 2]) == [None]  # nothing beyond the switch
+    assert _far_grids(curves, [[X[-1] * 2]]) == [None]  # nothing beyond the switch
     rising = Curve(X, truth(X)[::-1], name="up")  # no climb is said on it: no grid read
-    assert _far_grids([rising], asked) == [None]
+    assert _far_grids([rising], [asked]) == [None]
 
 
 @pytest.mark.filterwarnings("default::UserWarning")  # the command line prints it
@@ -699,5 +699,6 @@ def test_curves_that_end_at_other_x_are_pointed_at_curve(tmp_path, capsys):
     path.write_text("curve,x,y\n" + "".join(rows))
     assert main(["extrapolate", str(path), "--to", f"{2 * X[3]:g}"]) == 2
     err = capsys.readouterr().err
-    assert f"ask beyond every curve's runs (above {X[-1]:g}), or ask the others alone" in err
+    assert f"ask beyond every curve's runs (above {X[-1]:g}, or as multiples of each " in err
+    assert "e.g. --to 10x), or ask the others alone with --curve NAME" in err
     assert len(err.splitlines()) == 1

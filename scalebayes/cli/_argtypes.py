@@ -14,6 +14,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._checks import plain_float, plain_int
@@ -125,6 +126,61 @@ def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str
         return values
 
     return parse
+
+
+@dataclass(frozen=True)
+class Times:
+    """An x asked as a multiple of each curve's largest run (``--to 10x``): ``factor`` times
+    the largest x of the curve it is asked of."""
+
+    factor: float
+
+    def __str__(self) -> str:
+        return f"{self.factor:g}x"
+
+
+_TIMES_SIGNS = ("x", "X", "\N{MULTIPLICATION SIGN}")
+
+
+def x_values(what: str, example: str) -> Callable[[str], list[float | Times]]:
+    """A parser of comma-separated x to ask about: finite positive numbers (``1e21``) or
+    multiples of each curve's largest run (``10x``, ``100x``), e.g. ``"10x,1e22"``; resolve
+    them for a curve with `resolve_x`."""
+
+    def parse(text: str) -> list[float | Times]:
+        values: list[float | Times] = []
+        for item in text.split(","):
+            word = item.strip()
+            times = word.endswith(_TIMES_SIGNS)
+            try:
+                value = plain_float(word[:-1].strip() if times else word)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{word!r} in {text!r} is neither a number nor a multiple of the largest "
+                    f"run such as 10x; give comma-separated {what} such as {example}"
+                ) from None
+            if not (math.isfinite(value) and value > 0):
+                raise argparse.ArgumentTypeError(
+                    f"{'the multiple in ' if times else 'x = '}{word} must be finite and > 0"
+                )
+            values.append(Times(value) if times else value)
+        return values
+
+    return parse
+
+
+def resolve_x(asked: list[float | Times], top: float) -> list[float]:
+    """The x ``asked`` (numbers, or `Times` multiples of ``top``, a curve's largest run) as
+    sorted distinct numbers: a repeated x is one question."""
+    return sorted({top * v.factor if isinstance(v, Times) else float(v) for v in asked})
+
+
+def asked_text(x: float, top: float, asked: list[float | Times]) -> str:
+    """``x`` as a message names it: with the multiple it was asked as, where it was."""
+    for v in asked:
+        if isinstance(v, Times) and top * v.factor == x:
+            return f"{x:g} ({v} the largest run)"
+    return f"{x:g}"
 
 
 def check_readable(path: str | os.PathLike[str]) -> Path:

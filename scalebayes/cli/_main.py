@@ -51,9 +51,10 @@ from ._argtypes import (
     figure_file,
     output_dir,
     positive,
-    positive_floats,
     readable_file,
+    resolve_x,
     x_text,
+    x_values,
 )
 from ._cache import (  # JAX only when a command runs
     add_cache,
@@ -112,7 +113,7 @@ _FAR_FIT = 1000.0
 # 10x out is over 1,000
 _SPANS_BEYOND = 10.0
 
-_positive_floats = positive_floats("positive x values", "1e10,1e11")
+_x_asked = x_values("positive x values", "1e21,1e22 or 10x,100x")
 _positive_int = positive(int)
 
 
@@ -308,12 +309,13 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--predict",
         "--to",
         dest="predict",
-        type=_positive_floats,
+        type=_x_asked,
         default=[],
         action="extend",
         metavar="X[,X...]",
-        help="comma-separated x to predict at, e.g. 1e10,1e11 (--to, as in extrapolate, "
-        "is the same option; repeat it to add more)",
+        help="comma-separated x to predict at, e.g. 1e21,1e22, or multiples of each curve's "
+        "largest x fitted, e.g. 10x,100x (--to, as in extrapolate, is the same option; repeat "
+        "it to add more)",
     )
     parser.add_argument("--curve", metavar="NAME", help="fit only this curve of the file")
     parser.add_argument(
@@ -362,11 +364,12 @@ def _plot(
     path: Path,
     curves: Sequence[Curve],
     fits: Sequence[PointFit],
-    predict_x: Sequence[float],
+    predict_x: Sequence[Sequence[float]],
     title: str,
 ) -> None:
     """Log-log plot of each curve, its fit over the fitted points (solid) and beyond them
-    (dashed: to the held-out targets and the x asked), with a legend of the curves and of
+    (dashed: to the held-out targets and the x asked of it, ``predict_x``, one sequence per
+    curve), with a legend of the curves and of
     the marks (a review: open circles and crosses went unexplained, and the line stayed solid
     over the held-out targets).
 
@@ -381,7 +384,7 @@ def _plot(
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for i, (curve, fit) in enumerate(zip(curves, fits, strict=True)):
+    for i, (curve, fit, asked) in enumerate(zip(curves, fits, predict_x, strict=True)):
         color = f"C{i % 10}"
         scale = curve.y_scale
         if curve.is_context is None:
@@ -393,7 +396,7 @@ def _plot(
         lo, hi = float(np.min(fitted)), float(np.max(fitted))
         grid = np.geomspace(lo, hi, 200)
         ax.plot(grid, fit.predict(grid) * scale, "-", color=color)
-        x = np.asarray(predict_x if predict_x else [], np.float64)
+        x = np.asarray(asked, np.float64)
         reach = np.concatenate([x, curve.x])
         for a, b in ((float(reach.min()), lo), (hi, float(reach.max()))):
             if b > a:
@@ -416,7 +419,7 @@ def _plot(
         Line2D([], [], color="0.3", ls="-", label="fit"),
         Line2D([], [], color="0.3", ls="--", label="beyond the runs fitted"),
     ]
-    if predict_x:
+    if any(len(asked) for asked in predict_x):
         marks.append(Line2D([], [], color="0.3", marker="x", ls="", label="predicted"))
     shown = ax.get_legend_handles_labels()[0] if len(curves) <= 10 else []
     ax.legend(handles=[*shown, *marks], fontsize="small")
@@ -436,7 +439,6 @@ def _run_fit(args: argparse.Namespace) -> int:
         predict_fits,
     )
 
-    predict = sorted(set(args.predict))  # as extrapolate: each x once, in order
     family = args.family.strip().lower()
     if family not in POINT_FAMILIES:
         raise ValueError(
@@ -463,6 +465,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         curves = [c for c in curves if id(c) not in left_out]
 
     points = [_fit_points(c) for c in curves]
+    # as extrapolate: each x once, in order; a multiple (10x) is of the curve's largest x fitted
+    asked = [resolve_x(args.predict, float(np.max(x))) for x, _ in points]
     try:
         with warnings.catch_warnings():  # read_curves_csv has named a rising curve
             warnings.simplefilter("ignore", RisingCurveWarning)
@@ -480,7 +484,7 @@ def _run_fit(args: argparse.Namespace) -> int:
             ) from None
         raise
 
-    for curve, fit, (x, _) in zip(curves, fits, points, strict=True):
+    for curve, fit, (x, _), predict in zip(curves, fits, points, asked, strict=True):
         far = [v for v in predict if v > _FAR_FIT * float(x.max())]
         if far:
             warnings.warn(
@@ -548,17 +552,17 @@ def _run_fit(args: argparse.Namespace) -> int:
         width = max(map(len, params), default=0)
         for name, value in params.items():
             print(f"  {name.ljust(width)} = {_format_value(value)}")
-    if predict:
-        predictions = predict_fits(fits, [predict] * len(fits))  # one batched call
+    if args.predict:
+        predictions = predict_fits(fits, asked)  # one batched call
         rows = [
             [curve.name, x_text(x), f"{y * curve.y_scale:.6g}"]
-            for curve, ys in zip(curves, predictions, strict=True)
-            for x, y in zip(predict, ys, strict=True)
+            for curve, xs, ys in zip(curves, asked, predictions, strict=True)
+            for x, y in zip(xs, ys, strict=True)
         ]
         print(f"\npredictions ({family}):")
         print(_table(["curve", *curves[0].axis_labels], rows))  # the CSV's column names
     if args.plot is not None:
-        _plot(args.plot, curves, fits, predict, f"{family} fit of {args.file.name}")
+        _plot(args.plot, curves, fits, asked, f"{family} fit of {args.file.name}")
         print(f"\nwrote {args.plot}")
     return 0
 
@@ -682,12 +686,13 @@ def _negative_values_attached(argv: Sequence[str]) -> list[str]:
 
 
 def _is_negative_number(text: str) -> bool:
-    """Whether ``text`` is a negative number, or a comma-separated list that starts with one
-    (``-1e9,1e10``: the option's type then says what is wrong with the value)."""
+    """Whether ``text`` is a negative number (or multiple, ``-2x``), or a comma-separated list
+    that starts with one (``-1e9,1e10``: the option's type then says what is wrong with the
+    value)."""
     if not text.startswith("-"):
         return False
     try:
-        float(text.split(",")[0])
+        float(text.split(",")[0].removesuffix("x").removesuffix("X"))
     except ValueError:
         return False
     return True

@@ -19,14 +19,16 @@ from .._text import significant
 from ._argtypes import (
     Once,
     add_csv_options,
+    asked_text,
     csv_options,
     figure_file,
     output_dir,
     positive,
-    positive_floats,
     readable_file,
+    resolve_x,
     seed,
     x_text,
+    x_values,
 )
 from ._notice import say_before_sampling
 
@@ -43,7 +45,7 @@ EXTRAPOLATE_METHODS = (
 
 _positive_int = positive(int)
 _positive_float = positive(float)
-_targets = positive_floats("x values", "1e10,1e11")
+_targets = x_values("x values", "1e21,1e22 or 10x,100x")
 
 
 def _override(text: str) -> tuple[str, object]:
@@ -334,11 +336,12 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
         type=_targets,
         required=True,
         action="extend",
-        help="comma-separated x values to predict at, e.g. 1e10,1e11 (repeat --to to add "
-        "more); each is answered by the model for its own distance, and the far model's "
-        "and MCMC's answer at one x never moves when others are added (nslpfn-base, which "
-        "answers within 5x, maps x over the runs and the --to values within 5x, so its "
-        "answers there depend on each other)",
+        help="comma-separated x values to predict at, e.g. 1e21,1e22, or multiples of each "
+        "curve's largest run, e.g. 10x,100x (the next 10x and 100x of every curve, wherever "
+        "its runs end); repeat --to to add more; each is answered by the model for its own "
+        "distance, and the far model's and MCMC's answer at one x never moves when others "
+        "are added (nslpfn-base, which answers within 5x, maps x over the runs and the --to "
+        "values within 5x, so its answers there depend on each other)",
     )
     parser.add_argument("--curve", metavar="NAME", help="answer only this curve of the file")
     add_csv_options(parser)
@@ -398,12 +401,13 @@ def mcmc_fans(
 ) -> list:
     """NUTS (``method`` = ``"mcmc-<family><suffix>"``, the noise model of the suffix in
     ``NOISE_SUFFIXES``: OU residuals, ``-irw`` or ``-walk``) on every point of each curve: the
-    predictives at ``targets`` and, if ``plot`` names a file, a fan chart of each curve to the
-    furthest target (one posterior serves both); ``warn``: a warning per curve whose chains did
-    not mix (``warn_unmixed``). With a ``pfn``, every answer and fan is the equal-weight
-    mixture of its predictive and NUTS's (``MixturePredictive``); ``pfn`` is one PFN, one per
-    curve, or ``SHIPPED`` for the shipped answer (each x by its distance,
-    ``predict_shipped``); ``marks``: labelled dashed lines, as in ``plot_fan``."""
+    predictives at its ``targets`` (the x asked of each curve, one sequence per curve) and, if
+    ``plot`` names a file, a fan chart of each curve to its furthest target (one posterior
+    serves both); ``warn``: a warning per curve whose chains did not mix (``warn_unmixed``).
+    With a ``pfn``, every answer and fan is the equal-weight mixture of its predictive and
+    NUTS's (``MixturePredictive``); ``pfn`` is one PFN, one per curve, or ``SHIPPED`` for the
+    shipped answer (each x by its distance, ``predict_shipped``); ``marks``: labelled dashed
+    lines, as in ``plot_fan``."""
     import numpy as np
 
     from ..evaluate import MAX_PANELS, fan_grid, plot_fans
@@ -429,12 +433,13 @@ def mcmc_fans(
     )
     if warn:
         warn_unmixed(result, method, averaged=pfn is not None)
-    preds = result.predictive([np.asarray(targets)] * len(curves))
+    targets = [np.asarray(t, dtype=np.float64) for t in targets]
+    preds = result.predictive(targets)
     pfns = pfn  # None, SHIPPED, or one PFN per curve
     if pfn is not None and pfn is not SHIPPED:
         pfns = list(pfn) if isinstance(pfn, list | tuple) else [pfn] * len(curves)
     if pfns is not None:
-        preds = _mix(_pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves)), preds)
+        preds = _mix(_pfn_answers(pfns, curves, targets), preds)
     if plot is not None:
         shown = list(curves)[:MAX_PANELS]
         if pfns is SHIPPED:  # the fan passes through the table's answers (shipped_fans)
@@ -443,12 +448,15 @@ def mcmc_fans(
             grids, pfn_fans = shipped_fans(
                 [c.x for c in shown],
                 [c.y for c in shown],
-                [targets] * len(shown),
+                targets[: len(shown)],
                 names=[c.name for c in shown],
             )
         else:
-            grids = [fan_grid(c.x, targets, inside=pfns is None) for c in shown]
-        rest = [np.asarray(targets)] * (len(curves) - len(shown))  # not drawn: no grid
+            grids = [
+                fan_grid(c.x, t, inside=pfns is None)
+                for c, t in zip(shown, targets[: len(shown)], strict=True)
+            ]
+        rest = targets[len(shown) :]  # not drawn: no grid
         fans = result.predictive(grids + rest)[: len(shown)]
         label = f"MCMC({family.upper()}{'' if noise == 'ou' else ', ' + noise})"
         if pfns is not None:
@@ -462,8 +470,10 @@ def mcmc_fans(
 
             switches = [FAR_SWITCH * float(np.max(c.x)) for c in shown]
             text = f"PFN's far model beyond ({FAR_SWITCH:g}x)"
-            top = float(np.max(targets))
-            panel_marks = [[(x, text)] if x < top else [] for x in switches]
+            panel_marks = [
+                [(x, text)] if x < float(np.max(t)) else []
+                for x, t in zip(switches, targets[: len(shown)], strict=True)
+            ]
         plot_fans(
             fans,
             grids,
@@ -471,7 +481,7 @@ def mcmc_fans(
             plot,
             names=[c.name for c in shown],
             label=f"{label} median",
-            x_to=targets,
+            x_to=targets[: len(shown)],
             axis_labels=shown[0].axis_labels,
             marks=marks,
             panel_marks=panel_marks,
@@ -571,8 +581,9 @@ def load_pfns_for(model: str | None, ratios: list[float], check=None) -> tuple[l
 
 def _shipped_note(curves, targets, method: str = "pfn") -> str:
     """The note that says which x the far model answers in the shipped answer ("" if none);
-    ``method``: the command's, so that an answer already averaged with NUTS is not told to
-    compare with itself."""
+    ``targets``: the x asked of each curve, increasing, one sequence per curve; ``method``: the
+    command's, so that an answer already averaged with NUTS is not told to compare with
+    itself."""
     import numpy as np
 
     from ..pfn import DEFAULT_MODEL, FAR_MODEL, FAR_SWITCH, PFN
@@ -581,10 +592,10 @@ def _shipped_note(curves, targets, method: str = "pfn") -> str:
         return PFN.load_for(ratio) is not PFN.load_for(1.0)
 
     tops = [float(np.max(c.x)) for c in curves]
-    far = [top for top in tops if is_far(targets[-1] / top)]
+    far = [top for top, xs in zip(tops, targets, strict=True) if is_far(xs[-1] / top)]
     if not far:
         return ""
-    near = any(not is_far(targets[0] / top) for top in tops)
+    near = any(not is_far(xs[0] / top) for top, xs in zip(tops, targets, strict=True))
     where = (
         f"beyond {FAR_SWITCH * far[0]:.4g} ({FAR_SWITCH:g}x the largest run)"
         if len(curves) == 1
@@ -706,7 +717,8 @@ _GRID_MOST = 24
 
 def _far_grids(curves, targets) -> list:
     """Per curve, the shipped answer's medians on a log grid of x from ``FAR_SWITCH`` times
-    its largest run to the furthest x asked there, ``(x, median)`` (None where no x asked
+    its largest run to the furthest x asked of it (``targets``: one increasing sequence per
+    curve), ``(x, median)`` (None where no x asked
     lies beyond the switch): the far model's answer at one x does not depend on the others,
     so these show how it moves on the way to the x asked without moving the answers."""
     import numpy as np
@@ -714,9 +726,9 @@ def _far_grids(curves, targets) -> list:
     from ..pfn import FAR_SWITCH
 
     grids = []
-    for c in curves:
+    for c, xs in zip(curves, targets, strict=True):
         # from just beyond the switch's tolerance (x at 5x within 1e-9 is the near answer's)
-        start, end = FAR_SWITCH * float(np.max(c.x)) * (1 + 1e-6), float(targets[-1])
+        start, end = FAR_SWITCH * float(np.max(c.x)) * (1 + 1e-6), float(xs[-1])
         if not (end > start and _falls_to_the_end(c)):  # (a climb is said only then)
             grids.append(None)
             continue
@@ -811,7 +823,6 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
     from ..data import read_curves_csv
 
-    targets = sorted(set(args.to))  # a repeated x is one question
     uses_pfn = args.method == "pfn" or args.method.startswith("pfn+")
     if not uses_pfn and args.model is not None:
         raise ValueError(f"--model names a PFN checkpoint; --method {args.method} uses none")
@@ -819,6 +830,9 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     read = read_curves_csv(args.csv, curve=args.curve, **csv_options(args))
     say_every_point_counts(read, args.csv, "extrapolate")
     curves = [c.with_split(None) for c in read]
+    tops = [float(np.max(c.x)) for c in curves]
+    # each curve's x asked, increasing (a multiple such as 10x is of that curve's largest run)
+    asked = [np.asarray(resolve_x(args.to, top)) for top in tops]
     if uses_pfn and args.model is None:  # a named model answers as asked
         from .._warnings import warn_if_flat
 
@@ -827,51 +841,53 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     if uses_pfn:
 
         def beyond_the_runs(pfn) -> None:
-            inside = [c for c in curves if targets[0] <= float(np.max(c.x))]
+            inside = [i for i, xs in enumerate(asked) if xs[0] <= tops[i]]
             if inside and not pfn.interpolation:
-                c = inside[0]
-                top = max(float(np.max(c.x)) for c in curves)
+                i = inside[0]
                 others = (  # a review: a sweep's curves end at different x
-                    f" (above {top:g}), or ask the others alone with --curve NAME"
+                    f" (above {max(tops):g}, or as multiples of each curve's largest run, "
+                    "e.g. --to 10x), or ask the others alone with --curve NAME"
                     if len(inside) < len(curves)
                     else ""
                 )
                 raise ValueError(
-                    f"--to {targets[0]:g} is not beyond the largest x of curve {c.name!r} "
-                    f"({float(np.max(c.x)):g}); the PFN extrapolates only: ask beyond every "
-                    f"curve's runs{others}, or use --method mcmc-m4 for x inside them"
+                    f"--to {asked_text(asked[i][0], tops[i], args.to)} is not beyond the "
+                    f"largest x of curve {curves[i].name!r} ({tops[i]:g}); the PFN "
+                    f"extrapolates only: ask beyond every curve's runs{others}, or use "
+                    "--method mcmc-m4 for x inside them"
                 )
 
         if args.model is not None:
-            ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
+            ratios = [xs[-1] / top for xs, top in zip(asked, tops, strict=True)]
             pfns, note = load_pfns_for(args.model, ratios, beyond_the_runs)
         else:  # the shipped answer, each x by its distance
             from ..pfn import PFN
 
             beyond_the_runs(PFN.load_for(1.0))
-            pfns, note = SHIPPED, _shipped_note(curves, targets, args.method)
+            pfns, note = SHIPPED, _shipped_note(curves, asked, args.method)
     if args.method == "pfn":
-        preds = _pfn_answers(pfns, curves, [np.asarray(targets)] * len(curves))
+        preds = _pfn_answers(pfns, curves, asked)
     else:
         from .._checks import matches_runs
 
         mcmc = args.method.removeprefix("pfn+")
-        for c in curves:  # (a review: the answer echoed the run, q05 = q95)
-            ran = matches_runs(targets, c.x)
+        for c, xs in zip(curves, asked, strict=True):  # (a review: the answer echoed the run)
+            ran = matches_runs(xs, c.x)
             if ran.any():
                 i, j = np.argwhere(ran)[0]
                 raise ValueError(
-                    f"--to {targets[i]:g} is a run of curve {c.name!r} (its loss there is "
+                    f"--to {asked_text(xs[i], float(np.max(c.x)), args.to)} is a run of curve "
+                    f"{c.name!r} (its loss there is "
                     f"{c.y[j]:.4g}): NUTS reads the misfit as a path in x that passes through "
                     "every run, so it would answer that loss with no width; ask x between or "
                     "beyond the runs"
                 )
-        below = [c for c in curves if targets[0] < float(np.min(c.x))]
+        below = [i for i, c in enumerate(curves) if asked[i][0] < float(np.min(c.x))]
         if below:  # as `fit --predict` says it: usually a units mistake
-            c = below[0]
+            c = curves[below[0]]
             more = f" (and {len(below) - 1} more curves)" if len(below) > 1 else ""
             warnings.warn(
-                f"curve {c.name!r}{more}: --to {targets[0]:g} lies below its smallest run "
+                f"curve {c.name!r}{more}: --to {asked[below[0]][0]:g} lies below its smallest run "
                 f"({float(np.min(c.x)):g}); the model extrapolates backwards, where its form "
                 "was not tested (are --to and the runs in the same units?)",
                 UserWarning,
@@ -880,37 +896,35 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         if not uses_pfn:  # (the PFN's answer says it in its own warning)
             from .._warnings import units_hint
 
-            ratios = [targets[-1] / float(np.max(c.x)) for c in curves]
+            ratios = [xs[-1] / top for xs, top in zip(asked, tops, strict=True)]
             k = int(np.argmax(ratios))
             if hint := units_hint(ratios[k]):
                 warnings.warn(
-                    f"curve {curves[k].name!r}, --to {targets[-1]:g}: {hint}",
+                    f"curve {curves[k].name!r}, --to {asked[k][-1]:g}: {hint}",
                     UserWarning,
                     stacklevel=2,
                 )
-        preds = mcmc_fans(
-            curves, mcmc, args.seed, targets, args.plot, pfn=pfns if uses_pfn else None
-        )
+        preds = mcmc_fans(curves, mcmc, args.seed, asked, args.plot, pfn=pfns if uses_pfn else None)
     if uses_pfn and note:
         print(note, file=sys.stderr)
     shipped = args.method == "pfn" and pfns is SHIPPED
-    grids = _far_grids(curves, targets) if shipped else [None] * len(curves)
-    for curve, pred, grid in zip(curves, preds, grids, strict=True):
-        notes = _far_roughness(curve, targets, pred, grid) if shipped else []
-        notes += _above_every_run(curve, targets, pred, args.method)
-        notes += _implausible(curve, targets, pred, args.method)
+    grids = _far_grids(curves, asked) if shipped else [None] * len(curves)
+    for curve, xs, pred, grid in zip(curves, asked, preds, grids, strict=True):
+        notes = _far_roughness(curve, xs, pred, grid) if shipped else []
+        notes += _above_every_run(curve, xs, pred, args.method)
+        notes += _implausible(curve, xs, pred, args.method)
         for text in notes:
             print(f"note: curve {curve.name!r}: {text}", file=sys.stderr)
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
     x_label = curves[0].axis_labels[0]  # the CSV's x column, as on the fan chart's axis
-    x_width = max(12, len(x_label), *(len(x_text(x)) for x in targets))
+    x_width = max(12, len(x_label), *(len(x_text(x)) for xs in asked for x in xs))
     header = f"{'curve':<{width}} {x_label:>{x_width}} " + " ".join(
         f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
     )
     print(header)
-    for curve, pred in zip(curves, preds, strict=True):
+    for curve, xs, pred in zip(curves, asked, preds, strict=True):
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
-        for x, row in zip(targets, qs, strict=True):
+        for x, row in zip(xs, qs, strict=True):
             cells = " ".join(f"{significant(v, 4):>10}" for v in row)
             print(f"{curve.name:<{width}} {x_text(x):>{x_width}} {cells}")
     if args.plot is not None and args.method == "pfn":
@@ -921,7 +935,7 @@ def run_extrapolate(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ReachWarning)
             warnings.simplefilter("ignore", SpanWarning)
-            plot_fan(None if pfns is SHIPPED else pfns, curves, targets, args.plot)
+            plot_fan(None if pfns is SHIPPED else pfns, curves, asked, args.plot)
     if args.plot is not None:
         print(f"wrote {args.plot}")
         from ..evaluate import MAX_PANELS

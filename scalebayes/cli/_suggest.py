@@ -13,22 +13,39 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._checks import not_valid_csv, plain_float, shown_cell
+from .._checks import matches_runs, not_valid_csv, plain_float, shown_cell
 from ._argtypes import (
     Once,
     add_csv_options,
     csv_options,
     figure_file,
     positive,
-    positive_floats,
     probability,
     readable_file,
+    resolve_x,
     seed,
+    x_values,
 )
 from ._notice import say_before_sampling
 
-_candidates = positive_floats("candidate x values", "3e9,1e10,3e10")
-_positive_float = positive(float)
+_candidates = x_values("candidate x values", "3e9,1e10,3e10 or 2x,4x,10x")
+_target = x_values("x", "1e12 or 100x")
+
+
+def _one_target(text: str):
+    """``--target``: one x, or one multiple of the largest run (``100x``)."""
+    try:
+        values = _target(text)
+    except argparse.ArgumentTypeError:
+        values = []
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one positive number, or a multiple of the largest run (e.g. 1e12 or "
+            f"100x), got {text!r}"
+        )
+    return values[0]
+
+
 _positive_int = positive(int)
 
 
@@ -63,14 +80,15 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         type=_candidates,
         required=True,
         action="extend",
-        help="x of the possible next runs, comma-separated (repeat to add more)",
+        help="x of the possible next runs, comma-separated (repeat to add more), or multiples "
+        "of the largest run, e.g. 2x,4x,10x",
     )
     parser.add_argument(
         "--target",
-        type=_positive_float,
+        type=_one_target,
         required=True,
         action=Once,
-        help="x of the run you care about",
+        help="x of the run you care about, or its multiple of the largest run, e.g. 100x",
     )
     parser.add_argument(
         "--cost",
@@ -168,6 +186,16 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
                 f"{cost:g}; give each x one cost"
             )
         table[x] = (line, cost)
+    # a candidate asked as a multiple (3x of 1e21) may differ from the file's x in the last bit
+    if table:
+        same = matches_runs(candidates, list(table))
+        table.update(
+            {
+                c: table[list(table)[row.argmax()]]
+                for c, row in zip(candidates, same, strict=True)
+                if row.any()
+            }
+        )
     missing = [c for c in candidates if c not in table]
     if missing:
         shown = ", ".join(f"{c:g}" for c in missing)
@@ -198,17 +226,19 @@ def run_suggest(args: argparse.Namespace) -> int:
 
     say_every_point_counts(curves, args.csv, "suggest")
     curve = curves[0].with_split(None)
-    candidates = sorted(args.candidates)
+    top = float(curve.x.max())
+    candidates = resolve_x(args.candidates, top)  # multiples (2x) are of the largest run
+    target = resolve_x([args.target], top)[0]
     # the command line's own words for what suggest_next would reject in Python's
-    if args.target <= float(curve.x.max()):
+    if target <= float(curve.x.max()):
         raise ValueError(
-            f"--target {args.target:g} is not beyond the runs (the largest x is "
+            f"--target {target:g} is not beyond the runs (the largest x is "
             f"{float(curve.x.max()):g}); ask about a run larger than every run so far"
         )
-    if candidates[-1] >= args.target:
+    if candidates[-1] >= target:
         raise ValueError(
-            f"every --candidates value must lie below --target {args.target:g}; got "
-            f"{', '.join(f'{c:g}' for c in candidates if c >= args.target)} (running the "
+            f"every --candidates value must lie below --target {target:g}; got "
+            f"{', '.join(f'{c:g}' for c in candidates if c >= target)} (running the "
             "target itself answers the question: compare its cost directly)"
         )
     if not MIN_FANTASIES <= args.fantasies <= MAX_FANTASIES:
@@ -243,7 +273,7 @@ def run_suggest(args: argparse.Namespace) -> int:
                     "candidates beyond the largest run, or use --method mcmc-m4"
                 )
 
-        models, note = load_pfns_for(model, [args.target / float(curve.x.max())], beyond_the_runs)
+        models, note = load_pfns_for(model, [target / float(curve.x.max())], beyond_the_runs)
         model = models[0]
     if args.method != "pfn":
         say_before_sampling(
@@ -254,7 +284,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         curve.x,
         curve.y,
         candidates,
-        args.target,
+        target,
         cost=cost,
         model=model,
         n_fantasies=args.fantasies,
@@ -266,7 +296,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     print(f"{curve.name}: {curve.x.size} runs, x from {curve.x.min():.4g} to {curve.x.max():.4g}")
     if args.method == "pfn" and args.model is None:
-        _say_the_shipped_answer(curve, args.target, args.level)
+        _say_the_shipped_answer(curve, target, args.level)
     print(result.table())
     by = result.method
     if args.method == "pfn":  # which PFN: the one named, or the shipped one chosen above
@@ -323,8 +353,8 @@ def run_suggest(args: argparse.Namespace) -> int:
     if widening and best.gain > 0:
         print(f"note: {widens}, which a coherent model's is not: check this ranking with {other}")
     if args.plot is not None:
-        marked = [*candidates, args.target]
-        marks = [(c, f"candidate {c:.3g}") for c in candidates] + [(args.target, "target")]
+        marked = [*candidates, target]
+        marks = [(c, f"candidate {c:.3g}") for c in candidates] + [(target, "target")]
         if args.method == "pfn":
             from ..pfn import ReachWarning, SpanWarning, plot_fan
 
@@ -335,7 +365,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         else:  # NUTS with the same family and seed as the advice (which said if it mixed)
             from ._pfn import mcmc_fans
 
-            mcmc_fans([curve], args.method, args.seed, marked, args.plot, warn=False, marks=marks)
+            mcmc_fans([curve], args.method, args.seed, [marked], args.plot, warn=False, marks=marks)
         print(f"wrote {args.plot}")
     return 0
 

@@ -36,7 +36,7 @@ diagnostics (ArviZ conversion, convergence checks) in ``scalebayes.inference``. 
 depends only on ``scalebayes.data`` and the internal helpers.
 """
 
-from ._fan import MAX_PANELS, fan_grid, plot_fans
+from ._fan import MAX_PANELS, fan_grid, per_curve_x, plot_fans
 from ._joined import JoinedPredictive
 from ._metrics import (
     CRPS_QUANTILES,
@@ -89,6 +89,7 @@ __all__ = [
     "interval_coverage",
     "log_likelihood",
     "msce",
+    "per_curve_x",
     "pit_histogram",
     "plot_fans",
     "rmsle",

@@ -12,12 +12,43 @@ import numpy as np
 from .._io import figure_format, plain_log_ticks, write_figure
 from ._predictive import Predictive
 
-__all__ = ["MAX_PANELS", "fan_grid", "plot_fans"]
+__all__ = ["MAX_PANELS", "fan_grid", "per_curve_x", "plot_fans"]
 
 _LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 _BANDS = ((0, 4, 0.18), (1, 3, 0.35))  # (lower, upper) indices into _LEVELS, alpha
 MAX_PANELS = 12
 """At most this many curves are drawn in one fan chart."""
+
+
+def per_curve_x(
+    x: float | Sequence[float] | Sequence[Sequence[float]], n_curves: int, name: str = "x_to"
+) -> list[np.ndarray]:
+    """The x asked of each of ``n_curves`` curves: one number or one sequence of x asks the
+    same of every curve; a sequence of ``n_curves`` sequences asks each curve its own (as
+    ``scalebayes extrapolate --to 10x`` does of curves that end at different x).
+
+    Returns:
+        ``n_curves`` float64 arrays, 1-D.
+
+    Raises:
+        ValueError: for a sequence of sequences of another length than ``n_curves``, or one
+            that mixes numbers and sequences.
+    """
+    if hasattr(x, "shape"):  # an array: 0-D or 1-D asks every curve, 2-D one row per curve
+        array = np.asarray(x, dtype=np.float64)
+        items = list(np.atleast_1d(array)) if array.ndim <= 1 else list(array)
+    else:  # a number, or a sequence (of numbers, or of one sequence per curve: ragged)
+        items = list(x) if isinstance(x, Sequence) else [x]
+    nested = [np.ndim(v) != 0 for v in items]
+    if not any(nested):
+        return [np.asarray(items, dtype=np.float64)] * n_curves
+    if not all(nested) or len(items) != n_curves:
+        raise ValueError(
+            f"{name}: give one sequence of x for every curve, or one sequence per curve "
+            f"({n_curves} curves); got {len(items)} items"
+            + (", some of them numbers and some sequences" if not all(nested) else "")
+        )
+    return [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in items]
 
 
 def fan_grid(
@@ -61,7 +92,7 @@ def plot_fans(
     *,
     names: Sequence[str],
     label: str = "median",
-    x_to: Sequence[float] = (),
+    x_to: Sequence[float] | Sequence[Sequence[float]] = (),
     held_out: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     axis_labels: tuple[str, str] | Sequence[tuple[str, str]] = ("x", "y"),
     marks: Sequence[tuple[float, str]] = (),
@@ -79,7 +110,8 @@ def plot_fans(
             extension); its directory is created if missing.
         names: a title per curve.
         label: the median's legend entry, e.g. ``"PFN median"``.
-        x_to: x values marked with dotted vertical lines; where an x lies on a curve's grid
+        x_to: x values marked with dotted vertical lines, the same on every panel or one
+            sequence per prediction (`per_curve_x`); where an x lies on a curve's grid
             (as [`fan_grid`][scalebayes.evaluate.fan_grid] puts it), the prediction there is
             drawn as a marker with its 90% interval, the answer as a table prints it.
         held_out: optional ``(x, y)`` of held-out points per curve, drawn as crosses.
@@ -130,6 +162,7 @@ def plot_fans(
         lengths.add(len(axis_labels))
         if any(len(pair) != 2 for pair in axis_labels):
             raise ValueError("plot_fans: axis_labels is one (x, y) pair or one per prediction")
+    x_to = per_curve_x(x_to, len(predictions), "plot_fans: x_to") if len(x_to) else None
     if len(lengths) != 1:
         raise ValueError(
             "plot_fans: give one grid, observed pair and name per prediction (and one "
@@ -156,7 +189,7 @@ def plot_fans(
         ax.plot(x, y, "o", color="k", ms=3, label="observed")
         if held_out is not None:
             ax.plot(*held_out[i], "x", color="C3", ms=4, label="held out")
-        for xv in x_to:
+        for xv in () if x_to is None else x_to[i]:
             ax.axvline(xv, color="0.6", lw=0.6, ls=":")
             at = np.flatnonzero(np.isclose(grid, xv, rtol=1e-9, atol=0.0))
             if at.size:  # the answer printed for an x asked: its median and 90% interval

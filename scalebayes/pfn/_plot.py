@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from .._io import figure_format
-from ..evaluate import MAX_PANELS, JoinedPredictive, Predictive, fan_grid, plot_fans
+from ..evaluate import (
+    MAX_PANELS,
+    JoinedPredictive,
+    Predictive,
+    fan_grid,
+    per_curve_x,
+    plot_fans,
+)
 from ._predict import FAR_SWITCH, _at_most
 from ._stack import predict_each, predict_shipped
 
@@ -108,7 +115,7 @@ def _held_out(x_target, y_target, n_curves: int):
 def plot_fan(
     pfn,
     curves,
-    x_to: float | Sequence[float],
+    x_to: float | Sequence[float] | Sequence[Sequence[float]],
     path: str | os.PathLike,
     *,
     x_target: Sequence[np.ndarray] | None = None,
@@ -128,7 +135,9 @@ def plot_fan(
             ``x_context``/``y_context`` (or all points, if they have no split) condition the
             PFN; at most 12 are drawn.
         x_to: the furthest x to extrapolate to (one number, or a sequence whose maximum is
-            used) and the x values marked on the chart; beyond every curve's runs.
+            used) and the x values marked on the chart, beyond every curve's runs: the same
+            for every curve, or one sequence per curve (as ``scalebayes extrapolate --to
+            10x`` asks of curves that end at different x).
         path: file to write: ``.png``, ``.pdf`` or ``.svg`` (the format follows the
             extension); its directory is created if missing.
         x_target: optional held-out x to overlay, one array per curve (for one curve, its
@@ -141,7 +150,8 @@ def plot_fan(
         The written path.
 
     Raises:
-        ValueError: If there are no curves, ``x_to`` does not lie beyond a curve's runs,
+        ValueError: If there are no curves, ``x_to`` does not lie beyond a curve's runs or
+            is not one sequence per curve where it is several,
             the held-out points are not one ``x_target`` and ``y_target`` array per curve of
             equal lengths, or the extension of ``path`` is not supported (checked before any
             prediction).
@@ -158,42 +168,41 @@ def plot_fan(
             f"curves must be Curve objects (scalebayes.data.Curve(x, y, name)); got "
             f"{type(bad).__name__}"
         )
-    x_to = [float(v) for v in np.atleast_1d(np.asarray(x_to, dtype=np.float64))]
+    asked = [[float(v) for v in xs] for xs in per_curve_x(x_to, len(curves), "plot_fan: x_to")]
     shipped = pfn is None
     pfns = list(pfn) if isinstance(pfn, Sequence) else [pfn] * len(curves)
     if len(pfns) != len(curves):
         raise ValueError(f"give one PFN or one per curve: {len(pfns)} PFNs, {len(curves)} curves")
-    curves, pfns = curves[:MAX_PANELS], pfns[:MAX_PANELS]
+    curves, pfns, asked = curves[:MAX_PANELS], pfns[:MAX_PANELS], asked[:MAX_PANELS]
     if not curves:
         raise ValueError("no curves to plot")
     xs = [c.x_context if c.is_context is not None else c.x for c in curves]
     ys = [c.y_context if c.is_context is not None else c.y for c in curves]
     inside = [
-        c.name
-        for c, x, model in zip(curves, xs, pfns, strict=True)
-        if max(x_to) <= np.max(x) and not getattr(model, "interpolation", False)
+        (c.name, max(to))
+        for c, x, model, to in zip(curves, xs, pfns, asked, strict=True)
+        if max(to) <= np.max(x) and not getattr(model, "interpolation", False)
     ]
     if inside:  # a model trained to interpolate may be asked inside the runs
         raise ValueError(
-            f"x_to (up to {max(x_to):g}) does not lie beyond the runs of {', '.join(inside[:3])}: "
-            "a fan chart extrapolates; ask about a larger x"
+            f"x_to (up to {inside[0][1]:g}) does not lie beyond the runs of "
+            f"{', '.join(name for name, _ in inside[:3])}: a fan chart extrapolates; ask about "
+            "a larger x"
         )
     held_out = _held_out(x_target, y_target, n_given)
     held_out = None if held_out is None else held_out[: len(curves)]
     names = [c.name for c in curves]
     panel_marks = None
     if shipped:
-        grids, fans = shipped_fans(xs, ys, [x_to] * len(xs), names=names)
+        grids, fans = shipped_fans(xs, ys, asked, names=names)
         label = "PFN (shipped answer) median"
         switches = [FAR_SWITCH * float(np.max(x)) for x in xs]  # each curve's own 5x
         panel_marks = [
-            [(switch, f"far model beyond ({FAR_SWITCH:g}x)")]
-            if switch < float(np.max(x_to))
-            else []
-            for switch in switches
+            [(switch, f"far model beyond ({FAR_SWITCH:g}x)")] if switch < max(to) else []
+            for switch, to in zip(switches, asked, strict=True)
         ]
     else:
-        grids = [fan_grid(x, x_to) for x in xs]
+        grids = [fan_grid(x, to) for x, to in zip(xs, asked, strict=True)]
         fans = predict_each(pfns, xs, ys, grids, names=names)
         label = "PFN median"
     return plot_fans(
@@ -203,7 +212,7 @@ def plot_fan(
         path,
         names=names,
         label=label,
-        x_to=x_to,
+        x_to=asked,
         held_out=held_out,
         axis_labels=[c.axis_labels for c in curves],
         marks=marks,

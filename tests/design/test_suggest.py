@@ -222,7 +222,12 @@ def test_cli_plot_labels_the_candidates_and_the_target(tmp_path, capsys, monkeyp
         (("--method", "gp"), ("run",), "--method"),
         (("--target", f"{CANDIDATES[1]:g}"), ("run",), "must lie below --target"),
         (("--fantasies", "3"), ("run",), "--fantasies must be from 7 to 1001; got 3"),
-        (("--target", "1_0e9"), ("run",), "expected a positive number, got '1_0e9'"),
+        (
+            ("--target", "1_0e9"),
+            ("run",),
+            "expected one positive number, or a multiple of the largest run (e.g. 1e12 or "
+            "100x), got '1_0e9'",
+        ),
         (
             ("--model", "mixture-tiny", "--method", "mcmc-m4"),
             ("run",),
