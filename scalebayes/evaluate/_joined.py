@@ -17,7 +17,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from .._checks import check_key
-from ._predictive import Predictive
+from ._predictive import Predictive, x_of
 
 __all__ = ["JoinedPredictive"]
 
@@ -59,6 +59,12 @@ class JoinedPredictive(Predictive):
         self.parts = tuple(parts)
         self.index = tuple(ix.astype(np.int64) for ix in index)
         self._n = int(every.size)
+
+    @property
+    def x(self) -> np.ndarray:
+        """The targets' x in the joined order, where every part knows its own (PFN answers
+        do)."""
+        return self._join([x_of(part, type(self).__name__) for part in self.parts])
 
     @property
     def n_targets(self) -> int:

@@ -20,7 +20,7 @@ from jaxtyping import ArrayLike
 
 from .._checks import check_key
 from .._random import draw_choice
-from ._predictive import Predictive, check_probabilities
+from ._predictive import Predictive, check_probabilities, x_of
 
 __all__ = ["MixturePredictive"]
 
@@ -82,6 +82,12 @@ class MixturePredictive(Predictive):
         self.members = members
         self.weights = w
         self._cache: dict[float, np.ndarray] = {}
+
+    @property
+    def x(self) -> np.ndarray:
+        """The targets' x, where the members know them (PFN answers do): the first
+        member's."""
+        return x_of(self.members[0], type(self).__name__)
 
     @property
     def n_targets(self) -> int:

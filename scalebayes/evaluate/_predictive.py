@@ -124,6 +124,18 @@ def _as_targets(name: str, value: ArrayLike, n_targets: int) -> np.ndarray:
     return array
 
 
+def x_of(pred: object, owner: str) -> np.ndarray:
+    """The x of ``pred``'s targets, for a predictive ``owner`` built on it (a mixture, a
+    stretch, a join of PFN answers, which carry theirs); AttributeError, naming ``owner``,
+    where ``pred`` does not know them (a ``GaussianPredictive``, say)."""
+    x = getattr(pred, "x", None)
+    if x is None:
+        raise AttributeError(
+            f"{owner}.x: its part, a {type(pred).__name__}, does not know its targets' x"
+        )
+    return np.asarray(x)
+
+
 def check_level(level: float) -> float:
     """``level`` as a float after checking that it is a real number with ``0 < level < 1``.
 

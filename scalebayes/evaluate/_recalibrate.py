@@ -31,6 +31,7 @@ from ._predictive import (
     _as_finite_array,
     _normal_cdf,
     check_level,
+    x_of,
 )
 
 __all__ = ["WEIGHTINGS", "ScaledPredictive", "conformal_scale"]
@@ -79,6 +80,11 @@ class ScaledPredictive(Predictive):
         # per target: the stretch, 1 (the base as it is) where there is no log-distance
         self._s = np.where(positive, scale, 1.0)
         self._m = np.where(positive, self._median, 1.0)
+
+    @property
+    def x(self) -> np.ndarray:
+        """The targets' x, where the base knows them (PFN answers do)."""
+        return x_of(self.base, type(self).__name__)
 
     @property
     def n_targets(self) -> int:

@@ -91,6 +91,7 @@ class StackedPrediction(ScaledPredictive):
     Attributes:
         weights: the back-test weights of ``(default model, far model)``.
         scale: the stretch, ``NEAR_SCALE``.
+        x: the x asked, as every shipped answer carries them.
     """
 
     _positive_medians_only = False

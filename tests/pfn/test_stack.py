@@ -621,3 +621,26 @@ def test_the_shipped_answers_span_warning_does_not_advise_the_model_it_already_w
             extrapolate(x, y, [2e18], model=model)
         (span,) = [w for w in said if w.category is SpanWarning]
         assert advice in str(span.message) and span.filename == __file__
+
+
+def test_every_shipped_answer_knows_its_x():
+    """A review: the near (stacked) and mixed near-and-far answers of `extrapolate` had no
+    ``.x``, while the far model's answer had one: every kind now answers with the x asked,
+    in the order asked."""
+    from scalebayes.evaluate import GaussianPredictive, JoinedPredictive
+    from scalebayes.pfn import PFNPrediction, StackedPrediction, extrapolate
+
+    x = np.array([1e18, 4e18, 1.6e19, 6.4e19])
+    y = np.array([2.21, 2.07, 1.99, 1.91])
+    for asked, kind in [
+        ([2 * x[-1], 3 * x[-1]], StackedPrediction),
+        ([10 * x[-1]], PFNPrediction),
+        ([100 * x[-1], 2 * x[-1], 10 * x[-1]], JoinedPredictive),
+    ]:
+        pred = extrapolate(x, y, asked)
+        assert isinstance(pred, kind)
+        np.testing.assert_array_equal(pred.x, asked)
+    gauss = GaussianPredictive(np.ones(2), np.ones(2))
+    with pytest.raises(AttributeError, match=r"MixturePredictive\.x: its part, a Gaussian"):
+        _ = MixturePredictive([gauss, gauss]).x
+    assert not hasattr(JoinedPredictive([gauss], [np.arange(2)]), "x")
