@@ -104,12 +104,13 @@ def test_a_multiple_not_beyond_the_runs_is_named_as_asked(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("value", ["-2x", "-2x,10x"])
+@pytest.mark.parametrize("value", ["-2x", "-2x,10x", "-2\N{MULTIPLICATION SIGN}"])
 def test_a_negative_multiple_reaches_the_type_check(tmp_path, capsys, value):
     """``--to -2x`` reads as a value, not an option, so the message says what is wrong."""
     assert main(["extrapolate", str(_sweep(tmp_path)), "--to", value]) == 2
     err = capsys.readouterr().err
-    assert "the multiple in -2x must be finite and > 0" in err and "Traceback" not in err
+    assert f"the multiple in {value.split(',')[0]} must be finite and > 0" in err
+    assert "Traceback" not in err
 
 
 class _FakePosterior:
@@ -134,16 +135,7 @@ class _FakePosterior:
         return out
 
 
-def test_mcmc_asks_each_curve_its_own_multiples_inside_and_beyond(tmp_path, capsys, monkeypatch):
-    from types import SimpleNamespace
-
-    fake = _FakePosterior()
-    monkeypatch.setattr(inference_module, "sample_posterior", fake)
-    monkeypatch.setattr(
-        inference_module,
-        "check_mixing",
-        lambda result, **options: SimpleNamespace(failed=(), reasons={}),
-    )
+def test_mcmc_asks_each_curve_its_own_multiples_inside_and_beyond(tmp_path, capsys, fake_nuts):
     path = _sweep(tmp_path)
     plot = tmp_path / "fan.png"
     assert (
@@ -185,7 +177,7 @@ def test_suggest_reads_multiples_of_the_largest_run(tmp_path, capsys):
     runs.write_text("x,y\n" + "".join(f"{x:.17g},{truth(x):.17g}\n" for x in X))
     top = X[-1]
     costs = tmp_path / "cost.csv"
-    # 3x of the largest run as the file writes it; 3 * top may differ from it in the last bit
+    # the candidates written out: the same ranking as asked by their multiples
     costs.write_text(f"x,cost\n{3 * top:g},1\n{10 * top:g},4\n")
     common = ["--cost", str(costs), "--fantasies", "7"]
     assert main(["suggest", str(runs), "--candidates", "3x,10x", "--target", "100x", *common]) == 0
@@ -234,3 +226,118 @@ def test_plot_fans_marks_each_panels_own_x(tmp_path, written_figures):
 
     for ax, to in zip(fig.axes[:2], asked, strict=True):
         assert dotted(ax) == pytest.approx(to)
+
+
+def test_a_multiple_too_large_for_a_number_is_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"--to 1e\+300x: 1e\+300 times the largest run"):
+        resolve_x([Times(1e300)], 1e10)
+    with pytest.raises(ValueError, match="--candidates: x = -3 must be finite and > 0"):
+        resolve_x([-3.0], 1e10, "--candidates")
+    path = _sweep(tmp_path)
+    for command in (["extrapolate", str(path)], ["fit", str(path), "--family", "m2"]):
+        assert main([*command, "--to", "1e300x"]) == 2
+        err = capsys.readouterr().err
+        assert "1e+300 times the largest run" in err and len(err.splitlines()) == 1
+
+
+def _one_curve(tmp_path, top=1.23456789e21):
+    """Four runs whose largest, ``top``, makes 3x and 10x of it inexact in binary."""
+    x = top / 4.0 ** np.arange(3, -1, -1)
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.17g},{1.7 + 2000 * a**-0.2:.17g}\n" for a in x))
+    return path, top
+
+
+def test_a_cost_file_takes_multiples_and_a_missing_cost_prints_x_that_match(tmp_path, capsys):
+    """A review: with candidates as multiples of an odd largest run, the error printed x to 6
+    digits, which copied into the cost file still did not match, and ``3x`` was refused."""
+    path, _ = _one_curve(tmp_path)
+    ask = ["suggest", str(path), "--candidates", "3x,10x", "--target", "100x", "--fantasies", "7"]
+    as_multiples = tmp_path / "m.csv"
+    as_multiples.write_text("x,cost\n3x,1\n10x,4\n")
+    assert main([*ask, "--cost", str(as_multiples)]) == 0
+    by_multiple = capsys.readouterr().out
+    partial = tmp_path / "p.csv"
+    partial.write_text("x,cost\n1e30,1\n")
+    assert main([*ask, "--cost", str(partial)]) == 2
+    err = capsys.readouterr().err
+    shown = err.split("gives no cost for the candidates ")[1].split(";")[0].split(", ")
+    copied = tmp_path / "c.csv"  # the x the error names, written into the file as printed
+    copied.write_text(f"x,cost\n{shown[0]},1\n{shown[1]},4\n")
+    assert main([*ask, "--cost", str(copied)]) == 0
+    assert capsys.readouterr().out == by_multiple
+    bad = tmp_path / "b.csv"
+    bad.write_text("x,cost\nthree,1\n")
+    assert main([*ask, "--cost", str(bad)]) == 2
+    assert "x may be a multiple of the largest run, 3x); got 'three'" in capsys.readouterr().err
+
+
+def test_suggest_errors_name_the_multiples_asked(tmp_path, capsys):
+    path, top = _one_curve(tmp_path)
+    assert main(["suggest", str(path), "--candidates", "4x", "--target", "2x"]) == 2
+    err = capsys.readouterr().err
+    assert f"below --target {2 * top:g} (2x the largest run); got {4 * top:g} (4x the" in err
+    assert main(["suggest", str(path), "--candidates", "0.5x", "--target", "10x"]) == 2
+    assert f"--candidates {0.5 * top:g} (0.5x the largest run) lie inside" in (
+        capsys.readouterr().err
+    )
+    assert main(["suggest", str(path), "--candidates", "2x", "--target", "-100x"]) == 2
+    assert "the multiple in -100x must be finite and > 0" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_nuts(monkeypatch):
+    from types import SimpleNamespace
+
+    fake = _FakePosterior()
+    monkeypatch.setattr(inference_module, "sample_posterior", fake)
+    monkeypatch.setattr(
+        inference_module,
+        "check_mixing",
+        lambda result, **options: SimpleNamespace(failed=(), reasons={}),
+    )
+    return fake
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_a_multiple_raises_no_units_question(tmp_path, capsys, fake_nuts):
+    """A multiple of the largest run is in the runs' units: below the runs or far beyond them,
+    the warnings do not ask whether the units match (a number asked does)."""
+    path = _sweep(tmp_path)
+    ask = ["extrapolate", str(path), "--curve", "b", "--method", "mcmc-m4"]
+    assert main([*ask, "--to", "1e-3x,1e6x"]) == 0
+    err = capsys.readouterr().err
+    assert "lies below its smallest run" in err and "0.001x the largest run" in err
+    assert "units" not in err
+    low, high = 1e-3 * X[2], 1e6 * X[2]
+    assert main([*ask, "--to", f"{low:.17g},{high:.17g}"]) == 0
+    err = capsys.readouterr().err
+    assert "(are --to and the runs in the same units?)" in err and "same units (e.g." in err
+
+
+def test_pfn_and_mcmc_averaged_ask_each_curve_its_own_multiples(tmp_path, capsys, fake_nuts):
+    path = _sweep(tmp_path)
+    assert main(["extrapolate", str(path), "--method", "pfn+mcmc-m4", "--to", "2x,10x"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    expected = [("a", 2 * X[4]), ("a", 10 * X[4]), ("b", 2 * X[2]), ("b", 10 * X[2])]
+    assert [(r[0], float(r[1])) for r in rows] == expected
+    assert [list(x) for x in fake_nuts.asked] == [[2 * X[4], 10 * X[4]], [2 * X[2], 10 * X[2]]]
+
+
+def test_the_shipped_fan_marks_each_curves_own_x(tmp_path, written_figures):
+    import scalebayes.evaluate._fan as fan_module
+    from scalebayes.data import read_curves_csv
+    from scalebayes.pfn import plot_fan
+
+    figures = written_figures(fan_module)
+    curves = read_curves_csv(_sweep(tmp_path))
+    asked = [[10 * X[4], 100 * X[4]], [3 * X[2]]]
+    plot_fan(None, curves, asked, tmp_path / "fan.png")
+    (fig,) = figures
+    for ax, to in zip(fig.axes[:2], asked, strict=True):
+        dotted = sorted(
+            float(line.get_xdata()[0]) for line in ax.get_lines() if line.get_linestyle() == ":"
+        )
+        assert dotted == pytest.approx(to)
+    with pytest.raises(ValueError, match="x_to gives curve 'b' no x"):
+        plot_fan(None, curves, [[10 * X[4]], []], tmp_path / "bare.png")

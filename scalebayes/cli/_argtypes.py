@@ -142,6 +142,46 @@ class Times:
 _TIMES_SIGNS = ("x", "X", "\N{MULTIPLICATION SIGN}")
 
 
+def read_x(word: str) -> float | Times:
+    """One x as written: a number (``1e21``) or a multiple of the largest run (``10x``).
+
+    Raises:
+        ValueError: where ``word`` is neither.
+    """
+    word = word.strip()
+    times = word.endswith(_TIMES_SIGNS)
+    value = plain_float(word[:-1].strip() if times else word)
+    return Times(value) if times else value
+
+
+def _positive_x(value: float | Times, word: str) -> float | Times:
+    """``value`` (read from ``word``) if finite and > 0, else the argparse error saying so."""
+    number = value.factor if isinstance(value, Times) else value
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(
+            f"{'the multiple in ' if isinstance(value, Times) else 'x = '}{word.strip()} must be "
+            "finite and > 0"
+        )
+    return value
+
+
+def one_x(example: str) -> Callable[[str], float | Times]:
+    """A parser of one x: a finite positive number, or a multiple of the largest run (``100x``);
+    ``example`` shows both (e.g. ``"1e12 or 100x"``)."""
+
+    def parse(text: str) -> float | Times:
+        try:
+            value = read_x(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected one positive number, or a multiple of the largest run (e.g. "
+                f"{example}), got {text!r}"
+            ) from None
+        return _positive_x(value, text)
+
+    return parse
+
+
 def x_values(what: str, example: str) -> Callable[[str], list[float | Times]]:
     """A parser of comma-separated x to ask about: finite positive numbers (``1e21``) or
     multiples of each curve's largest run (``10x``, ``100x``), e.g. ``"10x,1e22"``; resolve
@@ -150,29 +190,44 @@ def x_values(what: str, example: str) -> Callable[[str], list[float | Times]]:
     def parse(text: str) -> list[float | Times]:
         values: list[float | Times] = []
         for item in text.split(","):
-            word = item.strip()
-            times = word.endswith(_TIMES_SIGNS)
             try:
-                value = plain_float(word[:-1].strip() if times else word)
+                value = read_x(item)
             except ValueError:
                 raise argparse.ArgumentTypeError(
-                    f"{word!r} in {text!r} is neither a number nor a multiple of the largest "
-                    f"run such as 10x; give comma-separated {what} such as {example}"
+                    f"{item.strip()!r} in {text!r} is neither a number nor a multiple of the "
+                    f"largest run such as 10x; give comma-separated {what} such as {example}"
                 ) from None
-            if not (math.isfinite(value) and value > 0):
-                raise argparse.ArgumentTypeError(
-                    f"{'the multiple in ' if times else 'x = '}{word} must be finite and > 0"
-                )
-            values.append(Times(value) if times else value)
+            values.append(_positive_x(value, item))
         return values
 
     return parse
 
 
-def resolve_x(asked: list[float | Times], top: float) -> list[float]:
+def resolve_x(asked: list[float | Times], top: float, flag: str = "--to") -> list[float]:
     """The x ``asked`` (numbers, or `Times` multiples of ``top``, a curve's largest run) as
-    sorted distinct numbers: a repeated x is one question."""
-    return sorted({top * v.factor if isinstance(v, Times) else float(v) for v in asked})
+    sorted distinct numbers: a repeated x is one question.
+
+    Raises:
+        ValueError: for a multiple whose x is not a finite number (``1e300x``), naming
+            ``flag``.
+    """
+    out = set()
+    for v in asked:
+        x = top * v.factor if isinstance(v, Times) else float(v)
+        if not (math.isfinite(x) and x > 0):
+            raise ValueError(
+                f"{flag} {v}: {v.factor:g} times the largest run ({top:g}) is not a finite "
+                "number; ask a smaller multiple"
+                if isinstance(v, Times)
+                else f"{flag}: x = {v:g} must be finite and > 0"
+            )
+        out.add(x)
+    return sorted(out)
+
+
+def from_multiple(x: float, top: float, asked: list[float | Times]) -> bool:
+    """Whether ``x`` was asked as a multiple of ``top`` (and so in the runs' own units)."""
+    return any(isinstance(v, Times) and top * v.factor == x for v in asked)
 
 
 def asked_text(x: float, top: float, asked: list[float | Times]) -> str:

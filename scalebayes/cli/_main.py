@@ -692,7 +692,7 @@ def _is_negative_number(text: str) -> bool:
     if not text.startswith("-"):
         return False
     try:
-        float(text.split(",")[0].removesuffix("x").removesuffix("X"))
+        float(text.split(",")[0].rstrip("xX\N{MULTIPLICATION SIGN}"))
     except ValueError:
         return False
     return True

@@ -22,6 +22,7 @@ from ._argtypes import (
     asked_text,
     csv_options,
     figure_file,
+    from_multiple,
     output_dir,
     positive,
     readable_file,
@@ -884,12 +885,19 @@ def run_extrapolate(args: argparse.Namespace) -> int:
                 )
         below = [i for i, c in enumerate(curves) if asked[i][0] < float(np.min(c.x))]
         if below:  # as `fit --predict` says it: usually a units mistake
-            c = curves[below[0]]
+            k = below[0]
+            c, low = curves[k], asked[k][0]
             more = f" (and {len(below) - 1} more curves)" if len(below) > 1 else ""
+            # a multiple of the largest run is in the runs' units: no units mistake to ask about
+            units = (
+                ""
+                if from_multiple(low, tops[k], args.to)
+                else " (are --to and the runs in the same units?)"
+            )
             warnings.warn(
-                f"curve {c.name!r}{more}: --to {asked[below[0]][0]:g} lies below its smallest run "
-                f"({float(np.min(c.x)):g}); the model extrapolates backwards, where its form "
-                "was not tested (are --to and the runs in the same units?)",
+                f"curve {c.name!r}{more}: --to {asked_text(low, tops[k], args.to)} lies below its "
+                f"smallest run ({float(np.min(c.x)):g}); the model extrapolates backwards, where "
+                f"its form was not tested{units}",
                 UserWarning,
                 stacklevel=2,
             )
@@ -898,7 +906,8 @@ def run_extrapolate(args: argparse.Namespace) -> int:
 
             ratios = [xs[-1] / top for xs, top in zip(asked, tops, strict=True)]
             k = int(np.argmax(ratios))
-            if hint := units_hint(ratios[k]):
+            hint = "" if from_multiple(asked[k][-1], tops[k], args.to) else units_hint(ratios[k])
+            if hint:
                 warnings.warn(
                     f"curve {curves[k].name!r}, --to {asked[k][-1]:g}: {hint}",
                     UserWarning,

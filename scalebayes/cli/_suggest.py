@@ -17,33 +17,23 @@ from .._checks import matches_runs, not_valid_csv, plain_float, shown_cell
 from ._argtypes import (
     Once,
     add_csv_options,
+    asked_text,
     csv_options,
     figure_file,
+    one_x,
     positive,
     probability,
+    read_x,
     readable_file,
     resolve_x,
     seed,
+    x_text,
     x_values,
 )
 from ._notice import say_before_sampling
 
 _candidates = x_values("candidate x values", "3e9,1e10,3e10 or 2x,4x,10x")
-_target = x_values("x", "1e12 or 100x")
-
-
-def _one_target(text: str):
-    """``--target``: one x, or one multiple of the largest run (``100x``)."""
-    try:
-        values = _target(text)
-    except argparse.ArgumentTypeError:
-        values = []
-    if len(values) != 1:
-        raise argparse.ArgumentTypeError(
-            f"expected one positive number, or a multiple of the largest run (e.g. 1e12 or "
-            f"100x), got {text!r}"
-        )
-    return values[0]
+_one_target = one_x("1e12 or 100x")  # --target
 
 
 _positive_int = positive(int)
@@ -95,7 +85,8 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         type=_cost,
         default="x",
         metavar="x|equal|FILE.csv",
-        help="cost of a run: proportional to x (default), equal, or a CSV with columns x, cost",
+        help="cost of a run: proportional to x (default), equal, or a CSV with columns x, cost "
+        "(x as numbers, or multiples of the largest run such as 3x)",
     )
     parser.add_argument("--curve", default=None, help="the curve to use if FILE holds several")
     parser.add_argument(
@@ -141,7 +132,9 @@ def add_suggest(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     return parser
 
 
-def _read_costs(path: Path, candidates: list[float]) -> list[float]:
+def _read_costs(path: Path, candidates: list[float], top: float) -> list[float]:
+    """The cost of each candidate from a CSV file with columns x and cost; x as a number or
+    a multiple of the largest run, ``top`` (``3x``, as ``--candidates`` may give them)."""
     import csv
 
     try:
@@ -172,11 +165,11 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
         if keys["x"] is None or keys["cost"] is None:
             raise ValueError(f"{path} line {line}: the row has too few cells; give x,cost")
         try:
-            x, cost = plain_float(keys["x"]), plain_float(keys["cost"])
+            x, cost = resolve_x([read_x(keys["x"])], top)[0], plain_float(keys["cost"])
         except ValueError:
             raise ValueError(
-                f"{path} line {line}: x and cost must be numbers; got "
-                f"{shown_cell(keys['x'])}, {shown_cell(keys['cost'])}"
+                f"{path} line {line}: x and cost must be numbers (x may be a multiple of the "
+                f"largest run, 3x); got {shown_cell(keys['x'])}, {shown_cell(keys['cost'])}"
             ) from None
         if not (math.isfinite(cost) and cost > 0):
             raise ValueError(f"{path} line {line}: cost {cost:g} must be finite and > 0")
@@ -197,8 +190,8 @@ def _read_costs(path: Path, candidates: list[float]) -> list[float]:
             }
         )
     missing = [c for c in candidates if c not in table]
-    if missing:
-        shown = ", ".join(f"{c:g}" for c in missing)
+    if missing:  # as they can be written into the file and match
+        shown = ", ".join(x_text(c) for c in missing)
         raise ValueError(f"{path} gives no cost for the candidates {shown}; add a row x,cost each")
     return [table[c][1] for c in candidates]
 
@@ -227,18 +220,23 @@ def run_suggest(args: argparse.Namespace) -> int:
     say_every_point_counts(curves, args.csv, "suggest")
     curve = curves[0].with_split(None)
     top = float(curve.x.max())
-    candidates = resolve_x(args.candidates, top)  # multiples (2x) are of the largest run
-    target = resolve_x([args.target], top)[0]
+    # multiples (2x) are of the largest run
+    candidates = resolve_x(args.candidates, top, "--candidates")
+    target = resolve_x([args.target], top, "--target")[0]
+
+    def said(xs: list[float], flag: list) -> str:  # as asked: with its multiple, if one
+        return ", ".join(asked_text(x, top, flag) for x in xs)
+
     # the command line's own words for what suggest_next would reject in Python's
-    if target <= float(curve.x.max()):
+    if target <= top:
         raise ValueError(
-            f"--target {target:g} is not beyond the runs (the largest x is "
-            f"{float(curve.x.max()):g}); ask about a run larger than every run so far"
+            f"--target {said([target], [args.target])} is not beyond the runs (the largest x "
+            f"is {top:g}); ask about a run larger than every run so far"
         )
     if candidates[-1] >= target:
         raise ValueError(
-            f"every --candidates value must lie below --target {target:g}; got "
-            f"{', '.join(f'{c:g}' for c in candidates if c >= target)} (running the "
+            f"every --candidates value must lie below --target {said([target], [args.target])}; "
+            f"got {said([c for c in candidates if c >= target], args.candidates)} (running the "
             "target itself answers the question: compare its cost directly)"
         )
     if not MIN_FANTASIES <= args.fantasies <= MAX_FANTASIES:
@@ -255,7 +253,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     elif args.cost == "equal":
         cost = [1.0] * len(candidates)
     else:
-        cost = _read_costs(args.cost, candidates)
+        cost = _read_costs(args.cost, candidates, top)
     model = args.model
     if args.method == "pfn":  # loaded once, for the advice and the plot
         from .._warnings import warn_if_flat
@@ -268,8 +266,8 @@ def run_suggest(args: argparse.Namespace) -> int:
             inside = [c for c in candidates if c <= float(curve.x.max())]
             if inside and not pfn.interpolation:
                 raise ValueError(
-                    f"--candidates {', '.join(f'{c:g}' for c in inside)} lie inside the runs "
-                    f"(x <= {float(curve.x.max()):g}); the PFN extrapolates only: choose "
+                    f"--candidates {said(inside, args.candidates)} lie inside the runs "
+                    f"(x <= {top:g}); the PFN extrapolates only: choose "
                     "candidates beyond the largest run, or use --method mcmc-m4"
                 )
 

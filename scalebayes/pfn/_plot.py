@@ -176,6 +176,9 @@ def plot_fan(
     curves, pfns, asked = curves[:MAX_PANELS], pfns[:MAX_PANELS], asked[:MAX_PANELS]
     if not curves:
         raise ValueError("no curves to plot")
+    bare = [c.name for c, to in zip(curves, asked, strict=True) if not to]
+    if bare:
+        raise ValueError(f"plot_fan: x_to gives curve {bare[0]!r} no x; ask at least one of each")
     xs = [c.x_context if c.is_context is not None else c.x for c in curves]
     ys = [c.y_context if c.is_context is not None else c.y for c in curves]
     inside = [

@@ -298,7 +298,7 @@ def test_a_cost_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     text = "\ufeffx,cost\n" + "".join(f"{float(c)!r},{i + 1}\n" for i, c in enumerate(CANDIDATES))
     path = tmp_path / "costs.csv"
     path.write_text(text, encoding="utf-8")
-    assert _read_costs(path, CANDIDATES) == [1.0, 2.0, 3.0]
+    assert _read_costs(path, CANDIDATES, top=1.0) == [1.0, 2.0, 3.0]
 
 
 # -- MCMC: posterior draws reweighted by each fantasised outcome -------------------------------
