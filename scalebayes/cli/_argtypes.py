@@ -99,6 +99,21 @@ class Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _comma_list(text: str, read: Callable[[str], object], refused: str, example: str) -> list:
+    """``read`` of each comma-separated item of ``text``; an item it cannot read (ValueError)
+    is named with ``refused`` (what it is not, and what to give) and ``example``; ``read``
+    raises ``argparse.ArgumentTypeError`` itself for a value it reads but refuses."""
+    values = []
+    for item in text.split(","):
+        try:
+            values.append(read(item))
+        except ValueError:  # (argparse.ArgumentTypeError is no ValueError: it passes)
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} in {text!r} is {refused} such as {example}"
+            ) from None
+    return values
+
+
 def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str], list[float]]:
     """A parser of comma-separated finite positive numbers, e.g. ``"1e10,1e11"``.
 
@@ -108,22 +123,14 @@ def positive_floats(what: str, example: str, symbol: str = "x") -> Callable[[str
         symbol: the name of one value in messages (``"x = 0 must be finite and > 0"``).
     """
 
+    def read(item: str) -> float:
+        value = plain_float(item)
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{symbol} = {item.strip()} must be finite and > 0")
+        return value
+
     def parse(text: str) -> list[float]:
-        values = []
-        for item in text.split(","):
-            try:
-                value = plain_float(item)
-            except ValueError:
-                raise argparse.ArgumentTypeError(
-                    f"{item.strip()!r} in {text!r} is not a number; give comma-separated "
-                    f"{what} such as {example}"
-                ) from None
-            if not (math.isfinite(value) and value > 0):
-                raise argparse.ArgumentTypeError(
-                    f"{symbol} = {item.strip()} must be finite and > 0"
-                )
-            values.append(value)
-        return values
+        return _comma_list(text, read, f"not a number; give comma-separated {what}", example)
 
     return parse
 
@@ -188,17 +195,11 @@ def x_values(what: str, example: str) -> Callable[[str], list[float | Times]]:
     them for a curve with `resolve_x`."""
 
     def parse(text: str) -> list[float | Times]:
-        values: list[float | Times] = []
-        for item in text.split(","):
-            try:
-                value = read_x(item)
-            except ValueError:
-                raise argparse.ArgumentTypeError(
-                    f"{item.strip()!r} in {text!r} is neither a number nor a multiple of the "
-                    f"largest run such as 10x; give comma-separated {what} such as {example}"
-                ) from None
-            values.append(_positive_x(value, item))
-        return values
+        refused = (
+            f"neither a number nor a multiple of the largest run such as 10x; give "
+            f"comma-separated {what}"
+        )
+        return _comma_list(text, lambda item: _positive_x(read_x(item), item), refused, example)
 
     return parse
 
