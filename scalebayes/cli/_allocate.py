@@ -39,8 +39,8 @@ def add_allocate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         description=(
             "Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs (a CSV file with columns "
             "N, D and loss, or N, C and loss with D = C/(6N); names are case-insensitive, "
-            "and usual names are read too: params or parameters as N, tokens as D, flops or "
-            "compute as C, val_loss or eval_loss as loss) "
+            "and usual names are read too: params, parameters or model size as N, tokens as D, "
+            "flops, compute or training flop(s) as C, val_loss or eval_loss as loss) "
             "by NUTS with a robust likelihood on log loss, and print the compute-optimal "
             "N*, D*, L* and D*/N* at each budget with credible intervals."
         ),
@@ -113,7 +113,7 @@ def run_allocate(args: argparse.Namespace) -> int:
 
     from ..compute import chinchilla_law, fit_joint_law, read_runs_csv
 
-    args.compute = list(dict.fromkeys(args.compute))  # a repeated budget is one question
+    args.compute = sorted(set(args.compute))  # each budget once, smallest first (as --to)
     if args.chains < 2:
         raise ValueError("--chains must be at least 2 (r-hat compares chains)")
     if min(args.compute) < 6.0:  # the allocation's own check, before the fit rather than after

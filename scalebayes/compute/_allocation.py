@@ -70,11 +70,11 @@ class ExponentFit(NamedTuple):
     n_params: np.ndarray
 
 
-def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
+def _as_float(name: str, value: ArrayLike, *, positive: bool, non_negative: bool = False) -> Array:
     """``value`` as a floating JAX array; a concrete one is checked (finite, and > 0 if
-    ``positive``). Python and NumPy numbers and concrete JAX arrays go through NumPy
-    float64 (the precision policy: concrete calls compute in float64), so an integer budget
-    such as ``10**21`` does not overflow JAX's integers."""
+    ``positive``, >= 0 if ``non_negative``). Python and NumPy numbers and concrete JAX
+    arrays go through NumPy float64 (the precision policy: concrete calls compute in
+    float64), so an integer budget such as ``10**21`` does not overflow JAX's integers."""
     if isinstance(value, jax.core.Tracer):  # under jit / grad / vmap: the trace's business
         return value if jnp.issubdtype(value.dtype, jnp.floating) else value.astype(float)
     try:
@@ -85,10 +85,12 @@ def _as_float(name: str, value: ArrayLike, *, positive: bool) -> Array:
         raise ValueError(f"{name} must be finite; got {beyond_float(value)}") from None
     # checked on the host: under jit, jnp.asarray of a constant can already be a tracer
     host = array.astype(np.dtype(jnp.result_type(float)))  # float32 where x64 is off
-    bad = ~np.isfinite(host) | ((host <= 0) if positive else False)
+    low = (host <= 0) if positive else (host < 0) if non_negative else False
+    bad = ~np.isfinite(host) | low
     if bad.any():
+        bound = " and > 0" if positive else " and >= 0" if non_negative else ""
         raise ValueError(
-            f"{name} must be finite{' and > 0' if positive else ''}; got "
+            f"{name} must be finite{bound}; got "
             f"{float(host.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])!r}"
         )
     return jnp.asarray(host)
@@ -137,11 +139,12 @@ def chinchilla_allocation(
     Raises:
         ValueError: if a concrete (not traced) argument is out of range: ``compute``, ``A``,
             ``B``, ``alpha``, ``beta`` or ``flops_per_param_token`` not finite and > 0,
-            ``compute`` below ``flops_per_param_token``, or ``E`` not finite.
+            ``compute`` below ``flops_per_param_token``, or ``E`` (the irreducible loss) not
+            finite and >= 0.
     """
     k = _check_positive("flops_per_param_token", flops_per_param_token)
     E, A, B, alpha, beta, compute = (
-        _as_float(name, v, positive=name != "E")
+        _as_float(name, v, positive=name != "E", non_negative=name == "E")
         for name, v in zip(
             ("E", "A", "B", "alpha", "beta", "compute"),
             (E, A, B, alpha, beta, compute),

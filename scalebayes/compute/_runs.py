@@ -391,6 +391,13 @@ def _renamed_columns(columns: Mapping[str, str] | None) -> dict[str, str]:
             raise ValueError(f"columns: unknown key {role!r}; use N, D, C or loss")
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"columns[{role!r}] must be a column name, got {name!r}")
+        first = out.get(name.strip().lower())
+        if first is not None and first != key:  # (a review: "missing column N" said before)
+            roles = [r for r in columns if str(r).strip().lower() in (first, key)]
+            raise ValueError(
+                f"columns: {name!r} is named for two roles, {roles[0]} and {roles[1]}; each "
+                "needs a column of its own"
+            )
         out[name.strip().lower()] = key
     return out
 
@@ -408,7 +415,8 @@ def read_runs_csv(
     Where no column has a role's own name, one column with a usual name of it is read:
     ``params``, ``parameters``, ``n_params``, ``num_params`` or ``model_size`` as ``N``;
     ``tokens``, ``n_tokens``, ``num_tokens``, ``training_tokens``, ``data_size`` or
-    ``dataset_size`` as ``D``; ``compute``, ``flops`` or ``training_flops`` as ``C``;
+    ``dataset_size`` as ``D``; ``compute``, ``flops``, ``training_flops`` or
+    ``training_flop`` as ``C``;
     ``val_loss``, ``validation_loss``, ``eval_loss``, ``test_loss`` or ``train_loss`` as
     ``loss`` (two such columns for one role are an error that asks which).
 
@@ -603,8 +611,9 @@ def _warn_on_compute_column(c, k: float, nd, names, source: str, where) -> None:
         i = int(off[np.argmax(np.abs(np.log(np.abs(ratio[off]) + 1e-300)))])
         warnings.warn(
             f"{source}: {names['c']} is not {k:g} {names['n']} {names['x']} on {off.size} of "
-            f"{c.size} runs (up to {ratio[i]:.3g}x, {where(i)}); D ({names['x']}) is what is "
-            "read, so check which column has other units",
+            f"{c.size} runs (up to {ratio[i]:.3g}x, {where(i)}); "
+            + (f"D ({names['x']})" if names["x"] != "D" else "D")
+            + " is read and C only checked, so check which column has other units",
             UserWarning,
             stacklevel=3,
         )

@@ -102,34 +102,43 @@ class Plateau:
     Attributes:
         n: the smallest size from which on ``eps_L`` stays within ``rtol``: its largest
             value there and beyond is less than ``1 + rtol`` times its smallest (the whole
-            tail, not neighbouring steps); ``None`` if no such size (no plateau seen).
+            tail, not neighbouring steps), over sizes spanning at least ``min_span``;
+            ``None`` if no such size (no plateau seen).
         value: mean ``eps_L`` from ``n`` on; ``None`` without a plateau (there is no value
             to report, and a NaN would pass for one in arithmetic).
         rtol: the tolerance used.
+        min_span: the least ratio of the largest size to ``n`` that counts as a plateau.
     """
 
     n: float | None
     value: float | None
     rtol: float
+    min_span: float = 2.0
 
     def __str__(self) -> str:
         if self.n is None:
-            return f"no plateau (rtol {self.rtol:g})"
+            span = "" if self.min_span == 1 else f" over at least {self.min_span:g}x in N"
+            return f"no plateau{span} (rtol {self.rtol:g})"
         return f"plateau from N = {self.n:g} at eps_L = {self.value:.4g} (rtol {self.rtol:g})"
 
 
-def find_plateau(n, eps, *, rtol: float = 0.1) -> Plateau:
+def find_plateau(n, eps, *, rtol: float = 0.1, min_span: float = 2.0) -> Plateau:
     """The smallest size ``N`` from which on ``eps_L`` stays within ``rtol``: the largest
-    ``eps_L`` at that size and beyond is less than ``1 + rtol`` times the smallest.
+    ``eps_L`` at that size and beyond is less than ``1 + rtol`` times the smallest, over
+    sizes that span at least ``min_span`` (the largest over ``N``).
 
     The whole tail is compared, not neighbouring sizes only, so the answer does not depend on
     how densely the sizes are spaced (a power law falling 4x over 20 sizes has no plateau,
-    though each step changes it by 7%).
+    though each step changes it by 7%); and it must span a doubling of N by default, since
+    over a short enough range any trend lies within ``rtol`` (a review: ``eps_L`` rising as
+    ``N^0.17`` from N = 32 to 40 read as a plateau from N = 32).
 
     Args:
         n: increasing sizes, 1-D.
         eps: ``eps_L`` at each size (> 0).
         rtol: relative tolerance on ``max / min - 1`` of ``eps_L`` over the tail.
+        min_span: the least ratio of the largest size to the plateau's first (>= 1; 1 takes
+            any tail of two sizes).
 
     Returns:
         The [`Plateau`][scalebayes.ntk.Plateau]; it needs at least the last two sizes within
@@ -145,11 +154,14 @@ def find_plateau(n, eps, *, rtol: float = 0.1) -> Plateau:
         raise ValueError("eps must be finite and > 0")
     if not rtol > 0:
         raise ValueError(f"rtol must be > 0, got {rtol}")
+    if not min_span >= 1:
+        raise ValueError(f"min_span must be >= 1 (a ratio of sizes), got {min_span}")
     start = None
     for i in range(n.size - 2, -1, -1):  # the tail's spread only grows as it lengthens
         if not eps[i:].max() / eps[i:].min() - 1 < rtol:
             break
-        start = i
+        if n[-1] / n[i] >= min_span:
+            start = i
     if start is None:
-        return Plateau(None, None, rtol)
-    return Plateau(float(n[start]), float(eps[start:].mean()), rtol)
+        return Plateau(None, None, rtol, min_span)
+    return Plateau(float(n[start]), float(eps[start:].mean()), rtol, min_span)

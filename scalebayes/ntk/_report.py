@@ -382,6 +382,12 @@ class _CurveStore:
             ok = np.isfinite(v) | (np.isnan(v) & name.endswith("_se"))
             if not np.all(ok & ~(v < 0)):
                 raise ValueError(f"{name} is not finite and >= 0")
+        # eps_L is sigma_L / mu_L as computed (a review: an edited mu_L was printed beside the
+        # old eps_L); stored through JSON's shortest repr, it agrees to the last bits
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = arrays["sigma"] / arrays["mu"]
+        if not np.allclose(arrays["eps"], ratio, rtol=1e-12, atol=0.0, equal_nan=True):
+            raise ValueError("eps is not sigma / mu")
         arrays["sizes"] = arrays["sizes"].astype(np.int64)
         return ScalingCurve(
             label=d["label"],

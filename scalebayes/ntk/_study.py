@@ -105,10 +105,11 @@ class ScalingCurve:
             )
         return out
 
-    def plateau(self, rtol: float = 0.1) -> Plateau:
+    def plateau(self, rtol: float = 0.1, min_span: float = 2.0) -> Plateau:
         """Where ``eps_L`` settles: the smallest size from which on its largest value is
-        within ``1 + rtol`` times its smallest ([`find_plateau`][scalebayes.ntk.find_plateau])."""
-        return find_plateau(self.sizes, self.eps, rtol=rtol)
+        within ``1 + rtol`` times its smallest, over at least ``min_span`` in N
+        ([`find_plateau`][scalebayes.ntk.find_plateau])."""
+        return find_plateau(self.sizes, self.eps, rtol=rtol, min_span=min_span)
 
 
 def _check_sizes(sizes, pool: Dataset, n_draws: int) -> np.ndarray:

@@ -311,6 +311,8 @@ def test_concrete_calls_are_float64_whatever_jax_is_set_to():
         ((1.69, 406.4, 410.7, 0.34, 0.28, 0.0), {}, "compute must be finite and > 0"),
         ((1.69, -406.4, 410.7, 0.34, 0.28, 1e21), {}, "A must be finite and > 0"),
         ((float("nan"), 406.4, 410.7, 0.34, 0.28, 1e21), {}, "E must be finite"),
+        # a review: a negative floor returned a negative loss as the answer
+        ((-1.0, 406.4, 410.7, 0.34, 0.28, 1e21), {}, "E must be finite and >= 0; got -1.0"),
         ((1.69, 406.4, 410.7, 0.34, 0.28, 1e21), {"flops_per_param_token": 0}, "flops_per"),
     ],
 )

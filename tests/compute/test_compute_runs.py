@@ -290,6 +290,9 @@ def test_the_file_may_name_its_own_columns(tmp_path):
         read_runs_csv(path, columns={"N": "size", "D": "tokens", "loss": "val_loss"})
     with pytest.raises(ValueError, match="unknown key 'tokens'"):
         read_runs_csv(path, columns={"tokens": "D"})
+    # a review: one column named for two roles read as "missing column(s) N"
+    with pytest.raises(ValueError, match="'Params' is named for two roles, N and D; each"):
+        read_runs_csv(path, columns={"N": "params", "D": "Params", "loss": "val_loss"})
 
 
 def test_usual_names_are_read_when_the_roles_own_are_absent(tmp_path):

@@ -35,7 +35,7 @@ def test_plateau():
     assert plateau.value == pytest.approx(eps[3:].mean())
     none = find_plateau(SIZES, eps, rtol=0.01)
     assert none.n is None and none.value is None  # not NaN: no value is an answer
-    assert str(none) == "no plateau (rtol 0.01)"
+    assert str(none) == "no plateau over at least 2x in N (rtol 0.01)"
     growing = 0.05 * SIZES**0.1
     assert find_plateau(SIZES, growing, rtol=0.05).n is None
     # each doubling grows it by 7%, but it grows 62% in all: only the last two sizes agree
@@ -51,6 +51,24 @@ def test_a_plateau_does_not_depend_on_how_densely_the_sizes_are_spaced():
         plateau = find_plateau(n, falling)
         # only a tail shorter than a factor 1.1^(1/0.33) = 1.33 in N can lie within 10%
         assert plateau.n is None or plateau.n > 2048 / 1.34, (count, plateau)
+
+
+def test_a_plateau_spans_a_doubling_of_n():
+    """A review: eps_L rising as N^0.171 over N = 32 to 40 (9 sizes) lies within 10% and was
+    called a plateau from N = 32; a tail spanning less than ``min_span`` in N is none."""
+    n = np.arange(32, 41, dtype=float)
+    rising = 0.127 * (n / 32) ** 0.171
+    assert rising[-1] / rising[0] - 1 < 0.1  # within the tolerance, over 1.25x in N
+    none = find_plateau(n, rising)
+    assert none.n is None and str(none) == "no plateau over at least 2x in N (rtol 0.1)"
+    assert find_plateau(n, rising, min_span=1.0).n == 32  # the old reading, asked for
+    # the same trend over 32..1024: 80% in all, so no tail of a doubling is within 10%
+    wide = 32 * 2.0 ** np.arange(6)
+    assert find_plateau(wide, 0.127 * (wide / 32) ** 0.171).n is None
+    flat = find_plateau(wide, np.full(6, 0.2))
+    assert flat.n == 32 and flat.value == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="min_span must be >= 1"):
+        find_plateau(wide, np.full(6, 0.2), min_span=0.5)
 
 
 def test_bad_input_is_named():

@@ -182,6 +182,8 @@ def test_cli_says_when_a_rerun_reads_its_curves_back(tmp_path, capsys):
         lambda c: c["eps"].__setitem__(0, -5.0),
         lambda c: c.__setitem__("mu", c["mu"][:2]),
         lambda c: c.__setitem__("sizes", [v + 1 for v in c["sizes"]]),
+        # a second review: a plausible mu_L was printed beside the old eps_L = sigma_L / mu_L
+        lambda c: c["mu"].__setitem__(0, 5.0),
     ):
         bad = json.loads(json.dumps(good))
         edit(bad["curve"])
