@@ -206,6 +206,9 @@ class MCMCPredictive(Predictive):
             on [`sample_paths`][scalebayes.inference.MCMCResult.sample_paths]): what it
             would score if it were right; the study's ``mcmc-*`` methods set it, and a study
             records its mean and 95th percentile per curve.
+        x: ``None`` or the targets' x, ``(n_targets,)``
+            ([`MCMCResult.predictive`][scalebayes.inference.MCMCResult.predictive] sets it,
+            as every shipped PFN answer carries its own).
     """
 
     loc: np.ndarray
@@ -215,6 +218,7 @@ class MCMCPredictive(Predictive):
     weights: np.ndarray | None = None
     mixing: CurveCheck | None = None
     msce_null: np.ndarray | None = None
+    x: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -239,6 +243,14 @@ class MCMCPredictive(Predictive):
                 raise ValueError("msce_null must be a non-empty 1-D array of values in [0, 1]")
             null.setflags(write=False)
             object.__setattr__(self, "msce_null", null)
+        if self.x is not None:
+            x = np.array(self.x, dtype=np.float64, copy=True)
+            if x.shape != (loc.shape[1],):
+                raise ValueError(
+                    f"x must be one value per target, ({loc.shape[1]},); got {x.shape}"
+                )
+            x.setflags(write=False)
+            object.__setattr__(self, "x", x)
         if self.noise not in ("normal", "student_t"):
             raise ValueError(f"noise must be 'normal' or 'student_t', got {self.noise!r}")
         if self.noise == "student_t" and not (is_finite_real(self.df) and self.df > 0):
@@ -288,6 +300,7 @@ class MCMCPredictive(Predictive):
             self.noise,
             self.df,
             None if w is None else (w[:, :k] if w.ndim == 2 else w),
+            x=None if self.x is None else self.x[:k],
         )
 
     @property

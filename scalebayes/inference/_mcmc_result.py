@@ -192,7 +192,7 @@ class MCMCResult:
             z = {k: v[i].reshape(-1, *v.shape[3:]) for k, v in self.samples.items()}
             loc, scale = moments_at(self.model, z, self.curve_data(i), xt)
             marginal = "student_t" if self.model.noise == "student_t" else "normal"
-            out.append(MCMCPredictive(loc=loc, scale=scale, noise=marginal, df=self.model.df))
+            out.append(MCMCPredictive(loc=loc, scale=scale, noise=marginal, df=self.model.df, x=xt))
         return out
 
     @float64

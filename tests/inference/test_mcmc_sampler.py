@@ -319,3 +319,19 @@ def test_null_paths_draw_keys_the_sampler_never_uses():
     for k in paths_keys(keys):
         mine = [k, *jax.random.split(k)]  # sample_paths splits its key in two
         assert not used & {tuple(np.asarray(jax.random.key_data(m)).tolist()) for m in mine}
+
+
+def test_a_predictive_knows_its_targets_x(synthetic):
+    """As every shipped PFN answer does: `MCMCResult.predictive` sets each predictive's x, a
+    head keeps its x, and an x of another length than the targets is refused."""
+    from scalebayes.inference import MCMCPredictive
+
+    result, _ = synthetic
+    xs = [X_EXTRAP[: 1 + i % 3] for i in range(result.n_curves)]
+    for pred, x in zip(result.predictive(xs), xs, strict=True):
+        np.testing.assert_array_equal(pred.x, x)
+    pred = result.predictive([X_EXTRAP] * result.n_curves)[0]
+    np.testing.assert_array_equal(pred._head(2).x, X_EXTRAP[:2])
+    with pytest.raises(ValueError, match=r"x must be one value per target, \(2,\); got \(3,\)"):
+        MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones((4, 2)), x=[1.0, 2.0, 3.0])
+    assert MCMCPredictive(loc=np.zeros((4, 2)), scale=np.ones((4, 2))).x is None
