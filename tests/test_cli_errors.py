@@ -839,7 +839,7 @@ def test_implausible_answers_are_noted(tmp_path, capsys):
         warnings.simplefilter("default")  # the y-span warning, as a user's shell prints it
         assert main(["extrapolate", str(drop), "--to", "1e20,1e22"]) == 0
     captured = capsys.readouterr()
-    table = {line.split()[1]: line.split()[2:] for line in captured.out.splitlines()[1:]}
+    table = {line.split()[1]: line.split()[2:7] for line in captured.out.splitlines()[1:]}
     assert table["1e+22"][0] == "0"  # the far model's mass at or below 0, as printed
     assert "note: curve 'drop': the 5% quantile at x = 1e+22 is 0" in captured.err
     median = float(table["1e+20"][2])

@@ -219,7 +219,7 @@ def test_pfn_plus_mcmc_answers_with_the_mixture(tmp_path, capsys, monkeypatch, f
     pfn_pred = PFN.load_for(100.0).predict(X, truth(X), x)
     nuts_pred = _FakePosterior([]).predictive([x])[0]
     expected = MixturePredictive([pfn_pred, nuts_pred]).quantile([0.05, 0.25, 0.5, 0.75, 0.95])
-    row = [float(v) for v in out.out.splitlines()[1].split()[2:]]
+    row = [float(v) for v in out.out.splitlines()[1].split()[2:7]]
     np.testing.assert_allclose(row, expected[:, 0], rtol=1e-3)  # printed to 4 digits
     assert main([*args[:4], "--method", "pfn+mcmc-m4", "--model", "mixture-tiny"]) == 0
 
@@ -248,7 +248,7 @@ def test_pfn_plus_mcmc_within_5x_mixes_the_stacked_pfns_with_nuts(tmp_path, caps
         assert main([*args, "pfn+mcmc-m4-irw", *extra]) == 0
         out = capsys.readouterr()
         expected = MixturePredictive([pfn_pred, nuts_pred]).quantile(levels)[:, 0]
-        row = [float(v) for v in out.out.splitlines()[1].split()[2:]]
+        row = [float(v) for v in out.out.splitlines()[1].split()[2:7]]
         np.testing.assert_allclose(row, expected, rtol=1e-3)  # printed to 4 digits
     # the two PFN halves differ by more than the printing, so the check above can tell them
     assert not np.allclose(stacked.quantile(levels), alone.quantile(levels), rtol=3e-3)
@@ -417,7 +417,7 @@ def test_a_repeated_to_value_is_answered_once(tmp_path, capsys):
 def _rows(out: str) -> dict[str, list[str]]:
     """The answer table's rows by curve name."""
     lines = [line.split() for line in out.splitlines() if line and not line.startswith("curve")]
-    return {cells[0]: cells[1:] for cells in lines if len(cells) == 7}
+    return {cells[0]: cells[1:7] for cells in lines if len(cells) == 8}
 
 
 def test_each_curve_is_answered_by_its_own_distance(tmp_path, capsys):

@@ -33,7 +33,7 @@ def _sweep(tmp_path, short: int = 3):
 def _rows(out: str) -> list[list[str]]:
     """The answer table's rows (curve, x, five quantiles)."""
     lines = [line.split() for line in out.splitlines() if line and not line.startswith("curve")]
-    return [cells for cells in lines if len(cells) == 7]
+    return [cells for cells in lines if len(cells) == 8]
 
 
 def test_the_parser_reads_numbers_and_multiples():
@@ -341,3 +341,23 @@ def test_the_shipped_fan_marks_each_curves_own_x(tmp_path, written_figures):
         assert dotted == pytest.approx(to)
     with pytest.raises(ValueError, match="x_to gives curve 'b' no x"):
         plot_fan(None, curves, [[10 * X[4]], []], tmp_path / "bare.png")
+
+
+def test_the_table_says_how_far_beyond_the_largest_run_each_x_lies(tmp_path, capsys):
+    """The last column, reach, is each x over its curve's largest run: what a sweep asked
+    --to 10x reads back, for x asked either way."""
+    from scalebayes.cli._pfn import _times
+
+    path = _sweep(tmp_path)
+    assert main(["extrapolate", str(path), "--to", "10x", "--to", f"{8 * X[4]:g}"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[-1] == "reach"
+    assert [(r[0], r[-1]) for r in _rows(out)] == [
+        ("a", "8x"),
+        ("a", "10x"),
+        ("b", "10x"),
+        ("b", "128x"),
+    ]
+    cases = [(2000.0, "2000x"), (316.2277, "316x"), (31.6227, "31.6x"), (0.5, "0.5x")]
+    cases += [(999.7, "1000x"), (1e-3, "0.001x"), (1.23e7, "1.23e+07x"), (5.04, "5.04x")]
+    assert [_times(r) for r, _ in cases] == [text for _, text in cases]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import re
 import sys
 import warnings
@@ -326,7 +327,8 @@ def add_extrapolate(subparsers: argparse._SubParsersAction) -> argparse.Argument
             "--y-column name others; see "
             "`scalebayes fit --help` for the format), condition the PFN (or NUTS on a "
             "Bayesian family, --method) on every point, and print the median and the "
-            "5/25/75/95% quantiles at each --to x."
+            "5/25/75/95% quantiles at each --to x, with its reach (how far beyond the curve's "
+            "largest run it lies)."
         ),
     )
     parser.add_argument(
@@ -818,6 +820,16 @@ def say_every_point_counts(curves, csv, command: str) -> None:
         )
 
 
+def _times(ratio: float) -> str:
+    """A reach as a table prints it: ``3x``, ``31.6x``, ``2000x``, ``0.5x`` (3 significant
+    digits, no exponent from 0.001x to 1e6x)."""
+    if 1e-3 <= ratio < 1e6:
+        digits = max(0, 2 - math.floor(math.log10(ratio)))
+        text = f"{round(ratio, digits):.{digits}f}"
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + "x"
+    return f"{ratio:.3g}x"
+
+
 def run_extrapolate(args: argparse.Namespace) -> int:
     """Run ``extrapolate``."""
     import numpy as np
@@ -927,15 +939,19 @@ def run_extrapolate(args: argparse.Namespace) -> int:
     width = max(20, *(len(c.name) for c in curves))  # whole names: rows a script can tell apart
     x_label = curves[0].axis_labels[0]  # the CSV's x column, as on the fan chart's axis
     x_width = max(12, len(x_label), *(len(x_text(x)) for xs in asked for x in xs))
-    header = f"{'curve':<{width}} {x_label:>{x_width}} " + " ".join(
-        f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES
+    # the last column, reach: how far beyond the curve's largest run each x lies (10x), what
+    # a sweep asked --to 10x reads back, and what the answer's trust depends on
+    header = (
+        f"{'curve':<{width}} {x_label:>{x_width}} "
+        + " ".join(f"{f'q{int(q * 100):02d}':>10}" for q in _QUANTILES)
+        + f" {'reach':>8}"
     )
     print(header)
-    for curve, xs, pred in zip(curves, asked, preds, strict=True):
+    for curve, xs, pred, top in zip(curves, asked, preds, tops, strict=True):
         qs = pred.quantile(list(_QUANTILES)).T  # one row per x
         for x, row in zip(xs, qs, strict=True):
             cells = " ".join(f"{significant(v, 4):>10}" for v in row)
-            print(f"{curve.name:<{width}} {x_text(x):>{x_width}} {cells}")
+            print(f"{curve.name:<{width}} {x_text(x):>{x_width}} {cells} {_times(x / top):>8}")
     if args.plot is not None and args.method == "pfn":
         from ..pfn import ReachWarning, SpanWarning, plot_fan
 
